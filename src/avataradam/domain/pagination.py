@@ -1,0 +1,39 @@
+"""Opaque keyset cursors over (created_at, id)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.errors import InvalidInput
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+
+class Cursor(msgspec.Struct, frozen=True, array_like=True):
+    created_at: datetime
+    id: UUID
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(msgspec.json.encode(self)).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, raw: str) -> Cursor:
+        try:
+            padded = raw + "=" * (-len(raw) % 4)
+            return msgspec.json.decode(base64.urlsafe_b64decode(padded), type=cls)
+        except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
+            raise InvalidInput("cursor is not valid", field="cursor") from exc
+
+
+def page_size(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+    return limit

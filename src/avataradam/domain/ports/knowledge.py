@@ -1,0 +1,101 @@
+"""Ports of the knowledge pipeline: extraction, chunking, embedding, vector search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.errors import DependencyUnavailable, DomainError
+from avataradam.domain.model import Topic
+
+
+class ExtractionFailed(DomainError):
+    """Permanent: the file cannot yield text (corrupt, encrypted, empty, too large)."""
+
+    code = "extraction_failed"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class EmbedderUnavailable(DependencyUnavailable):
+    code = "embedder_unavailable"
+
+
+class VectorIndexUnavailable(DependencyUnavailable):
+    code = "vector_index_unavailable"
+
+
+class ExtractedSection(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    page: int | None = None
+    section: str | None = None
+
+
+class TextExtractor(Protocol):
+    """Turns a stored file into text sections; raises ExtractionFailed for bad files."""
+
+    def extract(self, path: Path, content_type: str) -> list[ExtractedSection]: ...
+
+
+class ChunkDraft(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    page: int | None = None
+    section: str | None = None
+
+
+class Chunker(Protocol):
+    """Splits sections into overlapping passages; loses no text."""
+
+    def split(self, sections: Sequence[ExtractedSection]) -> list[ChunkDraft]: ...
+
+
+class Embedder(Protocol):
+    """Maps texts to unit-length vectors of `dimension` floats, in input order."""
+
+    model_name: str
+    dimension: int
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class VectorRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    values: list[float]
+    document_id: UUID
+    topic: Topic
+
+
+class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    score: float
+    document_id: UUID
+    topic: Topic
+
+
+class VectorIndex(Protocol):
+    """Vectors per namespace (one per dealership). Upserts are idempotent by id."""
+
+    dimension: int
+
+    async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None: ...
+    async def query(
+        self,
+        namespace: str,
+        vector: Sequence[float],
+        *,
+        top_k: int,
+        topics: Sequence[Topic] | None = None,
+    ) -> list[VectorMatch]: ...
+    async def delete_document(self, namespace: str, document_id: UUID) -> None: ...
+    async def count(self, namespace: str, *, document_id: UUID | None = None) -> int: ...
+
+
+def vector_id(document_id: UUID, index: int) -> str:
+    """Deterministic id of a chunk and its vector, so re-runs overwrite, never duplicate."""
+    return f"{document_id}:{index}"

@@ -1,0 +1,98 @@
+"""Ports for shared infrastructure: cache, queue, rate limits, chat model, webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.errors import DependencyUnavailable
+
+
+class CacheUnavailable(DependencyUnavailable):
+    code = "cache_unavailable"
+
+
+class ChatModelUnavailable(DependencyUnavailable):
+    code = "chat_model_unavailable"
+
+
+class Cache(Protocol):
+    """Shared byte cache with expiry; raises CacheUnavailable when unreachable."""
+
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, *, ttl_s: int) -> None: ...
+    async def delete(self, key: str) -> None: ...
+
+
+class TaskQueue(Protocol):
+    """Hands work to the background workers; at-least-once delivery."""
+
+    async def enqueue(
+        self, task: str, payload: Mapping[str, str], *, delay_ms: int = 0
+    ) -> None: ...
+
+
+class RatePolicy(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    limit: int
+    window_s: int
+    fail_open: bool
+
+
+class RateDecision(msgspec.Struct, frozen=True, kw_only=True):
+    allowed: bool
+    policy: RatePolicy
+    remaining: int
+    reset_after_s: float
+    retry_after_s: float
+
+
+class RateLimiter(Protocol):
+    """Atomic check-and-consume of one request against a policy for a key."""
+
+    async def hit(self, policy: RatePolicy, key: str) -> RateDecision: ...
+
+
+class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):
+    role: str
+    content: str
+
+
+class ChatUsage(msgspec.Struct, frozen=True, kw_only=True):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ChatDelta(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    usage: ChatUsage | None = None
+
+
+class ChatModel(Protocol):
+    """Streams a reply to a prompt as text deltas; the last delta may carry usage."""
+
+    name: str
+
+    def stream(self, turns: Sequence[ChatTurn], *, max_tokens: int) -> AsyncIterator[ChatDelta]: ...
+
+
+class WebhookResult(msgspec.Struct, frozen=True, kw_only=True):
+    delivered: bool
+    status_code: int | None
+    error: str | None
+
+
+class WebhookSender(Protocol):
+    """POSTs one signed event; never raises for a receiver's failure (see result)."""
+
+    async def send(
+        self, *, url: str, secret: str, message_id: str, payload: bytes
+    ) -> WebhookResult: ...
+
+
+class DocumentRef(msgspec.Struct, frozen=True, kw_only=True):
+    document_id: UUID
+    dealership_id: UUID

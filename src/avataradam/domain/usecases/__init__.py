@@ -1,0 +1,1 @@
+"""Use cases: small classes taking their ports in __init__, one `__call__` each."""

@@ -1,0 +1,159 @@
+"""Login, refresh-token rotation with reuse detection, logout."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.access import Principal
+from avataradam.domain.errors import AuthenticationFailed, InvalidToken
+from avataradam.domain.model import RefreshToken, User
+from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.system import (
+    AccessClaims,
+    Clock,
+    IdGenerator,
+    PasswordHasher,
+    TokenService,
+)
+
+
+class TokenPair(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+def hash_refresh_token(token: str) -> str:
+    """Only this digest is stored: a database leak yields no usable refresh token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class TokenIssuer:
+    """Issues an access token and a new refresh token of a family."""
+
+    def __init__(
+        self, tokens: TokenService, clock: Clock, ids: IdGenerator, refresh_ttl_s: int
+    ) -> None:
+        self._tokens = tokens
+        self._clock = clock
+        self._ids = ids
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
+
+    async def issue(self, uow: UnitOfWork, user: User, family_id: UUID | None) -> TokenPair:
+        now = self._clock.now()
+        refresh = secrets.token_urlsafe(32)
+        await uow.refresh_tokens.add(
+            RefreshToken(
+                token_hash=hash_refresh_token(refresh),
+                family_id=family_id or self._ids.new_id(),
+                user_id=user.id,
+                expires_at=now + self._refresh_ttl,
+                created_at=now,
+            )
+        )
+        access = self._tokens.issue(
+            AccessClaims(
+                user_id=user.id,
+                role=user.role,
+                dealership_id=user.dealership_id,
+                expires_at=now + timedelta(seconds=self._tokens.access_ttl_s),
+            )
+        )
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh,
+            token_type="Bearer",
+            expires_in=self._tokens.access_ttl_s,
+        )
+
+
+async def _may_sign_in(uow: UnitOfWork, user: User | None) -> bool:
+    if user is None or not user.active:
+        return False
+    if user.dealership_id is None:
+        return True
+    dealership = await uow.dealerships.get(user.dealership_id)
+    return dealership is not None and dealership.active
+
+
+class Login:
+    """Email + password -> token pair. Unknown email and wrong password look the same."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, hasher: PasswordHasher, issuer: TokenIssuer
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._issuer = issuer
+        self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
+
+    async def __call__(self, email: str, password: str) -> TokenPair:
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(normalise_email(email))
+            # Verify against a dummy hash for unknown emails so timing reveals nothing.
+            valid = self._hasher.verify(user.password_hash if user else self._dummy_hash, password)
+            if not valid or not await _may_sign_in(uow, user):
+                raise AuthenticationFailed("email or password is wrong")
+            assert user is not None  # noqa: S101 -- narrowed by _may_sign_in
+            if self._hasher.needs_rehash(user.password_hash):
+                user = msgspec.structs.replace(user, password_hash=self._hasher.hash(password))
+                await uow.users.update(user)
+            pair = await self._issuer.issue(uow, user, family_id=None)
+            await uow.commit()
+            return pair
+
+
+class Refresh:
+    """Rotates a refresh token. Presenting an already rotated token revokes its family."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, issuer: TokenIssuer) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._issuer = issuer
+
+    async def __call__(self, refresh_token: str) -> TokenPair:
+        now = self._clock.now()
+        token_hash = hash_refresh_token(refresh_token)
+        async with self._uow() as uow:
+            stored = await uow.refresh_tokens.get(token_hash)
+            if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+                raise InvalidToken("refresh token is not valid")
+            if stored.rotated_at is not None or not await uow.refresh_tokens.mark_rotated(
+                token_hash, now
+            ):
+                await uow.refresh_tokens.revoke_family(stored.family_id, now)
+                await uow.commit()
+                raise InvalidToken("refresh token was already used; its sessions are revoked")
+            user = await uow.users.get(stored.user_id)
+            if not await _may_sign_in(uow, user):
+                raise InvalidToken("refresh token is not valid")
+            assert user is not None  # noqa: S101 -- narrowed by _may_sign_in
+            pair = await self._issuer.issue(uow, user, family_id=stored.family_id)
+            await uow.commit()
+            return pair
+
+
+class Logout:
+    """Revokes the session (token family) of a refresh token owned by the caller."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, principal: Principal, refresh_token: str) -> None:
+        async with self._uow() as uow:
+            stored = await uow.refresh_tokens.get(hash_refresh_token(refresh_token))
+            if stored is None or stored.user_id != principal.user_id:
+                raise InvalidToken("refresh token is not valid")
+            await uow.refresh_tokens.revoke_family(stored.family_id, self._clock.now())
+            await uow.commit()

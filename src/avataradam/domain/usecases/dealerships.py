@@ -1,0 +1,97 @@
+"""Dealership management (super admins only)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.access import Principal, require_role
+from avataradam.domain.errors import InvalidInput, NotFound
+from avataradam.domain.model import Dealership, Role
+from avataradam.domain.pagination import Cursor
+from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.system import Clock, IdGenerator
+
+
+class DealershipChanges(msgspec.Struct, frozen=True, kw_only=True):
+    name: str | None = None
+    active: bool | None = None
+
+
+def _valid_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput("name must be 1 to 200 characters", field="name")
+    return name
+
+
+class CreateDealership:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow, self._clock, self._ids = uow, clock, ids
+
+    async def __call__(self, principal: Principal, name: str) -> Dealership:
+        require_role(principal, Role.SUPER_ADMIN)
+        now = self._clock.now()
+        dealership = Dealership(
+            id=self._ids.new_id(),
+            name=_valid_name(name),
+            active=True,
+            knowledge_base_generation=0,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._uow() as uow:
+            await uow.dealerships.add(dealership)
+            await uow.commit()
+        return dealership
+
+
+class GetDealership:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, principal: Principal, dealership_id: UUID) -> Dealership:
+        require_role(principal, Role.SUPER_ADMIN)
+        async with self._uow(read_only=True) as uow:
+            dealership = await uow.dealerships.get(dealership_id)
+        if dealership is None:
+            raise NotFound("dealership not found")
+        return dealership
+
+
+class ListDealerships:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self, principal: Principal, *, cursor: Cursor | None, limit: int
+    ) -> list[Dealership]:
+        require_role(principal, Role.SUPER_ADMIN)
+        async with self._uow(read_only=True) as uow:
+            return await uow.dealerships.list(cursor=cursor, limit=limit)
+
+
+class UpdateDealership:
+    """Renames, deactivates (DELETE) or reactivates a dealership."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    async def __call__(
+        self, principal: Principal, dealership_id: UUID, changes: DealershipChanges
+    ) -> Dealership:
+        require_role(principal, Role.SUPER_ADMIN)
+        async with self._uow() as uow:
+            current = await uow.dealerships.get(dealership_id)
+            if current is None:
+                raise NotFound("dealership not found")
+            updated = msgspec.structs.replace(
+                current,
+                name=_valid_name(changes.name) if changes.name is not None else current.name,
+                active=changes.active if changes.active is not None else current.active,
+                updated_at=self._clock.now(),
+            )
+            await uow.dealerships.update(updated)
+            await uow.commit()
+        return updated

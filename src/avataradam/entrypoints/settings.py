@@ -1,0 +1,145 @@
+"""The one typed settings tree, read once from `AVATARADAM_*` variables (and `.env`).
+
+A leaf `field` of section `section` is read from `AVATARADAM_<SECTION>_<FIELD>`;
+top-level leaves from `AVATARADAM_<FIELD>`. Values are validated at start and a bad
+one stops the process with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_type_hints
+
+import msgspec
+from dotenv import dotenv_values
+
+PREFIX = "AVATARADAM_"
+DEV_JWT_SECRET = "avataradam-development-secret-do-not-use-in-production"  # noqa: S105 -- refused outside development
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
+    url: str = "postgresql://postgres@127.0.0.1:5432/avataradam"
+    replica_url: str | None = None
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    command_timeout_s: float = 30.0
+    statement_cache_size: int = 100
+    replica_max_lag_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        if not 1 <= self.pool_min_size <= self.pool_max_size:
+            raise ValueError("pool sizes need 1 <= pool_min_size <= pool_max_size")
+
+
+class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
+    url: str = "redis://127.0.0.1:6379/0"
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+
+
+class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    server: Literal["granian", "uvicorn"] = "uvicorn"
+    max_request_body_bytes: int = 1_048_576
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ValueError("port must be 1..65535")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+
+
+class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "avataradam"
+    jwt_audience: str = "avataradam-api"
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+
+    def __post_init__(self) -> None:
+        if len(self.jwt_secret) < 32:
+            raise ValueError("jwt_secret must be at least 32 characters")
+        if self.access_token_ttl_s < 30 or self.refresh_token_ttl_s < self.access_token_ttl_s:
+            raise ValueError("token lifetimes: access >= 30 s and refresh >= access")
+
+
+class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    environment: Literal["development", "test", "production"] = "development"
+    service_name: str = "avataradam"
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+
+    def __post_init__(self) -> None:
+        if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("AVATARADAM_AUTH_JWT_SECRET must be set in production")
+
+
+def _env_names(cls: type[msgspec.Struct], prefix: str) -> dict[tuple[str, ...], str]:
+    names: dict[tuple[str, ...], str] = {}
+    hints = get_type_hints(cls)
+    for field in msgspec.structs.fields(cls):
+        hint = hints[field.name]
+        if isinstance(hint, type) and issubclass(hint, msgspec.Struct):
+            for path, name in _env_names(hint, f"{prefix}{field.name.upper()}_").items():
+                names[(field.name, *path)] = name
+        else:
+            names[(field.name,)] = f"{prefix}{field.name.upper()}"
+    return names
+
+
+def env_variable_names() -> dict[tuple[str, ...], str]:
+    """Every setting's path in the tree and the variable it is read from."""
+    return _env_names(Settings, PREFIX)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    values: dict[str, str | None] = {}
+    if env_file is not None and env_file.is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+    tree: dict[str, Any] = {}
+    for path, name in env_variable_names().items():
+        raw = values.get(name)
+        if raw is None or raw == "":
+            continue
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = raw
+    try:
+        return msgspec.convert(tree, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(str(exc))) from exc
+
+
+def _explain(message: str) -> str:
+    """Turns msgspec's `... - at `$.http.port`` into the variable (or section) name."""
+    text, separator, where = message.rpartition(" - at `$.")
+    if not separator:
+        return f"invalid settings: {message}"
+    path = tuple(where.rstrip("`").split("."))
+    name = env_variable_names().get(path) or PREFIX + "_".join(path).upper() + "_*"
+    return f"{name}: {text}"
