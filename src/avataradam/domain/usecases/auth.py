@@ -72,7 +72,7 @@ class TokenIssuer:
         return TokenPair(
             access_token=access,
             refresh_token=refresh,
-            token_type="Bearer",
+            token_type="Bearer",  # noqa: S106 -- the OAuth token type, not a secret
             expires_in=self._tokens.access_ttl_s,
         )
 
@@ -89,9 +89,7 @@ async def _may_sign_in(uow: UnitOfWork, user: User | None) -> bool:
 class Login:
     """Email + password -> token pair. Unknown email and wrong password look the same."""
 
-    def __init__(
-        self, uow: UnitOfWorkFactory, hasher: PasswordHasher, issuer: TokenIssuer
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, issuer: TokenIssuer) -> None:
         self._uow = uow
         self._hasher = hasher
         self._issuer = issuer

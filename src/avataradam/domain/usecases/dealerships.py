@@ -69,7 +69,7 @@ class ListDealerships:
     ) -> list[Dealership]:
         require_role(principal, Role.SUPER_ADMIN)
         async with self._uow(read_only=True) as uow:
-            return await uow.dealerships.list(cursor=cursor, limit=limit)
+            return await uow.dealerships.list_page(cursor=cursor, limit=limit)
 
 
 class UpdateDealership:

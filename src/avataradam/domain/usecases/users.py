@@ -129,9 +129,13 @@ class ListUsers:
         limit: int,
     ) -> list[User]:
         require_role(principal, *_MANAGERS)
-        scope = dealership_id if principal.is_super_admin else dealership_scope(principal, dealership_id)
+        scope = (
+            dealership_id
+            if principal.is_super_admin
+            else dealership_scope(principal, dealership_id)
+        )
         async with self._uow(read_only=True) as uow:
-            return await uow.users.list(dealership_id=scope, cursor=cursor, limit=limit)
+            return await uow.users.list_page(dealership_id=scope, cursor=cursor, limit=limit)
 
 
 class UpdateUser:
@@ -151,7 +155,9 @@ class UpdateUser:
             if changes.role is not None and (changes.role is Role.SUPER_ADMIN) != (
                 current.role is Role.SUPER_ADMIN
             ):
-                raise InvalidInput("a user cannot move in or out of the super_admin role", field="role")
+                raise InvalidInput(
+                    "a user cannot move in or out of the super_admin role", field="role"
+                )
             if user_id == principal.user_id and changes.active is False:
                 raise InvalidInput("you cannot deactivate yourself", field="active")
             updated = msgspec.structs.replace(
@@ -162,7 +168,9 @@ class UpdateUser:
                     else current.password_hash
                 ),
                 role=changes.role or current.role,
-                first_name=changes.first_name if changes.first_name is not None else current.first_name,
+                first_name=changes.first_name
+                if changes.first_name is not None
+                else current.first_name,
                 last_name=changes.last_name if changes.last_name is not None else current.last_name,
                 active=changes.active if changes.active is not None else current.active,
                 updated_at=self._clock.now(),

@@ -1,0 +1,89 @@
+"""Shared fixtures: a throwaway PostgreSQL database per session, Redis, service checks.
+
+Real services are skipped locally when absent, but under CI=true their absence fails
+the run (a skip must never hide a missing service in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import psycopg
+import pytest
+
+from avataradam.adapters.postgres.migrate import apply_migrations
+
+ADMIN_DSN = os.environ.get(
+    "AVATARADAM_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("AVATARADAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(url: str, default_port: int, name: str) -> None:
+    if _reachable(url, default_port):
+        return
+    if IN_CI:
+        pytest.fail(f"{name} at {url} is not reachable, and CI=true forbids skipping")
+    pytest.skip(f"{name} at {url} is not reachable")
+
+
+def _with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh, migrated database for this test session, dropped afterwards."""
+    require_service(ADMIN_DSN, 5432, "PostgreSQL")
+    name = f"avataradam_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = _with_database(ADMIN_DSN, name)
+    apply_migrations(dsn)
+    yield dsn
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=5)
+    assert pool is not None
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    require_service(REDIS_URL, 6379, "Redis")
+    return REDIS_URL
+
+
+@pytest.fixture
+def new_database() -> Iterator[str]:
+    """An empty (unmigrated) database for tests of the migrations themselves."""
+    require_service(ADMIN_DSN, 5432, "PostgreSQL")
+    name = f"avataradam_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield _with_database(ADMIN_DSN, name)
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
