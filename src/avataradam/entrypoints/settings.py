@@ -68,6 +68,8 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_audience: str = "avataradam-api"
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
 
     def __post_init__(self) -> None:
         if len(self.jwt_secret) < 32:
@@ -84,6 +86,7 @@ class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: Literal["development", "test", "production"] = "development"
     service_name: str = "avataradam"
+    persistence: Literal["postgres", "memory"] = "postgres"
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)

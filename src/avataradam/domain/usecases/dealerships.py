@@ -32,6 +32,10 @@ class CreateDealership:
 
     async def __call__(self, principal: Principal, name: str) -> Dealership:
         require_role(principal, Role.SUPER_ADMIN)
+        return await self.create(name)
+
+    async def create(self, name: str) -> Dealership:
+        """Creates without a principal: the operator's `create-dealership` path."""
         now = self._clock.now()
         dealership = Dealership(
             id=self._ids.new_id(),

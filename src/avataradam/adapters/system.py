@@ -1,0 +1,20 @@
+"""Wall clock and random ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+
+class SystemClock:
+    """`Clock` from the operating system, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class UuidGenerator:
+    """`IdGenerator` of random (version 4) UUIDs."""
+
+    def new_id(self) -> uuid.UUID:
+        return uuid.uuid4()

@@ -1,0 +1,149 @@
+"""`avataradam` command line: serve, worker, migrate, create-admin, create-dealership."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from uuid import UUID
+
+from avataradam.adapters.postgres.migrate import apply_migrations
+from avataradam.domain.errors import DomainError
+from avataradam.domain.model import Role
+from avataradam.domain.usecases.users import NewUser
+from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.settings import Settings, SettingsError, load_settings
+
+ASGI_FACTORY = "avataradam.entrypoints.http.asgi:create"
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.migrate:
+        _migrate(settings, args)
+    http = settings.http
+    if http.server == "granian":
+        from granian.constants import Interfaces, Loops
+        from granian.server import Server
+
+        Server(
+            ASGI_FACTORY,
+            address=http.host,
+            port=http.port,
+            interface=Interfaces.ASGI,
+            workers=http.workers,
+            loop=Loops.uvloop,
+            factory=True,
+        ).serve()
+        return 0
+    import uvicorn
+
+    uvicorn.run(
+        ASGI_FACTORY,
+        factory=True,
+        host=http.host,
+        port=http.port,
+        workers=http.workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from dramatiq.cli import main as dramatiq_main
+
+    argv = [
+        "dramatiq",
+        "avataradam.entrypoints.worker.main",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+    ]
+    sys.argv = argv
+    return int(dramatiq_main() or 0)
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    applied = apply_migrations(settings.database.url)
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+async def _create_admin_async(settings: Settings, args: argparse.Namespace) -> int:
+    container = build_container(settings)
+    await container.start()
+    try:
+        role = Role(args.role)
+        dealership_id = UUID(args.dealership_id) if args.dealership_id else None
+        new = NewUser(email=args.email, password=args.password, role=role)
+        user = await container.create_user.create(new, dealership_id)
+        print(f"created {user.role.value} {user.email} with id {user.id}")
+        return 0
+    finally:
+        await container.close()
+
+
+async def _create_dealership_async(settings: Settings, args: argparse.Namespace) -> int:
+    container = build_container(settings)
+    await container.start()
+    try:
+        dealership = await container.create_dealership.create(args.name)
+        print(f"created dealership {dealership.name!r} with id {dealership.id}")
+        return 0
+    finally:
+        await container.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="avataradam", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run the background (Dramatiq) worker")
+    worker.add_argument("--processes", type=int, default=1)
+    worker.add_argument("--threads", type=int, default=2)
+    worker.set_defaults(handler=_worker)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=_migrate)
+
+    admin = commands.add_parser("create-admin", help="create a user without signing in")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--role", choices=[r.value for r in Role], default=Role.SUPER_ADMIN.value)
+    admin.add_argument("--dealership-id", help="required for dealership_admin and user")
+    admin.set_defaults(handler=lambda s, a: asyncio.run(_create_admin_async(s, a)))
+
+    dealership = commands.add_parser("create-dealership", help="create a dealership")
+    dealership.add_argument("--name", required=True)
+    dealership.set_defaults(handler=lambda s, a: asyncio.run(_create_dealership_async(s, a)))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.handler(settings, args))
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

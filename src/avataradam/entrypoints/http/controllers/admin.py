@@ -1,0 +1,156 @@
+"""Dealership and user management."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from avataradam.domain.access import Principal
+from avataradam.domain.usecases.dealerships import DealershipChanges
+from avataradam.domain.usecases.users import NewUser, UserChanges
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.schemas import (
+    DealershipCreate,
+    DealershipOut,
+    DealershipUpdate,
+    ListResponse,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from avataradam.entrypoints.http.security import SECURITY
+
+Limit = Annotated[int | None, Parameter(ge=1, le=200, description="Page size (default 50).")]
+CursorParam = Annotated[
+    str | None, Parameter(max_length=200, description="`next_cursor` of the previous page.")
+]
+
+
+class DealershipController(Controller):
+    path = "/v1/dealerships"
+    tags = ["dealerships"]
+    security = SECURITY
+
+    @post(operation_id="createDealership", summary="Create a dealership (super admin)")
+    async def create(
+        self, data: DealershipCreate, principal: Principal, container: Container
+    ) -> DealershipOut:
+        return DealershipOut.of(await container.create_dealership(principal, data.name))
+
+    @get(operation_id="listDealerships", summary="List dealerships (super admin)")
+    async def list_dealerships(
+        self,
+        principal: Principal,
+        container: Container,
+        cursor: CursorParam = None,
+        limit: Limit = None,
+    ) -> ListResponse[DealershipOut]:
+        rows, next_cursor = await fetch_page(
+            lambda c, n: container.list_dealerships(principal, cursor=c, limit=n), cursor, limit
+        )
+        return ListResponse([DealershipOut.of(d) for d in rows], next_cursor)
+
+    @get("/{dealership_id:uuid}", operation_id="getDealership", summary="Read a dealership")
+    async def read(
+        self, dealership_id: UUID, principal: Principal, container: Container
+    ) -> DealershipOut:
+        return DealershipOut.of(await container.get_dealership(principal, dealership_id))
+
+    @patch("/{dealership_id:uuid}", operation_id="updateDealership", summary="Update a dealership")
+    async def update(
+        self,
+        dealership_id: UUID,
+        data: DealershipUpdate,
+        principal: Principal,
+        container: Container,
+    ) -> DealershipOut:
+        changes = DealershipChanges(name=data.name, active=data.active)
+        return DealershipOut.of(
+            await container.update_dealership(principal, dealership_id, changes)
+        )
+
+    @delete(
+        "/{dealership_id:uuid}",
+        status_code=HTTP_200_OK,
+        operation_id="deactivateDealership",
+        summary="Deactivate a dealership",
+        description="Its users can no longer sign in; its data is kept.",
+    )
+    async def deactivate(
+        self, dealership_id: UUID, principal: Principal, container: Container
+    ) -> DealershipOut:
+        changes = DealershipChanges(active=False)
+        return DealershipOut.of(
+            await container.update_dealership(principal, dealership_id, changes)
+        )
+
+
+class UserController(Controller):
+    path = "/v1/users"
+    tags = ["users"]
+    security = SECURITY
+
+    @post(operation_id="createUser", summary="Create a user")
+    async def create(self, data: UserCreate, principal: Principal, container: Container) -> UserOut:
+        new = NewUser(
+            email=data.email,
+            password=data.password,
+            role=data.role,
+            dealership_id=data.dealership_id,
+            first_name=data.first_name,
+            last_name=data.last_name,
+        )
+        return UserOut.of(await container.create_user(principal, new))
+
+    @get(operation_id="listUsers", summary="List users")
+    async def list_users(
+        self,
+        principal: Principal,
+        container: Container,
+        dealership_id: UUID | None = None,
+        cursor: CursorParam = None,
+        limit: Limit = None,
+    ) -> ListResponse[UserOut]:
+        rows, next_cursor = await fetch_page(
+            lambda c, n: container.list_users(
+                principal, dealership_id=dealership_id, cursor=c, limit=n
+            ),
+            cursor,
+            limit,
+        )
+        return ListResponse([UserOut.of(u) for u in rows], next_cursor)
+
+    @get("/{user_id:uuid}", operation_id="getUser", summary="Read a user")
+    async def read(self, user_id: UUID, principal: Principal, container: Container) -> UserOut:
+        return UserOut.of(await container.get_user(principal, user_id))
+
+    @patch("/{user_id:uuid}", operation_id="updateUser", summary="Update a user")
+    async def update(
+        self, user_id: UUID, data: UserUpdate, principal: Principal, container: Container
+    ) -> UserOut:
+        changes = UserChanges(
+            password=data.password,
+            role=data.role,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            active=data.active,
+        )
+        return UserOut.of(await container.update_user(principal, user_id, changes))
+
+    @delete(
+        "/{user_id:uuid}",
+        status_code=HTTP_200_OK,
+        operation_id="deactivateUser",
+        summary="Deactivate a user",
+    )
+    async def deactivate(
+        self, user_id: UUID, principal: Principal, container: Container
+    ) -> UserOut:
+        return UserOut.of(
+            await container.update_user(principal, user_id, UserChanges(active=False))
+        )

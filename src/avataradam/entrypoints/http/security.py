@@ -1,0 +1,42 @@
+"""Bearer-token authentication as a dependency: handlers ask for a `Principal`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.openapi.spec import Components, SecurityScheme
+
+from avataradam.domain.access import Principal
+from avataradam.domain.errors import InvalidToken
+from avataradam.domain.ports.system import TokenService
+
+BEARER_SCHEME = "BearerToken"
+SECURITY = [{BEARER_SCHEME: []}]
+COMPONENTS = Components(
+    security_schemes={
+        BEARER_SCHEME: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT",
+            description="Access token from POST /v1/auth/token, sent as `Authorization: Bearer <token>`.",
+        )
+    }
+)
+
+
+def principal_from_request(request: Request[Any, Any, Any], tokens: TokenService) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("missing bearer token")
+    claims = tokens.verify(token.strip())
+    principal = Principal(
+        user_id=claims.user_id, role=claims.role, dealership_id=claims.dealership_id
+    )
+    structlog.contextvars.bind_contextvars(
+        user_id=str(principal.user_id),
+        dealership_id=str(principal.dealership_id) if principal.dealership_id else None,
+    )
+    return principal

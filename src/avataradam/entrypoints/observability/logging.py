@@ -1,0 +1,274 @@
+"""Structured logging: one JSON object per line on stdout, secrets never included.
+
+Every record, whether it comes from structlog or from a standard-library logger
+(dramatiq, uvicorn, granian, asyncpg, litestar), goes through the same processor chain,
+so a log line always carries `timestamp` (ISO 8601, UTC), `level`, `service`, `event`,
+the request context bound with `bind_request_context` and, inside a recording
+OpenTelemetry span, `trace_id`/`span_id`. Redaction is the last step before rendering,
+so no processor added earlier can reintroduce a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Literal, TextIO
+
+import structlog
+from opentelemetry import trace
+from structlog.types import EventDict, Processor, WrappedLogger
+
+REDACTED = "[REDACTED]"
+
+SENSITIVE_KEYS: frozenset[str] = frozenset(
+    {
+        # credentials
+        "password",
+        "passwd",
+        "new_password",
+        "current_password",
+        "old_password",
+        "password_hash",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "jwt",
+        "secret",
+        "client_secret",
+        "jwt_secret",
+        "signing_secret",
+        "webhook_secret",
+        "api_key",
+        "apikey",
+        "x_api_key",
+        "private_key",
+        "credentials",
+        "authorization",
+        "proxy_authorization",
+        "cookie",
+        "set_cookie",
+        "session",
+        # document and conversation text (customer data, never logged)
+        "text",
+        "document_text",
+        "content",
+        "chunk_text",
+        "page_text",
+        "raw_text",
+        "body",
+        "prompt",
+        "completion",
+    }
+)
+"""Keys whose values are always replaced, compared case-insensitively with `-` read as
+`_` (so `Authorization`, `X-Api-Key` and `Set-Cookie` headers are covered)."""
+
+SENSITIVE_KEY_SUFFIXES: tuple[str, ...] = (
+    "_password",
+    "_token",
+    "_secret",
+    "_api_key",
+    "_apikey",
+)
+"""`openai_api_key`, `csrf_token`, `stripe_secret`: composite names of the same kinds."""
+
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), f"Bearer {REDACTED}"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*){0,2}"), REDACTED),
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), REDACTED),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+@"), rf"\1{REDACTED}@"),
+)
+"""Bearer tokens, JWTs (`eyJ…`), Standard Webhooks secrets and passwords inside URLs."""
+
+LOGGERS_ROUTED_TO_ROOT: tuple[str, ...] = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "granian",
+    "granian.access",
+    "_granian",
+    "dramatiq",
+    "asyncpg",
+    "litestar",
+    "httpx",
+)
+"""Libraries that install their own handlers; theirs are removed so each record is
+rendered once, by ours."""
+
+_REQUEST_CONTEXT_KEYS = ("request_id", "user_id", "dealership_id")
+
+
+def _is_sensitive_key(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    normalised = key.lower().replace("-", "_")
+    return normalised in SENSITIVE_KEYS or normalised.endswith(SENSITIVE_KEY_SUFFIXES)
+
+
+def scrub_string(value: str) -> str:
+    """Removes secrets that look like secrets wherever they appear in free text."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        value = pattern.sub(replacement, value)
+    return value
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with sensitive keys masked and secret-looking strings scrubbed,
+    at any depth of dicts, lists and tuples. The input is never mutated."""
+    if isinstance(value, str):
+        return scrub_string(value)
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if _is_sensitive_key(key) else redact(item) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    return value
+
+
+def redact_sensitive(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: see `redact`. `event` keeps its key but is scrubbed."""
+    redacted: EventDict = redact(event_dict)
+    return redacted
+
+
+def add_trace_context(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Adds `trace_id`/`span_id` (hex, as in W3C traceparent) of the recording span."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        context = span.get_span_context()
+        if context.is_valid:
+            event_dict["trace_id"] = format(context.trace_id, "032x")
+            event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
+
+
+def _service_adder(service: str) -> Processor:
+    def add_service(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    return add_service
+
+
+class _StdoutHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stdout` is at emit time (survives stream swaps in tests
+    and `contextlib.redirect_stdout`), and marks the handler as ours for idempotence."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        """`StreamHandler.__init__` assigns a stream; we always use the current stdout."""
+
+
+def _shared_processors(service: str) -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        _service_adder(service),
+        add_trace_context,
+    ]
+
+
+def _renderer_chain(fmt: Literal["json", "console"]) -> list[Processor]:
+    if fmt == "json":
+        return [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
+            redact_sensitive,
+            structlog.processors.JSONRenderer(sort_keys=False),
+        ]
+    return [
+        structlog.processors.format_exc_info,
+        redact_sensitive,
+        structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty()),
+    ]
+
+
+def configure_logging(
+    *, service: str, level: str, fmt: Literal["json", "console"] = "json"
+) -> None:
+    """Installs the pipeline on the root logger and structlog. Calling it again replaces
+    the previous configuration instead of adding a second handler.
+
+    Loggers are not cached on first use, so a later call (another level or format)
+    also reaches loggers that modules obtained earlier with `structlog.get_logger()`.
+    """
+    numeric_level = logging.getLevelNamesMapping().get(level.upper())
+    if numeric_level is None:
+        raise ValueError(f"unknown log level {level!r}")
+
+    shared = _shared_processors(service)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.PositionalArgumentsFormatter()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *_renderer_chain(fmt),
+        ],
+    )
+    handler = _StdoutHandler()
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        # Ours from an earlier call, and the bare stream handlers of basicConfig-style
+        # setups (dramatiq's CLI); test harness handlers (subclasses) are kept.
+        if isinstance(existing, _StdoutHandler) or type(existing) is logging.StreamHandler:
+            root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(numeric_level)
+
+    for name in LOGGERS_ROUTED_TO_ROOT:
+        library_logger = logging.getLogger(name)
+        library_logger.handlers.clear()
+        library_logger.propagate = True
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.UnicodeDecoder(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        context_class=dict,
+        cache_logger_on_first_use=False,
+    )
+
+
+def bind_request_context(
+    *,
+    request_id: str | None = None,
+    user_id: object | None = None,
+    dealership_id: object | None = None,
+) -> None:
+    """Binds the correlation fields for the current task; `None` leaves a field as is.
+    Ids are logged as strings so UUIDs render identically everywhere."""
+    values: MutableMapping[str, str] = {}
+    for key, value in (
+        ("request_id", request_id),
+        ("user_id", user_id),
+        ("dealership_id", dealership_id),
+    ):
+        if value is not None:
+            values[key] = str(value)
+    if values:
+        structlog.contextvars.bind_contextvars(**values)
+
+
+def clear_request_context() -> None:
+    """Forgets the correlation fields (other bound context is kept)."""
+    structlog.contextvars.unbind_contextvars(*_REQUEST_CONTEXT_KEYS)

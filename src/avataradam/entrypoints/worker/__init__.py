@@ -1,0 +1,1 @@
+"""Background worker: Dramatiq actors over the use cases."""

@@ -1,0 +1,72 @@
+"""Settings: read once from AVATARADAM_* variables, validated with messages naming them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from avataradam.entrypoints.settings import (
+    DEV_JWT_SECRET,
+    SettingsError,
+    env_variable_names,
+    load_settings,
+)
+
+
+def test_defaults_run_on_one_machine_without_any_variable() -> None:
+    settings = load_settings({}, env_file=None)
+    assert settings.database.url.startswith("postgresql://")
+    assert settings.redis.url == "redis://127.0.0.1:6379/0"
+    assert settings.http.port == 8000
+
+
+def test_fixed_operator_names_map_to_the_tree() -> None:
+    names = env_variable_names()
+    assert names[("database", "url")] == "AVATARADAM_DATABASE_URL"
+    assert names[("database", "replica_url")] == "AVATARADAM_DATABASE_REPLICA_URL"
+    assert names[("redis", "url")] == "AVATARADAM_REDIS_URL"
+    assert names[("http", "port")] == "AVATARADAM_HTTP_PORT"
+
+
+def test_values_are_converted_from_strings() -> None:
+    settings = load_settings(
+        {"AVATARADAM_HTTP_PORT": "8080", "AVATARADAM_DATABASE_POOL_MAX_SIZE": "20"}, env_file=None
+    )
+    assert settings.http.port == 8080
+    assert settings.database.pool_max_size == 20
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"AVATARADAM_HTTP_PORT": "eighty"}, "AVATARADAM_HTTP_PORT"),
+        ({"AVATARADAM_HTTP_PORT": "70000"}, "AVATARADAM_HTTP_*"),
+        ({"AVATARADAM_DATABASE_URL": "mysql://x"}, "AVATARADAM_DATABASE_*"),
+        ({"AVATARADAM_LOGGING_FORMAT": "xml"}, "AVATARADAM_LOGGING_FORMAT"),
+        ({"AVATARADAM_AUTH_JWT_SECRET": "short"}, "AVATARADAM_AUTH_*"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named.replace("*", r"\*")):
+        load_settings(environ, env_file=None)
+
+
+def test_production_refuses_the_development_jwt_secret() -> None:
+    with pytest.raises(SettingsError, match="AVATARADAM_AUTH_JWT_SECRET"):
+        load_settings({"AVATARADAM_ENVIRONMENT": "production"}, env_file=None)
+    secret = "x" * 40
+    assert secret != DEV_JWT_SECRET
+    settings = load_settings(
+        {"AVATARADAM_ENVIRONMENT": "production", "AVATARADAM_AUTH_JWT_SECRET": secret},
+        env_file=None,
+    )
+    assert settings.auth.jwt_secret == secret
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("AVATARADAM_HTTP_PORT=9001\nAVATARADAM_HTTP_HOST=0.0.0.0\n")
+    settings = load_settings({"AVATARADAM_HTTP_PORT": "9002"}, env_file=env_file)
+    assert settings.http.port == 9002
+    assert settings.http.host == "0.0.0.0"  # noqa: S104 -- asserting a value read from the file
