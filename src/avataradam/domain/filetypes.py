@@ -1,0 +1,165 @@
+"""Upload file types, decided by the bytes of the file, never by the client's Content-Type.
+
+The upload path reads the first `SNIFF_HEAD_BYTES` of the stream and calls
+`sniff_content_type(head, filename)`. A ZIP head can only be a *candidate* for DOCX (the
+central directory sits at the end of the file), so once the whole file is spooled the
+caller must run `confirm_content_type(path, sniffed)`; it returns None when a candidate
+turns out to be some other ZIP. `sniff_file(path, filename)` does both steps at once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+SNIFF_HEAD_BYTES: Final = 8192
+
+PDF: Final = "application/pdf"
+DOCX: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+HTML: Final = "text/html"
+PLAIN_TEXT: Final = "text/plain"
+MARKDOWN: Final = "text/markdown"
+
+ALLOWED_CONTENT_TYPES: Final = frozenset({PDF, DOCX, HTML, PLAIN_TEXT, MARKDOWN})
+
+MAX_FILENAME_CHARS: Final = 200
+FALLBACK_FILENAME: Final = "upload"
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_DOCX_HINTS = (b"[Content_Types].xml", b"word/")
+_MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+_HTML_PREFIX = re.compile(r"\A\s*(?:<!doctype\s+html|<html[\s>])", re.IGNORECASE)
+
+# Formats that can look like text to a lenient decoder; refused outright.
+_BINARY_MAGIC = (
+    b"MZ",  # Windows executables
+    b"\x7fELF",
+    b"\x89PNG",
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF87a",
+    b"GIF89a",
+    b"RIFF",
+    b"\x1f\x8b",  # gzip
+    b"7z\xbc\xaf",
+    b"Rar!",
+    b"\xd0\xcf\x11\xe0",  # OLE2: legacy .doc/.xls
+    b"PK\x05\x06",  # empty zip
+    b"PK\x07\x08",  # spanned zip
+)
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+# Share of C0 control characters (other than whitespace) above which bytes are binary.
+_MAX_CONTROL_RATIO = 0.01
+_TEXT_CONTROLS = frozenset("\t\n\r\f\v\b\x1b")
+
+
+def sniff_content_type(head: bytes, filename: str) -> str | None:
+    """The content type the head of a file proves, or None for anything not accepted.
+
+    `DOCX` from a head is provisional; confirm it with `confirm_content_type`.
+    """
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(_ZIP_MAGIC):
+        return DOCX if _looks_like_docx_head(head, filename) else None
+    if not head or head.startswith(_BINARY_MAGIC):
+        return None
+    return _text_content_type(head, filename)
+
+
+def confirm_content_type(path: Path, sniffed: str | None) -> str | None:
+    """Re-check what a head could not prove, now that the whole file is on disk."""
+    if sniffed == DOCX and not is_docx(path):
+        return None
+    return sniffed
+
+
+def sniff_file(path: Path, filename: str) -> str | None:
+    with path.open("rb") as file:
+        head = file.read(SNIFF_HEAD_BYTES)
+    return confirm_content_type(path, sniff_content_type(head, filename))
+
+
+def is_docx(path: Path) -> bool:
+    """True for a ZIP whose central directory holds a WordprocessingML main part."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    return "word/document.xml" in names and "[Content_Types].xml" in names
+
+
+def safe_filename(name: str) -> str:
+    """A display/storage name with no path, no control characters and a bounded length."""
+    normalized = unicodedata.normalize("NFC", name).replace("\\", "/")
+    base = normalized.rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if unicodedata.category(ch) not in {"Cc", "Cf"})
+    cleaned = cleaned.strip().strip(".").strip()
+    if not cleaned:
+        return FALLBACK_FILENAME
+    if len(cleaned) > MAX_FILENAME_CHARS:
+        suffix = PurePosixPath(cleaned).suffix
+        if len(suffix) > 16:
+            suffix = ""
+        cleaned = cleaned[: MAX_FILENAME_CHARS - len(suffix)].rstrip() + suffix
+    return cleaned
+
+
+def _text_content_type(head: bytes, filename: str) -> str | None:
+    text = _decode_text_head(head)
+    if text is None:
+        return None
+    if _HTML_PREFIX.match(text.removeprefix("\ufeff")):
+        return HTML
+    if PurePosixPath(safe_filename(filename).lower()).suffix in _MARKDOWN_SUFFIXES:
+        return MARKDOWN
+    return PLAIN_TEXT
+
+
+def _looks_like_docx_head(head: bytes, filename: str) -> bool:
+    if any(hint in head for hint in _DOCX_HINTS):
+        return True
+    return safe_filename(filename).lower().endswith(".docx")
+
+
+def _decode_text_head(head: bytes) -> str | None:
+    """Decoded head if it is text: BOM-marked Unicode, or NUL-free with few controls."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            text = _decode_incremental(head, encoding)
+            return text if text is not None and _mostly_printable(text) else None
+    if b"\x00" in head:
+        return None
+    text = _decode_incremental(head, "utf-8")
+    if text is None:
+        # Legacy 8-bit text (Latin-1, Windows-1252…): every byte decodes; judge controls.
+        text = head.decode("latin-1")
+    return text if _mostly_printable(text) else None
+
+
+def _decode_incremental(head: bytes, encoding: str) -> str | None:
+    """Strict decoding that tolerates a multi-byte character cut off at the head's end."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        return decoder.decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
+def _mostly_printable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    controls = sum(1 for ch in text if ch < " " and ch not in _TEXT_CONTROLS)
+    return controls <= len(text) * _MAX_CONTROL_RATIO
