@@ -162,3 +162,76 @@ class Page(msgspec.Struct, frozen=True, kw_only=True):
 
     items: tuple[object, ...]
     next_cursor: str | None
+
+
+class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """Work recorded in the same transaction as the change that causes it.
+
+    A relay claims due entries, hands them on (task queue, webhook sender) and marks
+    them done; an entry whose hand-off failed is rescheduled, never lost.
+    """
+
+    id: UUID
+    kind: str
+    payload: dict[str, str]
+    created_at: datetime
+    available_at: datetime
+
+
+class StoredResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """The response first given for an idempotency key, replayed for a retry."""
+
+    scope: str
+    key: str
+    request_hash: str
+    status_code: int
+    body: bytes
+    created_at: datetime
+
+
+class FeedbackRating(enum.StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class MessageFeedback(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    message_id: UUID
+    conversation_id: UUID
+    dealership_id: UUID
+    user_id: UUID
+    rating: FeedbackRating
+    reason: str | None
+    created_at: datetime
+
+
+class WebhookSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    dealership_id: UUID
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    active: bool
+    created_at: datetime
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One event for one subscription; `message_id` is the stable `webhook-id`."""
+
+    id: UUID
+    subscription_id: UUID
+    event_type: str
+    message_id: str
+    payload: bytes
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime

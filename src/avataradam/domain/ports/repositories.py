@@ -1,4 +1,13 @@
-"""Persistence ports. Repositories live inside a UnitOfWork, which owns the transaction."""
+"""Persistence ports. Repositories live inside a UnitOfWork, which owns the transaction.
+
+Listings use keyset pagination: `list_page(cursor=..., limit=n)` returns at most `n`
+rows ordered by `(created_at, id)` ascending, strictly after the cursor. A caller that
+wants to know whether a next page exists asks for `limit + 1` rows and drops the last.
+
+Adapters raise `Conflict` for a uniqueness violation, `NotFound` when an update or a
+reference targets a missing row, and `DependencyUnavailable` when the store cannot be
+reached.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +21,19 @@ from avataradam.domain.model import (
     Chunk,
     Conversation,
     Dealership,
+    DeliveryStatus,
     Document,
     DocumentStatus,
     Message,
+    MessageFeedback,
+    OutboxEntry,
     RefreshToken,
+    Stage,
+    StoredResponse,
     Topic,
     User,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from avataradam.domain.pagination import Cursor
 
@@ -55,12 +71,18 @@ class RefreshTokenRepository(Protocol):
 
 
 class DocumentRepository(Protocol):
-    """Documents, always read within a dealership."""
+    """Documents, read within a dealership (`dealership_id=None` only for system work).
+
+    (dealership_id, topic, sha256) is unique among documents not being deleted.
+    """
 
     async def add(self, document: Document) -> None: ...
     async def get(self, document_id: UUID, *, dealership_id: UUID | None) -> Document | None: ...
     async def get_for_update(self, document_id: UUID) -> Document | None: ...
     async def update(self, document: Document) -> None: ...
+    async def set_progress(
+        self, document_id: UUID, *, stage: Stage, progress: float, updated_at: datetime
+    ) -> None: ...
     async def delete(self, document_id: UUID) -> None: ...
     async def find_by_sha256(
         self, *, dealership_id: UUID, topic: Topic, sha256: str
@@ -80,7 +102,11 @@ class DocumentRepository(Protocol):
 
 
 class ChunkRepository(Protocol):
-    """Chunks keyed by (document_id, index); `replace` is idempotent."""
+    """Chunks keyed by (document_id, index); `replace` is idempotent.
+
+    `get_many` answers in the order of the ids asked for, skipping unknown ids and
+    chunks of other dealerships.
+    """
 
     async def replace(self, document_id: UUID, chunks: Sequence[Chunk]) -> None: ...
     async def get_many(self, chunk_ids: Sequence[str], *, dealership_id: UUID) -> list[Chunk]: ...
@@ -89,7 +115,13 @@ class ChunkRepository(Protocol):
 
 
 class BlobRepository(Protocol):
-    """Raw uploaded bytes, written in the same transaction as their document."""
+    """Raw uploaded bytes, written in the same transaction as their document.
+
+    The blob id is its document's id; the document row must exist by commit. Bytes
+    are stored and read back in parts of at most 1 MiB, so a file is never whole in
+    memory. `write` replaces an existing blob and returns its size; `read` yields
+    nothing for an unknown blob and must be consumed inside its unit of work.
+    """
 
     async def write(self, blob_id: UUID, parts: AsyncIterator[bytes]) -> int: ...
     def read(self, blob_id: UUID) -> AsyncIterator[bytes]: ...
@@ -97,9 +129,10 @@ class BlobRepository(Protocol):
 
 
 class ConversationRepository(Protocol):
-    """Conversations and their messages, in creation order."""
+    """Conversations and their messages, in creation order (`last=n`: the newest n)."""
 
     async def add(self, conversation: Conversation) -> None: ...
+    async def touch(self, conversation_id: UUID, at: datetime) -> None: ...
     async def get(
         self, conversation_id: UUID, *, dealership_id: UUID, user_id: UUID | None
     ) -> Conversation | None: ...
@@ -112,12 +145,96 @@ class ConversationRepository(Protocol):
     ) -> list[Message]: ...
 
 
+class FeedbackRepository(Protocol):
+    """Ratings of assistant messages, listed per dealership."""
+
+    async def add(self, feedback: MessageFeedback) -> None: ...
+    async def list_page(
+        self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
+    ) -> list[MessageFeedback]: ...
+
+
+class OutboxRepository(Protocol):
+    """Transactional outbox.
+
+    `claim_due` locks up to `limit` entries whose `available_at <= now`, oldest first,
+    skipping entries another open unit of work has claimed (FOR UPDATE SKIP LOCKED).
+    The claim lasts until that unit of work ends: `mark_done` (removal) or
+    `reschedule` must be committed, or the entries become claimable again.
+    """
+
+    async def add(self, entry: OutboxEntry) -> None: ...
+    async def claim_due(self, limit: int, now: datetime) -> list[OutboxEntry]: ...
+    async def mark_done(self, entry_id: UUID) -> None: ...
+    async def reschedule(self, entry_id: UUID, available_at: datetime) -> None: ...
+
+
+class IdempotencyRepository(Protocol):
+    """First response per (scope, key); `put` of a stored key raises Conflict."""
+
+    async def get(self, scope: str, key: str) -> StoredResponse | None: ...
+    async def put(  # noqa: PLR0917 -- one stored response is these six facts
+        self,
+        scope: str,
+        key: str,
+        request_hash: str,
+        status_code: int,
+        body: bytes,
+        created_at: datetime,
+    ) -> None: ...
+    async def delete_before(self, created_before: datetime) -> int: ...
+
+
+class WebhookRepository(Protocol):
+    """Webhook subscriptions and their deliveries.
+
+    A delivery is unique per (subscription_id, message_id): recording the same event
+    twice raises Conflict, so a re-run never sends a duplicate.
+    """
+
+    async def add(self, subscription: WebhookSubscription) -> None: ...
+    async def get(
+        self, subscription_id: UUID, *, dealership_id: UUID | None
+    ) -> WebhookSubscription | None: ...
+    async def list_page(
+        self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
+    ) -> list[WebhookSubscription]: ...
+    async def delete(self, subscription_id: UUID, *, dealership_id: UUID | None) -> bool: ...
+    async def list_for_event(
+        self, dealership_id: UUID, event: str
+    ) -> list[WebhookSubscription]: ...
+    async def add_delivery(self, delivery: WebhookDelivery) -> None: ...
+    async def get_delivery(self, delivery_id: UUID) -> WebhookDelivery | None: ...
+    async def update_delivery(self, delivery: WebhookDelivery) -> None: ...
+    async def list_deliveries(
+        self,
+        *,
+        subscription_id: UUID,
+        status: DeliveryStatus | None = None,
+        cursor: Cursor | None,
+        limit: int,
+    ) -> list[WebhookDelivery]: ...
+
+
 class UnitOfWork(Protocol):
-    """One transaction over every repository. Leaving without `commit` rolls back."""
+    """One transaction over every repository. Leaving without `commit` rolls back.
+
+    After `commit` the unit of work goes on in a new transaction, which is again
+    rolled back unless committed. A read-only unit of work rejects writes with
+    RuntimeError (a programming error, not a user's).
+    """
 
     dealerships: DealershipRepository
     users: UserRepository
     refresh_tokens: RefreshTokenRepository
+    documents: DocumentRepository
+    chunks: ChunkRepository
+    blobs: BlobRepository
+    conversations: ConversationRepository
+    feedback: FeedbackRepository
+    outbox: OutboxRepository
+    idempotency: IdempotencyRepository
+    webhooks: WebhookRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
