@@ -146,6 +146,16 @@ def add_trace_context(_: WrappedLogger, __: str, event_dict: EventDict) -> Event
     return event_dict
 
 
+_LEADING_FIELDS = ("timestamp", "level", "service", "event")
+
+
+def _leading_fields_first(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Puts the fields a reader scans for at the start of the line."""
+    ordered: EventDict = {key: event_dict[key] for key in _LEADING_FIELDS if key in event_dict}
+    ordered.update(event_dict)
+    return ordered
+
+
 def _service_adder(service: str) -> Processor:
     def add_service(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
@@ -186,6 +196,7 @@ def _renderer_chain(fmt: Literal["json", "console"]) -> list[Processor]:
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
             ),
             redact_sensitive,
+            _leading_fields_first,
             structlog.processors.JSONRenderer(sort_keys=False),
         ]
     return [
