@@ -1,0 +1,341 @@
+"""Every Prometheus metric of AvatarAdam, owned by one `Metrics` instance per process.
+
+Names and labels are the contract that `deploy/prometheus/alerts.yml` and the Grafana
+dashboard rely on. Label values are bounded by construction: HTTP routes are templates
+(never raw paths), status codes are reduced to classes, the other labels take values
+from small fixed sets named in each metric's help text.
+
+Multi-process mode: prometheus-client decides at import time, from
+`PROMETHEUS_MULTIPROC_DIR`, whether values live in per-process mmap files. The variable
+must therefore be set in the environment of the process *before* it starts (by the
+process manager), which is why it is read here rather than from `Settings`. Every gauge
+declares how its per-process values combine (`multiprocess_mode`); counters and
+histograms are summed. `render_metrics` then aggregates all files of the directory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final, Literal
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
+
+MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
+
+HTTP_LATENCY_BUCKETS: Final = (
+    0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
+    0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0,
+)  # fmt: skip
+"""Fine-grained below 100 ms (cached reads), with 1.5/2/3 s around the chat SLO."""
+
+FAST_BUCKETS: Final = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
+"""Pool acquisition: healthy is sub-millisecond, seconds means exhaustion."""
+
+EXTERNAL_CALL_BUCKETS: Final = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0,
+)  # fmt: skip
+"""Vector store and embedder calls are tens of ms; chat models take seconds."""
+
+TASK_BUCKETS: Final = (
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+)  # fmt: skip
+"""Ingesting a book takes minutes; webhooks and cleanups take milliseconds."""
+
+UNMATCHED_ROUTE: Final = "unmatched"
+
+Pool = Literal["primary", "replica"]
+CacheName = Literal["embedding", "retrieval"]
+CacheResult = Literal["hit", "miss", "bypass"]
+TaskOutcome = Literal["success", "retry", "failure", "dead_letter"]
+ExternalService = Literal["vector_store", "embedder", "chat_model"]
+TokenKind = Literal["prompt", "completion"]
+RateLimitDecision = Literal["allowed", "rejected", "fail_open", "fail_closed"]
+
+
+def multiprocess_dir() -> str | None:
+    """The shared metrics directory when multi-process mode is on, else None."""
+    return os.environ.get(MULTIPROCESS_DIR_VARIABLE) or None
+
+
+def status_class(status_code: int) -> str:
+    """`404 -> "4xx"`: bounded label values for HTTP statuses."""
+    return f"{status_code // 100}xx"
+
+
+class Metrics:
+    """All metric objects. Create exactly one per process and per registry: the HTTP
+    app and the worker each build theirs in the composition root.
+
+    `registry=None` registers nothing, which is what multi-process mode wants (values
+    are collected from the mmap files by `render_metrics`, not from a registry), and
+    lets tests build several instances.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        r = registry
+
+        # HTTP
+        self.http_requests = Counter(
+            "avataradam_http_requests_total",
+            "HTTP requests by route template and status class (2xx..5xx).",
+            ["method", "route", "status_class"],
+            registry=r,
+        )
+        self.http_request_duration = Histogram(
+            "avataradam_http_request_duration_seconds",
+            "Time from request start to the last body byte sent.",
+            ["method", "route"],
+            buckets=HTTP_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.http_requests_in_flight = Gauge(
+            "avataradam_http_requests_in_flight",
+            "Requests being served now.",
+            ["method", "route"],
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self.http_errors = Counter(
+            "avataradam_http_errors_total",
+            "HTTP responses with a 4xx or 5xx status.",
+            ["method", "route", "status_class"],
+            registry=r,
+        )
+
+        # Database pools (pool = primary | replica)
+        self.db_pool_size = Gauge(
+            "avataradam_db_pool_size",
+            "Connections open in the pool.",
+            ["pool"],
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self.db_pool_in_use = Gauge(
+            "avataradam_db_pool_in_use",
+            "Connections checked out of the pool.",
+            ["pool"],
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self.db_pool_idle = Gauge(
+            "avataradam_db_pool_idle",
+            "Open connections waiting in the pool.",
+            ["pool"],
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self.db_pool_acquire = Histogram(
+            "avataradam_db_pool_acquire_seconds",
+            "Time spent waiting for a pool connection.",
+            ["pool"],
+            buckets=FAST_BUCKETS,
+            registry=r,
+        )
+        self.db_replica_lag = Gauge(
+            "avataradam_db_replica_lag_seconds",
+            "Replay lag of the read replica as last measured.",
+            multiprocess_mode="livemax",
+            registry=r,
+        )
+        self.db_replica_fallbacks = Counter(
+            "avataradam_db_replica_fallbacks_total",
+            "Reads sent to the primary because the replica was down or lagging.",
+            registry=r,
+        )
+
+        # Caches (cache = embedding | retrieval; result = hit | miss | bypass)
+        self.cache_requests = Counter(
+            "avataradam_cache_requests_total",
+            "Cache lookups by outcome.",
+            ["cache", "result"],
+            registry=r,
+        )
+
+        # Queue, tasks and ingestion
+        self.queue_depth = Gauge(
+            "avataradam_queue_depth",
+            "Messages waiting in a queue (a global value, measured by one process).",
+            ["queue"],
+            multiprocess_mode="mostrecent",
+            registry=r,
+        )
+        self.queue_oldest_message_age = Gauge(
+            "avataradam_queue_oldest_message_age_seconds",
+            "Age of the oldest waiting message of a queue.",
+            ["queue"],
+            multiprocess_mode="mostrecent",
+            registry=r,
+        )
+        self.task_outcomes = Counter(
+            "avataradam_task_outcomes_total",
+            "Finished task attempts: success | retry | failure | dead_letter.",
+            ["actor", "outcome"],
+            registry=r,
+        )
+        self.task_duration = Histogram(
+            "avataradam_task_duration_seconds",
+            "Duration of one task attempt.",
+            ["actor"],
+            buckets=TASK_BUCKETS,
+            registry=r,
+        )
+        self.documents = Gauge(
+            "avataradam_documents",
+            "Documents by status (queued, processing, ready, failed, deleting).",
+            ["status"],
+            multiprocess_mode="mostrecent",
+            registry=r,
+        )
+        self.documents_failed = Counter(
+            "avataradam_documents_failed_total",
+            "Documents that ended in `failed`, by error code.",
+            ["code"],
+            registry=r,
+        )
+        self.ingestion_stage_duration = Histogram(
+            "avataradam_ingestion_stage_duration_seconds",
+            "Duration of an ingestion stage (extracting .. storing).",
+            ["stage"],
+            buckets=TASK_BUCKETS,
+            registry=r,
+        )
+
+        # External services (service = vector_store | embedder | chat_model)
+        self.external_call_duration = Histogram(
+            "avataradam_external_call_duration_seconds",
+            "Duration of calls to external services, errors included.",
+            ["service", "operation"],
+            buckets=EXTERNAL_CALL_BUCKETS,
+            registry=r,
+        )
+        self.external_call_errors = Counter(
+            "avataradam_external_call_errors_total",
+            "Calls to external services that raised.",
+            ["service", "operation"],
+            registry=r,
+        )
+        self.llm_tokens = Counter(
+            "avataradam_llm_tokens_total",
+            "Tokens consumed by chat models (kind = prompt | completion).",
+            ["model", "kind"],
+            registry=r,
+        )
+
+        # Rate limiting, webhooks
+        self.rate_limit_decisions = Counter(
+            "avataradam_rate_limit_decisions_total",
+            "Rate limiter decisions: allowed | rejected | fail_open | fail_closed.",
+            ["policy", "decision"],
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "avataradam_webhook_deliveries_total",
+            "Webhook delivery attempts by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+
+        # Liveness and build
+        self.worker_heartbeat = Gauge(
+            "avataradam_worker_heartbeat_timestamp_seconds",
+            "Unix time of the last heartbeat of a worker.",
+            ["worker"],
+            multiprocess_mode="max",
+            registry=r,
+        )
+        self.build_info = Gauge(
+            "avataradam_build_info",
+            "Always 1; the running version is the label.",
+            ["version"],
+            multiprocess_mode="max",
+            registry=r,
+        )
+
+    # Small helpers for call sites that would otherwise repeat label plumbing.
+
+    def set_build_info(self, version: str) -> None:
+        self.build_info.labels(version=version).set(1)
+
+    def heartbeat(self, worker: str, now: float | None = None) -> None:
+        self.worker_heartbeat.labels(worker=worker).set(time.time() if now is None else now)
+
+    def record_pool(self, pool: Pool, *, size: int, in_use: int) -> None:
+        """Pool gauges from one snapshot, so `idle` always equals `size - in_use`."""
+        self.db_pool_size.labels(pool=pool).set(size)
+        self.db_pool_in_use.labels(pool=pool).set(in_use)
+        self.db_pool_idle.labels(pool=pool).set(size - in_use)
+
+    def record_cache(self, cache: CacheName, result: CacheResult) -> None:
+        self.cache_requests.labels(cache=cache, result=result).inc()
+
+    def record_tokens(self, model: str, *, prompt: int, completion: int) -> None:
+        self.llm_tokens.labels(model=model, kind="prompt").inc(prompt)
+        self.llm_tokens.labels(model=model, kind="completion").inc(completion)
+
+    @contextmanager
+    def external_call(self, service: ExternalService, operation: str) -> Iterator[None]:
+        """Times the block; an exception also counts as an error and propagates."""
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            self.external_call_errors.labels(service=service, operation=operation).inc()
+            raise
+        finally:
+            self.external_call_duration.labels(service=service, operation=operation).observe(
+                time.perf_counter() - started
+            )
+
+
+def _multiprocess_registry() -> CollectorRegistry:
+    aggregated = CollectorRegistry()
+    multiprocess.MultiProcessCollector(aggregated)  # type: ignore[no-untyped-call]
+    return aggregated
+
+
+def _exposed_registry(registry: CollectorRegistry | None) -> CollectorRegistry:
+    if multiprocess_dir() is not None:
+        return _multiprocess_registry()
+    return registry if registry is not None else REGISTRY
+
+
+def render_metrics(registry: CollectorRegistry | None = None) -> tuple[bytes, str]:
+    """The `/metrics` body and its content type.
+
+    With `PROMETHEUS_MULTIPROC_DIR` set, the values of every process that wrote to the
+    directory are aggregated (the given registry is ignored: in that mode metrics are
+    read from files, not from registries). Otherwise `registry` is rendered, or the
+    default registry when None.
+    """
+    return generate_latest(_exposed_registry(registry)), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drops the `live*` gauge files of an exited process; call it from the process
+    manager's child-exit hook so in-flight and pool gauges stop counting the dead."""
+    directory = multiprocess_dir()
+    if directory is not None:
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def start_metrics_server(
+    *, host: str, port: int, registry: CollectorRegistry | None = None
+) -> None:
+    """Serves `/metrics` on its own port from a daemon thread, for processes without an
+    HTTP app (the worker). Multi-process aware like `render_metrics`."""
+    start_http_server(port, host, registry=_exposed_registry(registry))
