@@ -1,0 +1,78 @@
+"""In-memory VectorIndex: exact cosine search, the reference semantics for the others."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from uuid import UUID
+
+from avataradam.adapters.vectors.errors import check_dimension
+from avataradam.domain.model import Topic
+from avataradam.domain.ports.knowledge import VectorMatch, VectorRecord
+
+
+def cosine_similarity(left: Sequence[float], right: Sequence[float]) -> float:
+    """In [-1, 1]; 0 when either vector has zero length (it has no direction)."""
+    dot = math.fsum(x * y for x, y in zip(left, right, strict=True))
+    norms = math.sqrt(math.fsum(x * x for x in left) * math.fsum(y * y for y in right))
+    if norms == 0.0:
+        return 0.0
+    return max(-1.0, min(1.0, dot / norms))
+
+
+class InMemoryVectorIndex:
+    """Exact cosine search over dicts; ties rank by id so results are deterministic.
+
+    `topics=None` or empty means every topic, as in the other adapters.
+    """
+
+    def __init__(self, dimension: int) -> None:
+        if dimension <= 0:
+            raise ValueError("dimension must be positive")
+        self.dimension = dimension
+        self._namespaces: dict[str, dict[str, VectorRecord]] = {}
+
+    async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
+        for record in records:
+            check_dimension(len(record.values), self.dimension)
+        stored = self._namespaces.setdefault(namespace, {})
+        for record in records:
+            stored[record.id] = record
+
+    async def query(
+        self,
+        namespace: str,
+        vector: Sequence[float],
+        *,
+        top_k: int,
+        topics: Sequence[Topic] | None = None,
+    ) -> list[VectorMatch]:
+        check_dimension(len(vector), self.dimension)
+        if top_k <= 0:
+            return []
+        wanted = set(topics) if topics else None
+        matches = [
+            VectorMatch(
+                id=record.id,
+                score=cosine_similarity(record.values, vector),
+                document_id=record.document_id,
+                topic=record.topic,
+            )
+            for record in self._namespaces.get(namespace, {}).values()
+            if wanted is None or record.topic in wanted
+        ]
+        matches.sort(key=lambda match: (-match.score, match.id))
+        return matches[:top_k]
+
+    async def delete_document(self, namespace: str, document_id: UUID) -> None:
+        stored = self._namespaces.get(namespace, {})
+        for record_id in [
+            key for key, record in stored.items() if record.document_id == document_id
+        ]:
+            del stored[record_id]
+
+    async def count(self, namespace: str, *, document_id: UUID | None = None) -> int:
+        stored = self._namespaces.get(namespace, {}).values()
+        if document_id is None:
+            return len(stored)
+        return sum(1 for record in stored if record.document_id == document_id)

@@ -1,0 +1,160 @@
+"""VectorIndex in PostgreSQL: exact cosine search over `chunk_vectors` (migration 0003).
+
+Vectors travel as plain `real[]` parameters (asyncpg encodes a list of floats
+natively), so no codec has to be registered on the pool: the adapter works with any
+pool the composition root creates. Similarity is `avataradam_cosine_similarity`, a
+C function from the project's extension (see ops/install-pgvector.sh); a scan of
+100k 384-dimension vectors takes well under 100 ms, so no approximate index is
+needed at this size and results are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+import asyncpg
+
+from avataradam.adapters.vectors.errors import VectorDimensionMismatch, check_dimension
+from avataradam.domain.model import Topic
+from avataradam.domain.ports.knowledge import VectorIndexUnavailable, VectorMatch, VectorRecord
+
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.UndefinedTableError,
+    asyncpg.exceptions.UndefinedFunctionError,
+    OSError,
+    TimeoutError,
+)
+
+_UPSERT = """
+INSERT INTO chunk_vectors (namespace, id, document_id, topic, embedding)
+VALUES ($1, $2, $3, $4, $5::real[])
+ON CONFLICT (namespace, id) DO UPDATE
+SET document_id = EXCLUDED.document_id, topic = EXCLUDED.topic, embedding = EXCLUDED.embedding
+"""
+
+_QUERY = """
+SELECT id, document_id, topic, avataradam_cosine_similarity(embedding, $2::real[]) AS score
+FROM chunk_vectors
+WHERE namespace = $1 AND ($4::text[] IS NULL OR topic = ANY($4::text[]))
+ORDER BY score DESC, id
+LIMIT $3
+"""
+
+_UPSERT_BATCH = 500
+
+
+class PostgresVectorIndex:
+    """Vectors of all dealerships in one table, keyed by (namespace, id).
+
+    The database remembers the dimension it was first written with
+    (`vector_index_settings`); an adapter configured with another dimension raises
+    `VectorDimensionMismatch` on first use instead of mixing incomparable vectors.
+    `topics=None` or empty means every topic.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, dimension: int) -> None:
+        if dimension <= 0:
+            raise ValueError("dimension must be positive")
+        self._pool = pool
+        self.dimension = dimension
+        self._dimension_checked = False
+
+    async def ensure_dimension(self) -> None:
+        """Records the dimension on first use; raises if the stored one differs."""
+        async with self._unavailable_on_failure():
+            stored = await self._pool.fetchval(
+                "INSERT INTO vector_index_settings (dimension) VALUES ($1) "
+                "ON CONFLICT (singleton) DO UPDATE SET dimension = "
+                "vector_index_settings.dimension RETURNING dimension",
+                self.dimension,
+            )
+        if stored != self.dimension:
+            raise VectorDimensionMismatch(
+                expected=stored, actual=self.dimension, where="the database's stored"
+            )
+        self._dimension_checked = True
+
+    async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
+        for record in records:
+            check_dimension(len(record.values), self.dimension)
+        if not records:
+            return
+        await self._check_dimension_once()
+        rows = [
+            (namespace, record.id, record.document_id, str(record.topic), record.values)
+            for record in records
+        ]
+        async with (
+            self._unavailable_on_failure(),
+            self._pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            for start in range(0, len(rows), _UPSERT_BATCH):
+                await conn.executemany(_UPSERT, rows[start : start + _UPSERT_BATCH])
+
+    async def query(
+        self,
+        namespace: str,
+        vector: Sequence[float],
+        *,
+        top_k: int,
+        topics: Sequence[Topic] | None = None,
+    ) -> list[VectorMatch]:
+        check_dimension(len(vector), self.dimension)
+        if top_k <= 0:
+            return []
+        await self._check_dimension_once()
+        topic_filter = [str(topic) for topic in topics] if topics else None
+        async with self._unavailable_on_failure():
+            rows = await self._pool.fetch(_QUERY, namespace, list(vector), top_k, topic_filter)
+        return [
+            VectorMatch(
+                id=row["id"],
+                score=float(row["score"]),
+                document_id=row["document_id"],
+                topic=Topic(row["topic"]),
+            )
+            for row in rows
+        ]
+
+    async def delete_document(self, namespace: str, document_id: UUID) -> None:
+        async with self._unavailable_on_failure():
+            await self._pool.execute(
+                "DELETE FROM chunk_vectors WHERE namespace = $1 AND document_id = $2",
+                namespace,
+                document_id,
+            )
+
+    async def count(self, namespace: str, *, document_id: UUID | None = None) -> int:
+        async with self._unavailable_on_failure():
+            if document_id is None:
+                total = await self._pool.fetchval(
+                    "SELECT count(*) FROM chunk_vectors WHERE namespace = $1", namespace
+                )
+            else:
+                total = await self._pool.fetchval(
+                    "SELECT count(*) FROM chunk_vectors WHERE namespace = $1 AND document_id = $2",
+                    namespace,
+                    document_id,
+                )
+        return int(total)
+
+    async def _check_dimension_once(self) -> None:
+        if not self._dimension_checked:
+            await self.ensure_dimension()
+
+    @asynccontextmanager
+    async def _unavailable_on_failure(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except _UNAVAILABLE as exc:
+            raise VectorIndexUnavailable(f"PostgreSQL vector store failed: {exc}") from exc
