@@ -50,3 +50,11 @@ class DependencyUnavailable(DomainError):
     """A backing service (database, cache, vector store, model) cannot be reached."""
 
     code = "dependency_unavailable"
+
+
+class UnsupportedFileType(InvalidInput):
+    code = "unsupported_file_type"
+
+
+class FileTooLarge(InvalidInput):
+    code = "file_too_large"

@@ -1,0 +1,17 @@
+"""Names of background tasks and events: the contract between API, outbox and worker."""
+
+from __future__ import annotations
+
+INGEST_DOCUMENT = "ingest_document"
+DELETE_DOCUMENT = "delete_document"
+DELIVER_WEBHOOK = "deliver_webhook"
+
+OUTBOX_TASK = "task"
+"""Outbox kind: payload carries `task` plus that task's arguments."""
+OUTBOX_EVENT = "event"
+"""Outbox kind: payload carries `type` (an event below) and its fields."""
+
+DOCUMENT_READY = "document.ready"
+DOCUMENT_FAILED = "document.failed"
+DOCUMENT_DELETED = "document.deleted"
+WEBHOOK_EVENTS = (DOCUMENT_READY, DOCUMENT_FAILED, DOCUMENT_DELETED)

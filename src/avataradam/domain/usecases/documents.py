@@ -1,0 +1,299 @@
+"""Knowledge-base documents as the API sees them: upload, read, list, delete, retry."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.access import Principal, dealership_scope, require_role
+from avataradam.domain.errors import (
+    Conflict,
+    DependencyUnavailable,
+    InvalidInput,
+    NotFound,
+    UnsupportedFileType,
+)
+from avataradam.domain.model import Document, DocumentStatus, OutboxEntry, Role, Topic
+from avataradam.domain.pagination import Cursor
+from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.services import TaskQueue
+from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.tasks import DELETE_DOCUMENT, INGEST_DOCUMENT, OUTBOX_TASK
+
+ADMINS = (Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
+OUTBOX_GRACE = timedelta(seconds=10)
+"""How long the API has to enqueue a task itself before the worker's relay does it."""
+
+
+class DuplicateDocument(Conflict):
+    code = "duplicate_document"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class DocumentNotRetryable(Conflict):
+    code = "document_not_retryable"
+
+
+class UploadedFile(msgspec.Struct, frozen=True, kw_only=True):
+    """A file the entrypoint has spooled, sniffed and hashed while receiving it."""
+
+    filename: str
+    content_type: str | None
+    size_bytes: int
+    sha256: str
+
+
+class UploadRequest(msgspec.Struct, frozen=True, kw_only=True):
+    topic: Topic
+    dealership_id: UUID | None = None
+    idempotency_key: str | None = None
+    request_id: str | None = None
+
+
+class UploadResult(msgspec.Struct, frozen=True, kw_only=True):
+    document: Document
+    replayed: bool
+
+
+class TaskDispatcher:
+    """Records a task in the outbox inside the caller's transaction, then hands it on.
+
+    `record` must be committed with the change that causes the task; `dispatch`, after
+    that commit, enqueues it and drops the entry. If dispatching fails the entry stays
+    and the worker's relay enqueues it after OUTBOX_GRACE: nothing acknowledged is lost.
+    """
+
+    def __init__(self, queue: TaskQueue, clock: Clock, ids: IdGenerator) -> None:
+        self._queue, self._clock, self._ids = queue, clock, ids
+
+    async def record(self, uow: UnitOfWork, task: str, **payload: str) -> OutboxEntry:
+        now = self._clock.now()
+        entry = OutboxEntry(
+            id=self._ids.new_id(),
+            kind=OUTBOX_TASK,
+            payload={"task": task, **payload},
+            created_at=now,
+            available_at=now + OUTBOX_GRACE,
+        )
+        await uow.outbox.add(entry)
+        return entry
+
+    async def dispatch(self, uow: UnitOfWork, entry: OutboxEntry) -> bool:
+        try:
+            await self._queue.enqueue(entry.payload["task"], entry.payload)
+            await uow.outbox.mark_done(entry.id)
+            await uow.commit()
+        except DependencyUnavailable:
+            return False
+        return True
+
+
+def _request_hash(topic: Topic, sha256: str) -> str:
+    return hashlib.sha256(f"{topic.value}:{sha256}".encode()).hexdigest()
+
+
+class UploadDocument:
+    """Stores an upload and queues its ingestion in one transaction; answers at once."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, dispatcher: TaskDispatcher, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._uow, self._dispatcher, self._clock, self._ids = uow, dispatcher, clock, ids
+
+    async def __call__(
+        self,
+        principal: Principal,
+        request: UploadRequest,
+        file: UploadedFile,
+        parts: Callable[[], AsyncIterator[bytes]],
+    ) -> UploadResult:
+        require_role(principal, *ADMINS)
+        dealership_id = dealership_scope(principal, request.dealership_id)
+        if file.size_bytes == 0:
+            raise InvalidInput("the file is empty", field="file")
+        if file.content_type is None:
+            raise UnsupportedFileType(
+                "the file is not a PDF, DOCX, HTML, Markdown or plain-text document", field="file"
+            )
+        scope = f"documents:{dealership_id}"
+        request_hash = _request_hash(request.topic, file.sha256)
+        async with self._uow() as uow:
+            if request.idempotency_key:
+                replay = await self._replay(uow, scope, request.idempotency_key, request_hash)
+                if replay is not None:
+                    return UploadResult(document=replay, replayed=True)
+            dealership = await uow.dealerships.get(dealership_id)
+            if dealership is None or not dealership.active:
+                raise NotFound("dealership not found")
+            existing = await uow.documents.find_by_sha256(
+                dealership_id=dealership_id, topic=request.topic, sha256=file.sha256
+            )
+            if existing is not None:
+                raise DuplicateDocument(
+                    f"this file is already in the {request.topic.value} knowledge base",
+                    document_id=str(existing.id),
+                )
+            now = self._clock.now()
+            document = Document(
+                id=self._ids.new_id(),
+                dealership_id=dealership_id,
+                topic=request.topic,
+                filename=file.filename,
+                content_type=file.content_type,
+                size_bytes=file.size_bytes,
+                sha256=file.sha256,
+                status=DocumentStatus.QUEUED,
+                stage=None,
+                progress=0.0,
+                chunk_count=0,
+                attempts=0,
+                error=None,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                await uow.documents.add(document)
+            except Conflict as exc:
+                raise DuplicateDocument(
+                    "this file was uploaded concurrently into the same knowledge base"
+                ) from exc
+            await uow.blobs.write(document.id, parts())
+            payload = {"document_id": str(document.id)}
+            if request.request_id:
+                payload["request_id"] = request.request_id
+            entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, **payload)
+            if request.idempotency_key:
+                await uow.idempotency.put(
+                    scope,
+                    request.idempotency_key,
+                    request_hash,
+                    202,
+                    str(document.id).encode(),
+                    now,
+                )
+            await uow.commit()
+            await self._dispatcher.dispatch(uow, entry)
+        return UploadResult(document=document, replayed=False)
+
+    @staticmethod
+    async def _replay(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> Document | None:
+        stored = await uow.idempotency.get(scope, key)
+        if stored is None:
+            return None
+        if stored.request_hash != request_hash:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different upload", field="Idempotency-Key"
+            )
+        return await uow.documents.get(UUID(stored.body.decode()), dealership_id=None)
+
+
+async def _visible_document(uow: UnitOfWork, principal: Principal, document_id: UUID) -> Document:
+    """The document if the caller may see it; another dealership's answers NotFound."""
+    if principal.is_super_admin:
+        document = await uow.documents.get(document_id, dealership_id=None)
+    elif principal.dealership_id is not None:
+        document = await uow.documents.get(document_id, dealership_id=principal.dealership_id)
+    else:
+        document = None
+    if document is None:
+        raise NotFound("document not found")
+    return document
+
+
+class GetDocument:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, principal: Principal, document_id: UUID) -> Document:
+        async with self._uow() as uow:
+            return await _visible_document(uow, principal, document_id)
+
+
+class ListDocuments:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self,
+        principal: Principal,
+        *,
+        dealership_id: UUID | None,
+        topic: Topic | None,
+        status: DocumentStatus | None,
+        cursor: Cursor | None,
+        limit: int,
+    ) -> list[Document]:
+        scope = dealership_scope(principal, dealership_id)
+        async with self._uow(read_only=True) as uow:
+            return await uow.documents.list_page(
+                dealership_id=scope, topic=topic, status=status, cursor=cursor, limit=limit
+            )
+
+
+class DeleteDocument:
+    """Marks a document `deleting` and queues the removal of its vectors, chunks and blob."""
+
+    def __init__(self, uow: UnitOfWorkFactory, dispatcher: TaskDispatcher, clock: Clock) -> None:
+        self._uow, self._dispatcher, self._clock = uow, dispatcher, clock
+
+    async def __call__(self, principal: Principal, document_id: UUID) -> Document:
+        require_role(principal, *ADMINS)
+        async with self._uow() as uow:
+            document = await _visible_document(uow, principal, document_id)
+            locked = await uow.documents.get_for_update(document.id)
+            if locked is None:
+                raise NotFound("document not found")
+            if locked.status is DocumentStatus.DELETING:
+                return locked
+            deleting = msgspec.structs.replace(
+                locked, status=DocumentStatus.DELETING, updated_at=self._clock.now()
+            )
+            await uow.documents.update(deleting)
+            # Searches key their cache on the generation: from now on this document's
+            # chunks cannot be served from a cached result.
+            await uow.dealerships.bump_generation(deleting.dealership_id)
+            entry = await self._dispatcher.record(
+                uow, DELETE_DOCUMENT, document_id=str(deleting.id)
+            )
+            await uow.commit()
+            await self._dispatcher.dispatch(uow, entry)
+        return deleting
+
+
+class RetryDocument:
+    """Re-runs ingestion of a failed document."""
+
+    def __init__(self, uow: UnitOfWorkFactory, dispatcher: TaskDispatcher, clock: Clock) -> None:
+        self._uow, self._dispatcher, self._clock = uow, dispatcher, clock
+
+    async def __call__(self, principal: Principal, document_id: UUID) -> Document:
+        require_role(principal, *ADMINS)
+        async with self._uow() as uow:
+            document = await _visible_document(uow, principal, document_id)
+            locked = await uow.documents.get_for_update(document.id)
+            if locked is None:
+                raise NotFound("document not found")
+            if locked.status is not DocumentStatus.FAILED:
+                raise DocumentNotRetryable(
+                    f"only a failed document can be retried; this one is {locked.status.value}"
+                )
+            queued = msgspec.structs.replace(
+                locked,
+                status=DocumentStatus.QUEUED,
+                stage=None,
+                progress=0.0,
+                error=None,
+                updated_at=self._clock.now(),
+            )
+            await uow.documents.update(queued)
+            entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, document_id=str(queued.id))
+            await uow.commit()
+            await self._dispatcher.dispatch(uow, entry)
+        return queued

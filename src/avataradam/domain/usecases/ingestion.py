@@ -1,0 +1,438 @@
+"""Worker-side document work: ingest, purge, reconcile, relay the outbox.
+
+Every step is idempotent. Vector and chunk ids are (document id, chunk index), so a
+redelivered or retried run overwrites what an earlier run wrote and never adds to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.errors import Conflict, DependencyUnavailable
+from avataradam.domain.model import (
+    Chunk,
+    DeliveryStatus,
+    Document,
+    DocumentError,
+    DocumentStatus,
+    OutboxEntry,
+    Stage,
+    WebhookDelivery,
+)
+from avataradam.domain.ports.knowledge import (
+    ChunkDraft,
+    Chunker,
+    Embedder,
+    ExtractionFailed,
+    TextExtractor,
+    VectorIndex,
+    VectorRecord,
+    vector_id,
+)
+from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.services import TaskQueue
+from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.tasks import (
+    DELETE_DOCUMENT,
+    DELIVER_WEBHOOK,
+    DOCUMENT_DELETED,
+    DOCUMENT_FAILED,
+    DOCUMENT_READY,
+    INGEST_DOCUMENT,
+    OUTBOX_EVENT,
+    OUTBOX_TASK,
+)
+
+# Share of `progress` reached at the end of each stage.
+_EXTRACTED, _CHUNKED, _EMBEDDED, _INDEXED = 0.05, 0.1, 0.8, 0.95
+
+
+class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
+    embed_batch_size: int = 64
+    upsert_batch_size: int = 500
+    progress_interval_s: float = 0.5
+
+
+class IngestOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    document_id: UUID
+    status: str
+    chunk_count: int = 0
+    error_code: str | None = None
+
+
+def document_event(ids: IdGenerator, clock: Clock, event: str, document: Document) -> OutboxEntry:
+    """An outbox entry announcing a document's change to webhook subscribers."""
+    now = clock.now()
+    payload = {
+        "type": event,
+        "dealership_id": str(document.dealership_id),
+        "document_id": str(document.id),
+        "filename": document.filename,
+        "topic": document.topic.value,
+        "status": document.status.value,
+        "chunk_count": str(document.chunk_count),
+        "occurred_at": now.isoformat(),
+    }
+    if document.error is not None:
+        payload["error_code"] = document.error.code
+    return OutboxEntry(
+        id=ids.new_id(), kind=OUTBOX_EVENT, payload=payload, created_at=now, available_at=now
+    )
+
+
+class _Progress:
+    """Writes stage/progress at most every `interval_s`, so polling clients see movement."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, document_id: UUID, interval_s: float
+    ) -> None:
+        self._uow, self._clock, self._id, self._interval = uow, clock, document_id, interval_s
+        self._last = 0.0
+
+    async def report(self, stage: Stage, progress: float, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < self._interval:
+            return
+        self._last = now
+        async with self._uow() as uow:
+            await uow.documents.set_progress(
+                self._id, stage=stage, progress=round(progress, 4), updated_at=self._clock.now()
+            )
+            await uow.commit()
+
+
+class IngestDocument:
+    """extract -> chunk -> embed (batched) -> upsert vectors -> store chunks -> ready.
+
+    Permanent problems (corrupt, encrypted or empty files) fail the document at once with
+    a specific code. Transient ones (DependencyUnavailable) are recorded on the document
+    and re-raised for the queue to retry with backoff.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        extractor: TextExtractor,
+        chunker: Chunker,
+        embedder: Embedder,
+        index: VectorIndex,
+        clock: Clock,
+        ids: IdGenerator,
+        options: IngestionOptions | None = None,
+    ) -> None:
+        self._uow, self._extractor, self._chunker = uow, extractor, chunker
+        self._embedder, self._index, self._clock, self._ids = embedder, index, clock, ids
+        self._options = options or IngestionOptions()
+
+    async def __call__(self, document_id: UUID) -> IngestOutcome:
+        document = await self._claim(document_id)
+        if document is None:
+            return IngestOutcome(document_id=document_id, status="skipped")
+        progress = _Progress(self._uow, self._clock, document.id, self._options.progress_interval_s)
+        try:
+            drafts = await self._extract_and_chunk(document, progress)
+            vectors = await self._embed([d.text for d in drafts], progress)
+            await self._upsert(document, vectors, progress)
+            await progress.report(Stage.STORING, _INDEXED, force=True)
+            return await self._finish(document, drafts)
+        except ExtractionFailed as exc:
+            await MarkFailed(self._uow, self._clock, self._ids)(
+                document.id, code=exc.reason, message=exc.message
+            )
+            return IngestOutcome(document_id=document.id, status="failed", error_code=exc.reason)
+        except DependencyUnavailable as exc:
+            await self._note_transient(document.id, exc)
+            raise
+
+    async def _claim(self, document_id: UUID) -> Document | None:
+        async with self._uow() as uow:
+            current = await uow.documents.get_for_update(document_id)
+            if current is None or current.status not in (
+                DocumentStatus.QUEUED,
+                DocumentStatus.PROCESSING,
+            ):
+                return None
+            claimed = msgspec.structs.replace(
+                current,
+                status=DocumentStatus.PROCESSING,
+                stage=Stage.EXTRACTING,
+                progress=0.0,
+                attempts=current.attempts + 1,
+                updated_at=self._clock.now(),
+            )
+            await uow.documents.update(claimed)
+            await uow.commit()
+            return claimed
+
+    async def _extract_and_chunk(self, document: Document, progress: _Progress) -> list[ChunkDraft]:
+        with tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
+            path = Path(tmp) / "upload"
+            async with self._uow(read_only=False) as uow:
+                with path.open("wb") as handle:
+                    async for part in uow.blobs.read(document.id):
+                        handle.write(part)
+            sections = await asyncio.to_thread(self._extractor.extract, path, document.content_type)
+        await progress.report(Stage.CHUNKING, _EXTRACTED, force=True)
+        drafts = await asyncio.to_thread(self._chunker.split, sections)
+        if not drafts:
+            raise ExtractionFailed("the document contains no text", reason="empty_text")
+        await progress.report(Stage.EMBEDDING, _CHUNKED, force=True)
+        return drafts
+
+    async def _embed(self, texts: Sequence[str], progress: _Progress) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        size = self._options.embed_batch_size
+        for start in range(0, len(texts), size):
+            vectors.extend(await self._embedder.embed(texts[start : start + size]))
+            share = len(vectors) / len(texts)
+            await progress.report(Stage.EMBEDDING, _CHUNKED + (_EMBEDDED - _CHUNKED) * share)
+        return vectors
+
+    async def _upsert(
+        self, document: Document, vectors: list[list[float]], progress: _Progress
+    ) -> None:
+        await progress.report(Stage.INDEXING, _EMBEDDED, force=True)
+        records = [
+            VectorRecord(
+                id=vector_id(document.id, index),
+                values=values,
+                document_id=document.id,
+                topic=document.topic,
+            )
+            for index, values in enumerate(vectors)
+        ]
+        size = self._options.upsert_batch_size
+        namespace = str(document.dealership_id)
+        for start in range(0, len(records), size):
+            await self._index.upsert(namespace, records[start : start + size])
+            share = min(1.0, (start + size) / len(records))
+            await progress.report(Stage.INDEXING, _EMBEDDED + (_INDEXED - _EMBEDDED) * share)
+
+    async def _finish(self, document: Document, drafts: list[ChunkDraft]) -> IngestOutcome:
+        chunks = [
+            Chunk(
+                id=vector_id(document.id, index),
+                document_id=document.id,
+                dealership_id=document.dealership_id,
+                index=index,
+                text=draft.text,
+                topic=document.topic,
+                filename=document.filename,
+                page=draft.page,
+                section=draft.section,
+            )
+            for index, draft in enumerate(drafts)
+        ]
+        async with self._uow() as uow:
+            current = await uow.documents.get_for_update(document.id)
+            if current is None or current.status is DocumentStatus.DELETING:
+                # Deleted while we worked: what we indexed must not outlive it.
+                await self._index.delete_document(str(document.dealership_id), document.id)
+                return IngestOutcome(document_id=document.id, status="deleted")
+            if current.status is DocumentStatus.READY:
+                return IngestOutcome(
+                    document_id=document.id, status="ready", chunk_count=current.chunk_count
+                )
+            await uow.chunks.replace(document.id, chunks)
+            ready = msgspec.structs.replace(
+                current,
+                status=DocumentStatus.READY,
+                stage=None,
+                progress=1.0,
+                chunk_count=len(chunks),
+                error=None,
+                updated_at=self._clock.now(),
+            )
+            await uow.documents.update(ready)
+            await uow.dealerships.bump_generation(ready.dealership_id)
+            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_READY, ready))
+            await uow.commit()
+        return IngestOutcome(document_id=document.id, status="ready", chunk_count=len(chunks))
+
+    async def _note_transient(self, document_id: UUID, exc: DependencyUnavailable) -> None:
+        try:
+            async with self._uow() as uow:
+                current = await uow.documents.get_for_update(document_id)
+                if current is not None and current.status is DocumentStatus.PROCESSING:
+                    await uow.documents.update(
+                        msgspec.structs.replace(
+                            current,
+                            error=DocumentError(code=exc.code, message=exc.message),
+                            updated_at=self._clock.now(),
+                        )
+                    )
+                    await uow.commit()
+        except DependencyUnavailable:
+            return  # the database itself is down; the retry will find out
+
+
+class MarkFailed:
+    """Fails a document (permanently, or after its retries ran out) and announces it."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow, self._clock, self._ids = uow, clock, ids
+
+    async def __call__(self, document_id: UUID, *, code: str, message: str) -> None:
+        async with self._uow() as uow:
+            current = await uow.documents.get_for_update(document_id)
+            if current is None or current.status not in (
+                DocumentStatus.QUEUED,
+                DocumentStatus.PROCESSING,
+            ):
+                return
+            failed = msgspec.structs.replace(
+                current,
+                status=DocumentStatus.FAILED,
+                stage=None,
+                error=DocumentError(code=code, message=message),
+                updated_at=self._clock.now(),
+            )
+            await uow.documents.update(failed)
+            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_FAILED, failed))
+            await uow.commit()
+
+
+class PurgeDocument:
+    """Removes a `deleting` document's vectors, chunks, blob and row, then announces it."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, index: VectorIndex, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._uow, self._index, self._clock, self._ids = uow, index, clock, ids
+
+    async def __call__(self, document_id: UUID) -> bool:
+        async with self._uow() as uow:
+            document = await uow.documents.get(document_id, dealership_id=None)
+        if document is None or document.status is not DocumentStatus.DELETING:
+            return False
+        await self._index.delete_document(str(document.dealership_id), document.id)
+        async with self._uow() as uow:
+            current = await uow.documents.get_for_update(document_id)
+            if current is None:
+                return False
+            await uow.chunks.delete_document(document_id)
+            await uow.blobs.delete(document_id)
+            await uow.documents.delete(document_id)
+            await uow.dealerships.bump_generation(current.dealership_id)
+            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_DELETED, current))
+            await uow.commit()
+        return True
+
+
+class ReconcileDocuments:
+    """Re-drives documents whose queue message was lost, from PostgreSQL.
+
+    A document `queued` longer than `queued_timeout` (its message never arrived) or
+    `processing` without progress for `stalled_timeout` (its worker died) is enqueued
+    again. Each is re-checked under a row lock and touched in the same transaction, so
+    many reconcilers never re-drive the same document twice.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        queue: TaskQueue,
+        clock: Clock,
+        *,
+        queued_timeout: timedelta,
+        stalled_timeout: timedelta,
+        batch: int = 100,
+    ) -> None:
+        self._uow, self._queue, self._clock = uow, queue, clock
+        self._timeouts = {
+            DocumentStatus.QUEUED: (queued_timeout, INGEST_DOCUMENT),
+            DocumentStatus.PROCESSING: (stalled_timeout, INGEST_DOCUMENT),
+            DocumentStatus.DELETING: (stalled_timeout, DELETE_DOCUMENT),
+        }
+        self._batch = batch
+
+    async def __call__(self) -> list[UUID]:
+        redriven: list[UUID] = []
+        for status, (timeout, task) in self._timeouts.items():
+            now = self._clock.now()
+            async with self._uow() as uow:
+                stale = await uow.documents.list_stale(
+                    statuses=[status], updated_before=now - timeout, limit=self._batch
+                )
+                for candidate in stale:
+                    if await self._touch_if_stale(uow, candidate.id, status, now - timeout, now):
+                        await self._queue.enqueue(task, {"document_id": str(candidate.id)})
+                        redriven.append(candidate.id)
+                await uow.commit()
+        return redriven
+
+    @staticmethod
+    async def _touch_if_stale(
+        uow: UnitOfWork, document_id: UUID, status: DocumentStatus, cutoff: datetime, now: datetime
+    ) -> bool:
+        current = await uow.documents.get_for_update(document_id)
+        if current is None or current.status is not status or current.updated_at >= cutoff:
+            return False
+        await uow.documents.update(msgspec.structs.replace(current, updated_at=now))
+        return True
+
+
+class RelayOutbox:
+    """Hands due outbox entries on: tasks to the queue, events to webhook deliveries."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, queue: TaskQueue, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._uow, self._queue, self._clock, self._ids = uow, queue, clock, ids
+
+    async def __call__(self, limit: int = 100) -> int:
+        async with self._uow() as uow:
+            entries = await uow.outbox.claim_due(limit, self._clock.now())
+            for entry in entries:
+                try:
+                    if entry.kind == OUTBOX_TASK:
+                        await self._queue.enqueue(entry.payload["task"], entry.payload)
+                    elif entry.kind == OUTBOX_EVENT:
+                        await self._fan_out(uow, entry)
+                except DependencyUnavailable:
+                    await uow.outbox.reschedule(entry.id, self._clock.now() + timedelta(seconds=5))
+                    continue
+                await uow.outbox.mark_done(entry.id)
+            await uow.commit()
+        return len(entries)
+
+    async def _fan_out(self, uow: UnitOfWork, entry: OutboxEntry) -> None:
+        event = entry.payload["type"]
+        dealership_id = UUID(entry.payload["dealership_id"])
+        body = msgspec.json.encode(
+            {
+                "type": event,
+                "timestamp": entry.payload.get("occurred_at", entry.created_at.isoformat()),
+                "data": {
+                    k: v for k, v in entry.payload.items() if k not in {"type", "occurred_at"}
+                },
+            }
+        )
+        for subscription in await uow.webhooks.list_for_event(dealership_id, event):
+            now = self._clock.now()
+            delivery = WebhookDelivery(
+                id=self._ids.new_id(),
+                subscription_id=subscription.id,
+                event_type=event,
+                message_id=f"msg_{entry.id.hex}",
+                payload=body,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                last_status_code=None,
+                last_error=None,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                await uow.webhooks.add_delivery(delivery)
+            except Conflict:
+                continue  # already fanned out by an earlier, interrupted relay
+            await self._queue.enqueue(DELIVER_WEBHOOK, {"delivery_id": str(delivery.id)})

@@ -1,0 +1,176 @@
+"""Webhook subscriptions (dealership admins) and the delivery of one event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.access import Principal, dealership_scope, require_role
+from avataradam.domain.errors import DependencyUnavailable, InvalidInput, NotFound
+from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from avataradam.domain.pagination import Cursor
+from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.services import WebhookSender
+from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.tasks import WEBHOOK_EVENTS
+from avataradam.domain.usecases.documents import ADMINS
+
+
+class WebhookDeliveryFailed(DependencyUnavailable):
+    """The receiver did not acknowledge; the queue retries with backoff."""
+
+    code = "webhook_delivery_failed"
+
+
+class NewSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+    events: tuple[str, ...]
+    dealership_id: UUID | None = None
+
+
+class CreateSubscription:
+    """Subscribes a URL; the returned subscription carries its secret (shown only now)."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        validate_url: Callable[[str], None],
+        new_secret: Callable[[], str],
+    ) -> None:
+        self._uow, self._clock, self._ids = uow, clock, ids
+        self._validate_url, self._new_secret = validate_url, new_secret
+
+    async def __call__(self, principal: Principal, new: NewSubscription) -> WebhookSubscription:
+        require_role(principal, *ADMINS)
+        dealership_id = dealership_scope(principal, new.dealership_id)
+        unknown = sorted(set(new.events) - set(WEBHOOK_EVENTS))
+        if not new.events or unknown:
+            raise InvalidInput(
+                "events must be a non-empty list of: " + ", ".join(WEBHOOK_EVENTS),
+                field="events",
+            )
+        self._validate_url(new.url)
+        subscription = WebhookSubscription(
+            id=self._ids.new_id(),
+            dealership_id=dealership_id,
+            url=new.url,
+            events=tuple(sorted(set(new.events))),
+            secret=self._new_secret(),
+            active=True,
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            if await uow.dealerships.get(dealership_id) is None:
+                raise NotFound("dealership not found")
+            await uow.webhooks.add(subscription)
+            await uow.commit()
+        return subscription
+
+
+class ListSubscriptions:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self, principal: Principal, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
+    ) -> list[WebhookSubscription]:
+        require_role(principal, *ADMINS)
+        scope = dealership_scope(principal, dealership_id)
+        async with self._uow(read_only=True) as uow:
+            return await uow.webhooks.list_page(dealership_id=scope, cursor=cursor, limit=limit)
+
+
+class GetSubscription:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self, principal: Principal, subscription_id: UUID
+    ) -> tuple[WebhookSubscription, list[WebhookDelivery]]:
+        """The subscription and its most recent deliveries (its delivery log)."""
+        require_role(principal, *ADMINS)
+        scope = None if principal.is_super_admin else principal.dealership_id
+        async with self._uow(read_only=True) as uow:
+            subscription = await uow.webhooks.get(subscription_id, dealership_id=scope)
+            if subscription is None or (scope is None and not principal.is_super_admin):
+                raise NotFound("webhook subscription not found")
+            deliveries = await uow.webhooks.list_deliveries(
+                subscription_id=subscription.id, cursor=None, limit=50
+            )
+        return subscription, deliveries
+
+
+class DeleteSubscription:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, principal: Principal, subscription_id: UUID) -> None:
+        require_role(principal, *ADMINS)
+        scope = None if principal.is_super_admin else principal.dealership_id
+        if scope is None and not principal.is_super_admin:
+            raise NotFound("webhook subscription not found")
+        async with self._uow() as uow:
+            if not await uow.webhooks.delete(subscription_id, dealership_id=scope):
+                raise NotFound("webhook subscription not found")
+            await uow.commit()
+
+
+class DeliverWebhook:
+    """Sends one delivery; a delivered one is never sent again."""
+
+    def __init__(self, uow: UnitOfWorkFactory, sender: WebhookSender, clock: Clock) -> None:
+        self._uow, self._sender, self._clock = uow, sender, clock
+
+    async def __call__(self, delivery_id: UUID) -> DeliveryStatus | None:
+        async with self._uow() as uow:
+            delivery = await uow.webhooks.get_delivery(delivery_id)
+            if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+                return delivery.status if delivery else None
+            subscription = await uow.webhooks.get(delivery.subscription_id, dealership_id=None)
+        if subscription is None or not subscription.active:
+            await self.give_up(delivery_id, "subscription removed")
+            return DeliveryStatus.FAILED
+        result = await self._sender.send(
+            url=subscription.url,
+            secret=subscription.secret,
+            message_id=delivery.message_id,
+            payload=delivery.payload,
+        )
+        async with self._uow() as uow:
+            await uow.webhooks.update_delivery(
+                msgspec.structs.replace(
+                    delivery,
+                    status=DeliveryStatus.DELIVERED if result.delivered else DeliveryStatus.PENDING,
+                    attempts=delivery.attempts + 1,
+                    last_status_code=result.status_code,
+                    last_error=result.error,
+                    updated_at=self._clock.now(),
+                )
+            )
+            await uow.commit()
+        if not result.delivered:
+            raise WebhookDeliveryFailed(
+                f"receiver answered {result.status_code or result.error}",
+                delivery_id=str(delivery_id),
+            )
+        return DeliveryStatus.DELIVERED
+
+    async def give_up(self, delivery_id: UUID, reason: str) -> None:
+        """Marks a delivery failed once its retries are exhausted."""
+        async with self._uow() as uow:
+            delivery = await uow.webhooks.get_delivery(delivery_id)
+            if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+                return
+            await uow.webhooks.update_delivery(
+                msgspec.structs.replace(
+                    delivery,
+                    status=DeliveryStatus.FAILED,
+                    last_error=reason,
+                    updated_at=self._clock.now(),
+                )
+            )
+            await uow.commit()
