@@ -1,0 +1,44 @@
+"""Dispatches extraction to the adapter registered for the sniffed content type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from avataradam.adapters.extract.html import HtmlTextExtractor
+from avataradam.adapters.extract.limits import UNSUPPORTED_TYPE
+from avataradam.adapters.extract.pdf import PypdfTextExtractor
+from avataradam.adapters.extract.plain import PlainTextExtractor
+from avataradam.adapters.extract.word import DocxTextExtractor
+from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT
+from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed, TextExtractor
+
+
+class CompositeTextExtractor:
+    """Implements `TextExtractor`; an unregistered type fails with `unsupported_type`."""
+
+    def __init__(self, extractors: Mapping[str, TextExtractor]) -> None:
+        self._extractors = dict(extractors)
+
+    @classmethod
+    def default(cls) -> CompositeTextExtractor:
+        """Every type `sniff_content_type` accepts, with each adapter's default limits."""
+        plain = PlainTextExtractor()
+        return cls(
+            {
+                PDF: PypdfTextExtractor(),
+                DOCX: DocxTextExtractor(),
+                HTML: HtmlTextExtractor(),
+                PLAIN_TEXT: plain,
+                MARKDOWN: plain,
+            }
+        )
+
+    def extract(self, path: Path, content_type: str) -> list[ExtractedSection]:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        extractor = self._extractors.get(media_type)
+        if extractor is None:
+            raise ExtractionFailed(
+                f"no extractor for {media_type or 'unknown type'}", reason=UNSUPPORTED_TYPE
+            )
+        return extractor.extract(path, media_type)

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from avataradam.adapters.extract import (
+    CORRUPT_FILE,
+    EMPTY_TEXT,
+    ENCRYPTED_PDF,
+    TOO_LARGE,
+    PypdfTextExtractor,
+)
+from avataradam.domain.filetypes import PDF
+from avataradam.domain.ports.knowledge import ExtractionFailed
+from tests.fixtures import corpus_pdf
+from tests.fixtures.hostile import minimal_pdf, pdf_flate_bomb, text_pdf
+
+
+def _reason(extractor: PypdfTextExtractor, path: Path) -> str:
+    with pytest.raises(ExtractionFailed) as failure:
+        extractor.extract(path, PDF)
+    return failure.value.reason
+
+
+def _encrypted(tmp_path: Path, *, user_password: str) -> Path:
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(text_pdf("Warranty terms")))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
+    path = tmp_path / "encrypted.pdf"
+    with path.open("wb") as file:
+        writer.write(file)
+    return path
+
+
+def test_multi_page_pdf_yields_one_section_per_page_in_order() -> None:
+    sections = PypdfTextExtractor().extract(corpus_pdf("pdflatex-4-pages.pdf"), PDF)
+
+    assert [section.page for section in sections] == [1, 2, 3, 4]
+    assert sections[0].text.startswith("Hello, here is some text without a meaning")
+    assert all(len(section.text) > 1000 for section in sections)
+
+
+def test_large_compressed_german_pdf_extracts_every_page_with_text() -> None:
+    sections = PypdfTextExtractor().extract(corpus_pdf("GeoTopo-komprimiert.pdf"), PDF)
+
+    pages = [section.page for section in sections]
+    assert pages == sorted(pages)
+    assert len(pages) > 100
+    assert pages[-1] is not None
+    assert pages[-1] <= 117
+    assert "Topologie" in " ".join(section.text for section in sections)
+
+
+def test_password_protected_corpus_pdf_fails_as_encrypted() -> None:
+    path = corpus_pdf("libreoffice-writer-password.pdf")
+    assert _reason(PypdfTextExtractor(), path) == ENCRYPTED_PDF
+
+
+def test_pdf_with_user_password_fails_as_encrypted(tmp_path: Path) -> None:
+    path = _encrypted(tmp_path, user_password="secret")
+    assert _reason(PypdfTextExtractor(), path) == ENCRYPTED_PDF
+
+
+def test_pdf_protected_only_by_owner_password_is_read(tmp_path: Path) -> None:
+    path = _encrypted(tmp_path, user_password="")
+
+    sections = PypdfTextExtractor().extract(path, PDF)
+
+    assert sections[0].text == "Warranty terms"
+
+
+def test_zero_byte_pdf_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(b"")
+    assert _reason(PypdfTextExtractor(), path) == CORRUPT_FILE
+
+
+def test_truncated_pdf_is_corrupt(tmp_path: Path) -> None:
+    original = corpus_pdf("pdflatex-4-pages.pdf").read_bytes()
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(original[: len(original) // 2])
+    assert _reason(PypdfTextExtractor(), path) == CORRUPT_FILE
+
+
+def test_pdf_without_text_fails_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "blank.pdf"
+    path.write_bytes(minimal_pdf(b"0 0 m 100 100 l S"))
+    assert _reason(PypdfTextExtractor(), path) == EMPTY_TEXT
+
+
+def test_flate_decompression_bomb_stops_at_the_stream_cap_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(pdf_flate_bomb(inflated_mib=300))
+    assert path.stat().st_size < 1024 * 1024
+
+    started = time.monotonic()
+    reason = _reason(PypdfTextExtractor(max_stream_bytes=16 * 1024 * 1024), path)
+
+    assert reason == TOO_LARGE
+    assert time.monotonic() - started < 5
+
+
+def test_stream_cap_does_not_leak_into_other_pypdf_users(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(pdf_flate_bomb(inflated_mib=2))
+    before = pypdf.get_configuration().zlib_maximum_output_length
+
+    _reason(PypdfTextExtractor(max_stream_bytes=1024 * 1024), path)
+
+    assert pypdf.get_configuration().zlib_maximum_output_length == before
+
+
+def test_pdf_with_more_pages_than_allowed_is_too_large() -> None:
+    path = corpus_pdf("GeoTopo-komprimiert.pdf")
+    assert _reason(PypdfTextExtractor(max_pages=50), path) == TOO_LARGE
+
+
+def test_pdf_with_more_text_than_allowed_is_too_large() -> None:
+    path = corpus_pdf("pdflatex-4-pages.pdf")
+    assert _reason(PypdfTextExtractor(max_text_chars=5_000), path) == TOO_LARGE
+
+
+def test_renamed_non_pdf_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "fake.pdf"
+    path.write_bytes(b"MZ\x90\x00" + b"\x00" * 500)
+    assert _reason(PypdfTextExtractor(), path) == CORRUPT_FILE
