@@ -1,0 +1,177 @@
+"""Trace context survives a hop through a message; tracing is off unless configured."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
+
+from avataradam.entrypoints.observability.tracing import (
+    attached_trace_context,
+    configure_tracing,
+    extract_trace_context,
+    inject_trace_context,
+    traced,
+    tracing_enabled,
+)
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def tracer(exporter: InMemorySpanExporter) -> Tracer:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider.get_tracer("test")
+
+
+def test_injected_context_extracted_by_a_consumer_continues_the_same_trace(
+    tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    """Given a producer span, when its context travels in message options and the
+    consumer starts a span in the extracted context, the consumer span is its child."""
+    with tracer.start_as_current_span("enqueue_ingest", kind=SpanKind.PRODUCER):
+        options = {"trace_context": inject_trace_context()}
+
+    message_options = json.loads(json.dumps(options))  # as serialised by the broker
+    with tracer.start_as_current_span(
+        "ingest_document",
+        context=extract_trace_context(message_options["trace_context"]),
+        kind=SpanKind.CONSUMER,
+    ):
+        pass
+
+    producer, consumer = exporter.get_finished_spans()
+    assert "traceparent" in options["trace_context"]
+    assert consumer.context.trace_id == producer.context.trace_id
+    assert consumer.parent is not None
+    assert consumer.parent.span_id == producer.context.span_id
+    assert consumer.parent.is_remote
+
+
+async def test_attached_context_makes_traced_calls_children_of_the_producer(
+    tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    with tracer.start_as_current_span("upload"):
+        carrier = inject_trace_context()
+
+    with attached_trace_context(carrier):
+        async with traced("embedder.embed", attributes={"batch_size": 8}, tracer=tracer):
+            pass
+
+    upload, embed = exporter.get_finished_spans()
+    assert embed.name == "embedder.embed"
+    assert embed.kind is SpanKind.CLIENT
+    assert embed.context.trace_id == upload.context.trace_id
+    assert embed.parent is not None
+    assert embed.parent.span_id == upload.context.span_id
+    assert embed.attributes is not None
+    assert embed.attributes["batch_size"] == 8
+
+
+async def test_traced_nests_spans_and_marks_failures(
+    tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    async def answer() -> None:
+        async with traced("chat", tracer=tracer):
+            async with traced("vector_store.query", tracer=tracer):
+                pass
+            async with traced("chat_model.complete", tracer=tracer):
+                raise ConnectionError("model unreachable")
+
+    with pytest.raises(ConnectionError):
+        await answer()
+
+    query, complete, chat = exporter.get_finished_spans()
+    assert query.parent is not None
+    assert query.parent.span_id == chat.context.span_id
+    assert complete.status.status_code is StatusCode.ERROR
+    assert [event.name for event in complete.events] == ["exception"]
+    assert chat.status.status_code is StatusCode.ERROR
+    assert query.status.status_code is StatusCode.UNSET
+
+
+def test_injecting_without_an_active_span_yields_no_traceparent() -> None:
+    assert "traceparent" not in inject_trace_context()
+
+
+def test_extracting_nothing_starts_a_fresh_trace(
+    tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    with tracer.start_as_current_span("orphan", context=extract_trace_context(None)):
+        pass
+
+    [span] = exporter.get_finished_spans()
+    assert span.parent is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "enabled"),
+    [
+        ({}, False),
+        ({"OTEL_SERVICE_NAME": "x"}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}, False),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}, False),
+    ],
+)
+def test_tracing_is_on_only_when_standard_variables_ask_for_it(
+    environ: dict[str, str], enabled: bool
+) -> None:
+    assert tracing_enabled(environ) is enabled
+
+
+def test_unconfigured_tracing_installs_nothing_and_spans_are_no_ops() -> None:
+    assert configure_tracing("avataradam-test", environ={}) is None
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+_CONFIGURED_PROCESS = textwrap.dedent(
+    """
+    import asyncio
+    from avataradam.entrypoints.observability.tracing import configure_tracing, traced
+
+    provider = configure_tracing("avataradam-worker")
+    assert configure_tracing("avataradam-worker") is provider
+
+    async def main():
+        async with traced("vector_store.upsert"):
+            pass
+
+    asyncio.run(main())
+    provider.shutdown()
+    """
+)
+
+
+def test_configured_process_exports_spans_with_its_service_name() -> None:
+    """Run in a child process: the global provider can be installed once per process."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")} | {
+        "OTEL_TRACES_EXPORTER": "console"
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", _CONFIGURED_PROCESS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    span = json.loads(result.stdout)
+    assert span["name"] == "vector_store.upsert"
+    assert span["resource"]["attributes"]["service.name"] == "avataradam-worker"
