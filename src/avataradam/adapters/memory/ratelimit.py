@@ -1,0 +1,71 @@
+"""In-memory `RateLimiter`: the same sliding window log as `RedisRateLimiter`, per process."""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from datetime import UTC, datetime, timedelta
+
+from avataradam.domain.errors import InvalidInput
+from avataradam.domain.ports.services import RateDecision, RatePolicy
+from avataradam.domain.ports.system import Clock
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+MICROS_PER_SECOND = 1_000_000
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+class InMemoryRateLimiter:
+    """`RateLimiter` twin of `RedisRateLimiter` with identical decisions for one process.
+
+    Keeps, per policy name and key, the sorted times (µs from `clock`) of admitted
+    requests. A request at `now` is admitted iff fewer than `limit` admitted requests
+    lie in `(now - window, now]`; rejected requests are not recorded. So no half-open
+    interval of `window_s` seconds ever holds more than `limit` admissions. Being
+    per-process, it limits nothing across instances: use it for tests and the demo
+    profile only. Never unavailable, so `fail_open` never comes into play.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._admitted: dict[str, list[int]] = {}
+
+    async def hit(self, policy: RatePolicy, key: str) -> RateDecision:
+        decision, _ = await self.hit_and_time(policy, key)
+        return decision
+
+    async def hit_and_time(self, policy: RatePolicy, key: str) -> tuple[RateDecision, int]:
+        """The decision and the time it was taken at (µs since the epoch, limiter clock)."""
+        require_valid_policy(policy)
+        now = _micros(self._clock.now())
+        window = policy.window_s * MICROS_PER_SECOND
+        log_key = f"{policy.name}:{key}"
+        log = self._admitted.setdefault(log_key, [])
+        del log[: bisect_right(log, now - window)]
+        allowed = len(log) < policy.limit
+        if allowed:
+            insort(log, now)
+        count = len(log)
+        retry_at = now if allowed else log[count - policy.limit] + window
+        decision = RateDecision(
+            allowed=allowed,
+            policy=policy,
+            remaining=max(policy.limit - count, 0),
+            reset_after_s=(log[-1] + window - now) / MICROS_PER_SECOND if log else 0.0,
+            retry_after_s=(retry_at - now) / MICROS_PER_SECOND,
+        )
+        if not log:
+            del self._admitted[log_key]
+        return decision, now
+
+
+def require_valid_policy(policy: RatePolicy) -> None:
+    """A policy must admit at least one request per window of at least one second."""
+    if policy.limit < 1 or policy.window_s < 1:
+        raise InvalidInput(
+            f"rate policy {policy.name} needs limit >= 1 and window_s >= 1",
+            policy=policy.name,
+        )

@@ -1,0 +1,1 @@
+"""Redis adapters: rate limiting, cache and other shared state."""
