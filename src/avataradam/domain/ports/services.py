@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
-from uuid import UUID
 
 import msgspec
 
@@ -25,6 +24,7 @@ class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, *, ttl_s: int) -> None: ...
     async def delete(self, key: str) -> None: ...
+    async def set_if_absent(self, key: str, value: bytes, *, ttl_s: float) -> bool: ...
 
 
 class TaskQueue(Protocol):
@@ -93,6 +93,8 @@ class WebhookSender(Protocol):
     ) -> WebhookResult: ...
 
 
-class DocumentRef(msgspec.Struct, frozen=True, kw_only=True):
-    document_id: UUID
-    dealership_id: UUID
+class Telemetry(Protocol):
+    """Where use cases report what operators watch: events (logs) and counters."""
+
+    def event(self, name: str, **fields: object) -> None: ...
+    def cache_result(self, cache: str, result: str) -> None: ...

@@ -1,0 +1,274 @@
+"""Retrieval over a dealership's knowledge base, cached in the shared cache.
+
+Cache keys carry the dealership's knowledge-base generation, which is bumped in the
+same transaction that makes a document ready or starts deleting one: a changed
+knowledge base can never be answered from a stale entry, with no TTL guesswork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.access import Principal, dealership_scope
+from avataradam.domain.errors import InvalidInput, NotFound
+from avataradam.domain.model import Topic
+from avataradam.domain.ports.knowledge import Embedder, VectorIndex
+from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
+
+T = TypeVar("T")
+MAX_QUERY_CHARS = 2000
+MAX_TOP_K = 50
+
+
+class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
+    chunk_id: str
+    document_id: UUID
+    filename: str
+    topic: Topic
+    text: str
+    score: float
+    page: int | None = None
+    section: str | None = None
+
+
+class SearchResult(msgspec.Struct, frozen=True, kw_only=True):
+    hits: list[SearchHit]
+    cache: str
+    """hit | miss | bypass"""
+
+    @property
+    def cached(self) -> bool:
+        return self.cache == "hit"
+
+
+class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
+    query: str
+    topics: tuple[Topic, ...] | None = None
+    top_k: int = 5
+    dealership_id: UUID | None = None
+
+
+class CacheOptions(msgspec.Struct, frozen=True, kw_only=True):
+    enabled: bool = True
+    retrieval_ttl_s: int = 3600
+    embedding_ttl_s: int = 7 * 24 * 3600
+    lock_ttl_s: float = 10.0
+    wait_for_peer_s: float = 5.0
+    poll_interval_s: float = 0.01
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_query(text: str) -> str:
+    """Unicode NFKC, case-folded, whitespace collapsed: equal questions share a key."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def embedding_key(model: str, normalised: str) -> str:
+    return f"avataradam:emb:{model}:{_digest(normalised)}"
+
+
+def retrieval_key(
+    *,
+    dealership_id: UUID,
+    generation: int,
+    normalised: str,
+    topics: Sequence[Topic] | None,
+    top_k: int,
+    model: str,
+) -> str:
+    topic_part = ",".join(sorted(t.value for t in topics)) if topics else "*"
+    return (
+        f"avataradam:ret:{dealership_id}:{generation}:{model}:{top_k}:{topic_part}:"
+        f"{_digest(normalised)}"
+    )
+
+
+_hits_encoder = msgspec.msgpack.Encoder()
+_hits_decoder = msgspec.msgpack.Decoder(list[SearchHit])
+_vector_decoder = msgspec.msgpack.Decoder(list[float])
+
+
+class SearchKnowledgeBase:
+    """Query -> ranked passages of the caller's dealership only."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        embedder: Embedder,
+        index: VectorIndex,
+        cache: Cache,
+        telemetry: Telemetry,
+        options: CacheOptions | None = None,
+    ) -> None:
+        self._uow, self._embedder, self._index = uow, embedder, index
+        self._cache, self._telemetry = cache, telemetry
+        self._options = options or CacheOptions()
+
+    async def __call__(self, principal: Principal, query: SearchQuery) -> SearchResult:
+        started = time.perf_counter()
+        dealership_id = dealership_scope(principal, query.dealership_id)
+        normalised = normalise_query(query.query)
+        if not normalised or len(normalised) > MAX_QUERY_CHARS:
+            raise InvalidInput(f"query must be 1 to {MAX_QUERY_CHARS} characters", field="query")
+        if not 1 <= query.top_k <= MAX_TOP_K:
+            raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}", field="top_k")
+        async with self._uow(read_only=True) as uow:
+            dealership = await uow.dealerships.get(dealership_id)
+        if dealership is None:
+            raise NotFound("dealership not found")
+        result = await self.retrieve(
+            dealership_id=dealership_id,
+            generation=dealership.knowledge_base_generation,
+            normalised=normalised,
+            topics=query.topics,
+            top_k=query.top_k,
+        )
+        self._telemetry.event(
+            "rag_query",
+            results_count=len(result.hits),
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            cache=result.cache,
+            top_k=query.top_k,
+        )
+        return result
+
+    async def retrieve(
+        self,
+        *,
+        dealership_id: UUID,
+        generation: int,
+        normalised: str,
+        topics: Sequence[Topic] | None,
+        top_k: int,
+    ) -> SearchResult:
+        async def compute() -> list[SearchHit]:
+            return await self._search(dealership_id, normalised, topics, top_k)
+
+        if not self._options.enabled:
+            return SearchResult(hits=await compute(), cache="bypass")
+        key = retrieval_key(
+            dealership_id=dealership_id,
+            generation=generation,
+            normalised=normalised,
+            topics=topics,
+            top_k=top_k,
+            model=self._embedder.model_name,
+        )
+        hits, outcome = await self._single_flight(
+            key,
+            compute,
+            encode=_hits_encoder.encode,
+            decode=_hits_decoder.decode,
+            ttl_s=self._options.retrieval_ttl_s,
+        )
+        self._telemetry.cache_result("retrieval", outcome)
+        return SearchResult(hits=hits, cache=outcome)
+
+    async def _single_flight(
+        self,
+        key: str,
+        compute: Callable[[], Awaitable[T]],
+        *,
+        encode: Callable[[T], bytes],
+        decode: Callable[[bytes], T],
+        ttl_s: int,
+    ) -> tuple[T, str]:
+        """Serves from cache, or computes once across every instance for a missing key.
+
+        The first to miss takes a short lock and computes; the others wait for its
+        result instead of repeating the work. Without the cache, it computes uncached.
+        """
+        options = self._options
+        try:
+            cached = await self._cache.get(key)
+            if cached is not None:
+                return decode(cached), "hit"
+            token = secrets.token_hex(8).encode()
+            if not await self._cache.set_if_absent(f"{key}:lock", token, ttl_s=options.lock_ttl_s):
+                deadline = time.monotonic() + options.wait_for_peer_s
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(options.poll_interval_s)
+                    cached = await self._cache.get(key)
+                    if cached is not None:
+                        return decode(cached), "hit"
+            value = await compute()
+            await self._cache.set(key, encode(value), ttl_s=ttl_s)
+            await self._cache.delete(f"{key}:lock")
+        except CacheUnavailable:
+            self._telemetry.event("cache_unavailable", key_kind=key.split(":", 2)[1])
+            return await compute(), "bypass"
+        return value, "miss"
+
+    async def _embed(self, normalised: str) -> list[float]:
+        key = embedding_key(self._embedder.model_name, normalised)
+        try:
+            cached = await self._cache.get(key) if self._options.enabled else None
+        except CacheUnavailable:
+            cached = None
+            self._telemetry.cache_result("embedding", "bypass")
+        else:
+            if cached is not None:
+                self._telemetry.cache_result("embedding", "hit")
+                return _vector_decoder.decode(cached)
+        [vector] = await self._embedder.embed([normalised])
+        if self._options.enabled:
+            self._telemetry.cache_result("embedding", "miss")
+            with contextlib.suppress(CacheUnavailable):
+                await self._cache.set(
+                    key, _hits_encoder.encode(vector), ttl_s=self._options.embedding_ttl_s
+                )
+        return vector
+
+    async def _search(
+        self,
+        dealership_id: UUID,
+        normalised: str,
+        topics: Sequence[Topic] | None,
+        top_k: int,
+    ) -> list[SearchHit]:
+        vector = await self._embed(normalised)
+        matches = await self._index.query(
+            str(dealership_id), vector, top_k=top_k, topics=list(topics) if topics else None
+        )
+        if not matches:
+            return []
+        async with self._uow(read_only=True) as uow:
+            chunks = {
+                c.id: c
+                for c in await uow.chunks.get_many(
+                    [m.id for m in matches], dealership_id=dealership_id
+                )
+            }
+        # A vector whose chunk is gone (document deleted or being deleted) is never served.
+        return [
+            SearchHit(
+                chunk_id=m.id,
+                document_id=chunks[m.id].document_id,
+                filename=chunks[m.id].filename,
+                topic=chunks[m.id].topic,
+                text=chunks[m.id].text,
+                score=round(m.score, 6),
+                page=chunks[m.id].page,
+                section=chunks[m.id].section,
+            )
+            for m in matches
+            if m.id in chunks
+        ]
