@@ -1,0 +1,122 @@
+"""The committed state of the in-memory persistence twin, and its transactions.
+
+A transaction works on a copy of the committed tables and journals each write as a
+function of the tables. `commit` replays the journal on a fresh copy of whatever is
+committed by then and publishes it at once, so concurrent units of work interleave
+like rows under READ COMMITTED: increments add up, uniqueness is checked again, and
+a compare-and-set that another commit has beaten fails the commit with Conflict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from avataradam.domain.errors import Conflict, NotFound
+from avataradam.domain.model import (
+    Chunk,
+    Conversation,
+    Dealership,
+    Document,
+    Message,
+    MessageFeedback,
+    OutboxEntry,
+    RefreshToken,
+    StoredResponse,
+    User,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(slots=True)
+class Tables:
+    """Rows by primary key. Values are immutable, so copying the dicts copies a state."""
+
+    dealerships: dict[UUID, Dealership] = dataclasses.field(default_factory=dict)
+    users: dict[UUID, User] = dataclasses.field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = dataclasses.field(default_factory=dict)
+    documents: dict[UUID, Document] = dataclasses.field(default_factory=dict)
+    chunks: dict[str, Chunk] = dataclasses.field(default_factory=dict)
+    blobs: dict[UUID, tuple[bytes, ...]] = dataclasses.field(default_factory=dict)
+    conversations: dict[UUID, Conversation] = dataclasses.field(default_factory=dict)
+    # (insertion sequence, message): the sequence orders messages stored in one instant.
+    messages: dict[UUID, tuple[int, Message]] = dataclasses.field(default_factory=dict)
+    feedback: dict[UUID, MessageFeedback] = dataclasses.field(default_factory=dict)
+    outbox: dict[UUID, OutboxEntry] = dataclasses.field(default_factory=dict)
+    idempotency: dict[tuple[str, str], StoredResponse] = dataclasses.field(default_factory=dict)
+    webhook_subscriptions: dict[UUID, WebhookSubscription] = dataclasses.field(default_factory=dict)
+    webhook_deliveries: dict[UUID, WebhookDelivery] = dataclasses.field(default_factory=dict)
+
+    def copy(self) -> Tables:
+        return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})
+
+
+class InMemoryStore:
+    """Committed data shared by every unit of work of one InMemoryUnitOfWorkFactory.
+
+    `commits` counts published transactions, for tests that check a use case commits.
+    """
+
+    def __init__(self) -> None:
+        self.tables = Tables()
+        self.commits = 0
+        self.outbox_claims: dict[UUID, object] = {}
+        self._sequence = itertools.count()
+
+    def next_sequence(self) -> int:
+        return next(self._sequence)
+
+
+_ANY_RESULT: Any = object()
+
+
+class InMemoryTransaction:
+    """One transaction: a private copy of the tables plus the journal of its writes."""
+
+    def __init__(self, store: InMemoryStore, *, read_only: bool) -> None:
+        self.store = store
+        self.read_only = read_only
+        self.tables = store.tables.copy()
+        self._journal: list[tuple[Callable[[Tables], Any], Any]] = []
+
+    def write(self, op: Callable[[Tables], T], *, replay_must_agree: bool = False) -> T:
+        """Applies `op` now and again at commit; see the module docstring."""
+        if self.read_only:
+            raise RuntimeError("write attempted in a read-only unit of work")
+        result = op(self.tables)
+        self._journal.append((op, result if replay_must_agree else _ANY_RESULT))
+        return result
+
+    def claim(self, entry_id: UUID) -> bool:
+        """Locks an outbox entry for this transaction unless another one holds it."""
+        owner = self.store.outbox_claims.setdefault(entry_id, self)
+        return owner is self
+
+    def commit(self) -> None:
+        candidate = self.store.tables.copy()
+        for op, expected in self._journal:
+            if op(candidate) != expected and expected is not _ANY_RESULT:
+                raise Conflict("concurrent update, retry")
+        for blob_id in candidate.blobs:
+            if blob_id not in candidate.documents:
+                raise NotFound("a blob's document does not exist", blob_id=str(blob_id))
+        self.store.tables = candidate
+        self.store.commits += 1
+        self.restart()
+
+    def restart(self) -> None:
+        """Drops uncommitted writes and claims, and starts over from committed state."""
+        self.release()
+        self.tables = self.store.tables.copy()
+        self._journal.clear()
+
+    def release(self) -> None:
+        claims = self.store.outbox_claims
+        for entry_id in [k for k, owner in claims.items() if owner is self]:
+            del claims[entry_id]

@@ -1,0 +1,97 @@
+"""In-memory unit of work: the twin of PostgresUnitOfWork for tests and the demo."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from avataradam.adapters.memory.repositories import (
+    InMemoryBlobRepository,
+    InMemoryChunkRepository,
+    InMemoryConversationRepository,
+    InMemoryDealershipRepository,
+    InMemoryDocumentRepository,
+    InMemoryFeedbackRepository,
+    InMemoryIdempotencyRepository,
+    InMemoryOutboxRepository,
+    InMemoryRefreshTokenRepository,
+    InMemoryUserRepository,
+    InMemoryWebhookRepository,
+)
+from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
+from avataradam.domain.ports.repositories import (
+    BlobRepository,
+    ChunkRepository,
+    ConversationRepository,
+    DealershipRepository,
+    DocumentRepository,
+    FeedbackRepository,
+    IdempotencyRepository,
+    OutboxRepository,
+    RefreshTokenRepository,
+    UserRepository,
+    WebhookRepository,
+)
+
+
+class InMemoryUnitOfWork:
+    """Works on a copy of the store; `commit` publishes it, leaving discards it."""
+
+    dealerships: DealershipRepository
+    users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+    documents: DocumentRepository
+    chunks: ChunkRepository
+    blobs: BlobRepository
+    conversations: ConversationRepository
+    feedback: FeedbackRepository
+    outbox: OutboxRepository
+    idempotency: IdempotencyRepository
+    webhooks: WebhookRepository
+
+    def __init__(self, store: InMemoryStore, *, read_only: bool) -> None:
+        self._store = store
+        self._read_only = read_only
+        self._tx: InMemoryTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._tx is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        tx = self._tx = InMemoryTransaction(self._store, read_only=self._read_only)
+        self.dealerships = InMemoryDealershipRepository(tx)
+        self.users = InMemoryUserRepository(tx)
+        self.refresh_tokens = InMemoryRefreshTokenRepository(tx)
+        self.documents = InMemoryDocumentRepository(tx)
+        self.chunks = InMemoryChunkRepository(tx)
+        self.blobs = InMemoryBlobRepository(tx)
+        self.conversations = InMemoryConversationRepository(tx)
+        self.feedback = InMemoryFeedbackRepository(tx)
+        self.outbox = InMemoryOutboxRepository(tx)
+        self.idempotency = InMemoryIdempotencyRepository(tx)
+        self.webhooks = InMemoryWebhookRepository(tx)
+        return self
+
+    async def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("commit outside an entered unit of work")
+        self._tx.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            tx.release()
+
+
+class InMemoryUnitOfWorkFactory:
+    """Implements UnitOfWorkFactory over one InMemoryStore (`store` is for tests)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    def __call__(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.store, read_only=read_only)

@@ -1,0 +1,303 @@
+"""Documents, their chunks and their raw bytes in PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from avataradam.adapters.postgres.database import PooledConnection
+from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
+from avataradam.domain.model import (
+    Chunk,
+    Document,
+    DocumentError,
+    DocumentStatus,
+    Stage,
+    Topic,
+)
+from avataradam.domain.pagination import Cursor
+
+BLOB_PART_BYTES = 1024 * 1024
+
+_SELECT_DOCUMENT = (
+    "SELECT id, dealership_id, topic, filename, content_type, size_bytes, sha256, status, "
+    "stage, progress, chunk_count, attempts, error_code, error_message, created_at, "
+    "updated_at FROM documents"
+)
+_SELECT_CHUNK = (
+    "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section FROM chunks"
+)
+
+
+def _document(row: asyncpg.Record) -> Document:
+    error = (
+        None
+        if row["error_code"] is None
+        else DocumentError(code=row["error_code"], message=row["error_message"] or "")
+    )
+    return Document(
+        id=row["id"],
+        dealership_id=row["dealership_id"],
+        topic=Topic(row["topic"]),
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size_bytes=row["size_bytes"],
+        sha256=row["sha256"],
+        status=DocumentStatus(row["status"]),
+        stage=None if row["stage"] is None else Stage(row["stage"]),
+        progress=row["progress"],
+        chunk_count=row["chunk_count"],
+        attempts=row["attempts"],
+        error=error,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _chunk(row: asyncpg.Record) -> Chunk:
+    return Chunk(
+        id=row["id"],
+        document_id=row["document_id"],
+        dealership_id=row["dealership_id"],
+        index=row["index"],
+        text=row["text"],
+        topic=Topic(row["topic"]),
+        filename=row["filename"],
+        page=row["page"],
+        section=row["section"],
+    )
+
+
+class PostgresDocumentRepository:
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
+
+    @translate
+    async def add(self, document: Document) -> None:
+        await self._conn.execute(
+            "INSERT INTO documents (id, dealership_id, topic, filename, content_type, size_bytes,"
+            " sha256, status, stage, progress, chunk_count, attempts, error_code, error_message, "
+            "created_at, updated_at) VALUES"
+            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            document.id,
+            document.dealership_id,
+            document.topic.value,
+            document.filename,
+            document.content_type,
+            document.size_bytes,
+            document.sha256,
+            document.status.value,
+            None if document.stage is None else document.stage.value,
+            document.progress,
+            document.chunk_count,
+            document.attempts,
+            None if document.error is None else document.error.code,
+            None if document.error is None else document.error.message,
+            document.created_at,
+            document.updated_at,
+        )
+
+    @translate
+    async def get(self, document_id: UUID, *, dealership_id: UUID | None) -> Document | None:
+        row = await self._conn.fetchrow(
+            f"{_SELECT_DOCUMENT} WHERE id = $1 AND ($2::uuid IS NULL OR dealership_id = $2)",
+            document_id,
+            dealership_id,
+        )
+        return None if row is None else _document(row)
+
+    @translate
+    async def get_for_update(self, document_id: UUID) -> Document | None:
+        """Locks the row until the unit of work ends, serialising workers on a document."""
+        row = await self._conn.fetchrow(f"{_SELECT_DOCUMENT} WHERE id = $1 FOR UPDATE", document_id)
+        return None if row is None else _document(row)
+
+    @translate
+    async def update(self, document: Document) -> None:
+        """Writes every mutable field; id, dealership, topic and digest never change."""
+        status = await self._conn.execute(
+            "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
+            " status = $5, stage = $6, progress = $7, chunk_count = $8, attempts = $9,"
+            " error_code = $10, error_message = $11, updated_at = $12 WHERE id = $1",
+            document.id,
+            document.filename,
+            document.content_type,
+            document.size_bytes,
+            document.status.value,
+            None if document.stage is None else document.stage.value,
+            document.progress,
+            document.chunk_count,
+            document.attempts,
+            None if document.error is None else document.error.code,
+            None if document.error is None else document.error.message,
+            document.updated_at,
+        )
+        require_affected(status, "document")
+
+    @translate
+    async def set_progress(
+        self, document_id: UUID, *, stage: Stage, progress: float, updated_at: datetime
+    ) -> None:
+        status = await self._conn.execute(
+            "UPDATE documents SET stage = $2, progress = $3, updated_at = $4 WHERE id = $1",
+            document_id,
+            stage.value,
+            progress,
+            updated_at,
+        )
+        require_affected(status, "document")
+
+    @translate
+    async def delete(self, document_id: UUID) -> None:
+        """Removes the document with its chunks and blob (cascade)."""
+        await self._conn.execute("DELETE FROM documents WHERE id = $1", document_id)
+
+    @translate
+    async def find_by_sha256(
+        self, *, dealership_id: UUID, topic: Topic, sha256: str
+    ) -> Document | None:
+        """The live (not deleting) document with this content, if any."""
+        row = await self._conn.fetchrow(
+            f"{_SELECT_DOCUMENT} WHERE dealership_id = $1"
+            " AND topic = $2 AND sha256 = $3 AND status <> 'deleting'",
+            dealership_id,
+            topic.value,
+            sha256,
+        )
+        return None if row is None else _document(row)
+
+    @translate
+    async def list_page(
+        self,
+        *,
+        dealership_id: UUID,
+        topic: Topic | None,
+        status: DocumentStatus | None,
+        cursor: Cursor | None,
+        limit: int,
+    ) -> list[Document]:
+        rows = await self._conn.fetch(
+            f"{_SELECT_DOCUMENT} WHERE dealership_id = $1"
+            " AND ($2::text IS NULL OR topic = $2) AND ($3::text IS NULL OR status = $3)"
+            " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))"
+            " ORDER BY created_at, id LIMIT $6",
+            dealership_id,
+            None if topic is None else topic.value,
+            None if status is None else status.value,
+            cursor.created_at if cursor else None,
+            cursor.id if cursor else None,
+            limit,
+        )
+        return [_document(row) for row in rows]
+
+    @translate
+    async def list_stale(
+        self, *, statuses: Sequence[DocumentStatus], updated_before: datetime, limit: int
+    ) -> list[Document]:
+        """Oldest first, for the reconciler."""
+        rows = await self._conn.fetch(
+            f"{_SELECT_DOCUMENT}"
+            " WHERE status = ANY($1::text[]) AND updated_at < $2"
+            " ORDER BY updated_at, id LIMIT $3",
+            [s.value for s in statuses],
+            updated_before,
+            limit,
+        )
+        return [_document(row) for row in rows]
+
+
+class PostgresChunkRepository:
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
+
+    @translate
+    async def replace(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
+        """Deletes the document's chunks and inserts these in one round trip each."""
+        await self._conn.execute("DELETE FROM chunks WHERE document_id = $1", document_id)
+        if not chunks:
+            return
+        await self._conn.execute(
+            "INSERT INTO chunks (id, document_id, dealership_id, index, text, topic, filename, "
+            "page, section)"
+            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[],"
+            " $6::text[], $7::text[], $8::int[], $9::text[])",
+            [c.id for c in chunks],
+            [document_id] * len(chunks),
+            [c.dealership_id for c in chunks],
+            [c.index for c in chunks],
+            [c.text for c in chunks],
+            [c.topic.value for c in chunks],
+            [c.filename for c in chunks],
+            [c.page for c in chunks],
+            [c.section for c in chunks],
+        )
+
+    @translate
+    async def get_many(self, chunk_ids: Sequence[str], *, dealership_id: UUID) -> list[Chunk]:
+        rows = await self._conn.fetch(
+            f"{_SELECT_CHUNK} WHERE id = ANY($1::text[]) AND dealership_id = $2",
+            list(chunk_ids),
+            dealership_id,
+        )
+        by_id = {row["id"]: _chunk(row) for row in rows}
+        return [by_id[chunk_id] for chunk_id in dict.fromkeys(chunk_ids) if chunk_id in by_id]
+
+    @translate
+    async def count(self, document_id: UUID) -> int:
+        counted: int = await self._conn.fetchval(
+            "SELECT count(*) FROM chunks WHERE document_id = $1", document_id
+        )
+        return counted
+
+    @translate
+    async def delete_document(self, document_id: UUID) -> None:
+        await self._conn.execute("DELETE FROM chunks WHERE document_id = $1", document_id)
+
+
+class PostgresBlobRepository:
+    """Blobs as rows of at most BLOB_PART_BYTES in `document_blobs`."""
+
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
+
+    async def _insert(self, blob_id: UUID, seq: int, data: bytes) -> None:
+        await self._conn.execute(
+            "INSERT INTO document_blobs (document_id, seq, data) VALUES ($1, $2, $3)",
+            blob_id,
+            seq,
+            data,
+        )
+
+    @translate
+    async def write(self, blob_id: UUID, parts: AsyncIterator[bytes]) -> int:
+        await self._conn.execute("DELETE FROM document_blobs WHERE document_id = $1", blob_id)
+        total = 0
+        seq = 0
+        pending = bytearray()
+        async for part in parts:
+            total += len(part)
+            pending += part
+            while len(pending) >= BLOB_PART_BYTES:
+                await self._insert(blob_id, seq, bytes(pending[:BLOB_PART_BYTES]))
+                del pending[:BLOB_PART_BYTES]
+                seq += 1
+        if pending:
+            await self._insert(blob_id, seq, bytes(pending))
+        return total
+
+    async def read(self, blob_id: UUID) -> AsyncIterator[bytes]:
+        """Streams one row at a time through a server-side cursor."""
+        with translated_errors():
+            async for row in self._conn.cursor(
+                "SELECT data FROM document_blobs WHERE document_id = $1 ORDER BY seq",
+                blob_id,
+                prefetch=1,
+            ):
+                yield row["data"]
+
+    @translate
+    async def delete(self, blob_id: UUID) -> None:
+        await self._conn.execute("DELETE FROM document_blobs WHERE document_id = $1", blob_id)

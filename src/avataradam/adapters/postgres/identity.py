@@ -1,0 +1,241 @@
+"""Dealerships, users and refresh tokens in PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from avataradam.adapters.postgres.database import PooledConnection
+from avataradam.adapters.postgres.errors import require_affected, translate
+from avataradam.domain.errors import NotFound
+from avataradam.domain.model import Dealership, RefreshToken, Role, User
+from avataradam.domain.pagination import Cursor
+
+_SELECT_DEALERSHIP = (
+    "SELECT id, name, active, knowledge_base_generation, created_at, updated_at FROM dealerships"
+)
+_SELECT_USER = (
+    "SELECT id, email, password_hash, role, dealership_id, first_name, last_name, active, "
+    "created_at, updated_at FROM users"
+)
+_SELECT_REFRESH_ROW = (
+    "SELECT token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at "
+    "FROM refresh_tokens"
+)
+
+
+def _dealership(row: asyncpg.Record) -> Dealership:
+    return Dealership(
+        id=row["id"],
+        name=row["name"],
+        active=row["active"],
+        knowledge_base_generation=row["knowledge_base_generation"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _user(row: asyncpg.Record) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        role=Role(row["role"]),
+        dealership_id=row["dealership_id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        active=row["active"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _token(row: asyncpg.Record) -> RefreshToken:
+    return RefreshToken(
+        token_hash=row["token_hash"],
+        family_id=row["family_id"],
+        user_id=row["user_id"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        rotated_at=row["rotated_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class PostgresDealershipRepository:
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
+
+    @translate
+    async def add(self, dealership: Dealership) -> None:
+        await self._conn.execute(
+            "INSERT INTO dealerships (id, name, active, knowledge_base_generation, created_at, "
+            "updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            dealership.id,
+            dealership.name,
+            dealership.active,
+            dealership.knowledge_base_generation,
+            dealership.created_at,
+            dealership.updated_at,
+        )
+
+    @translate
+    async def get(self, dealership_id: UUID) -> Dealership | None:
+        row = await self._conn.fetchrow(f"{_SELECT_DEALERSHIP} WHERE id = $1", dealership_id)
+        return None if row is None else _dealership(row)
+
+    @translate
+    async def update(self, dealership: Dealership) -> None:
+        """Writes name, active and updated_at; the generation moves only by bumping."""
+        status = await self._conn.execute(
+            "UPDATE dealerships SET name = $2, active = $3, updated_at = $4 WHERE id = $1",
+            dealership.id,
+            dealership.name,
+            dealership.active,
+            dealership.updated_at,
+        )
+        require_affected(status, "dealership")
+
+    @translate
+    async def list_page(self, *, cursor: Cursor | None, limit: int) -> list[Dealership]:
+        rows = await self._conn.fetch(
+            f"{_SELECT_DEALERSHIP}"
+            " WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1, $2)"
+            " ORDER BY created_at, id LIMIT $3",
+            cursor.created_at if cursor else None,
+            cursor.id if cursor else None,
+            limit,
+        )
+        return [_dealership(row) for row in rows]
+
+    @translate
+    async def bump_generation(self, dealership_id: UUID) -> int:
+        generation: int | None = await self._conn.fetchval(
+            "UPDATE dealerships SET knowledge_base_generation = knowledge_base_generation + 1"
+            " WHERE id = $1 RETURNING knowledge_base_generation",
+            dealership_id,
+        )
+        if generation is None:
+            raise NotFound("dealership not found")
+        return generation
+
+
+class PostgresUserRepository:
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
+
+    @translate
+    async def add(self, user: User) -> None:
+        await self._conn.execute(
+            "INSERT INTO users (id, email, password_hash, role, dealership_id, first_name, "
+            "last_name, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+            "$9, $10)",
+            user.id,
+            user.email,
+            user.password_hash,
+            user.role.value,
+            user.dealership_id,
+            user.first_name,
+            user.last_name,
+            user.active,
+            user.created_at,
+            user.updated_at,
+        )
+
+    @translate
+    async def get(self, user_id: UUID) -> User | None:
+        row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE id = $1", user_id)
+        return None if row is None else _user(row)
+
+    @translate
+    async def get_by_email(self, email: str) -> User | None:
+        row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE lower(email) = lower($1)", email)
+        return None if row is None else _user(row)
+
+    @translate
+    async def update(self, user: User) -> None:
+        status = await self._conn.execute(
+            "UPDATE users SET email = $2, password_hash = $3, role = $4, dealership_id = $5,"
+            " first_name = $6, last_name = $7, active = $8, updated_at = $9 WHERE id = $1",
+            user.id,
+            user.email,
+            user.password_hash,
+            user.role.value,
+            user.dealership_id,
+            user.first_name,
+            user.last_name,
+            user.active,
+            user.updated_at,
+        )
+        require_affected(status, "user")
+
+    @translate
+    async def list_page(
+        self, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
+    ) -> list[User]:
+        """`dealership_id=None` lists every user, super admins included."""
+        rows = await self._conn.fetch(
+            f"{_SELECT_USER}"
+            " WHERE ($1::uuid IS NULL OR dealership_id = $1)"
+            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
+            " ORDER BY created_at, id LIMIT $4",
+            dealership_id,
+            cursor.created_at if cursor else None,
+            cursor.id if cursor else None,
+            limit,
+        )
+        return [_user(row) for row in rows]
+
+
+class PostgresRefreshTokenRepository:
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
+
+    @translate
+    async def add(self, token: RefreshToken) -> None:
+        await self._conn.execute(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at, "
+            "rotated_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            token.token_hash,
+            token.family_id,
+            token.user_id,
+            token.expires_at,
+            token.created_at,
+            token.rotated_at,
+            token.revoked_at,
+        )
+
+    @translate
+    async def get(self, token_hash: str) -> RefreshToken | None:
+        row = await self._conn.fetchrow(f"{_SELECT_REFRESH_ROW} WHERE token_hash = $1", token_hash)
+        return None if row is None else _token(row)
+
+    @translate
+    async def mark_rotated(self, token_hash: str, at: datetime) -> bool:
+        """Compare-and-set on `rotated_at IS NULL`: of two concurrent callers one wins."""
+        rotated = await self._conn.fetchval(
+            "UPDATE refresh_tokens SET rotated_at = $2"
+            " WHERE token_hash = $1 AND rotated_at IS NULL RETURNING true",
+            token_hash,
+            at,
+        )
+        return rotated is True
+
+    @translate
+    async def revoke(self, token_hash: str, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = $2"
+            " WHERE token_hash = $1 AND revoked_at IS NULL",
+            token_hash,
+            at,
+        )
+
+    @translate
+    async def revoke_family(self, family_id: UUID, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+            family_id,
+            at,
+        )

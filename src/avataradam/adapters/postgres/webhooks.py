@@ -1,0 +1,178 @@
+"""Webhook subscriptions and deliveries in PostgreSQL."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from avataradam.adapters.postgres.database import PooledConnection
+from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
+from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from avataradam.domain.pagination import Cursor
+
+_SELECT_SUBSCRIPTION = (
+    "SELECT id, dealership_id, url, events, secret, active, created_at FROM webhook_subscriptions"
+)
+_SELECT_DELIVERY = (
+    "SELECT id, subscription_id, event_type, message_id, payload, status, attempts, "
+    "last_status_code, last_error, created_at, updated_at FROM webhook_deliveries"
+)
+
+
+def _subscription(row: asyncpg.Record) -> WebhookSubscription:
+    return WebhookSubscription(
+        id=row["id"],
+        dealership_id=row["dealership_id"],
+        url=row["url"],
+        events=tuple(row["events"]),
+        secret=row["secret"],
+        active=row["active"],
+        created_at=row["created_at"],
+    )
+
+
+def _delivery(row: asyncpg.Record) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row["id"],
+        subscription_id=row["subscription_id"],
+        event_type=row["event_type"],
+        message_id=row["message_id"],
+        payload=row["payload"],
+        status=DeliveryStatus(row["status"]),
+        attempts=row["attempts"],
+        last_status_code=row["last_status_code"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class PostgresWebhookRepository:
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
+
+    @translate
+    async def add(self, subscription: WebhookSubscription) -> None:
+        await self._conn.execute(
+            "INSERT INTO webhook_subscriptions (id, dealership_id, url, events, secret, active, "
+            "created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            subscription.id,
+            subscription.dealership_id,
+            subscription.url,
+            list(subscription.events),
+            subscription.secret,
+            subscription.active,
+            subscription.created_at,
+        )
+
+    @translate
+    async def get(
+        self, subscription_id: UUID, *, dealership_id: UUID | None
+    ) -> WebhookSubscription | None:
+        row = await self._conn.fetchrow(
+            f"{_SELECT_SUBSCRIPTION} WHERE id = $1 AND ($2::uuid IS NULL OR dealership_id = $2)",
+            subscription_id,
+            dealership_id,
+        )
+        return None if row is None else _subscription(row)
+
+    @translate
+    async def list_page(
+        self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
+    ) -> list[WebhookSubscription]:
+        rows = await self._conn.fetch(
+            f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1"
+            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
+            " ORDER BY created_at, id LIMIT $4",
+            dealership_id,
+            cursor.created_at if cursor else None,
+            cursor.id if cursor else None,
+            limit,
+        )
+        return [_subscription(row) for row in rows]
+
+    @translate
+    async def delete(self, subscription_id: UUID, *, dealership_id: UUID | None) -> bool:
+        """Deletes the subscription and its deliveries; False when there was none."""
+        status = await self._conn.execute(
+            "DELETE FROM webhook_subscriptions"
+            " WHERE id = $1 AND ($2::uuid IS NULL OR dealership_id = $2)",
+            subscription_id,
+            dealership_id,
+        )
+        return affected_rows(status) > 0
+
+    @translate
+    async def list_for_event(self, dealership_id: UUID, event: str) -> list[WebhookSubscription]:
+        """Active subscriptions of the dealership to this event, oldest first."""
+        rows = await self._conn.fetch(
+            f"{_SELECT_SUBSCRIPTION}"
+            " WHERE dealership_id = $1 AND active AND $2 = ANY(events)"
+            " ORDER BY created_at, id",
+            dealership_id,
+            event,
+        )
+        return [_subscription(row) for row in rows]
+
+    @translate
+    async def add_delivery(self, delivery: WebhookDelivery) -> None:
+        await self._conn.execute(
+            "INSERT INTO webhook_deliveries (id, subscription_id, event_type, message_id, "
+            "payload, status, attempts, last_status_code, last_error, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            delivery.id,
+            delivery.subscription_id,
+            delivery.event_type,
+            delivery.message_id,
+            delivery.payload,
+            delivery.status.value,
+            delivery.attempts,
+            delivery.last_status_code,
+            delivery.last_error,
+            delivery.created_at,
+            delivery.updated_at,
+        )
+
+    @translate
+    async def get_delivery(self, delivery_id: UUID) -> WebhookDelivery | None:
+        row = await self._conn.fetchrow(f"{_SELECT_DELIVERY} WHERE id = $1", delivery_id)
+        return None if row is None else _delivery(row)
+
+    @translate
+    async def update_delivery(self, delivery: WebhookDelivery) -> None:
+        """Writes the outcome fields; what was sent never changes."""
+        status = await self._conn.execute(
+            "UPDATE webhook_deliveries SET status = $2, attempts = $3, last_status_code = $4,"
+            " last_error = $5, updated_at = $6 WHERE id = $1",
+            delivery.id,
+            delivery.status.value,
+            delivery.attempts,
+            delivery.last_status_code,
+            delivery.last_error,
+            delivery.updated_at,
+        )
+        require_affected(status, "webhook delivery")
+
+    @translate
+    async def list_deliveries(
+        self,
+        *,
+        subscription_id: UUID,
+        status: DeliveryStatus | None = None,
+        cursor: Cursor | None,
+        limit: int,
+    ) -> list[WebhookDelivery]:
+        rows = await self._conn.fetch(
+            f"{_SELECT_DELIVERY} WHERE subscription_id = $1"
+            " AND ($2::text IS NULL OR status = $2)"
+            " AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))"
+            " ORDER BY created_at, id LIMIT $5",
+            subscription_id,
+            None if status is None else status.value,
+            cursor.created_at if cursor else None,
+            cursor.id if cursor else None,
+            limit,
+        )
+        return [_delivery(row) for row in rows]

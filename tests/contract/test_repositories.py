@@ -1,0 +1,1078 @@
+"""Contract of the persistence ports, run against every adapter.
+
+The PostgreSQL database is shared by the whole session, so every test makes its own
+dealership and ids (uuid4) and never assumes a table is empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+from uuid import UUID, uuid4
+
+import msgspec
+import pytest
+
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.domain.errors import Conflict, NotFound
+from avataradam.domain.model import (
+    Chunk,
+    Conversation,
+    ConversationMode,
+    Dealership,
+    DeliveryStatus,
+    Document,
+    DocumentError,
+    DocumentStatus,
+    FeedbackRating,
+    Message,
+    MessageFeedback,
+    MessageRole,
+    OutboxEntry,
+    RefreshToken,
+    Role,
+    Source,
+    Stage,
+    Topic,
+    User,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from avataradam.domain.pagination import Cursor
+from avataradam.domain.ports.repositories import UnitOfWorkFactory
+
+MIB = 1024 * 1024
+T = TypeVar("T")
+NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+async def postgres_database(database_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = PostgresDatabase(
+        database_url, min_size=1, max_size=10, command_timeout_s=30, statement_cache_size=100
+    )
+    await database.start()
+    yield database
+    await database.close()
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    if request.param == "memory":
+        return InMemoryUnitOfWorkFactory(InMemoryStore())
+    database: PostgresDatabase = request.getfixturevalue("postgres_database")
+    return PostgresUnitOfWorkFactory(database)
+
+
+def is_postgres(uow: UnitOfWorkFactory) -> bool:
+    return isinstance(uow, PostgresUnitOfWorkFactory)
+
+
+# ---- builders -------------------------------------------------------------------
+
+
+def dealership(created_at: datetime = NOW) -> Dealership:
+    return Dealership(
+        id=uuid4(),
+        name="Northside Motors",
+        active=True,
+        knowledge_base_generation=0,
+        created_at=created_at,
+        updated_at=created_at,
+    )
+
+
+def user(dealership_id: UUID, *, email: str | None = None, created_at: datetime = NOW) -> User:
+    return User(
+        id=uuid4(),
+        email=email or f"{uuid4().hex}@example.com",
+        password_hash="argon2$hash",
+        role=Role.USER,
+        dealership_id=dealership_id,
+        first_name="Dana",
+        last_name=None,
+        active=True,
+        created_at=created_at,
+        updated_at=created_at,
+    )
+
+
+def document(
+    dealership_id: UUID,
+    *,
+    topic: Topic = Topic.PLAYBOOKS,
+    sha256: str | None = None,
+    status: DocumentStatus = DocumentStatus.QUEUED,
+    created_at: datetime = NOW,
+) -> Document:
+    return Document(
+        id=uuid4(),
+        dealership_id=dealership_id,
+        topic=topic,
+        filename="gap-objections.pdf",
+        content_type="application/pdf",
+        size_bytes=1234,
+        sha256=sha256 or hashlib.sha256(uuid4().bytes).hexdigest(),
+        status=status,
+        stage=None,
+        progress=0.0,
+        chunk_count=0,
+        attempts=0,
+        error=None,
+        created_at=created_at,
+        updated_at=created_at,
+    )
+
+
+def chunk(doc: Document, index: int, text: str = "Ask about the payment, not the price.") -> Chunk:
+    return Chunk(
+        id=f"{doc.id}:{index}",
+        document_id=doc.id,
+        dealership_id=doc.dealership_id,
+        index=index,
+        text=text,
+        topic=doc.topic,
+        filename=doc.filename,
+        page=index + 1,
+        section="Objections" if index % 2 else None,
+    )
+
+
+async def seed(uow: UnitOfWorkFactory) -> tuple[Dealership, User]:
+    d = dealership()
+    u = user(d.id)
+    async with uow() as work:
+        await work.dealerships.add(d)
+        await work.users.add(u)
+        await work.commit()
+    return d, u
+
+
+async def parts(data: bytes, sizes: Sequence[int]) -> AsyncIterator[bytes]:
+    offset = 0
+    for size in sizes:
+        if offset >= len(data):
+            break
+        yield data[offset : offset + size]
+        offset += size
+    if offset < len(data):
+        yield data[offset:]
+
+
+async def collect_pages(
+    fetch: Callable[[Cursor | None, int], Awaitable[list[T]]],
+    limit: int,
+    key: Callable[[T], Cursor],
+) -> list[T]:
+    """Walks every page the way the HTTP layer does: ask limit+1, cursor on the last kept."""
+    seen: list[T] = []
+    cursor: Cursor | None = None
+    while True:
+        rows = await fetch(cursor, limit + 1)
+        assert len(rows) <= limit + 1
+        seen.extend(rows[:limit])
+        if len(rows) <= limit:
+            return seen
+        cursor = key(rows[limit - 1])
+
+
+# ---- unit of work ------------------------------------------------------------------
+
+
+async def test_leaving_without_commit_discards_every_write(uow: UnitOfWorkFactory) -> None:
+    d = dealership()
+    async with uow() as work:
+        await work.dealerships.add(d)
+        assert await work.dealerships.get(d.id) == d, "a unit of work reads its own writes"
+    async with uow(read_only=True) as work:
+        assert await work.dealerships.get(d.id) is None
+
+
+async def test_an_exception_inside_the_unit_of_work_rolls_back(uow: UnitOfWorkFactory) -> None:
+    d = dealership()
+
+    async def add_then_fail() -> None:
+        async with uow() as work:
+            await work.dealerships.add(d)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await add_then_fail()
+    async with uow() as work:
+        assert await work.dealerships.get(d.id) is None
+
+
+async def test_work_after_a_commit_is_rolled_back_unless_committed_again(
+    uow: UnitOfWorkFactory,
+) -> None:
+    first, second = dealership(), dealership()
+    async with uow() as work:
+        await work.dealerships.add(first)
+        await work.commit()
+        await work.dealerships.add(second)
+    async with uow() as work:
+        assert await work.dealerships.get(first.id) == first
+        assert await work.dealerships.get(second.id) is None
+
+
+async def test_uncommitted_writes_are_invisible_to_a_concurrent_unit_of_work(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d = dealership()
+    async with uow() as writer:
+        await writer.dealerships.add(d)
+        async with uow(read_only=True) as reader:
+            assert await reader.dealerships.get(d.id) is None
+        await writer.commit()
+    async with uow(read_only=True) as reader:
+        assert await reader.dealerships.get(d.id) == d
+
+
+async def test_read_only_unit_of_work_rejects_writes(uow: UnitOfWorkFactory) -> None:
+    with pytest.raises(RuntimeError, match="read-only"):
+        async with uow(read_only=True) as work:
+            await work.dealerships.add(dealership())
+
+
+# ---- dealerships --------------------------------------------------------------------
+
+
+async def test_dealership_round_trips_and_updates_keep_the_generation(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d = dealership()
+    async with uow() as work:
+        assert await work.dealerships.get(d.id) is None
+        await work.dealerships.add(d)
+        await work.dealerships.bump_generation(d.id)
+        renamed = msgspec.structs.replace(
+            d, name="Southside", active=False, knowledge_base_generation=99
+        )
+        await work.dealerships.update(renamed)
+        await work.commit()
+    async with uow() as work:
+        stored = await work.dealerships.get(d.id)
+    assert stored == msgspec.structs.replace(renamed, knowledge_base_generation=1)
+
+
+async def test_adding_a_dealership_twice_conflicts(uow: UnitOfWorkFactory) -> None:
+    d = dealership()
+    async with uow() as work:
+        await work.dealerships.add(d)
+        with pytest.raises(Conflict):
+            await work.dealerships.add(d)
+
+
+async def test_updating_or_bumping_a_missing_dealership_is_not_found(
+    uow: UnitOfWorkFactory,
+) -> None:
+    async with uow() as work:
+        with pytest.raises(NotFound):
+            await work.dealerships.update(dealership())
+    async with uow() as work:
+        with pytest.raises(NotFound):
+            await work.dealerships.bump_generation(uuid4())
+
+
+async def test_concurrent_generation_bumps_all_count(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+
+    async def bump() -> int:
+        async with uow() as work:
+            generation = await work.dealerships.bump_generation(d.id)
+            await asyncio.sleep(0)
+            await work.commit()
+            return generation
+
+    returned = await asyncio.gather(*(bump() for _ in range(20)))
+    async with uow(read_only=True) as work:
+        stored = await work.dealerships.get(d.id)
+    assert stored is not None
+    assert stored.knowledge_base_generation == 20
+    if is_postgres(uow):
+        assert sorted(returned) == list(range(1, 21)), "each bump saw its own new value"
+
+
+async def test_dealership_pages_cover_every_dealership_once(uow: UnitOfWorkFactory) -> None:
+    base = datetime(2400, 1, 1, tzinfo=UTC) + timedelta(seconds=secrets.randbelow(10**9))
+    mine = [dealership(base + timedelta(seconds=i // 3)) for i in range(8)]
+    async with uow() as work:
+        for d in mine:
+            await work.dealerships.add(d)
+        await work.commit()
+        start = Cursor(created_at=base - timedelta(microseconds=1), id=UUID(int=0))
+
+        async def fetch(cursor: Cursor | None, limit: int) -> list[Dealership]:
+            return await work.dealerships.list_page(cursor=cursor or start, limit=limit)
+
+        seen = await collect_pages(fetch, 3, lambda d: Cursor(created_at=d.created_at, id=d.id))
+    ours = [d.id for d in seen if d.id in {m.id for m in mine}]
+    assert ours == [d.id for d in sorted(mine, key=lambda d: (d.created_at, d.id))]
+
+
+# ---- users -------------------------------------------------------------------------
+
+
+async def test_user_round_trips_and_is_found_by_email_in_any_case(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    u = user(d.id, email=f"Mixed.{uuid4().hex}@Example.com")
+    async with uow() as work:
+        await work.users.add(u)
+        await work.commit()
+    async with uow() as work:
+        assert await work.users.get(u.id) == u
+        assert await work.users.get_by_email(u.email.upper()) == u
+        assert await work.users.get_by_email("nobody@example.com") is None
+        assert await work.users.get(uuid4()) is None
+
+
+async def test_emails_are_unique_case_insensitively(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    email = f"{uuid4().hex}@example.com"
+    async with uow() as work:
+        await work.users.add(user(d.id, email=email))
+        await work.commit()
+    async with uow() as work:
+        with pytest.raises(Conflict):
+            await work.users.add(user(d.id, email=email.upper()))
+
+
+async def test_user_update_persists_and_missing_user_is_not_found(uow: UnitOfWorkFactory) -> None:
+    d, u = await seed(uow)
+    changed = msgspec.structs.replace(u, first_name="Robin", active=False, role=Role.USER)
+    async with uow() as work:
+        await work.users.update(changed)
+        with pytest.raises(NotFound):
+            await work.users.update(user(d.id))
+    async with uow() as work:
+        await work.users.update(changed)
+        await work.commit()
+    async with uow() as work:
+        assert await work.users.get(u.id) == changed
+
+
+async def test_users_list_by_dealership_over_several_pages(uow: UnitOfWorkFactory) -> None:
+    d, first = await seed(uow)
+    others = [user(d.id, created_at=NOW + timedelta(seconds=i % 2)) for i in range(6)]
+    async with uow() as work:
+        for u in others:
+            await work.users.add(u)
+        await work.commit()
+
+        async def fetch(cursor: Cursor | None, limit: int) -> list[User]:
+            return await work.users.list_page(dealership_id=d.id, cursor=cursor, limit=limit)
+
+        seen = await collect_pages(fetch, 2, lambda u: Cursor(created_at=u.created_at, id=u.id))
+        everyone = await work.users.list_page(dealership_id=None, cursor=None, limit=10**6)
+    expected = sorted([first, *others], key=lambda u: (u.created_at, u.id))
+    assert seen == expected
+    assert {u.id for u in expected} <= {u.id for u in everyone}
+
+
+# ---- refresh tokens -----------------------------------------------------------------
+
+
+def token(user_id: UUID, family_id: UUID) -> RefreshToken:
+    return RefreshToken(
+        token_hash=hashlib.sha256(uuid4().bytes).hexdigest(),
+        family_id=family_id,
+        user_id=user_id,
+        expires_at=NOW + timedelta(days=30),
+        created_at=NOW,
+    )
+
+
+async def test_refresh_token_rotates_exactly_once(uow: UnitOfWorkFactory) -> None:
+    _, u = await seed(uow)
+    t = token(u.id, uuid4())
+    async with uow() as work:
+        await work.refresh_tokens.add(t)
+        await work.commit()
+    async with uow() as work:
+        assert await work.refresh_tokens.get(t.token_hash) == t
+        assert await work.refresh_tokens.mark_rotated(t.token_hash, NOW) is True
+        assert await work.refresh_tokens.mark_rotated(t.token_hash, NOW) is False
+        await work.commit()
+    async with uow() as work:
+        assert await work.refresh_tokens.mark_rotated(t.token_hash, NOW) is False
+        stored = await work.refresh_tokens.get(t.token_hash)
+        assert await work.refresh_tokens.mark_rotated("unknown", NOW) is False
+    assert stored is not None
+    assert stored.rotated_at == NOW
+
+
+async def test_revoking_a_family_revokes_only_that_family(uow: UnitOfWorkFactory) -> None:
+    _, u = await seed(uow)
+    family = uuid4()
+    ours = [token(u.id, family) for _ in range(3)]
+    other = token(u.id, uuid4())
+    single = token(u.id, uuid4())
+    later = NOW + timedelta(hours=1)
+    async with uow() as work:
+        for t in [*ours, other, single]:
+            await work.refresh_tokens.add(t)
+        await work.refresh_tokens.revoke(single.token_hash, NOW)
+        await work.refresh_tokens.revoke(single.token_hash, later)
+        await work.refresh_tokens.revoke_family(family, NOW)
+        await work.commit()
+    async with uow() as work:
+        revoked = [await work.refresh_tokens.get(t.token_hash) for t in ours]
+        untouched = await work.refresh_tokens.get(other.token_hash)
+        first_revocation = await work.refresh_tokens.get(single.token_hash)
+    assert all(t is not None and t.revoked_at == NOW for t in revoked)
+    assert untouched is not None
+    assert untouched.revoked_at is None
+    assert first_revocation is not None
+    assert first_revocation.revoked_at == NOW, "revoking again keeps the first time"
+
+
+async def test_adding_a_token_twice_conflicts(uow: UnitOfWorkFactory) -> None:
+    _, u = await seed(uow)
+    t = token(u.id, uuid4())
+    async with uow() as work:
+        await work.refresh_tokens.add(t)
+        with pytest.raises(Conflict):
+            await work.refresh_tokens.add(t)
+
+
+# ---- documents ----------------------------------------------------------------------
+
+
+async def test_document_round_trips_and_is_scoped_to_its_dealership(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    other, _ = await seed(uow)
+    doc = msgspec.structs.replace(
+        document(d.id),
+        status=DocumentStatus.FAILED,
+        stage=Stage.EMBEDDING,
+        progress=0.5,
+        attempts=2,
+        error=DocumentError(code="extraction_failed", message="encrypted PDF"),
+    )
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.commit()
+    async with uow() as work:
+        assert await work.documents.get(doc.id, dealership_id=d.id) == doc
+        assert await work.documents.get(doc.id, dealership_id=None) == doc
+        assert await work.documents.get(doc.id, dealership_id=other.id) is None
+        assert await work.documents.get_for_update(doc.id) == doc
+        assert await work.documents.get_for_update(uuid4()) is None
+
+
+async def test_same_file_twice_in_a_topic_conflicts_but_not_across_topics(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    other, _ = await seed(uow)
+    digest = hashlib.sha256(uuid4().bytes).hexdigest()
+    first = document(d.id, sha256=digest)
+    async with uow() as work:
+        await work.documents.add(first)
+        await work.documents.add(document(d.id, sha256=digest, topic=Topic.COMPLIANCE))
+        await work.documents.add(document(other.id, sha256=digest))
+        await work.commit()
+    async with uow() as work:
+        with pytest.raises(Conflict):
+            await work.documents.add(document(d.id, sha256=digest))
+    async with uow() as work:
+        found = await work.documents.find_by_sha256(
+            dealership_id=d.id, topic=Topic.PLAYBOOKS, sha256=digest
+        )
+        assert found == first
+        deleting = msgspec.structs.replace(first, status=DocumentStatus.DELETING)
+        await work.documents.update(deleting)
+        assert (
+            await work.documents.find_by_sha256(
+                dealership_id=d.id, topic=Topic.PLAYBOOKS, sha256=digest
+            )
+            is None
+        )
+        again = document(d.id, sha256=digest)
+        await work.documents.add(again)
+        await work.commit()
+    async with uow() as work:
+        assert await work.documents.get(again.id, dealership_id=d.id) == again
+
+
+async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id)
+    later = NOW + timedelta(minutes=5)
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.documents.set_progress(
+            doc.id, stage=Stage.CHUNKING, progress=0.25, updated_at=later
+        )
+        await work.commit()
+    async with uow() as work:
+        progressed = await work.documents.get(doc.id, dealership_id=d.id)
+        assert progressed == msgspec.structs.replace(
+            doc, stage=Stage.CHUNKING, progress=0.25, updated_at=later
+        )
+        ready = msgspec.structs.replace(
+            doc,
+            status=DocumentStatus.READY,
+            stage=Stage.STORING,
+            progress=1.0,
+            chunk_count=12,
+            attempts=1,
+            updated_at=later,
+        )
+        await work.documents.update(ready)
+        await work.commit()
+    async with uow() as work:
+        assert await work.documents.get(doc.id, dealership_id=d.id) == ready
+        with pytest.raises(NotFound):
+            await work.documents.update(document(d.id))
+        with pytest.raises(NotFound):
+            await work.documents.set_progress(
+                uuid4(), stage=Stage.CHUNKING, progress=0.1, updated_at=later
+            )
+
+
+@pytest.mark.parametrize(("count", "limit"), [(0, 3), (1, 1), (7, 3), (9, 3), (25, 10)])
+async def test_document_pages_have_no_gaps_or_duplicates(
+    uow: UnitOfWorkFactory, count: int, limit: int
+) -> None:
+    d, _ = await seed(uow)
+    # Few distinct timestamps: ties on created_at must be broken by id.
+    docs = [
+        document(d.id, created_at=NOW + timedelta(seconds=secrets.randbelow(3)))
+        for _ in range(count)
+    ]
+    async with uow() as work:
+        for doc in docs:
+            await work.documents.add(doc)
+        await work.commit()
+
+        async def fetch(cursor: Cursor | None, page_limit: int) -> list[Document]:
+            return await work.documents.list_page(
+                dealership_id=d.id, topic=None, status=None, cursor=cursor, limit=page_limit
+            )
+
+        seen = await collect_pages(fetch, limit, lambda x: Cursor(created_at=x.created_at, id=x.id))
+    assert [x.id for x in seen] == [x.id for x in sorted(docs, key=lambda x: (x.created_at, x.id))]
+
+
+async def test_document_list_filters_by_topic_and_status(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    ready_book = document(d.id, topic=Topic.BOOKS, status=DocumentStatus.READY)
+    queued_book = document(d.id, topic=Topic.BOOKS)
+    ready_video = document(d.id, topic=Topic.VIDEOS, status=DocumentStatus.READY)
+    async with uow() as work:
+        for doc in (ready_book, queued_book, ready_video):
+            await work.documents.add(doc)
+        await work.commit()
+
+        async def ids(topic: Topic | None, status: DocumentStatus | None) -> set[UUID]:
+            rows = await work.documents.list_page(
+                dealership_id=d.id, topic=topic, status=status, cursor=None, limit=50
+            )
+            return {r.id for r in rows}
+
+        assert await ids(Topic.BOOKS, None) == {ready_book.id, queued_book.id}
+        assert await ids(None, DocumentStatus.READY) == {ready_book.id, ready_video.id}
+        assert await ids(Topic.BOOKS, DocumentStatus.READY) == {ready_book.id}
+
+
+async def test_stale_documents_are_listed_oldest_first(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    base = datetime(1999, 1, 1, tzinfo=UTC) + timedelta(seconds=secrets.randbelow(10**8))
+    old = msgspec.structs.replace(document(d.id, status=DocumentStatus.PROCESSING), updated_at=base)
+    older = msgspec.structs.replace(document(d.id), updated_at=base - timedelta(hours=1))
+    fresh = msgspec.structs.replace(document(d.id), updated_at=base + timedelta(hours=2))
+    ready = msgspec.structs.replace(
+        document(d.id, status=DocumentStatus.READY), updated_at=base - timedelta(hours=1)
+    )
+    async with uow() as work:
+        for doc in (old, older, fresh, ready):
+            await work.documents.add(doc)
+        await work.commit()
+        stale = await work.documents.list_stale(
+            statuses=[DocumentStatus.QUEUED, DocumentStatus.PROCESSING],
+            updated_before=base + timedelta(hours=1),
+            limit=10**6,
+        )
+    ours = [s.id for s in stale if s.dealership_id == d.id]
+    assert ours == [older.id, old.id]
+
+
+async def test_deleting_a_document_takes_its_chunks_and_blob(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id)
+    async with uow() as work:
+        await work.blobs.write(doc.id, parts(b"pdf bytes", [4]))
+        await work.documents.add(doc)
+        await work.chunks.replace(doc.id, [chunk(doc, 0), chunk(doc, 1)])
+        await work.commit()
+    async with uow() as work:
+        await work.documents.delete(doc.id)
+        await work.commit()
+    async with uow() as work:
+        assert await work.documents.get(doc.id, dealership_id=None) is None
+        assert await work.chunks.count(doc.id) == 0
+        assert [p async for p in work.blobs.read(doc.id)] == []
+
+
+# ---- chunks -------------------------------------------------------------------------
+
+
+async def test_replacing_chunks_twice_leaves_one_set(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id)
+    chunks = [chunk(doc, i, f"passage {i}") for i in range(5)]
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.chunks.replace(doc.id, chunks)
+        await work.commit()
+    async with uow() as work:
+        await work.chunks.replace(doc.id, chunks)
+        await work.commit()
+    async with uow() as work:
+        assert await work.chunks.count(doc.id) == 5
+        stored = await work.chunks.get_many([c.id for c in chunks], dealership_id=d.id)
+        assert stored == chunks
+        await work.chunks.replace(doc.id, chunks[:2])
+        assert await work.chunks.count(doc.id) == 2
+
+
+async def test_chunks_come_back_in_the_order_asked_and_only_for_their_dealership(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    other, _ = await seed(uow)
+    doc, foreign = document(d.id), document(other.id)
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.documents.add(foreign)
+        await work.chunks.replace(doc.id, [chunk(doc, i) for i in range(3)])
+        await work.chunks.replace(foreign.id, [chunk(foreign, 0)])
+        await work.commit()
+    async with uow() as work:
+        asked = [f"{doc.id}:2", f"{foreign.id}:0", "missing:0", f"{doc.id}:0"]
+        got = await work.chunks.get_many(asked, dealership_id=d.id)
+        assert [c.id for c in got] == [f"{doc.id}:2", f"{doc.id}:0"]
+        await work.chunks.delete_document(doc.id)
+        assert await work.chunks.count(doc.id) == 0
+        assert await work.chunks.count(foreign.id) == 1
+
+
+# ---- blobs --------------------------------------------------------------------------
+
+
+async def test_multi_part_blob_round_trips_in_bounded_parts(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id)
+    data = os.urandom(3 * MIB + MIB // 2)
+    sizes = [1, 700_000, 3 * MIB // 2, 12345, 64 * 1024] * 3
+    async with uow() as work:
+        size = await work.blobs.write(doc.id, parts(data, sizes))
+        await work.documents.add(msgspec.structs.replace(doc, size_bytes=size))
+        await work.commit()
+    assert size == len(data)
+    async with uow(read_only=True) as work:
+        read = [part async for part in work.blobs.read(doc.id)]
+    assert all(len(p) <= MIB for p in read)
+    assert len(read) == 4
+    assert hashlib.sha256(b"".join(read)).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+async def test_rewriting_a_blob_replaces_it_and_delete_removes_it(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id)
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.blobs.write(doc.id, parts(os.urandom(2 * MIB), [MIB // 3]))
+        assert await work.blobs.write(doc.id, parts(b"short", [2])) == 5
+        await work.commit()
+    async with uow() as work:
+        assert b"".join([p async for p in work.blobs.read(doc.id)]) == b"short"
+        await work.blobs.delete(doc.id)
+        assert [p async for p in work.blobs.read(doc.id)] == []
+        assert [p async for p in work.blobs.read(uuid4())] == []
+
+
+async def test_a_blob_without_its_document_cannot_be_committed(uow: UnitOfWorkFactory) -> None:
+    orphan = uuid4()
+    async with uow() as work:
+        await work.blobs.write(orphan, parts(b"bytes", [5]))
+        with pytest.raises(NotFound):
+            await work.commit()
+
+
+# ---- conversations and feedback -----------------------------------------------------
+
+
+def conversation(d: Dealership, u: User, created_at: datetime = NOW) -> Conversation:
+    return Conversation(
+        id=uuid4(),
+        dealership_id=d.id,
+        user_id=u.id,
+        mode=ConversationMode.ROLEPLAY,
+        scenario="price-focused customer",
+        created_at=created_at,
+        updated_at=created_at,
+    )
+
+
+def message(conversation_id: UUID, content: str, role: MessageRole, at: datetime) -> Message:
+    return Message(
+        id=uuid4(),
+        conversation_id=conversation_id,
+        role=role,
+        content=content,
+        sources=(
+            Source(
+                chunk_id=f"{conversation_id}:0",
+                document_id=conversation_id,
+                filename="gap.pdf",
+                topic=Topic.PRODUCT_KNOWLEDGE,
+                index=0,
+                page=3,
+            ),
+        )
+        if role is MessageRole.ASSISTANT
+        else (),
+        created_at=at,
+    )
+
+
+async def test_conversation_is_visible_to_its_owner_within_its_dealership(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, u = await seed(uow)
+    other, _ = await seed(uow)
+    c = conversation(d, u)
+    async with uow() as work:
+        await work.conversations.add(c)
+        await work.conversations.touch(c.id, NOW + timedelta(minutes=1))
+        await work.commit()
+    touched = msgspec.structs.replace(c, updated_at=NOW + timedelta(minutes=1))
+    async with uow() as work:
+        assert await work.conversations.get(c.id, dealership_id=d.id, user_id=u.id) == touched
+        assert await work.conversations.get(c.id, dealership_id=d.id, user_id=None) == touched
+        assert await work.conversations.get(c.id, dealership_id=d.id, user_id=uuid4()) is None
+        assert await work.conversations.get(c.id, dealership_id=other.id, user_id=None) is None
+        with pytest.raises(NotFound):
+            await work.conversations.touch(uuid4(), NOW)
+
+
+async def test_conversations_list_per_user_over_pages(uow: UnitOfWorkFactory) -> None:
+    d, u = await seed(uow)
+    someone_else = user(d.id)
+    mine = [conversation(d, u, NOW + timedelta(seconds=i // 2)) for i in range(5)]
+    async with uow() as work:
+        await work.users.add(someone_else)
+        await work.conversations.add(conversation(d, someone_else))
+        for c in mine:
+            await work.conversations.add(c)
+        await work.commit()
+
+        async def fetch(cursor: Cursor | None, limit: int) -> list[Conversation]:
+            return await work.conversations.list_page(
+                dealership_id=d.id, user_id=u.id, cursor=cursor, limit=limit
+            )
+
+        seen = await collect_pages(fetch, 2, lambda c: Cursor(created_at=c.created_at, id=c.id))
+    assert seen == sorted(mine, key=lambda c: (c.created_at, c.id))
+
+
+async def test_messages_keep_creation_order_with_sources(uow: UnitOfWorkFactory) -> None:
+    d, u = await seed(uow)
+    c = conversation(d, u)
+    # The same instant for a question and its answer: order of storing decides.
+    history = [
+        message(c.id, f"turn {i}", MessageRole.USER if i % 2 == 0 else MessageRole.ASSISTANT, at)
+        for i, at in enumerate([NOW, NOW, NOW + timedelta(seconds=1), NOW + timedelta(seconds=1)])
+    ]
+    async with uow() as work:
+        await work.conversations.add(c)
+        for m in history:
+            await work.conversations.add_message(m)
+        await work.commit()
+    async with uow(read_only=True) as work:
+        assert await work.conversations.messages(c.id) == history
+        assert await work.conversations.messages(c.id, last=3) == history[1:]
+        assert await work.conversations.messages(uuid4()) == []
+
+
+async def test_feedback_is_listed_per_dealership(uow: UnitOfWorkFactory) -> None:
+    d, u = await seed(uow)
+    c = conversation(d, u)
+    answer = message(c.id, "Offer GAP as protection.", MessageRole.ASSISTANT, NOW)
+    ratings = [
+        MessageFeedback(
+            id=uuid4(),
+            message_id=answer.id,
+            conversation_id=c.id,
+            dealership_id=d.id,
+            user_id=u.id,
+            rating=FeedbackRating.DOWN if i else FeedbackRating.UP,
+            reason="cites the wrong product" if i else None,
+            created_at=NOW + timedelta(seconds=i),
+        )
+        for i in range(3)
+    ]
+    async with uow() as work:
+        await work.conversations.add(c)
+        await work.conversations.add_message(answer)
+        for f in ratings:
+            await work.feedback.add(f)
+        await work.commit()
+    async with uow() as work:
+        first = await work.feedback.list_page(dealership_id=d.id, cursor=None, limit=2)
+        rest = await work.feedback.list_page(
+            dealership_id=d.id,
+            cursor=Cursor(created_at=first[-1].created_at, id=first[-1].id),
+            limit=2,
+        )
+        with pytest.raises(NotFound):
+            await work.feedback.add(
+                msgspec.structs.replace(ratings[0], id=uuid4(), message_id=uuid4())
+            )
+    assert first + rest == ratings
+
+
+# ---- outbox -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def outbox_now() -> datetime:
+    """A private instant long ago, so shared-database entries of other tests never fall due."""
+    return datetime(1980, 1, 1, tzinfo=UTC) + timedelta(minutes=secrets.randbelow(10**7))
+
+
+async def drain(uow: UnitOfWorkFactory, now: datetime) -> None:
+    async with uow() as work:
+        for entry in await work.outbox.claim_due(10**6, now):
+            await work.outbox.mark_done(entry.id)
+        await work.commit()
+
+
+def entry(available_at: datetime, kind: str = "ingest") -> OutboxEntry:
+    return OutboxEntry(
+        id=uuid4(),
+        kind=kind,
+        payload={"document_id": str(uuid4()), "attempt": "1"},
+        created_at=available_at,
+        available_at=available_at,
+    )
+
+
+async def test_outbox_claims_only_due_entries_and_done_ones_go_away(
+    uow: UnitOfWorkFactory, outbox_now: datetime
+) -> None:
+    await drain(uow, outbox_now)
+    due = [entry(outbox_now - timedelta(seconds=i)) for i in range(3)]
+    future = entry(outbox_now + timedelta(seconds=1), kind="webhook")
+    try:
+        async with uow() as work:
+            for e in [*due, future]:
+                await work.outbox.add(e)
+            await work.commit()
+        async with uow() as work:
+            claimed = await work.outbox.claim_due(10, outbox_now)
+            assert claimed == sorted(due, key=lambda e: (e.available_at, e.id))
+            for e in claimed[:2]:
+                await work.outbox.mark_done(e.id)
+            await work.outbox.reschedule(claimed[2].id, outbox_now + timedelta(seconds=5))
+            await work.commit()
+        async with uow() as work:
+            assert await work.outbox.claim_due(10, outbox_now) == []
+            later = await work.outbox.claim_due(10, outbox_now + timedelta(seconds=5))
+            assert {e.id for e in later} == {future.id, claimed[2].id}
+    finally:
+        await drain(uow, outbox_now + timedelta(seconds=5))
+
+
+async def test_concurrent_claimers_never_get_the_same_entry(
+    uow: UnitOfWorkFactory, outbox_now: datetime
+) -> None:
+    await drain(uow, outbox_now)
+    entries = [entry(outbox_now - timedelta(milliseconds=i)) for i in range(5)]
+    try:
+        async with uow() as work:
+            for e in entries:
+                await work.outbox.add(e)
+            await work.commit()
+        async with uow() as first, uow() as second:
+            a = await first.outbox.claim_due(3, outbox_now)
+            b = await second.outbox.claim_due(10, outbox_now)
+            assert len(a) == 3
+            assert len(b) == 2
+            assert {e.id for e in a}.isdisjoint({e.id for e in b})
+            assert {e.id for e in a} | {e.id for e in b} == {e.id for e in entries}
+        async with uow() as work:
+            again = await work.outbox.claim_due(10, outbox_now)
+        assert {e.id for e in again} == {e.id for e in entries}, "claims end with the unit of work"
+    finally:
+        await drain(uow, outbox_now)
+
+
+# ---- idempotency --------------------------------------------------------------------
+
+
+async def test_idempotent_response_is_stored_once(uow: UnitOfWorkFactory) -> None:
+    scope, key = f"dealership:{uuid4()}", uuid4().hex
+    async with uow() as work:
+        assert await work.idempotency.get(scope, key) is None
+        await work.idempotency.put(scope, key, "req-hash", 202, b'{"id": "x"}', NOW)
+        await work.commit()
+    async with uow() as work:
+        stored = await work.idempotency.get(scope, key)
+        assert stored is not None
+        assert (stored.request_hash, stored.status_code, stored.body) == (
+            "req-hash",
+            202,
+            b'{"id": "x"}',
+        )
+        assert await work.idempotency.get(f"dealership:{uuid4()}", key) is None
+        with pytest.raises(Conflict):
+            await work.idempotency.put(scope, key, "other", 500, b"", NOW)
+
+
+async def test_old_idempotency_keys_are_purged(uow: UnitOfWorkFactory) -> None:
+    scope = f"dealership:{uuid4()}"
+    ancient = datetime(1970, 1, 2, tzinfo=UTC) + timedelta(seconds=secrets.randbelow(10**6))
+    async with uow() as work:
+        await work.idempotency.put(scope, "old", "h", 201, b"", ancient)
+        await work.idempotency.put(scope, "new", "h", 201, b"", NOW)
+        purged = await work.idempotency.delete_before(ancient + timedelta(seconds=1))
+        assert purged >= 1
+        assert await work.idempotency.get(scope, "old") is None
+        assert await work.idempotency.get(scope, "new") is not None
+
+
+# ---- webhooks -----------------------------------------------------------------------
+
+
+def subscription(
+    d: Dealership, events: tuple[str, ...], *, active: bool = True, created_at: datetime = NOW
+) -> WebhookSubscription:
+    return WebhookSubscription(
+        id=uuid4(),
+        dealership_id=d.id,
+        url="https://crm.example.com/hooks/adam",
+        events=events,
+        secret="whsec_" + uuid4().hex,
+        active=active,
+        created_at=created_at,
+    )
+
+
+def delivery(sub: WebhookSubscription, created_at: datetime = NOW) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=uuid4(),
+        subscription_id=sub.id,
+        event_type="document.ready",
+        message_id=f"msg_{uuid4().hex}",
+        payload=b'{"type": "document.ready"}',
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        last_status_code=None,
+        last_error=None,
+        created_at=created_at,
+        updated_at=created_at,
+    )
+
+
+async def test_webhook_subscriptions_are_scoped_listed_and_matched_by_event(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    other, _ = await seed(uow)
+    ready = subscription(d, ("document.ready", "document.failed"))
+    failed_only = subscription(d, ("document.failed",), created_at=NOW + timedelta(seconds=1))
+    inactive = subscription(d, ("document.ready",), active=False, created_at=NOW)
+    foreign = subscription(other, ("document.ready",))
+    async with uow() as work:
+        for s in (ready, failed_only, inactive, foreign):
+            await work.webhooks.add(s)
+        await work.commit()
+    async with uow() as work:
+        assert await work.webhooks.get(ready.id, dealership_id=d.id) == ready
+        assert await work.webhooks.get(ready.id, dealership_id=None) == ready
+        assert await work.webhooks.get(ready.id, dealership_id=other.id) is None
+        assert await work.webhooks.list_for_event(d.id, "document.ready") == [ready]
+        failed = await work.webhooks.list_for_event(d.id, "document.failed")
+        assert [s.id for s in failed] == [ready.id, failed_only.id]
+        page = await work.webhooks.list_page(dealership_id=d.id, cursor=None, limit=2)
+        rest = await work.webhooks.list_page(
+            dealership_id=d.id,
+            cursor=Cursor(created_at=page[-1].created_at, id=page[-1].id),
+            limit=2,
+        )
+        expected = sorted([ready, failed_only, inactive], key=lambda s: (s.created_at, s.id))
+        assert page + rest == expected
+
+
+async def test_deleting_a_subscription_takes_its_deliveries(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    other, _ = await seed(uow)
+    sub = subscription(d, ("document.ready",))
+    sent = delivery(sub)
+    async with uow() as work:
+        await work.webhooks.add(sub)
+        await work.webhooks.add_delivery(sent)
+        await work.commit()
+    async with uow() as work:
+        assert await work.webhooks.delete(sub.id, dealership_id=other.id) is False
+        assert await work.webhooks.delete(sub.id, dealership_id=d.id) is True
+        assert await work.webhooks.delete(sub.id, dealership_id=d.id) is False
+        await work.commit()
+    async with uow() as work:
+        assert await work.webhooks.get(sub.id, dealership_id=None) is None
+        assert await work.webhooks.get_delivery(sent.id) is None
+
+
+async def test_deliveries_record_outcomes_and_never_duplicate_an_event(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    sub = subscription(d, ("document.ready",))
+    deliveries = [delivery(sub, NOW + timedelta(seconds=i)) for i in range(3)]
+    async with uow() as work:
+        await work.webhooks.add(sub)
+        for x in deliveries:
+            await work.webhooks.add_delivery(x)
+        await work.commit()
+    delivered = msgspec.structs.replace(
+        deliveries[0],
+        status=DeliveryStatus.DELIVERED,
+        attempts=1,
+        last_status_code=204,
+        updated_at=NOW + timedelta(minutes=1),
+    )
+    async with uow() as work:
+        await work.webhooks.update_delivery(delivered)
+        await work.commit()
+    async with uow() as work:
+        assert await work.webhooks.get_delivery(delivered.id) == delivered
+        pending = await work.webhooks.list_deliveries(
+            subscription_id=sub.id, status=DeliveryStatus.PENDING, cursor=None, limit=10
+        )
+        assert pending == deliveries[1:]
+        everything = await work.webhooks.list_deliveries(
+            subscription_id=sub.id,
+            cursor=Cursor(created_at=delivered.created_at, id=delivered.id),
+            limit=10,
+        )
+        assert everything == deliveries[1:]
+        with pytest.raises(NotFound):
+            await work.webhooks.update_delivery(delivery(sub))
+    async with uow() as work:
+        with pytest.raises(Conflict):
+            await work.webhooks.add_delivery(
+                msgspec.structs.replace(delivery(sub), message_id=deliveries[1].message_id)
+            )
