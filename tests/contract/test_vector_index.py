@@ -1,0 +1,451 @@
+"""Contract of the VectorIndex port, run against every adapter.
+
+memory: the reference semantics. postgres: a database of its own (migrated like the
+session one), because the database records one embedding dimension and this suite
+uses a small one that must not clash with other suites' embedders. pinecone: the SDK
+against the local emulator of Pinecone's data-plane API, which enforces the service's
+request limits, so a batching bug fails here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from uuid import UUID
+
+import asyncpg
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from avataradam.adapters.memory.vector_index import InMemoryVectorIndex, cosine_similarity
+from avataradam.adapters.postgres.migrate import apply_migrations
+from avataradam.adapters.vectors import VectorDimensionMismatch
+from avataradam.adapters.vectors.pinecone import (
+    MAX_UPSERT_VECTORS,
+    PineconeVectorIndex,
+)
+from avataradam.adapters.vectors.postgres import PostgresVectorIndex
+from avataradam.domain.model import Topic
+from avataradam.domain.ports.knowledge import (
+    VectorIndex,
+    VectorIndexUnavailable,
+    VectorRecord,
+    vector_id,
+)
+from tests.conftest import ADMIN_DSN, require_service
+from tests.emulators.pinecone import (
+    MAX_REQUEST_BYTES,
+    PineconeEmulator,
+    running_pinecone_emulator,
+)
+
+DIMENSION = 8
+
+
+def axis(position: int, *, tilt: float = 0.0, dimension: int = DIMENSION) -> list[float]:
+    """A unit vector along `position`, tilted towards the next axis by `tilt`."""
+    values = [0.0] * dimension
+    values[position % dimension] = 1.0
+    values[(position + 1) % dimension] = tilt
+    return values
+
+
+def records_of(
+    document_id: UUID,
+    vectors: list[list[float]],
+    topic: Topic = Topic.BOOKS,
+) -> list[VectorRecord]:
+    return [
+        VectorRecord(id=vector_id(document_id, i), values=v, document_id=document_id, topic=topic)
+        for i, v in enumerate(vectors)
+    ]
+
+
+def new_namespace() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture(scope="module")
+def vectors_database_url() -> Iterator[str]:
+    require_service(ADMIN_DSN, 5432, "PostgreSQL")
+    name = f"avataradam_test_vectors_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+    apply_migrations(dsn)
+    yield dsn
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def postgres_pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool per test: async fixtures cannot be requested lazily by a parametrised one."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture(scope="module")
+def pinecone_emulator() -> Iterator[tuple[PineconeEmulator, str]]:
+    emulator = PineconeEmulator(dimension=DIMENSION)
+    with running_pinecone_emulator(emulator) as host:
+        yield emulator, host
+
+
+@pytest.fixture(params=["memory", "postgres", "pinecone"])
+async def index(request: pytest.FixtureRequest) -> AsyncIterator[VectorIndex]:
+    if request.param == "memory":
+        yield InMemoryVectorIndex(DIMENSION)
+    elif request.param == "postgres":
+        async with postgres_pool(request.getfixturevalue("vectors_database_url")) as pool:
+            yield PostgresVectorIndex(pool, DIMENSION)
+    else:
+        emulator, host = request.getfixturevalue("pinecone_emulator")
+        pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=DIMENSION)
+        yield pinecone
+        await pinecone.close()
+
+
+async def test_query_ranks_nearest_vectors_first(index: VectorIndex) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    await index.upsert(
+        namespace,
+        records_of(document_id, [axis(0), axis(0, tilt=0.5), axis(0, tilt=2.0), axis(4)]),
+    )
+
+    matches = await index.query(namespace, axis(0, tilt=0.1), top_k=4)
+
+    assert [m.id for m in matches] == [vector_id(document_id, i) for i in (0, 1, 2, 3)]
+    scores = [m.score for m in matches]
+    assert scores == sorted(scores, reverse=True)
+    assert all(-1.0 <= s <= 1.0 for s in scores)
+    assert scores[0] == pytest.approx(cosine_similarity(axis(0), axis(0, tilt=0.1)), abs=1e-6)
+    assert scores[3] == pytest.approx(0.0, abs=1e-6)
+    assert all(m.document_id == document_id and m.topic is Topic.BOOKS for m in matches)
+
+
+async def test_opposite_vector_scores_minus_one(index: VectorIndex) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    await index.upsert(namespace, records_of(document_id, [[-x for x in axis(2)]]))
+
+    [match] = await index.query(namespace, axis(2), top_k=1)
+
+    assert match.score == pytest.approx(-1.0, abs=1e-6)
+
+
+async def test_top_k_limits_the_number_of_matches(index: VectorIndex) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    await index.upsert(namespace, records_of(document_id, [axis(i) for i in range(6)]))
+
+    matches = await index.query(namespace, axis(1), top_k=2)
+
+    assert len(matches) == 2
+    assert matches[0].id == vector_id(document_id, 1)
+
+
+async def test_reupsert_of_same_ids_creates_no_new_vectors(index: VectorIndex) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    await index.upsert(namespace, records_of(document_id, [axis(0), axis(1), axis(2)]))
+
+    await index.upsert(namespace, records_of(document_id, [axis(5), axis(1), axis(2)]))
+
+    assert await index.count(namespace) == 3
+    assert await index.count(namespace, document_id=document_id) == 3
+    [nearest] = await index.query(namespace, axis(5), top_k=1)
+    assert nearest.id == vector_id(document_id, 0)
+    assert nearest.score == pytest.approx(1.0, abs=1e-6)
+
+
+async def test_query_never_returns_another_dealerships_vectors(index: VectorIndex) -> None:
+    dealership_a, dealership_b = new_namespace(), new_namespace()
+    document_a, document_b = uuid.uuid4(), uuid.uuid4()
+    await index.upsert(dealership_a, records_of(document_a, [axis(0), axis(1)]))
+    await index.upsert(dealership_b, records_of(document_b, [axis(3)]))
+
+    matches = await index.query(dealership_b, axis(0), top_k=10)
+
+    assert [m.document_id for m in matches] == [document_b]
+    assert await index.count(dealership_a) == 2
+    assert await index.count(dealership_b) == 1
+    assert await index.query(new_namespace(), axis(0), top_k=10) == []
+
+
+async def test_topic_filter_returns_only_those_topics(index: VectorIndex) -> None:
+    namespace = new_namespace()
+    books, videos, compliance = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await index.upsert(namespace, records_of(books, [axis(0)], Topic.BOOKS))
+    await index.upsert(namespace, records_of(videos, [axis(0, tilt=0.2)], Topic.VIDEOS))
+    await index.upsert(namespace, records_of(compliance, [axis(0, tilt=0.4)], Topic.COMPLIANCE))
+
+    filtered = await index.query(
+        namespace, axis(0), top_k=10, topics=[Topic.VIDEOS, Topic.COMPLIANCE]
+    )
+    unfiltered = await index.query(namespace, axis(0), top_k=10, topics=None)
+    empty_filter = await index.query(namespace, axis(0), top_k=10, topics=[])
+
+    assert [m.topic for m in filtered] == [Topic.VIDEOS, Topic.COMPLIANCE]
+    assert [m.document_id for m in unfiltered] == [books, videos, compliance]
+    assert empty_filter == unfiltered
+
+
+async def test_delete_document_removes_only_that_document(index: VectorIndex) -> None:
+    namespace, other_namespace = new_namespace(), new_namespace()
+    doomed, kept = uuid.uuid4(), uuid.uuid4()
+    await index.upsert(namespace, records_of(doomed, [axis(0), axis(1), axis(2)]))
+    await index.upsert(namespace, records_of(kept, [axis(0, tilt=0.3), axis(3)]))
+    await index.upsert(other_namespace, records_of(doomed, [axis(0)]))
+
+    await index.delete_document(namespace, doomed)
+
+    assert await index.count(namespace, document_id=doomed) == 0
+    assert await index.count(namespace, document_id=kept) == 2
+    assert await index.count(namespace) == 2
+    assert {m.document_id for m in await index.query(namespace, axis(0), top_k=10)} == {kept}
+    assert await index.count(other_namespace, document_id=doomed) == 1
+
+
+async def test_deleting_an_unknown_document_is_a_no_op(index: VectorIndex) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    await index.upsert(namespace, records_of(document_id, [axis(0)]))
+
+    await index.delete_document(namespace, uuid.uuid4())
+    await index.delete_document(new_namespace(), document_id)
+
+    assert await index.count(namespace) == 1
+
+
+async def test_count_by_document_counts_only_that_documents_vectors(index: VectorIndex) -> None:
+    namespace, first, second = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    await index.upsert(namespace, records_of(first, [axis(i) for i in range(5)]))
+    await index.upsert(namespace, records_of(second, [axis(i) for i in range(2)]))
+
+    assert await index.count(namespace, document_id=first) == 5
+    assert await index.count(namespace, document_id=second) == 2
+    assert await index.count(namespace, document_id=uuid.uuid4()) == 0
+    assert await index.count(namespace) == 7
+
+
+async def test_batch_upsert_of_2500_records_indexes_every_record(index: VectorIndex) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    vectors = [
+        [math.sin(i * (k + 1)) + (1.0 if k == i % DIMENSION else 0.0) for k in range(DIMENSION)]
+        for i in range(2500)
+    ]
+
+    await index.upsert(namespace, records_of(document_id, vectors))
+
+    assert await index.count(namespace) == 2500
+    assert await index.count(namespace, document_id=document_id) == 2500
+    [nearest] = await index.query(namespace, vectors[1234], top_k=1)
+    assert nearest.id == vector_id(document_id, 1234)
+
+
+async def test_vector_of_the_wrong_dimension_is_rejected(index: VectorIndex) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+
+    with pytest.raises(VectorDimensionMismatch):
+        await index.upsert(namespace, records_of(document_id, [axis(0), [1.0, 2.0]]))
+    with pytest.raises(VectorDimensionMismatch):
+        await index.query(namespace, [1.0] * (DIMENSION + 1), top_k=1)
+
+    assert await index.count(namespace) == 0
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    vectors=st.lists(
+        st.lists(
+            st.floats(min_value=-1, max_value=1, allow_nan=False, width=32),
+            min_size=DIMENSION,
+            max_size=DIMENSION,
+        ).filter(lambda v: sum(x * x for x in v) > 1e-3),
+        min_size=1,
+        max_size=12,
+    ),
+    probe=st.lists(
+        st.floats(min_value=-1, max_value=1, allow_nan=False, width=32),
+        min_size=DIMENSION,
+        max_size=DIMENSION,
+    ).filter(lambda v: sum(x * x for x in v) > 1e-3),
+)
+async def test_scores_are_exact_cosine_similarities_in_descending_order(
+    index: VectorIndex, vectors: list[list[float]], probe: list[float]
+) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    await index.upsert(namespace, records_of(document_id, vectors))
+
+    matches = await index.query(namespace, probe, top_k=len(vectors))
+
+    assert len(matches) == len(vectors)
+    scores = [m.score for m in matches]
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(scores))
+    expected = {
+        vector_id(document_id, i): cosine_similarity(v, probe) for i, v in enumerate(vectors)
+    }
+    for match in matches:
+        assert match.score == pytest.approx(expected[match.id], abs=1e-5)
+
+
+# --- dimension recorded by a persistent store -------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["postgres", "pinecone"])
+async def test_store_written_with_another_dimension_refuses_a_new_embedder(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    async with AsyncExitStack() as stack:
+        if backend == "postgres":
+            dsn = request.getfixturevalue("vectors_database_url")
+            pool = await stack.enter_async_context(postgres_pool(dsn))
+            await PostgresVectorIndex(pool, DIMENSION).ensure_dimension()
+            other: PostgresVectorIndex | PineconeVectorIndex = PostgresVectorIndex(
+                pool, DIMENSION * 2
+            )
+        else:
+            emulator, host = request.getfixturevalue("pinecone_emulator")
+            other = PineconeVectorIndex(
+                host=host, api_key=emulator.api_key, dimension=DIMENSION * 2
+            )
+            stack.push_async_callback(other.close)
+
+        with pytest.raises(VectorDimensionMismatch) as raised:
+            await other.ensure_dimension()
+        with pytest.raises(VectorDimensionMismatch):
+            await other.query(new_namespace(), [0.5] * (DIMENSION * 2), top_k=1)
+
+    assert raised.value.expected == DIMENSION
+    assert raised.value.actual == DIMENSION * 2
+
+
+# --- Pinecone specifics, against the emulator -------------------------------------
+
+
+async def test_pinecone_upserts_wide_vectors_in_requests_under_two_megabytes() -> None:
+    dimension = 1536
+    emulator = PineconeEmulator(dimension=dimension)
+    document_id, namespace = uuid.uuid4(), new_namespace()
+    vectors = [
+        [math.sin(i + k * 0.001) * 0.123456789 for k in range(dimension)] for i in range(200)
+    ]
+    with running_pinecone_emulator(emulator) as host:
+        pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=dimension)
+        try:
+            await pinecone.upsert(namespace, records_of(document_id, vectors))
+            count = await pinecone.count(namespace, document_id=document_id)
+        finally:
+            await pinecone.close()
+
+    upserts = [r for r in emulator.requests if r.path == "/vectors/upsert"]
+    assert count == 200
+    assert len(upserts) > 1
+    assert all(r.status == 200 and r.body_bytes <= MAX_REQUEST_BYTES for r in upserts)
+    assert sum(r.vector_count for r in upserts) == 200
+
+
+async def test_pinecone_upserts_at_most_1000_vectors_per_request(
+    pinecone_emulator: tuple[PineconeEmulator, str],
+) -> None:
+    emulator, host = pinecone_emulator
+    already_logged = len(emulator.requests)
+    pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=DIMENSION)
+    document_id = uuid.uuid4()
+    try:
+        await pinecone.upsert(
+            new_namespace(), records_of(document_id, [axis(i) for i in range(2001)])
+        )
+    finally:
+        await pinecone.close()
+
+    upserts = [r for r in emulator.requests[already_logged:] if r.path == "/vectors/upsert"]
+    assert [r.vector_count for r in upserts] == [MAX_UPSERT_VECTORS, MAX_UPSERT_VECTORS, 1]
+    assert all(r.status == 200 for r in upserts)
+
+
+async def test_pinecone_index_without_listing_deletes_and_counts_by_metadata() -> None:
+    emulator = PineconeEmulator(dimension=DIMENSION, supports_list=False)
+    namespace, doomed, kept = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    with running_pinecone_emulator(emulator) as host:
+        pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=DIMENSION)
+        try:
+            await pinecone.upsert(namespace, records_of(doomed, [axis(0), axis(1)]))
+            await pinecone.upsert(namespace, records_of(kept, [axis(2)]))
+            assert await pinecone.count(namespace, document_id=doomed) == 2
+
+            await pinecone.delete_document(namespace, doomed)
+
+            assert await pinecone.count(namespace, document_id=doomed) == 0
+            assert await pinecone.count(namespace) == 1
+        finally:
+            await pinecone.close()
+
+
+async def test_pinecone_serverless_index_deletes_by_listed_ids_in_batches() -> None:
+    emulator = PineconeEmulator(dimension=DIMENSION, supports_delete_by_filter=False)
+    namespace, doomed, kept = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    with running_pinecone_emulator(emulator) as host:
+        pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=DIMENSION)
+        try:
+            await pinecone.upsert(namespace, records_of(doomed, [axis(i) for i in range(1500)]))
+            await pinecone.upsert(namespace, records_of(kept, [axis(0)]))
+
+            await pinecone.delete_document(namespace, doomed)
+
+            assert await pinecone.count(namespace) == 1
+        finally:
+            await pinecone.close()
+    deletes = [r for r in emulator.requests if r.path == "/vectors/delete"]
+    assert [r.vector_count for r in deletes] == [1000, 500]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_pinecone_overload_or_outage_surfaces_as_vector_index_unavailable(
+    status: int,
+) -> None:
+    emulator = PineconeEmulator(dimension=DIMENSION)
+    with running_pinecone_emulator(emulator) as host:
+        pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=DIMENSION)
+        try:
+            emulator.fail_next(10, status)
+            with pytest.raises(VectorIndexUnavailable):
+                await pinecone.count(new_namespace())
+        finally:
+            await pinecone.close()
+
+
+async def test_pinecone_with_a_wrong_api_key_is_unavailable(
+    pinecone_emulator: tuple[PineconeEmulator, str],
+) -> None:
+    _, host = pinecone_emulator
+    pinecone = PineconeVectorIndex(host=host, api_key="wrong-key", dimension=DIMENSION)
+    try:
+        with pytest.raises(VectorIndexUnavailable):
+            await pinecone.query(new_namespace(), axis(0), top_k=1)
+    finally:
+        await pinecone.close()
+
+
+async def test_unreachable_pinecone_is_unavailable() -> None:
+    emulator = PineconeEmulator(dimension=DIMENSION)
+    with running_pinecone_emulator(emulator) as host:
+        pass  # the server is stopped: its port now refuses connections
+    pinecone = PineconeVectorIndex(
+        host=host, api_key=emulator.api_key, dimension=DIMENSION, timeout_s=2
+    )
+    try:
+        with pytest.raises(VectorIndexUnavailable):
+            await pinecone.count(new_namespace())
+    finally:
+        await pinecone.close()
