@@ -409,6 +409,27 @@ async def test_refresh_token_rotates_exactly_once(uow: UnitOfWorkFactory) -> Non
     assert stored.rotated_at == NOW
 
 
+async def test_of_two_concurrent_rotations_exactly_one_commits(uow: UnitOfWorkFactory) -> None:
+    _, u = await seed(uow)
+    t = token(u.id, uuid4())
+    async with uow() as work:
+        await work.refresh_tokens.add(t)
+        await work.commit()
+
+    async def rotate(pause_s: float) -> bool:
+        try:
+            async with uow() as work:
+                rotated = await work.refresh_tokens.mark_rotated(t.token_hash, NOW)
+                await asyncio.sleep(pause_s)
+                await work.commit()
+        except Conflict:
+            return False
+        return rotated
+
+    outcomes = await asyncio.gather(rotate(0.05), rotate(0))
+    assert sorted(outcomes) == [False, True]
+
+
 async def test_revoking_a_family_revokes_only_that_family(uow: UnitOfWorkFactory) -> None:
     _, u = await seed(uow)
     family = uuid4()

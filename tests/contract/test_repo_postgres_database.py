@@ -1,0 +1,82 @@
+"""PostgresDatabase: pools, health pings and the errors an unreachable server gives."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.domain.errors import DependencyUnavailable
+from avataradam.domain.model import Dealership
+
+
+def database(dsn: str, replica_dsn: str | None = None) -> PostgresDatabase:
+    return PostgresDatabase(
+        dsn,
+        replica_dsn=replica_dsn,
+        min_size=1,
+        max_size=2,
+        command_timeout_s=5,
+        statement_cache_size=0,
+    )
+
+
+async def test_ping_answers_for_primary_and_replica(database_url: str) -> None:
+    db = database(database_url, replica_dsn=database_url)
+    await db.start()
+    try:
+        await db.ping()
+        await db.ping(replica=True)
+        assert db.replica is not db.primary
+    finally:
+        await db.close()
+
+
+async def test_replica_falls_back_to_primary_when_not_configured(database_url: str) -> None:
+    db = database(database_url)
+    await db.start()
+    try:
+        assert db.replica is db.primary
+        await db.ping(replica=True)
+    finally:
+        await db.close()
+
+
+async def test_unreachable_server_is_dependency_unavailable(database_url: str) -> None:
+    db = database("postgresql://postgres@127.0.0.1:1/nowhere")
+    with pytest.raises(DependencyUnavailable):
+        await db.start()
+
+
+async def test_connections_go_back_to_the_pool_after_failures(database_url: str) -> None:
+    db = database(database_url)
+    await db.start()
+    uow = PostgresUnitOfWorkFactory(db)
+    now = datetime.now(UTC)
+
+    async def fail_inside_a_unit_of_work() -> None:
+        async with uow() as work:
+            await work.dealerships.add(
+                Dealership(
+                    id=uuid4(),
+                    name="x",
+                    active=True,
+                    knowledge_base_generation=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            raise RuntimeError("handler failed")
+
+    try:
+        for _ in range(5):  # more than max_size: a leaked connection would hang here
+            with pytest.raises(RuntimeError):
+                await fail_inside_a_unit_of_work()
+        async with asyncio.timeout(5), uow(read_only=True) as work:
+            assert await work.dealerships.list_page(cursor=None, limit=1) is not None
+    finally:
+        await db.close()
