@@ -208,3 +208,24 @@ async def test_slow_receiver_times_out_within_the_deadline(receiver: Receiver) -
     assert result.error is not None
     assert "timed out" in result.error
     assert time.monotonic() - started < 1.5
+
+
+async def test_refused_address_falls_through_to_the_next_vetted_address(
+    receiver: Receiver,
+) -> None:
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        return ["127.0.0.2", "127.0.0.1"]
+
+    sender = HttpxWebhookSender(
+        allow_private=True, timeout_s=5.0, clock=WallClock(), resolve=resolve
+    )
+
+    result = await sender.send(
+        url=receiver.url("/ok", host="hooks.dealer.invalid"),
+        secret=generate_webhook_secret(),
+        message_id="msg_8",
+        payload=PAYLOAD,
+    )
+
+    assert result.delivered
+    assert len(receiver.received) == 1

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from avataradam.adapters.memory.webhooks import InMemoryWebhookSender
 from avataradam.adapters.webhooks import generate_webhook_secret, sign
 from avataradam.domain.errors import InvalidInput
+from avataradam.domain.ports.services import WebhookResult
 
 secrets_ = st.binary(min_size=24, max_size=64).map(
     lambda key: "whsec_" + base64.b64encode(key).decode()
@@ -123,3 +125,27 @@ def test_generated_secret_is_accepted_by_the_reference_library() -> None:
 def test_malformed_secret_is_invalid_input(secret: str) -> None:
     with pytest.raises(InvalidInput):
         sign(secret, "msg_3", 0, b"{}")
+
+
+async def test_in_memory_sender_records_deliveries_signed_like_the_real_one() -> None:
+    class Clock:
+        def now(self) -> datetime:
+            return datetime.now(UTC)
+
+    sender = InMemoryWebhookSender(Clock())
+    secret = generate_webhook_secret()
+    failure = WebhookResult(delivered=False, status_code=503, error="receiver answered 503")
+    sender.respond_with("https://down.example.com/", failure)
+
+    delivered = await sender.send(
+        url="https://up.example.com/", secret=secret, message_id="msg_4", payload=b"{}"
+    )
+    failed = await sender.send(
+        url="https://down.example.com/", secret=secret, message_id="msg_5", payload=b"{}"
+    )
+
+    assert delivered.delivered
+    assert failed == failure
+    assert [sent.message_id for sent in sender.sent] == ["msg_4", "msg_5"]
+    first = sender.sent[0]
+    Webhook(secret).verify(first.payload, _headers("msg_4", first.timestamp, first.signature))
