@@ -1,0 +1,193 @@
+"""Alert rules, their unit tests, the dashboard and the log shipper config are valid and
+only reference metrics that `Metrics` defines."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+
+from avataradam.entrypoints.observability.metrics import Metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+ALERTS = DEPLOY / "prometheus" / "alerts.yml"
+ALERTS_TEST = DEPLOY / "prometheus" / "alerts_test.yml"
+DASHBOARD = DEPLOY / "grafana" / "dashboards" / "avataradam.json"
+VECTOR = DEPLOY / "vector" / "vector.toml"
+RUNBOOK = ROOT / "docs" / "operations.md"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+METRIC_NAME = re.compile(r"\bavataradam_[a-zA-Z0-9_]+")
+_SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "gauge": ("",),
+}
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        if IN_CI:
+            pytest.fail("promtool is missing and CI=true forbids skipping: ops/install-promtool.sh")
+        pytest.skip("promtool is not installed (ops/install-promtool.sh)")
+    return path
+
+
+def exposed_series_names() -> set[str]:
+    """Every series name the scraper can see, e.g. `x_total`, `y_bucket`, `z`."""
+    registry = CollectorRegistry()
+    Metrics(registry)
+    return {
+        family.name + suffix for family in registry.collect() for suffix in _SUFFIXES[family.type]
+    }
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    document = yaml.safe_load(ALERTS.read_text())
+    return [rule for group in document["groups"] for rule in group["rules"]]
+
+
+def dashboard_exprs() -> Iterator[str]:
+    def walk(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in {"expr", "definition"} and isinstance(value, str):
+                    yield value
+                elif key == "query" and isinstance(value, dict):
+                    yield value.get("query", "")
+                else:
+                    yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    yield from walk(json.loads(DASHBOARD.read_text()))
+
+
+def test_alert_rules_pass_promtool_check() -> None:
+    result = subprocess.run(
+        [promtool(), "check", "rules", str(ALERTS)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_unit_tests_pass_promtool_test() -> None:
+    result = subprocess.run(
+        [promtool(), "test", "rules", str(ALERTS_TEST)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ALERTS_TEST.parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_is_tested_firing_and_silent() -> None:
+    tests = yaml.safe_load(ALERTS_TEST.read_text())["tests"]
+    firing: set[str] = set()
+    silent: set[str] = set()
+    for case in tests:
+        for check in case.get("alert_rule_test", []):
+            (firing if check.get("exp_alerts") else silent).add(check["alertname"])
+
+    alerts = {rule["alert"] for rule in alert_rules() if "alert" in rule}
+    assert alerts - firing == set(), "alerts never tested firing"
+    assert alerts - silent == set(), "alerts never tested silent"
+
+
+def test_alerts_reference_only_metrics_defined_by_metrics_class() -> None:
+    referenced = {name for rule in alert_rules() for name in METRIC_NAME.findall(rule["expr"])}
+
+    assert referenced, "the alert rules reference no avataradam metric at all?"
+    assert referenced - exposed_series_names() == set()
+
+
+def test_dashboard_references_only_metrics_defined_by_metrics_class() -> None:
+    referenced = {name for expr in dashboard_exprs() for name in METRIC_NAME.findall(expr)}
+
+    assert len(referenced) >= 20
+    assert referenced - exposed_series_names() == set()
+
+
+def test_the_metric_name_check_catches_a_typo() -> None:
+    assert {"avataradam_http_request_total"} - exposed_series_names() != set()
+    assert {"avataradam_http_requests_total"} - exposed_series_names() == set()
+
+
+def test_dashboard_has_the_operational_panels_and_unique_ids() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = dashboard["panels"]
+    titles = " | ".join(panel["title"].lower() for panel in panels)
+    ids = [panel["id"] for panel in panels]
+
+    assert len(ids) == len(set(ids))
+    for topic in (
+        "latency p50 / p95 / p99",
+        "request rate",
+        "error rate",
+        "pool usage",
+        "cache hit rate",
+        "queue depth",
+        "oldest message age",
+        "ingestion failures",
+        "external call latency",
+        "llm tokens",
+        "rate-limit",
+    ):
+        assert topic in titles, topic
+    assert dashboard["uid"] == "avataradam-overview"
+
+
+def test_every_alert_has_a_runbook_section() -> None:
+    runbook = RUNBOOK.read_text().lower()
+    for rule in alert_rules():
+        name = rule["alert"]
+        assert f"### {name.lower()}" in runbook, name
+        assert rule["annotations"]["runbook"] == f"docs/operations.md#{name.lower()}"
+
+
+def test_grafana_provisioning_points_at_the_dashboard_and_datasources() -> None:
+    provisioning = DEPLOY / "grafana" / "provisioning"
+    dashboards = yaml.safe_load((provisioning / "dashboards" / "avataradam.yml").read_text())
+    datasources = yaml.safe_load((provisioning / "datasources" / "avataradam.yml").read_text())
+
+    assert dashboards["providers"][0]["type"] == "file"
+    assert {source["uid"] for source in datasources["datasources"]} >= {"prometheus", "loki"}
+
+
+def test_vector_config_ships_structured_logs_to_loki_with_bounded_labels() -> None:
+    config = tomllib.loads(VECTOR.read_text())
+    components = set(config["sources"]) | set(config.get("transforms", {}))
+
+    loki = config["sinks"]["loki"]
+    assert loki["type"] == "loki"
+    for section in (*config.get("transforms", {}).values(), *config["sinks"].values()):
+        assert set(section["inputs"]) <= components
+    assert set(loki["labels"]) <= {"app", "service", "level", "host"}
+    assert "parse_json" in config["transforms"]["avataradam_structured"]["source"]
+
+
+def test_vector_config_passes_vector_validate_when_vector_is_installed() -> None:
+    vector = shutil.which("vector")
+    if vector is None:
+        pytest.skip("vector is not packaged for Debian/PyPI/npm here (docs/operations.md)")
+    result = subprocess.run(
+        [vector, "validate", "--no-environment", str(VECTOR)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
