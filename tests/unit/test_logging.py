@@ -21,6 +21,7 @@ from avataradam.entrypoints.observability.logging import (
     configure_logging,
     redact,
     redact_sensitive,
+    reset_logging,
 )
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLWJ5dGVz"
@@ -40,6 +41,14 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     yield read
     clear_request_context()
     structlog.contextvars.clear_contextvars()
+    reset_logging()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Tests here install process-wide logging; later test modules must not inherit it."""
+    yield
+    reset_logging()
 
 
 def test_structlog_event_is_one_json_line_with_contract_fields(json_logs: Any) -> None:
@@ -231,6 +240,17 @@ def test_console_format_renders_human_readable_and_still_redacts(
     assert "dev_event" in out
     assert "pw-visible?" not in out
     assert not out.lstrip().startswith("{")
+
+
+def test_reset_logging_removes_the_handler_it_installed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(service="avataradam-test", level="INFO", fmt="json")
+    reset_logging()
+
+    logging.getLogger("uvicorn.error").warning("not ours any more")
+
+    assert "{" not in capsys.readouterr().out
 
 
 def test_unknown_level_is_rejected() -> None:

@@ -260,6 +260,17 @@ def configure_logging(
     )
 
 
+def reset_logging() -> None:
+    """Undoes `configure_logging`: removes our handler and restores structlog's
+    defaults. For tests and for embedding the package in a host that owns logging."""
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if isinstance(existing, _StdoutHandler):
+            root.removeHandler(existing)
+    root.setLevel(logging.WARNING)
+    structlog.reset_defaults()
+
+
 def bind_request_context(
     *,
     request_id: str | None = None,
