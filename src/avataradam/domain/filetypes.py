@@ -14,7 +14,7 @@ import re
 import unicodedata
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import BinaryIO, Final
 
 SNIFF_HEAD_BYTES: Final = 8192
 
@@ -91,7 +91,7 @@ def sniff_file(path: Path, filename: str) -> str | None:
     return confirm_content_type(path, sniff_content_type(head, filename))
 
 
-def is_docx(path: Path) -> bool:
+def is_docx(path: Path | BinaryIO) -> bool:
     """True for a ZIP whose central directory holds a WordprocessingML main part."""
     try:
         with zipfile.ZipFile(path) as archive:

@@ -7,20 +7,43 @@ adapters with `Overrides` rather than patching modules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 import redis.asyncio as aioredis
+import structlog
+from prometheus_client import CollectorRegistry
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
+from avataradam.adapters.chunking.semchunk import SemchunkChunker, word_token_counter
+from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
+from avataradam.adapters.extract.composite import CompositeTextExtractor
+from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService
 from avataradam.adapters.system import SystemClock, UuidGenerator
+from avataradam.adapters.vectors.pinecone import PineconeVectorIndex
+from avataradam.adapters.vectors.postgres import PostgresVectorIndex
+from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
+from avataradam.adapters.webhooks.signing import generate_webhook_secret
+from avataradam.adapters.webhooks.ssrf import validate_webhook_url
+from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.services import Cache, TaskQueue, WebhookSender
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
-from avataradam.entrypoints.container import Container
+from avataradam.domain.usecases.ingestion import IngestionOptions
+from avataradam.entrypoints.container import Container, Knowledge
+from avataradam.entrypoints.observability.metrics import Metrics, multiprocess_dir
+from avataradam.entrypoints.observability.tracing import inject_trace_context
 from avataradam.entrypoints.settings import Settings
+from avataradam.entrypoints.telemetry import StructlogTelemetry
 
 
 @dataclass(frozen=True)
@@ -31,14 +54,30 @@ class Overrides:
     ids: IdGenerator | None = None
     hasher: PasswordHasher | None = None
     uow: UnitOfWorkFactory | None = None
+    embedder: Embedder | None = None
+    index: VectorIndex | None = None
+    cache: Cache | None = None
+    queue: TaskQueue | None = None
+    sender: WebhookSender | None = None
 
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
     overrides = overrides or Overrides()
     auth = settings.auth
+    clock = overrides.clock or SystemClock()
+    registry = None if multiprocess_dir() else CollectorRegistry()
+    metrics = Metrics(registry)
+    redis_client = aioredis.Redis.from_url(
+        settings.redis.url,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
+    )
+    uow = overrides.uow or _unit_of_work(settings)
+    embedder = overrides.embedder or _embedder(settings)
     container = Container(
         settings=settings,
-        clock=overrides.clock or SystemClock(),
+        clock=clock,
         ids=overrides.ids or UuidGenerator(),
         hasher=overrides.hasher
         or Argon2PasswordHasher(
@@ -51,10 +90,47 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             audience=auth.jwt_audience,
             access_ttl_s=auth.access_token_ttl_s,
         ),
-        uow=overrides.uow or _unit_of_work(settings),
+        uow=uow,
+        redis=redis_client,
+        metrics=metrics,
+        metrics_registry=registry,
+        telemetry=StructlogTelemetry(metrics),
+        knowledge=Knowledge(
+            extractor=CompositeTextExtractor.default(),
+            chunker=SemchunkChunker(
+                chunk_size_tokens=settings.ingestion.chunk_size_tokens,
+                overlap=settings.ingestion.chunk_overlap,
+                token_counter=getattr(embedder, "token_counter", word_token_counter),
+            ),
+            embedder=embedder,
+            index=overrides.index or _vector_index(settings, uow),
+            options=IngestionOptions(
+                embed_batch_size=settings.ingestion.embed_batch_size,
+                upsert_batch_size=settings.ingestion.upsert_batch_size,
+            ),
+            queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
+            stalled_timeout=timedelta(seconds=settings.ingestion.stalled_timeout_s),
+        ),
+        cache=overrides.cache or _cache(settings, redis_client),
+        queue=overrides.queue
+        or DramatiqTaskQueue(build_broker(settings.redis.url), _message_options),
+        sender=overrides.sender
+        or HttpxWebhookSender(settings.webhooks.allow_private, settings.webhooks.timeout_s, clock),
+        validate_webhook_url=partial(
+            validate_webhook_url, allow_private=settings.webhooks.allow_private
+        ),
+        new_webhook_secret=generate_webhook_secret,
     )
-    _wire_resources(container)
+    _wire_resources(container, redis_client)
     return container
+
+
+def _message_options() -> dict[str, str]:
+    options = inject_trace_context()
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        options["request_id"] = str(request_id)
+    return options
 
 
 def _unit_of_work(settings: Settings) -> UnitOfWorkFactory:
@@ -73,7 +149,52 @@ def _unit_of_work(settings: Settings) -> UnitOfWorkFactory:
     )
 
 
-def _wire_resources(container: Container) -> None:
+def _embedder(settings: Settings) -> Embedder:
+    from avataradam.adapters.embeddings.hashing import HashingEmbedder  # noqa: PLC0415
+
+    config = settings.embedding
+    if settings.embedder == "hashing":
+        return HashingEmbedder(dimension=config.dimension)
+    if settings.embedder == "openai":
+        from avataradam.adapters.embeddings.openai import OpenAIEmbedder  # noqa: PLC0415
+
+        return OpenAIEmbedder(
+            base_url=config.openai_base_url,
+            api_key=config.openai_api_key or "",
+            model=config.openai_model,
+            dimension=config.dimension,
+            batch_size=config.batch_size,
+            timeout_s=config.timeout_s,
+        )
+    # Imported only when chosen: the local model stack (torch) is an optional install.
+    from avataradam.adapters.embeddings.local import (  # noqa: PLC0415
+        LocalSentenceTransformerEmbedder,
+    )
+
+    return LocalSentenceTransformerEmbedder(batch_size=config.batch_size)
+
+
+def _vector_index(settings: Settings, uow: UnitOfWorkFactory) -> VectorIndex:
+    dimension = settings.embedding.dimension
+    if settings.vector_backend == "pinecone":
+        return PineconeVectorIndex(
+            host=settings.vectors.pinecone_index_host or "",
+            api_key=settings.vectors.pinecone_api_key or "",
+            dimension=dimension,
+        )
+    if settings.vector_backend == "memory" or not isinstance(uow, PostgresUnitOfWorkFactory):
+        return InMemoryVectorIndex(dimension)
+    database = uow.database
+    return PostgresVectorIndex(lambda: database.primary, dimension)
+
+
+def _cache(settings: Settings, client: aioredis.Redis) -> Cache:
+    if settings.persistence == "memory":
+        return InMemoryCache()
+    return RedisCache(client)
+
+
+def _wire_resources(container: Container, redis_client: aioredis.Redis) -> None:
     uow = container.uow
     if isinstance(uow, PostgresUnitOfWorkFactory):
         database = uow.database
@@ -81,11 +202,7 @@ def _wire_resources(container: Container) -> None:
         container.shutdown.append(database.close)
         container.health_checks["postgres_primary"] = database.ping
         if container.settings.database.replica_url:
-            container.health_checks["postgres_replica"] = lambda: database.ping(replica=True)
-    redis_client = aioredis.Redis.from_url(
-        container.settings.redis.url, socket_connect_timeout=2, socket_timeout=5
-    )
-    container.redis = redis_client
+            container.health_checks["postgres_replica"] = partial(database.ping, replica=True)
     container.shutdown.append(redis_client.aclose)
 
     async def ping_redis() -> None:

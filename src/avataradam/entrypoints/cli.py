@@ -23,8 +23,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         _migrate(settings, args)
     http = settings.http
     if http.server == "granian":
-        from granian.constants import Interfaces, Loops
-        from granian.server import Server
+        from granian.constants import Interfaces, Loops  # noqa: PLC0415 -- only the chosen server is imported
+        from granian.server import Server  # noqa: PLC0415
 
         Server(
             ASGI_FACTORY,
@@ -36,7 +36,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             factory=True,
         ).serve()
         return 0
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 -- only the chosen server is imported
 
     uvicorn.run(
         ASGI_FACTORY,
@@ -53,8 +53,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from dramatiq.cli import main as dramatiq_main
+def _worker(_settings: Settings, args: argparse.Namespace) -> int:
+    from dramatiq.cli import main as dramatiq_main  # noqa: PLC0415 -- worker-only import
 
     argv = [
         "dramatiq",
@@ -65,7 +65,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         str(args.threads),
     ]
     sys.argv = argv
-    return int(dramatiq_main() or 0)
+    return int(dramatiq_main() or 0)  # type: ignore[no-untyped-call]
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
 
+from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.services import Cache, TaskQueue, Telemetry, WebhookSender
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.usecases.auth import Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.dealerships import (
@@ -16,10 +20,48 @@ from avataradam.domain.usecases.dealerships import (
     ListDealerships,
     UpdateDealership,
 )
+from avataradam.domain.usecases.documents import (
+    DeleteDocument,
+    GetDocument,
+    ListDocuments,
+    RetryDocument,
+    TaskDispatcher,
+    UploadDocument,
+)
+from avataradam.domain.usecases.ingestion import (
+    IngestDocument,
+    IngestionOptions,
+    MarkFailed,
+    PurgeDocument,
+    ReconcileDocuments,
+    RelayOutbox,
+)
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
+from avataradam.domain.usecases.webhooks import (
+    CreateSubscription,
+    DeleteSubscription,
+    DeliverWebhook,
+    GetSubscription,
+    ListSubscriptions,
+)
+from avataradam.entrypoints.observability.metrics import Metrics
 from avataradam.entrypoints.settings import Settings
 
 HealthCheck = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The ingestion and retrieval adapters and their tuning."""
+
+    extractor: TextExtractor
+    chunker: Chunker
+    embedder: Embedder
+    index: VectorIndex
+    options: IngestionOptions
+    queued_timeout: timedelta
+    stalled_timeout: timedelta
 
 
 @dataclass
@@ -32,24 +74,65 @@ class Container:
     hasher: PasswordHasher
     tokens: TokenService
     uow: UnitOfWorkFactory
-    redis: aioredis.Redis | None = None
+    redis: aioredis.Redis
+    metrics: Metrics
+    metrics_registry: CollectorRegistry | None
+    telemetry: Telemetry
+    knowledge: Knowledge
+    cache: Cache
+    queue: TaskQueue
+    sender: WebhookSender
+    validate_webhook_url: Callable[[str], None]
+    new_webhook_secret: Callable[[], str]
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        issuer = TokenIssuer(self.tokens, self.clock, self.ids, self.settings.auth.refresh_token_ttl_s)
-        self.login = Login(self.uow, self.hasher, issuer)
-        self.refresh = Refresh(self.uow, self.clock, issuer)
-        self.logout = Logout(self.uow, self.clock)
-        self.create_dealership = CreateDealership(self.uow, self.clock, self.ids)
-        self.get_dealership = GetDealership(self.uow)
-        self.list_dealerships = ListDealerships(self.uow)
-        self.update_dealership = UpdateDealership(self.uow, self.clock)
-        self.create_user = CreateUser(self.uow, self.hasher, self.clock, self.ids)
-        self.get_user = GetUser(self.uow)
-        self.list_users = ListUsers(self.uow)
-        self.update_user = UpdateUser(self.uow, self.hasher, self.clock)
+        uow, clock, ids = self.uow, self.clock, self.ids
+        issuer = TokenIssuer(self.tokens, clock, ids, self.settings.auth.refresh_token_ttl_s)
+        self.login = Login(uow, self.hasher, issuer)
+        self.refresh = Refresh(uow, clock, issuer)
+        self.logout = Logout(uow, clock)
+        self.create_dealership = CreateDealership(uow, clock, ids)
+        self.get_dealership = GetDealership(uow)
+        self.list_dealerships = ListDealerships(uow)
+        self.update_dealership = UpdateDealership(uow, clock)
+        self.create_user = CreateUser(uow, self.hasher, clock, ids)
+        self.get_user = GetUser(uow)
+        self.list_users = ListUsers(uow)
+        self.update_user = UpdateUser(uow, self.hasher, clock)
+
+        dispatcher = TaskDispatcher(self.queue, clock, ids)
+        self.upload_document = UploadDocument(uow, dispatcher, clock, ids)
+        self.get_document = GetDocument(uow)
+        self.list_documents = ListDocuments(uow)
+        self.delete_document = DeleteDocument(uow, dispatcher, clock)
+        self.retry_document = RetryDocument(uow, dispatcher, clock)
+
+        k = self.knowledge
+        self.ingest_document = IngestDocument(
+            uow, k.extractor, k.chunker, k.embedder, k.index, clock, ids, k.options
+        )
+        self.mark_failed = MarkFailed(uow, clock, ids)
+        self.purge_document = PurgeDocument(uow, k.index, clock, ids)
+        self.reconcile_documents = ReconcileDocuments(
+            uow,
+            self.queue,
+            clock,
+            queued_timeout=k.queued_timeout,
+            stalled_timeout=k.stalled_timeout,
+        )
+        self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
+        self.search = SearchKnowledgeBase(uow, k.embedder, k.index, self.cache, self.telemetry)
+
+        self.create_subscription = CreateSubscription(
+            uow, clock, ids, self.validate_webhook_url, self.new_webhook_secret
+        )
+        self.list_subscriptions = ListSubscriptions(uow)
+        self.get_subscription = GetSubscription(uow)
+        self.delete_subscription = DeleteSubscription(uow)
+        self.deliver_webhook = DeliverWebhook(uow, self.sender, clock)
 
     async def start(self) -> None:
         for hook in self.startup:

@@ -78,6 +78,46 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("token lifetimes: access >= 30 s and refresh >= access")
 
 
+class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    max_upload_bytes: int = 25 * 1024 * 1024
+    chunk_size_tokens: int = 200
+    chunk_overlap: float = 0.15
+    embed_batch_size: int = 64
+    upsert_batch_size: int = 500
+    queued_timeout_s: float = 300.0
+    stalled_timeout_s: float = 300.0
+    reconcile_interval_s: float = 10.0
+    max_retries: int = 8
+    min_backoff_ms: int = 1000
+    max_backoff_ms: int = 300_000
+    worker_time_limit_s: int = 1800
+
+    def __post_init__(self) -> None:
+        if self.max_upload_bytes < 1:
+            raise ValueError("max_upload_bytes must be positive")
+        if not 0 <= self.chunk_overlap < 1 or self.chunk_size_tokens < 16:
+            raise ValueError("chunk_size_tokens >= 16 and 0 <= chunk_overlap < 1")
+
+
+class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
+    batch_size: int = 32
+    dimension: int = 384
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: str | None = None
+    openai_model: str = "text-embedding-3-small"
+    timeout_s: float = 30.0
+
+
+class VectorSettings(msgspec.Struct, frozen=True, kw_only=True):
+    pinecone_api_key: str | None = None
+    pinecone_index_host: str | None = None
+
+
+class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
+    allow_private: bool = False
+    timeout_s: float = 10.0
+
+
 class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
@@ -87,15 +127,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: Literal["development", "test", "production"] = "development"
     service_name: str = "avataradam"
     persistence: Literal["postgres", "memory"] = "postgres"
+    vector_backend: Literal["postgres", "pinecone", "memory"] = "postgres"
+    embedder: Literal["local", "openai", "hashing"] = "local"
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    ingestion: IngestionSettings = msgspec.field(default_factory=IngestionSettings)
+    embedding: EmbeddingSettings = msgspec.field(default_factory=EmbeddingSettings)
+    vectors: VectorSettings = msgspec.field(default_factory=VectorSettings)
+    webhooks: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:
             raise ValueError("AVATARADAM_AUTH_JWT_SECRET must be set in production")
+        if self.vector_backend == "pinecone" and not (
+            self.vectors.pinecone_api_key and self.vectors.pinecone_index_host
+        ):
+            raise ValueError(
+                "vector_backend=pinecone needs AVATARADAM_VECTORS_PINECONE_API_KEY "
+                "and AVATARADAM_VECTORS_PINECONE_INDEX_HOST"
+            )
+        if self.embedder == "openai" and not self.embedding.openai_api_key:
+            raise ValueError("embedder=openai needs AVATARADAM_EMBEDDING_OPENAI_API_KEY")
 
 
 def _env_names(cls: type[msgspec.Struct], prefix: str) -> dict[tuple[str, ...], str]:

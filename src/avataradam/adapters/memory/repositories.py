@@ -510,7 +510,7 @@ class InMemoryIdempotencyRepository:
     async def get(self, scope: str, key: str) -> StoredResponse | None:
         return self._tx.tables.idempotency.get((scope, key))
 
-    async def put(  # noqa: PLR0917 -- the port's positional signature
+    async def put(
         self,
         scope: str,
         key: str,

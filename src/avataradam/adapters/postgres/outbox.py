@@ -85,7 +85,7 @@ class PostgresIdempotencyRepository:
         )
 
     @translate
-    async def put(  # noqa: PLR0917 -- the port's positional signature
+    async def put(
         self,
         scope: str,
         key: str,

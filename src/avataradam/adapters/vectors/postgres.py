@@ -10,7 +10,7 @@ needed at this size and results are exact.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from uuid import UUID
 
@@ -61,12 +61,18 @@ class PostgresVectorIndex:
     `topics=None` or empty means every topic.
     """
 
-    def __init__(self, pool: asyncpg.Pool, dimension: int) -> None:
+    def __init__(self, pool: asyncpg.Pool | Callable[[], asyncpg.Pool], dimension: int) -> None:
+        """`pool` may be a provider, for pools that only exist once the app has started."""
         if dimension <= 0:
             raise ValueError("dimension must be positive")
-        self._pool = pool
+        self._pool_source = pool
         self.dimension = dimension
         self._dimension_checked = False
+
+    @property
+    def _pool(self) -> asyncpg.Pool:
+        source = self._pool_source
+        return source if isinstance(source, asyncpg.Pool) else source()
 
     async def ensure_dimension(self) -> None:
         """Records the dimension on first use; raises if the stored one differs."""

@@ -173,7 +173,7 @@ class IdempotencyRepository(Protocol):
     """First response per (scope, key); `put` of a stored key raises Conflict."""
 
     async def get(self, scope: str, key: str) -> StoredResponse | None: ...
-    async def put(  # noqa: PLR0917 -- one stored response is these six facts
+    async def put(
         self,
         scope: str,
         key: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
@@ -13,10 +13,15 @@ from litestar.response import Redirect
 from avataradam.domain.access import Principal
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.controllers.admin import DealershipController, UserController
+from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
+from avataradam.entrypoints.http.controllers.search import SearchController
+from avataradam.entrypoints.http.controllers.webhooks import WebhookController
 from avataradam.entrypoints.http.problems import EXCEPTION_HANDLERS
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
+from avataradam.entrypoints.observability.metrics import render_metrics
+from avataradam.entrypoints.observability.middleware import instrument_app
 
 API_VERSION = "1.0.0"
 
@@ -35,14 +40,28 @@ def create_app(container: Container) -> Litestar:
     def provide_principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_from_request(request, container.tokens)
 
-    return Litestar(
+    @get("/metrics", include_in_schema=False, sync_to_thread=False)
+    def metrics() -> Response[bytes]:
+        body, content_type = render_metrics(container.metrics_registry)
+        return Response(body, media_type=content_type)
+
+    uploads = Router(
+        path="/",
+        route_handlers=[DocumentController],
+        request_max_body_size=container.settings.ingestion.max_upload_bytes + 1024 * 1024,
+    )
+    app = Litestar(
         route_handlers=[
             AuthController,
             MeController,
             DealershipController,
             UserController,
+            uploads,
+            SearchController,
+            WebhookController,
             HealthController,
             docs_redirect,
+            metrics,
         ],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
@@ -66,3 +85,4 @@ def create_app(container: Container) -> Litestar:
         request_max_body_size=container.settings.http.max_request_body_bytes,
         debug=False,
     )
+    return instrument_app(app, metrics=container.metrics)

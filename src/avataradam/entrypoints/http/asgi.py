@@ -6,8 +6,17 @@ from litestar import Litestar
 
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.http.app import create_app
+from avataradam.entrypoints.observability.logging import configure_logging
+from avataradam.entrypoints.observability.tracing import configure_tracing
 from avataradam.entrypoints.settings import load_settings
 
 
 def create() -> Litestar:
-    return create_app(build_container(load_settings()))
+    settings = load_settings()
+    configure_logging(
+        service=f"{settings.service_name}-api",
+        level=settings.logging.level,
+        fmt=settings.logging.format,
+    )
+    configure_tracing(f"{settings.service_name}-api")
+    return create_app(build_container(settings))

@@ -98,7 +98,7 @@ def problem_response(
 def _domain_status(exc: errors.DomainError) -> tuple[int, str]:
     for cls in type(exc).__mro__:
         if cls in _DOMAIN_STATUS:
-            return _DOMAIN_STATUS[cls]  # type: ignore[index]
+            return _DOMAIN_STATUS[cls]
     return 400, "Bad request"
 
 
@@ -179,4 +179,3 @@ EXCEPTION_HANDLERS = {
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
-

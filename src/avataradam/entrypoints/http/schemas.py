@@ -8,7 +8,17 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.model import Dealership, Role, User
+from avataradam.domain.model import (
+    Dealership,
+    DeliveryStatus,
+    Document,
+    DocumentStatus,
+    Role,
+    Stage,
+    Topic,
+    User,
+    WebhookSubscription,
+)
 
 T = TypeVar("T")
 
@@ -108,3 +118,130 @@ class ListResponse(msgspec.Struct, Generic[T], frozen=True):
 
 class LogoutRequest(RefreshRequest, frozen=True, forbid_unknown_fields=True):
     pass
+
+
+class DocumentErrorOut(msgspec.Struct, frozen=True):
+    code: str
+    message: str
+
+
+class DocumentOut(msgspec.Struct, frozen=True):
+    """A document and its processing state.
+
+    `stalled` is true when a `processing` document has made no progress for longer than
+    the stall timeout (its worker probably died; the reconciler re-drives it), which
+    tells it apart from one merely `queued` behind others.
+    """
+
+    id: UUID
+    dealership_id: UUID
+    filename: str
+    topic: Topic
+    content_type: str
+    status: DocumentStatus
+    stage: Stage | None
+    progress: float
+    chunk_count: int
+    error: DocumentErrorOut | None
+    attempts: int
+    size_bytes: int
+    sha256: str
+    stalled: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, document: Document, *, now: datetime, stall_after_s: float) -> DocumentOut:
+        stalled = (
+            document.status is DocumentStatus.PROCESSING
+            and (now - document.updated_at).total_seconds() > stall_after_s
+        )
+        return cls(
+            id=document.id,
+            dealership_id=document.dealership_id,
+            filename=document.filename,
+            topic=document.topic,
+            content_type=document.content_type,
+            status=document.status,
+            stage=document.stage,
+            progress=document.progress,
+            chunk_count=document.chunk_count,
+            error=DocumentErrorOut(document.error.code, document.error.message)
+            if document.error
+            else None,
+            attempts=document.attempts,
+            size_bytes=document.size_bytes,
+            sha256=document.sha256,
+            stalled=stalled,
+            created_at=document.created_at,
+            updated_at=document.updated_at,
+        )
+
+
+class WebhookCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    url: Annotated[str, msgspec.Meta(min_length=8, max_length=2048)]
+    events: Annotated[list[str], msgspec.Meta(min_length=1, max_length=10)]
+    dealership_id: UUID | None = None
+
+
+class WebhookOut(msgspec.Struct, frozen=True, omit_defaults=True):
+    id: UUID
+    dealership_id: UUID
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+    secret: str | None = None
+    """Present only in the answer to the creation; store it to verify signatures."""
+
+    @classmethod
+    def of(cls, subscription: WebhookSubscription, *, with_secret: bool = False) -> WebhookOut:
+        return cls(
+            id=subscription.id,
+            dealership_id=subscription.dealership_id,
+            url=subscription.url,
+            events=list(subscription.events),
+            active=subscription.active,
+            created_at=subscription.created_at,
+            secret=subscription.secret if with_secret else None,
+        )
+
+
+class WebhookDeliveryOut(msgspec.Struct, frozen=True):
+    id: UUID
+    event_type: str
+    message_id: str
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookDetailOut(msgspec.Struct, frozen=True):
+    subscription: WebhookOut
+    deliveries: list[WebhookDeliveryOut]
+
+
+class SearchRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, examples=["GAP objection"])]
+    topics: list[Topic] | None = None
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    dealership_id: UUID | None = None
+
+
+class SearchHitOut(msgspec.Struct, frozen=True):
+    chunk_id: str
+    document_id: UUID
+    filename: str
+    topic: Topic
+    text: str
+    score: float
+    page: int | None
+    section: str | None
+
+
+class SearchResponse(msgspec.Struct, frozen=True):
+    results: list[SearchHitOut]
+    cached: bool

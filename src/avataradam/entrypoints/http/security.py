@@ -13,14 +13,16 @@ from avataradam.domain.errors import InvalidToken
 from avataradam.domain.ports.system import TokenService
 
 BEARER_SCHEME = "BearerToken"
-SECURITY = [{BEARER_SCHEME: []}]
+SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 COMPONENTS = Components(
     security_schemes={
         BEARER_SCHEME: SecurityScheme(
             type="http",
             scheme="bearer",
             bearer_format="JWT",
-            description="Access token from POST /v1/auth/token, sent as `Authorization: Bearer <token>`.",
+            description=(
+                "Access token from POST /v1/auth/token, sent as `Authorization: Bearer <token>`."
+            ),
         )
     }
 )

@@ -1,0 +1,1 @@
+"""Dramatiq on Redis: the broker and the `TaskQueue` adapter."""

@@ -1,0 +1,61 @@
+"""`TaskQueue` over Dramatiq's Redis broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from avataradam.domain.errors import DependencyUnavailable
+from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
+
+QUEUES: dict[str, str] = {
+    INGEST_DOCUMENT: "ingest",
+    DELETE_DOCUMENT: "ingest",
+    DELIVER_WEBHOOK: "webhooks",
+}
+"""Queue of each task; ingestion and webhooks do not wait behind each other."""
+
+
+class TaskQueueUnavailable(DependencyUnavailable):
+    code = "task_queue_unavailable"
+
+
+def build_broker(redis_url: str, *, namespace: str = "avataradam") -> RedisBroker:
+    """A Redis broker with Dramatiq's default middleware (retries, time limits, ...)."""
+    return RedisBroker(url=redis_url, namespace=namespace, heartbeat_timeout=30_000)  # type: ignore[no-untyped-call]
+
+
+class DramatiqTaskQueue:
+    """Enqueues by task name, so the API needs no actor code.
+
+    `message_options` supplies per-message options from the caller's context (the
+    request id and trace context travel that way into the worker).
+    """
+
+    def __init__(
+        self,
+        broker: dramatiq.Broker,
+        message_options: Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
+        self._broker = broker
+        self._message_options = message_options
+
+    async def enqueue(self, task: str, payload: Mapping[str, str], *, delay_ms: int = 0) -> None:
+        options = dict(self._message_options()) if self._message_options else {}
+        if payload.get("request_id"):
+            options.setdefault("request_id", payload["request_id"])
+        message: dramatiq.Message[object] = dramatiq.Message(
+            queue_name=QUEUES.get(task, "default"),
+            actor_name=task,
+            args=(),
+            kwargs={k: v for k, v in payload.items() if k != "task"},
+            options=options,
+        )
+        try:
+            await asyncio.to_thread(self._broker.enqueue, message, delay=delay_ms or None)
+        except (redis.RedisError, OSError) as exc:
+            raise TaskQueueUnavailable(f"cannot enqueue {task}: {exc}") from exc

@@ -1,0 +1,188 @@
+"""Knowledge-base documents: upload (202), status, listing, deletion, retry."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, BinaryIO, cast
+from uuid import UUID
+
+import structlog
+from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from avataradam.domain.access import Principal
+from avataradam.domain.errors import FileTooLarge
+from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, is_docx, safe_filename, sniff_content_type
+from avataradam.domain.model import Document, DocumentStatus, Topic
+from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.schemas import DocumentOut, ListResponse
+from avataradam.entrypoints.http.security import SECURITY
+
+PART_BYTES = 1024 * 1024
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=200,
+        required=False,
+        description="Repeat a request safely: the same key answers with the same document.",
+    ),
+]
+Limit = Annotated[int | None, Parameter(ge=1, le=200, description="Page size (default 50).")]
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile
+    topic: Topic
+    dealership_id: UUID | None = None
+
+
+async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
+    """Hashes, measures and sniffs the spooled upload by its bytes, part by part."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    await upload.seek(0)
+    while part := await upload.read(PART_BYTES):
+        if len(head) < SNIFF_HEAD_BYTES:
+            head += part[: SNIFF_HEAD_BYTES - len(head)]
+        size += len(part)
+        if size > max_bytes:
+            raise FileTooLarge(
+                f"the file exceeds the upload limit of {max_bytes} bytes", field="file"
+            )
+        digest.update(part)
+    filename = safe_filename(upload.filename or "upload")
+    content_type = sniff_content_type(head, filename)
+    if content_type is not None and content_type.endswith("wordprocessingml.document"):
+        await upload.seek(0)
+        if not await asyncio.to_thread(is_docx, cast(BinaryIO, upload.file)):
+            content_type = None
+    return UploadedFile(
+        filename=filename, content_type=content_type, size_bytes=size, sha256=digest.hexdigest()
+    )
+
+
+def _reader(upload: UploadFile) -> AsyncIterator[bytes]:
+    async def parts() -> AsyncIterator[bytes]:
+        await upload.seek(0)
+        while part := await upload.read(PART_BYTES):
+            yield part
+
+    return parts()
+
+
+def _out(container: Container, document: Document) -> DocumentOut:
+    return DocumentOut.of(
+        document,
+        now=container.clock.now(),
+        stall_after_s=container.settings.ingestion.stalled_timeout_s,
+    )
+
+
+class DocumentController(Controller):
+    path = "/v1/documents"
+    tags = ["documents"]
+    security = SECURITY
+
+    @post(
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="uploadDocument",
+        summary="Upload a document into a topic knowledge base",
+        description=(
+            "Multipart `file` + `topic`. Answers 202 at once with the queued document and a "
+            "`Location` to poll; processing runs in the background. Types are decided by the "
+            "file's bytes (PDF, DOCX, HTML, Markdown, plain text)."
+        ),
+    )
+    async def upload(
+        self,
+        data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        principal: Principal,
+        container: Container,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[DocumentOut]:
+        try:
+            scanned = await _scan(data.file, container.settings.ingestion.max_upload_bytes)
+            result = await container.upload_document(
+                principal,
+                UploadRequest(
+                    topic=data.topic,
+                    dealership_id=data.dealership_id,
+                    idempotency_key=idempotency_key,
+                    request_id=structlog.contextvars.get_contextvars().get("request_id"),
+                ),
+                scanned,
+                lambda: _reader(data.file),
+            )
+        finally:
+            await data.file.close()
+        headers = {"Location": f"/v1/documents/{result.document.id}"}
+        if result.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(
+            _out(container, result.document), status_code=HTTP_202_ACCEPTED, headers=headers
+        )
+
+    @get(operation_id="listDocuments", summary="List documents")
+    async def list_documents(
+        self,
+        principal: Principal,
+        container: Container,
+        topic: Topic | None = None,
+        status: DocumentStatus | None = None,
+        dealership_id: UUID | None = None,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Limit = None,
+    ) -> ListResponse[DocumentOut]:
+        rows, next_cursor = await fetch_page(
+            lambda c, n: container.list_documents(
+                principal,
+                dealership_id=dealership_id,
+                topic=topic,
+                status=status,
+                cursor=c,
+                limit=n,
+            ),
+            cursor,
+            limit,
+        )
+        return ListResponse([_out(container, d) for d in rows], next_cursor)
+
+    @get("/{document_id:uuid}", operation_id="getDocument", summary="Read a document's status")
+    async def read(
+        self, document_id: UUID, principal: Principal, container: Container
+    ) -> DocumentOut:
+        return _out(container, await container.get_document(principal, document_id))
+
+    @delete(
+        "/{document_id:uuid}",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="deleteDocument",
+        summary="Delete a document",
+        description="Answers 202 with status `deleting`; vectors, chunks and cached answers go.",
+    )
+    async def remove(
+        self, document_id: UUID, principal: Principal, container: Container
+    ) -> DocumentOut:
+        return _out(container, await container.delete_document(principal, document_id))
+
+    @post(
+        "/{document_id:uuid}/retry",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="retryDocument",
+        summary="Re-run a failed document",
+    )
+    async def retry(
+        self, document_id: UUID, principal: Principal, container: Container
+    ) -> DocumentOut:
+        return _out(container, await container.retry_document(principal, document_id))

@@ -1,0 +1,56 @@
+"""Retrieval over the caller's knowledge base."""
+
+from __future__ import annotations
+
+from litestar import Controller, post
+from litestar.status_codes import HTTP_200_OK
+
+from avataradam.domain.access import Principal
+from avataradam.domain.usecases.search import SearchQuery
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
+from avataradam.entrypoints.http.security import SECURITY
+
+
+class SearchController(Controller):
+    path = "/v1/search"
+    tags = ["search"]
+    security = SECURITY
+
+    @post(
+        status_code=HTTP_200_OK,
+        operation_id="search",
+        summary="Search the knowledge base",
+        description=(
+            "Ranked passages of the caller's dealership. `cached` tells whether the answer "
+            "came from the shared cache; a changed knowledge base is never served stale."
+        ),
+    )
+    async def search(
+        self, data: SearchRequest, principal: Principal, container: Container
+    ) -> SearchResponse:
+        result = await container.search(
+            principal,
+            SearchQuery(
+                query=data.query,
+                topics=tuple(data.topics) if data.topics else None,
+                top_k=data.top_k,
+                dealership_id=data.dealership_id,
+            ),
+        )
+        return SearchResponse(
+            results=[
+                SearchHitOut(
+                    chunk_id=h.chunk_id,
+                    document_id=h.document_id,
+                    filename=h.filename,
+                    topic=h.topic,
+                    text=h.text,
+                    score=h.score,
+                    page=h.page,
+                    section=h.section,
+                )
+                for h in result.hits
+            ],
+            cached=result.cached,
+        )

@@ -1,0 +1,99 @@
+"""Webhook subscriptions of a dealership."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+from litestar.params import Parameter
+
+from avataradam.domain.access import Principal
+from avataradam.domain.usecases.webhooks import NewSubscription
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.schemas import (
+    ListResponse,
+    WebhookCreate,
+    WebhookDeliveryOut,
+    WebhookDetailOut,
+    WebhookOut,
+)
+from avataradam.entrypoints.http.security import SECURITY
+
+Limit = Annotated[int | None, Parameter(ge=1, le=200, description="Page size (default 50).")]
+
+
+class WebhookController(Controller):
+    path = "/v1/webhooks"
+    tags = ["webhooks"]
+    security = SECURITY
+
+    @post(
+        operation_id="createWebhook",
+        summary="Subscribe a URL to events",
+        description=(
+            "Events: `document.ready`, `document.failed`, `document.deleted`. The answer "
+            "carries the signing `secret` (`whsec_…`) — the only time it is shown. Deliveries "
+            "are signed per the Standard Webhooks spec."
+        ),
+    )
+    async def create(
+        self, data: WebhookCreate, principal: Principal, container: Container
+    ) -> WebhookOut:
+        subscription = await container.create_subscription(
+            principal,
+            NewSubscription(
+                url=data.url, events=tuple(data.events), dealership_id=data.dealership_id
+            ),
+        )
+        return WebhookOut.of(subscription, with_secret=True)
+
+    @get(operation_id="listWebhooks", summary="List webhook subscriptions")
+    async def list_webhooks(
+        self,
+        principal: Principal,
+        container: Container,
+        dealership_id: UUID | None = None,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Limit = None,
+    ) -> ListResponse[WebhookOut]:
+        rows, next_cursor = await fetch_page(
+            lambda c, n: container.list_subscriptions(
+                principal, dealership_id=dealership_id, cursor=c, limit=n
+            ),
+            cursor,
+            limit,
+        )
+        return ListResponse([WebhookOut.of(s) for s in rows], next_cursor)
+
+    @get(
+        "/{webhook_id:uuid}",
+        operation_id="getWebhook",
+        summary="Read a subscription and its delivery log",
+    )
+    async def read(
+        self, webhook_id: UUID, principal: Principal, container: Container
+    ) -> WebhookDetailOut:
+        subscription, deliveries = await container.get_subscription(principal, webhook_id)
+        return WebhookDetailOut(
+            subscription=WebhookOut.of(subscription),
+            deliveries=[
+                WebhookDeliveryOut(
+                    id=d.id,
+                    event_type=d.event_type,
+                    message_id=d.message_id,
+                    status=d.status,
+                    attempts=d.attempts,
+                    last_status_code=d.last_status_code,
+                    last_error=d.last_error,
+                    created_at=d.created_at,
+                    updated_at=d.updated_at,
+                )
+                for d in deliveries
+            ],
+        )
+
+    @delete("/{webhook_id:uuid}", operation_id="deleteWebhook", summary="Unsubscribe")
+    async def remove(self, webhook_id: UUID, principal: Principal, container: Container) -> None:
+        await container.delete_subscription(principal, webhook_id)

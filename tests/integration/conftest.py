@@ -1,0 +1,141 @@
+"""Fixtures for tests of the whole service over real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import msgspec
+import pytest
+
+from avataradam.domain.model import Role
+from avataradam.domain.usecases.users import NewUser
+from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.app import create_app
+from avataradam.entrypoints.settings import Settings, load_settings
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
+    """AVATARADAM_* variables of a test deployment (cheap hashing, hashing embedder)."""
+    return {
+        "AVATARADAM_ENVIRONMENT": "test",
+        "AVATARADAM_DATABASE_URL": database_url,
+        "AVATARADAM_REDIS_URL": redis_url,
+        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
+        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
+        "AVATARADAM_EMBEDDER": "hashing",
+        "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "AVATARADAM_LOGGING_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> Settings:
+    return load_settings(service_environment(database_url, redis_url), env_file=None)
+
+
+@pytest.fixture(scope="session")
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    built = build_container(settings)
+    await built.start()
+    yield built
+    await built.close()
+
+
+@pytest.fixture(scope="session")
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app in this event loop; the session container is started."""
+    transport = httpx.ASGITransport(app=create_app(container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    email: str
+    token: str
+    dealership_id: str | None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass(frozen=True)
+class Tenant:
+    dealership_id: str
+    admin: Account
+    user: Account
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, dealership: str | None) -> Account:
+    response = await client.post("/v1/auth/token", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    me = await client.get(
+        "/v1/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}
+    )
+    return Account(
+        id=me.json()["id"],
+        email=email,
+        token=response.json()["access_token"],
+        dealership_id=dealership,
+    )
+
+
+@pytest.fixture(scope="session")
+async def super_admin(container: Container, client: httpx.AsyncClient) -> Account:
+    email = f"root-{uuid.uuid4().hex[:8]}@example.com"
+    await container.create_user.create(
+        NewUser(email=email, password=PASSWORD, role=Role.SUPER_ADMIN), None
+    )
+    return await sign_in(client, email, None)
+
+
+async def new_tenant(client: httpx.AsyncClient, super_admin: Account) -> Tenant:
+    """A dealership with one admin and one user, created through the API."""
+    created = await client.post(
+        "/v1/dealerships",
+        json={"name": f"Dealer {uuid.uuid4().hex[:6]}"},
+        headers=super_admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    dealership_id = created.json()["id"]
+    accounts = []
+    for role in ("dealership_admin", "user"):
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        response = await client.post(
+            "/v1/users",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "role": role,
+                "dealership_id": dealership_id,
+            },
+            headers=super_admin.headers,
+        )
+        assert response.status_code == 201, response.text
+        accounts.append(await sign_in(client, email, dealership_id))
+    return Tenant(dealership_id=dealership_id, admin=accounts[0], user=accounts[1])
+
+
+@pytest.fixture
+async def tenant(client: httpx.AsyncClient, super_admin: Account) -> Tenant:
+    return await new_tenant(client, super_admin)
+
+
+@pytest.fixture
+async def other_tenant(client: httpx.AsyncClient, super_admin: Account) -> Tenant:
+    return await new_tenant(client, super_admin)
+
+
+def problem(response: httpx.Response) -> dict[str, object]:
+    """The problem+json body of an error response (asserting its media type)."""
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, object] = msgspec.json.decode(response.content)
+    return body
