@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from avataradam.adapters.chunking import SemchunkChunker
 from avataradam.adapters.embeddings import (
     HashingEmbedder,
     LocalSentenceTransformerEmbedder,
     OpenAIEmbedder,
 )
-from avataradam.domain.ports.knowledge import Embedder
+from avataradam.domain.ports.knowledge import Embedder, ExtractedSection
 from tests.fixtures import IN_CI
 from tests.fixtures.openai_server import API_KEY, FakeEmbeddingsService, running_embeddings_server
 
@@ -151,3 +152,18 @@ async def test_related_texts_are_closer_than_unrelated_ones(
         return sum(x * y for x, y in zip(a, b, strict=True))
 
     assert cosine(query, related) > cosine(query, unrelated) + 0.1
+
+
+def test_local_token_counter_lets_the_chunker_fit_the_model_input(
+    local_embedder: LocalSentenceTransformerEmbedder,
+) -> None:
+    text = " ".join(TEXTS) * 40
+    limit = local_embedder.max_input_tokens
+    chunker = SemchunkChunker(limit, 0.1, local_embedder.token_counter)
+
+    chunks = chunker.split([ExtractedSection(text=text, page=3)])
+
+    assert len(chunks) > 1
+    assert limit == 254
+    assert all(local_embedder.token_counter(chunk.text) <= limit for chunk in chunks)
+    assert {chunk.page for chunk in chunks} == {3}
