@@ -236,10 +236,18 @@ async def test_uncommitted_writes_are_invisible_to_a_concurrent_unit_of_work(
         assert await reader.dealerships.get(d.id) == d
 
 
-async def test_read_only_unit_of_work_rejects_writes(uow: UnitOfWorkFactory) -> None:
-    with pytest.raises(RuntimeError, match="read-only"):
-        async with uow(read_only=True) as work:
+async def test_read_only_unit_of_work_rejects_writes_and_row_locks(
+    uow: UnitOfWorkFactory,
+) -> None:
+    async with uow(read_only=True) as work:
+        with pytest.raises(RuntimeError, match="read-only"):
             await work.dealerships.add(dealership())
+    async with uow(read_only=True) as work:
+        with pytest.raises(RuntimeError, match="read-only"):
+            await work.outbox.claim_due(1, NOW)
+    async with uow(read_only=True) as work:
+        with pytest.raises(RuntimeError, match="read-only"):
+            await work.documents.get_for_update(uuid4())
 
 
 # ---- dealerships --------------------------------------------------------------------

@@ -226,6 +226,7 @@ class InMemoryDocumentRepository:
         return document
 
     async def get_for_update(self, document_id: UUID) -> Document | None:
+        self._tx.require_writable()
         return self._tx.tables.documents.get(document_id)
 
     async def update(self, document: Document) -> None:
@@ -479,6 +480,7 @@ class InMemoryOutboxRepository:
         self._tx.write(lambda t: _insert(t.outbox, entry.id, entry))
 
     async def claim_due(self, limit: int, now: datetime) -> list[OutboxEntry]:
+        self._tx.require_writable()
         due = sorted(
             (e for e in self._tx.tables.outbox.values() if e.available_at <= now),
             key=lambda e: (e.available_at, e.id),

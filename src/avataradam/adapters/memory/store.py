@@ -85,16 +85,21 @@ class InMemoryTransaction:
         self.tables = store.tables.copy()
         self._journal: list[tuple[Callable[[Tables], Any], Any]] = []
 
-    def write(self, op: Callable[[Tables], T], *, replay_must_agree: bool = False) -> T:
-        """Applies `op` now and again at commit; see the module docstring."""
+    def require_writable(self) -> None:
+        """Writes and row locks (FOR UPDATE) are refused in read-only work, as by PostgreSQL."""
         if self.read_only:
             raise RuntimeError("write attempted in a read-only unit of work")
+
+    def write(self, op: Callable[[Tables], T], *, replay_must_agree: bool = False) -> T:
+        """Applies `op` now and again at commit; see the module docstring."""
+        self.require_writable()
         result = op(self.tables)
         self._journal.append((op, result if replay_must_agree else _ANY_RESULT))
         return result
 
     def claim(self, entry_id: UUID) -> bool:
         """Locks an outbox entry for this transaction unless another one holds it."""
+        self.require_writable()
         owner = self.store.outbox_claims.setdefault(entry_id, self)
         return owner is self
 
