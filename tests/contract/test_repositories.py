@@ -659,7 +659,7 @@ async def test_deleting_a_document_takes_its_chunks_and_blob(uow: UnitOfWorkFact
 
 async def test_replacing_chunks_twice_leaves_one_set(uow: UnitOfWorkFactory) -> None:
     d, _ = await seed(uow)
-    doc = document(d.id)
+    doc = document(d.id, status=DocumentStatus.READY)
     chunks = [chunk(doc, i, f"passage {i}") for i in range(5)]
     async with uow() as work:
         await work.documents.add(doc)
@@ -681,7 +681,8 @@ async def test_chunks_come_back_in_the_order_asked_and_only_for_their_dealership
 ) -> None:
     d, _ = await seed(uow)
     other, _ = await seed(uow)
-    doc, foreign = document(d.id), document(other.id)
+    doc = document(d.id, status=DocumentStatus.READY)
+    foreign = document(other.id, status=DocumentStatus.READY)
     async with uow() as work:
         await work.documents.add(doc)
         await work.documents.add(foreign)
@@ -695,6 +696,21 @@ async def test_chunks_come_back_in_the_order_asked_and_only_for_their_dealership
         await work.chunks.delete_document(doc.id)
         assert await work.chunks.count(doc.id) == 0
         assert await work.chunks.count(foreign.id) == 1
+
+
+async def test_chunks_of_a_document_not_ready_are_never_served(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    docs = {status: document(d.id, status=status) for status in DocumentStatus}
+    async with uow() as work:
+        for doc in docs.values():
+            await work.documents.add(doc)
+            await work.chunks.replace(doc.id, [chunk(doc, 0)])
+        await work.commit()
+    async with uow() as work:
+        got = await work.chunks.get_many(
+            [f"{doc.id}:0" for doc in docs.values()], dealership_id=d.id
+        )
+    assert [c.document_id for c in got] == [docs[DocumentStatus.READY].id]
 
 
 # ---- blobs --------------------------------------------------------------------------

@@ -333,11 +333,14 @@ class InMemoryChunkRepository:
         self._tx.write(op)
 
     async def get_many(self, chunk_ids: Sequence[str], *, dealership_id: UUID) -> list[Chunk]:
-        chunks = self._tx.tables.chunks
+        chunks, documents = self._tx.tables.chunks, self._tx.tables.documents
         return [
             chunks[chunk_id]
             for chunk_id in dict.fromkeys(chunk_ids)
-            if chunk_id in chunks and chunks[chunk_id].dealership_id == dealership_id
+            if chunk_id in chunks
+            and chunks[chunk_id].dealership_id == dealership_id
+            and (document := documents.get(chunks[chunk_id].document_id)) is not None
+            and document.status is DocumentStatus.READY
         ]
 
     async def count(self, document_id: UUID) -> int:

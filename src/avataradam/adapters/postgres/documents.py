@@ -237,8 +237,11 @@ class PostgresChunkRepository:
 
     @translate
     async def get_many(self, chunk_ids: Sequence[str], *, dealership_id: UUID) -> list[Chunk]:
+        """Only chunks of `ready` documents: a document being deleted is never served."""
         rows = await self._conn.fetch(
-            f"{_SELECT_CHUNK} WHERE id = ANY($1::text[]) AND dealership_id = $2",
+            "SELECT c.id, c.document_id, c.dealership_id, c.index, c.text, c.topic, c.filename,"
+            " c.page, c.section FROM chunks c JOIN documents d ON d.id = c.document_id"
+            " WHERE c.id = ANY($1::text[]) AND c.dealership_id = $2 AND d.status = 'ready'",
             list(chunk_ids),
             dealership_id,
         )

@@ -8,6 +8,7 @@ import asyncpg
 
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
+from avataradam.domain.errors import Conflict
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
 
@@ -118,10 +119,12 @@ class PostgresWebhookRepository:
 
     @translate
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
-        await self._conn.execute(
+        """ON CONFLICT DO NOTHING keeps the transaction usable when the event is known."""
+        status = await self._conn.execute(
             "INSERT INTO webhook_deliveries (id, subscription_id, event_type, message_id, "
             "payload, status, attempts, last_status_code, last_error, created_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " ON CONFLICT (subscription_id, message_id) DO NOTHING",
             delivery.id,
             delivery.subscription_id,
             delivery.event_type,
@@ -134,6 +137,8 @@ class PostgresWebhookRepository:
             delivery.created_at,
             delivery.updated_at,
         )
+        if status == "INSERT 0 0":
+            raise Conflict("this event was already recorded for the subscription")
 
     @translate
     async def get_delivery(self, delivery_id: UUID) -> WebhookDelivery | None:

@@ -104,8 +104,9 @@ class DocumentRepository(Protocol):
 class ChunkRepository(Protocol):
     """Chunks keyed by (document_id, index); `replace` is idempotent.
 
-    `get_many` answers in the order of the ids asked for, skipping unknown ids and
-    chunks of other dealerships.
+    `get_many` answers in the order of the ids asked for, skipping unknown ids, chunks
+    of other dealerships and chunks of documents that are not `ready` (a document being
+    deleted must never be served).
     """
 
     async def replace(self, document_id: UUID, chunks: Sequence[Chunk]) -> None: ...

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.errors import Conflict, DependencyUnavailable
+from avataradam.domain.errors import Conflict, DependencyUnavailable, DomainError
 from avataradam.domain.model import (
     Chunk,
     DeliveryStatus,
@@ -143,14 +143,16 @@ class IngestDocument:
             await self._upsert(document, vectors, progress)
             await progress.report(Stage.STORING, _INDEXED, force=True)
             return await self._finish(document, drafts)
-        except ExtractionFailed as exc:
-            await MarkFailed(self._uow, self._clock, self._ids)(
-                document.id, code=exc.reason, message=exc.message
-            )
-            return IngestOutcome(document_id=document.id, status="failed", error_code=exc.reason)
         except DependencyUnavailable as exc:
             await self._note_transient(document.id, exc)
             raise
+        except DomainError as exc:
+            # Permanent: a bad file, or a backend refusing this input. Retrying cannot help.
+            code = exc.reason if isinstance(exc, ExtractionFailed) else exc.code
+            await MarkFailed(self._uow, self._clock, self._ids)(
+                document.id, code=code, message=exc.message
+            )
+            return IngestOutcome(document_id=document.id, status="failed", error_code=code)
 
     async def _claim(self, document_id: UUID) -> Document | None:
         async with self._uow() as uow:

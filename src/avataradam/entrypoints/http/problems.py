@@ -34,10 +34,14 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     instance: str | None = None
     request_id: str | None = None
     errors: list[dict[str, Any]] | None = None
+    details: dict[str, Any] | None = None
+    """Facts about this occurrence, e.g. the `document_id` a duplicate upload matches."""
 
 
 _DOMAIN_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.NotFound: (404, "Not found"),
+    errors.UnsupportedFileType: (415, "Unsupported media type"),
+    errors.FileTooLarge: (413, "Content too large"),
     errors.Conflict: (409, "Conflict"),
     errors.InvalidInput: (422, "Invalid input"),
     errors.InvalidToken: (401, "Invalid token"),
@@ -76,6 +80,7 @@ def problem_response(
     detail: str | None,
     errors_: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Response[Problem]:
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     return Response(
@@ -88,6 +93,7 @@ def problem_response(
             instance=request.url.path,
             request_id=request_id,
             errors=errors_,
+            details=details,
         ),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
@@ -112,6 +118,7 @@ def handle_domain_error(
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="avataradam"'
     field = exc.details.get("field")
+    extra = {k: v for k, v in exc.details.items() if k != "field"}
     return problem_response(
         request,
         status=status,
@@ -120,6 +127,7 @@ def handle_domain_error(
         detail=exc.message,
         errors_=[{"field": field, "message": exc.message}] if field else None,
         headers=headers or None,
+        details=extra or None,
     )
 
 
