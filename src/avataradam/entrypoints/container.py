@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis.asyncio as aioredis
+from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
@@ -141,3 +142,7 @@ class Container:
     async def close(self) -> None:
         for hook in reversed(self.shutdown):
             await hook()
+
+
+Services = NamedDependency[Container]
+"""Handler parameter `container`: the wired application."""

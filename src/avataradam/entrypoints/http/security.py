@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Components, SecurityScheme
 
 from avataradam.domain.access import Principal
@@ -42,3 +43,7 @@ def principal_from_request(request: Request[Any, Any, Any], tokens: TokenService
         dealership_id=str(principal.dealership_id) if principal.dealership_id else None,
     )
     return principal
+
+
+CurrentPrincipal = NamedDependency[Principal]
+"""Handler parameter `principal`: the authenticated caller (401 without a valid token)."""

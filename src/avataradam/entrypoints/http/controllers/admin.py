@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from avataradam.domain.access import Principal
 from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
-from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.schemas import (
     DealershipCreate,
     DealershipOut,
@@ -23,12 +22,7 @@ from avataradam.entrypoints.http.schemas import (
     UserOut,
     UserUpdate,
 )
-from avataradam.entrypoints.http.security import SECURITY
-
-Limit = Annotated[int | None, Parameter(ge=1, le=200, description="Page size (default 50).")]
-CursorParam = Annotated[
-    str | None, Parameter(max_length=200, description="`next_cursor` of the previous page.")
-]
+from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
 class DealershipController(Controller):
@@ -38,15 +32,15 @@ class DealershipController(Controller):
 
     @post(operation_id="createDealership", summary="Create a dealership (super admin)")
     async def create(
-        self, data: DealershipCreate, principal: Principal, container: Container
+        self, data: JSONBody[DealershipCreate], principal: CurrentPrincipal, container: Services
     ) -> DealershipOut:
         return DealershipOut.of(await container.create_dealership(principal, data.name))
 
     @get(operation_id="listDealerships", summary="List dealerships (super admin)")
     async def list_dealerships(
         self,
-        principal: Principal,
-        container: Container,
+        principal: CurrentPrincipal,
+        container: Services,
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[DealershipOut]:
@@ -57,17 +51,17 @@ class DealershipController(Controller):
 
     @get("/{dealership_id:uuid}", operation_id="getDealership", summary="Read a dealership")
     async def read(
-        self, dealership_id: UUID, principal: Principal, container: Container
+        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> DealershipOut:
         return DealershipOut.of(await container.get_dealership(principal, dealership_id))
 
     @patch("/{dealership_id:uuid}", operation_id="updateDealership", summary="Update a dealership")
     async def update(
         self,
-        dealership_id: UUID,
-        data: DealershipUpdate,
-        principal: Principal,
-        container: Container,
+        dealership_id: FromPath[UUID],
+        data: JSONBody[DealershipUpdate],
+        principal: CurrentPrincipal,
+        container: Services,
     ) -> DealershipOut:
         changes = DealershipChanges(name=data.name, active=data.active)
         return DealershipOut.of(
@@ -82,7 +76,7 @@ class DealershipController(Controller):
         description="Its users can no longer sign in; its data is kept.",
     )
     async def deactivate(
-        self, dealership_id: UUID, principal: Principal, container: Container
+        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> DealershipOut:
         changes = DealershipChanges(active=False)
         return DealershipOut.of(
@@ -96,7 +90,9 @@ class UserController(Controller):
     security = SECURITY
 
     @post(operation_id="createUser", summary="Create a user")
-    async def create(self, data: UserCreate, principal: Principal, container: Container) -> UserOut:
+    async def create(
+        self, data: JSONBody[UserCreate], principal: CurrentPrincipal, container: Services
+    ) -> UserOut:
         new = NewUser(
             email=data.email,
             password=data.password,
@@ -110,9 +106,9 @@ class UserController(Controller):
     @get(operation_id="listUsers", summary="List users")
     async def list_users(
         self,
-        principal: Principal,
-        container: Container,
-        dealership_id: UUID | None = None,
+        principal: CurrentPrincipal,
+        container: Services,
+        dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[UserOut]:
@@ -126,12 +122,18 @@ class UserController(Controller):
         return ListResponse([UserOut.of(u) for u in rows], next_cursor)
 
     @get("/{user_id:uuid}", operation_id="getUser", summary="Read a user")
-    async def read(self, user_id: UUID, principal: Principal, container: Container) -> UserOut:
+    async def read(
+        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+    ) -> UserOut:
         return UserOut.of(await container.get_user(principal, user_id))
 
     @patch("/{user_id:uuid}", operation_id="updateUser", summary="Update a user")
     async def update(
-        self, user_id: UUID, data: UserUpdate, principal: Principal, container: Container
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserUpdate],
+        principal: CurrentPrincipal,
+        container: Services,
     ) -> UserOut:
         changes = UserChanges(
             password=data.password,
@@ -149,7 +151,7 @@ class UserController(Controller):
         summary="Deactivate a user",
     )
     async def deactivate(
-        self, user_id: UUID, principal: Principal, container: Container
+        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> UserOut:
         return UserOut.of(
             await container.update_user(principal, user_id, UserChanges(active=False))

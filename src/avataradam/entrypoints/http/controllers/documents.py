@@ -13,30 +13,20 @@ import structlog
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from avataradam.domain.access import Principal
 from avataradam.domain.errors import FileTooLarge
 from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, is_docx, safe_filename, sniff_content_type
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
-from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.schemas import DocumentOut, ListResponse
-from avataradam.entrypoints.http.security import SECURITY
+from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 PART_BYTES = 1024 * 1024
-IdempotencyKey = Annotated[
-    str | None,
-    Parameter(
-        header="Idempotency-Key",
-        max_length=200,
-        required=False,
-        description="Repeat a request safely: the same key answers with the same document.",
-    ),
-]
-Limit = Annotated[int | None, Parameter(ge=1, le=200, description="Page size (default 50).")]
 
 
 @dataclass
@@ -81,7 +71,7 @@ def _reader(upload: UploadFile) -> AsyncIterator[bytes]:
     return parts()
 
 
-def _out(container: Container, document: Document) -> DocumentOut:
+def _out(container: Services, document: Document) -> DocumentOut:
     return DocumentOut.of(
         document,
         now=container.clock.now(),
@@ -107,8 +97,8 @@ class DocumentController(Controller):
     async def upload(
         self,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
-        principal: Principal,
-        container: Container,
+        principal: CurrentPrincipal,
+        container: Services,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
         try:
@@ -136,12 +126,12 @@ class DocumentController(Controller):
     @get(operation_id="listDocuments", summary="List documents")
     async def list_documents(
         self,
-        principal: Principal,
-        container: Container,
-        topic: Topic | None = None,
-        status: DocumentStatus | None = None,
-        dealership_id: UUID | None = None,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        principal: CurrentPrincipal,
+        container: Services,
+        topic: FromQuery[Topic | None] = None,
+        status: FromQuery[DocumentStatus | None] = None,
+        dealership_id: FromQuery[UUID | None] = None,
+        cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[DocumentOut]:
         rows, next_cursor = await fetch_page(
@@ -160,7 +150,7 @@ class DocumentController(Controller):
 
     @get("/{document_id:uuid}", operation_id="getDocument", summary="Read a document's status")
     async def read(
-        self, document_id: UUID, principal: Principal, container: Container
+        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> DocumentOut:
         return _out(container, await container.get_document(principal, document_id))
 
@@ -172,7 +162,7 @@ class DocumentController(Controller):
         description="Answers 202 with status `deleting`; vectors, chunks and cached answers go.",
     )
     async def remove(
-        self, document_id: UUID, principal: Principal, container: Container
+        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> DocumentOut:
         return _out(container, await container.delete_document(principal, document_id))
 
@@ -183,6 +173,6 @@ class DocumentController(Controller):
         summary="Re-run a failed document",
     )
     async def retry(
-        self, document_id: UUID, principal: Principal, container: Container
+        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> DocumentOut:
         return _out(container, await container.retry_document(principal, document_id))

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.container import Services
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -37,7 +37,7 @@ class HealthController(Controller):
         summary="Readiness",
         description="Checks every backing service; 503 names the ones that failed.",
     )
-    async def ready(self, container: Container) -> Response[Readiness]:
+    async def ready(self, container: Services) -> Response[Readiness]:
         names = list(container.health_checks)
         results = await asyncio.gather(
             *(_run(container, name) for name in names), return_exceptions=False
@@ -50,7 +50,7 @@ class HealthController(Controller):
         )
 
 
-async def _run(container: Container, name: str) -> CheckResult:
+async def _run(container: Services, name: str) -> CheckResult:
     try:
         await asyncio.wait_for(container.health_checks[name](), CHECK_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 -- any failure means "not ready", reported by name

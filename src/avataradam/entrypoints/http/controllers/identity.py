@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from avataradam.domain.access import Principal
 from avataradam.domain.usecases.auth import TokenPair
-from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.schemas import LogoutRequest, RefreshRequest, TokenRequest, UserOut
-from avataradam.entrypoints.http.security import SECURITY
+from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
 class AuthController(Controller):
@@ -23,7 +23,7 @@ class AuthController(Controller):
         summary="Sign in",
         description="Exchanges email and password for an access token and a refresh token.",
     )
-    async def token(self, data: TokenRequest, container: Container) -> TokenPair:
+    async def token(self, data: JSONBody[TokenRequest], container: Services) -> TokenPair:
         return await container.login(data.email, data.password)
 
     @post(
@@ -36,7 +36,7 @@ class AuthController(Controller):
             "an already rotated refresh token again revokes every token of its session."
         ),
     )
-    async def refresh(self, data: RefreshRequest, container: Container) -> TokenPair:
+    async def refresh(self, data: JSONBody[RefreshRequest], container: Services) -> TokenPair:
         return await container.refresh(data.refresh_token)
 
     @post(
@@ -47,7 +47,9 @@ class AuthController(Controller):
         description="Revokes the session that the refresh token belongs to.",
         security=SECURITY,
     )
-    async def logout(self, data: LogoutRequest, principal: Principal, container: Container) -> None:
+    async def logout(
+        self, data: JSONBody[LogoutRequest], principal: CurrentPrincipal, container: Services
+    ) -> None:
         await container.logout(principal, data.refresh_token)
 
 
@@ -57,5 +59,5 @@ class MeController(Controller):
     security = SECURITY
 
     @get(operation_id="getMe", summary="Own profile", description="The signed-in user's profile.")
-    async def me(self, principal: Principal, container: Container) -> UserOut:
+    async def me(self, principal: CurrentPrincipal, container: Services) -> UserOut:
         return UserOut.of(await container.get_user(principal, principal.user_id))

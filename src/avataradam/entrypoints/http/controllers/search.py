@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from avataradam.domain.access import Principal
 from avataradam.domain.usecases.search import SearchQuery
-from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
-from avataradam.entrypoints.http.security import SECURITY
+from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
 class SearchController(Controller):
@@ -27,7 +27,7 @@ class SearchController(Controller):
         ),
     )
     async def search(
-        self, data: SearchRequest, principal: Principal, container: Container
+        self, data: JSONBody[SearchRequest], principal: CurrentPrincipal, container: Services
     ) -> SearchResponse:
         result = await container.search(
             principal,

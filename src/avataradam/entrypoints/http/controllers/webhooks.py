@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from avataradam.domain.access import Principal
 from avataradam.domain.usecases.webhooks import NewSubscription
-from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.schemas import (
     ListResponse,
     WebhookCreate,
@@ -19,9 +18,7 @@ from avataradam.entrypoints.http.schemas import (
     WebhookDetailOut,
     WebhookOut,
 )
-from avataradam.entrypoints.http.security import SECURITY
-
-Limit = Annotated[int | None, Parameter(ge=1, le=200, description="Page size (default 50).")]
+from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
 class WebhookController(Controller):
@@ -39,7 +36,7 @@ class WebhookController(Controller):
         ),
     )
     async def create(
-        self, data: WebhookCreate, principal: Principal, container: Container
+        self, data: JSONBody[WebhookCreate], principal: CurrentPrincipal, container: Services
     ) -> WebhookOut:
         subscription = await container.create_subscription(
             principal,
@@ -52,10 +49,10 @@ class WebhookController(Controller):
     @get(operation_id="listWebhooks", summary="List webhook subscriptions")
     async def list_webhooks(
         self,
-        principal: Principal,
-        container: Container,
-        dealership_id: UUID | None = None,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        principal: CurrentPrincipal,
+        container: Services,
+        dealership_id: FromQuery[UUID | None] = None,
+        cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[WebhookOut]:
         rows, next_cursor = await fetch_page(
@@ -73,7 +70,7 @@ class WebhookController(Controller):
         summary="Read a subscription and its delivery log",
     )
     async def read(
-        self, webhook_id: UUID, principal: Principal, container: Container
+        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> WebhookDetailOut:
         subscription, deliveries = await container.get_subscription(principal, webhook_id)
         return WebhookDetailOut(
@@ -95,5 +92,7 @@ class WebhookController(Controller):
         )
 
     @delete("/{webhook_id:uuid}", operation_id="deleteWebhook", summary="Unsubscribe")
-    async def remove(self, webhook_id: UUID, principal: Principal, container: Container) -> None:
+    async def remove(
+        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+    ) -> None:
         await container.delete_subscription(principal, webhook_id)

@@ -1,0 +1,24 @@
+"""Query and header parameters shared by list and write endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import HeaderParameter, QueryParameter
+
+Limit = Annotated[
+    int | None, QueryParameter(ge=1, le=200, description="Page size (default 50, at most 200).")
+]
+CursorParam = Annotated[
+    str | None,
+    QueryParameter(max_length=200, description="`next_cursor` of the previous page."),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        max_length=200,
+        required=False,
+        description="Repeat a request safely: the same key answers with the same document.",
+    ),
+]
