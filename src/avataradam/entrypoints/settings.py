@@ -118,9 +118,48 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
     timeout_s: float = 10.0
 
 
+class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Chat models and the shape of chat prompts (`AVATARADAM_CHAT_MODEL` picks the model)."""
+
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    temperature: float = 0.4
+    local_model_path: str | None = None
+    local_context_tokens: int = 4096
+    local_threads: int | None = None
+    max_reply_tokens: int = 512
+    history_budget_tokens: int = 1500
+    top_k: int = 4
+    keepalive_s: float = 10.0
+    extractive_delta_delay_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.keepalive_s <= 0 or self.timeout_s <= 0:
+            raise ValueError("keepalive_s and timeout_s must be positive")
+        if not 1 <= self.top_k <= 20 or self.max_reply_tokens < 16:
+            raise ValueError("top_k must be 1..20 and max_reply_tokens at least 16")
+        if self.history_budget_tokens < 0 or self.extractive_delta_delay_s < 0:
+            raise ValueError("history_budget_tokens and extractive_delta_delay_s must be >= 0")
+
+
 class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
+
+
+class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The shared retrieval cache; `enabled=false` computes every search (benchmarks)."""
+
+    enabled: bool = True
+    retrieval_ttl_s: int = 3600
+    embedding_ttl_s: int = 7 * 24 * 3600
+
+    def __post_init__(self) -> None:
+        if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1:
+            raise ValueError("cache TTLs must be at least 1 second")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,6 +168,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     persistence: Literal["postgres", "memory"] = "postgres"
     vector_backend: Literal["postgres", "pinecone", "memory"] = "postgres"
     embedder: Literal["local", "openai", "hashing"] = "local"
+    chat_model: Literal["extractive", "openai", "local"] = "extractive"
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
@@ -138,6 +178,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embedding: EmbeddingSettings = msgspec.field(default_factory=EmbeddingSettings)
     vectors: VectorSettings = msgspec.field(default_factory=VectorSettings)
     webhooks: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
+    chat: ChatSettings = msgspec.field(default_factory=ChatSettings)
+    cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:
@@ -151,6 +193,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.embedder == "openai" and not self.embedding.openai_api_key:
             raise ValueError("embedder=openai needs AVATARADAM_EMBEDDING_OPENAI_API_KEY")
+        if self.chat_model == "openai" and not self.chat.openai_api_key:
+            raise ValueError(
+                "chat_model=openai needs AVATARADAM_CHAT_OPENAI_API_KEY (any value for a "
+                "server without authentication)"
+            )
+        if self.chat_model == "local" and not self.chat.local_model_path:
+            raise ValueError("chat_model=local needs AVATARADAM_CHAT_LOCAL_MODEL_PATH")
 
 
 def _env_names(cls: type[msgspec.Struct], prefix: str) -> dict[tuple[str, ...], str]:

@@ -71,12 +71,45 @@ class ChatDelta(msgspec.Struct, frozen=True, kw_only=True):
     usage: ChatUsage | None = None
 
 
+class GroundingPassage(msgspec.Struct, frozen=True, kw_only=True):
+    """A retrieved passage shown to the model; replies cite it as `[marker]`."""
+
+    marker: int
+    text: str
+    topic: str
+    filename: str
+
+
+class Grounding(msgspec.Struct, frozen=True, kw_only=True):
+    """What a prompt was built from, in structured form.
+
+    Generative models read the prompt text and may ignore this; a non-generative
+    model (extractive) answers from it alone.
+    """
+
+    mode: str
+    """training | roleplay"""
+    question: str
+    passages: tuple[GroundingPassage, ...] = ()
+    persona: str | None = None
+    scripted_lines: tuple[str, ...] = ()
+    """Built-in lines of the roleplay persona, for models that cannot write their own."""
+
+
 class ChatModel(Protocol):
-    """Streams a reply to a prompt as text deltas; the last delta may carry usage."""
+    """Streams a reply to a prompt as text deltas; the last delta may carry usage.
+
+    Raises ChatModelUnavailable when the model cannot answer (unreachable, overloaded,
+    refused). `generative` is False for a model that assembles replies from the
+    grounding instead of writing them (see `Grounding`).
+    """
 
     name: str
+    generative: bool
 
-    def stream(self, turns: Sequence[ChatTurn], *, max_tokens: int) -> AsyncIterator[ChatDelta]: ...
+    def stream(
+        self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: Grounding | None = None
+    ) -> AsyncIterator[ChatDelta]: ...
 
 
 class WebhookResult(msgspec.Struct, frozen=True, kw_only=True):
