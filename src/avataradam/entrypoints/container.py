@@ -37,7 +37,7 @@ from avataradam.domain.usecases.ingestion import (
     ReconcileDocuments,
     RelayOutbox,
 )
-from avataradam.domain.usecases.search import SearchKnowledgeBase
+from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
 from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
@@ -125,7 +125,19 @@ class Container:
             stalled_timeout=k.stalled_timeout,
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
-        self.search = SearchKnowledgeBase(uow, k.embedder, k.index, self.cache, self.telemetry)
+        cache = self.settings.cache
+        self.search = SearchKnowledgeBase(
+            uow,
+            k.embedder,
+            k.index,
+            self.cache,
+            self.telemetry,
+            CacheOptions(
+                enabled=cache.enabled,
+                retrieval_ttl_s=cache.retrieval_ttl_s,
+                embedding_ttl_s=cache.embedding_ttl_s,
+            ),
+        )
 
         self.create_subscription = CreateSubscription(
             uow, clock, ids, self.validate_webhook_url, self.new_webhook_secret

@@ -1,11 +1,23 @@
-"""asyncpg connection pools for the primary and an optional read replica."""
+"""asyncpg connection pools for the primary and an optional read replica, with routing.
+
+Both DSNs may be libpq multi-host URLs (`postgresql://h1:5432,h2:5432/db?...`): the
+primary pool's should carry `target_session_attrs=read-write` so that, after a
+failover, its new connections find the promoted server by themselves; the replica's
+`prefer-standby` (or `standby`). Read-only units of work go to the replica unless it is
+down or lags more than `replica_max_lag_s`; then they go to the primary — counted,
+logged on each change of route, never an error.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import asyncpg
 import msgspec
+import structlog
 
 from avataradam.adapters.postgres.errors import translated_errors
 from avataradam.domain.errors import DependencyUnavailable
@@ -16,6 +28,33 @@ if TYPE_CHECKING:
 # Generic only in the type stubs, hence the string.
 PooledConnection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 """The connection a unit of work borrows from a pool; repositories run on it."""
+
+FallbackReason = Literal["replica_down", "replica_lagging"]
+
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+"""What a dead, restarting or unreachable server (or no server matching
+`target_session_attrs`) raises while connecting or on a broken socket."""
+
+_log = structlog.get_logger(__name__)
+
+_PRIMARY_LSN = "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END"
+_REPLICA_STATE = """
+SELECT pg_is_in_recovery() AS in_recovery,
+       pg_wal_lsn_diff($1::text::pg_lsn, pg_last_wal_replay_lsn())::bigint AS behind_primary,
+       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+           AS replay_backlog,
+       extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
+           AS since_last_replay_s
+"""
 
 
 def _encode_json(value: object) -> str:
@@ -32,10 +71,54 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         )
 
 
+def is_read_only_server(connection: PooledConnection) -> bool:
+    """Whether the server last said it is a hot standby or read-only by default.
+
+    PostgreSQL 14+ reports both settings on connect and whenever they change, so this
+    costs no round trip; a stale answer is caught later by SQLSTATE 25006.
+    """
+    settings = connection.get_settings()
+    return "on" in (
+        getattr(settings, "in_hot_standby", "off"),
+        getattr(settings, "default_transaction_read_only", "off"),
+    )
+
+
+class ReplicationStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The replica as last measured.
+
+    `lag_s` is how stale reads on the replica may be: 0 when it has replayed all the
+    WAL the primary had written just before the measurement (so an idle primary does
+    not look like lag), else the age of the last transaction it replayed. None when
+    it could not be measured (the replica, or during a failover the primary, is down).
+    """
+
+    configured: bool
+    available: bool
+    in_recovery: bool | None = None
+    lag_s: float | None = None
+    lag_bytes: int | None = None
+    error: str | None = None
+
+
+def _lag(row: asyncpg.Record, primary_reachable: bool) -> tuple[float | None, int | None]:
+    if not row["in_recovery"]:
+        return 0.0, 0
+    behind = row["behind_primary"] if primary_reachable else row["replay_backlog"]
+    if behind is None:
+        return None, None
+    if behind <= 0:
+        return 0.0, 0
+    since_last_replay: float | None = row["since_last_replay_s"]
+    return (since_last_replay if since_last_replay is not None else None), int(behind)
+
+
 class PostgresDatabase:
-    """Owns the pools. Read-only work goes to the replica when one is configured.
+    """Owns the pools and decides where read-only work runs.
 
     `statement_cache_size=0` is needed behind a transaction-mode pooler (PgBouncer).
+    The replica's state is measured at most once per `replica_status_ttl_s` (by the
+    first caller that finds it stale), never per request.
     """
 
     def __init__(
@@ -47,6 +130,11 @@ class PostgresDatabase:
         max_size: int,
         command_timeout_s: float,
         statement_cache_size: int,
+        connect_timeout_s: float = 5.0,
+        replica_max_lag_s: float = 10.0,
+        replica_status_ttl_s: float = 1.0,
+        on_replica_fallback: Callable[[FallbackReason], None] | None = None,
+        on_replica_lag: Callable[[float], None] | None = None,
     ) -> None:
         self._dsn = dsn
         self._replica_dsn = replica_dsn
@@ -54,17 +142,28 @@ class PostgresDatabase:
         self._max_size = max_size
         self._command_timeout_s = command_timeout_s
         self._statement_cache_size = statement_cache_size
+        self._connect_timeout_s = connect_timeout_s
+        self.replica_max_lag_s = replica_max_lag_s
+        self._status_ttl_s = replica_status_ttl_s
+        self._on_fallback = on_replica_fallback
+        self._on_lag = on_replica_lag
         self._primary: asyncpg.Pool | None = None
         self._replica: asyncpg.Pool | None = None
+        self._status: ReplicationStatus | None = None
+        self._status_at = 0.0
+        self._measuring: asyncio.Task[ReplicationStatus] | None = None
+        self._route: Literal["replica"] | FallbackReason = "replica"
+        self.fallbacks: dict[FallbackReason, int] = {"replica_down": 0, "replica_lagging": 0}
 
-    async def _create_pool(self, dsn: str) -> asyncpg.Pool:
+    async def _create_pool(self, dsn: str, min_size: int) -> asyncpg.Pool:
         with translated_errors():
             pool = await asyncpg.create_pool(
                 dsn,
-                min_size=self._min_size,
+                min_size=min_size,
                 max_size=self._max_size,
                 command_timeout=self._command_timeout_s,
                 statement_cache_size=self._statement_cache_size,
+                timeout=self._connect_timeout_s,
                 init=_init_connection,
             )
         if pool is None:  # pragma: no cover - create_pool returns None only in a stub
@@ -72,18 +171,26 @@ class PostgresDatabase:
         return pool
 
     async def start(self) -> None:
+        """Needs the primary; a replica that is down at start only reroutes reads."""
         if self._primary is not None:
             return
-        self._primary = await self._create_pool(self._dsn)
-        if self._replica_dsn is not None:
-            try:
-                self._replica = await self._create_pool(self._replica_dsn)
-            except BaseException:
-                await self._primary.close()
-                self._primary = None
-                raise
+        self._primary = await self._create_pool(self._dsn, self._min_size)
+        if self._replica_dsn is None:
+            return
+        try:
+            self._replica = await self._create_pool(self._replica_dsn, self._min_size)
+        except DependencyUnavailable:
+            _log.warning("replica_unavailable_at_start")
+            self._replica = await self._create_pool(self._replica_dsn, 0)
+        except BaseException:
+            await self._primary.close()
+            self._primary = None
+            raise
 
     async def close(self) -> None:
+        measuring, self._measuring = self._measuring, None
+        if measuring is not None:
+            measuring.cancel()
         replica, primary = self._replica, self._primary
         self._replica = self._primary = None
         if replica is not None:
@@ -101,6 +208,96 @@ class PostgresDatabase:
     def replica(self) -> asyncpg.Pool:
         """The replica pool, or the primary when no replica is configured."""
         return self._replica if self._replica is not None else self.primary
+
+    @property
+    def has_replica(self) -> bool:
+        return self._replica is not None
+
+    async def read_pool(self) -> asyncpg.Pool:
+        """Where a read-only unit of work should run now."""
+        if self._replica is None:
+            return self.primary
+        status = await self.replication_status()
+        if not status.available:
+            return self._fall_back("replica_down")
+        if status.lag_s is not None and status.lag_s > self.replica_max_lag_s:
+            return self._fall_back("replica_lagging")
+        if self._route != "replica":
+            _log.info("replica_reads_resumed", previous=self._route)
+            self._route = "replica"
+        return self._replica
+
+    def _fall_back(self, reason: FallbackReason) -> asyncpg.Pool:
+        self.fallbacks[reason] += 1
+        if self._on_fallback is not None:
+            self._on_fallback(reason)
+        if self._route != reason:
+            status = self._status
+            _log.warning(
+                "replica_fallback",
+                reason=reason,
+                lag_s=status.lag_s if status else None,
+                error=status.error if status else None,
+            )
+            self._route = reason
+        return self.primary
+
+    def mark_replica_down(self, error: BaseException) -> None:
+        """Reroutes reads at once after a failure seen by a unit of work."""
+        if self._replica is None:
+            return
+        self._status = ReplicationStatus(
+            configured=True, available=False, error=type(error).__name__
+        )
+        self._status_at = time.monotonic()
+
+    async def replication_status(self, *, fresh: bool = False) -> ReplicationStatus:
+        if self._replica is None:
+            return ReplicationStatus(configured=False, available=False)
+        if (
+            not fresh
+            and self._status is not None
+            and time.monotonic() - self._status_at < self._status_ttl_s
+        ):
+            return self._status
+        if self._measuring is None or self._measuring.done():
+            self._measuring = asyncio.create_task(self._measure())
+        # Shielded: one caller's cancellation must not cancel the others' measurement.
+        return await asyncio.shield(self._measuring)
+
+    async def _measure(self) -> ReplicationStatus:
+        replica = self._replica
+        if replica is None:  # closed meanwhile
+            return ReplicationStatus(configured=False, available=False)
+        timeout = min(self._connect_timeout_s, self._command_timeout_s)
+        primary_lsn: str | None = None
+        primary_reachable = False
+        try:
+            async with self.primary.acquire(timeout=timeout) as connection:
+                primary_lsn = await connection.fetchval(_PRIMARY_LSN, timeout=timeout)
+                primary_reachable = primary_lsn is not None
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError):
+            primary_reachable = False
+        try:
+            async with replica.acquire(timeout=timeout) as connection:
+                row = await connection.fetchrow(_REPLICA_STATE, primary_lsn, timeout=timeout)
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+            await replica.expire_connections()
+            status = ReplicationStatus(configured=True, available=False, error=type(exc).__name__)
+        else:
+            assert row is not None  # noqa: S101 -- a SELECT without FROM returns one row
+            lag_s, lag_bytes = _lag(row, primary_reachable)
+            status = ReplicationStatus(
+                configured=True,
+                available=True,
+                in_recovery=row["in_recovery"],
+                lag_s=lag_s,
+                lag_bytes=lag_bytes,
+            )
+            if lag_s is not None and self._on_lag is not None:
+                self._on_lag(lag_s)
+        self._status, self._status_at = status, time.monotonic()
+        return status
 
     async def ping(self, replica: bool = False) -> None:
         """Raises DependencyUnavailable unless the server answers a query in time."""

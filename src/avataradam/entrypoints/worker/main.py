@@ -1,12 +1,14 @@
 """Dramatiq entry module (`dramatiq avataradam.entrypoints.worker.main`).
 
-Importing it configures the broker from settings and declares the actors: this is the
-worker process's composition point, the one place allowed to do that at import.
-Actors are thin: they translate a message into one use-case call.
+Importing it configures logging, tracing and the broker from settings and declares the
+actors: this is the worker process's composition point, the one place allowed to do
+that at import. Actors are thin: they translate a message into one use-case call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +19,18 @@ from dramatiq.middleware import AsyncIO, CurrentMessage
 from avataradam.adapters.dramatiq.queue import QUEUES, build_broker
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
+from avataradam.entrypoints.observability.logging import configure_logging
+from avataradam.entrypoints.observability.tracing import attached_trace_context, configure_tracing
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.runtime import WorkerRuntime
 
 settings = load_settings()
+configure_logging(
+    service=f"{settings.service_name}-worker",
+    level=settings.logging.level,
+    fmt=settings.logging.format,
+)
+configure_tracing(f"{settings.service_name}-worker")
 broker = build_broker(settings.redis.url)
 broker.add_middleware(AsyncIO())
 broker.add_middleware(CurrentMessage())
@@ -28,7 +38,7 @@ runtime = WorkerRuntime(settings)
 broker.add_middleware(runtime)
 dramatiq.set_broker(broker)
 
-_log = structlog.get_logger(__name__)
+_log = structlog.get_logger("avataradam.worker")
 _ingestion = settings.ingestion
 _retry: dict[str, Any] = {
     "max_retries": _ingestion.max_retries,
@@ -44,59 +54,70 @@ def _retries_left() -> bool:
     return bool(retries < _ingestion.max_retries)
 
 
-def _bind(request_id: str | None, **fields: str) -> None:
+@contextmanager
+def _message_context(**fields: str) -> Iterator[None]:
+    """Binds the producer's request id and continues its trace for this message."""
+    message = CurrentMessage.get_current_message()
+    options: dict[str, Any] = dict(message.options) if message is not None else {}
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id, **fields)
+    structlog.contextvars.bind_contextvars(request_id=options.get("request_id"), **fields)
+    carrier = {k: str(v) for k, v in options.items() if k in {"traceparent", "tracestate"}}
+    try:
+        with attached_trace_context(carrier):
+            yield
+    finally:
+        structlog.contextvars.clear_contextvars()
 
 
 @dramatiq.actor(actor_name=INGEST_DOCUMENT, queue_name=QUEUES[INGEST_DOCUMENT], **_retry)
-async def ingest_document(document_id: str, request_id: str | None = None, **_: Any) -> None:
-    _bind(request_id, document_id=document_id)
+async def ingest_document(document_id: str, **_: Any) -> None:
     container = runtime.container
-    try:
-        outcome = await container.ingest_document(UUID(document_id))
-    except DependencyUnavailable as exc:
-        if _retries_left():
-            _log.warning("ingest_retrying", error_code=exc.code)
-            raise
-        await container.mark_failed(
-            UUID(document_id),
-            code="retries_exhausted",
-            message=f"gave up after retries: {exc.message}",
+    with _message_context(document_id=document_id):
+        try:
+            outcome = await container.ingest_document(UUID(document_id))
+        except DependencyUnavailable as exc:
+            if _retries_left():
+                _log.warning("ingest_retrying", error_code=exc.code)
+                raise
+            await container.mark_failed(
+                UUID(document_id),
+                code="retries_exhausted",
+                message=f"gave up after retries: {exc.message}",
+            )
+            return
+        except Exception as exc:  # noqa: BLE001 -- a bug must fail the document, not loop
+            _log.exception("ingest_crashed")
+            await container.mark_failed(
+                UUID(document_id), code="internal_error", message=type(exc).__name__
+            )
+            return
+        _log.info(
+            "document_ingested",
+            status=outcome.status,
+            chunk_count=outcome.chunk_count,
+            error_code=outcome.error_code,
         )
-        return
-    except Exception as exc:  # noqa: BLE001 -- a bug must fail the document, not loop forever
-        _log.exception("ingest_crashed")
-        await container.mark_failed(
-            UUID(document_id), code="internal_error", message=type(exc).__name__
-        )
-        return
-    _log.info(
-        "document_ingested",
-        status=outcome.status,
-        chunk_count=outcome.chunk_count,
-        error_code=outcome.error_code,
-    )
 
 
 @dramatiq.actor(actor_name=DELETE_DOCUMENT, queue_name=QUEUES[DELETE_DOCUMENT], **_retry)
-async def delete_document(document_id: str, request_id: str | None = None, **_: Any) -> None:
-    _bind(request_id, document_id=document_id)
-    if await runtime.container.purge_document(UUID(document_id)):
-        _log.info("document_deleted")
+async def delete_document(document_id: str, **_: Any) -> None:
+    with _message_context(document_id=document_id):
+        if await runtime.container.purge_document(UUID(document_id)):
+            _log.info("document_deleted")
 
 
 @dramatiq.actor(actor_name=DELIVER_WEBHOOK, queue_name=QUEUES[DELIVER_WEBHOOK], **_retry)
-async def deliver_webhook(delivery_id: str, request_id: str | None = None, **_: Any) -> None:
-    _bind(request_id, delivery_id=delivery_id)
+async def deliver_webhook(delivery_id: str, **_: Any) -> None:
     container = runtime.container
-    try:
-        status = await container.deliver_webhook(UUID(delivery_id))
-    except DependencyUnavailable as exc:
-        if _retries_left():
-            raise
-        await container.deliver_webhook.give_up(
-            UUID(delivery_id), f"retries exhausted: {exc.message}"
-        )
-        return
-    _log.info("webhook_delivery", status=status.value if status else None)
+    with _message_context(delivery_id=delivery_id):
+        try:
+            status = await container.deliver_webhook(UUID(delivery_id))
+        except DependencyUnavailable as exc:
+            if _retries_left():
+                _log.warning("webhook_retrying", error=exc.message)
+                raise
+            await container.deliver_webhook.give_up(
+                UUID(delivery_id), f"retries exhausted: {exc.message}"
+            )
+            return
+        _log.info("webhook_delivery", status=status.value if status else None)
