@@ -19,6 +19,8 @@ from redis.backoff import ExponentialBackoff
 from avataradam.adapters.chunking.semchunk import SemchunkChunker, word_token_counter
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.extract.composite import CompositeTextExtractor
+from avataradam.adapters.llm.extractive import ExtractiveChatModel
+from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
@@ -36,7 +38,7 @@ from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
-from avataradam.domain.ports.services import Cache, TaskQueue, WebhookSender
+from avataradam.domain.ports.services import Cache, ChatModel, TaskQueue, WebhookSender
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
 from avataradam.domain.usecases.ingestion import IngestionOptions
 from avataradam.entrypoints.container import Container, Knowledge
@@ -59,6 +61,7 @@ class Overrides:
     cache: Cache | None = None
     queue: TaskQueue | None = None
     sender: WebhookSender | None = None
+    chat_model: ChatModel | None = None
 
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
@@ -120,8 +123,16 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             validate_webhook_url, allow_private=settings.webhooks.allow_private
         ),
         new_webhook_secret=generate_webhook_secret,
+        chat_model=MeteredChatModel(
+            overrides.chat_model or _chat_model(settings),
+            time_call=partial(metrics.external_call, "chat_model"),
+            record_tokens=lambda model, prompt, completion: metrics.record_tokens(
+                model, prompt=prompt, completion=completion
+            ),
+        ),
     )
     _wire_resources(container, redis_client)
+    _wire_chat(container)
     return container
 
 
@@ -209,3 +220,39 @@ def _wire_resources(container: Container, redis_client: aioredis.Redis) -> None:
         await redis_client.ping()
 
     container.health_checks["redis"] = ping_redis
+
+
+def _chat_model(settings: Settings) -> ChatModel:
+    chat = settings.chat
+    if settings.chat_model == "openai":
+        from avataradam.adapters.llm.openai import OpenAIChatModel  # noqa: PLC0415
+
+        return OpenAIChatModel(
+            base_url=chat.openai_base_url,
+            api_key=chat.openai_api_key or "",
+            model=chat.openai_model,
+            timeout_s=chat.timeout_s,
+            max_retries=chat.max_retries,
+            temperature=chat.temperature,
+        )
+    if settings.chat_model == "local":
+        from avataradam.adapters.llm.llama_cpp import LlamaCppChatModel  # noqa: PLC0415
+
+        return LlamaCppChatModel(
+            model_path=chat.local_model_path or "",
+            context_tokens=chat.local_context_tokens,
+            threads=chat.local_threads,
+            temperature=chat.temperature,
+        )
+    return ExtractiveChatModel(delta_delay_s=chat.extractive_delta_delay_s)
+
+
+def _wire_chat(container: Container) -> None:
+    """Closes the model's client, after replies in flight have been stored (hooks run
+    in reverse order, so the drain comes first)."""
+    model = container.chat_model
+    inner = model.inner if isinstance(model, MeteredChatModel) else model
+    close = getattr(inner, "aclose", None)
+    if close is not None:
+        container.shutdown.append(close)
+    container.shutdown.append(container.send_message.drain)

@@ -12,9 +12,24 @@ from prometheus_client import CollectorRegistry
 
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
-from avataradam.domain.ports.services import Cache, TaskQueue, Telemetry, WebhookSender
+from avataradam.domain.ports.services import (
+    Cache,
+    ChatModel,
+    TaskQueue,
+    Telemetry,
+    WebhookSender,
+)
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.usecases.auth import Login, Logout, Refresh, TokenIssuer
+from avataradam.domain.usecases.conversations import (
+    ChatOptions,
+    GetConversation,
+    ListConversations,
+    ListFeedback,
+    RateMessage,
+    SendMessage,
+    StartConversation,
+)
 from avataradam.domain.usecases.dealerships import (
     CreateDealership,
     GetDealership,
@@ -88,6 +103,7 @@ class Container:
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    chat_model: ChatModel = field(kw_only=True)
 
     def __post_init__(self) -> None:
         uow, clock, ids = self.uow, self.clock, self.ids
@@ -146,6 +162,26 @@ class Container:
         self.get_subscription = GetSubscription(uow)
         self.delete_subscription = DeleteSubscription(uow)
         self.deliver_webhook = DeliverWebhook(uow, self.sender, clock)
+
+        chat = self.settings.chat
+        self.start_conversation = StartConversation(uow, clock, self.ids)
+        self.list_conversations = ListConversations(uow)
+        self.get_conversation = GetConversation(uow)
+        self.send_message = SendMessage(
+            uow,
+            self.search,
+            self.chat_model,
+            clock,
+            self.ids,
+            self.telemetry,
+            ChatOptions(
+                top_k=chat.top_k,
+                history_budget_tokens=chat.history_budget_tokens,
+                max_reply_tokens=chat.max_reply_tokens,
+            ),
+        )
+        self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
+        self.list_feedback = ListFeedback(uow)
 
     async def start(self) -> None:
         for hook in self.startup:

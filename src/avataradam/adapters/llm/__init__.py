@@ -1,0 +1,1 @@
+"""Chat models: OpenAI-compatible APIs, in-process GGUF (llama.cpp), and extractive."""
