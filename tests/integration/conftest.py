@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -16,8 +16,16 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
+from tests.support.processes import ServiceProcess
 
 PASSWORD = "correct-horse-battery-staple"
+FAST_RECONCILE = {
+    "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
+    "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
+    "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "6",
+    "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
+    "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
+}
 
 
 def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
@@ -37,6 +45,24 @@ def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str) -> Settings:
     return load_settings(service_environment(database_url, redis_url), env_file=None)
+
+
+@pytest.fixture(scope="session")
+def worker_env(database_url: str, redis_url: str) -> dict[str, str]:
+    """A worker deployment that re-drives lost work within seconds."""
+    return service_environment(database_url, redis_url) | FAST_RECONCILE
+
+
+@pytest.fixture(scope="session")
+def worker(
+    worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """One real Dramatiq worker process shared by the integration tests."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    process = ServiceProcess(["worker", "--processes", "1", "--threads", "2"], worker_env, log)
+    process.start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture(scope="session")

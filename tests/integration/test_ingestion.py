@@ -6,7 +6,7 @@ import asyncio
 import io
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,17 +15,10 @@ import redis.asyncio as aioredis
 from docx import Document as DocxDocument
 
 from avataradam.entrypoints.container import Container
-from tests.integration.conftest import Account, Tenant, new_tenant, problem, service_environment
+from tests.integration.conftest import Account, Tenant, new_tenant, problem
 from tests.support.processes import ServiceProcess
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "pdf"
-FAST_RECONCILE = {
-    "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
-    "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "6",
-    "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
-    "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
-}
 
 
 def corpus_file(name: str) -> bytes:
@@ -43,22 +36,6 @@ def docx_bytes(paragraphs: list[str]) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def worker_env(database_url: str, redis_url: str) -> dict[str, str]:
-    return service_environment(database_url, redis_url) | FAST_RECONCILE
-
-
-@pytest.fixture(scope="module")
-def worker(
-    worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceProcess]:
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    process = ServiceProcess(["worker", "--processes", "1", "--threads", "2"], worker_env, log)
-    process.start()
-    yield process
-    process.stop()
 
 
 @pytest.fixture

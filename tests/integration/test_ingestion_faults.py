@@ -17,9 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from avataradam.entrypoints.container import Container
-from tests.integration.conftest import Tenant, service_environment
+from tests.integration.conftest import FAST_RECONCILE, Tenant, service_environment
 from tests.integration.test_ingestion import (
-    FAST_RECONCILE,
     corpus_file,
     stored_counts,
     upload,
@@ -48,9 +47,7 @@ class Workers:
 
 
 @pytest.fixture
-def workers(
-    database_url: str, redis_url: str, tmp_path: Path
-) -> Iterator[Workers]:
+def workers(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Workers]:
     pool = Workers(service_environment(database_url, redis_url) | FAST_RECONCILE, tmp_path)
     yield pool
     pool.stop_all()
