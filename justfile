@@ -46,3 +46,7 @@ test-unit:
 # Apply database migrations to AVATARADAM_DATABASE_URL.
 migrate:
     {{py}} avataradam migrate
+
+# Optional local chat model: llama-cpp-python (built once into a wheel cache) and the Gemma 3 270M GGUF.
+setup-llm:
+    bash ops/install-llama.sh

@@ -15,6 +15,7 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -487,6 +488,14 @@ class FeedbackReport(msgspec.Struct, frozen=True, kw_only=True):
     question: str | None
     answer: str | None
     sources: tuple[Source, ...]
+
+    @property
+    def id(self) -> UUID:
+        return self.feedback.id
+
+    @property
+    def created_at(self) -> datetime:
+        return self.feedback.created_at
 
 
 async def _find_own_message(

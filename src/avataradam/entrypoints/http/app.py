@@ -13,6 +13,10 @@ from litestar.response import Redirect
 from avataradam.domain.access import Principal
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.controllers.admin import DealershipController, UserController
+from avataradam.entrypoints.http.controllers.conversations import (
+    ConversationController,
+    FeedbackController,
+)
 from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
@@ -59,6 +63,8 @@ def create_app(container: Container) -> Litestar:
             uploads,
             SearchController,
             WebhookController,
+            ConversationController,
+            FeedbackController,
             HealthController,
             docs_redirect,
             metrics,

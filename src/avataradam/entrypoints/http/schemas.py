@@ -9,10 +9,13 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.model import (
+    ConversationMode,
     Dealership,
     DeliveryStatus,
     Document,
     DocumentStatus,
+    FeedbackRating,
+    MessageRole,
     Role,
     Stage,
     Topic,
@@ -245,3 +248,100 @@ class SearchHitOut(msgspec.Struct, frozen=True):
 class SearchResponse(msgspec.Struct, frozen=True):
     results: list[SearchHitOut]
     cached: bool
+
+
+class ConversationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    mode: ConversationMode
+    scenario: Annotated[str, msgspec.Meta(max_length=200, examples=["price_focused"])] | None = None
+    """Roleplay: a customer persona (GET /v1/conversations/scenarios), random when absent.
+    Training: an optional focus for the session."""
+    dealership_id: UUID | None = None
+
+
+class ScenarioOut(msgspec.Struct, frozen=True):
+    scenario: str
+    name: str
+    description: str
+
+
+class SourceOut(msgspec.Struct, frozen=True):
+    chunk_id: str
+    document_id: UUID
+    filename: str
+    topic: Topic
+    index: int
+    page: int | None
+
+
+class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    conversation_id: UUID
+    role: MessageRole
+    content: str
+    sources: list[SourceOut]
+    """Passages the reply drew on; `[n]` in `content` cites `sources[n-1]`."""
+    created_at: datetime
+
+
+class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    dealership_id: UUID
+    user_id: UUID
+    mode: ConversationMode
+    scenario: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationDetailOut(ConversationOut, frozen=True, kw_only=True):
+    messages: list[MessageOut]
+
+
+class MessageCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    content: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=4000, examples=["How do I present GAP?"])
+    ]
+
+
+class UsageOut(msgspec.Struct, frozen=True):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ModelOut(msgspec.Struct, frozen=True):
+    name: str
+    generative: bool
+    """False for the extractive model: the reply was picked from documents, not written."""
+    notice: str | None
+    """What the reply cannot do, when the model has limits users must know about."""
+
+
+class AssistantMessageOut(MessageOut, frozen=True, kw_only=True):
+    usage: UsageOut | None
+    model: ModelOut
+
+
+class FeedbackCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    rating: FeedbackRating
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    dealership_id: UUID | None = None
+
+
+class FeedbackOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    message_id: UUID
+    conversation_id: UUID
+    user_id: UUID
+    rating: FeedbackRating
+    reason: str | None
+    created_at: datetime
+
+
+class FeedbackReportOut(FeedbackOut, frozen=True, kw_only=True):
+    """A rating with the exchange it rates, so an admin can judge the answer."""
+
+    mode: ConversationMode | None
+    scenario: str | None
+    question: str | None
+    answer: str | None
+    sources: list[SourceOut]

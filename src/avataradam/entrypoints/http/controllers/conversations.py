@@ -1,0 +1,352 @@
+"""Conversations with Adam (JSON or Server-Sent Events) and feedback on his answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from avataradam.domain.errors import DomainError
+from avataradam.domain.model import Conversation, Message, MessageFeedback, Source
+from avataradam.domain.personas import PERSONAS
+from avataradam.domain.usecases.conversations import (
+    FeedbackReport,
+    NewConversation,
+    ReplyDelta,
+    ReplyDone,
+    ReplyFailed,
+    ReplySources,
+    ReplyStream,
+)
+from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.params import CursorParam, Limit
+from avataradam.entrypoints.http.problems import problem_type
+from avataradam.entrypoints.http.schemas import (
+    AssistantMessageOut,
+    ConversationCreate,
+    ConversationDetailOut,
+    ConversationOut,
+    FeedbackCreate,
+    FeedbackOut,
+    FeedbackReportOut,
+    ListResponse,
+    MessageCreate,
+    MessageOut,
+    ModelOut,
+    ScenarioOut,
+    SourceOut,
+    UsageOut,
+)
+from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
+
+EVENT_STREAM = "text/event-stream"
+DealershipParam = FromQuery[UUID | None]
+
+
+def _sources(sources: tuple[Source, ...]) -> list[SourceOut]:
+    return [
+        SourceOut(
+            chunk_id=s.chunk_id,
+            document_id=s.document_id,
+            filename=s.filename,
+            topic=s.topic,
+            index=s.index,
+            page=s.page,
+        )
+        for s in sources
+    ]
+
+
+def _conversation(c: Conversation) -> ConversationOut:
+    return ConversationOut(
+        id=c.id,
+        dealership_id=c.dealership_id,
+        user_id=c.user_id,
+        mode=c.mode,
+        scenario=c.scenario,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+def _message(m: Message) -> MessageOut:
+    return MessageOut(
+        id=m.id,
+        conversation_id=m.conversation_id,
+        role=m.role,
+        content=m.content,
+        sources=_sources(m.sources),
+        created_at=m.created_at,
+    )
+
+
+def _assistant(done: ReplyDone) -> AssistantMessageOut:
+    m = done.message
+    return AssistantMessageOut(
+        id=m.id,
+        conversation_id=m.conversation_id,
+        role=m.role,
+        content=m.content,
+        sources=_sources(m.sources),
+        created_at=m.created_at,
+        usage=UsageOut(done.usage.prompt_tokens, done.usage.completion_tokens)
+        if done.usage
+        else None,
+        model=ModelOut(done.model.name, done.model.generative, done.model.notice),
+    )
+
+
+def _feedback(f: MessageFeedback) -> FeedbackOut:
+    return FeedbackOut(
+        id=f.id,
+        message_id=f.message_id,
+        conversation_id=f.conversation_id,
+        user_id=f.user_id,
+        rating=f.rating,
+        reason=f.reason,
+        created_at=f.created_at,
+    )
+
+
+def _report(r: FeedbackReport) -> FeedbackReportOut:
+    f = r.feedback
+    return FeedbackReportOut(
+        id=f.id,
+        message_id=f.message_id,
+        conversation_id=f.conversation_id,
+        user_id=f.user_id,
+        rating=f.rating,
+        reason=f.reason,
+        created_at=f.created_at,
+        mode=r.mode,
+        scenario=r.scenario,
+        question=r.question,
+        answer=r.answer,
+        sources=_sources(r.sources),
+    )
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _failure(error: Exception) -> dict[str, object]:
+    code = error.code if isinstance(error, DomainError) else "internal_error"
+    detail = error.message if isinstance(error, DomainError) else "the reply failed"
+    return {"type": problem_type(code), "code": code, "detail": detail}
+
+
+async def sse_events(
+    stream: ReplyStream, *, keepalive_s: float
+) -> AsyncIterator[ServerSentEventMessage]:
+    """`delta`* then `sources` then `done` (or `error`), with `: keep-alive` comments
+    whenever the model is silent for `keepalive_s`.
+
+    Closing this generator (the client went away) leaves the reply's task running.
+    """
+    while True:
+        try:
+            event = await asyncio.wait_for(stream.next_event(), keepalive_s)
+        except TimeoutError:
+            yield ServerSentEventMessage(comment="keep-alive", data=None)
+            continue
+        if isinstance(event, ReplyDelta):
+            yield ServerSentEventMessage(event="delta", data=_json({"text": event.text}))
+        elif isinstance(event, ReplySources):
+            yield ServerSentEventMessage(
+                event="sources", data=_json({"sources": _sources(event.sources)})
+            )
+        elif isinstance(event, ReplyDone):
+            body = _assistant(event)
+            yield ServerSentEventMessage(
+                event="done",
+                id=str(body.id),
+                data=_json(
+                    {
+                        "message_id": body.id,
+                        "usage": body.usage,
+                        "model": body.model,
+                        "message": body,
+                    }
+                ),
+            )
+            return
+        elif isinstance(event, ReplyFailed):
+            yield ServerSentEventMessage(event="error", data=_json(_failure(event.error)))
+            return
+
+
+def wants_event_stream(request: Request[Any, Any, Any]) -> bool:
+    return EVENT_STREAM in request.headers.get("accept", "").lower()
+
+
+class ConversationController(Controller):
+    path = "/v1/conversations"
+    tags = ["conversations"]
+    security = SECURITY
+
+    @post(
+        status_code=HTTP_201_CREATED,
+        operation_id="createConversation",
+        summary="Start a conversation",
+        description=(
+            "`training`: Adam answers questions from the dealership's knowledge base, with "
+            "citations. `roleplay`: the avatar plays a customer (`scenario`, random if absent)."
+        ),
+    )
+    async def create(
+        self, data: JSONBody[ConversationCreate], principal: CurrentPrincipal, container: Services
+    ) -> ConversationOut:
+        conversation = await container.start_conversation(
+            principal,
+            NewConversation(
+                mode=data.mode, scenario=data.scenario, dealership_id=data.dealership_id
+            ),
+        )
+        return _conversation(conversation)
+
+    @get(operation_id="listConversations", summary="List own conversations")
+    async def list_conversations(
+        self,
+        principal: CurrentPrincipal,
+        container: Services,
+        dealership_id: DealershipParam = None,
+        cursor: CursorParam = None,
+        limit: Limit = None,
+    ) -> ListResponse[ConversationOut]:
+        rows, next_cursor = await fetch_page(
+            lambda c, n: container.list_conversations(
+                principal, dealership_id=dealership_id, cursor=c, limit=n
+            ),
+            cursor,
+            limit,
+        )
+        return ListResponse([_conversation(c) for c in rows], next_cursor)
+
+    @get(
+        "/scenarios",
+        operation_id="listScenarios",
+        summary="Customer personas for roleplay",
+        sync_to_thread=False,
+    )
+    def scenarios(self, principal: CurrentPrincipal) -> list[ScenarioOut]:  # noqa: ARG002 -- authenticates
+        return [ScenarioOut(p.scenario, p.name, p.description) for p in PERSONAS.values()]
+
+    @get(
+        "/{conversation_id:uuid}",
+        operation_id="getConversation",
+        summary="Read a conversation with its messages",
+    )
+    async def read(
+        self,
+        conversation_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: Services,
+        dealership_id: DealershipParam = None,
+    ) -> ConversationDetailOut:
+        detail = await container.get_conversation(
+            principal, conversation_id, dealership_id=dealership_id
+        )
+        c = detail.conversation
+        return ConversationDetailOut(
+            id=c.id,
+            dealership_id=c.dealership_id,
+            user_id=c.user_id,
+            mode=c.mode,
+            scenario=c.scenario,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            messages=[_message(m) for m in detail.messages],
+        )
+
+    @post(
+        "/{conversation_id:uuid}/messages",
+        status_code=HTTP_201_CREATED,
+        operation_id="sendMessage",
+        summary="Send a message and get the reply",
+        description=(
+            "Answers the stored assistant message. With `Accept: text/event-stream` the reply "
+            "streams as Server-Sent Events: `delta` events (`{text}`), then `sources`, then "
+            "`done` (`{message_id, usage, model, message}`) or `error`; `: keep-alive` "
+            "comments while the model is silent. The reply is stored even if the client "
+            "disconnects."
+        ),
+        responses=None,
+    )
+    async def send(
+        self,
+        conversation_id: FromPath[UUID],
+        data: JSONBody[MessageCreate],
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        container: Services,
+        dealership_id: DealershipParam = None,
+    ) -> Response[AssistantMessageOut]:
+        stream = await container.send_message.start(
+            principal, conversation_id, data.content, dealership_id=dealership_id
+        )
+        if wants_event_stream(request):
+            return ServerSentEvent(  # type: ignore[return-value]
+                sse_events(stream, keepalive_s=container.settings.chat.keepalive_s),
+                status_code=HTTP_200_OK,
+            )
+        return Response(_assistant(await stream.result()), status_code=HTTP_201_CREATED)
+
+
+class FeedbackController(Controller):
+    path = "/v1"
+    tags = ["feedback"]
+    security = SECURITY
+
+    @post(
+        "/messages/{message_id:uuid}/feedback",
+        status_code=HTTP_201_CREATED,
+        operation_id="rateMessage",
+        summary="Rate an answer (report an inaccurate one)",
+    )
+    async def rate(
+        self,
+        message_id: FromPath[UUID],
+        data: JSONBody[FeedbackCreate],
+        principal: CurrentPrincipal,
+        container: Services,
+    ) -> FeedbackOut:
+        feedback = await container.rate_message(
+            principal,
+            message_id,
+            rating=data.rating,
+            reason=data.reason,
+            dealership_id=data.dealership_id,
+        )
+        return _feedback(feedback)
+
+    @get(
+        "/feedback",
+        operation_id="listFeedback",
+        summary="Ratings of the dealership's answers, with context (admins)",
+    )
+    async def list_feedback(
+        self,
+        principal: CurrentPrincipal,
+        container: Services,
+        dealership_id: DealershipParam = None,
+        cursor: CursorParam = None,
+        limit: Limit = None,
+    ) -> ListResponse[FeedbackReportOut]:
+        rows, next_cursor = await fetch_page(
+            lambda c, n: container.list_feedback(
+                principal, dealership_id=dealership_id, cursor=c, limit=n
+            ),
+            cursor,
+            limit,
+        )
+        return ListResponse([_report(r) for r in rows], next_cursor)
