@@ -1,4 +1,4 @@
-"""`avataradam` command line: serve, worker, migrate, create-admin, create-dealership."""
+"""`avataradam` command line: serve, worker, migrate, create-admin, create-dealership, config."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.bootstrap import build_container
-from avataradam.entrypoints.settings import Settings, SettingsError, load_settings
+from avataradam.entrypoints.settings import (
+    Settings,
+    SettingsError,
+    env_variable_names,
+    load_settings,
+)
 
 ASGI_FACTORY = "avataradam.entrypoints.http.asgi:create"
 
@@ -99,6 +104,32 @@ async def _create_dealership_async(settings: Settings, args: argparse.Namespace)
         await container.close()
 
 
+_SECRET_WORDS = ("secret", "key", "password")
+
+
+def _config(settings: Settings, _args: argparse.Namespace) -> int:
+    """Prints every setting's variable and its effective value (secrets masked)."""
+    for path, name in env_variable_names().items():
+        value: object = settings
+        for part in path:
+            value = getattr(value, part)
+        if value is not None and any(word in name.lower() for word in _SECRET_WORDS):
+            value = "********"
+        elif "url" in name.lower() and isinstance(value, str):
+            value = _mask_url_password(value)
+        print(f"{name}={'' if value is None else value}")
+    return 0
+
+
+def _mask_url_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:********@{host}"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avataradam", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--role", choices=[r.value for r in Role], default=Role.SUPER_ADMIN.value)
     admin.add_argument("--dealership-id", help="required for dealership_admin and user")
     admin.set_defaults(handler=lambda s, a: asyncio.run(_create_admin_async(s, a)))
+
+    config = commands.add_parser("config", help="print every setting (secrets masked)")
+    config.set_defaults(handler=_config)
 
     dealership = commands.add_parser("create-dealership", help="create a dealership")
     dealership.add_argument("--name", required=True)
