@@ -27,6 +27,10 @@ def _usage(usage: CompletionUsage | None) -> ChatUsage | None:
     return ChatUsage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
 
 
+def _cut_off() -> ChatModelUnavailable:
+    return ChatModelUnavailable("the reply stream ended before the model finished")
+
+
 class OpenAIChatModel:
     """Implements `ChatModel` with `AsyncOpenAI.chat.completions.create`.
 
@@ -35,7 +39,9 @@ class OpenAIChatModel:
     still fails, a refusal (4xx) included, and a stream broken midway, is
     `ChatModelUnavailable` with the status in its details. Streaming asks for usage in
     the final chunk (`stream_options.include_usage`); servers that do not send it leave
-    usage unknown. `streaming=False` asks for the whole reply at once and yields it as
+    usage unknown. A stream that ends without a `finish_reason` was cut off (a plain
+    connection close looks like a complete body) and is refused rather than stored as a
+    whole reply. `streaming=False` asks for the whole reply at once and yields it as
     one delta, for servers whose streaming is unreliable.
     """
 
@@ -88,12 +94,16 @@ class OpenAIChatModel:
             chunks = await self._client.chat.completions.create(
                 **request, stream=True, stream_options={"include_usage": True}
             )
+            finished = False
             async with chunks:
                 async for chunk in chunks:
                     text = chunk.choices[0].delta.content if chunk.choices else None
+                    finished = finished or bool(chunk.choices and chunk.choices[0].finish_reason)
                     usage = _usage(chunk.usage)
                     if text or usage is not None:
                         yield ChatDelta(text=text or "", usage=usage)
+            if not finished:
+                raise _cut_off()
         except openai.APIStatusError as exc:
             raise ChatModelUnavailable(
                 f"chat model answered {exc.status_code}", status=exc.status_code
