@@ -1,0 +1,337 @@
+"""Conversation use cases on in-memory adapters: flow, persistence, failures, feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from avataradam.adapters.embeddings.hashing import HashingEmbedder
+from avataradam.adapters.llm.extractive import ExtractiveChatModel
+from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.adapters.system import SystemClock, UuidGenerator
+from avataradam.domain.access import Principal
+from avataradam.domain.errors import InvalidInput, NotFound, PermissionDenied
+from avataradam.domain.model import (
+    Chunk,
+    ConversationMode,
+    Dealership,
+    Document,
+    DocumentStatus,
+    FeedbackRating,
+    MessageRole,
+    Role,
+    Topic,
+    User,
+)
+from avataradam.domain.ports.knowledge import VectorRecord, vector_id
+from avataradam.domain.ports.services import (
+    ChatDelta,
+    ChatModel,
+    ChatModelUnavailable,
+    ChatTurn,
+    ChatUsage,
+    Grounding,
+)
+from avataradam.domain.usecases.conversations import (
+    GetConversation,
+    ListFeedback,
+    NewConversation,
+    RateMessage,
+    ReplyDelta,
+    SendMessage,
+    StartConversation,
+)
+from avataradam.domain.usecases.search import SearchKnowledgeBase
+
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+class RecordingTelemetry:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, object]]] = []
+
+    def event(self, name: str, **fields: object) -> None:
+        self.events.append((name, fields))
+
+    def cache_result(self, cache: str, result: str) -> None:
+        pass
+
+
+class ScriptedModel:
+    """Replies with fixed words; records prompts; can fail or wait for a go signal."""
+
+    name = "scripted"
+    generative = True
+
+    def __init__(self, words: Sequence[str] = ("Sure ", "thing [1]."), fail: bool = False) -> None:
+        self.words, self.fail = list(words), fail
+        self.prompts: list[tuple[ChatTurn, ...]] = []
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def stream(
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int,  # noqa: ARG002 -- the port's signature
+        grounding: Grounding | None = None,  # noqa: ARG002 -- the port's signature
+    ) -> AsyncIterator[ChatDelta]:
+        self.prompts.append(tuple(turns))
+        for i, word in enumerate(self.words):
+            if i == 1:
+                await self.release.wait()
+            if self.fail:
+                raise ChatModelUnavailable("model down")
+            yield ChatDelta(text=word)
+        yield ChatDelta(text="", usage=ChatUsage(prompt_tokens=50, completion_tokens=2))
+
+
+class World:
+    def __init__(self, model: ChatModel) -> None:
+        self.uow = InMemoryUnitOfWorkFactory(InMemoryStore())
+        self.embedder = HashingEmbedder(dimension=64)
+        self.index = InMemoryVectorIndex(64)
+        self.telemetry = RecordingTelemetry()
+        search = SearchKnowledgeBase(
+            self.uow, self.embedder, self.index, InMemoryCache(), self.telemetry
+        )
+        clock, ids = SystemClock(), UuidGenerator()
+        self.start = StartConversation(self.uow, clock, ids, choose=lambda keys: sorted(keys)[0])
+        self.get = GetConversation(self.uow)
+        self.send = SendMessage(self.uow, search, model, clock, ids, self.telemetry)
+        self.rate = RateMessage(self.uow, clock, ids, self.telemetry)
+        self.feedback = ListFeedback(self.uow)
+
+    async def dealership(self) -> uuid.UUID:
+        dealership_id = uuid.uuid4()
+        async with self.uow() as uow:
+            await uow.dealerships.add(
+                Dealership(
+                    id=dealership_id,
+                    name="D",
+                    active=True,
+                    knowledge_base_generation=1,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            await uow.commit()
+        return dealership_id
+
+    async def user(self, dealership_id: uuid.UUID, role: Role = Role.USER) -> Principal:
+        user_id = uuid.uuid4()
+        async with self.uow() as uow:
+            await uow.users.add(
+                User(
+                    id=user_id,
+                    email=f"{user_id}@example.com",
+                    password_hash="x",
+                    role=role,
+                    dealership_id=dealership_id,
+                    first_name=None,
+                    last_name=None,
+                    active=True,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            await uow.commit()
+        return Principal(user_id=user_id, role=role, dealership_id=dealership_id)
+
+    async def document(self, dealership_id: uuid.UUID, text: str, topic: Topic) -> uuid.UUID:
+        document_id = uuid.uuid4()
+        chunk = Chunk(
+            id=vector_id(document_id, 0),
+            document_id=document_id,
+            dealership_id=dealership_id,
+            index=0,
+            text=text,
+            topic=topic,
+            filename=f"{topic.value}.txt",
+        )
+        async with self.uow() as uow:
+            await uow.documents.add(
+                Document(
+                    id=document_id,
+                    dealership_id=dealership_id,
+                    topic=topic,
+                    filename=chunk.filename,
+                    content_type="text/plain",
+                    size_bytes=len(text),
+                    sha256=uuid.uuid4().hex,
+                    status=DocumentStatus.READY,
+                    stage=None,
+                    progress=1.0,
+                    chunk_count=1,
+                    attempts=1,
+                    error=None,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            await uow.chunks.replace(document_id, [chunk])
+            await uow.commit()
+        [vector] = await self.embedder.embed([text])
+        await self.index.upsert(
+            str(dealership_id),
+            [VectorRecord(id=chunk.id, values=vector, document_id=document_id, topic=topic)],
+        )
+        return document_id
+
+
+async def test_reply_and_question_are_stored_with_sources_and_logged() -> None:
+    model = ScriptedModel()
+    world = World(model)
+    dealership = await world.dealership()
+    document = await world.document(dealership, "GAP pays the loan gap.", Topic.PRODUCT_KNOWLEDGE)
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    done = await world.send(trainee, conversation.id, "  What does GAP pay?  ")
+
+    detail = await world.get(trainee, conversation.id)
+    assert [m.role for m in detail.messages] == [MessageRole.USER, MessageRole.ASSISTANT]
+    assert detail.messages[0].content == "What does GAP pay?"
+    assert detail.messages[1] == done.message
+    assert done.message.content == "Sure thing [1]."
+    assert [s.document_id for s in done.message.sources] == [document]
+    assert done.usage == ChatUsage(prompt_tokens=50, completion_tokens=2)
+    [(_, fields)] = [e for e in world.telemetry.events if e[0] == "chat_request"]
+    assert fields["results_count"] == 1
+    assert fields["prompt_tokens"] == 50
+    assert "GAP pays" in model.prompts[0][0].content
+
+
+async def test_the_next_prompt_carries_the_stored_history() -> None:
+    model = ScriptedModel()
+    world = World(model)
+    dealership = await world.dealership()
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    await world.send(trainee, conversation.id, "first question")
+    await world.send(trainee, conversation.id, "second question")
+
+    assert [(t.role, t.content) for t in model.prompts[1][1:]] == [
+        ("user", "first question"),
+        ("assistant", "Sure thing [1]."),
+        ("user", "second question"),
+    ]
+
+
+async def test_roleplay_retrieves_only_objection_and_product_documents() -> None:
+    world = World(ExtractiveChatModel())
+    dealership = await world.dealership()
+    objection = await world.document(
+        dealership, 'Customer: "My insurance covers everything."', Topic.OBJECTION_HANDLING
+    )
+    await world.document(dealership, "Insurance compliance rules.", Topic.COMPLIANCE)
+    trainee = await world.user(dealership)
+    conversation = await world.start(
+        trainee, NewConversation(mode=ConversationMode.ROLEPLAY, scenario="already_covered")
+    )
+
+    done = await world.send(trainee, conversation.id, "Let's talk insurance coverage")
+
+    assert {s.document_id for s in done.message.sources} == {objection}
+    assert done.model.generative is False
+    assert done.model.notice is not None
+
+
+async def test_a_reader_that_stops_early_does_not_stop_the_reply_from_being_stored() -> None:
+    model = ScriptedModel()
+    model.release.clear()
+    world = World(model)
+    dealership = await world.dealership()
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    stream = await world.send.start(trainee, conversation.id, "hello")
+    assert isinstance(await stream.next_event(), ReplyDelta)
+    del stream  # the reader goes away mid-reply
+    model.release.set()
+    await world.send.drain(timeout_s=5)
+
+    detail = await world.get(trainee, conversation.id)
+    assert [m.content for m in detail.messages] == ["hello", "Sure thing [1]."]
+
+
+async def test_a_failing_model_stores_nothing_and_raises() -> None:
+    world = World(ScriptedModel(fail=True))
+    dealership = await world.dealership()
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    with pytest.raises(ChatModelUnavailable):
+        await world.send(trainee, conversation.id, "hello")
+
+    assert (await world.get(trainee, conversation.id)).messages == []
+    assert [e[0] for e in world.telemetry.events][-1] == "chat_failed"
+
+
+async def test_an_empty_reply_is_a_model_failure() -> None:
+    world = World(ScriptedModel(words=("  ",)))
+    dealership = await world.dealership()
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    with pytest.raises(ChatModelUnavailable, match="empty"):
+        await world.send(trainee, conversation.id, "hello")
+
+
+async def test_conversations_of_others_are_not_found() -> None:
+    world = World(ScriptedModel())
+    dealership = await world.dealership()
+    owner = await world.user(dealership)
+    conversation = await world.start(owner, NewConversation(mode=ConversationMode.TRAINING))
+
+    for stranger in (await world.user(dealership), await world.user(await world.dealership())):
+        with pytest.raises(NotFound):
+            await world.get(stranger, conversation.id)
+        with pytest.raises(NotFound):
+            await world.send(stranger, conversation.id, "hi")
+
+
+async def test_roleplay_without_scenario_picks_a_persona() -> None:
+    world = World(ScriptedModel())
+    dealership = await world.dealership()
+
+    conversation = await world.start(
+        await world.user(dealership), NewConversation(mode=ConversationMode.ROLEPLAY)
+    )
+
+    assert conversation.scenario == "already_covered"  # the chooser takes the first key
+
+
+async def test_feedback_rates_own_assistant_messages_and_admins_read_it_with_context() -> None:
+    world = World(ScriptedModel())
+    dealership = await world.dealership()
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+    done = await world.send(trainee, conversation.id, "What is GAP?")
+    question = (await world.get(trainee, conversation.id)).messages[0]
+
+    rated = await world.rate(trainee, done.message.id, rating=FeedbackRating.DOWN, reason=" off ")
+
+    assert rated.reason == "off"
+    with pytest.raises(InvalidInput):
+        await world.rate(trainee, question.id, rating=FeedbackRating.UP, reason=None)
+    with pytest.raises(NotFound):
+        await world.rate(
+            await world.user(dealership), done.message.id, rating=FeedbackRating.UP, reason=None
+        )
+    with pytest.raises(PermissionDenied):
+        await world.feedback(trainee, cursor=None, limit=10)
+    [report] = await world.feedback(
+        await world.user(dealership, Role.DEALERSHIP_ADMIN), cursor=None, limit=10
+    )
+    assert report.question == "What is GAP?"
+    assert report.answer == done.message.content
+    assert report.mode is ConversationMode.TRAINING
