@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
@@ -280,7 +281,14 @@ class ConversationController(Controller):
             "comments while the model is silent. The reply is stored even if the client "
             "disconnects."
         ),
-        responses=None,
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=str,
+                media_type=EVENT_STREAM,
+                description="The reply as Server-Sent Events (with `Accept: text/event-stream`).",
+                generate_examples=False,
+            )
+        },
     )
     async def send(
         self,
