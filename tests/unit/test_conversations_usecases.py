@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 import pytest
@@ -62,6 +64,9 @@ class RecordingTelemetry:
 
     def cache_result(self, cache: str, result: str) -> None:
         pass
+
+    def span(self, name: str) -> AbstractContextManager[object]:  # noqa: ARG002 -- port
+        return contextlib.nullcontext()
 
 
 class ScriptedModel:
