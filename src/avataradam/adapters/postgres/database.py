@@ -44,6 +44,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 """What a dead, restarting or unreachable server (or no server matching
 `target_session_attrs`) raises while connecting or on a broken socket."""
 
+_MEASUREMENT_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
+
 _log = structlog.get_logger(__name__)
 
 _PRIMARY_LSN = "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END"
@@ -276,12 +278,12 @@ class PostgresDatabase:
             async with self.primary.acquire(timeout=timeout) as connection:
                 primary_lsn = await connection.fetchval(_PRIMARY_LSN, timeout=timeout)
                 primary_reachable = primary_lsn is not None
-        except (*CONNECTION_ERRORS, asyncpg.PostgresError):
+        except _MEASUREMENT_ERRORS:
             primary_reachable = False
         try:
             async with replica.acquire(timeout=timeout) as connection:
                 row = await connection.fetchrow(_REPLICA_STATE, primary_lsn, timeout=timeout)
-        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+        except _MEASUREMENT_ERRORS as exc:
             await replica.expire_connections()
             status = ReplicationStatus(configured=True, available=False, error=type(exc).__name__)
         else:

@@ -12,7 +12,12 @@ from avataradam.adapters.postgres.conversations import (
     PostgresConversationRepository,
     PostgresFeedbackRepository,
 )
-from avataradam.adapters.postgres.database import PooledConnection, PostgresDatabase
+from avataradam.adapters.postgres.database import (
+    CONNECTION_ERRORS,
+    PooledConnection,
+    PostgresDatabase,
+    is_read_only_server,
+)
 from avataradam.adapters.postgres.documents import (
     PostgresBlobRepository,
     PostgresChunkRepository,
@@ -29,6 +34,7 @@ from avataradam.adapters.postgres.outbox import (
     PostgresOutboxRepository,
 )
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
+from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.ports.repositories import (
     BlobRepository,
     ChunkRepository,
@@ -43,12 +49,25 @@ from avataradam.domain.ports.repositories import (
     WebhookRepository,
 )
 
+_RETRYABLE_AT_BEGIN: tuple[type[BaseException], ...] = (
+    *CONNECTION_ERRORS,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+)
+_ROLLBACK_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
+
 
 class PostgresUnitOfWork:
     """Acquires a connection on enter and always gives it back on exit.
 
     Writes run READ COMMITTED on the primary; read-only work runs in a READ ONLY
-    REPEATABLE READ transaction (one consistent snapshot) on the replica pool.
+    REPEATABLE READ transaction (one consistent snapshot) on the pool that
+    `PostgresDatabase.read_pool` picks (the replica unless it is down or lagging).
+
+    Failover: a connection that turns out broken, or read-only where a write was meant
+    to go (a demoted server, SQLSTATE 25006), is dropped together with the idle
+    connections of its pool. Beginning is retried once on a fresh connection (nothing
+    has run yet, so that is always safe); a failure inside the transaction is never
+    replayed: it surfaces as `DependencyUnavailable`, and the caller may retry.
     """
 
     dealerships: DealershipRepository
@@ -75,21 +94,52 @@ class PostgresUnitOfWork:
             isolation="repeatable_read" if self._read_only else "read_committed",
             readonly=self._read_only,
         )
-        with translated_errors():
-            await transaction.start()
+        await transaction.start()
         self._transaction = transaction
+
+    async def _begin_on_writable(self, connection: PooledConnection) -> None:
+        if not self._read_only and is_read_only_server(connection):
+            raise asyncpg.exceptions.ReadOnlySQLTransactionError(
+                "the primary pool reached a read-only server"
+            )
+        await self._begin(connection)
+
+    async def _drop(self, pool: asyncpg.Pool, error: BaseException) -> None:
+        """Forgets a failed server: its idle connections are replaced on next acquire."""
+        await pool.expire_connections()
+        if pool is not self._database.primary:
+            self._database.mark_replica_down(error)
+
+    async def _open(self) -> tuple[asyncpg.Pool, PooledConnection]:
+        last_error: BaseException | None = None
+        for _attempt in range(2):
+            pool = await self._database.read_pool() if self._read_only else self._database.primary
+            try:
+                connection: PooledConnection = await pool.acquire()
+            except CONNECTION_ERRORS as exc:
+                last_error = exc
+                await self._drop(pool, exc)
+                continue
+            try:
+                await self._begin_on_writable(connection)
+            except _RETRYABLE_AT_BEGIN as exc:
+                last_error = exc
+                connection.terminate()
+                await pool.release(connection)
+                await self._drop(pool, exc)
+                continue
+            except BaseException:
+                await pool.release(connection)
+                raise
+            return pool, connection
+        raise DependencyUnavailable(
+            "database is unavailable", dependency="postgres"
+        ) from last_error
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
-        pool = self._database.replica if self._read_only else self._database.primary
-        with translated_errors():
-            connection: PooledConnection = await pool.acquire()
-        try:
-            await self._begin(connection)
-        except BaseException:
-            await pool.release(connection)
-            raise
+        pool, connection = await self._open()
         self._pool, self._connection = pool, connection
         self.dealerships = PostgresDealershipRepository(connection)
         self.users = PostgresUserRepository(connection)
@@ -111,7 +161,7 @@ class PostgresUnitOfWork:
         transaction, self._transaction = self._transaction, None
         with translated_errors():
             await transaction.commit()
-        await self._begin(self._connection)
+            await self._begin(self._connection)
 
     async def __aexit__(
         self,
@@ -123,15 +173,38 @@ class PostgresUnitOfWork:
         self._connection = self._pool = self._transaction = None
         if connection is None or pool is None:
             return
+        broken = False
         try:
             if transaction is not None and not connection.is_closed():
                 await transaction.rollback()
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        except _ROLLBACK_ERRORS:
             # A connection that cannot roll back is broken; the server discards its
             # transaction, and the pool must not hand it out again.
             connection.terminate()
+            broken = True
         finally:
+            broken = broken or connection.is_closed()
             await pool.release(connection)
+        if exc is None:
+            return
+        if broken:
+            await self._drop(pool, exc)
+        if not self._read_only and _is_read_only_violation(exc):
+            await self._drop(pool, exc)
+            raise DependencyUnavailable(
+                "the primary has become read-only (failover in progress?)",
+                dependency="postgres",
+            ) from exc
+
+
+def _is_read_only_violation(exc: BaseException) -> bool:
+    """SQLSTATE 25006, however the repositories' error translation wrapped it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, asyncpg.exceptions.ReadOnlySQLTransactionError):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 class PostgresUnitOfWorkFactory:
