@@ -31,6 +31,8 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     command_timeout_s: float = 30.0
     statement_cache_size: int = 100
     replica_max_lag_s: float = 10.0
+    replica_status_ttl_s: float = 1.0
+    connect_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("postgresql://", "postgres://")):
