@@ -1,4 +1,11 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+Readiness fails (503) when a service every request may need is down: the primary
+database or Redis. A replica that is down or lagging only degrades the instance (200,
+`status: "degraded"`): reads already fall back to the primary, and taking every API
+instance out of the load balancer because the shared replica died would turn a
+degraded read path into an outage.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,11 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from avataradam.entrypoints.container import Services
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.entrypoints.container import Container, Services
 
 CHECK_TIMEOUT_S = 2.0
+NON_CRITICAL_CHECKS = frozenset({"postgres_replica"})
 
 
 class CheckResult(msgspec.Struct, frozen=True):
@@ -18,9 +27,20 @@ class CheckResult(msgspec.Struct, frozen=True):
     error: str | None = None
 
 
+class Replication(msgspec.Struct, frozen=True):
+    """Where reads go and how stale the replica is (`lag_s` None: not measurable)."""
+
+    status: str
+    reads_on: str
+    lag_s: float | None
+    lag_bytes: int | None
+    max_lag_s: float
+
+
 class Readiness(msgspec.Struct, frozen=True):
     status: str
     checks: dict[str, CheckResult]
+    replication: Replication | None = None
 
 
 class HealthController(Controller):
@@ -43,10 +63,17 @@ class HealthController(Controller):
             *(_run(container, name) for name in names), return_exceptions=False
         )
         checks = dict(zip(names, results, strict=True))
-        ok = all(result.status == "ok" for result in checks.values())
+        replication = await _replication(container)
+        failed = {name for name, result in checks.items() if result.status != "ok"}
+        if failed - NON_CRITICAL_CHECKS:
+            status = "unavailable"
+        elif failed or (replication is not None and replication.status != "ok"):
+            status = "degraded"
+        else:
+            status = "ok"
         return Response(
-            Readiness(status="ok" if ok else "unavailable", checks=checks),
-            status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
+            Readiness(status=status, checks=checks, replication=replication),
+            status_code=HTTP_503_SERVICE_UNAVAILABLE if status == "unavailable" else HTTP_200_OK,
         )
 
 
@@ -56,3 +83,33 @@ async def _run(container: Services, name: str) -> CheckResult:
     except Exception as exc:  # noqa: BLE001 -- any failure means "not ready", reported by name
         return CheckResult(status="failed", error=type(exc).__name__)
     return CheckResult(status="ok")
+
+
+async def _replication(container: Container) -> Replication | None:
+    uow = container.uow
+    if not isinstance(uow, PostgresUnitOfWorkFactory) or not uow.database.has_replica:
+        return None
+    database = uow.database
+    try:
+        measured = await asyncio.wait_for(database.replication_status(fresh=True), CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return Replication(
+            status="unknown",
+            reads_on="primary",
+            lag_s=None,
+            lag_bytes=None,
+            max_lag_s=database.replica_max_lag_s,
+        )
+    if not measured.available:
+        status = "unavailable"
+    elif measured.lag_s is not None and measured.lag_s > database.replica_max_lag_s:
+        status = "lagging"
+    else:
+        status = "ok"
+    return Replication(
+        status=status,
+        reads_on="replica" if status == "ok" else "primary",
+        lag_s=measured.lag_s,
+        lag_bytes=measured.lag_bytes,
+        max_lag_s=database.replica_max_lag_s,
+    )
