@@ -50,7 +50,11 @@ def settings(database_url: str, redis_url: str) -> Settings:
 @pytest.fixture(scope="session")
 def worker_env(database_url: str, redis_url: str) -> dict[str, str]:
     """A worker deployment that re-drives lost work within seconds."""
-    return service_environment(database_url, redis_url) | FAST_RECONCILE
+    return (
+        service_environment(database_url, redis_url)
+        | FAST_RECONCILE
+        | {"AVATARADAM_LOGGING_LEVEL": "INFO"}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from redis.backoff import ExponentialBackoff
 
 from avataradam.adapters.chunking.semchunk import SemchunkChunker, word_token_counter
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
+from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
@@ -31,6 +32,7 @@ from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService
 from avataradam.adapters.system import SystemClock, UuidGenerator
+from avataradam.adapters.vectors.metered import MeteredVectorIndex
 from avataradam.adapters.vectors.pinecone import PineconeVectorIndex
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
@@ -43,7 +45,7 @@ from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
 from avataradam.domain.usecases.ingestion import IngestionOptions
 from avataradam.entrypoints.container import Container, Knowledge
 from avataradam.entrypoints.observability.metrics import Metrics, multiprocess_dir
-from avataradam.entrypoints.observability.tracing import inject_trace_context
+from avataradam.entrypoints.observability.tracing import inject_trace_context, observed_call
 from avataradam.entrypoints.settings import Settings
 from avataradam.entrypoints.telemetry import StructlogTelemetry
 
@@ -76,8 +78,11 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         socket_timeout=5,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
     )
-    uow = overrides.uow or _unit_of_work(settings)
-    embedder = overrides.embedder or _embedder(settings)
+    uow = overrides.uow or _unit_of_work(settings, metrics)
+    embedder = MeteredEmbedder(
+        overrides.embedder or _embedder(settings),
+        time_call=partial(observed_call, metrics, "embedder"),
+    )
     container = Container(
         settings=settings,
         clock=clock,
@@ -106,7 +111,10 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
                 token_counter=getattr(embedder, "token_counter", word_token_counter),
             ),
             embedder=embedder,
-            index=overrides.index or _vector_index(settings, uow),
+            index=MeteredVectorIndex(
+                overrides.index or _vector_index(settings, uow),
+                time_call=partial(observed_call, metrics, "vector_store"),
+            ),
             options=IngestionOptions(
                 embed_batch_size=settings.ingestion.embed_batch_size,
                 upsert_batch_size=settings.ingestion.upsert_batch_size,
@@ -116,7 +124,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         ),
         cache=overrides.cache or _cache(settings, redis_client),
         queue=overrides.queue
-        or DramatiqTaskQueue(build_broker(settings.redis.url), _message_options),
+        or DramatiqTaskQueue(build_broker(settings.redis.url), message_options),
         sender=overrides.sender
         or HttpxWebhookSender(settings.webhooks.allow_private, settings.webhooks.timeout_s, clock),
         validate_webhook_url=partial(
@@ -136,7 +144,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
     return container
 
 
-def _message_options() -> dict[str, str]:
+def message_options() -> dict[str, str]:
+    """Options every queued message carries: the trace context and the request id."""
     options = inject_trace_context()
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     if request_id:
@@ -144,7 +153,7 @@ def _message_options() -> dict[str, str]:
     return options
 
 
-def _unit_of_work(settings: Settings) -> UnitOfWorkFactory:
+def _unit_of_work(settings: Settings, metrics: Metrics) -> UnitOfWorkFactory:
     if settings.persistence == "memory":
         return InMemoryUnitOfWorkFactory(InMemoryStore())
     db = settings.database
@@ -156,6 +165,11 @@ def _unit_of_work(settings: Settings) -> UnitOfWorkFactory:
             max_size=db.pool_max_size,
             command_timeout_s=db.command_timeout_s,
             statement_cache_size=db.statement_cache_size,
+            connect_timeout_s=db.connect_timeout_s,
+            replica_max_lag_s=db.replica_max_lag_s,
+            replica_status_ttl_s=db.replica_status_ttl_s,
+            on_replica_fallback=lambda _reason: metrics.db_replica_fallbacks.inc(),
+            on_replica_lag=metrics.db_replica_lag.set,
         )
     )
 

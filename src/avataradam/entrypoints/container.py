@@ -129,7 +129,7 @@ class Container:
 
         k = self.knowledge
         self.ingest_document = IngestDocument(
-            uow, k.extractor, k.chunker, k.embedder, k.index, clock, ids, k.options
+            uow, k.extractor, k.chunker, k.embedder, k.index, clock, ids, self.telemetry, k.options
         )
         self.mark_failed = MarkFailed(uow, clock, ids)
         self.purge_document = PurgeDocument(uow, k.index, clock, ids)

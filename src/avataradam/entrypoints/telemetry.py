@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import cast
 
 import structlog
+from opentelemetry import trace
 
 from avataradam.entrypoints.observability.metrics import CacheName, CacheResult, Metrics
+from avataradam.entrypoints.observability.tracing import INSTRUMENTATION_NAME
 
 _log = structlog.get_logger("avataradam")
 
@@ -17,6 +20,9 @@ class StructlogTelemetry:
 
     def event(self, name: str, **fields: object) -> None:
         _log.info(name, **fields)
+
+    def span(self, name: str) -> AbstractContextManager[object]:
+        return trace.get_tracer(INSTRUMENTATION_NAME).start_as_current_span(name)
 
     def cache_result(self, cache: str, result: str) -> None:
         if self._metrics is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from opentelemetry import trace
 
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
@@ -43,8 +44,15 @@ class DramatiqTaskQueue:
     ) -> None:
         self._broker = broker
         self._message_options = message_options
+        for queue_name in {*QUEUES.values(), "default"}:
+            broker.declare_queue(queue_name)
 
     async def enqueue(self, task: str, payload: Mapping[str, str], *, delay_ms: int = 0) -> None:
+        tracer = trace.get_tracer("avataradam")
+        with tracer.start_as_current_span(f"enqueue {task}", kind=trace.SpanKind.PRODUCER):
+            await self._enqueue(task, payload, delay_ms)
+
+    async def _enqueue(self, task: str, payload: Mapping[str, str], delay_ms: int) -> None:
         options = dict(self._message_options()) if self._message_options else {}
         if payload.get("request_id"):
             options.setdefault("request_id", payload["request_id"])

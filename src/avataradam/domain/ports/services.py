@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import msgspec
@@ -131,3 +132,6 @@ class Telemetry(Protocol):
 
     def event(self, name: str, **fields: object) -> None: ...
     def cache_result(self, cache: str, result: str) -> None: ...
+    def span(self, name: str) -> AbstractContextManager[object]:
+        """A unit of work shown in traces, nested under the current one."""
+        ...

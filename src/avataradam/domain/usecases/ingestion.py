@@ -38,7 +38,7 @@ from avataradam.domain.ports.knowledge import (
     vector_id,
 )
 from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
-from avataradam.domain.ports.services import TaskQueue
+from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import (
     DELETE_DOCUMENT,
@@ -126,10 +126,12 @@ class IngestDocument:
         index: VectorIndex,
         clock: Clock,
         ids: IdGenerator,
+        telemetry: Telemetry,
         options: IngestionOptions | None = None,
     ) -> None:
         self._uow, self._extractor, self._chunker = uow, extractor, chunker
         self._embedder, self._index, self._clock, self._ids = embedder, index, clock, ids
+        self._telemetry = telemetry
         self._options = options or IngestionOptions()
 
     async def __call__(self, document_id: UUID) -> IngestOutcome:
@@ -137,12 +139,17 @@ class IngestDocument:
         if document is None:
             return IngestOutcome(document_id=document_id, status="skipped")
         progress = _Progress(self._uow, self._clock, document.id, self._options.progress_interval_s)
+        span = self._telemetry.span
         try:
-            drafts = await self._extract_and_chunk(document, progress)
-            vectors = await self._embed([d.text for d in drafts], progress)
-            await self._upsert(document, vectors, progress)
-            await progress.report(Stage.STORING, _INDEXED, force=True)
-            return await self._finish(document, drafts)
+            with span("ingest.extract_and_chunk"):
+                drafts = await self._extract_and_chunk(document, progress)
+            with span("ingest.embed"):
+                vectors = await self._embed([d.text for d in drafts], progress)
+            with span("ingest.index"):
+                await self._upsert(document, vectors, progress)
+            with span("ingest.store"):
+                await progress.report(Stage.STORING, _INDEXED, force=True)
+                return await self._finish(document, drafts)
         except DependencyUnavailable as exc:
             await self._note_transient(document.id, exc)
             raise

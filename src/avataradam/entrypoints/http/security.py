@@ -38,10 +38,13 @@ def principal_from_request(request: Request[Any, Any, Any], tokens: TokenService
     principal = Principal(
         user_id=claims.user_id, role=claims.role, dealership_id=claims.dealership_id
     )
-    structlog.contextvars.bind_contextvars(
-        user_id=str(principal.user_id),
-        dealership_id=str(principal.dealership_id) if principal.dealership_id else None,
-    )
+    identity = {
+        "user_id": str(principal.user_id),
+        "dealership_id": str(principal.dealership_id) if principal.dealership_id else None,
+    }
+    structlog.contextvars.bind_contextvars(**identity)
+    # Dependencies may resolve in a copied context; the scope's state reaches the access log.
+    request.scope.setdefault("state", {}).update(identity)
     return principal
 
 

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Final
 
+import structlog
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
@@ -91,6 +92,9 @@ def sane_request_id(candidate: str | None) -> str:
     return uuid.uuid4().hex
 
 
+_access_log = structlog.get_logger("avataradam.access")
+
+
 class HttpMetricsMiddleware:
     """Records `avataradam_http_*` for every HTTP request.
 
@@ -139,6 +143,16 @@ class HttpMetricsMiddleware:
                 self.metrics.http_errors.labels(
                     method=method, route=route, status_class=status_label
                 ).inc()
+            state = scope.get("state", {})
+            _access_log.info(
+                "http_request",
+                method=method,
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                user_id=state.get("user_id"),
+                dealership_id=state.get("dealership_id"),
+            )
 
 
 class RequestContextMiddleware:

@@ -35,7 +35,10 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from avataradam.entrypoints.observability.metrics import ExternalService, Metrics
+
 INSTRUMENTATION_NAME: Final = "avataradam"
+
 
 _ENABLING_VARIABLES: Final = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -140,3 +143,14 @@ async def traced(
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             raise
+
+
+@contextmanager
+def observed_call(metrics: Metrics, service: ExternalService, operation: str) -> Iterator[None]:
+    """A client span plus the external-call latency/error metrics around one call."""
+    tracer = trace.get_tracer(INSTRUMENTATION_NAME)
+    with (
+        tracer.start_as_current_span(f"{service}.{operation}", kind=SpanKind.CLIENT),
+        metrics.external_call(service, operation),
+    ):
+        yield

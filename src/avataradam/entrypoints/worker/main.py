@@ -7,8 +7,7 @@ that at import. Actors are thin: they translate a message into one use-case call
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
@@ -20,8 +19,9 @@ from avataradam.adapters.dramatiq.queue import QUEUES, build_broker
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
 from avataradam.entrypoints.observability.logging import configure_logging
-from avataradam.entrypoints.observability.tracing import attached_trace_context, configure_tracing
+from avataradam.entrypoints.observability.tracing import configure_tracing
 from avataradam.entrypoints.settings import load_settings
+from avataradam.entrypoints.worker.context import message_context
 from avataradam.entrypoints.worker.runtime import WorkerRuntime
 
 settings = load_settings()
@@ -54,19 +54,11 @@ def _retries_left() -> bool:
     return bool(retries < _ingestion.max_retries)
 
 
-@contextmanager
-def _message_context(**fields: str) -> Iterator[None]:
-    """Binds the producer's request id and continues its trace for this message."""
+def _message_context(**fields: str) -> AbstractContextManager[None]:
     message = CurrentMessage.get_current_message()
-    options: dict[str, Any] = dict(message.options) if message is not None else {}
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=options.get("request_id"), **fields)
-    carrier = {k: str(v) for k, v in options.items() if k in {"traceparent", "tracestate"}}
-    try:
-        with attached_trace_context(carrier):
-            yield
-    finally:
-        structlog.contextvars.clear_contextvars()
+    if message is None:
+        return message_context("task", {}, **fields)
+    return message_context(message.actor_name, message.options, **fields)
 
 
 @dramatiq.actor(actor_name=INGEST_DOCUMENT, queue_name=QUEUES[INGEST_DOCUMENT], **_retry)

@@ -35,7 +35,10 @@ class WorkerRuntime(dramatiq.Middleware):
             raise RuntimeError("the worker runtime has not started")
         return self._container
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Starts the container before any consumer runs: Dramatiq starts its consumer
+        threads before `after_worker_boot`, so a message could otherwise arrive first.
+        The AsyncIO middleware, added earlier, has created the event loop thread by now."""
         loop_thread = get_event_loop_thread()
         if loop_thread is None:
             raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
