@@ -8,8 +8,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import dramatiq
+import httpx
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from opentelemetry import trace
