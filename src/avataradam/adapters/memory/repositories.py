@@ -312,6 +312,13 @@ class InMemoryDocumentRepository:
         ]
         return sorted(rows, key=lambda d: (d.updated_at, d.id))[:limit]
 
+    async def count_by_status(self, dealership_id: UUID | None) -> dict[DocumentStatus, int]:
+        counts = dict.fromkeys(DocumentStatus, 0)
+        for document in self._tx.tables.documents.values():
+            if dealership_id in (None, document.dealership_id):
+                counts[document.status] += 1
+        return counts
+
 
 class InMemoryChunkRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:

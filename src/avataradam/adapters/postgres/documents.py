@@ -208,6 +208,17 @@ class PostgresDocumentRepository:
         )
         return [_document(row) for row in rows]
 
+    @translate
+    async def count_by_status(self, dealership_id: UUID | None) -> dict[DocumentStatus, int]:
+        rows = await self._conn.fetch(
+            "SELECT status, count(*) AS n FROM documents"
+            " WHERE $1::uuid IS NULL OR dealership_id = $1 GROUP BY status",
+            dealership_id,
+        )
+        counts = dict.fromkeys(DocumentStatus, 0)
+        counts.update({DocumentStatus(row["status"]): row["n"] for row in rows})
+        return counts
+
 
 class PostgresChunkRepository:
     def __init__(self, connection: PooledConnection) -> None:

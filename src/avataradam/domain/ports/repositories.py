@@ -99,6 +99,9 @@ class DocumentRepository(Protocol):
     async def list_stale(
         self, *, statuses: Sequence[DocumentStatus], updated_before: datetime, limit: int
     ) -> list[Document]: ...
+    async def count_by_status(self, dealership_id: UUID | None) -> dict[DocumentStatus, int]:
+        """Every status, with 0 for absent ones; `None` counts all dealerships."""
+        ...
 
 
 class ChunkRepository(Protocol):
