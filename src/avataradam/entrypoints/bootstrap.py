@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 import structlog
 from prometheus_client import CollectorRegistry
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 
 from avataradam.adapters.chunking.semchunk import SemchunkChunker, word_token_counter
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
@@ -23,12 +23,14 @@ from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.cache import RedisCache
+from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService
 from avataradam.adapters.system import SystemClock, UuidGenerator
@@ -40,9 +42,17 @@ from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
-from avataradam.domain.ports.services import Cache, ChatModel, TaskQueue, WebhookSender
+from avataradam.domain.ports.services import (
+    Cache,
+    ChatModel,
+    RateLimiter,
+    RatePolicy,
+    TaskQueue,
+    WebhookSender,
+)
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
 from avataradam.domain.usecases.ingestion import IngestionOptions
+from avataradam.domain.usecases.ratelimits import RatePolicies
 from avataradam.entrypoints.container import Container, Knowledge
 from avataradam.entrypoints.observability.metrics import Metrics, multiprocess_dir
 from avataradam.entrypoints.observability.tracing import inject_trace_context, observed_call
@@ -64,6 +74,7 @@ class Overrides:
     queue: TaskQueue | None = None
     sender: WebhookSender | None = None
     chat_model: ChatModel | None = None
+    rate_limiter: RateLimiter | None = None
 
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
@@ -131,6 +142,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             validate_webhook_url, allow_private=settings.webhooks.allow_private
         ),
         new_webhook_secret=generate_webhook_secret,
+        rate_limiter=overrides.rate_limiter or _rate_limiter(settings, metrics, clock),
+        rate_policies=rate_policies(settings),
         chat_model=MeteredChatModel(
             overrides.chat_model or _chat_model(settings),
             time_call=partial(metrics.external_call, "chat_model"),
@@ -170,6 +183,10 @@ def _unit_of_work(settings: Settings, metrics: Metrics) -> UnitOfWorkFactory:
             replica_status_ttl_s=db.replica_status_ttl_s,
             on_replica_fallback=lambda _reason: metrics.db_replica_fallbacks.inc(),
             on_replica_lag=metrics.db_replica_lag.set,
+            on_pool_usage=lambda pool, size, in_use: metrics.record_pool(
+                pool, size=size, in_use=in_use
+            ),
+            on_acquire_wait=lambda pool, wait: metrics.db_pool_acquire.labels(pool).observe(wait),
         )
     )
 
@@ -211,6 +228,60 @@ def _vector_index(settings: Settings, uow: UnitOfWorkFactory) -> VectorIndex:
         return InMemoryVectorIndex(dimension)
     database = uow.database
     return PostgresVectorIndex(lambda: database.primary, dimension)
+
+
+def rate_policies(settings: Settings) -> RatePolicies:
+    """The configured policies; a limit of 0 (or `enabled=false`) switches one off."""
+    config = settings.rate_limit
+
+    def policy(name: str, limit: int, window_s: int, *, fail_open: bool) -> RatePolicy | None:
+        if not config.enabled or limit == 0:
+            return None
+        return RatePolicy(name=name, limit=limit, window_s=window_s, fail_open=fail_open)
+
+    per_user = {
+        "chat": policy("chat", config.chat_limit, config.chat_window_s, fail_open=config.fail_open),
+        "search": policy(
+            "search", config.search_limit, config.search_window_s, fail_open=config.fail_open
+        ),
+        "upload": policy(
+            "upload", config.upload_limit, config.upload_window_s, fail_open=config.fail_open
+        ),
+    }
+    return RatePolicies(
+        per_user={name: p for name, p in per_user.items() if p is not None},
+        per_dealership=policy(
+            "dealership",
+            config.dealership_limit,
+            config.dealership_window_s,
+            fail_open=config.fail_open,
+        ),
+        login=policy("login", config.login_limit, config.login_window_s, fail_open=False),
+    )
+
+
+def _rate_limiter(settings: Settings, metrics: Metrics, clock: Clock) -> RateLimiter:
+    if settings.persistence == "memory" or settings.rate_limit.backend == "memory":
+        return InMemoryRateLimiter(clock)
+    # Its own client with short timeouts: the limiter sits in front of every request.
+    client = aioredis.Redis.from_url(
+        settings.redis.url,
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+        retry=Retry(NoBackoff(), 0),
+    )
+    fail_open = {p.name: p.fail_open for p in _all_policies(rate_policies(settings))}
+
+    def unavailable(policy: str) -> None:
+        decision = "fail_open" if fail_open.get(policy, False) else "fail_closed"
+        metrics.rate_limit_decisions.labels(policy=policy, decision=decision).inc()
+
+    return RedisRateLimiter(client, on_unavailable=unavailable)
+
+
+def _all_policies(policies: RatePolicies) -> list[RatePolicy]:
+    shared = [p for p in (policies.per_dealership, policies.login) if p is not None]
+    return [*policies.per_user.values(), *shared]
 
 
 def _cache(settings: Settings, client: aioredis.Redis) -> Cache:

@@ -15,6 +15,7 @@ from avataradam.domain.ports.repositories import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     Cache,
     ChatModel,
+    RateLimiter,
     TaskQueue,
     Telemetry,
     WebhookSender,
@@ -52,6 +53,7 @@ from avataradam.domain.usecases.ingestion import (
     ReconcileDocuments,
     RelayOutbox,
 )
+from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
 from avataradam.domain.usecases.webhooks import (
@@ -100,6 +102,8 @@ class Container:
     sender: WebhookSender
     validate_webhook_url: Callable[[str], None]
     new_webhook_secret: Callable[[], str]
+    rate_limiter: RateLimiter
+    rate_policies: RatePolicies
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -155,6 +159,9 @@ class Container:
             ),
         )
 
+        self.enforce_rate_limits = EnforceRateLimits(
+            self.rate_limiter, self.rate_policies, self.telemetry
+        )
         self.create_subscription = CreateSubscription(
             uow, clock, ids, self.validate_webhook_url, self.new_webhook_secret
         )

@@ -147,6 +147,37 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("history_budget_tokens and extractive_delta_delay_s must be >= 0")
 
 
+class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Limits per user per route class, per dealership, and sign-ins per email + client.
+
+    A limit of 0 switches that policy off. Chat, search and upload fail open when Redis
+    is unreachable (counted); sign-in fails closed (503) so the brute-force guard holds.
+    """
+
+    enabled: bool = True
+    backend: Literal["redis", "memory"] = "redis"
+    """`memory` counts per process: only for a single instance (development)."""
+    chat_limit: int = 30
+    chat_window_s: int = 60
+    search_limit: int = 120
+    search_window_s: int = 60
+    upload_limit: int = 20
+    upload_window_s: int = 60
+    dealership_limit: int = 3000
+    dealership_window_s: int = 60
+    login_limit: int = 10
+    login_window_s: int = 900
+    fail_open: bool = True
+
+    def __post_init__(self) -> None:
+        limits = (self.chat_limit, self.search_limit, self.upload_limit)
+        windows = (self.chat_window_s, self.search_window_s, self.upload_window_s)
+        if any(v < 0 for v in (*limits, self.dealership_limit, self.login_limit)):
+            raise ValueError("limits must be >= 0 (0 switches a policy off)")
+        if any(w < 1 for w in (*windows, self.dealership_window_s, self.login_window_s)):
+            raise ValueError("windows must be at least 1 second")
+
+
 class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
@@ -162,6 +193,22 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1:
             raise ValueError("cache TTLs must be at least 1 second")
+
+
+class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Worker observability: `metrics_port` set serves `/metrics` from each worker host
+    (the first worker process to bind it); the heartbeat also refreshes the queue,
+    document and pool gauges."""
+
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    heartbeat_interval_s: float = 15.0
+
+    def __post_init__(self) -> None:
+        if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
+            raise ValueError("metrics_port must be 1..65535")
+        if self.heartbeat_interval_s <= 0:
+            raise ValueError("heartbeat_interval_s must be positive")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -182,6 +229,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhooks: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
     chat: ChatSettings = msgspec.field(default_factory=ChatSettings)
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
+    worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:

@@ -24,6 +24,10 @@ class StructlogTelemetry:
     def span(self, name: str) -> AbstractContextManager[object]:
         return trace.get_tracer(INSTRUMENTATION_NAME).start_as_current_span(name)
 
+    def rate_limit(self, policy: str, decision: str) -> None:
+        if self._metrics is not None:
+            self._metrics.rate_limit_decisions.labels(policy=policy, decision=decision).inc()
+
     def cache_result(self, cache: str, result: str) -> None:
         if self._metrics is not None:
             self._metrics.record_cache(cast("CacheName", cache), cast("CacheResult", result))

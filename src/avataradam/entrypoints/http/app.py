@@ -23,6 +23,11 @@ from avataradam.entrypoints.http.controllers.identity import AuthController, MeC
 from avataradam.entrypoints.http.controllers.search import SearchController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
 from avataradam.entrypoints.http.problems import EXCEPTION_HANDLERS
+from avataradam.entrypoints.http.ratelimit import (
+    PRINCIPAL,
+    RateLimitHeadersMiddleware,
+    rate_limit_hook,
+)
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
 from avataradam.entrypoints.observability.metrics import render_metrics
 from avataradam.entrypoints.observability.middleware import instrument_app
@@ -42,7 +47,12 @@ def create_app(container: Container) -> Litestar:
         return container
 
     def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-        return principal_from_request(request, container.tokens)
+        """Authenticates once per request (the rate-limit hook may have done it)."""
+        state = request.scope.setdefault("state", {})
+        principal = state.get(PRINCIPAL)
+        if principal is None:
+            principal = state[PRINCIPAL] = principal_from_request(request, container.tokens)
+        return principal
 
     @get("/metrics", include_in_schema=False, sync_to_thread=False)
     def metrics() -> Response[bytes]:
@@ -74,6 +84,8 @@ def create_app(container: Container) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=rate_limit_hook(container.enforce_rate_limits, provide_principal),
+        middleware=[RateLimitHeadersMiddleware],
         on_startup=[container.start],
         on_shutdown=[container.close],
         openapi_config=OpenAPIConfig(

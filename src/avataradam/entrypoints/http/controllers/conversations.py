@@ -31,6 +31,7 @@ from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.pagination import fetch_page
 from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.problems import problem_type
+from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import (
     AssistantMessageOut,
     ConversationCreate,
@@ -272,6 +273,7 @@ class ConversationController(Controller):
     @post(
         "/{conversation_id:uuid}/messages",
         status_code=HTTP_201_CREATED,
+        opt=limited("chat"),
         operation_id="sendMessage",
         summary="Send a message and get the reply",
         description=(

@@ -23,6 +23,7 @@ from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.pagination import fetch_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
+from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import DocumentOut, ListResponse
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
@@ -86,6 +87,7 @@ class DocumentController(Controller):
 
     @post(
         status_code=HTTP_202_ACCEPTED,
+        opt=limited("upload"),
         operation_id="uploadDocument",
         summary="Upload a document into a topic knowledge base",
         description=(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.auth import TokenPair
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.ratelimit import enforce_login_limit
 from avataradam.entrypoints.http.schemas import LogoutRequest, RefreshRequest, TokenRequest, UserOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
@@ -23,7 +26,13 @@ class AuthController(Controller):
         summary="Sign in",
         description="Exchanges email and password for an access token and a refresh token.",
     )
-    async def token(self, data: JSONBody[TokenRequest], container: Services) -> TokenPair:
+    async def token(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[TokenRequest],
+        container: Services,
+    ) -> TokenPair:
+        await enforce_login_limit(request, container.enforce_rate_limits, data.email)
         return await container.login(data.email, data.password)
 
     @post(

@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.usecases.search import SearchQuery
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
@@ -19,6 +20,7 @@ class SearchController(Controller):
 
     @post(
         status_code=HTTP_200_OK,
+        opt=limited("search"),
         operation_id="search",
         summary="Search the knowledge base",
         description=(

@@ -1,0 +1,125 @@
+"""A user's limit holds exactly across 4 API processes sharing Redis.
+
+64 concurrent clients, released together at the start of each window, hammer one
+user's search limit of N per window through 4 real servers: every window admits
+exactly N. The same harness with per-process counting admits more, so the test can
+fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from avataradam.domain.model import Role
+from avataradam.domain.usecases.users import NewUser
+from avataradam.entrypoints.container import Container
+from tests.integration.conftest import PASSWORD, service_environment
+from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+
+LIMIT = 5
+WINDOW_S = 1
+CLIENTS = 64
+SERVERS = 4
+ROUND_GAP_S = WINDOW_S + 0.3
+"""Each burst starts in a window its predecessors have left: one burst per window."""
+
+
+def _servers(env: dict[str, str], log_dir: Path) -> Iterator[list[str]]:
+    processes: list[ServiceProcess] = []
+    urls: list[str] = []
+    try:
+        for index in range(SERVERS):
+            port = free_port()
+            log = log_dir / f"api-{index}.log"
+            processes.append(
+                ServiceProcess(["serve"], env | {"AVATARADAM_HTTP_PORT": str(port)}, log).start()
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes, strict=True):
+            wait_until_healthy(url, process, timeout_s=60)
+        yield urls
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def _env(database_url: str, redis_url: str, backend: str) -> dict[str, str]:
+    return service_environment(database_url, redis_url) | {
+        "AVATARADAM_RATE_LIMIT_BACKEND": backend,
+        "AVATARADAM_RATE_LIMIT_SEARCH_LIMIT": str(LIMIT),
+        "AVATARADAM_RATE_LIMIT_SEARCH_WINDOW_S": str(WINDOW_S),
+        "AVATARADAM_RATE_LIMIT_DEALERSHIP_LIMIT": "0",
+    }
+
+
+@pytest.fixture
+def shared_servers(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    yield from _servers(_env(database_url, redis_url, "redis"), tmp_path)
+
+
+@pytest.fixture
+def per_process_servers(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    yield from _servers(_env(database_url, redis_url, "memory"), tmp_path)
+
+
+async def _token(container: Container, url: str) -> str:
+    dealership = await container.create_dealership.create(f"Exact {uuid.uuid4().hex[:6]}")
+    email = f"hammer-{uuid.uuid4().hex[:8]}@example.com"
+    await container.create_user.create(
+        NewUser(email=email, password=PASSWORD, role=Role.USER), dealership.id
+    )
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        response = await http.post("/v1/auth/token", json={"email": email, "password": PASSWORD})
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def _admitted_per_window(urls: list[str], token: str, rounds: int) -> list[int]:
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    clients = [
+        httpx.AsyncClient(base_url=url, timeout=30, limits=limits, headers=headers) for url in urls
+    ]
+    try:
+        for client in clients:  # open the connections before the first burst
+            await client.get("/health/live")
+        admitted: list[int] = []
+        start = time.monotonic() + 0.5
+        for window in range(rounds):
+            await asyncio.sleep(max(0.0, start + window * ROUND_GAP_S - time.monotonic()))
+            answers = await asyncio.gather(
+                *(
+                    clients[i % len(clients)].post("/v1/search", json={"query": "gap"})
+                    for i in range(CLIENTS)
+                )
+            )
+            statuses = [a.status_code for a in answers]
+            assert set(statuses) <= {200, 429}, statuses
+            admitted.append(statuses.count(200))
+        return admitted
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def test_four_instances_admit_exactly_the_limit_in_every_window(
+    container: Container, shared_servers: list[str]
+) -> None:
+    token = await _token(container, shared_servers[0])
+    admitted = await _admitted_per_window(shared_servers, token, rounds=20)
+    assert admitted == [LIMIT] * 20
+
+
+async def test_per_process_counting_would_admit_more_than_the_limit(
+    container: Container, per_process_servers: list[str]
+) -> None:
+    token = await _token(container, per_process_servers[0])
+    admitted = await _admitted_per_window(per_process_servers, token, rounds=3)
+    assert max(admitted) > LIMIT
