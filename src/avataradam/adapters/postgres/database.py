@@ -30,6 +30,7 @@ PooledConnection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 """The connection a unit of work borrows from a pool; repositories run on it."""
 
 FallbackReason = Literal["replica_down", "replica_lagging"]
+PoolRole = Literal["primary", "replica"]
 
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -137,6 +138,8 @@ class PostgresDatabase:
         replica_status_ttl_s: float = 1.0,
         on_replica_fallback: Callable[[FallbackReason], None] | None = None,
         on_replica_lag: Callable[[float], None] | None = None,
+        on_pool_usage: Callable[[PoolRole, int, int], None] | None = None,
+        on_acquire_wait: Callable[[PoolRole, float], None] | None = None,
     ) -> None:
         self._dsn = dsn
         self._replica_dsn = replica_dsn
@@ -149,6 +152,8 @@ class PostgresDatabase:
         self._status_ttl_s = replica_status_ttl_s
         self._on_fallback = on_replica_fallback
         self._on_lag = on_replica_lag
+        self._on_pool_usage = on_pool_usage
+        self._on_acquire_wait = on_acquire_wait
         self._primary: asyncpg.Pool | None = None
         self._replica: asyncpg.Pool | None = None
         self._status: ReplicationStatus | None = None
@@ -177,6 +182,7 @@ class PostgresDatabase:
         if self._primary is not None:
             return
         self._primary = await self._create_pool(self._dsn, self._min_size)
+        self._report_usage(self._primary)
         if self._replica_dsn is None:
             return
         try:
@@ -188,6 +194,7 @@ class PostgresDatabase:
             await self._primary.close()
             self._primary = None
             raise
+        self._report_usage(self._replica)
 
     async def close(self) -> None:
         measuring, self._measuring = self._measuring, None
@@ -214,6 +221,40 @@ class PostgresDatabase:
     @property
     def has_replica(self) -> bool:
         return self._replica is not None
+
+    def role_of(self, pool: asyncpg.Pool) -> PoolRole:
+        return "replica" if pool is self._replica else "primary"
+
+    def pool_usage(self) -> dict[PoolRole, tuple[int, int]]:
+        """(open connections, connections in use) of each started pool."""
+        pools: dict[PoolRole, asyncpg.Pool | None] = {
+            "primary": self._primary,
+            "replica": self._replica,
+        }
+        return {
+            role: (pool.get_size(), pool.get_size() - pool.get_idle_size())
+            for role, pool in pools.items()
+            if pool is not None
+        }
+
+    def _report_usage(self, pool: asyncpg.Pool) -> None:
+        if self._on_pool_usage is not None:
+            size = pool.get_size()
+            self._on_pool_usage(self.role_of(pool), size, size - pool.get_idle_size())
+
+    async def acquire(self, pool: asyncpg.Pool) -> PooledConnection:
+        """`pool.acquire()`, reporting the wait and the pool's usage (a few counter
+        updates, so cheap enough for every unit of work)."""
+        started = time.perf_counter()
+        connection: PooledConnection = await pool.acquire()
+        if self._on_acquire_wait is not None:
+            self._on_acquire_wait(self.role_of(pool), time.perf_counter() - started)
+        self._report_usage(pool)
+        return connection
+
+    async def release(self, pool: asyncpg.Pool, connection: PooledConnection) -> None:
+        await pool.release(connection)
+        self._report_usage(pool)
 
     async def read_pool(self) -> asyncpg.Pool:
         """Where a read-only unit of work should run now."""

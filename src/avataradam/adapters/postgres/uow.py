@@ -115,7 +115,7 @@ class PostgresUnitOfWork:
         for _attempt in range(2):
             pool = await self._database.read_pool() if self._read_only else self._database.primary
             try:
-                connection: PooledConnection = await pool.acquire()
+                connection = await self._database.acquire(pool)
             except CONNECTION_ERRORS as exc:
                 last_error = exc
                 await self._drop(pool, exc)
@@ -184,7 +184,7 @@ class PostgresUnitOfWork:
             broken = True
         finally:
             broken = broken or connection.is_closed()
-            await pool.release(connection)
+            await self._database.release(pool, connection)
         if exc is None:
             return
         if broken:
