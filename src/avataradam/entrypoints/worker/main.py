@@ -17,11 +17,13 @@ from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from avataradam.adapters.dramatiq.queue import QUEUES, build_broker
 from avataradam.domain.errors import DependencyUnavailable
+from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
 from avataradam.entrypoints.observability.logging import configure_logging
 from avataradam.entrypoints.observability.tracing import configure_tracing
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
+from avataradam.entrypoints.worker.metrics import TaskMetrics
 from avataradam.entrypoints.worker.runtime import WorkerRuntime
 
 settings = load_settings()
@@ -36,6 +38,7 @@ broker.add_middleware(AsyncIO())
 broker.add_middleware(CurrentMessage())
 runtime = WorkerRuntime(settings)
 broker.add_middleware(runtime)
+task_metrics = TaskMetrics.install(broker, lambda: runtime.metrics)
 dramatiq.set_broker(broker)
 
 _log = structlog.get_logger("avataradam.worker")
@@ -52,6 +55,20 @@ def _retries_left() -> bool:
     message = CurrentMessage.get_current_message()
     retries = message.options.get("retries", 0) if message is not None else 0
     return bool(retries < _ingestion.max_retries)
+
+
+def _work_failed(*, document_code: str | None = None, webhook: bool = False) -> None:
+    """The task returns normally but its work failed for good (and was recorded)."""
+    message = CurrentMessage.get_current_message()
+    if message is not None:
+        task_metrics.report_failure(message.message_id)
+    metrics = runtime.metrics
+    if metrics is None:
+        return
+    if document_code is not None:
+        metrics.documents_failed.labels(code=document_code).inc()
+    if webhook:
+        metrics.webhook_deliveries.labels(outcome="failed").inc()
 
 
 def _message_context(**fields: str) -> AbstractContextManager[None]:
@@ -76,13 +93,17 @@ async def ingest_document(document_id: str, **_: Any) -> None:
                 code="retries_exhausted",
                 message=f"gave up after retries: {exc.message}",
             )
+            _work_failed(document_code="retries_exhausted")
             return
         except Exception as exc:  # noqa: BLE001 -- a bug must fail the document, not loop
             _log.exception("ingest_crashed")
             await container.mark_failed(
                 UUID(document_id), code="internal_error", message=type(exc).__name__
             )
+            _work_failed(document_code="internal_error")
             return
+        if outcome.status == "failed":
+            _work_failed(document_code=outcome.error_code or "unknown")
         _log.info(
             "document_ingested",
             status=outcome.status,
@@ -107,9 +128,15 @@ async def deliver_webhook(delivery_id: str, **_: Any) -> None:
         except DependencyUnavailable as exc:
             if _retries_left():
                 _log.warning("webhook_retrying", error=exc.message)
+                container.metrics.webhook_deliveries.labels(outcome="retrying").inc()
                 raise
             await container.deliver_webhook.give_up(
                 UUID(delivery_id), f"retries exhausted: {exc.message}"
             )
+            _work_failed(webhook=True)
             return
         _log.info("webhook_delivery", status=status.value if status else None)
+        if status is DeliveryStatus.FAILED:
+            _work_failed(webhook=True)
+        elif status is DeliveryStatus.DELIVERED:
+            container.metrics.webhook_deliveries.labels(outcome="delivered").inc()

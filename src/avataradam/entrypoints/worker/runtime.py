@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import dramatiq
+import redis
 import structlog
 from dramatiq.asyncio import get_event_loop_thread
 
+from avataradam.domain.errors import DependencyUnavailable
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.observability.metrics import (
+    Metrics,
+    mark_process_dead,
+    start_metrics_server,
+)
 from avataradam.entrypoints.settings import Settings
+from avataradam.entrypoints.worker.metrics import RedisQueueProbe
 
 _log = structlog.get_logger(__name__)
 
@@ -21,19 +32,30 @@ class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
     Every worker process relays the outbox and reconciles stuck documents; both are
-    safe to run in many processes at once (row locks, SKIP LOCKED).
+    safe to run in many processes at once (row locks, SKIP LOCKED). Every
+    `worker.heartbeat_interval_s` it also beats the heartbeat and refreshes the queue
+    and documents-by-status gauges (global values: whichever process measured last
+    wins, which is what their `mostrecent` mode expects).
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.worker_name = socket.gethostname()
         self._container: Container | None = None
-        self._periodic: asyncio.Task[None] | None = None
+        self._broker: dramatiq.Broker | None = None
+        self._queues: RedisQueueProbe | None = None
+        self._periodic: list[asyncio.Task[None]] = []
 
     @property
     def container(self) -> Container:
         if self._container is None:
             raise RuntimeError("the worker runtime has not started")
         return self._container
+
+    @property
+    def metrics(self) -> Metrics | None:
+        """The process's metrics once started (task hooks may run before that)."""
+        return None if self._container is None else self._container.metrics
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Starts the container before any consumer runs: Dramatiq starts its consumer
@@ -42,6 +64,7 @@ class WorkerRuntime(dramatiq.Middleware):
         loop_thread = get_event_loop_thread()
         if loop_thread is None:
             raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
+        self._broker = broker
         loop_thread.run_coroutine(self._start())
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
@@ -52,21 +75,52 @@ class WorkerRuntime(dramatiq.Middleware):
     async def _start(self) -> None:
         self._container = build_container(self.settings)
         await self._container.start()
-        self._periodic = asyncio.create_task(self._run_periodic())
+        if self._broker is not None:
+            self._queues = RedisQueueProbe.for_broker(self._container.redis, self._broker)
+        self._serve_metrics()
+        self._periodic = [
+            asyncio.create_task(
+                self._every(self.settings.ingestion.reconcile_interval_s, self.tick)
+            ),
+            asyncio.create_task(
+                self._every(self.settings.worker.heartbeat_interval_s, self.observe)
+            ),
+        ]
         _log.info("worker_started")
 
     async def _stop(self) -> None:
-        if self._periodic is not None:
-            self._periodic.cancel()
+        for task in self._periodic:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._periodic
+                await task
         await self.container.close()
+        mark_process_dead(os.getpid())
 
-    async def _run_periodic(self) -> None:
-        interval = self.settings.ingestion.reconcile_interval_s
+    def _serve_metrics(self) -> None:
+        """The first worker process of a host to bind the port serves it; with
+        `PROMETHEUS_MULTIPROC_DIR` shared, that one page covers every process."""
+        port = self.settings.worker.metrics_port
+        if port is None:
+            return
+        try:
+            start_metrics_server(
+                host=self.settings.worker.metrics_host,
+                port=port,
+                registry=self.container.metrics_registry,
+            )
+        except OSError as exc:
+            _log.info("worker_metrics_port_taken", port=port, error=str(exc))
+        else:
+            _log.info("worker_metrics_serving", port=port)
+
+    @staticmethod
+    async def _every(interval_s: float, duty: Callable[[], Awaitable[object]]) -> None:
         while True:
-            await self.tick()
-            await asyncio.sleep(interval)
+            try:
+                await duty()
+            except Exception:  # noqa: BLE001 -- the loop must outlive any one failed round
+                _log.exception("periodic_duty_failed", duty=getattr(duty, "__name__", "?"))
+            await asyncio.sleep(interval_s)
 
     async def tick(self) -> dict[str, Any]:
         """One round of periodic duties; failures are logged and retried next round."""
@@ -81,3 +135,27 @@ class WorkerRuntime(dramatiq.Middleware):
             if done["relayed"] or done["redriven"]:
                 _log.info("periodic_duties", **done)
         return done
+
+    async def observe(self) -> dict[str, Any]:
+        """One round of gauges. The heartbeat comes first and the parts fail
+        separately, so a Redis outage neither stops the heartbeat nor the documents
+        gauge (the queue gauges then keep their last values)."""
+        container = self.container
+        metrics = container.metrics
+        metrics.heartbeat(self.worker_name)
+        observed: dict[str, Any] = {}
+        if self._queues is not None:
+            try:
+                observed["queues"] = await self._queues.record(metrics)
+            except (redis.RedisError, OSError) as exc:
+                _log.warning("queue_gauges_failed", error=type(exc).__name__)
+        try:
+            async with container.uow(read_only=True) as uow:
+                counts = await uow.documents.count_by_status(None)
+        except DependencyUnavailable as exc:
+            _log.warning("document_gauges_failed", error=exc.code)
+        else:
+            for status, count in counts.items():
+                metrics.documents.labels(status=status.value).set(count)
+            observed["documents"] = {status.value: n for status, n in counts.items()}
+        return observed
