@@ -1,0 +1,33 @@
+"""In-memory twin of the `Telemetry` port: records what use cases report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+
+class InMemoryTelemetry:
+    """Exposes `events`, `cache_results`, `rate_limits` and `spans` for assertions."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, object]]] = []
+        self.cache_results: list[tuple[str, str]] = []
+        self.rate_limits: list[tuple[str, str]] = []
+        self.spans: list[str] = []
+
+    def event(self, name: str, **fields: object) -> None:
+        self.events.append((name, fields))
+
+    def cache_result(self, cache: str, result: str) -> None:
+        self.cache_results.append((cache, result))
+
+    def rate_limit(self, policy: str, decision: str) -> None:
+        self.rate_limits.append((policy, decision))
+
+    def span(self, name: str) -> AbstractContextManager[object]:
+        return self._span(name)
+
+    @contextmanager
+    def _span(self, name: str) -> Iterator[object]:
+        self.spans.append(name)
+        yield name
