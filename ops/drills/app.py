@@ -16,13 +16,15 @@ from ops.drills.pgcluster import ReplicatedPair, free_port
 PASSWORD = "drill-password-correct-horse"  # noqa: S105 -- a throwaway drill account
 
 
-def app_environment(pair: ReplicatedPair, *, redis_url: str, port: int) -> dict[str, str]:
-    """Multi-host URLs: the primary pool finds whichever node accepts writes; reads
-    prefer a standby and take any node when none is left."""
+def app_environment(
+    pair: ReplicatedPair, *, redis_url: str, port: int, replica_dsn: str | None = None
+) -> dict[str, str]:
+    """Multi-host URLs by default: the primary pool finds whichever node accepts
+    writes; reads prefer a standby and take any node when none is left."""
     return {
         "AVATARADAM_ENVIRONMENT": "test",
         "AVATARADAM_DATABASE_URL": pair.primary_dsn(),
-        "AVATARADAM_DATABASE_REPLICA_URL": pair.replica_dsn("prefer-standby"),
+        "AVATARADAM_DATABASE_REPLICA_URL": replica_dsn or pair.replica_dsn("prefer-standby"),
         "AVATARADAM_DATABASE_CONNECT_TIMEOUT_S": "2",
         "AVATARADAM_DATABASE_COMMAND_TIMEOUT_S": "5",
         "AVATARADAM_DATABASE_POOL_MIN_SIZE": "2",
@@ -107,10 +109,13 @@ class AppProcess:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def start_app(pair: ReplicatedPair, *, redis_url: str, workdir: Path) -> AppProcess:
+def start_app(
+    pair: ReplicatedPair, *, redis_url: str, workdir: Path, replica_dsn: str | None = None
+) -> AppProcess:
     port = free_port()
     app = AppProcess(
-        app_environment(pair, redis_url=redis_url, port=port), workdir / f"api-{port}.log"
+        app_environment(pair, redis_url=redis_url, port=port, replica_dsn=replica_dsn),
+        workdir / f"api-{port}.log",
     )
     app.start()
     return app

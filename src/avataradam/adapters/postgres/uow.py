@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 from typing import Self
 
@@ -104,6 +105,12 @@ class PostgresUnitOfWork:
             )
         await self._begin(connection)
 
+    async def _release(self, pool: asyncpg.Pool, connection: PooledConnection) -> None:
+        """Gives the connection back; one that died meanwhile is the pool's to replace
+        (its reset fails, the pool closes it), never an error of the caller's work."""
+        with contextlib.suppress(CONNECTION_ERRORS):
+            await self._database.release(pool, connection)
+
     async def _drop(self, pool: asyncpg.Pool, error: BaseException) -> None:
         """Forgets a failed server: its idle connections are replaced on next acquire."""
         await pool.expire_connections()
@@ -124,12 +131,12 @@ class PostgresUnitOfWork:
                 await self._begin_on_writable(connection)
             except _RETRYABLE_AT_BEGIN as exc:
                 last_error = exc
-                connection.terminate()
-                await pool.release(connection)
+                _terminate(connection)
+                await self._release(pool, connection)
                 await self._drop(pool, exc)
                 continue
             except BaseException:
-                await pool.release(connection)
+                await self._release(pool, connection)
                 raise
             return pool, connection
         raise DependencyUnavailable(
@@ -173,28 +180,42 @@ class PostgresUnitOfWork:
         self._connection = self._pool = self._transaction = None
         if connection is None or pool is None:
             return
-        broken = False
+        broken = _is_closed(connection)
         try:
-            if transaction is not None and not connection.is_closed():
+            if transaction is not None and not broken:
                 await transaction.rollback()
         except _ROLLBACK_ERRORS:
             # A connection that cannot roll back is broken; the server discards its
             # transaction, and the pool must not hand it out again.
-            connection.terminate()
             broken = True
         finally:
-            broken = broken or connection.is_closed()
-            await self._database.release(pool, connection)
+            if broken:
+                _terminate(connection)
+            await self._release(pool, connection)
+        if broken:
+            await self._drop(pool, exc or ConnectionError("connection lost"))
         if exc is None:
             return
-        if broken:
-            await self._drop(pool, exc)
         if not self._read_only and _is_read_only_violation(exc):
             await self._drop(pool, exc)
             raise DependencyUnavailable(
                 "the primary has become read-only (failover in progress?)",
                 dependency="postgres",
             ) from exc
+
+
+def _is_closed(connection: PooledConnection) -> bool:
+    """A proxy whose connection was lost is detached by the pool at once; asking it
+    anything then raises InterfaceError, which means closed, too."""
+    try:
+        return connection.is_closed()
+    except asyncpg.exceptions.InterfaceError:
+        return True
+
+
+def _terminate(connection: PooledConnection) -> None:
+    with contextlib.suppress(asyncpg.exceptions.InterfaceError):
+        connection.terminate()
 
 
 def _is_read_only_violation(exc: BaseException) -> bool:
