@@ -22,6 +22,7 @@ from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.search import SearchController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
+from avataradam.entrypoints.http.openapi import TAGS, finish_openapi
 from avataradam.entrypoints.http.problems import EXCEPTION_HANDLERS
 from avataradam.entrypoints.http.ratelimit import (
     PRINCIPAL,
@@ -91,9 +92,15 @@ def create_app(container: Container) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="AvatarAdam API",
             version=API_VERSION,
-            description="Backend of Adam, the AI F&I trainer avatar for car dealerships.",
+            description=(
+                "Backend of Adam, the AI F&I trainer avatar for car dealerships. Errors are "
+                "RFC 9457 `application/problem+json` with a stable `code`; every answer carries "
+                "`X-Request-ID`. Authenticate with `Authorization: Bearer <access token>` from "
+                "`POST /v1/auth/token`."
+            ),
             path="/schema",
             components=COMPONENTS,
+            tags=TAGS,
             render_plugins=[
                 JsonRenderPlugin(path="/openapi.json"),
                 YamlRenderPlugin(path="/openapi.yaml"),
@@ -103,4 +110,5 @@ def create_app(container: Container) -> Litestar:
         request_max_body_size=container.settings.http.max_request_body_bytes,
         debug=False,
     )
+    finish_openapi(app.openapi_schema)
     return instrument_app(app, metrics=container.metrics)

@@ -26,7 +26,16 @@ from avataradam.domain.model import (
 T = TypeVar("T")
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["admin@example.com"])]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Password = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=256, examples=["correct-horse-battery-staple"])
+]
+DealershipId = Annotated[
+    UUID,
+    msgspec.Meta(
+        description="A super admin names the dealership to act on; others act on their own.",
+        examples=["0b6f3c52-6d0e-4c1a-9a43-2f1d5e7c8a90"],
+    ),
+]
 
 
 class TokenRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -35,7 +44,9 @@ class TokenRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RefreshRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    refresh_token: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=512, examples=["Qm9ndXMtcmVmcmVzaC10b2tlbg"])
+    ]
 
 
 class UserOut(msgspec.Struct, frozen=True):
@@ -84,8 +95,8 @@ class DealershipOut(msgspec.Struct, frozen=True):
         )
 
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-PersonName = Annotated[str, msgspec.Meta(max_length=100)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["Riverside Motors"])]
+PersonName = Annotated[str, msgspec.Meta(max_length=100, examples=["Dana"])]
 
 
 class DealershipCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -101,7 +112,7 @@ class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     email: Email
     password: Password
     role: Role = Role.USER
-    dealership_id: UUID | None = None
+    dealership_id: DealershipId | None = None
     first_name: PersonName | None = None
     last_name: PersonName | None = None
 
@@ -182,9 +193,22 @@ class DocumentOut(msgspec.Struct, frozen=True):
 
 
 class WebhookCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    url: Annotated[str, msgspec.Meta(min_length=8, max_length=2048)]
-    events: Annotated[list[str], msgspec.Meta(min_length=1, max_length=10)]
-    dealership_id: UUID | None = None
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=8, max_length=2048, examples=["https://hooks.example.com/avataradam"]
+        ),
+    ]
+    events: Annotated[
+        list[str],
+        msgspec.Meta(
+            min_length=1,
+            max_length=10,
+            description="Any of `document.ready`, `document.failed`, `document.deleted`.",
+            examples=[["document.ready", "document.failed"]],
+        ),
+    ]
+    dealership_id: DealershipId | None = None
 
 
 class WebhookOut(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -229,9 +253,9 @@ class WebhookDetailOut(msgspec.Struct, frozen=True):
 
 class SearchRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     query: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, examples=["GAP objection"])]
-    topics: list[Topic] | None = None
-    top_k: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
-    dealership_id: UUID | None = None
+    topics: Annotated[list[Topic], msgspec.Meta(examples=[["objection_handling"]])] | None = None
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=50, examples=[5])] = 5
+    dealership_id: DealershipId | None = None
 
 
 class SearchHitOut(msgspec.Struct, frozen=True):
@@ -255,7 +279,7 @@ class ConversationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     scenario: Annotated[str, msgspec.Meta(max_length=200, examples=["price_focused"])] | None = None
     """Roleplay: a customer persona (GET /v1/conversations/scenarios), random when absent.
     Training: an optional focus for the session."""
-    dealership_id: UUID | None = None
+    dealership_id: DealershipId | None = None
 
 
 class ScenarioOut(msgspec.Struct, frozen=True):
@@ -323,8 +347,14 @@ class AssistantMessageOut(MessageOut, frozen=True, kw_only=True):
 
 class FeedbackCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rating: FeedbackRating
-    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    dealership_id: UUID | None = None
+    reason: (
+        Annotated[
+            str,
+            msgspec.Meta(max_length=2000, examples=["The GAP price quoted is out of date."]),
+        ]
+        | None
+    ) = None
+    dealership_id: DealershipId | None = None
 
 
 class FeedbackOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import fetch_page
 from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.schemas import (
@@ -30,13 +31,23 @@ class DealershipController(Controller):
     tags = ["dealerships"]
     security = SECURITY
 
-    @post(operation_id="createDealership", summary="Create a dealership (super admin)")
+    @post(
+        operation_id="createDealership",
+        summary="Create a dealership (super admin)",
+        description="A new tenant with an empty knowledge base; add its admins with createUser.",
+        responses=problems(400, 403, 413, 422),
+    )
     async def create(
         self, data: JSONBody[DealershipCreate], principal: CurrentPrincipal, container: Services
     ) -> DealershipOut:
         return DealershipOut.of(await container.create_dealership(principal, data.name))
 
-    @get(operation_id="listDealerships", summary="List dealerships (super admin)")
+    @get(
+        operation_id="listDealerships",
+        summary="List dealerships (super admin)",
+        description="Newest first, cursor-paginated: pass `next_cursor` as `cursor`.",
+        responses=problems(400, 403, 422),
+    )
     async def list_dealerships(
         self,
         principal: CurrentPrincipal,
@@ -49,13 +60,25 @@ class DealershipController(Controller):
         )
         return ListResponse([DealershipOut.of(d) for d in rows], next_cursor)
 
-    @get("/{dealership_id:uuid}", operation_id="getDealership", summary="Read a dealership")
+    @get(
+        "/{dealership_id:uuid}",
+        operation_id="getDealership",
+        summary="Read a dealership",
+        description="Super admins only.",
+        responses=problems(400, 403, 404),
+    )
     async def read(
         self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> DealershipOut:
         return DealershipOut.of(await container.get_dealership(principal, dealership_id))
 
-    @patch("/{dealership_id:uuid}", operation_id="updateDealership", summary="Update a dealership")
+    @patch(
+        "/{dealership_id:uuid}",
+        operation_id="updateDealership",
+        summary="Update a dealership",
+        description="Rename, deactivate or reactivate (`active`). Super admins only.",
+        responses=problems(400, 403, 404, 413, 422),
+    )
     async def update(
         self,
         dealership_id: FromPath[UUID],
@@ -73,7 +96,8 @@ class DealershipController(Controller):
         status_code=HTTP_200_OK,
         operation_id="deactivateDealership",
         summary="Deactivate a dealership",
-        description="Its users can no longer sign in; its data is kept.",
+        description="Its users can no longer sign in; its data is kept. Super admins only.",
+        responses=problems(400, 403, 404),
     )
     async def deactivate(
         self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
@@ -89,7 +113,15 @@ class UserController(Controller):
     tags = ["users"]
     security = SECURITY
 
-    @post(operation_id="createUser", summary="Create a user")
+    @post(
+        operation_id="createUser",
+        summary="Create a user",
+        description=(
+            "Dealership admins create users of their own dealership; a super admin names "
+            "`dealership_id` (none for another super admin). An email already taken is 409."
+        ),
+        responses=problems(400, 403, 404, 409, 413, 422),
+    )
     async def create(
         self, data: JSONBody[UserCreate], principal: CurrentPrincipal, container: Services
     ) -> UserOut:
@@ -103,7 +135,15 @@ class UserController(Controller):
         )
         return UserOut.of(await container.create_user(principal, new))
 
-    @get(operation_id="listUsers", summary="List users")
+    @get(
+        operation_id="listUsers",
+        summary="List users",
+        description=(
+            "Admins only: a dealership admin sees their dealership; a super admin all users, "
+            "or one dealership's with `dealership_id`."
+        ),
+        responses=problems(400, 403, 404, 422),
+    )
     async def list_users(
         self,
         principal: CurrentPrincipal,
@@ -121,13 +161,25 @@ class UserController(Controller):
         )
         return ListResponse([UserOut.of(u) for u in rows], next_cursor)
 
-    @get("/{user_id:uuid}", operation_id="getUser", summary="Read a user")
+    @get(
+        "/{user_id:uuid}",
+        operation_id="getUser",
+        summary="Read a user",
+        description="Admins read users of their dealership; anyone reads themselves.",
+        responses=problems(400, 403, 404),
+    )
     async def read(
         self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> UserOut:
         return UserOut.of(await container.get_user(principal, user_id))
 
-    @patch("/{user_id:uuid}", operation_id="updateUser", summary="Update a user")
+    @patch(
+        "/{user_id:uuid}",
+        operation_id="updateUser",
+        summary="Update a user",
+        description="Admins only: password, role, names, `active`. Absent fields are kept.",
+        responses=problems(400, 403, 404, 413, 422),
+    )
     async def update(
         self,
         user_id: FromPath[UUID],
@@ -149,6 +201,8 @@ class UserController(Controller):
         status_code=HTTP_200_OK,
         operation_id="deactivateUser",
         summary="Deactivate a user",
+        description="Admins only. The user can no longer sign in; their data is kept.",
+        responses=problems(400, 403, 404, 422),
     )
     async def deactivate(
         self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services

@@ -28,6 +28,7 @@ from avataradam.domain.usecases.conversations import (
     ReplyStream,
 )
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import fetch_page
 from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.problems import problem_type
@@ -202,8 +203,10 @@ class ConversationController(Controller):
         summary="Start a conversation",
         description=(
             "`training`: Adam answers questions from the dealership's knowledge base, with "
-            "citations. `roleplay`: the avatar plays a customer (`scenario`, random if absent)."
+            "citations. `roleplay`: the avatar plays a customer (`scenario`, random if absent). "
+            "A super admin passes `dealership_id`."
         ),
+        responses=problems(400, 403, 404, 413, 422),
     )
     async def create(
         self, data: JSONBody[ConversationCreate], principal: CurrentPrincipal, container: Services
@@ -216,7 +219,12 @@ class ConversationController(Controller):
         )
         return _conversation(conversation)
 
-    @get(operation_id="listConversations", summary="List own conversations")
+    @get(
+        operation_id="listConversations",
+        summary="List own conversations",
+        description="The caller's conversations, newest first, cursor-paginated.",
+        responses=problems(400, 403, 404, 422),
+    )
     async def list_conversations(
         self,
         principal: CurrentPrincipal,
@@ -238,7 +246,9 @@ class ConversationController(Controller):
         "/scenarios",
         operation_id="listScenarios",
         summary="Customer personas for roleplay",
+        description="Values of `scenario` for a roleplay conversation, with who the customer is.",
         sync_to_thread=False,
+        responses=problems(),
     )
     def scenarios(self, principal: CurrentPrincipal) -> list[ScenarioOut]:  # noqa: ARG002 -- authenticates
         return [ScenarioOut(p.scenario, p.name, p.description) for p in PERSONAS.values()]
@@ -247,6 +257,8 @@ class ConversationController(Controller):
         "/{conversation_id:uuid}",
         operation_id="getConversation",
         summary="Read a conversation with its messages",
+        description="Messages oldest first; assistant messages carry their `sources`.",
+        responses=problems(400, 403, 404, 422),
     )
     async def read(
         self,
@@ -289,7 +301,8 @@ class ConversationController(Controller):
                 media_type=EVENT_STREAM,
                 description="The reply as Server-Sent Events (with `Accept: text/event-stream`).",
                 generate_examples=False,
-            )
+            ),
+            **problems(400, 403, 404, 413, 422, 429),
         },
     )
     async def send(
@@ -322,6 +335,11 @@ class FeedbackController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="rateMessage",
         summary="Rate an answer (report an inaccurate one)",
+        description=(
+            "`up` or `down` with an optional `reason` (say what was wrong in an inaccurate "
+            "answer). Only assistant messages of the caller's own conversations can be rated."
+        ),
+        responses=problems(400, 403, 404, 413, 422),
     )
     async def rate(
         self,
@@ -343,6 +361,11 @@ class FeedbackController(Controller):
         "/feedback",
         operation_id="listFeedback",
         summary="Ratings of the dealership's answers, with context (admins)",
+        description=(
+            "Each rating with the question, the answer and its sources, newest first, so an "
+            "admin can judge reported answers. A super admin passes `dealership_id`."
+        ),
+        responses=problems(400, 403, 404, 422),
     )
     async def list_feedback(
         self,

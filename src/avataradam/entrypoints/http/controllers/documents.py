@@ -11,9 +11,10 @@ from uuid import UUID
 
 import structlog
 from litestar import Controller, Response, delete, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, FromQuery, KwargDefinition
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from avataradam.domain.errors import FileTooLarge
@@ -21,6 +22,7 @@ from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, is_docx, safe_filename
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import fetch_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.ratelimit import limited
@@ -32,9 +34,17 @@ PART_BYTES = 1024 * 1024
 
 @dataclass
 class UploadForm:
-    file: UploadFile
+    file: Annotated[
+        UploadFile, KwargDefinition(description="The document; 25 MiB at most by default.")
+    ]
     topic: Topic
-    dealership_id: UUID | None = None
+    dealership_id: Annotated[
+        UUID | None,
+        KwargDefinition(
+            description="A super admin names the dealership to upload into.",
+            examples=[Example(value="0b6f3c52-6d0e-4c1a-9a43-2f1d5e7c8a90")],
+        ),
+    ] = None
 
 
 async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
@@ -93,8 +103,25 @@ class DocumentController(Controller):
         description=(
             "Multipart `file` + `topic`. Answers 202 at once with the queued document and a "
             "`Location` to poll; processing runs in the background. Types are decided by the "
-            "file's bytes (PDF, DOCX, HTML, Markdown, plain text)."
+            "file's bytes (PDF, DOCX, HTML, Markdown, plain text). The same file again in "
+            "the same dealership is 409 naming the existing document; an `Idempotency-Key` "
+            "replays the first answer. Admins only; a super admin passes `dealership_id`."
         ),
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                value="/v1/documents/{id}",
+                description="Where to poll the document: `/v1/documents/{id}`.",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="Idempotent-Replayed",
+                value="true",
+                description="`true` when the answer replays an earlier request's key.",
+                documentation_only=True,
+            ),
+        ],
+        responses=problems(400, 403, 404, 409, 413, 415, 422, 429),
     )
     async def upload(
         self,
@@ -125,7 +152,15 @@ class DocumentController(Controller):
             _out(container, result.document), status_code=HTTP_202_ACCEPTED, headers=headers
         )
 
-    @get(operation_id="listDocuments", summary="List documents")
+    @get(
+        operation_id="listDocuments",
+        summary="List documents",
+        description=(
+            "Newest first, filtered by `topic` and `status`, cursor-paginated. A super admin "
+            "passes `dealership_id`."
+        ),
+        responses=problems(400, 403, 404, 422),
+    )
     async def list_documents(
         self,
         principal: CurrentPrincipal,
@@ -150,7 +185,17 @@ class DocumentController(Controller):
         )
         return ListResponse([_out(container, d) for d in rows], next_cursor)
 
-    @get("/{document_id:uuid}", operation_id="getDocument", summary="Read a document's status")
+    @get(
+        "/{document_id:uuid}",
+        operation_id="getDocument",
+        summary="Read a document's status",
+        description=(
+            "`status` goes `queued -> processing -> ready | failed` (`deleting` while removal "
+            "runs); `stage` and `progress` (0..1) follow the processing; `error` tells why a "
+            "document failed; `stalled` flags a processing document without progress."
+        ),
+        responses=problems(400, 404),
+    )
     async def read(
         self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> DocumentOut:
@@ -161,7 +206,11 @@ class DocumentController(Controller):
         status_code=HTTP_202_ACCEPTED,
         operation_id="deleteDocument",
         summary="Delete a document",
-        description="Answers 202 with status `deleting`; vectors, chunks and cached answers go.",
+        description=(
+            "Answers 202 with status `deleting`; vectors, chunks and cached answers go. "
+            "Admins only."
+        ),
+        responses=problems(400, 403, 404, 409),
     )
     async def remove(
         self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
@@ -173,6 +222,8 @@ class DocumentController(Controller):
         status_code=HTTP_202_ACCEPTED,
         operation_id="retryDocument",
         summary="Re-run a failed document",
+        description="Queues a `failed` document again (202); any other status is 409. Admins only.",
+        responses=problems(400, 403, 404, 409),
     )
     async def retry(
         self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services

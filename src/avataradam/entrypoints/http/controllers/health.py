@@ -13,6 +13,7 @@ import asyncio
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
@@ -55,7 +56,17 @@ class HealthController(Controller):
         "/ready",
         operation_id="ready",
         summary="Readiness",
-        description="Checks every backing service; 503 names the ones that failed.",
+        description=(
+            "Checks every backing service; 503 names the ones that failed. A down or lagging "
+            "replica answers 200 with `status: degraded`."
+        ),
+        responses={
+            HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+                data_container=Readiness,
+                description="The primary database or Redis is down; `checks` names it.",
+                generate_examples=False,
+            )
+        },
     )
     async def ready(self, container: Services) -> Response[Readiness]:
         names = list(container.health_checks)

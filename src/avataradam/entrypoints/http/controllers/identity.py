@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.auth import TokenPair
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import enforce_login_limit
 from avataradam.entrypoints.http.schemas import LogoutRequest, RefreshRequest, TokenRequest, UserOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
@@ -24,7 +25,12 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         operation_id="createToken",
         summary="Sign in",
-        description="Exchanges email and password for an access token and a refresh token.",
+        description=(
+            "Exchanges email and password for a short-lived access token (send it as "
+            "`Authorization: Bearer <access_token>`) and a refresh token. Sign-in attempts "
+            "are rate limited per email and client address."
+        ),
+        responses=problems(400, 401, 413, 429, public=True),
     )
     async def token(
         self,
@@ -44,6 +50,7 @@ class AuthController(Controller):
             "Returns a new token pair and invalidates the presented refresh token. Presenting "
             "an already rotated refresh token again revokes every token of its session."
         ),
+        responses=problems(400, 401, 413, public=True),
     )
     async def refresh(self, data: JSONBody[RefreshRequest], container: Services) -> TokenPair:
         return await container.refresh(data.refresh_token)
@@ -55,6 +62,7 @@ class AuthController(Controller):
         summary="Sign out",
         description="Revokes the session that the refresh token belongs to.",
         security=SECURITY,
+        responses=problems(400, 413),
     )
     async def logout(
         self, data: JSONBody[LogoutRequest], principal: CurrentPrincipal, container: Services
@@ -67,6 +75,11 @@ class MeController(Controller):
     tags = ["users"]
     security = SECURITY
 
-    @get(operation_id="getMe", summary="Own profile", description="The signed-in user's profile.")
+    @get(
+        operation_id="getMe",
+        summary="Own profile",
+        description="The signed-in user's profile: id, email, role, dealership.",
+        responses=problems(404),
+    )
     async def me(self, principal: CurrentPrincipal, container: Services) -> UserOut:
         return UserOut.of(await container.get_user(principal, principal.user_id))

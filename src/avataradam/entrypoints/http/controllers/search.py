@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.usecases.search import SearchQuery
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
@@ -25,8 +26,10 @@ class SearchController(Controller):
         summary="Search the knowledge base",
         description=(
             "Ranked passages of the caller's dealership. `cached` tells whether the answer "
-            "came from the shared cache; a changed knowledge base is never served stale."
+            "came from the shared cache; a changed knowledge base is never served stale. "
+            "Filter by `topics`; a super admin passes `dealership_id`."
         ),
+        responses=problems(400, 403, 404, 413, 422, 429),
     )
     async def search(
         self, data: JSONBody[SearchRequest], principal: CurrentPrincipal, container: Services

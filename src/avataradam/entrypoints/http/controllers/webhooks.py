@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from avataradam.domain.usecases.webhooks import NewSubscription
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import fetch_page
 from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.schemas import (
@@ -32,8 +33,11 @@ class WebhookController(Controller):
         description=(
             "Events: `document.ready`, `document.failed`, `document.deleted`. The answer "
             "carries the signing `secret` (`whsec_…`) — the only time it is shown. Deliveries "
-            "are signed per the Standard Webhooks spec."
+            "are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "
+            "`webhook-signature`). URLs must be http(s) and, unless the deployment allows it, "
+            "not point at a private address (422). Admins only."
         ),
+        responses=problems(400, 403, 404, 413, 422),
     )
     async def create(
         self, data: JSONBody[WebhookCreate], principal: CurrentPrincipal, container: Services
@@ -46,7 +50,12 @@ class WebhookController(Controller):
         )
         return WebhookOut.of(subscription, with_secret=True)
 
-    @get(operation_id="listWebhooks", summary="List webhook subscriptions")
+    @get(
+        operation_id="listWebhooks",
+        summary="List webhook subscriptions",
+        description="Admins only; secrets are never listed. A super admin passes `dealership_id`.",
+        responses=problems(400, 403, 404, 422),
+    )
     async def list_webhooks(
         self,
         principal: CurrentPrincipal,
@@ -68,6 +77,8 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="getWebhook",
         summary="Read a subscription and its delivery log",
+        description="Recent deliveries with their status, attempts and last error. Admins only.",
+        responses=problems(400, 403, 404),
     )
     async def read(
         self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
@@ -91,7 +102,13 @@ class WebhookController(Controller):
             ],
         )
 
-    @delete("/{webhook_id:uuid}", operation_id="deleteWebhook", summary="Unsubscribe")
+    @delete(
+        "/{webhook_id:uuid}",
+        operation_id="deleteWebhook",
+        summary="Unsubscribe",
+        description="No further events are delivered to the URL. Admins only.",
+        responses=problems(400, 403, 404),
+    )
     async def remove(
         self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
     ) -> None:

@@ -1,0 +1,241 @@
+"""What the OpenAPI document tells beyond the handlers' types: the problem+json answers
+of every operation, the headers that come with them, and the tags.
+
+Handlers declare their errors with `responses=problems(...)`. `finish_openapi` then
+completes the built document in place: every error response is the `Problem` schema
+(Litestar's own 400 schema is not what the API answers), 401s carry `WWW-Authenticate`,
+429s `Retry-After` and the RateLimit headers, and every answer `X-Request-ID`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    Example,
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Reference,
+    Schema,
+    Tag,
+)
+from litestar.openapi.spec.enums import OpenAPIType
+
+from avataradam.entrypoints.http.problems import PROBLEM_MEDIA_TYPE, Problem, problem_type
+
+PROBLEM_SCHEMA = "Problem"
+
+
+class _Kind:
+    """One documented problem: its most common `code`, what it means, what to do."""
+
+    def __init__(self, code: str, title: str, description: str, detail: str) -> None:
+        self.code = code
+        self.title = title
+        self.description = description
+        self.detail = detail
+
+
+PROBLEM_KINDS: dict[int, _Kind] = {
+    400: _Kind(
+        "invalid_request",
+        "Bad Request",
+        "The request is malformed: a body, query, path or header value fails validation "
+        "(`invalid_request`; `errors` lists each field). Fix the request; do not retry it.",
+        "Validation failed for POST /v1/search",
+    ),
+    401: _Kind(
+        "invalid_token",
+        "Invalid token",
+        "No bearer token, or an invalid, expired or revoked one (`invalid_token`); on "
+        "sign-in, wrong credentials (`authentication_failed`). Refresh the access token "
+        "or sign in again.",
+        "token has expired",
+    ),
+    403: _Kind(
+        "permission_denied",
+        "Forbidden",
+        "The caller's role may not do this (`permission_denied`).",
+        "this action needs the role dealership_admin or super_admin",
+    ),
+    404: _Kind(
+        "not_found",
+        "Not found",
+        "No such object in the caller's dealership (`not_found`). Objects of another "
+        "dealership answer 404 too, never 403.",
+        "document not found",
+    ),
+    409: _Kind(
+        "conflict",
+        "Conflict",
+        "The request conflicts with the current state: a duplicate (`conflict`, "
+        "`duplicate_document` with `details.document_id`), an idempotency key reused "
+        "for another request, a document that cannot be retried.",
+        "the same file is already in this knowledge base",
+    ),
+    413: _Kind(
+        "file_too_large",
+        "Content too large",
+        "The body or the uploaded file exceeds its size limit (`file_too_large`, "
+        "`payload_too_large`).",
+        "the file exceeds the upload limit of 26214400 bytes",
+    ),
+    415: _Kind(
+        "unsupported_file_type",
+        "Unsupported media type",
+        "The uploaded file is not PDF, DOCX, HTML, Markdown or plain text, judged by its "
+        "bytes (`unsupported_file_type`).",
+        "only PDF, DOCX, HTML, Markdown and plain text files are accepted",
+    ),
+    422: _Kind(
+        "invalid_input",
+        "Invalid input",
+        "Well-formed but not acceptable (`invalid_input`), e.g. a super admin acting on "
+        "dealership data without `dealership_id`, an empty file, a webhook URL that "
+        "points at a private address.",
+        "a super admin must pass dealership_id",
+    ),
+    429: _Kind(
+        "rate_limited",
+        "Too many requests",
+        "A rate limit is exhausted (`rate_limited`). Wait `Retry-After` seconds; the "
+        "`RateLimit` header tells what remains of each policy.",
+        "rate limit 'search' exceeded",
+    ),
+    503: _Kind(
+        "dependency_unavailable",
+        "Service unavailable",
+        "A backing service (database, Redis, vector store, model) cannot be reached "
+        "(`dependency_unavailable`). Retry with exponential backoff.",
+        "the database is unavailable",
+    ),
+}
+
+
+def _example(status: int, kind: _Kind) -> Example:
+    value: dict[str, Any] = {
+        "type": problem_type(kind.code),
+        "title": kind.title,
+        "status": status,
+        "code": kind.code,
+        "detail": kind.detail,
+        "instance": "/v1/documents",
+        "request_id": "5f0c6c1e9b2a4e0f8a7d3c2b1a09f8e7",
+    }
+    if status == 400:
+        value["errors"] = [{"field": "query", "message": "Expected `str` of length >= 1"}]
+    return Example(summary=kind.title, value=value)
+
+
+def problems(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
+    """The problem+json answers of an operation: `statuses`, 503 and, unless `public`, 401."""
+    wanted = {*statuses, 503} | (set() if public else {401})
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=PROBLEM_KINDS[status].description,
+            generate_examples=False,
+            examples=[_example(status, PROBLEM_KINDS[status])],
+        )
+        for status in sorted(wanted)
+    }
+
+
+TAGS = [
+    Tag(name="auth", description="Sign in, rotate refresh tokens, sign out."),
+    Tag(name="users", description="The caller's profile; user management for admins."),
+    Tag(name="dealerships", description="Dealerships (tenants); super admins only."),
+    Tag(
+        name="documents",
+        description="Knowledge-base documents: upload (202), follow the status, delete, retry.",
+    ),
+    Tag(name="search", description="Ranked passages of the dealership's knowledge base."),
+    Tag(
+        name="conversations",
+        description="Training and roleplay sessions with Adam, as JSON or streamed (SSE).",
+    ),
+    Tag(name="feedback", description="Ratings of Adam's answers; reports for admins."),
+    Tag(name="webhooks", description="Signed event deliveries (Standard Webhooks)."),
+    Tag(name="health", description="Liveness and readiness probes."),
+]
+
+_REQUEST_ID = "X-Request-ID"
+_HEADERS: dict[str, OpenAPIHeader] = {
+    _REQUEST_ID: OpenAPIHeader(
+        description="Correlation id of the request (echoed when the client sent one).",
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
+    "WWW-Authenticate": OpenAPIHeader(
+        description='The scheme to authenticate with: `Bearer realm="avataradam"`.',
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
+    "Retry-After": OpenAPIHeader(
+        description="Seconds to wait before trying again.",
+        schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+    ),
+    "RateLimit-Policy": OpenAPIHeader(
+        description='Policies applied: `"name";q=<limit>;w=<window seconds>`, comma-separated.',
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
+    "RateLimit": OpenAPIHeader(
+        description='What remains: `"name";r=<remaining>;t=<seconds to reset>`, comma-separated.',
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
+}
+
+
+def _ref(name: str) -> Reference:
+    return Reference(ref=f"#/components/headers/{name}")
+
+
+def _operations(openapi: OpenAPI) -> list[Operation]:
+    found: list[Operation] = []
+    for item in (openapi.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if isinstance(operation, Operation):
+                found.append(operation)
+    return found
+
+
+def _is_problem_or_own(response: OpenAPIResponse) -> bool:
+    """True when an error response already documents its body (problem+json or its own)."""
+    content = response.content or {}
+    return PROBLEM_MEDIA_TYPE in content or any(
+        isinstance(media.schema, Reference) for media in content.values()
+    )
+
+
+def finish_openapi(openapi: OpenAPI) -> OpenAPI:
+    """Completes the built document in place (see the module docstring)."""
+    components = openapi.components
+    components.headers = {**(components.headers or {}), **_HEADERS}
+    problem_ref = Reference(ref=f"#/components/schemas/{PROBLEM_SCHEMA}")
+    for operation in _operations(openapi):
+        responses = operation.responses or {}
+        limited = "429" in responses
+        for status, response in responses.items():
+            if not isinstance(response, OpenAPIResponse):
+                continue
+            code = int(status)
+            if code >= 400 and not _is_problem_or_own(response):
+                kind = PROBLEM_KINDS.get(code)
+                response.content = {PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=problem_ref)}
+                if kind is not None:
+                    response.description = kind.description
+            headers = dict(response.headers or {})
+            headers[_REQUEST_ID] = _ref(_REQUEST_ID)
+            if code == 401:
+                headers["WWW-Authenticate"] = _ref("WWW-Authenticate")
+            if code == 429:
+                headers["Retry-After"] = _ref("Retry-After")
+            if limited:
+                headers["RateLimit-Policy"] = _ref("RateLimit-Policy")
+                headers["RateLimit"] = _ref("RateLimit")
+            response.headers = headers
+    return openapi
