@@ -64,11 +64,12 @@ async def postgres_database(database_url: str) -> AsyncIterator[PostgresDatabase
     await database.close()
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", "postgres", "pgbouncer"])
 def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "memory":
         return InMemoryUnitOfWorkFactory(InMemoryStore())
-    database: PostgresDatabase = request.getfixturevalue("postgres_database")
+    # pgbouncer: the same database through transaction pooling (tests/contract/conftest.py)
+    database: PostgresDatabase = request.getfixturevalue(f"{request.param}_database")
     return PostgresUnitOfWorkFactory(database)
 
 

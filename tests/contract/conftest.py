@@ -1,0 +1,111 @@
+"""Contract-suite fixtures: the PostgreSQL adapters behind PgBouncer in transaction mode.
+
+A PgBouncer of Debian's package (`ops/install-pgbouncer.sh`) is started for the session
+with its own config, port and directory, pointing at the test server; the pool on it
+runs with `statement_cache_size=0`, as a deployment behind a transaction pooler must.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from avataradam.adapters.postgres.database import PostgresDatabase
+from tests.conftest import IN_CI
+from tests.support.processes import free_port
+
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+
+
+def _config(directory: Path, port: int, server_host: str, server_port: int) -> str:
+    return f"""\
+[databases]
+* = host={server_host} port={server_port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {directory}/userlist.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits,options
+logfile = {directory}/pgbouncer.log
+pidfile = {directory}/pgbouncer.pid
+admin_users = postgres
+"""
+
+
+def _wait_until_serving(dsn: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 15
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"pgbouncer exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            with psycopg.connect(dsn, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+        else:
+            return
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url(database_url: str) -> Iterator[str]:
+    """The test database, reached through a transaction-mode PgBouncer."""
+    if not Path(PGBOUNCER).exists():
+        message = "pgbouncer is not installed (bash ops/install-pgbouncer.sh)"
+        if IN_CI:
+            pytest.fail(f"{message}, and CI=true forbids skipping")
+        pytest.skip(message)
+    server = urlsplit(database_url)
+    port = free_port()
+    directory = Path(tempfile.mkdtemp(prefix="avataradam-pgbouncer-"))
+    (directory / "userlist.txt").write_text('"postgres" ""\n')
+    config = directory / "pgbouncer.ini"
+    config.write_text(_config(directory, port, server.hostname or "127.0.0.1", server.port or 5432))
+    command = [PGBOUNCER, str(config)]
+    # pgbouncer refuses to run as root; it drops to the postgres user, who must own its files.
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres")
+        for path in directory.iterdir():
+            shutil.chown(path, "postgres")
+        command = [PGBOUNCER, "-u", "postgres", str(config)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = urlunsplit(server._replace(netloc=f"{server.username or 'postgres'}@127.0.0.1:{port}"))
+    try:
+        _wait_until_serving(url, process, directory / "pgbouncer.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def pgbouncer_database(pgbouncer_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = PostgresDatabase(
+        pgbouncer_url, min_size=1, max_size=10, command_timeout_s=30, statement_cache_size=0
+    )
+    await database.start()
+    yield database
+    await database.close()
