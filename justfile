@@ -50,3 +50,23 @@ migrate:
 # Optional local chat model: llama-cpp-python (built once into a wheel cache) and the Gemma 3 270M GGUF.
 setup-llm:
     bash ops/install-llama.sh
+
+# Benchmark suite (issue 8): real stack, all eight measurements, JSON + Markdown + plots in bench/results/ (< 20 min).
+bench:
+    bash ops/install-bench-tools.sh
+    .venv/bin/python -m bench.run
+
+# Benchmark suite, fewer and shorter repetitions, for development (< 3 min).
+bench-quick:
+    bash ops/install-bench-tools.sh
+    .venv/bin/python -m bench.run --quick
+
+# Benchmarks of ingestion only: upload ack while the worker is busy, pipeline vs embedder chunks/s.
+bench-ingest:
+    bash ops/install-bench-tools.sh
+    .venv/bin/python -m bench.run --only ingest
+
+# Benchmarks of search only: servers vs hello world, cached/uncached, Zipf replay, rate limiter, vector store.
+bench-search:
+    bash ops/install-bench-tools.sh
+    .venv/bin/python -m bench.run --only search

@@ -1,0 +1,1 @@
+"""Benchmark harness: `just bench` (see bench/README.md). Not part of the product."""

@@ -1,0 +1,356 @@
+"""The Markdown report and PNG plots of a bench run, and py-spy profile summaries."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+TARGETS: dict[str, tuple[str, float, str]] = {
+    "cached_throughput_ratio": (">=", 0.25, "cached search ÷ hello-world throughput"),
+    "cached_p99_ms": ("<=", 10.0, "cached search p99 at half saturation (ms)"),
+    "uncached_over_cached": (">=", 10.0, "uncached ÷ cached p50 latency"),
+    "upload_ack_p99_ms": ("<=", 50.0, "5 MB upload ack p99 while ingesting (ms)"),
+    "calls_saved": (">=", 0.70, "embedder + vector-store calls saved, Zipf replay"),
+    "hit_rate": (">=", 0.0, "retrieval cache hit rate, Zipf replay"),
+    "pipeline_over_embedder": (">=", 0.90, "pipeline ÷ embedder chunks/s"),
+    "limiter_overhead_p50_ms": ("<=", 0.5, "rate-limit check overhead p50 (ms)"),
+}
+
+_IDLE = {"Condition.wait", "wait", "select", "poll", "_worker", "run_forever"}
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
+
+
+def summarise_profile(path: Path, top: int = 15) -> dict[str, Any]:
+    """Self and inclusive sample shares from py-spy's raw (collapsed stack) output."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [_short(f) for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames or frames[-1].split(" (")[0] in _IDLE:
+            continue
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+    ours = {f: c for f, c in inclusive.items() if "avataradam" in f}
+    return {
+        "samples": total,
+        "raw_file": str(path),
+        "top_self": [(f, round(c / total, 4)) for f, c in own.most_common(top)] if total else [],
+        "top_inclusive_ours": sorted(
+            ((f, round(c / total, 4)) for f, c in ours.items()), key=lambda x: -x[1]
+        )[:top]
+        if total
+        else [],
+    }
+
+
+def _short(frame: str) -> str:
+    match = _FRAME.match(frame.strip())
+    if not match:
+        return frame.strip()
+    file = match.group("file")
+    for marker in ("site-packages/", "src/", "lib/python3.11/"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+            break
+    return f"{match.group('func')} ({file})"
+
+
+def _cdf(ax: Any, series: dict[str, np.ndarray], title: str) -> None:
+    for label, values in series.items():
+        if values is None or len(values) == 0:
+            continue
+        data = np.sort(np.asarray(values, dtype=float))
+        ax.plot(data, np.arange(1, data.size + 1) / data.size, label=f"{label} (n={data.size})")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms, log)")
+    ax.set_ylabel("fraction of requests ≤ x")
+    ax.set_title(title)
+    ax.grid(visible=True, which="both", alpha=0.3)
+    ax.legend()
+
+
+def _plots(samples: dict[str, Any], out_dir: Path, name: str) -> list[tuple[str, str]]:
+    made: list[tuple[str, str]] = []
+
+    def save(fig: Any, key: str, caption: str) -> None:
+        file = f"{name}-{key}.png"
+        fig.tight_layout()
+        fig.savefig(out_dir / file, dpi=110)
+        plt.close(fig)
+        made.append((file, caption))
+
+    if "half_saturation" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        _cdf(ax, samples["half_saturation"], "Open loop at 50% of cached-search saturation")
+        save(fig, "half-saturation", "Cached search vs hello world, same fixed rate")
+    if "low_rate" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        _cdf(ax, samples["low_rate"], "Cached vs uncached search, same low fixed rate")
+        save(fig, "uncached", "Uncached (cache disabled) vs cached search")
+    if "zipf" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        _cdf(ax, samples["zipf"], "Zipf(1.1) replay over two instances")
+        save(fig, "zipf", "Zipf replay latency, cache on vs off")
+    if "limiter" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        _cdf(ax, samples["limiter"], "Cached search use case, with/without limit check")
+        save(fig, "limiter", "Rate limiter cost (in-process)")
+    if "limiter_http" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        _cdf(ax, samples["limiter_http"], "Cached search over HTTP, rate limiting on/off")
+        save(fig, "limiter-http", "Rate limiter cost over HTTP")
+    if "upload" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        _cdf(ax, {"upload 202 (5 MB PDF, worker busy)": samples["upload"]["ack"]}, "Upload ack")
+        ax.axvline(
+            samples["upload"]["sync_ms"], color="red", linestyle="--", label="sync processing"
+        )
+        ax.legend()
+        save(fig, "upload", "Upload acknowledgement vs synchronous processing time (red)")
+    if "vectors" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        sizes = sorted(samples["vectors"])
+        ax.boxplot([samples["vectors"][s] for s in sizes], tick_labels=[f"{s:,}" for s in sizes])
+        ax.set_yscale("log")
+        ax.set_xlabel("chunks in the dealership's namespace")
+        ax.set_ylabel("query latency (ms, log)")
+        ax.set_title("Embedded PostgreSQL vector store, top-5 exact cosine")
+        ax.grid(visible=True, alpha=0.3)
+        save(fig, "vectors", "Vector store query latency by size")
+    return made
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _verdict(key: str, value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    op, target, _ = TARGETS[key]
+    if key == "hit_rate":
+        return "(no target)"
+    ok = value >= target if op == ">=" else value <= target
+    return ("meets" if ok else "MISSES") + f" {op} {target:g}"
+
+
+def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name: str) -> Path:
+    plots = _plots(samples, out_dir, name)
+    s = document["summary"]
+    m, v = document["machine"], document["versions"]
+    lines = [
+        f"# AvatarAdam benchmark — {name}",
+        "",
+        f"Mode **{document.get('mode')}**, {document.get('duration_s')} s, started "
+        f"{document.get('started_at')}, commit `{v.get('git_commit')}`. Machine: {m['cores']} "
+        f"cores, {m['cpu_model']}; Python {m['python']}. Reproduce: `just bench` "
+        "(or `just bench-quick`, `just bench-search`, `just bench-ingest`).",
+        "",
+        "Every figure is a ratio or distribution against a baseline measured in the same run; "
+        "repeated measurements show median [min–max].",
+        "",
+        "## Summary",
+        "",
+        "| key | value | target | |",
+        "|---|---|---|---|",
+    ]
+    for key, (_, _, label) in TARGETS.items():
+        lines.append(f"| `{key}` — {label} | {_fmt(s.get(key))} | {_verdict(key, s.get(key))} | |")
+    lines += ["", "## Details", ""]
+
+    def rng(d: dict[str, Any] | None) -> str:
+        if not d:
+            return "—"
+        return f"{_fmt(d['median'])} [{_fmt(d['min'])}–{_fmt(d['max'])}] (n={d['n']})"
+
+    srv = document.get("servers")
+    if srv:
+        lines += [
+            "### 1–2. Servers, hello world and cached search (wrk, closed loop, 32 connections)",
+            "",
+            "| server | hello req/s | cached search req/s | search ÷ hello |",
+            "|---|---|---|---|",
+        ]
+        for server, d in srv["by_server"].items():
+            lines.append(
+                f"| {server} | {rng(d['hello_rps'])} | {rng(d['cached_search_rps'])} | "
+                f"{rng(d['cached_over_hello'])} |"
+            )
+        lines += [
+            "",
+            f"Faster on cached search: **{srv['faster_on_cached_search']}**; on hello world: "
+            f"**{srv['faster_on_hello']}**. Granian ÷ uvicorn: hello "
+            f"{srv['granian_over_uvicorn_hello']}, cached search "
+            f"{srv['granian_over_uvicorn_search']}.",
+            "",
+        ]
+    cs = document.get("cached_search", {}).get("fixed_rate")
+    if cs:
+        lines += [
+            f"Open loop at {cs['rate_rps']} req/s (50% of cached-search saturation), "
+            f"{cs['duration_s']} s per run:",
+            "",
+            "| endpoint | p50 ms | p99 ms |",
+            "|---|---|---|",
+        ]
+        for k in cs["p50_ms"]:
+            lines.append(f"| {k} | {rng(cs['p50_ms'][k])} | {rng(cs['p99_ms'][k])} |")
+        lines.append("")
+    un = document.get("uncached_search")
+    if un:
+        lines += [
+            "### 3. Uncached search (AVATARADAM_CACHE_ENABLED=false)",
+            "",
+            f"Open loop at {un['rate_rps']} req/s over {un.get('questions')} distinct "
+            "questions; uncached "
+            f"saturation {un['uncached_saturation_rps']} req/s (wrk, 8 connections).",
+            "",
+            "| | p50 ms | p99 ms |",
+            "|---|---|---|",
+        ]
+        for k in un["p50_ms"]:
+            lines.append(f"| {k} | {rng(un['p50_ms'][k])} | {rng(un['p99_ms'][k])} |")
+        lines += ["", f"uncached ÷ cached p50: {rng(un['uncached_over_cached_p50'])}", ""]
+    z = document.get("zipf")
+    if z:
+        on, off = z["cache_on"], z["cache_off"]
+        lines += [
+            "### 4. Zipf(1.1) replay, two instances sharing Redis",
+            "",
+            f"{z['queries']} queries over {z['distinct_questions']} questions "
+            f"({z['distinct_drawn']} drawn) across {z['dealerships']} dealerships, "
+            f"{z['concurrency']} concurrent clients alternating between the instances.",
+            f"Counting: {z['counting']}.",
+            "",
+            f"Hit rate **{z['hit_rate']}**; calls saved **{z['calls_saved']}** (embedder "
+            f"{z['embedder_calls_saved']}, vector store {z['vector_calls_saved']}).",
+            "",
+            "| | mean ms | p50 ms | p99 ms | req/s |",
+            "|---|---|---|---|---|",
+            *(
+                f"| cache {k} | {r['mean_ms']} | {r['p50_ms']} | {r['p99_ms']} | "
+                f"{r['throughput_rps']} |"
+                for k, r in (("on", on), ("off", off))
+            ),
+            "",
+            f"Mean latency off ÷ on: {z['mean_latency_off_over_on']}.",
+            "",
+        ]
+    up = document.get("upload")
+    if up:
+        ack = up["ack"]
+        lines += [
+            "### 5. Upload acknowledgement (5 MB PDF) while the worker ingests",
+            "",
+            f"{up['uploads']} uploads at {up['rate_per_s']}/s (open loop), statuses "
+            f"{up['statuses']}; {up['worker_busy']}.",
+            "",
+            f"Ack p50 {ack['p50_ms']} ms, p99 {ack['p99_ms']} ms, max {ack['max_ms']} ms "
+            f"(p50 by half: {rng(up['ack_p50_ms_by_half'])}). Synchronous processing of the same "
+            f"document in-process: {rng(up['sync_processing_s'])} s — {up['sync_over_ack_p50']}× "
+            "the ack p50.",
+            "",
+        ]
+    ing = document.get("ingestion")
+    if ing:
+        lines += [
+            "### 6. Ingestion throughput",
+            "",
+            f"{ing['document']}. Pipeline: {ing['pipeline']}. Embedder: {ing['embedder']}.",
+            "",
+            f"Pipeline {rng(ing['pipeline_chunks_per_s'])} chunks/s; embedder alone "
+            f"{rng(ing['embedder_chunks_per_s'])} chunks/s; ratio "
+            f"**{rng(ing['pipeline_over_embedder'])}**. Runs: {ing['runs']}.",
+            "",
+        ]
+    rl = document.get("rate_limiter")
+    if rl:
+        lines += [
+            "### 7. Rate limiter cost",
+            "",
+            f"Mode: {rl['mode']}; HTTP settings found: {rl['http_settings_found'] or 'none'}. "
+            f"{rl['samples_each']} alternating samples each.",
+            "",
+            f"Cached search use case p50 {rl['search_p50_ms']} ms / p99 {rl['search_p99_ms']} ms; "
+            f"with the check p50 {rl['limited_search_p50_ms']} / "
+            f"p99 {rl['limited_search_p99_ms']}. Overhead p50 **{rl['overhead_p50_ms']} ms** "
+            f"(by block {rng(rl['overhead_p50_ms_by_block'])}), "
+            f"p99 {rl['overhead_p99_ms']} ms; the check alone p50 {rl['check_p50_ms']} / "
+            f"p99 {rl['check_p99_ms']} ms.",
+            "",
+        ]
+    rh = document.get("rate_limiter_http")
+    if rh:
+        lines += [
+            f"Over HTTP ({rh['mode']}), open loop at {rh['rate_rps']} req/s, statuses "
+            f"{rh['statuses']}:",
+            "",
+            "| | p50 ms | p99 ms |",
+            "|---|---|---|",
+        ]
+        for k in rh["p50_ms"]:
+            lines.append(f"| {k} | {rng(rh['p50_ms'][k])} | {rng(rh['p99_ms'][k])} |")
+        lines += [
+            "",
+            f"Overhead p50 **{rng(rh['overhead_p50_ms'])} ms**, "
+            f"p99 {rng(rh['overhead_p99_ms'])} ms.",
+            "",
+        ]
+    vs = document.get("vector_scaling")
+    if vs:
+        lines += [
+            "### 8. Vector store scaling",
+            "",
+            f"{vs['store']}; synthetic unit vectors, 384-d, top-5.",
+            "",
+            "| chunks | insert s | p50 ms | p99 ms | p50 ÷ 1k |",
+            "|---|---|---|---|---|",
+        ]
+        for size, d in vs["by_size"].items():
+            lines.append(
+                f"| {int(size):,} | {d['insert_s']} | {rng(d['p50_ms'])} | {d['p99_ms']} | "
+                f"{d['p50_over_1k']} |"
+            )
+        lines.append("")
+    prof = document.get("profile")
+    if prof and prof.get("top_self"):
+        lines += [
+            "### Profile: API process under cached-search saturation (py-spy, self time)",
+            "",
+            "| function | share of samples |",
+            "|---|---|",
+        ]
+        lines += [f"| `{f}` | {share:.1%} |" for f, share in prof["top_self"]]
+        lines += ["", "Inclusive share of our own frames:", ""]
+        lines += [f"- `{f}` {share:.1%}" for f, share in prof["top_inclusive_ours"]]
+        lines.append("")
+    if document.get("errors"):
+        lines += ["## Phases that failed", ""]
+        for phase, text in document["errors"].items():
+            lines += [f"### {phase}", "", "```", text, "```", ""]
+    if plots:
+        lines += ["## Plots", ""]
+        lines += [f"### {caption}\n\n![{caption}]({file})\n" for file, caption in plots]
+    lines += ["## Versions", "", ", ".join(f"{k} {val}" for k, val in v.items()), ""]
+    path = out_dir / f"{name}.md"
+    path.write_text("\n".join(lines))
+    return path
