@@ -39,12 +39,28 @@ EXECUTED = [block for block in guide_blocks() if block.executed]
 
 
 @dataclass
+class Deployment:
+    """The running services; `wait_until_healthy` is left to the first example that
+    talks to the API, so that the CLI examples before it overlap the server's start."""
+
+    env: dict[str, str]
+    api: ServiceProcess
+    healthy: bool = False
+
+    def wait_for_api(self) -> None:
+        if not self.healthy:
+            wait_until_healthy(self.env["API"], self.api)
+            self.healthy = True
+
+
+@dataclass
 class Session:
     """What examples share: the working directory, the environment, the background
     process groups they left running, and whether an earlier example failed."""
 
     workdir: Path
     env: dict[str, str]
+    deployment: Deployment
     process_groups: list[int] = field(default_factory=list)
     failed: str | None = None
 
@@ -82,7 +98,7 @@ def guide_redis(redis_url: str) -> str:
 @pytest.fixture(scope="module")
 def deployment(
     guide_database: str, guide_redis: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
+) -> Iterator[Deployment]:
     """`just run` for the runner: an API server and a worker, and their environment."""
     logs = tmp_path_factory.mktemp("guide-services")
     port = free_port()
@@ -91,28 +107,25 @@ def deployment(
     api = ServiceProcess(["serve"], env, logs / "api.log").start()
     worker = ServiceProcess(["worker", "--processes", "1", "--threads", "2"], env, logs / "w.log")
     worker.start()
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(base_url, api)
-        yield env | {"API": base_url}
+        yield Deployment(env=env | {"API": f"http://127.0.0.1:{port}"}, api=api)
     finally:
         worker.kill()  # a test deployment: nothing of the worker's needs a graceful end
         api.stop()
 
 
 @pytest.fixture(scope="module")
-def session(
-    deployment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Session]:
+def session(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     venv_bin = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AVATARADAM_")}
-    env |= deployment
+    env |= deployment.env
     env |= {
         "PATH": venv_bin + os.pathsep + env.get("PATH", ""),
         "HOOK_PORT": str(free_port()),
         "NODE_HOOK_PORT": str(free_port()),
     }
-    state = Session(workdir=tmp_path_factory.mktemp("guide-examples"), env=env)
+    workdir = tmp_path_factory.mktemp("guide-examples")
+    state = Session(workdir=workdir, env=env, deployment=deployment)
     yield state
     for group in state.process_groups:
         with contextlib.suppress(ProcessLookupError):
@@ -190,6 +203,8 @@ def test_guide_example_runs_against_a_live_server(block: Block, session: Session
     if session.failed is not None:
         pytest.skip(f"an earlier example did not run: {session.failed}")
     _require_tools(block.runnable_language or "", session)
+    if "API" in block.code:
+        session.deployment.wait_for_api()
     _write_files(session, block)
     try:
         _run(block, session, EXECUTED.index(block))
