@@ -10,6 +10,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.http import schemas as http_schemas
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
 
@@ -131,3 +132,20 @@ def test_upload_documents_its_location_header(spec: dict[str, Any]) -> None:
     upload = spec["paths"]["/v1/documents"]["post"]
     assert "Location" in upload["responses"]["202"]["headers"]
     assert {"413", "415", "409"} <= set(upload["responses"])
+
+
+def test_json_bodies_are_closed_exactly_where_the_server_refuses_unknown_fields(
+    spec: dict[str, Any],
+) -> None:
+    schemas = spec["components"]["schemas"]
+    closed = 0
+    for _, _, operation in operations(spec):
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if media is None:
+            continue
+        name = media["schema"]["$ref"].rsplit("/", 1)[-1]
+        struct = getattr(http_schemas, name)
+        assert struct.__struct_config__.forbid_unknown_fields, name
+        assert schemas[name]["additionalProperties"] is False, name
+        closed += 1
+    assert closed >= 12

@@ -4,7 +4,9 @@ of every operation, the headers that come with them, and the tags.
 Handlers declare their errors with `responses=problems(...)`. `finish_openapi` then
 completes the built document in place: every error response is the `Problem` schema
 (Litestar's own 400 schema is not what the API answers), 401s carry `WWW-Authenticate`,
-429s `Retry-After` and the RateLimit headers, and every answer `X-Request-ID`.
+429s `Retry-After` and the RateLimit headers, and every answer `X-Request-ID`. JSON
+request bodies say `additionalProperties: false`: every body struct forbids unknown
+fields, and a client (or a fuzzer) must know that an extra field is a 400.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     Operation,
     Reference,
+    RequestBody,
     Schema,
     Tag,
 )
@@ -211,12 +214,23 @@ def _is_problem_or_own(response: OpenAPIResponse) -> bool:
     )
 
 
+def _close_json_body(openapi: OpenAPI, operation: Operation) -> None:
+    body = operation.request_body
+    media = body.content.get("application/json") if isinstance(body, RequestBody) else None
+    if media is None or not isinstance(media.schema, Reference):
+        return
+    schema = (openapi.components.schemas or {}).get(media.schema.ref.rsplit("/", 1)[-1])
+    if schema is not None:
+        schema.additional_properties = False
+
+
 def finish_openapi(openapi: OpenAPI) -> OpenAPI:
     """Completes the built document in place (see the module docstring)."""
     components = openapi.components
     components.headers = {**(components.headers or {}), **_HEADERS}
     problem_ref = Reference(ref=f"#/components/schemas/{PROBLEM_SCHEMA}")
     for operation in _operations(openapi):
+        _close_json_body(openapi, operation)
         responses = operation.responses or {}
         limited = "429" in responses
         for status, response in responses.items():
