@@ -185,15 +185,32 @@ class Node:
         raise RuntimeError(f"processes of {self.name} survived SIGKILL: {self.processes()}")
 
     def drop(self) -> None:
+        """Kills every process, then removes what pg_createcluster made (what
+        pg_dropcluster would do, without its seconds of overhead)."""
         self.kill_all()
-        with contextlib.suppress(FileNotFoundError):
-            (self.data_dir / "postmaster.pid").unlink()
-        with contextlib.suppress(RuntimeError):
-            _run("pg_dropcluster", self.version, self.name, timeout_s=60)
         for path in (self.data_dir, self.conf_dir):
             shutil.rmtree(path, ignore_errors=True)
         log = Path("/var/log/postgresql") / f"postgresql-{self.version}-{self.name}.log"
         log.unlink(missing_ok=True)
+
+    def start(self) -> None:
+        """`pg_ctl start -w` as the postgres user: pg_ctlcluster's wrapper costs ~1 s."""
+        _run(
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            f"/usr/lib/postgresql/{self.version}/bin/pg_ctl",
+            "start",
+            "-w",
+            "-D",
+            str(self.data_dir),
+            "-o",
+            f"-c config_file={self.conf_dir / 'postgresql.conf'}",
+            "-l",
+            f"/var/log/postgresql/postgresql-{self.version}-{self.name}.log",
+            timeout_s=60,
+        )
 
     def execute(self, sql: str, database: str = "postgres") -> None:
         with psycopg.connect(self.dsn(database), autocommit=True, connect_timeout=5) as conn:
@@ -285,7 +302,7 @@ class ReplicatedPair:
             primary = _create(version, f"{base}_primary", primary_port)
             nodes.append(primary)
             primary.write_config(dict(_COMMON))
-            primary.ctl("start")
+            primary.start()
             primary.wait_ready()
             primary.execute(f'CREATE DATABASE "{database}"')
 
@@ -314,7 +331,7 @@ class ReplicatedPair:
                 "-R",
                 timeout_s=120,
             )
-            standby.ctl("start")
+            standby.start()
             standby.wait_ready()
             pair = cls(primary, standby, database)
             pair.wait_streaming()
