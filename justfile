@@ -70,3 +70,12 @@ bench-ingest:
 bench-search:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --only search
+
+# Failover drill (issue 6): primary + synchronous standby, SIGKILL every primary process under load, promote; RTO and lost-write table (min/median/max).
+drill-failover trials="5":
+    .venv/bin/python -m ops.drills.failover --trials {{trials}}
+
+# Fault drills (issue 6), each printing a table: PostgreSQL failover, replica stopped during read traffic.
+drill:
+    .venv/bin/python -m ops.drills.failover --trials 5
+    .venv/bin/python -m ops.drills.replica_down --trials 3
