@@ -6,18 +6,14 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import require_affected, translate
+from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.model import (
     Conversation,
-    ConversationMode,
-    FeedbackRating,
     Message,
     MessageFeedback,
-    MessageRole,
-    Source,
 )
 from avataradam.domain.pagination import Cursor
 
@@ -31,39 +27,15 @@ _SELECT_FEEDBACK = (
 
 
 def _conversation(row: asyncpg.Record) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        dealership_id=row["dealership_id"],
-        user_id=row["user_id"],
-        mode=ConversationMode(row["mode"]),
-        scenario=row["scenario"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return from_row(Conversation, row)
 
 
 def _message(row: asyncpg.Record) -> Message:
-    return Message(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        role=MessageRole(row["role"]),
-        content=row["content"],
-        sources=msgspec.convert(row["sources"], type=tuple[Source, ...]),
-        created_at=row["created_at"],
-    )
+    return from_row(Message, row)
 
 
 def _feedback(row: asyncpg.Record) -> MessageFeedback:
-    return MessageFeedback(
-        id=row["id"],
-        message_id=row["message_id"],
-        conversation_id=row["conversation_id"],
-        dealership_id=row["dealership_id"],
-        user_id=row["user_id"],
-        rating=FeedbackRating(row["rating"]),
-        reason=row["reason"],
-        created_at=row["created_at"],
-    )
+    return from_row(MessageFeedback, row)
 
 
 class PostgresConversationRepository:

@@ -10,6 +10,7 @@ import asyncpg
 
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
+from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.model import (
     Chunk,
     Document,
@@ -38,37 +39,11 @@ def _document(row: asyncpg.Record) -> Document:
         if row["error_code"] is None
         else DocumentError(code=row["error_code"], message=row["error_message"] or "")
     )
-    return Document(
-        id=row["id"],
-        dealership_id=row["dealership_id"],
-        topic=Topic(row["topic"]),
-        filename=row["filename"],
-        content_type=row["content_type"],
-        size_bytes=row["size_bytes"],
-        sha256=row["sha256"],
-        status=DocumentStatus(row["status"]),
-        stage=None if row["stage"] is None else Stage(row["stage"]),
-        progress=row["progress"],
-        chunk_count=row["chunk_count"],
-        attempts=row["attempts"],
-        error=error,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return from_row(Document, row, error=error)
 
 
 def _chunk(row: asyncpg.Record) -> Chunk:
-    return Chunk(
-        id=row["id"],
-        document_id=row["document_id"],
-        dealership_id=row["dealership_id"],
-        index=row["index"],
-        text=row["text"],
-        topic=Topic(row["topic"]),
-        filename=row["filename"],
-        page=row["page"],
-        section=row["section"],
-    )
+    return from_row(Chunk, row)
 
 
 class PostgresDocumentRepository:

@@ -9,8 +9,9 @@ import asyncpg
 
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import require_affected, translate
+from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.errors import NotFound
-from avataradam.domain.model import Dealership, RefreshToken, Role, User
+from avataradam.domain.model import Dealership, RefreshToken, User
 from avataradam.domain.pagination import Cursor
 
 _SELECT_DEALERSHIP = (
@@ -27,41 +28,15 @@ _SELECT_REFRESH_ROW = (
 
 
 def _dealership(row: asyncpg.Record) -> Dealership:
-    return Dealership(
-        id=row["id"],
-        name=row["name"],
-        active=row["active"],
-        knowledge_base_generation=row["knowledge_base_generation"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return from_row(Dealership, row)
 
 
 def _user(row: asyncpg.Record) -> User:
-    return User(
-        id=row["id"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        role=Role(row["role"]),
-        dealership_id=row["dealership_id"],
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        active=row["active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return from_row(User, row)
 
 
 def _token(row: asyncpg.Record) -> RefreshToken:
-    return RefreshToken(
-        token_hash=row["token_hash"],
-        family_id=row["family_id"],
-        user_id=row["user_id"],
-        expires_at=row["expires_at"],
-        created_at=row["created_at"],
-        rotated_at=row["rotated_at"],
-        revoked_at=row["revoked_at"],
-    )
+    return from_row(RefreshToken, row)
 
 
 class PostgresDealershipRepository:

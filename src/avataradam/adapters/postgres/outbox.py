@@ -9,17 +9,12 @@ import asyncpg
 
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, translate
+from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.model import OutboxEntry, StoredResponse
 
 
 def _entry(row: asyncpg.Record) -> OutboxEntry:
-    return OutboxEntry(
-        id=row["id"],
-        kind=row["kind"],
-        payload=row["payload"],
-        created_at=row["created_at"],
-        available_at=row["available_at"],
-    )
+    return from_row(OutboxEntry, row)
 
 
 class PostgresOutboxRepository:

@@ -8,6 +8,7 @@ import asyncpg
 
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
+from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.errors import Conflict
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
@@ -22,31 +23,11 @@ _SELECT_DELIVERY = (
 
 
 def _subscription(row: asyncpg.Record) -> WebhookSubscription:
-    return WebhookSubscription(
-        id=row["id"],
-        dealership_id=row["dealership_id"],
-        url=row["url"],
-        events=tuple(row["events"]),
-        secret=row["secret"],
-        active=row["active"],
-        created_at=row["created_at"],
-    )
+    return from_row(WebhookSubscription, row)
 
 
 def _delivery(row: asyncpg.Record) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        subscription_id=row["subscription_id"],
-        event_type=row["event_type"],
-        message_id=row["message_id"],
-        payload=row["payload"],
-        status=DeliveryStatus(row["status"]),
-        attempts=row["attempts"],
-        last_status_code=row["last_status_code"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return from_row(WebhookDelivery, row)
 
 
 class PostgresWebhookRepository:
