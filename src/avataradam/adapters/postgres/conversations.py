@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import require_affected, translate
 from avataradam.adapters.postgres.rows import from_row
@@ -24,18 +22,6 @@ _SELECT_FEEDBACK = (
     "SELECT id, message_id, conversation_id, dealership_id, user_id, rating, reason, "
     "created_at FROM message_feedback"
 )
-
-
-def _conversation(row: asyncpg.Record) -> Conversation:
-    return from_row(Conversation, row)
-
-
-def _message(row: asyncpg.Record) -> Message:
-    return from_row(Message, row)
-
-
-def _feedback(row: asyncpg.Record) -> MessageFeedback:
-    return from_row(MessageFeedback, row)
 
 
 class PostgresConversationRepository:
@@ -76,7 +62,7 @@ class PostgresConversationRepository:
             dealership_id,
             user_id,
         )
-        return None if row is None else _conversation(row)
+        return None if row is None else from_row(Conversation, row)
 
     @translate
     async def list_page(
@@ -93,7 +79,7 @@ class PostgresConversationRepository:
             cursor.id if cursor else None,
             limit,
         )
-        return [_conversation(row) for row in rows]
+        return [from_row(Conversation, row) for row in rows]
 
     @translate
     async def add_message(self, message: Message) -> None:
@@ -119,7 +105,7 @@ class PostgresConversationRepository:
             conversation_id,
             last,
         )
-        return [_message(row) for row in rows]
+        return [from_row(Message, row) for row in rows]
 
 
 class PostgresFeedbackRepository:
@@ -155,4 +141,4 @@ class PostgresFeedbackRepository:
             cursor.id if cursor else None,
             limit,
         )
-        return [_feedback(row) for row in rows]
+        return [from_row(MessageFeedback, row) for row in rows]

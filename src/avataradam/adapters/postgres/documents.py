@@ -42,10 +42,6 @@ def _document(row: asyncpg.Record) -> Document:
     return from_row(Document, row, error=error)
 
 
-def _chunk(row: asyncpg.Record) -> Chunk:
-    return from_row(Chunk, row)
-
-
 class PostgresDocumentRepository:
     def __init__(self, connection: PooledConnection) -> None:
         self._conn = connection
@@ -231,7 +227,7 @@ class PostgresChunkRepository:
             list(chunk_ids),
             dealership_id,
         )
-        by_id = {row["id"]: _chunk(row) for row in rows}
+        by_id = {row["id"]: from_row(Chunk, row) for row in rows}
         return [by_id[chunk_id] for chunk_id in dict.fromkeys(chunk_ids) if chunk_id in by_id]
 
     @translate

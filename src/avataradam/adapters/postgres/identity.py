@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import require_affected, translate
 from avataradam.adapters.postgres.rows import from_row
@@ -25,18 +23,6 @@ _SELECT_REFRESH_ROW = (
     "SELECT token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at "
     "FROM refresh_tokens"
 )
-
-
-def _dealership(row: asyncpg.Record) -> Dealership:
-    return from_row(Dealership, row)
-
-
-def _user(row: asyncpg.Record) -> User:
-    return from_row(User, row)
-
-
-def _token(row: asyncpg.Record) -> RefreshToken:
-    return from_row(RefreshToken, row)
 
 
 class PostgresDealershipRepository:
@@ -59,7 +45,7 @@ class PostgresDealershipRepository:
     @translate
     async def get(self, dealership_id: UUID) -> Dealership | None:
         row = await self._conn.fetchrow(f"{_SELECT_DEALERSHIP} WHERE id = $1", dealership_id)
-        return None if row is None else _dealership(row)
+        return None if row is None else from_row(Dealership, row)
 
     @translate
     async def update(self, dealership: Dealership) -> None:
@@ -83,7 +69,7 @@ class PostgresDealershipRepository:
             cursor.id if cursor else None,
             limit,
         )
-        return [_dealership(row) for row in rows]
+        return [from_row(Dealership, row) for row in rows]
 
     @translate
     async def bump_generation(self, dealership_id: UUID) -> int:
@@ -122,12 +108,12 @@ class PostgresUserRepository:
     @translate
     async def get(self, user_id: UUID) -> User | None:
         row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE id = $1", user_id)
-        return None if row is None else _user(row)
+        return None if row is None else from_row(User, row)
 
     @translate
     async def get_by_email(self, email: str) -> User | None:
         row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE lower(email) = lower($1)", email)
-        return None if row is None else _user(row)
+        return None if row is None else from_row(User, row)
 
     @translate
     async def update(self, user: User) -> None:
@@ -161,7 +147,7 @@ class PostgresUserRepository:
             cursor.id if cursor else None,
             limit,
         )
-        return [_user(row) for row in rows]
+        return [from_row(User, row) for row in rows]
 
 
 class PostgresRefreshTokenRepository:
@@ -185,7 +171,7 @@ class PostgresRefreshTokenRepository:
     @translate
     async def get(self, token_hash: str) -> RefreshToken | None:
         row = await self._conn.fetchrow(f"{_SELECT_REFRESH_ROW} WHERE token_hash = $1", token_hash)
-        return None if row is None else _token(row)
+        return None if row is None else from_row(RefreshToken, row)
 
     @translate
     async def mark_rotated(self, token_hash: str, at: datetime) -> bool:

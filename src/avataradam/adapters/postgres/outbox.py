@@ -5,16 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, translate
 from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.model import OutboxEntry, StoredResponse
-
-
-def _entry(row: asyncpg.Record) -> OutboxEntry:
-    return from_row(OutboxEntry, row)
 
 
 class PostgresOutboxRepository:
@@ -43,7 +37,7 @@ class PostgresOutboxRepository:
             now,
             limit,
         )
-        return [_entry(row) for row in rows]
+        return [from_row(OutboxEntry, row) for row in rows]
 
     @translate
     async def mark_done(self, entry_id: UUID) -> None:

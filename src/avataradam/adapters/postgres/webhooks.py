@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
-
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
 from avataradam.adapters.postgres.rows import from_row
@@ -20,14 +18,6 @@ _SELECT_DELIVERY = (
     "SELECT id, subscription_id, event_type, message_id, payload, status, attempts, "
     "last_status_code, last_error, created_at, updated_at FROM webhook_deliveries"
 )
-
-
-def _subscription(row: asyncpg.Record) -> WebhookSubscription:
-    return from_row(WebhookSubscription, row)
-
-
-def _delivery(row: asyncpg.Record) -> WebhookDelivery:
-    return from_row(WebhookDelivery, row)
 
 
 class PostgresWebhookRepository:
@@ -58,7 +48,7 @@ class PostgresWebhookRepository:
             subscription_id,
             dealership_id,
         )
-        return None if row is None else _subscription(row)
+        return None if row is None else from_row(WebhookSubscription, row)
 
     @translate
     async def list_page(
@@ -73,7 +63,7 @@ class PostgresWebhookRepository:
             cursor.id if cursor else None,
             limit,
         )
-        return [_subscription(row) for row in rows]
+        return [from_row(WebhookSubscription, row) for row in rows]
 
     @translate
     async def delete(self, subscription_id: UUID, *, dealership_id: UUID | None) -> bool:
@@ -96,7 +86,7 @@ class PostgresWebhookRepository:
             dealership_id,
             event,
         )
-        return [_subscription(row) for row in rows]
+        return [from_row(WebhookSubscription, row) for row in rows]
 
     @translate
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
@@ -124,7 +114,7 @@ class PostgresWebhookRepository:
     @translate
     async def get_delivery(self, delivery_id: UUID) -> WebhookDelivery | None:
         row = await self._conn.fetchrow(f"{_SELECT_DELIVERY} WHERE id = $1", delivery_id)
-        return None if row is None else _delivery(row)
+        return None if row is None else from_row(WebhookDelivery, row)
 
     @translate
     async def update_delivery(self, delivery: WebhookDelivery) -> None:
@@ -161,4 +151,4 @@ class PostgresWebhookRepository:
             cursor.id if cursor else None,
             limit,
         )
-        return [_delivery(row) for row in rows]
+        return [from_row(WebhookDelivery, row) for row in rows]
