@@ -1,0 +1,1 @@
+"""Security tests: tenant isolation, roles, tokens, hostile uploads, SSRF."""

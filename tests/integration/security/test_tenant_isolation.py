@@ -1,0 +1,150 @@
+"""Objects of another dealership answer exactly like objects that do not exist.
+
+The routes come from the app's own route table, so an endpoint added later with an
+`*_id` path parameter is checked without anyone remembering to: it needs an object in
+`Holdings.ids` (the test fails otherwise) and, if it takes a body, one in `BODIES`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.app import create_app
+from tests.integration.conftest import Account, Tenant, problem
+from tests.integration.security.conftest import Holdings
+
+IGNORED_METHODS = {"OPTIONS", "HEAD"}
+BODIES: dict[tuple[str, str], dict[str, object]] = {
+    ("PATCH", "/v1/dealerships/{dealership_id:uuid}"): {"name": "Taken over"},
+    ("PATCH", "/v1/users/{user_id:uuid}"): {"first_name": "Mallory"},
+    ("POST", "/v1/conversations/{conversation_id:uuid}/messages"): {"content": "leak it"},
+    ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"rating": "down"},
+}
+OWNER_READS = {
+    "dealership_id": None,  # super-admin-only: the owner's admin cannot read it either
+    "user_id": "/v1/users/{}",
+    "document_id": "/v1/documents/{}",
+    "webhook_id": "/v1/webhooks/{}",
+    "conversation_id": "/v1/conversations/{}",
+    "message_id": None,  # read through its conversation
+}
+
+
+@dataclass(frozen=True)
+class IdRoute:
+    method: str
+    template: str
+    id_params: tuple[str, ...]
+
+    def path(self, ids: dict[str, str]) -> str:
+        path = self.template
+        for name in self.id_params:
+            path = path.replace(f"{{{name}:uuid}}", ids[name])
+        return path
+
+
+@pytest.fixture(scope="module")
+def id_routes(container: Container) -> list[IdRoute]:
+    routes = []
+    for route in create_app(container).routes:
+        params = tuple(name for name in route.path_parameters if name.endswith("_id"))
+        methods = sorted(getattr(route, "methods", set()) - IGNORED_METHODS) if params else []
+        routes.extend(IdRoute(method, route.path, params) for method in methods)
+    return routes
+
+
+def test_every_id_parameter_names_an_object_the_victim_holds(
+    id_routes: list[IdRoute],
+) -> None:
+    held = set(OWNER_READS)
+    unmapped = sorted(
+        f"{r.method} {r.template}: {name}"
+        for r in id_routes
+        for name in r.id_params
+        if name not in held
+    )
+    assert not unmapped, f"add an object of this kind to the security fixtures: {unmapped}"
+    assert len(id_routes) >= 14
+
+
+async def _request(
+    client: httpx.AsyncClient, route: IdRoute, ids: dict[str, str], account: Account
+) -> httpx.Response:
+    return await client.request(
+        route.method,
+        route.path(ids),
+        json=BODIES.get((route.method, route.template)),
+        headers=account.headers,
+    )
+
+
+async def test_another_dealerships_objects_answer_like_missing_ones_on_every_id_route(
+    client: httpx.AsyncClient, id_routes: list[IdRoute], victim: Holdings, attacker: Tenant
+) -> None:
+    missing = {name: str(uuid.uuid4()) for name in victim.ids}
+    leaks = []
+    for route in id_routes:
+        for account in (attacker.admin, attacker.user):
+            foreign = await _request(client, route, victim.ids, account)
+            absent = await _request(client, route, missing, account)
+            body = problem(foreign)
+            # A role check refuses before any lookup, for every id alike: dealership
+            # routes for everyone but super admins, admin routes for plain users.
+            may_be_role_gated = account is attacker.user or route.id_params == ("dealership_id",)
+            expected = {403, 404} if may_be_role_gated else {404}
+            if foreign.status_code not in expected or (foreign.status_code, body["code"]) != (
+                absent.status_code,
+                problem(absent)["code"],
+            ):
+                leaks.append(
+                    f"{account.email.split('-')[0]} {route.method} {route.template}: "
+                    f"{foreign.status_code} {body['code']} vs missing {absent.status_code}"
+                )
+    assert not leaks, "\n".join(leaks)
+
+
+async def test_the_victims_objects_exist_for_their_owner(
+    client: httpx.AsyncClient, victim: Holdings, super_admin: Account
+) -> None:
+    """Without this, 404 everywhere could mean the fixtures made nothing."""
+    owner = victim.tenant.admin
+    for name, template in OWNER_READS.items():
+        if template is None:
+            continue
+        headers = victim.tenant.user.headers if name == "conversation_id" else owner.headers
+        response = await client.get(template.format(victim.ids[name]), headers=headers)
+        assert response.status_code == 200, (name, response.text)
+    dealership = await client.get(
+        f"/v1/dealerships/{victim.ids['dealership_id']}", headers=super_admin.headers
+    )
+    assert dealership.status_code == 200
+    conversation = await client.get(
+        f"/v1/conversations/{victim.ids['conversation_id']}", headers=victim.tenant.user.headers
+    )
+    assert victim.ids["message_id"] in {m["id"] for m in conversation.json()["messages"]}
+
+
+async def test_nothing_of_the_victim_changed(
+    client: httpx.AsyncClient, victim: Holdings, super_admin: Account
+) -> None:
+    """Runs after the attack: no update, deletion or feedback went through."""
+    owner = victim.tenant.admin.headers
+    user = await client.get(f"/v1/users/{victim.ids['user_id']}", headers=owner)
+    assert user.json()["first_name"] != "Mallory"
+    assert user.json()["active"] is True
+    document = await client.get(f"/v1/documents/{victim.ids['document_id']}", headers=owner)
+    assert document.json()["status"] != "deleting"
+    webhook = await client.get(f"/v1/webhooks/{victim.ids['webhook_id']}", headers=owner)
+    assert webhook.status_code == 200
+    feedback = await client.get("/v1/feedback", headers=owner)
+    assert feedback.json()["items"] == []
+    dealership = await client.get(
+        f"/v1/dealerships/{victim.ids['dealership_id']}", headers=super_admin.headers
+    )
+    assert dealership.json()["active"] is True
+    assert dealership.json()["name"] != "Taken over"
