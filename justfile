@@ -17,6 +17,8 @@ setup:
     bash ops/ensure-services.sh
     if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
     if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
+    if [ -f ops/install-pgbouncer.sh ]; then bash ops/install-pgbouncer.sh; fi
+    if [ -f ops/install-llama.sh ]; then bash ops/install-llama.sh; fi
 
 # Migrate, then serve the API on AVATARADAM_HTTP_PORT (default 8000) with a worker beside it.
 run: setup
@@ -25,7 +27,7 @@ run: setup
 
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis.
 test: setup lint
-    {{py}} pytest tests/unit tests/contract tests/integration -q -p no:cacheprovider
+    {{py}} pytest tests -q -p no:cacheprovider
 
 # Fast checks: ruff, formatting, mypy --strict, import-linter.
 lint:
