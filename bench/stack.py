@@ -26,7 +26,56 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get(
     "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
+class BenchRedis:
+    """A private `redis-server` for one run (no persistence), on a free port.
+
+    Other test suites on a shared machine flush and consume the shared Redis; a
+    private server keeps their messages and FLUSHDBs out of the measurement. Set
+    `BENCH_REDIS_URL` to use an existing server instead.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = os.environ.get("BENCH_REDIS_URL") or f"redis://127.0.0.1:{self.port}/0"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> BenchRedis:
+        if os.environ.get("BENCH_REDIS_URL"):
+            return self
+        self.popen = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("bench redis-server did not start")
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            self.popen.wait(10)
 
 
 def free_port() -> int:
@@ -54,7 +103,9 @@ class BenchDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def base_environment(database_url: str, *, server: str = "uvicorn") -> dict[str, str]:
+def base_environment(
+    database_url: str, redis_url: str, *, server: str = "uvicorn"
+) -> dict[str, str]:
     """Production settings except for what a benchmark must control.
 
     Production environment, INFO JSON logs, local embedder, PostgreSQL vector store.
@@ -68,7 +119,7 @@ def base_environment(database_url: str, *, server: str = "uvicorn") -> dict[str,
         "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
         "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
         "AVATARADAM_DATABASE_URL": database_url,
-        "AVATARADAM_REDIS_URL": REDIS_URL,
+        "AVATARADAM_REDIS_URL": redis_url,
         "AVATARADAM_EMBEDDER": "local",
         "AVATARADAM_VECTOR_BACKEND": "postgres",
         "AVATARADAM_HTTP_SERVER": server,
