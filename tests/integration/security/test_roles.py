@@ -1,0 +1,165 @@
+"""Role checks on every endpoint of the route table.
+
+Every route is classified below; an unclassified one fails the first test, so a new
+endpoint cannot skip this question. Refusals are asked with the caller's own
+dealership's objects: the 403 can only come from the role, not from tenancy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.app import create_app
+from tests.integration.conftest import PASSWORD, Account, Tenant, problem
+from tests.integration.security.conftest import Holdings, holdings_of
+
+Route = tuple[str, str]
+
+PUBLIC: set[Route] = {
+    ("POST", "/v1/auth/token"),
+    ("POST", "/v1/auth/refresh"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/metrics"),
+    ("GET", "/docs"),
+}
+SUPER_ADMIN_ONLY: set[Route] = {
+    ("POST", "/v1/dealerships"),
+    ("GET", "/v1/dealerships"),
+    ("GET", "/v1/dealerships/{dealership_id:uuid}"),
+    ("PATCH", "/v1/dealerships/{dealership_id:uuid}"),
+    ("DELETE", "/v1/dealerships/{dealership_id:uuid}"),
+}
+ADMIN_ONLY: set[Route] = {
+    ("POST", "/v1/users"),
+    ("GET", "/v1/users"),
+    ("GET", "/v1/users/{user_id:uuid}"),  # another user; anyone may read themselves
+    ("PATCH", "/v1/users/{user_id:uuid}"),
+    ("DELETE", "/v1/users/{user_id:uuid}"),
+    ("POST", "/v1/documents"),
+    ("DELETE", "/v1/documents/{document_id:uuid}"),
+    ("POST", "/v1/documents/{document_id:uuid}/retry"),
+    ("POST", "/v1/webhooks"),
+    ("GET", "/v1/webhooks"),
+    ("GET", "/v1/webhooks/{webhook_id:uuid}"),
+    ("DELETE", "/v1/webhooks/{webhook_id:uuid}"),
+    ("GET", "/v1/feedback"),
+}
+ANY_USER: set[Route] = {
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/v1/me"),
+    ("GET", "/v1/documents"),
+    ("GET", "/v1/documents/{document_id:uuid}"),
+    ("POST", "/v1/search"),
+    ("POST", "/v1/conversations"),
+    ("GET", "/v1/conversations"),
+    ("GET", "/v1/conversations/scenarios"),
+    ("GET", "/v1/conversations/{conversation_id:uuid}"),
+    ("POST", "/v1/conversations/{conversation_id:uuid}/messages"),
+    ("POST", "/v1/messages/{message_id:uuid}/feedback"),
+}
+
+
+def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
+    """A request that passes validation, so only authorization can refuse it."""
+    method, template = route
+    bodies: dict[Route, dict[str, Any]] = {
+        ("POST", "/v1/dealerships"): {"json": {"name": "Rogue Motors"}},
+        ("PATCH", "/v1/dealerships/{dealership_id:uuid}"): {"json": {"name": "Renamed"}},
+        ("POST", "/v1/users"): {
+            "json": {"email": "rogue@example.com", "password": PASSWORD, "role": "user"}
+        },
+        ("PATCH", "/v1/users/{user_id:uuid}"): {"json": {"role": "dealership_admin"}},
+        ("POST", "/v1/documents"): {
+            "files": {"file": ("rogue.txt", b"Rogue upload.\n" * 3)},
+            "data": {"topic": "books"},
+        },
+        ("POST", "/v1/webhooks"): {
+            "json": {"url": "https://hooks.example.com/rogue", "events": ["document.ready"]}
+        },
+        ("POST", "/v1/search"): {"json": {"query": "GAP"}},
+        ("POST", "/v1/conversations"): {"json": {"mode": "roleplay"}},
+        ("POST", "/v1/conversations/{conversation_id:uuid}/messages"): {
+            "json": {"content": "Hello"}
+        },
+        ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"json": {"rating": "up"}},
+        ("POST", "/v1/auth/logout"): {"json": {"refresh_token": "not-a-session"}},
+    }
+    path = template
+    for name, value in ids.items():
+        path = path.replace(f"{{{name}:uuid}}", value)
+    return {"method": method, "url": path, **bodies.get(route, {})}
+
+
+@pytest.fixture(scope="module")
+async def own(client: httpx.AsyncClient, attacker: Tenant) -> Holdings:
+    """The caller's own dealership's objects; `user_id` is another user (the admin)."""
+    holdings = await holdings_of(client, attacker)
+    return Holdings(holdings.tenant, holdings.ids | {"user_id": attacker.admin.id})
+
+
+def test_every_route_of_the_app_is_classified(container: Container) -> None:
+    classified = PUBLIC | SUPER_ADMIN_ONLY | ADMIN_ONLY | ANY_USER
+    routes = {
+        (method, route.path)
+        for route in create_app(container).routes
+        if not route.path.startswith("/schema")
+        for method in getattr(route, "methods", set()) - {"OPTIONS", "HEAD"}
+    }
+    assert routes - classified == set(), "classify the new routes in test_roles.py"
+    assert classified - routes == set(), "a classified route no longer exists"
+
+
+async def _refused(
+    client: httpx.AsyncClient, routes: set[Route], own: Holdings, account: Account
+) -> list[str]:
+    wrong = []
+    for route in sorted(routes):
+        response = await client.request(**_request(route, own.ids), headers=account.headers)
+        if response.status_code != 403 or problem(response)["code"] != "permission_denied":
+            wrong.append(f"{route}: {response.status_code} {response.text[:120]}")
+    return wrong
+
+
+async def test_plain_user_is_refused_every_admin_and_super_admin_endpoint(
+    client: httpx.AsyncClient, own: Holdings
+) -> None:
+    user = own.tenant.user
+    wrong = await _refused(client, ADMIN_ONLY | SUPER_ADMIN_ONLY, own, user)
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_dealership_admin_is_refused_every_super_admin_endpoint(
+    client: httpx.AsyncClient, own: Holdings
+) -> None:
+    wrong = await _refused(client, SUPER_ADMIN_ONLY, own, own.tenant.admin)
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_refusals_changed_nothing(client: httpx.AsyncClient, own: Holdings) -> None:
+    admin = own.tenant.admin.headers
+    users = await client.get("/v1/users", headers=admin)
+    assert "rogue@example.com" not in {u["email"] for u in users.json()["items"]}
+    documents = await client.get("/v1/documents", headers=admin)
+    assert [d["filename"] for d in documents.json()["items"]] == ["secret.txt"]
+    webhooks = await client.get("/v1/webhooks", headers=admin)
+    assert len(webhooks.json()["items"]) == 1
+    me = await client.get(f"/v1/users/{own.tenant.admin.id}", headers=admin)
+    assert me.json()["role"] == "dealership_admin"
+
+
+async def test_roles_that_may_act_are_not_refused(client: httpx.AsyncClient, own: Holdings) -> None:
+    """The classification is not vacuous: the allowed role gets past authorization."""
+    allowed = [(r, own.tenant.user) for r in ANY_USER] + [(r, own.tenant.admin) for r in ADMIN_ONLY]
+    refused = []
+    for route, account in sorted(allowed, key=lambda pair: pair[0]):
+        if route[0] == "DELETE":
+            continue  # would remove the objects other routes use; refusals cover it
+        response = await client.request(**_request(route, own.ids), headers=account.headers)
+        if response.status_code == 403:
+            refused.append(f"{route}: {response.status_code} {response.text[:120]}")
+    assert not refused, "\n".join(refused)
