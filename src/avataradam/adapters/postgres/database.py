@@ -120,8 +120,8 @@ class PostgresDatabase:
     """Owns the pools and decides where read-only work runs.
 
     `statement_cache_size=0` is needed behind a transaction-mode pooler (PgBouncer).
-    The replica's state is measured at most once per `replica_status_ttl_s` (by the
-    first caller that finds it stale), never per request.
+    The replica's state is measured at most once per `replica_status_ttl_s`, in the
+    background once a first measurement exists, never per request.
     """
 
     def __init__(
@@ -305,6 +305,10 @@ class PostgresDatabase:
             return self._status
         if self._measuring is None or self._measuring.done():
             self._measuring = asyncio.create_task(self._measure())
+        if self._status is not None and not fresh:
+            # Stale while revalidating: a request never waits for a measurement that a
+            # dead primary (connect timeout) could stretch to seconds.
+            return self._status
         # Shielded: one caller's cancellation must not cancel the others' measurement.
         return await asyncio.shield(self._measuring)
 

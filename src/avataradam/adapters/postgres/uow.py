@@ -108,7 +108,7 @@ class PostgresUnitOfWork:
     async def _release(self, pool: asyncpg.Pool, connection: PooledConnection) -> None:
         """Gives the connection back; one that died meanwhile is the pool's to replace
         (its reset fails, the pool closes it), never an error of the caller's work."""
-        with contextlib.suppress(CONNECTION_ERRORS):
+        with contextlib.suppress(*CONNECTION_ERRORS):
             await self._database.release(pool, connection)
 
     async def _drop(self, pool: asyncpg.Pool, error: BaseException) -> None:
