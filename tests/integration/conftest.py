@@ -17,6 +17,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
 from tests.support.processes import ServiceProcess
+from tests.support.secrets import register_secret
 
 PASSWORD = "correct-horse-battery-staple"
 FAST_RECONCILE = {
@@ -40,6 +41,12 @@ def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
         "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "true",
         "AVATARADAM_LOGGING_LEVEL": "WARNING",
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _password_never_logged() -> None:
+    """Every process fixture's teardown (`ServiceProcess.stop`) also looks for it."""
+    register_secret(PASSWORD)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.secrets import assert_no_secrets
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -49,13 +51,14 @@ class ServiceProcess:
             self.process.wait(10)
 
     def stop(self, timeout_s: float = 20) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        """Stops the process group, then fails if any secret reached its log."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        assert_no_secrets(self.output(), source=f"log of `avataradam {' '.join(self.command)}`")
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
