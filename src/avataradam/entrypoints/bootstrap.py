@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import redis.asyncio as aioredis
 import structlog
@@ -20,6 +21,7 @@ from avataradam.adapters.chunking.semchunk import SemchunkChunker, word_token_co
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
+from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.memory.cache import InMemoryCache
@@ -187,7 +189,12 @@ def _unit_of_work(settings: Settings, metrics: Metrics) -> UnitOfWorkFactory:
                 pool, size=size, in_use=in_use
             ),
             on_acquire_wait=lambda pool, wait: metrics.db_pool_acquire.labels(pool).observe(wait),
-        )
+        ),
+        blobs=(
+            FilesystemBlobRepository(Path(settings.blobs.directory))
+            if settings.blobs.backend == "filesystem"
+            else None
+        ),
     )
 
 

@@ -55,12 +55,16 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1
     server: Literal["granian", "uvicorn"] = "uvicorn"
     max_request_body_bytes: int = 1_048_576
+    body_timeout_s: float = 120.0
+    """Deadline for a request body to arrive in full; a trickling client gets 408."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
             raise ValueError("port must be 1..65535")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
+        if self.body_timeout_s <= 0:
+            raise ValueError("body_timeout_s must be positive")
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,6 +182,14 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("windows must be at least 1 second")
 
 
+class BlobSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where uploaded files are kept: in PostgreSQL (default; every host sees them and
+    they commit with their document) or in a directory (one host only)."""
+
+    backend: Literal["postgres", "filesystem"] = "postgres"
+    directory: str = "var/blobs"
+
+
 class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
@@ -231,6 +243,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
+    blobs: BlobSettings = msgspec.field(default_factory=BlobSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:

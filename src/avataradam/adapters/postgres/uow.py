@@ -83,9 +83,16 @@ class PostgresUnitOfWork:
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
 
-    def __init__(self, database: PostgresDatabase, *, read_only: bool) -> None:
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        *,
+        read_only: bool,
+        blobs: BlobRepository | None = None,
+    ) -> None:
         self._database = database
         self._read_only = read_only
+        self._blob_store = blobs
         self._pool: asyncpg.Pool | None = None
         self._connection: PooledConnection | None = None
         self._transaction: Transaction | None = None
@@ -153,7 +160,7 @@ class PostgresUnitOfWork:
         self.refresh_tokens = PostgresRefreshTokenRepository(connection)
         self.documents = PostgresDocumentRepository(connection)
         self.chunks = PostgresChunkRepository(connection)
-        self.blobs = PostgresBlobRepository(connection)
+        self.blobs = self._blob_store or PostgresBlobRepository(connection)
         self.conversations = PostgresConversationRepository(connection)
         self.feedback = PostgresFeedbackRepository(connection)
         self.outbox = PostgresOutboxRepository(connection)
@@ -231,8 +238,10 @@ def _is_read_only_violation(exc: BaseException) -> bool:
 class PostgresUnitOfWorkFactory:
     """Implements UnitOfWorkFactory on a started PostgresDatabase."""
 
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(self, database: PostgresDatabase, *, blobs: BlobRepository | None = None) -> None:
+        """`blobs` replaces the in-database blob rows (e.g. a filesystem store)."""
         self.database = database
+        self._blobs = blobs
 
     def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.database, read_only=read_only)
+        return PostgresUnitOfWork(self.database, read_only=read_only, blobs=self._blobs)

@@ -1,0 +1,1 @@
+"""Local filesystem adapters (single-host deployments)."""
