@@ -157,13 +157,6 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
-class Page(msgspec.Struct, frozen=True, kw_only=True):
-    """One page of a cursor-paginated listing."""
-
-    items: tuple[object, ...]
-    next_cursor: str | None
-
-
 class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
     """Work recorded in the same transaction as the change that causes it.
 
