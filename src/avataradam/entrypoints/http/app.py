@@ -6,12 +6,14 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.response import Redirect
 
 from avataradam.domain.access import Principal
 from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.bodytimeout import BodyReadTimeoutMiddleware
 from avataradam.entrypoints.http.controllers.admin import DealershipController, UserController
 from avataradam.entrypoints.http.controllers.conversations import (
     ConversationController,
@@ -86,7 +88,12 @@ def create_app(container: Container) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=rate_limit_hook(container.enforce_rate_limits, provide_principal),
-        middleware=[RateLimitHeadersMiddleware],
+        middleware=[
+            DefineMiddleware(
+                BodyReadTimeoutMiddleware, timeout_s=container.settings.http.body_timeout_s
+            ),
+            RateLimitHeadersMiddleware,
+        ],
         on_startup=[container.start],
         on_shutdown=[container.close],
         openapi_config=OpenAPIConfig(

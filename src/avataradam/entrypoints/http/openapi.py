@@ -6,7 +6,8 @@ completes the built document in place: every error response is the `Problem` sch
 (Litestar's own 400 schema is not what the API answers), 401s carry `WWW-Authenticate`,
 429s `Retry-After` and the RateLimit headers, and every answer `X-Request-ID`. JSON
 request bodies say `additionalProperties: false`: every body struct forbids unknown
-fields, and a client (or a fuzzer) must know that an extra field is a 400.
+fields, and a client (or a fuzzer) must know that an extra field is a 400. Every
+operation with a body may answer 408 (see `bodytimeout`).
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "No such object in the caller's dealership (`not_found`). Objects of another "
         "dealership answer 404 too, never 403.",
         "document not found",
+    ),
+    408: _Kind(
+        "request_timeout",
+        "Request Timeout",
+        "The request body did not arrive in full within the server's deadline "
+        "(`request_timeout`); the connection is closed. Retry on a better connection.",
+        "the request body did not arrive within 120 s",
     ),
     409: _Kind(
         "conflict",
@@ -231,6 +239,10 @@ def finish_openapi(openapi: OpenAPI) -> OpenAPI:
     problem_ref = Reference(ref=f"#/components/schemas/{PROBLEM_SCHEMA}")
     for operation in _operations(openapi):
         _close_json_body(openapi, operation)
+        if operation.request_body is not None and operation.responses is not None:
+            operation.responses.setdefault(
+                "408", OpenAPIResponse(description=PROBLEM_KINDS[408].description)
+            )
         responses = operation.responses or {}
         limited = "429" in responses
         for status, response in responses.items():
@@ -239,9 +251,11 @@ def finish_openapi(openapi: OpenAPI) -> OpenAPI:
             code = int(status)
             if code >= 400 and not _is_problem_or_own(response):
                 kind = PROBLEM_KINDS.get(code)
-                response.content = {PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=problem_ref)}
+                media = OpenAPIMediaType(schema=problem_ref)
                 if kind is not None:
                     response.description = kind.description
+                    media.examples = {kind.code: _example(code, kind)}
+                response.content = {PROBLEM_MEDIA_TYPE: media}
             headers = dict(response.headers or {})
             headers[_REQUEST_ID] = _ref(_REQUEST_ID)
             if code == 401:
