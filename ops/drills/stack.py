@@ -1,0 +1,457 @@
+"""The application stack of the ingestion and shutdown drills, built fresh per run.
+
+A new database on the machine's PostgreSQL (migrated, dropped at the end), a private
+`redis-server` on a spare port (never the shared one: other suites flush and consume
+it, and the Redis drill restarts its server), API and worker child processes in their
+own sessions, signalled by their own pids only, and dealership accounts made through
+the CLI and the HTTP API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import psycopg
+import redis
+from ops.drills.app import PASSWORD, AppProcess
+from ops.drills.pgcluster import free_port
+
+from avataradam.adapters.postgres.migrate import apply_migrations
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
+ADMIN_DSN = os.environ.get(
+    "DRILL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+# The worker re-drives lost work within seconds (as tests/integration/conftest.py's FAST_RECONCILE).
+FAST_RECONCILE = {
+    "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
+    "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
+    "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "6",
+    "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
+    "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
+}
+HTTP_OK, HTTP_CREATED, HTTP_ACCEPTED = 200, 201, 202
+
+
+def large_pdf() -> tuple[bytes, str]:
+    """A multi-page PDF from the shared corpus (most of its ingestion is extraction),
+    or the large text when the corpus is not there."""
+    pdf = CORPUS / "GeoTopo-komprimiert.pdf"
+    if pdf.exists():
+        return pdf.read_bytes(), "lecture.pdf"
+    return large_text()
+
+
+def large_text(lines: int = 20_000) -> tuple[bytes, str]:
+    """Thousands of chunks: most of its ingestion is embedding and indexing them."""
+    text = "".join(
+        f"Paragraph {n}: a vehicle service contract covers powertrain repairs "
+        f"after the factory warranty ends; term {n % 7 + 2} years.\n"
+        for n in range(lines)
+    )
+    return text.encode(), "handbook.txt"
+
+
+def small_document(tag: str) -> tuple[bytes, str]:
+    text = f"Credit life insurance pays the loan if the borrower dies ({tag}).\n" * 40
+    return text.encode(), f"credit-life-{tag}.txt"
+
+
+class PrivateRedis:
+    """`redis-server` without persistence on a free port; `restart` loses everything."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 10) -> PrivateRedis:
+        self.popen = subprocess.Popen(  # noqa: S603 -- fixed arguments
+            [  # noqa: S607 -- Debian's redis-server from PATH
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
+                    return self
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def flushdb(self) -> None:
+        client = redis.Redis.from_url(self.url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+
+    def shutdown_nosave(self) -> None:
+        """SHUTDOWN NOSAVE: the server exits and every queued message is gone."""
+        client = redis.Redis(port=self.port)
+        try:
+            client.shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits
+        finally:
+            client.close()
+        if self.popen is not None:
+            self.popen.wait(10)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+
+
+class DrillDatabase:
+    """`avataradam_drill_<random>` on the machine's PostgreSQL, migrated; dropped WITH FORCE."""
+
+    def __init__(self) -> None:
+        self.name = f"avataradam_drill_{uuid.uuid4().hex[:10]}"
+        self.url = ADMIN_DSN.rsplit("/", 1)[0] + "/" + self.name
+
+    def create(self) -> DrillDatabase:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        apply_migrations(self.url)
+        return self
+
+    def drop(self) -> None:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def stored(self, document_id: str) -> StoredCounts:
+        """What PostgreSQL holds for one document, read directly (not through the API)."""
+        with psycopg.connect(self.url, connect_timeout=10) as conn:
+            row = conn.execute(
+                """
+                SELECT d.status, d.stage, d.chunk_count, d.attempts,
+                       (SELECT count(*) FROM chunks c WHERE c.document_id = d.id),
+                       (SELECT count(*) FROM chunk_vectors v
+                         WHERE v.namespace = d.dealership_id::text AND v.document_id = d.id),
+                       (SELECT count(*) FROM chunk_vectors v WHERE v.document_id = d.id)
+                FROM documents d WHERE d.id = %s
+                """,
+                (uuid.UUID(document_id),),
+            ).fetchone()
+        if row is None:
+            return StoredCounts("missing", None, 0, 0, 0, 0, 0)
+        return StoredCounts(*row)
+
+
+@dataclass(frozen=True)
+class StoredCounts:
+    status: str
+    stage: str | None
+    chunk_count: int
+    attempts: int
+    chunks: int
+    vectors: int
+    vectors_anywhere: int
+
+    @property
+    def exactly_one_set(self) -> bool:
+        """Ready, with one chunk row and one vector row per chunk and nothing elsewhere."""
+        return (
+            self.status == "ready"
+            and self.chunk_count > 0
+            and self.chunks == self.vectors == self.vectors_anywhere == self.chunk_count
+        )
+
+    @property
+    def duplicates(self) -> int:
+        """Chunk and vector rows beyond one set (0 unless something wrote twice)."""
+        extra_chunks = max(0, self.chunks - self.chunk_count)
+        return extra_chunks + max(0, self.vectors_anywhere - self.chunk_count)
+
+
+def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
+    """A test deployment: hashing embedder, cheap Argon2, fast reconciler, no rate limits
+    (a drill uploads more than a user may per minute)."""
+    return {
+        "AVATARADAM_ENVIRONMENT": "test",
+        "AVATARADAM_DATABASE_URL": database_url,
+        "AVATARADAM_REDIS_URL": redis_url,
+        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
+        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
+        "AVATARADAM_EMBEDDER": "hashing",
+        "AVATARADAM_VECTOR_BACKEND": "postgres",
+        "AVATARADAM_RATE_LIMIT_ENABLED": "false",
+        "AVATARADAM_LOGGING_LEVEL": "INFO",
+        **FAST_RECONCILE,
+    }
+
+
+class WorkerProcess:
+    """`avataradam worker` (Dramatiq's main process and its forks) in its own session."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path, *, threads: int = 2) -> None:
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.threads = threads
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 -- the project's own CLI
+                [
+                    sys.executable,
+                    "-m",
+                    "avataradam.entrypoints.cli",
+                    "worker",
+                    "--processes",
+                    "1",
+                    "--threads",
+                    str(self.threads),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("the worker has not started")
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill_group(self) -> None:
+        """SIGKILL to every process of the worker: nothing is acked, finished or cleaned up."""
+        if self.running():
+            os.killpg(self.pid, signal.SIGKILL)
+            self.wait(10)
+
+    def terminate(self) -> None:
+        """SIGTERM to Dramatiq's main process only, as an orchestrator stops a container's
+        PID 1: it forwards one SIGTERM to its worker processes and waits for them."""
+        if self.running():
+            os.kill(self.pid, signal.SIGTERM)
+
+    def wait(self, timeout_s: float) -> int | None:
+        if self.process is None:
+            return None
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout_s: float = 60) -> None:
+        if not self.running():
+            return
+        self.terminate()
+        if self.wait(timeout_s) is None:
+            self.kill_group()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass(frozen=True)
+class DealershipAdmin:
+    dealership_id: str
+    headers: dict[str, str]
+
+
+class Stack:
+    """Database + private Redis + one API + workers; a context manager that cleans up."""
+
+    def __init__(self, workdir: Path, *, extra_env: Mapping[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.database = DrillDatabase()
+        self.redis = PrivateRedis()
+        self.env: dict[str, str] = {}
+        self.extra_env = dict(extra_env or {})
+        self.api: AppProcess | None = None
+        self.workers: list[WorkerProcess] = []
+        self._super_admin: dict[str, str] | None = None
+
+    def __enter__(self) -> Stack:
+        try:
+            self.database.create()
+            self.redis.start()
+            self.env = (
+                stack_environment(self.database.url, self.redis.url)
+                | {"AVATARADAM_LOGGING_LEVEL": "WARNING"}
+                | self.extra_env
+            )
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+        for worker in self.workers:
+            worker.stop(timeout_s=20)
+        self.redis.stop()
+        self.database.drop()
+
+    def start_api(self, **env: str) -> AppProcess:
+        port = free_port()
+        api = AppProcess(
+            self.env | {"AVATARADAM_HTTP_PORT": str(port)} | env, self.workdir / f"api-{port}.log"
+        )
+        api.start()
+        self.api = api
+        return api
+
+    def start_worker(self, *, threads: int = 2) -> WorkerProcess:
+        log = self.workdir / f"worker-{len(self.workers)}.log"
+        env = self.env | {"AVATARADAM_LOGGING_LEVEL": "INFO"}
+        worker = WorkerProcess(env, log, threads=threads).start()
+        self.workers.append(worker)
+        return worker
+
+    @property
+    def base_url(self) -> str:
+        if self.api is None:
+            raise RuntimeError("the API has not started")
+        return self.api.base_url
+
+    def super_admin(self) -> dict[str, str]:
+        if self._super_admin is None:
+            if self.api is None:
+                raise RuntimeError("the API has not started")
+            self._super_admin = self.api.sign_in_super_admin()
+        return self._super_admin
+
+    def new_dealership_admin(self) -> DealershipAdmin:
+        """A dealership and its admin, made through the HTTP API as the super admin."""
+        root = self.super_admin()
+        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+            created = http.post(
+                "/v1/dealerships", json={"name": f"Drill {uuid.uuid4().hex[:6]}"}, headers=root
+            )
+            if created.status_code != HTTP_CREATED:
+                raise RuntimeError(f"could not create a dealership: {created.text}")
+            dealership_id = created.json()["id"]
+            email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
+            user = http.post(
+                "/v1/users",
+                json={
+                    "email": email,
+                    "password": PASSWORD,
+                    "role": "dealership_admin",
+                    "dealership_id": dealership_id,
+                },
+                headers=root,
+            )
+            if user.status_code != HTTP_CREATED:
+                raise RuntimeError(f"could not create an admin: {user.text}")
+            token = http.post("/v1/auth/token", json={"email": email, "password": PASSWORD})
+            token.raise_for_status()
+        return DealershipAdmin(
+            dealership_id, {"Authorization": f"Bearer {token.json()['access_token']}"}
+        )
+
+    def upload(
+        self, admin: DealershipAdmin, content: bytes, filename: str, topic: str = "books"
+    ) -> str:
+        with httpx.Client(base_url=self.base_url, timeout=60) as http:
+            response = http.post(
+                "/v1/documents",
+                files={"file": (filename, content, "application/octet-stream")},
+                data={"topic": topic},
+                headers=admin.headers,
+            )
+        if response.status_code != HTTP_ACCEPTED:
+            raise RuntimeError(f"upload refused: {response.status_code} {response.text}")
+        return str(response.json()["id"])
+
+    def document(self, admin: DealershipAdmin, document_id: str) -> dict[str, object]:
+        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            response = http.get(f"/v1/documents/{document_id}", headers=admin.headers)
+        response.raise_for_status()
+        body: dict[str, object] = response.json()
+        return body
+
+    def wait_until_processing(
+        self, admin: DealershipAdmin, document_id: str, timeout_s: float = 60
+    ) -> dict[str, object]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            body = self.document(admin, document_id)
+            if body["status"] == "processing":
+                return body
+            if body["status"] != "queued":
+                raise RuntimeError(f"document left the queue without processing: {body}")
+            time.sleep(0.02)
+        raise RuntimeError(f"ingestion of {document_id} never started")
+
+    def wait_until_settled(
+        self, document_ids: list[str], timeout_s: float, *, since: float
+    ) -> dict[str, float | None]:
+        """Seconds from `since` until each document is `ready` or `failed` (None: never),
+        read from PostgreSQL so that it works while the API is down."""
+        settled: dict[str, float | None] = dict.fromkeys(document_ids)
+        deadline = since + timeout_s
+        while time.monotonic() < deadline and any(v is None for v in settled.values()):
+            for document_id, at in settled.items():
+                if at is None and self.database.stored(document_id).status in ("ready", "failed"):
+                    settled[document_id] = time.monotonic() - since
+            time.sleep(0.1)
+        return settled
+
+
+def port_accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def summary(values: list[float], unit: str = "s") -> str:
+    if not values:
+        return "n/a"
+    return (
+        f"min {min(values):.2f}  median {statistics.median(values):.2f}  "
+        f"max {max(values):.2f} {unit}"
+    )
