@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from tests.integration.conftest import Account, Tenant, new_tenant
+from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.http.app import create_app
+from avataradam.entrypoints.settings import load_settings
+from tests.integration.conftest import Account, Tenant, new_tenant, service_environment
+
+
+@asynccontextmanager
+async def deployment(
+    database_url: str, redis_url: str, overrides: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of another deployment on the test database, configured by `overrides`."""
+    settings = load_settings(
+        service_environment(database_url, redis_url) | overrides, env_file=None
+    )
+    container = build_container(settings)
+    await container.start()
+    try:
+        transport = httpx.ASGITransport(app=create_app(container))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+    finally:
+        await container.close()
 
 
 @dataclass(frozen=True)
