@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,8 +31,8 @@ from tests.integration.conftest import FAST_RECONCILE, service_environment
 from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
 
 GUIDE_REDIS_DB = 13
-"""The deployment's own Redis database: the integration tests' worker shares db 15 and
-would otherwise take this deployment's messages."""
+"""Without a `redis-server` binary, the database used on the shared Redis (the integration
+tests' worker uses db 15 and would otherwise take this deployment's messages)."""
 EXAMPLE_TIMEOUT_S = 45
 TOOLS = {"bash": ("bash", "curl", "jq"), "python": (), "javascript": ("node",)}
 
@@ -84,15 +85,60 @@ def guide_database() -> Iterator[str]:
     yield from _fresh_database()
 
 
-@pytest.fixture(scope="module")
-def guide_redis(redis_url: str) -> str:
-    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{GUIDE_REDIS_DB}"))
+def _private_redis() -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        client.close()
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _shared_redis(shared: str) -> Iterator[str]:
+    url = urlunsplit(urlsplit(shared)._replace(path=f"/{GUIDE_REDIS_DB}"))
     client = redis.Redis.from_url(url)
     try:
         client.flushdb()
     finally:
         client.close()
-    return url
+    yield url
+
+
+@pytest.fixture(scope="module")
+def guide_redis(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Redis of the deployment's own: a shared one would let another test run's worker
+    take this deployment's messages and share its rate-limit counters."""
+    if shutil.which("redis-server") is not None:
+        yield from _private_redis()
+    else:
+        yield from _shared_redis(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture(scope="module")
