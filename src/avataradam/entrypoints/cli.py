@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
-from avataradam.entrypoints.bootstrap import build_container
+
+if TYPE_CHECKING:
+    from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import (
     Settings,
     SettingsError,
@@ -80,7 +83,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _create_admin_async(settings: Settings, args: argparse.Namespace) -> int:
-    container = build_container(settings)
+    container = _build(settings)
     await container.start()
     try:
         role = Role(args.role)
@@ -94,7 +97,7 @@ async def _create_admin_async(settings: Settings, args: argparse.Namespace) -> i
 
 
 async def _create_dealership_async(settings: Settings, args: argparse.Namespace) -> int:
-    container = build_container(settings)
+    container = _build(settings)
     await container.start()
     try:
         dealership = await container.create_dealership.create(args.name)
@@ -128,6 +131,14 @@ def _mask_url_password(url: str) -> str:
         return url
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:********@{host}"
+
+
+def _build(settings: Settings) -> Container:
+    # Imported on demand: the whole application takes seconds to import, which
+    # `migrate` and `config` do not need.
+    from avataradam.entrypoints.bootstrap import build_container  # noqa: PLC0415
+
+    return build_container(settings)
 
 
 def _parser() -> argparse.ArgumentParser:
