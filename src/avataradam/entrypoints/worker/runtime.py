@@ -68,6 +68,17 @@ class WorkerRuntime(dramatiq.Middleware):
         loop_thread.run_coroutine(self._start())
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Stops the periodic duties only: Dramatiq calls this before it lets the running
+        messages finish, and they still need the container (closing it here crashed
+        every in-flight ingestion at SIGTERM)."""
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None and self._periodic:
+            loop_thread.run_coroutine(self._stop_periodic())
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Closes the container once the worker threads have finished their messages.
+        Middleware run in reverse order here, so this comes before the AsyncIO
+        middleware stops the event loop."""
         loop_thread = get_event_loop_thread()
         if loop_thread is not None and self._container is not None:
             loop_thread.run_coroutine(self._stop())
@@ -88,11 +99,15 @@ class WorkerRuntime(dramatiq.Middleware):
         ]
         _log.info("worker_started")
 
-    async def _stop(self) -> None:
-        for task in self._periodic:
+    async def _stop_periodic(self) -> None:
+        periodic, self._periodic = self._periodic, []
+        for task in periodic:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def _stop(self) -> None:
+        await self._stop_periodic()
         await self.container.close()
         mark_process_dead(os.getpid())
 
