@@ -81,3 +81,7 @@ drill-failover trials="5":
 drill:
     .venv/bin/python -m ops.drills.failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
+
+# Longer schemathesis campaign against a live server (every operation, 200 examples each).
+fuzz:
+    FUZZ_MAX_EXAMPLES=200 {{py}} pytest tests/integration/test_schemathesis.py -q -p no:cacheprovider

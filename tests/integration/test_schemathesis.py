@@ -10,6 +10,7 @@ operation is bounded so the whole run stays well under a minute and a half.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ from schemathesis.specs.openapi.checks import (
 from tests.integration.conftest import PASSWORD, service_environment
 from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
+"""Per operation and mode; `just fuzz` runs a longer campaign with more."""
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
