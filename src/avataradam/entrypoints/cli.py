@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
 from avataradam.adapters.postgres.migrate import apply_migrations
@@ -46,6 +48,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     import uvicorn  # noqa: PLC0415 -- only the chosen server is imported
 
+    # After its graceful shutdown uvicorn re-raises the signal it stopped on, under the
+    # handler that was there before it: by default the process then dies of SIGTERM
+    # (status 143, an error to container runtimes). A completed shutdown exits 0.
+    signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
     uvicorn.run(
         ASGI_FACTORY,
         factory=True,
@@ -59,6 +65,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=30,
     )
     return 0
+
+
+def _exit_after_graceful_shutdown(_signum: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
 
 
 def _worker(_settings: Settings, args: argparse.Namespace) -> int:
