@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,8 +274,14 @@ def _replies_stored(stack: Stack, conversations: list[str]) -> int:
     return len(rows)
 
 
-def run_api_trial(trial: int, stack: Stack, *, streams: int, uploads: int) -> ApiResult:
-    api = stack.start_api(AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S=str(DELTA_DELAY_S))
+SLOW_REPLIES = {"AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S": str(DELTA_DELAY_S)}
+
+
+def run_api_trial(
+    trial: int, stack: Stack, *, streams: int, uploads: int, api: AppProcess | None = None
+) -> ApiResult:
+    """SIGTERMs `api` (started with SLOW_REPLIES), or a new API instance."""
+    api = api or stack.start_api(**SLOW_REPLIES)
     admin = stack.new_dealership_admin()
     outcomes, conversations, signalled_at = asyncio.run(
         _api_trial_traffic(api, admin, streams=streams, uploads=uploads)
@@ -312,9 +318,16 @@ def run_api_trial(trial: int, stack: Stack, *, streams: int, uploads: int) -> Ap
     )
 
 
-def run_worker_trial(trial: int, stack: Stack, *, variant: str, run_s: float) -> WorkerResult:
+def run_worker_trial(
+    trial: int,
+    stack: Stack,
+    *,
+    variant: str,
+    run_s: float,
+    document: Callable[[], tuple[bytes, str]] = large_pdf,
+) -> WorkerResult:
     admin = stack.new_dealership_admin()
-    content, filename = large_pdf()
+    content, filename = document()
     document_id = stack.upload(admin, content, filename, "books")
     stack.wait_until_processing(admin, document_id)
     time.sleep(run_s)

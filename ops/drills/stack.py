@@ -9,6 +9,7 @@ the CLI and the HTTP API.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -29,6 +30,10 @@ from ops.drills.app import PASSWORD, AppProcess
 from ops.drills.pgcluster import free_port
 
 from avataradam.adapters.postgres.migrate import apply_migrations
+from avataradam.domain.model import Role
+from avataradam.domain.usecases.users import NewUser
+from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
@@ -140,18 +145,19 @@ class PrivateRedis:
 class DrillDatabase:
     """`avataradam_drill_<random>` on the machine's PostgreSQL, migrated; dropped WITH FORCE."""
 
-    def __init__(self) -> None:
+    def __init__(self, admin_dsn: str = ADMIN_DSN) -> None:
+        self.admin_dsn = admin_dsn
         self.name = f"avataradam_drill_{uuid.uuid4().hex[:10]}"
-        self.url = ADMIN_DSN.rsplit("/", 1)[0] + "/" + self.name
+        self.url = admin_dsn.rsplit("/", 1)[0] + "/" + self.name
 
     def create(self) -> DrillDatabase:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
         apply_migrations(self.url)
         return self
 
     def drop(self) -> None:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def stored(self, document_id: str) -> StoredCounts:
@@ -295,9 +301,15 @@ class DealershipAdmin:
 class Stack:
     """Database + private Redis + one API + workers; a context manager that cleans up."""
 
-    def __init__(self, workdir: Path, *, extra_env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        admin_dsn: str = ADMIN_DSN,
+    ) -> None:
         self.workdir = workdir
-        self.database = DrillDatabase()
+        self.database = DrillDatabase(admin_dsn)
         self.redis = PrivateRedis()
         self.env: dict[str, str] = {}
         self.extra_env = dict(extra_env or {})
@@ -358,10 +370,17 @@ class Stack:
         return self.api.base_url
 
     def super_admin(self) -> dict[str, str]:
+        """A super admin made in this process (no CLI process to start) and signed in."""
         if self._super_admin is None:
-            if self.api is None:
-                raise RuntimeError("the API has not started")
-            self._super_admin = self.api.sign_in_super_admin()
+            email = f"drill-{uuid.uuid4().hex[:10]}@example.com"
+            asyncio.run(_create_super_admin(load_settings(self.env, env_file=None), email))
+            response = httpx.post(
+                f"{self.base_url}/v1/auth/token",
+                json={"email": email, "password": PASSWORD},
+                timeout=30,
+            )
+            response.raise_for_status()
+            self._super_admin = {"Authorization": f"Bearer {response.json()['access_token']}"}
         return self._super_admin
 
     def new_dealership_admin(self) -> DealershipAdmin:
@@ -440,6 +459,17 @@ class Stack:
                     settled[document_id] = time.monotonic() - since
             time.sleep(0.1)
         return settled
+
+
+async def _create_super_admin(settings: Settings, email: str) -> None:
+    container = build_container(settings)
+    await container.start()
+    try:
+        await container.create_user.create(
+            NewUser(email=email, password=PASSWORD, role=Role.SUPER_ADMIN), None
+        )
+    finally:
+        await container.close()
 
 
 def port_accepts(port: int) -> bool:
