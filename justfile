@@ -77,10 +77,13 @@ bench-search:
 drill-failover trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}
 
-# Fault drills (issue 6), each printing a table: PostgreSQL failover, replica stopped during read traffic.
+# Fault drills (issue 6), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM.
 drill:
     .venv/bin/python -m ops.drills.failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
+    .venv/bin/python -m ops.drills.worker_kill --trials 20
+    .venv/bin/python -m ops.drills.redis_loss --trials 3
+    .venv/bin/python -m ops.drills.api_sigterm --trials 3
 
 # Longer schemathesis campaign against a live server (every operation, 200 examples each).
 fuzz:
