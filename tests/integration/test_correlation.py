@@ -12,9 +12,7 @@ import dramatiq
 import httpx
 import pytest
 from dramatiq.brokers.stub import StubBroker
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue
@@ -28,6 +26,7 @@ from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from tests.integration.conftest import PASSWORD, Tenant
 from tests.integration.test_ingestion import upload, wait_for_status
+from tests.support.otel import recorded_spans
 from tests.support.processes import ServiceProcess
 
 
@@ -75,17 +74,10 @@ async def test_request_id_reaches_api_and_worker_log_lines(
     assert all(line["service"] == "avataradam-worker" for line in worker_lines)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    assert isinstance(trace.get_tracer_provider(), TracerProvider)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    exporter.shutdown()
+    with recorded_spans() as exporter:
+        yield exporter
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ class ServiceProcess:
 
     def __init__(self, command: list[str], env: Mapping[str, str], log_path: Path) -> None:
         self.command = command
-        self.env = {**os.environ, **env}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -51,9 +51,13 @@ class ServiceProcess:
             self.process.wait(10)
 
     def stop(self, timeout_s: float = 20) -> None:
-        """Stops the process group, then fails if any secret reached its log."""
+        """Stops the process, then fails if any secret reached its log.
+
+        SIGTERM goes to the main process only: it forwards the signal to its children
+        (Dramatiq, uvicorn), and signalling the whole group would hit them twice.
+        """
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:

@@ -116,6 +116,7 @@ def create_app(container: Container) -> Litestar:
         ),
         request_max_body_size=container.settings.http.max_request_body_bytes,
         debug=False,
+        logging_config=None,
     )
     finish_openapi(app.openapi_schema)
     return instrument_app(app, metrics=container.metrics)
