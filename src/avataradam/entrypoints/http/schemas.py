@@ -25,7 +25,16 @@ from avataradam.domain.model import (
 
 T = TypeVar("T")
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["admin@example.com"])]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=320,
+        # No control characters: PostgreSQL refuses NUL in text, and no address has them.
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        examples=["admin@example.com"],
+    ),
+]
 Password = Annotated[
     str, msgspec.Meta(min_length=1, max_length=256, examples=["correct-horse-battery-staple"])
 ]
