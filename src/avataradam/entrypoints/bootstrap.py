@@ -270,11 +270,13 @@ def rate_policies(settings: Settings) -> RatePolicies:
 def _rate_limiter(settings: Settings, metrics: Metrics, clock: Clock) -> RateLimiter:
     if settings.persistence == "memory" or settings.rate_limit.backend == "memory":
         return InMemoryRateLimiter(clock)
-    # Its own client with short timeouts: the limiter sits in front of every request.
+    # Its own client and pool, without retries: the limiter sits in front of every
+    # request, so an outage must cost at most the timeout before failing open/closed.
+    # The timeout still leaves room for a burst of new connections on a busy host.
     client = aioredis.Redis.from_url(
         settings.redis.url,
-        socket_connect_timeout=0.5,
-        socket_timeout=0.5,
+        socket_connect_timeout=2.0,
+        socket_timeout=2.0,
         retry=Retry(NoBackoff(), 0),
     )
     fail_open = {p.name: p.fail_open for p in _all_policies(rate_policies(settings))}
