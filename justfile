@@ -25,9 +25,13 @@ run: setup
     {{py}} avataradam migrate
     bash ops/run-local.sh
 
-# Lint, types, import contracts, then every test suite against real PostgreSQL and Redis.
+# Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
+# with branch coverage of src/ (API and worker subprocesses included) gated at 90%.
 test: setup lint
-    {{py}} pytest tests -q -p no:cacheprovider
+    rm -f .coverage .coverage.*
+    {{py}} coverage run -m pytest tests -q -p no:cacheprovider
+    {{py}} coverage combine -q
+    {{py}} coverage report --fail-under=90 | tail -n 25
 
 # Fast checks: ruff, formatting, mypy --strict, import-linter.
 lint:
