@@ -82,8 +82,13 @@ def calibrate(stack: Stack, kind: str) -> float:
     settled = stack.wait_until_settled([document_id], SETTLE_TIMEOUT_S, since=started)
     took = settled[document_id]
     counts = stack.database.stored(document_id)
-    if took is None or not counts.exactly_one_set or counts.attempts != 1:
-        raise RuntimeError(f"the calibration ingestion did not succeed once: {counts}")
+    if took is None or not counts.exactly_one_set:
+        raise RuntimeError(f"the calibration ingestion did not succeed: {counts}")
+    if counts.attempts != 1:
+        print(  # noqa: T201 -- a warning for the operator
+            f"warning: the undisturbed {kind} ingestion was re-driven ({counts.attempts} "
+            "attempts): raise --stalled-timeout-s above its extraction time"
+        )
     return took
 
 
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--documents", choices=["pdf", "text", "both"], default="both")
-    parser.add_argument("--stalled-timeout-s", type=float, default=12.0)
+    parser.add_argument("--stalled-timeout-s", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)  # noqa: S311 -- kill moments, not secrets
