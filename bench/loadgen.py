@@ -212,7 +212,11 @@ async def fixed_rate(
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(send(i, scheduled)))
+        # Event-loop timers have millisecond granularity and may wake a little early:
+        # a request sent before its slot is timed from when it was sent; a late one
+        # (the generator fell behind) from its slot, so the lateness counts.
+        origin = min(scheduled, time.perf_counter())
+        tasks.append(asyncio.create_task(send(i, origin)))
     await asyncio.gather(*tasks)
     duration = time.perf_counter() - start
     pool.close()
