@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +21,14 @@ from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
-from avataradam.adapters.system import UuidGenerator
+from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import (
     DeliveryStatus,
     DocumentStatus,
     Role,
+    Stage,
     Topic,
     WebhookSubscription,
 )
@@ -40,6 +43,7 @@ from avataradam.domain.usecases.documents import (
 )
 from avataradam.domain.usecases.ingestion import (
     IngestDocument,
+    IngestionOptions,
     MarkFailed,
     PurgeDocument,
     ReconcileDocuments,
@@ -287,3 +291,44 @@ async def test_relay_enqueues_tasks_the_api_could_not_and_fans_events_out() -> N
     assert delivery is not None
     assert delivery.status is DeliveryStatus.PENDING
     assert delivery.event_type == "document.ready"
+
+
+async def test_a_long_extraction_keeps_showing_the_worker_is_alive() -> None:
+    class SlowExtractor:
+        def __init__(self) -> None:
+            self.inner = CompositeTextExtractor.default()
+
+        def extract(self, path: object, content_type: str) -> object:
+            time.sleep(0.5)
+            return self.inner.extract(path, content_type)  # type: ignore[arg-type]
+
+    world = World()
+    world.clock = SystemClock()  # type: ignore[assignment]
+    world.__post_init__()
+    world.ingest = IngestDocument(
+        world.uow,
+        SlowExtractor(),  # type: ignore[arg-type]
+        SemchunkChunker(chunk_size_tokens=40, overlap=0.1),
+        world.embedder,
+        world.index,
+        world.clock,
+        world.ids,
+        world.telemetry,
+        IngestionOptions(heartbeat_interval_s=0.1),
+    )
+    document_id = await world.upload_text(await world.admin(), TEXT)
+    seen: set[object] = set()
+
+    async def watch() -> None:
+        while True:
+            document = await world.document(document_id)
+            if document.stage is Stage.EXTRACTING:  # type: ignore[attr-defined]
+                seen.add(document.updated_at)  # type: ignore[attr-defined]
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        assert (await world.ingest(document_id)).status == "ready"
+    finally:
+        watcher.cancel()
+    assert len(seen) >= 3, "no heartbeat while extracting"

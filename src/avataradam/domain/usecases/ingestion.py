@@ -7,9 +7,10 @@ redelivered or retried run overwrites what an earlier run wrote and never adds t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -59,6 +60,9 @@ class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
     embed_batch_size: int = 64
     upsert_batch_size: int = 500
     progress_interval_s: float = 0.5
+    heartbeat_interval_s: float = 10.0
+    """How often a long step without progress (extraction) shows it is alive; keep it
+    well below the reconciler's stall timeout."""
 
 
 class IngestOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,6 +100,24 @@ class _Progress:
     ) -> None:
         self._uow, self._clock, self._id, self._interval = uow, clock, document_id, interval_s
         self._last = 0.0
+
+    @contextlib.asynccontextmanager
+    async def alive(self, stage: Stage, progress: float, interval_s: float) -> AsyncIterator[None]:
+        """Reports the same progress every `interval_s` while the block runs, so a long
+        step is not mistaken for a dead worker by the reconciler."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(interval_s)
+                await self.report(stage, progress, force=True)
+
+        heartbeat = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, DependencyUnavailable):
+                await heartbeat
 
     async def report(self, stage: Stage, progress: float, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -188,9 +210,13 @@ class IngestDocument:
                 with path.open("wb") as handle:
                     async for part in uow.blobs.read(document.id):
                         handle.write(part)
-            sections = await asyncio.to_thread(self._extractor.extract, path, document.content_type)
+            async with progress.alive(Stage.EXTRACTING, 0.0, self._options.heartbeat_interval_s):
+                sections = await asyncio.to_thread(
+                    self._extractor.extract, path, document.content_type
+                )
         await progress.report(Stage.CHUNKING, _EXTRACTED, force=True)
-        drafts = await asyncio.to_thread(self._chunker.split, sections)
+        async with progress.alive(Stage.CHUNKING, _EXTRACTED, self._options.heartbeat_interval_s):
+            drafts = await asyncio.to_thread(self._chunker.split, sections)
         if not drafts:
             raise ExtractionFailed("the document contains no text", reason="empty_text")
         await progress.report(Stage.EMBEDDING, _CHUNKED, force=True)
