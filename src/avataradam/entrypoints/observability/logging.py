@@ -243,6 +243,10 @@ def configure_logging(
         library_logger = logging.getLogger(name)
         library_logger.handlers.clear()
         library_logger.propagate = True
+        # A dictConfig elsewhere in the process (a library's own logging setup) may
+        # have disabled or filtered them; the root's level decides from here on.
+        library_logger.disabled = False
+        library_logger.setLevel(logging.NOTSET)
 
     structlog.configure(
         processors=[
