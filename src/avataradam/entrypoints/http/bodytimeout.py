@@ -52,7 +52,10 @@ class BodyReadTimeoutMiddleware:
             if timed_out:
                 return {"type": "http.disconnect"}
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                # asyncio.timeout wraps the await in place; wait_for would spawn a task
+                # per body message, a cost every request with a body paid.
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 timed_out = True
                 raise RequestBodyTimeout(self.timeout_s) from None
