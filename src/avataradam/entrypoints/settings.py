@@ -53,7 +53,7 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    server: Literal["granian", "uvicorn"] = "uvicorn"
+    server: Literal["granian", "uvicorn"] = "granian"
     max_request_body_bytes: int = 1_048_576
     body_timeout_s: float = 120.0
     """Deadline for a request body to arrive in full; a trickling client gets 408."""
