@@ -612,6 +612,16 @@ async def phase_limiter(b: Bench) -> None:
     limiter = RedisRateLimiter(b.container.redis, key_prefix=f"bench:{uuid.uuid4().hex[:6]}:")
     policy = RatePolicy(name="search", limit=100_000, window_s=60, fail_open=True)
     key = tenant.user.user_id
+    enforce = getattr(b.container, "enforce_rate_limits", None)
+
+    async def limit_check() -> None:
+        # The exact check the HTTP hook runs when wired (every policy of the route
+        # class), else one RedisRateLimiter call.
+        if enforce is not None:
+            await enforce.for_request("search", principal)
+        else:
+            await limiter.hit(policy, key)
+
     if not (await b.container.search(principal, query)).cached:
         await b.container.search(principal, query)
     n = b.q(3000, 800)
@@ -619,7 +629,7 @@ async def phase_limiter(b: Bench) -> None:
     for i in range(n + 100):
         t0 = time.perf_counter()
         if i % 2:
-            await limiter.hit(policy, key)
+            await limit_check()
             t1 = time.perf_counter()
             await b.container.search(principal, query)
             t2 = time.perf_counter()
@@ -632,7 +642,12 @@ async def phase_limiter(b: Bench) -> None:
                 plain.append((time.perf_counter() - t0) * 1000)
     pa, la, ca = np.array(plain), np.array(limited), np.array(check)
     b.results["rate_limiter"] = {
-        "mode": "in-process (RedisRateLimiter + SearchKnowledgeBase, cached)",
+        "mode": "in-process, alternating: cached SearchKnowledgeBase with and without "
+        + (
+            "EnforceRateLimits.for_request('search') (the HTTP hook's check)"
+            if enforce is not None
+            else "one RedisRateLimiter.hit"
+        ),
         "http_settings_found": http_setting,
         "samples_each": int(pa.size),
         "search_p50_ms": round(float(np.percentile(pa, 50)), 4),
@@ -967,9 +982,10 @@ def summary(r: dict[str, Any]) -> dict[str, float | None]:
         "calls_saved": get("zipf", "calls_saved"),
         "hit_rate": get("zipf", "hit_rate"),
         "pipeline_over_embedder": get("ingestion", "pipeline_over_embedder", "median"),
-        "limiter_overhead_p50_ms": get("rate_limiter_http", "overhead_p50_ms", "median")
-        if "rate_limiter_http" in r
-        else get("rate_limiter", "overhead_p50_ms"),
+        # The paired in-process figure: two separate instances compared over HTTP cannot
+        # resolve a ~0.2 ms difference on a shared 2-core machine (the HTTP comparison
+        # is reported beside it, with its spread).
+        "limiter_overhead_p50_ms": get("rate_limiter", "overhead_p50_ms"),
     }
 
 
