@@ -1,6 +1,7 @@
 """Graceful shutdown: SIGTERM to an API instance and to a worker in the middle of work.
 
-API part (`avataradam serve`, uvicorn with `timeout_graceful_shutdown=30`): each trial
+API part (`avataradam serve`, with uvicorn (`timeout_graceful_shutdown=30`) and with
+granian, the default server): each trial
 opens slow SSE chat replies (the extractive model paced by
 `AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S`) and slow uploads (bodies trickling in over
 seconds), and sends SIGTERM to the server's pid once every reply has streamed its
@@ -58,6 +59,7 @@ GRACE_PERIOD_S = 30.0
 DELTA_DELAY_S = 0.1
 UPLOAD_TRICKLE_S = 2.0
 WORKER_SETTLE_TIMEOUT_S = 120.0
+SERVERS = ("uvicorn", "granian")
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Outcomes:
 @dataclass(frozen=True)
 class ApiResult:
     trial: int
+    server: str
     streams: int
     streams_completed: int
     replies_stored: int
@@ -278,10 +281,10 @@ SLOW_REPLIES = {"AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S": str(DELTA_DELAY_S)}
 
 
 def run_api_trial(
-    trial: int, stack: Stack, *, streams: int, uploads: int, api: AppProcess | None = None
+    trial: int, stack: Stack, *, server: str, streams: int, uploads: int
 ) -> ApiResult:
-    """SIGTERMs `api` (started with SLOW_REPLIES), or a new API instance."""
-    api = api or stack.start_api(**SLOW_REPLIES)
+    """SIGTERMs a new API instance served by `server` (uvicorn or granian)."""
+    api = stack.start_api(**SLOW_REPLIES, AVATARADAM_HTTP_SERVER=server)
     admin = stack.new_dealership_admin()
     outcomes, conversations, signalled_at = asyncio.run(
         _api_trial_traffic(api, admin, streams=streams, uploads=uploads)
@@ -300,6 +303,7 @@ def run_api_trial(
     served = [t for t, outcome in outcomes.probes if outcome == str(HTTP_OK)]
     return ApiResult(
         trial=trial,
+        server=server,
         streams=streams,
         streams_completed=outcomes.streams_completed,
         replies_stored=_replies_stored(stack, conversations),
@@ -365,19 +369,20 @@ def _seconds(value: float | None, width: int = 7) -> str:
 
 def render_api(results: list[ApiResult]) -> str:
     header = (
-        f"{'trial':>5} {'streams ok/stored/n':>19} {'uploads 202/ready/n':>19} "
+        f"{'trial':>5} {'server':>7} {'streams ok/stored/n':>19} {'uploads 202/ready/n':>19} "
         f"{'refused':>7} {'503':>4} {'last 200 s':>10} {'late':>4} {'exit':>4} {'exit s':>7}"
     )
     lines = [header, "-" * len(header)]
     lines.extend(
-        f"{r.trial:>5} {f'{r.streams_completed}/{r.replies_stored}/{r.streams}':>19} "
+        f"{r.trial:>5} {r.server:>7} {f'{r.streams_completed}/{r.replies_stored}/{r.streams}':>19} "
         f"{f'{r.uploads_accepted}/{r.uploads_ready}/{r.uploads}':>19} {r.refused:>7} "
         f"{r.unavailable:>4} {_seconds(r.last_served_s, 10)} {r.late_served:>4} "
         f"{r.exit_code if r.exit_code is not None else '-':>4} {_seconds(r.exit_s)}"
         for r in results
     )
-    exits = [r.exit_s for r in results if r.exit_s is not None]
-    lines.append(f"API SIGTERM -> exit: {summary(exits)} (grace {GRACE_PERIOD_S:.0f} s)")
+    for server in dict.fromkeys(r.server for r in results):
+        exits = [r.exit_s for r in results if r.server == server and r.exit_s is not None]
+        lines.append(f"{server}: SIGTERM -> exit: {summary(exits)} (grace {GRACE_PERIOD_S:.0f} s)")
     lines.append(
         f"in-flight requests completed during shutdown: "
         f"{sum(r.streams_completed + r.uploads_accepted for r in results)} of "
@@ -414,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--streams", type=int, default=8)
     parser.add_argument("--uploads", type=int, default=4)
     parser.add_argument("--worker-run-s", type=float, default=1.0)
+    parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
     args = parser.parse_args(argv)
     api_results: list[ApiResult] = []
     worker_results: list[WorkerResult] = []
@@ -422,10 +428,15 @@ def main(argv: list[str] | None = None) -> int:
         Stack(Path(workdir), extra_env={"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "30"}) as stack,
     ):
         stack.start_worker()
-        for trial in range(1, args.trials + 1):
-            result = run_api_trial(trial, stack, streams=args.streams, uploads=args.uploads)
-            api_results.append(result)
-            print(f"api trial {trial}: {result}", flush=True)  # noqa: T201 -- operator progress
+        trial = 0
+        for server in args.servers:
+            for _ in range(args.trials):
+                trial += 1
+                result = run_api_trial(
+                    trial, stack, server=server, streams=args.streams, uploads=args.uploads
+                )
+                api_results.append(result)
+                print(f"api trial {trial}: {result}", flush=True)  # noqa: T201 -- progress
         stack.start_api()
         trial = 0
         for variant in ("pid", "group"):

@@ -11,8 +11,13 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from ops.drills.api_sigterm import GRACE_PERIOD_S, SLOW_REPLIES, run_api_trial, run_worker_trial
-from ops.drills.app import AppProcess
+from ops.drills.api_sigterm import (
+    GRACE_PERIOD_S,
+    SERVERS,
+    SLOW_REPLIES,
+    run_api_trial,
+    run_worker_trial,
+)
 from ops.drills.stack import Stack, large_text
 
 from tests.conftest import ADMIN_DSN, IN_CI
@@ -36,21 +41,12 @@ def stack(
     env = {"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "60"} | SLOW_REPLIES
     with Stack(tmp_path_factory.mktemp("shutdown"), extra_env=env, admin_dsn=ADMIN_DSN) as built:
         built.start_worker()
-        built.start_api()
         yield built
-
-
-def running_api(stack: Stack) -> AppProcess:
-    """The stack's API, or a new one if a test has already stopped it."""
-    api = stack.api
-    if api is None or api.process is None or api.process.poll() is not None:
-        api = stack.start_api()
-    return api
 
 
 @pytest.mark.timeout(60)
 def test_worker_sigterm_finishes_the_running_ingestion_then_exits_zero(stack: Stack) -> None:
-    running_api(stack)
+    stack.start_api()
 
     result = run_worker_trial(1, stack, variant="pid", run_s=0.5, document=large_text)
 
@@ -62,10 +58,11 @@ def test_worker_sigterm_finishes_the_running_ingestion_then_exits_zero(stack: St
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("server", SERVERS)
 def test_api_sigterm_finishes_in_flight_replies_and_uploads_refuses_new_ones_exits_zero(
-    stack: Stack,
+    stack: Stack, server: str
 ) -> None:
-    result = run_api_trial(1, stack, streams=STREAMS, uploads=UPLOADS, api=running_api(stack))
+    result = run_api_trial(1, stack, server=server, streams=STREAMS, uploads=UPLOADS)
 
     assert result.streams_completed == STREAMS, result
     assert result.replies_stored == STREAMS, "every reply in flight is stored"
