@@ -537,11 +537,11 @@ async def test_same_file_twice_in_a_topic_conflicts_but_not_across_topics(
 
 async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> None:
     d, _ = await seed(uow)
-    doc = document(d.id)
+    doc = document(d.id, status=DocumentStatus.PROCESSING)
     later = NOW + timedelta(minutes=5)
     async with uow() as work:
         await work.documents.add(doc)
-        await work.documents.set_progress(
+        assert await work.documents.set_progress(
             doc.id, stage=Stage.CHUNKING, progress=0.25, updated_at=later
         )
         await work.commit()
@@ -565,10 +565,14 @@ async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> N
         assert await work.documents.get(doc.id, dealership_id=d.id) == ready
         with pytest.raises(NotFound):
             await work.documents.update(document(d.id))
-        with pytest.raises(NotFound):
-            await work.documents.set_progress(
-                uuid4(), stage=Stage.CHUNKING, progress=0.1, updated_at=later
-            )
+        assert not await work.documents.set_progress(
+            uuid4(), stage=Stage.CHUNKING, progress=0.1, updated_at=later
+        )
+        # A late report of a duplicate run never rewrites a finished document.
+        assert not await work.documents.set_progress(
+            doc.id, stage=Stage.EMBEDDING, progress=0.5, updated_at=later
+        )
+        assert await work.documents.get(doc.id, dealership_id=d.id) == ready
 
 
 @pytest.mark.parametrize(("count", "limit"), [(0, 3), (1, 1), (7, 3), (9, 3), (25, 10)])

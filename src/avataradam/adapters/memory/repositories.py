@@ -249,16 +249,18 @@ class InMemoryDocumentRepository:
 
     async def set_progress(
         self, document_id: UUID, *, stage: Stage, progress: float, updated_at: datetime
-    ) -> None:
+    ) -> bool:
+        current = self._tx.tables.documents.get(document_id)
+        if current is None or current.status is not DocumentStatus.PROCESSING:
+            return False
+
         def op(t: Tables) -> None:
-            current = t.documents.get(document_id)
-            if current is None:
-                raise NotFound("document not found")
             t.documents[document_id] = msgspec.structs.replace(
-                current, stage=stage, progress=progress, updated_at=updated_at
+                t.documents[document_id], stage=stage, progress=progress, updated_at=updated_at
             )
 
         self._tx.write(op)
+        return True
 
     async def delete(self, document_id: UUID) -> None:
         def op(t: Tables) -> None:

@@ -9,7 +9,12 @@ from uuid import UUID
 import asyncpg
 
 from avataradam.adapters.postgres.database import PooledConnection
-from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
+from avataradam.adapters.postgres.errors import (
+    affected_rows,
+    require_affected,
+    translate,
+    translated_errors,
+)
 from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.model import (
     Chunk,
@@ -111,15 +116,16 @@ class PostgresDocumentRepository:
     @translate
     async def set_progress(
         self, document_id: UUID, *, stage: Stage, progress: float, updated_at: datetime
-    ) -> None:
+    ) -> bool:
         status = await self._conn.execute(
-            "UPDATE documents SET stage = $2, progress = $3, updated_at = $4 WHERE id = $1",
+            "UPDATE documents SET stage = $2, progress = $3, updated_at = $4"
+            " WHERE id = $1 AND status = 'processing'",
             document_id,
             stage.value,
             progress,
             updated_at,
         )
-        require_affected(status, "document")
+        return affected_rows(status) == 1
 
     @translate
     async def delete(self, document_id: UUID) -> None:
