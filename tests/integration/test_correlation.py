@@ -8,9 +8,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import dramatiq
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from dramatiq.brokers.stub import StubBroker
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +24,10 @@ from avataradam.entrypoints.bootstrap import Overrides, build_container, message
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.observability.logging import configure_logging, reset_logging
+from avataradam.entrypoints.observability.tracing import (
+    instrument_libraries,
+    uninstrument_libraries,
+)
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from tests.integration.conftest import PASSWORD, Tenant
@@ -163,3 +169,22 @@ async def test_one_upload_is_one_trace_from_http_to_every_stage(
     embed_call = _by_name(finished, "embedder.embed")
     assert embed_call.parent is not None
     assert embed_call.parent.span_id == _by_name(finished, "ingest.embed").context.span_id
+
+
+async def test_database_and_redis_calls_are_traced_when_tracing_is_on(
+    spans: InMemorySpanExporter, database_url: str, redis_url: str
+) -> None:
+    instrument_libraries()
+    try:
+        connection = await asyncpg.connect(database_url)
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            await connection.fetchval("SELECT 1")
+            await client.ping()
+        finally:
+            await connection.close()
+            await client.aclose()
+    finally:
+        uninstrument_libraries()
+    systems = {s.attributes.get("db.system") for s in spans.get_finished_spans() if s.attributes}
+    assert {"postgresql", "redis"} <= systems

@@ -24,6 +24,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -90,7 +93,25 @@ def configure_tracing(
     )
     provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
+    instrument_libraries()
     return provider
+
+
+def _instrumentors() -> tuple[BaseInstrumentor, ...]:
+    return (AsyncPGInstrumentor(), RedisInstrumentor())  # type: ignore[no-untyped-call]
+
+
+def instrument_libraries() -> None:
+    """Client spans for every asyncpg query and Redis command (idempotent)."""
+    for instrumentor in _instrumentors():
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()
+
+
+def uninstrument_libraries() -> None:
+    for instrumentor in _instrumentors():
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
 
 
 def inject_trace_context(carrier: dict[str, str] | None = None) -> dict[str, str]:
