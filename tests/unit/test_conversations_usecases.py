@@ -14,6 +14,7 @@ import pytest
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.repositories import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
@@ -100,12 +101,18 @@ class ScriptedModel:
 
 class World:
     def __init__(self, model: ChatModel) -> None:
-        self.uow = InMemoryUnitOfWorkFactory(InMemoryStore())
+        store = InMemoryStore()
+        self.uow = InMemoryUnitOfWorkFactory(store)
         self.embedder = HashingEmbedder(dimension=64)
         self.index = InMemoryVectorIndex(64)
         self.telemetry = RecordingTelemetry()
         search = SearchKnowledgeBase(
-            self.uow, self.embedder, self.index, InMemoryCache(), self.telemetry
+            self.uow,
+            InMemoryGenerationReader(store),
+            self.embedder,
+            self.index,
+            InMemoryCache(),
+            self.telemetry,
         )
         clock, ids = SystemClock(), UuidGenerator()
         self.start = StartConversation(self.uow, clock, ids, choose=lambda keys: sorted(keys)[0])

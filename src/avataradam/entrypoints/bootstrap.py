@@ -26,10 +26,12 @@ from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
+from avataradam.adapters.memory.repositories import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.identity import PostgresGenerationReader
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
@@ -43,7 +45,7 @@ from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     Cache,
     ChatModel,
@@ -147,6 +149,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         new_webhook_secret=generate_webhook_secret,
         rate_limiter=overrides.rate_limiter or _rate_limiter(settings, metrics, clock),
         rate_policies=rate_policies(settings),
+        generations=_generations(uow),
         chat_model=MeteredChatModel(
             overrides.chat_model or _chat_model(settings),
             time_call=partial(metrics.external_call, "chat_model"),
@@ -197,6 +200,14 @@ def _unit_of_work(settings: Settings, metrics: Metrics) -> UnitOfWorkFactory:
             else None
         ),
     )
+
+
+def _generations(uow: UnitOfWorkFactory) -> GenerationReader:
+    if isinstance(uow, PostgresUnitOfWorkFactory):
+        return PostgresGenerationReader(uow.database)
+    if isinstance(uow, InMemoryUnitOfWorkFactory):
+        return InMemoryGenerationReader(uow.store)
+    raise TypeError(f"no generation reader for {type(uow).__name__}")
 
 
 def _embedder(settings: Settings) -> Embedder:

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     Cache,
     ChatModel,
@@ -104,6 +104,7 @@ class Container:
     new_webhook_secret: Callable[[], str]
     rate_limiter: RateLimiter
     rate_policies: RatePolicies
+    generations: GenerationReader
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -148,6 +149,7 @@ class Container:
         cache = self.settings.cache
         self.search = SearchKnowledgeBase(
             uow,
+            self.generations,
             k.embedder,
             k.index,
             self.cache,

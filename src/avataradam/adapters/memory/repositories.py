@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.adapters.memory.store import InMemoryTransaction, Tables
+from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction, Tables
 from avataradam.domain.errors import Conflict, NotFound
 from avataradam.domain.model import (
     Chunk,
@@ -650,3 +650,14 @@ class InMemoryWebhookRepository:
             if d.subscription_id == subscription_id and status in (None, d.status)
         ]
         return _page(rows, lambda d: (d.created_at, d.id), cursor, limit)
+
+
+class InMemoryGenerationReader:
+    """Implements GenerationReader on the committed tables of an InMemoryStore."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def generation(self, dealership_id: UUID) -> int | None:
+        dealership = self._store.tables.dealerships.get(dealership_id)
+        return None if dealership is None else dealership.knowledge_base_generation

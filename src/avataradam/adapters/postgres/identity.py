@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
-from avataradam.adapters.postgres.errors import require_affected, translate
+from avataradam.adapters.postgres.database import PooledConnection, PostgresDatabase
+from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
 from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.errors import NotFound
 from avataradam.domain.model import Dealership, RefreshToken, User
@@ -200,3 +200,19 @@ class PostgresRefreshTokenRepository:
             family_id,
             at,
         )
+
+
+class PostgresGenerationReader:
+    """Implements GenerationReader with one statement on the primary, outside any
+    transaction: a cache hit costs one round trip here, not begin/select/end."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
+
+    async def generation(self, dealership_id: UUID) -> int | None:
+        with translated_errors():
+            value = await self._database.primary.fetchval(
+                "SELECT knowledge_base_generation FROM dealerships WHERE id = $1",
+                dealership_id,
+            )
+        return None if value is None else int(value)

@@ -254,6 +254,14 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
+class GenerationReader(Protocol):
+    """The committed knowledge-base generation of a dealership, from the source of
+    truth (never a lagging replica), in one cheap read: cache keys depend on it.
+    None for an unknown dealership."""
+
+    async def generation(self, dealership_id: UUID) -> int | None: ...
+
+
 class UnitOfWorkFactory(Protocol):
     """Opens units of work; `read_only` ones may be served by a replica."""
 

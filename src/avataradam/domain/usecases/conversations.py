@@ -275,7 +275,9 @@ class SendMessage:
                 f"content must be 1 to {MAX_MESSAGE_CHARS} characters", field="content"
             )
         scope = _owner_scope(principal, dealership_id)
-        async with self._uow(read_only=True) as uow:
+        # The primary, not a replica: the history must hold the caller's previous turn
+        # and the generation must be current for the retrieval cache key.
+        async with self._uow() as uow:
             conversation = await uow.conversations.get(
                 conversation_id, dealership_id=scope, user_id=principal.user_id
             )

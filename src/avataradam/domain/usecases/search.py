@@ -24,7 +24,7 @@ from avataradam.domain.access import Principal, dealership_scope
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Topic
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
 
 T = TypeVar("T")
@@ -112,13 +112,15 @@ class SearchKnowledgeBase:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
+        generations: GenerationReader,
         embedder: Embedder,
         index: VectorIndex,
         cache: Cache,
         telemetry: Telemetry,
         options: CacheOptions | None = None,
     ) -> None:
-        self._uow, self._embedder, self._index = uow, embedder, index
+        self._uow, self._generations = uow, generations
+        self._embedder, self._index = embedder, index
         self._cache, self._telemetry = cache, telemetry
         self._options = options or CacheOptions()
 
@@ -130,13 +132,12 @@ class SearchKnowledgeBase:
             raise InvalidInput(f"query must be 1 to {MAX_QUERY_CHARS} characters", field="query")
         if not 1 <= query.top_k <= MAX_TOP_K:
             raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}", field="top_k")
-        async with self._uow(read_only=True) as uow:
-            dealership = await uow.dealerships.get(dealership_id)
-        if dealership is None:
+        generation = await self._generations.generation(dealership_id)
+        if generation is None:
             raise NotFound("dealership not found")
         result = await self.retrieve(
             dealership_id=dealership_id,
-            generation=dealership.knowledge_base_generation,
+            generation=generation,
             normalised=normalised,
             topics=query.topics,
             top_k=query.top_k,

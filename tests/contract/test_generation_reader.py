@@ -1,0 +1,57 @@
+"""GenerationReader contract: the committed generation, at once, from the source of truth."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.identity import PostgresGenerationReader
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
+from tests.contract.test_repositories import seed
+
+
+@pytest.fixture(params=["memory", "postgres"])
+async def pair(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[UnitOfWorkFactory, GenerationReader]]:
+    if request.param == "memory":
+        store = InMemoryStore()
+        yield InMemoryUnitOfWorkFactory(store), InMemoryGenerationReader(store)
+        return
+    database = PostgresDatabase(
+        request.getfixturevalue("database_url"),
+        min_size=1,
+        max_size=2,
+        command_timeout_s=10,
+        statement_cache_size=100,
+    )
+    await database.start()
+    yield PostgresUnitOfWorkFactory(database), PostgresGenerationReader(database)
+    await database.close()
+
+
+async def test_a_committed_bump_is_read_at_once_and_an_uncommitted_one_never(
+    pair: tuple[UnitOfWorkFactory, GenerationReader],
+) -> None:
+    uow, generations = pair
+    dealership, _ = await seed(uow)
+    assert await generations.generation(dealership.id) == 0
+    async with uow() as work:
+        await work.dealerships.bump_generation(dealership.id)
+        assert await generations.generation(dealership.id) == 0  # not committed yet
+        await work.commit()
+    assert await generations.generation(dealership.id) == 1
+
+
+async def test_an_unknown_dealership_has_no_generation(
+    pair: tuple[UnitOfWorkFactory, GenerationReader],
+) -> None:
+    _, generations = pair
+    assert await generations.generation(uuid.uuid4()) is None
