@@ -65,7 +65,9 @@ class CacheOptions(msgspec.Struct, frozen=True, kw_only=True):
     retrieval_ttl_s: int = 3600
     embedding_ttl_s: int = 7 * 24 * 3600
     lock_ttl_s: float = 10.0
-    wait_for_peer_s: float = 5.0
+    """How long a computing request holds the key; a crashed holder's lock expires."""
+    wait_for_peer_s: float = 15.0
+    """Longest wait for others' work, after which a request computes uncached."""
     poll_interval_s: float = 0.01
 
 
@@ -194,22 +196,25 @@ class SearchKnowledgeBase:
     ) -> tuple[T, str]:
         """Serves from cache, or computes once across every instance for a missing key.
 
-        The first to miss takes a short lock and computes; the others wait for its
-        result instead of repeating the work. Without the cache, it computes uncached.
+        The first to miss takes a lock and computes; the others wait for its result for
+        as long as the lock is held, however slow the computation, and take the lock
+        over only if its holder died (the lock expired) without a result. Without the
+        cache, it computes uncached.
         """
         options = self._options
+        lock = f"{key}:lock"
+        token = secrets.token_hex(8).encode()
         try:
-            cached = await self._cache.get(key)
-            if cached is not None:
-                return decode(cached), "hit"
-            token = secrets.token_hex(8).encode()
-            if not await self._cache.set_if_absent(f"{key}:lock", token, ttl_s=options.lock_ttl_s):
-                deadline = time.monotonic() + options.wait_for_peer_s
-                while time.monotonic() < deadline:
-                    await asyncio.sleep(options.poll_interval_s)
-                    cached = await self._cache.get(key)
-                    if cached is not None:
-                        return decode(cached), "hit"
+            deadline = time.monotonic() + options.wait_for_peer_s
+            while True:
+                cached = await self._cache.get(key)
+                if cached is not None:
+                    return decode(cached), "hit"
+                if await self._cache.set_if_absent(lock, token, ttl_s=options.lock_ttl_s):
+                    break
+                if time.monotonic() >= deadline:
+                    break  # give up waiting: compute, and still share the result
+                await asyncio.sleep(options.poll_interval_s)
             value = await compute()
             await self._cache.set(key, encode(value), ttl_s=ttl_s)
             await self._cache.delete(f"{key}:lock")
