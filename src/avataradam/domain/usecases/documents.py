@@ -9,7 +9,12 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.access import Principal, dealership_scope, require_role
+from avataradam.domain.access import (
+    Principal,
+    dealership_scope,
+    require_role,
+    visible_dealership,
+)
 from avataradam.domain.errors import (
     Conflict,
     DependencyUnavailable,
@@ -207,6 +212,16 @@ async def _visible_document(uow: UnitOfWork, principal: Principal, document_id: 
     return document
 
 
+async def _locked_visible_document(
+    uow: UnitOfWork, principal: Principal, document_id: UUID
+) -> Document:
+    """The document, row-locked for a change, if the caller may see it (else NotFound)."""
+    document = await uow.documents.get_for_update(document_id)
+    if document is None or not visible_dealership(principal, document.dealership_id):
+        raise NotFound("document not found")
+    return document
+
+
 class GetDocument:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
@@ -246,10 +261,7 @@ class DeleteDocument:
     async def __call__(self, principal: Principal, document_id: UUID) -> Document:
         require_role(principal, *ADMINS)
         async with self._uow() as uow:
-            document = await _visible_document(uow, principal, document_id)
-            locked = await uow.documents.get_for_update(document.id)
-            if locked is None:
-                raise NotFound("document not found")
+            locked = await _locked_visible_document(uow, principal, document_id)
             if locked.status is DocumentStatus.DELETING:
                 return locked
             deleting = msgspec.structs.replace(
@@ -276,10 +288,7 @@ class RetryDocument:
     async def __call__(self, principal: Principal, document_id: UUID) -> Document:
         require_role(principal, *ADMINS)
         async with self._uow() as uow:
-            document = await _visible_document(uow, principal, document_id)
-            locked = await uow.documents.get_for_update(document.id)
-            if locked is None:
-                raise NotFound("document not found")
+            locked = await _locked_visible_document(uow, principal, document_id)
             if locked.status is not DocumentStatus.FAILED:
                 raise DocumentNotRetryable(
                     f"only a failed document can be retried; this one is {locked.status.value}"
