@@ -121,6 +121,50 @@ async def test_retry_after_is_when_the_next_slot_frees(subject: Subject) -> None
     assert (await subject.limiter.hit(policy, "user-1")).allowed
 
 
+async def test_hit_all_admits_only_when_every_policy_has_room_and_then_consumes_each(
+    subject: Subject,
+) -> None:
+    user = _policy(limit=1, name="search")
+    shared = _policy(limit=3, name="dealership")
+
+    first = await subject.limiter.hit_all([(user, "user-1"), (shared, "dealer-a")])
+    refused = await subject.limiter.hit_all([(user, "user-1"), (shared, "dealer-a")])
+
+    assert [d.allowed for d in first] == [True, True]
+    assert [d.remaining for d in first] == [0, 2]
+    assert [d.allowed for d in refused] == [False, True]
+    assert refused[0].retry_after_s > 0
+    assert refused[1].retry_after_s == 0
+    # The refused request consumed nothing from the policy that had room.
+    assert refused[1].remaining == 2
+    other_user = await subject.limiter.hit_all([(user, "user-2"), (shared, "dealer-a")])
+    assert [d.remaining for d in other_user] == [0, 1]
+
+
+async def test_hit_all_refused_by_the_shared_policy_consumes_nothing_from_the_user(
+    subject: Subject,
+) -> None:
+    user = _policy(limit=5, name="search")
+    shared = _policy(limit=1, name="dealership")
+    await subject.limiter.hit_all([(user, "user-1"), (shared, "dealer-a")])
+
+    refused = await subject.limiter.hit_all([(user, "user-2"), (shared, "dealer-a")])
+
+    assert [d.allowed for d in refused] == [True, False]
+    alone = await subject.limiter.hit(user, "user-2")
+    assert alone.allowed
+    assert alone.remaining == 4
+
+
+async def test_hit_all_agrees_with_hit_for_one_policy(subject: Subject) -> None:
+    policy = _policy(limit=2)
+
+    combined = [(await subject.limiter.hit_all([(policy, "k")]))[0] for _ in range(3)]
+
+    assert [d.allowed for d in combined] == [True, True, False]
+    assert not (await subject.limiter.hit(policy, "k")).allowed
+
+
 @pytest.mark.parametrize(("limit", "window_s"), [(0, 1), (1, 0), (-1, 1)])
 async def test_policy_admitting_nothing_is_invalid(
     subject: Subject, limit: int, window_s: int
@@ -199,3 +243,18 @@ async def test_unreachable_redis_rejects_a_fail_closed_policy_with_dependency_un
     with pytest.raises(DependencyUnavailable):
         await limiter.hit(_policy(name="login", fail_open=False), "user-1")
     assert unavailable == ["login"]
+
+
+async def test_unreachable_redis_fails_closed_when_any_policy_of_the_request_does(
+    unreachable_redis: Redis,
+) -> None:
+    unavailable: list[str] = []
+    limiter = RedisRateLimiter(unreachable_redis, on_unavailable=unavailable.append)
+    hits = [(_policy(name="search", fail_open=True), "u"), (_policy(name="d"), "d")]
+
+    with pytest.raises(DependencyUnavailable):
+        await limiter.hit_all(hits)
+    opened = await limiter.hit_all([(_policy(name="search", fail_open=True), "u")] * 1)
+
+    assert unavailable == ["search", "d", "search"]
+    assert [d.allowed for d in opened] == [True]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from avataradam.domain.errors import InvalidInput
@@ -37,29 +38,46 @@ class InMemoryRateLimiter:
         decision, _ = await self.hit_and_time(policy, key)
         return decision
 
+    async def hit_all(self, hits: Sequence[tuple[RatePolicy, str]]) -> list[RateDecision]:
+        decisions, _ = self._decide(hits)
+        return decisions
+
     async def hit_and_time(self, policy: RatePolicy, key: str) -> tuple[RateDecision, int]:
         """The decision and the time it was taken at (µs since the epoch, limiter clock)."""
-        require_valid_policy(policy)
+        decisions, now = self._decide([(policy, key)])
+        return decisions[0], now
+
+    def _decide(self, hits: Sequence[tuple[RatePolicy, str]]) -> tuple[list[RateDecision], int]:
+        for policy, _ in hits:
+            require_valid_policy(policy)
         now = _micros(self._clock.now())
-        window = policy.window_s * MICROS_PER_SECOND
-        log_key = f"{policy.name}:{key}"
-        log = self._admitted.setdefault(log_key, [])
-        del log[: bisect_right(log, now - window)]
-        allowed = len(log) < policy.limit
-        if allowed:
-            insort(log, now)
-        count = len(log)
-        retry_at = now if allowed else log[count - policy.limit] + window
-        decision = RateDecision(
-            allowed=allowed,
-            policy=policy,
-            remaining=max(policy.limit - count, 0),
-            reset_after_s=(log[-1] + window - now) / MICROS_PER_SECOND if log else 0.0,
-            retry_after_s=(retry_at - now) / MICROS_PER_SECOND,
-        )
-        if not log:
-            del self._admitted[log_key]
-        return decision, now
+        logs: list[list[int]] = []
+        for policy, key in hits:
+            log = self._admitted.get(f"{policy.name}:{key}", [])
+            del log[: bisect_right(log, now - policy.window_s * MICROS_PER_SECOND)]
+            logs.append(log)
+        admitted = all(len(log) < policy.limit for log, (policy, _) in zip(logs, hits, strict=True))
+        decisions = []
+        for log, (policy, key) in zip(logs, hits, strict=True):
+            window = policy.window_s * MICROS_PER_SECOND
+            has_room = len(log) < policy.limit
+            if admitted:
+                insort(log, now)
+                self._admitted[f"{policy.name}:{key}"] = log
+            count = len(log)
+            retry_at = now if has_room else log[count - policy.limit] + window
+            decisions.append(
+                RateDecision(
+                    allowed=has_room,
+                    policy=policy,
+                    remaining=max(policy.limit - count, 0),
+                    reset_after_s=(log[-1] + window - now) / MICROS_PER_SECOND if log else 0.0,
+                    retry_after_s=(retry_at - now) / MICROS_PER_SECOND,
+                )
+            )
+            if not log:
+                self._admitted.pop(f"{policy.name}:{key}", None)
+        return decisions, now
 
 
 def require_valid_policy(policy: RatePolicy) -> None:

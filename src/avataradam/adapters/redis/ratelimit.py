@@ -1,4 +1,4 @@
-"""`RateLimiter` on Redis: an exact sliding window log, one Lua script per decision.
+"""`RateLimiter` on Redis: an exact sliding window log, one Lua script per request.
 
 Why this algorithm. The guarantee wanted is *exact*: in any window of `window_s`
 seconds at most `limit` requests are admitted, across every API instance.
@@ -25,18 +25,26 @@ expire in one step, one round trip via EVALSHA; redis-py loads the script again 
 after a SCRIPT FLUSH or failover). Time comes from Redis `TIME` inside the script, so
 API instance clocks never matter; only the Redis primary's clock does. A backwards
 step of that clock only keeps admissions counted longer (stricter); a forwards step
-expires them early. One key per script keeps it Redis Cluster safe.
+expires them early.
+
+Several policies, one round trip. A request under a per-user and a per-dealership
+policy is decided by one script over both keys, all or nothing: admitted iff both have
+room, and a refused request consumes from neither (the user's refused retries do not
+eat the dealership's budget). One call per request instead of one per policy halves
+the limiter's Redis round trips on every limited route. A single-key call is Redis
+Cluster safe; a multi-key call needs its keys in one hash slot, i.e. a single Redis
+primary (the supported deployment) or hash-tagged keys.
 
 Availability. Any Redis failure (refused, timeout, loading, read-only replica) calls
-`on_unavailable(policy.name)` so metrics can count it, then either admits
-(`policy.fail_open`) or raises `DependencyUnavailable`. Give the client short socket
+`on_unavailable(policy.name)` for each policy so metrics can count it, then admits if
+every policy is `fail_open`, or else raises `DependencyUnavailable`. Give the client short socket
 timeouts: the limiter sits in front of every request it guards.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -45,35 +53,53 @@ from avataradam.adapters.memory.ratelimit import MICROS_PER_SECOND, require_vali
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.ports.services import RateDecision, RatePolicy
 
-# KEYS[1] sorted set of admission times (µs, also in the member with a nonce).
-# ARGV: limit, window (µs), nonce. Returns {allowed, count, now, retry_at, newest}.
+# KEYS[i]: sorted set of admission times (µs, also in the member, with a nonce) of the
+# i-th policy; ARGV: limit_1, window_1 (µs), ..., limit_n, window_n, nonce.
+# All or nothing: the request is added to every key iff every key has room.
+# Returns {now, allowed_1, count_1, retry_at_1, newest_1, ..., allowed_n, ...}.
 # Numbers go to redis.call via '%.0f': Lua's default '%.14g' would round µs stamps.
 SLIDING_WINDOW_LOG = """
-local key = KEYS[1]
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
-local count = redis.call('ZCARD', key)
-local allowed = 0
-if count < limit then
-  redis.call('ZADD', key, string.format('%.0f', now), string.format('%.0f', now) .. ':' .. ARGV[3])
-  count = count + 1
-  allowed = 1
+local stamp = string.format('%.0f', now)
+local member = stamp .. ':' .. ARGV[#ARGV]
+local counts = {}
+local admitted = true
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
+  counts[i] = redis.call('ZCARD', key)
+  if counts[i] >= limit then admitted = false end
 end
-local retry_at = now
-local newest = now
-if count > 0 then
-  if allowed == 0 then
-    local index = count - limit
-    retry_at = tonumber(redis.call('ZRANGE', key, index, index, 'WITHSCORES')[2]) + window
+local reply = {now}
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local count = counts[i]
+  local has_room = 0
+  if count < limit then has_room = 1 end
+  if admitted then
+    redis.call('ZADD', key, stamp, member)
+    count = count + 1
   end
-  newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
-  local ttl_ms = math.ceil((newest + window - now) / 1000)
-  redis.call('PEXPIRE', key, string.format('%.0f', math.max(ttl_ms, 1)))
+  local retry_at = now
+  local newest = now
+  if count > 0 then
+    if has_room == 0 then
+      local index = count - limit
+      retry_at = tonumber(redis.call('ZRANGE', key, index, index, 'WITHSCORES')[2]) + window
+    end
+    newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+    local ttl_ms = math.ceil((newest + window - now) / 1000)
+    redis.call('PEXPIRE', key, string.format('%.0f', math.max(ttl_ms, 1)))
+  end
+  table.insert(reply, has_room)
+  table.insert(reply, count)
+  table.insert(reply, retry_at)
+  table.insert(reply, newest)
 end
-return {allowed, count, now, retry_at, newest}
+return reply
 """
 
 
@@ -96,8 +122,12 @@ class RedisRateLimiter:
         self._script = redis.register_script(SLIDING_WINDOW_LOG)
 
     async def hit(self, policy: RatePolicy, key: str) -> RateDecision:
-        decision, _ = await self.hit_and_time(policy, key)
-        return decision
+        decisions, _ = await self._decide([(policy, key)])
+        return decisions[0]
+
+    async def hit_all(self, hits: Sequence[tuple[RatePolicy, str]]) -> list[RateDecision]:
+        decisions, _ = await self._decide(hits)
+        return decisions
 
     async def hit_and_time(self, policy: RatePolicy, key: str) -> tuple[RateDecision, int]:
         """The decision and the Redis time it was taken at (µs since the epoch).
@@ -105,32 +135,59 @@ class RedisRateLimiter:
         When Redis is unavailable and the policy fails open, the time is 0 and the
         decision admits with the full `limit` remaining.
         """
-        require_valid_policy(policy)
-        window = policy.window_s * MICROS_PER_SECOND
+        decisions, now = await self._decide([(policy, key)])
+        return decisions[0], now
+
+    async def _decide(
+        self, hits: Sequence[tuple[RatePolicy, str]]
+    ) -> tuple[list[RateDecision], int]:
+        args: list[int | str] = []
+        for policy, _ in hits:
+            require_valid_policy(policy)
+            args += [policy.limit, policy.window_s * MICROS_PER_SECOND]
         try:
             reply = await self._script(
-                keys=[f"{self._key_prefix}{policy.name}:{key}"],
-                args=[policy.limit, window, uuid.uuid4().hex],
+                keys=[f"{self._key_prefix}{policy.name}:{key}" for policy, key in hits],
+                args=[*args, secrets.token_hex(8)],
             )
         except (RedisError, OSError) as exc:
+            return self._unavailable(hits, exc), 0
+        now = int(reply[0])
+        decisions = []
+        for index, (policy, _) in enumerate(hits):
+            has_room, count, retry_at, newest = (
+                int(v) for v in reply[1 + 4 * index : 5 + 4 * index]
+            )
+            window = policy.window_s * MICROS_PER_SECOND
+            decisions.append(
+                RateDecision(
+                    allowed=bool(has_room),
+                    policy=policy,
+                    remaining=max(policy.limit - count, 0),
+                    reset_after_s=(newest + window - now) / MICROS_PER_SECOND if count else 0.0,
+                    retry_after_s=(retry_at - now) / MICROS_PER_SECOND,
+                )
+            )
+        return decisions, now
+
+    def _unavailable(
+        self, hits: Sequence[tuple[RatePolicy, str]], exc: Exception
+    ) -> list[RateDecision]:
+        """Fail-open policies admit with their full limit; any fail-closed one raises."""
+        for policy, _ in hits:
             self._on_unavailable(policy.name)
-            if not policy.fail_open:
-                raise DependencyUnavailable(
-                    "rate limiter store is unavailable", policy=policy.name
-                ) from exc
-            return RateDecision(
+        closed = [policy.name for policy, _ in hits if not policy.fail_open]
+        if closed:
+            raise DependencyUnavailable(
+                "rate limiter store is unavailable", policy=closed[0]
+            ) from exc
+        return [
+            RateDecision(
                 allowed=True,
                 policy=policy,
                 remaining=policy.limit,
                 reset_after_s=0.0,
                 retry_after_s=0.0,
-            ), 0
-        allowed, count, now, retry_at, newest = (int(value) for value in reply)
-        decision = RateDecision(
-            allowed=bool(allowed),
-            policy=policy,
-            remaining=max(policy.limit - count, 0),
-            reset_after_s=(newest + window - now) / MICROS_PER_SECOND if count else 0.0,
-            retry_after_s=(retry_at - now) / MICROS_PER_SECOND,
-        )
-        return decision, now
+            )
+            for policy, _ in hits
+        ]

@@ -52,9 +52,19 @@ class RateDecision(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RateLimiter(Protocol):
-    """Atomic check-and-consume of one request against a policy for a key."""
+    """Atomic check-and-consume of one request against policies for keys."""
 
     async def hit(self, policy: RatePolicy, key: str) -> RateDecision: ...
+
+    async def hit_all(self, hits: Sequence[tuple[RatePolicy, str]]) -> list[RateDecision]:
+        """One request against several (policy, key) pairs, all or nothing, atomically.
+
+        The request is admitted iff every policy has room, and then consumes one from
+        each; a refused request consumes from none. One decision per pair, in order:
+        `allowed` tells whether that policy had room, so the request was admitted iff
+        every decision is allowed.
+        """
+        ...
 
 
 class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):

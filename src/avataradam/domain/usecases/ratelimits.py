@@ -30,34 +30,45 @@ class EnforceRateLimits:
     """Consumes one request from every policy that applies; raises RateLimited if any
     refuses. Decisions are returned so the caller can advertise them (RateLimit headers).
 
-    A request refused by the user policy does not consume the dealership's budget.
+    All policies of a request are decided together, all or nothing (one limiter call):
+    a refused request consumes from none of them, so a user hammering past their own
+    limit does not eat the dealership's shared budget.
     """
 
     def __init__(self, limiter: RateLimiter, policies: RatePolicies, telemetry: Telemetry) -> None:
         self._limiter, self._policies, self._telemetry = limiter, policies, telemetry
 
     async def for_request(self, route_class: str, principal: Principal) -> list[RateDecision]:
-        decisions: list[RateDecision] = []
+        hits: list[tuple[RatePolicy, str]] = []
         policy = self._policies.per_user.get(route_class)
         if policy is not None:
-            decisions.append(await self._hit(policy, f"user:{principal.user_id}"))
+            hits.append((policy, f"user:{principal.user_id}"))
         shared = self._policies.per_dealership
         if shared is not None and principal.dealership_id is not None:
-            decisions.append(await self._hit(shared, f"dealership:{principal.dealership_id}"))
-        return decisions
+            hits.append((shared, f"dealership:{principal.dealership_id}"))
+        return await self._decide(hits)
 
     async def for_login(self, email: str, client: str) -> list[RateDecision]:
         policy = self._policies.login
         if policy is None:
             return []
-        return [await self._hit(policy, f"{email.strip().lower()}|{client}")]
+        return await self._decide([(policy, f"{email.strip().lower()}|{client}")])
 
-    async def _hit(self, policy: RatePolicy, key: str) -> RateDecision:
-        decision = await self._limiter.hit(policy, key)
-        self._telemetry.rate_limit(policy.name, "allowed" if decision.allowed else "rejected")
-        if not decision.allowed:
+    async def _decide(self, hits: list[tuple[RatePolicy, str]]) -> list[RateDecision]:
+        if not hits:
+            return []
+        decisions = await self._limiter.hit_all(hits)
+        refusing = [decision for decision in decisions if not decision.allowed]
+        for decision in refusing or decisions:
+            self._telemetry.rate_limit(
+                decision.policy.name, "allowed" if decision.allowed else "rejected"
+            )
+        if refusing:
+            # The longest wait is the one that lets the request through.
+            decision = max(refusing, key=lambda d: d.retry_after_s)
             raise RateLimitExceeded(
-                f"rate limit {policy.name!r} exceeded: {policy.limit} per {policy.window_s} s",
+                f"rate limit {decision.policy.name!r} exceeded: "
+                f"{decision.policy.limit} per {decision.policy.window_s} s",
                 decision=decision,
             )
-        return decision
+        return decisions
