@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -66,6 +68,38 @@ def test_structlog_event_is_one_json_line_with_contract_fields(json_logs: Any) -
     assert line["dealership_id"] == "d-1"
     assert line["results_count"] == 3
     assert list(line)[:4] == ["timestamp", "level", "service", "event"]
+
+
+def test_values_json_cannot_encode_are_logged_as_their_repr(json_logs: Any) -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<opaque 7>"
+
+    log = structlog.get_logger("avataradam.test")
+    log.info("odd_value", thing=Opaque(), uuid=uuid.UUID(int=1), amount=Decimal("1.50"))
+    log.info("odd_keys", pairs={(1, 2): "tuple key"}, big=2**70)
+
+    odd_value, odd_keys = json_logs()
+    assert odd_value["thing"] == "<opaque 7>"
+    assert odd_value["uuid"] == "00000000-0000-0000-0000-000000000001"
+    assert odd_value["amount"] == "1.50"
+    assert odd_value["logger"] == "avataradam.test"
+    assert odd_keys["event"] == "odd_keys"
+    assert "tuple key" in json.dumps(odd_keys)
+    assert odd_keys["big"] == 2**70
+
+
+def test_a_level_below_the_configured_one_is_dropped_before_any_processing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(service="avataradam-test", level="WARNING", fmt="json")
+    capsys.readouterr()
+
+    structlog.get_logger("avataradam.test").info("quiet")
+    structlog.get_logger("avataradam.test").warning("loud %s", "formatted")
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["event"] for line in lines] == ["loud formatted"]
 
 
 def test_stdlib_library_loggers_render_as_json_through_the_same_pipeline(json_logs: Any) -> None:
