@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 import structlog
@@ -27,7 +28,9 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils import normalize_path
 from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from prometheus_client import Counter, Gauge, Histogram
 
 from avataradam.entrypoints.observability.logging import (
     bind_request_context,
@@ -95,6 +98,13 @@ def sane_request_id(candidate: str | None) -> str:
 _access_log = structlog.get_logger("avataradam.access")
 
 
+@dataclass(frozen=True, slots=True)
+class _RouteMetrics:
+    duration: Histogram
+    requests: Counter
+    errors: Counter | None
+
+
 class HttpMetricsMiddleware:
     """Records `avataradam_http_*` for every HTTP request.
 
@@ -111,6 +121,31 @@ class HttpMetricsMiddleware:
         self.app = app
         self.metrics = metrics
         self.route_resolver = route_resolver
+        # Bounded: methods, route templates and status codes are all finite sets.
+        self._children: dict[tuple[str, str, int], _RouteMetrics] = {}
+        self._in_flight: dict[tuple[str, str], Gauge] = {}
+
+    def _route_metrics(self, method: str, route: str, status: int) -> _RouteMetrics:
+        """The labelled children for one method, route and status, looked up once: a
+        `labels()` call validates and locks, and three ran on every request."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            status_label = status_class(status)
+            metrics = self.metrics
+            children = _RouteMetrics(
+                duration=metrics.http_request_duration.labels(method=method, route=route),
+                requests=metrics.http_requests.labels(
+                    method=method, route=route, status_class=status_label
+                ),
+                errors=metrics.http_errors.labels(
+                    method=method, route=route, status_class=status_label
+                )
+                if status >= 400
+                else None,
+            )
+            self._children[key] = children
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -118,7 +153,10 @@ class HttpMetricsMiddleware:
             return
         method = _method_label(scope)
         route = self.route_resolver(scope) or UNMATCHED_ROUTE
-        in_flight = self.metrics.http_requests_in_flight.labels(method=method, route=route)
+        in_flight = self._in_flight.get((method, route))
+        if in_flight is None:
+            in_flight = self.metrics.http_requests_in_flight.labels(method=method, route=route)
+            self._in_flight[method, route] = in_flight
         status = 500
 
         async def send_recording_status(message: Message) -> None:
@@ -134,15 +172,11 @@ class HttpMetricsMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             in_flight.dec()
-            status_label = status_class(status)
-            self.metrics.http_request_duration.labels(method=method, route=route).observe(elapsed)
-            self.metrics.http_requests.labels(
-                method=method, route=route, status_class=status_label
-            ).inc()
-            if status >= 400:
-                self.metrics.http_errors.labels(
-                    method=method, route=route, status_class=status_label
-                ).inc()
+            children = self._route_metrics(method, route, status)
+            children.duration.observe(elapsed)
+            children.requests.inc()
+            if children.errors is not None:
+                children.errors.inc()
             state = scope.get("state", {})
             _access_log.info(
                 "http_request",
@@ -209,6 +243,14 @@ class TracingMiddleware:
         self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tracer = self.tracer
+        if tracer is None:
+            if not isinstance(trace.get_tracer_provider(), SdkTracerProvider):
+                # Tracing is off (no SDK provider installed): a no-op span would still
+                # cost a header copy, a context parse and a context attach per request.
+                await self.app(scope, receive, send)
+                return
+            tracer = trace.get_tracer("avataradam.http")
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
@@ -218,7 +260,6 @@ class TracingMiddleware:
             key.decode("latin-1").lower(): value.decode("latin-1")
             for key, value in scope.get("headers", ())
         }
-        tracer = self.tracer or trace.get_tracer("avataradam.http")
         with tracer.start_as_current_span(
             f"{method} {route}",
             context=propagate.extract(carrier),
