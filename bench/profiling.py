@@ -1,8 +1,11 @@
-"""`python -m bench.profiling [--server S] [--seconds N]`: where cached search spends time.
+"""`python -m bench.profiling [--scenario search|upload] [--server S] [--seconds N]`.
 
-Starts one API instance on a fresh database, warms one cached search, then records the
-API process with py-spy while wrk saturates `POST /v1/search`, and prints the top
-frames by self time and our own frames by inclusive time (idle threads excluded).
+Starts one API instance on a fresh database and records it with py-spy, then prints the
+top frames by self time and our own frames by inclusive time (idle threads excluded):
+
+- `search` (default): one warmed cached search while wrk saturates `POST /v1/search`;
+- `upload`: 5 MB PDF uploads one after another (no worker runs, so they only queue),
+  with the acknowledgement latency of each.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import uvloop
 
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import load_settings
-from bench import loadgen, report
-from bench.run import WARM_QUERY, Bench, seed, warm_search
-from bench.stack import BenchDatabase, BenchRedis, base_environment
+from bench import documents, loadgen, report
+from bench.run import HOST, WARM_QUERY, Bench, multipart, seed, warm_search
+from bench.stack import BenchDatabase, BenchRedis, Server, base_environment
 
 
 async def amain(args: argparse.Namespace) -> None:
@@ -59,15 +62,18 @@ async def amain(args: argparse.Namespace) -> None:
             stderr=subprocess.PIPE,
         )
         time.sleep(1)
-        result = loadgen.wrk(
-            f"{api.base_url}/v1/search",
-            method="POST",
-            body=json.dumps({"query": WARM_QUERY, "top_k": 5}).encode(),
-            headers={**user.auth, "Content-Type": "application/json"},
-            duration_s=args.seconds - 2,
-        )
+        if args.scenario == "search":
+            result = loadgen.wrk(
+                f"{api.base_url}/v1/search",
+                method="POST",
+                body=json.dumps({"query": WARM_QUERY, "top_k": 5}).encode(),
+                headers={**user.auth, "Content-Type": "application/json"},
+                duration_s=args.seconds - 2,
+            )
+            print(f"throughput under profiling: {result.throughput_rps:.0f} req/s")
+        else:
+            await _uploads(b, api, seconds=args.seconds - 2)
         spy.communicate(timeout=120)
-        print(f"throughput under profiling: {result.throughput_rps:.0f} req/s")
         summary = report.summarise_profile(out, top=args.top)
         print(json.dumps(summary, indent=1))
     finally:
@@ -78,9 +84,33 @@ async def amain(args: argparse.Namespace) -> None:
         bench_redis.stop()
 
 
+async def _uploads(b: Bench, api: Server, *, seconds: float) -> None:
+    pdf = documents.make_pdf(pages=150, target_bytes=5 * 1024 * 1024)
+    admin = b.tenants[0].admin
+    acks: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body, content_type = multipart(
+            f"profile-{len(acks)}.pdf", documents.with_nonce(pdf, len(acks)), "books"
+        )
+        request = loadgen.build_request(
+            "POST",
+            "/v1/documents",
+            host=f"{HOST}:{api.port}",
+            body=body,
+            headers={**admin.auth, "Content-Type": content_type},
+        )
+        run = await loadgen.fixed_rate(HOST, api.port, [request], rate=100.0, count=1)
+        if run.statuses.get(202) != 1:
+            raise RuntimeError(f"upload answered {run.statuses}")
+        acks.append(float(run.latencies_ms[0]))
+    print(f"{len(acks)} uploads; ack ms: {[round(a, 1) for a in acks]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "granian"])
+    parser.add_argument("--scenario", default="search", choices=["search", "upload"])
+    parser.add_argument("--server", default="granian", choices=["uvicorn", "granian"])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument(

@@ -19,4 +19,4 @@ def create() -> Litestar:
         fmt=settings.logging.format,
     )
     configure_tracing(f"{settings.service_name}-api")
-    return create_app(build_container(settings))
+    return create_app(build_container(settings), server_process=True)
