@@ -42,6 +42,8 @@ async def amain(args: argparse.Namespace) -> None:
         warm_search(api, user)
         out = log_dir / "profile.txt"
         py_spy = str(Path(sys.executable).with_name("py-spy"))
+        if args.no_spy:
+            py_spy = "true"
         spy = subprocess.Popen(
             [
                 py_spy,
@@ -53,6 +55,7 @@ async def amain(args: argparse.Namespace) -> None:
                 str(args.seconds),
                 "-r",
                 "250",
+                "--nonblocking",
                 "-f",
                 "raw",
                 "-o",
@@ -74,6 +77,8 @@ async def amain(args: argparse.Namespace) -> None:
         else:
             await _uploads(b, api, seconds=args.seconds - 2)
         spy.communicate(timeout=120)
+        if args.no_spy:
+            return
         summary = report.summarise_profile(out, top=args.top)
         print(json.dumps(summary, indent=1))
     finally:
@@ -113,6 +118,7 @@ def main() -> int:
     parser.add_argument("--server", default="granian", choices=["uvicorn", "granian"])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--no-spy", action="store_true", help="the load alone, unrecorded")
     parser.add_argument(
         "--env", nargs=2, action="append", metavar=("NAME", "VALUE"), help="extra setting"
     )

@@ -80,3 +80,24 @@ async def test_connections_go_back_to_the_pool_after_failures(database_url: str)
             assert await work.dealerships.list_page(cursor=None, limit=1) is not None
     finally:
         await db.close()
+
+
+async def test_a_released_connection_never_carries_an_open_transaction(database_url: str) -> None:
+    """The pool skips asyncpg's session reset query, but not the rollback on release."""
+    db = database(database_url)
+    await db.start()
+    try:
+        pool = db.primary
+        async with pool.acquire() as connection:
+            first_pid = connection.get_server_pid()
+            await connection.execute("BEGIN")
+            await connection.execute("CREATE TEMP TABLE leaked_by_an_open_transaction (x int)")
+        async with pool.acquire() as connection:
+            assert connection.get_server_pid() == first_pid  # the same session, reused
+            assert not connection.is_in_transaction()
+            leaked = await connection.fetchval(
+                "SELECT to_regclass('pg_temp.leaked_by_an_open_transaction')"
+            )
+            assert leaked is None
+    finally:
+        await db.close()
