@@ -104,3 +104,46 @@ def test_weaker_parameters_ask_for_a_rehash() -> None:
     strong = Argon2PasswordHasher(time_cost=2, memory_cost_kib=16384, parallelism=1)
     assert strong.needs_rehash(weak.hash("correct horse battery"))
     assert not strong.needs_rehash(strong.hash("correct horse battery"))
+
+
+class SteppingClock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    clock = SteppingClock()
+    service = _service(now=clock, leeway_s=5)
+    claims = _claims(expires_in_s=60)
+    token = service.issue(claims)
+    assert service.verify(token).user_id == claims.user_id
+
+    clock.now += 60 + 4
+    assert service.verify(token).user_id == claims.user_id  # within the leeway
+    clock.now += 2
+    with pytest.raises(InvalidToken):
+        service.verify(token)
+
+
+def test_remembering_tokens_never_turns_a_forged_one_valid() -> None:
+    service = _service(verified_cache_size=2)
+    genuine = service.issue(_claims())
+    service.verify(genuine)
+    header, payload, signature = genuine.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}AA"
+
+    with pytest.raises(InvalidToken):
+        service.verify(tampered)
+    assert service.verify(genuine)
+
+
+def test_the_memory_of_verified_tokens_is_bounded_and_keeps_the_recent_ones() -> None:
+    service = _service(verified_cache_size=2)
+    first, second, third = (service.issue(_claims()) for _ in range(3))
+    for token in (first, second, first, third):
+        service.verify(token)
+
+    assert list(service._verified) == [first, third]

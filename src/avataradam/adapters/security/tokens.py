@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -19,6 +22,11 @@ class JwtTokenService:
 
     Only the configured algorithm is accepted on verification, so `alg: none` and
     algorithm-confusion tokens are refused, as are tokens without exp/iat/iss/aud/sub.
+
+    Verified tokens are remembered (the last `verified_cache_size`, LRU): a client sends
+    the same token on every request, and the signature and claims of a given string never
+    change, so only its expiry is checked again. Access tokens are stateless (no
+    revocation list), so this refuses exactly what full verification would.
     """
 
     def __init__(
@@ -30,6 +38,8 @@ class JwtTokenService:
         audience: str,
         access_ttl_s: int,
         leeway_s: int = 5,
+        verified_cache_size: int = 4096,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self._secret = secret
         self._algorithm = algorithm
@@ -37,6 +47,9 @@ class JwtTokenService:
         self._audience = audience
         self._leeway = leeway_s
         self.access_ttl_s = access_ttl_s
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
+        self._verified_cache_size = verified_cache_size
+        self._now = now
 
     def issue(self, claims: AccessClaims) -> str:
         now = datetime.now(UTC)
@@ -53,6 +66,20 @@ class JwtTokenService:
         return jwt.encode(payload, self._secret, algorithm=self._algorithm)
 
     def verify(self, token: str) -> AccessClaims:
+        claims = self._verified.get(token)
+        if claims is not None:
+            if self._now() > claims.expires_at.timestamp() + self._leeway:
+                del self._verified[token]
+                raise InvalidToken("access token is not valid")
+            self._verified.move_to_end(token)
+            return claims
+        claims = self._decode(token)
+        self._verified[token] = claims
+        if len(self._verified) > self._verified_cache_size:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             payload = jwt.decode(
                 token,
