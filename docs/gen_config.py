@@ -98,6 +98,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_CACHE_ENABLED": "`false` computes every search (benchmarks)",
     "AVATARADAM_CACHE_RETRIEVAL_TTL_S": "lifetime of a cached search result",
     "AVATARADAM_CACHE_EMBEDDING_TTL_S": "lifetime of a cached query embedding",
+    "AVATARADAM_CACHE_LOCAL_ENTRIES": "search results also kept in each API process (LRU; safe: a key names the knowledge-base generation); `0` turns it off",
     "AVATARADAM_WORKER_METRICS_PORT": "serve `/metrics` from each worker host on this port (unset: off)",
     "AVATARADAM_WORKER_METRICS_HOST": "address of the worker's metrics server",
     "AVATARADAM_WORKER_HEARTBEAT_INTERVAL_S": "worker heartbeat and gauge refresh interval",

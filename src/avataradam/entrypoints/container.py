@@ -158,6 +158,7 @@ class Container:
                 enabled=cache.enabled,
                 retrieval_ttl_s=cache.retrieval_ttl_s,
                 embedding_ttl_s=cache.embedding_ttl_s,
+                local_entries=cache.local_entries,
             ),
         )
 

@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 from uuid import UUID
@@ -69,6 +70,10 @@ class CacheOptions(msgspec.Struct, frozen=True, kw_only=True):
     wait_for_peer_s: float = 15.0
     """Longest wait for others' work, after which a request computes uncached."""
     poll_interval_s: float = 0.01
+    local_entries: int = 1024
+    """Retrieval results also kept in this process (LRU, 0 = off): a hot question then
+    costs no cache round trip. Safe because a retrieval key names the knowledge-base
+    generation, so the value under a key never changes."""
 
 
 _SPACE = re.compile(r"\s+")
@@ -108,6 +113,36 @@ _hits_decoder = msgspec.msgpack.Decoder(list[SearchHit])
 _vector_decoder = msgspec.msgpack.Decoder(list[float])
 
 
+class LocalResults:
+    """A bounded LRU of immutable retrieval results with the shared cache's expiry."""
+
+    def __init__(self, max_entries: int, ttl_s: float) -> None:
+        self._entries: OrderedDict[str, tuple[float, list[SearchHit]]] = OrderedDict()
+        self._max_entries, self._ttl_s = max_entries, ttl_s
+
+    def get(self, key: str) -> list[SearchHit] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at, hits = entry
+        if time.monotonic() >= expires_at:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return hits
+
+    def put(self, key: str, hits: list[SearchHit]) -> None:
+        if self._max_entries < 1:
+            return
+        self._entries[key] = (time.monotonic() + self._ttl_s, hits)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class SearchKnowledgeBase:
     """Query -> ranked passages of the caller's dealership only."""
 
@@ -125,6 +160,7 @@ class SearchKnowledgeBase:
         self._embedder, self._index = embedder, index
         self._cache, self._telemetry = cache, telemetry
         self._options = options or CacheOptions()
+        self._local = LocalResults(self._options.local_entries, self._options.retrieval_ttl_s)
 
     async def __call__(self, principal: Principal, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
@@ -175,6 +211,10 @@ class SearchKnowledgeBase:
             top_k=top_k,
             model=self._embedder.model_name,
         )
+        local = self._local.get(key)
+        if local is not None:
+            self._telemetry.cache_result("retrieval", "hit")
+            return SearchResult(hits=local, cache="hit")
         hits, outcome = await self._single_flight(
             key,
             compute,
@@ -183,6 +223,7 @@ class SearchKnowledgeBase:
             ttl_s=self._options.retrieval_ttl_s,
         )
         self._telemetry.cache_result("retrieval", outcome)
+        self._local.put(key, hits)
         return SearchResult(hits=hits, cache=outcome)
 
     async def _single_flight(
