@@ -222,4 +222,7 @@ def worker(env: Mapping[str, str], log_dir: Path, name: str = "worker") -> Proce
         "--threads",
         "2",
     ]
+    # API and worker share this host, as under `just run`, with the same setting: the
+    # worker yields the CPU to requests (AVATARADAM_WORKER_NICE, default 0 elsewhere).
+    env = {"AVATARADAM_WORKER_NICE": "10", **env}
     return Process(name, argv, env, log_dir)

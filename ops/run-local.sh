@@ -8,7 +8,8 @@ metrics_dir="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/avataradam-metrics-$(id
 mkdir -p "$metrics_dir"
 find "$metrics_dir" -maxdepth 1 -name '*.db' -delete  # values of earlier runs
 export PROMETHEUS_MULTIPROC_DIR="$metrics_dir"
-uv run --no-sync avataradam worker &
+# Same host as the API: ingestion (the embedder takes every core) yields the CPU to requests.
+AVATARADAM_WORKER_NICE="${AVATARADAM_WORKER_NICE:-10}" uv run --no-sync avataradam worker &
 worker_pid=$!
 trap 'kill "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true' EXIT INT TERM
 cat >&2 <<MSG

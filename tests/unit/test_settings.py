@@ -45,6 +45,8 @@ def test_values_are_converted_from_strings() -> None:
         ({"AVATARADAM_DATABASE_URL": "mysql://x"}, "AVATARADAM_DATABASE_*"),
         ({"AVATARADAM_LOGGING_FORMAT": "xml"}, "AVATARADAM_LOGGING_FORMAT"),
         ({"AVATARADAM_AUTH_JWT_SECRET": "short"}, "AVATARADAM_AUTH_*"),
+        ({"AVATARADAM_WORKER_NICE": "20"}, "AVATARADAM_WORKER_*"),
+        ({"AVATARADAM_CACHE_LOCAL_ENTRIES": "-1"}, "AVATARADAM_CACHE_*"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], named: str) -> None:

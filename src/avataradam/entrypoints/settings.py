@@ -219,10 +219,15 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     heartbeat_interval_s: float = 15.0
+    nice: int = 0
+    """Added to the worker processes' nice value (0-19). On a host shared with the API,
+    ingestion (the embedder takes every core) then yields the CPU to requests."""
 
     def __post_init__(self) -> None:
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
             raise ValueError("metrics_port must be 1..65535")
+        if not 0 <= self.nice <= 19:
+            raise ValueError("nice must be 0..19")
         if self.heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be positive")
 

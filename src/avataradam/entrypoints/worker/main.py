@@ -24,9 +24,10 @@ from avataradam.entrypoints.observability.tracing import configure_tracing
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from avataradam.entrypoints.worker.metrics import TaskMetrics
-from avataradam.entrypoints.worker.runtime import WorkerRuntime
+from avataradam.entrypoints.worker.runtime import WorkerRuntime, lower_cpu_priority
 
 settings = load_settings()
+lower_cpu_priority(settings.worker.nice)
 configure_logging(
     service=f"{settings.service_name}-worker",
     level=settings.logging.level,

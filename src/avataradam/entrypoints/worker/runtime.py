@@ -28,6 +28,13 @@ from avataradam.entrypoints.worker.metrics import RedisQueueProbe
 _log = structlog.get_logger(__name__)
 
 
+def lower_cpu_priority(increment: int) -> None:
+    """Raises this process's nice value by `increment` (AVATARADAM_WORKER_NICE), once per
+    worker process: Dramatiq imports the actor module in each process it forks."""
+    if increment > 0:
+        os.nice(increment)
+
+
 class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
