@@ -66,4 +66,17 @@ async def test_an_unreachable_redis_raises_cache_unavailable() -> None:
         await cache.set("k", b"v", ttl_s=1)
     with pytest.raises(CacheUnavailable):
         await cache.set_if_absent("k", b"v", ttl_s=1)
+    with pytest.raises(CacheUnavailable):
+        await cache.delete_if_equal("k", b"v")
     await client.aclose()
+
+
+async def test_delete_if_equal_releases_only_the_holders_own_value(cache: Cache) -> None:
+    key = _key()
+    await cache.set(key, b"token-a", ttl_s=60)
+
+    assert not await cache.delete_if_equal(key, b"token-b")
+    assert await cache.get(key) == b"token-a"
+    assert await cache.delete_if_equal(key, b"token-a")
+    assert await cache.get(key) is None
+    assert not await cache.delete_if_equal(key, b"token-a")

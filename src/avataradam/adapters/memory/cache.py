@@ -46,3 +46,10 @@ class InMemoryCache:
             return False
         self._values[key] = (value, time.monotonic() + ttl_s)
         return True
+
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        self._check()
+        if self._live(key) != value:
+            return False
+        del self._values[key]
+        return True

@@ -258,7 +258,7 @@ class SearchKnowledgeBase:
                 await asyncio.sleep(options.poll_interval_s)
             value = await compute()
             await self._cache.set(key, encode(value), ttl_s=ttl_s)
-            await self._cache.delete(f"{key}:lock")
+            await self._cache.delete_if_equal(lock, token)
         except CacheUnavailable:
             self._telemetry.event("cache_unavailable", key_kind=key.split(":", 2)[1])
             return await compute(), "bypass"
