@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 from uuid import UUID
 
 from avataradam.domain.pagination import Cursor, page_size
+from avataradam.entrypoints.http.schemas import ListResponse
 
 
 class _Keyed(Protocol):
@@ -18,6 +19,7 @@ class _Keyed(Protocol):
 
 
 K = TypeVar("K", bound=_Keyed)
+T = TypeVar("T")
 
 
 async def fetch_page(
@@ -31,3 +33,16 @@ async def fetch_page(
         return rows, None
     last = rows[size - 1]
     return rows[:size], Cursor(created_at=last.created_at, id=last.id).encode()
+
+
+async def list_page(
+    fetch: Callable[[Cursor | None, int], Awaitable[Sequence[K]]],
+    cursor: str | None,
+    limit: int | None,
+    *,
+    render: Callable[[K], T],
+) -> ListResponse[T]:
+    """One page of a list endpoint: rows fetched by keyset, rendered, and the cursor of
+    the next page (None on the last)."""
+    rows, next_cursor = await fetch_page(fetch, cursor, limit)
+    return ListResponse([render(row) for row in rows], next_cursor)

@@ -12,7 +12,7 @@ from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.schemas import (
     DealershipCreate,
@@ -55,10 +55,12 @@ class DealershipController(Controller):
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[DealershipOut]:
-        rows, next_cursor = await fetch_page(
-            lambda c, n: container.list_dealerships(principal, cursor=c, limit=n), cursor, limit
+        return await list_page(
+            lambda c, n: container.list_dealerships(principal, cursor=c, limit=n),
+            cursor,
+            limit,
+            render=DealershipOut.of,
         )
-        return ListResponse([DealershipOut.of(d) for d in rows], next_cursor)
 
     @get(
         "/{dealership_id:uuid}",
@@ -152,14 +154,14 @@ class UserController(Controller):
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[UserOut]:
-        rows, next_cursor = await fetch_page(
+        return await list_page(
             lambda c, n: container.list_users(
                 principal, dealership_id=dealership_id, cursor=c, limit=n
             ),
             cursor,
             limit,
+            render=UserOut.of,
         )
-        return ListResponse([UserOut.of(u) for u in rows], next_cursor)
 
     @get(
         "/{user_id:uuid}",

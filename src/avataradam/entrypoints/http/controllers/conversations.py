@@ -29,7 +29,7 @@ from avataradam.domain.usecases.conversations import (
 )
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.problems import problem_type
 from avataradam.entrypoints.http.ratelimit import limited
@@ -233,14 +233,14 @@ class ConversationController(Controller):
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[ConversationOut]:
-        rows, next_cursor = await fetch_page(
+        return await list_page(
             lambda c, n: container.list_conversations(
                 principal, dealership_id=dealership_id, cursor=c, limit=n
             ),
             cursor,
             limit,
+            render=_conversation,
         )
-        return ListResponse([_conversation(c) for c in rows], next_cursor)
 
     @get(
         "/scenarios",
@@ -375,11 +375,11 @@ class FeedbackController(Controller):
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[FeedbackReportOut]:
-        rows, next_cursor = await fetch_page(
+        return await list_page(
             lambda c, n: container.list_feedback(
                 principal, dealership_id=dealership_id, cursor=c, limit=n
             ),
             cursor,
             limit,
+            render=_report,
         )
-        return ListResponse([_report(r) for r in rows], next_cursor)

@@ -23,7 +23,7 @@ from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import DocumentOut, ListResponse
@@ -171,7 +171,7 @@ class DocumentController(Controller):
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[DocumentOut]:
-        rows, next_cursor = await fetch_page(
+        return await list_page(
             lambda c, n: container.list_documents(
                 principal,
                 dealership_id=dealership_id,
@@ -182,8 +182,8 @@ class DocumentController(Controller):
             ),
             cursor,
             limit,
+            render=lambda d: _out(container, d),
         )
-        return ListResponse([_out(container, d) for d in rows], next_cursor)
 
     @get(
         "/{document_id:uuid}",

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from avataradam.domain.usecases.webhooks import NewSubscription
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.pagination import fetch_page
+from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, Limit
 from avataradam.entrypoints.http.schemas import (
     ListResponse,
@@ -64,14 +64,14 @@ class WebhookController(Controller):
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[WebhookOut]:
-        rows, next_cursor = await fetch_page(
+        return await list_page(
             lambda c, n: container.list_subscriptions(
                 principal, dealership_id=dealership_id, cursor=c, limit=n
             ),
             cursor,
             limit,
+            render=WebhookOut.of,
         )
-        return ListResponse([WebhookOut.of(s) for s in rows], next_cursor)
 
     @get(
         "/{webhook_id:uuid}",
