@@ -211,7 +211,7 @@ class Server(Process):
         raise RuntimeError(f"{self.name} not healthy in {timeout_s}s:\n{self.tail()}")
 
 
-def worker(env: Mapping[str, str], log_dir: Path, name: str = "worker") -> Process:
+def worker(env: Mapping[str, str], log_dir: Path, name: str = "worker", nice: int = 0) -> Process:
     argv = [
         sys.executable,
         "-m",
@@ -222,7 +222,4 @@ def worker(env: Mapping[str, str], log_dir: Path, name: str = "worker") -> Proce
         "--threads",
         "2",
     ]
-    # API and worker share this host, as under `just run`, with the same setting: the
-    # worker yields the CPU to requests (AVATARADAM_WORKER_NICE, default 0 elsewhere).
-    env = {"AVATARADAM_WORKER_NICE": "10", **env}
-    return Process(name, argv, env, log_dir)
+    return Process(name, argv, {**env, "AVATARADAM_WORKER_NICE": str(nice)}, log_dir)
