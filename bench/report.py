@@ -198,9 +198,13 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
         lines += [
             "",
             f"Faster on cached search: **{srv['faster_on_cached_search']}**; on hello world: "
-            f"**{srv['faster_on_hello']}**. Granian ÷ uvicorn: hello "
-            f"{srv['granian_over_uvicorn_hello']}, cached search "
-            f"{srv['granian_over_uvicorn_search']}.",
+            f"**{srv['faster_on_hello']}**."
+            + (
+                f" Granian ÷ uvicorn: hello {srv['granian_over_uvicorn_hello']}, cached "
+                f"search {srv['granian_over_uvicorn_search']}."
+                if "granian_over_uvicorn_hello" in srv
+                else " (Quick mode: Granian only.)"
+            ),
             "",
         ]
     cs = document.get("cached_search", {}).get("fixed_rate")

@@ -166,6 +166,11 @@ class Process:
         assert self.popen is not None
         return self.popen.pid
 
+    def terminate(self) -> None:
+        """Asks the process group to stop (SIGTERM) without waiting."""
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+
     def stop(self, timeout_s: float = 20) -> None:
         if self.popen is None or self.popen.poll() is not None:
             return
