@@ -127,9 +127,19 @@ def test_configuring_twice_writes_each_record_once(json_logs: Any) -> None:
     configure_logging(service="avataradam-test", level="INFO", fmt="json")
 
     structlog.get_logger().info("once")
-    logging.getLogger("uvicorn.access").info("once too")
+    logging.getLogger("uvicorn.error").info("once too")
 
     assert [line["event"] for line in json_logs()] == ["once", "once too"]
+
+
+def test_server_access_lines_are_off_because_http_request_is_the_access_log(
+    json_logs: Any,
+) -> None:
+    logging.getLogger("uvicorn.access").info('127.0.0.1:1 - "GET / HTTP/1.1" 200')
+    logging.getLogger("granian.access").info("GET / 200")
+    logging.getLogger("uvicorn.error").info("still here")
+
+    assert [line["event"] for line in json_logs()] == ["still here"]
 
 
 def test_level_filters_both_structlog_and_stdlib_records(json_logs: Any) -> None:

@@ -94,9 +94,7 @@ request pass through redaction, so this is on every request's path."""
 LOGGERS_ROUTED_TO_ROOT: tuple[str, ...] = (
     "uvicorn",
     "uvicorn.error",
-    "uvicorn.access",
     "granian",
-    "granian.access",
     "_granian",
     "dramatiq",
     "asyncpg",
@@ -105,6 +103,10 @@ LOGGERS_ROUTED_TO_ROOT: tuple[str, ...] = (
 )
 """Libraries that install their own handlers; theirs are removed so each record is
 rendered once, by ours."""
+
+SERVER_ACCESS_LOGGERS: tuple[str, ...] = ("uvicorn.access", "granian.access")
+"""The servers' own access lines, switched off: the `http_request` event (route template,
+status, duration, user and dealership) is the access log, written once per request."""
 
 _REQUEST_CONTEXT_KEYS = ("request_id", "user_id", "dealership_id")
 
@@ -289,6 +291,11 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(numeric_level)
 
+    for name in SERVER_ACCESS_LOGGERS:
+        access_logger = logging.getLogger(name)
+        access_logger.handlers.clear()
+        access_logger.disabled = True
+
     for name in LOGGERS_ROUTED_TO_ROOT:
         library_logger = logging.getLogger(name)
         library_logger.handlers.clear()
@@ -323,6 +330,8 @@ def reset_logging() -> None:
         if isinstance(existing, _StdoutHandler):
             root.removeHandler(existing)
     root.setLevel(logging.WARNING)
+    for name in SERVER_ACCESS_LOGGERS:
+        logging.getLogger(name).disabled = False
     structlog.reset_defaults()
 
 
