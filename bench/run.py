@@ -342,6 +342,7 @@ def phase_servers(b: Bench) -> None:
     headers = {**user.auth, "Content-Type": "application/json"}
     saturation: dict[str, list[float]] = {name: [] for name in targets}
     wrk_p99: dict[str, list[float]] = {name: [] for name in targets}
+    socket_errors: dict[str, int] = dict.fromkeys(targets, 0)
     for _ in range(b.q(3, 1)):
         for name, target in targets.items():
             if name.startswith("hello"):
@@ -354,8 +355,11 @@ def phase_servers(b: Bench) -> None:
                     headers=headers,
                     duration_s=b.q(5, 2),
                 )
-            if result.non_2xx or result.socket_errors:
+            # A wrong answer is never counted; a rare socket error (wrk's 2 s timeout at
+            # saturation) is reported, and more than 0.1 % of requests stops the run.
+            if result.non_2xx or result.socket_errors > max(1, result.requests // 1000):
                 raise RuntimeError(f"{name}: wrk saw errors {result}")
+            socket_errors[name] += result.socket_errors
             saturation[name].append(result.throughput_rps)
             wrk_p99[name].append(result.p99_ms)
     servers = {}
@@ -367,6 +371,10 @@ def phase_servers(b: Bench) -> None:
             "cached_over_hello": spread([s / h for s, h in zip(search, hello, strict=True)]),
             "wrk_p99_ms_hello": spread(wrk_p99[f"hello-{server}"]),
             "wrk_p99_ms_search": spread(wrk_p99[f"search-{server}"]),
+            "wrk_socket_errors": {
+                "hello": socket_errors[f"hello-{server}"],
+                "search": socket_errors[f"search-{server}"],
+            },
         }
     b.chosen_server = max(servers, key=lambda s: servers[s]["cached_search_rps"]["median"])
     faster_hello = max(servers, key=lambda s: servers[s]["hello_rps"]["median"])
