@@ -437,7 +437,7 @@ def phase_uncached(b: Bench) -> None:
         AVATARADAM_CACHE_ENABLED="false",
     )
     warm_model(nocache, b.tenants[0].user)
-    questions = documents.questions(b.q(200, 30), seed=5)
+    questions = documents.questions(b.q(200, 20), seed=5)
     pairs = [(b.tenants[i % 5].user, q) for i, q in enumerate(questions)]
     for account, question in pairs:  # every cached request below is a hit
         warm_search(b.api, account, question, times=1)
@@ -487,14 +487,14 @@ def zipf_indices(n_queries: int, n_distinct: int, s: float, seed: int = 42) -> n
 def phase_zipf(b: Bench) -> None:
     """Item 4: Zipf(1.1) replay over two instances sharing Redis, cache on vs off."""
     assert b.api is not None
-    n_queries, n_distinct = b.q(10_000, 400), b.q(1_000, 80)
+    n_queries, n_distinct = b.q(10_000, 300), b.q(1_000, 60)
     questions = documents.questions(n_distinct, seed=21)
     draws = zipf_indices(n_queries, n_distinct, 1.1)
     concurrency = 8
 
     # With the cache off every request computes whatever its question, so the mean
     # needs no more than the first draws of the same sequence (saves minutes per run).
-    uncached_draws = draws[: b.q(3_000, 200)]
+    uncached_draws = draws[: b.q(3_000, 120)]
 
     def replay(
         servers: list[Server], counted: bool, sequence: np.ndarray
