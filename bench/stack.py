@@ -9,18 +9,15 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-import psycopg
-
-from avataradam.adapters.postgres.migrate import apply_migrations
+from ops.drills.pgcluster import free_port
+from ops.drills.stack import DrillDatabase, PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get(
@@ -28,7 +25,7 @@ ADMIN_DSN = os.environ.get(
 )
 
 
-class BenchRedis:
+class BenchRedis(PrivateRedis):
     """A private `redis-server` for one run (no persistence), on a free port.
 
     Other test suites on a shared machine flush and consume the shared Redis; a
@@ -37,70 +34,20 @@ class BenchRedis:
     """
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = os.environ.get("BENCH_REDIS_URL") or f"redis://127.0.0.1:{self.port}/0"
-        self.popen: subprocess.Popen[bytes] | None = None
+        super().__init__()
+        self.url = os.environ.get("BENCH_REDIS_URL") or self.url
 
-    def start(self) -> BenchRedis:
-        if os.environ.get("BENCH_REDIS_URL"):
-            return self
-        self.popen = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("bench redis-server did not start")
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            self.popen.wait(10)
+    def start(self, timeout_s: float = 10) -> BenchRedis:
+        if not os.environ.get("BENCH_REDIS_URL"):
+            super().start(timeout_s)
+        return self
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class BenchDatabase:
+class BenchDatabase(DrillDatabase):
     """`avataradam_bench_<random>`, migrated; dropped (WITH FORCE) by `drop`."""
 
     def __init__(self) -> None:
-        self.name = f"avataradam_bench_{uuid.uuid4().hex[:10]}"
-        self.url = ADMIN_DSN.rsplit("/", 1)[0] + "/" + self.name
-
-    def create(self) -> BenchDatabase:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        apply_migrations(self.url)
-        return self
-
-    def drop(self) -> None:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        super().__init__(ADMIN_DSN, prefix="avataradam_bench")
 
 
 def base_environment(

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -77,7 +78,10 @@ def small_document(tag: str) -> tuple[bytes, str]:
 
 
 class PrivateRedis:
-    """`redis-server` without persistence on a free port; `restart` loses everything."""
+    """`redis-server` without persistence on a free port; `restart` loses everything.
+
+    Also the private Redis of the benchmark and of the guide's executed examples.
+    """
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -143,12 +147,15 @@ class PrivateRedis:
 
 
 class DrillDatabase:
-    """`avataradam_drill_<random>` on the machine's PostgreSQL, migrated; dropped WITH FORCE."""
+    """`<prefix>_<random>` on the machine's PostgreSQL, migrated; dropped WITH FORCE.
 
-    def __init__(self, admin_dsn: str = ADMIN_DSN) -> None:
+    Also the fresh database of the benchmark and of the guide's executed examples.
+    """
+
+    def __init__(self, admin_dsn: str = ADMIN_DSN, prefix: str = "avataradam_drill") -> None:
         self.admin_dsn = admin_dsn
-        self.name = f"avataradam_drill_{uuid.uuid4().hex[:10]}"
-        self.url = admin_dsn.rsplit("/", 1)[0] + "/" + self.name
+        self.name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        self.url = urlunsplit(urlsplit(admin_dsn)._replace(path="/" + self.name))
 
     def create(self) -> DrillDatabase:
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:

@@ -13,18 +13,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 import redis
+from ops.drills.stack import DrillDatabase, PrivateRedis
 
-from avataradam.adapters.postgres.migrate import apply_migrations
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
 from tests.docs.guide import Block, guide_blocks
 from tests.integration.conftest import FAST_RECONCILE, service_environment
@@ -68,16 +65,11 @@ class Session:
 
 def _fresh_database() -> Iterator[str]:
     require_service(ADMIN_DSN, 5432, "PostgreSQL")
-    name = f"avataradam_guide_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    dsn = urlunsplit(urlsplit(ADMIN_DSN)._replace(path="/" + name))
+    database = DrillDatabase(ADMIN_DSN, prefix="avataradam_guide").create()
     try:
-        apply_migrations(dsn)
-        yield dsn
+        yield database.url
     finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        database.drop()
 
 
 @pytest.fixture(scope="module")
@@ -86,39 +78,11 @@ def guide_database() -> Iterator[str]:
 
 
 def _private_redis() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
+    server = PrivateRedis().start()
     try:
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
 
 
 def _shared_redis(shared: str) -> Iterator[str]:
