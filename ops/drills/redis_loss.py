@@ -97,18 +97,15 @@ def run_trial(trial: int, stack: Stack, *, mode: str, down_s: float) -> RedisLos
             ids.append(during)
         time.sleep(max(0.0, down_s - (time.monotonic() - faulted_at)))
         stack.redis.start()
-    settled = stack.wait_until_settled(ids, SETTLE_TIMEOUT_S, since=faulted_at)
-    counts = [stack.database.stored(i) for i in ids]
-    done = [v for v in settled.values() if v is not None]
+    outcome = stack.outcome(ids, SETTLE_TIMEOUT_S, since=faulted_at)
     return RedisLossResult(
         trial=trial,
         mode=mode,
         stage_at_fault=f"{stage.status}/{stage.stage or '-'}",
         documents=len(ids),
-        lost=sum(c.status != "ready" for c in counts),
-        duplicates=sum(c.duplicates for c in counts)
-        + sum(c.status == "ready" and not c.exactly_one_set for c in counts),
-        completion_s=max(done) if len(done) == len(ids) else None,
+        lost=outcome.lost,
+        duplicates=outcome.duplicates,
+        completion_s=outcome.completion_s,
         uploads_while_down=uploads_while_down,
         accepted_while_down=accepted_while_down,
         worker_survived=stack.workers[-1].running(),

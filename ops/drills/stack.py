@@ -467,6 +467,32 @@ class Stack:
             time.sleep(0.1)
         return settled
 
+    def outcome(self, document_ids: list[str], timeout_s: float, *, since: float) -> Outcome:
+        """Waits for the documents to settle, then counts what the fault cost."""
+        settled = self.wait_until_settled(document_ids, timeout_s, since=since)
+        counts = [self.database.stored(i) for i in document_ids]
+        done = [v for v in settled.values() if v is not None]
+        return Outcome(
+            counts=counts,
+            lost=sum(c.status != "ready" for c in counts),
+            duplicates=sum(c.duplicates for c in counts)
+            + sum(c.status == "ready" and not c.exactly_one_set for c in counts),
+            completion_s=max(done) if len(done) == len(document_ids) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a batch of documents after a fault."""
+
+    counts: list[StoredCounts]
+    lost: int
+    """Documents that never became ready."""
+    duplicates: int
+    """Surplus chunk/vector rows, plus ready documents without exactly one set."""
+    completion_s: float | None
+    """From the fault until the last document settled; None if one never did."""
+
 
 async def _create_super_admin(settings: Settings, email: str) -> None:
     container = build_container(settings)

@@ -35,7 +35,6 @@ from pathlib import Path
 from ops.drills.stack import (
     DealershipAdmin,
     Stack,
-    StoredCounts,
     large_pdf,
     large_text,
     small_document,
@@ -105,20 +104,17 @@ def run_trial(
     killed_at = time.monotonic()
     victim.kill_group()
     stack.start_worker()
-    settled = stack.wait_until_settled(ids, SETTLE_TIMEOUT_S, since=killed_at)
-    counts: list[StoredCounts] = [stack.database.stored(i) for i in ids]
-    done = [v for v in settled.values() if v is not None]
+    outcome = stack.outcome(ids, SETTLE_TIMEOUT_S, since=killed_at)
     return KillResult(
         trial=trial,
         kind=kind,
         killed_after_s=delay,
         stage_at_kill=f"{stage.status}/{stage.stage or '-'}",
         documents=len(ids),
-        lost=sum(c.status != "ready" for c in counts),
-        duplicates=sum(c.duplicates for c in counts)
-        + sum(c.status == "ready" and not c.exactly_one_set for c in counts),
-        completion_s=max(done) if len(done) == len(ids) else None,
-        attempts=counts[0].attempts,
+        lost=outcome.lost,
+        duplicates=outcome.duplicates,
+        completion_s=outcome.completion_s,
+        attempts=outcome.counts[0].attempts,
     )
 
 
