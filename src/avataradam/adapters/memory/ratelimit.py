@@ -51,19 +51,18 @@ class InMemoryRateLimiter:
         for policy, _ in hits:
             require_valid_policy(policy)
         now = _micros(self._clock.now())
-        logs: list[list[int]] = []
-        for policy, key in hits:
-            log = self._admitted.get(f"{policy.name}:{key}", [])
+        log_keys = [f"{policy.name}:{key}" for policy, key in hits]
+        logs = [self._admitted.get(log_key, []) for log_key in log_keys]
+        for log, (policy, _) in zip(logs, hits, strict=True):
             del log[: bisect_right(log, now - policy.window_s * MICROS_PER_SECOND)]
-            logs.append(log)
         admitted = all(len(log) < policy.limit for log, (policy, _) in zip(logs, hits, strict=True))
         decisions = []
-        for log, (policy, key) in zip(logs, hits, strict=True):
+        for log_key, log, (policy, _) in zip(log_keys, logs, hits, strict=True):
             window = policy.window_s * MICROS_PER_SECOND
             has_room = len(log) < policy.limit
             if admitted:
                 insort(log, now)
-                self._admitted[f"{policy.name}:{key}"] = log
+                self._admitted[log_key] = log
             count = len(log)
             retry_at = now if has_room else log[count - policy.limit] + window
             decisions.append(
@@ -76,7 +75,7 @@ class InMemoryRateLimiter:
                 )
             )
             if not log:
-                self._admitted.pop(f"{policy.name}:{key}", None)
+                self._admitted.pop(log_key, None)
         return decisions, now
 
 
