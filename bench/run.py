@@ -323,6 +323,24 @@ def warm_search(
     return body
 
 
+def alternating_runs(
+    targets: dict[str, tuple[Server, list[bytes]]],
+    *,
+    rate: float,
+    count: int,
+    repetitions: int,
+) -> dict[str, list[loadgen.Run]]:
+    """Open-loop runs at one rate, alternating between the targets `repetitions` times,
+    so that drift on a shared machine hits every target alike."""
+    runs: dict[str, list[loadgen.Run]] = {kind: [] for kind in targets}
+    for _ in range(repetitions):
+        for kind, (server, requests) in targets.items():
+            runs[kind].append(
+                uvloop.run(loadgen.fixed_rate(HOST, server.port, requests, rate=rate, count=count))
+            )
+    return runs
+
+
 def phase_servers(b: Bench) -> None:
     """Items 1 and 2: hello world vs cached search on uvicorn and Granian."""
     user = b.tenants[0].user
@@ -407,14 +425,12 @@ def phase_servers(b: Bench) -> None:
     count = int(rate * duration)
     hello_req = [loadgen.build_request("GET", "/hello", host=f"{HOST}:{hello_srv.port}")]
     search_req = [search_request(user, WARM_QUERY, api_srv.port)]
-    runs: dict[str, list[loadgen.Run]] = {"hello": [], "cached_search": []}
-    for _ in range(b.q(3, 1)):
-        runs["hello"].append(
-            uvloop.run(loadgen.fixed_rate(HOST, hello_srv.port, hello_req, rate=rate, count=count))
-        )
-        runs["cached_search"].append(
-            uvloop.run(loadgen.fixed_rate(HOST, api_srv.port, search_req, rate=rate, count=count))
-        )
+    runs = alternating_runs(
+        {"hello": (hello_srv, hello_req), "cached_search": (api_srv, search_req)},
+        rate=rate,
+        count=count,
+        repetitions=b.q(3, 1),
+    )
     b.results["cached_search"]["fixed_rate"] = {
         "rate_rps": round(rate, 1),
         "duration_s": duration,
@@ -455,13 +471,15 @@ def phase_uncached(b: Bench) -> None:
     )
     rate = b.q(10.0, 8.0)
     count = int(rate * b.q(8, 3))
-    runs: dict[str, list[loadgen.Run]] = {"uncached": [], "cached": []}
-    for _ in range(b.q(3, 1)):
-        for kind, server in (("uncached", nocache), ("cached", b.api)):
-            reqs = [search_request(a, q, server.port) for a, q in pairs]
-            runs[kind].append(
-                uvloop.run(loadgen.fixed_rate(HOST, server.port, reqs, rate=rate, count=count))
-            )
+    runs = alternating_runs(
+        {
+            kind: (server, [search_request(a, q, server.port) for a, q in pairs])
+            for kind, server in (("uncached", nocache), ("cached", b.api))
+        },
+        rate=rate,
+        count=count,
+        repetitions=b.q(3, 1),
+    )
     p50 = {k: [r.pct(50) for r in v] for k, v in runs.items()}
     b.results["uncached_search"] = {
         "server": b.chosen_server,
@@ -595,13 +613,15 @@ def phase_limiter_http(b: Bench) -> None:
     saturation = b.results["cached_search"]["saturation"]["cached_search_rps"]["median"]
     rate = 0.25 * saturation
     count = int(rate * b.q(8, 3))
-    runs: dict[str, list[loadgen.Run]] = {"limit on": [], "limit off": []}
-    for _ in range(b.q(3, 2)):
-        for kind, server in (("limit on", b.api), ("limit off", off)):
-            reqs = [search_request(user, WARM_QUERY, server.port)]
-            runs[kind].append(
-                uvloop.run(loadgen.fixed_rate(HOST, server.port, reqs, rate=rate, count=count))
-            )
+    runs = alternating_runs(
+        {
+            kind: (server, [search_request(user, WARM_QUERY, server.port)])
+            for kind, server in (("limit on", b.api), ("limit off", off))
+        },
+        rate=rate,
+        count=count,
+        repetitions=b.q(3, 2),
+    )
     b.stop(off)
     on50 = [r.pct(50) for r in runs["limit on"]]
     off50 = [r.pct(50) for r in runs["limit off"]]
