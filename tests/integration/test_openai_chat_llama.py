@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 
 from avataradam.adapters.llm.openai import OpenAIChatModel
 from avataradam.domain.ports.services import ChatTurn
-from tests.support.processes import free_port
+from tests.support.processes import free_port, spawn, stop_group
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TURNS = (
@@ -53,7 +52,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama") / "server.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = spawn(
             [
                 sys.executable,
                 "-m",
@@ -71,9 +70,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "--seed",
                 "7",
             ],
+            label="llama_cpp.server",
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -90,8 +89,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"llama server not ready in 60 s:\n{log_path.read_text()[-3000:]}")
         yield base_url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
+        stop_group(process, 20, whole_group=True)
 
 
 @pytest.fixture(params=[True, False], ids=["streaming", "non-streaming"])

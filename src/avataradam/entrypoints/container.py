@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -196,6 +197,16 @@ class Container:
     async def start(self) -> None:
         for hook in self.startup:
             await hook()
+
+    async def warm_up(self) -> None:
+        """Loads, off the event loop, what the first task or request would otherwise
+        wait for: the local embedding model (seconds). Other embedders need nothing.
+
+        Raises what loading raises (EmbedderUnavailable for a missing or broken model).
+        """
+        warm_up = getattr(self.knowledge.embedder, "warm_up", None)
+        if callable(warm_up):
+            await asyncio.to_thread(warm_up)
 
     async def close(self) -> None:
         for hook in reversed(self.shutdown):

@@ -93,6 +93,7 @@ class WorkerRuntime(dramatiq.Middleware):
     async def _start(self) -> None:
         self._container = build_container(self.settings)
         await self._container.start()
+        await self._container.warm_up()  # before any consumer runs: no task waits for it
         if self._broker is not None:
             self._queues = RedisQueueProbe.for_broker(self._container.redis, self._broker)
         self._serve_metrics()
