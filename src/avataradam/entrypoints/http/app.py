@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
-from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
@@ -35,6 +32,7 @@ from avataradam.entrypoints.http.ratelimit import (
     rate_limit_hook,
 )
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
+from avataradam.entrypoints.http.warmup import WarmUp
 from avataradam.entrypoints.observability.metrics import render_metrics
 from avataradam.entrypoints.observability.middleware import instrument_app
 
@@ -46,33 +44,21 @@ async def docs_redirect() -> Redirect:
     return Redirect(path="/schema/swagger")
 
 
-async def _warm_up(container: Container) -> None:
-    """Loads the local embedding model before the first request instead of during it
-    (seconds of loading would land on one unlucky search)."""
-    warm_up = getattr(container.knowledge.embedder, "warm_up", None)
-    if callable(warm_up):
-        await asyncio.to_thread(warm_up)
-
-
-def _freeze_startup_heap() -> None:
-    """Moves everything alive after startup (framework, model, settings: millions of
-    objects once torch is imported) out of the garbage collector's reach, so a full
-    collection under load scans only what requests allocate. It is what keeps those
-    collections from turning into tail-latency spikes; see the `gc.freeze` docs."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(container: Container, *, server_process: bool = False) -> Litestar:
     """Builds the API around an already wired container; the app owns its lifecycle.
 
     `server_process`: the app is the one app of a server process (the ASGI factory).
-    Startup then also warms the embedder up and freezes the startup heap out of the
-    garbage collector's reach; embedded apps (tests) leave process-wide state alone.
+    It then warms the embedder up in the background and freezes the heap out of the
+    garbage collector's reach when warm (see `warmup.py`); embedded apps (tests) are
+    ready at once and leave process-wide state alone.
     """
+    warm_up = WarmUp(container.warm_up if server_process else None)
 
     def provide_container() -> Container:
         return container
+
+    def provide_warm_up() -> WarmUp:
+        return warm_up
 
     def authenticate(request: Request[Any, Any, Any]) -> Principal:
         """Authenticates once per request (the rate-limit hook may have done it)."""
@@ -116,6 +102,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
+            "warm_up": Provide(provide_warm_up, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=rate_limit_hook(container.enforce_rate_limits, authenticate),
@@ -125,10 +112,8 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
             ),
             RateLimitHeadersMiddleware,
         ],
-        on_startup=[container.start, partial(_warm_up, container), _freeze_startup_heap]
-        if server_process
-        else [container.start],
-        on_shutdown=[container.close],
+        on_startup=[container.start, warm_up.start],
+        on_shutdown=[warm_up.stop, container.close],
         openapi_config=OpenAPIConfig(
             title="AvatarAdam API",
             version=API_VERSION,

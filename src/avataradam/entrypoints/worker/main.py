@@ -25,7 +25,7 @@ from avataradam.entrypoints.worker.context import message_context
 from avataradam.entrypoints.worker.metrics import TaskMetrics
 from avataradam.entrypoints.worker.runtime import WorkerRuntime, lower_cpu_priority
 from avataradam.entrypoints.worker.shutdown import GracefulStop
-from avataradam.entrypoints.worker.tasks import actor_options, deliver, ingest
+from avataradam.entrypoints.worker.tasks import actor_options, deliver, ingest, last_attempt
 
 settings = load_settings()
 lower_cpu_priority(settings.worker.nice)
@@ -50,9 +50,7 @@ _options = actor_options(_ingestion)
 
 
 def _last_attempt() -> bool:
-    message = CurrentMessage.get_current_message()
-    retries = message.options.get("retries", 0) if message is not None else 0
-    return bool(retries >= _ingestion.max_retries)
+    return last_attempt(_ingestion.max_retries)
 
 
 def _work_failed(*, document_code: str | None = None, webhook: bool = False) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from dramatiq.middleware import CurrentMessage
 
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus
@@ -34,6 +35,13 @@ def actor_options(ingestion: IngestionSettings) -> dict[str, Any]:
         "max_backoff": ingestion.max_backoff_ms,
         "time_limit": ingestion.worker_time_limit_s * 1000,
     }
+
+
+def last_attempt(max_retries: int) -> bool:
+    """Whether the message being processed has no retry left (CurrentMessage middleware)."""
+    message = CurrentMessage.get_current_message()
+    retries = message.options.get("retries", 0) if message is not None else 0
+    return bool(retries >= max_retries)
 
 
 async def ingest(container: Container, document_id: UUID, *, last_attempt: bool) -> IngestOutcome:
