@@ -60,7 +60,7 @@ class AppProcess:
         if result.returncode != 0:
             raise RuntimeError(f"avataradam {args[0]} failed: {result.stderr[-2000:]}")
 
-    def start(self, timeout_s: float = 30) -> None:
+    def start(self, timeout_s: float = 60) -> None:
         with self.log_path.open("ab") as log:
             self.process = spawn(
                 [sys.executable, "-m", "avataradam.entrypoints.cli", "serve"],

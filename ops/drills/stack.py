@@ -365,9 +365,10 @@ class Stack:
         self.api = api
         return api
 
-    def start_worker(self, *, threads: int = 2) -> WorkerProcess:
+    def start_worker(self, *, threads: int = 2, **env: str) -> WorkerProcess:
+        """A new worker process; `env` adds to (or overrides) the stack's settings."""
         log = self.workdir / f"worker-{len(self.workers)}.log"
-        env = self.env | {"AVATARADAM_LOGGING_LEVEL": "INFO"}
+        env = self.env | {"AVATARADAM_LOGGING_LEVEL": "INFO"} | env
         worker = WorkerProcess(env, log, threads=threads).start()
         self.workers.append(worker)
         return worker

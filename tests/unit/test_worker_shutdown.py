@@ -25,7 +25,11 @@ from dramatiq.common import dq_name
 from dramatiq.message import Message
 from dramatiq.middleware import AsyncIO, Shutdown, SkipMessage
 
-from avataradam.entrypoints.worker.shutdown import GracefulStop, retry_when
+from avataradam.entrypoints.worker.shutdown import (
+    MAIN_PROCESS_MARGIN_S,
+    GracefulStop,
+    retry_when,
+)
 
 
 class DramatiqHandler:
@@ -43,11 +47,11 @@ class RecordingConsumer:
     """The part of Dramatiq's ConsumerThread GracefulStop uses."""
 
     def __init__(self) -> None:
-        self.paused = False
+        self.stopped = False
         self.requeued: list[str] = []
 
-    def pause(self) -> None:
-        self.paused = True
+    def stop(self) -> None:
+        self.stopped = True
 
     def requeue_messages(self, messages: Any) -> None:
         self.requeued.extend(m.message_id for m in messages)
@@ -58,9 +62,10 @@ class FakeWorker:
         self.consumers = {"ingest": RecordingConsumer(), "ingest.DQ": RecordingConsumer()}
 
 
-def _stop(drain_timeout_s: float = 60, **kwargs: Any) -> tuple[GracefulStop, list[str]]:
-    deadlines: list[str] = []
-    stop = GracefulStop(drain_timeout_s, at_deadline=lambda: deadlines.append("deadline"), **kwargs)
+def _stop(drain_timeout_s: float = 60, **kwargs: Any) -> tuple[GracefulStop, list[bool]]:
+    """A GracefulStop whose deadline records whether the worker had shut down."""
+    deadlines: list[bool] = []
+    stop = GracefulStop(drain_timeout_s, at_deadline=deadlines.append, **kwargs)
     return stop, deadlines
 
 
@@ -79,7 +84,7 @@ def restored_signals() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("restored_signals")
-def test_repeated_stop_signals_start_one_drain_and_pause_every_consumer() -> None:
+def test_repeated_stop_signals_start_one_drain_and_stop_every_consumer() -> None:
     dramatiq_handler = DramatiqHandler()
     signal.signal(signal.SIGTERM, dramatiq_handler)
     stop, _ = _stop()
@@ -92,7 +97,7 @@ def test_repeated_stop_signals_start_one_drain_and_pause_every_consumer() -> Non
 
     assert dramatiq_handler.calls == [signal.SIGTERM], "Dramatiq's stop runs once, never 'kill'"
     assert stop.stopping
-    assert all(consumer.paused for consumer in worker.consumers.values())
+    assert all(consumer.stopped for consumer in worker.consumers.values())
 
 
 def test_a_message_taken_after_the_stop_goes_back_to_its_queue_untouched() -> None:
@@ -110,18 +115,19 @@ def test_a_message_taken_after_the_stop_goes_back_to_its_queue_untouched() -> No
     assert not after.failed
 
 
-def test_a_consumer_booting_after_the_stop_starts_paused() -> None:
+def test_a_consumer_booting_after_the_stop_stops_at_once() -> None:
     stop, _ = _stop()
     stop.request_stop(signal.SIGTERM)
     consumer = RecordingConsumer()
 
     stop.after_consumer_thread_boot(StubBroker(), consumer)  # type: ignore[arg-type]
 
-    assert consumer.paused
+    assert consumer.stopped
 
 
 def test_a_stop_interrupts_tasks_still_running_before_the_deadline_then_calls_it() -> None:
     stop, deadlines = _stop(drain_timeout_s=0.6, interrupt_margin_s=0.4)
+    assert (stop.interrupt_after_s, stop.exit_after_s) == (0.15, 0.3)
     interrupted = threading.Event()
 
     def running_task() -> None:
@@ -140,7 +146,24 @@ def test_a_stop_interrupts_tasks_still_running_before_the_deadline_then_calls_it
     assert not interrupted.wait(0.1), "not before interrupt_after_s"
     assert interrupted.wait(2)
     time.sleep(0.5)
-    assert deadlines == ["deadline"]
+    assert deadlines == [False], "the worker had not shut down"
+
+
+def test_the_deadline_of_a_worker_that_shut_down_says_so() -> None:
+    stop, deadlines = _stop(drain_timeout_s=0.4)
+    stop.request_stop(signal.SIGTERM)
+    stop.after_worker_shutdown(StubBroker(), FakeWorker())  # type: ignore[arg-type]
+    time.sleep(0.5)
+
+    assert deadlines == [True]
+
+
+def test_the_process_deadline_leaves_dramatiqs_main_process_time_to_exit() -> None:
+    stop = GracefulStop(25.0)
+
+    assert stop.exit_after_s == 25.0 - MAIN_PROCESS_MARGIN_S
+    assert stop.interrupt_after_s == stop.exit_after_s - 5.0
+    assert stop.exit_after_s < 25.0 - 2.0, "Dramatiq's main process needs up to 2 s more"
 
 
 def test_a_finished_task_is_never_interrupted() -> None:
@@ -168,7 +191,7 @@ def test_a_shutdown_is_always_retried_other_failures_only_while_retries_are_left
 def test_an_async_task_interrupted_at_the_deadline_is_re_enqueued_not_dead_lettered() -> None:
     broker = StubBroker()
     broker.add_middleware(AsyncIO())
-    stop = GracefulStop(1.0, interrupt_margin_s=0.5, at_deadline=lambda: None)
+    stop = GracefulStop(3.0, interrupt_margin_s=0.5, at_deadline=lambda _: None)
     broker.add_middleware(stop)
     started = threading.Event()
     cancelled = threading.Event()
@@ -211,7 +234,7 @@ time.sleep(30)
 """
 
 
-def test_a_process_still_alive_at_the_deadline_exits_with_status_1() -> None:
+def test_a_process_whose_worker_is_still_draining_at_the_deadline_exits_1() -> None:
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", _DEADLINE_SCRIPT], capture_output=True, timeout=20, check=False

@@ -223,10 +223,12 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Added to the worker processes' nice value (0-19). On a host shared with the API,
     ingestion (the embedder takes every core) then yields the CPU to requests."""
     drain_timeout_s: float = 25.0
-    """From the first stop signal (SIGTERM, SIGHUP, Ctrl-C) until a worker process has
+    """From the first stop signal (SIGTERM, SIGHUP, Ctrl-C) until `avataradam worker` has
     exited: running tasks may finish until shortly before it, then they are interrupted
-    and re-enqueued. 25 s fits inside the 30 s an orchestrator (Kubernetes) waits by
-    default before SIGKILL."""
+    and re-enqueued (see worker/shutdown.py). 25 s fits inside the 30 s an orchestrator
+    (Kubernetes) waits by default before SIGKILL. A draining worker fetches nothing, so
+    beyond the Redis broker's 30 s heartbeat timeout another worker may take over a task
+    it still runs (harmless: every step is idempotent)."""
 
     def __post_init__(self) -> None:
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
@@ -235,8 +237,8 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("nice must be 0..19")
         if self.heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be positive")
-        if not 1 <= self.drain_timeout_s <= 3600:
-            raise ValueError("drain_timeout_s must be 1..3600")
+        if not 3 <= self.drain_timeout_s <= 3600:
+            raise ValueError("drain_timeout_s must be 3..3600")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,14 +12,22 @@ it gets.
 `GracefulStop` makes every stop the same drain, bounded by `drain_timeout_s`:
 
 - the first SIGTERM or SIGHUP runs Dramatiq's own handler (its graceful stop: running
-  messages finish, prefetched ones are requeued) and pauses the consumers, so nothing
-  more is fetched; later signals change nothing;
+  messages finish, prefetched ones are requeued) and stops the consumer threads at
+  once, so nothing more is fetched (Dramatiq would keep them fetching, and holding
+  what they fetch, until the running messages are done); later signals change nothing;
 - a message a worker thread takes after the signal goes back to its queue untouched
   (requeued: neither retried nor failed);
 - messages still running `interrupt_margin_s` before the deadline get Dramatiq's
   `Shutdown` interrupt, and the Retries middleware re-enqueues them (`retry_when`
   never gives up on a `Shutdown`);
-- a process still alive at the deadline exits at once (`os._exit`), whatever holds it.
+- a process still alive at the deadline exits at once (`os._exit`), whatever holds it:
+  status 0 if the worker had shut down (what still ran were threads of interrupted
+  tasks, whose messages are back in Redis), 1 if it had not.
+
+The deadline of the worker process is `MAIN_PROCESS_MARGIN_S` before the drain
+timeout: Dramatiq's main process notices its exit within a second (it polls its log
+pipes every second) and then exits too (2 s measured on a host overloaded fivefold),
+and the whole `avataradam worker` must be gone by the timeout.
 """
 
 from __future__ import annotations
@@ -41,8 +49,9 @@ from dramatiq.worker import ConsumerThread
 _log = structlog.get_logger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-EXIT_FORCED = 1
-"""Exit status of a process that was still alive at the drain deadline (Dramatiq's
+MAIN_PROCESS_MARGIN_S = 3.0
+EXIT_STILL_DRAINING = 1
+"""Exit status of a process whose worker had not shut down at the deadline (Dramatiq's
 RET_KILLED)."""
 
 SignalHandler = Callable[[int, FrameType | None], Any]
@@ -68,15 +77,18 @@ class GracefulStop(dramatiq.Middleware):
         drain_timeout_s: float,
         *,
         interrupt_margin_s: float = 5.0,
-        at_deadline: Callable[[], None] | None = None,
+        at_deadline: Callable[[bool], None] | None = None,
     ) -> None:
-        """`interrupt_margin_s` (at most half the drain) leaves interrupted tasks the time
-        to re-enqueue themselves and the process the time to close; `at_deadline` is
-        what happens to a process still alive at the deadline (default: it exits)."""
+        """`interrupt_margin_s` (at most half the time left) leaves interrupted tasks the
+        time to re-enqueue themselves and the process the time to close; `at_deadline`
+        is what happens to a process still alive at its deadline, told whether the
+        worker had shut down (default: the process exits)."""
         self.drain_timeout_s = drain_timeout_s
-        self.interrupt_after_s = drain_timeout_s - min(interrupt_margin_s, drain_timeout_s / 2)
+        self.exit_after_s = max(drain_timeout_s - MAIN_PROCESS_MARGIN_S, drain_timeout_s / 2)
+        self.interrupt_after_s = self.exit_after_s - min(interrupt_margin_s, self.exit_after_s / 2)
         self._at_deadline = at_deadline or _exit_at_deadline
         self._stopping = threading.Event()
+        self._shut_down = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[int, str] = {}
         self._worker: dramatiq.Worker | None = None
@@ -100,10 +112,13 @@ class GracefulStop(dramatiq.Middleware):
     def before_worker_boot(self, broker: Broker, worker: dramatiq.Worker) -> None:  # noqa: ARG002
         self._worker = worker
 
+    def after_worker_shutdown(self, broker: Broker, worker: dramatiq.Worker) -> None:  # noqa: ARG002
+        self._shut_down.set()
+
     def after_consumer_thread_boot(self, broker: Broker, thread: ConsumerThread) -> None:  # noqa: ARG002
-        """Consumers that start after the signal (it came during warm-up) start paused."""
+        """Consumers that start after the signal (it came during warm-up) stop at once."""
         if self.stopping:
-            thread.pause()
+            thread.stop()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:  # noqa: ARG002
         if self.stopping:
@@ -131,16 +146,18 @@ class GracefulStop(dramatiq.Middleware):
             return
         self._stopping.set()
         _log.info("worker_stopping", signal=name, drain_timeout_s=self.drain_timeout_s)
-        self._pause_consumers()
+        self._stop_consumers()
         _daemon_timer(self.interrupt_after_s, self._interrupt_running)
-        _daemon_timer(self.drain_timeout_s, self._at_deadline)
+        _daemon_timer(self.exit_after_s, lambda: self._at_deadline(self._shut_down.is_set()))
         if self._dramatiq_handler is not None:
             self._dramatiq_handler(signum, frame)
 
-    def _pause_consumers(self) -> None:
+    def _stop_consumers(self) -> None:
+        """Dramatiq's own `ConsumerThread.stop`, early: `Worker.stop` stops them again,
+        then requeues what they had fetched and closes them, as usual."""
         if self._worker is not None:
             for consumer in list(self._worker.consumers.values()):
-                consumer.pause()
+                consumer.stop()
 
     def _requeue(self, message: MessageProxy) -> None:
         if self._worker is None:
@@ -161,6 +178,9 @@ def _daemon_timer(delay_s: float, action: Callable[[], None]) -> None:
     timer.start()
 
 
-def _exit_at_deadline() -> None:
-    _log.error("worker_exit_forced", reason="still running at the drain deadline")
-    os._exit(EXIT_FORCED)
+def _exit_at_deadline(shut_down: bool) -> None:
+    if shut_down:
+        _log.warning("worker_exit_forced", reason="threads of interrupted tasks still running")
+        os._exit(0)
+    _log.error("worker_exit_forced", reason="the worker had not shut down")
+    os._exit(EXIT_STILL_DRAINING)
