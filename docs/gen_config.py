@@ -102,6 +102,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_WORKER_METRICS_PORT": "serve `/metrics` from each worker host on this port (unset: off)",
     "AVATARADAM_WORKER_METRICS_HOST": "address of the worker's metrics server",
     "AVATARADAM_WORKER_HEARTBEAT_INTERVAL_S": "worker heartbeat and gauge refresh interval",
+    "AVATARADAM_WORKER_DRAIN_TIMEOUT_S": "from a stop signal (SIGTERM to the process or its group, Ctrl-C) until `avataradam worker` has exited: running tasks finish if they can, else are re-enqueued; nothing new is taken",
     "AVATARADAM_WORKER_NICE": "raises the worker processes' nice value (0-19) so that, on a host shared with the API, ingestion yields the CPU to requests (`just run` uses 10)",
     "AVATARADAM_RATE_LIMIT_ENABLED": "`false` switches every rate limit off",
     "AVATARADAM_RATE_LIMIT_BACKEND": "`redis` (shared by all instances) or `memory` (per process, one instance only)",
