@@ -2,7 +2,8 @@
 
 Starts the real stack (fresh database, Redis DB 12, `avataradam serve` instances, a
 Dramatiq worker, local embedder, PostgreSQL vector store), measures the eight items of
-issue 8 as ratios against baselines taken in the same run, and writes
+issue 8 as ratios against baselines taken in the same run and the restart-to-ready
+times of issue 12 in seconds, and writes
 `bench/results/<date>[-quick|-search|-ingest|-restart].json` plus a Markdown report
 with plots.
 """
