@@ -229,7 +229,7 @@ class ServiceProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def wait_until_healthy(base_url: str, process: ServiceProcess, timeout_s: float = 30) -> None:
+def wait_until_healthy(base_url: str, process: ServiceProcess, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.process is not None and process.process.poll() is not None:
