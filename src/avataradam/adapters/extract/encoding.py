@@ -37,9 +37,10 @@ from avataradam.domain.ports.knowledge import ExtractionFailed
 BLOCK_BYTES: Final = 1024 * 1024
 WESTERN: Final = "cp1252"
 
-# A file is text while at most this share of its characters are control characters
-# (other than tab, line breaks and form feed).
-_MAX_CONTROL_SHARE = 0.001
+# A file is text while at most this share of its characters (or this many) are control
+# characters other than tab, line breaks and form feed: the upload sniffer's own bound.
+_MAX_CONTROL_SHARE = 0.01
+_TOLERATED_CONTROLS = 8
 # Western European text has few letters outside ASCII (French and Portuguese about 4 %,
 # Icelandic under 20 %); text of another script read as Windows-1252 has nearly all.
 _MAX_NON_ASCII_LETTER_SHARE = 0.3
@@ -72,7 +73,8 @@ class _Reading:
 
     @property
     def printable(self) -> bool:
-        return self.failed_at is None and self.controls <= self.characters * _MAX_CONTROL_SHARE
+        tolerated = max(_TOLERATED_CONTROLS, self.characters * _MAX_CONTROL_SHARE)
+        return self.failed_at is None and self.controls <= tolerated
 
     @property
     def western(self) -> bool:
