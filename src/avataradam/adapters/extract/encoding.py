@@ -8,11 +8,14 @@ files from Windows tools):
 3. a charset the file declares itself (HTML `<meta charset>`), if the bytes agree;
 4. UTF-8, when the whole file decodes strictly;
 5. Windows-1252 (a superset of Latin-1's printable range) when the whole file decodes
-   strictly, reads like Western text (few non-ASCII letters, no control characters) and
-   charset-normalizer, asked about the bytes that are not ASCII, does not prefer a code
-   page that reads them differently;
-6. the code page charset-normalizer is confident in (little "chaos", a language
-   recognised), when the whole file decodes strictly with it;
+   strictly and reads like Western text (few non-ASCII letters, no control characters).
+   Between Latin code pages the prior wins outright: charset-normalizer alone took
+   Windows-1252 French for Baltic (cp1257) and mixed Spanish and French for Central
+   European (cp1250). The price: Polish, Czech or Turkish saved in their legacy code
+   pages (not as UTF-8) keep their few non-Western letters wrong;
+6. else the code page charset-normalizer is confident in (little "chaos", a language
+   recognised, at least 32 bytes outside ASCII to judge: on fewer it names a language
+   at random), when the whole file decodes strictly with it;
 
 else `UndecodableText`: indexing a guess would store mojibake. Every candidate is checked
 against the whole file, block by block, so memory stays bounded by the block size.
@@ -43,10 +46,16 @@ _MAX_CONTROL_SHARE = 0.01
 _TOLERATED_CONTROLS = 8
 # Western European text has few letters outside ASCII (French and Portuguese about 4 %,
 # Icelandic under 20 %); text of another script read as Windows-1252 has nearly all.
+# A couple are tolerated whatever the share, for a file of a few words ("año").
 _MAX_NON_ASCII_LETTER_SHARE = 0.3
-# charset-normalizer's mess ratio under which its pick of an exotic code page is trusted.
+_TOLERATED_NON_ASCII_LETTERS = 2
+# charset-normalizer's mess ratio under which its pick of an exotic code page is trusted,
+# and the bytes outside ASCII it needs to have seen before it is listened to at all: on a
+# few bytes it "recognises" Chinese in "año".
 _MAX_CHAOS = 0.1
+_MIN_DETECTOR_EVIDENCE_BYTES = 32
 _DETECTOR_SAMPLE_BYTES = 256 * 1024
+_HIGH_BYTES = bytes(range(128, 256))
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _LETTERS = re.compile(r"[^\W\d_]")
 _NON_ASCII_LETTERS = re.compile(r"[^\W\d_a-zA-Z]")
@@ -78,9 +87,8 @@ class _Reading:
 
     @property
     def western(self) -> bool:
-        return self.printable and (
-            self.non_ascii_letters <= self.letters * _MAX_NON_ASCII_LETTER_SHARE
-        )
+        tolerated = self.letters * _MAX_NON_ASCII_LETTER_SHARE + _TOLERATED_NON_ASCII_LETTERS
+        return self.printable and self.non_ascii_letters <= tolerated
 
 
 def detect_encoding(file: BinaryIO, *, html: bool = False) -> TextEncoding:
@@ -105,11 +113,22 @@ def detect_encoding(file: BinaryIO, *, html: bool = False) -> TextEncoding:
         return TextEncoding("utf-8")
     if utf8.failed_at is None:
         raise UndecodableText("the file holds control characters: it is not text", field="file")
-    sample = _sample(file, utf8.failed_at)
-    matches = charset_normalizer.from_bytes(sample)
-    if _read(file, WESTERN).western and _western_agrees(sample, matches):
+    if _read(file, WESTERN).western:
         return TextEncoding(WESTERN)
-    return _confident_pick(file, matches)
+    best = _detected(_sample(file, utf8.failed_at))
+    if best is None:
+        raise UndecodableText(
+            "the text encoding of the file cannot be told with confidence; "
+            "save it as UTF-8 and upload it again",
+            field="file",
+        )
+    if not _read(file, best.encoding).printable:
+        raise UndecodableText(
+            f"the file does not decode as {best.encoding} throughout; "
+            "save it as UTF-8 and upload it again",
+            field="file",
+        )
+    return TextEncoding(best.encoding)
 
 
 def declared_charset(head: bytes) -> str | None:
@@ -213,30 +232,14 @@ def _sample(file: BinaryIO, around: int) -> bytes:
     return sample
 
 
-def _western_agrees(sample: bytes, matches: charset_normalizer.CharsetMatches) -> bool:
-    """True unless the detector finds code pages and none reads the sample as
-    Windows-1252 does."""
-    if not len(matches):
-        return True
-    western = sample.decode(WESTERN, errors="replace")
-    return any(str(match) == western for match in matches)
-
-
-def _confident_pick(file: BinaryIO, matches: charset_normalizer.CharsetMatches) -> TextEncoding:
-    best = matches.best()
+def _detected(sample: bytes) -> charset_normalizer.models.CharsetMatch | None:
+    """charset-normalizer's pick when it has evidence enough and is confident in it."""
+    if len(sample) - len(sample.translate(None, _HIGH_BYTES)) < _MIN_DETECTOR_EVIDENCE_BYTES:
+        return None
+    best = charset_normalizer.from_bytes(sample).best()
     if best is None or best.chaos > _MAX_CHAOS or best.language == "Unknown":
-        raise UndecodableText(
-            "the text encoding of the file cannot be told with confidence; "
-            "save it as UTF-8 and upload it again",
-            field="file",
-        )
-    if not _read(file, best.encoding).printable:
-        raise UndecodableText(
-            f"the file does not decode as {best.encoding} throughout; "
-            "save it as UTF-8 and upload it again",
-            field="file",
-        )
-    return TextEncoding(best.encoding)
+        return None
+    return best
 
 
 def _known(charset: str | None) -> str | None:

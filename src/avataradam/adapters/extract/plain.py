@@ -66,7 +66,7 @@ class PlainTextExtractor:
 
 def _lines(path: Path, encoding: TextEncoding, *, max_line_chars: int) -> Iterator[str]:
     """Lines ending in `\\n` (the last perhaps not); a line longer than `max_line_chars`
-    is cut, so a file without line breaks still streams."""
+    is cut (after a space where there is one), so a file without line breaks streams."""
     pending = ""
     for block in decoded_text(path, encoding):
         pending += block
@@ -74,21 +74,33 @@ def _lines(path: Path, encoding: TextEncoding, *, max_line_chars: int) -> Iterat
         for line in complete:
             yield from _cut(line + "\n", max_line_chars)
         while len(pending) > max_line_chars:
-            yield pending[:max_line_chars]
-            pending = pending[max_line_chars:]
+            cut = _cut_point(pending, max_line_chars)
+            yield pending[:cut]
+            pending = pending[cut:]
     if pending:
         yield pending
 
 
 def _cut(line: str, size: int) -> Iterator[str]:
-    for start in range(0, len(line), size):
-        yield line[start : start + size]
+    while len(line) > size:
+        cut = _cut_point(line, size)
+        yield line[:cut]
+        line = line[cut:]
+    if line:
+        yield line
+
+
+def _cut_point(text: str, size: int) -> int:
+    """Where to cut `text` to at most `size` characters: after its last space in the
+    second half of that span, else at `size` (one enormous word)."""
+    space = max(text.rfind(" ", size // 2, size), text.rfind("\t", size // 2, size))
+    return space + 1 if space >= 0 else size
 
 
 def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[ExtractedSection]:
-    """Sections of at most about `size` characters, cut at paragraph breaks when possible;
-    in Markdown also before each ATX heading outside fenced code (the heading names the
-    section and stays in its text)."""
+    """Sections cut at the first paragraph break past `size` characters, and never longer
+    than `2 * size` (lines are at most `size`); in Markdown also before each ATX heading
+    outside fenced code (the heading names the section and stays in its text)."""
     heading: str | None = None
     buffer: list[str] = []
     length = 0
@@ -97,7 +109,7 @@ def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[Ex
         if markdown and _FENCE.match(line):
             in_fence = not in_fence
         match = _ATX_HEADING.match(line.rstrip("\n")) if markdown and not in_fence else None
-        full = length >= size and (not line.strip() or length >= 2 * size)
+        full = (length >= size and not line.strip()) or length + len(line) > 2 * size
         if buffer and (match is not None or full):
             yield ExtractedSection(text="".join(buffer), section=heading)
             buffer, length = [], 0
