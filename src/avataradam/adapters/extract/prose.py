@@ -11,8 +11,8 @@ documented format):
 - PEM blocks (RFC 7468, `-----BEGIN …-----` to `-----END …-----`) are removed;
 - base64 runs (RFC 4648 alphabets, possibly wrapped over lines) of 64 characters or
   more mixing upper case, lower case and digits are removed;
-- hexadecimal runs of 64 digits or more (`0x`-prefixed or not), and hex dumps of 32 or
-  more space- or colon-separated byte pairs, are removed;
+- hexadecimal runs of 64 digits or more mixing digits and letters (`0x`-prefixed or
+  not), and hex dumps of 32 or more space- or colon-separated byte pairs, are removed;
 - then each block (paragraph; a line or a window of words where paragraphs are huge) of
   at least 32 visible characters is kept only if at least half of its characters belong
   to word-like tokens: tokens with a letter or digit, at most 40 characters long (combining
@@ -47,7 +47,10 @@ _DATA_URI = re.compile(
 )
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?-----END [A-Z0-9 ]+-----", re.DOTALL)
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{20,}(?:[ \t]*\n[ \t]*[A-Za-z0-9+/_-]{20,})*={0,2}")
-_HEX = re.compile(r"\b(?:0x)?[0-9A-Fa-f]{64,}\b|\b(?:[0-9A-Fa-f]{2}[ :]){31,}[0-9A-Fa-f]{2}\b")
+_HEX = re.compile(
+    r"\b(?:0x)?(?=[0-9A-Fa-f]*\d)(?=[0-9A-Fa-f]*[A-Fa-f])[0-9A-Fa-f]{64,}\b"
+    r"|\b(?:[0-9A-Fa-f]{2}[ :]){31,}[0-9A-Fa-f]{2}\b"
+)
 _BLANK_LINES = re.compile(r"(\n[ \t]*\n\s*)")
 _LINE_BREAK = re.compile(r"(\n)")
 _WHITESPACE = re.compile(r"(\s+)")
