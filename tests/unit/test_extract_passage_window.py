@@ -9,6 +9,7 @@ beginning only. Passages are measured with the model's own tokenizer (see
 from __future__ import annotations
 
 import importlib.util
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
