@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Final
 
 from avataradam.domain.ports.knowledge import ExtractionFailed, ExtractorUnavailable
@@ -26,17 +25,6 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 def clean_text(text: str) -> str:
     return _CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
-
-
-def read_limited(path: Path, max_bytes: int) -> bytes:
-    """The whole file, refusing one larger than `max_bytes` before reading it."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ExtractionFailed(f"file of {size} bytes exceeds {max_bytes}", reason=TOO_LARGE)
-        return path.read_bytes()
-    except OSError as exc:
-        raise ExtractionFailed("file cannot be read", reason=CORRUPT_FILE) from exc
 
 
 @contextlib.contextmanager
