@@ -1,6 +1,6 @@
-"""The metric names that `deploy/` uses: the alert rules' and the Grafana dashboard's
-expressions, parsed out of the files (never listed by hand), and what counts as such a
-name being emitted by a scrape."""
+"""The metric names that `deploy/` uses (the alert rules' and the Grafana dashboard's
+expressions, parsed out of the files, never listed by hand) and that `Metrics` defines,
+and what counts as such a name being emitted by a scrape."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
+
+from avataradam.entrypoints.observability.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -58,6 +61,15 @@ def referenced_metric_names() -> dict[str, set[str]]:
         for name in METRIC_NAME.findall(expr):
             used[name].add(str(DASHBOARD.relative_to(ROOT)))
     return dict(used)
+
+
+def defined_metric_names() -> set[str]:
+    """One series name per metric that `Metrics` defines: `x_total` for a counter,
+    `y_count` for a histogram, the name of a gauge."""
+    registry = CollectorRegistry()
+    Metrics(registry)
+    suffix = {"counter": "_total", "histogram": "_count", "gauge": ""}
+    return {family.name + suffix[family.type] for family in registry.collect()}
 
 
 def unemitted(referenced: Iterable[str], families: Iterable[Metric]) -> dict[str, str]:

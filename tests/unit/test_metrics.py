@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from avataradam.domain.model import Stage
 from avataradam.entrypoints.observability.metrics import (
     HTTP_LATENCY_BUCKETS,
     Metrics,
+    mark_process_dead,
     process_running,
     render_metrics,
     status_class,
@@ -318,10 +320,7 @@ def test_a_dead_process_leaves_the_gauges_and_stays_in_the_counters(
 
 def test_a_normal_exit_marks_the_process_dead_before_any_scrape(host: Host) -> None:
     child = host.start(5)
-    assert host.live_gauge_files(child.pid) == [
-        f"gauge_livemostrecent_{child.pid}.db",
-        f"gauge_livesum_{child.pid}.db",
-    ]
+    assert f"gauge_livesum_{child.pid}.db" in host.live_gauge_files(child.pid)
 
     leave(child)
 
@@ -471,3 +470,38 @@ def test_an_ingestion_stage_is_timed_also_when_it_fails(registry: CollectorRegis
     assert registry.get_sample_value(count, {"stage": "embedding"}) == 1
     assert registry.get_sample_value(count, {"stage": "extracting"}) == 1
     assert registry.get_sample_value(count, {"stage": "chunking"}) is None
+
+
+def test_build_info_names_the_installed_version_from_the_start(
+    registry: CollectorRegistry,
+) -> None:
+    Metrics(registry)
+
+    version = importlib.metadata.version("avataradam")
+    assert registry.get_sample_value("avataradam_build_info", {"version": version}) == 1
+
+
+def test_marking_a_process_dead_drops_its_live_gauges_only_and_may_be_repeated(
+    tmp_path: Path,
+) -> None:
+    """Two scrapes may mark the same killed process dead at once: the second finds its
+    files gone, which is no error. Other processes' files and the dead process's
+    counters, histograms and non-live gauges stay."""
+    names = [
+        "gauge_livesum_41.db",
+        "gauge_livemostrecent_41.db",
+        "gauge_max_41.db",
+        "counter_41.db",
+        "histogram_41.db",
+        "gauge_livesum_410.db",
+        "gauge_livesum_42.db",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+
+    mark_process_dead(41, str(tmp_path))
+    mark_process_dead(41, str(tmp_path))
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        set(names) - {"gauge_livesum_41.db", "gauge_livemostrecent_41.db"}
+    )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import importlib.metadata
 import multiprocessing.util
 import os
 import re
@@ -104,7 +105,8 @@ class Metrics:
 
     `registry=None` registers nothing, which is what multi-process mode wants (values
     are collected from the mmap files by `render_metrics`, not from a registry), and
-    lets tests build several instances. In multi-process mode the first instance of a
+    lets tests build several instances. `avataradam_build_info` names the installed
+    version from the start. In multi-process mode the first instance of a
     process also takes its place in the directory (`_join_multiprocess_directory`).
 
     Gauge modes: `live*` unless a value stays true after its process died (then the
@@ -305,6 +307,7 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=r,
         )
+        self.set_build_info(importlib.metadata.version("avataradam"))
 
     # Small helpers for call sites that would otherwise repeat label plumbing.
 
@@ -393,11 +396,17 @@ def mark_process_dead(pid: int, directory: str | None = None) -> None:
     `PROMETHEUS_MULTIPROC_DIR`), so in-flight and pool gauges stop counting it.
 
     Call it when the process has exited or is about to; its counters and histograms
-    stay. Does nothing outside multi-process mode.
+    stay. Does nothing outside multi-process mode. Does what prometheus-client's
+    `multiprocess.mark_process_dead` does, except that a file another process removed
+    meanwhile is no error: two scrapes (the API's, the worker's) may mark the same
+    killed process dead at once.
     """
     directory = directory or multiprocess_dir()
-    if directory is not None:
-        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+    if directory is None:
+        return
+    for path in Path(directory).glob(f"gauge_live*_{pid}.db"):
+        if _LIVE_GAUGE_FILE.fullmatch(path.name):
+            path.unlink(missing_ok=True)
 
 
 def mark_dead_processes(directory: str) -> set[int]:
