@@ -25,7 +25,7 @@ PLAYBOOK = [
 
 def _reason(extractor: DocxTextExtractor, path: Path) -> str:
     with pytest.raises(ExtractionFailed) as failure:
-        extractor.extract(path, DOCX)
+        list(extractor.extract(path, DOCX).sections)
     return failure.value.reason
 
 
@@ -35,7 +35,7 @@ def playbook(tmp_path: Path) -> Path:
 
 
 def test_docx_is_split_into_sections_named_by_their_heading(playbook: Path) -> None:
-    sections = DocxTextExtractor().extract(playbook, DOCX)
+    sections = list(DocxTextExtractor().extract(playbook, DOCX).sections)
 
     assert [section.section for section in sections] == [
         None,
@@ -49,7 +49,7 @@ def test_docx_is_split_into_sections_named_by_their_heading(playbook: Path) -> N
 
 
 def test_docx_table_cells_are_kept_in_their_section(playbook: Path) -> None:
-    sections = DocxTextExtractor().extract(playbook, DOCX)
+    sections = list(DocxTextExtractor().extract(playbook, DOCX).sections)
 
     price = next(section for section in sections if section.section == "Price objections")
     assert "GAP | Covers the loan gap" in price.text
@@ -106,7 +106,7 @@ def test_docx_with_entity_expansion_does_not_expand(playbook: Path, tmp_path: Pa
 
     started = time.monotonic()
     with pytest.raises(ExtractionFailed) as failure:
-        DocxTextExtractor().extract(path, DOCX)
+        list(DocxTextExtractor().extract(path, DOCX).sections)
 
     assert failure.value.reason in {CORRUPT_FILE, EMPTY_TEXT}
     assert time.monotonic() - started < 2

@@ -22,7 +22,7 @@ from tests.fixtures.hostile import minimal_pdf, pdf_flate_bomb, text_pdf
 
 def _reason(extractor: PypdfTextExtractor, path: Path) -> str:
     with pytest.raises(ExtractionFailed) as failure:
-        extractor.extract(path, PDF)
+        list(extractor.extract(path, PDF).sections)
     return failure.value.reason
 
 
@@ -36,7 +36,7 @@ def _encrypted(tmp_path: Path, *, user_password: str) -> Path:
 
 
 def test_multi_page_pdf_yields_one_section_per_page_in_order() -> None:
-    sections = PypdfTextExtractor().extract(corpus_pdf("pdflatex-4-pages.pdf"), PDF)
+    sections = list(PypdfTextExtractor().extract(corpus_pdf("pdflatex-4-pages.pdf"), PDF).sections)
 
     assert [section.page for section in sections] == [1, 2, 3, 4]
     assert sections[0].text.startswith("Hello, here is some text without a meaning")
@@ -44,7 +44,9 @@ def test_multi_page_pdf_yields_one_section_per_page_in_order() -> None:
 
 
 def test_large_compressed_german_pdf_extracts_every_page_with_text() -> None:
-    sections = PypdfTextExtractor().extract(corpus_pdf("GeoTopo-komprimiert.pdf"), PDF)
+    sections = list(
+        PypdfTextExtractor().extract(corpus_pdf("GeoTopo-komprimiert.pdf"), PDF).sections
+    )
 
     pages = [section.page for section in sections]
     assert pages == sorted(pages)
@@ -67,7 +69,7 @@ def test_pdf_with_user_password_fails_as_encrypted(tmp_path: Path) -> None:
 def test_pdf_protected_only_by_owner_password_is_read(tmp_path: Path) -> None:
     path = _encrypted(tmp_path, user_password="")
 
-    sections = PypdfTextExtractor().extract(path, PDF)
+    sections = list(PypdfTextExtractor().extract(path, PDF).sections)
 
     assert sections[0].text == "Warranty terms"
 

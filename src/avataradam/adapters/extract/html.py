@@ -15,7 +15,7 @@ from avataradam.adapters.extract.limits import (
     decode_text,
     read_limited,
 )
-from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed
+from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
 
 
 class HtmlTextExtractor:
@@ -34,10 +34,12 @@ class HtmlTextExtractor:
         self,
         path: Path,
         content_type: str,  # noqa: ARG002 - the adapter reads its one type only
-    ) -> list[ExtractedSection]:
+    ) -> Extraction:
         markup = decode_text(read_limited(path, self._max_bytes))
         try:
             text = html_text.extract_text(markup, guess_layout=True)
         except Exception as exc:  # lxml raises several unrelated types
             raise ExtractionFailed("HTML cannot be parsed", reason=CORRUPT_FILE) from exc
-        return bounded_sections([ExtractedSection(text=clean_text(text))], self._max_text_chars)
+        return Extraction.of(
+            bounded_sections([ExtractedSection(text=clean_text(text))], self._max_text_chars)
+        )

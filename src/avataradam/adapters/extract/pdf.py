@@ -16,7 +16,7 @@ from avataradam.adapters.extract.limits import (
     bounded_sections,
     clean_text,
 )
-from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed
+from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
 
 
 class PypdfTextExtractor:
@@ -43,7 +43,7 @@ class PypdfTextExtractor:
         self,
         path: Path,
         content_type: str,  # noqa: ARG002 - the adapter reads its one type only
-    ) -> list[ExtractedSection]:
+    ) -> Extraction:
         cap = self._max_stream_bytes
         with pypdf.apply_configuration(
             disable_legacy_handling=True,
@@ -58,7 +58,7 @@ class PypdfTextExtractor:
             stream_decoding_work_maximum_length=4 * cap,
         ):
             try:
-                return bounded_sections(self._pages(path), self._max_text_chars)
+                return Extraction.of(bounded_sections(self._pages(path), self._max_text_chars))
             except ExtractionFailed:
                 raise
             except LimitReachedError as exc:

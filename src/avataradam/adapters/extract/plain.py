@@ -15,7 +15,7 @@ from avataradam.adapters.extract.limits import (
     read_limited,
 )
 from avataradam.domain.filetypes import MARKDOWN
-from avataradam.domain.ports.knowledge import ExtractedSection
+from avataradam.domain.ports.knowledge import ExtractedSection, Extraction
 
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -37,11 +37,13 @@ class PlainTextExtractor:
         self._max_bytes = max_bytes
         self._max_text_chars = max_text_chars
 
-    def extract(self, path: Path, content_type: str) -> list[ExtractedSection]:
+    def extract(self, path: Path, content_type: str) -> Extraction:
         text = decode_text(read_limited(path, self._max_bytes))
         if content_type == MARKDOWN:
-            return bounded_sections(_markdown_sections(text), self._max_text_chars)
-        return bounded_sections([ExtractedSection(text=clean_text(text))], self._max_text_chars)
+            return Extraction.of(bounded_sections(_markdown_sections(text), self._max_text_chars))
+        return Extraction.of(
+            bounded_sections([ExtractedSection(text=clean_text(text))], self._max_text_chars)
+        )
 
 
 def _markdown_sections(text: str) -> Iterator[ExtractedSection]:

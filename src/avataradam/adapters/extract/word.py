@@ -17,7 +17,7 @@ from avataradam.adapters.extract.limits import (
     bounded_sections,
     clean_text,
 )
-from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed
+from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
 
 # Below this size a high compression ratio is normal (repetitive XML) and harmless.
 _RATIO_CHECK_MIN_BYTES = 1024 * 1024
@@ -49,14 +49,14 @@ class DocxTextExtractor:
         self,
         path: Path,
         content_type: str,  # noqa: ARG002 - the adapter reads its one type only
-    ) -> list[ExtractedSection]:
+    ) -> Extraction:
         self._check_archive(path)
         try:
             document = docx.Document(str(path))
             sections = list(_sections(document.iter_inner_content()))
         except Exception as exc:  # malformed OOXML fails in many ways
             raise ExtractionFailed("DOCX cannot be parsed", reason=CORRUPT_FILE) from exc
-        return bounded_sections(sections, self._max_text_chars)
+        return Extraction.of(bounded_sections(sections, self._max_text_chars))
 
     def _check_archive(self, path: Path) -> None:
         try:

@@ -32,6 +32,7 @@ from avataradam.domain.ports.knowledge import (
     ChunkDraft,
     Chunker,
     Embedder,
+    ExtractedSection,
     ExtractionFailed,
     TextExtractor,
     VectorIndex,
@@ -212,9 +213,7 @@ class IngestDocument:
                     async for part in uow.blobs.read(document.id):
                         handle.write(part)
             async with progress.alive(Stage.EXTRACTING, 0.0, self._options.heartbeat_interval_s):
-                sections = await asyncio.to_thread(
-                    self._extractor.extract, path, document.content_type
-                )
+                sections = await asyncio.to_thread(self._sections, path, document.content_type)
         await progress.report(Stage.CHUNKING, _EXTRACTED, force=True)
         async with progress.alive(Stage.CHUNKING, _EXTRACTED, self._options.heartbeat_interval_s):
             with stage(Stage.CHUNKING):
@@ -223,6 +222,9 @@ class IngestDocument:
             raise ExtractionFailed("the document contains no text", reason="empty_text")
         await progress.report(Stage.EMBEDDING, _CHUNKED, force=True)
         return drafts
+
+    def _sections(self, path: Path, content_type: str) -> list[ExtractedSection]:
+        return list(self._extractor.extract(path, content_type).sections)
 
     async def _embed(self, texts: Sequence[str], progress: _Progress) -> list[list[float]]:
         vectors: list[list[float]] = []
