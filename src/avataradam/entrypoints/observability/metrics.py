@@ -17,9 +17,10 @@ Processes come and go (a restarted API, a killed worker, a one-off `create-admin
 what a dead process counted stays in the sums of counters and histograms, as
 prometheus-client intends, but its `live*` gauge values must go, or the pool-size gauge
 adds the connections of processes that no longer exist. A process marks itself dead
-when it exits normally (`atexit`, and the worker's shutdown hook); a process that could
-not (SIGKILL, OOM kill) is marked dead by the next one to start or to render the page,
-which checks which pids are still running. The directory must therefore belong to one
+when it exits normally (at exit, or at the end of a forked multiprocessing worker such
+as Granian's and Dramatiq's); a process that could not (SIGKILL, OOM kill) is marked
+dead by the next one to start or to render the page, which checks which pids still
+run. The directory must therefore belong to one
 host and one pid namespace (one per container), which prometheus-client assumes anyway:
 its file names are pids.
 """
@@ -106,8 +107,8 @@ class Metrics:
     `registry=None` registers nothing, which is what multi-process mode wants (values
     are collected from the mmap files by `render_metrics`, not from a registry), and
     lets tests build several instances. `avataradam_build_info` names the installed
-    version from the start. In multi-process mode the first instance of a
-    process also takes its place in the directory (`_join_multiprocess_directory`).
+    version from the start. In multi-process mode the first instance of a process also
+    takes its place in the directory (`_join_multiprocess_directory`).
 
     Gauge modes: `live*` unless a value stays true after its process died (then the
     reason is given); every `live*` value of a dead process is dropped.
