@@ -117,10 +117,10 @@ class DocumentController(Controller):
             "Multipart `file` + `topic`. Answers 202 at once with the queued document and a "
             "`Location` to poll; processing runs in the background. Types are decided by the "
             "file's bytes (PDF, DOCX, HTML, Markdown, plain text). The same file again in "
-            "the same dealership is 409 naming the existing document; an `Idempotency-Key` "
-            "replays the first answer. Text whose character encoding cannot be told with "
-            "confidence is 415 `undecodable_text` (save it as UTF-8). Admins only; a super "
-            "admin passes `dealership_id`."
+            "the same dealership and topic is 409 naming the existing document; an "
+            "`Idempotency-Key` replays the first answer. Text whose character encoding cannot "
+            "be told with confidence is 415 `undecodable_text` (save it as UTF-8). Admins "
+            "only; a super admin passes `dealership_id`."
         ),
         response_headers=[
             ResponseHeader(
