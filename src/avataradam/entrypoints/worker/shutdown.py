@@ -160,6 +160,8 @@ class GracefulStop(dramatiq.Middleware):
                 consumer.stop()
 
     def _requeue(self, message: MessageProxy) -> None:
+        """Back to its queue, as Dramatiq requeues what it had prefetched. Should
+        Redis refuse, Dramatiq logs the error and runs the message here: better late than lost."""
         if self._worker is None:
             raise RuntimeError("a message arrived before the worker booted")
         self._worker.consumers[message.queue_name].requeue_messages([message])
