@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
+from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -146,6 +147,9 @@ class Container:
             stalled_timeout=k.stalled_timeout,
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
+        self.purge_idempotency_keys = PurgeIdempotencyKeys(
+            uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
+        )
         cache = self.settings.cache
         self.search = SearchKnowledgeBase(
             uow,

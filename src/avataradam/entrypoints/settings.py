@@ -57,6 +57,8 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_body_bytes: int = 1_048_576
     body_timeout_s: float = 120.0
     """Deadline for a request body to arrive in full; a trickling client gets 408."""
+    idempotency_key_ttl_s: int = 24 * 3600
+    """How long an `Idempotency-Key` replays its first answer; the worker purges older keys."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -65,6 +67,8 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("workers must be at least 1")
         if self.body_timeout_s <= 0:
             raise ValueError("body_timeout_s must be positive")
+        if self.idempotency_key_ttl_s < 60:
+            raise ValueError("idempotency_key_ttl_s must be at least 60")
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -523,8 +523,19 @@ async def _find_own_message(
         cursor = Cursor(created_at=page[-1].created_at, id=page[-1].id)
 
 
+class Rating(msgspec.Struct, frozen=True, kw_only=True):
+    """The caller's rating as stored; `replaced` when it replaced an earlier one."""
+
+    feedback: MessageFeedback
+    replaced: bool
+
+
 class RateMessage:
-    """Thumbs up/down on an assistant message of one's own conversation."""
+    """Thumbs up/down on an assistant message of one's own conversation.
+
+    One rating per user and message: rating again (or concurrently) replaces the
+    rating and reason, the latest wins, and the rating keeps its id.
+    """
 
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, telemetry: Telemetry
@@ -539,7 +550,7 @@ class RateMessage:
         rating: FeedbackRating,
         reason: str | None,
         dealership_id: UUID | None = None,
-    ) -> MessageFeedback:
+    ) -> Rating:
         scope = _owner_scope(principal, dealership_id)
         reason = (reason or "").strip() or None
         if reason is not None and len(reason) > MAX_REASON_CHARS:
@@ -553,6 +564,7 @@ class RateMessage:
             conversation, _, message = found
             if message.role is not MessageRole.ASSISTANT:
                 raise InvalidInput("only assistant messages can be rated", field="message_id")
+            now = self._clock.now()
             feedback = MessageFeedback(
                 id=self._ids.new_id(),
                 message_id=message.id,
@@ -561,9 +573,10 @@ class RateMessage:
                 user_id=principal.user_id,
                 rating=rating,
                 reason=reason,
-                created_at=self._clock.now(),
+                created_at=now,
+                updated_at=now,
             )
-            await uow.feedback.add(feedback)
+            stored = await uow.feedback.rate(feedback)
             await uow.commit()
         self._telemetry.event(
             "message_rated",
@@ -571,7 +584,7 @@ class RateMessage:
             conversation_id=str(conversation.id),
             rating=rating.value,
         )
-        return feedback
+        return Rating(feedback=stored, replaced=stored.id != feedback.id)
 
 
 class ListFeedback:

@@ -117,6 +117,7 @@ def _feedback(f: MessageFeedback) -> FeedbackOut:
         rating=f.rating,
         reason=f.reason,
         created_at=f.created_at,
+        updated_at=f.updated_at,
     )
 
 
@@ -130,6 +131,7 @@ def _report(r: FeedbackReport) -> FeedbackReportOut:
         rating=f.rating,
         reason=f.reason,
         created_at=f.created_at,
+        updated_at=f.updated_at,
         mode=r.mode,
         scenario=r.scenario,
         question=r.question,
@@ -337,9 +339,14 @@ class FeedbackController(Controller):
         summary="Rate an answer (report an inaccurate one)",
         description=(
             "`up` or `down` with an optional `reason` (say what was wrong in an inaccurate "
-            "answer). Only assistant messages of the caller's own conversations can be rated."
+            "answer). Only assistant messages of the caller's own conversations can be rated. "
+            "One rating per user and message: rating it again replaces the rating and reason "
+            "(200, same `id`, new `updated_at`); the latest wins, concurrent ratings included."
         ),
-        responses=problems(400, 403, 404, 413, 422),
+        responses={
+            HTTP_200_OK: ResponseSpec(FeedbackOut, description="An earlier rating, replaced."),
+            **problems(400, 403, 404, 413, 422),
+        },
     )
     async def rate(
         self,
@@ -347,15 +354,16 @@ class FeedbackController(Controller):
         data: JSONBody[FeedbackCreate],
         principal: CurrentPrincipal,
         container: Services,
-    ) -> FeedbackOut:
-        feedback = await container.rate_message(
+    ) -> Response[FeedbackOut]:
+        rating = await container.rate_message(
             principal,
             message_id,
             rating=data.rating,
             reason=data.reason,
             dealership_id=data.dealership_id,
         )
-        return _feedback(feedback)
+        status = HTTP_200_OK if rating.replaced else HTTP_201_CREATED
+        return Response(_feedback(rating.feedback), status_code=status)
 
     @get(
         "/feedback",

@@ -104,8 +104,12 @@ class DocumentController(Controller):
             "Multipart `file` + `topic`. Answers 202 at once with the queued document and a "
             "`Location` to poll; processing runs in the background. Types are decided by the "
             "file's bytes (PDF, DOCX, HTML, Markdown, plain text). The same file again in "
-            "the same dealership and topic is 409 naming the existing document; an `Idempotency-Key` "
-            "replays the first answer. Admins only; a super admin passes `dealership_id`."
+            "the same dealership and topic is 409 `duplicate_document` naming the existing "
+            "document in `details.document_id`, concurrent uploads included. With an "
+            "`Idempotency-Key`, every repeat (concurrent or later, for 24 h) replays the first "
+            "answer as it was given, marked `Idempotent-Replayed: true`; the key with another "
+            "file or topic is 422 `idempotency_key_reused`. Admins only; a super admin passes "
+            "`dealership_id`."
         ),
         response_headers=[
             ResponseHeader(
@@ -145,11 +149,11 @@ class DocumentController(Controller):
             )
         finally:
             await data.file.close()
-        headers = {"Location": f"/v1/documents/{result.document.id}"}
+        headers = {"Location": f"/v1/documents/{result.value.id}"}
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(
-            _out(container, result.document), status_code=HTTP_202_ACCEPTED, headers=headers
+            _out(container, result.value), status_code=HTTP_202_ACCEPTED, headers=headers
         )
 
     @get(
