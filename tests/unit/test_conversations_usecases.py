@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
@@ -332,7 +333,15 @@ async def test_feedback_rates_own_assistant_messages_and_admins_read_it_with_con
 
     rated = await world.rate(trainee, done.message.id, rating=FeedbackRating.DOWN, reason=" off ")
 
-    assert rated.reason == "off"
+    assert (rated.feedback.reason, rated.replaced) == ("off", False)
+    again = await world.rate(trainee, done.message.id, rating=FeedbackRating.UP, reason=None)
+    assert again.replaced
+    assert again.feedback == msgspec.structs.replace(
+        rated.feedback,
+        rating=FeedbackRating.UP,
+        reason=None,
+        updated_at=again.feedback.updated_at,
+    )
     with pytest.raises(InvalidInput):
         await world.rate(trainee, question.id, rating=FeedbackRating.UP, reason=None)
     with pytest.raises(NotFound):
@@ -344,6 +353,7 @@ async def test_feedback_rates_own_assistant_messages_and_admins_read_it_with_con
     [report] = await world.feedback(
         await world.user(dealership, Role.DEALERSHIP_ADMIN), cursor=None, limit=10
     )
+    assert report.feedback.rating is FeedbackRating.UP, "the latest rating wins"
     assert report.question == "What is GAP?"
     assert report.answer == done.message.content
     assert report.mode is ConversationMode.TRAINING

@@ -18,11 +18,10 @@ from avataradam.domain.pagination import Cursor
 _SELECT_CONVERSATION = (
     "SELECT id, dealership_id, user_id, mode, scenario, created_at, updated_at FROM conversations"
 )
-_FEEDBACK_COLUMNS = (
-    "id, message_id, conversation_id, dealership_id, user_id, rating, reason, created_at, "
-    "updated_at"
+_SELECT_FEEDBACK = (
+    "SELECT id, message_id, conversation_id, dealership_id, user_id, rating, reason, "
+    "created_at, updated_at FROM message_feedback"
 )
-_SELECT_FEEDBACK = f"SELECT {_FEEDBACK_COLUMNS} FROM message_feedback"
 
 
 class PostgresConversationRepository:
@@ -122,7 +121,8 @@ class PostgresFeedbackRepository:
             " ON CONFLICT (message_id, user_id) DO UPDATE"
             " SET rating = EXCLUDED.rating, reason = EXCLUDED.reason,"
             " updated_at = EXCLUDED.updated_at"
-            f" RETURNING {_FEEDBACK_COLUMNS}",
+            " RETURNING id, message_id, conversation_id, dealership_id, user_id, rating, reason,"
+            " created_at, updated_at",
             feedback.id,
             feedback.message_id,
             feedback.conversation_id,
@@ -133,6 +133,7 @@ class PostgresFeedbackRepository:
             feedback.created_at,
             feedback.updated_at,
         )
+        assert row is not None  # noqa: S101 -- DO UPDATE returns the row in both cases
         return from_row(MessageFeedback, row)
 
     @translate

@@ -63,6 +63,8 @@ _METADATA_NAMES = frozenset(
     }
 )
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
 def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     if isinstance(address, ipaddress.IPv4Address):
         return None
@@ -78,7 +80,7 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 
 
 def _metadata_reason(address: IPAddress) -> str | None:
-    """"link-local or cloud metadata" if `address`, or the IPv4 address it carries,
+    """ "link-local or cloud metadata" if `address`, or the IPv4 address it carries,
     is in one of the always-forbidden networks."""
     candidates = [address, _embedded_ipv4(address)]
     for candidate in candidates:

@@ -213,7 +213,6 @@ class IdempotencyRepository(Protocol):
         ...
 
 
-
 class WebhookRepository(Protocol):
     """Webhook subscriptions and their deliveries.
 

@@ -150,9 +150,8 @@ def problem_response(
 def domain_problem(exc: errors.DomainError) -> tuple[str, ProblemKind]:
     """The documented code and kind a domain error answers: its own code if listed,
     else the nearest listed code among its base classes (`DomainError`'s at worst)."""
-    code: str = next(
-        cls.code for cls in type(exc).__mro__ if getattr(cls, "code", None) in PROBLEMS
-    )
+    codes = (getattr(cls, "code", None) for cls in type(exc).__mro__)
+    code = next(code for code in codes if isinstance(code, str) and code in PROBLEMS)
     return code, PROBLEMS[code]
 
 
