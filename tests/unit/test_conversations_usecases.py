@@ -21,9 +21,10 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.domain.access import Principal
-from avataradam.domain.errors import InvalidInput, NotFound, PermissionDenied
+from avataradam.domain.errors import IdempotencyKeyReused, InvalidInput, NotFound, PermissionDenied
 from avataradam.domain.model import (
     Chunk,
+    Conversation,
     ConversationMode,
     Dealership,
     Document,
@@ -116,11 +117,16 @@ class World:
             self.telemetry,
         )
         clock, ids = SystemClock(), UuidGenerator()
-        self.start = StartConversation(self.uow, clock, ids, choose=lambda keys: sorted(keys)[0])
+        self.start_conversation = StartConversation(
+            self.uow, clock, ids, choose=lambda keys: sorted(keys)[0]
+        )
         self.get = GetConversation(self.uow)
         self.send = SendMessage(self.uow, search, model, clock, ids, self.telemetry)
         self.rate = RateMessage(self.uow, clock, ids, self.telemetry)
         self.feedback = ListFeedback(self.uow)
+
+    async def start(self, principal: Principal, new: NewConversation) -> Conversation:
+        return (await self.start_conversation(principal, new)).value
 
     async def dealership(self) -> uuid.UUID:
         dealership_id = uuid.uuid4()
@@ -310,6 +316,27 @@ async def test_conversations_of_others_are_not_found() -> None:
             await world.get(stranger, conversation.id)
         with pytest.raises(NotFound):
             await world.send(stranger, conversation.id, "hi")
+
+
+async def test_a_repeated_idempotency_key_replays_the_first_conversation() -> None:
+    world = World(ScriptedModel())
+    trainee = await world.user(await world.dealership())
+    roleplay = NewConversation(mode=ConversationMode.ROLEPLAY)
+
+    first = await world.start_conversation(trainee, roleplay, idempotency_key="k-1")
+    again = await world.start_conversation(trainee, roleplay, idempotency_key="k-1")
+    other = await world.start_conversation(trainee, roleplay, idempotency_key="k-2")
+
+    assert (first.replayed, again.replayed, other.replayed) == (False, True, False)
+    assert again.value == first.value
+    assert other.value.id != first.value.id
+    with pytest.raises(IdempotencyKeyReused):
+        await world.start_conversation(
+            trainee, NewConversation(mode=ConversationMode.TRAINING), idempotency_key="k-1"
+        )
+    stranger = await world.user(await world.dealership())
+    theirs = await world.start_conversation(stranger, roleplay, idempotency_key="k-1")
+    assert not theirs.replayed, "a key is the caller's own"
 
 
 async def test_roleplay_without_scenario_picks_a_persona() -> None:

@@ -22,6 +22,7 @@ import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
 from avataradam.domain.errors import DomainError, InvalidInput, NotFound
+from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import (
     Conversation,
     ConversationMode,
@@ -173,7 +174,11 @@ class StartConversation:
     ) -> None:
         self._uow, self._clock, self._ids, self._choose = uow, clock, ids, choose
 
-    async def __call__(self, principal: Principal, new: NewConversation) -> Conversation:
+    async def __call__(
+        self, principal: Principal, new: NewConversation, *, idempotency_key: str | None = None
+    ) -> Answer[Conversation]:
+        """A new conversation; with an idempotency key (the caller's own), repeats
+        replay the first answer instead of starting another one."""
         dealership_id = _owner_scope(principal, new.dealership_id)
         scenario = (new.scenario or "").strip() or None
         if scenario is not None and len(scenario) > MAX_SCENARIO_CHARS:
@@ -190,12 +195,16 @@ class StartConversation:
             created_at=now,
             updated_at=now,
         )
+        request = IdempotentRequest.of(f"conversations:{principal.user_id}", idempotency_key, new)
         async with self._uow() as uow:
+            replay = await first_answer(uow, request, conversation, status_code=201, now=now)
+            if replay is not None:
+                return replay
             if await uow.dealerships.get(dealership_id) is None:
                 raise NotFound("dealership not found")
             await uow.conversations.add(conversation)
             await uow.commit()
-        return conversation
+        return Answer(value=conversation)
 
 
 class ListConversations:

@@ -28,9 +28,10 @@ from avataradam.domain.usecases.conversations import (
     ReplyStream,
 )
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.problems import problem_type
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import (
@@ -206,20 +207,27 @@ class ConversationController(Controller):
         description=(
             "`training`: Adam answers questions from the dealership's knowledge base, with "
             "citations. `roleplay`: the avatar plays a customer (`scenario`, random if absent). "
-            "A super admin passes `dealership_id`."
+            "A super admin passes `dealership_id`. With an `Idempotency-Key`, repeats replay "
+            "the first answer."
         ),
+        response_headers=[REPLAYED_HEADER],
         responses=problems(400, 403, 404, 413, 422),
     )
     async def create(
-        self, data: JSONBody[ConversationCreate], principal: CurrentPrincipal, container: Services
-    ) -> ConversationOut:
-        conversation = await container.start_conversation(
+        self,
+        data: JSONBody[ConversationCreate],
+        principal: CurrentPrincipal,
+        container: Services,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ConversationOut]:
+        answer = await container.start_conversation(
             principal,
             NewConversation(
                 mode=data.mode, scenario=data.scenario, dealership_id=data.dealership_id
             ),
+            idempotency_key=idempotency_key,
         )
-        return _conversation(conversation)
+        return answered(answer, _conversation(answer.value), HTTP_201_CREATED)
 
     @get(
         operation_id="listConversations",

@@ -22,6 +22,7 @@ from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, is_docx, safe_filename
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
@@ -118,12 +119,7 @@ class DocumentController(Controller):
                 description="Where to poll the document: `/v1/documents/{id}`.",
                 documentation_only=True,
             ),
-            ResponseHeader(
-                name="Idempotent-Replayed",
-                value="true",
-                description="`true` when the answer replays an earlier request's key.",
-                documentation_only=True,
-            ),
+            REPLAYED_HEADER,
         ],
         responses=problems(400, 403, 404, 409, 413, 415, 422, 429),
     )
@@ -149,12 +145,9 @@ class DocumentController(Controller):
             )
         finally:
             await data.file.close()
-        headers = {"Location": f"/v1/documents/{result.value.id}"}
-        if result.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(
-            _out(container, result.value), status_code=HTTP_202_ACCEPTED, headers=headers
-        )
+        response = answered(result, _out(container, result.value), HTTP_202_ACCEPTED)
+        response.headers["Location"] = f"/v1/documents/{result.value.id}"
+        return response
 
     @get(
         operation_id="listDocuments",
