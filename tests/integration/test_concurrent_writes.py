@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,7 +24,14 @@ from tests.support.concurrency import Call, Raced, api_servers, race, same
 
 N = 6
 ROUNDS = 3
-INTERNALS = ("constraint", "_pkey", "_fkey", "users_email_key", "documents_content_key", "_rater_key")
+INTERNALS = (
+    "constraint",
+    "_pkey",
+    "_fkey",
+    "users_email_key",
+    "documents_content_key",
+    "_rater_key",
+)
 """Database constraint names (any `<table>_..._key/pkey/fkey`) never reach a problem."""
 
 
@@ -50,6 +58,10 @@ def _upload(admin: Account, content: bytes, *, key: str | None = None) -> Call:
 def _post(account: Account, path: str, body: dict[str, Any], *, key: str | None = None) -> Call:
     headers = account.headers | ({"Idempotency-Key": key} if key else {})
     return lambda client: client.build_request("POST", path, json=body, headers=headers)
+
+
+def _refresh(token: str, client: httpx.AsyncClient) -> httpx.Request:
+    return client.build_request("POST", "/v1/auth/refresh", json={"refresh_token": token})
 
 
 def _request(account: Account, method: str, path: str) -> Call:
@@ -339,3 +351,20 @@ async def test_identical_logouts_at_once_all_succeed(
     assert raced.statuses == {204: N}
     again = await client.post("/v1/auth/refresh", json={"refresh_token": refresh})
     assert again.status_code == 401
+
+
+async def test_identical_refreshes_at_once_rotate_once_and_all_get_the_same_new_token(
+    apis: list[str], client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for _ in range(ROUNDS):
+        signed_in = await client.post(
+            "/v1/auth/token", json={"email": tenant.user.email, "password": PASSWORD}
+        )
+        token = signed_in.json()["refresh_token"]
+        refresh: Call = partial(_refresh, token)
+        raced = await race(apis, same(refresh, N))
+        _assert_no_internals(raced)
+        assert raced.statuses == {200: N}, [r.text for r in raced.responses]
+        [successor] = {r.json()["refresh_token"] for r in raced.responses}
+        renewed = await client.post("/v1/auth/refresh", json={"refresh_token": successor})
+        assert renewed.status_code == 200, "the session survived its concurrent refreshes"

@@ -97,11 +97,16 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
     assert rotated.status_code == 200
     second = rotated.json()["refresh_token"]
     assert second != first
+    # A repeat moments later, while `second` is unused, is a concurrent refresh: same answer.
+    repeated = await client.post("/v1/auth/refresh", json={"refresh_token": first})
+    assert repeated.status_code == 200
+    assert repeated.json()["refresh_token"] == second
+    third = (await client.post("/v1/auth/refresh", json={"refresh_token": second})).json()
 
     reuse = await client.post("/v1/auth/refresh", json={"refresh_token": first})
     assert reuse.status_code == 401
     # The reuse revoked the family: the newest token of that session is dead too.
-    after = await client.post("/v1/auth/refresh", json={"refresh_token": second})
+    after = await client.post("/v1/auth/refresh", json={"refresh_token": third["refresh_token"]})
     assert after.status_code == 401
 
 

@@ -115,7 +115,7 @@ class Container:
         uow, clock, ids = self.uow, self.clock, self.ids
         issuer = TokenIssuer(self.tokens, clock, ids, self.settings.auth.refresh_token_ttl_s)
         self.login = Login(uow, self.hasher, issuer)
-        self.refresh = Refresh(uow, clock, issuer)
+        self.refresh = Refresh(uow, clock, issuer, self.settings.auth.jwt_secret.encode())
         self.logout = Logout(uow, clock)
         self.create_dealership = CreateDealership(uow, clock, ids)
         self.get_dealership = GetDealership(uow)
