@@ -56,7 +56,7 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "invalid_request",
         "The request is malformed (`invalid_request`): it cannot be parsed as this "
         "reference declares it, e.g. a wrong type, a value out of its stated range or "
-        "length, a missing or unknown field, in the body, query, path or a header, or a "
+        "length, a missing or unknown field, in the body, the query or a header, or a "
         "`cursor` the API never issued. `errors` lists each field. Fix the request; do "
         "not retry it.",
         "Validation failed for POST /v1/search",

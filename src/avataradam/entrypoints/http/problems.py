@@ -3,10 +3,10 @@
 400 or 422 (RFC 9110 sections 15.5.1 and 15.5.21): `400 invalid_request` when the
 request is malformed, i.e. cannot be parsed as what the API reference declares (its
 syntax, a type, format, length, range, enum, a required or unknown field, in the body,
-the query, the path or a header, or an opaque token such as a `cursor` the API never
-issued); `422` (`invalid_input` and its specific codes) when the request is well-formed
-but a value breaks a rule of the service that the reference cannot state. The guide's
-errors chapter says the same to integrators.
+the query or a header, or an opaque token such as a `cursor` the API never issued);
+`422` (`invalid_input` and its specific codes) when the request is well-formed but a
+value breaks a rule of the service that the reference cannot state. A path that names
+no resource is 404. The guide's errors chapter says the same to integrators.
 """
 
 from __future__ import annotations
