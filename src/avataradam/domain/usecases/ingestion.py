@@ -162,15 +162,15 @@ class IngestDocument:
         if document is None:
             return IngestOutcome(document_id=document_id, status="skipped")
         progress = _Progress(self._uow, self._clock, document.id, self._options.progress_interval_s)
-        span = self._telemetry.span
+        span, stage = self._telemetry.span, self._telemetry.ingestion_stage
         try:
             with span("ingest.extract_and_chunk"):
                 drafts = await self._extract_and_chunk(document, progress)
-            with span("ingest.embed"):
+            with span("ingest.embed"), stage(Stage.EMBEDDING):
                 vectors = await self._embed([d.text for d in drafts], progress)
-            with span("ingest.index"):
+            with span("ingest.index"), stage(Stage.INDEXING):
                 await self._upsert(document, vectors, progress)
-            with span("ingest.store"):
+            with span("ingest.store"), stage(Stage.STORING):
                 await progress.report(Stage.STORING, _INDEXED, force=True)
                 return await self._finish(document, drafts)
         except DependencyUnavailable as exc:
@@ -205,7 +205,8 @@ class IngestDocument:
             return claimed
 
     async def _extract_and_chunk(self, document: Document, progress: _Progress) -> list[ChunkDraft]:
-        with tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
+        stage = self._telemetry.ingestion_stage
+        with stage(Stage.EXTRACTING), tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
             path = Path(tmp) / "upload"
             async with self._uow(read_only=False) as uow:
                 with path.open("wb") as handle:
@@ -215,7 +216,8 @@ class IngestDocument:
                 sections = await asyncio.to_thread(self._sections, path, document.content_type)
         await progress.report(Stage.CHUNKING, _EXTRACTED, force=True)
         async with progress.alive(Stage.CHUNKING, _EXTRACTED, self._options.heartbeat_interval_s):
-            drafts = await asyncio.to_thread(self._chunker.split, sections)
+            with stage(Stage.CHUNKING):
+                drafts = await asyncio.to_thread(self._chunker.split, sections)
         if not drafts:
             raise ExtractionFailed("the document contains no text", reason="empty_text")
         await progress.report(Stage.EMBEDDING, _CHUNKED, force=True)
