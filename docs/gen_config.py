@@ -80,7 +80,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_EMBEDDING_TIMEOUT_S": "timeout of one embedding call",
     "AVATARADAM_VECTORS_PINECONE_API_KEY": "Pinecone API key; required with `AVATARADAM_VECTOR_BACKEND=pinecone`",
     "AVATARADAM_VECTORS_PINECONE_INDEX_HOST": "Pinecone index host; required with `pinecone`",
-    "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "allow webhook URLs on private, loopback and link-local addresses (development only)",
+    "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "allow webhook URLs on private and loopback addresses (on-premises receivers); link-local and cloud metadata addresses stay refused",
     "AVATARADAM_WEBHOOKS_TIMEOUT_S": "a receiver must answer within this time, or the delivery is retried",
     "AVATARADAM_CHAT_OPENAI_BASE_URL": "OpenAI-compatible chat endpoint (also vLLM, llama.cpp server, Ollama …)",
     "AVATARADAM_CHAT_OPENAI_API_KEY": "API key; required with `AVATARADAM_CHAT_MODEL=openai` (any value for servers without authentication)",

@@ -32,7 +32,9 @@ async def test_the_worker_purges_expired_keys_and_keeps_live_ones(
     assert await _keys(pg_pool, scope) == ["expired", "live"]
 
     deadline = time.monotonic() + 30
-    while await _keys(pg_pool, scope) != ["live"] and time.monotonic() < deadline:
+    remaining = await _keys(pg_pool, scope)
+    while remaining != ["live"] and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
+        remaining = await _keys(pg_pool, scope)
 
-    assert await _keys(pg_pool, scope) == ["live"]
+    assert remaining == ["live"]

@@ -32,7 +32,7 @@ from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
-from avataradam.entrypoints.http.problems import problem_type
+from avataradam.entrypoints.http.problems import domain_problem, problem_type
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import (
     AssistantMessageOut,
@@ -146,7 +146,7 @@ def _json(value: object) -> str:
 
 
 def _failure(error: Exception) -> dict[str, object]:
-    code = error.code if isinstance(error, DomainError) else "internal_error"
+    code = domain_problem(error)[0] if isinstance(error, DomainError) else "internal_error"
     detail = error.message if isinstance(error, DomainError) else "the reply failed"
     return {"type": problem_type(code), "code": code, "detail": detail}
 
