@@ -89,6 +89,14 @@ class UnsupportedFileType(InvalidInput):
     code = "unsupported_file_type"
 
 
+class UndecodableText(UnsupportedFileType):
+    """Text whose character encoding cannot be told with confidence: storing a guess
+    would index garbled text, so the file is refused and the uploader told to re-save
+    it (e.g. as UTF-8)."""
+
+    code = "undecodable_text"
+
+
 class FileTooLarge(InvalidInput):
     code = "file_too_large"
 

@@ -76,6 +76,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     "file_too_large": ProblemKind(413, "File too large"),
     "payload_too_large": ProblemKind(413, "Content too large"),
     "unsupported_file_type": ProblemKind(415, "Unsupported file type"),
+    "undecodable_text": ProblemKind(415, "Undecodable text"),
     "unsupported_media_type": ProblemKind(415, "Unsupported media type"),
     "invalid_input": ProblemKind(422, "Invalid input"),
     "idempotency_key_reused": ProblemKind(422, "Idempotency key reused"),

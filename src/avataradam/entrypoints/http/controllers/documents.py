@@ -17,8 +17,16 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, KwargDefinition
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from avataradam.adapters.extract import detect_encoding
 from avataradam.domain.errors import FileTooLarge
-from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, is_docx, safe_filename, sniff_content_type
+from avataradam.domain.filetypes import (
+    HTML,
+    SNIFF_HEAD_BYTES,
+    TEXT_CONTENT_TYPES,
+    is_docx,
+    safe_filename,
+    sniff_content_type,
+)
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.container import Services
@@ -69,6 +77,11 @@ async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
         await upload.seek(0)
         if not await asyncio.to_thread(is_docx, cast(BinaryIO, upload.file)):
             content_type = None
+    if content_type in TEXT_CONTENT_TYPES:
+        # Refused now (415 undecodable_text) rather than stored as mojibake.
+        await asyncio.to_thread(
+            detect_encoding, cast(BinaryIO, upload.file), html=content_type == HTML
+        )
     return UploadedFile(
         filename=filename, content_type=content_type, size_bytes=size, sha256=digest.hexdigest()
     )
@@ -109,8 +122,9 @@ class DocumentController(Controller):
             "document in `details.document_id`, concurrent uploads included. With an "
             "`Idempotency-Key`, every repeat (concurrent or later, for 24 h) replays the first "
             "answer as it was given, marked `Idempotent-Replayed: true`; the key with another "
-            "file or topic is 422 `idempotency_key_reused`. Admins only; a super admin passes "
-            "`dealership_id`."
+            "file or topic is 422 `idempotency_key_reused`. Text whose character encoding "
+            "cannot be told with confidence is 415 `undecodable_text` (save it as UTF-8). "
+            "Admins only; a super admin passes `dealership_id`."
         ),
         response_headers=[
             ResponseHeader(
