@@ -1,0 +1,45 @@
+"""Content negotiation on `Accept` (RFC 9110 §12.5.1), with Werkzeug's parser.
+
+Litestar's own `Accept.best_match` treats `q=0` ("not acceptable") as acceptable, so the
+media ranges are parsed and matched by Werkzeug's `MIMEAccept`, which follows the RFC:
+quality values, `q=0` exclusions, wildcards and specificity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from litestar.exceptions import ClientException
+from litestar.status_codes import HTTP_406_NOT_ACCEPTABLE
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
+
+
+class NotAcceptable(ClientException):
+    """406: no representation of the resource satisfies the request's `Accept`."""
+
+    status_code = HTTP_406_NOT_ACCEPTABLE
+
+
+def preferred(accept: str | None, offers: Sequence[str]) -> str | None:
+    """The offer the client prefers, `offers[0]` on a tie or without an `Accept`
+    header; None when the header rules every offer out (answer 406)."""
+    if not accept or not accept.strip():
+        return offers[0]
+    return parse_accept_header(accept, MIMEAccept).best_match(offers)
+
+
+def wants_event_stream(accept: str | None) -> bool | None:
+    """True to stream a reply as Server-Sent Events, False for JSON, None for neither.
+
+    Events only when the client names `text/event-stream` itself (a wildcard alone
+    means JSON, the default representation) and does not prefer JSON to it.
+    """
+    if preferred(accept, (JSON, EVENT_STREAM)) is None:
+        return None
+    ranges = parse_accept_header(accept or "", MIMEAccept)
+    named = any(value.lower() == EVENT_STREAM and quality > 0 for value, quality in ranges)
+    return named and preferred(accept, (EVENT_STREAM, JSON)) == EVENT_STREAM
