@@ -35,11 +35,14 @@ def preferred(accept: str | None, offers: Sequence[str]) -> str | None:
 def wants_event_stream(accept: str | None) -> bool | None:
     """True to stream a reply as Server-Sent Events, False for JSON, None for neither.
 
-    Events only when the client names `text/event-stream` itself (a wildcard alone
-    means JSON, the default representation) and does not prefer JSON to it.
+    When both are acceptable, events only if the client names `text/event-stream`
+    itself (a wildcard alone means JSON, the default representation) and does not rank
+    it below JSON.
     """
-    if preferred(accept, (JSON, EVENT_STREAM)) is None:
-        return None
+    json_ok = preferred(accept, (JSON,)) is not None
+    events_ok = preferred(accept, (EVENT_STREAM,)) is not None
+    if not (json_ok and events_ok):
+        return events_ok if json_ok or events_ok else None
     ranges = parse_accept_header(accept or "", MIMEAccept)
     named = any(value.lower() == EVENT_STREAM and quality > 0 for value, quality in ranges)
     return named and preferred(accept, (EVENT_STREAM, JSON)) == EVENT_STREAM

@@ -73,6 +73,13 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "dealership answer 404 too, never 403.",
         "document not found",
     ),
+    406: _Kind(
+        "not_acceptable",
+        "Not Acceptable",
+        "The `Accept` header rules out every representation of the resource "
+        "(`not_acceptable`): accept `application/json` (a reply also `text/event-stream`).",
+        "this resource is available as application/json only",
+    ),
     408: _Kind(
         "request_timeout",
         "Request Timeout",
@@ -88,6 +95,14 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "for another request, a document that cannot be retried.",
         "the same file is already in this knowledge base",
     ),
+    412: _Kind(
+        "precondition_failed",
+        "Precondition Failed",
+        "A precondition header is false (`precondition_failed`): no representation "
+        "carries an entity tag, so `If-Match` can only be `*`, and `If-None-Match: *` "
+        "fails on a resource that exists. Nothing was done; send the request without it.",
+        "no representation of this API carries an entity tag: If-Match can only be '*'",
+    ),
     413: _Kind(
         "file_too_large",
         "Content too large",
@@ -99,7 +114,9 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "unsupported_file_type",
         "Unsupported media type",
         "The uploaded file is not PDF, DOCX, HTML, Markdown or plain text, judged by its "
-        "bytes (`unsupported_file_type`).",
+        "bytes (`unsupported_file_type`); or the body is not of the operation's type: "
+        "JSON in UTF-8, `multipart/form-data` for uploads, never content-coded "
+        "(`unsupported_media_type`).",
         "only PDF, DOCX, HTML, Markdown and plain text files are accepted",
     ),
     422: _Kind(

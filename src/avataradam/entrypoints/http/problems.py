@@ -59,6 +59,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     408: "request_timeout",
+    412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",

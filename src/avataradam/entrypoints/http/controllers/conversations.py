@@ -29,6 +29,7 @@ from avataradam.domain.usecases.conversations import (
     ReplyStream,
 )
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.negotiation import (
     EVENT_STREAM,
     JSON,
@@ -301,7 +302,7 @@ class ConversationController(Controller):
     @post(
         "/{conversation_id:uuid}/messages",
         status_code=HTTP_201_CREATED,
-        opt=limited("chat"),
+        opt=limited("chat") | representations(JSON, EVENT_STREAM),
         operation_id="sendMessage",
         summary="Send a message and get the reply",
         description=(
