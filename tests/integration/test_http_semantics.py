@@ -80,7 +80,7 @@ async def test_allow_on_options_and_405_lists_every_method_of_the_route(
     for path, methods, _ in routes(container):
         wanted = expected_allow(methods)
 
-        options = await http.options(path)
+        options = await http.options(path, headers={"accept": "text/html", "if-match": '"x"'})
         assert options.status_code == 204, path
         assert allow_of(options) == wanted, path
         for method in set(PROBED_METHODS) - wanted:

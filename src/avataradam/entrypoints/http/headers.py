@@ -133,7 +133,8 @@ class RequestHeadersMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        # OPTIONS is about the route, not a representation: it answers 204 and `Allow`.
+        if scope["type"] != ScopeType.HTTP or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         headers = Headers.from_scope(scope)
