@@ -20,9 +20,9 @@ ignored (RFC 9110). Checked after routing, before anything runs:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from litestar.datastructures import Headers
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
@@ -66,6 +66,7 @@ _BODY_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def _body_types(handler: HTTPRouteHandler) -> tuple[str, ...] | None:
     """The media types the handler's `data` takes; None when it takes no body."""
     data = handler.parsed_fn_signature.parameters.get("data")
@@ -79,13 +80,52 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == JSON or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
-def check_body_headers(headers: Headers, handler: HTTPRouteHandler) -> None:
-    codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")]
-    if any(coding not in ("", "identity") for coding in codings):
-        raise UnsupportedMediaType(
-            detail="request bodies cannot be content-coded; send them uncompressed",
-            headers={"Accept-Encoding": "identity"},
-        )
+@functools.lru_cache(maxsize=256)
+def _content_type_refusal(content_type: str, wanted: tuple[str, ...]) -> str | None:
+    """Why a body of `content_type` is refused where `wanted` is taken; None if it is not."""
+    mimetype, options = parse_options_header(content_type)
+    if wanted == (JSON,):
+        charset = options.get("charset", "utf-8").lower()
+        if _is_json(mimetype) and charset in ("utf-8", "utf8"):
+            return None
+        return f"this operation takes a body of type {JSON} (UTF-8), not {content_type}"
+    if mimetype in wanted:
+        return None
+    return f"this operation takes a body of type {' or '.join(wanted)}, not {content_type}"
+
+
+_WATCHED = frozenset(
+    name.encode()
+    for name in (
+        "accept",
+        "content-encoding",
+        "content-length",
+        "content-range",
+        "content-type",
+        "if-match",
+        "if-none-match",
+        "transfer-encoding",
+    )
+)
+
+
+def watched_headers(scope: Scope) -> dict[str, str]:
+    """The request headers this module rules on (ASGI names them in lower case)."""
+    return {
+        name.decode(): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name in _WATCHED
+    }
+
+
+def check_body_headers(headers: dict[str, str], handler: HTTPRouteHandler) -> None:
+    if "content-encoding" in headers:
+        codings = {c.strip().lower() for c in headers["content-encoding"].split(",")}
+        if codings - {"", "identity"}:
+            raise UnsupportedMediaType(
+                detail="request bodies cannot be content-coded; send them uncompressed",
+                headers={"Accept-Encoding": "identity"},
+            )
     if "content-range" in headers:
         raise ClientException(detail="partial request bodies (Content-Range) are not supported")
     wanted = _body_types(handler)
@@ -93,22 +133,11 @@ def check_body_headers(headers: Headers, handler: HTTPRouteHandler) -> None:
     content_type = headers.get("content-type")
     if wanted is None or not has_body or content_type is None:
         return
-    mimetype, options = parse_options_header(content_type)
-    if wanted == (JSON,):
-        charset = options.get("charset", "utf-8").lower()
-        acceptable = _is_json(mimetype) and charset in ("utf-8", "utf8")
-    else:
-        acceptable = mimetype in wanted
-    if acceptable:
-        return
-    utf8 = " (UTF-8)" if wanted == (JSON,) else ""
-    raise UnsupportedMediaType(
-        detail=f"this operation takes a body of type {' or '.join(wanted)}{utf8}, "
-        f"not {content_type}"
-    )
+    if (refusal := _content_type_refusal(content_type, wanted)) is not None:
+        raise UnsupportedMediaType(detail=refusal)
 
 
-def check_accept(headers: Headers, handler: HTTPRouteHandler, template: str) -> None:
+def check_accept(headers: dict[str, str], handler: HTTPRouteHandler, template: str) -> None:
     if not template.startswith(API_PREFIXES):
         return
     offers: tuple[str, ...] = handler.opt.get(REPRESENTATIONS, (JSON,))
@@ -116,7 +145,7 @@ def check_accept(headers: Headers, handler: HTTPRouteHandler, template: str) -> 
         raise NotAcceptable(detail=f"this resource is available as {' or '.join(offers)} only")
 
 
-def check_preconditions(headers: Headers, method: str) -> None:
+def check_preconditions(headers: dict[str, str], method: str) -> None:
     if_match = headers.get("if-match")
     if if_match is not None and if_match.strip() != "*":
         raise PreconditionFailed(
@@ -127,7 +156,7 @@ def check_preconditions(headers: Headers, method: str) -> None:
 
 
 class RequestHeadersMiddleware:
-    """Applies the module's table to every routed HTTP request."""
+    """Applies the module's rules to every routed HTTP request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -137,7 +166,7 @@ class RequestHeadersMiddleware:
         if scope["type"] != ScopeType.HTTP or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
-        headers = Headers.from_scope(scope)
+        headers = watched_headers(scope)
         handler: HTTPRouteHandler = scope["route_handler"]  # type: ignore[assignment]
         method = scope["method"]
         check_body_headers(headers, handler)
