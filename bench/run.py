@@ -52,7 +52,7 @@ from bench import documents, loadgen, report
 from bench.stack import ROOT, BenchDatabase, BenchRedis, Process, Server, base_environment, worker
 
 RESULTS = ROOT / "bench" / "results"
-CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
+CORPUS = ROOT / "tests" / "data" / "corpus"
 PASSWORD = "bench-password-long-enough"
 HOST = "127.0.0.1"
 

@@ -78,6 +78,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_EMBEDDING_OPENAI_API_KEY": "API key; required with `AVATARADAM_EMBEDDER=openai`",
     "AVATARADAM_EMBEDDING_OPENAI_MODEL": "embedding model name",
     "AVATARADAM_EMBEDDING_TIMEOUT_S": "timeout of one embedding call",
+    "AVATARADAM_EMBEDDING_OPENAI_MAX_INPUT_TOKENS": "the OpenAI-compatible model's input window in tokens; passages are sized to fit it whole (8191 for OpenAI's embedding models)",
     "AVATARADAM_VECTORS_PINECONE_API_KEY": "Pinecone API key; required with `AVATARADAM_VECTOR_BACKEND=pinecone`",
     "AVATARADAM_VECTORS_PINECONE_INDEX_HOST": "Pinecone index host; required with `pinecone`",
     "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "allow webhook URLs on private, loopback and link-local addresses (development only)",

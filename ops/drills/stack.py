@@ -37,7 +37,7 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
+CORPUS = ROOT / "tests" / "data" / "corpus"
 ADMIN_DSN = os.environ.get(
     "DRILL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -54,12 +54,8 @@ HTTP_OK, HTTP_CREATED, HTTP_ACCEPTED = 200, 201, 202
 
 
 def large_pdf() -> tuple[bytes, str]:
-    """A multi-page PDF from the shared corpus (most of its ingestion is extraction),
-    or the large text when the corpus is not there."""
-    pdf = CORPUS / "GeoTopo-komprimiert.pdf"
-    if pdf.exists():
-        return pdf.read_bytes(), "lecture.pdf"
-    return large_text()
+    """A multi-page PDF of the test corpus (most of its ingestion is extraction)."""
+    return (CORPUS / "GeoTopo-komprimiert.pdf").read_bytes(), "lecture.pdf"
 
 
 def large_text(lines: int = 20_000) -> tuple[bytes, str]:

@@ -1,50 +1,87 @@
-"""`/metrics` after real traffic: an API server and a worker process sharing one
-`PROMETHEUS_MULTIPROC_DIR`, on real PostgreSQL and Redis.
+"""`/metrics` after real traffic: API and worker processes sharing one
+`PROMETHEUS_MULTIPROC_DIR`, on real PostgreSQL and Redis, with processes that restart.
 
-The deployment of this module uses its own Redis database, so the session's shared
-worker never takes its messages (the counters asserted here must come from the worker
-started here). Its processes' logs are scanned for secrets when they stop.
+The deployment has a database and a Redis of its own (so no other test's worker takes
+its messages, and PostgreSQL's count of its connections is the truth that the pool
+gauges must show), an OpenAI-compatible emulator as its embedder and chat model (so
+chat reports tokens, and a chat model answering 500 is a failing external call), and
+a read replica that is the primary itself for the worker (its lag is measured) and a
+replica that is down for the API (its reads fall back, counted). Its processes' logs
+are scanned for secrets when they stop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import re
-import signal
+import shutil
 import subprocess
+import sys
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
 import pytest
 import redis
 import redis.asyncio as aioredis
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
+from ops.drills.stack import DrillDatabase, PrivateRedis
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from avataradam.entrypoints.observability.logging import configure_logging, reset_logging
 from avataradam.entrypoints.worker.metrics import RedisQueueProbe
-from tests.integration.conftest import PASSWORD, Tenant, service_environment
-from tests.integration.test_ingestion import corpus_file, upload, wait_for_status
+from tests.conftest import ADMIN_DSN, require_service
+from tests.fixtures.openai_chat_server import OpenAIEmulator, running_openai_server
+from tests.fixtures.openai_server import API_KEY
+from tests.integration.conftest import (
+    FAST_RECONCILE,
+    PASSWORD,
+    Account,
+    Tenant,
+    new_tenant,
+    service_environment,
+    sign_in,
+)
+from tests.integration.test_ingestion import upload, wait_for_status
+from tests.support.deploy_metrics import (
+    defined_metric_names,
+    referenced_metric_names,
+    unemitted,
+)
 from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
 from tests.support.secrets import DOCUMENT_SENTINEL, assert_no_secrets
 
 METRICS_REDIS_DB = 10
-"""Not used by any other test, bench or drill (they take 12, 13, 14 and 15)."""
+"""Without `redis-server` to start a private one: a database of the shared Redis used
+by no other test, bench or drill (they take 12, 13, 14 and 15)."""
+POOL_SIZE = 2
+"""Every pool holds exactly this many connections (min = max), so the pool gauges
+have one true value at any time."""
+STARTUP_TIMEOUT_S = 90
+"""Importing the application takes seconds, many more on a busy machine."""
+UNREACHABLE_REPLICA = "postgresql://postgres@127.0.0.1:1/replica_down"
 RAW_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-|[0-9a-fA-F]{32}|/\d+(?:/|$)")
+CORRUPT_PDF = (
+    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    + bytes(range(256)) * 8
+)
+"""A PDF header and one object, then bytes that are no PDF and no end-of-file marker."""
 
 Labels = frozenset[tuple[str, str]]
+Samples = dict[tuple[str, Labels], float]
 
 
-def scrape_text(text: str) -> dict[tuple[str, Labels], float]:
+def scrape_text(text: str) -> Samples:
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(text)
@@ -52,33 +89,105 @@ def scrape_text(text: str) -> dict[tuple[str, Labels], float]:
     }
 
 
-def value(samples: dict[tuple[str, Labels], float], name: str, **labels: str) -> float:
+def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def series(samples: dict[tuple[str, Labels], float], name: str) -> list[dict[str, str]]:
+def series(samples: Samples, name: str) -> list[dict[str, str]]:
     return [dict(labels) for sample_name, labels in samples if sample_name == name]
 
 
-@dataclass(frozen=True)
+def total(samples: Samples, name: str) -> float:
+    """The sum over every label set of `name`."""
+    return sum(v for (sample_name, _), v in samples.items() if sample_name == name)
+
+
+@dataclass
 class Deployment:
+    """The module's API server and worker, and what it takes to start more of them."""
+
     api_url: str
     worker_metrics_url: str
+    database_url: str
+    env: dict[str, str]
+    api_env: dict[str, str]
+    worker_env: dict[str, str]
+    metrics_dir: Path
+    logs: Path
+    openai: OpenAIEmulator
+    super_admin_email: str
     api: ServiceProcess
     worker: ServiceProcess
+    extra: list[ServiceProcess] = field(default_factory=list)
 
-    async def scrape(self, url: str) -> dict[tuple[str, Labels], float]:
+    async def scrape(self, url: str) -> str:
         async with httpx.AsyncClient() as http:
             response = await http.get(url, timeout=5)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
-        return scrape_text(response.text)
+        return response.text
 
-    async def api_metrics(self) -> dict[tuple[str, Labels], float]:
-        return await self.scrape(f"{self.api_url}/metrics")
+    async def api_metrics(self) -> Samples:
+        return scrape_text(await self.scrape(f"{self.api_url}/metrics"))
 
-    async def worker_metrics(self) -> dict[tuple[str, Labels], float]:
-        return await self.scrape(self.worker_metrics_url)
+    async def worker_metrics(self) -> Samples:
+        return scrape_text(await self.scrape(self.worker_metrics_url))
+
+    def start_api(self) -> tuple[ServiceProcess, str]:
+        """One more API server on the host (another port, the same metrics directory)."""
+        port = free_port()
+        process = ServiceProcess(
+            ["serve"],
+            self.api_env | {"AVATARADAM_HTTP_PORT": str(port)},
+            self.logs / f"api-{port}.log",
+        )
+        self.extra.append(process.start())
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, process, STARTUP_TIMEOUT_S)
+        return process, url
+
+    def start_worker(self) -> ServiceProcess:
+        """One more worker on the host (its metrics page is the first worker's)."""
+        port = free_port()
+        process = ServiceProcess(
+            ["worker", "--processes", "1", "--threads", "1"],
+            self.worker_env | {"AVATARADAM_WORKER_METRICS_PORT": str(port)},
+            self.logs / f"worker-{port}.log",
+        )
+        self.extra.append(process.start())
+        wait_for_worker_metrics(f"http://127.0.0.1:{port}/metrics", process, STARTUP_TIMEOUT_S)
+        return process
+
+    def create_admin(self, email: str, role: str = "super_admin") -> int:
+        """`avataradam create-admin`, a one-off process of the host; returns its pid."""
+        command = [sys.executable, "-m", "avataradam.entrypoints.cli", "create-admin"]
+        command += ["--email", email, "--password", PASSWORD, "--role", role]
+        run = subprocess.Popen(
+            command,
+            env=ServiceProcess([], self.env, self.logs / "cli.log").env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        output, _ = run.communicate(timeout=60)
+        assert run.returncode == 0, output.decode(errors="replace")
+        assert_no_secrets(output.decode(errors="replace"), source="create-admin output")
+        return run.pid
+
+    def live_gauge_pids(self) -> set[int]:
+        """Processes whose `live*` gauge files are in the directory."""
+        return {
+            int(path.stem.rpartition("_")[2]) for path in self.metrics_dir.glob("gauge_live*_*.db")
+        }
+
+    def connections_held(self) -> int:
+        """What PostgreSQL sees: client connections to the deployment's database."""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 def wait_for_worker_metrics(url: str, process: ServiceProcess, timeout_s: float = 30) -> None:
@@ -96,54 +205,94 @@ def wait_for_worker_metrics(url: str, process: ServiceProcess, timeout_s: float 
 
 
 @pytest.fixture(scope="module")
-def deployment(
-    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deployment]:
-    own_redis = urlunsplit(urlsplit(redis_url)._replace(path=f"/{METRICS_REDIS_DB}"))
-    with redis.Redis.from_url(own_redis) as leftovers:
-        leftovers.flushdb()  # messages of earlier runs name documents that no longer exist
-    directory = tmp_path_factory.mktemp("metrics-scrape")
-    multiprocess_dir = directory / "prometheus"
-    multiprocess_dir.mkdir()
-    api_port, worker_port = free_port(), free_port()
-    env = service_environment(database_url, own_redis) | {
-        "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir),
-        "AVATARADAM_LOGGING_LEVEL": "INFO",
-        "AVATARADAM_HTTP_PORT": str(api_port),
-        "AVATARADAM_WORKER_METRICS_PORT": str(worker_port),
-        "AVATARADAM_WORKER_HEARTBEAT_INTERVAL_S": "0.5",
-    }
-    worker = ServiceProcess(["worker", "--processes", "1", "--threads", "2"], env, _log(directory))
-    api = ServiceProcess(["serve"], env, directory / "api.log")
-    worker.start()
-    api.start()
+def deployment_database() -> Iterator[str]:
+    require_service(ADMIN_DSN, 5432, "PostgreSQL")
+    database = DrillDatabase(ADMIN_DSN, prefix="avataradam_metrics").create()
     try:
-        wait_until_healthy(f"http://127.0.0.1:{api_port}", api)
-        wait_for_worker_metrics(f"http://127.0.0.1:{worker_port}/metrics", worker)
-        yield Deployment(
+        yield database.url
+    finally:
+        database.drop()
+
+
+@pytest.fixture(scope="module")
+def deployment_redis(request: pytest.FixtureRequest) -> Iterator[str]:
+    if shutil.which("redis-server") is not None:
+        server = PrivateRedis().start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+        return
+    shared: str = request.getfixturevalue("redis_url")
+    url = urlunsplit(urlsplit(shared)._replace(path=f"/{METRICS_REDIS_DB}"))
+    with redis.Redis.from_url(url) as leftovers:
+        leftovers.flushdb()  # messages of earlier runs name documents that no longer exist
+    yield url
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    deployment_database: str, deployment_redis: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    logs = tmp_path_factory.mktemp("metrics-scrape")
+    metrics_dir = logs / "prometheus"
+    metrics_dir.mkdir()
+    api_port, worker_port = free_port(), free_port()
+    with running_openai_server() as openai:
+        env = (
+            service_environment(deployment_database, deployment_redis)
+            | FAST_RECONCILE
+            | {
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                "AVATARADAM_LOGGING_LEVEL": "INFO",
+                "AVATARADAM_DATABASE_POOL_MIN_SIZE": str(POOL_SIZE),
+                "AVATARADAM_DATABASE_POOL_MAX_SIZE": str(POOL_SIZE),
+                "AVATARADAM_WORKER_HEARTBEAT_INTERVAL_S": "0.5",
+                "AVATARADAM_EMBEDDER": "openai",
+                "AVATARADAM_EMBEDDING_OPENAI_BASE_URL": openai.base_url,
+                "AVATARADAM_EMBEDDING_OPENAI_API_KEY": API_KEY,
+                "AVATARADAM_CHAT_MODEL": "openai",
+                "AVATARADAM_CHAT_OPENAI_BASE_URL": openai.base_url,
+                "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
+                "AVATARADAM_CHAT_MAX_RETRIES": "0",
+            }
+        )
+        api_env = env | {
+            "AVATARADAM_HTTP_PORT": str(api_port),
+            "AVATARADAM_DATABASE_REPLICA_URL": UNREACHABLE_REPLICA,
+        }
+        worker_env = env | {
+            "AVATARADAM_WORKER_METRICS_PORT": str(worker_port),
+            "AVATARADAM_DATABASE_REPLICA_URL": deployment_database,
+        }
+        worker = ServiceProcess(
+            ["worker", "--processes", "1", "--threads", "2"], worker_env, logs / "worker.log"
+        )
+        api = ServiceProcess(["serve"], api_env, logs / "api.log")
+        built = Deployment(
             api_url=f"http://127.0.0.1:{api_port}",
             worker_metrics_url=f"http://127.0.0.1:{worker_port}/metrics",
+            database_url=deployment_database,
+            env=env,
+            api_env=api_env,
+            worker_env=worker_env,
+            metrics_dir=metrics_dir,
+            logs=logs,
+            openai=openai,
+            super_admin_email=f"root-{uuid.uuid4().hex[:8]}@example.com",
             api=api,
             worker=worker,
         )
-    finally:
-        api.stop()
-        _terminate_main_process(worker)
-        worker.stop()  # scans the log for secrets
-
-
-def _log(directory: Path) -> Path:
-    return directory / "worker.log"
-
-
-def _terminate_main_process(process: ServiceProcess) -> None:
-    """SIGTERM to Dramatiq's main process only, which forwards it to its workers: a
-    second SIGTERM (as `killpg` delivers) makes a worker process exit without stopping
-    its threads, and it then hangs until killed."""
-    if process.process is not None and process.process.poll() is None:
-        os.kill(process.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.process.wait(20)
+        try:
+            built.create_admin(built.super_admin_email)
+            worker.start()
+            api.start()
+            wait_until_healthy(built.api_url, api, STARTUP_TIMEOUT_S)
+            wait_for_worker_metrics(built.worker_metrics_url, worker, STARTUP_TIMEOUT_S)
+            yield built
+        finally:
+            for process in [api, *built.extra, worker]:
+                process.stop()  # also scans each log for secrets
 
 
 @pytest.fixture
@@ -152,36 +301,43 @@ async def api(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.fixture
+async def dealer(api: httpx.AsyncClient, deployment: Deployment) -> Tenant:
+    """A dealership of the deployment, with an admin and a user, made through its API."""
+    root: Account = await sign_in(api, deployment.super_admin_email, None)
+    return await new_tenant(api, root)
+
+
 async def eventually(
-    probe: object, check: object, timeout_s: float = 30
-) -> dict[tuple[str, Labels], float]:
+    probe: Callable[[], Awaitable[Samples]], check: Callable[[Samples], bool], timeout_s: float = 30
+) -> Samples:
     """Scrapes with `probe()` until `check(samples)` holds; returns the last scrape."""
     deadline = time.monotonic() + timeout_s
-    samples: dict[tuple[str, Labels], float] = {}
+    samples: Samples = {}
     while time.monotonic() < deadline:
-        samples = await probe()  # type: ignore[operator]
-        if check(samples):  # type: ignore[operator]
+        samples = await probe()
+        if check(samples):
             return samples
         await asyncio.sleep(0.25)
     return samples
 
 
 async def test_a_repeated_search_counts_a_retrieval_cache_hit(
-    api: httpx.AsyncClient, deployment: Deployment, tenant: Tenant
+    api: httpx.AsyncClient, deployment: Deployment, dealer: Tenant
 ) -> None:
     created = await upload(
         api,
-        tenant.admin,
+        dealer.admin,
         f"Payment packing is never acceptable. {DOCUMENT_SENTINEL}\n".encode() * 20,
         "ethics.txt",
     )
     assert created.status_code == 202, created.text
-    await wait_for_status(api, tenant.admin, created.json()["id"], {"ready"}, timeout_s=60)
+    await wait_for_status(api, dealer.admin, created.json()["id"], {"ready"}, timeout_s=60)
     before = await deployment.api_metrics()
     query = {"query": f"is payment packing acceptable {uuid.uuid4().hex[:6]}", "top_k": 3}
 
-    first = await api.post("/v1/search", json=query, headers=tenant.user.headers)
-    second = await api.post("/v1/search", json=query, headers=tenant.user.headers)
+    first = await api.post("/v1/search", json=query, headers=dealer.user.headers)
+    second = await api.post("/v1/search", json=query, headers=dealer.user.headers)
     after = await deployment.api_metrics()
 
     assert first.status_code == second.status_code == 200
@@ -204,21 +360,19 @@ async def test_a_repeated_search_counts_a_retrieval_cache_hit(
 
 
 async def test_a_failed_document_counts_its_code_and_a_failed_task(
-    api: httpx.AsyncClient, deployment: Deployment, tenant: Tenant
+    api: httpx.AsyncClient, deployment: Deployment, dealer: Tenant
 ) -> None:
     before = await deployment.worker_metrics()
-    failed_docs = ("avataradam_documents_failed_total", {"code": "encrypted_pdf"})
+    failed_docs = ("avataradam_documents_failed_total", {"code": "corrupt_file"})
     failed_tasks = (
         "avataradam_task_outcomes_total",
         {"actor": "ingest_document", "outcome": "failure"},
     )
 
-    created = await upload(
-        api, tenant.admin, corpus_file("libreoffice-writer-password.pdf"), "locked.pdf"
-    )
+    created = await upload(api, dealer.admin, CORRUPT_PDF, "broken.pdf")
     assert created.status_code == 202, created.text
-    body = await wait_for_status(api, tenant.admin, created.json()["id"], {"failed", "ready"})
-    assert body["error"]["code"] == "encrypted_pdf"  # type: ignore[index]
+    body = await wait_for_status(api, dealer.admin, created.json()["id"], {"failed", "ready"})
+    assert body["error"]["code"] == "corrupt_file"  # type: ignore[index]
 
     def counted(samples: dict[tuple[str, Labels], float]) -> bool:
         return value(samples, failed_docs[0], **failed_docs[1]) >= (
@@ -241,10 +395,10 @@ async def test_a_failed_document_counts_its_code_and_a_failed_task(
 
 
 async def test_http_series_carry_route_templates_and_no_raw_ids(
-    api: httpx.AsyncClient, deployment: Deployment, tenant: Tenant
+    api: httpx.AsyncClient, deployment: Deployment, dealer: Tenant
 ) -> None:
     missing = uuid.uuid4()
-    read = await api.get(f"/v1/documents/{missing}", headers=tenant.user.headers)
+    read = await api.get(f"/v1/documents/{missing}", headers=dealer.user.headers)
     unknown = await api.get(f"/v1/no-such-thing/{missing}/42")
     assert read.status_code == unknown.status_code == 404
 
@@ -263,9 +417,9 @@ async def test_http_series_carry_route_templates_and_no_raw_ids(
 
 
 async def test_pool_gauges_heartbeat_documents_and_queues_are_exported(
-    api: httpx.AsyncClient, deployment: Deployment, tenant: Tenant
+    api: httpx.AsyncClient, deployment: Deployment, dealer: Tenant
 ) -> None:
-    assert (await api.get("/v1/me", headers=tenant.user.headers)).status_code == 200
+    assert (await api.get("/v1/me", headers=dealer.user.headers)).status_code == 200
 
     samples = await deployment.api_metrics()
     worker = await eventually(
@@ -287,6 +441,219 @@ async def test_pool_gauges_heartbeat_documents_and_queues_are_exported(
     queues = {labels["queue"] for labels in series(worker, "avataradam_queue_depth")}
     assert {"ingest", "webhooks", "ingest.DQ", "webhooks.DQ"} <= queues
     assert value(worker, "avataradam_queue_oldest_message_age_seconds", queue="ingest") < 600
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver that answers 500 to the first delivery, then 200."""
+
+    received: list[bytes] = field(default_factory=list)
+    url: str = ""
+
+    def answer(self, body: bytes) -> int:
+        self.received.append(body)
+        return 500 if len(self.received) == 1 else 200
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            status = state.answer(self.rfile.read(int(self.headers.get("content-length", "0"))))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+async def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
+
+
+async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
+    api: httpx.AsyncClient, deployment: Deployment, dealer: Tenant, receiver: Receiver
+) -> None:
+    """Given the names that the alert rules and the dashboard use (parsed from deploy/)
+    and those `Metrics` defines (a metric nothing emits is dead code), when real work
+    runs through the API and worker processes (an ingested document announced to a
+    webhook receiver that fails once, searches, a chat, a chat model answering 500, a
+    corrupt PDF, a request for nothing), then the pages of the API and the worker show
+    each name with a sample, every counter counted and every histogram observed."""
+    referenced = referenced_metric_names()
+    wanted = {name: {"Metrics"} for name in defined_metric_names()}
+    for name, files in referenced.items():
+        wanted[name] = wanted.get(name, set()) | files
+    hook = await api.post(
+        "/v1/webhooks",
+        json={"url": receiver.url, "events": ["document.ready"]},
+        headers=dealer.admin.headers,
+    )
+    assert hook.status_code == 201, hook.text
+    text = f"GAP insurance covers the difference between loan and value. {DOCUMENT_SENTINEL}\n"
+    document = await upload(api, dealer.admin, text.encode() * 30, "gap.txt")
+    broken = await upload(api, dealer.admin, CORRUPT_PDF, "broken.pdf")
+    assert document.status_code == broken.status_code == 202, (document.text, broken.text)
+    await wait_for_status(api, dealer.admin, document.json()["id"], {"ready"}, timeout_s=60)
+    failed = await wait_for_status(api, dealer.admin, broken.json()["id"], {"failed"})
+    assert failed["error"]["code"] == "corrupt_file"  # type: ignore[index]
+
+    query = {"query": f"what does GAP cover {uuid.uuid4().hex[:6]}", "top_k": 3}
+    for _ in range(2):  # a miss, then a hit
+        searched = await api.post("/v1/search", json=query, headers=dealer.user.headers)
+        assert searched.status_code == 200, searched.text
+    conversation = await api.post(
+        "/v1/conversations", json={"mode": "training"}, headers=dealer.user.headers
+    )
+    assert conversation.status_code == 201, conversation.text
+    messages = f"/v1/conversations/{conversation.json()['id']}/messages"
+    answered = await api.post(
+        messages, json={"content": "What does GAP cover?"}, headers=dealer.user.headers
+    )
+    assert answered.status_code == 201, answered.text
+    deployment.openai.chat.fail_with(500)
+    try:
+        refused = await api.post(
+            messages, json={"content": "And tire and wheel?"}, headers=dealer.user.headers
+        )
+    finally:
+        deployment.openai.chat.fail_with(None)
+    assert refused.status_code == 503, refused.text
+    assert (
+        await api.get(f"/v1/documents/{uuid.uuid4()}", headers=dealer.user.headers)
+    ).status_code == 404
+    await wait_for(lambda: len(receiver.received) >= 2, "the webhook's retried delivery")
+
+    async def families() -> list[Metric]:
+        pages = [await deployment.scrape(f"{deployment.api_url}/metrics")]
+        pages.append(await deployment.scrape(deployment.worker_metrics_url))
+        return [family for page in pages for family in text_string_to_metric_families(page)]
+
+    deadline = time.monotonic() + 30
+    missing = unemitted(wanted, await families())
+    while missing and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)  # the worker's gauges follow its heartbeat
+        missing = unemitted(wanted, await families())
+
+    assert len(referenced) >= 20
+    assert missing == {}, "not emitted by this work:\n" + "\n".join(
+        f"  {name}: {reason} (in {', '.join(sorted(wanted[name]))})"
+        for name, reason in missing.items()
+    )
+
+
+def me_requests(samples: Samples) -> float:
+    """Successful `GET /v1/me` requests served by all processes of the host, ever."""
+    return value(
+        samples, "avataradam_http_requests_total", method="GET", route="/v1/me", status_class="2xx"
+    )
+
+
+def pool_connections(samples: Samples) -> float:
+    """Connections that the pool gauges say the host's live processes hold."""
+    return total(samples, "avataradam_db_pool_size")
+
+
+async def pools_as_postgres_sees_them(deployment: Deployment, timeout_s: float = 20) -> float:
+    """Scrapes until the pool gauges add up to the connections PostgreSQL counts (a
+    killed process's connections take a moment to close), then returns that number;
+    fails with both numbers if they never agree."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        scraped = pool_connections(await deployment.api_metrics())
+        held = await asyncio.to_thread(deployment.connections_held)
+        if scraped == held or time.monotonic() > deadline:
+            assert scraped == held, f"pool gauges say {scraped}, PostgreSQL counts {held}"
+            return scraped
+        await asyncio.sleep(0.25)
+
+
+async def test_pool_gauges_count_what_postgresql_sees_as_an_api_is_killed_and_restarted(
+    deployment: Deployment, dealer: Tenant
+) -> None:
+    """Given the API and the worker, when another API process starts, serves, is
+    SIGKILLed, and is started again and stopped, then after each step the pool gauges
+    add up to the connections PostgreSQL counts, the killed process's requests stay
+    counted, and the stopped one has removed its gauges before anyone scraped."""
+    baseline = await pools_as_postgres_sees_them(deployment)
+    served_before = me_requests(await deployment.api_metrics())
+    pids = deployment.live_gauge_pids()
+
+    killed, url = deployment.start_api()
+    [killed_pid] = await _new_live_gauge_pids(deployment, pids)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as second:
+        for _ in range(5):
+            assert (await second.get("/v1/me", headers=dealer.user.headers)).status_code == 200
+    assert await pools_as_postgres_sees_them(deployment) == baseline + POOL_SIZE
+    killed.kill()
+
+    after_kill = await deployment.api_metrics()
+    assert await pools_as_postgres_sees_them(deployment) == baseline
+    assert killed_pid not in deployment.live_gauge_pids()
+    assert me_requests(after_kill) >= served_before + 5  # the dead process's count stays
+
+    restarted, _ = deployment.start_api()
+    [restarted_pid] = await _new_live_gauge_pids(deployment, pids)
+    assert await pools_as_postgres_sees_them(deployment) == baseline + POOL_SIZE
+    restarted.stop()
+    assert restarted_pid not in deployment.live_gauge_pids()  # marked itself dead on its way out
+    assert await pools_as_postgres_sees_them(deployment) == baseline
+
+
+async def test_a_killed_worker_leaves_the_gauges_and_a_stopped_one_removes_its_own(
+    deployment: Deployment,
+) -> None:
+    baseline = await pools_as_postgres_sees_them(deployment)
+    pids = deployment.live_gauge_pids()
+
+    killed = deployment.start_worker()
+    [killed_pid] = await _new_live_gauge_pids(deployment, pids)
+    grown = await pools_as_postgres_sees_them(deployment)
+    killed.kill()
+
+    assert grown == baseline + 2 * POOL_SIZE  # its primary pool and its replica pool
+    assert await pools_as_postgres_sees_them(deployment) == baseline
+    assert killed_pid not in deployment.live_gauge_pids()
+
+    stopped = deployment.start_worker()
+    [stopped_pid] = await _new_live_gauge_pids(deployment, pids)
+    stopped.stop()
+    assert stopped_pid not in deployment.live_gauge_pids()
+    assert await pools_as_postgres_sees_them(deployment) == baseline
+
+
+async def test_a_one_off_cli_run_leaves_no_gauges_behind(deployment: Deployment) -> None:
+    baseline = await pools_as_postgres_sees_them(deployment)
+
+    pid = await asyncio.to_thread(
+        deployment.create_admin, f"ops-{uuid.uuid4().hex[:8]}@example.com"
+    )
+
+    assert (deployment.metrics_dir / f"counter_{pid}.db").exists()  # it did write metrics
+    assert pid not in deployment.live_gauge_pids()  # and took its gauges with it
+    assert await pools_as_postgres_sees_them(deployment) == baseline
+
+
+async def _new_live_gauge_pids(deployment: Deployment, before: set[int]) -> set[int]:
+    """The processes that joined the directory since `before` was taken (a new API or
+    worker writes its pool gauges once its container started)."""
+    deadline = time.monotonic() + 30
+    while not (new := deployment.live_gauge_pids() - before) and time.monotonic() < deadline:  # noqa: ASYNC110 -- polls files other processes write
+        await asyncio.sleep(0.1)
+    return new
 
 
 async def test_queue_probe_reads_depth_and_oldest_age_of_waiting_messages(

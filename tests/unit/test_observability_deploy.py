@@ -1,34 +1,43 @@
 """Alert rules, their unit tests, the dashboard and the log shipper config are valid and
-only reference metrics that `Metrics` defines."""
+only reference metrics that `Metrics` defines. That real work emits every one of them
+is tests/integration/test_metrics_scrape.py's part."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import tomllib
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
 from avataradam.entrypoints.observability.metrics import Metrics
+from tests.support.deploy_metrics import (
+    ALERTS,
+    DASHBOARD,
+    DEPLOY,
+    METRIC_NAME,
+    ROOT,
+    alert_rules,
+    dashboard_exprs,
+    referenced_metric_names,
+    unemitted,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
-ALERTS = DEPLOY / "prometheus" / "alerts.yml"
 ALERTS_TEST = DEPLOY / "prometheus" / "alerts_test.yml"
-DASHBOARD = DEPLOY / "grafana" / "dashboards" / "avataradam.json"
 VECTOR = DEPLOY / "vector" / "vector.toml"
 RUNBOOK = ROOT / "docs" / "operations.md"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-METRIC_NAME = re.compile(r"\bavataradam_[a-zA-Z0-9_]+")
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
 _SUFFIXES = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_sum", "_count", "_created"),
@@ -52,28 +61,6 @@ def exposed_series_names() -> set[str]:
     return {
         family.name + suffix for family in registry.collect() for suffix in _SUFFIXES[family.type]
     }
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    document = yaml.safe_load(ALERTS.read_text())
-    return [rule for group in document["groups"] for rule in group["rules"]]
-
-
-def dashboard_exprs() -> Iterator[str]:
-    def walk(node: Any) -> Iterator[str]:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in {"expr", "definition"} and isinstance(value, str):
-                    yield value
-                elif key == "query" and isinstance(value, dict):
-                    yield value.get("query", "")
-                else:
-                    yield from walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                yield from walk(item)
-
-    yield from walk(json.loads(DASHBOARD.read_text()))
 
 
 def test_alert_rules_pass_promtool_check() -> None:
@@ -120,6 +107,48 @@ def test_dashboard_references_only_metrics_defined_by_metrics_class() -> None:
 
     assert len(referenced) >= 20
     assert referenced - exposed_series_names() == set()
+
+
+def test_the_parsed_names_include_panels_and_alerts_of_every_kind() -> None:
+    """The emission test covers what this parser finds: it must find the dashboard's
+    histogram buckets, the alerts' counters and the gauges of both."""
+    used = referenced_metric_names()
+
+    assert (
+        "deploy/grafana/dashboards/avataradam.json"
+        in used["avataradam_ingestion_stage_duration_seconds_bucket"]
+    )
+    assert "deploy/prometheus/alerts.yml" in used["avataradam_documents_failed_total"]
+    assert used["avataradam_worker_heartbeat_timestamp_seconds"] == {
+        "deploy/prometheus/alerts.yml",
+        "deploy/grafana/dashboards/avataradam.json",
+    }
+
+
+def test_a_name_counts_as_emitted_only_once_work_moved_it(registry: CollectorRegistry) -> None:
+    """Given fresh metrics, labelless counters and histograms are exposed at 0: not
+    emitted. A gauge's 0 is a value. A counter once incremented, a histogram once
+    observed, are emitted."""
+    metrics = Metrics(registry)
+    metrics.db_replica_lag.set(0)
+    names = [
+        "avataradam_db_replica_fallbacks_total",
+        "avataradam_db_replica_lag_seconds",
+        "avataradam_task_duration_seconds_bucket",
+        "avataradam_http_requests_total",
+    ]
+
+    before = unemitted(names, registry.collect())
+    metrics.db_replica_fallbacks.inc()
+    metrics.task_duration.labels(actor="ingest_document").observe(0.2)
+    after = unemitted(names, registry.collect())
+
+    assert before == {
+        "avataradam_db_replica_fallbacks_total": "a counter exposed but never incremented/observed",
+        "avataradam_http_requests_total": "no sample at all",
+        "avataradam_task_duration_seconds_bucket": "no sample at all",
+    }
+    assert after == {"avataradam_http_requests_total": "no sample at all"}
 
 
 def test_the_metric_name_check_catches_a_typo() -> None:

@@ -58,3 +58,11 @@ class UnsupportedFileType(InvalidInput):
 
 class FileTooLarge(InvalidInput):
     code = "file_too_large"
+
+
+class UndecodableText(UnsupportedFileType):
+    """Text whose character encoding cannot be told with confidence: storing a guess
+    would index garbled text, so the file is refused and the uploader told to re-save
+    it (e.g. as UTF-8)."""
+
+    code = "undecodable_text"

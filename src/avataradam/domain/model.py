@@ -113,6 +113,11 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     error: DocumentError | None
     created_at: datetime
     updated_at: datetime
+    title: str | None = None
+    """The title the file names for itself (e.g. Markdown front matter), once ingested."""
+    warnings: tuple[str, ...] = ()
+    """What extraction had to skip, for a reader of the document ("3 images without text
+    skipped"); empty when everything readable was indexed."""
 
 
 class Chunk(msgspec.Struct, frozen=True, kw_only=True):

@@ -130,6 +130,11 @@ class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
     openai_api_key: str | None = None
     openai_model: str = "text-embedding-3-small"
     timeout_s: float = 30.0
+    openai_max_input_tokens: int = 8191
+
+    def __post_init__(self) -> None:
+        if self.openai_max_input_tokens < 16:
+            raise ValueError("openai_max_input_tokens must be at least 16")
 
 
 class VectorSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,13 +1,15 @@
-"""`Telemetry` for use cases: events become log lines, cache results become counters."""
+"""`Telemetry` for use cases: events become log lines, cache results and rate-limit
+decisions counters, ingestion stages a duration histogram, spans OpenTelemetry spans."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import cast
 
 import structlog
 from opentelemetry import trace
 
+from avataradam.domain.model import Stage
 from avataradam.entrypoints.observability.metrics import CacheName, CacheResult, Metrics
 from avataradam.entrypoints.observability.tracing import INSTRUMENTATION_NAME
 
@@ -23,6 +25,11 @@ class StructlogTelemetry:
 
     def span(self, name: str) -> AbstractContextManager[object]:
         return trace.get_tracer(INSTRUMENTATION_NAME).start_as_current_span(name)
+
+    def ingestion_stage(self, stage: Stage) -> AbstractContextManager[object]:
+        if self._metrics is None:
+            return nullcontext()
+        return self._metrics.time_ingestion_stage(stage.value)
 
     def rate_limit(self, policy: str, decision: str) -> None:
         if self._metrics is not None:

@@ -42,11 +42,15 @@ class OpenAIEmbedder:
         timeout_s: float = 30.0,
         max_retries: int = 4,
         request_dimensions: bool = True,
+        max_input_tokens: int = 8191,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.model_name = model
         self.dimension = dimension
+        self.max_input_tokens = max_input_tokens
+        """The model's input window in tokens (8191 for OpenAI's embedding models); the
+        service refuses longer input, so passages are sized below it."""
         self._batch_size = batch_size
         self._request_dimensions = request_dimensions
         self._client = openai.AsyncOpenAI(

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
+from avataradam.domain.model import Stage
+
 
 class InMemoryTelemetry:
-    """Exposes `events`, `cache_results`, `rate_limits` and `spans` for assertions."""
+    """Exposes `events`, `cache_results`, `rate_limits`, `spans` and `stages` (each
+    timed stage once it ended, failed ones included) for assertions."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, object]]] = []
         self.cache_results: list[tuple[str, str]] = []
         self.rate_limits: list[tuple[str, str]] = []
         self.spans: list[str] = []
+        self.stages: list[Stage] = []
 
     def event(self, name: str, **fields: object) -> None:
         self.events.append((name, fields))
@@ -31,3 +35,13 @@ class InMemoryTelemetry:
     def _span(self, name: str) -> Iterator[object]:
         self.spans.append(name)
         yield name
+
+    def ingestion_stage(self, stage: Stage) -> AbstractContextManager[object]:
+        return self._stage(stage)
+
+    @contextmanager
+    def _stage(self, stage: Stage) -> Iterator[object]:
+        try:
+            yield stage
+        finally:
+            self.stages.append(stage)

@@ -31,7 +31,7 @@ BLOB_PART_BYTES = 1024 * 1024
 _SELECT_DOCUMENT = (
     "SELECT id, dealership_id, topic, filename, content_type, size_bytes, sha256, status, "
     "stage, progress, chunk_count, attempts, error_code, error_message, created_at, "
-    "updated_at FROM documents"
+    "updated_at, title, warnings FROM documents"
 )
 _SELECT_CHUNK = (
     "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section FROM chunks"
@@ -56,8 +56,8 @@ class PostgresDocumentRepository:
         await self._conn.execute(
             "INSERT INTO documents (id, dealership_id, topic, filename, content_type, size_bytes,"
             " sha256, status, stage, progress, chunk_count, attempts, error_code, error_message, "
-            "created_at, updated_at) VALUES"
-            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            "created_at, updated_at, title, warnings) VALUES"
+            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             document.id,
             document.dealership_id,
             document.topic.value,
@@ -74,6 +74,8 @@ class PostgresDocumentRepository:
             None if document.error is None else document.error.message,
             document.created_at,
             document.updated_at,
+            document.title,
+            list(document.warnings),
         )
 
     @translate
@@ -97,7 +99,8 @@ class PostgresDocumentRepository:
         status = await self._conn.execute(
             "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
             " status = $5, stage = $6, progress = $7, chunk_count = $8, attempts = $9,"
-            " error_code = $10, error_message = $11, updated_at = $12 WHERE id = $1",
+            " error_code = $10, error_message = $11, updated_at = $12, title = $13,"
+            " warnings = $14 WHERE id = $1",
             document.id,
             document.filename,
             document.content_type,
@@ -110,6 +113,8 @@ class PostgresDocumentRepository:
             None if document.error is None else document.error.code,
             None if document.error is None else document.error.message,
             document.updated_at,
+            document.title,
+            list(document.warnings),
         )
         require_affected(status, "document")
 

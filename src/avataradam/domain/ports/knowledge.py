@@ -24,6 +24,14 @@ class ExtractionFailed(DomainError):
         self.reason = reason
 
 
+class ExtractorUnavailable(DependencyUnavailable):
+    """A library an extractor needs is missing or broken on this server (say pypdf's AES
+    support): the operator's problem, never the file's, so it is retried like any
+    unavailable dependency instead of failing the document as corrupt."""
+
+    code = "extractor_unavailable"
+
+
 class EmbedderUnavailable(DependencyUnavailable):
     code = "embedder_unavailable"
 

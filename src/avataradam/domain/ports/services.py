@@ -9,6 +9,7 @@ from typing import Protocol
 import msgspec
 
 from avataradam.domain.errors import DependencyUnavailable
+from avataradam.domain.model import Stage
 
 
 class CacheUnavailable(DependencyUnavailable):
@@ -148,4 +149,9 @@ class Telemetry(Protocol):
     def rate_limit(self, policy: str, decision: str) -> None: ...
     def span(self, name: str) -> AbstractContextManager[object]:
         """A unit of work shown in traces, nested under the current one."""
+        ...
+
+    def ingestion_stage(self, stage: Stage) -> AbstractContextManager[object]:
+        """Times one run of an ingestion stage (seconds, by stage), also when it raises:
+        operators see which stage a document's ingestion spends its time in."""
         ...

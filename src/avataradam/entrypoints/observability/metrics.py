@@ -9,16 +9,34 @@ Multi-process mode: prometheus-client decides at import time, from
 `PROMETHEUS_MULTIPROC_DIR`, whether values live in per-process mmap files. The variable
 must therefore be set in the environment of the process *before* it starts (by the
 process manager), which is why it is read here rather than from `Settings`. Every gauge
-declares how its per-process values combine (`multiprocess_mode`); counters and
-histograms are summed. `render_metrics` then aggregates all files of the directory.
+declares how its per-process values combine (`multiprocess_mode`, the reason beside
+each); counters and histograms are summed. `render_metrics` then aggregates all files
+of the directory.
+
+Processes come and go (a restarted API, a killed worker, a one-off `create-admin`):
+what a dead process counted stays in the sums of counters and histograms, as
+prometheus-client intends, but its `live*` gauge values must go, or the pool-size gauge
+adds the connections of processes that no longer exist. A process marks itself dead
+when it exits normally (at exit, or at the end of a forked multiprocessing worker such
+as Granian's and Dramatiq's); a process that could not (SIGKILL, OOM kill) is marked
+dead by the next one to start or to render the page, which checks which pids still
+run. The directory must therefore belong to one
+host and one pid namespace (one per container), which prometheus-client assumes anyway:
+its file names are pids.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
+import importlib.metadata
+import multiprocessing.util
 import os
+import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Final, Literal
 
 from prometheus_client import (
@@ -32,6 +50,7 @@ from prometheus_client import (
     multiprocess,
     start_http_server,
 )
+from prometheus_client.metrics_core import Metric
 
 MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -67,6 +86,10 @@ TokenKind = Literal["prompt", "completion"]
 RateLimitDecision = Literal["allowed", "rejected", "fail_open", "fail_closed"]
 
 
+_LIVE_GAUGE_FILE: Final = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+"""prometheus-client's file of a process's `live*` gauges: `gauge_<mode>_<pid>.db`."""
+
+
 def multiprocess_dir() -> str | None:
     """The shared metrics directory when multi-process mode is on, else None."""
     return os.environ.get(MULTIPROCESS_DIR_VARIABLE) or None
@@ -83,10 +106,18 @@ class Metrics:
 
     `registry=None` registers nothing, which is what multi-process mode wants (values
     are collected from the mmap files by `render_metrics`, not from a registry), and
-    lets tests build several instances.
+    lets tests build several instances. `avataradam_build_info` names the installed
+    version from the start. In multi-process mode the first instance of a process also
+    takes its place in the directory (`_join_multiprocess_directory`).
+
+    Gauge modes: `live*` unless a value stays true after its process died (then the
+    reason is given); every `live*` value of a dead process is dropped.
     """
 
     def __init__(self, registry: CollectorRegistry | None) -> None:
+        directory = multiprocess_dir()
+        if directory is not None:
+            _join_multiprocess_directory(os.getpid(), directory)
         r = registry
 
         # HTTP
@@ -107,6 +138,7 @@ class Metrics:
             "avataradam_http_requests_in_flight",
             "Requests being served now.",
             ["method", "route"],
+            # Each process counts its own; a dead process serves nothing.
             multiprocess_mode="livesum",
             registry=r,
         )
@@ -122,6 +154,7 @@ class Metrics:
             "avataradam_db_pool_size",
             "Connections open in the pool.",
             ["pool"],
+            # Pools of all processes add up; a dead process's connections closed with it.
             multiprocess_mode="livesum",
             registry=r,
         )
@@ -129,14 +162,14 @@ class Metrics:
             "avataradam_db_pool_in_use",
             "Connections checked out of the pool.",
             ["pool"],
-            multiprocess_mode="livesum",
+            multiprocess_mode="livesum",  # as db_pool_size
             registry=r,
         )
         self.db_pool_idle = Gauge(
             "avataradam_db_pool_idle",
             "Open connections waiting in the pool.",
             ["pool"],
-            multiprocess_mode="livesum",
+            multiprocess_mode="livesum",  # as db_pool_size
             registry=r,
         )
         self.db_pool_acquire = Histogram(
@@ -149,7 +182,10 @@ class Metrics:
         self.db_replica_lag = Gauge(
             "avataradam_db_replica_lag_seconds",
             "Replay lag of the read replica as last measured.",
-            multiprocess_mode="livemax",
+            # One fact about the replica, measured now and then by any process: the
+            # latest measurement is the truth. `max` would keep an old spike alive in a
+            # process that has not read (and measured) since.
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.db_replica_fallbacks = Counter(
@@ -171,14 +207,17 @@ class Metrics:
             "avataradam_queue_depth",
             "Messages waiting in a queue (a global value, measured by one process).",
             ["queue"],
-            multiprocess_mode="mostrecent",
+            # Global, measured by every worker process in turn: the latest measurement
+            # wins. `live`: a value nobody refreshes any more must not pass for current
+            # (the worker heartbeat alerts say that no worker measures).
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.queue_oldest_message_age = Gauge(
             "avataradam_queue_oldest_message_age_seconds",
             "Age of the oldest waiting message of a queue.",
             ["queue"],
-            multiprocess_mode="mostrecent",
+            multiprocess_mode="livemostrecent",  # as queue_depth
             registry=r,
         )
         self.task_outcomes = Counter(
@@ -198,7 +237,7 @@ class Metrics:
             "avataradam_documents",
             "Documents by status (queued, processing, ready, failed, deleting).",
             ["status"],
-            multiprocess_mode="mostrecent",
+            multiprocess_mode="livemostrecent",  # as queue_depth
             registry=r,
         )
         self.documents_failed = Counter(
@@ -255,6 +294,9 @@ class Metrics:
             "avataradam_worker_heartbeat_timestamp_seconds",
             "Unix time of the last heartbeat of a worker.",
             ["worker"],
+            # Not `live`, deliberately: when a worker died, its last beat is still
+            # the truth, and that old value is what AvatarAdamWorkerHeartbeatStale
+            # fires on. A restarted worker's newer beats win by `max`.
             multiprocess_mode="max",
             registry=r,
         )
@@ -262,9 +304,11 @@ class Metrics:
             "avataradam_build_info",
             "Always 1; the running version is the label.",
             ["version"],
-            multiprocess_mode="max",
+            # Versions of running processes only: after an upgrade the old one goes.
+            multiprocess_mode="livemax",
             registry=r,
         )
+        self.set_build_info(importlib.metadata.version("avataradam"))
 
     # Small helpers for call sites that would otherwise repeat label plumbing.
 
@@ -282,6 +326,14 @@ class Metrics:
 
     def record_cache(self, cache: CacheName, result: CacheResult) -> None:
         self.cache_requests.labels(cache=cache, result=result).inc()
+
+    def time_ingestion_stage(self, stage: str) -> AbstractContextManager[object]:
+        """Observes the block's duration in seconds, also when it raises: a stage that
+        fails after a long time took that time."""
+        timer: AbstractContextManager[object] = self.ingestion_stage_duration.labels(
+            stage=stage
+        ).time()
+        return timer
 
     def record_tokens(self, model: str, *, prompt: int, completion: int) -> None:
         self.llm_tokens.labels(model=model, kind="prompt").inc(prompt)
@@ -302,15 +354,30 @@ class Metrics:
             )
 
 
-def _multiprocess_registry() -> CollectorRegistry:
+class _LiveProcessesCollector:
+    """prometheus-client's `MultiProcessCollector` that first drops the `live*` gauge
+    files of processes that are gone, so every scrape shows live processes only."""
+
+    def __init__(self, directory: str) -> None:
+        self._directory = directory
+        self._files = multiprocess.MultiProcessCollector(None, path=directory)  # type: ignore[no-untyped-call]
+
+    def collect(self) -> Iterable[Metric]:
+        mark_dead_processes(self._directory)
+        collected: Iterable[Metric] = self._files.collect()  # type: ignore[no-untyped-call]
+        return collected
+
+
+def _multiprocess_registry(directory: str) -> CollectorRegistry:
     aggregated = CollectorRegistry()
-    multiprocess.MultiProcessCollector(aggregated)  # type: ignore[no-untyped-call]
+    aggregated.register(_LiveProcessesCollector(directory))
     return aggregated
 
 
 def _exposed_registry(registry: CollectorRegistry | None) -> CollectorRegistry:
-    if multiprocess_dir() is not None:
-        return _multiprocess_registry()
+    directory = multiprocess_dir()
+    if directory is not None:
+        return _multiprocess_registry(directory)
     return registry if registry is not None else REGISTRY
 
 
@@ -318,19 +385,91 @@ def render_metrics(registry: CollectorRegistry | None = None) -> tuple[bytes, st
     """The `/metrics` body and its content type.
 
     With `PROMETHEUS_MULTIPROC_DIR` set, the values of every process that wrote to the
-    directory are aggregated (the given registry is ignored: in that mode metrics are
-    read from files, not from registries). Otherwise `registry` is rendered, or the
-    default registry when None.
+    directory are aggregated, `live*` gauges of running processes only (the given
+    registry is ignored: in that mode metrics are read from files, not from
+    registries). Otherwise `registry` is rendered, or the default registry when None.
     """
     return generate_latest(_exposed_registry(registry)), CONTENT_TYPE_LATEST
 
 
-def mark_process_dead(pid: int) -> None:
-    """Drops the `live*` gauge files of an exited process; call it from the process
-    manager's child-exit hook so in-flight and pool gauges stop counting the dead."""
-    directory = multiprocess_dir()
-    if directory is not None:
-        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+def mark_process_dead(pid: int, directory: str | None = None) -> None:
+    """Drops the `live*` gauge files of process `pid` (in `directory`, by default
+    `PROMETHEUS_MULTIPROC_DIR`), so in-flight and pool gauges stop counting it.
+
+    Call it when the process has exited or is about to; its counters and histograms
+    stay. Does nothing outside multi-process mode. Does what prometheus-client's
+    `multiprocess.mark_process_dead` does, except that a file another process removed
+    meanwhile is no error: two scrapes (the API's, the worker's) may mark the same
+    killed process dead at once.
+    """
+    directory = directory or multiprocess_dir()
+    if directory is None:
+        return
+    for path in Path(directory).glob(f"gauge_live*_{pid}.db"):
+        if _LIVE_GAUGE_FILE.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+
+
+def mark_dead_processes(directory: str) -> set[int]:
+    """Marks dead (`mark_process_dead`) every process that left `live*` gauge files in
+    `directory` and is no longer running: one killed before it could do so itself.
+    Returns their pids."""
+    try:
+        names = [path.name for path in Path(directory).iterdir()]
+    except FileNotFoundError:
+        return set()
+    pids = {int(match[1]) for name in names if (match := _LIVE_GAUGE_FILE.fullmatch(name))}
+    dead = {pid for pid in pids if not process_running(pid)}
+    for pid in dead:
+        mark_process_dead(pid, directory)
+    return dead
+
+
+def process_running(pid: int) -> bool:
+    """Whether `pid` names a running process of this pid namespace. A zombie (exited,
+    not yet reaped by its parent) is not running: it will never write again."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user's process
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no procfs (not Linux): `kill(pid, 0)` has to do
+    # `pid (comm) state ...`; comm may contain spaces and parentheses.
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+@functools.cache
+def _join_multiprocess_directory(pid: int, directory: str) -> None:
+    """Once per process (a fork gets a new pid, and joins again), before it writes:
+
+    - `live*` gauge files already named by this pid are a dead predecessor's that had
+      the same pid (pids are reused, in containers almost always): dropped, or this
+      process would carry on its values for labels it never sets;
+    - files of processes killed since the last scrape are dropped;
+    - the process marks itself dead when it exits normally (a forked child that
+      inherits the exit hook leaves its parent alone: the pid is compared).
+    """
+    mark_process_dead(pid, directory)
+    mark_dead_processes(directory)
+    atexit.register(_mark_dead_at_exit, pid, directory)
+    # Forked multiprocessing workers (Granian's, Dramatiq's) leave through `os._exit`,
+    # which skips atexit but runs multiprocessing's exit finalizers.
+    multiprocessing.util.Finalize(None, _mark_dead_at_exit, (pid, directory), exitpriority=0)
+
+
+def _mark_dead_at_exit(pid: int, directory: str) -> None:
+    if os.getpid() == pid:
+        mark_process_dead(pid, directory)
 
 
 def start_metrics_server(

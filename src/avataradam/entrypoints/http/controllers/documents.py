@@ -17,8 +17,16 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, KwargDefinition
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from avataradam.adapters.extract import detect_encoding
 from avataradam.domain.errors import FileTooLarge
-from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, is_docx, safe_filename, sniff_content_type
+from avataradam.domain.filetypes import (
+    HTML,
+    SNIFF_HEAD_BYTES,
+    TEXT_CONTENT_TYPES,
+    is_docx,
+    safe_filename,
+    sniff_content_type,
+)
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.container import Services
@@ -68,6 +76,11 @@ async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
         await upload.seek(0)
         if not await asyncio.to_thread(is_docx, cast(BinaryIO, upload.file)):
             content_type = None
+    if content_type in TEXT_CONTENT_TYPES:
+        # Refused now (415 undecodable_text) rather than stored as mojibake.
+        await asyncio.to_thread(
+            detect_encoding, cast(BinaryIO, upload.file), html=content_type == HTML
+        )
     return UploadedFile(
         filename=filename, content_type=content_type, size_bytes=size, sha256=digest.hexdigest()
     )
@@ -104,8 +117,10 @@ class DocumentController(Controller):
             "Multipart `file` + `topic`. Answers 202 at once with the queued document and a "
             "`Location` to poll; processing runs in the background. Types are decided by the "
             "file's bytes (PDF, DOCX, HTML, Markdown, plain text). The same file again in "
-            "the same dealership and topic is 409 naming the existing document; an `Idempotency-Key` "
-            "replays the first answer. Admins only; a super admin passes `dealership_id`."
+            "the same dealership and topic is 409 naming the existing document; an "
+            "`Idempotency-Key` replays the first answer. Text whose character encoding cannot "
+            "be told with confidence is 415 `undecodable_text` (save it as UTF-8). Admins "
+            "only; a super admin passes `dealership_id`."
         ),
         response_headers=[
             ResponseHeader(
