@@ -327,6 +327,14 @@ class InMemoryDocumentRepository:
                 counts[document.status] += 1
         return counts
 
+    async def not_ready_ids(self, dealership_id: UUID) -> list[UUID]:
+        return [
+            document.id
+            for document in self._tx.tables.documents.values()
+            if document.dealership_id == dealership_id
+            and document.status is not DocumentStatus.READY
+        ]
+
 
 class InMemoryChunkRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:

@@ -218,6 +218,14 @@ class PostgresDocumentRepository:
         counts.update({DocumentStatus(row["status"]): row["n"] for row in rows})
         return counts
 
+    @translate
+    async def not_ready_ids(self, dealership_id: UUID) -> list[UUID]:
+        rows = await self._conn.fetch(
+            "SELECT id FROM documents WHERE dealership_id = $1 AND status <> 'ready'",
+            dealership_id,
+        )
+        return [row["id"] for row in rows]
+
 
 class PostgresChunkRepository:
     def __init__(self, connection: PooledConnection) -> None:

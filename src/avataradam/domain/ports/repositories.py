@@ -114,6 +114,11 @@ class DocumentRepository(Protocol):
         """Every status, with 0 for absent ones; `None` counts all dealerships."""
         ...
 
+    async def not_ready_ids(self, dealership_id: UUID) -> list[UUID]:
+        """The dealership's documents in any status but `ready`: vectors they may have
+        (written before `ready`, or left while deleting) must not be served."""
+        ...
+
 
 class ChunkRepository(Protocol):
     """Chunks keyed by (document_id, index); `replace` is idempotent.

@@ -160,6 +160,13 @@ def source_of(hit: SearchHit) -> Source:
     )
 
 
+def require_storable(text: str, field: str) -> None:
+    """Refuses, before any work starts, text that storage cannot hold (PostgreSQL
+    `text` cannot contain U+0000), rather than failing when the reply is stored."""
+    if "\x00" in text:
+        raise InvalidInput(f"{field} must not contain the NUL character (U+0000)", field=field)
+
+
 def _owner_scope(principal: Principal, dealership_id: UUID | None) -> UUID:
     return dealership_scope(principal, dealership_id)
 
@@ -183,6 +190,7 @@ class StartConversation:
         scenario = (new.scenario or "").strip() or None
         if scenario is not None and len(scenario) > MAX_SCENARIO_CHARS:
             raise InvalidInput(f"scenario is at most {MAX_SCENARIO_CHARS} characters")
+        require_storable(scenario or "", "scenario")
         if new.mode is ConversationMode.ROLEPLAY:
             scenario = persona_for(scenario).scenario if scenario else self._choose(list(PERSONAS))
         now = self._clock.now()
@@ -283,6 +291,7 @@ class SendMessage:
             raise InvalidInput(
                 f"content must be 1 to {MAX_MESSAGE_CHARS} characters", field="content"
             )
+        require_storable(text, "content")
         scope = _owner_scope(principal, dealership_id)
         # The primary, not a replica: the history must hold the caller's previous turn
         # and the generation must be current for the retrieval cache key.
@@ -449,10 +458,12 @@ class SendMessage:
         ):
             if delta.usage is not None:
                 usage = delta.usage
-            if delta.text:
+            # What is streamed is what will be stored: drop what storage cannot hold.
+            text = delta.text.replace("\x00", "")
+            if text:
                 timing.first_delta()
-                parts.append(delta.text)
-                stream.put(ReplyDelta(text=delta.text))
+                parts.append(text)
+                stream.put(ReplyDelta(text=text))
         content = "".join(parts).strip()
         if not content:
             raise ChatModelUnavailable("the chat model returned an empty reply")
@@ -564,6 +575,7 @@ class RateMessage:
         reason = (reason or "").strip() or None
         if reason is not None and len(reason) > MAX_REASON_CHARS:
             raise InvalidInput(f"reason is at most {MAX_REASON_CHARS} characters", field="reason")
+        require_storable(reason or "", "reason")
         async with self._uow() as uow:
             found = await _find_own_message(
                 uow, dealership_id=scope, user_id=principal.user_id, message_id=message_id

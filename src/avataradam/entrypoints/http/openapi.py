@@ -79,6 +79,12 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "dealership answer 404 too, never 403.",
         "document not found",
     ),
+    406: _Kind(
+        "not_acceptable",
+        "The `Accept` header rules out every representation of the resource "
+        "(`not_acceptable`): accept `application/json` (a reply also `text/event-stream`).",
+        "this resource is available as application/json only",
+    ),
     408: _Kind(
         "request_timeout",
         "The request body did not arrive in full within the server's deadline "
@@ -94,6 +100,13 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "(`concurrent_update`: retry).",
         "the same file is already in this knowledge base",
     ),
+    412: _Kind(
+        "precondition_failed",
+        "A precondition header is false (`precondition_failed`): no representation "
+        "carries an entity tag, so `If-Match` can only be `*`, and `If-None-Match: *` "
+        "fails on a resource that exists. Nothing was done; send the request without it.",
+        "no representation of this API carries an entity tag: If-Match can only be '*'",
+    ),
     413: _Kind(
         "file_too_large",
         "The body or the uploaded file exceeds its size limit (`file_too_large`, "
@@ -103,7 +116,9 @@ PROBLEM_KINDS: dict[int, _Kind] = {
     415: _Kind(
         "unsupported_file_type",
         "The uploaded file is not PDF, DOCX, HTML, Markdown or plain text, judged by its "
-        "bytes (`unsupported_file_type`).",
+        "bytes (`unsupported_file_type`); or the body is not of the operation's type: "
+        "JSON in UTF-8, `multipart/form-data` for uploads, never content-coded "
+        "(`unsupported_media_type`).",
         "only PDF, DOCX, HTML, Markdown and plain text files are accepted",
     ),
     422: _Kind(
@@ -126,11 +141,6 @@ PROBLEM_KINDS: dict[int, _Kind] = {
         "The path exists, but not with this method (`method_not_allowed`); `Allow` lists "
         "the methods it has.",
         "Method Not Allowed",
-    ),
-    406: _Kind(
-        "not_acceptable",
-        "The `Accept` header asks for a media type the operation cannot answer (`not_acceptable`).",
-        "cannot answer text/csv",
     ),
     500: _Kind(
         "internal_error",
