@@ -118,7 +118,10 @@ def deployment(
     logs = tmp_path_factory.mktemp("guide-services")
     port = free_port()
     env = service_environment(guide_database, guide_redis) | FAST_RECONCILE
-    env |= {"AVATARADAM_HTTP_PORT": str(port)}
+    env |= {
+        "AVATARADAM_HTTP_PORT": str(port),
+        "AVATARADAM_HTTP_CORS_ORIGINS": "https://crm.example.com",
+    }
     api = ServiceProcess(["serve"], env, logs / "api.log").start()
     worker = ServiceProcess(["worker", "--processes", "1", "--threads", "2"], env, logs / "w.log")
     worker.start()

@@ -156,7 +156,7 @@ async def test_idempotency_key_replays_the_same_document(
     other = await upload(
         client, tenant.admin, b"different body entirely\n" * 5, "d.txt", "compliance", headers=key
     )
-    assert other.status_code == 409
+    assert other.status_code == 422
     assert problem(other)["code"] == "idempotency_key_reused"
 
 

@@ -193,6 +193,9 @@ class FeedbackRating(enum.StrEnum):
 
 
 class MessageFeedback(msgspec.Struct, frozen=True, kw_only=True):
+    """A user's rating of an assistant message; one per user and message, the latest
+    wins (`updated_at` is when it was last given, `created_at` when first)."""
+
     id: UUID
     message_id: UUID
     conversation_id: UUID
@@ -201,6 +204,7 @@ class MessageFeedback(msgspec.Struct, frozen=True, kw_only=True):
     rating: FeedbackRating
     reason: str | None
     created_at: datetime
+    updated_at: datetime
 
 
 class WebhookSubscription(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
+from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -115,7 +116,7 @@ class Container:
         uow, clock, ids = self.uow, self.clock, self.ids
         issuer = TokenIssuer(self.tokens, clock, ids, self.settings.auth.refresh_token_ttl_s)
         self.login = Login(uow, self.hasher, issuer)
-        self.refresh = Refresh(uow, clock, issuer)
+        self.refresh = Refresh(uow, clock, issuer, self.settings.auth.jwt_secret.encode())
         self.logout = Logout(uow, clock)
         self.create_dealership = CreateDealership(uow, clock, ids)
         self.get_dealership = GetDealership(uow)
@@ -147,6 +148,9 @@ class Container:
             stalled_timeout=k.stalled_timeout,
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
+        self.purge_idempotency_keys = PurgeIdempotencyKeys(
+            uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
+        )
         cache = self.settings.cache
         self.search = SearchKnowledgeBase(
             uow,

@@ -8,6 +8,7 @@ one stops the process with a message naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
@@ -16,6 +17,10 @@ import msgspec
 from dotenv import dotenv_values
 
 PREFIX = "AVATARADAM_"
+_ORIGIN = re.compile(
+    r"https?://(?:[a-z0-9-]+\.)*[a-z0-9-]+(?::[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](?::[0-9]{1,5})?"
+)
+"""An origin as browsers serialise it (RFC 6454): lower-case scheme and host, no path."""
 DEV_JWT_SECRET = "avataradam-development-secret-do-not-use-in-production"  # noqa: S105 -- refused outside development
 
 
@@ -57,6 +62,11 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_body_bytes: int = 1_048_576
     body_timeout_s: float = 120.0
     """Deadline for a request body to arrive in full; a trickling client gets 408."""
+    idempotency_key_ttl_s: int = 24 * 3600
+    """How long an `Idempotency-Key` replays its first answer; the worker purges older keys."""
+    cors_origins: str = ""
+    """Browser origins allowed to call the API across origins (CORS), comma-separated,
+    each `scheme://host[:port]` exactly as a browser sends it; empty: none."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -65,6 +75,18 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("workers must be at least 1")
         if self.body_timeout_s <= 0:
             raise ValueError("body_timeout_s must be positive")
+        if self.idempotency_key_ttl_s < 60:
+            raise ValueError("idempotency_key_ttl_s must be at least 60")
+        for origin in self.cors_origin_list:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"cors_origins: {origin!r} is not an origin like https://app.example.com "
+                    "(scheme, host and optional port; no path, no wildcard)"
+                )
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,17 +8,11 @@ from typing import Any
 import openai
 
 from avataradam.adapters.embeddings.vectors import batches, unit_vector
-from avataradam.domain.errors import DomainError
+from avataradam.domain.errors import EmbeddingRejected
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 
 # Statuses worth retrying later: timeouts, lock conflicts, rate limits (5xx handled apart).
 _TRANSIENT_STATUSES = frozenset({408, 409, 429})
-
-
-class EmbeddingRejected(DomainError):
-    """Permanent: the embedding service refused the request (bad key, model, input)."""
-
-    code = "embedding_rejected"
 
 
 class OpenAIEmbedder:

@@ -24,6 +24,8 @@ from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.search import SearchController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
+from avataradam.entrypoints.http.headers import RequestHeadersMiddleware, document_http_semantics
+from avataradam.entrypoints.http.methods import HttpSemanticsMiddleware, RouteTable, cors_config
 from avataradam.entrypoints.http.openapi import TAGS, finish_openapi
 from avataradam.entrypoints.http.problems import EXCEPTION_HANDLERS
 from avataradam.entrypoints.http.ratelimit import (
@@ -79,6 +81,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         body, content_type = render_metrics(container.metrics_registry)
         return Response(body, media_type=content_type)
 
+    cors = cors_config(container.settings.http.cors_origin_list)
     uploads = Router(
         path="/",
         route_handlers=[DocumentController],
@@ -107,11 +110,13 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=rate_limit_hook(container.enforce_rate_limits, authenticate),
         middleware=[
+            RequestHeadersMiddleware,
             DefineMiddleware(
                 BodyReadTimeoutMiddleware, timeout_s=container.settings.http.body_timeout_s
             ),
             RateLimitHeadersMiddleware,
         ],
+        cors_config=cors,
         on_startup=[container.start, warm_up.start],
         on_shutdown=[warm_up.stop, container.close],
         openapi_config=OpenAPIConfig(
@@ -136,5 +141,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         debug=False,
         logging_config=None,
     )
+    document_http_semantics(app.openapi_schema)
     finish_openapi(app.openapi_schema)
+    app.asgi_handler = HttpSemanticsMiddleware(app.asgi_handler, RouteTable(app), cors)
     return instrument_app(app, metrics=container.metrics)

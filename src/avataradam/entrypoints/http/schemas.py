@@ -380,6 +380,9 @@ class FeedbackOut(msgspec.Struct, frozen=True, kw_only=True):
     rating: FeedbackRating
     reason: str | None
     created_at: datetime
+    """When the user first rated the message."""
+    updated_at: datetime
+    """When the user last rated it (the rating and reason are from then)."""
 
 
 class FeedbackReportOut(FeedbackOut, frozen=True, kw_only=True):
