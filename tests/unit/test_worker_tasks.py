@@ -105,7 +105,7 @@ async def _upload(container: Container) -> tuple[Principal, uuid.UUID]:
         ),
         parts,
     )
-    return principal, result.document.id
+    return principal, result.value.id
 
 
 async def _document(container: Container, document_id: uuid.UUID) -> Any:
