@@ -86,6 +86,8 @@ PROBLEMS: dict[str, ProblemKind] = {
     "internal_error": ProblemKind(500, "Internal server error"),
     "dependency_unavailable": ProblemKind(503, "Service unavailable"),
     "service_unavailable": ProblemKind(503, "Service unavailable"),
+    "warming_up": ProblemKind(503, "Warming up"),
+    "warm_up_failed": ProblemKind(503, "Warm-up failed"),
     "cache_unavailable": ProblemKind(503, "Cache unavailable"),
     "embedder_unavailable": ProblemKind(503, "Embedder unavailable"),
     "vector_index_unavailable": ProblemKind(503, "Vector index unavailable"),
