@@ -200,9 +200,7 @@ def test_sentences_are_rebuilt_across_wraps_hyphenation_and_page_breaks() -> Non
 def test_a_line_is_a_heading_or_a_list_item_only_when_its_layout_says_so() -> None:
     heading = "GAP Basics\nGAP covers the difference between the payout and the balance."
     wrapped_title_case = "Ask the F&I\nManager about\nGAP before the\ndelivery."
-    dash_inside = (
-        "Customers\n— most of them first-time buyers —\noften ask if GAP is optional."
-    )
+    dash_inside = "Customers\n— most of them first-time buyers —\noften ask if GAP is optional."
 
     assert sentences(heading) == [
         "GAP Basics",

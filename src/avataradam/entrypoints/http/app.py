@@ -47,11 +47,13 @@ async def docs_redirect() -> Redirect:
 
 
 async def _warm_up(container: Container) -> None:
-    """Loads the local embedding model before the first request instead of during it
-    (seconds of loading would land on one unlucky search)."""
-    warm_up = getattr(container.knowledge.embedder, "warm_up", None)
-    if callable(warm_up):
-        await asyncio.to_thread(warm_up)
+    """Loads the local embedding and chat models before the first request instead of
+    during it (seconds of loading would land on one unlucky search or reply)."""
+    chat = container.chat_model
+    for model in (container.knowledge.embedder, getattr(chat, "inner", chat)):
+        warm_up = getattr(model, "warm_up", None)
+        if callable(warm_up):
+            await asyncio.to_thread(warm_up)
 
 
 def _freeze_startup_heap() -> None:
