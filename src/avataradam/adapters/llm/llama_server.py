@@ -114,8 +114,7 @@ class LlamaServerChatModel:
     async def busy_slots(self) -> int:
         """How many replies llama.cpp is generating now (0 before the model is loaded);
         from the server's `/slots` endpoint."""
-        with self._start_lock:
-            server = self._server
+        server = self._server
         if server is None:
             return 0
         async with httpx.AsyncClient(timeout=self._timeout_s) as client:
@@ -131,10 +130,9 @@ class LlamaServerChatModel:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-        with self._start_lock:
-            # The last reference is dropped on a worker thread: llama.cpp's destructor
-            # joins its own threads, which must not block the event loop.
-            held, self._server = [self._server], None
+        # The last reference is dropped on a worker thread: llama.cpp's destructor joins
+        # its own threads, which must not block the event loop.
+        held, self._server = [self._server], None
         await asyncio.to_thread(held.clear)
 
     def _base_url(self) -> str:
