@@ -82,6 +82,10 @@ bench-ingest:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --only ingest
 
+# Benchmark of restart to ready only: API listening and ready, worker ready and taking its first task (seconds).
+bench-restart:
+    .venv/bin/python -m bench.run --only restart
+
 # Benchmarks of search only: servers vs hello world, cached/uncached, Zipf replay, rate limiter, vector store.
 bench-search:
     bash ops/install-bench-tools.sh

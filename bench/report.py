@@ -341,6 +341,22 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
                 f"{d['p50_over_1k']} |"
             )
         lines.append("")
+    rs = document.get("restart")
+    if rs:
+        lines += [
+            "### 9. Restart to ready (seconds from the spawn of the process)",
+            "",
+            f"Embedder: {rs['embedder']}.",
+            "",
+            "| process | listening / says ready | ready / takes its first task | gap |",
+            "|---|---|---|---|",
+            f"| API (`/health/live` 200, `/health/ready` 200) | {rng(rs['api']['listening_s'])} "
+            f"| {rng(rs['api']['ready_s'])} | |",
+            f"| worker (logs ready, takes a waiting document) | {rng(rs['worker']['ready_s'])} "
+            f"| {rng(rs['worker']['first_task_s'])} | "
+            f"{rng(rs['worker']['first_task_after_ready_s'])} |",
+            "",
+        ]
     prof = document.get("profile")
     if prof and prof.get("top_self"):
         lines += [

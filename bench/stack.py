@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 from ops.drills.pgcluster import free_port
 from ops.drills.stack import DrillDatabase, PrivateRedis
+from tests.support.processes import spawn, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get(
@@ -98,13 +99,13 @@ class Process:
 
     def start(self) -> Process:
         with self.log_path.open("ab") as log:
-            self.popen = subprocess.Popen(
+            self.popen = spawn(
                 self.argv,
+                label=self.name,
                 env=self.env,
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
         return self
 
@@ -119,14 +120,9 @@ class Process:
             os.killpg(self.popen.pid, signal.SIGTERM)
 
     def stop(self, timeout_s: float = 20) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        os.killpg(self.popen.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(10)
+        """SIGTERM to the group; SIGKILL to what of it is alive after `timeout_s`."""
+        if self.popen is not None:
+            stop_group(self.popen, timeout_s, whole_group=True)
 
     def tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""

@@ -1,13 +1,15 @@
 """Shared fixtures: a throwaway PostgreSQL database per session, Redis, service checks.
 
 Real services are skipped locally when absent, but under CI=true their absence fails
-the run (a skip must never hide a missing service in CI).
+the run (a skip must never hide a missing service in CI). A run that leaves any process
+it started alive fails too (`pytest_sessionfinish` below).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -17,12 +19,38 @@ import psycopg
 import pytest
 
 from avataradam.adapters.postgres.migrate import apply_migrations
+from tests.support import processes
 
 ADMIN_DSN = os.environ.get(
     "AVATARADAM_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("AVATARADAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    processes.mark_run()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    """After every fixture's teardown (the inner hooks), before the summary: fails the
+    run if a process it started (API, worker, their children, redis-server, PgBouncer,
+    PostgreSQL cluster, ...) is still alive, and kills it."""
+    yield
+    left = processes.leftovers()
+    if not left:
+        return
+    processes.kill_all(left)
+    lines = [f"pid {p.pid} ({p.why}): {p.command}" for p in left]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", "processes left running by this run (now killed)", red=True)
+        for line in lines:
+            reporter.write_line(line, red=True)
+    else:
+        print("processes left running by this run:", *lines, sep="\n", file=sys.stderr)  # noqa: T201
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _reachable(url: str, default_port: int) -> bool:

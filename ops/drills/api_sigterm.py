@@ -16,12 +16,18 @@ Promises:
   checks its exit flag every 0.1 s); new ones are refused or answered 503;
 - the process exits 0 within the grace period.
 
-Worker part: a large document is `processing` when Dramatiq's main process gets
-SIGTERM (`pid`, as an orchestrator signals a container's PID 1), or when the whole
-process group does (`group`, as systemd's default KillMode=control-group does: Dramatiq
-then sees two SIGTERMs and kills its worker process at once). Either the worker
-finishes the message before exiting, or it is re-driven and a new worker finishes it;
-the document must become ready exactly once (no duplicate rows).
+Worker part: a large document is `processing` when the worker is stopped in one of
+the ways operators and their tools stop it (`WORKER_STOPS`): SIGTERM to Dramatiq's main
+process only (`pid`, as an orchestrator signals a container's PID 1), to the whole
+process group (`group`, as systemd's default KillMode=control-group and `kill -- -PGID`
+do: the worker process gets the signal twice, directly and forwarded), SIGINT to the
+group (`ctrl-c`, a terminal's Ctrl-C), or SIGTERM to the group twice, a second apart
+(`twice`, an impatient operator). Right after the signal a small document is uploaded.
+Promises: the worker exits 0 within its drain deadline
+(`AVATARADAM_WORKER_DRAIN_TIMEOUT_S`); it finishes the running document if it can
+within the deadline, else that document is re-enqueued; it takes no new message, so
+the late document is still `queued` when it exits; a fresh worker then makes both
+`ready` exactly once (no duplicate rows), and neither is ever `failed`.
 
 Run: `.venv/bin/python -m ops.drills.api_sigterm --trials 3` (part of `just drill`).
 """
@@ -34,6 +40,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -103,6 +110,22 @@ class ApiResult:
         )
 
 
+def _group_sigterm_twice(pid: int) -> None:
+    os.killpg(pid, signal.SIGTERM)
+    time.sleep(1.0)
+    os.killpg(pid, signal.SIGTERM)
+
+
+WORKER_STOPS: dict[str, Callable[[int], None]] = {
+    "pid": lambda pid: os.kill(pid, signal.SIGTERM),
+    "group": lambda pid: os.killpg(pid, signal.SIGTERM),
+    "ctrl-c": lambda pid: os.killpg(pid, signal.SIGINT),
+    "twice": _group_sigterm_twice,
+}
+"""How each variant stops a worker, given the pid (and process group id) of its main
+process."""
+
+
 @dataclass(frozen=True)
 class WorkerResult:
     trial: int
@@ -111,13 +134,20 @@ class WorkerResult:
     exit_code: int | None
     exit_s: float | None
     finished_before_exit: bool
+    late_status_at_exit: str
+    """The document uploaded just after the signal, when the worker had exited."""
     ready_s: float | None
     exactly_once: bool
     attempts: int
 
     @property
     def passed(self) -> bool:
-        return self.ready_s is not None and self.exactly_once
+        return (
+            self.ready_s is not None
+            and self.exactly_once
+            and self.exit_code == 0
+            and self.late_status_at_exit == "queued"
+        )
 
 
 async def _stream_reply(
@@ -330,6 +360,9 @@ def run_worker_trial(
     run_s: float,
     document: Callable[[], tuple[bytes, str]] = large_pdf,
 ) -> WorkerResult:
+    """Stops the stack's last worker (`WORKER_STOPS[variant]`) while it ingests
+    `document`, uploads a small one right after the signal, then lets a fresh worker
+    finish what is left."""
     admin = stack.new_dealership_admin()
     content, filename = document()
     document_id = stack.upload(admin, content, filename, "books")
@@ -338,18 +371,22 @@ def run_worker_trial(
     worker = stack.workers[-1]
     stage = stack.database.stored(document_id)
     signalled_at = time.monotonic()
-    if variant == "pid":
-        worker.terminate()
-    else:
-        os.killpg(worker.pid, signal.SIGTERM)
+    stop = threading.Thread(target=WORKER_STOPS[variant], args=(worker.pid,))
+    stop.start()
+    late_content, late_filename = small_document(uuid.uuid4().hex[:8])
+    late_id = stack.upload(admin, late_content, late_filename, "product_knowledge")
+    stop.join()
     exit_code = worker.wait(GRACE_PERIOD_S * 2)
     exit_s = time.monotonic() - signalled_at if exit_code is not None else None
     if exit_code is None:
         worker.kill_group()
     finished = stack.database.stored(document_id).status == "ready"
+    late_at_exit = stack.database.stored(late_id).status
     stack.start_worker()
-    settled = stack.wait_until_settled([document_id], WORKER_SETTLE_TIMEOUT_S, since=signalled_at)
-    counts = stack.database.stored(document_id)
+    both = [document_id, late_id]
+    settled = stack.wait_until_settled(both, WORKER_SETTLE_TIMEOUT_S, since=signalled_at)
+    counts = [stack.database.stored(i) for i in both]
+    times = [t for t in settled.values() if t is not None]
     return WorkerResult(
         trial=trial,
         variant=variant,
@@ -357,9 +394,10 @@ def run_worker_trial(
         exit_code=exit_code,
         exit_s=exit_s,
         finished_before_exit=finished,
-        ready_s=settled[document_id],
-        exactly_once=counts.exactly_one_set,
-        attempts=counts.attempts,
+        late_status_at_exit=late_at_exit,
+        ready_s=max(times) if len(times) == len(both) else None,
+        exactly_once=all(c.exactly_one_set for c in counts),
+        attempts=counts[0].attempts,
     )
 
 
@@ -396,19 +434,20 @@ def render_api(results: list[ApiResult]) -> str:
 def render_worker(results: list[WorkerResult]) -> str:
     header = (
         f"{'trial':>5} {'signal':>6} {'stage at signal':>22} {'exit':>4} {'exit s':>7} "
-        f"{'finished':>8} {'ready s':>7} {'once':>5} {'tries':>5}"
+        f"{'finished':>8} {'late at exit':>12} {'ready s':>7} {'once':>5} {'tries':>5}"
     )
     lines = [header, "-" * len(header)]
     lines.extend(
         f"{r.trial:>5} {r.variant:>6} {r.stage_at_signal:>22} "
         f"{r.exit_code if r.exit_code is not None else '-':>4} {_seconds(r.exit_s)} "
-        f"{'yes' if r.finished_before_exit else 'no':>8} {_seconds(r.ready_s)} "
-        f"{'yes' if r.exactly_once else 'NO':>5} {r.attempts:>5}"
+        f"{'yes' if r.finished_before_exit else 'no':>8} {r.late_status_at_exit:>12} "
+        f"{_seconds(r.ready_s)} {'yes' if r.exactly_once else 'NO':>5} {r.attempts:>5}"
         for r in results
     )
     lines.append(
-        "finished = ready before the worker exited (else re-driven to the next worker); "
-        "once = ready with exactly one chunk and vector row per chunk"
+        "finished = ready before the worker exited (else re-enqueued for the next worker); "
+        "late = uploaded just after the signal (must still be queued); once = both ready "
+        "with exactly one chunk and vector row per chunk"
     )
     return "\n".join(lines)
 
@@ -439,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"api trial {trial}: {result}", flush=True)  # noqa: T201 -- progress
         stack.start_api()
         trial = 0
-        for variant in ("pid", "group"):
+        for variant in WORKER_STOPS:
             for _ in range(args.trials):
                 trial += 1
                 outcome = run_worker_trial(trial, stack, variant=variant, run_s=args.worker_run_s)

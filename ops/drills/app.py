@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 from ops.drills.pgcluster import ReplicatedPair, free_port
+from tests.support.processes import spawn, stop_group
 
 PASSWORD = "drill-password-correct-horse"  # noqa: S105 -- a throwaway drill account
 
@@ -60,15 +60,15 @@ class AppProcess:
         if result.returncode != 0:
             raise RuntimeError(f"avataradam {args[0]} failed: {result.stderr[-2000:]}")
 
-    def start(self, timeout_s: float = 30) -> None:
+    def start(self, timeout_s: float = 60) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = spawn(
                 [sys.executable, "-m", "avataradam.entrypoints.cli", "serve"],
+                label=f"avataradam serve :{self.port}",
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -83,15 +83,9 @@ class AppProcess:
         raise RuntimeError(f"the API did not come up in {timeout_s}s:\n{self.output()[-3000:]}")
 
     def stop(self, timeout_s: float = 10) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        """SIGTERM to the whole group, SIGKILL to what of it is alive after `timeout_s`."""
+        if self.process is not None:
+            stop_group(self.process, timeout_s, whole_group=True)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from tests.support.processes import track_group
 
 PREFIX = "adrill"
 _counter = itertools.count()
@@ -211,6 +212,9 @@ class Node:
             f"/var/log/postgresql/postgresql-{self.version}-{self.name}.log",
             timeout_s=60,
         )
+        postmaster = self._postmaster_pid()
+        if postmaster is not None:  # pg_ctl starts it in a session of its own
+            track_group(postmaster, f"postgres {self.name}")
 
     def execute(self, sql: str, database: str = "postgres") -> None:
         with psycopg.connect(self.dsn(database), autocommit=True, connect_timeout=5) as conn:

@@ -29,6 +29,7 @@ import psycopg
 import redis
 from ops.drills.app import PASSWORD, AppProcess
 from ops.drills.pgcluster import free_port
+from tests.support.processes import kill_group, spawn, stop_group
 
 from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.domain.model import Role
@@ -37,7 +38,7 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
+CORPUS = ROOT / "tests" / "data" / "corpus"
 ADMIN_DSN = os.environ.get(
     "DRILL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -54,12 +55,8 @@ HTTP_OK, HTTP_CREATED, HTTP_ACCEPTED = 200, 201, 202
 
 
 def large_pdf() -> tuple[bytes, str]:
-    """A multi-page PDF from the shared corpus (most of its ingestion is extraction),
-    or the large text when the corpus is not there."""
-    pdf = CORPUS / "GeoTopo-komprimiert.pdf"
-    if pdf.exists():
-        return pdf.read_bytes(), "lecture.pdf"
-    return large_text()
+    """A multi-page PDF of the test corpus (most of its ingestion is extraction)."""
+    return (CORPUS / "GeoTopo-komprimiert.pdf").read_bytes(), "lecture.pdf"
 
 
 def large_text(lines: int = 20_000) -> tuple[bytes, str]:
@@ -89,8 +86,8 @@ class PrivateRedis:
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10) -> PrivateRedis:
-        self.popen = subprocess.Popen(  # noqa: S603 -- fixed arguments
-            [  # noqa: S607 -- Debian's redis-server from PATH
+        self.popen = spawn(
+            [
                 "redis-server",
                 "--port",
                 str(self.port),
@@ -105,8 +102,8 @@ class PrivateRedis:
                 "--loglevel",
                 "warning",
             ],
+            label=f"redis-server :{self.port}",
             stdout=subprocess.DEVNULL,
-            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -240,7 +237,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 -- the project's own CLI
+            self.process = spawn(
                 [
                     sys.executable,
                     "-m",
@@ -251,11 +248,11 @@ class WorkerProcess:
                     "--threads",
                     str(self.threads),
                 ],
+                label="avataradam worker",
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,
             )
         return self
 
@@ -270,9 +267,8 @@ class WorkerProcess:
 
     def kill_group(self) -> None:
         """SIGKILL to every process of the worker: nothing is acked, finished or cleaned up."""
-        if self.running():
-            os.killpg(self.pid, signal.SIGKILL)
-            self.wait(10)
+        if self.process is not None:
+            kill_group(self.process)
 
     def terminate(self) -> None:
         """SIGTERM to Dramatiq's main process only, as an orchestrator stops a container's
@@ -289,11 +285,10 @@ class WorkerProcess:
             return None
 
     def stop(self, timeout_s: float = 60) -> None:
-        if not self.running():
-            return
-        self.terminate()
-        if self.wait(timeout_s) is None:
-            self.kill_group()
+        """SIGTERM to Dramatiq's main process; SIGKILL to the group if any process of it
+        is still alive after `timeout_s`."""
+        if self.process is not None:
+            stop_group(self.process, timeout_s, whole_group=False)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -355,6 +350,9 @@ class Stack:
         self.database.drop()
 
     def start_api(self, **env: str) -> AppProcess:
+        """A new API instance; the previous one, if any, is stopped first."""
+        if self.api is not None:
+            self.api.stop()
         port = free_port()
         api = AppProcess(
             self.env | {"AVATARADAM_HTTP_PORT": str(port)} | env, self.workdir / f"api-{port}.log"
@@ -363,9 +361,10 @@ class Stack:
         self.api = api
         return api
 
-    def start_worker(self, *, threads: int = 2) -> WorkerProcess:
+    def start_worker(self, *, threads: int = 2, **env: str) -> WorkerProcess:
+        """A new worker process; `env` adds to (or overrides) the stack's settings."""
         log = self.workdir / f"worker-{len(self.workers)}.log"
-        env = self.env | {"AVATARADAM_LOGGING_LEVEL": "INFO"}
+        env = self.env | {"AVATARADAM_LOGGING_LEVEL": "INFO"} | env
         worker = WorkerProcess(env, log, threads=threads).start()
         self.workers.append(worker)
         return worker

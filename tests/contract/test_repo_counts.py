@@ -1,4 +1,5 @@
-"""Contract of `DocumentRepository.count_by_status` (the documents-by-status gauge).
+"""Contract of `DocumentRepository.count_by_status` (the documents-by-status gauge) and
+`not_ready_ids` (what search keeps out of the vector query).
 
 The PostgreSQL database is shared by the session, so counts over all dealerships are
 compared before and after, never assumed to start at zero.
@@ -96,3 +97,22 @@ async def test_counts_of_an_unknown_dealership_are_all_zero(uow: UnitOfWorkFacto
     counted = await counts(uow, dealership().id)
 
     assert counted == dict.fromkeys(DocumentStatus, 0)
+
+
+async def test_not_ready_ids_name_every_document_of_the_dealership_but_the_ready_ones(
+    uow: UnitOfWorkFactory,
+) -> None:
+    owner = dealership()
+    others = [status for status in DocumentStatus if status is not DocumentStatus.READY]
+    documents = [document(owner.id, status=status) for status in [*others, DocumentStatus.READY]]
+    async with uow() as work:
+        await work.dealerships.add(owner)
+        for added in documents:
+            await work.documents.add(added)
+        await work.commit()
+    await add_documents(uow, [DocumentStatus.DELETING])
+
+    async with uow(read_only=True) as work:
+        not_ready = await work.documents.not_ready_ids(owner.id)
+
+    assert sorted(not_ready) == sorted(d.id for d in documents if d.status in others)

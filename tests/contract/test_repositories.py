@@ -22,7 +22,7 @@ from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
-from avataradam.domain.errors import Conflict, NotFound
+from avataradam.domain.errors import ConcurrentUpdate, Conflict, EmailTaken, NotFound
 from avataradam.domain.model import (
     Chunk,
     Conversation,
@@ -350,8 +350,9 @@ async def test_emails_are_unique_case_insensitively(uow: UnitOfWorkFactory) -> N
         await work.users.add(user(d.id, email=email))
         await work.commit()
     async with uow() as work:
-        with pytest.raises(Conflict):
+        with pytest.raises(EmailTaken) as raised:
             await work.users.add(user(d.id, email=email.upper()))
+    assert raised.value.details == {"field": "email"}, "no constraint or table name"
 
 
 async def test_user_update_persists_and_missing_user_is_not_found(uow: UnitOfWorkFactory) -> None:
@@ -500,7 +501,7 @@ async def test_document_round_trips_and_is_scoped_to_its_dealership(
         assert await work.documents.get_for_update(uuid4()) is None
 
 
-async def test_same_file_twice_in_a_topic_conflicts_but_not_across_topics(
+async def test_same_file_twice_in_a_topic_answers_the_first_but_not_across_topics(
     uow: UnitOfWorkFactory,
 ) -> None:
     d, _ = await seed(uow)
@@ -508,13 +509,16 @@ async def test_same_file_twice_in_a_topic_conflicts_but_not_across_topics(
     digest = hashlib.sha256(uuid4().bytes).hexdigest()
     first = document(d.id, sha256=digest)
     async with uow() as work:
-        await work.documents.add(first)
-        await work.documents.add(document(d.id, sha256=digest, topic=Topic.COMPLIANCE))
-        await work.documents.add(document(other.id, sha256=digest))
+        assert await work.documents.add(first) is None
+        assert (
+            await work.documents.add(document(d.id, sha256=digest, topic=Topic.COMPLIANCE)) is None
+        )
+        assert await work.documents.add(document(other.id, sha256=digest)) is None
         await work.commit()
+    duplicate = document(d.id, sha256=digest)
     async with uow() as work:
-        with pytest.raises(Conflict):
-            await work.documents.add(document(d.id, sha256=digest))
+        assert await work.documents.add(duplicate) == first
+        assert await work.documents.get(duplicate.id, dealership_id=None) is None
     async with uow() as work:
         found = await work.documents.find_by_sha256(
             dealership_id=d.id, topic=Topic.PLAYBOOKS, sha256=digest
@@ -533,6 +537,39 @@ async def test_same_file_twice_in_a_topic_conflicts_but_not_across_topics(
         await work.commit()
     async with uow() as work:
         assert await work.documents.get(again.id, dealership_id=d.id) == again
+
+
+async def test_of_two_racing_adds_of_one_file_exactly_one_is_stored(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """PostgreSQL makes the second add wait and answer the first's document; the
+    in-memory twin lets it proceed and fails its commit instead."""
+    d, _ = await seed(uow)
+    digest = hashlib.sha256(uuid4().bytes).hexdigest()
+    first, second = document(d.id, sha256=digest), document(d.id, sha256=digest)
+    first_committed = asyncio.Event()
+
+    async def add_second() -> Document | None:
+        async with uow() as work:
+            found = await work.documents.add(second)
+            if found is None:
+                await first_committed.wait()
+                await work.commit()
+            return found
+
+    async with uow() as work:
+        assert await work.documents.add(first) is None
+        racer = asyncio.create_task(add_second())
+        await asyncio.sleep(0.1)
+        await work.commit()
+        first_committed.set()
+    try:
+        assert await racer == first
+    except ConcurrentUpdate:
+        assert not is_postgres(uow)
+    async with uow() as work:
+        assert await work.documents.get(second.id, dealership_id=None) is None
+        assert await work.documents.get(first.id, dealership_id=None) == first
 
 
 async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> None:
@@ -857,28 +894,39 @@ async def test_messages_keep_creation_order_with_sources(uow: UnitOfWorkFactory)
         assert await work.conversations.messages(uuid4()) == []
 
 
+def rating(
+    c: Conversation, answer: Message, u: User, value: FeedbackRating, at: datetime
+) -> MessageFeedback:
+    return MessageFeedback(
+        id=uuid4(),
+        message_id=answer.id,
+        conversation_id=c.id,
+        dealership_id=c.dealership_id,
+        user_id=u.id,
+        rating=value,
+        reason="cites the wrong product" if value is FeedbackRating.DOWN else None,
+        created_at=at,
+        updated_at=at,
+    )
+
+
 async def test_feedback_is_listed_per_dealership(uow: UnitOfWorkFactory) -> None:
     d, u = await seed(uow)
     c = conversation(d, u)
-    answer = message(c.id, "Offer GAP as protection.", MessageRole.ASSISTANT, NOW)
-    ratings = [
-        MessageFeedback(
-            id=uuid4(),
-            message_id=answer.id,
-            conversation_id=c.id,
-            dealership_id=d.id,
-            user_id=u.id,
-            rating=FeedbackRating.DOWN if i else FeedbackRating.UP,
-            reason="cites the wrong product" if i else None,
-            created_at=NOW + timedelta(seconds=i),
-        )
+    answers = [
+        message(c.id, f"Offer GAP as protection ({i}).", MessageRole.ASSISTANT, NOW)
         for i in range(3)
+    ]
+    ratings = [
+        rating(c, answer, u, FeedbackRating.DOWN if i else FeedbackRating.UP, NOW + timedelta(i))
+        for i, answer in enumerate(answers)
     ]
     async with uow() as work:
         await work.conversations.add(c)
-        await work.conversations.add_message(answer)
+        for answer in answers:
+            await work.conversations.add_message(answer)
         for f in ratings:
-            await work.feedback.add(f)
+            assert await work.feedback.rate(f) == f
         await work.commit()
     async with uow() as work:
         first = await work.feedback.list_page(dealership_id=d.id, cursor=None, limit=2)
@@ -888,10 +936,38 @@ async def test_feedback_is_listed_per_dealership(uow: UnitOfWorkFactory) -> None
             limit=2,
         )
         with pytest.raises(NotFound):
-            await work.feedback.add(
+            await work.feedback.rate(
                 msgspec.structs.replace(ratings[0], id=uuid4(), message_id=uuid4())
             )
     assert first + rest == ratings
+
+
+async def test_rating_a_message_again_replaces_the_users_rating_in_place(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, u = await seed(uow)
+    colleague = user(d.id)
+    c = conversation(d, u)
+    answer = message(c.id, "Offer GAP as protection.", MessageRole.ASSISTANT, NOW)
+    up = rating(c, answer, u, FeedbackRating.UP, NOW)
+    down = rating(c, answer, u, FeedbackRating.DOWN, NOW + timedelta(minutes=1))
+    theirs = rating(c, answer, colleague, FeedbackRating.UP, NOW + timedelta(minutes=2))
+    async with uow() as work:
+        await work.users.add(colleague)
+        await work.conversations.add(c)
+        await work.conversations.add_message(answer)
+        assert await work.feedback.rate(up) == up
+        await work.commit()
+    async with uow() as work:
+        replaced = await work.feedback.rate(down)
+        assert await work.feedback.rate(theirs) == theirs
+        await work.commit()
+    assert replaced == msgspec.structs.replace(
+        up, rating=FeedbackRating.DOWN, reason=down.reason, updated_at=down.updated_at
+    )
+    async with uow() as work:
+        listed = await work.feedback.list_page(dealership_id=d.id, cursor=None, limit=10)
+    assert listed == [replaced, theirs]
 
 
 # ---- outbox -------------------------------------------------------------------------
@@ -973,35 +1049,73 @@ async def test_concurrent_claimers_never_get_the_same_entry(
 # ---- idempotency --------------------------------------------------------------------
 
 
-async def test_idempotent_response_is_stored_once(uow: UnitOfWorkFactory) -> None:
+async def test_idempotency_key_is_claimed_once_and_then_answers_the_first_response(
+    uow: UnitOfWorkFactory,
+) -> None:
     scope, key = f"dealership:{uuid4()}", uuid4().hex
     async with uow() as work:
-        assert await work.idempotency.get(scope, key) is None
-        await work.idempotency.put(scope, key, "req-hash", 202, b'{"id": "x"}', NOW)
+        assert (
+            await work.idempotency.claim(scope, key, "req-hash", 202, b'{"id": "x"}', NOW) is None
+        )
         await work.commit()
     async with uow() as work:
-        stored = await work.idempotency.get(scope, key)
+        stored = await work.idempotency.claim(scope, key, "other", 500, b"", NOW)
         assert stored is not None
         assert (stored.request_hash, stored.status_code, stored.body) == (
             "req-hash",
             202,
             b'{"id": "x"}',
         )
-        assert await work.idempotency.get(f"dealership:{uuid4()}", key) is None
-        with pytest.raises(Conflict):
-            await work.idempotency.put(scope, key, "other", 500, b"", NOW)
+        assert (
+            await work.idempotency.claim(f"dealership:{uuid4()}", key, "h", 202, b"", NOW) is None
+        )
+
+
+async def test_a_claim_rolled_back_leaves_the_key_free(uow: UnitOfWorkFactory) -> None:
+    scope, key = f"dealership:{uuid4()}", uuid4().hex
+    async with uow() as work:
+        assert await work.idempotency.claim(scope, key, "first", 202, b"1", NOW) is None
+    async with uow() as work:
+        assert await work.idempotency.claim(scope, key, "second", 202, b"2", NOW) is None
+
+
+async def test_of_two_racing_claims_of_one_key_the_second_gets_the_first_response(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """PostgreSQL makes the second claim wait for the first's commit; the in-memory twin
+    lets it proceed and fails its commit instead."""
+    scope, key = f"dealership:{uuid4()}", uuid4().hex
+    first_committed = asyncio.Event()
+
+    async def claim_second() -> bytes | None:
+        async with uow() as work:
+            stored = await work.idempotency.claim(scope, key, "h", 202, b"second", NOW)
+            await first_committed.wait()
+            await work.commit()
+            return None if stored is None else stored.body
+
+    async with uow() as work:
+        assert await work.idempotency.claim(scope, key, "h", 202, b"first", NOW) is None
+        racer = asyncio.create_task(claim_second())
+        await asyncio.sleep(0.1)
+        await work.commit()
+        first_committed.set()
+    try:
+        assert await racer == b"first"
+    except ConcurrentUpdate:
+        assert not is_postgres(uow)
 
 
 async def test_old_idempotency_keys_are_purged(uow: UnitOfWorkFactory) -> None:
     scope = f"dealership:{uuid4()}"
     ancient = datetime(1970, 1, 2, tzinfo=UTC) + timedelta(seconds=secrets.randbelow(10**6))
     async with uow() as work:
-        await work.idempotency.put(scope, "old", "h", 201, b"", ancient)
-        await work.idempotency.put(scope, "new", "h", 201, b"", NOW)
+        await work.idempotency.claim(scope, "old", "h", 201, b"", ancient)
+        await work.idempotency.claim(scope, "new", "h", 201, b"", NOW)
         purged = await work.idempotency.delete_before(ancient + timedelta(seconds=1))
         assert purged >= 1
-        assert await work.idempotency.get(scope, "old") is None
-        assert await work.idempotency.get(scope, "new") is not None
+        assert await work.idempotency.claim(scope, "old", "h2", 201, b"", NOW) is None
+        assert await work.idempotency.claim(scope, "new", "h2", 201, b"", NOW) is not None
 
 
 # ---- webhooks -----------------------------------------------------------------------

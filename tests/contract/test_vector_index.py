@@ -1,4 +1,5 @@
-"""Contract of the VectorIndex port, run against every adapter.
+"""Contract of the VectorIndex port, run against every adapter, and of search over it:
+whatever state documents are in, a search answers exactly the top-k chunks of ready ones.
 
 memory: the reference semantics. postgres: a database of its own (migrated like the
 session one), because the database records one embedding dimension and this suite
@@ -22,27 +23,35 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.telemetry import InMemoryTelemetry
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex, cosine_similarity
 from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.adapters.vectors import VectorDimensionMismatch
 from avataradam.adapters.vectors.pinecone import (
+    MAX_FILTER_VALUES,
     MAX_UPSERT_VECTORS,
     PineconeVectorIndex,
 )
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
-from avataradam.domain.model import Topic
+from avataradam.domain.model import DocumentStatus, Topic
 from avataradam.domain.ports.knowledge import (
     VectorIndex,
     VectorIndexUnavailable,
     VectorRecord,
     vector_id,
 )
+from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
 from tests.conftest import ADMIN_DSN, require_service
 from tests.emulators.pinecone import (
     MAX_REQUEST_BYTES,
     PineconeEmulator,
     running_pinecone_emulator,
 )
+from tests.support.knowledge import PlannedDocument, ProbeEmbedder, plant
 
 DIMENSION = 8
 
@@ -197,6 +206,27 @@ async def test_topic_filter_returns_only_those_topics(index: VectorIndex) -> Non
     assert empty_filter == unfiltered
 
 
+async def test_excluded_documents_never_take_a_place_in_the_top_k(index: VectorIndex) -> None:
+    namespace = new_namespace()
+    hidden, also_hidden, kept, video = (uuid.uuid4() for _ in range(4))
+    await index.upsert(namespace, records_of(hidden, [axis(0), axis(0, tilt=0.1)]))
+    await index.upsert(namespace, records_of(also_hidden, [axis(0, tilt=0.2)], Topic.VIDEOS))
+    await index.upsert(namespace, records_of(video, [axis(0, tilt=0.3)], Topic.VIDEOS))
+    await index.upsert(namespace, records_of(kept, [axis(0, tilt=0.5), axis(3)]))
+
+    matches = await index.query(
+        namespace, axis(0), top_k=2, exclude_documents={hidden, also_hidden}
+    )
+    by_topic = await index.query(
+        namespace, axis(0), top_k=5, topics=[Topic.BOOKS], exclude_documents=[hidden]
+    )
+    nothing_excluded = await index.query(namespace, axis(0), top_k=2, exclude_documents=())
+
+    assert [m.id for m in matches] == [vector_id(video, 0), vector_id(kept, 0)]
+    assert [m.id for m in by_topic] == [vector_id(kept, 0), vector_id(kept, 1)]
+    assert [m.document_id for m in nothing_excluded] == [hidden, hidden]
+
+
 async def test_delete_document_removes_only_that_document(index: VectorIndex) -> None:
     namespace, other_namespace = new_namespace(), new_namespace()
     doomed, kept = uuid.uuid4(), uuid.uuid4()
@@ -297,6 +327,73 @@ async def test_scores_are_exact_cosine_similarities_in_descending_order(
     }
     for match in matches:
         assert match.score == pytest.approx(expected[match.id], abs=1e-5)
+
+
+# --- search over the index: only chunks of ready documents, never starved ---------
+
+
+nonzero_vectors = st.lists(
+    st.floats(min_value=-1, max_value=1, allow_nan=False, width=32),
+    min_size=DIMENSION,
+    max_size=DIMENSION,
+).filter(lambda v: sum(x * x for x in v) > 1e-3)
+planned_documents = st.builds(
+    PlannedDocument,
+    status=st.sampled_from([*DocumentStatus, None]),
+    topic=st.sampled_from([Topic.BOOKS, Topic.VIDEOS]),
+    vectors=st.lists(nonzero_vectors, max_size=4),
+    chunked=st.integers(min_value=0, max_value=4),
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    documents=st.lists(planned_documents, max_size=8),
+    probe=nonzero_vectors,
+    top_k=st.integers(min_value=1, max_value=6),
+    topics=st.sampled_from([None, (Topic.BOOKS,), (Topic.VIDEOS,)]),
+)
+async def test_search_answers_exactly_the_top_k_chunks_of_ready_documents(
+    index: VectorIndex,
+    documents: list[PlannedDocument],
+    probe: list[float],
+    top_k: int,
+    topics: tuple[Topic, ...] | None,
+) -> None:
+    store = InMemoryStore()
+    uow = InMemoryUnitOfWorkFactory(store)
+    dealership_id, servable = await plant(uow, index, documents)
+    search = SearchKnowledgeBase(
+        uow,
+        InMemoryGenerationReader(store),
+        ProbeEmbedder(probe),
+        index,
+        InMemoryCache(),
+        InMemoryTelemetry(),
+        CacheOptions(enabled=False),
+    )
+
+    result = await search.retrieve(
+        dealership_id=dealership_id, generation=1, normalised="q", topics=topics, top_k=top_k
+    )
+
+    eligible = {
+        chunk_id: cosine_similarity(values, probe)
+        for chunk_id, (topic, values) in servable.items()
+        if topics is None or topic in topics
+    }
+    scores = [hit.score for hit in result.hits]
+    assert len(result.hits) == min(top_k, len(eligible))
+    assert all(hit.chunk_id in eligible for hit in result.hits)
+    assert all(hit.score == pytest.approx(eligible[hit.chunk_id], abs=1e-5) for hit in result.hits)
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(scores))
+    returned = {hit.chunk_id for hit in result.hits}
+    floor = min(scores, default=math.inf)
+    assert all(score <= floor + 1e-5 for c, score in eligible.items() if c not in returned)
 
 
 # --- dimension recorded by a persistent store -------------------------------------
@@ -408,6 +505,25 @@ async def test_pinecone_serverless_index_deletes_by_listed_ids_in_batches() -> N
             await pinecone.close()
     deletes = [r for r in emulator.requests if r.path == "/vectors/delete"]
     assert [r.vector_count for r in deletes] == [1000, 500]
+
+
+async def test_pinecone_excludes_more_documents_than_one_filter_operator_may_list(
+    pinecone_emulator: tuple[PineconeEmulator, str],
+) -> None:
+    emulator, host = pinecone_emulator
+    namespace, hidden, kept = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=DIMENSION)
+    excluded = {hidden} | {uuid.uuid4() for _ in range(MAX_FILTER_VALUES)}
+    try:
+        await pinecone.upsert(namespace, records_of(hidden, [axis(0)]))
+        await pinecone.upsert(namespace, records_of(kept, [axis(0, tilt=0.5)]))
+
+        matches = await pinecone.query(namespace, axis(0), top_k=1, exclude_documents=excluded)
+    finally:
+        await pinecone.close()
+
+    assert [m.document_id for m in matches] == [kept]
+    assert emulator.requests[-1].status == 200
 
 
 @pytest.mark.parametrize("status", [429, 503])

@@ -7,7 +7,6 @@ example that drifts from the API fails here, with its file and line in the test 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -25,7 +24,13 @@ from ops.drills.stack import DrillDatabase, PrivateRedis
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
 from tests.docs.guide import Block, guide_blocks
 from tests.integration.conftest import FAST_RECONCILE, service_environment
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import (
+    ServiceProcess,
+    end_group,
+    free_port,
+    spawn,
+    wait_until_healthy,
+)
 
 GUIDE_REDIS_DB = 13
 """Without a `redis-server` binary, the database used on the shared Redis (the integration
@@ -113,7 +118,10 @@ def deployment(
     logs = tmp_path_factory.mktemp("guide-services")
     port = free_port()
     env = service_environment(guide_database, guide_redis) | FAST_RECONCILE
-    env |= {"AVATARADAM_HTTP_PORT": str(port)}
+    env |= {
+        "AVATARADAM_HTTP_PORT": str(port),
+        "AVATARADAM_HTTP_CORS_ORIGINS": "https://crm.example.com",
+    }
     api = ServiceProcess(["serve"], env, logs / "api.log").start()
     worker = ServiceProcess(["worker", "--processes", "1", "--threads", "2"], env, logs / "w.log")
     worker.start()
@@ -138,8 +146,7 @@ def session(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) ->
     state = Session(workdir=workdir, env=env, deployment=deployment)
     yield state
     for group in state.process_groups:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
+        end_group(group, timeout_s=5)  # what an example left in the background
 
 
 def _require_tools(language: str, state: Session) -> None:
@@ -177,14 +184,14 @@ def _run(block: Block, state: Session, number: int) -> None:
     env_dump = state.workdir / f".{stem}.env"
     output = state.workdir / f".{stem}.out"
     with output.open("wb") as sink:
-        process = subprocess.Popen(
+        process = spawn(
             _command(block, script, env_dump),
+            label=block.label,
             cwd=state.workdir,
             env=state.env,
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         state.process_groups.append(process.pid)
         try:

@@ -34,7 +34,7 @@ def _gen_config() -> ModuleType:
 def _codes_in_source() -> set[str]:
     """Every error code the service can produce: error classes' `code`, codes passed as
     `code="…"` (failed documents), extraction reasons, and the HTTP-level codes."""
-    codes: set[str] = set(problems._HTTP_CODES.values()) | {"http_error", "internal_error"}
+    codes: set[str] = set(problems.PROBLEMS)
     for path in SOURCE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         codes |= set(_CLASS_CODE.findall(text)) | set(_CODE_ARGUMENT.findall(text))

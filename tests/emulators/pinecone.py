@@ -4,7 +4,8 @@ It serves what the `pinecone` SDK's index client calls for dense vectors:
 POST /vectors/upsert, POST /query, POST /vectors/delete (ids, deleteAll, filter),
 POST /describe_index_stats, GET /vectors/list (prefix, pagination), GET /vectors/fetch.
 It enforces the service's published request limits (1,000 vectors and 2 MB per upsert,
-1,000 ids per delete, 40 KB of metadata per vector, 100 ids per list page), the index
+1,000 ids per delete, 40 KB of metadata per vector, 100 ids per list page, 10,000
+values per `$in`/`$nin` filter operator), the index
 dimension and the `Api-Key` header, so a client that batches wrongly or sends the wrong
 dimension fails here as it would against the real service. Metadata filters support
 `$eq`, `$ne`, `$in`, `$nin`, `$and`, `$or` and bare-value equality.
@@ -36,6 +37,7 @@ MAX_DELETE_IDS = 1000
 MAX_METADATA_BYTES = 40 * 1024
 MAX_LIST_LIMIT = 100
 MAX_TOP_K = 10_000
+MAX_FILTER_VALUES = 10_000
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -71,23 +73,39 @@ def _cosine(left: list[float], right: list[float]) -> float:
     return 0.0 if norms == 0.0 else dot / norms
 
 
+_OPERATORS = frozenset({"$eq", "$ne", "$in", "$nin"})
+
+
+def check_filter(filter_: Mapping[str, Any]) -> None:
+    """Refuses, as the service does, an unknown operator or an oversized `$in`/`$nin`."""
+    for key, condition in filter_.items():
+        if key in ("$and", "$or"):
+            for part in condition:
+                check_filter(part)
+        elif isinstance(condition, Mapping):
+            for operator, operand in condition.items():
+                if operator not in _OPERATORS:
+                    raise EmulatorError(400, f"unsupported filter operator {operator}")
+                if operator in ("$in", "$nin") and not isinstance(operand, list):
+                    raise EmulatorError(400, f"{operator} takes an array")
+                if operator in ("$in", "$nin") and len(operand) > MAX_FILTER_VALUES:
+                    raise EmulatorError(
+                        400,
+                        f"{operator} accepts at most {MAX_FILTER_VALUES} values, "
+                        f"got {len(operand)}",
+                    )
+
+
 def _matches_condition(value: Any, condition: Any) -> bool:
     if not isinstance(condition, Mapping):
         return bool(value == condition)
-    for operator, operand in condition.items():
-        if operator == "$eq":
-            ok = value == operand
-        elif operator == "$ne":
-            ok = value != operand
-        elif operator == "$in":
-            ok = value in operand
-        elif operator == "$nin":
-            ok = value not in operand
-        else:
-            raise EmulatorError(400, f"unsupported filter operator {operator}")
-        if not ok:
-            return False
-    return True
+    tests = {
+        "$eq": lambda operand: value == operand,
+        "$ne": lambda operand: value != operand,
+        "$in": lambda operand: value in operand,
+        "$nin": lambda operand: value not in operand,
+    }
+    return all(tests[operator](operand) for operator, operand in condition.items())
 
 
 def matches_filter(metadata: Mapping[str, Any], filter_: Mapping[str, Any]) -> bool:
@@ -230,6 +248,7 @@ class PineconeEmulator:
         namespace = data.get("namespace", "")
         vector = self._check_values(data.get("vector"))
         filter_ = data.get("filter") or {}
+        check_filter(filter_)
         scored = [
             (_cosine(stored.values, vector), vector_id, stored)
             for vector_id, stored in self.namespaces.get(namespace, {}).items()
@@ -260,6 +279,7 @@ class PineconeEmulator:
         elif delete_all:
             stored.clear()
         else:
+            check_filter(filter_)
             if not self.supports_delete_by_filter:
                 raise EmulatorError(
                     400, "Serverless and Starter indexes do not support deleting with metadata"
@@ -270,6 +290,7 @@ class PineconeEmulator:
 
     def _stats(self, data: Mapping[str, Any]) -> dict[str, Any]:
         filter_ = data.get("filter") or {}
+        check_filter(filter_)
         namespaces = {
             name: {
                 "vectorCount": sum(

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.emulators.pinecone import (
+    MAX_FILTER_VALUES,
     MAX_REQUEST_BYTES,
     PineconeEmulator,
     running_pinecone_emulator,
@@ -99,6 +100,50 @@ def test_query_filters_by_metadata_and_ranks_by_cosine(
     )
 
     assert [m["id"] for m in response.json()["matches"]] == ["near", "far"]
+
+
+def test_query_excludes_by_nin_inside_the_search_so_top_k_counts_only_the_rest(
+    served: tuple[PineconeEmulator, httpx.Client],
+) -> None:
+    _, client = served
+    client.post(
+        "/vectors/upsert",
+        json={
+            "namespace": "a",
+            "vectors": [
+                {"id": "hidden", "values": [1.0, 0.0], "metadata": {"document_id": "d1"}},
+                {"id": "kept", "values": [1.0, 0.5], "metadata": {"document_id": "d2"}},
+            ],
+        },
+    ).raise_for_status()
+
+    response = client.post(
+        "/query",
+        json={
+            "namespace": "a",
+            "vector": [1.0, 0.0],
+            "topK": 1,
+            "filter": {"$and": [{"document_id": {"$nin": ["d1"]}}]},
+        },
+    )
+
+    assert [m["id"] for m in response.json()["matches"]] == ["kept"]
+
+
+@pytest.mark.parametrize("operator", ["$in", "$nin"])
+def test_a_filter_operator_listing_more_than_10000_values_is_rejected(
+    served: tuple[PineconeEmulator, httpx.Client], operator: str
+) -> None:
+    _, client = served
+    values = [f"d{i}" for i in range(MAX_FILTER_VALUES + 1)]
+
+    response = client.post(
+        "/query",
+        json={"vector": [1.0, 0.0], "topK": 1, "filter": {"document_id": {operator: values}}},
+    )
+
+    assert response.status_code == 400
+    assert str(MAX_FILTER_VALUES) in response.json()["message"]
 
 
 def test_list_pages_through_ids_with_a_prefix(

@@ -1,4 +1,4 @@
-"""SIGTERM is a graceful shutdown: what is in flight finishes, nothing new gets in.
+"""A stop is a graceful shutdown: what is in flight finishes, nothing new gets in.
 
 One trial of each part of `ops/drills/api_sigterm.py` on a stack of its own (fresh
 database, private `redis-server`: the shared Redis DB has other workers that would
@@ -15,15 +15,19 @@ from ops.drills.api_sigterm import (
     GRACE_PERIOD_S,
     SERVERS,
     SLOW_REPLIES,
+    WORKER_STOPS,
     run_api_trial,
     run_worker_trial,
 )
 from ops.drills.stack import Stack, large_text
 
+from avataradam.entrypoints.settings import WorkerSettings
 from tests.conftest import ADMIN_DSN, IN_CI
 
 STREAMS = 4
 UPLOADS = 2
+DRAIN_TIMEOUT_S = WorkerSettings().drain_timeout_s
+SHORT_DRAIN_S = 4.0
 
 
 @pytest.fixture(scope="module")
@@ -36,25 +40,59 @@ def stack(
         if IN_CI:
             pytest.fail("redis-server is not installed, and CI=true forbids skipping")
         pytest.skip("needs redis-server for a private Redis")
-    # Stalled documents are re-driven only long after an ingestion could end, so
-    # `attempts` tells whether the signalled worker finished its message itself.
-    env = {"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "60"} | SLOW_REPLIES
+    # Queued and stalled documents are re-driven only long after an ingestion could
+    # end, so `attempts` tells whether the signalled worker finished its message itself.
+    env = {
+        "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "60",
+        "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "60",
+    } | SLOW_REPLIES
     with Stack(tmp_path_factory.mktemp("shutdown"), extra_env=env, admin_dsn=ADMIN_DSN) as built:
         built.start_worker()
         yield built
 
 
-@pytest.mark.timeout(60)
-def test_worker_sigterm_finishes_the_running_ingestion_then_exits_zero(stack: Stack) -> None:
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("variant", WORKER_STOPS)
+def test_worker_stop_finishes_the_running_ingestion_takes_nothing_new_then_exits_zero(
+    stack: Stack, variant: str
+) -> None:
+    """Each way a worker gets stopped: SIGTERM to its main process, to its process group
+    (twice delivered), Ctrl-C's SIGINT to the group, a second SIGTERM a second later."""
     stack.start_api()
 
-    result = run_worker_trial(1, stack, variant="pid", run_s=0.5, document=large_text)
+    result = run_worker_trial(
+        1, stack, variant=variant, run_s=0.5, document=lambda: large_text(10_000)
+    )
 
     assert result.stage_at_signal.startswith("processing/"), result
     assert result.exit_code == 0, result
+    assert result.exit_s is not None
+    assert result.exit_s < DRAIN_TIMEOUT_S, result
     assert result.finished_before_exit, f"the message in hand is finished first: {result}"
     assert result.attempts == 1, "finished by the signalled worker, not re-driven"
-    assert result.exactly_once, result
+    assert result.late_status_at_exit == "queued", f"nothing new taken after the signal: {result}"
+    assert result.exactly_once, f"a fresh worker made the late document ready: {result}"
+
+
+@pytest.mark.timeout(120)
+def test_worker_ingestion_still_running_at_the_drain_deadline_is_re_enqueued_not_failed(
+    stack: Stack,
+) -> None:
+    stack.start_api()
+    stack.workers[-1].stop()
+    stack.start_worker(AVATARADAM_WORKER_DRAIN_TIMEOUT_S=str(SHORT_DRAIN_S))
+
+    result = run_worker_trial(
+        1, stack, variant="pid", run_s=0.2, document=lambda: large_text(30_000)
+    )
+
+    assert result.exit_code == 0, result
+    assert result.exit_s is not None
+    assert result.exit_s < SHORT_DRAIN_S, result
+    assert not result.finished_before_exit, f"too short a drain for this document: {result}"
+    assert result.late_status_at_exit == "queued", result
+    assert result.exactly_once, f"both ready once through a fresh worker: {result}"
+    assert result.attempts == 2, "interrupted once, then finished by the fresh worker"
 
 
 @pytest.mark.timeout(60)

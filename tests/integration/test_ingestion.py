@@ -7,7 +7,6 @@ import io
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,17 +14,13 @@ import redis.asyncio as aioredis
 from docx import Document as DocxDocument
 
 from avataradam.entrypoints.container import Container
+from tests.fixtures import corpus_pdf
 from tests.integration.conftest import Account, Tenant, new_tenant, problem
 from tests.support.processes import ServiceProcess
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "pdf"
-
 
 def corpus_file(name: str) -> bytes:
-    path = CORPUS / name
-    if not path.exists():
-        pytest.fail(f"test corpus missing: {path}")
-    return path.read_bytes()
+    return corpus_pdf(name).read_bytes()
 
 
 def docx_bytes(paragraphs: list[str]) -> bytes:
@@ -161,7 +156,7 @@ async def test_idempotency_key_replays_the_same_document(
     other = await upload(
         client, tenant.admin, b"different body entirely\n" * 5, "d.txt", "compliance", headers=key
     )
-    assert other.status_code == 409
+    assert other.status_code == 422
     assert problem(other)["code"] == "idempotency_key_reused"
 
 

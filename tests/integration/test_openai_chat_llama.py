@@ -9,6 +9,7 @@ without them; under CI=true their absence fails the run.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -40,6 +41,18 @@ def local_model_environment(database_url: str, redis_url: str, port: int) -> dic
     }
 
 
+def wait_until_ready(base_url: str, process: ServiceProcess, timeout_s: float) -> httpx.Response:
+    """Waits until `/health/ready` says something other than `warming_up`."""
+    wait_until_healthy(base_url, process)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = httpx.get(f"{base_url}/health/ready", timeout=5)
+        warming = response.status_code == 503 and response.json().get("code") == "warming_up"
+        if not warming or time.monotonic() > deadline:
+            return response
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def local_llm_server(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -49,8 +62,9 @@ def local_llm_server(
     process = ServiceProcess(["serve"], env, tmp_path_factory.mktemp("llm") / "api.log").start()
     base_url = f"http://127.0.0.1:{port}"
     try:
-        # Startup loads the model (warm-up) before the server answers.
-        wait_until_healthy(base_url, process, timeout_s=120)
+        # The server process loads the model in its warm-up, before it reports ready.
+        ready = wait_until_ready(base_url, process, timeout_s=120)
+        assert ready.status_code == 200, ready.text
         yield base_url
     finally:
         process.stop()
@@ -107,7 +121,7 @@ async def test_a_reply_streams_from_the_local_model_as_sse_deltas(
     assert stored["id"] == received.events[-1].data["message_id"]
 
 
-def test_the_api_refuses_to_start_on_a_model_file_with_another_digest(
+def test_a_model_file_with_another_digest_is_never_loaded(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     port = free_port()
@@ -116,9 +130,10 @@ def test_the_api_refuses_to_start_on_a_model_file_with_another_digest(
     }
     process = ServiceProcess(["serve"], env, tmp_path_factory.mktemp("llm") / "api.log").start()
     try:
-        with pytest.raises(RuntimeError, match="server exited early"):
-            wait_until_healthy(f"http://127.0.0.1:{port}", process, timeout_s=120)
+        ready = wait_until_ready(f"http://127.0.0.1:{port}", process, timeout_s=120)
     finally:
         process.stop()
 
+    assert ready.status_code == 503
+    assert ready.json()["code"] == "warm_up_failed"
     assert "does not have the configured SHA-256" in process.output()

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from avataradam.adapters.embeddings import EmbeddingRejected, OpenAIEmbedder
+from avataradam.adapters.embeddings import OpenAIEmbedder
+from avataradam.domain.errors import EmbeddingRejected
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from tests.fixtures.openai_server import (
     API_KEY,

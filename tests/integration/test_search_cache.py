@@ -1,13 +1,17 @@
-"""The shared retrieval cache across two API processes: hits, invalidation, single flight."""
+"""The shared retrieval cache across two API processes: hits, invalidation, single flight,
+and searches that never starve while a well-matching document is not ready."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -38,10 +42,10 @@ def instances(
             process.stop()
 
 
-async def _search(url: str, tenant: Tenant, query: str) -> dict[str, object]:
+async def _search(url: str, tenant: Tenant, query: str, top_k: int = 5) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         response = await http.post(
-            "/v1/search", json={"query": query, "top_k": 5}, headers=tenant.user.headers
+            "/v1/search", json={"query": query, "top_k": top_k}, headers=tenant.user.headers
         )
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
@@ -145,3 +149,107 @@ async def test_search_never_crosses_dealerships(
         not re.search(secret.split(maxsplit=1)[0], str(r["text"]))
         for r in mine["results"]  # type: ignore[attr-defined]
     )
+
+
+# --- search never starves -----------------------------------------------------------
+
+BEST_MATCH = b"Tire and wheel protection covers pothole damage to rims and tires.\n"
+SOME_MATCH = b"Tire and wheel protection is sold with a deductible.\nGAP covers the loan gap.\n"
+
+
+def _document_ids(result: dict[str, object]) -> set[str]:
+    return {str(r["document_id"]) for r in result["results"]}  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def _vectors_locked(pool: asyncpg.Pool, document_id: str) -> AsyncIterator[None]:
+    """Holds the document's vector rows locked: the worker's purge waits on them."""
+    async with pool.acquire() as conn, conn.transaction():
+        locked = await conn.fetch(
+            "SELECT id FROM chunk_vectors WHERE document_id = $1 FOR UPDATE",
+            uuid.UUID(document_id),
+        )
+        assert locked, "the document has no vectors to hold"
+        yield
+
+
+@asynccontextmanager
+async def _chunks_locked(pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """Holds back every chunk write: ingestion stops after its vectors, before `ready`."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE chunks IN SHARE MODE")
+        yield
+
+
+async def _wait_for_stage(
+    client: httpx.AsyncClient, tenant: Tenant, document_id: str, stage: str
+) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = (
+            await client.get(f"/v1/documents/{document_id}", headers=tenant.admin.headers)
+        ).json()
+        if body["stage"] == stage:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"document {document_id} never reached {stage}: {body}")
+
+
+async def _ready(client: httpx.AsyncClient, tenant: Tenant, content: bytes, name: str) -> str:
+    created = await upload(client, tenant.admin, content, name)
+    assert created.status_code == 202, created.text
+    document_id = str(created.json()["id"])
+    await wait_for_status(client, tenant.admin, document_id, {"ready"})
+    return document_id
+
+
+async def test_search_serves_ready_documents_while_the_best_match_is_deleting(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    instances: list[str],
+    worker: object,
+    pg_pool: asyncpg.Pool,
+) -> None:
+    kept = await _ready(client, tenant, SOME_MATCH * 3, "kept.txt")
+    doomed = await _ready(client, tenant, BEST_MATCH * 40, "doomed.txt")
+    query = "tire and wheel protection pothole damage"
+    assert _document_ids(await _search(instances[0], tenant, query, top_k=2)) == {doomed}
+
+    async with _vectors_locked(pg_pool, doomed):
+        deleted = await client.delete(f"/v1/documents/{doomed}", headers=tenant.admin.headers)
+        assert deleted.status_code == 202
+        during = await _search(instances[0], tenant, query, top_k=2)
+        cached = await _search(instances[1], tenant, query, top_k=2)
+        still = await client.get(f"/v1/documents/{doomed}", headers=tenant.admin.headers)
+
+    assert still.json()["status"] == "deleting", "the window under test was not held"
+    assert during["cached"] is False
+    assert _document_ids(during) == {kept}
+    assert cached["cached"] is True
+    assert cached["results"] == during["results"]
+    await wait_for_status(client, tenant.admin, doomed, {"gone"})
+    assert _document_ids(await _search(instances[1], tenant, query, top_k=2)) == {kept}
+
+
+async def test_search_serves_ready_documents_while_the_best_match_is_not_yet_ready(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    instances: list[str],
+    worker: object,
+    pg_pool: asyncpg.Pool,
+) -> None:
+    kept = await _ready(client, tenant, SOME_MATCH * 3, "kept.txt")
+    query = "tire and wheel pothole rims damage protection"
+
+    async with _chunks_locked(pg_pool):
+        created = await upload(client, tenant.admin, BEST_MATCH * 40, "arriving.txt")
+        arriving = str(created.json()["id"])
+        await _wait_for_stage(client, tenant, arriving, "storing")
+        during = await _search(instances[0], tenant, query, top_k=2)
+        cached = await _search(instances[1], tenant, query, top_k=2)
+
+    assert _document_ids(during) == {kept}
+    assert cached["cached"] is True
+    assert cached["results"] == during["results"]
+    await wait_for_status(client, tenant.admin, arriving, {"ready"})
+    assert _document_ids(await _search(instances[1], tenant, query, top_k=2)) == {arriving}

@@ -229,3 +229,27 @@ async def test_refused_address_falls_through_to_the_next_vetted_address(
 
     assert result.delivered
     assert len(receiver.received) == 1
+
+
+@pytest.mark.parametrize("rebound", ["169.254.169.254", "::ffff:169.254.169.254", "fe80::1"])
+async def test_a_name_rebound_to_cloud_metadata_is_never_requested_even_with_private_allowed(
+    receiver: Receiver, rebound: str
+) -> None:
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        return ["127.0.0.1", rebound]
+
+    sender = HttpxWebhookSender(
+        allow_private=True, timeout_s=5.0, clock=WallClock(), resolve=resolve
+    )
+
+    result = await sender.send(
+        url=receiver.url("/ok", host="hooks.dealer.invalid"),
+        secret=generate_webhook_secret(),
+        message_id="msg_9",
+        payload=PAYLOAD,
+    )
+
+    assert not result.delivered
+    assert result.error is not None
+    assert "metadata" in result.error
+    assert receiver.received == []

@@ -16,8 +16,8 @@ from avataradam.adapters.extract import (
 )
 from avataradam.domain.filetypes import PDF
 from avataradam.domain.ports.knowledge import ExtractionFailed
-from tests.fixtures import corpus_pdf
-from tests.fixtures.hostile import minimal_pdf, pdf_flate_bomb, text_pdf
+from tests.fixtures import case_file, corpus_pdf
+from tests.fixtures.hostile import brotli_pdf, minimal_pdf, pdf_flate_bomb, text_pdf
 
 
 def _reason(extractor: PypdfTextExtractor, path: Path) -> str:
@@ -129,3 +129,85 @@ def test_renamed_non_pdf_is_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "fake.pdf"
     path.write_bytes(b"MZ\x90\x00" + b"\x00" * 500)
     assert _reason(PypdfTextExtractor(), path) == CORRUPT_FILE
+
+
+def _protected(tmp_path: Path, *, algorithm: str, user_password: str) -> Path:
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(text_pdf(f"Rate card {algorithm}")))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
+    path = tmp_path / f"{algorithm}-{'user' if user_password else 'owner'}.pdf"
+    with path.open("wb") as file:
+        writer.write(file)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "marker"),
+    [
+        ("06b-owner-only-aes256.pdf", "GANNET-AES-2208"),
+        ("06c-owner-only-aes128.pdf", "GANNET-AES-2209"),
+    ],
+)
+def test_owner_only_aes_case_files_are_read(name: str, marker: str) -> None:
+    [section] = list(PypdfTextExtractor().extract(case_file(name), PDF).sections)
+
+    assert marker in section.text
+
+
+def test_user_password_aes256_case_file_fails_as_encrypted() -> None:
+    assert _reason(PypdfTextExtractor(), case_file("06e-user-password-aes256.pdf")) == ENCRYPTED_PDF
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-40", "RC4-128", "AES-128", "AES-256-R5", "AES-256"])
+def test_every_owner_only_encryption_opens_and_every_user_password_does_not(
+    tmp_path: Path, algorithm: str
+) -> None:
+    owner_only = _protected(tmp_path, algorithm=algorithm, user_password="")
+    locked = _protected(tmp_path, algorithm=algorithm, user_password="secret")
+
+    [section] = list(PypdfTextExtractor().extract(owner_only, PDF).sections)
+
+    assert section.text == f"Rate card {algorithm}"
+    assert _reason(PypdfTextExtractor(), locked) == ENCRYPTED_PDF
+
+
+def test_brotli_compressed_page_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "brotli.pdf"
+    path.write_bytes(brotli_pdf("Brotli compressed rate card"))
+
+    [section] = list(PypdfTextExtractor().extract(path, PDF).sections)
+
+    assert section.text == "Brotli compressed rate card"
+
+
+def test_pages_without_text_and_images_are_counted_in_warnings() -> None:
+    extraction = PypdfTextExtractor().extract(corpus_pdf("google-doc-document.pdf"), PDF)
+    list(extraction.sections)
+
+    assert extraction.warnings == ["1 image without text skipped"]
+
+
+def test_a_page_without_text_is_named_in_the_warnings(tmp_path: Path) -> None:
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(text_pdf("Page with text")))
+    writer.add_blank_page()
+    writer.add_blank_page()
+    path = tmp_path / "scanned.pdf"
+    with path.open("wb") as file:
+        writer.write(file)
+
+    extraction = PypdfTextExtractor().extract(path, PDF)
+
+    assert [section.page for section in extraction.sections] == [1]
+    assert extraction.warnings == [
+        "2 pages without extractable text skipped (scanned? OCR it first)"
+    ]
+
+
+def test_the_pdfs_own_title_names_it(tmp_path: Path) -> None:
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(text_pdf("Body")))
+    writer.add_metadata({"/Title": "  GAP   rate card  "})
+    path = tmp_path / "titled.pdf"
+    with path.open("wb") as file:
+        writer.write(file)
+
+    assert PypdfTextExtractor().extract(path, PDF).title == "GAP rate card"
+    assert PypdfTextExtractor().extract(corpus_pdf("pdflatex-4-pages.pdf"), PDF).title is None

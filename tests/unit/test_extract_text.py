@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from avataradam.adapters.extract import (
-    CORRUPT_FILE,
     EMPTY_TEXT,
     TOO_LARGE,
+    UNDECODABLE_TEXT,
     UNSUPPORTED_TYPE,
     CompositeTextExtractor,
     HtmlTextExtractor,
@@ -134,11 +134,51 @@ def test_text_file_over_the_byte_limit_is_too_large_without_reading(tmp_path: Pa
     assert failure.value.reason == TOO_LARGE
 
 
-def test_undecodable_binary_is_corrupt(tmp_path: Path) -> None:
+def test_undecodable_binary_is_refused_as_undecodable_text(tmp_path: Path) -> None:
     path = _write(tmp_path, "noise.txt", bytes(range(256)) * 8)
     with pytest.raises(ExtractionFailed) as failure:
         list(PlainTextExtractor().extract(path, PLAIN_TEXT).sections)
-    assert failure.value.reason == CORRUPT_FILE
+    assert failure.value.reason == UNDECODABLE_TEXT
+
+
+def test_a_large_text_streams_as_sections_cut_at_paragraph_breaks(tmp_path: Path) -> None:
+    paragraphs = [f"Paragraph {number} on menu selling and GAP." for number in range(400)]
+    path = _write(tmp_path, "long.txt", "\n\n".join(paragraphs).encode())
+
+    sections = list(PlainTextExtractor(section_chars=1000).extract(path, PLAIN_TEXT).sections)
+
+    assert len(sections) > 10
+    assert all(len(section.text) <= 2100 for section in sections)
+    assert "\n\n".join(section.text for section in sections) == "\n\n".join(paragraphs)
+
+
+def test_a_text_without_line_breaks_still_streams_in_bounded_sections(tmp_path: Path) -> None:
+    text = "warranty " * 2000
+    path = _write(tmp_path, "one-line.txt", text.encode())
+
+    sections = list(PlainTextExtractor(section_chars=1000).extract(path, PLAIN_TEXT).sections)
+
+    assert all(len(section.text) <= 2000 for section in sections)
+    assert " ".join(section.text for section in sections).split() == text.split()
+
+
+def test_a_markdown_section_longer_than_the_bound_keeps_its_heading(tmp_path: Path) -> None:
+    body = "\n\n".join(f"Step {number}: present the menu." for number in range(200))
+    path = _write(tmp_path, "long.md", f"# Menu\n\n{body}\n".encode())
+
+    sections = list(PlainTextExtractor(section_chars=500).extract(path, MARKDOWN).sections)
+
+    assert len(sections) > 5
+    assert {section.section for section in sections} == {"Menu"}
+
+
+def test_html_title_names_the_document_and_images_are_counted(tmp_path: Path) -> None:
+    page = HTML_PAGE.replace("<ul>", '<img src="car.png"><img src="data:image/png;base64,AA"><ul>')
+    extraction = HtmlTextExtractor().extract(_write(tmp_path, "p.html", page.encode()), HTML)
+    list(extraction.sections)
+
+    assert extraction.title == "Menu selling"
+    assert extraction.warnings == ["2 images without text skipped"]
 
 
 def test_composite_dispatches_each_sniffed_file_to_its_extractor(tmp_path: Path) -> None:

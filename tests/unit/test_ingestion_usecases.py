@@ -128,7 +128,7 @@ class World:
             ),
             parts,
         )
-        return result.document.id
+        return result.value.id
 
     async def document(self, document_id: uuid.UUID) -> object:
         async with self.uow() as uow:

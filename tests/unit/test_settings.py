@@ -75,3 +75,21 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     settings = load_settings({"AVATARADAM_HTTP_PORT": "9002"}, env_file=env_file)
     assert settings.http.port == 9002
     assert settings.http.host == "0.0.0.0"  # noqa: S104 -- asserting a value read from the file
+
+
+def test_cors_origins_are_an_allow_list_empty_by_default() -> None:
+    assert load_settings({}, env_file=None).http.cors_origin_list == ()
+    settings = load_settings(
+        {"AVATARADAM_HTTP_CORS_ORIGINS": " https://crm.example.com,http://localhost:5173 ,"},
+        env_file=None,
+    )
+    assert settings.http.cors_origin_list == ("https://crm.example.com", "http://localhost:5173")
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["*", "https://*.example.com", "https://crm.example.com/", "crm.example.com", "HTTPS://X.IO"],
+)
+def test_a_cors_origin_must_be_an_exact_origin(origin: str) -> None:
+    with pytest.raises(SettingsError, match="cors_origins"):
+        load_settings({"AVATARADAM_HTTP_CORS_ORIGINS": origin}, env_file=None)

@@ -1,4 +1,12 @@
-"""Domain errors. Each carries a stable `code`; the HTTP layer maps classes to statuses."""
+"""Domain errors: the one list of the service's error codes.
+
+Each class carries a stable `code`; the HTTP layer maps codes to statuses in one
+table (`entrypoints/http/problems.py`), and docs/guide/07-errors.md documents each.
+Adapters raise these (or their ports' subclasses), never a code of their own. A
+`Conflict` or `InvalidInput` raised where a more specific class below fits is a bug:
+clients branch on `code`. `details` hold facts a client can act on (an id, a status),
+never a database constraint, table or driver message.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +27,78 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
+    """The change conflicts with the current state. Raise a subclass: this generic
+    code means a conflict nobody gave a specific code yet."""
+
     code = "conflict"
 
 
+class ConcurrentUpdate(Conflict):
+    """Another transaction changed the same data first (serialization failure,
+    deadlock, a compare-and-set beaten); the same request may succeed if repeated."""
+
+    code = "concurrent_update"
+
+
+class EmailTaken(Conflict):
+    """Another user already has this email (unique case-insensitively, service-wide)."""
+
+    code = "email_taken"
+
+
+class DuplicateDocument(Conflict):
+    """The same bytes are already a live document of this dealership and topic;
+    `details.document_id` names it."""
+
+    code = "duplicate_document"
+
+
+class DocumentNotRetryable(Conflict):
+    """Only a `failed` document can be retried; `details.status` is its status."""
+
+    code = "document_not_retryable"
+
+
+class InvalidRequest(DomainError):
+    """The request is malformed: a value that cannot be parsed as what the API
+    reference declares (e.g. a `cursor` the API never issued). HTTP 400."""
+
+    code = "invalid_request"
+
+
 class InvalidInput(DomainError):
+    """The request is well-formed, but a value breaks a rule of the service. HTTP 422."""
+
     code = "invalid_input"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The `Idempotency-Key` was first used with a different request: HTTP 422, as
+    draft-ietf-httpapi-idempotency-key-header (section 2.7) prescribes."""
+
+    code = "idempotency_key_reused"
+
+
+class WebhookDestinationRefused(InvalidInput):
+    """The webhook URL points at an address webhooks may not reach."""
+
+    code = "webhook_destination_refused"
+
+
+class UnsupportedFileType(InvalidInput):
+    code = "unsupported_file_type"
+
+
+class UndecodableText(UnsupportedFileType):
+    """Text whose character encoding cannot be told with confidence: storing a guess
+    would index garbled text, so the file is refused and the uploader told to re-save
+    it (e.g. as UTF-8)."""
+
+    code = "undecodable_text"
+
+
+class FileTooLarge(InvalidInput):
+    code = "file_too_large"
 
 
 class AuthenticationFailed(DomainError):
@@ -52,9 +127,31 @@ class DependencyUnavailable(DomainError):
     code = "dependency_unavailable"
 
 
-class UnsupportedFileType(InvalidInput):
-    code = "unsupported_file_type"
+class TaskQueueUnavailable(DependencyUnavailable):
+    code = "task_queue_unavailable"
 
 
-class FileTooLarge(InvalidInput):
-    code = "file_too_large"
+class EmbeddingRejected(DomainError):
+    """Permanent: the embedding service refused the request (bad key, model, input)."""
+
+    code = "embedding_rejected"
+
+
+class VectorDimensionMismatch(DomainError):
+    """A vector's length differs from the index's dimension.
+
+    Permanent, not retryable: it means the configured embedder changed (or a caller
+    built a wrong vector), and mixing dimensions would make every score meaningless.
+    Re-embedding into a fresh index is the only way forward.
+    """
+
+    code = "vector_dimension_mismatch"
+
+    def __init__(self, *, expected: int, actual: int, where: str) -> None:
+        super().__init__(
+            f"vector dimension {actual} does not match {where} dimension {expected}",
+            expected=expected,
+            actual=actual,
+        )
+        self.expected = expected
+        self.actual = actual

@@ -25,6 +25,8 @@ PLAIN_TEXT: Final = "text/plain"
 MARKDOWN: Final = "text/markdown"
 
 ALLOWED_CONTENT_TYPES: Final = frozenset({PDF, DOCX, HTML, PLAIN_TEXT, MARKDOWN})
+TEXT_CONTENT_TYPES: Final = frozenset({HTML, PLAIN_TEXT, MARKDOWN})
+"""Types stored as bytes in some character encoding, which must be decodable."""
 
 MAX_FILENAME_CHARS: Final = 200
 FALLBACK_FILENAME: Final = "upload"
@@ -51,13 +53,20 @@ _BINARY_MAGIC = (
     b"PK\x07\x08",  # spanned zip
 )
 
-_BOMS: tuple[tuple[bytes, str], ...] = (
+BOMS: Final[tuple[tuple[bytes, str], ...]] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+"""Byte order marks, longest first (UTF-32 LE starts like UTF-16 LE), and the codec that
+reads what follows the mark."""
+
+# BOM-less UTF-16 of mostly Latin text: every other byte is NUL. Shares of the sniffed
+# head's bytes at odd/even offsets (thresholds of the WHATWG-style NUL-pattern rule).
+_UTF16_MIN_NUL_SHARE = 0.3
+_UTF16_MAX_OTHER_NUL_SHARE = 0.05
 
 # Share of C0 control characters (other than whitespace) above which bytes are binary.
 _MAX_CONTROL_RATIO = 0.01
@@ -134,12 +143,40 @@ def _looks_like_docx_head(head: bytes, filename: str) -> bool:
     return safe_filename(filename).lower().endswith(".docx")
 
 
-def _decode_text_head(head: bytes) -> str | None:
-    """Decoded head if it is text: BOM-marked Unicode, or NUL-free with few controls."""
-    for bom, encoding in _BOMS:
+def bom_encoding(head: bytes) -> tuple[str, int] | None:
+    """The codec a byte order mark at the start of `head` names, and the mark's length."""
+    for bom, encoding in BOMS:
         if head.startswith(bom):
-            text = _decode_incremental(head, encoding)
-            return text if text is not None and _mostly_printable(text) else None
+            return encoding, len(bom)
+    return None
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """`utf-16-le`/`utf-16-be` when NULs sit on one side of the byte pairs only, as in
+    BOM-less UTF-16 of mostly ASCII-range text (Windows tools write it); else None."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even = head[0 : pairs * 2 : 2].count(0) / pairs
+    odd = head[1 : pairs * 2 : 2].count(0) / pairs
+    if odd >= _UTF16_MIN_NUL_SHARE and even <= _UTF16_MAX_OTHER_NUL_SHARE:
+        return "utf-16-le"
+    if even >= _UTF16_MIN_NUL_SHARE and odd <= _UTF16_MAX_OTHER_NUL_SHARE:
+        return "utf-16-be"
+    return None
+
+
+def _decode_text_head(head: bytes) -> str | None:
+    """Decoded head if it is text: BOM-marked Unicode, BOM-less UTF-16 by its NUL
+    pattern, or NUL-free with few controls."""
+    marked = bom_encoding(head)
+    if marked is not None:
+        text = _decode_incremental(head[marked[1] :], marked[0])
+        return text if text is not None and _mostly_printable(text) else None
+    utf16 = utf16_without_bom(head)
+    if utf16 is not None:
+        text = _decode_incremental(head, utf16)
+        return text if text is not None and _mostly_printable(text) else None
     if b"\x00" in head:
         return None
     text = _decode_incremental(head, "utf-8")

@@ -113,6 +113,11 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     error: DocumentError | None
     created_at: datetime
     updated_at: datetime
+    title: str | None = None
+    """The title the file names for itself (e.g. Markdown front matter), once ingested."""
+    warnings: tuple[str, ...] = ()
+    """What extraction had to skip, for a reader of the document ("3 images without text
+    skipped"); empty when everything readable was indexed."""
 
 
 class Chunk(msgspec.Struct, frozen=True, kw_only=True):
@@ -188,6 +193,9 @@ class FeedbackRating(enum.StrEnum):
 
 
 class MessageFeedback(msgspec.Struct, frozen=True, kw_only=True):
+    """A user's rating of an assistant message; one per user and message, the latest
+    wins (`updated_at` is when it was last given, `created_at` when first)."""
+
     id: UUID
     message_id: UUID
     conversation_id: UUID
@@ -196,6 +204,7 @@ class MessageFeedback(msgspec.Struct, frozen=True, kw_only=True):
     rating: FeedbackRating
     reason: str | None
     created_at: datetime
+    updated_at: datetime
 
 
 class WebhookSubscription(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.errors import InvalidInput
+from avataradam.domain.errors import InvalidRequest
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -28,12 +28,14 @@ class Cursor(msgspec.Struct, frozen=True, array_like=True):
             padded = raw + "=" * (-len(raw) % 4)
             return msgspec.json.decode(base64.urlsafe_b64decode(padded), type=cls)
         except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
-            raise InvalidInput("cursor is not valid", field="cursor") from exc
+            raise InvalidRequest(
+                "cursor is not one this API issued; pass a next_cursor unchanged", field="cursor"
+            ) from exc
 
 
 def page_size(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_PAGE_SIZE
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
     return limit

@@ -17,7 +17,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 
-from avataradam.adapters.chunking.semchunk import SemchunkChunker, word_token_counter
+from avataradam.adapters.chunking.budget import passage_budget
+from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
@@ -120,11 +121,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         telemetry=StructlogTelemetry(metrics),
         knowledge=Knowledge(
             extractor=CompositeTextExtractor.default(),
-            chunker=SemchunkChunker(
-                chunk_size_tokens=settings.ingestion.chunk_size_tokens,
-                overlap=settings.ingestion.chunk_overlap,
-                token_counter=getattr(embedder, "token_counter", word_token_counter),
-            ),
+            chunker=_chunker(settings, embedder),
             embedder=embedder,
             index=MeteredVectorIndex(
                 overrides.index or _vector_index(settings, uow),
@@ -210,6 +207,16 @@ def _generations(uow: UnitOfWorkFactory) -> GenerationReader:
     raise TypeError(f"no generation reader for {type(uow).__name__}")
 
 
+def _chunker(settings: Settings, embedder: Embedder) -> SemchunkChunker:
+    """Passages sized by the embedder's own measure, so each fits its input whole."""
+    budget = passage_budget(embedder, settings.ingestion.chunk_size_tokens)
+    return SemchunkChunker(
+        chunk_size_tokens=budget.chunk_size_tokens,
+        overlap=settings.ingestion.chunk_overlap,
+        token_counter=budget.token_counter,
+    )
+
+
 def _embedder(settings: Settings) -> Embedder:
     from avataradam.adapters.embeddings.hashing import HashingEmbedder  # noqa: PLC0415
 
@@ -226,6 +233,7 @@ def _embedder(settings: Settings) -> Embedder:
             dimension=config.dimension,
             batch_size=config.batch_size,
             timeout_s=config.timeout_s,
+            max_input_tokens=config.openai_max_input_tokens,
         )
     # Imported only when chosen: the local model stack (torch) is an optional install.
     from avataradam.adapters.embeddings.local import (  # noqa: PLC0415

@@ -71,7 +71,9 @@ def _exit_after_graceful_shutdown(_signum: int, _frame: FrameType | None) -> NoR
     raise SystemExit(0)
 
 
-def _worker(_settings: Settings, args: argparse.Namespace) -> int:
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Dramatiq's CLI in this process: it forks the worker processes and forwards every
+    stop signal to them; each drains within `worker.drain_timeout_s` (worker/shutdown.py)."""
     from dramatiq.cli import main as dramatiq_main  # noqa: PLC0415 -- worker-only import
 
     argv = [
@@ -81,6 +83,8 @@ def _worker(_settings: Settings, args: argparse.Namespace) -> int:
         str(args.processes),
         "--threads",
         str(args.threads),
+        "--worker-shutdown-timeout",
+        str(round(settings.worker.drain_timeout_s * 1000)),
     ]
     sys.argv = argv
     return int(dramatiq_main() or 0)  # type: ignore[no-untyped-call]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -10,6 +11,7 @@ import redis.asyncio as aioredis
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
+from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -114,7 +116,7 @@ class Container:
         uow, clock, ids = self.uow, self.clock, self.ids
         issuer = TokenIssuer(self.tokens, clock, ids, self.settings.auth.refresh_token_ttl_s)
         self.login = Login(uow, self.hasher, issuer)
-        self.refresh = Refresh(uow, clock, issuer)
+        self.refresh = Refresh(uow, clock, issuer, self.settings.auth.jwt_secret.encode())
         self.logout = Logout(uow, clock)
         self.create_dealership = CreateDealership(uow, clock, ids)
         self.get_dealership = GetDealership(uow)
@@ -146,6 +148,9 @@ class Container:
             stalled_timeout=k.stalled_timeout,
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
+        self.purge_idempotency_keys = PurgeIdempotencyKeys(
+            uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
+        )
         cache = self.settings.cache
         self.search = SearchKnowledgeBase(
             uow,
@@ -196,6 +201,22 @@ class Container:
     async def start(self) -> None:
         for hook in self.startup:
             await hook()
+
+    async def warm_up(self, *, chat_model: bool = False) -> None:
+        """Loads, off the event loop, what the first task or request would otherwise
+        wait for: the local embedding model (seconds) and, with `chat_model` (the API;
+        the worker never chats), a local chat model (seconds). Others need nothing.
+
+        Raises what loading raises (EmbedderUnavailable, ChatModelUnavailable for a
+        missing or broken model).
+        """
+        models: list[object] = [self.knowledge.embedder]
+        if chat_model:
+            models.append(getattr(self.chat_model, "inner", self.chat_model))
+        for model in models:
+            warm_up = getattr(model, "warm_up", None)
+            if callable(warm_up):
+                await asyncio.to_thread(warm_up)
 
     async def close(self) -> None:
         for hook in reversed(self.shutdown):

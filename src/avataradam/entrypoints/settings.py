@@ -17,6 +17,10 @@ import msgspec
 from dotenv import dotenv_values
 
 PREFIX = "AVATARADAM_"
+_ORIGIN = re.compile(
+    r"https?://(?:[a-z0-9-]+\.)*[a-z0-9-]+(?::[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](?::[0-9]{1,5})?"
+)
+"""An origin as browsers serialise it (RFC 6454): lower-case scheme and host, no path."""
 DEV_JWT_SECRET = "avataradam-development-secret-do-not-use-in-production"  # noqa: S105 -- refused outside development
 
 
@@ -58,6 +62,11 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_body_bytes: int = 1_048_576
     body_timeout_s: float = 120.0
     """Deadline for a request body to arrive in full; a trickling client gets 408."""
+    idempotency_key_ttl_s: int = 24 * 3600
+    """How long an `Idempotency-Key` replays its first answer; the worker purges older keys."""
+    cors_origins: str = ""
+    """Browser origins allowed to call the API across origins (CORS), comma-separated,
+    each `scheme://host[:port]` exactly as a browser sends it; empty: none."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -66,6 +75,18 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("workers must be at least 1")
         if self.body_timeout_s <= 0:
             raise ValueError("body_timeout_s must be positive")
+        if self.idempotency_key_ttl_s < 60:
+            raise ValueError("idempotency_key_ttl_s must be at least 60")
+        for origin in self.cors_origin_list:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"cors_origins: {origin!r} is not an origin like https://app.example.com "
+                    "(scheme, host and optional port; no path, no wildcard)"
+                )
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,6 +134,11 @@ class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
     openai_api_key: str | None = None
     openai_model: str = "text-embedding-3-small"
     timeout_s: float = 30.0
+    openai_max_input_tokens: int = 8191
+
+    def __post_init__(self) -> None:
+        if self.openai_max_input_tokens < 16:
+            raise ValueError("openai_max_input_tokens must be at least 16")
 
 
 class VectorSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -231,6 +257,13 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     nice: int = 0
     """Added to the worker processes' nice value (0-19). On a host shared with the API,
     ingestion (the embedder takes every core) then yields the CPU to requests."""
+    drain_timeout_s: float = 25.0
+    """From the first stop signal (SIGTERM, SIGHUP, Ctrl-C) until `avataradam worker` has
+    exited: running tasks may finish until shortly before it, then they are interrupted
+    and re-enqueued (see worker/shutdown.py). 25 s fits inside the 30 s an orchestrator
+    (Kubernetes) waits by default before SIGKILL. A draining worker fetches nothing, so
+    beyond the Redis broker's 30 s heartbeat timeout another worker may take over a task
+    it still runs (harmless: every step is idempotent)."""
 
     def __post_init__(self) -> None:
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
@@ -239,6 +272,8 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("nice must be 0..19")
         if self.heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be positive")
+        if not 3 <= self.drain_timeout_s <= 3600:
+            raise ValueError("drain_timeout_s must be 3..3600")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,9 +1,10 @@
 """Webhook URLs that point into the deployment's own network are refused at subscription.
 
-The deployment here runs with `AVATARADAM_WEBHOOKS_ALLOW_PRIVATE=false`, the production
-default (the shared test deployment allows private addresses for its local receivers).
+The `guarded` deployment runs with `AVATARADAM_WEBHOOKS_ALLOW_PRIVATE=false`, the
+production default; the shared test deployment (`client`) allows private addresses for
+its local receivers, and still refuses link-local and cloud metadata addresses.
 Addresses that only DNS reveals are re-checked by the sender on every delivery
-(tests/unit/test_ssrf_guard.py).
+(tests/unit/test_ssrf_guard.py, tests/integration/test_webhook_sender.py).
 """
 
 from __future__ import annotations
@@ -63,6 +64,45 @@ async def test_webhook_url_with_a_public_address_is_accepted(
     response = await guarded.post(
         "/v1/webhooks",
         json={"url": "https://93.184.215.14/hook", "events": ["document.ready"]},
+        headers=tenant.admin.headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://2852039166/latest/meta-data/",
+        "http://0xa9fea9fe/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fe80::1]/hook",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+    ],
+)
+async def test_metadata_and_link_local_urls_are_refused_even_where_private_ones_are_allowed(
+    client: httpx.AsyncClient, tenant: Tenant, url: str
+) -> None:
+    response = await client.post(
+        "/v1/webhooks",
+        json={"url": url, "events": ["document.ready"]},
+        headers=tenant.admin.headers,
+    )
+
+    assert response.status_code == 422, response.text
+    assert problem(response)["code"] == "webhook_destination_refused"
+    listed = await client.get("/v1/webhooks", headers=tenant.admin.headers)
+    assert listed.json()["items"] == []
+
+
+async def test_an_on_premises_receiver_is_accepted_where_private_ones_are_allowed(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/v1/webhooks",
+        json={"url": "http://10.0.0.7:8080/hook", "events": ["document.ready"]},
         headers=tenant.admin.headers,
     )
     assert response.status_code == 201, response.text

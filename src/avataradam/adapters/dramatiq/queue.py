@@ -10,7 +10,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from opentelemetry import trace
 
-from avataradam.domain.errors import DependencyUnavailable
+from avataradam.domain.errors import TaskQueueUnavailable
 from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
 
 QUEUES: dict[str, str] = {
@@ -19,10 +19,6 @@ QUEUES: dict[str, str] = {
     DELIVER_WEBHOOK: "webhooks",
 }
 """Queue of each task; ingestion and webhooks do not wait behind each other."""
-
-
-class TaskQueueUnavailable(DependencyUnavailable):
-    code = "task_queue_unavailable"
 
 
 def build_broker(redis_url: str, *, namespace: str = "avataradam") -> RedisBroker:

@@ -2,10 +2,9 @@
 
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.embeddings.local import LocalSentenceTransformerEmbedder
-from avataradam.adapters.embeddings.openai import EmbeddingRejected, OpenAIEmbedder
+from avataradam.adapters.embeddings.openai import OpenAIEmbedder
 
 __all__ = [
-    "EmbeddingRejected",
     "HashingEmbedder",
     "LocalSentenceTransformerEmbedder",
     "OpenAIEmbedder",

@@ -18,6 +18,9 @@ from avataradam.domain.ports.knowledge import EmbedderUnavailable
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
+MAX_SEQ_LENGTH = 256
+"""Word pieces the model reads, [CLS] and [SEP] included; sentence-transformers cuts
+longer input silently."""
 
 
 class LocalSentenceTransformerEmbedder:
@@ -31,6 +34,10 @@ class LocalSentenceTransformerEmbedder:
 
     model_name = MODEL_NAME
     dimension = DIMENSION
+    max_input_tokens = MAX_SEQ_LENGTH - 2
+    """The longest text (in `token_counter` tokens) the model reads whole: its limit
+    less the special tokens. Known without loading the model, so a process that never
+    embeds (the API) can size passages for free; checked when the model loads."""
 
     def __init__(
         self,
@@ -58,11 +65,6 @@ class LocalSentenceTransformerEmbedder:
         tokenizer = self._load().tokenizer
         with self._use_lock:
             return len(tokenizer.encode(text, add_special_tokens=False, verbose=False))
-
-    @property
-    def max_input_tokens(self) -> int:
-        """The longest chunk the model reads whole (its limit less the special tokens)."""
-        return int(self._load().max_seq_length) - 2
 
     def warm_up(self) -> None:
         """Load the model now (e.g. at worker start) instead of on the first request."""
@@ -109,6 +111,11 @@ class LocalSentenceTransformerEmbedder:
         dimension = model.get_embedding_dimension()
         if dimension != DIMENSION:
             raise EmbedderUnavailable(f"model at {path} has dimension {dimension}, not 384")
+        if (model.max_seq_length or 0) < MAX_SEQ_LENGTH:
+            raise EmbedderUnavailable(
+                f"model at {path} reads {model.max_seq_length} tokens, fewer than the"
+                f" {MAX_SEQ_LENGTH} passages are sized for"
+            )
         return model
 
 

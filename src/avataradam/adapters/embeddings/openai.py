@@ -8,17 +8,11 @@ from typing import Any
 import openai
 
 from avataradam.adapters.embeddings.vectors import batches, unit_vector
-from avataradam.domain.errors import DomainError
+from avataradam.domain.errors import EmbeddingRejected
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 
 # Statuses worth retrying later: timeouts, lock conflicts, rate limits (5xx handled apart).
 _TRANSIENT_STATUSES = frozenset({408, 409, 429})
-
-
-class EmbeddingRejected(DomainError):
-    """Permanent: the embedding service refused the request (bad key, model, input)."""
-
-    code = "embedding_rejected"
 
 
 class OpenAIEmbedder:
@@ -42,11 +36,15 @@ class OpenAIEmbedder:
         timeout_s: float = 30.0,
         max_retries: int = 4,
         request_dimensions: bool = True,
+        max_input_tokens: int = 8191,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.model_name = model
         self.dimension = dimension
+        self.max_input_tokens = max_input_tokens
+        """The model's input window in tokens (8191 for OpenAI's embedding models); the
+        service refuses longer input, so passages are sized below it."""
         self._batch_size = batch_size
         self._request_dimensions = request_dimensions
         self._client = openai.AsyncOpenAI(

@@ -1,12 +1,14 @@
 """Text extraction adapters of the `TextExtractor` port, one per accepted file type."""
 
 from avataradam.adapters.extract.composite import CompositeTextExtractor
+from avataradam.adapters.extract.encoding import TextEncoding, detect_encoding
 from avataradam.adapters.extract.html import HtmlTextExtractor
 from avataradam.adapters.extract.limits import (
     CORRUPT_FILE,
     EMPTY_TEXT,
     ENCRYPTED_PDF,
     TOO_LARGE,
+    UNDECODABLE_TEXT,
     UNSUPPORTED_TYPE,
 )
 from avataradam.adapters.extract.pdf import PypdfTextExtractor
@@ -18,10 +20,13 @@ __all__ = [
     "EMPTY_TEXT",
     "ENCRYPTED_PDF",
     "TOO_LARGE",
+    "UNDECODABLE_TEXT",
     "UNSUPPORTED_TYPE",
     "CompositeTextExtractor",
     "DocxTextExtractor",
     "HtmlTextExtractor",
     "PlainTextExtractor",
     "PypdfTextExtractor",
+    "TextEncoding",
+    "detect_encoding",
 ]

@@ -6,20 +6,25 @@ from pathlib import Path
 
 import html_text
 
+from avataradam.adapters.extract.encoding import decoded_text, open_text
 from avataradam.adapters.extract.limits import (
-    CORRUPT_FILE,
     DEFAULT_MAX_TEXT_CHARS,
     DEFAULT_MAX_TEXT_FILE_BYTES,
-    bounded_sections,
-    clean_text,
-    decode_text,
-    read_limited,
+    parsing,
 )
-from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
+from avataradam.adapters.extract.prose import readable_sections
+from avataradam.domain.ports.knowledge import ExtractedSection, Extraction
+
+MAX_TITLE_CHARS = 500
 
 
 class HtmlTextExtractor:
-    """Implements `TextExtractor` for HTML; the page becomes one section."""
+    """Implements `TextExtractor` for HTML; the page becomes one section.
+
+    The encoding is the page's own `<meta charset>` when the bytes agree, else what
+    `detect_encoding` tells. `<title>` names the document; images (which carry no text
+    of their own) are counted in a warning.
+    """
 
     def __init__(
         self,
@@ -35,11 +40,21 @@ class HtmlTextExtractor:
         path: Path,
         content_type: str,  # noqa: ARG002 - the adapter reads its one type only
     ) -> Extraction:
-        markup = decode_text(read_limited(path, self._max_bytes))
-        try:
-            text = html_text.extract_text(markup, guess_layout=True)
-        except Exception as exc:  # lxml raises several unrelated types
-            raise ExtractionFailed("HTML cannot be parsed", reason=CORRUPT_FILE) from exc
-        return Extraction.of(
-            bounded_sections([ExtractedSection(text=clean_text(text))], self._max_text_chars)
+        encoding = open_text(path, self._max_bytes, html=True)
+        markup = "".join(decoded_text(path, encoding))
+        with parsing("HTML"):
+            tree = html_text.parse_html(markup)
+            title = " ".join((tree.findtext(".//title") or "").split())[:MAX_TITLE_CHARS]
+            images = len(tree.xpath("//img"))
+            text = html_text.extract_text(tree, guess_layout=True)
+        warnings = [f"{images} image{'' if images == 1 else 's'} without text skipped"]
+        warnings = warnings if images else []
+        return Extraction(
+            sections=readable_sections(
+                [ExtractedSection(text=text)],
+                max_text_chars=self._max_text_chars,
+                warnings=warnings,
+            ),
+            title=title or None,
+            warnings=warnings,
         )

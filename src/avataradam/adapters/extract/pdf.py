@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pypdf
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
 from avataradam.adapters.extract.limits import (
-    CORRUPT_FILE,
     DEFAULT_MAX_TEXT_CHARS,
     ENCRYPTED_PDF,
     TOO_LARGE,
-    bounded_sections,
-    clean_text,
+    parsing,
 )
+from avataradam.adapters.extract.prose import readable_sections
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
+
+_MAX_TITLE_CHARS = 500
 
 
 class PypdfTextExtractor:
@@ -24,8 +27,12 @@ class PypdfTextExtractor:
 
     Every decoder's output is capped per stream (`max_stream_bytes`) through pypdf's
     `Configuration`, so a FlateDecode bomb stops at the cap with `too_large` instead of
-    inflating into memory. Pages and total text are capped too. Only PDFs that open with
-    the empty user password are read; any other encryption is `encrypted_pdf`.
+    inflating into memory. Pages and total text are capped too. PDFs that open with the
+    empty user password (no protection, or an owner password only: RC4 or AES-128/256,
+    decrypted with `cryptography`) are read; any other is `encrypted_pdf`. A library
+    pypdf needs and this server lacks is `ExtractorUnavailable`, not the file's fault.
+    Pages without text (scanned) and images are counted in the warnings; the document
+    information's `/Title` names the document.
     """
 
     def __init__(
@@ -44,8 +51,48 @@ class PypdfTextExtractor:
         path: Path,
         content_type: str,  # noqa: ARG002 - the adapter reads its one type only
     ) -> Extraction:
+        with self._limits(), _pdf_errors():
+            reader = pypdf.PdfReader(path)
+            if reader.is_encrypted:
+                _decrypt_with_empty_password(reader)
+            page_count = len(reader.pages)
+            title = _title(reader)
+        if page_count > self._max_pages:
+            raise ExtractionFailed(
+                f"PDF has {page_count} pages, more than {self._max_pages}", reason=TOO_LARGE
+            )
+        warnings: list[str] = []
+        return Extraction(
+            sections=readable_sections(
+                self._pages(reader, warnings),
+                max_text_chars=self._max_text_chars,
+                warnings=warnings,
+            ),
+            title=title,
+            warnings=warnings,
+        )
+
+    def _pages(self, reader: pypdf.PdfReader, warnings: list[str]) -> Iterator[ExtractedSection]:
+        blank = images = 0
+        with self._limits(), _pdf_errors():
+            for number, page in enumerate(reader.pages, start=1):
+                text = page.extract_text() or ""
+                images += _image_count(page)
+                if not text.strip():
+                    blank += 1
+                    continue
+                yield ExtractedSection(text=text, page=number)
+        if blank:
+            warnings.append(
+                f"{blank} page{'' if blank == 1 else 's'} without extractable text skipped"
+                " (scanned? OCR it first)"
+            )
+        if images:
+            warnings.append(f"{images} image{'' if images == 1 else 's'} without text skipped")
+
+    def _limits(self) -> contextlib.AbstractContextManager[Any]:
         cap = self._max_stream_bytes
-        with pypdf.apply_configuration(
+        return pypdf.apply_configuration(
             disable_legacy_handling=True,
             maximum_declared_stream_length=cap,
             array_based_stream_maximum_output_length=cap,
@@ -56,36 +103,44 @@ class PypdfTextExtractor:
             jbig2_maximum_output_length=cap,
             image_maximum_buffer_size=cap,
             stream_decoding_work_maximum_length=4 * cap,
-        ):
-            try:
-                return Extraction.of(bounded_sections(self._pages(path), self._max_text_chars))
-            except ExtractionFailed:
-                raise
-            except LimitReachedError as exc:
-                raise ExtractionFailed("PDF exceeds a decoding limit", reason=TOO_LARGE) from exc
-            except FileNotDecryptedError as exc:
-                raise ExtractionFailed("PDF is encrypted", reason=ENCRYPTED_PDF) from exc
-            except Exception as exc:  # a hostile PDF can raise anything inside pypdf
-                raise ExtractionFailed("PDF cannot be parsed", reason=CORRUPT_FILE) from exc
+        )
 
-    def _pages(self, path: Path) -> Iterator[ExtractedSection]:
-        reader = pypdf.PdfReader(path)
-        if reader.is_encrypted:
-            _decrypt_with_empty_password(reader)
-        page_count = len(reader.pages)
-        if page_count > self._max_pages:
-            raise ExtractionFailed(
-                f"PDF has {page_count} pages, more than {self._max_pages}", reason=TOO_LARGE
-            )
-        for number, page in enumerate(reader.pages, start=1):
-            yield ExtractedSection(text=clean_text(page.extract_text() or ""), page=number)
+
+def _pdf_errors() -> contextlib.AbstractContextManager[None]:
+    """pypdf's failures: limits are `too_large`, a password is `encrypted_pdf`, a
+    missing crypto/brotli library is the server's, anything else the file's."""
+    return parsing(
+        "PDF",
+        missing=(DependencyError,),
+        reasons={
+            LimitReachedError: ("PDF exceeds a decoding limit", TOO_LARGE),
+            FileNotDecryptedError: ("PDF is encrypted", ENCRYPTED_PDF),
+        },
+    )
 
 
 def _decrypt_with_empty_password(reader: pypdf.PdfReader) -> None:
     """Owner-only protection (printing/copy flags) still opens; a user password does not."""
     try:
         result = reader.decrypt("")
-    except (DependencyError, NotImplementedError) as exc:
+    except NotImplementedError as exc:
         raise ExtractionFailed("PDF encryption is not supported", reason=ENCRYPTED_PDF) from exc
     if result == pypdf.PasswordType.NOT_DECRYPTED:
         raise ExtractionFailed("PDF is password-protected", reason=ENCRYPTED_PDF)
+
+
+def _title(reader: pypdf.PdfReader) -> str | None:
+    metadata = reader.metadata
+    title = metadata.title if metadata is not None else None
+    return " ".join(str(title).split())[:_MAX_TITLE_CHARS] or None if title else None
+
+
+def _image_count(page: pypdf.PageObject) -> int:
+    """Image XObjects the page's resources name (counted, never decoded)."""
+    resources = page.get("/Resources")
+    objects = resources.get_object().get("/XObject") if resources is not None else None
+    if objects is None:
+        return 0
+    return sum(
+        1 for ref in objects.get_object().values() if ref.get_object().get("/Subtype") == "/Image"
+    )

@@ -1,4 +1,9 @@
-"""Plain text and Markdown in any common encoding; Markdown headings name sections."""
+"""Plain text and Markdown in any common encoding, read as a stream of bounded sections.
+
+Markdown headings name sections; front matter is metadata (see `frontmatter`). The text
+is decoded block by block and cut into sections at paragraph breaks once a section
+holds `section_chars` characters, so a large file never sits whole in memory.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,24 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from avataradam.adapters.extract.limits import (
-    DEFAULT_MAX_TEXT_CHARS,
-    DEFAULT_MAX_TEXT_FILE_BYTES,
-    bounded_sections,
-    clean_text,
-    decode_text,
-    read_limited,
-)
+from avataradam.adapters.extract.encoding import TextEncoding, decoded_text, open_text
+from avataradam.adapters.extract.frontmatter import read_front_matter
+from avataradam.adapters.extract.limits import DEFAULT_MAX_TEXT_CHARS, DEFAULT_MAX_TEXT_FILE_BYTES
+from avataradam.adapters.extract.prose import readable_sections
 from avataradam.domain.filetypes import MARKDOWN
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction
 
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
+DEFAULT_SECTION_CHARS = 64 * 1024
 
 
 class PlainTextExtractor:
     """Implements `TextExtractor` for text/plain and text/markdown.
 
-    The encoding is read from a BOM, else UTF-8, else detected by charset-normalizer
-    (Latin-1/Windows-1252 files from older tools are common).
+    The encoding is told by `detect_encoding` (BOM, UTF-16, UTF-8, Windows-1252, then a
+    confident detector); a file it cannot tell fails as `undecodable_text`.
     """
 
     def __init__(
@@ -33,34 +36,99 @@ class PlainTextExtractor:
         *,
         max_bytes: int = DEFAULT_MAX_TEXT_FILE_BYTES,
         max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+        section_chars: int = DEFAULT_SECTION_CHARS,
     ) -> None:
         self._max_bytes = max_bytes
         self._max_text_chars = max_text_chars
+        self._section_chars = section_chars
 
     def extract(self, path: Path, content_type: str) -> Extraction:
-        text = decode_text(read_limited(path, self._max_bytes))
+        encoding = open_text(path, self._max_bytes)
+        lines = _lines(path, encoding, max_line_chars=self._section_chars)
+        warnings: list[str] = []
+        title = None
         if content_type == MARKDOWN:
-            return Extraction.of(bounded_sections(_markdown_sections(text), self._max_text_chars))
-        return Extraction.of(
-            bounded_sections([ExtractedSection(text=clean_text(text))], self._max_text_chars)
+            front, lines = read_front_matter(lines)
+            title = front.title
+            warnings.extend(front.warnings)
+        markdown = content_type == MARKDOWN
+        sections = _sections(lines, self._section_chars, markdown=markdown)
+        if markdown:
+            sections = _counting_images(sections, warnings)
+        return Extraction(
+            sections=readable_sections(
+                sections, max_text_chars=self._max_text_chars, warnings=warnings
+            ),
+            title=title,
+            warnings=warnings,
         )
 
 
-def _markdown_sections(text: str) -> Iterator[ExtractedSection]:
-    """Split before each ATX heading outside fenced code; the heading stays in its text."""
+def _lines(path: Path, encoding: TextEncoding, *, max_line_chars: int) -> Iterator[str]:
+    """Lines ending in `\\n` (the last perhaps not); a line longer than `max_line_chars`
+    is cut (after a space where there is one), so a file without line breaks streams."""
+    pending = ""
+    for block in decoded_text(path, encoding):
+        pending += block
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield from _cut(line + "\n", max_line_chars)
+        while len(pending) > max_line_chars:
+            cut = _cut_point(pending, max_line_chars)
+            yield pending[:cut]
+            pending = pending[cut:]
+    if pending:
+        yield pending
+
+
+def _cut(line: str, size: int) -> Iterator[str]:
+    while len(line) > size:
+        cut = _cut_point(line, size)
+        yield line[:cut]
+        line = line[cut:]
+    if line:
+        yield line
+
+
+def _cut_point(text: str, size: int) -> int:
+    """Where to cut `text` to at most `size` characters: after its last space in the
+    second half of that span, else at `size` (one enormous word)."""
+    space = max(text.rfind(" ", size // 2, size), text.rfind("\t", size // 2, size))
+    return space + 1 if space >= 0 else size
+
+
+def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[ExtractedSection]:
+    """Sections cut at the first paragraph break past `size` characters, and never longer
+    than `2 * size` (lines are at most `size`); in Markdown also before each ATX heading
+    outside fenced code (the heading names the section and stays in its text)."""
     heading: str | None = None
-    lines: list[str] = []
+    buffer: list[str] = []
+    length = 0
     in_fence = False
-    for line in text.splitlines():
-        if _FENCE.match(line):
+    for line in lines:
+        if markdown and _FENCE.match(line):
             in_fence = not in_fence
-        match = None if in_fence else _ATX_HEADING.match(line)
+        match = _ATX_HEADING.match(line.rstrip("\n")) if markdown and not in_fence else None
+        full = (length >= size and not line.strip()) or length + len(line) > 2 * size
+        if buffer and (match is not None or full):
+            yield ExtractedSection(text="".join(buffer), section=heading)
+            buffer, length = [], 0
         if match is not None:
-            if lines:
-                yield ExtractedSection(text=clean_text("\n".join(lines)), section=heading)
-            heading = clean_text(match["title"]) or heading
-            lines = [line]
-        else:
-            lines.append(line)
-    if lines:
-        yield ExtractedSection(text=clean_text("\n".join(lines)), section=heading)
+            heading = " ".join(match["title"].split()) or heading
+        buffer.append(line)
+        length += len(line)
+    if buffer:
+        yield ExtractedSection(text="".join(buffer), section=heading)
+
+
+def _counting_images(
+    sections: Iterator[ExtractedSection], warnings: list[str]
+) -> Iterator[ExtractedSection]:
+    """The sections unchanged; Markdown images (`![alt](…)`, only their alt text is
+    read) are counted into `warnings` at the end."""
+    images = 0
+    for section in sections:
+        images += len(_IMAGE.findall(section.text))
+        yield section
+    if images:
+        warnings.append(f"{images} image{'' if images == 1 else 's'} without text skipped")

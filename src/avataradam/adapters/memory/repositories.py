@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction, Tables
-from avataradam.domain.errors import Conflict, NotFound
+from avataradam.domain.errors import Conflict, DuplicateDocument, EmailTaken, NotFound
 from avataradam.domain.model import (
     Chunk,
     Conversation,
@@ -121,7 +121,7 @@ class InMemoryUserRepository:
             if user.dealership_id is not None:
                 _require(t.dealerships, user.dealership_id, "dealership")
             if _email_taken(t, user):
-                raise Conflict("email already in use")
+                raise EmailTaken("another user already has this email", field="email")
             _insert(t.users, user.id, user)
 
         self._tx.write(op)
@@ -136,7 +136,7 @@ class InMemoryUserRepository:
     async def update(self, user: User) -> None:
         def op(t: Tables) -> None:
             if _email_taken(t, user):
-                raise Conflict("email already in use")
+                raise EmailTaken("another user already has this email", field="email")
             _replace(t.users, user.id, user, "user")
 
         self._tx.write(op)
@@ -193,16 +193,21 @@ class InMemoryRefreshTokenRepository:
         self._tx.write(op)
 
 
-def _content_taken(t: Tables, document: Document) -> bool:
+def _live_duplicate(t: Tables, document: Document) -> Document | None:
+    """Another live document with `document`'s dealership, topic and content."""
     if document.status is DocumentStatus.DELETING:
-        return False
-    return any(
-        d.id != document.id
-        and d.dealership_id == document.dealership_id
-        and d.topic == document.topic
-        and d.sha256 == document.sha256
-        and d.status is not DocumentStatus.DELETING
-        for d in t.documents.values()
+        return None
+    return next(
+        (
+            d
+            for d in t.documents.values()
+            if d.id != document.id
+            and d.dealership_id == document.dealership_id
+            and d.topic == document.topic
+            and d.sha256 == document.sha256
+            and d.status is not DocumentStatus.DELETING
+        ),
+        None,
     )
 
 
@@ -210,14 +215,15 @@ class InMemoryDocumentRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:
         self._tx = tx
 
-    async def add(self, document: Document) -> None:
-        def op(t: Tables) -> None:
+    async def add(self, document: Document) -> Document | None:
+        def op(t: Tables) -> Document | None:
             _require(t.dealerships, document.dealership_id, "dealership")
-            if _content_taken(t, document):
-                raise Conflict("this file is already in the knowledge base")
-            _insert(t.documents, document.id, document)
+            existing = _live_duplicate(t, document)
+            if existing is None:
+                _insert(t.documents, document.id, document)
+            return existing
 
-        self._tx.write(op)
+        return self._tx.write(op, replay_must_agree=True)
 
     async def get(self, document_id: UUID, *, dealership_id: UUID | None) -> Document | None:
         document = self._tx.tables.documents.get(document_id)
@@ -241,8 +247,8 @@ class InMemoryDocumentRepository:
                 sha256=current.sha256,
                 created_at=current.created_at,
             )
-            if _content_taken(t, kept):
-                raise Conflict("this file is already in the knowledge base")
+            if _live_duplicate(t, kept) is not None:
+                raise DuplicateDocument("this file is already in this knowledge base")
             t.documents[document.id] = kept
 
         self._tx.write(op)
@@ -320,6 +326,14 @@ class InMemoryDocumentRepository:
             if dealership_id in (None, document.dealership_id):
                 counts[document.status] += 1
         return counts
+
+    async def not_ready_ids(self, dealership_id: UUID) -> list[UUID]:
+        return [
+            document.id
+            for document in self._tx.tables.documents.values()
+            if document.dealership_id == dealership_id
+            and document.status is not DocumentStatus.READY
+        ]
 
 
 class InMemoryChunkRepository:
@@ -467,15 +481,34 @@ class InMemoryFeedbackRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:
         self._tx = tx
 
-    async def add(self, feedback: MessageFeedback) -> None:
-        def op(t: Tables) -> None:
+    async def rate(self, feedback: MessageFeedback) -> MessageFeedback:
+        def op(t: Tables) -> MessageFeedback:
             _require(t.messages, feedback.message_id, "message")
             _require(t.conversations, feedback.conversation_id, "conversation")
             _require(t.dealerships, feedback.dealership_id, "dealership")
             _require(t.users, feedback.user_id, "user")
-            _insert(t.feedback, feedback.id, feedback)
+            earlier = next(
+                (
+                    f
+                    for f in t.feedback.values()
+                    if (f.message_id, f.user_id) == (feedback.message_id, feedback.user_id)
+                ),
+                None,
+            )
+            stored = (
+                feedback
+                if earlier is None
+                else msgspec.structs.replace(
+                    earlier,
+                    rating=feedback.rating,
+                    reason=feedback.reason,
+                    updated_at=feedback.updated_at,
+                )
+            )
+            t.feedback[stored.id] = stored
+            return stored
 
-        self._tx.write(op)
+        return self._tx.write(op, replay_must_agree=True)
 
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
@@ -521,10 +554,7 @@ class InMemoryIdempotencyRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:
         self._tx = tx
 
-    async def get(self, scope: str, key: str) -> StoredResponse | None:
-        return self._tx.tables.idempotency.get((scope, key))
-
-    async def put(
+    async def claim(
         self,
         scope: str,
         key: str,
@@ -532,7 +562,7 @@ class InMemoryIdempotencyRepository:
         status_code: int,
         body: bytes,
         created_at: datetime,
-    ) -> None:
+    ) -> StoredResponse | None:
         response = StoredResponse(
             scope=scope,
             key=key,
@@ -541,7 +571,14 @@ class InMemoryIdempotencyRepository:
             body=body,
             created_at=created_at,
         )
-        self._tx.write(lambda t: _insert(t.idempotency, (scope, key), response))
+
+        def op(t: Tables) -> StoredResponse | None:
+            stored = t.idempotency.get((scope, key))
+            if stored is None:
+                t.idempotency[(scope, key)] = response
+            return stored
+
+        return self._tx.write(op, replay_must_agree=True)
 
     async def delete_before(self, created_before: datetime) -> int:
         def op(t: Tables) -> int:

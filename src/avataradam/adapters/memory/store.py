@@ -4,7 +4,7 @@ A transaction works on a copy of the committed tables and journals each write as
 function of the tables. `commit` replays the journal on a fresh copy of whatever is
 committed by then and publishes it at once, so concurrent units of work interleave
 like rows under READ COMMITTED: increments add up, uniqueness is checked again, and
-a compare-and-set that another commit has beaten fails the commit with Conflict.
+a compare-and-set that another commit has beaten fails the commit with ConcurrentUpdate.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from avataradam.domain.errors import Conflict, NotFound
+from avataradam.domain.errors import ConcurrentUpdate, NotFound
 from avataradam.domain.model import (
     Chunk,
     Conversation,
@@ -107,7 +107,7 @@ class InMemoryTransaction:
         candidate = self.store.tables.copy()
         for op, expected in self._journal:
             if op(candidate) != expected and expected is not _ANY_RESULT:
-                raise Conflict("concurrent update, retry")
+                raise ConcurrentUpdate("another request changed the same data first; retry")
         for blob_id in candidate.blobs:
             if blob_id not in candidate.documents:
                 raise NotFound("a blob's document does not exist", blob_id=str(blob_id))

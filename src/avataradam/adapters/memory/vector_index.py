@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from uuid import UUID
 
 from avataradam.adapters.vectors.errors import check_dimension
@@ -46,11 +46,13 @@ class InMemoryVectorIndex:
         *,
         top_k: int,
         topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
     ) -> list[VectorMatch]:
         check_dimension(len(vector), self.dimension)
         if top_k <= 0:
             return []
         wanted = set(topics) if topics else None
+        excluded = set(exclude_documents)
         matches = [
             VectorMatch(
                 id=record.id,
@@ -59,7 +61,7 @@ class InMemoryVectorIndex:
                 topic=record.topic,
             )
             for record in self._namespaces.get(namespace, {}).values()
-            if wanted is None or record.topic in wanted
+            if (wanted is None or record.topic in wanted) and record.document_id not in excluded
         ]
         matches.sort(key=lambda match: (-match.score, match.id))
         return matches[:top_k]

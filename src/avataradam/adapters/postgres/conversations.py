@@ -20,7 +20,7 @@ _SELECT_CONVERSATION = (
 )
 _SELECT_FEEDBACK = (
     "SELECT id, message_id, conversation_id, dealership_id, user_id, rating, reason, "
-    "created_at FROM message_feedback"
+    "created_at, updated_at FROM message_feedback"
 )
 
 
@@ -113,11 +113,16 @@ class PostgresFeedbackRepository:
         self._conn = connection
 
     @translate
-    async def add(self, feedback: MessageFeedback) -> None:
-        await self._conn.execute(
+    async def rate(self, feedback: MessageFeedback) -> MessageFeedback:
+        row = await self._conn.fetchrow(
             "INSERT INTO message_feedback (id, message_id, conversation_id, dealership_id, "
-            "user_id, rating, reason, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "user_id, rating, reason, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT (message_id, user_id) DO UPDATE"
+            " SET rating = EXCLUDED.rating, reason = EXCLUDED.reason,"
+            " updated_at = EXCLUDED.updated_at"
+            " RETURNING id, message_id, conversation_id, dealership_id, user_id, rating, reason,"
+            " created_at, updated_at",
             feedback.id,
             feedback.message_id,
             feedback.conversation_id,
@@ -126,7 +131,10 @@ class PostgresFeedbackRepository:
             feedback.rating.value,
             feedback.reason,
             feedback.created_at,
+            feedback.updated_at,
         )
+        assert row is not None  # noqa: S101 -- DO UPDATE returns the row in both cases
+        return from_row(MessageFeedback, row)
 
     @translate
     async def list_page(

@@ -16,6 +16,7 @@ from avataradam.adapters.postgres.errors import (
     translated_errors,
 )
 from avataradam.adapters.postgres.rows import from_row
+from avataradam.domain.errors import ConcurrentUpdate
 from avataradam.domain.model import (
     Chunk,
     Document,
@@ -27,11 +28,12 @@ from avataradam.domain.model import (
 from avataradam.domain.pagination import Cursor
 
 BLOB_PART_BYTES = 1024 * 1024
+_ADD_ATTEMPTS = 3
 
 _SELECT_DOCUMENT = (
     "SELECT id, dealership_id, topic, filename, content_type, size_bytes, sha256, status, "
     "stage, progress, chunk_count, attempts, error_code, error_message, created_at, "
-    "updated_at FROM documents"
+    "updated_at, title, warnings FROM documents"
 )
 _SELECT_CHUNK = (
     "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section FROM chunks"
@@ -52,29 +54,46 @@ class PostgresDocumentRepository:
         self._conn = connection
 
     @translate
-    async def add(self, document: Document) -> None:
-        await self._conn.execute(
-            "INSERT INTO documents (id, dealership_id, topic, filename, content_type, size_bytes,"
-            " sha256, status, stage, progress, chunk_count, attempts, error_code, error_message, "
-            "created_at, updated_at) VALUES"
-            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            document.id,
-            document.dealership_id,
-            document.topic.value,
-            document.filename,
-            document.content_type,
-            document.size_bytes,
-            document.sha256,
-            document.status.value,
-            None if document.stage is None else document.stage.value,
-            document.progress,
-            document.chunk_count,
-            document.attempts,
-            None if document.error is None else document.error.code,
-            None if document.error is None else document.error.message,
-            document.created_at,
-            document.updated_at,
-        )
+    async def add(self, document: Document) -> Document | None:
+        """ON CONFLICT on the partial unique index: a racing upload of the same content
+        waits for the other transaction, then finds its document (READ COMMITTED sees
+        it from the next statement on). Retried if that document left meanwhile."""
+        for _attempt in range(_ADD_ATTEMPTS):
+            status = await self._conn.execute(
+                "INSERT INTO documents (id, dealership_id, topic, filename, content_type,"
+                " size_bytes, sha256, status, stage, progress, chunk_count, attempts,"
+                " error_code, error_message, created_at, updated_at, title, warnings) VALUES"
+                " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+                " $17, $18)"
+                " ON CONFLICT (dealership_id, topic, sha256) WHERE status <> 'deleting'"
+                " DO NOTHING",
+                document.id,
+                document.dealership_id,
+                document.topic.value,
+                document.filename,
+                document.content_type,
+                document.size_bytes,
+                document.sha256,
+                document.status.value,
+                None if document.stage is None else document.stage.value,
+                document.progress,
+                document.chunk_count,
+                document.attempts,
+                None if document.error is None else document.error.code,
+                None if document.error is None else document.error.message,
+                document.created_at,
+                document.updated_at,
+                document.title,
+                list(document.warnings),
+            )
+            if affected_rows(status) == 1:
+                return None
+            existing = await self.find_by_sha256(
+                dealership_id=document.dealership_id, topic=document.topic, sha256=document.sha256
+            )
+            if existing is not None:
+                return existing
+        raise ConcurrentUpdate("the same file is being uploaded and deleted at once; retry")
 
     @translate
     async def get(self, document_id: UUID, *, dealership_id: UUID | None) -> Document | None:
@@ -97,7 +116,8 @@ class PostgresDocumentRepository:
         status = await self._conn.execute(
             "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
             " status = $5, stage = $6, progress = $7, chunk_count = $8, attempts = $9,"
-            " error_code = $10, error_message = $11, updated_at = $12 WHERE id = $1",
+            " error_code = $10, error_message = $11, updated_at = $12, title = $13,"
+            " warnings = $14 WHERE id = $1",
             document.id,
             document.filename,
             document.content_type,
@@ -110,6 +130,8 @@ class PostgresDocumentRepository:
             None if document.error is None else document.error.code,
             None if document.error is None else document.error.message,
             document.updated_at,
+            document.title,
+            list(document.warnings),
         )
         require_affected(status, "document")
 
@@ -195,6 +217,14 @@ class PostgresDocumentRepository:
         counts = dict.fromkeys(DocumentStatus, 0)
         counts.update({DocumentStatus(row["status"]): row["n"] for row in rows})
         return counts
+
+    @translate
+    async def not_ready_ids(self, dealership_id: UUID) -> list[UUID]:
+        rows = await self._conn.fetch(
+            "SELECT id FROM documents WHERE dealership_id = $1 AND status <> 'ready'",
+            dealership_id,
+        )
+        return [row["id"] for row in rows]
 
 
 class PostgresChunkRepository:

@@ -1,9 +1,11 @@
 """Translation of asyncpg's exceptions into the ports' errors.
 
 Nothing outside this package sees an asyncpg type: constraint violations become
-`Conflict`/`NotFound`/`InvalidInput`, an unreachable or overloaded server becomes
-`DependencyUnavailable`, and a write in a read-only transaction is a programming
-error (`RuntimeError`).
+the domain's specific errors (`EmailTaken`, `DuplicateDocument`, `NotFound` naming
+what is missing, `ConcurrentUpdate`, `InvalidInput`), an unreachable or overloaded
+server becomes `DependencyUnavailable`, and a write in a read-only transaction is a
+programming error (`RuntimeError`). Constraint and table names never leave this module
+except in a log line: they are the schema's, not the API's.
 """
 
 from __future__ import annotations
@@ -14,8 +16,17 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
+import structlog
 
-from avataradam.domain.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound
+from avataradam.domain.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    DependencyUnavailable,
+    DuplicateDocument,
+    EmailTaken,
+    InvalidInput,
+    NotFound,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -38,21 +49,50 @@ _INVALID: tuple[type[BaseException], ...] = (
 )
 
 
+_UNIQUE: dict[str, Callable[[], Conflict]] = {
+    "users_email_key": lambda: EmailTaken("another user already has this email", field="email"),
+    "documents_content_key": lambda: DuplicateDocument(
+        "this file is already in this knowledge base"
+    ),
+}
+"""The unique constraints a request can break, as the error the API answers. Others
+(primary keys of generated ids, the idempotency key and feedback rows, which their
+repositories claim with ON CONFLICT) would be bugs: a generic, logged `Conflict`."""
+
+_REFERENCED = ("dealership", "user", "conversation", "message", "document", "subscription")
+_log = structlog.get_logger(__name__)
+
+
+def _unique_violation(exc: asyncpg.exceptions.UniqueViolationError) -> Conflict:
+    known = _UNIQUE.get(exc.constraint_name or "")
+    if known is not None:
+        return known()
+    _log.error("unexpected_unique_violation", constraint=exc.constraint_name)
+    return Conflict("this object already exists")
+
+
+def _missing_reference(exc: asyncpg.exceptions.ForeignKeyViolationError) -> NotFound:
+    """`<table>_<thing>_id_fkey` names the missing thing; the API says which, not how."""
+    constraint = exc.constraint_name or ""
+    thing = next((t for t in _REFERENCED if constraint.endswith(f"_{t}_id_fkey")), None)
+    if thing is None:
+        return NotFound("a referenced object does not exist")
+    return NotFound(f"{thing} not found")
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     try:
         yield
     except asyncpg.exceptions.UniqueViolationError as exc:
-        raise Conflict("already exists", constraint=exc.constraint_name) from exc
+        raise _unique_violation(exc) from exc
     except asyncpg.exceptions.ForeignKeyViolationError as exc:
-        raise NotFound(
-            "a referenced object does not exist", constraint=exc.constraint_name
-        ) from exc
+        raise _missing_reference(exc) from exc
     except (
         asyncpg.exceptions.SerializationError,
         asyncpg.exceptions.DeadlockDetectedError,
     ) as exc:
-        raise Conflict("concurrent update, retry") from exc
+        raise ConcurrentUpdate("another request changed the same data first; retry") from exc
     except asyncpg.exceptions.ReadOnlySQLTransactionError as exc:
         raise RuntimeError("write attempted in a read-only unit of work") from exc
     except _INVALID as exc:

@@ -8,7 +8,10 @@ from uuid import UUID
 from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, translate
 from avataradam.adapters.postgres.rows import from_row
+from avataradam.domain.errors import ConcurrentUpdate
 from avataradam.domain.model import OutboxEntry, StoredResponse
+
+_CLAIM_ATTEMPTS = 3
 
 
 class PostgresOutboxRepository:
@@ -55,26 +58,7 @@ class PostgresIdempotencyRepository:
         self._conn = connection
 
     @translate
-    async def get(self, scope: str, key: str) -> StoredResponse | None:
-        row = await self._conn.fetchrow(
-            "SELECT scope, key, request_hash, status_code, body, created_at"
-            " FROM idempotency_keys WHERE scope = $1 AND key = $2",
-            scope,
-            key,
-        )
-        if row is None:
-            return None
-        return StoredResponse(
-            scope=row["scope"],
-            key=row["key"],
-            request_hash=row["request_hash"],
-            status_code=row["status_code"],
-            body=row["body"],
-            created_at=row["created_at"],
-        )
-
-    @translate
-    async def put(
+    async def claim(
         self,
         scope: str,
         key: str,
@@ -82,17 +66,32 @@ class PostgresIdempotencyRepository:
         status_code: int,
         body: bytes,
         created_at: datetime,
-    ) -> None:
-        await self._conn.execute(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, body, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
-            scope,
-            key,
-            request_hash,
-            status_code,
-            body,
-            created_at,
-        )
+    ) -> StoredResponse | None:
+        """INSERT ... ON CONFLICT DO NOTHING waits for a concurrent claim of the key to
+        commit or roll back; the SELECT after it then sees the committed claim."""
+        for _attempt in range(_CLAIM_ATTEMPTS):
+            claimed = await self._conn.execute(
+                "INSERT INTO idempotency_keys"
+                " (scope, key, request_hash, status_code, body, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, key) DO NOTHING",
+                scope,
+                key,
+                request_hash,
+                status_code,
+                body,
+                created_at,
+            )
+            if affected_rows(claimed) == 1:
+                return None
+            row = await self._conn.fetchrow(
+                "SELECT scope, key, request_hash, status_code, body, created_at"
+                " FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                scope,
+                key,
+            )
+            if row is not None:
+                return from_row(StoredResponse, row)
+        raise ConcurrentUpdate("the idempotency key is being purged; retry")
 
     @translate
     async def delete_before(self, created_before: datetime) -> int:

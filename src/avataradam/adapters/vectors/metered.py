@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from uuid import UUID
 
@@ -35,10 +35,17 @@ class MeteredVectorIndex:
         *,
         top_k: int,
         topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
     ) -> list[VectorMatch]:
         self.queries += 1
         with self._time_call("query"):
-            return await self.inner.query(namespace, vector, top_k=top_k, topics=topics)
+            return await self.inner.query(
+                namespace,
+                vector,
+                top_k=top_k,
+                topics=topics,
+                exclude_documents=exclude_documents,
+            )
 
     async def delete_document(self, namespace: str, document_id: UUID) -> None:
         with self._time_call("delete"):

@@ -1,7 +1,9 @@
 """VectorIndex on a Pinecone index, through the `pinecone` SDK's asyncio data plane.
 
 The adapter talks to one index by its host (no control-plane lookup at run time), with
-namespace = dealership id and metadata `{document_id, topic}` per vector.
+namespace = dealership id and metadata `{document_id, topic}` per vector; a query's
+topics and excluded documents become a metadata filter, applied by the service inside
+the search (so `top_k` counts only vectors that pass it).
 
 Request limits of the service are respected here rather than left to the SDK: an
 upsert request carries at most 1,000 vectors and stays under 2 MB of JSON (measured
@@ -14,7 +16,7 @@ query right after a write may not see it yet.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
@@ -37,6 +39,8 @@ MAX_UPSERT_VECTORS = 1000
 MAX_UPSERT_BYTES = 2_000_000
 MAX_DELETE_IDS = 1000
 MAX_TOP_K = 10_000
+# Values one `$in`/`$nin` operator may list in a metadata filter.
+MAX_FILTER_VALUES = 10_000
 _LIST_PAGE = 100
 _ENVELOPE_BYTES = 64
 # Statuses that describe the service or its configuration, not the request: retrying
@@ -102,18 +106,18 @@ class PineconeVectorIndex:
         *,
         top_k: int,
         topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
     ) -> list[VectorMatch]:
         check_dimension(len(vector), self.dimension)
         if top_k <= 0:
             return []
         await self._check_dimension_once()
-        topic_filter = {"topic": {"$in": [str(topic) for topic in topics]}} if topics else None
         async with _unavailable_on_failure():
             response = await self._index.query(
                 top_k=min(top_k, MAX_TOP_K),
                 vector=list(vector),
                 namespace=namespace,
-                filter=topic_filter,
+                filter=query_filter(topics, exclude_documents),
                 include_metadata=True,
             )
         return [
@@ -177,6 +181,27 @@ class PineconeVectorIndex:
 
 class _ListingUnsupported(Exception):
     """The index cannot list ids by prefix (pod-based); use metadata filters instead."""
+
+
+def query_filter(
+    topics: Sequence[Topic] | None, exclude_documents: Collection[UUID]
+) -> dict[str, Any] | None:
+    """The metadata filter of a query: topics wanted, documents excluded.
+
+    An exclusion longer than one operator may list is split into several `$nin`
+    clauses joined by `$and`; no clause at all is no filter.
+    """
+    clauses: list[dict[str, Any]] = []
+    if topics:
+        clauses.append({"topic": {"$in": [str(topic) for topic in topics]}})
+    excluded = sorted(str(document_id) for document_id in exclude_documents)
+    clauses.extend(
+        {"document_id": {"$nin": excluded[start : start + MAX_FILTER_VALUES]}}
+        for start in range(0, len(excluded), MAX_FILTER_VALUES)
+    )
+    if len(clauses) > 1:
+        return {"$and": clauses}
+    return clauses[0] if clauses else None
 
 
 def _document_filter(document_id: UUID) -> dict[str, Any]:

@@ -10,7 +10,7 @@ needed at this size and results are exact.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from uuid import UUID
 
@@ -45,6 +45,7 @@ _QUERY = """
 SELECT id, document_id, topic, avataradam_cosine_similarity(embedding, $2::real[]) AS score
 FROM chunk_vectors
 WHERE namespace = $1 AND ($4::text[] IS NULL OR topic = ANY($4::text[]))
+  AND document_id <> ALL($5::uuid[])
 ORDER BY score DESC, id
 LIMIT $3
 """
@@ -114,6 +115,7 @@ class PostgresVectorIndex:
         *,
         top_k: int,
         topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
     ) -> list[VectorMatch]:
         check_dimension(len(vector), self.dimension)
         if top_k <= 0:
@@ -121,7 +123,9 @@ class PostgresVectorIndex:
         await self._check_dimension_once()
         topic_filter = [str(topic) for topic in topics] if topics else None
         async with self._unavailable_on_failure():
-            rows = await self._pool.fetch(_QUERY, namespace, list(vector), top_k, topic_filter)
+            rows = await self._pool.fetch(
+                _QUERY, namespace, list(vector), top_k, topic_filter, list(exclude_documents)
+            )
         return [
             VectorMatch(
                 id=row["id"],

@@ -2,15 +2,10 @@
 
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret, sign
-from avataradam.adapters.webhooks.ssrf import (
-    WebhookDestinationRefused,
-    resolve_public_addresses,
-    validate_webhook_url,
-)
+from avataradam.adapters.webhooks.ssrf import resolve_public_addresses, validate_webhook_url
 
 __all__ = [
     "HttpxWebhookSender",
-    "WebhookDestinationRefused",
     "generate_webhook_secret",
     "resolve_public_addresses",
     "sign",

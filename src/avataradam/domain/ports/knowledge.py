@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +22,14 @@ class ExtractionFailed(DomainError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message, reason=reason)
         self.reason = reason
+
+
+class ExtractorUnavailable(DependencyUnavailable):
+    """A library an extractor needs is missing or broken on this server (say pypdf's AES
+    support): the operator's problem, never the file's, so it is retried like any
+    unavailable dependency instead of failing the document as corrupt."""
+
+    code = "extractor_unavailable"
 
 
 class EmbedderUnavailable(DependencyUnavailable):
@@ -101,7 +109,13 @@ class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VectorIndex(Protocol):
-    """Vectors per namespace (one per dealership). Upserts are idempotent by id."""
+    """Vectors per namespace (one per dealership). Upserts are idempotent by id.
+
+    `query` answers the `top_k` vectors nearest by cosine similarity, best first (ties by
+    id), among those whose topic is in `topics` (None or empty: every topic) and whose
+    document is not in `exclude_documents`: the filters apply inside the search, so
+    excluded vectors never take one of the `top_k` places.
+    """
 
     dimension: int
 
@@ -113,6 +127,7 @@ class VectorIndex(Protocol):
         *,
         top_k: int,
         topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
     ) -> list[VectorMatch]: ...
     async def delete_document(self, namespace: str, document_id: UUID) -> None: ...
     async def count(self, namespace: str, *, document_id: UUID | None = None) -> int: ...

@@ -4,8 +4,9 @@ Listings use keyset pagination: `list_page(cursor=..., limit=n)` returns at most
 rows ordered by `(created_at, id)` ascending, strictly after the cursor. A caller that
 wants to know whether a next page exists asks for `limit + 1` rows and drops the last.
 
-Adapters raise `Conflict` for a uniqueness violation, `NotFound` when an update or a
-reference targets a missing row, and `DependencyUnavailable` when the store cannot be
+Adapters raise a specific `Conflict` for a uniqueness violation (`EmailTaken`, ...),
+`NotFound` when an update or a reference targets a missing row, `ConcurrentUpdate` when
+another transaction won a race, and `DependencyUnavailable` when the store cannot be
 reached.
 """
 
@@ -49,7 +50,7 @@ class DealershipRepository(Protocol):
 
 
 class UserRepository(Protocol):
-    """Users; emails are unique case-insensitively (`add` raises Conflict)."""
+    """Users; emails are unique case-insensitively (`add`, `update` raise EmailTaken)."""
 
     async def add(self, user: User) -> None: ...
     async def get(self, user_id: UUID) -> User | None: ...
@@ -76,7 +77,13 @@ class DocumentRepository(Protocol):
     (dealership_id, topic, sha256) is unique among documents not being deleted.
     """
 
-    async def add(self, document: Document) -> None: ...
+    async def add(self, document: Document) -> Document | None:
+        """Stores `document` and returns None, unless a live (not deleting) document of
+        the same dealership, topic and sha256 exists: then stores nothing and returns
+        that one. A concurrent add of the same content waits for the other's unit of
+        work to end, so of two racing uploads exactly one is stored."""
+        ...
+
     async def get(self, document_id: UUID, *, dealership_id: UUID | None) -> Document | None: ...
     async def get_for_update(self, document_id: UUID) -> Document | None: ...
     async def update(self, document: Document) -> None: ...
@@ -105,6 +112,11 @@ class DocumentRepository(Protocol):
     ) -> list[Document]: ...
     async def count_by_status(self, dealership_id: UUID | None) -> dict[DocumentStatus, int]:
         """Every status, with 0 for absent ones; `None` counts all dealerships."""
+        ...
+
+    async def not_ready_ids(self, dealership_id: UUID) -> list[UUID]:
+        """The dealership's documents in any status but `ready`: vectors they may have
+        (written before `ready`, or left while deleting) must not be served."""
         ...
 
 
@@ -154,9 +166,15 @@ class ConversationRepository(Protocol):
 
 
 class FeedbackRepository(Protocol):
-    """Ratings of assistant messages, listed per dealership."""
+    """Ratings of assistant messages, one per user and message, listed per dealership."""
 
-    async def add(self, feedback: MessageFeedback) -> None: ...
+    async def rate(self, feedback: MessageFeedback) -> MessageFeedback:
+        """Stores `feedback` as the user's rating of the message, or, when the user
+        rated it before, replaces that rating's `rating`, `reason` and `updated_at`
+        (keeping its id and `created_at`, so listings stay in place). Returns the
+        stored rating; concurrent ratings of one message by one user leave one row."""
+        ...
+
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[MessageFeedback]: ...
@@ -178,10 +196,9 @@ class OutboxRepository(Protocol):
 
 
 class IdempotencyRepository(Protocol):
-    """First response per (scope, key); `put` of a stored key raises Conflict."""
+    """The first response per (scope, key) (see `domain/idempotency.py`)."""
 
-    async def get(self, scope: str, key: str) -> StoredResponse | None: ...
-    async def put(
+    async def claim(
         self,
         scope: str,
         key: str,
@@ -189,8 +206,16 @@ class IdempotencyRepository(Protocol):
         status_code: int,
         body: bytes,
         created_at: datetime,
-    ) -> None: ...
-    async def delete_before(self, created_before: datetime) -> int: ...
+    ) -> StoredResponse | None:
+        """Stores this response for the key and returns None if the key is new; else
+        stores nothing and returns the response stored first. A claim of a key that
+        another open unit of work claimed waits for that one to end (or, in the
+        in-memory twin, makes this commit fail with ConcurrentUpdate)."""
+        ...
+
+    async def delete_before(self, created_before: datetime) -> int:
+        """Forgets responses stored before `created_before`; returns how many."""
+        ...
 
 
 class WebhookRepository(Protocol):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -38,6 +40,21 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+ROTATION_GRACE = timedelta(seconds=10)
+"""A refresh token presented again this soon after its rotation is a concurrent request
+of the same session (two tabs, a retry after a lost answer): it gets the same successor
+back. Later, or once the successor is used, it is reuse, and the session is revoked
+(RFC 9700, section 4.14.2)."""
+
+
+def successor_token(rotation_key: bytes, refresh_token: str) -> str:
+    """The refresh token that replaces `refresh_token` when it is rotated: its
+    HMAC-SHA256 under the server's key. Deterministic, so concurrent rotations of one
+    token answer one successor; unpredictable to anyone without the key."""
+    digest = hmac.new(rotation_key, refresh_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 class TokenIssuer:
     """Issues an access token and a new refresh token of a family."""
 
@@ -49,9 +66,13 @@ class TokenIssuer:
         self._ids = ids
         self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
 
-    async def issue(self, uow: UnitOfWork, user: User, family_id: UUID | None) -> TokenPair:
+    async def issue(
+        self, uow: UnitOfWork, user: User, family_id: UUID | None, *, refresh: str | None = None
+    ) -> TokenPair:
+        """Stores `refresh` (a new random token if None) in the family, with an access
+        token beside it."""
         now = self._clock.now()
-        refresh = secrets.token_urlsafe(32)
+        refresh = refresh or secrets.token_urlsafe(32)
         await uow.refresh_tokens.add(
             RefreshToken(
                 token_hash=hash_refresh_token(refresh),
@@ -61,12 +82,16 @@ class TokenIssuer:
                 created_at=now,
             )
         )
+        return self.pair(user, refresh)
+
+    def pair(self, user: User, refresh: str) -> TokenPair:
+        """A new access token with an already stored refresh token."""
         access = self._tokens.issue(
             AccessClaims(
                 user_id=user.id,
                 role=user.role,
                 dealership_id=user.dealership_id,
-                expires_at=now + timedelta(seconds=self._tokens.access_ttl_s),
+                expires_at=self._clock.now() + timedelta(seconds=self._tokens.access_ttl_s),
             )
         )
         return TokenPair(
@@ -112,33 +137,62 @@ class Login:
 
 
 class Refresh:
-    """Rotates a refresh token. Presenting an already rotated token revokes its family."""
+    """Rotates a refresh token into its successor (`successor_token`).
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, issuer: TokenIssuer) -> None:
+    Presenting a rotated token again within ROTATION_GRACE, while its successor is
+    unused, answers that same successor (with a new access token): concurrent refreshes
+    of one session get one answer. Any other reuse revokes the token's family.
+    """
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, issuer: TokenIssuer, secret: bytes
+    ) -> None:
+        """`secret` is the server's signing secret; the rotation key is derived from it."""
         self._uow = uow
         self._clock = clock
         self._issuer = issuer
+        self._rotation_key = hmac.new(secret, b"refresh-token-rotation", hashlib.sha256).digest()
 
     async def __call__(self, refresh_token: str) -> TokenPair:
         now = self._clock.now()
         token_hash = hash_refresh_token(refresh_token)
+        successor = successor_token(self._rotation_key, refresh_token)
         async with self._uow() as uow:
             stored = await uow.refresh_tokens.get(token_hash)
             if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
                 raise InvalidToken("refresh token is not valid")
-            if stored.rotated_at is not None or not await uow.refresh_tokens.mark_rotated(
-                token_hash, now
-            ):
-                await uow.refresh_tokens.revoke_family(stored.family_id, now)
+            if stored.rotated_at is None and await uow.refresh_tokens.mark_rotated(token_hash, now):
+                user = await uow.users.get(stored.user_id)
+                if not await _may_sign_in(uow, user):
+                    raise InvalidToken("refresh token is not valid")
+                assert user is not None  # noqa: S101 -- narrowed by _may_sign_in
+                pair = await self._issuer.issue(
+                    uow, user, family_id=stored.family_id, refresh=successor
+                )
                 await uow.commit()
-                raise InvalidToken("refresh token was already used; its sessions are revoked")
-            user = await uow.users.get(stored.user_id)
-            if not await _may_sign_in(uow, user):
-                raise InvalidToken("refresh token is not valid")
-            assert user is not None  # noqa: S101 -- narrowed by _may_sign_in
-            pair = await self._issuer.issue(uow, user, family_id=stored.family_id)
+                return pair
+            replay = await self._replay(uow, successor, stored.rotated_at or now, now)
+            if replay is not None:
+                return replay
+            await uow.refresh_tokens.revoke_family(stored.family_id, now)
             await uow.commit()
-            return pair
+            raise InvalidToken("refresh token was already used; its sessions are revoked")
+
+    async def _replay(
+        self, uow: UnitOfWork, successor: str, rotated_at: datetime, now: datetime
+    ) -> TokenPair | None:
+        """The successor again, if the token was rotated moments ago and the successor
+        is still the session's live token; else None (reuse)."""
+        if now - rotated_at > ROTATION_GRACE:
+            return None
+        current = await uow.refresh_tokens.get(hash_refresh_token(successor))
+        if current is None or current.rotated_at is not None or current.revoked_at is not None:
+            return None
+        user = await uow.users.get(current.user_id)
+        if not await _may_sign_in(uow, user):
+            return None
+        assert user is not None  # noqa: S101 -- narrowed by _may_sign_in
+        return self._issuer.pair(user, successor)
 
 
 class Logout:

@@ -22,6 +22,7 @@ import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
 from avataradam.domain.errors import DomainError, InvalidInput, NotFound
+from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import (
     Conversation,
     ConversationMode,
@@ -159,6 +160,13 @@ def source_of(hit: SearchHit) -> Source:
     )
 
 
+def require_storable(text: str, field: str) -> None:
+    """Refuses, before any work starts, text that storage cannot hold (PostgreSQL
+    `text` cannot contain U+0000), rather than failing when the reply is stored."""
+    if "\x00" in text:
+        raise InvalidInput(f"{field} must not contain the NUL character (U+0000)", field=field)
+
+
 def _owner_scope(principal: Principal, dealership_id: UUID | None) -> UUID:
     return dealership_scope(principal, dealership_id)
 
@@ -173,11 +181,16 @@ class StartConversation:
     ) -> None:
         self._uow, self._clock, self._ids, self._choose = uow, clock, ids, choose
 
-    async def __call__(self, principal: Principal, new: NewConversation) -> Conversation:
+    async def __call__(
+        self, principal: Principal, new: NewConversation, *, idempotency_key: str | None = None
+    ) -> Answer[Conversation]:
+        """A new conversation; with an idempotency key (the caller's own), repeats
+        replay the first answer instead of starting another one."""
         dealership_id = _owner_scope(principal, new.dealership_id)
         scenario = (new.scenario or "").strip() or None
         if scenario is not None and len(scenario) > MAX_SCENARIO_CHARS:
             raise InvalidInput(f"scenario is at most {MAX_SCENARIO_CHARS} characters")
+        require_storable(scenario or "", "scenario")
         if new.mode is ConversationMode.ROLEPLAY:
             scenario = persona_for(scenario).scenario if scenario else self._choose(list(PERSONAS))
         now = self._clock.now()
@@ -190,12 +203,16 @@ class StartConversation:
             created_at=now,
             updated_at=now,
         )
+        request = IdempotentRequest.of(f"conversations:{principal.user_id}", idempotency_key, new)
         async with self._uow() as uow:
+            replay = await first_answer(uow, request, conversation, status_code=201, now=now)
+            if replay is not None:
+                return replay
             if await uow.dealerships.get(dealership_id) is None:
                 raise NotFound("dealership not found")
             await uow.conversations.add(conversation)
             await uow.commit()
-        return conversation
+        return Answer(value=conversation)
 
 
 class ListConversations:
@@ -274,6 +291,7 @@ class SendMessage:
             raise InvalidInput(
                 f"content must be 1 to {MAX_MESSAGE_CHARS} characters", field="content"
             )
+        require_storable(text, "content")
         scope = _owner_scope(principal, dealership_id)
         # The primary, not a replica: the history must hold the caller's previous turn
         # and the generation must be current for the retrieval cache key.
@@ -440,10 +458,12 @@ class SendMessage:
         ):
             if delta.usage is not None:
                 usage = delta.usage
-            if delta.text:
+            # What is streamed is what will be stored: drop what storage cannot hold.
+            text = delta.text.replace("\x00", "")
+            if text:
                 timing.first_delta()
-                parts.append(delta.text)
-                stream.put(ReplyDelta(text=delta.text))
+                parts.append(text)
+                stream.put(ReplyDelta(text=text))
         content = "".join(parts).strip()
         if not content:
             raise ChatModelUnavailable("the chat model returned an empty reply")
@@ -523,8 +543,19 @@ async def _find_own_message(
         cursor = Cursor(created_at=page[-1].created_at, id=page[-1].id)
 
 
+class Rating(msgspec.Struct, frozen=True, kw_only=True):
+    """The caller's rating as stored; `replaced` when it replaced an earlier one."""
+
+    feedback: MessageFeedback
+    replaced: bool
+
+
 class RateMessage:
-    """Thumbs up/down on an assistant message of one's own conversation."""
+    """Thumbs up/down on an assistant message of one's own conversation.
+
+    One rating per user and message: rating again (or concurrently) replaces the
+    rating and reason, the latest wins, and the rating keeps its id.
+    """
 
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, telemetry: Telemetry
@@ -539,11 +570,12 @@ class RateMessage:
         rating: FeedbackRating,
         reason: str | None,
         dealership_id: UUID | None = None,
-    ) -> MessageFeedback:
+    ) -> Rating:
         scope = _owner_scope(principal, dealership_id)
         reason = (reason or "").strip() or None
         if reason is not None and len(reason) > MAX_REASON_CHARS:
             raise InvalidInput(f"reason is at most {MAX_REASON_CHARS} characters", field="reason")
+        require_storable(reason or "", "reason")
         async with self._uow() as uow:
             found = await _find_own_message(
                 uow, dealership_id=scope, user_id=principal.user_id, message_id=message_id
@@ -553,6 +585,7 @@ class RateMessage:
             conversation, _, message = found
             if message.role is not MessageRole.ASSISTANT:
                 raise InvalidInput("only assistant messages can be rated", field="message_id")
+            now = self._clock.now()
             feedback = MessageFeedback(
                 id=self._ids.new_id(),
                 message_id=message.id,
@@ -561,9 +594,10 @@ class RateMessage:
                 user_id=principal.user_id,
                 rating=rating,
                 reason=reason,
-                created_at=self._clock.now(),
+                created_at=now,
+                updated_at=now,
             )
-            await uow.feedback.add(feedback)
+            stored = await uow.feedback.rate(feedback)
             await uow.commit()
         self._telemetry.event(
             "message_rated",
@@ -571,7 +605,7 @@ class RateMessage:
             conversation_id=str(conversation.id),
             rating=rating.value,
         )
-        return feedback
+        return Rating(feedback=stored, replaced=stored.id != feedback.id)
 
 
 class ListFeedback:

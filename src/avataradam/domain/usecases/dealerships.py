@@ -8,6 +8,7 @@ import msgspec
 
 from avataradam.domain.access import Principal, require_role
 from avataradam.domain.errors import InvalidInput, NotFound
+from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Dealership, Role
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
@@ -27,15 +28,26 @@ def _valid_name(name: str) -> str:
 
 
 class CreateDealership:
+    """A new tenant. With an idempotency key (the caller's own), repeats replay the
+    first answer instead of creating another dealership."""
+
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
         self._uow, self._clock, self._ids = uow, clock, ids
 
-    async def __call__(self, principal: Principal, name: str) -> Dealership:
+    async def __call__(
+        self, principal: Principal, name: str, *, idempotency_key: str | None = None
+    ) -> Answer[Dealership]:
         require_role(principal, Role.SUPER_ADMIN)
-        return await self.create(name)
+        request = IdempotentRequest.of(
+            f"dealerships:{principal.user_id}", idempotency_key, {"name": name}
+        )
+        return await self._create(name, request)
 
     async def create(self, name: str) -> Dealership:
         """Creates without a principal: the operator's `create-dealership` path."""
+        return (await self._create(name, None)).value
+
+    async def _create(self, name: str, request: IdempotentRequest | None) -> Answer[Dealership]:
         now = self._clock.now()
         dealership = Dealership(
             id=self._ids.new_id(),
@@ -46,9 +58,12 @@ class CreateDealership:
             updated_at=now,
         )
         async with self._uow() as uow:
+            replay = await first_answer(uow, request, dealership, status_code=201, now=now)
+            if replay is not None:
+                return replay
             await uow.dealerships.add(dealership)
             await uow.commit()
-        return dealership
+        return Answer(value=dealership)
 
 
 class GetDealership:

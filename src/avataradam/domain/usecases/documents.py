@@ -16,12 +16,14 @@ from avataradam.domain.access import (
     visible_dealership,
 )
 from avataradam.domain.errors import (
-    Conflict,
     DependencyUnavailable,
+    DocumentNotRetryable,
+    DuplicateDocument,
     InvalidInput,
     NotFound,
     UnsupportedFileType,
 )
+from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Document, DocumentStatus, OutboxEntry, Role, Topic
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
@@ -32,18 +34,6 @@ from avataradam.domain.tasks import DELETE_DOCUMENT, INGEST_DOCUMENT, OUTBOX_TAS
 ADMINS = (Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
 OUTBOX_GRACE = timedelta(seconds=10)
 """How long the API has to enqueue a task itself before the worker's relay does it."""
-
-
-class DuplicateDocument(Conflict):
-    code = "duplicate_document"
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-
-
-class DocumentNotRetryable(Conflict):
-    code = "document_not_retryable"
 
 
 class UploadedFile(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,11 +50,6 @@ class UploadRequest(msgspec.Struct, frozen=True, kw_only=True):
     dealership_id: UUID | None = None
     idempotency_key: str | None = None
     request_id: str | None = None
-
-
-class UploadResult(msgspec.Struct, frozen=True, kw_only=True):
-    document: Document
-    replayed: bool
 
 
 class TaskDispatcher:
@@ -100,12 +85,25 @@ class TaskDispatcher:
         return True
 
 
-def _request_hash(topic: Topic, sha256: str) -> str:
-    return hashlib.sha256(f"{topic.value}:{sha256}".encode()).hexdigest()
+def _upload_request(
+    dealership_id: UUID, request: UploadRequest, file: UploadedFile
+) -> IdempotentRequest | None:
+    """Upload keys are the dealership's; the same topic and bytes are the same upload."""
+    if request.idempotency_key is None:
+        return None
+    fingerprint = hashlib.sha256(f"{request.topic.value}:{file.sha256}".encode()).hexdigest()
+    return IdempotentRequest(
+        scope=f"documents:{dealership_id}", key=request.idempotency_key, fingerprint=fingerprint
+    )
 
 
 class UploadDocument:
-    """Stores an upload and queues its ingestion in one transaction; answers at once."""
+    """Stores an upload and queues its ingestion in one transaction; answers at once.
+
+    Of concurrent uploads of the same bytes into one dealership and topic, exactly one
+    is stored; the others answer DuplicateDocument naming it. With an idempotency key,
+    repeats of the first upload replay its answer (see `domain/idempotency.py`).
+    """
 
     def __init__(
         self, uow: UnitOfWorkFactory, dispatcher: TaskDispatcher, clock: Clock, ids: IdGenerator
@@ -118,7 +116,7 @@ class UploadDocument:
         request: UploadRequest,
         file: UploadedFile,
         parts: Callable[[], AsyncIterator[bytes]],
-    ) -> UploadResult:
+    ) -> Answer[Document]:
         require_role(principal, *ADMINS)
         dealership_id = dealership_scope(principal, request.dealership_id)
         if file.size_bytes == 0:
@@ -127,76 +125,56 @@ class UploadDocument:
             raise UnsupportedFileType(
                 "the file is not a PDF, DOCX, HTML, Markdown or plain-text document", field="file"
             )
-        scope = f"documents:{dealership_id}"
-        request_hash = _request_hash(request.topic, file.sha256)
+        document = self._new_document(dealership_id, request.topic, file, file.content_type)
         async with self._uow() as uow:
-            if request.idempotency_key:
-                replay = await self._replay(uow, scope, request.idempotency_key, request_hash)
-                if replay is not None:
-                    return UploadResult(document=replay, replayed=True)
+            replay = await first_answer(
+                uow,
+                _upload_request(dealership_id, request, file),
+                document,
+                status_code=202,
+                now=document.created_at,
+            )
+            if replay is not None:
+                return replay
             dealership = await uow.dealerships.get(dealership_id)
             if dealership is None or not dealership.active:
                 raise NotFound("dealership not found")
-            existing = await uow.documents.find_by_sha256(
-                dealership_id=dealership_id, topic=request.topic, sha256=file.sha256
-            )
+            existing = await uow.documents.add(document)
             if existing is not None:
                 raise DuplicateDocument(
                     f"this file is already in the {request.topic.value} knowledge base",
                     document_id=str(existing.id),
                 )
-            now = self._clock.now()
-            document = Document(
-                id=self._ids.new_id(),
-                dealership_id=dealership_id,
-                topic=request.topic,
-                filename=file.filename,
-                content_type=file.content_type,
-                size_bytes=file.size_bytes,
-                sha256=file.sha256,
-                status=DocumentStatus.QUEUED,
-                stage=None,
-                progress=0.0,
-                chunk_count=0,
-                attempts=0,
-                error=None,
-                created_at=now,
-                updated_at=now,
-            )
-            try:
-                await uow.documents.add(document)
-            except Conflict as exc:
-                raise DuplicateDocument(
-                    "this file was uploaded concurrently into the same knowledge base"
-                ) from exc
             await uow.blobs.write(document.id, parts())
             payload = {"document_id": str(document.id)}
             if request.request_id:
                 payload["request_id"] = request.request_id
             entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, **payload)
-            if request.idempotency_key:
-                await uow.idempotency.put(
-                    scope,
-                    request.idempotency_key,
-                    request_hash,
-                    202,
-                    str(document.id).encode(),
-                    now,
-                )
             await uow.commit()
             await self._dispatcher.dispatch(uow, entry)
-        return UploadResult(document=document, replayed=False)
+        return Answer(value=document)
 
-    @staticmethod
-    async def _replay(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> Document | None:
-        stored = await uow.idempotency.get(scope, key)
-        if stored is None:
-            return None
-        if stored.request_hash != request_hash:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used for a different upload", field="Idempotency-Key"
-            )
-        return await uow.documents.get(UUID(stored.body.decode()), dealership_id=None)
+    def _new_document(
+        self, dealership_id: UUID, topic: Topic, file: UploadedFile, content_type: str
+    ) -> Document:
+        now = self._clock.now()
+        return Document(
+            id=self._ids.new_id(),
+            dealership_id=dealership_id,
+            topic=topic,
+            filename=file.filename,
+            content_type=content_type,
+            size_bytes=file.size_bytes,
+            sha256=file.sha256,
+            status=DocumentStatus.QUEUED,
+            stage=None,
+            progress=0.0,
+            chunk_count=0,
+            attempts=0,
+            error=None,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 async def _visible_document(uow: UnitOfWork, principal: Principal, document_id: UUID) -> Document:
@@ -291,7 +269,8 @@ class RetryDocument:
             locked = await _locked_visible_document(uow, principal, document_id)
             if locked.status is not DocumentStatus.FAILED:
                 raise DocumentNotRetryable(
-                    f"only a failed document can be retried; this one is {locked.status.value}"
+                    f"only a failed document can be retried; this one is {locked.status.value}",
+                    status=locked.status.value,
                 )
             queued = msgspec.structs.replace(
                 locked,

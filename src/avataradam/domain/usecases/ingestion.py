@@ -32,7 +32,7 @@ from avataradam.domain.ports.knowledge import (
     ChunkDraft,
     Chunker,
     Embedder,
-    ExtractedSection,
+    Extraction,
     ExtractionFailed,
     TextExtractor,
     VectorIndex,
@@ -165,14 +165,14 @@ class IngestDocument:
         span, stage = self._telemetry.span, self._telemetry.ingestion_stage
         try:
             with span("ingest.extract_and_chunk"):
-                drafts = await self._extract_and_chunk(document, progress)
+                extraction, drafts = await self._extract_and_chunk(document, progress)
             with span("ingest.embed"), stage(Stage.EMBEDDING):
                 vectors = await self._embed([d.text for d in drafts], progress)
             with span("ingest.index"), stage(Stage.INDEXING):
                 await self._upsert(document, vectors, progress)
             with span("ingest.store"), stage(Stage.STORING):
                 await progress.report(Stage.STORING, _INDEXED, force=True)
-                return await self._finish(document, drafts)
+                return await self._finish(document, drafts, extraction)
         except DependencyUnavailable as exc:
             await self._note_transient(document.id, exc)
             raise
@@ -204,7 +204,9 @@ class IngestDocument:
             await uow.commit()
             return claimed
 
-    async def _extract_and_chunk(self, document: Document, progress: _Progress) -> list[ChunkDraft]:
+    async def _extract_and_chunk(
+        self, document: Document, progress: _Progress
+    ) -> tuple[Extraction, list[ChunkDraft]]:
         stage = self._telemetry.ingestion_stage
         with stage(Stage.EXTRACTING), tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
             path = Path(tmp) / "upload"
@@ -213,7 +215,10 @@ class IngestDocument:
                     async for part in uow.blobs.read(document.id):
                         handle.write(part)
             async with progress.alive(Stage.EXTRACTING, 0.0, self._options.heartbeat_interval_s):
-                sections = await asyncio.to_thread(self._sections, path, document.content_type)
+                extraction = await asyncio.to_thread(
+                    self._extractor.extract, path, document.content_type
+                )
+                sections = await asyncio.to_thread(list, extraction.sections)
         await progress.report(Stage.CHUNKING, _EXTRACTED, force=True)
         async with progress.alive(Stage.CHUNKING, _EXTRACTED, self._options.heartbeat_interval_s):
             with stage(Stage.CHUNKING):
@@ -221,10 +226,7 @@ class IngestDocument:
         if not drafts:
             raise ExtractionFailed("the document contains no text", reason="empty_text")
         await progress.report(Stage.EMBEDDING, _CHUNKED, force=True)
-        return drafts
-
-    def _sections(self, path: Path, content_type: str) -> list[ExtractedSection]:
-        return list(self._extractor.extract(path, content_type).sections)
+        return extraction, drafts
 
     async def _embed(self, texts: Sequence[str], progress: _Progress) -> list[list[float]]:
         vectors: list[list[float]] = []
@@ -255,7 +257,9 @@ class IngestDocument:
             share = min(1.0, (start + size) / len(records))
             await progress.report(Stage.INDEXING, _EMBEDDED + (_INDEXED - _EMBEDDED) * share)
 
-    async def _finish(self, document: Document, drafts: list[ChunkDraft]) -> IngestOutcome:
+    async def _finish(
+        self, document: Document, drafts: list[ChunkDraft], extraction: Extraction
+    ) -> IngestOutcome:
         chunks = [
             Chunk(
                 id=vector_id(document.id, index),
@@ -289,6 +293,8 @@ class IngestDocument:
                 chunk_count=len(chunks),
                 error=None,
                 updated_at=self._clock.now(),
+                title=extraction.title,
+                warnings=tuple(extraction.warnings),
             )
             await uow.documents.update(ready)
             await uow.dealerships.bump_generation(ready.dealership_id)

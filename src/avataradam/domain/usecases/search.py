@@ -3,6 +3,8 @@
 Cache keys carry the dealership's knowledge-base generation, which is bumped in the
 same transaction that makes a document ready or starts deleting one: a changed
 knowledge base can never be answered from a stale entry, with no TTL guesswork.
+Only chunks of `ready` documents are served, and the vectors of other documents are
+kept out of the vector query itself, so they never crowd the `top_k` out.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ import msgspec
 from avataradam.domain.access import Principal, dealership_scope
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Topic
-from avataradam.domain.ports.knowledge import Embedder, VectorIndex
+from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 2000
 MAX_TOP_K = 50
+MAX_FETCH = 1000
+"""Most vectors one search asks the index for while fetching past unservable ones."""
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
@@ -291,10 +295,47 @@ class SearchKnowledgeBase:
         topics: Sequence[Topic] | None,
         top_k: int,
     ) -> list[SearchHit]:
+        """The `top_k` best servable passages: chunks of `ready` documents only.
+
+        Vectors of documents that are not ready (being written, failed, deleting) stay in
+        the index until removed, so they must never take a place among the `top_k`
+        (a search would starve while a well-matching document is deleted). One vector
+        query suffices unless its page holds unservable vectors. Then the documents that
+        are not ready are excluded inside the next query; vectors still left without a
+        servable chunk (an older chunking's leftovers, or deletes an eventually
+        consistent index has not applied yet) are fetched past, fourfold more each
+        round, up to `MAX_FETCH` vectors.
+        """
         vector = await self._embed(normalised)
-        matches = await self._index.query(
-            str(dealership_id), vector, top_k=top_k, topics=list(topics) if topics else None
-        )
+        wanted = list(topics) if topics else None
+        excluded: set[UUID] | None = None
+        fetch = top_k
+        while True:
+            matches = await self._index.query(
+                str(dealership_id),
+                vector,
+                top_k=fetch,
+                topics=wanted,
+                exclude_documents=excluded or (),
+            )
+            hits = await self._servable(dealership_id, matches)
+            if len(hits) >= top_k or len(matches) < fetch or fetch >= MAX_FETCH:
+                return hits[:top_k]
+            if excluded is None:
+                async with self._uow(read_only=True) as uow:
+                    excluded = set(await uow.documents.not_ready_ids(dealership_id))
+                served = {hit.chunk_id for hit in hits}
+                leftovers = sum(
+                    1 for m in matches if m.id not in served and m.document_id not in excluded
+                )
+                fetch = min(top_k + leftovers, MAX_FETCH)
+            else:
+                fetch = min(4 * fetch, MAX_FETCH)
+
+    async def _servable(
+        self, dealership_id: UUID, matches: Sequence[VectorMatch]
+    ) -> list[SearchHit]:
+        """The matches whose chunk is servable (its document `ready`), in match order."""
         if not matches:
             return []
         async with self._uow(read_only=True) as uow:
@@ -304,7 +345,6 @@ class SearchKnowledgeBase:
                     [m.id for m in matches], dealership_id=dealership_id
                 )
             }
-        # A vector whose chunk is gone (document deleted or being deleted) is never served.
         return [
             SearchHit(
                 chunk_id=m.id,

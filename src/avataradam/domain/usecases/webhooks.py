@@ -9,6 +9,7 @@ import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
 from avataradam.domain.errors import DependencyUnavailable, InvalidInput, NotFound
+from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
@@ -44,7 +45,11 @@ class CreateSubscription:
         self._uow, self._clock, self._ids = uow, clock, ids
         self._validate_url, self._new_secret = validate_url, new_secret
 
-    async def __call__(self, principal: Principal, new: NewSubscription) -> WebhookSubscription:
+    async def __call__(
+        self, principal: Principal, new: NewSubscription, *, idempotency_key: str | None = None
+    ) -> Answer[WebhookSubscription]:
+        """With an idempotency key (the caller's own), repeats replay the first answer,
+        secret included, instead of subscribing the URL again."""
         require_role(principal, *ADMINS)
         dealership_id = dealership_scope(principal, new.dealership_id)
         unknown = sorted(set(new.events) - set(WEBHOOK_EVENTS))
@@ -63,12 +68,18 @@ class CreateSubscription:
             active=True,
             created_at=self._clock.now(),
         )
+        request = IdempotentRequest.of(f"webhooks:{principal.user_id}", idempotency_key, new)
         async with self._uow() as uow:
+            replay = await first_answer(
+                uow, request, subscription, status_code=201, now=subscription.created_at
+            )
+            if replay is not None:
+                return replay
             if await uow.dealerships.get(dealership_id) is None:
                 raise NotFound("dealership not found")
             await uow.webhooks.add(subscription)
             await uow.commit()
-        return subscription
+        return Answer(value=subscription)
 
 
 class ListSubscriptions:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 from functools import partial
 from typing import Any
 
@@ -27,6 +25,8 @@ from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.search import SearchController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
+from avataradam.entrypoints.http.headers import RequestHeadersMiddleware, document_http_semantics
+from avataradam.entrypoints.http.methods import HttpSemanticsMiddleware, RouteTable, cors_config
 from avataradam.entrypoints.http.openapi import TAGS, finish_openapi
 from avataradam.entrypoints.http.problems import EXCEPTION_HANDLERS
 from avataradam.entrypoints.http.ratelimit import (
@@ -35,6 +35,7 @@ from avataradam.entrypoints.http.ratelimit import (
     rate_limit_hook,
 )
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
+from avataradam.entrypoints.http.warmup import WarmUp
 from avataradam.entrypoints.observability.metrics import render_metrics
 from avataradam.entrypoints.observability.middleware import instrument_app
 
@@ -46,35 +47,21 @@ async def docs_redirect() -> Redirect:
     return Redirect(path="/schema/swagger")
 
 
-async def _warm_up(container: Container) -> None:
-    """Loads the local embedding and chat models before the first request instead of
-    during it (seconds of loading would land on one unlucky search or reply)."""
-    chat = container.chat_model
-    for model in (container.knowledge.embedder, getattr(chat, "inner", chat)):
-        warm_up = getattr(model, "warm_up", None)
-        if callable(warm_up):
-            await asyncio.to_thread(warm_up)
-
-
-def _freeze_startup_heap() -> None:
-    """Moves everything alive after startup (framework, model, settings: millions of
-    objects once torch is imported) out of the garbage collector's reach, so a full
-    collection under load scans only what requests allocate. It is what keeps those
-    collections from turning into tail-latency spikes; see the `gc.freeze` docs."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(container: Container, *, server_process: bool = False) -> Litestar:
     """Builds the API around an already wired container; the app owns its lifecycle.
 
     `server_process`: the app is the one app of a server process (the ASGI factory).
-    Startup then also warms the embedder up and freezes the startup heap out of the
-    garbage collector's reach; embedded apps (tests) leave process-wide state alone.
+    It then warms the embedder and a local chat model up in the background and freezes
+    the heap out of the garbage collector's reach when warm (see `warmup.py`); embedded
+    apps (tests) are ready at once and leave process-wide state alone.
     """
+    warm_up = WarmUp(partial(container.warm_up, chat_model=True) if server_process else None)
 
     def provide_container() -> Container:
         return container
+
+    def provide_warm_up() -> WarmUp:
+        return warm_up
 
     def authenticate(request: Request[Any, Any, Any]) -> Principal:
         """Authenticates once per request (the rate-limit hook may have done it)."""
@@ -95,6 +82,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         body, content_type = render_metrics(container.metrics_registry)
         return Response(body, media_type=content_type)
 
+    cors = cors_config(container.settings.http.cors_origin_list)
     uploads = Router(
         path="/",
         route_handlers=[DocumentController],
@@ -118,19 +106,20 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
+            "warm_up": Provide(provide_warm_up, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=rate_limit_hook(container.enforce_rate_limits, authenticate),
         middleware=[
+            RequestHeadersMiddleware,
             DefineMiddleware(
                 BodyReadTimeoutMiddleware, timeout_s=container.settings.http.body_timeout_s
             ),
             RateLimitHeadersMiddleware,
         ],
-        on_startup=[container.start, partial(_warm_up, container), _freeze_startup_heap]
-        if server_process
-        else [container.start],
-        on_shutdown=[container.close],
+        cors_config=cors,
+        on_startup=[container.start, warm_up.start],
+        on_shutdown=[warm_up.stop, container.close],
         openapi_config=OpenAPIConfig(
             title="AvatarAdam API",
             version=API_VERSION,
@@ -153,5 +142,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         debug=False,
         logging_config=None,
     )
+    document_http_semantics(app.openapi_schema)
     finish_openapi(app.openapi_schema)
+    app.asgi_handler = HttpSemanticsMiddleware(app.asgi_handler, RouteTable(app), cors)
     return instrument_app(app, metrics=container.metrics)

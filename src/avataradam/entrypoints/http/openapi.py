@@ -1,8 +1,10 @@
 """What the OpenAPI document tells beyond the handlers' types: the problem+json answers
 of every operation, the headers that come with them, and the tags.
 
-Handlers declare their errors with `responses=problems(...)`. `finish_openapi` then
-completes the built document in place: every error response is the `Problem` schema
+Handlers declare their errors with `responses=problems(...)`; each status lists an
+example of every code the API answers with it (the table in `problems.py`).
+`finish_openapi` then completes the built document in place: `components.responses`
+catalogues every code by status, every error response is the `Problem` schema
 (Litestar's own 400 schema is not what the API answers), 401s carry `WWW-Authenticate`,
 429s `Retry-After` and the RateLimit headers, and every answer `X-Request-ID`. JSON
 request bodies say `additionalProperties: false`: every body struct forbids unknown
@@ -29,17 +31,22 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIType
 
-from avataradam.entrypoints.http.problems import PROBLEM_MEDIA_TYPE, Problem, problem_type
+from avataradam.entrypoints.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEMS,
+    Problem,
+    problem_type,
+)
 
 PROBLEM_SCHEMA = "Problem"
 
 
 class _Kind:
-    """One documented problem: its most common `code`, what it means, what to do."""
+    """The problems of one status: its most common `code`, what they mean, what to do,
+    and an example `detail` of that code."""
 
-    def __init__(self, code: str, title: str, description: str, detail: str) -> None:
+    def __init__(self, code: str, description: str, detail: str) -> None:
         self.code = code
-        self.title = title
         self.description = description
         self.detail = detail
 
@@ -47,14 +54,15 @@ class _Kind:
 PROBLEM_KINDS: dict[int, _Kind] = {
     400: _Kind(
         "invalid_request",
-        "Bad Request",
-        "The request is malformed: a body, query, path or header value fails validation "
-        "(`invalid_request`; `errors` lists each field). Fix the request; do not retry it.",
+        "The request is malformed (`invalid_request`): it cannot be parsed as this "
+        "reference declares it, e.g. a wrong type, a value out of its stated range or "
+        "length, a missing or unknown field, in the body, the query or a header, or a "
+        "`cursor` the API never issued. `errors` lists each field. Fix the request; do "
+        "not retry it.",
         "Validation failed for POST /v1/search",
     ),
     401: _Kind(
         "invalid_token",
-        "Invalid token",
         "No bearer token, or an invalid, expired or revoked one (`invalid_token`); on "
         "sign-in, wrong credentials (`authentication_failed`). Refresh the access token "
         "or sign in again.",
@@ -62,64 +70,85 @@ PROBLEM_KINDS: dict[int, _Kind] = {
     ),
     403: _Kind(
         "permission_denied",
-        "Forbidden",
         "The caller's role may not do this (`permission_denied`).",
         "this action needs the role dealership_admin or super_admin",
     ),
     404: _Kind(
         "not_found",
-        "Not found",
         "No such object in the caller's dealership (`not_found`). Objects of another "
         "dealership answer 404 too, never 403.",
         "document not found",
     ),
+    406: _Kind(
+        "not_acceptable",
+        "The `Accept` header rules out every representation of the resource "
+        "(`not_acceptable`): accept `application/json` (a reply also `text/event-stream`).",
+        "this resource is available as application/json only",
+    ),
     408: _Kind(
         "request_timeout",
-        "Request Timeout",
         "The request body did not arrive in full within the server's deadline "
         "(`request_timeout`); the connection is closed. Retry on a better connection.",
         "the request body did not arrive within 120 s",
     ),
     409: _Kind(
-        "conflict",
-        "Conflict",
-        "The request conflicts with the current state: a duplicate (`conflict`, "
-        "`duplicate_document` with `details.document_id`), an idempotency key reused "
-        "for another request, a document that cannot be retried.",
+        "duplicate_document",
+        "The request conflicts with the current state: the same file already in the "
+        "topic (`duplicate_document`, `details.document_id` names it), an email another "
+        "user has (`email_taken`), a document that is not `failed` (`document_not_retryable`, "
+        "`details.status`), another request changing the same data first "
+        "(`concurrent_update`: retry).",
         "the same file is already in this knowledge base",
+    ),
+    412: _Kind(
+        "precondition_failed",
+        "A precondition header is false (`precondition_failed`): no representation "
+        "carries an entity tag, so `If-Match` can only be `*`, and `If-None-Match: *` "
+        "fails on a resource that exists. Nothing was done; send the request without it.",
+        "no representation of this API carries an entity tag: If-Match can only be '*'",
     ),
     413: _Kind(
         "file_too_large",
-        "Content too large",
         "The body or the uploaded file exceeds its size limit (`file_too_large`, "
         "`payload_too_large`).",
         "the file exceeds the upload limit of 26214400 bytes",
     ),
     415: _Kind(
         "unsupported_file_type",
-        "Unsupported media type",
         "The uploaded file is not PDF, DOCX, HTML, Markdown or plain text, judged by its "
-        "bytes (`unsupported_file_type`).",
+        "bytes (`unsupported_file_type`); or the body is not of the operation's type: "
+        "JSON in UTF-8, `multipart/form-data` for uploads, never content-coded "
+        "(`unsupported_media_type`).",
         "only PDF, DOCX, HTML, Markdown and plain text files are accepted",
     ),
     422: _Kind(
         "invalid_input",
-        "Invalid input",
-        "Well-formed but not acceptable (`invalid_input`), e.g. a super admin acting on "
-        "dealership data without `dealership_id`, an empty file, a webhook URL that "
-        "points at a private address.",
+        "Well-formed, but a value breaks a rule of the service that this reference "
+        "cannot state (`invalid_input`), e.g. a super admin acting on dealership data "
+        "without `dealership_id`, an empty file; a webhook URL that points at a private, "
+        "link-local or metadata address (`webhook_destination_refused`); an "
+        "`Idempotency-Key` first used for a different request (`idempotency_key_reused`).",
         "a super admin must pass dealership_id",
     ),
     429: _Kind(
         "rate_limited",
-        "Too many requests",
         "A rate limit is exhausted (`rate_limited`). Wait `Retry-After` seconds; the "
         "`RateLimit` header tells what remains of each policy.",
         "rate limit 'search' exceeded",
     ),
+    405: _Kind(
+        "method_not_allowed",
+        "The path exists, but not with this method (`method_not_allowed`); `Allow` lists "
+        "the methods it has.",
+        "Method Not Allowed",
+    ),
+    500: _Kind(
+        "internal_error",
+        "A bug (`internal_error`). Retry once; report the `request_id` if it persists.",
+        "an unexpected error occurred; quote the request_id when reporting it",
+    ),
     503: _Kind(
         "dependency_unavailable",
-        "Service unavailable",
         "A backing service (database, Redis, vector store, model) cannot be reached "
         "(`dependency_unavailable`). Retry with exponential backoff.",
         "the database is unavailable",
@@ -127,19 +156,32 @@ PROBLEM_KINDS: dict[int, _Kind] = {
 }
 
 
-def _example(status: int, kind: _Kind) -> Example:
+def _example(status: int, kind: _Kind, code: str) -> Example:
+    """An example problem for `code`; `summary` is the code, so a reader (and the test
+    that walks the document) finds every code a status may carry."""
     value: dict[str, Any] = {
-        "type": problem_type(kind.code),
-        "title": kind.title,
+        "type": problem_type(code),
+        "title": PROBLEMS[code].title,
         "status": status,
-        "code": kind.code,
-        "detail": kind.detail,
+        "code": code,
         "instance": "/v1/documents",
         "request_id": "5f0c6c1e9b2a4e0f8a7d3c2b1a09f8e7",
     }
+    if code == kind.code:
+        value["detail"] = kind.detail
     if status == 400:
         value["errors"] = [{"field": "query", "message": "Expected `str` of length >= 1"}]
-    return Example(summary=kind.title, value=value)
+    return Example(summary=code, value=value)
+
+
+def problem_codes(status: int) -> list[str]:
+    """Every code the API answers with `status`, the status's most common first."""
+    main = PROBLEM_KINDS[status].code
+    return [main, *sorted(c for c, k in PROBLEMS.items() if k.status == status and c != main)]
+
+
+def _examples(status: int) -> list[Example]:
+    return [_example(status, PROBLEM_KINDS[status], code) for code in problem_codes(status)]
 
 
 def problems(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
@@ -151,7 +193,7 @@ def problems(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             description=PROBLEM_KINDS[status].description,
             generate_examples=False,
-            examples=[_example(status, PROBLEM_KINDS[status])],
+            examples=_examples(status),
         )
         for status in sorted(wanted)
     }
@@ -232,11 +274,29 @@ def _close_json_body(openapi: OpenAPI, operation: Operation) -> None:
         schema.additional_properties = False
 
 
+def _catalogue(problem_ref: Reference) -> dict[str, OpenAPIResponse | Reference]:
+    """`components.responses`: one problem response per status, with an example of every
+    code of that status, so the document lists every code the API can answer (405, 406
+    and 500 belong to no operation in particular)."""
+    return {
+        f"Problem{status}": OpenAPIResponse(
+            description=PROBLEM_KINDS[status].description,
+            content={
+                PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
+                    schema=problem_ref, examples={e.summary or "": e for e in _examples(status)}
+                )
+            },
+        )
+        for status in sorted(PROBLEM_KINDS)
+    }
+
+
 def finish_openapi(openapi: OpenAPI) -> OpenAPI:
     """Completes the built document in place (see the module docstring)."""
     components = openapi.components
     components.headers = {**(components.headers or {}), **_HEADERS}
     problem_ref = Reference(ref=f"#/components/schemas/{PROBLEM_SCHEMA}")
+    components.responses = {**(components.responses or {}), **_catalogue(problem_ref)}
     for operation in _operations(openapi):
         _close_json_body(openapi, operation)
         if operation.request_body is not None and operation.responses is not None:
@@ -254,7 +314,7 @@ def finish_openapi(openapi: OpenAPI) -> OpenAPI:
                 media = OpenAPIMediaType(schema=problem_ref)
                 if kind is not None:
                     response.description = kind.description
-                    media.examples = {kind.code: _example(code, kind)}
+                    media.examples = {e.summary or "": e for e in _examples(code)}
                 response.content = {PROBLEM_MEDIA_TYPE: media}
             headers = dict(response.headers or {})
             headers[_REQUEST_ID] = _ref(_REQUEST_ID)

@@ -19,6 +19,10 @@ IdempotencyKey = Annotated[
         name="Idempotency-Key",
         max_length=200,
         required=False,
-        description="Repeat a request safely: the same key answers with the same document.",
+        description=(
+            "Repeat a creating request safely: a new random key (a UUID) per request, the "
+            "same key on every retry of it; repeats within 24 h replay the first answer "
+            "(`Idempotent-Replayed: true`) instead of creating again."
+        ),
     ),
 ]

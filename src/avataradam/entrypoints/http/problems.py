@@ -1,4 +1,13 @@
-"""RFC 9457 problem+json for every error the API can answer."""
+"""RFC 9457 problem+json for every error the API can answer.
+
+400 or 422 (RFC 9110 sections 15.5.1 and 15.5.21): `400 invalid_request` when the
+request is malformed, i.e. cannot be parsed as what the API reference declares (its
+syntax, a type, format, length, range, enum, a required or unknown field, in the body,
+the query or a header, or an opaque token such as a `cursor` the API never issued);
+`422` (`invalid_input` and its specific codes) when the request is well-formed but a
+value breaks a rule of the service that the reference cannot state. A path that names
+no resource is 404. The guide's errors chapter says the same to integrators.
+"""
 
 from __future__ import annotations
 
@@ -38,20 +47,57 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Facts about this occurrence, e.g. the `document_id` a duplicate upload matches."""
 
 
-_DOMAIN_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
-    errors.NotFound: (404, "Not found"),
-    errors.UnsupportedFileType: (415, "Unsupported media type"),
-    errors.FileTooLarge: (413, "Content too large"),
-    errors.Conflict: (409, "Conflict"),
-    errors.InvalidInput: (422, "Invalid input"),
-    errors.InvalidToken: (401, "Invalid token"),
-    errors.AuthenticationFailed: (401, "Authentication failed"),
-    errors.PermissionDenied: (403, "Forbidden"),
-    errors.RateLimited: (429, "Too many requests"),
-    errors.DependencyUnavailable: (503, "Service unavailable"),
-}
+class ProblemKind(msgspec.Struct, frozen=True):
+    """How the API answers one `code`: its status, its title (the same for every
+    occurrence, RFC 9457 section 3.1.3) and the `details` keys it may carry."""
 
-_HTTP_CODES = {
+    status: int
+    title: str
+    details: tuple[str, ...] = ()
+
+
+PROBLEMS: dict[str, ProblemKind] = {
+    "invalid_request": ProblemKind(400, "Bad request"),
+    "domain_error": ProblemKind(400, "Bad request"),
+    "http_error": ProblemKind(400, "Bad request"),
+    "invalid_token": ProblemKind(401, "Invalid token"),
+    "authentication_failed": ProblemKind(401, "Authentication failed"),
+    "not_authenticated": ProblemKind(401, "Not authenticated"),
+    "permission_denied": ProblemKind(403, "Forbidden"),
+    "not_found": ProblemKind(404, "Not found"),
+    "method_not_allowed": ProblemKind(405, "Method not allowed"),
+    "not_acceptable": ProblemKind(406, "Not acceptable"),
+    "request_timeout": ProblemKind(408, "Request timeout"),
+    "conflict": ProblemKind(409, "Conflict"),
+    "concurrent_update": ProblemKind(409, "Concurrent update"),
+    "email_taken": ProblemKind(409, "Email taken"),
+    "duplicate_document": ProblemKind(409, "Duplicate document", ("document_id",)),
+    "document_not_retryable": ProblemKind(409, "Document not retryable", ("status",)),
+    "file_too_large": ProblemKind(413, "File too large"),
+    "precondition_failed": ProblemKind(412, "Precondition failed"),
+    "payload_too_large": ProblemKind(413, "Content too large"),
+    "unsupported_file_type": ProblemKind(415, "Unsupported file type"),
+    "undecodable_text": ProblemKind(415, "Undecodable text"),
+    "unsupported_media_type": ProblemKind(415, "Unsupported media type"),
+    "invalid_input": ProblemKind(422, "Invalid input"),
+    "idempotency_key_reused": ProblemKind(422, "Idempotency key reused"),
+    "webhook_destination_refused": ProblemKind(422, "Webhook destination refused", ("host",)),
+    "rate_limited": ProblemKind(429, "Too many requests", ("policy",)),
+    "internal_error": ProblemKind(500, "Internal server error"),
+    "dependency_unavailable": ProblemKind(503, "Service unavailable"),
+    "service_unavailable": ProblemKind(503, "Service unavailable"),
+    "cache_unavailable": ProblemKind(503, "Cache unavailable"),
+    "embedder_unavailable": ProblemKind(503, "Embedder unavailable"),
+    "vector_index_unavailable": ProblemKind(503, "Vector index unavailable"),
+    "task_queue_unavailable": ProblemKind(503, "Task queue unavailable"),
+    "chat_model_unavailable": ProblemKind(503, "Chat model unavailable"),
+}
+"""Every code the API answers, in the one table that maps codes to HTTP. A domain
+error whose own code is not here answers the nearest listed code of its classes
+(`WebhookDeliveryFailed` would answer `dependency_unavailable`). The guide's error
+table (docs/guide/07-errors.md) and the OpenAPI document list exactly these codes."""
+
+_HTTP_EXCEPTION_CODES = {
     400: "invalid_request",
     401: "not_authenticated",
     403: "permission_denied",
@@ -59,12 +105,14 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     408: "request_timeout",
+    412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
     500: "internal_error",
     503: "service_unavailable",
 }
+"""The code of a refusal by the HTTP framework itself, by status (`http_error` else)."""
 
 
 def problem_type(code: str) -> str:
@@ -102,33 +150,36 @@ def problem_response(
     )
 
 
-def _domain_status(exc: errors.DomainError) -> tuple[int, str]:
-    for cls in type(exc).__mro__:
-        if cls in _DOMAIN_STATUS:
-            return _DOMAIN_STATUS[cls]
-    return 400, "Bad request"
+def domain_problem(exc: errors.DomainError) -> tuple[str, ProblemKind]:
+    """The documented code and kind a domain error answers: its own code if listed,
+    else the nearest listed code among its base classes (`DomainError`'s at worst)."""
+    codes = (getattr(cls, "code", None) for cls in type(exc).__mro__)
+    code = next(code for code in codes if isinstance(code, str) and code in PROBLEMS)
+    return code, PROBLEMS[code]
 
 
 def handle_domain_error(
     request: Request[Any, Any, Any], exc: errors.DomainError
 ) -> Response[Problem]:
-    status, title = _domain_status(exc)
+    """The problem for a domain error. `details.field` becomes `errors`; of the other
+    details only the keys its kind lists are sent (the rest may be internal)."""
+    code, kind = domain_problem(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_s + 0.499)))
-    if status == 401:
+    if kind.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="avataradam"'
     field = exc.details.get("field")
-    extra = {k: v for k, v in exc.details.items() if k != "field"}
+    public = {k: v for k, v in exc.details.items() if k in kind.details}
     return problem_response(
         request,
-        status=status,
-        code=exc.code,
-        title=title,
+        status=kind.status,
+        code=code,
+        title=kind.title,
         detail=exc.message,
         errors_=[{"field": field, "message": exc.message}] if field else None,
         headers=headers or None,
-        details=extra or None,
+        details=public or None,
     )
 
 
@@ -152,13 +203,13 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     elif isinstance(exc, NotAuthorizedException):
         code = "not_authenticated"
     else:
-        code = _HTTP_CODES.get(status, "http_error")
+        code = _HTTP_EXCEPTION_CODES.get(status, "http_error")
     headers = dict(exc.headers or {})
     return problem_response(
         request,
         status=status,
         code=code,
-        title=_title(status),
+        title=PROBLEMS[code].title if PROBLEMS[code].status == status else _title(status),
         detail=exc.detail,
         errors_=details,
         headers=headers or None,
@@ -171,7 +222,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,
         code="internal_error",
-        title="Internal server error",
+        title=PROBLEMS["internal_error"].title,
         detail="an unexpected error occurred; quote the request_id when reporting it",
     )
 

@@ -153,7 +153,9 @@ class DocumentOut(msgspec.Struct, frozen=True):
 
     `stalled` is true when a `processing` document has made no progress for longer than
     the stall timeout (its worker probably died; the reconciler re-drives it), which
-    tells it apart from one merely `queued` behind others.
+    tells it apart from one merely `queued` behind others. `title` is the title the file
+    names for itself (e.g. Markdown front matter), `warnings` what extraction had to skip
+    ("3 images without text skipped"); both are set once the document is ready.
     """
 
     id: UUID
@@ -172,6 +174,8 @@ class DocumentOut(msgspec.Struct, frozen=True):
     stalled: bool
     created_at: datetime
     updated_at: datetime
+    title: Annotated[str | None, msgspec.Meta(examples=["Menu selling basics"])]
+    warnings: Annotated[list[str], msgspec.Meta(examples=[["3 images without text skipped"]])]
 
     @classmethod
     def of(cls, document: Document, *, now: datetime, stall_after_s: float) -> DocumentOut:
@@ -198,6 +202,8 @@ class DocumentOut(msgspec.Struct, frozen=True):
             stalled=stalled,
             created_at=document.created_at,
             updated_at=document.updated_at,
+            title=document.title,
+            warnings=list(document.warnings),
         )
 
 
@@ -374,6 +380,9 @@ class FeedbackOut(msgspec.Struct, frozen=True, kw_only=True):
     rating: FeedbackRating
     reason: str | None
     created_at: datetime
+    """When the user first rated the message."""
+    updated_at: datetime
+    """When the user last rated it (the rating and reason are from then)."""
 
 
 class FeedbackReportOut(FeedbackOut, frozen=True, kw_only=True):

@@ -66,8 +66,9 @@ def litestar_route_resolver(app: Litestar) -> RouteResolver:
         if root_path := scope.get("root_path", ""):
             path = path.split(root_path, maxsplit=1)[-1]
         try:
+            method = scope.get("method")
             *_, template = router.handle_routing(
-                path=normalize_path(path), method=scope.get("method")
+                path=normalize_path(path), method="GET" if method == "HEAD" else method
             )
         except HTTPException:
             return None

@@ -16,7 +16,6 @@ import structlog
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from avataradam.adapters.dramatiq.queue import QUEUES, build_broker
-from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
 from avataradam.entrypoints.observability.logging import configure_logging
@@ -25,6 +24,8 @@ from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from avataradam.entrypoints.worker.metrics import TaskMetrics
 from avataradam.entrypoints.worker.runtime import WorkerRuntime, lower_cpu_priority
+from avataradam.entrypoints.worker.shutdown import GracefulStop
+from avataradam.entrypoints.worker.tasks import actor_options, deliver, ingest, last_attempt
 
 settings = load_settings()
 lower_cpu_priority(settings.worker.nice)
@@ -40,22 +41,16 @@ broker.add_middleware(CurrentMessage())
 runtime = WorkerRuntime(settings)
 broker.add_middleware(runtime)
 task_metrics = TaskMetrics.install(broker, lambda: runtime.metrics)
+broker.add_middleware(GracefulStop(settings.worker.drain_timeout_s))  # last, see its docstring
 dramatiq.set_broker(broker)
 
 _log = structlog.get_logger("avataradam.worker")
 _ingestion = settings.ingestion
-_retry: dict[str, Any] = {
-    "max_retries": _ingestion.max_retries,
-    "min_backoff": _ingestion.min_backoff_ms,
-    "max_backoff": _ingestion.max_backoff_ms,
-    "time_limit": _ingestion.worker_time_limit_s * 1000,
-}
+_options = actor_options(_ingestion)
 
 
-def _retries_left() -> bool:
-    message = CurrentMessage.get_current_message()
-    retries = message.options.get("retries", 0) if message is not None else 0
-    return bool(retries < _ingestion.max_retries)
+def _last_attempt() -> bool:
+    return last_attempt(_ingestion.max_retries)
 
 
 def _work_failed(*, document_code: str | None = None, webhook: bool = False) -> None:
@@ -79,30 +74,10 @@ def _message_context(**fields: str) -> AbstractContextManager[None]:
     return message_context(message.actor_name, message.options, **fields)
 
 
-@dramatiq.actor(actor_name=INGEST_DOCUMENT, queue_name=QUEUES[INGEST_DOCUMENT], **_retry)
+@dramatiq.actor(actor_name=INGEST_DOCUMENT, queue_name=QUEUES[INGEST_DOCUMENT], **_options)
 async def ingest_document(document_id: str, **_: Any) -> None:
-    container = runtime.container
     with _message_context(document_id=document_id):
-        try:
-            outcome = await container.ingest_document(UUID(document_id))
-        except DependencyUnavailable as exc:
-            if _retries_left():
-                _log.warning("ingest_retrying", error_code=exc.code)
-                raise
-            await container.mark_failed(
-                UUID(document_id),
-                code="retries_exhausted",
-                message=f"gave up after retries: {exc.message}",
-            )
-            _work_failed(document_code="retries_exhausted")
-            return
-        except Exception as exc:  # noqa: BLE001 -- a bug must fail the document, not loop
-            _log.exception("ingest_crashed")
-            await container.mark_failed(
-                UUID(document_id), code="internal_error", message=type(exc).__name__
-            )
-            _work_failed(document_code="internal_error")
-            return
+        outcome = await ingest(runtime.container, UUID(document_id), last_attempt=_last_attempt())
         if outcome.status == "failed":
             _work_failed(document_code=outcome.error_code or "unknown")
         _log.info(
@@ -113,29 +88,18 @@ async def ingest_document(document_id: str, **_: Any) -> None:
         )
 
 
-@dramatiq.actor(actor_name=DELETE_DOCUMENT, queue_name=QUEUES[DELETE_DOCUMENT], **_retry)
+@dramatiq.actor(actor_name=DELETE_DOCUMENT, queue_name=QUEUES[DELETE_DOCUMENT], **_options)
 async def delete_document(document_id: str, **_: Any) -> None:
     with _message_context(document_id=document_id):
         if await runtime.container.purge_document(UUID(document_id)):
             _log.info("document_deleted")
 
 
-@dramatiq.actor(actor_name=DELIVER_WEBHOOK, queue_name=QUEUES[DELIVER_WEBHOOK], **_retry)
+@dramatiq.actor(actor_name=DELIVER_WEBHOOK, queue_name=QUEUES[DELIVER_WEBHOOK], **_options)
 async def deliver_webhook(delivery_id: str, **_: Any) -> None:
     container = runtime.container
     with _message_context(delivery_id=delivery_id):
-        try:
-            status = await container.deliver_webhook(UUID(delivery_id))
-        except DependencyUnavailable as exc:
-            if _retries_left():
-                _log.warning("webhook_retrying", error=exc.message)
-                container.metrics.webhook_deliveries.labels(outcome="retrying").inc()
-                raise
-            await container.deliver_webhook.give_up(
-                UUID(delivery_id), f"retries exhausted: {exc.message}"
-            )
-            _work_failed(webhook=True)
-            return
+        status = await deliver(container, UUID(delivery_id), last_attempt=_last_attempt())
         _log.info("webhook_delivery", status=status.value if status else None)
         if status is DeliveryStatus.FAILED:
             _work_failed(webhook=True)

@@ -38,8 +38,9 @@ def lower_cpu_priority(increment: int) -> None:
 class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
-    Every worker process relays the outbox and reconciles stuck documents; both are
-    safe to run in many processes at once (row locks, SKIP LOCKED). Every
+    Every worker process relays the outbox, reconciles stuck documents and purges
+    expired idempotency keys; all are safe to run in many processes at once (row
+    locks, SKIP LOCKED, an idempotent DELETE). Every
     `worker.heartbeat_interval_s` it also beats the heartbeat and refreshes the queue
     and documents-by-status gauges (global values: whichever process measured last
     wins, which is what their `mostrecent` mode expects).
@@ -93,6 +94,7 @@ class WorkerRuntime(dramatiq.Middleware):
     async def _start(self) -> None:
         self._container = build_container(self.settings)
         await self._container.start()
+        await self._container.warm_up()  # before any consumer runs: no task waits for it
         if self._broker is not None:
             self._queues = RedisQueueProbe.for_broker(self._container.redis, self._broker)
         self._serve_metrics()
@@ -151,10 +153,11 @@ class WorkerRuntime(dramatiq.Middleware):
         try:
             done["relayed"] = await container.relay_outbox()
             done["redriven"] = [str(i) for i in await container.reconcile_documents()]
+            done["idempotency_keys_purged"] = await container.purge_idempotency_keys()
         except Exception:  # noqa: BLE001 -- the loop must outlive any one failed round
             _log.exception("periodic_duties_failed")
         else:
-            if done["relayed"] or done["redriven"]:
+            if any(done.values()):
                 _log.info("periodic_duties", **done)
         return done
 

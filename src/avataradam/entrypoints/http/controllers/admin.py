@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.schemas import (
     DealershipCreate,
     DealershipOut,
@@ -34,13 +35,24 @@ class DealershipController(Controller):
     @post(
         operation_id="createDealership",
         summary="Create a dealership (super admin)",
-        description="A new tenant with an empty knowledge base; add its admins with createUser.",
+        description=(
+            "A new tenant with an empty knowledge base; add its admins with createUser. "
+            "With an `Idempotency-Key`, repeats replay the first answer."
+        ),
+        response_headers=[REPLAYED_HEADER],
         responses=problems(400, 403, 413, 422),
     )
     async def create(
-        self, data: JSONBody[DealershipCreate], principal: CurrentPrincipal, container: Services
-    ) -> DealershipOut:
-        return DealershipOut.of(await container.create_dealership(principal, data.name))
+        self,
+        data: JSONBody[DealershipCreate],
+        principal: CurrentPrincipal,
+        container: Services,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[DealershipOut]:
+        answer = await container.create_dealership(
+            principal, data.name, idempotency_key=idempotency_key
+        )
+        return answered(answer, DealershipOut.of(answer.value), HTTP_201_CREATED)
 
     @get(
         operation_id="listDealerships",

@@ -23,15 +23,24 @@ from avataradam.domain.usecases.conversations import (
     NewConversation,
     ReplyDelta,
     ReplyDone,
+    ReplyEvent,
     ReplyFailed,
     ReplySources,
     ReplyStream,
 )
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.headers import representations
+from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
+from avataradam.entrypoints.http.negotiation import (
+    EVENT_STREAM,
+    JSON,
+    NotAcceptable,
+    wants_event_stream,
+)
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, Limit
-from avataradam.entrypoints.http.problems import problem_type
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
+from avataradam.entrypoints.http.problems import domain_problem, problem_type
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import (
     AssistantMessageOut,
@@ -51,7 +60,6 @@ from avataradam.entrypoints.http.schemas import (
 )
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
-EVENT_STREAM = "text/event-stream"
 DealershipParam = FromQuery[UUID | None]
 
 
@@ -117,6 +125,7 @@ def _feedback(f: MessageFeedback) -> FeedbackOut:
         rating=f.rating,
         reason=f.reason,
         created_at=f.created_at,
+        updated_at=f.updated_at,
     )
 
 
@@ -130,6 +139,7 @@ def _report(r: FeedbackReport) -> FeedbackReportOut:
         rating=f.rating,
         reason=f.reason,
         created_at=f.created_at,
+        updated_at=f.updated_at,
         mode=r.mode,
         scenario=r.scenario,
         question=r.question,
@@ -143,53 +153,63 @@ def _json(value: object) -> str:
 
 
 def _failure(error: Exception) -> dict[str, object]:
-    code = error.code if isinstance(error, DomainError) else "internal_error"
+    code = domain_problem(error)[0] if isinstance(error, DomainError) else "internal_error"
     detail = error.message if isinstance(error, DomainError) else "the reply failed"
     return {"type": problem_type(code), "code": code, "detail": detail}
 
 
+def _event_message(event: ReplyEvent) -> ServerSentEventMessage:
+    if isinstance(event, ReplyDelta):
+        return ServerSentEventMessage(event="delta", data=_json({"text": event.text}))
+    if isinstance(event, ReplySources):
+        return ServerSentEventMessage(
+            event="sources", data=_json({"sources": _sources(event.sources)})
+        )
+    if isinstance(event, ReplyDone):
+        body = _assistant(event)
+        return ServerSentEventMessage(
+            event="done",
+            id=str(body.id),
+            data=_json(
+                {"message_id": body.id, "usage": body.usage, "model": body.model, "message": body}
+            ),
+        )
+    return ServerSentEventMessage(event="error", data=_json(_failure(event.error)))
+
+
+async def first_event(stream: ReplyStream, *, wait_s: float) -> ReplyEvent | None:
+    """The reply's next event if it comes within `wait_s`, else None (it stays queued)."""
+    try:
+        return await asyncio.wait_for(stream.next_event(), wait_s)
+    except TimeoutError:
+        return None
+
+
 async def sse_events(
-    stream: ReplyStream, *, keepalive_s: float
+    stream: ReplyStream, *, keepalive_s: float, first: ReplyEvent | None = None
 ) -> AsyncIterator[ServerSentEventMessage]:
     """`delta`* then `sources` then `done` (or `error`), with `: keep-alive` comments
-    whenever the model is silent for `keepalive_s`.
+    whenever the model is silent for `keepalive_s`; `first` is an event already taken.
 
     Closing this generator (the client went away) leaves the reply's task running.
     """
+    event = first
     while True:
-        try:
-            event = await asyncio.wait_for(stream.next_event(), keepalive_s)
-        except TimeoutError:
+        if event is None:
             yield ServerSentEventMessage(comment="keep-alive", data=None)
-            continue
-        if isinstance(event, ReplyDelta):
-            yield ServerSentEventMessage(event="delta", data=_json({"text": event.text}))
-        elif isinstance(event, ReplySources):
-            yield ServerSentEventMessage(
-                event="sources", data=_json({"sources": _sources(event.sources)})
-            )
-        elif isinstance(event, ReplyDone):
-            body = _assistant(event)
-            yield ServerSentEventMessage(
-                event="done",
-                id=str(body.id),
-                data=_json(
-                    {
-                        "message_id": body.id,
-                        "usage": body.usage,
-                        "model": body.model,
-                        "message": body,
-                    }
-                ),
-            )
-            return
-        elif isinstance(event, ReplyFailed):
-            yield ServerSentEventMessage(event="error", data=_json(_failure(event.error)))
-            return
+        else:
+            yield _event_message(event)
+            if isinstance(event, ReplyDone | ReplyFailed):
+                return
+        event = await first_event(stream, wait_s=keepalive_s)
 
 
-def wants_event_stream(request: Request[Any, Any, Any]) -> bool:
-    return EVENT_STREAM in request.headers.get("accept", "").lower()
+def reply_representation(request: Request[Any, Any, Any]) -> bool:
+    """True for Server-Sent Events, False for JSON; 406 when `Accept` allows neither."""
+    streamed = wants_event_stream(request.headers.get("accept"))
+    if streamed is None:
+        raise NotAcceptable(detail=f"a reply is available as {JSON} or {EVENT_STREAM}")
+    return streamed
 
 
 class ConversationController(Controller):
@@ -204,20 +224,27 @@ class ConversationController(Controller):
         description=(
             "`training`: Adam answers questions from the dealership's knowledge base, with "
             "citations. `roleplay`: the avatar plays a customer (`scenario`, random if absent). "
-            "A super admin passes `dealership_id`."
+            "A super admin passes `dealership_id`. With an `Idempotency-Key`, repeats replay "
+            "the first answer."
         ),
+        response_headers=[REPLAYED_HEADER],
         responses=problems(400, 403, 404, 413, 422),
     )
     async def create(
-        self, data: JSONBody[ConversationCreate], principal: CurrentPrincipal, container: Services
-    ) -> ConversationOut:
-        conversation = await container.start_conversation(
+        self,
+        data: JSONBody[ConversationCreate],
+        principal: CurrentPrincipal,
+        container: Services,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ConversationOut]:
+        answer = await container.start_conversation(
             principal,
             NewConversation(
                 mode=data.mode, scenario=data.scenario, dealership_id=data.dealership_id
             ),
+            idempotency_key=idempotency_key,
         )
-        return _conversation(conversation)
+        return answered(answer, _conversation(answer.value), HTTP_201_CREATED)
 
     @get(
         operation_id="listConversations",
@@ -285,7 +312,7 @@ class ConversationController(Controller):
     @post(
         "/{conversation_id:uuid}/messages",
         status_code=HTTP_201_CREATED,
-        opt=limited("chat"),
+        opt=limited("chat") | representations(JSON, EVENT_STREAM),
         operation_id="sendMessage",
         summary="Send a message and get the reply",
         description=(
@@ -314,15 +341,21 @@ class ConversationController(Controller):
         container: Services,
         dealership_id: DealershipParam = None,
     ) -> Response[AssistantMessageOut]:
+        streamed = reply_representation(request)
         stream = await container.send_message.start(
             principal, conversation_id, data.content, dealership_id=dealership_id
         )
-        if wants_event_stream(request):
-            return ServerSentEvent(  # type: ignore[return-value]
-                sse_events(stream, keepalive_s=container.settings.chat.keepalive_s),
-                status_code=HTTP_200_OK,
-            )
-        return Response(_assistant(await stream.result()), status_code=HTTP_201_CREATED)
+        if not streamed:
+            return Response(_assistant(await stream.result()), status_code=HTTP_201_CREATED)
+        # Whatever fails before the first event (the model refusing the prompt at once)
+        # answers the same problem as the JSON path, before any byte of the stream.
+        keepalive_s = container.settings.chat.keepalive_s
+        first = await first_event(stream, wait_s=keepalive_s)
+        if isinstance(first, ReplyFailed):
+            raise first.error
+        return ServerSentEvent(  # type: ignore[return-value]
+            sse_events(stream, keepalive_s=keepalive_s, first=first), status_code=HTTP_200_OK
+        )
 
 
 class FeedbackController(Controller):
@@ -337,9 +370,14 @@ class FeedbackController(Controller):
         summary="Rate an answer (report an inaccurate one)",
         description=(
             "`up` or `down` with an optional `reason` (say what was wrong in an inaccurate "
-            "answer). Only assistant messages of the caller's own conversations can be rated."
+            "answer). Only assistant messages of the caller's own conversations can be rated. "
+            "One rating per user and message: rating it again replaces the rating and reason "
+            "(200, same `id`, new `updated_at`); the latest wins, concurrent ratings included."
         ),
-        responses=problems(400, 403, 404, 413, 422),
+        responses={
+            HTTP_200_OK: ResponseSpec(FeedbackOut, description="An earlier rating, replaced."),
+            **problems(400, 403, 404, 413, 422),
+        },
     )
     async def rate(
         self,
@@ -347,15 +385,16 @@ class FeedbackController(Controller):
         data: JSONBody[FeedbackCreate],
         principal: CurrentPrincipal,
         container: Services,
-    ) -> FeedbackOut:
-        feedback = await container.rate_message(
+    ) -> Response[FeedbackOut]:
+        rating = await container.rate_message(
             principal,
             message_id,
             rating=data.rating,
             reason=data.reason,
             dealership_id=data.dealership_id,
         )
-        return _feedback(feedback)
+        status = HTTP_200_OK if rating.replaced else HTTP_201_CREATED
+        return Response(_feedback(rating.feedback), status_code=status)
 
     @get(
         "/feedback",

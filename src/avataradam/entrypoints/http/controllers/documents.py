@@ -17,11 +17,20 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, KwargDefinition
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from avataradam.adapters.extract import detect_encoding
 from avataradam.domain.errors import FileTooLarge
-from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, is_docx, safe_filename, sniff_content_type
+from avataradam.domain.filetypes import (
+    HTML,
+    SNIFF_HEAD_BYTES,
+    TEXT_CONTENT_TYPES,
+    is_docx,
+    safe_filename,
+    sniff_content_type,
+)
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
@@ -68,6 +77,11 @@ async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
         await upload.seek(0)
         if not await asyncio.to_thread(is_docx, cast(BinaryIO, upload.file)):
             content_type = None
+    if content_type in TEXT_CONTENT_TYPES:
+        # Refused now (415 undecodable_text) rather than stored as mojibake.
+        await asyncio.to_thread(
+            detect_encoding, cast(BinaryIO, upload.file), html=content_type == HTML
+        )
     return UploadedFile(
         filename=filename, content_type=content_type, size_bytes=size, sha256=digest.hexdigest()
     )
@@ -104,9 +118,13 @@ class DocumentController(Controller):
             "Multipart `file` + `topic`. Answers 202 at once with the queued document and a "
             "`Location` to poll; processing runs in the background. Types are decided by the "
             "file's bytes (PDF, DOCX, HTML, Markdown, plain text). The same file again in "
-            "the same dealership and topic is 409 naming the existing document; an "
-            "`Idempotency-Key` replays the first answer. Admins only; a super admin passes "
-            "`dealership_id`."
+            "the same dealership and topic is 409 `duplicate_document` naming the existing "
+            "document in `details.document_id`, concurrent uploads included. With an "
+            "`Idempotency-Key`, every repeat (concurrent or later, for 24 h) replays the first "
+            "answer as it was given, marked `Idempotent-Replayed: true`; the key with another "
+            "file or topic is 422 `idempotency_key_reused`. Text whose character encoding "
+            "cannot be told with confidence is 415 `undecodable_text` (save it as UTF-8). "
+            "Admins only; a super admin passes `dealership_id`."
         ),
         response_headers=[
             ResponseHeader(
@@ -115,12 +133,7 @@ class DocumentController(Controller):
                 description="Where to poll the document: `/v1/documents/{id}`.",
                 documentation_only=True,
             ),
-            ResponseHeader(
-                name="Idempotent-Replayed",
-                value="true",
-                description="`true` when the answer replays an earlier request's key.",
-                documentation_only=True,
-            ),
+            REPLAYED_HEADER,
         ],
         responses=problems(400, 403, 404, 409, 413, 415, 422, 429),
     )
@@ -146,12 +159,9 @@ class DocumentController(Controller):
             )
         finally:
             await data.file.close()
-        headers = {"Location": f"/v1/documents/{result.document.id}"}
-        if result.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(
-            _out(container, result.document), status_code=HTTP_202_ACCEPTED, headers=headers
-        )
+        response = answered(result, _out(container, result.value), HTTP_202_ACCEPTED)
+        response.headers["Location"] = f"/v1/documents/{result.value.id}"
+        return response
 
     @get(
         operation_id="listDocuments",

@@ -1,5 +1,9 @@
 """Liveness and readiness probes.
 
+Liveness answers as soon as the process listens. Readiness answers 503 problem+json
+`warming_up` while the server process still loads its models (`warm_up_failed` if it
+cannot: see `http/warmup.py`), then checks the backing services.
+
 Readiness fails (503) when a service every request may need is down: the primary
 database or Redis. A replica that is down or lagging only degrades the instance (200,
 `status: "degraded"`): reads already fall back to the primary, and taking every API
@@ -10,14 +14,17 @@ degraded read path into an outage.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.entrypoints.container import Container, Services
+from avataradam.entrypoints.http.problems import Problem, problem_response
+from avataradam.entrypoints.http.warmup import ServerWarmUp, WarmUp
 
 CHECK_TIMEOUT_S = 2.0
 NON_CRITICAL_CHECKS = frozenset({"postgres_replica"})
@@ -58,7 +65,9 @@ class HealthController(Controller):
         summary="Readiness",
         description=(
             "Checks every backing service; 503 names the ones that failed. A down or lagging "
-            "replica answers 200 with `status: degraded`."
+            "replica answers 200 with `status: degraded`. While the process is still loading "
+            "its models it answers 503 `application/problem+json` with code `warming_up` "
+            "(`warm_up_failed` if they cannot be loaded) and `Retry-After`."
         ),
         responses={
             HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
@@ -68,7 +77,11 @@ class HealthController(Controller):
             )
         },
     )
-    async def ready(self, container: Services) -> Response[Readiness]:
+    async def ready(
+        self, request: Request[Any, Any, Any], container: Services, warm_up: ServerWarmUp
+    ) -> Response[Readiness] | Response[Problem]:
+        if warm_up.state != "ready":
+            return _not_warm(request, warm_up)
         names = list(container.health_checks)
         results = await asyncio.gather(
             *(_run(container, name) for name in names), return_exceptions=False
@@ -86,6 +99,25 @@ class HealthController(Controller):
             Readiness(status=status, checks=checks, replication=replication),
             status_code=HTTP_503_SERVICE_UNAVAILABLE if status == "unavailable" else HTTP_200_OK,
         )
+
+
+def _not_warm(request: Request[Any, Any, Any], warm_up: WarmUp) -> Response[Problem]:
+    if warm_up.state == "warming_up":
+        return problem_response(
+            request,
+            status=HTTP_503_SERVICE_UNAVAILABLE,
+            code="warming_up",
+            title="Warming up",
+            detail="the process is loading its models; it will be ready in seconds",
+            headers={"Retry-After": "1"},
+        )
+    return problem_response(
+        request,
+        status=HTTP_503_SERVICE_UNAVAILABLE,
+        code="warm_up_failed",
+        title="Warm-up failed",
+        detail=f"the process could not load its models ({warm_up.error}); see its log",
+    )
 
 
 async def _run(container: Services, name: str) -> CheckResult:

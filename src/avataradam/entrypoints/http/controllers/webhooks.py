@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_201_CREATED
 
 from avataradam.domain.usecases.webhooks import NewSubscription
 from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.schemas import (
     ListResponse,
     WebhookCreate,
@@ -35,20 +37,28 @@ class WebhookController(Controller):
             "carries the signing `secret` (`whsec_…`) — the only time it is shown. Deliveries "
             "are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "
             "`webhook-signature`). URLs must be http(s) and, unless the deployment allows it, "
-            "not point at a private address (422). Admins only."
+            "not point at a private address (422); link-local and cloud metadata addresses "
+            "are refused whatever the deployment allows. With an `Idempotency-Key`, repeats "
+            "replay the first answer, secret included. Admins only."
         ),
+        response_headers=[REPLAYED_HEADER],
         responses=problems(400, 403, 404, 413, 422),
     )
     async def create(
-        self, data: JSONBody[WebhookCreate], principal: CurrentPrincipal, container: Services
-    ) -> WebhookOut:
-        subscription = await container.create_subscription(
+        self,
+        data: JSONBody[WebhookCreate],
+        principal: CurrentPrincipal,
+        container: Services,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[WebhookOut]:
+        answer = await container.create_subscription(
             principal,
             NewSubscription(
                 url=data.url, events=tuple(data.events), dealership_id=data.dealership_id
             ),
+            idempotency_key=idempotency_key,
         )
-        return WebhookOut.of(subscription, with_secret=True)
+        return answered(answer, WebhookOut.of(answer.value, with_secret=True), HTTP_201_CREATED)
 
     @get(
         operation_id="listWebhooks",

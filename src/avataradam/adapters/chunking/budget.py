@@ -1,0 +1,67 @@
+"""How passages are measured so that every one fits, whole, in the embedder's input.
+
+An embedder that truncates what is longer than its window (sentence-transformers does,
+silently) would index a passage by its first part only. So the chunker measures text
+with a counter that never undercounts what the embedder reads, and its chunk size is
+never above the embedder's window:
+
+- an embedder with its own tokenizer (`token_counter`, `max_input_tokens`: the local
+  model) is measured by that tokenizer; the count is raised to one token per
+  `MAX_CHARS_PER_TOKEN` characters, so text the vocabulary maps to a single unknown
+  token (a run of emoji, one enormous "word") still becomes passages of bounded size;
+- an embedder with a window but no local tokenizer (OpenAI's byte-level BPE, whose
+  tokenizer files cannot be fetched at run time) is measured in words, raised so that
+  `chunk_size` units are never more UTF-8 bytes than its window: a BPE token is at least
+  one byte, so the bound holds whatever the text;
+- an embedder without a window (feature hashing) is measured in words.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from avataradam.adapters.chunking.semchunk import word_token_counter
+
+MAX_CHARS_PER_TOKEN: Final = 12
+"""English averages about 4.5 characters per WordPiece token, URLs about 3."""
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class PassageBudget:
+    """The chunker's counter and chunk size for one embedder."""
+
+    token_counter: TokenCounter
+    chunk_size_tokens: int
+
+
+def passage_budget(embedder: object, chunk_size_tokens: int) -> PassageBudget:
+    """The budget for `embedder`, with at most `chunk_size_tokens` (the setting) per
+    passage and never more than the embedder's `max_input_tokens`."""
+    window = getattr(embedder, "max_input_tokens", None)
+    tokenizer = getattr(embedder, "token_counter", None)
+    if window is None:
+        return PassageBudget(word_token_counter, chunk_size_tokens)
+    size = min(chunk_size_tokens, int(window))
+    if tokenizer is not None:
+        return PassageBudget(_at_least_per_chars(tokenizer), size)
+    return PassageBudget(_bytes_bounded_words(bytes_per_unit=int(window) / size), size)
+
+
+def _at_least_per_chars(tokenizer: TokenCounter) -> TokenCounter:
+    def count(text: str) -> int:
+        return max(tokenizer(text), math.ceil(len(text) / MAX_CHARS_PER_TOKEN))
+
+    return count
+
+
+def _bytes_bounded_words(*, bytes_per_unit: float) -> TokenCounter:
+    def count(text: str) -> int:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        return max(word_token_counter(text), math.ceil(size / bytes_per_unit))
+
+    return count

@@ -1,0 +1,92 @@
+"""What the worker does with one message, and with a failure of its work.
+
+A failure is retried with Dramatiq's exponential backoff while retries are left
+(`AVATARADAM_INGESTION_MAX_RETRIES`, `_MIN_BACKOFF_MS`, `_MAX_BACKOFF_MS`), whether a
+dependency is down or the code met something it did not expect (a bug, a library's
+`RuntimeError`): one unlucky attempt must not fail a user's document for good. Only the
+last attempt records the failure: the document fails (`retries_exhausted` after an
+outage, `internal_error` after anything else), the webhook delivery is given up.
+An attempt interrupted by the worker's stop is always retried (`retry_when`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import structlog
+from dramatiq.middleware import CurrentMessage
+
+from avataradam.domain.errors import DependencyUnavailable
+from avataradam.domain.model import DeliveryStatus
+from avataradam.domain.usecases.ingestion import IngestOutcome
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.settings import IngestionSettings
+from avataradam.entrypoints.worker.shutdown import retry_when
+
+_log = structlog.get_logger("avataradam.worker")
+
+
+def actor_options(ingestion: IngestionSettings) -> dict[str, Any]:
+    """Dramatiq options of every actor: retries with backoff, and the time limit."""
+    return {
+        "retry_when": retry_when(ingestion.max_retries),
+        "min_backoff": ingestion.min_backoff_ms,
+        "max_backoff": ingestion.max_backoff_ms,
+        "time_limit": ingestion.worker_time_limit_s * 1000,
+    }
+
+
+def last_attempt(max_retries: int) -> bool:
+    """Whether the message being processed has no retry left (CurrentMessage middleware)."""
+    message = CurrentMessage.get_current_message()
+    retries = message.options.get("retries", 0) if message is not None else 0
+    return bool(retries >= max_retries)
+
+
+async def ingest(container: Container, document_id: UUID, *, last_attempt: bool) -> IngestOutcome:
+    """Ingests a document; raises for Dramatiq to retry unless this is the last attempt,
+    which fails the document instead (outcome `failed` with the code)."""
+    try:
+        return await container.ingest_document(document_id)
+    except Exception as exc:
+        _log_failure("ingest", exc, last_attempt=last_attempt)
+        if not last_attempt:
+            raise
+        if isinstance(exc, DependencyUnavailable):
+            code, message = "retries_exhausted", f"gave up after retries: {exc.message}"
+        else:
+            code, message = "internal_error", _describe(exc)
+        await container.mark_failed(document_id, code=code, message=message)
+        return IngestOutcome(document_id=document_id, status="failed", error_code=code)
+
+
+async def deliver(
+    container: Container, delivery_id: UUID, *, last_attempt: bool
+) -> DeliveryStatus | None:
+    """Delivers a webhook; raises for Dramatiq to retry unless this is the last attempt,
+    which gives the delivery up instead (status `failed`)."""
+    try:
+        return await container.deliver_webhook(delivery_id)
+    except Exception as exc:
+        _log_failure("webhook", exc, last_attempt=last_attempt)
+        if not last_attempt:
+            container.metrics.webhook_deliveries.labels(outcome="retrying").inc()
+            raise
+        reason = f"retries exhausted: {_describe(exc)}"
+        await container.deliver_webhook.give_up(delivery_id, reason)
+        return DeliveryStatus.FAILED
+
+
+def _describe(exc: Exception) -> str:
+    """What a failure record may say: a dependency's message, or only the exception's
+    type (its text may quote document content)."""
+    return exc.message if isinstance(exc, DependencyUnavailable) else type(exc).__name__
+
+
+def _log_failure(task: str, exc: Exception, *, last_attempt: bool) -> None:
+    event = f"{task}_gave_up" if last_attempt else f"{task}_retrying"
+    if isinstance(exc, DependencyUnavailable):
+        _log.warning(event, error_code=exc.code, error=exc.message)
+    else:
+        _log.error(event, error_type=type(exc).__name__, exc_info=exc)

@@ -1,0 +1,89 @@
+"""A document's title and extraction warnings are stored by every repository adapter."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import msgspec
+import pytest
+
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.domain.model import Dealership, Document, DocumentStatus, Topic
+from avataradam.domain.ports.repositories import UnitOfWorkFactory
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+async def database(database_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = PostgresDatabase(
+        database_url, min_size=1, max_size=2, command_timeout_s=30, statement_cache_size=100
+    )
+    await database.start()
+    yield database
+    await database.close()
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    if request.param == "memory":
+        return InMemoryUnitOfWorkFactory(InMemoryStore())
+    return PostgresUnitOfWorkFactory(request.getfixturevalue("database"))
+
+
+async def test_title_and_warnings_are_stored_read_and_listed(uow: UnitOfWorkFactory) -> None:
+    dealership = Dealership(
+        id=uuid4(),
+        name="Notes Motors",
+        active=True,
+        knowledge_base_generation=0,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    queued = Document(
+        id=uuid4(),
+        dealership_id=dealership.id,
+        topic=Topic.PLAYBOOKS,
+        filename="menu.md",
+        content_type="text/markdown",
+        size_bytes=10,
+        sha256=hashlib.sha256(uuid4().bytes).hexdigest(),
+        status=DocumentStatus.QUEUED,
+        stage=None,
+        progress=0.0,
+        chunk_count=0,
+        attempts=0,
+        error=None,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    ready = msgspec.structs.replace(
+        queued,
+        status=DocumentStatus.READY,
+        title="Menu selling basics",
+        warnings=("3 images without text skipped", "1 embedded data payload stripped"),
+    )
+    async with uow() as work:
+        await work.dealerships.add(dealership)
+        await work.documents.add(queued)
+        await work.commit()
+    async with uow() as work:
+        fresh = await work.documents.get(queued.id, dealership_id=dealership.id)
+        await work.documents.update(ready)
+        await work.commit()
+    async with uow() as work:
+        stored = await work.documents.get(queued.id, dealership_id=dealership.id)
+        listed = await work.documents.list_page(
+            dealership_id=dealership.id, topic=None, status=None, cursor=None, limit=10
+        )
+
+    assert fresh is not None
+    assert (fresh.title, fresh.warnings) == (None, ())
+    assert stored == ready
+    assert listed == [ready]

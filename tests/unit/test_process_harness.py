@@ -1,0 +1,101 @@
+"""The harness finds every process it started that is still alive, and a test run that
+leaves one behind fails (tests/support/processes.py, tests/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.support.processes import RUN_MARK, leftovers, spawn, stop_group
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _left_pids() -> set[int]:
+    return {leftover.pid for leftover in leftovers()}
+
+
+def _wait_gone(pid: int, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_spawned_process_and_its_children_are_left_over_until_stopped() -> None:
+    process = spawn(["bash", "-c", "sleep 60 & wait"], label="sleeper")
+    time.sleep(0.3)
+    child = psutil.Process(process.pid).children()[0].pid
+
+    found = _left_pids()
+    stop_group(process, 5, whole_group=True)
+
+    assert {process.pid, child} <= found
+    assert not {process.pid, child} & _left_pids()
+
+
+def test_a_daemon_that_left_its_process_group_is_found_by_the_run_mark() -> None:
+    starter = spawn(
+        ["bash", "-c", "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!"],
+        label="daemon starter",
+        stdout=subprocess.PIPE,
+    )
+    out, _ = starter.communicate(timeout=10)
+    daemon = int(out.decode().strip())
+    try:
+        [found] = [leftover for leftover in leftovers() if leftover.pid == daemon]
+    finally:
+        os.kill(daemon, 9)
+
+    assert found.why == "started by this run"
+    assert "sleep 60" in found.command
+    assert _wait_gone(daemon)
+
+
+_FORGETFUL_TEST = """
+from tests.support.processes import spawn
+
+
+def test_forgets_its_server() -> None:
+    spawn(["sleep", "60"], label="forgotten server")
+"""
+
+
+def test_a_run_that_leaves_a_process_running_fails_and_kills_it(tmp_path: Path) -> None:
+    test_file = tmp_path / "test_forgetful.py"
+    test_file.write_text(_FORGETFUL_TEST)
+    env = {k: v for k, v in os.environ.items() if k != RUN_MARK}
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(test_file),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, "the test itself passed: the leftover failed the run"
+    assert "processes left running by this run" in result.stdout
+    [report] = [line for line in result.stdout.splitlines() if "forgotten server" in line]
+    assert "sleep 60" in report
+    assert _wait_gone(int(report.split()[1])), "the leftover was killed"
