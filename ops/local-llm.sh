@@ -36,7 +36,7 @@ has_model_size() {
 
 install_runtime() {
     # The wheel links the system's OpenMP runtime (libgomp1, there wherever gcc is).
-    if ! ldconfig -p | grep -q 'libgomp\.so\.1 '; then
+    if ! "$(command -v ldconfig || echo /sbin/ldconfig)" -p | grep -q 'libgomp\.so\.1 '; then
         local sudo=""
         if [[ "$(id -u)" -ne 0 ]]; then sudo="sudo"; fi
         DEBIAN_FRONTEND=noninteractive ${sudo} apt-get install -y --no-install-recommends libgomp1

@@ -93,6 +93,13 @@ def test_training_answer_is_the_most_relevant_sentences_with_their_citations() -
     assert "coffee" not in answer
 
 
+def test_a_sentence_found_in_several_passages_is_quoted_once() -> None:
+    answer = reply(training("Is GAP required?", passage(GAP_RULE, 1), passage(GAP_RULE, 2)))
+
+    assert quoted_lines(answer) == [GAP_RULE]
+    assert answer.endswith("[1]")
+
+
 def test_without_passages_it_says_it_found_nothing() -> None:
     assert reply(training("What is GAP?")) == NO_MATERIAL_REPLY
 

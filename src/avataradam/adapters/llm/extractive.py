@@ -20,6 +20,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 
 from avataradam.adapters.llm.sentences import paragraphs, sentences, starts_sentence
+from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
 from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
@@ -135,14 +136,13 @@ def training_reply(
         # Retrieval judged these passages relevant even without shared words: lead with them.
         firsts = {r[1]: r for r in sorted(ranked, key=lambda r: (r[1], -r[2]))}
         chosen = sorted(firsts.values(), key=lambda r: r[1])
-    lines = _fitting(
-        [f"{sentence} [{marker}]" for _, _, _, sentence, marker in chosen],
-        max_sentences,
-        max_tokens,
-    )
+    quoted: dict[str, str] = {}  # a sentence found in several passages: its best one
+    for _, _, _, sentence, marker in chosen:
+        quoted.setdefault(sentence, f"{sentence} [{marker}]")
+    lines = _fitting(list(quoted.values()), max_sentences, max_tokens)
     if not lines:
         cited = ", ".join(f"[{p.marker}]" for p in passages)
-        return f"No sentence of the passages found ({cited}) fits in one reply; open them."
+        return f"The passages found ({cited}) are too long to quote whole in one reply."
     header = "Here is what your dealership's material says:"
     used = sum(_cost(line) for line in lines)
     if max_tokens is not None and used + _cost(header) > max_tokens:
@@ -151,13 +151,13 @@ def training_reply(
 
 
 def _fitting(lines: Sequence[str], limit: int, max_tokens: int | None) -> list[str]:
-    """The first `limit` distinct lines, in order, that fit in `max_tokens` together."""
+    """The first `limit` lines, in order, that fit in `max_tokens` together."""
     kept: list[str] = []
     budget = max_tokens if max_tokens is not None else sum(_cost(line) for line in lines)
     for line in lines:
         if len(kept) == limit:
             break
-        if line not in kept and _cost(line) <= budget:
+        if _cost(line) <= budget:
             kept.append(line)
             budget -= _cost(line)
     return kept
@@ -216,6 +216,10 @@ class ExtractiveChatModel:
     def __init__(self, *, delta_delay_s: float = 0.0, max_sentences: int = 3) -> None:
         self._delay = delta_delay_s
         self._max_sentences = max_sentences
+
+    def warm_up(self) -> None:
+        """Loads the sentence rules and word lists ahead of the first reply."""
+        warm_up_sentences()
 
     def reply(
         self, turns: Sequence[ChatTurn], grounding: Grounding | None, max_tokens: int | None = None

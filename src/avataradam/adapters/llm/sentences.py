@@ -72,6 +72,14 @@ def sentences(text: str) -> list[str]:
     return found
 
 
+def warm_up() -> None:
+    """Loads both languages' segmentation rules and word lists now (about a second)
+    instead of during the first reply that needs them."""
+    for language in LANGUAGES:
+        _boundaries("Warm. Up.", language)
+        zipf_frequency("warm", language)
+
+
 def paragraphs(text: str) -> list[str]:
     """The running text of `text`: paragraphs, list items and headings, one string each."""
     rebuilt: list[str] = []
