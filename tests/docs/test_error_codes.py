@@ -82,8 +82,7 @@ def _internal_codes() -> set[str]:
 
 def _domain_error_classes() -> list[type[errors.DomainError]]:
     for module in pkgutil.walk_packages(avataradam.__path__, "avataradam."):
-        if ".llm.llama_cpp" not in module.name:  # needs the optional llama.cpp wheel
-            importlib.import_module(module.name)
+        importlib.import_module(module.name)
     found: list[type[errors.DomainError]] = []
     pending: list[type[errors.DomainError]] = [errors.DomainError]
     while pending:

@@ -47,6 +47,9 @@ def test_values_are_converted_from_strings() -> None:
         ({"AVATARADAM_AUTH_JWT_SECRET": "short"}, "AVATARADAM_AUTH_*"),
         ({"AVATARADAM_WORKER_NICE": "20"}, "AVATARADAM_WORKER_*"),
         ({"AVATARADAM_CACHE_LOCAL_ENTRIES": "-1"}, "AVATARADAM_CACHE_*"),
+        ({"AVATARADAM_CHAT_LOCAL_MODEL_SHA256": "abc"}, "AVATARADAM_CHAT_*"),
+        ({"AVATARADAM_CHAT_LOCAL_PARALLEL": "0"}, "AVATARADAM_CHAT_*"),
+        ({"AVATARADAM_CHAT_LOCAL_CONTEXT_TOKENS": "64"}, "AVATARADAM_CHAT_*"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], named: str) -> None:

@@ -350,13 +350,16 @@ def _chat_model(settings: Settings) -> ChatModel:
             temperature=chat.temperature,
         )
     if settings.chat_model == "local":
-        from avataradam.adapters.llm.llama_cpp import LlamaCppChatModel  # noqa: PLC0415
+        from avataradam.adapters.llm.llama_server import LlamaServerChatModel  # noqa: PLC0415
 
-        return LlamaCppChatModel(
+        return LlamaServerChatModel(
             model_path=chat.local_model_path or "",
+            sha256=chat.local_model_sha256,
             context_tokens=chat.local_context_tokens,
+            parallel=chat.local_parallel,
             threads=chat.local_threads,
             temperature=chat.temperature,
+            timeout_s=chat.timeout_s,
         )
     return ExtractiveChatModel(delta_delay_s=chat.extractive_delta_delay_s)
 

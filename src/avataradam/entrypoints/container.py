@@ -202,15 +202,21 @@ class Container:
         for hook in self.startup:
             await hook()
 
-    async def warm_up(self) -> None:
+    async def warm_up(self, *, chat_model: bool = False) -> None:
         """Loads, off the event loop, what the first task or request would otherwise
-        wait for: the local embedding model (seconds). Other embedders need nothing.
+        wait for: the local embedding model (seconds) and, with `chat_model` (the API;
+        the worker never chats), a local chat model (seconds). Others need nothing.
 
-        Raises what loading raises (EmbedderUnavailable for a missing or broken model).
+        Raises what loading raises (EmbedderUnavailable, ChatModelUnavailable for a
+        missing or broken model).
         """
-        warm_up = getattr(self.knowledge.embedder, "warm_up", None)
-        if callable(warm_up):
-            await asyncio.to_thread(warm_up)
+        models: list[object] = [self.knowledge.embedder]
+        if chat_model:
+            models.append(getattr(self.chat_model, "inner", self.chat_model))
+        for model in models:
+            warm_up = getattr(model, "warm_up", None)
+            if callable(warm_up):
+                await asyncio.to_thread(warm_up)
 
     async def close(self) -> None:
         for hook in reversed(self.shutdown):

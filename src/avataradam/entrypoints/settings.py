@@ -161,7 +161,9 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_retries: int = 3
     temperature: float = 0.4
     local_model_path: str | None = None
+    local_model_sha256: str | None = None
     local_context_tokens: int = 4096
+    local_parallel: int = 2
     local_threads: int | None = None
     max_reply_tokens: int = 512
     history_budget_tokens: int = 1500
@@ -176,6 +178,12 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("top_k must be 1..20 and max_reply_tokens at least 16")
         if self.history_budget_tokens < 0 or self.extractive_delta_delay_s < 0:
             raise ValueError("history_budget_tokens and extractive_delta_delay_s must be >= 0")
+        if self.local_context_tokens < 256 or not 1 <= self.local_parallel <= 16:
+            raise ValueError("local_context_tokens must be at least 256 and local_parallel 1..16")
+        if self.local_model_sha256 is not None and not re.fullmatch(
+            r"[0-9a-fA-F]{64}", self.local_model_sha256
+        ):
+            raise ValueError("local_model_sha256 must be 64 hexadecimal digits")
 
 
 class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,11 +1,16 @@
 """The chat model used when none is configured: it writes nothing, it picks.
 
-Training answers are the retrieved sentences that share the most words with the
-question, each followed by the citation marker of its passage. The roleplay customer
-speaks a persona's opening line, then alternates customer lines found in the
-dealership's objection documents (quoted objections, questions) with the persona's
-built-in script, never repeating a line while unused ones remain. Replies are
-deterministic for the same input, which makes this model a useful test double too.
+Training answers are whole sentences of the retrieved passages (rebuilt across line
+wraps, hyphenation and page breaks by `sentences`), those sharing the most words with
+the question first, each followed by the citation marker of its passage. A sentence is
+quoted whole or not at all: never cut to a length or token limit, never a piece of one
+(a passage's first sentence that starts in lower case and its last that does not end
+with closing punctuation are where the chunker cut a sentence, so they are not quoted),
+so a rule is never quoted without its "never" or "not". The roleplay customer speaks a
+persona's opening line, then alternates customer lines found in the dealership's
+objection documents (quoted objections, questions) with the persona's built-in script,
+never repeating a line while unused ones remain. Replies are deterministic for the same
+input, which makes this model a useful test double too.
 """
 
 from __future__ import annotations
@@ -14,13 +19,17 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 
+from avataradam.adapters.llm.sentences import paragraphs, sentences, starts_sentence
+from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
 from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,240})[\"”]")
 _SPEAKER = re.compile(r"^\s*(?:customer|client|buyer|objection)\s*:\s*", re.IGNORECASE)
 _PIECE = re.compile(r"\S+\s*")
+_CLOSING = frozenset('.!?…"”\u2019»)')
+_MIN_WORDS = 4
+_MAX_SENTENCE_CHARS = 600
 _STOPWORDS = frozenset(
     {
         "a",
@@ -91,42 +100,77 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 2}
 
 
-def _sentences(text: str) -> list[str]:
-    found = []
-    for raw in _SENTENCE_END.split(text):
-        sentence = " ".join(raw.split())
-        if len(sentence.split()) >= 4:
-            found.append(sentence if len(sentence) <= 400 else sentence[:397].rstrip() + "...")
-    return found
+def _cost(text: str) -> int:
+    """Length of `text` in the stream's deltas (whitespace-separated pieces)."""
+    return len(text.split())
 
 
-def training_reply(question: str, passages: Sequence[GroundingPassage], max_sentences: int) -> str:
+def quotable_sentences(text: str) -> list[str]:
+    """The sentences of one passage that may be quoted: whole (see the module
+    docstring), of at least four words and at most 600 characters."""
+    found = [sentence for sentence in sentences(text) if starts_sentence(sentence)]
+    if found and found[-1][-1] not in _CLOSING:
+        found = found[:-1]
+    return [s for s in found if _cost(s) >= _MIN_WORDS and len(s) <= _MAX_SENTENCE_CHARS]
+
+
+def training_reply(
+    question: str,
+    passages: Sequence[GroundingPassage],
+    max_sentences: int,
+    max_tokens: int | None = None,
+) -> str:
+    """The passages' sentences that share most words with `question`, cited, at most
+    `max_sentences` of them and `max_tokens` pieces in all (whole sentences only)."""
     if not passages:
         return NO_MATERIAL_REPLY
     asked = _words(question)
-    ranked: list[tuple[float, int, int, str, int]] = []
+    ranked: list[tuple[int, int, int, str, int]] = []
     for rank, passage in enumerate(passages):
-        for position, sentence in enumerate(_sentences(passage.text)):
+        for position, sentence in enumerate(quotable_sentences(passage.text)):
             overlap = len(asked & _words(sentence))
             ranked.append((-overlap, rank, position, sentence, passage.marker))
     ranked.sort()
-    chosen = [r for r in ranked if r[0] < 0][:max_sentences]
+    chosen = [r for r in ranked if r[0] < 0]
     if not chosen:
         # Retrieval judged these passages relevant even without shared words: lead with them.
-        firsts = {r[1]: r for r in sorted(ranked, key=lambda r: (r[1], r[2]))}
-        chosen = sorted(firsts.values(), key=lambda r: r[1])[:max_sentences]
-    if not chosen:
-        return NO_MATERIAL_REPLY
-    lines = [f"- {sentence} [{marker}]" for _, _, _, sentence, marker in chosen]
-    return "Here is what your dealership's material says:\n" + "\n".join(lines)
+        firsts = {r[1]: r for r in sorted(ranked, key=lambda r: (r[1], -r[2]))}
+        chosen = sorted(firsts.values(), key=lambda r: r[1])
+    quoted: dict[str, str] = {}  # a sentence found in several passages: its best one
+    for _, _, _, sentence, marker in chosen:
+        quoted.setdefault(sentence, f"{sentence} [{marker}]")
+    lines = _fitting(list(quoted.values()), max_sentences, max_tokens)
+    if not lines:
+        cited = ", ".join(f"[{p.marker}]" for p in passages)
+        return f"The passages found ({cited}) are too long to quote whole in one reply."
+    header = "Here is what your dealership's material says:"
+    used = sum(_cost(line) for line in lines)
+    if max_tokens is not None and used + _cost(header) > max_tokens:
+        return "\n".join(lines)
+    return header + "\n" + "\n".join(lines)
+
+
+def _fitting(lines: Sequence[str], limit: int, max_tokens: int | None) -> list[str]:
+    """The first `limit` lines, in order, that fit in `max_tokens` together."""
+    kept: list[str] = []
+    budget = max_tokens if max_tokens is not None else sum(_cost(line) for line in lines)
+    for line in lines:
+        if len(kept) == limit:
+            break
+        if _cost(line) <= budget:
+            kept.append(line)
+            budget -= _cost(line)
+    return kept
 
 
 def customer_lines(passages: Sequence[GroundingPassage]) -> list[str]:
-    """Lines a customer could say, found in objection and product documents."""
+    """Lines a customer could say, found in objection and product documents: quoted
+    objections, sentences after a "Customer:" prefix, and short questions."""
     lines: list[str] = []
     for passage in passages:
-        lines.extend(" ".join(quoted.split()) for quoted in _QUOTED.findall(passage.text))
-        for sentence in _sentences(passage.text):
+        rebuilt = "\n".join(paragraphs(passage.text))
+        lines.extend(" ".join(quoted.split()) for quoted in _QUOTED.findall(rebuilt))
+        for sentence in quotable_sentences(passage.text):
             spoken = _SPEAKER.sub("", sentence)
             if spoken != sentence or (sentence.endswith("?") and len(sentence) <= 200):
                 lines.append(spoken.strip('"“” '))
@@ -137,7 +181,10 @@ def customer_lines(passages: Sequence[GroundingPassage]) -> list[str]:
     return unique
 
 
-def roleplay_reply(turns: Sequence[ChatTurn], grounding: Grounding) -> str:
+def roleplay_reply(
+    turns: Sequence[ChatTurn], grounding: Grounding, max_tokens: int | None = None
+) -> str:
+    """The customer's next line: the first one not said yet that fits in `max_tokens`."""
     said = {turn.content.strip() for turn in turns if turn.role == "assistant"}
     scripted = list(grounding.scripted_lines)
     opening, script = scripted[:1], scripted[1:]
@@ -146,6 +193,7 @@ def roleplay_reply(turns: Sequence[ChatTurn], grounding: Grounding) -> str:
     for i in range(max(len(from_documents), len(script))):
         order.extend(from_documents[i : i + 1])
         order.extend(script[i : i + 1])
+    order = [line for line in order if max_tokens is None or _cost(line) <= max_tokens]
     for line in order:
         if line not in said:
             return line
@@ -158,7 +206,8 @@ class ExtractiveChatModel:
     """Implements `ChatModel` without generation; `generative` is False.
 
     `delta_delay_s` paces the word deltas like a slow model would (tests of streaming,
-    keep-alives and disconnects use it); it defaults to no delay.
+    keep-alives and disconnects use it); it defaults to no delay. A reply is one delta
+    per word and never more than `max_tokens` of them, made of whole sentences.
     """
 
     name = "extractive"
@@ -168,19 +217,27 @@ class ExtractiveChatModel:
         self._delay = delta_delay_s
         self._max_sentences = max_sentences
 
-    def reply(self, turns: Sequence[ChatTurn], grounding: Grounding | None) -> str:
+    def warm_up(self) -> None:
+        """Loads the sentence rules and word lists ahead of the first reply."""
+        warm_up_sentences()
+
+    def reply(
+        self, turns: Sequence[ChatTurn], grounding: Grounding | None, max_tokens: int | None = None
+    ) -> str:
         if grounding is None:
-            question = next((t.content for t in reversed(turns) if t.role == "user"), "")
-            return training_reply(question, (), self._max_sentences)
+            return NO_MATERIAL_REPLY
         if grounding.mode == "roleplay":
-            return roleplay_reply(turns, grounding)
-        return training_reply(grounding.question, grounding.passages, self._max_sentences)
+            return roleplay_reply(turns, grounding, max_tokens)
+        return training_reply(
+            grounding.question, grounding.passages, self._max_sentences, max_tokens
+        )
 
     async def stream(
         self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: Grounding | None = None
     ) -> AsyncIterator[ChatDelta]:
-        pieces = _PIECE.findall(self.reply(turns, grounding))[: max(1, max_tokens)]
-        for piece in pieces:
+        # The slice only bounds the fixed notices; quoted sentences already fit whole.
+        pieces = _PIECE.findall(self.reply(turns, grounding, max(1, max_tokens)))
+        for piece in pieces[: max(1, max_tokens)]:
             if self._delay:
                 await asyncio.sleep(self._delay)
             yield ChatDelta(text=piece)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
@@ -50,11 +51,11 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
     """Builds the API around an already wired container; the app owns its lifecycle.
 
     `server_process`: the app is the one app of a server process (the ASGI factory).
-    It then warms the embedder up in the background and freezes the heap out of the
-    garbage collector's reach when warm (see `warmup.py`); embedded apps (tests) are
-    ready at once and leave process-wide state alone.
+    It then warms the embedder and a local chat model up in the background and freezes
+    the heap out of the garbage collector's reach when warm (see `warmup.py`); embedded
+    apps (tests) are ready at once and leave process-wide state alone.
     """
-    warm_up = WarmUp(container.warm_up if server_process else None)
+    warm_up = WarmUp(partial(container.warm_up, chat_model=True) if server_process else None)
 
     def provide_container() -> Container:
         return container
