@@ -37,6 +37,8 @@ def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
         "AVATARADAM_REDIS_URL": redis_url,
         "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
         "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
+        # The session's super admin signs in once; the suite outlasts the 15-minute default.
+        "AVATARADAM_AUTH_ACCESS_TOKEN_TTL_S": "21600",
         "AVATARADAM_EMBEDDER": "hashing",
         "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "true",
         "AVATARADAM_LOGGING_LEVEL": "WARNING",
