@@ -160,6 +160,11 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     content: str
     sources: tuple[Source, ...]
     created_at: datetime
+    grounded: bool | None = None
+    """Training replies: every claim is supported by a cited passage (see
+    `domain.citations`); None for trainee messages and roleplay lines."""
+    supported_share: float | None = None
+    """Training replies: share of claims supported by a passage, 0..1 (None without claims)."""
 
 
 class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):

@@ -25,6 +25,7 @@ from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
+from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.repositories import InMemoryGenerationReader
@@ -40,7 +41,6 @@ from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService
 from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.adapters.vectors.metered import MeteredVectorIndex
-from avataradam.adapters.vectors.pinecone import PineconeVectorIndex
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
@@ -147,6 +147,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         rate_limiter=overrides.rate_limiter or _rate_limiter(settings, metrics, clock),
         rate_policies=rate_policies(settings),
         generations=_generations(uow),
+        sentence_spans=sentence_spans,
+        sentences=sentences,
         chat_model=MeteredChatModel(
             overrides.chat_model or _chat_model(settings),
             time_call=partial(metrics.external_call, "chat_model"),
@@ -246,6 +248,8 @@ def _embedder(settings: Settings) -> Embedder:
 def _vector_index(settings: Settings, uow: UnitOfWorkFactory) -> VectorIndex:
     dimension = settings.embedding.dimension
     if settings.vector_backend == "pinecone":
+        from avataradam.adapters.vectors.pinecone import PineconeVectorIndex  # noqa: PLC0415
+
         return PineconeVectorIndex(
             host=settings.vectors.pinecone_index_host or "",
             api_key=settings.vectors.pinecone_api_key or "",

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
+from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
@@ -107,6 +108,8 @@ class Container:
     rate_limiter: RateLimiter
     rate_policies: RatePolicies
     generations: GenerationReader
+    sentence_spans: SentenceSpans
+    sentences: Sentences
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -189,10 +192,17 @@ class Container:
             clock,
             self.ids,
             self.telemetry,
+            CitationChecker(
+                spans=self.sentence_spans,
+                sentences=self.sentences,
+                embed=self.knowledge.embedder.embed,
+                threshold=chat.support_threshold,
+            ),
             ChatOptions(
                 top_k=chat.top_k,
                 history_budget_tokens=chat.history_budget_tokens,
                 max_reply_tokens=chat.max_reply_tokens,
+                min_relevance=chat.min_relevance,
             ),
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)

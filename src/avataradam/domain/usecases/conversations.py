@@ -21,6 +21,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
+from avataradam.domain.citations import CheckedReply, CitationChecker
 from avataradam.domain.errors import DomainError, InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import (
@@ -65,6 +66,18 @@ EXTRACTIVE_NOTICE = (
 )
 
 
+NO_MATERIAL_REPLY = (
+    "I couldn't find anything on that in your dealership's knowledge base, so I won't guess. "
+    "Ask an admin to upload the playbook or guide that covers it, then ask me again. / "
+    "No encontré nada sobre eso en la base de conocimientos de tu concesionario, así que no "
+    "voy a adivinar. Pide a un administrador que suba la guía que lo cubra y vuelve a "
+    "preguntarme."
+)
+"""Adam's training reply, whatever the model, when retrieval finds no passage at least
+`ChatOptions.min_relevance` similar to the question: no model is asked, so nothing is
+invented. In English and Spanish, the languages of the dealerships' staff."""
+
+
 class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     top_k: int = 4
     roleplay_top_k: int = 3
@@ -73,6 +86,9 @@ class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Newest messages loaded from storage before the token window is applied."""
     max_reply_tokens: int = 512
     roleplay_max_reply_tokens: int = 160
+    min_relevance: float = 0.0
+    """Training: passages less similar than this to the question (the vector store's
+    cosine score) are not material; with none left Adam answers `NO_MATERIAL_REPLY`."""
 
 
 class NewConversation(msgspec.Struct, frozen=True, kw_only=True):
@@ -263,10 +279,12 @@ class SendMessage:
         clock: Clock,
         ids: IdGenerator,
         telemetry: Telemetry,
+        citations: CitationChecker,
         options: ChatOptions | None = None,
         count_tokens: TokenCounter = approximate_tokens,
     ) -> None:
         self._uow, self._search, self._model = uow, search, model
+        self._citations = citations
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
         self._options = options or ChatOptions()
         self._count = count_tokens
@@ -381,15 +399,16 @@ class SendMessage:
             topics=None,
             top_k=options.top_k,
         )
+        hits = [hit for hit in result.hits if hit.score >= options.min_relevance]
         prompt = training_prompt(
             history=history,
             question=text,
-            hits=result.hits,
+            hits=hits,
             focus=conversation.scenario,
             history_budget_tokens=options.history_budget_tokens,
             count=self._count,
         )
-        return prompt, result.hits, result.cache, options.max_reply_tokens
+        return prompt, hits, result.cache, options.max_reply_tokens
 
     async def _generate(
         self,
@@ -432,6 +451,9 @@ class SendMessage:
             model=self._model.name,
             generative=self._model.generative,
             results_count=len(sources),
+            cited_count=len(reply.sources),
+            grounded=reply.grounded,
+            supported_share=reply.supported_share,
             cache=cache,
             history_messages=len(prompt.turns) - 2,
             prompt_tokens=usage.prompt_tokens if usage else None,
@@ -451,22 +473,20 @@ class SendMessage:
         max_tokens: int,
         timing: _Timing,
     ) -> tuple[Message, ChatUsage | None]:
-        parts: list[str] = []
-        usage: ChatUsage | None = None
-        async for delta in self._model.stream(
-            prompt.turns, max_tokens=max_tokens, grounding=prompt.grounding
-        ):
-            if delta.usage is not None:
-                usage = delta.usage
-            # What is streamed is what will be stored: drop what storage cannot hold.
-            text = delta.text.replace("\x00", "")
-            if text:
-                timing.first_delta()
-                parts.append(text)
-                stream.put(ReplyDelta(text=text))
-        content = "".join(parts).strip()
-        if not content:
-            raise ChatModelUnavailable("the chat model returned an empty reply")
+        training = prompt.grounding.mode == ConversationMode.TRAINING.value
+        passages = prompt.grounding.passages
+        if training and not passages:
+            # Nothing relevant was found: no model is asked, so nothing is invented.
+            timing.first_delta()
+            stream.put(ReplyDelta(text=NO_MATERIAL_REPLY))
+            content, usage = NO_MATERIAL_REPLY, None
+        else:
+            content, usage = await self._stream_model(stream, prompt, max_tokens, timing)
+        checked: CheckedReply | None = None
+        if training and passages:
+            checked = await self._citations.check(content, passages)
+            content = checked.content
+            sources = tuple(sources[marker - 1] for marker in checked.cited)
         stream.put(ReplySources(sources=sources))
         reply = Message(
             id=self._ids.new_id(),
@@ -475,8 +495,33 @@ class SendMessage:
             content=content,
             sources=sources,
             created_at=max(self._clock.now(), user_message.created_at),
+            grounded=checked.grounded if checked else (False if training else None),
+            supported_share=checked.supported_share if checked else None,
         )
         return reply, usage
+
+    async def _stream_model(
+        self, stream: ReplyStream, prompt: Prompt, max_tokens: int, timing: _Timing
+    ) -> tuple[str, ChatUsage | None]:
+        """The model's reply to `prompt`, streamed to `stream` as it comes."""
+        parts: list[str] = []
+        usage: ChatUsage | None = None
+        async for delta in self._model.stream(
+            prompt.turns, max_tokens=max_tokens, grounding=prompt.grounding
+        ):
+            if delta.usage is not None:
+                usage = delta.usage
+            # Storage cannot hold NUL: it is neither streamed nor stored. (The stored reply
+            # may still differ from the deltas: its citations are checked at the end.)
+            text = delta.text.replace("\x00", "")
+            if text:
+                timing.first_delta()
+                parts.append(text)
+                stream.put(ReplyDelta(text=text))
+        content = "".join(parts).strip()
+        if not content:
+            raise ChatModelUnavailable("the chat model returned an empty reply")
+        return content, usage
 
     async def _store(
         self, conversation: Conversation, user_message: Message, reply: Message

@@ -318,8 +318,16 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     role: MessageRole
     content: str
     sources: list[SourceOut]
-    """Passages the reply drew on; `[n]` in `content` cites `sources[n-1]`."""
+    """Passages the reply cites, checked by the server: `[n]` in `content` cites
+    `sources[n-1]`, and every source listed is cited."""
     created_at: datetime
+    grounded: bool | None = None
+    """Training replies: true when every claim (a sentence of four or more words that is
+    not a question) is supported by a passage it cites; null for trainee messages and
+    roleplay lines."""
+    supported_share: float | None = None
+    """Training replies: the share of claims supported by a cited passage, 0..1 (null
+    when the reply makes no claim, e.g. when nothing relevant was found)."""
 
 
 class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):

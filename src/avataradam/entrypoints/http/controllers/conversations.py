@@ -97,6 +97,8 @@ def _message(m: Message) -> MessageOut:
         content=m.content,
         sources=_sources(m.sources),
         created_at=m.created_at,
+        grounded=m.grounded,
+        supported_share=m.supported_share,
     )
 
 
@@ -109,6 +111,8 @@ def _assistant(done: ReplyDone) -> AssistantMessageOut:
         content=m.content,
         sources=_sources(m.sources),
         created_at=m.created_at,
+        grounded=m.grounded,
+        supported_share=m.supported_share,
         usage=UsageOut(done.usage.prompt_tokens, done.usage.completion_tokens)
         if done.usage
         else None,
