@@ -60,7 +60,11 @@ from avataradam.domain.usecases.ingestion import IngestionOptions
 from avataradam.domain.usecases.ratelimits import RatePolicies
 from avataradam.entrypoints.container import Container, Knowledge
 from avataradam.entrypoints.observability.metrics import Metrics, multiprocess_dir
-from avataradam.entrypoints.observability.tracing import inject_trace_context, observed_call
+from avataradam.entrypoints.observability.tracing import (
+    inject_trace_context,
+    observed_call,
+    observed_stream,
+)
 from avataradam.entrypoints.settings import Settings
 from avataradam.entrypoints.telemetry import StructlogTelemetry
 
@@ -151,7 +155,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         sentences=sentences,
         chat_model=MeteredChatModel(
             overrides.chat_model or _chat_model(settings),
-            time_call=partial(metrics.external_call, "chat_model"),
+            time_call=partial(observed_stream, metrics, "chat_model"),
             record_tokens=lambda model, prompt, completion: metrics.record_tokens(
                 model, prompt=prompt, completion=completion
             ),
