@@ -106,6 +106,8 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_CACHE_RETRIEVAL_TTL_S": "lifetime of a cached search result",
     "AVATARADAM_CACHE_EMBEDDING_TTL_S": "lifetime of a cached query embedding",
     "AVATARADAM_CACHE_LOCAL_ENTRIES": "search results also kept in each API process (LRU; safe: a key names the knowledge-base generation); `0` turns it off",
+    "AVATARADAM_CACHE_ANSWERS": "cache training answers to first questions per dealership and knowledge-base generation (one model call per question); `false` asks the model every time",
+    "AVATARADAM_CACHE_ANSWER_TTL_S": "lifetime of a cached training answer",
     "AVATARADAM_WORKER_METRICS_PORT": "serve `/metrics` from each worker host on this port (unset: off)",
     "AVATARADAM_WORKER_METRICS_HOST": "address of the worker's metrics server",
     "AVATARADAM_WORKER_HEARTBEAT_INTERVAL_S": "worker heartbeat and gauge refresh interval",

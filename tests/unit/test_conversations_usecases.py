@@ -46,6 +46,7 @@ from avataradam.domain.ports.services import (
     ChatUsage,
     Grounding,
 )
+from avataradam.domain.usecases.answers import AnswerCache
 from avataradam.domain.usecases.conversations import (
     NO_MATERIAL_REPLY,
     ChatOptions,
@@ -110,7 +111,9 @@ GAP_PASSAGE = "GAP pays the loan gap."
 
 
 class World:
-    def __init__(self, model: ChatModel, options: ChatOptions | None = None) -> None:
+    def __init__(
+        self, model: ChatModel, options: ChatOptions | None = None, *, answer_cache: bool = False
+    ) -> None:
         store = InMemoryStore()
         self.uow = InMemoryUnitOfWorkFactory(store)
         self.embedder = HashingEmbedder(dimension=64)
@@ -135,8 +138,9 @@ class World:
             embed=self.embedder.embed,
             threshold=SUPPORT_THRESHOLD,
         )
+        answers = AnswerCache(InMemoryCache(), self.telemetry) if answer_cache else None
         self.send = SendMessage(
-            self.uow, search, model, clock, ids, self.telemetry, citations, options
+            self.uow, search, model, clock, ids, self.telemetry, citations, options, answers=answers
         )
         self.rate = RateMessage(self.uow, clock, ids, self.telemetry)
         self.feedback = ListFeedback(self.uow)
@@ -540,3 +544,69 @@ async def test_a_citation_of_a_passage_not_given_is_corrected_and_sources_are_on
     assert stored == message
     [(_, fields)] = [e for e in world.telemetry.events if e[0] == "chat_request"]
     assert (fields["results_count"], fields["cited_count"], fields["grounded"]) == (3, 1, False)
+
+
+async def test_a_first_question_asked_again_is_served_from_the_answer_cache() -> None:
+    model = ScriptedModel(words=("GAP pays ", "the loan gap."))
+    world = World(model, answer_cache=True)
+    dealership = await world.dealership()
+    await world.document(dealership, GAP_PASSAGE, Topic.PRODUCT_KNOWLEDGE)
+    first, second = await world.user(dealership), await world.user(dealership)
+    one = await world.start(first, NewConversation(mode=ConversationMode.TRAINING))
+    two = await world.start(second, NewConversation(mode=ConversationMode.TRAINING))
+
+    generated = await world.send(first, one.id, "What does GAP pay?")
+    served = await world.send(second, two.id, "  what does GAP   pay? ")
+
+    assert len(model.prompts) == 1, "the model answered once"
+    assert (generated.message.cached, served.message.cached) == (False, True)
+    assert served.message.content == generated.message.content == "GAP pays the loan gap [1]."
+    assert served.message.sources == generated.message.sources
+    assert served.usage is None, "no tokens were spent"
+    stored = (await world.get(second, two.id)).messages
+    assert [m.content for m in stored] == ["what does GAP   pay?", served.message.content]
+    assert stored[1].cached
+
+
+async def test_follow_ups_and_a_changed_knowledge_base_ask_the_model_again() -> None:
+    model = ScriptedModel(words=("GAP pays ", "the loan gap."))
+    world = World(model, answer_cache=True)
+    dealership = await world.dealership()
+    await world.document(dealership, GAP_PASSAGE, Topic.PRODUCT_KNOWLEDGE)
+    trainee = await world.user(dealership)
+    one = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+    await world.send(trainee, one.id, "What does GAP pay?")
+
+    follow_up = await world.send(trainee, one.id, "What does GAP pay?")
+    async with world.uow() as uow:
+        await uow.dealerships.bump_generation(dealership)
+        await uow.commit()
+    two = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+    after_change = await world.send(trainee, two.id, "What does GAP pay?")
+
+    assert (follow_up.message.cached, after_change.message.cached) == (False, False)
+    assert len(model.prompts) == 3
+
+
+async def test_concurrent_identical_first_questions_cost_one_model_call() -> None:
+    model = ScriptedModel(words=("GAP pays ", "the loan gap."))
+    model.release.clear()
+    world = World(model, answer_cache=True)
+    dealership = await world.dealership()
+    await world.document(dealership, GAP_PASSAGE, Topic.PRODUCT_KNOWLEDGE)
+    trainees = [await world.user(dealership) for _ in range(5)]
+    conversations = [
+        await world.start(t, NewConversation(mode=ConversationMode.TRAINING)) for t in trainees
+    ]
+
+    asking = [
+        asyncio.create_task(world.send(t, c.id, "What does GAP pay?"))
+        for t, c in zip(trainees, conversations, strict=True)
+    ]
+    await asyncio.sleep(0.2)
+    model.release.set()
+    replies = await asyncio.gather(*asking)
+
+    assert len(model.prompts) == 1
+    assert sorted(r.message.cached for r in replies) == [False, True, True, True, True]
+    assert len({r.message.content for r in replies}) == 1

@@ -165,6 +165,8 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     `domain.citations`); None for trainee messages and roleplay lines."""
     supported_share: float | None = None
     """Training replies: share of claims supported by a passage, 0..1 (None without claims)."""
+    cached: bool = False
+    """Served from the answer cache (no model call): see `usecases.answers`."""
 
 
 class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):

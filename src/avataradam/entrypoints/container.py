@@ -24,6 +24,7 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
+from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
 from avataradam.domain.usecases.auth import Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations import (
     ChatOptions,
@@ -203,6 +204,17 @@ class Container:
                 history_budget_tokens=chat.history_budget_tokens,
                 max_reply_tokens=chat.max_reply_tokens,
                 min_relevance=chat.min_relevance,
+            ),
+            answers=AnswerCache(
+                self.cache,
+                self.telemetry,
+                AnswerCacheOptions(
+                    enabled=cache.enabled and cache.answers,
+                    ttl_s=cache.answer_ttl_s,
+                    # A waiter waits as long as a reply may take, then asks the model itself.
+                    lock_ttl_s=chat.timeout_s + 5,
+                    wait_for_peer_s=chat.timeout_s + 5,
+                ),
             ),
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)

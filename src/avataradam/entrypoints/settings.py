@@ -242,9 +242,12 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
     embedding_ttl_s: int = 7 * 24 * 3600
     local_entries: int = 1024
     """Retrieval results also kept in each API process (LRU; 0 turns it off)."""
+    answers: bool = True
+    """Cache training answers to first questions (usecases/answers.py)."""
+    answer_ttl_s: int = 3600
 
     def __post_init__(self) -> None:
-        if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1:
+        if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1 or self.answer_ttl_s < 1:
             raise ValueError("cache TTLs must be at least 1 second")
         if self.local_entries < 0:
             raise ValueError("local_entries must be 0 or more")

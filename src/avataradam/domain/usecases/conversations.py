@@ -21,12 +21,13 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
-from avataradam.domain.citations import CheckedReply, CitationChecker
+from avataradam.domain.citations import CitationChecker
 from avataradam.domain.errors import DomainError, InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import (
     Conversation,
     ConversationMode,
+    Dealership,
     FeedbackRating,
     Message,
     MessageFeedback,
@@ -52,6 +53,7 @@ from avataradam.domain.prompts import (
     roleplay_prompt,
     training_prompt,
 )
+from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer, answer_key
 from avataradam.domain.usecases.search import SearchHit, SearchKnowledgeBase, normalise_query
 
 MAX_MESSAGE_CHARS = 4000
@@ -282,9 +284,10 @@ class SendMessage:
         citations: CitationChecker,
         options: ChatOptions | None = None,
         count_tokens: TokenCounter = approximate_tokens,
+        answers: AnswerCache | None = None,
     ) -> None:
         self._uow, self._search, self._model = uow, search, model
-        self._citations = citations
+        self._citations, self._answers = citations, answers
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
         self._options = options or ChatOptions()
         self._count = count_tokens
@@ -328,6 +331,7 @@ class SendMessage:
         prompt, hits, cache, max_tokens = await self._prepare(
             conversation, history, text, dealership.knowledge_base_generation
         )
+        key = self._answer_key(conversation, history, hits, text, dealership)
         user_message = Message(
             id=self._ids.new_id(),
             conversation_id=conversation.id,
@@ -347,6 +351,7 @@ class SendMessage:
                 max_tokens=max_tokens,
                 started=started,
                 cache=cache,
+                answer_key=key,
             )
         )
         self._tasks.add(task)
@@ -363,6 +368,36 @@ class SendMessage:
     ) -> ReplyDone:
         stream = await self.start(principal, conversation_id, content, dealership_id=dealership_id)
         return await stream.result()
+
+    def _answer_key(
+        self,
+        conversation: Conversation,
+        history: list[Message],
+        hits: list[SearchHit],
+        text: str,
+        dealership: Dealership,
+    ) -> str | None:
+        """The answer-cache key of a first training question with material, else None."""
+        if (
+            self._answers is None
+            or not self._answers.enabled
+            or conversation.mode is not ConversationMode.TRAINING
+            or history
+            or not hits
+        ):
+            return None
+        options = self._options
+        return answer_key(
+            dealership_id=conversation.dealership_id,
+            generation=dealership.knowledge_base_generation,
+            model=self._model.name,
+            shape=(
+                f"{options.top_k}:{options.min_relevance}:{options.max_reply_tokens}:"
+                f"{self._citations.threshold}"
+            ),
+            focus=conversation.scenario,
+            normalised=normalise_query(text),
+        )
 
     async def drain(self, timeout_s: float = 30.0) -> None:
         """Lets replies in flight finish and be stored (call at shutdown)."""
@@ -421,11 +456,12 @@ class SendMessage:
         max_tokens: int,
         started: float,
         cache: str,
+        answer_key: str | None,
     ) -> None:
         timing = _Timing(started)
         try:
             reply, usage = await self._reply(
-                stream, conversation, user_message, prompt, sources, max_tokens, timing
+                stream, conversation, user_message, prompt, sources, max_tokens, timing, answer_key
             )
             await self._store(conversation, user_message, reply)
         except asyncio.CancelledError:
@@ -452,6 +488,7 @@ class SendMessage:
             generative=self._model.generative,
             results_count=len(sources),
             cited_count=len(reply.sources),
+            answer_cache=reply.cached,
             grounded=reply.grounded,
             supported_share=reply.supported_share,
             cache=cache,
@@ -472,31 +509,61 @@ class SendMessage:
         sources: tuple[Source, ...],
         max_tokens: int,
         timing: _Timing,
+        answer_key: str | None,
     ) -> tuple[Message, ChatUsage | None]:
         training = prompt.grounding.mode == ConversationMode.TRAINING.value
         passages = prompt.grounding.passages
+
+        async def generate() -> tuple[CachedAnswer, ChatUsage | None]:
+            content, usage = await self._stream_model(stream, prompt, max_tokens, timing)
+            if not training:
+                return CachedAnswer(
+                    content=content, sources=sources, grounded=None, supported_share=None
+                ), usage
+            checked = await self._citations.check(content, passages)
+            return CachedAnswer(
+                content=checked.content,
+                sources=tuple(sources[marker - 1] for marker in checked.cited),
+                grounded=checked.grounded,
+                supported_share=checked.supported_share,
+            ), usage
+
+        usage: ChatUsage | None = None
+        cached = False
         if training and not passages:
             # Nothing relevant was found: no model is asked, so nothing is invented.
             timing.first_delta()
             stream.put(ReplyDelta(text=NO_MATERIAL_REPLY))
-            content, usage = NO_MATERIAL_REPLY, None
+            answer = CachedAnswer(
+                content=NO_MATERIAL_REPLY, sources=(), grounded=False, supported_share=None
+            )
+        elif answer_key is not None and self._answers is not None:
+            spent: list[ChatUsage | None] = []
+
+            async def generate_once() -> CachedAnswer:
+                generated, reported = await generate()
+                spent.append(reported)
+                return generated
+
+            answer, outcome = await self._answers.answer(answer_key, generate_once)
+            cached = outcome == "hit"
+            if cached:
+                timing.first_delta()
+                stream.put(ReplyDelta(text=answer.content))
+            usage = spent[0] if spent else None
         else:
-            content, usage = await self._stream_model(stream, prompt, max_tokens, timing)
-        checked: CheckedReply | None = None
-        if training and passages:
-            checked = await self._citations.check(content, passages)
-            content = checked.content
-            sources = tuple(sources[marker - 1] for marker in checked.cited)
-        stream.put(ReplySources(sources=sources))
+            answer, usage = await generate()
+        stream.put(ReplySources(sources=answer.sources))
         reply = Message(
             id=self._ids.new_id(),
             conversation_id=conversation.id,
             role=MessageRole.ASSISTANT,
-            content=content,
-            sources=sources,
+            content=answer.content,
+            sources=answer.sources,
             created_at=max(self._clock.now(), user_message.created_at),
-            grounded=checked.grounded if checked else (False if training else None),
-            supported_share=checked.supported_share if checked else None,
+            grounded=answer.grounded,
+            supported_share=answer.supported_share,
+            cached=cached,
         )
         return reply, usage
 

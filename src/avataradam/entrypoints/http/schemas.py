@@ -328,6 +328,9 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     supported_share: float | None = None
     """Training replies: the share of claims supported by a cited passage, 0..1 (null
     when the reply makes no claim, e.g. when nothing relevant was found)."""
+    cached: bool = False
+    """Served from the answer cache: the same first question, asked in this dealership
+    since its knowledge base last changed, was answered by the model once."""
 
 
 class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):

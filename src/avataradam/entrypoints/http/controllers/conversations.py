@@ -99,6 +99,7 @@ def _message(m: Message) -> MessageOut:
         created_at=m.created_at,
         grounded=m.grounded,
         supported_share=m.supported_share,
+        cached=m.cached,
     )
 
 
@@ -113,6 +114,7 @@ def _assistant(done: ReplyDone) -> AssistantMessageOut:
         created_at=m.created_at,
         grounded=m.grounded,
         supported_share=m.supported_share,
+        cached=m.cached,
         usage=UsageOut(done.usage.prompt_tokens, done.usage.completion_tokens)
         if done.usage
         else None,
