@@ -111,3 +111,7 @@ drill:
 # Longer schemathesis campaign against a live server (every operation, 200 examples each).
 fuzz:
     FUZZ_MAX_EXAMPLES=200 {{py}} pytest tests/integration/test_schemathesis.py -q -p no:cacheprovider
+
+# Answer cache (issue 15): model calls saved on a Zipf(1.1) replay of first training questions over two instances, with a real local model (SmolLM2); hit vs generation latency (about 5 min).
+bench-answers: setup setup-llm-test
+    .venv/bin/python -m bench.answers

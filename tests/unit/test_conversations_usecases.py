@@ -49,6 +49,7 @@ from avataradam.domain.ports.services import (
 from avataradam.domain.usecases.answers import AnswerCache
 from avataradam.domain.usecases.conversations import (
     NO_MATERIAL_REPLY,
+    RULES_PREAMBLE,
     ChatOptions,
     GetConversation,
     ListFeedback,
@@ -610,3 +611,20 @@ async def test_concurrent_identical_first_questions_cost_one_model_call() -> Non
     assert len(model.prompts) == 1
     assert sorted(r.message.cached for r in replies) == [False, True, True, True, True]
     assert len({r.message.content for r in replies}) == 1
+
+
+async def test_a_draft_contradicting_a_rule_is_replaced_by_the_rule_itself() -> None:
+    model = ScriptedModel(words=("Yes: GAP is required ", "to get the loan approved [1]."))
+    world = World(model)
+    dealership = await world.dealership()
+    rule = "Never tell a customer that GAP is required to get the loan approved."
+    document = await world.document(dealership, f"GAP rules.\n{rule}", Topic.COMPLIANCE)
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    done = await world.send(trainee, conversation.id, "Can I say GAP is required?")
+
+    assert done.message.content == f"{RULES_PREAMBLE}\n{rule} [1]"
+    assert [s.document_id for s in done.message.sources] == [document]
+    assert done.message.grounded is True
+    assert [e[1]["rules"] for e in world.telemetry.events if e[0] == "compliance_guard"] == [1]

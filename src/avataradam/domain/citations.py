@@ -71,15 +71,15 @@ class CitationChecker:
     ) -> None:
         if not -1.0 <= threshold <= 1.0:
             raise ValueError("threshold is a cosine similarity, -1..1")
-        self._spans, self._sentences, self._embed = spans, sentences, embed
+        self.spans, self.sentences, self._embed = spans, sentences, embed
         self.threshold = threshold
 
     async def check(self, reply: str, passages: Sequence[GroundingPassage]) -> CheckedReply:
         return await check_citations(
             reply,
             passages,
-            spans=self._spans,
-            sentences=self._sentences,
+            spans=self.spans,
+            sentences=self.sentences,
             embed=self._embed,
             threshold=self.threshold,
         )

@@ -22,6 +22,7 @@ import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
 from avataradam.domain.citations import CitationChecker
+from avataradam.domain.compliance import Contradiction, contradictions
 from avataradam.domain.errors import DomainError, InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import (
@@ -78,6 +79,19 @@ NO_MATERIAL_REPLY = (
 """Adam's training reply, whatever the model, when retrieval finds no passage at least
 `ChatOptions.min_relevance` similar to the question: no model is asked, so nothing is
 invented. In English and Spanish, the languages of the dealerships' staff."""
+
+
+RULES_PREAMBLE = (
+    "I won't put this in my own words, because my draft could have contradicted your "
+    "dealership's rules; here is what your material says:"
+)
+
+
+def rules_reply(broken: Sequence[Contradiction]) -> str:
+    """What Adam says instead of a draft that contradicts rules (`domain.compliance`):
+    the rules themselves, each quoted whole once with its passage's marker."""
+    quoted = dict.fromkeys(f"{c.rule} [{c.marker}]" for c in broken)
+    return "\n".join([RULES_PREAMBLE, *quoted])
 
 
 class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -520,6 +534,20 @@ class SendMessage:
                 return CachedAnswer(
                     content=content, sources=sources, grounded=None, supported_share=None
                 ), usage
+            broken = contradictions(
+                content,
+                passages,
+                spans=self._citations.spans,
+                sentences=self._citations.sentences,
+            )
+            if broken:
+                self._telemetry.event(
+                    "compliance_guard",
+                    conversation_id=str(conversation.id),
+                    model=self._model.name,
+                    rules=len({c.rule for c in broken}),
+                )
+                content = rules_reply(broken)
             checked = await self._citations.check(content, passages)
             return CachedAnswer(
                 content=checked.content,
