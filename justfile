@@ -115,3 +115,7 @@ fuzz:
 # Answer cache (issue 15): model calls saved on a Zipf(1.1) replay of first training questions over two instances, with a real local model (SmolLM2); hit vs generation latency (about 5 min).
 bench-answers: setup setup-llm-test
     .venv/bin/python -m bench.answers
+
+# Answer quality per chat model on the F&I sample knowledge base (supported share, citation precision, refusals, contradictions); add qwen after `just setup-llm`.
+bench-quality models="extractive,smollm2": setup setup-llm-test
+    .venv/bin/python -m bench.quality --models {{models}}
