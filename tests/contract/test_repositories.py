@@ -1259,7 +1259,9 @@ async def test_a_due_delivery_is_leased_to_one_sender_only(uow: UnitOfWorkFactor
     async with uow() as work:
         claimed = await work.webhooks.claim_delivery(due.id, now=NOW, lease_until=lease_until)
         assert claimed == msgspec.structs.replace(due, due_at=lease_until)
-        assert await work.webhooks.claim_delivery(later.id, now=NOW, lease_until=lease_until) is None
+        assert (
+            await work.webhooks.claim_delivery(later.id, now=NOW, lease_until=lease_until) is None
+        )
         await work.commit()
     async with uow() as work:
         again = await work.webhooks.claim_delivery(

@@ -12,16 +12,27 @@ from avataradam.domain.errors import Conflict
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
 
-_SUBSCRIPTION_COLUMNS = (
-    "id, dealership_id, url, events, secret, active, created_at, previous_secret,"
+_SELECT_SUBSCRIPTION = (
+    "SELECT id, dealership_id, url, events, secret, active, created_at, previous_secret,"
     " previous_secret_expires_at, disabled_reason, consecutive_failures, circuit_open_until"
+    " FROM webhook_subscriptions"
 )
-_SELECT_SUBSCRIPTION = f"SELECT {_SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions"
-_DELIVERY_COLUMNS = (
-    "id, subscription_id, event_type, message_id, payload, status, attempts, "
+_SELECT_DELIVERY = (
+    "SELECT id, subscription_id, event_type, message_id, payload, status, attempts, "
+    "last_status_code, last_error, created_at, updated_at, due_at FROM webhook_deliveries"
+)
+_INSERT_DELIVERY = (
+    "INSERT INTO webhook_deliveries (id, subscription_id, event_type, message_id, payload,"
+    " status, attempts, last_status_code, last_error, created_at, updated_at, due_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    " ON CONFLICT (subscription_id, message_id) DO NOTHING"
+)
+_CLAIM_DELIVERY = (
+    "UPDATE webhook_deliveries SET due_at = $3"
+    " WHERE id = $1 AND status = 'pending' AND due_at <= $2"
+    " RETURNING id, subscription_id, event_type, message_id, payload, status, attempts, "
     "last_status_code, last_error, created_at, updated_at, due_at"
 )
-_SELECT_DELIVERY = f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries"
 
 
 class PostgresWebhookRepository:
@@ -122,9 +133,7 @@ class PostgresWebhookRepository:
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         """ON CONFLICT DO NOTHING keeps the transaction usable when the event is known."""
         status = await self._conn.execute(
-            f"INSERT INTO webhook_deliveries ({_DELIVERY_COLUMNS})"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            " ON CONFLICT (subscription_id, message_id) DO NOTHING",
+            _INSERT_DELIVERY,
             delivery.id,
             delivery.subscription_id,
             delivery.event_type,
@@ -168,9 +177,7 @@ class PostgresWebhookRepository:
     ) -> WebhookDelivery | None:
         """The pending delivery, now leased until `lease_until`, if it was due at `now`."""
         row = await self._conn.fetchrow(
-            "UPDATE webhook_deliveries SET due_at = $3"
-            " WHERE id = $1 AND status = 'pending' AND due_at <= $2"
-            f" RETURNING {_DELIVERY_COLUMNS}",
+            _CLAIM_DELIVERY,
             delivery_id,
             now,
             lease_until,

@@ -38,9 +38,9 @@ def lower_cpu_priority(increment: int) -> None:
 class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
-    Every worker process relays the outbox, reconciles stuck documents and purges
-    expired idempotency keys; all are safe to run in many processes at once (row
-    locks, SKIP LOCKED, an idempotent DELETE). Every
+    Every worker process relays the outbox, reconciles stuck documents, re-drives
+    overdue webhook deliveries and purges expired idempotency keys; all are safe to run
+    in many processes at once (row locks, SKIP LOCKED, an idempotent DELETE). Every
     `worker.heartbeat_interval_s` it also beats the heartbeat and refreshes the queue
     and documents-by-status gauges (global values: whichever process measured last
     wins, which is what their `mostrecent` mode expects).
@@ -105,6 +105,9 @@ class WorkerRuntime(dramatiq.Middleware):
             asyncio.create_task(
                 self._every(self.settings.worker.heartbeat_interval_s, self.observe)
             ),
+            asyncio.create_task(
+                self._every(self.settings.ingestion.reconcile_interval_s, self.redrive_webhooks)
+            ),
         ]
         _log.info("worker_started")
 
@@ -160,6 +163,14 @@ class WorkerRuntime(dramatiq.Middleware):
             if any(done.values()):
                 _log.info("periodic_duties", **done)
         return done
+
+    async def redrive_webhooks(self) -> list[str]:
+        """Re-enqueues webhook deliveries whose queue message was lost (its own duty, so
+        that document reconciling and delivery re-driving fail and change separately)."""
+        redriven = [str(i) for i in await self.container.redrive_webhooks()]
+        if redriven:
+            _log.info("webhook_deliveries_redriven", delivery_ids=redriven)
+        return redriven
 
     async def observe(self) -> dict[str, Any]:
         """One round of gauges. The heartbeat comes first and the parts fail
