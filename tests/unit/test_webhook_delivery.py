@@ -231,7 +231,7 @@ async def test_a_probe_holds_the_half_open_circuit_for_other_deliveries() -> Non
             )
         )
         await uow.commit()
-    claimed = await world.deliver._claim(first.id)  # noqa: SLF001 -- the probe, mid-attempt
+    claimed = await world.deliver._claim(first.id)
     assert isinstance(claimed, tuple)
 
     assert await world.deliver(second.id) is DeliveryStatus.PENDING
