@@ -18,10 +18,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -183,6 +184,17 @@ class DrillDatabase:
         return StoredCounts(*row)
 
 
+def delivery_statuses(database_url: str, subscription_ids: Sequence[str]) -> dict[str, int]:
+    """How many deliveries of the subscriptions PostgreSQL holds, by status."""
+    with psycopg.connect(database_url, connect_timeout=10) as conn:
+        rows = conn.execute(
+            "SELECT status, count(*) FROM webhook_deliveries"
+            " WHERE subscription_id = ANY(%s) GROUP BY status",
+            ([uuid.UUID(s) for s in subscription_ids],),
+        ).fetchall()
+    return {str(status): int(count) for status, count in rows}
+
+
 @dataclass(frozen=True)
 class StoredCounts:
     status: str
@@ -229,10 +241,18 @@ def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
 class WorkerProcess:
     """`avataradam worker` (Dramatiq's main process and its forks) in its own session."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path, *, threads: int = 2) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        threads: int = 2,
+        queues: Sequence[str] = (),
+    ) -> None:
         self.env = {**os.environ, **env}
         self.log_path = log_path
         self.threads = threads
+        self.queues = tuple(queues)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -247,6 +267,7 @@ class WorkerProcess:
                     "1",
                     "--threads",
                     str(self.threads),
+                    *(["--queues", *self.queues] if self.queues else []),
                 ],
                 label="avataradam worker",
                 env=self.env,
@@ -361,11 +382,14 @@ class Stack:
         self.api = api
         return api
 
-    def start_worker(self, *, threads: int = 2, **env: str) -> WorkerProcess:
-        """A new worker process; `env` adds to (or overrides) the stack's settings."""
+    def start_worker(
+        self, *, threads: int = 2, queues: Sequence[str] = (), **env: str
+    ) -> WorkerProcess:
+        """A new worker process consuming `queues` (all if empty); `env` adds to (or
+        overrides) the stack's settings."""
         log = self.workdir / f"worker-{len(self.workers)}.log"
         env = self.env | {"AVATARADAM_LOGGING_LEVEL": "INFO"} | env
-        worker = WorkerProcess(env, log, threads=threads).start()
+        worker = WorkerProcess(env, log, threads=threads, queues=queues).start()
         self.workers.append(worker)
         return worker
 
@@ -431,6 +455,27 @@ class Stack:
         if response.status_code != HTTP_ACCEPTED:
             raise RuntimeError(f"upload refused: {response.status_code} {response.text}")
         return str(response.json()["id"])
+
+    def subscribe(
+        self, admin: DealershipAdmin, url: str, events: Sequence[str] = ("document.ready",)
+    ) -> dict[str, Any]:
+        """A webhook subscription made through the API (its answer, secret included)."""
+        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+            response = http.post(
+                "/v1/webhooks", json={"url": url, "events": list(events)}, headers=admin.headers
+            )
+        if response.status_code != HTTP_CREATED:
+            raise RuntimeError(f"subscription refused: {response.status_code} {response.text}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def webhook(self, admin: DealershipAdmin, webhook_id: str) -> dict[str, Any]:
+        """`GET /v1/webhooks/{id}`: the subscription and its delivery log."""
+        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+            response = http.get(f"/v1/webhooks/{webhook_id}", headers=admin.headers)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
 
     def document(self, admin: DealershipAdmin, document_id: str) -> dict[str, object]:
         with httpx.Client(base_url=self.base_url, timeout=10) as http:
