@@ -20,7 +20,13 @@ import pytest
 from ops.drills.app import AppProcess
 from ops.drills.pgcluster import free_port
 from ops.drills.receivers import Receivers
-from ops.drills.stack import DealershipAdmin, Stack, delivery_statuses, small_document
+from ops.drills.stack import (
+    DealershipAdmin,
+    Stack,
+    WorkerProcess,
+    delivery_statuses,
+    small_document,
+)
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
@@ -49,8 +55,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(workdir, extra_env=DELIVERY_ENV, admin_dsn=ADMIN_DSN) as running:
         running.start_api()
         running.start_worker(queues=["ingest"])
-        running.start_worker(queues=["webhooks"])
         yield running
+
+
+def _deliverers(stack: Stack) -> list[WorkerProcess]:
+    return [w for w in stack.workers if w.queues == ("webhooks",) and w.running()]
+
+
+@pytest.fixture
+def deliverer(stack: Stack) -> WorkerProcess:
+    """The stack's webhooks worker, started by the first test that needs it."""
+    running = _deliverers(stack)
+    return running[0] if running else stack.start_worker(queues=["webhooks"])
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +108,8 @@ def test_deliveries_whose_messages_a_redis_flush_lost_arrive_once_each(
     admin = stack.new_dealership_admin()
     url = receivers.url("ok", "after-flush")
     subscription = stack.subscribe(admin, url)
-    deliverer = next(w for w in stack.workers if w.queues == ("webhooks",))
-    deliverer.stop()
+    for deliverer in _deliverers(stack):
+        deliverer.kill_group()  # kill -9: nothing is acked or cleaned up
     documents = [stack.upload(admin, *small_document(f"flush-{n}"), "compliance") for n in range(3)]
     _eventually(
         lambda: delivery_statuses(stack.database.url, [subscription["id"]]) == {"pending": 3}
@@ -113,6 +129,7 @@ def test_deliveries_whose_messages_a_redis_flush_lost_arrive_once_each(
     assert events == set(documents)
 
 
+@pytest.mark.usefixtures("deliverer")
 def test_a_hung_receiver_slows_neither_ingestion_nor_other_receivers(
     stack: Stack, receivers: Receivers
 ) -> None:
@@ -135,10 +152,11 @@ def test_a_hung_receiver_slows_neither_ingestion_nor_other_receivers(
     )
     assert len({r.webhook_id for r in received}) == 2, "the neighbour gets its events"
     assert max(r.at for r in received) - neighbour_started < 15
-    assert len(receivers.of(hung_url)) <= 2 * CIRCUIT_FAILURES, "the circuit stops the calls"
+    assert 1 <= len(receivers.of(hung_url)) <= 2 * CIRCUIT_FAILURES, "the circuit stops calls"
     assert stack.webhook(hung_admin, hung["id"])["subscription"]["circuit_open_until"]
 
 
+@pytest.mark.usefixtures("deliverer")
 def test_a_receiver_answering_410_gone_disables_its_subscription(
     stack: Stack, receivers: Receivers
 ) -> None:
@@ -149,7 +167,7 @@ def test_a_receiver_answering_410_gone_disables_its_subscription(
     stack.upload(admin, *small_document("gone-1"), "compliance")
     _eventually(lambda: not stack.webhook(admin, subscription["id"])["subscription"]["active"])
     stack.upload(admin, *small_document("gone-2"), "compliance")
-    time.sleep(3)
+    time.sleep(2)  # time for a second event (there must be none) to arrive
 
     detail = stack.webhook(admin, subscription["id"])
     assert detail["subscription"]["disabled_reason"] == "receiver answered 410 Gone"
@@ -159,6 +177,7 @@ def test_a_receiver_answering_410_gone_disables_its_subscription(
     assert len(receivers.of(url)) == 1, "no retry, and nothing after the 410"
 
 
+@pytest.mark.usefixtures("deliverer")
 def test_a_rotated_secret_signs_beside_the_old_one(stack: Stack, receivers: Receivers) -> None:
     admin = stack.new_dealership_admin()
     url = receivers.url("ok", "rotating")
