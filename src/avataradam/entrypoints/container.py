@@ -229,7 +229,7 @@ class Container:
             self.uow,
             self.clock,
             self.new_webhook_secret,
-            timedelta(seconds=hooks.secret_grace_s),
+            timedelta(seconds=hooks.rotation_grace_s),
         )
 
     async def start(self) -> None:

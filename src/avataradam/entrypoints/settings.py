@@ -158,7 +158,7 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
     redrive_after_s: float = 60.0
     circuit_failures: int = 5
     circuit_cooldown_s: float = 60.0
-    secret_grace_s: float = 86_400.0
+    rotation_grace_s: float = 86_400.0
 
     def __post_init__(self) -> None:
         if not 0 < self.timeout_s <= 60:
@@ -167,8 +167,8 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("max_retries >= 0 and 0 < min_backoff_ms <= max_backoff_ms")
         if self.redrive_after_s <= 0 or self.circuit_cooldown_s <= 0:
             raise ValueError("redrive_after_s and circuit_cooldown_s must be positive")
-        if self.circuit_failures < 1 or self.secret_grace_s < 0:
-            raise ValueError("circuit_failures >= 1 and secret_grace_s >= 0")
+        if self.circuit_failures < 1 or self.rotation_grace_s < 0:
+            raise ValueError("circuit_failures >= 1 and rotation_grace_s >= 0")
 
     def require_https(self, environment: str) -> bool:
         """Whether webhook URLs must be https: `https_only`, or by default in production."""

@@ -123,7 +123,7 @@ class WebhookController(Controller):
         summary="Rotate the signing secret",
         description=(
             "Answers the subscription with its new `secret` (shown only now). Until "
-            "`previous_secret_expires_at` (`AVATARADAM_WEBHOOKS_SECRET_GRACE_S`, a day by "
+            "`previous_secret_expires_at` (`AVATARADAM_WEBHOOKS_ROTATION_GRACE_S`, a day by "
             "default) every delivery is signed with both secrets, the new one first, in one "
             "`webhook-signature` header: switch your receiver to the new secret within that "
             "time. Rotating again ends the older secret's grace at once. Admins only."
