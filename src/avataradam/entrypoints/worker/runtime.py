@@ -73,7 +73,8 @@ class WorkerRuntime(dramatiq.Middleware):
         if loop_thread is None:
             raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
         self._broker = broker
-        loop_thread.run_coroutine(self._start())
+        queues = getattr(worker, "consumer_whitelist", None)
+        loop_thread.run_coroutine(self._start(warm_up=not queues or "ingest" in queues))
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Stops the periodic duties only: Dramatiq calls this before it lets the running
@@ -91,10 +92,13 @@ class WorkerRuntime(dramatiq.Middleware):
         if loop_thread is not None and self._container is not None:
             loop_thread.run_coroutine(self._stop())
 
-    async def _start(self) -> None:
+    async def _start(self, *, warm_up: bool) -> None:
+        """`warm_up` loads the embedder before any consumer runs, so no ingestion waits
+        for it; a worker of the webhooks queue alone never embeds and skips it."""
         self._container = build_container(self.settings)
         await self._container.start()
-        await self._container.warm_up()  # before any consumer runs: no task waits for it
+        if warm_up:
+            await self._container.warm_up()
         if self._broker is not None:
             self._queues = RedisQueueProbe.for_broker(self._container.redis, self._broker)
         self._serve_metrics()
