@@ -52,13 +52,13 @@ class HungReceiverResult:
 
 
 def _stream(
-    stack: Stack, admins: list[DealershipAdmin], uploads: int, interval_s: float
+    stack: Stack, admins: list[DealershipAdmin], uploads: int, interval_s: float, tag: str
 ) -> dict[str, tuple[DealershipAdmin, float]]:
     """Uploads `uploads` documents, alternating dealerships, every `interval_s`."""
     sent: dict[str, tuple[DealershipAdmin, float]] = {}
     for n in range(uploads):
         admin = admins[n % len(admins)]
-        content, filename = small_document(f"{admin.dealership_id[:8]}-{n}")
+        content, filename = small_document(f"{tag}-{admin.dealership_id[:8]}-{n}")
         started = time.monotonic()
         sent[stack.upload(admin, content, filename, "compliance")] = (admin, started)
         time.sleep(max(0.0, interval_s - (time.monotonic() - started)))
@@ -93,8 +93,8 @@ def run_layout(layout: str, uploads: int, interval_s: float, workdir: Path) -> H
         if layout != "baseline":
             stack.subscribe(hung_admin, hung_url)
         stack.subscribe(neighbour_admin, neighbour_url)
-        _stream(stack, [hung_admin], 2, 0.5)  # warm: the first documents load the workers
-        sent = _stream(stack, [hung_admin, neighbour_admin], uploads, interval_s)
+        _stream(stack, [hung_admin], 2, 0.5, "warm")  # the first documents load the workers
+        sent = _stream(stack, [hung_admin, neighbour_admin], uploads, interval_s, "stream")
         ready = _ready_times(stack, list(sent), timeout_s=180)
         neighbour_ids = [i for i, (admin, _) in sent.items() if admin is neighbour_admin]
         received = receivers.wait_for(neighbour_url, len(neighbour_ids), timeout_s=60)
