@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ops.drills.receivers import Receivers
-from ops.drills.stack import DealershipAdmin, Stack, small_document, summary
+from ops.drills.stack import DealershipAdmin, ReadyWatch, Stack, small_document, summary
 
 LAYOUTS = ("baseline", "separate", "shared")
 DRILL_ENV = {"AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "true"}
@@ -52,7 +52,12 @@ class HungReceiverResult:
 
 
 def _stream(
-    stack: Stack, admins: list[DealershipAdmin], uploads: int, interval_s: float, tag: str
+    stack: Stack,
+    watch: ReadyWatch,
+    admins: list[DealershipAdmin],
+    uploads: int,
+    interval_s: float,
+    tag: str,
 ) -> dict[str, tuple[DealershipAdmin, float]]:
     """Uploads `uploads` documents, alternating dealerships, every `interval_s`."""
     sent: dict[str, tuple[DealershipAdmin, float]] = {}
@@ -60,20 +65,11 @@ def _stream(
         admin = admins[n % len(admins)]
         content, filename = small_document(f"{tag}-{admin.dealership_id[:8]}-{n}")
         started = time.monotonic()
-        sent[stack.upload(admin, content, filename, "compliance")] = (admin, started)
+        document_id = stack.upload(admin, content, filename, "compliance")
+        watch.watch(document_id)
+        sent[document_id] = (admin, started)
         time.sleep(max(0.0, interval_s - (time.monotonic() - started)))
     return sent
-
-
-def _ready_times(stack: Stack, document_ids: list[str], timeout_s: float) -> dict[str, float]:
-    ready: dict[str, float] = {}
-    deadline = time.monotonic() + timeout_s
-    while len(ready) < len(document_ids) and time.monotonic() < deadline:
-        for document_id in set(document_ids) - ready.keys():
-            if stack.database.stored(document_id).status == "ready":
-                ready[document_id] = time.monotonic()
-        time.sleep(0.05)
-    return ready
 
 
 def run_layout(layout: str, uploads: int, interval_s: float, workdir: Path) -> HungReceiverResult:
@@ -93,9 +89,11 @@ def run_layout(layout: str, uploads: int, interval_s: float, workdir: Path) -> H
         if layout != "baseline":
             stack.subscribe(hung_admin, hung_url)
         stack.subscribe(neighbour_admin, neighbour_url)
-        _stream(stack, [hung_admin], 2, 0.5, "warm")  # the first documents load the workers
-        sent = _stream(stack, [hung_admin, neighbour_admin], uploads, interval_s, "stream")
-        ready = _ready_times(stack, list(sent), timeout_s=180)
+        with ReadyWatch(stack.database.url) as watch:
+            warm = _stream(stack, watch, [hung_admin], 2, 0.5, "warm")  # loads the workers
+            watch.wait(list(warm), timeout_s=120)
+            sent = _stream(stack, watch, [hung_admin, neighbour_admin], uploads, interval_s, "s")
+            ready = watch.wait(list(sent), timeout_s=180)
         neighbour_ids = [i for i, (admin, _) in sent.items() if admin is neighbour_admin]
         received = receivers.wait_for(neighbour_url, len(neighbour_ids), timeout_s=60)
         arrivals = {json.loads(r.body)["data"]["document_id"]: r.at for r in received}

@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -523,6 +524,58 @@ class Stack:
             + sum(c.status == "ready" and not c.exactly_one_set for c in counts),
             completion_s=max(done) if len(done) == len(document_ids) else None,
         )
+
+
+class ReadyWatch:
+    """Polls PostgreSQL in a thread of its own every 50 ms and notes when each watched
+    document first reads `ready`, so latencies are measured while uploads go on."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._watched: set[uuid.UUID] = set()
+        self.ready: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ReadyWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def watch(self, document_id: str) -> None:
+        with self._lock:
+            self._watched.add(uuid.UUID(document_id))
+
+    def wait(self, document_ids: list[str], timeout_s: float) -> dict[str, float]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if all(i in self.ready for i in document_ids):
+                    break
+            time.sleep(0.05)
+        with self._lock:
+            return {i: self.ready[i] for i in document_ids if i in self.ready}
+
+    def _run(self) -> None:
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            while not self._stop.is_set():
+                with self._lock:
+                    pending = list(self._watched)
+                if pending:
+                    rows = conn.execute(
+                        "SELECT id FROM documents WHERE id = ANY(%s) AND status = 'ready'",
+                        (pending,),
+                    ).fetchall()
+                    now = time.monotonic()
+                    with self._lock:
+                        for (document_id,) in rows:
+                            self._watched.discard(document_id)
+                            self.ready[str(document_id)] = now
+                time.sleep(0.05)
 
 
 @dataclass(frozen=True)

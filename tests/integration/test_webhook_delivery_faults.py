@@ -22,6 +22,7 @@ from ops.drills.pgcluster import free_port
 from ops.drills.receivers import Receivers
 from ops.drills.stack import (
     DealershipAdmin,
+    ReadyWatch,
     Stack,
     WorkerProcess,
     delivery_statuses,
@@ -86,18 +87,15 @@ def _eventually(check: object, timeout_s: float = 30) -> None:
 def _ingestion_latencies(stack: Stack, admin: DealershipAdmin, count: int, tag: str) -> list[float]:
     """Upload `count` small documents 0.3 s apart; seconds from each 202 to `ready`."""
     uploaded: dict[str, float] = {}
-    for n in range(count):
-        content, filename = small_document(f"{tag}-{n}")
-        document_id = stack.upload(admin, content, filename, "compliance")
-        uploaded[document_id] = time.monotonic()
-        time.sleep(0.3)
-    ready: dict[str, float] = {}
-    deadline = time.monotonic() + 60
-    while len(ready) < count and time.monotonic() < deadline:
-        for document_id in uploaded.keys() - ready.keys():
-            if stack.database.stored(document_id).status == "ready":
-                ready[document_id] = time.monotonic()
-        time.sleep(0.05)
+    with ReadyWatch(stack.database.url) as watch:
+        for n in range(count):
+            content, filename = small_document(f"{tag}-{n}")
+            started = time.monotonic()
+            document_id = stack.upload(admin, content, filename, "compliance")
+            watch.watch(document_id)
+            uploaded[document_id] = started
+            time.sleep(0.3)
+        ready = watch.wait(list(uploaded), timeout_s=60)
     assert len(ready) == count, "every upload becomes ready"
     return [ready[i] - uploaded[i] for i in uploaded]
 
