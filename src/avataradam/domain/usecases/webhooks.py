@@ -214,12 +214,16 @@ class DeliverWebhook:
         now = self._clock.now()
         policy = self._policy
         async with self._uow() as uow:
+            # Subscription first, then its deliveries: the lock order of every writer here.
+            known = await uow.webhooks.get_delivery(delivery_id)
+            if known is None or known.status is not DeliveryStatus.PENDING:
+                return None
+            subscription = await uow.webhooks.get_for_update(known.subscription_id)
             delivery = await uow.webhooks.claim_delivery(
                 delivery_id, now=now, lease_until=now + policy.lease
             )
             if delivery is None:
                 return None
-            subscription = await uow.webhooks.get_for_update(delivery.subscription_id)
             if subscription is None or not subscription.active:
                 reason = subscription.disabled_reason if subscription else None
                 await uow.webhooks.update_delivery(
@@ -267,6 +271,7 @@ class DeliverWebhook:
         else:
             status, due_at = DeliveryStatus.PENDING, now + policy.backoff(attempts)
         async with self._uow() as uow:
+            subscription = await uow.webhooks.get_for_update(delivery.subscription_id)
             await uow.webhooks.update_delivery(
                 msgspec.structs.replace(
                     delivery,
@@ -278,7 +283,6 @@ class DeliverWebhook:
                     due_at=due_at,
                 )
             )
-            subscription = await uow.webhooks.get_for_update(delivery.subscription_id)
             if subscription is not None:
                 await uow.webhooks.update(self._circuit_after(subscription, result, now))
             await uow.commit()
@@ -313,6 +317,7 @@ class DeliverWebhook:
         now = self._clock.now()
         reason = f"receiver answered {GONE} Gone"
         async with self._uow() as uow:
+            subscription = await uow.webhooks.get_for_update(delivery.subscription_id)
             await uow.webhooks.update_delivery(
                 msgspec.structs.replace(
                     delivery,
@@ -324,7 +329,6 @@ class DeliverWebhook:
                     due_at=None,
                 )
             )
-            subscription = await uow.webhooks.get_for_update(delivery.subscription_id)
             if subscription is not None and subscription.active:
                 await uow.webhooks.update(
                     msgspec.structs.replace(
