@@ -34,9 +34,12 @@ class WebhookController(Controller):
         summary="Subscribe a URL to events",
         description=(
             "Events: `document.ready`, `document.failed`, `document.deleted`. The answer "
-            "carries the signing `secret` (`whsec_…`) — the only time it is shown. Deliveries "
+            "carries the signing `secret` (`whsec_…`), shown only here (and by a rotation). "
+            "Deliveries "
             "are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "
-            "`webhook-signature`). URLs must be http(s) and, unless the deployment allows it, "
+            "`webhook-signature`). URLs must be http(s) — https where the deployment requires "
+            "it (`AVATARADAM_WEBHOOKS_HTTPS_ONLY`, on in production by default) — and, unless "
+            "the deployment allows it, "
             "not point at a private address (422); link-local and cloud metadata addresses "
             "are refused whatever the deployment allows. With an `Idempotency-Key`, repeats "
             "replay the first answer, secret included. Admins only."
