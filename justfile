@@ -100,13 +100,23 @@ bench-search:
 drill-failover trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}
 
-# Fault drills (issue 6), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM.
+# Webhook-delivery loss drill (issue 12): Redis flushed or restarted with deliveries pending; lost, duplicate and time-to-deliver table.
+drill-webhooks trials="3":
+    .venv/bin/python -m ops.drills.webhook_loss --trials {{trials}}
+
+# Hung webhook receiver beside a steady upload stream (issue 13): ingestion latency and a neighbour's delivery latency per worker layout.
+drill-hung-receiver uploads="30":
+    .venv/bin/python -m ops.drills.hung_receiver --uploads {{uploads}}
+
+# Fault drills (issues 6, 12, 13), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM, webhook deliveries lost with Redis, a hung webhook receiver.
 drill:
     .venv/bin/python -m ops.drills.failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
     .venv/bin/python -m ops.drills.worker_kill --trials 20
     .venv/bin/python -m ops.drills.redis_loss --trials 3
     .venv/bin/python -m ops.drills.api_sigterm --trials 3
+    .venv/bin/python -m ops.drills.webhook_loss --trials 3
+    .venv/bin/python -m ops.drills.hung_receiver
 
 # Longer schemathesis campaign against a live server (every operation, 200 examples each).
 fuzz:

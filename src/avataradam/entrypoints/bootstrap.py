@@ -143,9 +143,16 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         queue=overrides.queue
         or DramatiqTaskQueue(build_broker(settings.redis.url), message_options),
         sender=overrides.sender
-        or HttpxWebhookSender(settings.webhooks.allow_private, settings.webhooks.timeout_s, clock),
+        or HttpxWebhookSender(
+            settings.webhooks.allow_private,
+            settings.webhooks.timeout_s,
+            clock,
+            https_only=settings.webhooks.require_https(settings.environment),
+        ),
         validate_webhook_url=partial(
-            validate_webhook_url, allow_private=settings.webhooks.allow_private
+            validate_webhook_url,
+            allow_private=settings.webhooks.allow_private,
+            https_only=settings.webhooks.require_https(settings.environment),
         ),
         new_webhook_secret=generate_webhook_secret,
         rate_limiter=overrides.rate_limiter or _rate_limiter(settings, metrics, clock),

@@ -64,8 +64,11 @@ from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
     DeleteSubscription,
     DeliverWebhook,
+    DeliveryPolicy,
     GetSubscription,
     ListSubscriptions,
+    RedriveDeliveries,
+    RotateSecret,
 )
 from avataradam.entrypoints.observability.metrics import Metrics
 from avataradam.entrypoints.settings import Settings
@@ -180,7 +183,7 @@ class Container:
         self.list_subscriptions = ListSubscriptions(uow)
         self.get_subscription = GetSubscription(uow)
         self.delete_subscription = DeleteSubscription(uow)
-        self.deliver_webhook = DeliverWebhook(uow, self.sender, clock)
+        self._wire_webhook_delivery()
 
         chat = self.settings.chat
         self.start_conversation = StartConversation(uow, clock, self.ids)
@@ -219,6 +222,37 @@ class Container:
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
         self.list_feedback = ListFeedback(uow)
+
+    def _wire_webhook_delivery(self) -> None:
+        hooks = self.settings.webhooks
+        self.deliver_webhook = DeliverWebhook(
+            self.uow,
+            self.sender,
+            self.queue,
+            self.clock,
+            self.ids,
+            self.telemetry,
+            DeliveryPolicy(
+                max_retries=hooks.max_retries,
+                min_backoff=timedelta(milliseconds=hooks.min_backoff_ms),
+                max_backoff=timedelta(milliseconds=hooks.max_backoff_ms),
+                lease=timedelta(seconds=2 * hooks.timeout_s + 10),
+                circuit_failures=hooks.circuit_failures,
+                circuit_cooldown=timedelta(seconds=hooks.circuit_cooldown_s),
+            ),
+        )
+        self.redrive_webhooks = RedriveDeliveries(
+            self.uow,
+            self.queue,
+            self.clock,
+            overdue_after=timedelta(seconds=hooks.redrive_after_s),
+        )
+        self.rotate_webhook_secret = RotateSecret(
+            self.uow,
+            self.clock,
+            self.new_webhook_secret,
+            timedelta(seconds=hooks.rotation_grace_s),
+        )
 
     async def start(self) -> None:
         for hook in self.startup:

@@ -234,7 +234,14 @@ class WebhookOut(msgspec.Struct, frozen=True, omit_defaults=True):
     active: bool
     created_at: datetime
     secret: str | None = None
-    """Present only in the answer to the creation; store it to verify signatures."""
+    """Present only in the answer to the creation and to a rotation; store it to verify
+    signatures."""
+    disabled_reason: str | None = None
+    """Why a subscription is no longer `active` (say the receiver answered `410 Gone`)."""
+    previous_secret_expires_at: datetime | None = None
+    """After a rotation: until when the previous secret also signs every delivery."""
+    circuit_open_until: datetime | None = None
+    """While the receiver keeps failing: deliveries wait until then, then one probes."""
 
     @classmethod
     def of(cls, subscription: WebhookSubscription, *, with_secret: bool = False) -> WebhookOut:
@@ -246,6 +253,9 @@ class WebhookOut(msgspec.Struct, frozen=True, omit_defaults=True):
             active=subscription.active,
             created_at=subscription.created_at,
             secret=subscription.secret if with_secret else None,
+            disabled_reason=subscription.disabled_reason,
+            previous_secret_expires_at=subscription.previous_secret_expires_at,
+            circuit_open_until=subscription.circuit_open_until,
         )
 
 
@@ -259,6 +269,8 @@ class WebhookDeliveryOut(msgspec.Struct, frozen=True):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    next_attempt_at: datetime | None = None
+    """When a `pending` delivery is next attempted (or its running attempt's lease ends)."""
 
 
 class WebhookDetailOut(msgspec.Struct, frozen=True):
