@@ -11,8 +11,9 @@ the local embedder). Per model:
   over all cited sources;
 - refusals: replies saying nothing was found, for the questions nothing answers (want
   3 of 3) and for those something does (want 0);
-- contradictions: replies holding a phrase that says the opposite of a "never" / "must
-  not" rule of the source (`Question.must_not_say`), want 0;
+- contradictions: replies with a sentence holding a phrase that says the opposite of a
+  "never" / "must not" rule of the source (`Question.must_not_say`) and no negation of
+  its own, want 0;
 - reply time p50/p95 (client side, JSON).
 
 Writes `bench/results/<date>-quality.json` and `.md`.
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from pathlib import Path
 import httpx
 
 from avataradam.adapters.llm.llama_server import file_sha256
+from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.usecases.conversations import NO_MATERIAL_REPLY
 from bench import fi_knowledge
 from bench.answers import RESULTS, seed, smollm2
@@ -79,6 +82,20 @@ async def ask_all(url: str, headers: dict[str, str]) -> list[dict[str, object]]:
     return replies
 
 
+_NEGATED = re.compile(r"\b(?:never|not|no|nunca|jam[aá]s)\b|n't\b", re.IGNORECASE)
+
+
+def contradicts(content: str, must_not_say: tuple[str, ...]) -> bool:
+    """Whether a sentence of the reply holds a forbidden phrase without a negation of its
+    own (quoting the rule itself, "Never tell a customer that GAP is required...", does
+    not contradict it; "- required to get the loan approved." does)."""
+    for start, end in sentence_spans(content):
+        sentence = content[start:end].casefold()
+        if any(p in sentence for p in must_not_say) and not _NEGATED.search(sentence):
+            return True
+    return False
+
+
 def score(replies: list[dict[str, object]]) -> dict[str, object]:
     shares, cited, right, times = [], 0, 0, []
     refused_unanswerable = refused_answerable = 0
@@ -97,8 +114,7 @@ def score(replies: list[dict[str, object]]) -> dict[str, object]:
         assert isinstance(sources, list)
         cited += len(sources)
         right += sum(1 for s in sources if s["filename"] == question.answered_by)
-        lowered = content.casefold()
-        if any(phrase in lowered for phrase in question.must_not_say):
+        if contradicts(content, question.must_not_say):
             contradicting.append(question.text)
     ordered = sorted(times)
     unanswerable = sum(1 for q in fi_knowledge.QUESTIONS if q.answered_by is None)
