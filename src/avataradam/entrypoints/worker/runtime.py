@@ -177,10 +177,14 @@ class WorkerRuntime(dramatiq.Middleware):
         try:
             async with container.uow(read_only=True) as uow:
                 counts = await uow.documents.count_by_status(None)
+                oldest = await uow.documents.oldest_processing_started_at()
         except DependencyUnavailable as exc:
             _log.warning("document_gauges_failed", error=exc.code)
         else:
             for status, count in counts.items():
                 metrics.documents.labels(status=status.value).set(count)
             observed["documents"] = {status.value: n for status, n in counts.items()}
+            age_s = 0.0 if oldest is None else (container.clock.now() - oldest).total_seconds()
+            metrics.documents_oldest_processing_age.set(max(0.0, age_s))
+            observed["oldest_processing_age_s"] = age_s
         return observed
