@@ -316,7 +316,7 @@ class InMemoryDocumentRepository:
             d
             for d in self._tx.tables.documents.values()
             if d.status is DocumentStatus.PROCESSING
-            and (d.lease_expires_at is None or d.lease_expires_at < now)
+            and (d.lease_expires_at is None or d.lease_expires_at <= now)
         ]
         return sorted(rows, key=_lapse_order)[:limit]
 

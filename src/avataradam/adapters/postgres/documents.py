@@ -197,7 +197,7 @@ class PostgresDocumentRepository:
     async def list_lapsed(self, *, now: datetime, limit: int) -> list[Document]:
         rows = await self._conn.fetch(
             f"{_SELECT_DOCUMENT} WHERE status = 'processing'"
-            " AND (lease_expires_at IS NULL OR lease_expires_at < $1)"
+            " AND (lease_expires_at IS NULL OR lease_expires_at <= $1)"
             " ORDER BY lease_expires_at NULLS FIRST, id LIMIT $2",
             now,
             limit,

@@ -114,7 +114,7 @@ class DocumentRepository(Protocol):
         ...
 
     async def list_lapsed(self, *, now: datetime, limit: int) -> list[Document]:
-        """`processing` documents whose `lease_expires_at` is before `now` (or unset):
+        """`processing` documents whose `lease_expires_at` is `now` or earlier (or unset):
         the holder stopped renewing, or nobody claimed them in time. Soonest lapsed first."""
         ...
 

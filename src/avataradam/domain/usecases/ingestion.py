@@ -376,10 +376,6 @@ class IngestDocument:
         if current is None or current.status is DocumentStatus.DELETING:
             await self._index.delete_document(str(document.dealership_id), document.id)
             return IngestOutcome(document_id=document.id, status="deleted")
-        if current.status is DocumentStatus.READY:
-            return IngestOutcome(
-                document_id=document.id, status="ready", chunk_count=current.chunk_count
-            )
         return IngestOutcome(document_id=document.id, status="superseded")
 
     async def _release(
@@ -537,7 +533,7 @@ class ReconcileDocuments:
                 current = await uow.documents.get_for_update(candidate.id)
                 if current is None or current.status is not DocumentStatus.PROCESSING:
                     continue
-                if current.lease_expires_at is not None and current.lease_expires_at >= now:
+                if current.lease_expires_at is not None and current.lease_expires_at > now:
                     continue
                 await uow.documents.update(current.released(until=now + self._queued_timeout))
                 await self._queue.enqueue(INGEST_DOCUMENT, {"document_id": str(candidate.id)})
