@@ -95,11 +95,15 @@ bench-search:
 drill-failover trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}
 
+# Worker SIGKILL drill (issue 12): default leases; each killed document is stalled, then ready within 60 s of the kill; table of times, lost and duplicate rows.
+drill-worker-kill trials="10":
+    .venv/bin/python -m ops.drills.worker_kill --trials {{trials}}
+
 # Fault drills (issue 6), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM.
 drill:
     .venv/bin/python -m ops.drills.failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
-    .venv/bin/python -m ops.drills.worker_kill --trials 20
+    .venv/bin/python -m ops.drills.worker_kill --trials 10
     .venv/bin/python -m ops.drills.redis_loss --trials 3
     .venv/bin/python -m ops.drills.api_sigterm --trials 3
 
