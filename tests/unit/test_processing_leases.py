@@ -17,7 +17,6 @@ from avataradam.domain.model import Document, DocumentStatus, Stage, Topic
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.tasks import INGEST_DOCUMENT
 from avataradam.domain.usecases.ingestion import (
-    IngestDocument,
     IngestionOptions,
     MarkFailed,
     ReconcileDocuments,
