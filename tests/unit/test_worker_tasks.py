@@ -14,6 +14,7 @@ import hashlib
 import threading
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -39,6 +40,7 @@ from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
+from avataradam.entrypoints.worker.runtime import WorkerRuntime
 from avataradam.entrypoints.worker.tasks import (
     actor_options,
     deliver,
@@ -277,3 +279,30 @@ def test_the_lease_is_let_go_at_least_as_long_as_dramatiqs_backoff(retries: int)
     ]
     assert max(delays_ms) <= window.total_seconds() * 1000
     assert window.total_seconds() * 1000 <= 2 * max(ingestion.min_backoff_ms * 2**retries, 1)
+
+
+async def test_the_worker_heartbeat_exports_the_age_of_the_oldest_processing_document() -> None:
+    container = _container(HashingEmbedder())
+    runtime = WorkerRuntime(container.settings)
+    runtime._container = container  # what `before_worker_boot` builds in a worker
+    assert container.metrics_registry is not None
+    gauge = "avataradam_documents_oldest_processing_age_seconds"
+
+    await runtime.observe()
+    assert container.metrics_registry.get_sample_value(gauge) == 0.0, "none is processing"
+
+    _, document_id = await _upload(container)
+    async with container.uow() as uow:
+        queued = await uow.documents.get_for_update(document_id)
+        assert queued is not None
+        since = container.clock.now() - timedelta(seconds=90)
+        await uow.documents.update(
+            queued.claimed(token=uuid.uuid4(), now=since, lease=timedelta(seconds=20))
+        )
+        await uow.commit()
+    observed = await runtime.observe()
+
+    age = container.metrics_registry.get_sample_value(gauge)
+    assert age is not None
+    assert 90 <= age < 120
+    assert observed["oldest_processing_age_s"] == age

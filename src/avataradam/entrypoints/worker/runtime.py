@@ -38,12 +38,14 @@ def lower_cpu_priority(increment: int) -> None:
 class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
-    Every worker process relays the outbox, reconciles stuck documents and purges
-    expired idempotency keys; all are safe to run in many processes at once (row
-    locks, SKIP LOCKED, an idempotent DELETE). Every
+    Every worker process relays the outbox, reconciles stuck documents (those whose
+    processing lease lapsed included) and purges expired idempotency keys, once as it
+    starts and then every `ingestion.reconcile_interval_s`; all are safe to run in many
+    processes at once (row locks, SKIP LOCKED, an idempotent DELETE). Every
     `worker.heartbeat_interval_s` it also beats the heartbeat and refreshes the queue
-    and documents-by-status gauges (global values: whichever process measured last
-    wins, which is what their `mostrecent` mode expects).
+    and documents gauges (by status, and the age of the oldest processing document;
+    global values: whichever process measured last wins, which is what their
+    `mostrecent` mode expects).
     """
 
     def __init__(self, settings: Settings) -> None:
