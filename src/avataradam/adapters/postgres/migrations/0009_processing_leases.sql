@@ -11,10 +11,12 @@ ALTER TABLE documents
     ADD COLUMN lease_token uuid,
     ADD COLUMN lease_expires_at timestamptz,
     ADD COLUMN processing_started_at timestamptz;
--- Documents processing at the upgrade were watched by their last progress: they get
--- the old five-minute stall timeout once, then leases.
+-- Documents processing at the upgrade were watched by their last progress: each is
+-- held by a lease of its own for the old five-minute stall timeout, then re-driven
+-- unless a worker still reports progress for it.
 UPDATE documents
-   SET lease_expires_at = updated_at + interval '300 seconds',
+   SET lease_token = gen_random_uuid(),
+       lease_expires_at = updated_at + interval '300 seconds',
        processing_started_at = updated_at
  WHERE status = 'processing';
 -- The reconciler's scan for lapsed leases and the oldest-processing gauge.
