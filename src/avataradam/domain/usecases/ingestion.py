@@ -237,9 +237,10 @@ class IngestDocument:
         except DomainError as exc:
             # Permanent: a bad file, or a backend refusing this input. Retrying cannot help.
             code = exc.reason if isinstance(exc, ExtractionFailed) else exc.code
-            await MarkFailed(self._uow, self._clock, self._ids)(
+            if not await MarkFailed(self._uow, self._clock, self._ids)(
                 document.id, code=code, message=exc.message, lease_token=lease.token
-            )
+            ):
+                return await self._superseded(document)
             return IngestOutcome(document_id=document.id, status="failed", error_code=code)
         except (Exception, asyncio.CancelledError) as exc:
             # A bug, a time limit, a worker's stop: the queue retries it.
