@@ -270,8 +270,8 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     exited: running tasks may finish until shortly before it, then they are interrupted
     and re-enqueued (see worker/shutdown.py). 25 s fits inside the 30 s an orchestrator
     (Kubernetes) waits by default before SIGKILL. A draining worker fetches nothing, so
-    beyond the Redis broker's 30 s heartbeat timeout another worker may take over a task
-    it still runs (harmless: every step is idempotent)."""
+    beyond the Redis broker's 30 s heartbeat timeout another worker may receive a task
+    it still runs: an ingestion it still renews the lease of is skipped there."""
 
     def __post_init__(self) -> None:
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
