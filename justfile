@@ -108,11 +108,15 @@ drill-webhooks trials="3":
 drill-hung-receiver uploads="30":
     .venv/bin/python -m ops.drills.hung_receiver --uploads {{uploads}}
 
+# Worker SIGKILL drill (issue 12): default leases; each killed document is stalled, then ready within 60 s of the kill; table of times, lost and duplicate rows.
+drill-worker-kill trials="10":
+    .venv/bin/python -m ops.drills.worker_kill --trials {{trials}}
+
 # Fault drills (issues 6, 12, 13), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM, webhook deliveries lost with Redis, a hung webhook receiver.
 drill:
     .venv/bin/python -m ops.drills.failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
-    .venv/bin/python -m ops.drills.worker_kill --trials 20
+    .venv/bin/python -m ops.drills.worker_kill --trials 10
     .venv/bin/python -m ops.drills.redis_loss --trials 3
     .venv/bin/python -m ops.drills.api_sigterm --trials 3
     .venv/bin/python -m ops.drills.webhook_loss --trials 3

@@ -574,12 +574,18 @@ async def test_of_two_racing_adds_of_one_file_exactly_one_is_stored(
 
 async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> None:
     d, _ = await seed(uow)
-    doc = document(d.id, status=DocumentStatus.PROCESSING)
+    token = uuid4()
+    doc = msgspec.structs.replace(
+        document(d.id, status=DocumentStatus.PROCESSING),
+        lease_token=token,
+        lease_expires_at=NOW + timedelta(seconds=20),
+        processing_started_at=NOW,
+    )
     later = NOW + timedelta(minutes=5)
     async with uow() as work:
         await work.documents.add(doc)
         assert await work.documents.set_progress(
-            doc.id, stage=Stage.CHUNKING, progress=0.25, updated_at=later
+            doc.id, lease_token=token, stage=Stage.CHUNKING, progress=0.25, updated_at=later
         )
         await work.commit()
     async with uow() as work:
@@ -603,11 +609,11 @@ async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> N
         with pytest.raises(NotFound):
             await work.documents.update(document(d.id))
         assert not await work.documents.set_progress(
-            uuid4(), stage=Stage.CHUNKING, progress=0.1, updated_at=later
+            uuid4(), lease_token=token, stage=Stage.CHUNKING, progress=0.1, updated_at=later
         )
         # A late report of a duplicate run never rewrites a finished document.
         assert not await work.documents.set_progress(
-            doc.id, stage=Stage.EMBEDDING, progress=0.5, updated_at=later
+            doc.id, lease_token=token, stage=Stage.EMBEDDING, progress=0.5, updated_at=later
         )
         assert await work.documents.get(doc.id, dealership_id=d.id) == ready
 

@@ -49,7 +49,7 @@ def stack(
             pytest.skip(f"needs {tool}")
     env = {
         "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "60",
-        "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "60",
+        "AVATARADAM_INGESTION_LEASE_S": "60",
     }
     with Stack(tmp_path_factory.mktemp("run-local"), extra_env=env, admin_dsn=ADMIN_DSN) as built:
         built.start_api()

@@ -50,6 +50,9 @@ def test_values_are_converted_from_strings() -> None:
         ({"AVATARADAM_CHAT_LOCAL_MODEL_SHA256": "abc"}, "AVATARADAM_CHAT_*"),
         ({"AVATARADAM_CHAT_LOCAL_PARALLEL": "0"}, "AVATARADAM_CHAT_*"),
         ({"AVATARADAM_CHAT_LOCAL_CONTEXT_TOKENS": "64"}, "AVATARADAM_CHAT_*"),
+        ({"AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "11"}, "AVATARADAM_INGESTION_*"),
+        ({"AVATARADAM_INGESTION_LEASE_S": "0"}, "AVATARADAM_INGESTION_*"),
+        ({"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "300"}, "AVATARADAM_INGESTION_LEASE_S"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], named: str) -> None:

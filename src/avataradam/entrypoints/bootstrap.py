@@ -134,10 +134,10 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             options=IngestionOptions(
                 embed_batch_size=settings.ingestion.embed_batch_size,
                 upsert_batch_size=settings.ingestion.upsert_batch_size,
-                heartbeat_interval_s=min(10.0, settings.ingestion.stalled_timeout_s / 3),
+                lease_s=settings.ingestion.lease_s,
+                lease_renew_interval_s=settings.ingestion.lease_renew_interval_s,
             ),
             queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
-            stalled_timeout=timedelta(seconds=settings.ingestion.stalled_timeout_s),
         ),
         cache=overrides.cache or _cache(settings, redis_client),
         queue=overrides.queue

@@ -86,7 +86,6 @@ class Knowledge:
     index: VectorIndex
     options: IngestionOptions
     queued_timeout: timedelta
-    stalled_timeout: timedelta
 
 
 @dataclass
@@ -152,7 +151,6 @@ class Container:
             self.queue,
             clock,
             queued_timeout=k.queued_timeout,
-            stalled_timeout=k.stalled_timeout,
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
         self.purge_idempotency_keys = PurgeIdempotencyKeys(

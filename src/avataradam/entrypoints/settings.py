@@ -113,16 +113,24 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
     embed_batch_size: int = 64
     upsert_batch_size: int = 500
     queued_timeout_s: float = 300.0
-    stalled_timeout_s: float = 300.0
-    reconcile_interval_s: float = 10.0
+    reconcile_interval_s: float = 5.0
     max_retries: int = 8
     min_backoff_ms: int = 1000
     max_backoff_ms: int = 300_000
     worker_time_limit_s: int = 1800
+    lease_s: float = 20.0
+    """How long a worker holds a `processing` document without renewing its lease; a
+    worker that dies delays its document by at most this plus `reconcile_interval_s`."""
+    lease_renew_interval_s: float = 5.0
+    """How often the worker renews the lease of each document it processes."""
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
             raise ValueError("max_upload_bytes must be positive")
+        if not 0 < self.lease_renew_interval_s <= self.lease_s / 2:
+            raise ValueError("lease_renew_interval_s must be positive and at most lease_s / 2")
+        if self.reconcile_interval_s <= 0:
+            raise ValueError("reconcile_interval_s must be positive")
         if not 0 <= self.chunk_overlap < 1 or self.chunk_size_tokens < 16:
             raise ValueError("chunk_size_tokens >= 16 and 0 <= chunk_overlap < 1")
 
@@ -293,8 +301,8 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     exited: running tasks may finish until shortly before it, then they are interrupted
     and re-enqueued (see worker/shutdown.py). 25 s fits inside the 30 s an orchestrator
     (Kubernetes) waits by default before SIGKILL. A draining worker fetches nothing, so
-    beyond the Redis broker's 30 s heartbeat timeout another worker may take over a task
-    it still runs (harmless: every step is idempotent)."""
+    beyond the Redis broker's 30 s heartbeat timeout another worker may receive a task
+    it still runs: an ingestion it still renews the lease of is skipped there."""
 
     def __post_init__(self) -> None:
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
@@ -350,6 +358,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("chat_model=local needs AVATARADAM_CHAT_LOCAL_MODEL_PATH")
 
 
+RETIRED_VARIABLES: dict[str, str] = {
+    "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": (
+        "a processing document is held by a renewed lease instead, see"
+        " AVATARADAM_INGESTION_LEASE_S and AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S"
+    ),
+}
+"""Variables that were settings once: set, they stop the process rather than be ignored."""
+
+
 def _env_names(cls: type[msgspec.Struct], prefix: str) -> dict[tuple[str, ...], str]:
     names: dict[tuple[str, ...], str] = {}
     hints = get_type_hints(cls)
@@ -375,6 +392,9 @@ def load_settings(
     if env_file is not None and env_file.is_file():
         values.update(dotenv_values(env_file))
     values.update(os.environ if environ is None else environ)
+    for name, instead in RETIRED_VARIABLES.items():
+        if values.get(name):
+            raise SettingsError(f"{name} is no longer read: {instead}")
     tree: dict[str, Any] = {}
     for path, name in env_variable_names().items():
         raw = values.get(name)

@@ -151,9 +151,10 @@ class DocumentErrorOut(msgspec.Struct, frozen=True):
 class DocumentOut(msgspec.Struct, frozen=True):
     """A document and its processing state.
 
-    `stalled` is true when a `processing` document has made no progress for longer than
-    the stall timeout (its worker probably died; the reconciler re-drives it), which
-    tells it apart from one merely `queued` behind others. `title` is the title the file
+    `stalled` is true when no worker holds a `processing` document's lease: its worker
+    died (the lease lapsed) or it waits for a retry after a failure (`error` says which)
+    or for a worker to take it up again; the reconciler re-drives it. It tells a held-up
+    document apart from one working or merely `queued` behind others. `title` is the title the file
     names for itself (e.g. Markdown front matter), `warnings` what extraction had to skip
     ("3 images without text skipped"); both are set once the document is ready.
     """
@@ -178,11 +179,7 @@ class DocumentOut(msgspec.Struct, frozen=True):
     warnings: Annotated[list[str], msgspec.Meta(examples=[["3 images without text skipped"]])]
 
     @classmethod
-    def of(cls, document: Document, *, now: datetime, stall_after_s: float) -> DocumentOut:
-        stalled = (
-            document.status is DocumentStatus.PROCESSING
-            and (now - document.updated_at).total_seconds() > stall_after_s
-        )
+    def of(cls, document: Document, *, now: datetime) -> DocumentOut:
         return cls(
             id=document.id,
             dealership_id=document.dealership_id,
@@ -199,7 +196,7 @@ class DocumentOut(msgspec.Struct, frozen=True):
             attempts=document.attempts,
             size_bytes=document.size_bytes,
             sha256=document.sha256,
-            stalled=stalled,
+            stalled=document.stalled(now),
             created_at=document.created_at,
             updated_at=document.updated_at,
             title=document.title,

@@ -240,6 +240,13 @@ class Metrics:
             multiprocess_mode="livemostrecent",  # as queue_depth
             registry=r,
         )
+        self.documents_oldest_processing_age = Gauge(
+            "avataradam_documents_oldest_processing_age_seconds",
+            "Time since the longest-processing document left `queued` (re-drives"
+            " included); 0 when none is processing.",
+            multiprocess_mode="livemostrecent",  # as queue_depth
+            registry=r,
+        )
         self.documents_failed = Counter(
             "avataradam_documents_failed_total",
             "Documents that ended in `failed`, by error code.",

@@ -38,12 +38,15 @@ def lower_cpu_priority(increment: int) -> None:
 class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
-    Every worker process relays the outbox, reconciles stuck documents, re-drives
-    overdue webhook deliveries and purges expired idempotency keys; all are safe to run
-    in many processes at once (row locks, SKIP LOCKED, an idempotent DELETE). Every
+    Every worker process relays the outbox, reconciles stuck documents (those whose
+    processing lease lapsed included), re-drives overdue webhook deliveries and purges
+    expired idempotency keys, once as it starts and then every
+    `ingestion.reconcile_interval_s`; all are safe to run in many processes at once
+    (row locks, SKIP LOCKED, an idempotent DELETE). Every
     `worker.heartbeat_interval_s` it also beats the heartbeat and refreshes the queue
-    and documents-by-status gauges (global values: whichever process measured last
-    wins, which is what their `mostrecent` mode expects).
+    and documents gauges (by status, and the age of the oldest processing document;
+    global values: whichever process measured last wins, which is what their
+    `mostrecent` mode expects).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -192,10 +195,14 @@ class WorkerRuntime(dramatiq.Middleware):
         try:
             async with container.uow(read_only=True) as uow:
                 counts = await uow.documents.count_by_status(None)
+                oldest = await uow.documents.oldest_processing_started_at()
         except DependencyUnavailable as exc:
             _log.warning("document_gauges_failed", error=exc.code)
         else:
             for status, count in counts.items():
                 metrics.documents.labels(status=status.value).set(count)
             observed["documents"] = {status.value: n for status, n in counts.items()}
+            age_s = 0.0 if oldest is None else (container.clock.now() - oldest).total_seconds()
+            metrics.documents_oldest_processing_age.set(max(0.0, age_s))
+            observed["oldest_processing_age_s"] = age_s
         return observed
