@@ -628,3 +628,17 @@ async def test_a_draft_contradicting_a_rule_is_replaced_by_the_rule_itself() -> 
     assert [s.document_id for s in done.message.sources] == [document]
     assert done.message.grounded is True
     assert [e[1]["rules"] for e in world.telemetry.events if e[0] == "compliance_guard"] == [1]
+
+
+async def test_with_no_relevance_floor_even_a_dissimilar_passage_is_material() -> None:
+    model = ScriptedModel()
+    world = World(model, ChatOptions(min_relevance=0.0))
+    dealership = await world.dealership()
+    await world.document(dealership, "Tire and wheel protection.", Topic.PRODUCT_KNOWLEDGE)
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    done = await world.send(trainee, conversation.id, "xylophone")  # cosine -0.46
+
+    assert len(model.prompts) == 1, "a passage with a score of 0 or less is still given"
+    assert done.message.content != NO_MATERIAL_REPLY

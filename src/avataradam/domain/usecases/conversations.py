@@ -104,7 +104,8 @@ class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     roleplay_max_reply_tokens: int = 160
     min_relevance: float = 0.0
     """Training: passages less similar than this to the question (the vector store's
-    cosine score) are not material; with none left Adam answers `NO_MATERIAL_REPLY`."""
+    cosine score) are not material; with none left Adam answers `NO_MATERIAL_REPLY`.
+    0 or less keeps every retrieved passage, however dissimilar."""
 
 
 class NewConversation(msgspec.Struct, frozen=True, kw_only=True):
@@ -448,7 +449,8 @@ class SendMessage:
             topics=None,
             top_k=options.top_k,
         )
-        hits = [hit for hit in result.hits if hit.score >= options.min_relevance]
+        floor = options.min_relevance
+        hits = [hit for hit in result.hits if floor <= 0 or hit.score >= floor]
         prompt = training_prompt(
             history=history,
             question=text,
