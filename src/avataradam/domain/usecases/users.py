@@ -8,12 +8,17 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role, visible_dealership
-from avataradam.domain.errors import InvalidInput, NotFound, PermissionDenied
+from avataradam.domain.errors import (
+    CurrentPasswordRequired,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from avataradam.domain.model import Role, User
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories import AccountStates, UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
-from avataradam.domain.usecases.auth import normalise_email
+from avataradam.domain.usecases.auth import end_sessions, normalise_email
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -45,11 +50,11 @@ def valid_email(email: str) -> str:
     return email
 
 
-def valid_password(password: str) -> str:
+def valid_password(password: str, *, field: str = "password") -> str:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-            field="password",
+            f"{field} must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            field=field,
         )
     return password
 
@@ -139,13 +144,28 @@ class ListUsers:
 
 
 class UpdateUser:
-    """Changes a user's password, role, names or active flag (DELETE deactivates)."""
+    """Changes a user's password, role, names or active flag (DELETE deactivates).
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
-        self._uow, self._hasher, self._clock = uow, hasher, clock
+    A password reset or a deactivation ends every session of the user (`end_sessions`);
+    a role change applies to the next request of their sessions, which go on. One's own
+    password is changed with `ChangeOwnPassword`, which asks for the current one.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        accounts: AccountStates,
+    ) -> None:
+        self._uow, self._hasher, self._clock, self._accounts = uow, hasher, clock, accounts
 
     async def __call__(self, principal: Principal, user_id: UUID, changes: UserChanges) -> User:
         require_role(principal, *_MANAGERS)
+        if changes.password is not None and user_id == principal.user_id:
+            raise CurrentPasswordRequired(
+                "change your own password with POST /v1/me/password and your current one"
+            )
         if changes.role is not None:
             _check_role_grant(principal, changes.role)
         async with self._uow() as uow:
@@ -176,5 +196,11 @@ class UpdateUser:
                 updated_at=self._clock.now(),
             )
             await uow.users.update(updated)
+            if changes.password is not None or (current.active and not updated.active):
+                await end_sessions(uow, updated.updated_at, user_id=user_id)
+                updated = msgspec.structs.replace(
+                    updated, session_version=updated.session_version + 1
+                )
             await uow.commit()
+        await self._accounts.changed(user_ids=[user_id])
         return updated
