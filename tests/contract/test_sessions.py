@@ -3,6 +3,8 @@
 the per-process cache of account states, whose drops travel between processes over
 the real Redis."""
 
+# ruff: noqa: F811 -- the `uow` fixture is imported from the repository contract suite
+
 from __future__ import annotations
 
 import asyncio
@@ -14,17 +16,20 @@ import pytest
 import redis.asyncio as aioredis
 
 from avataradam.adapters.memory.repositories import InMemoryAccountStates
-from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.identity import PostgresAccountStates
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.accounts import CachedAccountStates
 from avataradam.domain.model import AccountState, Role
 from avataradam.domain.ports.repositories import AccountStates, UnitOfWorkFactory
-from tests.contract.test_repositories import NOW, dealership, seed, token, user
 from tests.contract.test_repositories import (  # noqa: F401 -- the adapters' fixtures
+    NOW,
+    dealership,
     postgres_database,
+    seed,
+    token,
     uow,
+    user,
 )
 
 
@@ -97,9 +102,7 @@ async def test_revoke_users_revokes_every_live_token_of_those_users(
         assert await work.refresh_tokens.revoke_users([u.id], NOW) == 1
         await work.commit()
     async with uow(read_only=True) as work:
-        first, second, kept = [
-            await work.refresh_tokens.get(t.token_hash) for t in (*mine, theirs)
-        ]
+        first, second, kept = [await work.refresh_tokens.get(t.token_hash) for t in (*mine, theirs)]
     assert first is not None
     assert second is not None
     assert kept is not None
@@ -135,7 +138,9 @@ async def test_account_states_answer_the_committed_state(uow: UnitOfWorkFactory)
     )
     async with uow() as work:
         await work.dealerships.update(msgspec.structs.replace(d, active=False))
-        await work.users.update(msgspec.structs.replace(u, active=False, role=Role.DEALERSHIP_ADMIN))
+        await work.users.update(
+            msgspec.structs.replace(u, active=False, role=Role.DEALERSHIP_ADMIN)
+        )
         await work.users.end_sessions(user_id=u.id)
         await work.commit()
     changed = await states.get(u.id)
@@ -216,7 +221,7 @@ async def test_cache_serves_repeats_and_a_change_elsewhere_drops_it_here(
         source.states[state.user_id] = ended
         assert await here.get(state.user_id) == state, "cached: the source was not asked"
         await there.changed(user_ids=[state.user_id])
-        await _eventually(lambda: state.user_id not in here._entries)  # noqa: SLF001
+        await _eventually(lambda: state.user_id not in here._entries)
         assert await here.get(state.user_id) == ended
     finally:
         await here.stop()
@@ -239,8 +244,8 @@ async def test_a_dealership_change_drops_every_user_of_that_dealership(
             source.states[state.user_id] = state
             await here.get(state.user_id)
         await there.changed(dealership_id=dealership_id)
-        await _eventually(lambda: all(m.user_id not in here._entries for m in members))  # noqa: SLF001
-        assert outsider.user_id in here._entries  # noqa: SLF001
+        await _eventually(lambda: all(m.user_id not in here._entries for m in members))
+        assert outsider.user_id in here._entries
     finally:
         await here.stop()
         await there.stop()
@@ -285,6 +290,6 @@ async def test_a_read_that_overlapped_a_change_is_not_kept(redis_client: aioredi
         await cache.changed(user_ids=[state.user_id])  # commits while the read is out
         release.set()
         assert await read == state  # used for the request that read it...
-        assert state.user_id not in cache._entries  # noqa: SLF001 -- ...but not kept
+        assert state.user_id not in cache._entries
     finally:
         await cache.stop()

@@ -110,7 +110,9 @@ async def test_a_demoted_admin_loses_admin_powers_on_the_next_request(
     )
     assert upload.status_code == 403
     promoted = await client.patch(
-        f"/v1/users/{tenant.user.id}", json={"role": "dealership_admin"}, headers=super_admin.headers
+        f"/v1/users/{tenant.user.id}",
+        json={"role": "dealership_admin"},
+        headers=super_admin.headers,
     )
     assert promoted.status_code == 200
     assert (await client.get("/v1/users", headers=tenant.user.headers)).status_code == 200
@@ -151,7 +153,10 @@ async def test_nobody_changes_their_own_password_with_an_access_token_alone(
         NewUser(email=email, password=PASSWORD, role=Role.SUPER_ADMIN), None
     )
     session = await _sign_in(client, email)
-    for account_id, headers in ((root.id, session.headers), (tenant.admin.id, tenant.admin.headers)):
+    for account_id, headers in (
+        (root.id, session.headers),
+        (tenant.admin.id, tenant.admin.headers),
+    ):
         refused = await client.patch(
             f"/v1/users/{account_id}", json={"password": NEW_PASSWORD}, headers=headers
         )

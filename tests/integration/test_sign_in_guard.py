@@ -87,7 +87,10 @@ async def test_failures_for_many_emails_from_one_address_hit_the_address_limit(
     stack: Stack,
 ) -> None:
     address = _address()
-    limits = {"AVATARADAM_RATE_LIMIT_LOGIN_LIMIT": "3", "AVATARADAM_RATE_LIMIT_LOGIN_ADDRESS_LIMIT": "4"}
+    limits = {
+        "AVATARADAM_RATE_LIMIT_LOGIN_LIMIT": "3",
+        "AVATARADAM_RATE_LIMIT_LOGIN_ADDRESS_LIMIT": "4",
+    }
     async with stack(limits, address) as (container, http):
         email = await _user(container)
         spray = [
@@ -109,7 +112,9 @@ async def test_a_wrong_current_password_counts_like_a_failed_sign_in(stack: Stac
         token = (await _attempt(http, email, PASSWORD)).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         change = {"current_password": WRONG, "new_password": "a-brand-new-passphrase"}
-        guesses = [await http.post("/v1/me/password", json=change, headers=headers) for _ in range(2)]
+        guesses = [
+            await http.post("/v1/me/password", json=change, headers=headers) for _ in range(2)
+        ]
         locked = await http.post(
             "/v1/me/password",
             json=change | {"current_password": PASSWORD},

@@ -22,6 +22,10 @@ from avataradam.domain.usecases.auth import end_sessions, normalise_email
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
+MIN_EMAIL_LENGTH = 5
+"""The shortest address `_EMAIL` admits: `a@b.c`."""
+MAX_EMAIL_LENGTH = 320
+MAX_PERSON_NAME_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MANAGERS = (Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
 
@@ -45,7 +49,7 @@ class UserChanges(msgspec.Struct, frozen=True, kw_only=True):
 
 def valid_email(email: str) -> str:
     email = normalise_email(email)
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise InvalidInput("email is not a valid address", field="email")
     return email
 
@@ -57,6 +61,12 @@ def valid_password(password: str, *, field: str = "password") -> str:
             field=field,
         )
     return password
+
+
+def valid_person_name(name: str | None, *, field: str) -> str | None:
+    if name is not None and len(name) > MAX_PERSON_NAME_LENGTH:
+        raise InvalidInput(f"{field} is at most {MAX_PERSON_NAME_LENGTH} characters", field=field)
+    return name
 
 
 def _check_role_grant(principal: Principal, role: Role) -> None:
@@ -87,8 +97,8 @@ class CreateUser:
             password_hash=self._hasher.hash(valid_password(new.password)),
             role=new.role,
             dealership_id=dealership_id,
-            first_name=new.first_name,
-            last_name=new.last_name,
+            first_name=valid_person_name(new.first_name, field="first_name"),
+            last_name=valid_person_name(new.last_name, field="last_name"),
             active=True,
             created_at=now,
             updated_at=now,
@@ -188,10 +198,12 @@ class UpdateUser:
                     else current.password_hash
                 ),
                 role=changes.role or current.role,
-                first_name=changes.first_name
-                if changes.first_name is not None
-                else current.first_name,
-                last_name=changes.last_name if changes.last_name is not None else current.last_name,
+                first_name=current.first_name
+                if changes.first_name is None
+                else valid_person_name(changes.first_name, field="first_name"),
+                last_name=current.last_name
+                if changes.last_name is None
+                else valid_person_name(changes.last_name, field="last_name"),
                 active=changes.active if changes.active is not None else current.active,
                 updated_at=self._clock.now(),
             )

@@ -23,15 +23,21 @@ from avataradam.domain.model import (
     WebhookSubscription,
 )
 from avataradam.domain.usecases.dealerships import MAX_DEALERSHIP_NAME_CHARS
-from avataradam.domain.usecases.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from avataradam.domain.usecases.users import (
+    MAX_EMAIL_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_PERSON_NAME_LENGTH,
+    MIN_EMAIL_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
 
 T = TypeVar("T")
 
 Email = Annotated[
     str,
     msgspec.Meta(
-        min_length=3,
-        max_length=320,
+        min_length=MIN_EMAIL_LENGTH,
+        max_length=MAX_EMAIL_LENGTH,
         # No control characters: PostgreSQL refuses NUL in text, and no address has them.
         pattern=r"^[^\x00-\x1f\x7f]*$",
         examples=["admin@example.com"],
@@ -125,7 +131,7 @@ Name = Annotated[
     str,
     msgspec.Meta(min_length=1, max_length=MAX_DEALERSHIP_NAME_CHARS, examples=["Riverside Motors"]),
 ]
-PersonName = Annotated[str, msgspec.Meta(max_length=100, examples=["Dana"])]
+PersonName = Annotated[str, msgspec.Meta(max_length=MAX_PERSON_NAME_LENGTH, examples=["Dana"])]
 
 
 class DealershipCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
