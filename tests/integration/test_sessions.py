@@ -200,17 +200,27 @@ async def test_a_password_change_needs_the_current_one_and_ends_every_other_sess
 
 
 async def test_an_admin_ends_every_session_of_a_user_at_once(
-    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, super_admin: Account
+    client: httpx.AsyncClient,
+    container: Container,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    super_admin: Account,
 ) -> None:
     session = await _sign_in(client, tenant.user.email)
     end = f"/v1/users/{tenant.user.id}/sessions/revoke"
     assert (await client.post(end, headers=tenant.user.headers)).status_code == 403
     foreign = await client.post(end, headers=other_tenant.admin.headers)
     assert foreign.status_code == 404
-    root = await client.post(
-        f"/v1/users/{super_admin.id}/sessions/revoke", headers=tenant.admin.headers
+    root_email = f"root-{uuid.uuid4().hex[:8]}@example.com"
+    root = await container.create_user.create(
+        NewUser(email=root_email, password=PASSWORD, role=Role.SUPER_ADMIN), None
     )
-    assert root.status_code == 404, "a dealership admin never reaches a super admin"
+    root_session = await _sign_in(client, root_email)
+    refused = await client.post(
+        f"/v1/users/{root.id}/sessions/revoke", headers=tenant.admin.headers
+    )
+    assert refused.status_code == 404, "a dealership admin never reaches a super admin"
+    assert (await client.get("/v1/me", headers=root_session.headers)).status_code == 200
     assert (await client.get("/v1/me", headers=session.headers)).status_code == 200
     ended = await client.post(end, headers=tenant.admin.headers)
     assert ended.status_code == 204
