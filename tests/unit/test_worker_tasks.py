@@ -62,9 +62,15 @@ class CrashingSender:
     """Implements `WebhookSender` by crashing, as a library bug would."""
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, payload: bytes
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        payload: bytes,
+        previous_secrets: Sequence[str] = (),
     ) -> WebhookResult:
-        del url, secret, message_id, payload
+        del url, secret, message_id, payload, previous_secrets
         raise RuntimeError("the HTTP client crashed")
 
 

@@ -153,8 +153,32 @@ class VectorSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Webhook delivery. `https_only` unset means on in production, off elsewhere."""
+
     allow_private: bool = False
-    timeout_s: float = 10.0
+    timeout_s: float = 5.0
+    https_only: bool | None = None
+    max_retries: int = 8
+    min_backoff_ms: int = 1000
+    max_backoff_ms: int = 300_000
+    redrive_after_s: float = 60.0
+    circuit_failures: int = 5
+    circuit_cooldown_s: float = 60.0
+    rotation_grace_s: float = 86_400.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.timeout_s <= 60:
+            raise ValueError("timeout_s must be in (0, 60]")
+        if self.max_retries < 0 or not 0 < self.min_backoff_ms <= self.max_backoff_ms:
+            raise ValueError("max_retries >= 0 and 0 < min_backoff_ms <= max_backoff_ms")
+        if self.redrive_after_s <= 0 or self.circuit_cooldown_s <= 0:
+            raise ValueError("redrive_after_s and circuit_cooldown_s must be positive")
+        if self.circuit_failures < 1 or self.rotation_grace_s < 0:
+            raise ValueError("circuit_failures >= 1 and rotation_grace_s >= 0")
+
+    def require_https(self, environment: str) -> bool:
+        """Whether webhook URLs must be https: `https_only`, or by default in production."""
+        return environment == "production" if self.https_only is None else self.https_only
 
 
 class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,6 +200,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     top_k: int = 4
     keepalive_s: float = 10.0
     extractive_delta_delay_s: float = 0.0
+    support_threshold: float = 0.5
+    min_relevance: float = 0.0
 
     def __post_init__(self) -> None:
         if self.keepalive_s <= 0 or self.timeout_s <= 0:
@@ -190,6 +216,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             r"[0-9a-fA-F]{64}", self.local_model_sha256
         ):
             raise ValueError("local_model_sha256 must be 64 hexadecimal digits")
+        if not (-1 <= self.support_threshold <= 1 and -1 <= self.min_relevance <= 1):
+            raise ValueError("support_threshold and min_relevance are cosine similarities, -1..1")
 
 
 class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -251,9 +279,12 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
     embedding_ttl_s: int = 7 * 24 * 3600
     local_entries: int = 1024
     """Retrieval results also kept in each API process (LRU; 0 turns it off)."""
+    answers: bool = True
+    """Cache training answers to first questions (usecases/answers.py)."""
+    answer_ttl_s: int = 3600
 
     def __post_init__(self) -> None:
-        if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1:
+        if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1 or self.answer_ttl_s < 1:
             raise ValueError("cache TTLs must be at least 1 second")
         if self.local_entries < 0:
             raise ValueError("local_entries must be 0 or more")

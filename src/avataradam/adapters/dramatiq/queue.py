@@ -18,7 +18,9 @@ QUEUES: dict[str, str] = {
     DELETE_DOCUMENT: "ingest",
     DELIVER_WEBHOOK: "webhooks",
 }
-"""Queue of each task; ingestion and webhooks do not wait behind each other."""
+"""Queue of each task. A worker consumes the queues it is given (`avataradam worker
+--queues`); only with one worker per queue do ingestion and webhooks not wait behind
+each other, since one worker's threads serve all of its queues."""
 
 
 def build_broker(redis_url: str, *, namespace: str = "avataradam") -> RedisBroker:

@@ -648,6 +648,28 @@ class InMemoryWebhookRepository:
             return None
         return subscription
 
+    async def get_for_update(self, subscription_id: UUID) -> WebhookSubscription | None:
+        self._tx.require_writable()
+        return self._tx.tables.webhook_subscriptions.get(subscription_id)
+
+    async def update(self, subscription: WebhookSubscription) -> None:
+        def op(t: Tables) -> None:
+            current = t.webhook_subscriptions.get(subscription.id)
+            if current is None:
+                raise NotFound("webhook subscription not found")
+            t.webhook_subscriptions[subscription.id] = msgspec.structs.replace(
+                current,
+                secret=subscription.secret,
+                previous_secret=subscription.previous_secret,
+                previous_secret_expires_at=subscription.previous_secret_expires_at,
+                active=subscription.active,
+                disabled_reason=subscription.disabled_reason,
+                consecutive_failures=subscription.consecutive_failures,
+                circuit_open_until=subscription.circuit_open_until,
+            )
+
+        self._tx.write(op)
+
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[WebhookSubscription]:
@@ -708,9 +730,67 @@ class InMemoryWebhookRepository:
                 last_status_code=delivery.last_status_code,
                 last_error=delivery.last_error,
                 updated_at=delivery.updated_at,
+                due_at=delivery.due_at,
             )
 
         self._tx.write(op)
+
+    async def claim_delivery(
+        self, delivery_id: UUID, *, now: datetime, lease_until: datetime
+    ) -> WebhookDelivery | None:
+        def op(t: Tables) -> WebhookDelivery | None:
+            current = t.webhook_deliveries.get(delivery_id)
+            if (
+                current is None
+                or current.status is not DeliveryStatus.PENDING
+                or current.due_at is None
+                or current.due_at > now
+            ):
+                return None
+            claimed = msgspec.structs.replace(current, due_at=lease_until)
+            t.webhook_deliveries[delivery_id] = claimed
+            return claimed
+
+        return self._tx.write(op, replay_must_agree=True)
+
+    async def redrive_overdue(
+        self, *, overdue_before: datetime, now: datetime, limit: int
+    ) -> list[UUID]:
+        def op(t: Tables) -> list[UUID]:
+            overdue = sorted(
+                (
+                    d
+                    for d in t.webhook_deliveries.values()
+                    if d.status is DeliveryStatus.PENDING
+                    and d.due_at is not None
+                    and d.due_at < overdue_before
+                ),
+                key=lambda d: (d.due_at, d.id),
+            )[:limit]
+            for delivery in overdue:
+                t.webhook_deliveries[delivery.id] = msgspec.structs.replace(delivery, due_at=now)
+            return [d.id for d in overdue]
+
+        return self._tx.write(op, replay_must_agree=True)
+
+    async def fail_pending(self, subscription_id: UUID, *, reason: str, now: datetime) -> int:
+        def op(t: Tables) -> int:
+            pending = [
+                d
+                for d in t.webhook_deliveries.values()
+                if d.subscription_id == subscription_id and d.status is DeliveryStatus.PENDING
+            ]
+            for delivery in pending:
+                t.webhook_deliveries[delivery.id] = msgspec.structs.replace(
+                    delivery,
+                    status=DeliveryStatus.FAILED,
+                    last_error=reason,
+                    updated_at=now,
+                    due_at=None,
+                )
+            return len(pending)
+
+        return self._tx.write(op)
 
     async def list_deliveries(
         self,

@@ -475,6 +475,7 @@ class RelayOutbox:
                 last_error=None,
                 created_at=now,
                 updated_at=now,
+                due_at=now,
             )
             try:
                 await uow.webhooks.add_delivery(delivery)

@@ -78,7 +78,7 @@ TASK_BUCKETS: Final = (
 UNMATCHED_ROUTE: Final = "unmatched"
 
 Pool = Literal["primary", "replica"]
-CacheName = Literal["embedding", "retrieval"]
+CacheName = Literal["embedding", "retrieval", "answer"]
 CacheResult = Literal["hit", "miss", "bypass"]
 TaskOutcome = Literal["success", "retry", "failure", "dead_letter"]
 ExternalService = Literal["vector_store", "embedder", "chat_model"]

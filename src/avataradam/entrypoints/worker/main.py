@@ -105,3 +105,5 @@ async def deliver_webhook(delivery_id: str, **_: Any) -> None:
             _work_failed(webhook=True)
         elif status is DeliveryStatus.DELIVERED:
             container.metrics.webhook_deliveries.labels(outcome="delivered").inc()
+        elif status is DeliveryStatus.PENDING:
+            container.metrics.webhook_deliveries.labels(outcome="retrying").inc()

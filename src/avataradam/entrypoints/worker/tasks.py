@@ -64,14 +64,15 @@ async def ingest(container: Container, document_id: UUID, *, last_attempt: bool)
 async def deliver(
     container: Container, delivery_id: UUID, *, last_attempt: bool
 ) -> DeliveryStatus | None:
-    """Delivers a webhook; raises for Dramatiq to retry unless this is the last attempt,
-    which gives the delivery up instead (status `failed`)."""
+    """Makes one attempt of a webhook delivery; the use case schedules its retries in
+    PostgreSQL. An error of the service itself (database down, a bug) raises for
+    Dramatiq to retry unless this is the last attempt, which gives the delivery up
+    instead (status `failed`)."""
     try:
         return await container.deliver_webhook(delivery_id)
     except Exception as exc:
         _log_failure("webhook", exc, last_attempt=last_attempt)
         if not last_attempt:
-            container.metrics.webhook_deliveries.labels(outcome="retrying").inc()
             raise
         reason = f"retries exhausted: {_describe(exc)}"
         await container.deliver_webhook.give_up(delivery_id, reason)
