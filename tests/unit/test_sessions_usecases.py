@@ -3,9 +3,11 @@ account as it is now, and the password-check guard counts failures only."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
+import jwt
 import msgspec
 import pytest
 
@@ -152,3 +154,24 @@ async def test_failures_for_other_emails_spend_the_address_budget() -> None:
     with pytest.raises(RateLimitExceeded) as refused:
         await _check(guard, "someone-else@example.com", None)
     assert refused.value.decision.policy == ADDRESS
+
+
+async def test_a_token_issued_before_session_versions_existed_belongs_to_version_0() -> None:
+    stack = Stack()
+    await stack.seed()
+    claims = {
+        "sub": str(stack.user.id),
+        "role": "dealership_admin",
+        "dealership_id": str(stack.dealership.id),
+        "iss": "i",
+        "aud": "a",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 300,
+    }
+    legacy = jwt.encode(claims, "s" * 40, algorithm="HS256")  # no "sv" claim
+    assert (await stack.authenticate(legacy)).user_id == stack.user.id
+    async with stack.uow() as uow:
+        await end_sessions(uow, NOW, user_id=stack.user.id)
+        await uow.commit()
+    with pytest.raises(SessionEnded):
+        await stack.authenticate(legacy)
