@@ -109,8 +109,30 @@ class InvalidToken(AuthenticationFailed):
     code = "invalid_token"
 
 
+class SessionEnded(InvalidToken):
+    """A well-signed, unexpired access token whose session was ended: the password was
+    changed or reset, the user or the dealership deactivated, or an admin ended the
+    user's sessions. Refreshing cannot help; the user signs in again."""
+
+    code = "session_ended"
+
+
 class PermissionDenied(DomainError):
     code = "permission_denied"
+
+
+class CurrentPasswordRequired(PermissionDenied):
+    """One's own password is changed with POST /v1/me/password, which asks for the
+    current one; the admins' user update may not change it."""
+
+    code = "current_password_required"
+
+
+class WrongCurrentPassword(PermissionDenied):
+    """The `current_password` of a password change is wrong (it counts against the
+    sign-in guard like a failed sign-in)."""
+
+    code = "wrong_current_password"
 
 
 class RateLimited(DomainError):

@@ -74,6 +74,24 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     created_at: datetime
     updated_at: datetime
+    session_version: int = 0
+    """Moves (only by `UserRepository.end_sessions`) whenever the account's sessions must
+    end; every token carries the version it was issued under and dies when it differs."""
+
+
+class AccountState(msgspec.Struct, frozen=True, kw_only=True):
+    """What every authenticated request is checked against: the account as it is now.
+
+    `active` is the user's own flag and `dealership_active` their dealership's (True
+    for a super admin, who belongs to none).
+    """
+
+    user_id: UUID
+    role: Role
+    dealership_id: UUID | None
+    active: bool
+    dealership_active: bool
+    session_version: int
 
 
 class RefreshToken(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +108,8 @@ class RefreshToken(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     rotated_at: datetime | None = None
     revoked_at: datetime | None = None
+    session_version: int = 0
+    """The user's `session_version` when the token was issued."""
 
 
 class DocumentError(msgspec.Struct, frozen=True, kw_only=True):

@@ -19,6 +19,7 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from avataradam.domain.model import (
+    AccountState,
     Chunk,
     Conversation,
     Dealership,
@@ -50,12 +51,24 @@ class DealershipRepository(Protocol):
 
 
 class UserRepository(Protocol):
-    """Users; emails are unique case-insensitively (`add`, `update` raise EmailTaken)."""
+    """Users; emails are unique case-insensitively (`add`, `update` raise EmailTaken).
+
+    `update` writes everything but `session_version`, which only `end_sessions` moves
+    (atomically, so a concurrent update never moves it back).
+    """
 
     async def add(self, user: User) -> None: ...
     async def get(self, user_id: UUID) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
     async def update(self, user: User) -> None: ...
+    async def end_sessions(
+        self, *, user_id: UUID | None = None, dealership_id: UUID | None = None
+    ) -> list[UUID]:
+        """Increments the `session_version` of one user, or of every user of one
+        dealership (exactly one of the two is given), and revokes nothing else; returns
+        the ids of the users whose version moved."""
+        ...
+
     async def list_page(
         self, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
     ) -> list[User]: ...
@@ -69,6 +82,9 @@ class RefreshTokenRepository(Protocol):
     async def mark_rotated(self, token_hash: str, at: datetime) -> bool: ...
     async def revoke(self, token_hash: str, at: datetime) -> None: ...
     async def revoke_family(self, family_id: UUID, at: datetime) -> None: ...
+    async def revoke_users(self, user_ids: Sequence[UUID], at: datetime) -> int:
+        """Revokes every not yet revoked token of these users; returns how many."""
+        ...
 
 
 class DocumentRepository(Protocol):
@@ -342,6 +358,21 @@ class GenerationReader(Protocol):
     None for an unknown dealership."""
 
     async def generation(self, dealership_id: UUID) -> int | None: ...
+
+
+class AccountStates(Protocol):
+    """The current state of accounts, read on every authenticated request.
+
+    `get` answers the committed state (never a lagging replica's), None for an unknown
+    user. `changed` is called after a change of a user's (or of every user of a
+    dealership's) state has committed: a caching implementation drops what it holds,
+    in every process that holds it, before it returns (or as soon as it can reach them).
+    """
+
+    async def get(self, user_id: UUID) -> AccountState | None: ...
+    async def changed(
+        self, *, user_ids: Sequence[UUID] = (), dealership_id: UUID | None = None
+    ) -> None: ...
 
 
 class UnitOfWorkFactory(Protocol):

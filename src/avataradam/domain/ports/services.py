@@ -70,6 +70,12 @@ class RateLimiter(Protocol):
         """
         ...
 
+    async def refund(self, hits: Sequence[tuple[RatePolicy, str]]) -> None:
+        """Takes back the newest admission of each (policy, key): a request that turned
+        out not to count (a sign-in whose password was right). Never raises: when the
+        store is unreachable the admission simply stays counted."""
+        ...
+
 
 class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):
     role: str

@@ -11,8 +11,9 @@ from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Dealership, Role
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories import AccountStates, UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.usecases.auth import end_sessions
 
 
 class DealershipChanges(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,10 +21,15 @@ class DealershipChanges(msgspec.Struct, frozen=True, kw_only=True):
     active: bool | None = None
 
 
+MAX_DEALERSHIP_NAME_CHARS = 200
+
+
 def _valid_name(name: str) -> str:
     name = name.strip()
-    if not 1 <= len(name) <= 200:
-        raise InvalidInput("name must be 1 to 200 characters", field="name")
+    if not 1 <= len(name) <= MAX_DEALERSHIP_NAME_CHARS:
+        raise InvalidInput(
+            f"name must be 1 to {MAX_DEALERSHIP_NAME_CHARS} characters", field="name"
+        )
     return name
 
 
@@ -92,10 +98,14 @@ class ListDealerships:
 
 
 class UpdateDealership:
-    """Renames, deactivates (DELETE) or reactivates a dealership."""
+    """Renames, deactivates (DELETE) or reactivates a dealership.
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    A deactivation ends every session of every user of the dealership (`end_sessions`);
+    a reactivation brings none back: its users sign in again.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, accounts: AccountStates) -> None:
+        self._uow, self._clock, self._accounts = uow, clock, accounts
 
     async def __call__(
         self, principal: Principal, dealership_id: UUID, changes: DealershipChanges
@@ -112,5 +122,10 @@ class UpdateDealership:
                 updated_at=self._clock.now(),
             )
             await uow.dealerships.update(updated)
+            ended: list[UUID] = []
+            if current.active and not updated.active:
+                ended = await end_sessions(uow, updated.updated_at, dealership_id=dealership_id)
             await uow.commit()
+        if current.active != updated.active:
+            await self._accounts.changed(user_ids=ended, dealership_id=dealership_id)
         return updated

@@ -63,19 +63,21 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
     def provide_warm_up() -> WarmUp:
         return warm_up
 
-    def authenticate(request: Request[Any, Any, Any]) -> Principal:
+    async def authenticate(request: Request[Any, Any, Any]) -> Principal:
         """Authenticates once per request (the rate-limit hook may have done it)."""
         state = request.scope.setdefault("state", {})
         principal = state.get(PRINCIPAL)
         if principal is None:
-            principal = state[PRINCIPAL] = principal_from_request(request, container.tokens)
+            principal = state[PRINCIPAL] = await principal_from_request(
+                request, container.authenticate
+            )
         return principal
 
-    def provide_principal(request: Request[Any, Any, Any], container: Services) -> Principal:
+    async def provide_principal(request: Request[Any, Any, Any], container: Services) -> Principal:
         # Depending on `container` makes Litestar resolve the two one after the other
         # instead of in a task group per request (measured hot spot of cached search).
         del container
-        return authenticate(request)
+        return await authenticate(request)
 
     @get("/metrics", include_in_schema=False, sync_to_thread=False)
     def metrics() -> Response[bytes]:
@@ -105,7 +107,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
         ],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
-            "principal": Provide(provide_principal, sync_to_thread=False),
+            "principal": Provide(provide_principal),
             "warm_up": Provide(provide_warm_up, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

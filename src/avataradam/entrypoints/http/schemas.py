@@ -22,21 +22,44 @@ from avataradam.domain.model import (
     User,
     WebhookSubscription,
 )
+from avataradam.domain.usecases.dealerships import MAX_DEALERSHIP_NAME_CHARS
+from avataradam.domain.usecases.users import (
+    MAX_EMAIL_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_PERSON_NAME_LENGTH,
+    MIN_EMAIL_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
 
 T = TypeVar("T")
 
 Email = Annotated[
     str,
     msgspec.Meta(
-        min_length=3,
-        max_length=320,
+        min_length=MIN_EMAIL_LENGTH,
+        max_length=MAX_EMAIL_LENGTH,
         # No control characters: PostgreSQL refuses NUL in text, and no address has them.
         pattern=r"^[^\x00-\x1f\x7f]*$",
         examples=["admin@example.com"],
     ),
 ]
 Password = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=256, examples=["correct-horse-battery-staple"])
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="The account's password as it was set (a wrong one is simply wrong).",
+        examples=["correct-horse-battery-staple"],
+    ),
+]
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description=f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.",
+        examples=["correct-horse-battery-staple"],
+    ),
 ]
 DealershipId = Annotated[
     UUID,
@@ -104,8 +127,11 @@ class DealershipOut(msgspec.Struct, frozen=True):
         )
 
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["Riverside Motors"])]
-PersonName = Annotated[str, msgspec.Meta(max_length=100, examples=["Dana"])]
+Name = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=MAX_DEALERSHIP_NAME_CHARS, examples=["Riverside Motors"]),
+]
+PersonName = Annotated[str, msgspec.Meta(max_length=MAX_PERSON_NAME_LENGTH, examples=["Dana"])]
 
 
 class DealershipCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -119,7 +145,7 @@ class DealershipUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     email: Email
-    password: Password
+    password: NewPassword
     role: Role = Role.USER
     dealership_id: DealershipId | None = None
     first_name: PersonName | None = None
@@ -127,11 +153,18 @@ class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class UserUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    password: Password | None = None
+    password: NewPassword | None = None
+    """A reset by an admin: every session of the user ends. Not for one's own password
+    (`current_password_required`: use POST /v1/me/password)."""
     role: Role | None = None
     first_name: PersonName | None = None
     last_name: PersonName | None = None
     active: bool | None = None
+
+
+class PasswordChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: NewPassword
 
 
 class ListResponse(msgspec.Struct, Generic[T], frozen=True):
