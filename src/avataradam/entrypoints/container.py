@@ -16,6 +16,7 @@ from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
+    BudgetLedger,
     Cache,
     ChatModel,
     RateLimiter,
@@ -59,6 +60,7 @@ from avataradam.domain.usecases.ingestion import (
 )
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
+from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
 from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
@@ -115,6 +117,7 @@ class Container:
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     chat_model: ChatModel = field(kw_only=True)
+    budget_ledger: BudgetLedger = field(kw_only=True)
 
     def __post_init__(self) -> None:
         uow, clock, ids = self.uow, self.clock, self.ids
@@ -182,6 +185,16 @@ class Container:
         self.delete_subscription = DeleteSubscription(uow)
         self.deliver_webhook = DeliverWebhook(uow, self.sender, clock)
 
+        self.usage_budget = UsageBudget(
+            uow,
+            self.budget_ledger,
+            clock,
+            ids,
+            self.telemetry,
+            default_budget=self.settings.usage.monthly_token_budget,
+        )
+        self.get_usage = GetUsage(uow, self.usage_budget, clock)
+
         chat = self.settings.chat
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
@@ -216,6 +229,7 @@ class Container:
                     wait_for_peer_s=chat.timeout_s + 5,
                 ),
             ),
+            budget=self.usage_budget,
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
         self.list_feedback = ListFeedback(uow)
