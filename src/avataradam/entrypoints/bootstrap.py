@@ -26,8 +26,8 @@ from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
-from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
+from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.repositories import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
@@ -36,8 +36,8 @@ from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.identity import PostgresGenerationReader
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
-from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.redis.budget import RedisBudgetLedger
+from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService

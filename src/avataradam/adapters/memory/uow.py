@@ -30,8 +30,8 @@ from avataradam.domain.ports.repositories import (
     IdempotencyRepository,
     OutboxRepository,
     RefreshTokenRepository,
-    UserRepository,
     UsageRepository,
+    UserRepository,
     WebhookRepository,
 )
 

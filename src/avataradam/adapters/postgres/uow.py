@@ -47,8 +47,8 @@ from avataradam.domain.ports.repositories import (
     IdempotencyRepository,
     OutboxRepository,
     RefreshTokenRepository,
-    UserRepository,
     UsageRepository,
+    UserRepository,
     WebhookRepository,
 )
 

@@ -56,8 +56,8 @@ from avataradam.domain.prompts import (
     training_prompt,
 )
 from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer, answer_key
-from avataradam.domain.usecases.usage import Hold, UsageBudget
 from avataradam.domain.usecases.search import SearchHit, SearchKnowledgeBase, normalise_query
+from avataradam.domain.usecases.usage import Hold, UsageBudget
 
 MAX_MESSAGE_CHARS = 4000
 MAX_SCENARIO_CHARS = 200
@@ -488,9 +488,7 @@ class SendMessage:
                     settled = spent
                 except DomainError as exc:
                     # The reply is not lost for it; the hold stays counted (stricter).
-                    self._telemetry.event(
-                        "usage_budget_settle_failed", code=exc.code, tokens=spent
-                    )
+                    self._telemetry.event("usage_budget_settle_failed", code=exc.code, tokens=spent)
             alerts = await self._store(conversation, user_message, reply, record, hold, used)
         except asyncio.CancelledError:
             stream.put(ReplyFailed(error=ChatModelUnavailable("the reply was cancelled")))

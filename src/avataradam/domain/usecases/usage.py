@@ -131,7 +131,9 @@ class UsageBudget:
                 required=amount,
                 resets_at=resets_at.isoformat(),
             )
-        return Hold(dealership_id=dealership.id, period=period, key=key, amount=amount, budget=budget)
+        return Hold(
+            dealership_id=dealership.id, period=period, key=key, amount=amount, budget=budget
+        )
 
     async def settle(self, hold: Hold, spent: int) -> int | None:
         """Releases the hold and counts `spent` tokens; the month's spent tokens after,
@@ -151,13 +153,15 @@ class UsageBudget:
         not raised yet this month, each with its outbox event. Returns them."""
         if used is None:
             return []
-        raised = []
-        for threshold in THRESHOLDS:
-            if used * 100 >= threshold * hold.budget and await self._claim(
+        # In order, each claimed at most once: a threshold already raised is skipped.
+        return [
+            threshold
+            for threshold in THRESHOLDS
+            if used * 100 >= threshold * hold.budget
+            and await self._claim(
                 uow, hold.dealership_id, hold.period, threshold, hold.budget, used
-            ):
-                raised.append(threshold)
-        return raised
+            )
+        ]
 
     def alerts_raised(self, dealership_id: UUID, thresholds: list[int]) -> None:
         """Reports alerts once their transaction committed."""
