@@ -112,10 +112,10 @@ class UsageController(Controller):
         container: Services,
         dealership_id: FromQuery[UUID | None] = None,
         start: Annotated[
-            date | None, QueryParameter(query="from", description="First UTC day, YYYY-MM-DD.")
+            date | None, QueryParameter(name="from", description="First UTC day, YYYY-MM-DD.")
         ] = None,
         end: Annotated[
-            date | None, QueryParameter(query="to", description="Last UTC day, YYYY-MM-DD.")
+            date | None, QueryParameter(name="to", description="Last UTC day, YYYY-MM-DD.")
         ] = None,
     ) -> Response[UsageReportOut] | Response[str]:
         report = await container.get_usage(
