@@ -44,7 +44,7 @@ return {1, used, redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[1])}
 # KEYS[1]: the hash; ARGV: reserved, spent. Returns the new used, or -1 when missing.
 SETTLE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local reserved = redis.call('HINCRBY', KEYS[1], 'reserved', -tonumber(ARGV[1]))
+local reserved = redis.call('HINCRBY', KEYS[1], 'reserved', 0 - tonumber(ARGV[1]))
 if reserved < 0 then redis.call('HSET', KEYS[1], 'reserved', 0) end
 return redis.call('HINCRBY', KEYS[1], 'used', ARGV[2])
 """

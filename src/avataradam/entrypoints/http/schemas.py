@@ -236,7 +236,10 @@ class WebhookCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1,
             max_length=10,
-            description="Any of `document.ready`, `document.failed`, `document.deleted`, `usage.budget_threshold`.",
+            description=(
+                "Any of `document.ready`, `document.failed`, `document.deleted`, "
+                "`usage.budget_threshold`."
+            ),
             examples=[["document.ready", "document.failed"]],
         ),
     ]
