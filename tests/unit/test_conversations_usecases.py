@@ -38,6 +38,7 @@ from avataradam.domain.model import (
     User,
 )
 from avataradam.domain.ports.knowledge import VectorRecord, vector_id
+from avataradam.domain.ports.repositories import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatDelta,
     ChatModel,
@@ -46,7 +47,6 @@ from avataradam.domain.ports.services import (
     ChatUsage,
     Grounding,
 )
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
 from avataradam.domain.usecases.answers import AnswerCache
 from avataradam.domain.usecases.conversations import (
     NO_MATERIAL_REPLY,
