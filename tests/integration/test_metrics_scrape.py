@@ -491,8 +491,9 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
     and those `Metrics` defines (a metric nothing emits is dead code), when real work
     runs through the API and worker processes (an ingested document announced to a
     webhook receiver that fails once, searches, a chat, a chat model answering 500, a
-    reply refused by an exhausted token budget, a corrupt PDF, a request for nothing), then the pages of the API and the worker show
-    each name with a sample, every counter counted and every histogram observed."""
+    reply refused by an exhausted token budget, a corrupt PDF, a request for nothing),
+    then the pages of the API and the worker show each name with a sample, every
+    counter counted and every histogram observed."""
     referenced = referenced_metric_names()
     wanted = {name: {"Metrics"} for name in defined_metric_names()}
     for name, files in referenced.items():
