@@ -16,6 +16,11 @@ hold would exceed the budget. After the reply the hold is settled to the tokens 
 model reported (released when the reply fails). The counter is rebuilt from the sum
 of the month's usage records when it is missing.
 
+Known limits. An API process killed while a reply is being written never settles its
+hold: the hold stays counted until the month's counter expires (stricter, never
+overspent; at most one hold per killed reply). A rebuild after Redis lost its data
+may miss the usage of replies being stored at that very moment.
+
 Alerts. When a settlement brings the month's spending to 80 % of the budget, and when
 the budget is exhausted (spent reaches 100 % or a reply is refused), a
 `usage.budget_threshold` webhook event is recorded in the outbox: once per dealership,
