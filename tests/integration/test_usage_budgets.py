@@ -8,9 +8,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -218,4 +222,67 @@ async def test_a_budget_admits_exactly_the_replies_it_can_hold_across_two_instan
         usage = (await http.get("/v1/usage")).json()
     assert usage["budget"]["used_tokens"] == spent + TOKENS_PER_REPLY
     assert usage["budget"]["monthly_token_budget"] == spent + hold
+    await _set_budget(client, super_admin, tenant, None)
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """A webhook receiver answering 200; yields its URL and the bodies received."""
+    received: list[dict[str, object]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks", received
+    server.shutdown()
+    server.server_close()
+
+
+async def test_an_exhausted_budget_is_announced_once_to_webhook_subscribers(
+    client: httpx.AsyncClient,
+    super_admin: Account,
+    tenant: Tenant,
+    instances: tuple[list[str], FakeChatService],
+    receiver: tuple[str, list[dict[str, object]]],
+    worker: ServiceProcess,
+) -> None:
+    url, received = receiver
+    subscribed = await client.post(
+        "/v1/webhooks",
+        json={"url": url, "events": ["usage.budget_threshold"]},
+        headers=tenant.admin.headers,
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    await _set_budget(client, super_admin, tenant, 1)
+    for api in instances[0]:
+        refused = await _say(api, tenant.user, await _conversation(api, tenant.user))
+        assert refused.status_code == 429, refused.text
+
+    deadline = time.monotonic() + 30
+    while not received and time.monotonic() < deadline:  # noqa: ASYNC110 -- another thread
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # a second event would be relayed by now
+
+    assert len(received) == 1, received
+    [event] = received
+    assert event["type"] == "usage.budget_threshold"
+    data = event["data"]
+    assert isinstance(data, dict)
+    assert data["dealership_id"] == tenant.dealership_id
+    assert (data["threshold"], data["monthly_token_budget"], data["used_tokens"]) == (
+        "100",
+        "1",
+        "0",
+    )
+    assert data["period"] == datetime.now(UTC).strftime("%Y-%m")
     await _set_budget(client, super_admin, tenant, None)
