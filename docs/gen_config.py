@@ -138,6 +138,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_RATE_LIMIT_LOGIN_ADDRESS_LIMIT": "failed password checks per client address, whatever the email, per window (0: off)",
     "AVATARADAM_RATE_LIMIT_LOGIN_ADDRESS_WINDOW_S": "window of the per-address sign-in policy",
     "AVATARADAM_RATE_LIMIT_FAIL_OPEN": "chat/search/upload stay available without limits when Redis is down (sign-in always fails closed)",
+    "AVATARADAM_USAGE_MONTHLY_TOKEN_BUDGET": "prompt plus completion tokens a dealership may spend per calendar month (UTC), enforced exactly across instances; `0` is unlimited. A super admin overrides it per dealership (`PATCH /v1/dealerships/{id}` `monthly_token_budget`). See [Usage and budgets](06-search-and-chat.md#usage-and-budgets)",
 }
 
 

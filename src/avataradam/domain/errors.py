@@ -143,6 +143,14 @@ class RateLimited(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class BudgetExhausted(RateLimited):
+    """The dealership's monthly token budget cannot cover this reply (HTTP 429 with
+    `Retry-After` at the start of the next month, UTC). `details`: `budget`,
+    `remaining` and `required` tokens, `resets_at` (ISO 8601)."""
+
+    code = "budget_exhausted"
+
+
 class DependencyUnavailable(DomainError):
     """A backing service (database, cache, vector store, model) cannot be reached."""
 

@@ -26,6 +26,7 @@ from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
+from avataradam.adapters.memory.budget import InMemoryBudgetLedger
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.repositories import (
@@ -42,6 +43,7 @@ from avataradam.adapters.postgres.identity import (
 )
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.accounts import CachedAccountStates
+from avataradam.adapters.redis.budget import RedisBudgetLedger
 from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
@@ -59,6 +61,7 @@ from avataradam.domain.ports.repositories import (
     UnitOfWorkFactory,
 )
 from avataradam.domain.ports.services import (
+    BudgetLedger,
     Cache,
     ChatModel,
     RateLimiter,
@@ -95,6 +98,7 @@ class Overrides:
     sender: WebhookSender | None = None
     chat_model: ChatModel | None = None
     rate_limiter: RateLimiter | None = None
+    budget_ledger: BudgetLedger | None = None
 
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
@@ -172,6 +176,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         sentence_spans=sentence_spans,
         sentences=sentences,
         accounts=_account_states(settings, uow, redis_client),
+        budget_ledger=overrides.budget_ledger or _budget_ledger(settings, redis_client, clock),
         chat_model=MeteredChatModel(
             overrides.chat_model or _chat_model(settings),
             time_call=partial(observed_stream, metrics, "chat_model"),
@@ -364,6 +369,13 @@ def _rate_limiter(settings: Settings, metrics: Metrics, clock: Clock) -> RateLim
         metrics.rate_limit_decisions.labels(policy=policy, decision=decision).inc()
 
     return RedisRateLimiter(client, on_unavailable=unavailable)
+
+
+def _budget_ledger(settings: Settings, client: aioredis.Redis, clock: Clock) -> BudgetLedger:
+    """Exact across instances on Redis; per process with the memory profile."""
+    if settings.persistence == "memory":
+        return InMemoryBudgetLedger(clock)
+    return RedisBudgetLedger(client)
 
 
 def _all_policies(policies: RatePolicies) -> list[RatePolicy]:

@@ -20,6 +20,7 @@ from avataradam.domain.ports.repositories import (
     UnitOfWorkFactory,
 )
 from avataradam.domain.ports.services import (
+    BudgetLedger,
     Cache,
     ChatModel,
     RateLimiter,
@@ -64,6 +65,7 @@ from avataradam.domain.usecases.ingestion import (
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
+from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
 from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
@@ -123,6 +125,7 @@ class Container:
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     chat_model: ChatModel = field(kw_only=True)
+    budget_ledger: BudgetLedger = field(kw_only=True)
 
     def __post_init__(self) -> None:
         uow, clock, ids = self.uow, self.clock, self.ids
@@ -192,6 +195,16 @@ class Container:
         self.delete_subscription = DeleteSubscription(uow)
         self._wire_webhook_delivery()
 
+        self.usage_budget = UsageBudget(
+            uow,
+            self.budget_ledger,
+            clock,
+            ids,
+            self.telemetry,
+            default_budget=self.settings.usage.monthly_token_budget,
+        )
+        self.get_usage = GetUsage(uow, self.usage_budget, clock)
+
         chat = self.settings.chat
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
@@ -226,6 +239,7 @@ class Container:
                     wait_for_peer_s=chat.timeout_s + 5,
                 ),
             ),
+            budget=self.usage_budget,
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
         self.list_feedback = ListFeedback(uow)

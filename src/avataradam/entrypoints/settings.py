@@ -298,6 +298,19 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("local_entries must be 0 or more")
 
 
+class UsageSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Monthly token budgets (domain/usecases/usage.py). A dealership's own budget, set
+    by a super admin (`PATCH /v1/dealerships/{id}`), overrides the default."""
+
+    monthly_token_budget: int = 0
+    """Prompt plus completion tokens a dealership may spend per calendar month (UTC);
+    0 = unlimited. Enforced exactly across instances through Redis."""
+
+    def __post_init__(self) -> None:
+        if self.monthly_token_budget < 0:
+            raise ValueError("monthly_token_budget must be >= 0 (0 = unlimited)")
+
+
 class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Worker observability: `metrics_port` set serves `/metrics` from each worker host
     (the first worker process to bind it); the heartbeat also refreshes the queue,
@@ -349,6 +362,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     blobs: BlobSettings = msgspec.field(default_factory=BlobSettings)
+    usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:

@@ -18,6 +18,8 @@ class InMemoryTelemetry:
         self.rate_limits: list[tuple[str, str]] = []
         self.spans: list[str] = []
         self.stages: list[Stage] = []
+        self.budget_refusals = 0
+        self.budget_alerts: list[int] = []
 
     def event(self, name: str, **fields: object) -> None:
         self.events.append((name, fields))
@@ -27,6 +29,12 @@ class InMemoryTelemetry:
 
     def rate_limit(self, policy: str, decision: str) -> None:
         self.rate_limits.append((policy, decision))
+
+    def budget_refused(self) -> None:
+        self.budget_refusals += 1
+
+    def budget_alert(self, threshold: int) -> None:
+        self.budget_alerts.append(threshold)
 
     def span(self, name: str) -> AbstractContextManager[object]:
         return self._span(name)

@@ -14,7 +14,8 @@ from avataradam.domain.model import AccountState, Dealership, RefreshToken, User
 from avataradam.domain.pagination import Cursor
 
 _SELECT_DEALERSHIP = (
-    "SELECT id, name, active, knowledge_base_generation, created_at, updated_at FROM dealerships"
+    "SELECT id, name, active, knowledge_base_generation, created_at, updated_at, "
+    "monthly_token_budget FROM dealerships"
 )
 _SELECT_USER = (
     "SELECT id, email, password_hash, role, dealership_id, first_name, last_name, active, "
@@ -34,13 +35,14 @@ class PostgresDealershipRepository:
     async def add(self, dealership: Dealership) -> None:
         await self._conn.execute(
             "INSERT INTO dealerships (id, name, active, knowledge_base_generation, created_at, "
-            "updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "updated_at, monthly_token_budget) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             dealership.id,
             dealership.name,
             dealership.active,
             dealership.knowledge_base_generation,
             dealership.created_at,
             dealership.updated_at,
+            dealership.monthly_token_budget,
         )
 
     @translate
@@ -50,13 +52,16 @@ class PostgresDealershipRepository:
 
     @translate
     async def update(self, dealership: Dealership) -> None:
-        """Writes name, active and updated_at; the generation moves only by bumping."""
+        """Writes name, active, monthly_token_budget and updated_at; the generation
+        moves only by bumping."""
         status = await self._conn.execute(
-            "UPDATE dealerships SET name = $2, active = $3, updated_at = $4 WHERE id = $1",
+            "UPDATE dealerships SET name = $2, active = $3, updated_at = $4,"
+            " monthly_token_budget = $5 WHERE id = $1",
             dealership.id,
             dealership.name,
             dealership.active,
             dealership.updated_at,
+            dealership.monthly_token_budget,
         )
         require_affected(status, "dealership")
 

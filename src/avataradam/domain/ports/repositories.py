@@ -13,7 +13,7 @@ reached.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
@@ -33,6 +33,8 @@ from avataradam.domain.model import (
     Stage,
     StoredResponse,
     Topic,
+    UsageDay,
+    UsageRecord,
     User,
     WebhookDelivery,
     WebhookSubscription,
@@ -322,6 +324,30 @@ class WebhookRepository(Protocol):
     ) -> list[WebhookDelivery]: ...
 
 
+class UsageRepository(Protocol):
+    """Usage records per reply and the budget alerts raised, per dealership."""
+
+    async def add(self, record: UsageRecord) -> None:
+        """Stores a record; a second one for the same message raises Conflict."""
+        ...
+
+    async def days(self, *, dealership_id: UUID, start: datetime, end: datetime) -> list[UsageDay]:
+        """Totals per UTC day of records with `start <= created_at < end`, oldest day
+        first; days without records are absent."""
+        ...
+
+    async def tokens(self, *, dealership_id: UUID, start: datetime, end: datetime) -> int:
+        """Prompt plus completion tokens of records with `start <= created_at < end`."""
+        ...
+
+    async def claim_alert(
+        self, *, dealership_id: UUID, period: date, threshold: int, now: datetime
+    ) -> bool:
+        """Marks the alert of `threshold` percent raised for the period; False when it
+        already was (by any transaction: the first one committed wins)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving without `commit` rolls back.
 
@@ -341,6 +367,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
+    usage: UsageRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

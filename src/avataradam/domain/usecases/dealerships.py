@@ -19,6 +19,8 @@ from avataradam.domain.usecases.auth import end_sessions
 class DealershipChanges(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     active: bool | None = None
+    monthly_token_budget: int | msgspec.UnsetType | None = msgspec.UNSET
+    """Tokens per month (0 = unlimited), None for the service default, UNSET to keep."""
 
 
 MAX_DEALERSHIP_NAME_CHARS = 200
@@ -98,7 +100,8 @@ class ListDealerships:
 
 
 class UpdateDealership:
-    """Renames, deactivates (DELETE) or reactivates a dealership.
+    """Renames, deactivates (DELETE) or reactivates a dealership, or sets its own
+    monthly token budget. Raises InvalidInput for a negative budget.
 
     A deactivation ends every session of every user of the dealership (`end_sessions`);
     a reactivation brings none back: its users sign in again.
@@ -115,8 +118,17 @@ class UpdateDealership:
             current = await uow.dealerships.get(dealership_id)
             if current is None:
                 raise NotFound("dealership not found")
+            budget = changes.monthly_token_budget
+            if isinstance(budget, int) and budget < 0:
+                raise InvalidInput(
+                    "monthly_token_budget must be >= 0 (0 = unlimited)",
+                    field="monthly_token_budget",
+                )
             updated = msgspec.structs.replace(
                 current,
+                monthly_token_budget=current.monthly_token_budget
+                if budget is msgspec.UNSET
+                else budget,
                 name=_valid_name(changes.name) if changes.name is not None else current.name,
                 active=changes.active if changes.active is not None else current.active,
                 updated_at=self._clock.now(),

@@ -24,6 +24,7 @@ from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.search import SearchController
+from avataradam.entrypoints.http.controllers.usage import UsageController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
 from avataradam.entrypoints.http.headers import RequestHeadersMiddleware, document_http_semantics
 from avataradam.entrypoints.http.methods import HttpSemanticsMiddleware, RouteTable, cors_config
@@ -101,6 +102,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
             WebhookController,
             ConversationController,
             FeedbackController,
+            UsageController,
             HealthController,
             docs_redirect,
             metrics,

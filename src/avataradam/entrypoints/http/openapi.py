@@ -218,6 +218,7 @@ TAGS = [
     ),
     Tag(name="feedback", description="Ratings of Adam's answers; reports for admins."),
     Tag(name="webhooks", description="Signed event deliveries (Standard Webhooks)."),
+    Tag(name="usage", description="Model usage per day and monthly token budgets."),
     Tag(name="health", description="Liveness and readiness probes."),
 ]
 

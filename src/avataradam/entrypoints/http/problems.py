@@ -86,6 +86,9 @@ PROBLEMS: dict[str, ProblemKind] = {
     "idempotency_key_reused": ProblemKind(422, "Idempotency key reused"),
     "webhook_destination_refused": ProblemKind(422, "Webhook destination refused", ("host",)),
     "rate_limited": ProblemKind(429, "Too many requests", ("policy",)),
+    "budget_exhausted": ProblemKind(
+        429, "Budget exhausted", ("budget", "remaining", "required", "resets_at")
+    ),
     "internal_error": ProblemKind(500, "Internal server error"),
     "dependency_unavailable": ProblemKind(503, "Service unavailable"),
     "service_unavailable": ProblemKind(503, "Service unavailable"),

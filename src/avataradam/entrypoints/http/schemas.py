@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
@@ -114,10 +114,13 @@ class DealershipOut(msgspec.Struct, frozen=True):
     knowledge_base_generation: int
     created_at: datetime
     updated_at: datetime
+    monthly_token_budget: int | None = None
+    """The dealership's own monthly token budget; null = the service default."""
 
     @classmethod
     def of(cls, dealership: Dealership) -> DealershipOut:
         return cls(
+            monthly_token_budget=dealership.monthly_token_budget,
             id=dealership.id,
             name=dealership.name,
             active=dealership.active,
@@ -138,9 +141,23 @@ class DealershipCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Name
 
 
+TokenBudget = Annotated[
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=2**62,
+        description="Prompt plus completion tokens per calendar month (UTC); 0 = unlimited.",
+        examples=[2_000_000],
+    ),
+]
+
+
 class DealershipUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Name | None = None
     active: bool | None = None
+    monthly_token_budget: TokenBudget | msgspec.UnsetType | None = msgspec.UNSET
+    """The dealership's own monthly token budget; null returns it to the service default
+    (`AVATARADAM_USAGE_MONTHLY_TOKEN_BUDGET`); absent leaves it unchanged."""
 
 
 class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -249,7 +266,10 @@ class WebhookCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1,
             max_length=10,
-            description="Any of `document.ready`, `document.failed`, `document.deleted`.",
+            description=(
+                "Any of `document.ready`, `document.failed`, `document.deleted`, "
+                "`usage.budget_threshold`."
+            ),
             examples=[["document.ready", "document.failed"]],
         ),
     ]
@@ -446,3 +466,34 @@ class FeedbackReportOut(FeedbackOut, frozen=True, kw_only=True):
     question: str | None
     answer: str | None
     sources: list[SourceOut]
+
+
+class UsageDayOut(msgspec.Struct, frozen=True):
+    day: date
+    """A UTC day."""
+    model_calls: int
+    """Replies that called the chat model."""
+    cached_answers: int
+    """Replies served from the answer cache (no model call, 0 tokens)."""
+    prompt_tokens: int
+    completion_tokens: int
+    speech_seconds: float
+
+
+class BudgetOut(msgspec.Struct, frozen=True):
+    monthly_token_budget: int | None
+    """Prompt plus completion tokens per calendar month (UTC); null = unlimited."""
+    period_start: date
+    resets_at: datetime
+    used_tokens: int
+    """Tokens recorded this month."""
+    remaining_tokens: int | None
+    """null = unlimited."""
+
+
+class UsageReportOut(msgspec.Struct, frozen=True):
+    dealership_id: UUID
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    days: list[UsageDayOut]
+    budget: BudgetOut

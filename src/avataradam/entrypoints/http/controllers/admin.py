@@ -90,7 +90,11 @@ class DealershipController(Controller):
         "/{dealership_id:uuid}",
         operation_id="updateDealership",
         summary="Update a dealership",
-        description="Rename, deactivate or reactivate (`active`). Super admins only.",
+        description=(
+            "Rename, deactivate or reactivate (`active`), or set the dealership's own "
+            "`monthly_token_budget` (null returns it to the service default). "
+            "Super admins only."
+        ),
         responses=problems(400, 403, 404, 413, 422),
     )
     async def update(
@@ -100,7 +104,9 @@ class DealershipController(Controller):
         principal: CurrentPrincipal,
         container: Services,
     ) -> DealershipOut:
-        changes = DealershipChanges(name=data.name, active=data.active)
+        changes = DealershipChanges(
+            name=data.name, active=data.active, monthly_token_budget=data.monthly_token_budget
+        )
         return DealershipOut.of(
             await container.update_dealership(principal, dealership_id, changes)
         )
