@@ -50,6 +50,7 @@ ADMIN_ONLY: set[Route] = {
     ("DELETE", "/v1/webhooks/{webhook_id:uuid}"),
     ("POST", "/v1/webhooks/{webhook_id:uuid}/rotate-secret"),
     ("GET", "/v1/feedback"),
+    ("GET", "/v1/usage"),
 }
 ANY_USER: set[Route] = {
     ("POST", "/v1/auth/logout"),

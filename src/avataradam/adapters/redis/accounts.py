@@ -133,12 +133,13 @@ class CachedAccountStates:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), timeout=2.0)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 3.0) -> None:
+        """Ends the subscription; waits `timeout_s` at most (a connection that Redis
+        stopped answering must not hold a process's shutdown)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=timeout_s)
 
     async def _listen(self) -> None:
         while True:
@@ -180,4 +181,11 @@ class CachedAccountStates:
                     else:
                         self._drop(change.users, change.dealership)
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            # Closing unsubscribes over the connection: bounded, for a connection that
+            # Redis stopped answering (restarted, flushed clients); then dropped.
+            try:
+                await asyncio.wait_for(pubsub.aclose(), timeout=1.0)  # type: ignore[no-untyped-call]
+            except (TimeoutError, RedisError, OSError):
+                connection = pubsub.connection
+                if connection is not None:
+                    await connection.disconnect(nowait=True)
