@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -53,13 +55,15 @@ from avataradam.domain.tasks import (
     OUTBOX_TASK,
 )
 
-# Share of `progress` reached at the end of each stage.
-_EXTRACTED, _CHUNKED, _EMBEDDED, _INDEXED = 0.05, 0.1, 0.8, 0.95
+# Share of `progress` reached once the whole file is read and stored, before `ready`.
+_STORED = 0.95
 
 
 class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
     embed_batch_size: int = 64
     upsert_batch_size: int = 500
+    """Passages extracted, embedded, indexed and stored together: at most this many (and
+    their vectors) are held in memory at once, whatever the document's size."""
     progress_interval_s: float = 0.5
     heartbeat_interval_s: float = 10.0
     """How often a long step without progress (extraction) shows it is alive; keep it
@@ -132,12 +136,98 @@ class _Progress:
             await uow.commit()
 
 
-class IngestDocument:
-    """extract -> chunk -> embed (batched) -> upsert vectors -> store chunks -> ready.
+class _StageTimes:
+    """The time one document's ingestion spends in each stage, summed over its batches:
+    the stages interleave (each batch is extracted, chunked, embedded, indexed and stored
+    in turn), and operators want one figure per stage and document."""
 
-    Permanent problems (corrupt, encrypted or empty files) fail the document at once with
-    a specific code. Transient ones (DependencyUnavailable) are recorded on the document
-    and re-raised for the queue to retry with backoff.
+    def __init__(self) -> None:
+        self.seconds: dict[Stage, float] = {}
+
+    @contextlib.contextmanager
+    def timing(self, stage: Stage) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
+
+    def report(self, telemetry: Telemetry) -> None:
+        for stage, seconds in self.seconds.items():
+            telemetry.ingestion_stage_time(stage, seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Consecutive passages of a document, from chunk index `first_index` on."""
+
+    first_index: int
+    drafts: list[ChunkDraft]
+    last: bool
+    read_share: float | None
+
+    @property
+    def end_index(self) -> int:
+        return self.first_index + len(self.drafts)
+
+
+class _Batches:
+    """A document's passages in batches of at most `size`, read ahead by one passage so
+    that a batch knows whether it is the last. `take` blocks (extraction and chunking run
+    in it): call it from a worker thread, one call at a time."""
+
+    def __init__(
+        self,
+        passages: Iterator[ChunkDraft],
+        size: int,
+        read_share: Callable[[], float] | None,
+    ) -> None:
+        self._passages, self._size, self._read_share = passages, size, read_share
+        self._ahead: list[ChunkDraft] = []
+        self._next_index = 0
+
+    def take(self) -> _Batch:
+        drafts = self._ahead
+        drafts.extend(itertools.islice(self._passages, self._size + 1 - len(drafts)))
+        self._ahead = drafts[self._size :]
+        del drafts[self._size :]
+        batch = _Batch(
+            first_index=self._next_index,
+            drafts=drafts,
+            last=not self._ahead,
+            read_share=None if self._read_share is None else self._read_share(),
+        )
+        self._next_index = batch.end_index
+        return batch
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one ingestion run has done so far."""
+
+    times: _StageTimes = field(default_factory=_StageTimes)
+    stored: int = 0
+    """Passages whose vectors (and perhaps chunk rows) this run has written."""
+
+
+class IngestDocument:
+    """extract -> chunk -> embed -> upsert vectors -> store chunks, batch by batch -> ready.
+
+    Memory is bounded by `upsert_batch_size`, not by the document: sections are extracted
+    lazily and chunked one at a time, and each batch of passages is embedded (in requests
+    of `embed_batch_size`), upserted into the vector index and stored as chunk rows before
+    the next is extracted. Chunk rows are served only once their document is `ready`, so
+    a half-stored document is invisible; the last batch is stored in the transaction that
+    makes the document ready. Ids are (document id, chunk index): a re-run overwrites
+    what an earlier one wrote, and one that chunks the document into fewer passages
+    deletes the earlier surplus, so a re-driven document ends with exactly its own
+    passages and vectors.
+
+    Permanent problems (corrupt, encrypted or empty files) fail the document with a
+    specific code and discard what earlier batches stored. Transient ones
+    (DependencyUnavailable) are recorded on the document and re-raised for the queue to
+    retry with backoff.
     """
 
     def __init__(
@@ -162,17 +252,9 @@ class IngestDocument:
         if document is None:
             return IngestOutcome(document_id=document_id, status="skipped")
         progress = _Progress(self._uow, self._clock, document.id, self._options.progress_interval_s)
-        span, stage = self._telemetry.span, self._telemetry.ingestion_stage
+        run = _Run()
         try:
-            with span("ingest.extract_and_chunk"):
-                extraction, drafts = await self._extract_and_chunk(document, progress)
-            with span("ingest.embed"), stage(Stage.EMBEDDING):
-                vectors = await self._embed([d.text for d in drafts], progress)
-            with span("ingest.index"), stage(Stage.INDEXING):
-                await self._upsert(document, vectors, progress)
-            with span("ingest.store"), stage(Stage.STORING):
-                await progress.report(Stage.STORING, _INDEXED, force=True)
-                return await self._finish(document, drafts, extraction)
+            return await self._ingest(document, progress, run)
         except DependencyUnavailable as exc:
             await self._note_transient(document.id, exc)
             raise
@@ -182,7 +264,11 @@ class IngestDocument:
             await MarkFailed(self._uow, self._clock, self._ids)(
                 document.id, code=code, message=exc.message
             )
+            if run.stored:
+                await self._discard(document)
             return IngestOutcome(document_id=document.id, status="failed", error_code=code)
+        finally:
+            run.times.report(self._telemetry)
 
     async def _claim(self, document_id: UUID) -> Document | None:
         async with self._uow() as uow:
@@ -204,43 +290,87 @@ class IngestDocument:
             await uow.commit()
             return claimed
 
-    async def _extract_and_chunk(
-        self, document: Document, progress: _Progress
-    ) -> tuple[Extraction, list[ChunkDraft]]:
-        stage = self._telemetry.ingestion_stage
-        with stage(Stage.EXTRACTING), tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
+    async def _ingest(self, document: Document, progress: _Progress, run: _Run) -> IngestOutcome:
+        span, times = self._telemetry.span, run.times
+        heartbeat = self._options.heartbeat_interval_s
+        with tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
             path = Path(tmp) / "upload"
-            async with self._uow(read_only=False) as uow:
-                with path.open("wb") as handle:
-                    async for part in uow.blobs.read(document.id):
-                        handle.write(part)
-            async with progress.alive(Stage.EXTRACTING, 0.0, self._options.heartbeat_interval_s):
-                extraction = await asyncio.to_thread(
-                    self._extractor.extract, path, document.content_type
-                )
-                sections = await asyncio.to_thread(list, extraction.sections)
-        await progress.report(Stage.CHUNKING, _EXTRACTED, force=True)
-        async with progress.alive(Stage.CHUNKING, _EXTRACTED, self._options.heartbeat_interval_s):
-            with stage(Stage.CHUNKING):
-                drafts = await asyncio.to_thread(self._chunker.split, sections)
-        if not drafts:
-            raise ExtractionFailed("the document contains no text", reason="empty_text")
-        await progress.report(Stage.EMBEDDING, _CHUNKED, force=True)
-        return extraction, drafts
+            with times.timing(Stage.EXTRACTING):
+                await self._download(document, path)
+                async with progress.alive(Stage.EXTRACTING, 0.0, heartbeat):
+                    extraction = await asyncio.to_thread(
+                        self._extractor.extract, path, document.content_type
+                    )
+            batches = _Batches(
+                self._passages(extraction, times),
+                self._options.upsert_batch_size,
+                extraction.read_share,
+            )
+            done = 0.0
+            while True:
+                with span("ingest.extract_and_chunk"):
+                    async with progress.alive(Stage.EXTRACTING, done, heartbeat):
+                        batch = await asyncio.to_thread(batches.take)
+                if not batch.drafts:
+                    raise ExtractionFailed("the document contains no text", reason="empty_text")
+                target = max(done, _STORED * self._share(batch))
+                with span("ingest.embed"), times.timing(Stage.EMBEDDING):
+                    await progress.report(Stage.EMBEDDING, done, force=batch.first_index == 0)
+                    vectors = await self._embed(batch, progress, done, target)
+                with span("ingest.index"), times.timing(Stage.INDEXING):
+                    await progress.report(Stage.INDEXING, target)
+                    await self._upsert(document, batch, vectors)
+                    run.stored = batch.end_index
+                del vectors
+                with span("ingest.store"), times.timing(Stage.STORING):
+                    if batch.last:
+                        await progress.report(Stage.STORING, _STORED, force=True)
+                        return await self._finish(document, batch, extraction)
+                    stopped = await self._store(document, batch)
+                if stopped is not None:
+                    return stopped
+                done = target
 
-    async def _embed(self, texts: Sequence[str], progress: _Progress) -> list[list[float]]:
+    async def _download(self, document: Document, path: Path) -> None:
+        async with self._uow(read_only=False) as uow:
+            with path.open("wb") as handle:
+                async for part in uow.blobs.read(document.id):
+                    handle.write(part)
+
+    def _passages(self, extraction: Extraction, times: _StageTimes) -> Iterator[ChunkDraft]:
+        """The document's passages in order, a section extracted and chunked at a time
+        (passages never span sections: see `Chunker`)."""
+        while True:
+            with times.timing(Stage.EXTRACTING):
+                section = next(extraction.sections, None)
+            if section is None:
+                return
+            with times.timing(Stage.CHUNKING):
+                drafts = self._chunker.split([section])
+            yield from drafts
+
+    def _share(self, batch: _Batch) -> float:
+        """How much of the document is done once `batch` is stored (0..1): the share of
+        the file read, where the extractor tells it, else a guess that tends to 1."""
+        if batch.last:
+            return 1.0
+        if batch.read_share is not None:
+            return min(1.0, max(0.0, batch.read_share))
+        return batch.end_index / (batch.end_index + self._options.upsert_batch_size)
+
+    async def _embed(
+        self, batch: _Batch, progress: _Progress, done: float, target: float
+    ) -> list[list[float]]:
+        texts = [draft.text for draft in batch.drafts]
         vectors: list[list[float]] = []
         size = self._options.embed_batch_size
         for start in range(0, len(texts), size):
             vectors.extend(await self._embedder.embed(texts[start : start + size]))
             share = len(vectors) / len(texts)
-            await progress.report(Stage.EMBEDDING, _CHUNKED + (_EMBEDDED - _CHUNKED) * share)
+            await progress.report(Stage.EMBEDDING, done + (target - done) * share)
         return vectors
 
-    async def _upsert(
-        self, document: Document, vectors: list[list[float]], progress: _Progress
-    ) -> None:
-        await progress.report(Stage.INDEXING, _EMBEDDED, force=True)
+    async def _upsert(self, document: Document, batch: _Batch, vectors: list[list[float]]) -> None:
         records = [
             VectorRecord(
                 id=vector_id(document.id, index),
@@ -248,19 +378,13 @@ class IngestDocument:
                 document_id=document.id,
                 topic=document.topic,
             )
-            for index, values in enumerate(vectors)
+            for index, values in enumerate(vectors, start=batch.first_index)
         ]
-        size = self._options.upsert_batch_size
-        namespace = str(document.dealership_id)
-        for start in range(0, len(records), size):
-            await self._index.upsert(namespace, records[start : start + size])
-            share = min(1.0, (start + size) / len(records))
-            await progress.report(Stage.INDEXING, _EMBEDDED + (_INDEXED - _EMBEDDED) * share)
+        await self._index.upsert(str(document.dealership_id), records)
 
-    async def _finish(
-        self, document: Document, drafts: list[ChunkDraft], extraction: Extraction
-    ) -> IngestOutcome:
-        chunks = [
+    @staticmethod
+    def _chunks(document: Document, batch: _Batch) -> list[Chunk]:
+        return [
             Chunk(
                 id=vector_id(document.id, index),
                 document_id=document.id,
@@ -272,25 +396,55 @@ class IngestDocument:
                 page=draft.page,
                 section=draft.section,
             )
-            for index, draft in enumerate(drafts)
+            for index, draft in enumerate(batch.drafts, start=batch.first_index)
         ]
+
+    async def _store(self, document: Document, batch: _Batch) -> IngestOutcome | None:
+        """Stores a batch's chunk rows; an outcome instead when the document was deleted
+        or made ready by another run meanwhile (then this run stops)."""
         async with self._uow() as uow:
             current = await uow.documents.get_for_update(document.id)
-            if current is None or current.status is DocumentStatus.DELETING:
-                # Deleted while we worked: what we indexed must not outlive it.
-                await self._index.delete_document(str(document.dealership_id), document.id)
-                return IngestOutcome(document_id=document.id, status="deleted")
-            if current.status is DocumentStatus.READY:
-                return IngestOutcome(
-                    document_id=document.id, status="ready", chunk_count=current.chunk_count
-                )
-            await uow.chunks.replace(document.id, chunks)
+            stopped = await self._stopped(document, current)
+            if stopped is not None:
+                return stopped
+            await uow.chunks.put(document.id, self._chunks(document, batch))
+            await uow.commit()
+        return None
+
+    async def _stopped(self, document: Document, current: Document | None) -> IngestOutcome | None:
+        if current is None or current.status is DocumentStatus.DELETING:
+            # Deleted while we worked: what we indexed must not outlive it.
+            await self._index.delete_document(str(document.dealership_id), document.id)
+            return IngestOutcome(document_id=document.id, status="deleted")
+        if current.status is DocumentStatus.READY:
+            return IngestOutcome(
+                document_id=document.id, status="ready", chunk_count=current.chunk_count
+            )
+        return None
+
+    async def _finish(
+        self, document: Document, batch: _Batch, extraction: Extraction
+    ) -> IngestOutcome:
+        count = batch.end_index
+        if document.attempts > 1:
+            # An earlier run may have chunked the document into more passages.
+            await self._index.delete_document(
+                str(document.dealership_id), document.id, from_index=count
+            )
+        async with self._uow() as uow:
+            current = await uow.documents.get_for_update(document.id)
+            stopped = await self._stopped(document, current)
+            if stopped is not None:
+                return stopped
+            assert current is not None  # noqa: S101 - `_stopped` answered None
+            await uow.chunks.put(document.id, self._chunks(document, batch))
+            await uow.chunks.delete_from(document.id, count)
             ready = msgspec.structs.replace(
                 current,
                 status=DocumentStatus.READY,
                 stage=None,
                 progress=1.0,
-                chunk_count=len(chunks),
+                chunk_count=count,
                 error=None,
                 updated_at=self._clock.now(),
                 title=extraction.title,
@@ -300,7 +454,19 @@ class IngestDocument:
             await uow.dealerships.bump_generation(ready.dealership_id)
             await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_READY, ready))
             await uow.commit()
-        return IngestOutcome(document_id=document.id, status="ready", chunk_count=len(chunks))
+        return IngestOutcome(document_id=document.id, status="ready", chunk_count=count)
+
+    async def _discard(self, document: Document) -> None:
+        """Removes what earlier batches of a now failed document stored (best effort: a
+        later delete of the document removes anything left)."""
+        with contextlib.suppress(DependencyUnavailable):
+            async with self._uow() as uow:
+                current = await uow.documents.get_for_update(document.id)
+                if current is None or current.status is not DocumentStatus.FAILED:
+                    return
+                await uow.chunks.delete_document(document.id)
+                await uow.commit()
+            await self._index.delete_document(str(document.dealership_id), document.id)
 
     async def _note_transient(self, document_id: UUID, exc: DependencyUnavailable) -> None:
         try:
