@@ -50,6 +50,7 @@ def test_values_are_converted_from_strings() -> None:
         ({"AVATARADAM_CHAT_LOCAL_MODEL_SHA256": "abc"}, "AVATARADAM_CHAT_*"),
         ({"AVATARADAM_CHAT_LOCAL_PARALLEL": "0"}, "AVATARADAM_CHAT_*"),
         ({"AVATARADAM_CHAT_LOCAL_CONTEXT_TOKENS": "64"}, "AVATARADAM_CHAT_*"),
+        ({"AVATARADAM_INGESTION_UPSERT_BATCH_SIZE": "0"}, "AVATARADAM_INGESTION_*"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], named: str) -> None:

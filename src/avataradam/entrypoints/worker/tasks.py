@@ -11,6 +11,7 @@ An attempt interrupted by the worker's stop is always retried (`retry_when`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.usecases.ingestion import IngestOutcome
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import IngestionSettings
+from avataradam.entrypoints.worker.memory import release_free_memory
 from avataradam.entrypoints.worker.shutdown import retry_when
 
 _log = structlog.get_logger("avataradam.worker")
@@ -59,6 +61,9 @@ async def ingest(container: Container, document_id: UUID, *, last_attempt: bool)
             code, message = "internal_error", _describe(exc)
         await container.mark_failed(document_id, code=code, message=message)
         return IngestOutcome(document_id=document_id, status="failed", error_code=code)
+    finally:
+        # The model's activations are freed but kept by malloc unless trimmed.
+        await asyncio.to_thread(release_free_memory)
 
 
 async def deliver(
