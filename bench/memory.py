@@ -343,7 +343,7 @@ def _sizes(text: str) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--sizes", type=_sizes, default=[1.0, 10.0, 25.0], help="MiB, hashing")
-    parser.add_argument("--local-sizes", type=_sizes, default=[1.0], help="MiB, local model")
+    parser.add_argument("--local-sizes", type=_sizes, default=[0.25, 1.0], help="MiB, local model")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per document, seconds")
     parser.add_argument(
         "--worker-env",

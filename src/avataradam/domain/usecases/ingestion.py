@@ -208,7 +208,7 @@ class _Run:
 
     times: _StageTimes = field(default_factory=_StageTimes)
     stored: int = 0
-    """Passages whose vectors (and perhaps chunk rows) this run has written."""
+    """Passages whose vectors (and chunk rows) this run may have written."""
 
 
 class IngestDocument:
@@ -319,8 +319,8 @@ class IngestDocument:
                     vectors = await self._embed(batch, progress, done, target)
                 with span("ingest.index"), times.timing(Stage.INDEXING):
                     await progress.report(Stage.INDEXING, target)
-                    await self._upsert(document, batch, vectors)
                     run.stored = batch.end_index
+                    await self._upsert(document, batch, vectors)
                 del vectors
                 with span("ingest.store"), times.timing(Stage.STORING):
                     if batch.last:
