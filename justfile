@@ -29,9 +29,14 @@ run: setup
 # with branch coverage of src/ (API and worker subprocesses included) gated at 90%.
 test: setup setup-llm-test lint
     rm -f .coverage .coverage.*
-    {{py}} coverage run -m pytest tests -q -p no:cacheprovider
+    {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow"
     {{py}} coverage combine -q
     {{py}} coverage report --fail-under=90 | tail -n 25
+
+# Drill-length trials left out of `test` to keep it under 20 minutes on 2 cores: the
+# replica stop and failover trials, every stop variant of run-local.sh, 20 rate windows.
+test-slow: setup
+    {{py}} pytest tests -q -p no:cacheprovider -m slow
 
 # Fast checks: ruff, formatting, mypy --strict, import-linter.
 lint:
@@ -99,14 +104,36 @@ bench-search:
 drill-failover trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}
 
-# Fault drills (issue 6), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM.
+# Webhook-delivery loss drill (issue 12): Redis flushed or restarted with deliveries pending; lost, duplicate and time-to-deliver table.
+drill-webhooks trials="3":
+    .venv/bin/python -m ops.drills.webhook_loss --trials {{trials}}
+
+# Hung webhook receiver beside a steady upload stream (issue 13): ingestion latency and a neighbour's delivery latency per worker layout.
+drill-hung-receiver uploads="30":
+    .venv/bin/python -m ops.drills.hung_receiver --uploads {{uploads}}
+
+# Worker SIGKILL drill (issue 12): default leases; each killed document is stalled, then ready within 60 s of the kill; table of times, lost and duplicate rows.
+drill-worker-kill trials="10":
+    .venv/bin/python -m ops.drills.worker_kill --trials {{trials}}
+
+# Fault drills (issues 6, 12, 13), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM, webhook deliveries lost with Redis, a hung webhook receiver.
 drill:
     .venv/bin/python -m ops.drills.failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
-    .venv/bin/python -m ops.drills.worker_kill --trials 20
+    .venv/bin/python -m ops.drills.worker_kill --trials 10
     .venv/bin/python -m ops.drills.redis_loss --trials 3
     .venv/bin/python -m ops.drills.api_sigterm --trials 3
+    .venv/bin/python -m ops.drills.webhook_loss --trials 3
+    .venv/bin/python -m ops.drills.hung_receiver
 
 # Longer schemathesis campaign against a live server (every operation, 200 examples each).
 fuzz:
     FUZZ_MAX_EXAMPLES=200 {{py}} pytest tests/integration/test_schemathesis.py -q -p no:cacheprovider
+
+# Answer cache (issue 15): model calls saved on a Zipf(1.1) replay of first training questions over two instances, with a real local model (SmolLM2); hit vs generation latency (about 5 min).
+bench-answers: setup setup-llm-test
+    .venv/bin/python -m bench.answers
+
+# Answer quality per chat model on the F&I sample knowledge base (supported share, citation precision, refusals, contradictions); add qwen after `just setup-llm`.
+bench-quality models="extractive,smollm2": setup setup-llm-test
+    .venv/bin/python -m bench.quality --models {{models}}

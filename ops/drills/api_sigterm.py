@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     worker_results: list[WorkerResult] = []
     with (
         tempfile.TemporaryDirectory(prefix="avataradam-drill-") as workdir,
-        Stack(Path(workdir), extra_env={"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "30"}) as stack,
+        Stack(Path(workdir), extra_env={"AVATARADAM_INGESTION_LEASE_S": "30"}) as stack,
     ):
         stack.start_worker()
         trial = 0

@@ -141,13 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=3, help="trials per mode")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--down-s", type=float, default=2.0)
-    parser.add_argument("--stalled-timeout-s", type=float, default=30.0)
+    parser.add_argument("--lease-s", type=float, default=20.0)
     args = parser.parse_args(argv)
-    stalled = {"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": str(args.stalled_timeout_s)}
+    lease = {"AVATARADAM_INGESTION_LEASE_S": str(args.lease_s)}
     results: list[RedisLossResult] = []
     with (
         tempfile.TemporaryDirectory(prefix="avataradam-drill-") as workdir,
-        Stack(Path(workdir), extra_env=stalled) as stack,
+        Stack(Path(workdir), extra_env=lease) as stack,
     ):
         stack.start_api()
         stack.start_worker()

@@ -16,12 +16,14 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -47,7 +49,8 @@ ADMIN_DSN = os.environ.get(
 FAST_RECONCILE = {
     "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
     "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
-    "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "6",
+    "AVATARADAM_INGESTION_LEASE_S": "6",
+    "AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "1",
     "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
     "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
 }
@@ -183,6 +186,17 @@ class DrillDatabase:
         return StoredCounts(*row)
 
 
+def delivery_statuses(database_url: str, subscription_ids: Sequence[str]) -> dict[str, int]:
+    """How many deliveries of the subscriptions PostgreSQL holds, by status."""
+    with psycopg.connect(database_url, connect_timeout=10) as conn:
+        rows = conn.execute(
+            "SELECT status, count(*) FROM webhook_deliveries"
+            " WHERE subscription_id = ANY(%s) GROUP BY status",
+            ([uuid.UUID(s) for s in subscription_ids],),
+        ).fetchall()
+    return {str(status): int(count) for status, count in rows}
+
+
 @dataclass(frozen=True)
 class StoredCounts:
     status: str
@@ -229,10 +243,18 @@ def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
 class WorkerProcess:
     """`avataradam worker` (Dramatiq's main process and its forks) in its own session."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path, *, threads: int = 2) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        threads: int = 2,
+        queues: Sequence[str] = (),
+    ) -> None:
         self.env = {**os.environ, **env}
         self.log_path = log_path
         self.threads = threads
+        self.queues = tuple(queues)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -247,6 +269,7 @@ class WorkerProcess:
                     "1",
                     "--threads",
                     str(self.threads),
+                    *(["--queues", *self.queues] if self.queues else []),
                 ],
                 label="avataradam worker",
                 env=self.env,
@@ -361,11 +384,14 @@ class Stack:
         self.api = api
         return api
 
-    def start_worker(self, *, threads: int = 2, **env: str) -> WorkerProcess:
-        """A new worker process; `env` adds to (or overrides) the stack's settings."""
+    def start_worker(
+        self, *, threads: int = 2, queues: Sequence[str] = (), **env: str
+    ) -> WorkerProcess:
+        """A new worker process consuming `queues` (all if empty); `env` adds to (or
+        overrides) the stack's settings."""
         log = self.workdir / f"worker-{len(self.workers)}.log"
         env = self.env | {"AVATARADAM_LOGGING_LEVEL": "INFO"} | env
-        worker = WorkerProcess(env, log, threads=threads).start()
+        worker = WorkerProcess(env, log, threads=threads, queues=queues).start()
         self.workers.append(worker)
         return worker
 
@@ -432,6 +458,27 @@ class Stack:
             raise RuntimeError(f"upload refused: {response.status_code} {response.text}")
         return str(response.json()["id"])
 
+    def subscribe(
+        self, admin: DealershipAdmin, url: str, events: Sequence[str] = ("document.ready",)
+    ) -> dict[str, Any]:
+        """A webhook subscription made through the API (its answer, secret included)."""
+        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+            response = http.post(
+                "/v1/webhooks", json={"url": url, "events": list(events)}, headers=admin.headers
+            )
+        if response.status_code != HTTP_CREATED:
+            raise RuntimeError(f"subscription refused: {response.status_code} {response.text}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def webhook(self, admin: DealershipAdmin, webhook_id: str) -> dict[str, Any]:
+        """`GET /v1/webhooks/{id}`: the subscription and its delivery log."""
+        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+            response = http.get(f"/v1/webhooks/{webhook_id}", headers=admin.headers)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
     def document(self, admin: DealershipAdmin, document_id: str) -> dict[str, object]:
         with httpx.Client(base_url=self.base_url, timeout=10) as http:
             response = http.get(f"/v1/documents/{document_id}", headers=admin.headers)
@@ -478,6 +525,58 @@ class Stack:
             + sum(c.status == "ready" and not c.exactly_one_set for c in counts),
             completion_s=max(done) if len(done) == len(document_ids) else None,
         )
+
+
+class ReadyWatch:
+    """Polls PostgreSQL in a thread of its own every 50 ms and notes when each watched
+    document first reads `ready`, so latencies are measured while uploads go on."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._watched: set[uuid.UUID] = set()
+        self.ready: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ReadyWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def watch(self, document_id: str) -> None:
+        with self._lock:
+            self._watched.add(uuid.UUID(document_id))
+
+    def wait(self, document_ids: list[str], timeout_s: float) -> dict[str, float]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if all(i in self.ready for i in document_ids):
+                    break
+            time.sleep(0.05)
+        with self._lock:
+            return {i: self.ready[i] for i in document_ids if i in self.ready}
+
+    def _run(self) -> None:
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            while not self._stop.is_set():
+                with self._lock:
+                    pending = list(self._watched)
+                if pending:
+                    rows = conn.execute(
+                        "SELECT id FROM documents WHERE id = ANY(%s) AND status = 'ready'",
+                        (pending,),
+                    ).fetchall()
+                    now = time.monotonic()
+                    with self._lock:
+                        for (document_id,) in rows:
+                            self._watched.discard(document_id)
+                            self.ready[str(document_id)] = now
+                time.sleep(0.05)
 
 
 @dataclass(frozen=True)

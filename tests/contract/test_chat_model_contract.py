@@ -13,8 +13,8 @@ import asyncio
 import importlib.metadata
 import importlib.util
 import os
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +98,11 @@ def smollm2_gguf() -> Path:
 
 
 @contextmanager
-def _no_timer(operation: str) -> Iterator[None]:
-    yield
+def _no_timer(
+    operation: str,
+    attributes: dict[str, object],
+) -> Iterator[Callable[[str, object], None]]:
+    yield lambda _name, _value: None
 
 
 @pytest.fixture(scope="module")
@@ -257,10 +260,15 @@ async def test_metered_model_times_the_reply_and_records_reported_tokens(
 ) -> None:
     operations: list[str] = []
     tokens: list[tuple[str, int, int]] = []
+    span: dict[str, object] = {}
 
-    def timer(operation: str) -> AbstractContextManager[None]:
+    @contextmanager
+    def timer(
+        operation: str, attributes: dict[str, object]
+    ) -> Iterator[Callable[[str, object], None]]:
         operations.append(operation)
-        return _no_timer(operation)
+        span.update(attributes)
+        yield span.__setitem__
 
     inner = openai_model(fake_chat[1])
     metered = MeteredChatModel(
@@ -271,6 +279,13 @@ async def test_metered_model_times_the_reply_and_records_reported_tokens(
 
     assert operations == ["stream"]
     assert tokens == [("fake-chat", 21, 4)]
+    assert span == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "fake-chat",
+        "gen_ai.request.max_tokens": 4,
+        "gen_ai.usage.input_tokens": 21,
+        "gen_ai.usage.output_tokens": 4,
+    }
     assert metered.name == "fake-chat"
     assert metered.generative is True
     assert chat_service.requests

@@ -9,11 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from avataradam.adapters.chunking import SemchunkChunker
-from avataradam.adapters.embeddings import (
-    HashingEmbedder,
-    LocalSentenceTransformerEmbedder,
-    OpenAIEmbedder,
-)
+from avataradam.adapters.embeddings.hashing import HashingEmbedder
+from avataradam.adapters.embeddings.local import LocalSentenceTransformerEmbedder
+from avataradam.adapters.embeddings.openai import OpenAIEmbedder
 from avataradam.domain.ports.knowledge import Embedder, ExtractedSection
 from tests.fixtures import IN_CI
 from tests.fixtures.openai_server import API_KEY, FakeEmbeddingsService, running_embeddings_server

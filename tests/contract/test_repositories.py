@@ -574,12 +574,18 @@ async def test_of_two_racing_adds_of_one_file_exactly_one_is_stored(
 
 async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> None:
     d, _ = await seed(uow)
-    doc = document(d.id, status=DocumentStatus.PROCESSING)
+    token = uuid4()
+    doc = msgspec.structs.replace(
+        document(d.id, status=DocumentStatus.PROCESSING),
+        lease_token=token,
+        lease_expires_at=NOW + timedelta(seconds=20),
+        processing_started_at=NOW,
+    )
     later = NOW + timedelta(minutes=5)
     async with uow() as work:
         await work.documents.add(doc)
         assert await work.documents.set_progress(
-            doc.id, stage=Stage.CHUNKING, progress=0.25, updated_at=later
+            doc.id, lease_token=token, stage=Stage.CHUNKING, progress=0.25, updated_at=later
         )
         await work.commit()
     async with uow() as work:
@@ -603,11 +609,11 @@ async def test_document_update_and_progress_persist(uow: UnitOfWorkFactory) -> N
         with pytest.raises(NotFound):
             await work.documents.update(document(d.id))
         assert not await work.documents.set_progress(
-            uuid4(), stage=Stage.CHUNKING, progress=0.1, updated_at=later
+            uuid4(), lease_token=token, stage=Stage.CHUNKING, progress=0.1, updated_at=later
         )
         # A late report of a duplicate run never rewrites a finished document.
         assert not await work.documents.set_progress(
-            doc.id, stage=Stage.EMBEDDING, progress=0.5, updated_at=later
+            doc.id, lease_token=token, stage=Stage.EMBEDDING, progress=0.5, updated_at=later
         )
         assert await work.documents.get(doc.id, dealership_id=d.id) == ready
 
@@ -1161,7 +1167,9 @@ def subscription(
     )
 
 
-def delivery(sub: WebhookSubscription, created_at: datetime = NOW) -> WebhookDelivery:
+def delivery(
+    sub: WebhookSubscription, created_at: datetime = NOW, *, due_at: datetime | None = None
+) -> WebhookDelivery:
     return WebhookDelivery(
         id=uuid4(),
         subscription_id=sub.id,
@@ -1174,6 +1182,7 @@ def delivery(sub: WebhookSubscription, created_at: datetime = NOW) -> WebhookDel
         last_error=None,
         created_at=created_at,
         updated_at=created_at,
+        due_at=due_at,
     )
 
 
@@ -1266,3 +1275,106 @@ async def test_deliveries_record_outcomes_and_never_duplicate_an_event(
             await work.webhooks.add_delivery(
                 msgspec.structs.replace(delivery(sub), message_id=deliveries[1].message_id)
             )
+
+
+async def test_a_due_delivery_is_leased_to_one_sender_only(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    sub = subscription(d, ("document.ready",))
+    due = delivery(sub, due_at=NOW)
+    later = delivery(sub, due_at=NOW + timedelta(minutes=5))
+    async with uow() as work:
+        await work.webhooks.add(sub)
+        await work.webhooks.add_delivery(due)
+        await work.webhooks.add_delivery(later)
+        await work.commit()
+    lease_until = NOW + timedelta(seconds=30)
+    async with uow() as work:
+        claimed = await work.webhooks.claim_delivery(due.id, now=NOW, lease_until=lease_until)
+        assert claimed == msgspec.structs.replace(due, due_at=lease_until)
+        assert (
+            await work.webhooks.claim_delivery(later.id, now=NOW, lease_until=lease_until) is None
+        )
+        await work.commit()
+    async with uow() as work:
+        again = await work.webhooks.claim_delivery(
+            due.id, now=NOW + timedelta(seconds=1), lease_until=lease_until
+        )
+        assert again is None, "a leased delivery has one sender"
+        after_lease = await work.webhooks.claim_delivery(
+            due.id, now=lease_until, lease_until=lease_until + timedelta(seconds=30)
+        )
+        assert after_lease is not None, "a lease whose sender died runs out"
+        delivered = msgspec.structs.replace(
+            after_lease, status=DeliveryStatus.DELIVERED, attempts=1, due_at=None
+        )
+        await work.webhooks.update_delivery(delivered)
+        await work.commit()
+    async with uow() as work:
+        assert await work.webhooks.get_delivery(due.id) == delivered
+        assert (
+            await work.webhooks.claim_delivery(due.id, now=NOW + timedelta(days=1), lease_until=NOW)
+            is None
+        )
+
+
+async def test_overdue_deliveries_are_redriven_once_and_made_due(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    sub = subscription(d, ("document.ready",))
+    past = NOW - timedelta(days=3650)
+    overdue = [delivery(sub, due_at=past + timedelta(seconds=i)) for i in range(3)]
+    recent = delivery(sub, due_at=past + timedelta(minutes=10))
+    done = msgspec.structs.replace(
+        delivery(sub, due_at=None), status=DeliveryStatus.DELIVERED, attempts=1
+    )
+    async with uow() as work:
+        await work.webhooks.add(sub)
+        for x in (*overdue, recent, done):
+            await work.webhooks.add_delivery(x)
+        await work.commit()
+    cutoff = past + timedelta(minutes=1)
+    async with uow() as work:
+        redriven = await work.webhooks.redrive_overdue(overdue_before=cutoff, now=NOW, limit=1000)
+        await work.commit()
+    assert {x.id for x in overdue} <= set(redriven)
+    assert recent.id not in redriven
+    assert done.id not in redriven
+    async with uow() as work:
+        assert (await work.webhooks.get_delivery(overdue[0].id)).due_at == NOW  # type: ignore[union-attr]
+        second = await work.webhooks.redrive_overdue(overdue_before=cutoff, now=NOW, limit=1000)
+    assert not {x.id for x in overdue} & set(second), "made due at `now`, no longer overdue"
+
+
+async def test_subscription_state_and_circuit_are_written_and_pending_failed(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    sub = subscription(d, ("document.ready",))
+    pending = delivery(sub, due_at=NOW)
+    async with uow() as work:
+        await work.webhooks.add(sub)
+        await work.webhooks.add_delivery(pending)
+        await work.commit()
+    changed = msgspec.structs.replace(
+        sub.rotated("whsec_" + uuid4().hex, NOW, timedelta(hours=1)),
+        active=False,
+        disabled_reason="receiver answered 410 Gone",
+        consecutive_failures=3,
+        circuit_open_until=NOW + timedelta(minutes=1),
+    )
+    async with uow() as work:
+        locked = await work.webhooks.get_for_update(sub.id)
+        assert locked == sub
+        await work.webhooks.update(changed)
+        assert await work.webhooks.fail_pending(sub.id, reason="gone", now=NOW) == 1
+        await work.commit()
+    async with uow() as work:
+        assert await work.webhooks.get(sub.id, dealership_id=None) == changed
+        failed = await work.webhooks.get_delivery(pending.id)
+        assert failed is not None
+        assert (failed.status, failed.last_error, failed.due_at) == (
+            DeliveryStatus.FAILED,
+            "gone",
+            None,
+        )
+        with pytest.raises(NotFound):
+            await work.webhooks.update(subscription(d, ("document.ready",)))

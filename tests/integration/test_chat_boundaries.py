@@ -19,11 +19,15 @@ from typing import Any
 import httpx
 import pytest
 
+from avataradam.domain.usecases.conversations import NO_MATERIAL_REPLY
+from avataradam.entrypoints.container import Container
 from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
 from tests.integration.conftest import Account, Tenant, new_tenant, service_environment
+from tests.integration.test_chat_api import seed_document
 from tests.integration.test_ingestion import upload, wait_for_status
 from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
 
+GAP_FACTS = "GAP covers the gap. Every customer may decline it."
 JSON_ACCEPT = {"accept": "application/json"}
 SSE_ACCEPT = {"accept": "text/event-stream"}
 
@@ -221,8 +225,13 @@ async def test_an_accept_header_allowing_no_representation_is_406_before_anythin
 
 
 async def test_a_model_refusing_the_prompt_at_once_is_the_same_problem_on_both_paths(
-    http: httpx.AsyncClient, tenant: Tenant, chat: FakeChatService
+    http: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    container: Container,
+    tenant: Tenant,
+    chat: FakeChatService,
 ) -> None:
+    await seed_document(client, container, tenant.admin, GAP_FACTS, topic="product_knowledge")
     conversation_id = await conversation(http, tenant.user)
     path = f"/v1/conversations/{conversation_id}/messages"
     chat.failures.extend([400, 400])
@@ -236,8 +245,13 @@ async def test_a_model_refusing_the_prompt_at_once_is_the_same_problem_on_both_p
 
 
 async def test_a_reply_streams_what_is_stored_even_when_the_model_emits_nul(
-    http: httpx.AsyncClient, tenant: Tenant, chat: FakeChatService
+    http: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    container: Container,
+    tenant: Tenant,
+    chat: FakeChatService,
 ) -> None:
+    await seed_document(client, container, tenant.admin, GAP_FACTS, topic="product_knowledge")
     conversation_id = await conversation(http, tenant.user)
     path = f"/v1/conversations/{conversation_id}/messages"
     chat.words = ["GAP\u0000 ", "covers ", "the ", "gap."]
@@ -251,11 +265,13 @@ async def test_a_reply_streams_what_is_stored_even_when_the_model_emits_nul(
     assert (
         "".join(data["text"] for name, data in events if name == "delta") == "GAP covers the gap."
     )
+    # The stored reply is the streamed one with its citation checked: the server
+    # attributes the sentence to the passage that says it.
     assert next(data for name, data in events if name == "done")["message"]["content"] == (
-        "GAP covers the gap."
+        "GAP covers the gap [1]."
     )
     assert as_json.status == 201
-    assert json.loads(as_json.body)["content"] == "GAP covers the gap."
+    assert json.loads(as_json.body)["content"] == "GAP covers the gap [1]."
     assert await stored_messages(http, tenant.user, conversation_id) == 4
 
 
@@ -303,3 +319,64 @@ async def test_an_injected_document_reaches_the_model_only_as_fenced_data(
     assert latest.endswith(
         "The trainee's question:\nIs paint protection film worth it for a new car?"
     )
+
+
+RULES = {
+    "rule": "Never tell a customer that GAP is required to get the loan approved.",
+    "reserve": "Dealer reserve is the markup a customer pays on the buy rate.",
+    "vsc": "A customer may decline a vehicle service contract at any time.",
+}
+
+
+async def test_a_citation_of_a_passage_not_given_is_corrected_before_it_is_stored(
+    http: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    container: Container,
+    tenant: Tenant,
+    chat: FakeChatService,
+) -> None:
+    documents = {
+        name: await seed_document(client, container, tenant.admin, text, topic="compliance")
+        for name, text in RULES.items()
+    }
+    conversation_id = await conversation(http, tenant.user)
+    path = f"/v1/conversations/{conversation_id}/messages"
+    chat.words = ["Never tell a customer that GAP is required ", "to get the loan approved [7]."]
+
+    streamed = await post_message(
+        http, tenant.user, path, SSE_ACCEPT, body=content("Can I tell a customer GAP is required?")
+    )
+
+    events = sse_events(streamed.body)
+    prompt = chat.requests[-1]["messages"][-1]["content"]
+    assert prompt.count("<passage ") == 3, "the model was given three passages"
+    sources = next(data for name, data in events if name == "sources")["sources"]
+    assert [s["document_id"] for s in sources] == [documents["rule"]]
+    message = next(data for name, data in events if name == "done")["message"]
+    assert message["content"] == (
+        "Never tell a customer that GAP is required to get the loan approved [1]."
+    )
+    assert (message["grounded"], message["supported_share"]) == (True, 1.0)
+    detail = await http.get(f"/v1/conversations/{conversation_id}", headers=tenant.user.headers)
+    stored = detail.json()["messages"][-1]
+    assert (stored["content"], stored["sources"]) == (message["content"], sources)
+    assert (stored["grounded"], stored["supported_share"]) == (True, 1.0)
+
+
+async def test_with_nothing_relevant_adam_says_so_and_no_model_is_asked(
+    http: httpx.AsyncClient, tenant: Tenant, chat: FakeChatService
+) -> None:
+    conversation_id = await conversation(http, tenant.user)
+    path = f"/v1/conversations/{conversation_id}/messages"
+    asked = len(chat.requests)
+
+    answer = await post_message(
+        http, tenant.user, path, JSON_ACCEPT, body=content("Is GAP required?")
+    )
+
+    assert answer.status == 201, answer.body
+    reply = json.loads(answer.body)
+    assert reply["content"] == NO_MATERIAL_REPLY
+    assert (reply["sources"], reply["grounded"], reply["supported_share"]) == ([], False, None)
+    assert reply["usage"] is None
+    assert len(chat.requests) == asked, "nothing to ground an answer on: no model call"

@@ -44,7 +44,7 @@ def stack(
     # end, so `attempts` tells whether the signalled worker finished its message itself.
     env = {
         "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "60",
-        "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "60",
+        "AVATARADAM_INGESTION_LEASE_S": "60",
     } | SLOW_REPLIES
     with Stack(tmp_path_factory.mktemp("shutdown"), extra_env=env, admin_dsn=ADMIN_DSN) as built:
         built.start_worker()

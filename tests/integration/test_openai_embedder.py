@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from avataradam.adapters.embeddings import OpenAIEmbedder
+from avataradam.adapters.embeddings.openai import OpenAIEmbedder
 from avataradam.domain.errors import EmbeddingRejected
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from tests.fixtures.openai_server import (

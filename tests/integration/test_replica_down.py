@@ -17,6 +17,7 @@ from tests.drills.clusters import require_cluster_tools
 MIN_READS_AFTER_PER_READER = 10
 
 
+@pytest.mark.slow  # a drill trial of its own cluster: `just test-slow`
 @pytest.mark.timeout(90)
 def test_reads_keep_succeeding_when_the_replica_is_stopped(redis_url: str, tmp_path: Path) -> None:
     require_cluster_tools()

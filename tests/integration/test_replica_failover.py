@@ -16,6 +16,7 @@ from ops.drills.failover import RTO_LIMIT_S, run_trial
 from tests.drills.clusters import require_cluster_tools
 
 
+@pytest.mark.slow  # a drill trial of its own cluster: `just test-slow`
 @pytest.mark.timeout(90)
 def test_failover_loses_no_acknowledged_write_and_writes_resume_quickly(
     redis_url: str, tmp_path: Path

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import msgspec
@@ -375,6 +376,8 @@ async def _redrive(
     if died:
         half = await world.document(document_id)
         assert half.status is DocumentStatus.PROCESSING  # type: ignore[attr-defined]
+        # The dead worker's lease lapses unrenewed; only then is the document re-driven.
+        world.clock.advance(IngestionOptions().lease_s)
     index.die_at = None
     # The re-drive, perhaps by a worker chunking differently (a new release).
     world.use(LazyExtractor(sections), chunk_size_tokens=second_size, batch=batch, index=index)
@@ -410,3 +413,46 @@ def test_a_redriven_half_stored_document_ends_with_exactly_its_own_passages_and_
     upserts = -(-passages // batch)
     die_at = 1 + int(died_at_share * upserts)  # past the last upsert: no death
     asyncio.run(_redrive(sections, batch, die_at, after_upsert, sizes))
+
+
+@pytest.mark.parametrize(
+    ("batch", "at", "stored"),
+    [(16, 2, 16), (100_000, 1, 0)],  # taken over between batches; before `ready`
+)
+async def test_a_run_whose_lease_is_taken_over_stops_writing_and_is_superseded(
+    batch: int, at: int, stored: int
+) -> None:
+    world = StreamingWorld()
+    index = world.use(LazyExtractor(60), batch=batch)
+    principal = await world.admin()
+    document_id = await world.upload_text(principal, "placeholder")
+    upsert = index.inner.upsert
+    taker = uuid.uuid4()
+    stored_at_takeover: list[int] = []
+
+    async def taken_over(namespace: str, records: Sequence[VectorRecord]) -> None:
+        await upsert(namespace, records)
+        if index.calls == at:
+            # This worker's lease lapsed unrenewed (a long pause) and another claimed it.
+            world.clock.advance(IngestionOptions().lease_s)
+            async with world.uow() as uow:
+                current = await uow.documents.get_for_update(document_id)
+                assert current is not None
+                await uow.documents.update(
+                    current.claimed(token=taker, now=world.clock.now(), lease=timedelta(seconds=60))
+                )
+                stored_at_takeover.append(await uow.chunks.count(document_id))
+                await uow.commit()
+
+    index.inner.upsert = taken_over  # type: ignore[method-assign]
+
+    outcome = await world.ingest(document_id)
+
+    assert outcome.status == "superseded"
+    assert index.calls == at, "no batch is upserted once the lease is gone"
+    document = await world.document(document_id)
+    assert document.status is DocumentStatus.PROCESSING  # type: ignore[attr-defined]
+    assert document.lease_token == taker  # type: ignore[attr-defined]
+    assert (document.stage, document.progress) == (Stage.EXTRACTING, 0.0)  # type: ignore[attr-defined]
+    async with world.uow() as uow:
+        assert await uow.chunks.count(document_id) == stored_at_takeover[0] == stored

@@ -51,6 +51,9 @@ def test_values_are_converted_from_strings() -> None:
         ({"AVATARADAM_CHAT_LOCAL_PARALLEL": "0"}, "AVATARADAM_CHAT_*"),
         ({"AVATARADAM_CHAT_LOCAL_CONTEXT_TOKENS": "64"}, "AVATARADAM_CHAT_*"),
         ({"AVATARADAM_INGESTION_UPSERT_BATCH_SIZE": "0"}, "AVATARADAM_INGESTION_*"),
+        ({"AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "11"}, "AVATARADAM_INGESTION_*"),
+        ({"AVATARADAM_INGESTION_LEASE_S": "0"}, "AVATARADAM_INGESTION_*"),
+        ({"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "300"}, "AVATARADAM_INGESTION_LEASE_S"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], named: str) -> None:
@@ -94,3 +97,18 @@ def test_cors_origins_are_an_allow_list_empty_by_default() -> None:
 def test_a_cors_origin_must_be_an_exact_origin(origin: str) -> None:
     with pytest.raises(SettingsError, match="cors_origins"):
         load_settings({"AVATARADAM_HTTP_CORS_ORIGINS": origin}, env_file=None)
+
+
+def test_webhook_urls_must_be_https_in_production_unless_set_otherwise() -> None:
+    production = {"AVATARADAM_ENVIRONMENT": "production", "AVATARADAM_AUTH_JWT_SECRET": "j" * 40}
+    assert load_settings(production, env_file=None).webhooks.require_https("production")
+    relaxed = load_settings(production | {"AVATARADAM_WEBHOOKS_HTTPS_ONLY": "false"}, env_file=None)
+    assert not relaxed.webhooks.require_https("production")
+    assert not load_settings({}, env_file=None).webhooks.require_https("development")
+    strict = load_settings({"AVATARADAM_WEBHOOKS_HTTPS_ONLY": "true"}, env_file=None)
+    assert strict.webhooks.require_https("development")
+
+
+def test_a_webhook_timeout_beyond_a_minute_is_refused() -> None:
+    with pytest.raises(SettingsError, match="AVATARADAM_WEBHOOKS"):
+        load_settings({"AVATARADAM_WEBHOOKS_TIMEOUT_S": "120"}, env_file=None)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 
 import pytest
 from opentelemetry import trace
@@ -14,12 +15,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from prometheus_client import CollectorRegistry
 
+from avataradam.entrypoints.observability.metrics import Metrics
 from avataradam.entrypoints.observability.tracing import (
     attached_trace_context,
     configure_tracing,
     extract_trace_context,
     inject_trace_context,
+    observed_stream,
     traced,
     tracing_enabled,
 )
@@ -175,3 +179,50 @@ def test_configured_process_exports_spans_with_its_service_name() -> None:
     span = json.loads(result.stdout)
     assert span["name"] == "vector_store.upsert"
     assert span["resource"]["attributes"]["service.name"] == "avataradam-worker"
+
+
+async def test_a_chat_reply_is_a_client_span_with_its_model_and_tokens_child_of_the_request(
+    tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    async def reply() -> AsyncIterator[str]:
+        with observed_stream(
+            Metrics(CollectorRegistry()),
+            "chat_model",
+            "stream",
+            {"gen_ai.request.model": "qwen"},
+            tracer=tracer,
+        ) as annotate:
+            yield "GAP "
+            annotate("gen_ai.usage.output_tokens", 2)
+            yield "pays."
+
+    with tracer.start_as_current_span("POST /v1/conversations/{id}/messages") as request:
+        pieces = []
+        async for piece in reply():
+            # The reply's span is never current in the reader's context.
+            assert trace.get_current_span() is request
+            pieces.append(piece)
+
+    chat, http = exporter.get_finished_spans()
+    assert pieces == ["GAP ", "pays."]
+    assert (chat.name, chat.kind) == ("chat_model.stream", SpanKind.CLIENT)
+    assert chat.parent is not None
+    assert chat.parent.span_id == http.context.span_id
+    assert dict(chat.attributes or {}) == {
+        "gen_ai.request.model": "qwen",
+        "gen_ai.usage.output_tokens": 2,
+    }
+
+
+async def test_a_chat_reply_that_fails_marks_its_span_as_an_error(
+    tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    with (
+        pytest.raises(ConnectionError),
+        observed_stream(Metrics(CollectorRegistry()), "chat_model", "stream", tracer=tracer),
+    ):
+        raise ConnectionError("model unreachable")
+
+    [chat] = exporter.get_finished_spans()
+    assert chat.status.status_code is StatusCode.ERROR
+    assert [event.name for event in chat.events] == ["exception"]

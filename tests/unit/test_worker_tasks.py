@@ -14,11 +14,13 @@ import hashlib
 import threading
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import compute_backoff
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
@@ -38,7 +40,14 @@ from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
-from avataradam.entrypoints.worker.tasks import actor_options, deliver, ingest, last_attempt
+from avataradam.entrypoints.worker.runtime import WorkerRuntime
+from avataradam.entrypoints.worker.tasks import (
+    actor_options,
+    deliver,
+    ingest,
+    last_attempt,
+    retry_within,
+)
 
 TEXT = "The F&I manager presents every product on one menu. " * 30
 MAX_RETRIES = 2
@@ -62,9 +71,15 @@ class CrashingSender:
     """Implements `WebhookSender` by crashing, as a library bug would."""
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, payload: bytes
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        payload: bytes,
+        previous_secrets: Sequence[str] = (),
     ) -> WebhookResult:
-        del url, secret, message_id, payload
+        del url, secret, message_id, payload, previous_secrets
         raise RuntimeError("the HTTP client crashed")
 
 
@@ -245,3 +260,55 @@ def test_through_dramatiq_a_passing_bug_is_retried_and_the_document_becomes_read
     document = _status(container, document_id)
     assert document.status is DocumentStatus.READY
     assert document.attempts == 2
+
+
+@pytest.mark.parametrize("retries", [0, 1, 3, 8, 12])
+def test_the_lease_is_let_go_at_least_as_long_as_dramatiqs_backoff(retries: int) -> None:
+    """`retry_within` bounds the delay Dramatiq's Retries middleware draws (with its
+    jitter) for the message being processed, so the reconciler does not re-drive a
+    document whose retry is merely waiting."""
+    ingestion = load_settings({}, env_file=None).ingestion
+    message: dramatiq.Message[Any] = dramatiq.Message(
+        queue_name="ingest", actor_name="ingest_document", args=(), kwargs={}, options={}
+    )
+    message.options["retries"] = retries
+    current = CurrentMessage._MESSAGE.set(message)  # what the middleware sets for a task
+    try:
+        window = retry_within(ingestion)
+    finally:
+        CurrentMessage._MESSAGE.reset(current)
+    delays_ms = [
+        compute_backoff(
+            retries, factor=ingestion.min_backoff_ms, max_backoff=ingestion.max_backoff_ms
+        )[1]
+        for _ in range(200)
+    ]
+    assert max(delays_ms) <= window.total_seconds() * 1000
+    assert window.total_seconds() * 1000 <= 2 * max(ingestion.min_backoff_ms * 2**retries, 1)
+
+
+async def test_the_worker_heartbeat_exports_the_age_of_the_oldest_processing_document() -> None:
+    container = _container(HashingEmbedder())
+    runtime = WorkerRuntime(container.settings)
+    runtime._container = container  # what `before_worker_boot` builds in a worker
+    assert container.metrics_registry is not None
+    gauge = "avataradam_documents_oldest_processing_age_seconds"
+
+    await runtime.observe()
+    assert container.metrics_registry.get_sample_value(gauge) == 0.0, "none is processing"
+
+    _, document_id = await _upload(container)
+    async with container.uow() as uow:
+        queued = await uow.documents.get_for_update(document_id)
+        assert queued is not None
+        since = container.clock.now() - timedelta(seconds=90)
+        await uow.documents.update(
+            queued.claimed(token=uuid.uuid4(), now=since, lease=timedelta(seconds=20))
+        )
+        await uow.commit()
+    observed = await runtime.observe()
+
+    age = container.metrics_registry.get_sample_value(gauge)
+    assert age is not None
+    assert 90 <= age < 120
+    assert observed["oldest_processing_age_s"] == age

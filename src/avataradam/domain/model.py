@@ -7,7 +7,7 @@ Entities are frozen msgspec Structs; a change produces a new value
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -118,6 +118,59 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     warnings: tuple[str, ...] = ()
     """What extraction had to skip, for a reader of the document ("3 images without text
     skipped"); empty when everything readable was indexed."""
+    lease_token: UUID | None = None
+    """The claim of the worker that holds this `processing` document; None while no
+    worker holds it (it waits for a retry or for a re-driven message)."""
+    lease_expires_at: datetime | None = None
+    """While a worker holds the document: when its lease lapses unless renewed. While
+    none does: when the reconciler re-drives it if no worker has claimed it by then."""
+    processing_started_at: datetime | None = None
+    """When the document last left `queued`; a re-drive keeps it."""
+
+    def lease_open(self, now: datetime) -> bool:
+        """Whether a worker may claim this `processing` document now: nobody holds it,
+        or its holder's lease lapsed."""
+        return (
+            self.lease_token is None
+            or self.lease_expires_at is None
+            or self.lease_expires_at <= now
+        )
+
+    def held_by(self, token: UUID) -> bool:
+        """Whether the lease `token` holds this `processing` document (lapsed or not:
+        nobody has taken it over)."""
+        return self.status is DocumentStatus.PROCESSING and self.lease_token == token
+
+    def stalled(self, now: datetime) -> bool:
+        """`processing`, but no worker works on it now: its lease lapsed (the worker
+        died) or was released (it waits for a retry or for a re-driven message)."""
+        return self.status is DocumentStatus.PROCESSING and self.lease_open(now)
+
+    def claimable(self, now: datetime) -> bool:
+        return self.status is DocumentStatus.QUEUED or self.stalled(now)
+
+    def claimed(self, *, token: UUID, now: datetime, lease: timedelta) -> Document:
+        """Taken by a worker (see `claimable`): `processing` under the lease `token`
+        until `now + lease`, from the first stage, one more attempt."""
+        started = self.processing_started_at
+        if self.status is DocumentStatus.QUEUED or started is None:
+            started = now
+        return msgspec.structs.replace(
+            self,
+            status=DocumentStatus.PROCESSING,
+            stage=Stage.EXTRACTING,
+            progress=0.0,
+            attempts=self.attempts + 1,
+            updated_at=now,
+            lease_token=token,
+            lease_expires_at=now + lease,
+            processing_started_at=started,
+        )
+
+    def released(self, *, until: datetime) -> Document:
+        """Held by no worker; the reconciler re-drives it at `until` unless a worker
+        claims it first."""
+        return msgspec.structs.replace(self, lease_token=None, lease_expires_at=until)
 
 
 class Chunk(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,6 +213,13 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     content: str
     sources: tuple[Source, ...]
     created_at: datetime
+    grounded: bool | None = None
+    """Training replies: every claim is supported by a cited passage (see
+    `domain.citations`); None for trainee messages and roleplay lines."""
+    supported_share: float | None = None
+    """Training replies: share of claims supported by a passage, 0..1 (None without claims)."""
+    cached: bool = False
+    """Served from the answer cache (no model call): see `usecases.answers`."""
 
 
 class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -208,6 +268,14 @@ class MessageFeedback(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WebhookSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    """A URL subscribed to events, with its signing secret and its circuit.
+
+    After a rotation `previous_secret` also signs every delivery until
+    `previous_secret_expires_at`. The circuit counts consecutive failed attempts; at
+    the threshold it opens until `circuit_open_until`, and deliveries wait instead of
+    taking a sender for a receiver that does not answer.
+    """
+
     id: UUID
     dealership_id: UUID
     url: str
@@ -215,6 +283,35 @@ class WebhookSubscription(msgspec.Struct, frozen=True, kw_only=True):
     secret: str
     active: bool
     created_at: datetime
+    previous_secret: str | None = None
+    previous_secret_expires_at: datetime | None = None
+    disabled_reason: str | None = None
+    consecutive_failures: int = 0
+    circuit_open_until: datetime | None = None
+
+    def signing_secrets(self, now: datetime) -> tuple[str, ...]:
+        """The secrets that sign a delivery made at `now`: the current one first."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret is not None and expires is not None and now < expires:
+            return (self.secret, self.previous_secret)
+        return (self.secret,)
+
+    def circuit_closed_at(self, now: datetime, threshold: int) -> datetime | None:
+        """None if a delivery may be attempted at `now`, else when it may be: the
+        circuit is open (`threshold` consecutive failures) and not yet due for a probe."""
+        if self.consecutive_failures < threshold or self.circuit_open_until is None:
+            return None
+        return self.circuit_open_until if now < self.circuit_open_until else None
+
+    def rotated(self, new_secret: str, now: datetime, grace: timedelta) -> WebhookSubscription:
+        """The subscription signing with `new_secret`, and with the current one until
+        `now + grace`; a secret rotated out earlier stops signing at once."""
+        return msgspec.structs.replace(
+            self,
+            secret=new_secret,
+            previous_secret=self.secret,
+            previous_secret_expires_at=now + grace,
+        )
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -237,3 +334,6 @@ class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    due_at: datetime | None = None
+    """When a `pending` delivery is next attempted, or while an attempt runs, the end of
+    its lease; None once delivered or failed."""

@@ -25,6 +25,7 @@ from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
+from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.repositories import InMemoryGenerationReader
@@ -40,7 +41,6 @@ from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService
 from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.adapters.vectors.metered import MeteredVectorIndex
-from avataradam.adapters.vectors.pinecone import PineconeVectorIndex
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
@@ -60,7 +60,11 @@ from avataradam.domain.usecases.ingestion import IngestionOptions
 from avataradam.domain.usecases.ratelimits import RatePolicies
 from avataradam.entrypoints.container import Container, Knowledge
 from avataradam.entrypoints.observability.metrics import Metrics, multiprocess_dir
-from avataradam.entrypoints.observability.tracing import inject_trace_context, observed_call
+from avataradam.entrypoints.observability.tracing import (
+    inject_trace_context,
+    observed_call,
+    observed_stream,
+)
 from avataradam.entrypoints.settings import Settings
 from avataradam.entrypoints.telemetry import StructlogTelemetry
 
@@ -130,26 +134,35 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             options=IngestionOptions(
                 embed_batch_size=settings.ingestion.embed_batch_size,
                 upsert_batch_size=settings.ingestion.upsert_batch_size,
-                heartbeat_interval_s=min(10.0, settings.ingestion.stalled_timeout_s / 3),
+                lease_s=settings.ingestion.lease_s,
+                lease_renew_interval_s=settings.ingestion.lease_renew_interval_s,
             ),
             queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
-            stalled_timeout=timedelta(seconds=settings.ingestion.stalled_timeout_s),
         ),
         cache=overrides.cache or _cache(settings, redis_client),
         queue=overrides.queue
         or DramatiqTaskQueue(build_broker(settings.redis.url), message_options),
         sender=overrides.sender
-        or HttpxWebhookSender(settings.webhooks.allow_private, settings.webhooks.timeout_s, clock),
+        or HttpxWebhookSender(
+            settings.webhooks.allow_private,
+            settings.webhooks.timeout_s,
+            clock,
+            https_only=settings.webhooks.require_https(settings.environment),
+        ),
         validate_webhook_url=partial(
-            validate_webhook_url, allow_private=settings.webhooks.allow_private
+            validate_webhook_url,
+            allow_private=settings.webhooks.allow_private,
+            https_only=settings.webhooks.require_https(settings.environment),
         ),
         new_webhook_secret=generate_webhook_secret,
         rate_limiter=overrides.rate_limiter or _rate_limiter(settings, metrics, clock),
         rate_policies=rate_policies(settings),
         generations=_generations(uow),
+        sentence_spans=sentence_spans,
+        sentences=sentences,
         chat_model=MeteredChatModel(
             overrides.chat_model or _chat_model(settings),
-            time_call=partial(metrics.external_call, "chat_model"),
+            time_call=partial(observed_stream, metrics, "chat_model"),
             record_tokens=lambda model, prompt, completion: metrics.record_tokens(
                 model, prompt=prompt, completion=completion
             ),
@@ -246,6 +259,8 @@ def _embedder(settings: Settings) -> Embedder:
 def _vector_index(settings: Settings, uow: UnitOfWorkFactory) -> VectorIndex:
     dimension = settings.embedding.dimension
     if settings.vector_backend == "pinecone":
+        from avataradam.adapters.vectors.pinecone import PineconeVectorIndex  # noqa: PLC0415
+
         return PineconeVectorIndex(
             host=settings.vectors.pinecone_index_host or "",
             api_key=settings.vectors.pinecone_api_key or "",

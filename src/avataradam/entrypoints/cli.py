@@ -26,6 +26,9 @@ from avataradam.entrypoints.settings import (
 )
 
 ASGI_FACTORY = "avataradam.entrypoints.http.asgi:create"
+WORK_QUEUES = ("ingest", "webhooks")
+"""The worker's queues (adapters/dramatiq/queue.py QUEUES), named here so that the CLI
+imports no worker code to parse its arguments."""
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -86,6 +89,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         "--worker-shutdown-timeout",
         str(round(settings.worker.drain_timeout_s * 1000)),
     ]
+    if args.queues:
+        argv += ["--queues", *args.queues]
     sys.argv = argv
     return int(dramatiq_main() or 0)  # type: ignore[no-untyped-call]
 
@@ -166,6 +171,14 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the background (Dramatiq) worker")
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=2)
+    worker.add_argument(
+        "--queues",
+        nargs="+",
+        choices=WORK_QUEUES,
+        help="consume only these queues (default: all). Run one worker per queue so that "
+        "each kind of work has its own threads: `ingest` (ingestion, deletion) and "
+        "`webhooks` (deliveries)",
+    )
     worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

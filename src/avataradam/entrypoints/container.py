@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
+from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
@@ -23,6 +24,7 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
+from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
 from avataradam.domain.usecases.auth import Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations import (
     ChatOptions,
@@ -62,8 +64,11 @@ from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
     DeleteSubscription,
     DeliverWebhook,
+    DeliveryPolicy,
     GetSubscription,
     ListSubscriptions,
+    RedriveDeliveries,
+    RotateSecret,
 )
 from avataradam.entrypoints.observability.metrics import Metrics
 from avataradam.entrypoints.settings import Settings
@@ -81,7 +86,6 @@ class Knowledge:
     index: VectorIndex
     options: IngestionOptions
     queued_timeout: timedelta
-    stalled_timeout: timedelta
 
 
 @dataclass
@@ -107,6 +111,8 @@ class Container:
     rate_limiter: RateLimiter
     rate_policies: RatePolicies
     generations: GenerationReader
+    sentence_spans: SentenceSpans
+    sentences: Sentences
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -145,7 +151,6 @@ class Container:
             self.queue,
             clock,
             queued_timeout=k.queued_timeout,
-            stalled_timeout=k.stalled_timeout,
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
         self.purge_idempotency_keys = PurgeIdempotencyKeys(
@@ -176,7 +181,7 @@ class Container:
         self.list_subscriptions = ListSubscriptions(uow)
         self.get_subscription = GetSubscription(uow)
         self.delete_subscription = DeleteSubscription(uow)
-        self.deliver_webhook = DeliverWebhook(uow, self.sender, clock)
+        self._wire_webhook_delivery()
 
         chat = self.settings.chat
         self.start_conversation = StartConversation(uow, clock, self.ids)
@@ -189,14 +194,63 @@ class Container:
             clock,
             self.ids,
             self.telemetry,
+            CitationChecker(
+                spans=self.sentence_spans,
+                sentences=self.sentences,
+                embed=self.knowledge.embedder.embed,
+                threshold=chat.support_threshold,
+            ),
             ChatOptions(
                 top_k=chat.top_k,
                 history_budget_tokens=chat.history_budget_tokens,
                 max_reply_tokens=chat.max_reply_tokens,
+                min_relevance=chat.min_relevance,
+            ),
+            answers=AnswerCache(
+                self.cache,
+                self.telemetry,
+                AnswerCacheOptions(
+                    enabled=cache.enabled and cache.answers,
+                    ttl_s=cache.answer_ttl_s,
+                    # A waiter waits as long as a reply may take, then asks the model itself.
+                    lock_ttl_s=chat.timeout_s + 5,
+                    wait_for_peer_s=chat.timeout_s + 5,
+                ),
             ),
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
         self.list_feedback = ListFeedback(uow)
+
+    def _wire_webhook_delivery(self) -> None:
+        hooks = self.settings.webhooks
+        self.deliver_webhook = DeliverWebhook(
+            self.uow,
+            self.sender,
+            self.queue,
+            self.clock,
+            self.ids,
+            self.telemetry,
+            DeliveryPolicy(
+                max_retries=hooks.max_retries,
+                min_backoff=timedelta(milliseconds=hooks.min_backoff_ms),
+                max_backoff=timedelta(milliseconds=hooks.max_backoff_ms),
+                lease=timedelta(seconds=2 * hooks.timeout_s + 10),
+                circuit_failures=hooks.circuit_failures,
+                circuit_cooldown=timedelta(seconds=hooks.circuit_cooldown_s),
+            ),
+        )
+        self.redrive_webhooks = RedriveDeliveries(
+            self.uow,
+            self.queue,
+            self.clock,
+            overdue_after=timedelta(seconds=hooks.redrive_after_s),
+        )
+        self.rotate_webhook_secret = RotateSecret(
+            self.uow,
+            self.clock,
+            self.new_webhook_secret,
+            timedelta(seconds=hooks.rotation_grace_s),
+        )
 
     async def start(self) -> None:
         for hook in self.startup:

@@ -113,16 +113,24 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
     embed_batch_size: int = 64
     upsert_batch_size: int = 500
     queued_timeout_s: float = 300.0
-    stalled_timeout_s: float = 300.0
-    reconcile_interval_s: float = 10.0
+    reconcile_interval_s: float = 5.0
     max_retries: int = 8
     min_backoff_ms: int = 1000
     max_backoff_ms: int = 300_000
     worker_time_limit_s: int = 1800
+    lease_s: float = 20.0
+    """How long a worker holds a `processing` document without renewing its lease; a
+    worker that dies delays its document by at most this plus `reconcile_interval_s`."""
+    lease_renew_interval_s: float = 5.0
+    """How often the worker renews the lease of each document it processes."""
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
             raise ValueError("max_upload_bytes must be positive")
+        if not 0 < self.lease_renew_interval_s <= self.lease_s / 2:
+            raise ValueError("lease_renew_interval_s must be positive and at most lease_s / 2")
+        if self.reconcile_interval_s <= 0:
+            raise ValueError("reconcile_interval_s must be positive")
         if not 0 <= self.chunk_overlap < 1 or self.chunk_size_tokens < 16:
             raise ValueError("chunk_size_tokens >= 16 and 0 <= chunk_overlap < 1")
         if self.embed_batch_size < 1 or self.upsert_batch_size < 1:
@@ -149,8 +157,32 @@ class VectorSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Webhook delivery. `https_only` unset means on in production, off elsewhere."""
+
     allow_private: bool = False
-    timeout_s: float = 10.0
+    timeout_s: float = 5.0
+    https_only: bool | None = None
+    max_retries: int = 8
+    min_backoff_ms: int = 1000
+    max_backoff_ms: int = 300_000
+    redrive_after_s: float = 60.0
+    circuit_failures: int = 5
+    circuit_cooldown_s: float = 60.0
+    rotation_grace_s: float = 86_400.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.timeout_s <= 60:
+            raise ValueError("timeout_s must be in (0, 60]")
+        if self.max_retries < 0 or not 0 < self.min_backoff_ms <= self.max_backoff_ms:
+            raise ValueError("max_retries >= 0 and 0 < min_backoff_ms <= max_backoff_ms")
+        if self.redrive_after_s <= 0 or self.circuit_cooldown_s <= 0:
+            raise ValueError("redrive_after_s and circuit_cooldown_s must be positive")
+        if self.circuit_failures < 1 or self.rotation_grace_s < 0:
+            raise ValueError("circuit_failures >= 1 and rotation_grace_s >= 0")
+
+    def require_https(self, environment: str) -> bool:
+        """Whether webhook URLs must be https: `https_only`, or by default in production."""
+        return environment == "production" if self.https_only is None else self.https_only
 
 
 class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -172,6 +204,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     top_k: int = 4
     keepalive_s: float = 10.0
     extractive_delta_delay_s: float = 0.0
+    support_threshold: float = 0.5
+    min_relevance: float = 0.0
 
     def __post_init__(self) -> None:
         if self.keepalive_s <= 0 or self.timeout_s <= 0:
@@ -186,6 +220,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             r"[0-9a-fA-F]{64}", self.local_model_sha256
         ):
             raise ValueError("local_model_sha256 must be 64 hexadecimal digits")
+        if not (-1 <= self.support_threshold <= 1 and -1 <= self.min_relevance <= 1):
+            raise ValueError("support_threshold and min_relevance are cosine similarities, -1..1")
 
 
 class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -240,9 +276,12 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
     embedding_ttl_s: int = 7 * 24 * 3600
     local_entries: int = 1024
     """Retrieval results also kept in each API process (LRU; 0 turns it off)."""
+    answers: bool = True
+    """Cache training answers to first questions (usecases/answers.py)."""
+    answer_ttl_s: int = 3600
 
     def __post_init__(self) -> None:
-        if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1:
+        if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1 or self.answer_ttl_s < 1:
             raise ValueError("cache TTLs must be at least 1 second")
         if self.local_entries < 0:
             raise ValueError("local_entries must be 0 or more")
@@ -264,8 +303,8 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     exited: running tasks may finish until shortly before it, then they are interrupted
     and re-enqueued (see worker/shutdown.py). 25 s fits inside the 30 s an orchestrator
     (Kubernetes) waits by default before SIGKILL. A draining worker fetches nothing, so
-    beyond the Redis broker's 30 s heartbeat timeout another worker may take over a task
-    it still runs (harmless: every step is idempotent)."""
+    beyond the Redis broker's 30 s heartbeat timeout another worker may receive a task
+    it still runs: an ingestion it still renews the lease of is skipped there."""
 
     def __post_init__(self) -> None:
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
@@ -321,6 +360,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("chat_model=local needs AVATARADAM_CHAT_LOCAL_MODEL_PATH")
 
 
+RETIRED_VARIABLES: dict[str, str] = {
+    "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": (
+        "a processing document is held by a renewed lease instead, see"
+        " AVATARADAM_INGESTION_LEASE_S and AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S"
+    ),
+}
+"""Variables that were settings once: set, they stop the process rather than be ignored."""
+
+
 def _env_names(cls: type[msgspec.Struct], prefix: str) -> dict[tuple[str, ...], str]:
     names: dict[tuple[str, ...], str] = {}
     hints = get_type_hints(cls)
@@ -346,6 +394,9 @@ def load_settings(
     if env_file is not None and env_file.is_file():
         values.update(dotenv_values(env_file))
     values.update(os.environ if environ is None else environ)
+    for name, instead in RETIRED_VARIABLES.items():
+        if values.get(name):
+            raise SettingsError(f"{name} is no longer read: {instead}")
     tree: dict[str, Any] = {}
     for path, name in env_variable_names().items():
         raw = values.get(name)

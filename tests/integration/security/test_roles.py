@@ -47,6 +47,7 @@ ADMIN_ONLY: set[Route] = {
     ("GET", "/v1/webhooks"),
     ("GET", "/v1/webhooks/{webhook_id:uuid}"),
     ("DELETE", "/v1/webhooks/{webhook_id:uuid}"),
+    ("POST", "/v1/webhooks/{webhook_id:uuid}/rotate-secret"),
     ("GET", "/v1/feedback"),
 }
 ANY_USER: set[Route] = {

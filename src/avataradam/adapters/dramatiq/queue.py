@@ -18,12 +18,32 @@ QUEUES: dict[str, str] = {
     DELETE_DOCUMENT: "ingest",
     DELIVER_WEBHOOK: "webhooks",
 }
-"""Queue of each task; ingestion and webhooks do not wait behind each other."""
+"""Queue of each task. A worker consumes the queues it is given (`avataradam worker
+--queues`); only with one worker per queue do ingestion and webhooks not wait behind
+each other, since one worker's threads serve all of its queues."""
+
+
+HEARTBEAT_TIMEOUT_MS = 30_000
+"""A worker process silent this long is dead to the broker: what it had fetched but not
+acknowledged goes back to its queue at the next maintenance."""
+MAINTENANCE_CHANCE = 100_000
+"""Commands in a million that run the broker's maintenance, which puts back in a queue
+what dead workers had fetched from it (Dramatiq's default is 1,000). A queue's
+maintenance runs on that queue's own commands, and an idle worker polls each queue
+about once a second: at Dramatiq's rate the messages a killed worker had prefetched
+waited many minutes, at 10 % they are back within about 10 s of the heartbeat timeout.
+Its cost is a sorted-set range read, plus a Redis `KEYS` while a dead worker still has
+messages to give back."""
 
 
 def build_broker(redis_url: str, *, namespace: str = "avataradam") -> RedisBroker:
     """A Redis broker with Dramatiq's default middleware (retries, time limits, ...)."""
-    return RedisBroker(url=redis_url, namespace=namespace, heartbeat_timeout=30_000)  # type: ignore[no-untyped-call]
+    return RedisBroker(  # type: ignore[no-untyped-call]
+        url=redis_url,
+        namespace=namespace,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
+    )
 
 
 class DramatiqTaskQueue:

@@ -1,11 +1,5 @@
-"""Embedding adapters of the `Embedder` port."""
+"""Embedding adapters of the `Embedder` port: `hashing`, `local`, `openai`.
 
-from avataradam.adapters.embeddings.hashing import HashingEmbedder
-from avataradam.adapters.embeddings.local import LocalSentenceTransformerEmbedder
-from avataradam.adapters.embeddings.openai import OpenAIEmbedder
-
-__all__ = [
-    "HashingEmbedder",
-    "LocalSentenceTransformerEmbedder",
-    "OpenAIEmbedder",
-]
+Nothing is imported here, so a process pays for a vendor SDK (openai, torch) only when
+its settings choose that adapter.
+"""

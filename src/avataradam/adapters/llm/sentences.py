@@ -258,3 +258,23 @@ def starts_sentence(text: str) -> bool:
     """Whether `text` opens like a sentence: not in lower case after any opening marks."""
     first = text.lstrip().lstrip("\"“\u2018'«([¿¡")[:1]
     return bool(first) and not first.islower()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of text written line by line (a model's
+    reply), in order: each non-blank line is cut like `sentences` cuts a paragraph
+    (where both languages' rules agree and the next piece does not start in lower
+    case). Offsets index `text` itself; whitespace around a sentence is left out."""
+    found: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        cuts = set.intersection(*(_boundaries(line, language) for language in LANGUAGES))
+        start = 0
+        for cut in [*sorted(c for c in cuts if starts_sentence(line[c:])), len(line)]:
+            piece = line[start:cut]
+            if piece.strip():
+                lead = len(piece) - len(piece.lstrip())
+                found.append((offset + start + lead, offset + start + len(piece.rstrip())))
+            start = cut
+        offset += len(line)
+    return found

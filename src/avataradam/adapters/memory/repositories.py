@@ -211,6 +211,35 @@ def _live_duplicate(t: Tables, document: Document) -> Document | None:
     )
 
 
+def _kept_identity(t: Tables, document: Document) -> Document:
+    """`document` with the stored row's immutable fields; refuses a live duplicate."""
+    current = t.documents[document.id]
+    kept = msgspec.structs.replace(
+        document,
+        dealership_id=current.dealership_id,
+        topic=current.topic,
+        sha256=current.sha256,
+        created_at=current.created_at,
+    )
+    if _live_duplicate(t, kept) is not None:
+        raise DuplicateDocument("this file is already in this knowledge base")
+    return kept
+
+
+def _held(document: Document | None, lease_token: UUID) -> bool:
+    return (
+        document is not None
+        and document.status is DocumentStatus.PROCESSING
+        and document.lease_token == lease_token
+    )
+
+
+def _lapse_order(document: Document) -> tuple[bool, datetime, UUID]:
+    """PostgreSQL's `ORDER BY lease_expires_at NULLS FIRST, id`."""
+    expires = document.lease_expires_at
+    return (expires is not None, expires or document.updated_at, document.id)
+
+
 class InMemoryDocumentRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:
         self._tx = tx
@@ -237,36 +266,69 @@ class InMemoryDocumentRepository:
 
     async def update(self, document: Document) -> None:
         def op(t: Tables) -> None:
-            current = t.documents.get(document.id)
-            if current is None:
+            if document.id not in t.documents:
                 raise NotFound("document not found")
-            kept = msgspec.structs.replace(
-                document,
-                dealership_id=current.dealership_id,
-                topic=current.topic,
-                sha256=current.sha256,
-                created_at=current.created_at,
-            )
-            if _live_duplicate(t, kept) is not None:
-                raise DuplicateDocument("this file is already in this knowledge base")
-            t.documents[document.id] = kept
+            t.documents[document.id] = _kept_identity(t, document)
 
         self._tx.write(op)
+
+    async def update_leased(self, document: Document, *, lease_token: UUID) -> bool:
+        def op(t: Tables) -> bool:
+            if not _held(t.documents.get(document.id), lease_token):
+                return False
+            t.documents[document.id] = _kept_identity(t, document)
+            return True
+
+        return self._tx.write(op, replay_must_agree=True)
 
     async def set_progress(
-        self, document_id: UUID, *, stage: Stage, progress: float, updated_at: datetime
+        self,
+        document_id: UUID,
+        *,
+        lease_token: UUID,
+        stage: Stage,
+        progress: float,
+        updated_at: datetime,
     ) -> bool:
-        current = self._tx.tables.documents.get(document_id)
-        if current is None or current.status is not DocumentStatus.PROCESSING:
-            return False
-
-        def op(t: Tables) -> None:
+        def op(t: Tables) -> bool:
+            current = t.documents.get(document_id)
+            if current is None or not _held(current, lease_token):
+                return False
             t.documents[document_id] = msgspec.structs.replace(
-                t.documents[document_id], stage=stage, progress=progress, updated_at=updated_at
+                current, stage=stage, progress=progress, updated_at=updated_at
             )
+            return True
 
-        self._tx.write(op)
-        return True
+        return self._tx.write(op)
+
+    async def renew_lease(self, document_id: UUID, *, lease_token: UUID, until: datetime) -> bool:
+        def op(t: Tables) -> bool:
+            current = t.documents.get(document_id)
+            if current is None or not _held(current, lease_token):
+                return False
+            t.documents[document_id] = msgspec.structs.replace(current, lease_expires_at=until)
+            return True
+
+        return self._tx.write(op)
+
+    async def list_lapsed(self, *, now: datetime, limit: int) -> list[Document]:
+        rows = [
+            d
+            for d in self._tx.tables.documents.values()
+            if d.status is DocumentStatus.PROCESSING
+            and (d.lease_expires_at is None or d.lease_expires_at <= now)
+        ]
+        return sorted(rows, key=_lapse_order)[:limit]
+
+    async def oldest_processing_started_at(self) -> datetime | None:
+        return min(
+            (
+                d.processing_started_at
+                for d in self._tx.tables.documents.values()
+                if d.status is DocumentStatus.PROCESSING and d.processing_started_at is not None
+            ),
+            default=None,
+        )
 
     async def delete(self, document_id: UUID) -> None:
         def op(t: Tables) -> None:
@@ -642,6 +704,28 @@ class InMemoryWebhookRepository:
             return None
         return subscription
 
+    async def get_for_update(self, subscription_id: UUID) -> WebhookSubscription | None:
+        self._tx.require_writable()
+        return self._tx.tables.webhook_subscriptions.get(subscription_id)
+
+    async def update(self, subscription: WebhookSubscription) -> None:
+        def op(t: Tables) -> None:
+            current = t.webhook_subscriptions.get(subscription.id)
+            if current is None:
+                raise NotFound("webhook subscription not found")
+            t.webhook_subscriptions[subscription.id] = msgspec.structs.replace(
+                current,
+                secret=subscription.secret,
+                previous_secret=subscription.previous_secret,
+                previous_secret_expires_at=subscription.previous_secret_expires_at,
+                active=subscription.active,
+                disabled_reason=subscription.disabled_reason,
+                consecutive_failures=subscription.consecutive_failures,
+                circuit_open_until=subscription.circuit_open_until,
+            )
+
+        self._tx.write(op)
+
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[WebhookSubscription]:
@@ -702,9 +786,67 @@ class InMemoryWebhookRepository:
                 last_status_code=delivery.last_status_code,
                 last_error=delivery.last_error,
                 updated_at=delivery.updated_at,
+                due_at=delivery.due_at,
             )
 
         self._tx.write(op)
+
+    async def claim_delivery(
+        self, delivery_id: UUID, *, now: datetime, lease_until: datetime
+    ) -> WebhookDelivery | None:
+        def op(t: Tables) -> WebhookDelivery | None:
+            current = t.webhook_deliveries.get(delivery_id)
+            if (
+                current is None
+                or current.status is not DeliveryStatus.PENDING
+                or current.due_at is None
+                or current.due_at > now
+            ):
+                return None
+            claimed = msgspec.structs.replace(current, due_at=lease_until)
+            t.webhook_deliveries[delivery_id] = claimed
+            return claimed
+
+        return self._tx.write(op, replay_must_agree=True)
+
+    async def redrive_overdue(
+        self, *, overdue_before: datetime, now: datetime, limit: int
+    ) -> list[UUID]:
+        def op(t: Tables) -> list[UUID]:
+            overdue = sorted(
+                (
+                    d
+                    for d in t.webhook_deliveries.values()
+                    if d.status is DeliveryStatus.PENDING
+                    and d.due_at is not None
+                    and d.due_at < overdue_before
+                ),
+                key=lambda d: (d.due_at, d.id),
+            )[:limit]
+            for delivery in overdue:
+                t.webhook_deliveries[delivery.id] = msgspec.structs.replace(delivery, due_at=now)
+            return [d.id for d in overdue]
+
+        return self._tx.write(op, replay_must_agree=True)
+
+    async def fail_pending(self, subscription_id: UUID, *, reason: str, now: datetime) -> int:
+        def op(t: Tables) -> int:
+            pending = [
+                d
+                for d in t.webhook_deliveries.values()
+                if d.subscription_id == subscription_id and d.status is DeliveryStatus.PENDING
+            ]
+            for delivery in pending:
+                t.webhook_deliveries[delivery.id] = msgspec.structs.replace(
+                    delivery,
+                    status=DeliveryStatus.FAILED,
+                    last_error=reason,
+                    updated_at=now,
+                    due_at=None,
+                )
+            return len(pending)
+
+        return self._tx.write(op)
 
     async def list_deliveries(
         self,

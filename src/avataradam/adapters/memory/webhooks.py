@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
-from avataradam.adapters.webhooks.signing import sign
+from avataradam.adapters.webhooks.signing import signature_header
 from avataradam.domain.ports.services import WebhookResult
 from avataradam.domain.ports.system import Clock
 
@@ -35,7 +37,13 @@ class InMemoryWebhookSender:
         self._results[url] = result
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, payload: bytes
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        payload: bytes,
+        previous_secrets: Sequence[str] = (),
     ) -> WebhookResult:
         timestamp = int(self._clock.now().timestamp())
         self.sent.append(
@@ -44,7 +52,9 @@ class InMemoryWebhookSender:
                 message_id=message_id,
                 timestamp=timestamp,
                 payload=payload,
-                signature=sign(secret, message_id, timestamp, payload),
+                signature=signature_header(
+                    (secret, *previous_secrets), message_id, timestamp, payload
+                ),
             )
         )
         return self._results.get(url, DELIVERED)

@@ -84,21 +84,26 @@ class PostgresConversationRepository:
     @translate
     async def add_message(self, message: Message) -> None:
         await self._conn.execute(
-            "INSERT INTO messages (id, conversation_id, role, content, sources, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO messages (id, conversation_id, role, content, sources, created_at, "
+            "grounded, supported_share, cached) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             message.id,
             message.conversation_id,
             message.role.value,
             message.content,
             message.sources,
             message.created_at,
+            message.grounded,
+            message.supported_share,
+            message.cached,
         )
 
     @translate
     async def messages(self, conversation_id: UUID, *, last: int | None = None) -> list[Message]:
         rows = await self._conn.fetch(
-            "SELECT id, conversation_id, role, content, sources, created_at FROM ("
-            " SELECT id, conversation_id, role, content, sources, created_at, seq"
+            "SELECT id, conversation_id, role, content, sources, created_at, grounded,"
+            " supported_share, cached FROM ("
+            " SELECT id, conversation_id, role, content, sources, created_at, grounded,"
+            " supported_share, cached, seq"
             " FROM messages WHERE conversation_id = $1"
             " ORDER BY created_at DESC, seq DESC LIMIT $2"
             ") AS newest ORDER BY created_at, seq",

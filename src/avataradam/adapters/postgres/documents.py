@@ -33,11 +33,43 @@ _ADD_ATTEMPTS = 3
 _SELECT_DOCUMENT = (
     "SELECT id, dealership_id, topic, filename, content_type, size_bytes, sha256, status, "
     "stage, progress, chunk_count, attempts, error_code, error_message, created_at, "
-    "updated_at, title, warnings FROM documents"
+    "updated_at, title, warnings, lease_token, lease_expires_at, processing_started_at "
+    "FROM documents"
 )
 _SELECT_CHUNK = (
     "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section FROM chunks"
 )
+
+
+_UPDATE_DOCUMENT = (
+    "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
+    " status = $5, stage = $6, progress = $7, chunk_count = $8, attempts = $9,"
+    " error_code = $10, error_message = $11, updated_at = $12, title = $13,"
+    " warnings = $14, lease_token = $15, lease_expires_at = $16, processing_started_at = $17"
+)
+
+
+def _mutable(document: Document) -> tuple[object, ...]:
+    """The id, then the parameters $2..$17 of `_UPDATE_DOCUMENT`."""
+    return (
+        document.id,
+        document.filename,
+        document.content_type,
+        document.size_bytes,
+        document.status.value,
+        None if document.stage is None else document.stage.value,
+        document.progress,
+        document.chunk_count,
+        document.attempts,
+        None if document.error is None else document.error.code,
+        None if document.error is None else document.error.message,
+        document.updated_at,
+        document.title,
+        list(document.warnings),
+        document.lease_token,
+        document.lease_expires_at,
+        document.processing_started_at,
+    )
 
 
 def _document(row: asyncpg.Record) -> Document:
@@ -62,9 +94,10 @@ class PostgresDocumentRepository:
             status = await self._conn.execute(
                 "INSERT INTO documents (id, dealership_id, topic, filename, content_type,"
                 " size_bytes, sha256, status, stage, progress, chunk_count, attempts,"
-                " error_code, error_message, created_at, updated_at, title, warnings) VALUES"
+                " error_code, error_message, created_at, updated_at, title, warnings,"
+                " lease_token, lease_expires_at, processing_started_at) VALUES"
                 " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-                " $17, $18)"
+                " $17, $18, $19, $20, $21)"
                 " ON CONFLICT (dealership_id, topic, sha256) WHERE status <> 'deleting'"
                 " DO NOTHING",
                 document.id,
@@ -85,6 +118,9 @@ class PostgresDocumentRepository:
                 document.updated_at,
                 document.title,
                 list(document.warnings),
+                document.lease_token,
+                document.lease_expires_at,
+                document.processing_started_at,
             )
             if affected_rows(status) == 1:
                 return None
@@ -113,41 +149,67 @@ class PostgresDocumentRepository:
     @translate
     async def update(self, document: Document) -> None:
         """Writes every mutable field; id, dealership, topic and digest never change."""
-        status = await self._conn.execute(
-            "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
-            " status = $5, stage = $6, progress = $7, chunk_count = $8, attempts = $9,"
-            " error_code = $10, error_message = $11, updated_at = $12, title = $13,"
-            " warnings = $14 WHERE id = $1",
-            document.id,
-            document.filename,
-            document.content_type,
-            document.size_bytes,
-            document.status.value,
-            None if document.stage is None else document.stage.value,
-            document.progress,
-            document.chunk_count,
-            document.attempts,
-            None if document.error is None else document.error.code,
-            None if document.error is None else document.error.message,
-            document.updated_at,
-            document.title,
-            list(document.warnings),
-        )
+        status = await self._conn.execute(f"{_UPDATE_DOCUMENT} WHERE id = $1", *_mutable(document))
         require_affected(status, "document")
 
     @translate
+    async def update_leased(self, document: Document, *, lease_token: UUID) -> bool:
+        status = await self._conn.execute(
+            f"{_UPDATE_DOCUMENT} WHERE id = $1 AND status = 'processing' AND lease_token = $18",
+            *_mutable(document),
+            lease_token,
+        )
+        return affected_rows(status) == 1
+
+    @translate
     async def set_progress(
-        self, document_id: UUID, *, stage: Stage, progress: float, updated_at: datetime
+        self,
+        document_id: UUID,
+        *,
+        lease_token: UUID,
+        stage: Stage,
+        progress: float,
+        updated_at: datetime,
     ) -> bool:
         status = await self._conn.execute(
-            "UPDATE documents SET stage = $2, progress = $3, updated_at = $4"
-            " WHERE id = $1 AND status = 'processing'",
+            "UPDATE documents SET stage = $3, progress = $4, updated_at = $5"
+            " WHERE id = $1 AND status = 'processing' AND lease_token = $2",
             document_id,
+            lease_token,
             stage.value,
             progress,
             updated_at,
         )
         return affected_rows(status) == 1
+
+    @translate
+    async def renew_lease(self, document_id: UUID, *, lease_token: UUID, until: datetime) -> bool:
+        status = await self._conn.execute(
+            "UPDATE documents SET lease_expires_at = $3"
+            " WHERE id = $1 AND status = 'processing' AND lease_token = $2",
+            document_id,
+            lease_token,
+            until,
+        )
+        return affected_rows(status) == 1
+
+    @translate
+    async def list_lapsed(self, *, now: datetime, limit: int) -> list[Document]:
+        rows = await self._conn.fetch(
+            f"{_SELECT_DOCUMENT} WHERE status = 'processing'"
+            " AND (lease_expires_at IS NULL OR lease_expires_at <= $1)"
+            " ORDER BY lease_expires_at NULLS FIRST, id LIMIT $2",
+            now,
+            limit,
+        )
+        return [_document(row) for row in rows]
+
+    @translate
+    async def oldest_processing_started_at(self) -> datetime | None:
+        oldest: datetime | None = await self._conn.fetchval(
+            "SELECT min(processing_started_at) FROM documents WHERE status = 'processing'"
+        )
+        return oldest
 
     @translate
     async def delete(self, document_id: UUID) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from avataradam.adapters.postgres.database import PooledConnection
@@ -12,11 +13,25 @@ from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubs
 from avataradam.domain.pagination import Cursor
 
 _SELECT_SUBSCRIPTION = (
-    "SELECT id, dealership_id, url, events, secret, active, created_at FROM webhook_subscriptions"
+    "SELECT id, dealership_id, url, events, secret, active, created_at, previous_secret,"
+    " previous_secret_expires_at, disabled_reason, consecutive_failures, circuit_open_until"
+    " FROM webhook_subscriptions"
 )
 _SELECT_DELIVERY = (
     "SELECT id, subscription_id, event_type, message_id, payload, status, attempts, "
-    "last_status_code, last_error, created_at, updated_at FROM webhook_deliveries"
+    "last_status_code, last_error, created_at, updated_at, due_at FROM webhook_deliveries"
+)
+_INSERT_DELIVERY = (
+    "INSERT INTO webhook_deliveries (id, subscription_id, event_type, message_id, payload,"
+    " status, attempts, last_status_code, last_error, created_at, updated_at, due_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    " ON CONFLICT (subscription_id, message_id) DO NOTHING"
+)
+_CLAIM_DELIVERY = (
+    "UPDATE webhook_deliveries SET due_at = $3"
+    " WHERE id = $1 AND status = 'pending' AND due_at <= $2"
+    " RETURNING id, subscription_id, event_type, message_id, payload, status, attempts, "
+    "last_status_code, last_error, created_at, updated_at, due_at"
 )
 
 
@@ -49,6 +64,32 @@ class PostgresWebhookRepository:
             dealership_id,
         )
         return None if row is None else from_row(WebhookSubscription, row)
+
+    @translate
+    async def get_for_update(self, subscription_id: UUID) -> WebhookSubscription | None:
+        """The subscription, row-locked until the transaction ends."""
+        row = await self._conn.fetchrow(
+            f"{_SELECT_SUBSCRIPTION} WHERE id = $1 FOR UPDATE", subscription_id
+        )
+        return None if row is None else from_row(WebhookSubscription, row)
+
+    @translate
+    async def update(self, subscription: WebhookSubscription) -> None:
+        """Writes secrets, state and circuit; the URL, events and owner never change."""
+        status = await self._conn.execute(
+            "UPDATE webhook_subscriptions SET secret = $2, previous_secret = $3,"
+            " previous_secret_expires_at = $4, active = $5, disabled_reason = $6,"
+            " consecutive_failures = $7, circuit_open_until = $8 WHERE id = $1",
+            subscription.id,
+            subscription.secret,
+            subscription.previous_secret,
+            subscription.previous_secret_expires_at,
+            subscription.active,
+            subscription.disabled_reason,
+            subscription.consecutive_failures,
+            subscription.circuit_open_until,
+        )
+        require_affected(status, "webhook subscription")
 
     @translate
     async def list_page(
@@ -92,10 +133,7 @@ class PostgresWebhookRepository:
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         """ON CONFLICT DO NOTHING keeps the transaction usable when the event is known."""
         status = await self._conn.execute(
-            "INSERT INTO webhook_deliveries (id, subscription_id, event_type, message_id, "
-            "payload, status, attempts, last_status_code, last_error, created_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            " ON CONFLICT (subscription_id, message_id) DO NOTHING",
+            _INSERT_DELIVERY,
             delivery.id,
             delivery.subscription_id,
             delivery.event_type,
@@ -107,6 +145,7 @@ class PostgresWebhookRepository:
             delivery.last_error,
             delivery.created_at,
             delivery.updated_at,
+            delivery.due_at,
         )
         if status == "INSERT 0 0":
             raise Conflict("this event was already recorded for the subscription")
@@ -121,15 +160,57 @@ class PostgresWebhookRepository:
         """Writes the outcome fields; what was sent never changes."""
         status = await self._conn.execute(
             "UPDATE webhook_deliveries SET status = $2, attempts = $3, last_status_code = $4,"
-            " last_error = $5, updated_at = $6 WHERE id = $1",
+            " last_error = $5, updated_at = $6, due_at = $7 WHERE id = $1",
             delivery.id,
             delivery.status.value,
             delivery.attempts,
             delivery.last_status_code,
             delivery.last_error,
             delivery.updated_at,
+            delivery.due_at,
         )
         require_affected(status, "webhook delivery")
+
+    @translate
+    async def claim_delivery(
+        self, delivery_id: UUID, *, now: datetime, lease_until: datetime
+    ) -> WebhookDelivery | None:
+        """The pending delivery, now leased until `lease_until`, if it was due at `now`."""
+        row = await self._conn.fetchrow(
+            _CLAIM_DELIVERY,
+            delivery_id,
+            now,
+            lease_until,
+        )
+        return None if row is None else from_row(WebhookDelivery, row)
+
+    @translate
+    async def redrive_overdue(
+        self, *, overdue_before: datetime, now: datetime, limit: int
+    ) -> list[UUID]:
+        """Pending deliveries due before `overdue_before`, made due at `now`; rows another
+        transaction holds are skipped."""
+        rows = await self._conn.fetch(
+            "UPDATE webhook_deliveries SET due_at = $2 WHERE id IN ("
+            " SELECT id FROM webhook_deliveries WHERE status = 'pending' AND due_at < $1"
+            " ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
+            overdue_before,
+            now,
+            limit,
+        )
+        return [row["id"] for row in rows]
+
+    @translate
+    async def fail_pending(self, subscription_id: UUID, *, reason: str, now: datetime) -> int:
+        """Marks every pending delivery of the subscription failed; returns how many."""
+        status = await self._conn.execute(
+            "UPDATE webhook_deliveries SET status = 'failed', last_error = $2,"
+            " updated_at = $3, due_at = NULL WHERE subscription_id = $1 AND status = 'pending'",
+            subscription_id,
+            reason,
+            now,
+        )
+        return affected_rows(status)
 
     @translate
     async def list_deliveries(

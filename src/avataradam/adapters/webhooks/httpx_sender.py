@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Sequence
 
 import certifi
 import httpx
 
-from avataradam.adapters.webhooks.signing import sign
+from avataradam.adapters.webhooks.signing import signature_header
 from avataradam.adapters.webhooks.ssrf import (
     IPAddress,
     Resolver,
@@ -44,9 +45,10 @@ class HttpxWebhookSender:
     otherwise carry one host's request over another host's session. Environment proxy
     settings are ignored, since a proxy would make the guard meaningless.
 
-    `timeout_s` bounds the whole delivery, resolution included. Every receiver-side
-    failure (refused destination, DNS failure, timeout, connection error, non-2xx) is
-    reported in the result, never raised.
+    `timeout_s` bounds the whole delivery, resolution included. With `https_only` a
+    plain-http URL (subscribed before the policy was on) is refused, never requested.
+    Every receiver-side failure (refused destination, DNS failure, timeout, connection
+    error, non-2xx) is reported in the result, never raised.
     """
 
     def __init__(
@@ -56,23 +58,32 @@ class HttpxWebhookSender:
         clock: Clock,
         *,
         resolve: Resolver = system_resolve,
+        https_only: bool = False,
     ) -> None:
         self._allow_private = allow_private
+        self._https_only = https_only
         self._timeout_s = timeout_s
         self._clock = clock
         self._resolve = resolve
         self._ssl_context = ssl.create_default_context(cafile=certifi.where())
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, payload: bytes
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        payload: bytes,
+        previous_secrets: Sequence[str] = (),
     ) -> WebhookResult:
         timestamp = int(self._clock.now().timestamp())
+        signature = signature_header((secret, *previous_secrets), message_id, timestamp, payload)
         headers = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, message_id, timestamp, payload),
+            "webhook-signature": signature,
         }
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -82,7 +93,7 @@ class HttpxWebhookSender:
 
     async def _deliver(self, url: str, headers: dict[str, str], payload: bytes) -> WebhookResult:
         try:
-            target = parse_webhook_url(url)
+            target = parse_webhook_url(url, https_only=self._https_only)
             addresses = await resolve_public_addresses(
                 target, allow_private=self._allow_private, resolve=self._resolve
             )

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 from avataradam.domain.errors import InvalidInput
 
@@ -44,3 +45,11 @@ def sign(secret: str, message_id: str, timestamp: int, payload: bytes) -> str:
     signed_content = b"%s.%d.%s" % (message_id.encode("utf-8"), timestamp, payload)
     digest = hmac.new(_secret_key(secret), signed_content, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def signature_header(
+    secrets_: Sequence[str], message_id: str, timestamp: int, payload: bytes
+) -> str:
+    """The `webhook-signature` value for several secrets: their `v1,…` signatures,
+    space separated, in the order given (a receiver accepts any one of them)."""
+    return " ".join(sign(secret, message_id, timestamp, payload) for secret in secrets_)

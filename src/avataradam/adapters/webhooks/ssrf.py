@@ -143,8 +143,9 @@ def _refuse_by_name(host: str, *, allow_private: bool) -> None:
         raise WebhookDestinationRefused(f"webhook host {host} is loopback", host=host)
 
 
-def parse_webhook_url(url: str) -> httpx.URL:
-    """The parsed URL, or InvalidInput if it is not an absolute http(s) URL."""
+def parse_webhook_url(url: str, *, https_only: bool = False) -> httpx.URL:
+    """The parsed URL, or InvalidInput if it is not an absolute http(s) URL (https with
+    `https_only`, the deployment's `AVATARADAM_WEBHOOKS_HTTPS_ONLY`)."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"webhook URL is longer than {MAX_URL_LENGTH} characters")
     try:
@@ -153,6 +154,8 @@ def parse_webhook_url(url: str) -> httpx.URL:
         raise InvalidInput("webhook URL is not a valid URL") from exc
     if parsed.scheme not in ALLOWED_SCHEMES:
         raise InvalidInput("webhook URL must use http or https")
+    if https_only and parsed.scheme != "https":
+        raise InvalidInput("webhook URL must use https on this deployment", field="url")
     if not parsed.host:
         raise InvalidInput("webhook URL has no host")
     if parsed.userinfo:
@@ -168,13 +171,13 @@ def _refuse_if_forbidden(host: str, address: IPAddress, *, allow_private: bool) 
         )
 
 
-def validate_webhook_url(url: str, allow_private: bool) -> None:
+def validate_webhook_url(url: str, allow_private: bool, *, https_only: bool = False) -> None:
     """Raise InvalidInput unless `url` could be a webhook destination.
 
     Decides only what needs no DNS; the sender re-checks resolved addresses on every
     delivery.
     """
-    parsed = parse_webhook_url(url)
+    parsed = parse_webhook_url(url, https_only=https_only)
     _refuse_by_name(parsed.host, allow_private=allow_private)
     literal = _literal_address(parsed.host)
     if literal is not None:

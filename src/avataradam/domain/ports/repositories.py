@@ -87,11 +87,40 @@ class DocumentRepository(Protocol):
     async def get(self, document_id: UUID, *, dealership_id: UUID | None) -> Document | None: ...
     async def get_for_update(self, document_id: UUID) -> Document | None: ...
     async def update(self, document: Document) -> None: ...
+    async def update_leased(self, document: Document, *, lease_token: UUID) -> bool:
+        """Writes like `update`, but only while the lease `lease_token` holds the
+        document (its stored `lease_token` equals it, status `processing`); False and no
+        change otherwise, so a worker whose lease was taken over never overwrites the
+        new holder's work."""
+        ...
+
     async def set_progress(
-        self, document_id: UUID, *, stage: Stage, progress: float, updated_at: datetime
+        self,
+        document_id: UUID,
+        *,
+        lease_token: UUID,
+        stage: Stage,
+        progress: float,
+        updated_at: datetime,
     ) -> bool:
-        """Moves a `processing` document's stage and progress; False (and no change)
-        for any other status, so a late report never rewrites a finished document."""
+        """Moves a `processing` document's stage and progress while `lease_token` holds
+        it; False (and no change) otherwise, so a late report never rewrites a finished
+        document or one that another worker took over."""
+        ...
+
+    async def renew_lease(self, document_id: UUID, *, lease_token: UUID, until: datetime) -> bool:
+        """Moves the lease's expiry to `until` while `lease_token` holds the
+        `processing` document; False (and no change) once it does not."""
+        ...
+
+    async def list_lapsed(self, *, now: datetime, limit: int) -> list[Document]:
+        """`processing` documents whose `lease_expires_at` is `now` or earlier (or unset):
+        the holder stopped renewing, or nobody claimed them in time. Soonest lapsed first."""
+        ...
+
+    async def oldest_processing_started_at(self) -> datetime | None:
+        """The earliest `processing_started_at` of all `processing` documents (all
+        dealerships); None when none is processing."""
         ...
 
     async def delete(self, document_id: UUID) -> None: ...
@@ -237,6 +266,14 @@ class WebhookRepository(Protocol):
     async def get(
         self, subscription_id: UUID, *, dealership_id: UUID | None
     ) -> WebhookSubscription | None: ...
+    async def get_for_update(self, subscription_id: UUID) -> WebhookSubscription | None:
+        """Any dealership's subscription, locked until the transaction ends."""
+        ...
+
+    async def update(self, subscription: WebhookSubscription) -> None:
+        """Writes secrets, `active`, `disabled_reason` and the circuit."""
+        ...
+
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[WebhookSubscription]: ...
@@ -247,6 +284,26 @@ class WebhookRepository(Protocol):
     async def add_delivery(self, delivery: WebhookDelivery) -> None: ...
     async def get_delivery(self, delivery_id: UUID) -> WebhookDelivery | None: ...
     async def update_delivery(self, delivery: WebhookDelivery) -> None: ...
+    async def claim_delivery(
+        self, delivery_id: UUID, *, now: datetime, lease_until: datetime
+    ) -> WebhookDelivery | None:
+        """Leases a `pending` delivery due at `now` (`due_at` <= now) by moving `due_at` to
+        `lease_until`, and returns it; None if it is not pending or not due (another
+        sender holds it, or it waits for a retry), so one delivery never has two senders."""
+        ...
+
+    async def redrive_overdue(
+        self, *, overdue_before: datetime, now: datetime, limit: int
+    ) -> list[UUID]:
+        """Ids of up to `limit` pending deliveries due before `overdue_before` (their
+        message is presumed lost), whose `due_at` becomes `now`; concurrent callers never
+        get the same delivery."""
+        ...
+
+    async def fail_pending(self, subscription_id: UUID, *, reason: str, now: datetime) -> int:
+        """Marks every pending delivery of the subscription failed with `reason`."""
+        ...
+
     async def list_deliveries(
         self,
         *,

@@ -134,10 +134,20 @@ class WebhookResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WebhookSender(Protocol):
-    """POSTs one signed event; never raises for a receiver's failure (see result)."""
+    """POSTs one signed event; never raises for a receiver's failure (see result).
+
+    The `webhook-signature` header carries one `v1,<signature>` per secret, space
+    separated: `secret` first, then `previous_secrets` (a rotation's grace period).
+    """
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, payload: bytes
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        payload: bytes,
+        previous_secrets: Sequence[str] = (),
     ) -> WebhookResult: ...
 
 

@@ -21,11 +21,14 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
+from avataradam.domain.citations import CitationChecker
+from avataradam.domain.compliance import Contradiction, contradictions
 from avataradam.domain.errors import DomainError, InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import (
     Conversation,
     ConversationMode,
+    Dealership,
     FeedbackRating,
     Message,
     MessageFeedback,
@@ -51,6 +54,7 @@ from avataradam.domain.prompts import (
     roleplay_prompt,
     training_prompt,
 )
+from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer, answer_key
 from avataradam.domain.usecases.search import SearchHit, SearchKnowledgeBase, normalise_query
 
 MAX_MESSAGE_CHARS = 4000
@@ -65,6 +69,31 @@ EXTRACTIVE_NOTICE = (
 )
 
 
+NO_MATERIAL_REPLY = (
+    "I couldn't find anything on that in your dealership's knowledge base, so I won't guess. "
+    "Ask an admin to upload the playbook or guide that covers it, then ask me again. / "
+    "No encontré nada sobre eso en la base de conocimientos de tu concesionario, así que no "
+    "voy a adivinar. Pide a un administrador que suba la guía que lo cubra y vuelve a "
+    "preguntarme."
+)
+"""Adam's training reply, whatever the model, when retrieval finds no passage at least
+`ChatOptions.min_relevance` similar to the question: no model is asked, so nothing is
+invented. In English and Spanish, the languages of the dealerships' staff."""
+
+
+RULES_PREAMBLE = (
+    "I won't put this in my own words, because my draft could have contradicted your "
+    "dealership's rules; here is what your material says:"
+)
+
+
+def rules_reply(broken: Sequence[Contradiction]) -> str:
+    """What Adam says instead of a draft that contradicts rules (`domain.compliance`):
+    the rules themselves, each quoted whole once with its passage's marker."""
+    quoted = dict.fromkeys(f"{c.rule} [{c.marker}]" for c in broken)
+    return "\n".join([RULES_PREAMBLE, *quoted])
+
+
 class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     top_k: int = 4
     roleplay_top_k: int = 3
@@ -73,6 +102,10 @@ class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Newest messages loaded from storage before the token window is applied."""
     max_reply_tokens: int = 512
     roleplay_max_reply_tokens: int = 160
+    min_relevance: float = 0.0
+    """Training: passages less similar than this to the question (the vector store's
+    cosine score) are not material; with none left Adam answers `NO_MATERIAL_REPLY`.
+    0 or less keeps every retrieved passage, however dissimilar."""
 
 
 class NewConversation(msgspec.Struct, frozen=True, kw_only=True):
@@ -263,10 +296,13 @@ class SendMessage:
         clock: Clock,
         ids: IdGenerator,
         telemetry: Telemetry,
+        citations: CitationChecker,
         options: ChatOptions | None = None,
         count_tokens: TokenCounter = approximate_tokens,
+        answers: AnswerCache | None = None,
     ) -> None:
         self._uow, self._search, self._model = uow, search, model
+        self._citations, self._answers = citations, answers
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
         self._options = options or ChatOptions()
         self._count = count_tokens
@@ -310,6 +346,7 @@ class SendMessage:
         prompt, hits, cache, max_tokens = await self._prepare(
             conversation, history, text, dealership.knowledge_base_generation
         )
+        key = self._answer_key(conversation, history, hits, text, dealership)
         user_message = Message(
             id=self._ids.new_id(),
             conversation_id=conversation.id,
@@ -329,6 +366,7 @@ class SendMessage:
                 max_tokens=max_tokens,
                 started=started,
                 cache=cache,
+                answer_key=key,
             )
         )
         self._tasks.add(task)
@@ -345,6 +383,36 @@ class SendMessage:
     ) -> ReplyDone:
         stream = await self.start(principal, conversation_id, content, dealership_id=dealership_id)
         return await stream.result()
+
+    def _answer_key(
+        self,
+        conversation: Conversation,
+        history: list[Message],
+        hits: list[SearchHit],
+        text: str,
+        dealership: Dealership,
+    ) -> str | None:
+        """The answer-cache key of a first training question with material, else None."""
+        if (
+            self._answers is None
+            or not self._answers.enabled
+            or conversation.mode is not ConversationMode.TRAINING
+            or history
+            or not hits
+        ):
+            return None
+        options = self._options
+        return answer_key(
+            dealership_id=conversation.dealership_id,
+            generation=dealership.knowledge_base_generation,
+            model=self._model.name,
+            shape=(
+                f"{options.top_k}:{options.min_relevance}:{options.max_reply_tokens}:"
+                f"{self._citations.threshold}"
+            ),
+            focus=conversation.scenario,
+            normalised=normalise_query(text),
+        )
 
     async def drain(self, timeout_s: float = 30.0) -> None:
         """Lets replies in flight finish and be stored (call at shutdown)."""
@@ -381,15 +449,17 @@ class SendMessage:
             topics=None,
             top_k=options.top_k,
         )
+        floor = options.min_relevance
+        hits = [hit for hit in result.hits if floor <= 0 or hit.score >= floor]
         prompt = training_prompt(
             history=history,
             question=text,
-            hits=result.hits,
+            hits=hits,
             focus=conversation.scenario,
             history_budget_tokens=options.history_budget_tokens,
             count=self._count,
         )
-        return prompt, result.hits, result.cache, options.max_reply_tokens
+        return prompt, hits, result.cache, options.max_reply_tokens
 
     async def _generate(
         self,
@@ -402,11 +472,12 @@ class SendMessage:
         max_tokens: int,
         started: float,
         cache: str,
+        answer_key: str | None,
     ) -> None:
         timing = _Timing(started)
         try:
             reply, usage = await self._reply(
-                stream, conversation, user_message, prompt, sources, max_tokens, timing
+                stream, conversation, user_message, prompt, sources, max_tokens, timing, answer_key
             )
             await self._store(conversation, user_message, reply)
         except asyncio.CancelledError:
@@ -432,6 +503,10 @@ class SendMessage:
             model=self._model.name,
             generative=self._model.generative,
             results_count=len(sources),
+            cited_count=len(reply.sources),
+            answer_cache=reply.cached,
+            grounded=reply.grounded,
+            supported_share=reply.supported_share,
             cache=cache,
             history_messages=len(prompt.turns) - 2,
             prompt_tokens=usage.prompt_tokens if usage else None,
@@ -450,7 +525,82 @@ class SendMessage:
         sources: tuple[Source, ...],
         max_tokens: int,
         timing: _Timing,
+        answer_key: str | None,
     ) -> tuple[Message, ChatUsage | None]:
+        training = prompt.grounding.mode == ConversationMode.TRAINING.value
+        passages = prompt.grounding.passages
+
+        async def generate() -> tuple[CachedAnswer, ChatUsage | None]:
+            content, usage = await self._stream_model(stream, prompt, max_tokens, timing)
+            if not training:
+                return CachedAnswer(
+                    content=content, sources=sources, grounded=None, supported_share=None
+                ), usage
+            broken = contradictions(
+                content,
+                passages,
+                spans=self._citations.spans,
+                sentences=self._citations.sentences,
+            )
+            if broken:
+                self._telemetry.event(
+                    "compliance_guard",
+                    conversation_id=str(conversation.id),
+                    model=self._model.name,
+                    rules=len({c.rule for c in broken}),
+                )
+                content = rules_reply(broken)
+            checked = await self._citations.check(content, passages)
+            return CachedAnswer(
+                content=checked.content,
+                sources=tuple(sources[marker - 1] for marker in checked.cited),
+                grounded=checked.grounded,
+                supported_share=checked.supported_share,
+            ), usage
+
+        usage: ChatUsage | None = None
+        cached = False
+        if training and not passages:
+            # Nothing relevant was found: no model is asked, so nothing is invented.
+            timing.first_delta()
+            stream.put(ReplyDelta(text=NO_MATERIAL_REPLY))
+            answer = CachedAnswer(
+                content=NO_MATERIAL_REPLY, sources=(), grounded=False, supported_share=None
+            )
+        elif answer_key is not None and self._answers is not None:
+            spent: list[ChatUsage | None] = []
+
+            async def generate_once() -> CachedAnswer:
+                generated, reported = await generate()
+                spent.append(reported)
+                return generated
+
+            answer, outcome = await self._answers.answer(answer_key, generate_once)
+            cached = outcome == "hit"
+            if cached:
+                timing.first_delta()
+                stream.put(ReplyDelta(text=answer.content))
+            usage = spent[0] if spent else None
+        else:
+            answer, usage = await generate()
+        stream.put(ReplySources(sources=answer.sources))
+        reply = Message(
+            id=self._ids.new_id(),
+            conversation_id=conversation.id,
+            role=MessageRole.ASSISTANT,
+            content=answer.content,
+            sources=answer.sources,
+            created_at=max(self._clock.now(), user_message.created_at),
+            grounded=answer.grounded,
+            supported_share=answer.supported_share,
+            cached=cached,
+        )
+        return reply, usage
+
+    async def _stream_model(
+        self, stream: ReplyStream, prompt: Prompt, max_tokens: int, timing: _Timing
+    ) -> tuple[str, ChatUsage | None]:
+        """The model's reply to `prompt`, streamed to `stream` as it comes."""
         parts: list[str] = []
         usage: ChatUsage | None = None
         async for delta in self._model.stream(
@@ -458,7 +608,8 @@ class SendMessage:
         ):
             if delta.usage is not None:
                 usage = delta.usage
-            # What is streamed is what will be stored: drop what storage cannot hold.
+            # Storage cannot hold NUL: it is neither streamed nor stored. (The stored reply
+            # may still differ from the deltas: its citations are checked at the end.)
             text = delta.text.replace("\x00", "")
             if text:
                 timing.first_delta()
@@ -467,16 +618,7 @@ class SendMessage:
         content = "".join(parts).strip()
         if not content:
             raise ChatModelUnavailable("the chat model returned an empty reply")
-        stream.put(ReplySources(sources=sources))
-        reply = Message(
-            id=self._ids.new_id(),
-            conversation_id=conversation.id,
-            role=MessageRole.ASSISTANT,
-            content=content,
-            sources=sources,
-            created_at=max(self._clock.now(), user_message.created_at),
-        )
-        return reply, usage
+        return content, usage
 
     async def _store(
         self, conversation: Conversation, user_message: Message, reply: Message

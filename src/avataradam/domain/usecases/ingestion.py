@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -65,9 +65,12 @@ class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Passages extracted, embedded, indexed and stored together: at most this many (and
     their vectors) are held in memory at once, whatever the document's size."""
     progress_interval_s: float = 0.5
-    heartbeat_interval_s: float = 10.0
-    """How often a long step without progress (extraction) shows it is alive; keep it
-    well below the reconciler's stall timeout."""
+    lease_s: float = 20.0
+    """How long a claim holds a document without renewal. A worker that dies holds it
+    at most this long; a re-drive follows within the reconciler's interval."""
+    lease_renew_interval_s: float = 5.0
+    """How often the holder renews its lease, whatever the step (extraction reports no
+    progress for minutes); well below `lease_s`, so a late renewal never lets it lapse."""
 
 
 class IngestOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,43 +100,90 @@ def document_event(ids: IdGenerator, clock: Clock, event: str, document: Documen
     )
 
 
-class _Progress:
-    """Writes stage/progress at most every `interval_s`, so polling clients see movement."""
+class LeaseLost(Exception):
+    """The document left this worker's lease: taken over after the lease lapsed, or
+    deleted. Nothing more of this run may be written."""
+
+
+class _Lease:
+    """One claim on a document, renewed in the background while its ingestion runs."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, document_id: UUID, interval_s: float
+        self, uow: UnitOfWorkFactory, clock: Clock, claim: Document, options: IngestionOptions
     ) -> None:
-        self._uow, self._clock, self._id, self._interval = uow, clock, document_id, interval_s
-        self._last = 0.0
+        if claim.lease_token is None:
+            raise ValueError("a claim carries its lease token")
+        self._uow, self._clock, self._id = uow, clock, claim.id
+        self.token: UUID = claim.lease_token
+        self._duration = timedelta(seconds=options.lease_s)
+        self._every_s = options.lease_renew_interval_s
+        self.lost = False
+
+    async def renew(self) -> bool:
+        """Extends the lease by its duration from now; False once it is not ours."""
+        async with self._uow() as uow:
+            held = await uow.documents.renew_lease(
+                self._id, lease_token=self.token, until=self._clock.now() + self._duration
+            )
+            await uow.commit()
+        self.lost = self.lost or not held
+        return held
 
     @contextlib.asynccontextmanager
-    async def alive(self, stage: Stage, progress: float, interval_s: float) -> AsyncIterator[None]:
-        """Reports the same progress every `interval_s` while the block runs, so a long
-        step is not mistaken for a dead worker by the reconciler."""
+    async def kept(self) -> AsyncIterator[None]:
+        """Renews the lease every `lease_renew_interval_s` while the block runs."""
 
-        async def beat() -> None:
+        async def keep() -> None:
             while True:
-                await asyncio.sleep(interval_s)
-                await self.report(stage, progress, force=True)
+                await asyncio.sleep(self._every_s)
+                with contextlib.suppress(DependencyUnavailable):  # the next beat tries again
+                    if not await self.renew():
+                        return
 
-        heartbeat = asyncio.create_task(beat())
+        keeper = asyncio.create_task(keep())
         try:
             yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError, DependencyUnavailable):
-                await heartbeat
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+
+class _Progress:
+    """Writes stage/progress at most every `interval_s`, so polling clients see movement;
+    raises LeaseLost once the document is no longer this worker's."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        lease: _Lease,
+        document_id: UUID,
+        interval_s: float,
+    ) -> None:
+        self._uow, self._clock, self._lease = uow, clock, lease
+        self._id, self._interval = document_id, interval_s
+        self._last = 0.0
 
     async def report(self, stage: Stage, progress: float, *, force: bool = False) -> None:
+        if self._lease.lost:
+            raise LeaseLost
         now = time.monotonic()
         if not force and now - self._last < self._interval:
             return
         self._last = now
         async with self._uow() as uow:
-            await uow.documents.set_progress(
-                self._id, stage=stage, progress=round(progress, 4), updated_at=self._clock.now()
+            held = await uow.documents.set_progress(
+                self._id,
+                lease_token=self._lease.token,
+                stage=stage,
+                progress=round(progress, 4),
+                updated_at=self._clock.now(),
             )
             await uow.commit()
+        if not held:
+            self._lease.lost = True
+            raise LeaseLost
 
 
 class _StageTimes:
@@ -224,10 +274,18 @@ class IngestDocument:
     deletes the earlier surplus, so a re-driven document ends with exactly its own
     passages and vectors.
 
-    Permanent problems (corrupt, encrypted or empty files) fail the document with a
-    specific code and discard what earlier batches stored. Transient ones
-    (DependencyUnavailable) are recorded on the document and re-raised for the queue to
-    retry with backoff.
+    The run holds the document under a lease (`IngestionOptions.lease_s`, renewed every
+    `lease_renew_interval_s`): a document held by a live lease is not claimed again (the
+    run answers `skipped`), one whose lease lapsed is (its worker died), and every write
+    of a run (progress, each batch's chunk rows, the surplus deletion, `ready`, `failed`)
+    is made while its lease holds the document, so a run whose lease was taken over
+    between batches writes nothing more and answers `superseded`.
+
+    Permanent problems (corrupt, encrypted or empty files) discard what earlier batches
+    stored and fail the document at once with a specific code. Any other failure releases
+    the lease until the retry is due (`retry_within`, plus a lease's duration for the
+    retry to be picked up), records a dependency's failure on the document, and is
+    re-raised for the queue to retry.
     """
 
     def __init__(
@@ -247,60 +305,71 @@ class IngestDocument:
         self._telemetry = telemetry
         self._options = options or IngestionOptions()
 
-    async def __call__(self, document_id: UUID) -> IngestOutcome:
+    async def __call__(
+        self, document_id: UUID, *, retry_within: timedelta | None = None
+    ) -> IngestOutcome:
+        """`retry_within`: the longest the queue waits before retrying this run if it
+        raises (None: no retry is known to follow)."""
         document = await self._claim(document_id)
         if document is None:
             return IngestOutcome(document_id=document_id, status="skipped")
-        progress = _Progress(self._uow, self._clock, document.id, self._options.progress_interval_s)
+        lease = _Lease(self._uow, self._clock, document, self._options)
+        progress = _Progress(
+            self._uow, self._clock, lease, document.id, self._options.progress_interval_s
+        )
         run = _Run()
         try:
-            return await self._ingest(document, progress, run)
+            async with lease.kept():
+                return await self._ingest(document, lease, progress, run)
+        except LeaseLost:
+            return await self._superseded(document)
         except DependencyUnavailable as exc:
-            await self._note_transient(document.id, exc)
+            await self._release(document, lease, exc, retry_within)
             raise
         except DomainError as exc:
             # Permanent: a bad file, or a backend refusing this input. Retrying cannot help.
             code = exc.reason if isinstance(exc, ExtractionFailed) else exc.code
-            await MarkFailed(self._uow, self._clock, self._ids)(
-                document.id, code=code, message=exc.message
-            )
-            if run.stored:
-                await self._discard(document)
+            try:
+                if run.stored:
+                    await self._discard(document, lease)
+            except LeaseLost:
+                return await self._superseded(document)
+            if not await MarkFailed(self._uow, self._clock, self._ids)(
+                document.id, code=code, message=exc.message, lease_token=lease.token
+            ):
+                return await self._superseded(document)
             return IngestOutcome(document_id=document.id, status="failed", error_code=code)
+        except (Exception, asyncio.CancelledError) as exc:
+            # A bug, a time limit, a worker's stop: the queue retries it.
+            await self._release(document, lease, exc, retry_within)
+            raise
         finally:
             run.times.report(self._telemetry)
 
     async def _claim(self, document_id: UUID) -> Document | None:
         async with self._uow() as uow:
             current = await uow.documents.get_for_update(document_id)
-            if current is None or current.status not in (
-                DocumentStatus.QUEUED,
-                DocumentStatus.PROCESSING,
-            ):
+            now = self._clock.now()
+            if current is None or not current.claimable(now):
                 return None
-            claimed = msgspec.structs.replace(
-                current,
-                status=DocumentStatus.PROCESSING,
-                stage=Stage.EXTRACTING,
-                progress=0.0,
-                attempts=current.attempts + 1,
-                updated_at=self._clock.now(),
+            claimed = current.claimed(
+                token=self._ids.new_id(), now=now, lease=timedelta(seconds=self._options.lease_s)
             )
             await uow.documents.update(claimed)
             await uow.commit()
             return claimed
 
-    async def _ingest(self, document: Document, progress: _Progress, run: _Run) -> IngestOutcome:
+    async def _ingest(
+        self, document: Document, lease: _Lease, progress: _Progress, run: _Run
+    ) -> IngestOutcome:
         span, times = self._telemetry.span, run.times
-        heartbeat = self._options.heartbeat_interval_s
         with tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
             path = Path(tmp) / "upload"
             with times.timing(Stage.EXTRACTING):
                 await self._download(document, path)
-                async with progress.alive(Stage.EXTRACTING, 0.0, heartbeat):
-                    extraction = await asyncio.to_thread(
-                        self._extractor.extract, path, document.content_type
-                    )
+                extraction = await asyncio.to_thread(
+                    self._extractor.extract, path, document.content_type
+                )
             batches = _Batches(
                 self._passages(extraction, times),
                 self._options.upsert_batch_size,
@@ -309,8 +378,7 @@ class IngestDocument:
             done = 0.0
             while True:
                 with span("ingest.extract_and_chunk"):
-                    async with progress.alive(Stage.EXTRACTING, done, heartbeat):
-                        batch = await asyncio.to_thread(batches.take)
+                    batch = await asyncio.to_thread(batches.take)
                 if not batch.drafts:
                     raise ExtractionFailed("the document contains no text", reason="empty_text")
                 target = max(done, _STORED * self._share(batch))
@@ -318,6 +386,7 @@ class IngestDocument:
                     await progress.report(Stage.EMBEDDING, done, force=batch.first_index == 0)
                     vectors = await self._embed(batch, progress, done, target)
                 with span("ingest.index"), times.timing(Stage.INDEXING):
+                    # Raises LeaseLost, before the upsert, once the lease was taken over.
                     await progress.report(Stage.INDEXING, target)
                     run.stored = batch.end_index
                     await self._upsert(document, batch, vectors)
@@ -325,10 +394,8 @@ class IngestDocument:
                 with span("ingest.store"), times.timing(Stage.STORING):
                     if batch.last:
                         await progress.report(Stage.STORING, _STORED, force=True)
-                        return await self._finish(document, batch, extraction)
-                    stopped = await self._store(document, batch)
-                if stopped is not None:
-                    return stopped
+                        return await self._finish(document, lease, batch, extraction)
+                    await self._store(document, lease, batch)
                 done = target
 
     async def _download(self, document: Document, path: Path) -> None:
@@ -399,44 +466,35 @@ class IngestDocument:
             for index, draft in enumerate(batch.drafts, start=batch.first_index)
         ]
 
-    async def _store(self, document: Document, batch: _Batch) -> IngestOutcome | None:
-        """Stores a batch's chunk rows; an outcome instead when the document was deleted
-        or made ready by another run meanwhile (then this run stops)."""
+    @staticmethod
+    async def _held(uow: UnitOfWork, document: Document, lease: _Lease) -> Document:
+        """The document, locked until the transaction ends, while `lease` holds it;
+        raises LeaseLost otherwise (taken over, deleted, or finished by another run)."""
+        current = await uow.documents.get_for_update(document.id)
+        if current is None or not current.held_by(lease.token):
+            lease.lost = True
+            raise LeaseLost
+        return current
+
+    async def _store(self, document: Document, lease: _Lease, batch: _Batch) -> None:
+        """Stores a batch's chunk rows while the lease holds the document."""
         async with self._uow() as uow:
-            current = await uow.documents.get_for_update(document.id)
-            stopped = await self._stopped(document, current)
-            if stopped is not None:
-                return stopped
+            await self._held(uow, document, lease)
             await uow.chunks.put(document.id, self._chunks(document, batch))
             await uow.commit()
-        return None
-
-    async def _stopped(self, document: Document, current: Document | None) -> IngestOutcome | None:
-        if current is None or current.status is DocumentStatus.DELETING:
-            # Deleted while we worked: what we indexed must not outlive it.
-            await self._index.delete_document(str(document.dealership_id), document.id)
-            return IngestOutcome(document_id=document.id, status="deleted")
-        if current.status is DocumentStatus.READY:
-            return IngestOutcome(
-                document_id=document.id, status="ready", chunk_count=current.chunk_count
-            )
-        return None
 
     async def _finish(
-        self, document: Document, batch: _Batch, extraction: Extraction
+        self, document: Document, lease: _Lease, batch: _Batch, extraction: Extraction
     ) -> IngestOutcome:
         count = batch.end_index
-        if document.attempts > 1:
-            # An earlier run may have chunked the document into more passages.
-            await self._index.delete_document(
-                str(document.dealership_id), document.id, from_index=count
-            )
         async with self._uow() as uow:
-            current = await uow.documents.get_for_update(document.id)
-            stopped = await self._stopped(document, current)
-            if stopped is not None:
-                return stopped
-            assert current is not None  # noqa: S101 - `_stopped` answered None
+            current = await self._held(uow, document, lease)
+            if document.attempts > 1:
+                # An earlier run may have chunked the document into more passages. The
+                # row stays locked meanwhile: no other run claims the document.
+                await self._index.delete_document(
+                    str(document.dealership_id), document.id, from_index=count
+                )
             await uow.chunks.put(document.id, self._chunks(document, batch))
             await uow.chunks.delete_from(document.id, count)
             ready = msgspec.structs.replace(
@@ -449,66 +507,105 @@ class IngestDocument:
                 updated_at=self._clock.now(),
                 title=extraction.title,
                 warnings=tuple(extraction.warnings),
+                lease_token=None,
+                lease_expires_at=None,
             )
-            await uow.documents.update(ready)
+            if not await uow.documents.update_leased(ready, lease_token=lease.token):
+                raise LeaseLost
             await uow.dealerships.bump_generation(ready.dealership_id)
             await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_READY, ready))
             await uow.commit()
         return IngestOutcome(document_id=document.id, status="ready", chunk_count=count)
 
-    async def _discard(self, document: Document) -> None:
-        """Removes what earlier batches of a now failed document stored (best effort: a
-        later delete of the document removes anything left)."""
+    async def _discard(self, document: Document, lease: _Lease) -> None:
+        """Removes what earlier batches stored, before the document is failed, while the
+        lease holds it (its row locked meanwhile, so no other run claims it); raises
+        LeaseLost once it does not. Best effort against a dependency's failure: a later
+        delete of the document removes anything left."""
         with contextlib.suppress(DependencyUnavailable):
             async with self._uow() as uow:
-                current = await uow.documents.get_for_update(document.id)
-                if current is None or current.status is not DocumentStatus.FAILED:
-                    return
+                await self._held(uow, document, lease)
                 await uow.chunks.delete_document(document.id)
+                await self._index.delete_document(str(document.dealership_id), document.id)
                 await uow.commit()
-            await self._index.delete_document(str(document.dealership_id), document.id)
 
-    async def _note_transient(self, document_id: UUID, exc: DependencyUnavailable) -> None:
+    async def _superseded(self, document: Document) -> IngestOutcome:
+        """This run lost the document: to a deletion (what it indexed must not outlive
+        the document), or to another run, whose result stands."""
+        async with self._uow(read_only=True) as uow:
+            current = await uow.documents.get(document.id, dealership_id=None)
+        if current is None or current.status is DocumentStatus.DELETING:
+            await self._index.delete_document(str(document.dealership_id), document.id)
+            return IngestOutcome(document_id=document.id, status="deleted")
+        return IngestOutcome(document_id=document.id, status="superseded")
+
+    async def _release(
+        self,
+        claim: Document,
+        lease: _Lease,
+        exc: BaseException,
+        retry_within: timedelta | None,
+    ) -> None:
+        """Lets the document go until the retry is due (a dependency's failure recorded
+        on it); the reconciler re-drives it if no retry has claimed it by then."""
         try:
             async with self._uow() as uow:
-                current = await uow.documents.get_for_update(document_id)
-                if current is not None and current.status is DocumentStatus.PROCESSING:
-                    await uow.documents.update(
-                        msgspec.structs.replace(
-                            current,
-                            error=DocumentError(code=exc.code, message=exc.message),
-                            updated_at=self._clock.now(),
-                        )
+                current = await uow.documents.get_for_update(claim.id)
+                if current is None or not current.held_by(lease.token):
+                    return
+                now = self._clock.now()
+                wait = (retry_within or timedelta()) + timedelta(seconds=self._options.lease_s)
+                released = current.released(until=now + wait)
+                if isinstance(exc, DependencyUnavailable):
+                    released = msgspec.structs.replace(
+                        released,
+                        error=DocumentError(code=exc.code, message=exc.message),
+                        updated_at=now,
                     )
-                    await uow.commit()
+                await uow.documents.update_leased(released, lease_token=lease.token)
+                await uow.commit()
         except DependencyUnavailable:
-            return  # the database itself is down; the retry will find out
+            return  # the database itself is down: the lease lapses on its own
 
 
 class MarkFailed:
-    """Fails a document (permanently, or after its retries ran out) and announces it."""
+    """Fails a document (permanently, or after its retries ran out) and announces it.
+
+    With `lease_token`, only while that lease holds the document (the holder's own
+    verdict); without, only a `queued` document or a `processing` one that no live
+    lease holds, so a document another worker has taken over is never failed under it.
+    """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
         self._uow, self._clock, self._ids = uow, clock, ids
 
-    async def __call__(self, document_id: UUID, *, code: str, message: str) -> None:
+    async def __call__(
+        self, document_id: UUID, *, code: str, message: str, lease_token: UUID | None = None
+    ) -> bool:
+        """True if the document is now failed by this call."""
         async with self._uow() as uow:
             current = await uow.documents.get_for_update(document_id)
-            if current is None or current.status not in (
-                DocumentStatus.QUEUED,
-                DocumentStatus.PROCESSING,
-            ):
-                return
+            now = self._clock.now()
+            if current is None:
+                return False
+            if lease_token is None and not current.claimable(now):
+                return False
             failed = msgspec.structs.replace(
                 current,
                 status=DocumentStatus.FAILED,
                 stage=None,
                 error=DocumentError(code=code, message=message),
-                updated_at=self._clock.now(),
+                updated_at=now,
+                lease_token=None,
+                lease_expires_at=None,
             )
-            await uow.documents.update(failed)
+            if lease_token is None:
+                await uow.documents.update(failed)
+            elif not await uow.documents.update_leased(failed, lease_token=lease_token):
+                return False
             await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_FAILED, failed))
             await uow.commit()
+        return True
 
 
 class PurgeDocument:
@@ -539,12 +636,16 @@ class PurgeDocument:
 
 
 class ReconcileDocuments:
-    """Re-drives documents whose queue message was lost, from PostgreSQL.
+    """Re-drives, from PostgreSQL, documents whose work nobody is doing.
 
-    A document `queued` longer than `queued_timeout` (its message never arrived) or
-    `processing` without progress for `stalled_timeout` (its worker died) is enqueued
-    again. Each is re-checked under a row lock and touched in the same transaction, so
-    many reconcilers never re-drive the same document twice.
+    - `processing` with its lease lapsed (its worker died, or stopped renewing) or
+      released and not claimed again in time (a retry or a re-drive never came):
+      enqueued again at once, and released for `queued_timeout`;
+    - `queued` or `deleting` untouched for `queued_timeout` (their message never
+      arrived): enqueued again and touched.
+
+    Each is re-checked under a row lock and changed in the same transaction, so many
+    reconcilers never re-drive the same document twice.
     """
 
     def __init__(
@@ -554,41 +655,52 @@ class ReconcileDocuments:
         clock: Clock,
         *,
         queued_timeout: timedelta,
-        stalled_timeout: timedelta,
         batch: int = 100,
     ) -> None:
         self._uow, self._queue, self._clock = uow, queue, clock
-        self._timeouts = {
-            DocumentStatus.QUEUED: (queued_timeout, INGEST_DOCUMENT),
-            DocumentStatus.PROCESSING: (stalled_timeout, INGEST_DOCUMENT),
-            DocumentStatus.DELETING: (stalled_timeout, DELETE_DOCUMENT),
+        self._queued_timeout = queued_timeout
+        self._tasks = {
+            DocumentStatus.QUEUED: INGEST_DOCUMENT,
+            DocumentStatus.DELETING: DELETE_DOCUMENT,
         }
         self._batch = batch
 
     async def __call__(self) -> list[UUID]:
-        redriven: list[UUID] = []
-        for status, (timeout, task) in self._timeouts.items():
+        redriven = await self._lapsed()
+        for status, task in self._tasks.items():
             now = self._clock.now()
+            cutoff = now - self._queued_timeout
             async with self._uow() as uow:
                 stale = await uow.documents.list_stale(
-                    statuses=[status], updated_before=now - timeout, limit=self._batch
+                    statuses=[status], updated_before=cutoff, limit=self._batch
                 )
                 for candidate in stale:
-                    if await self._touch_if_stale(uow, candidate.id, status, now - timeout, now):
-                        await self._queue.enqueue(task, {"document_id": str(candidate.id)})
-                        redriven.append(candidate.id)
+                    current = await uow.documents.get_for_update(candidate.id)
+                    if current is None or current.status is not status:
+                        continue
+                    if current.updated_at >= cutoff:
+                        continue
+                    await uow.documents.update(msgspec.structs.replace(current, updated_at=now))
+                    await self._queue.enqueue(task, {"document_id": str(candidate.id)})
+                    redriven.append(candidate.id)
                 await uow.commit()
         return redriven
 
-    @staticmethod
-    async def _touch_if_stale(
-        uow: UnitOfWork, document_id: UUID, status: DocumentStatus, cutoff: datetime, now: datetime
-    ) -> bool:
-        current = await uow.documents.get_for_update(document_id)
-        if current is None or current.status is not status or current.updated_at >= cutoff:
-            return False
-        await uow.documents.update(msgspec.structs.replace(current, updated_at=now))
-        return True
+    async def _lapsed(self) -> list[UUID]:
+        redriven: list[UUID] = []
+        now = self._clock.now()
+        async with self._uow() as uow:
+            for candidate in await uow.documents.list_lapsed(now=now, limit=self._batch):
+                current = await uow.documents.get_for_update(candidate.id)
+                if current is None or current.status is not DocumentStatus.PROCESSING:
+                    continue
+                if current.lease_expires_at is not None and current.lease_expires_at > now:
+                    continue
+                await uow.documents.update(current.released(until=now + self._queued_timeout))
+                await self._queue.enqueue(INGEST_DOCUMENT, {"document_id": str(candidate.id)})
+                redriven.append(candidate.id)
+            await uow.commit()
+        return redriven
 
 
 class RelayOutbox:
@@ -641,6 +753,7 @@ class RelayOutbox:
                 last_error=None,
                 created_at=now,
                 updated_at=now,
+                due_at=now,
             )
             try:
                 await uow.webhooks.add_delivery(delivery)

@@ -256,6 +256,12 @@ class SearchKnowledgeBase:
                 if cached is not None:
                     return decode(cached), "hit"
                 if await self._cache.set_if_absent(lock, token, ttl_s=options.lock_ttl_s):
+                    # The holder may have stored its result and let go between our read
+                    # and our lock: read again before computing.
+                    cached = await self._cache.get(key)
+                    if cached is not None:
+                        await self._cache.delete_if_equal(lock, token)
+                        return decode(cached), "hit"
                     break
                 if time.monotonic() >= deadline:
                     break  # give up waiting: compute, and still share the result

@@ -96,7 +96,7 @@ PROBLEMS: dict[str, ProblemKind] = {
 }
 """Every code the API answers, in the one table that maps codes to HTTP. A domain
 error whose own code is not here answers the nearest listed code of its classes
-(`WebhookDeliveryFailed` would answer `dependency_unavailable`). The guide's error
+(`ExtractorUnavailable` would answer `dependency_unavailable`). The guide's error
 table (docs/guide/07-errors.md) and the OpenAPI document list exactly these codes."""
 
 _HTTP_EXCEPTION_CODES = {

@@ -151,9 +151,10 @@ class DocumentErrorOut(msgspec.Struct, frozen=True):
 class DocumentOut(msgspec.Struct, frozen=True):
     """A document and its processing state.
 
-    `stalled` is true when a `processing` document has made no progress for longer than
-    the stall timeout (its worker probably died; the reconciler re-drives it), which
-    tells it apart from one merely `queued` behind others. `title` is the title the file
+    `stalled` is true when no worker holds a `processing` document's lease: its worker
+    died (the lease lapsed) or it waits for a retry after a failure (`error` says which)
+    or for a worker to take it up again; the reconciler re-drives it. It tells a held-up
+    document apart from one working or merely `queued` behind others. `title` is the title the file
     names for itself (e.g. Markdown front matter), `warnings` what extraction had to skip
     ("3 images without text skipped"); both are set once the document is ready.
     """
@@ -178,11 +179,7 @@ class DocumentOut(msgspec.Struct, frozen=True):
     warnings: Annotated[list[str], msgspec.Meta(examples=[["3 images without text skipped"]])]
 
     @classmethod
-    def of(cls, document: Document, *, now: datetime, stall_after_s: float) -> DocumentOut:
-        stalled = (
-            document.status is DocumentStatus.PROCESSING
-            and (now - document.updated_at).total_seconds() > stall_after_s
-        )
+    def of(cls, document: Document, *, now: datetime) -> DocumentOut:
         return cls(
             id=document.id,
             dealership_id=document.dealership_id,
@@ -199,7 +196,7 @@ class DocumentOut(msgspec.Struct, frozen=True):
             attempts=document.attempts,
             size_bytes=document.size_bytes,
             sha256=document.sha256,
-            stalled=stalled,
+            stalled=document.stalled(now),
             created_at=document.created_at,
             updated_at=document.updated_at,
             title=document.title,
@@ -234,7 +231,14 @@ class WebhookOut(msgspec.Struct, frozen=True, omit_defaults=True):
     active: bool
     created_at: datetime
     secret: str | None = None
-    """Present only in the answer to the creation; store it to verify signatures."""
+    """Present only in the answer to the creation and to a rotation; store it to verify
+    signatures."""
+    disabled_reason: str | None = None
+    """Why a subscription is no longer `active` (say the receiver answered `410 Gone`)."""
+    previous_secret_expires_at: datetime | None = None
+    """After a rotation: until when the previous secret also signs every delivery."""
+    circuit_open_until: datetime | None = None
+    """While the receiver keeps failing: deliveries wait until then, then one probes."""
 
     @classmethod
     def of(cls, subscription: WebhookSubscription, *, with_secret: bool = False) -> WebhookOut:
@@ -246,6 +250,9 @@ class WebhookOut(msgspec.Struct, frozen=True, omit_defaults=True):
             active=subscription.active,
             created_at=subscription.created_at,
             secret=subscription.secret if with_secret else None,
+            disabled_reason=subscription.disabled_reason,
+            previous_secret_expires_at=subscription.previous_secret_expires_at,
+            circuit_open_until=subscription.circuit_open_until,
         )
 
 
@@ -259,6 +266,8 @@ class WebhookDeliveryOut(msgspec.Struct, frozen=True):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    next_attempt_at: datetime | None = None
+    """When a `pending` delivery is next attempted (or its running attempt's lease ends)."""
 
 
 class WebhookDetailOut(msgspec.Struct, frozen=True):
@@ -318,8 +327,19 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     role: MessageRole
     content: str
     sources: list[SourceOut]
-    """Passages the reply drew on; `[n]` in `content` cites `sources[n-1]`."""
+    """Passages the reply cites, checked by the server: `[n]` in `content` cites
+    `sources[n-1]`, and every source listed is cited."""
     created_at: datetime
+    grounded: bool | None = None
+    """Training replies: true when every claim (a sentence of four or more words that is
+    not a question) is supported by a passage it cites; null for trainee messages and
+    roleplay lines."""
+    supported_share: float | None = None
+    """Training replies: the share of claims supported by a cited passage, 0..1 (null
+    when the reply makes no claim, e.g. when nothing relevant was found)."""
+    cached: bool = False
+    """Served from the answer cache: the same first question, asked in this dealership
+    since its knowledge base last changed, was answered by the model once."""
 
 
 class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):

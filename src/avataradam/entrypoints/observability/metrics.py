@@ -78,7 +78,7 @@ TASK_BUCKETS: Final = (
 UNMATCHED_ROUTE: Final = "unmatched"
 
 Pool = Literal["primary", "replica"]
-CacheName = Literal["embedding", "retrieval"]
+CacheName = Literal["embedding", "retrieval", "answer"]
 CacheResult = Literal["hit", "miss", "bypass"]
 TaskOutcome = Literal["success", "retry", "failure", "dead_letter"]
 ExternalService = Literal["vector_store", "embedder", "chat_model"]
@@ -237,6 +237,13 @@ class Metrics:
             "avataradam_documents",
             "Documents by status (queued, processing, ready, failed, deleting).",
             ["status"],
+            multiprocess_mode="livemostrecent",  # as queue_depth
+            registry=r,
+        )
+        self.documents_oldest_processing_age = Gauge(
+            "avataradam_documents_oldest_processing_age_seconds",
+            "Time since the longest-processing document left `queued` (re-drives"
+            " included); 0 when none is processing.",
             multiprocess_mode="livemostrecent",  # as queue_depth
             registry=r,
         )

@@ -16,7 +16,7 @@ spans instead (debugging), `none` turns tracing off. Sampling follows
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Final
 
@@ -175,3 +175,38 @@ def observed_call(metrics: Metrics, service: ExternalService, operation: str) ->
         metrics.external_call(service, operation),
     ):
         yield
+
+
+Annotate = Callable[[str, str | int | float | bool], None]
+"""Sets one attribute on a span (`span.set_attribute`)."""
+
+
+@contextmanager
+def observed_stream(
+    metrics: Metrics,
+    service: ExternalService,
+    operation: str,
+    attributes: dict[str, str | int | float | bool] | None = None,
+    tracer: Tracer | None = None,
+) -> Iterator[Annotate]:
+    """A client span plus the external-call metrics around a streamed call (a chat
+    reply), yielding a setter for attributes learnt as the stream goes (tokens).
+
+    The span is started in the current context but not made current: the stream is an
+    async generator that yields to its reader between deltas, and a span made current
+    there would leak into the reader's context. An exception is recorded on the span,
+    marks it as an error and propagates.
+    """
+    active_tracer = tracer or trace.get_tracer(INSTRUMENTATION_NAME)
+    span = active_tracer.start_span(
+        f"{service}.{operation}", kind=SpanKind.CLIENT, attributes=attributes
+    )
+    try:
+        with metrics.external_call(service, operation):
+            yield span.set_attribute
+    except Exception as exc:
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
+    finally:
+        span.end()

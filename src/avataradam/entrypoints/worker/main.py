@@ -25,7 +25,13 @@ from avataradam.entrypoints.worker.context import message_context
 from avataradam.entrypoints.worker.metrics import TaskMetrics
 from avataradam.entrypoints.worker.runtime import WorkerRuntime, lower_cpu_priority
 from avataradam.entrypoints.worker.shutdown import GracefulStop
-from avataradam.entrypoints.worker.tasks import actor_options, deliver, ingest, last_attempt
+from avataradam.entrypoints.worker.tasks import (
+    actor_options,
+    deliver,
+    ingest,
+    last_attempt,
+    retry_within,
+)
 
 settings = load_settings()
 lower_cpu_priority(settings.worker.nice)
@@ -77,7 +83,12 @@ def _message_context(**fields: str) -> AbstractContextManager[None]:
 @dramatiq.actor(actor_name=INGEST_DOCUMENT, queue_name=QUEUES[INGEST_DOCUMENT], **_options)
 async def ingest_document(document_id: str, **_: Any) -> None:
     with _message_context(document_id=document_id):
-        outcome = await ingest(runtime.container, UUID(document_id), last_attempt=_last_attempt())
+        outcome = await ingest(
+            runtime.container,
+            UUID(document_id),
+            last_attempt=_last_attempt(),
+            retry_within=retry_within(_ingestion),
+        )
         if outcome.status == "failed":
             _work_failed(document_code=outcome.error_code or "unknown")
         _log.info(
@@ -105,3 +116,5 @@ async def deliver_webhook(delivery_id: str, **_: Any) -> None:
             _work_failed(webhook=True)
         elif status is DeliveryStatus.DELIVERED:
             container.metrics.webhook_deliveries.labels(outcome="delivered").inc()
+        elif status is DeliveryStatus.PENDING:
+            container.metrics.webhook_deliveries.labels(outcome="retrying").inc()

@@ -38,12 +38,15 @@ def lower_cpu_priority(increment: int) -> None:
 class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
-    Every worker process relays the outbox, reconciles stuck documents and purges
-    expired idempotency keys; all are safe to run in many processes at once (row
-    locks, SKIP LOCKED, an idempotent DELETE). Every
+    Every worker process relays the outbox, reconciles stuck documents (those whose
+    processing lease lapsed included), re-drives overdue webhook deliveries and purges
+    expired idempotency keys, once as it starts and then every
+    `ingestion.reconcile_interval_s`; all are safe to run in many processes at once
+    (row locks, SKIP LOCKED, an idempotent DELETE). Every
     `worker.heartbeat_interval_s` it also beats the heartbeat and refreshes the queue
-    and documents-by-status gauges (global values: whichever process measured last
-    wins, which is what their `mostrecent` mode expects).
+    and documents gauges (by status, and the age of the oldest processing document;
+    global values: whichever process measured last wins, which is what their
+    `mostrecent` mode expects).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -73,7 +76,8 @@ class WorkerRuntime(dramatiq.Middleware):
         if loop_thread is None:
             raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
         self._broker = broker
-        loop_thread.run_coroutine(self._start())
+        queues = getattr(worker, "consumer_whitelist", None)
+        loop_thread.run_coroutine(self._start(warm_up=not queues or "ingest" in queues))
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Stops the periodic duties only: Dramatiq calls this before it lets the running
@@ -91,10 +95,13 @@ class WorkerRuntime(dramatiq.Middleware):
         if loop_thread is not None and self._container is not None:
             loop_thread.run_coroutine(self._stop())
 
-    async def _start(self) -> None:
+    async def _start(self, *, warm_up: bool) -> None:
+        """`warm_up` loads the embedder before any consumer runs, so no ingestion waits
+        for it; a worker of the webhooks queue alone never embeds and skips it."""
         self._container = build_container(self.settings)
         await self._container.start()
-        await self._container.warm_up()  # before any consumer runs: no task waits for it
+        if warm_up:
+            await self._container.warm_up()
         if self._broker is not None:
             self._queues = RedisQueueProbe.for_broker(self._container.redis, self._broker)
         self._serve_metrics()
@@ -104,6 +111,9 @@ class WorkerRuntime(dramatiq.Middleware):
             ),
             asyncio.create_task(
                 self._every(self.settings.worker.heartbeat_interval_s, self.observe)
+            ),
+            asyncio.create_task(
+                self._every(self.settings.ingestion.reconcile_interval_s, self.redrive_webhooks)
             ),
         ]
         _log.info("worker_started")
@@ -161,6 +171,14 @@ class WorkerRuntime(dramatiq.Middleware):
                 _log.info("periodic_duties", **done)
         return done
 
+    async def redrive_webhooks(self) -> list[str]:
+        """Re-enqueues webhook deliveries whose queue message was lost (its own duty, so
+        that document reconciling and delivery re-driving fail and change separately)."""
+        redriven = [str(i) for i in await self.container.redrive_webhooks()]
+        if redriven:
+            _log.info("webhook_deliveries_redriven", delivery_ids=redriven)
+        return redriven
+
     async def observe(self) -> dict[str, Any]:
         """One round of gauges. The heartbeat comes first and the parts fail
         separately, so a Redis outage neither stops the heartbeat nor the documents
@@ -177,10 +195,14 @@ class WorkerRuntime(dramatiq.Middleware):
         try:
             async with container.uow(read_only=True) as uow:
                 counts = await uow.documents.count_by_status(None)
+                oldest = await uow.documents.oldest_processing_started_at()
         except DependencyUnavailable as exc:
             _log.warning("document_gauges_failed", error=exc.code)
         else:
             for status, count in counts.items():
                 metrics.documents.labels(status=status.value).set(count)
             observed["documents"] = {status.value: n for status, n in counts.items()}
+            age_s = 0.0 if oldest is None else (container.clock.now() - oldest).total_seconds()
+            metrics.documents_oldest_processing_age.set(max(0.0, age_s))
+            observed["oldest_processing_age_s"] = age_s
         return observed

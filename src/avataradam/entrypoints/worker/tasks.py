@@ -12,6 +12,7 @@ An attempt interrupted by the worker's stop is always retried (`retry_when`).
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -41,16 +42,36 @@ def actor_options(ingestion: IngestionSettings) -> dict[str, Any]:
 
 def last_attempt(max_retries: int) -> bool:
     """Whether the message being processed has no retry left (CurrentMessage middleware)."""
+    return _retries() >= max_retries
+
+
+def retry_within(ingestion: IngestionSettings) -> timedelta:
+    """The longest Dramatiq's Retries middleware waits before retrying the message being
+    processed should it fail: its backoff is `min_backoff * 2**retries`, stretched by
+    a jitter of up to twice that, at most `max_backoff`."""
+    backoff_ms = min(ingestion.max_backoff_ms, ingestion.min_backoff_ms * 2 ** (_retries() + 1))
+    return timedelta(milliseconds=backoff_ms)
+
+
+def _retries() -> int:
     message = CurrentMessage.get_current_message()
-    retries = message.options.get("retries", 0) if message is not None else 0
-    return bool(retries >= max_retries)
+    return int(message.options.get("retries", 0)) if message is not None else 0
 
 
-async def ingest(container: Container, document_id: UUID, *, last_attempt: bool) -> IngestOutcome:
+async def ingest(
+    container: Container,
+    document_id: UUID,
+    *,
+    last_attempt: bool,
+    retry_within: timedelta | None = None,
+) -> IngestOutcome:
     """Ingests a document; raises for Dramatiq to retry unless this is the last attempt,
-    which fails the document instead (outcome `failed` with the code)."""
+    which fails the document instead (outcome `failed` with the code). A failed attempt
+    lets the document go for `retry_within` (see IngestDocument)."""
     try:
-        return await container.ingest_document(document_id)
+        return await container.ingest_document(
+            document_id, retry_within=None if last_attempt else retry_within
+        )
     except Exception as exc:
         _log_failure("ingest", exc, last_attempt=last_attempt)
         if not last_attempt:
@@ -59,7 +80,9 @@ async def ingest(container: Container, document_id: UUID, *, last_attempt: bool)
             code, message = "retries_exhausted", f"gave up after retries: {exc.message}"
         else:
             code, message = "internal_error", _describe(exc)
-        await container.mark_failed(document_id, code=code, message=message)
+        if not await container.mark_failed(document_id, code=code, message=message):
+            # Another worker holds the document now: its run decides.
+            return IngestOutcome(document_id=document_id, status="superseded")
         return IngestOutcome(document_id=document_id, status="failed", error_code=code)
     finally:
         # The model's activations are freed but kept by malloc unless trimmed.
@@ -69,14 +92,15 @@ async def ingest(container: Container, document_id: UUID, *, last_attempt: bool)
 async def deliver(
     container: Container, delivery_id: UUID, *, last_attempt: bool
 ) -> DeliveryStatus | None:
-    """Delivers a webhook; raises for Dramatiq to retry unless this is the last attempt,
-    which gives the delivery up instead (status `failed`)."""
+    """Makes one attempt of a webhook delivery; the use case schedules its retries in
+    PostgreSQL. An error of the service itself (database down, a bug) raises for
+    Dramatiq to retry unless this is the last attempt, which gives the delivery up
+    instead (status `failed`)."""
     try:
         return await container.deliver_webhook(delivery_id)
     except Exception as exc:
         _log_failure("webhook", exc, last_attempt=last_attempt)
         if not last_attempt:
-            container.metrics.webhook_deliveries.labels(outcome="retrying").inc()
             raise
         reason = f"retries exhausted: {_describe(exc)}"
         await container.deliver_webhook.give_up(delivery_id, reason)

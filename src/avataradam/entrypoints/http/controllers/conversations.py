@@ -97,6 +97,9 @@ def _message(m: Message) -> MessageOut:
         content=m.content,
         sources=_sources(m.sources),
         created_at=m.created_at,
+        grounded=m.grounded,
+        supported_share=m.supported_share,
+        cached=m.cached,
     )
 
 
@@ -109,6 +112,9 @@ def _assistant(done: ReplyDone) -> AssistantMessageOut:
         content=m.content,
         sources=_sources(m.sources),
         created_at=m.created_at,
+        grounded=m.grounded,
+        supported_share=m.supported_share,
+        cached=m.cached,
         usage=UsageOut(done.usage.prompt_tokens, done.usage.completion_tokens)
         if done.usage
         else None,

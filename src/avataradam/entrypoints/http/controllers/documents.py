@@ -97,11 +97,7 @@ def _reader(upload: UploadFile) -> AsyncIterator[bytes]:
 
 
 def _out(container: Services, document: Document) -> DocumentOut:
-    return DocumentOut.of(
-        document,
-        now=container.clock.now(),
-        stall_after_s=container.settings.ingestion.stalled_timeout_s,
-    )
+    return DocumentOut.of(document, now=container.clock.now())
 
 
 class DocumentController(Controller):
@@ -203,7 +199,8 @@ class DocumentController(Controller):
         description=(
             "`status` goes `queued -> processing -> ready | failed` (`deleting` while removal "
             "runs); `stage` and `progress` (0..1) follow the processing; `error` tells why a "
-            "document failed; `stalled` flags a processing document without progress."
+            "document failed; `stalled` flags a processing document that no worker holds (its "
+            "worker died, or it waits for a retry): it is re-driven on its own."
         ),
         responses=problems(400, 404),
     )

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from avataradam.domain.usecases.webhooks import NewSubscription
 from avataradam.entrypoints.container import Services
@@ -34,9 +34,12 @@ class WebhookController(Controller):
         summary="Subscribe a URL to events",
         description=(
             "Events: `document.ready`, `document.failed`, `document.deleted`. The answer "
-            "carries the signing `secret` (`whsec_…`) — the only time it is shown. Deliveries "
+            "carries the signing `secret` (`whsec_…`), shown only here (and by a rotation). "
+            "Deliveries "
             "are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "
-            "`webhook-signature`). URLs must be http(s) and, unless the deployment allows it, "
+            "`webhook-signature`). URLs must be http(s) — https where the deployment requires "
+            "it (`AVATARADAM_WEBHOOKS_HTTPS_ONLY`, on in production by default) — and, unless "
+            "the deployment allows it, "
             "not point at a private address (422); link-local and cloud metadata addresses "
             "are refused whatever the deployment allows. With an `Idempotency-Key`, repeats "
             "replay the first answer, secret included. Admins only."
@@ -87,7 +90,11 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="getWebhook",
         summary="Read a subscription and its delivery log",
-        description="Recent deliveries with their status, attempts and last error. Admins only.",
+        description=(
+            "Recent deliveries with their status, attempts, last error and, while pending, "
+            "`next_attempt_at`; a `subscription.disabled` entry records why an inactive "
+            "subscription was disabled. Admins only."
+        ),
         responses=problems(400, 403, 404),
     )
     async def read(
@@ -107,10 +114,31 @@ class WebhookController(Controller):
                     last_error=d.last_error,
                     created_at=d.created_at,
                     updated_at=d.updated_at,
+                    next_attempt_at=d.due_at,
                 )
                 for d in deliveries
             ],
         )
+
+    @post(
+        "/{webhook_id:uuid}/rotate-secret",
+        operation_id="rotateWebhookSecret",
+        summary="Rotate the signing secret",
+        description=(
+            "Answers the subscription with its new `secret` (shown only now). Until "
+            "`previous_secret_expires_at` (`AVATARADAM_WEBHOOKS_ROTATION_GRACE_S`, a day by "
+            "default) every delivery is signed with both secrets, the new one first, in one "
+            "`webhook-signature` header: switch your receiver to the new secret within that "
+            "time. Rotating again ends the older secret's grace at once. Admins only."
+        ),
+        status_code=HTTP_200_OK,
+        responses=problems(400, 403, 404),
+    )
+    async def rotate_secret(
+        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+    ) -> WebhookOut:
+        rotated = await container.rotate_webhook_secret(principal, webhook_id)
+        return WebhookOut.of(rotated, with_secret=True)
 
     @delete(
         "/{webhook_id:uuid}",

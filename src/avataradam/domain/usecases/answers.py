@@ -1,0 +1,129 @@
+"""The answer cache: a training question asked with no prior history is answered by the
+chat model once per knowledge-base generation, then served from the shared cache.
+
+Exact by construction: the key names everything the stored reply depends on — the
+dealership, its knowledge-base generation (bumped when a document becomes ready or is
+deleted, as for the retrieval cache, so a changed knowledge base never serves an old
+answer), the chat model, `PROMPT_VERSION`, the options that shape the prompt and its
+check (retrieval depth, relevance floor, reply length, support threshold), the session
+focus and the normalised question. Questions in a conversation with history are never
+cached: the history is part of their prompt.
+
+Single flight across instances: the first request to miss takes a lock and asks the
+model; the others wait for its answer as long as the lock is held (a generation takes
+seconds), then serve it. A holder that fails releases the lock at once; one that died
+loses it when it expires, and a waiter then asks the model itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.model import Source
+from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
+
+PROMPT_VERSION = "2026-11-30.1"
+"""Bumped whenever a prompt template or the citation check changes what a reply says."""
+
+
+class CachedAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A checked training reply as stored in the answer cache."""
+
+    content: str
+    sources: tuple[Source, ...]
+    grounded: bool | None
+    supported_share: float | None
+
+
+class AnswerCacheOptions(msgspec.Struct, frozen=True, kw_only=True):
+    enabled: bool = True
+    ttl_s: int = 3600
+    lock_ttl_s: float = 90.0
+    """How long a generating request holds the key: longer than a slow reply takes."""
+    wait_for_peer_s: float = 90.0
+    poll_interval_s: float = 0.05
+
+
+def answer_key(
+    *,
+    dealership_id: UUID,
+    generation: int,
+    model: str,
+    shape: str,
+    focus: str | None,
+    normalised: str,
+) -> str:
+    """`shape` names the options that shape the prompt and its check (see module)."""
+    digest = hashlib.sha256(f"{shape}\x1f{focus or ''}\x1f{normalised}".encode()).hexdigest()
+    return f"avataradam:ans:{dealership_id}:{generation}:{model}:{PROMPT_VERSION}:{digest[:40]}"
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(CachedAnswer)
+
+
+class AnswerCache:
+    """`answer(key, generate)`: the cached answer, or `generate()`'s, computed once."""
+
+    def __init__(
+        self, cache: Cache, telemetry: Telemetry, options: AnswerCacheOptions | None = None
+    ) -> None:
+        self._cache, self._telemetry = cache, telemetry
+        self._options = options or AnswerCacheOptions()
+
+    @property
+    def enabled(self) -> bool:
+        return self._options.enabled
+
+    async def answer(
+        self, key: str, generate: Callable[[], Awaitable[CachedAnswer]]
+    ) -> tuple[CachedAnswer, str]:
+        """(answer, outcome): `hit` served from the cache (no model call), `miss` asked
+        the model and shared the answer, `bypass` asked the model without the cache
+        (disabled or unreachable)."""
+        if not self._options.enabled:
+            return await generate(), "bypass"
+        options = self._options
+        lock, token = f"{key}:lock", secrets.token_hex(8).encode()
+        try:
+            deadline = time.monotonic() + options.wait_for_peer_s
+            while True:
+                cached = await self._cache.get(key)
+                if cached is not None:
+                    self._telemetry.cache_result("answer", "hit")
+                    return _decoder.decode(cached), "hit"
+                if await self._cache.set_if_absent(lock, token, ttl_s=options.lock_ttl_s):
+                    # The holder may have stored its answer and let go between our read
+                    # and our lock: read again before asking the model.
+                    cached = await self._cache.get(key)
+                    if cached is not None:
+                        await self._cache.delete_if_equal(lock, token)
+                        self._telemetry.cache_result("answer", "hit")
+                        return _decoder.decode(cached), "hit"
+                    break
+                if time.monotonic() >= deadline:
+                    break  # the holder is slow or gone: answer, and still share it
+                await asyncio.sleep(options.poll_interval_s)
+        except CacheUnavailable:
+            self._telemetry.cache_result("answer", "bypass")
+            return await generate(), "bypass"
+        try:
+            answer = await generate()
+            try:
+                await self._cache.set(key, _encoder.encode(answer), ttl_s=options.ttl_s)
+            except CacheUnavailable:
+                self._telemetry.cache_result("answer", "bypass")
+                return answer, "bypass"
+        finally:
+            with contextlib.suppress(CacheUnavailable):  # else the lock expires on its own
+                await self._cache.delete_if_equal(lock, token)
+        self._telemetry.cache_result("answer", "miss")
+        return answer, "miss"

@@ -1,0 +1,88 @@
+"""Single flight across instances, for both shared caches (retrieval and answers): a
+request that wins the lock just after the holder stored its value and let go serves that
+value instead of computing it a second time."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from avataradam.adapters.embeddings.hashing import HashingEmbedder
+from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.telemetry import InMemoryTelemetry
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.domain.model import Topic
+from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer
+from avataradam.domain.usecases.search import CacheOptions, SearchHit, SearchKnowledgeBase
+
+
+class PeerFinishesBeforeOurLock(InMemoryCache):
+    """The other instance stores `value` under `key` and releases its lock between this
+    request's read of the key and its attempt at the lock."""
+
+    def __init__(self, key: str, value: bytes) -> None:
+        super().__init__()
+        self._key, self._value = key, value
+
+    async def set_if_absent(self, key: str, value: bytes, *, ttl_s: float) -> bool:
+        await self.set(self._key, self._value, ttl_s=60)
+        return await super().set_if_absent(key, value, ttl_s=ttl_s)
+
+
+ANSWER = CachedAnswer(content="GAP pays the gap [1].", sources=(), grounded=True, supported_share=1)
+
+
+async def test_the_answer_cache_serves_a_peer_answer_stored_just_before_its_lock() -> None:
+    cache = PeerFinishesBeforeOurLock("k", msgspec.msgpack.encode(ANSWER))
+    answers = AnswerCache(cache, InMemoryTelemetry())
+
+    async def generate() -> CachedAnswer:
+        raise AssertionError("the peer's answer was there: no model call")
+
+    answer, outcome = await answers.answer("k", generate)
+
+    assert (answer, outcome) == (ANSWER, "hit")
+    assert await cache.get("k:lock") is None, "the lock taken by mistake is released"
+
+
+async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_lock() -> None:
+    hits = [
+        SearchHit(
+            chunk_id="c:0",
+            document_id=uuid.uuid4(),
+            filename="f",
+            topic=Topic.COMPLIANCE,
+            text="t",
+            score=1,
+        )
+    ]
+    cache = PeerFinishesBeforeOurLock("k", msgspec.msgpack.encode(hits))
+    store = InMemoryStore()
+    search = SearchKnowledgeBase(
+        InMemoryUnitOfWorkFactory(store),
+        InMemoryGenerationReader(store),
+        HashingEmbedder(dimension=8),
+        InMemoryVectorIndex(8),
+        cache,
+        InMemoryTelemetry(),
+        CacheOptions(),
+    )
+
+    async def compute() -> list[SearchHit]:
+        raise AssertionError("the peer's result was there: no second query")
+
+    # The mechanism under test, called directly.
+    result, outcome = await search._single_flight(
+        "k",
+        compute,
+        encode=msgspec.msgpack.encode,
+        decode=msgspec.msgpack.Decoder(list[SearchHit]).decode,
+        ttl_s=60,
+    )
+
+    assert (result, outcome) == (hits, "hit")
+    assert await cache.get("k:lock") is None
