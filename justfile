@@ -95,6 +95,10 @@ bench-memory:
 bench-restart:
     .venv/bin/python -m bench.run --only restart
 
+# Cost of the per-request account check (sessions follow the account): cached and uncached vs without, same run (about 1 min).
+bench-account:
+    .venv/bin/python -m bench.account
+
 # Benchmarks of search only: servers vs hello world, cached/uncached, Zipf replay, rate limiter, vector store.
 bench-search:
     bash ops/install-bench-tools.sh

@@ -57,6 +57,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_AUTH_REFRESH_TOKEN_TTL_S": "refresh token lifetime, at least the access token's",
     "AVATARADAM_AUTH_ARGON2_TIME_COST": "Argon2id iterations of password hashing",
     "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "Argon2id memory of password hashing",
+    "AVATARADAM_AUTH_ACCOUNT_CACHE_TTL_S": "seconds an API process may keep an account's state between requests; changes reach every process at once over Redis, this bounds only a lost broadcast (0: read PostgreSQL on every request)",
     "AVATARADAM_BLOBS_BACKEND": "where uploaded files are kept: `postgres` (every host sees them, committed with their document) or `filesystem` (one host only)",
     "AVATARADAM_BLOBS_DIRECTORY": "directory of the `filesystem` blob store",
     "AVATARADAM_LOGGING_LEVEL": "`DEBUG`, `INFO`, `WARNING`, `ERROR`",
@@ -135,9 +136,12 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_RATE_LIMIT_UPLOAD_WINDOW_S": "window of the upload policy",
     "AVATARADAM_RATE_LIMIT_DEALERSHIP_LIMIT": "chat + search + upload requests per dealership per window (0: off)",
     "AVATARADAM_RATE_LIMIT_DEALERSHIP_WINDOW_S": "window of the dealership policy",
-    "AVATARADAM_RATE_LIMIT_LOGIN_LIMIT": "sign-in attempts per email and client address per window (0: off)",
+    "AVATARADAM_RATE_LIMIT_LOGIN_LIMIT": "failed password checks (sign-ins, password changes) per email and client address per window (0: off)",
     "AVATARADAM_RATE_LIMIT_LOGIN_WINDOW_S": "window of the sign-in policy",
+    "AVATARADAM_RATE_LIMIT_LOGIN_ADDRESS_LIMIT": "failed password checks per client address, whatever the email, per window (0: off)",
+    "AVATARADAM_RATE_LIMIT_LOGIN_ADDRESS_WINDOW_S": "window of the per-address sign-in policy",
     "AVATARADAM_RATE_LIMIT_FAIL_OPEN": "chat/search/upload stay available without limits when Redis is down (sign-in always fails closed)",
+    "AVATARADAM_USAGE_MONTHLY_TOKEN_BUDGET": "prompt plus completion tokens a dealership may spend per calendar month (UTC), enforced exactly across instances; `0` is unlimited. A super admin overrides it per dealership (`PATCH /v1/dealerships/{id}` `monthly_token_budget`). See [Usage and budgets](06-search-and-chat.md#usage-and-budgets)",
 }
 
 

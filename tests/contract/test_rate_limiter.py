@@ -258,3 +258,34 @@ async def test_unreachable_redis_fails_closed_when_any_policy_of_the_request_doe
 
     assert unavailable == ["search", "d", "search"]
     assert [d.allowed for d in opened] == [True]
+
+
+async def test_a_refund_gives_back_the_newest_admission_of_each_pair(subject: Subject) -> None:
+    account, address = _policy(limit=2, name="login"), _policy(limit=3, name="login_address")
+    hits = [(account, "a@example.com|10.0.0.1"), (address, "10.0.0.1")]
+    await subject.limiter.hit_all(hits)
+    await subject.limiter.hit_all(hits)
+    assert not all(d.allowed for d in await subject.limiter.hit_all(hits))
+
+    await subject.limiter.refund(hits)
+
+    admitted = await subject.limiter.hit_all(hits)
+    assert all(d.allowed for d in admitted)
+    assert [d.remaining for d in admitted] == [0, 1]
+
+
+async def test_a_refund_of_nothing_admitted_changes_nothing(subject: Subject) -> None:
+    policy = _policy(limit=1)
+    await subject.limiter.refund([(policy, "nobody")])
+
+    assert (await subject.limiter.hit(policy, "nobody")).allowed
+    assert not (await subject.limiter.hit(policy, "nobody")).allowed
+
+
+async def test_a_refund_never_raises_when_redis_is_unreachable(unreachable_redis: Redis) -> None:
+    unavailable: list[str] = []
+    limiter = RedisRateLimiter(unreachable_redis, on_unavailable=unavailable.append)
+
+    await limiter.refund([(_policy(), "user-1")])
+
+    assert unavailable == [], "a refund takes no decision: nothing to count"

@@ -491,8 +491,9 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
     and those `Metrics` defines (a metric nothing emits is dead code), when real work
     runs through the API and worker processes (an ingested document announced to a
     webhook receiver that fails once, searches, a chat, a chat model answering 500, a
-    corrupt PDF, a request for nothing), then the pages of the API and the worker show
-    each name with a sample, every counter counted and every histogram observed."""
+    reply refused by an exhausted token budget, a corrupt PDF, a request for nothing),
+    then the pages of the API and the worker show each name with a sample, every
+    counter counted and every histogram observed."""
     referenced = referenced_metric_names()
     wanted = {name: {"Metrics"} for name in defined_metric_names()}
     for name, files in referenced.items():
@@ -524,10 +525,23 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
         messages, json={"content": "What does GAP cover?"}, headers=dealer.user.headers
     )
     assert answered.status_code == 201, answered.text
+    # A 1-token budget refuses the same question again (counted; the 100 % alert).
+    root = await sign_in(api, deployment.super_admin_email, None)
+    path = f"/v1/dealerships/{dealer.dealership_id}"
+    budget = await api.patch(path, json={"monthly_token_budget": 1}, headers=root.headers)
+    assert budget.status_code == 200, budget.text
+    exhausted = await api.post(
+        messages, json={"content": "What does GAP cover?"}, headers=dealer.user.headers
+    )
+    assert exhausted.status_code == 429, exhausted.text
+    assert exhausted.json()["code"] == "budget_exhausted"
+    unlimited = await api.patch(path, json={"monthly_token_budget": 0}, headers=root.headers)
+    assert unlimited.status_code == 200, unlimited.text
     deployment.openai.chat.fail_with(500)
     try:
+        # A question with material: one without is refused before any model is asked.
         refused = await api.post(
-            messages, json={"content": "And tire and wheel?"}, headers=dealer.user.headers
+            messages, json={"content": "What does GAP cover?"}, headers=dealer.user.headers
         )
     finally:
         deployment.openai.chat.fail_with(None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
@@ -38,6 +38,7 @@ from avataradam.domain.model import (
     User,
 )
 from avataradam.domain.ports.knowledge import VectorRecord, vector_id
+from avataradam.domain.ports.repositories import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatDelta,
     ChatModel,
@@ -60,6 +61,7 @@ from avataradam.domain.usecases.conversations import (
     StartConversation,
 )
 from avataradam.domain.usecases.search import SearchKnowledgeBase
+from avataradam.domain.usecases.usage import UsageBudget
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -113,9 +115,15 @@ GAP_PASSAGE = "GAP pays the loan gap."
 
 class World:
     def __init__(
-        self, model: ChatModel, options: ChatOptions | None = None, *, answer_cache: bool = False
+        self,
+        model: ChatModel,
+        options: ChatOptions | None = None,
+        *,
+        answer_cache: bool = False,
+        budget: Callable[[UnitOfWorkFactory], UsageBudget] | None = None,
     ) -> None:
         store = InMemoryStore()
+        self.store = store
         self.uow = InMemoryUnitOfWorkFactory(store)
         self.embedder = HashingEmbedder(dimension=64)
         self.index = InMemoryVectorIndex(64)
@@ -140,8 +148,18 @@ class World:
             threshold=SUPPORT_THRESHOLD,
         )
         answers = AnswerCache(InMemoryCache(), self.telemetry) if answer_cache else None
+        self.budget = budget(self.uow) if budget else None
         self.send = SendMessage(
-            self.uow, search, model, clock, ids, self.telemetry, citations, options, answers=answers
+            self.uow,
+            search,
+            model,
+            clock,
+            ids,
+            self.telemetry,
+            citations,
+            options,
+            answers=answers,
+            budget=self.budget,
         )
         self.rate = RateMessage(self.uow, clock, ids, self.telemetry)
         self.feedback = ListFeedback(self.uow)

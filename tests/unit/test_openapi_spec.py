@@ -16,7 +16,7 @@ from avataradam.entrypoints.settings import load_settings
 
 METHODS = ("get", "put", "post", "patch", "delete")
 PUBLIC = {"createToken", "refreshToken", "live", "ready"}
-RATE_LIMITED = {"createToken", "search", "sendMessage", "uploadDocument"}
+RATE_LIMITED = {"changeOwnPassword", "createToken", "search", "sendMessage", "uploadDocument"}
 PROBLEM_REF = "#/components/schemas/Problem"
 
 

@@ -109,8 +109,30 @@ class InvalidToken(AuthenticationFailed):
     code = "invalid_token"
 
 
+class SessionEnded(InvalidToken):
+    """A well-signed, unexpired access token whose session was ended: the password was
+    changed or reset, the user or the dealership deactivated, or an admin ended the
+    user's sessions. Refreshing cannot help; the user signs in again."""
+
+    code = "session_ended"
+
+
 class PermissionDenied(DomainError):
     code = "permission_denied"
+
+
+class CurrentPasswordRequired(PermissionDenied):
+    """One's own password is changed with POST /v1/me/password, which asks for the
+    current one; the admins' user update may not change it."""
+
+    code = "current_password_required"
+
+
+class WrongCurrentPassword(PermissionDenied):
+    """The `current_password` of a password change is wrong (it counts against the
+    sign-in guard like a failed sign-in)."""
+
+    code = "wrong_current_password"
 
 
 class RateLimited(DomainError):
@@ -119,6 +141,14 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after_s: float, **details: object) -> None:
         super().__init__(message, **details)
         self.retry_after_s = retry_after_s
+
+
+class BudgetExhausted(RateLimited):
+    """The dealership's monthly token budget cannot cover this reply (HTTP 429 with
+    `Retry-After` at the start of the next month, UTC). `details`: `budget`,
+    `remaining` and `required` tokens, `resets_at` (ISO 8601)."""
+
+    code = "budget_exhausted"
 
 
 class DependencyUnavailable(DomainError):

@@ -7,7 +7,7 @@ Entities are frozen msgspec Structs; a change produces a new value
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -61,6 +61,9 @@ class Dealership(msgspec.Struct, frozen=True, kw_only=True):
     knowledge_base_generation: int
     created_at: datetime
     updated_at: datetime
+    monthly_token_budget: int | None = None
+    """A super admin's override of the service's monthly token budget (prompt plus
+    completion tokens per calendar month, UTC): None = the service default, 0 = unlimited."""
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +77,24 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     created_at: datetime
     updated_at: datetime
+    session_version: int = 0
+    """Moves (only by `UserRepository.end_sessions`) whenever the account's sessions must
+    end; every token carries the version it was issued under and dies when it differs."""
+
+
+class AccountState(msgspec.Struct, frozen=True, kw_only=True):
+    """What every authenticated request is checked against: the account as it is now.
+
+    `active` is the user's own flag and `dealership_active` their dealership's (True
+    for a super admin, who belongs to none).
+    """
+
+    user_id: UUID
+    role: Role
+    dealership_id: UUID | None
+    active: bool
+    dealership_active: bool
+    session_version: int
 
 
 class RefreshToken(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +111,8 @@ class RefreshToken(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     rotated_at: datetime | None = None
     revoked_at: datetime | None = None
+    session_version: int = 0
+    """The user's `session_version` when the token was issued."""
 
 
 class DocumentError(msgspec.Struct, frozen=True, kw_only=True):
@@ -337,3 +360,37 @@ class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
     due_at: datetime | None = None
     """When a `pending` delivery is next attempted, or while an attempt runs, the end of
     its lease; None once delivered or failed."""
+
+
+class UsageRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What one reply cost: a model call (its reported tokens) or an answer served
+    from the answer cache (`cached`, 0 tokens). One per reply message."""
+
+    id: UUID
+    dealership_id: UUID
+    conversation_id: UUID
+    message_id: UUID
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    cached: bool
+    created_at: datetime
+    speech_seconds: float = 0.0
+    """Seconds of synthesised speech (0 until the avatar speaks)."""
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class UsageDay(msgspec.Struct, frozen=True, kw_only=True):
+    """A dealership's usage on one UTC day."""
+
+    day: date
+    model_calls: int
+    """Replies that called the model (cached answers not included)."""
+    cached_answers: int
+    prompt_tokens: int
+    completion_tokens: int
+    speech_seconds: float

@@ -14,4 +14,6 @@ OUTBOX_EVENT = "event"
 DOCUMENT_READY = "document.ready"
 DOCUMENT_FAILED = "document.failed"
 DOCUMENT_DELETED = "document.deleted"
-WEBHOOK_EVENTS = (DOCUMENT_READY, DOCUMENT_FAILED, DOCUMENT_DELETED)
+USAGE_BUDGET_THRESHOLD = "usage.budget_threshold"
+"""A dealership's monthly token budget reached 80 % or 100 % (once each per month)."""
+WEBHOOK_EVENTS = (DOCUMENT_READY, DOCUMENT_FAILED, DOCUMENT_DELETED, USAGE_BUDGET_THRESHOLD)

@@ -26,15 +26,24 @@ from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
+from avataradam.adapters.memory.budget import InMemoryBudgetLedger
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
-from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.repositories import (
+    InMemoryAccountStates,
+    InMemoryGenerationReader,
+)
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.postgres.database import PostgresDatabase
-from avataradam.adapters.postgres.identity import PostgresGenerationReader
+from avataradam.adapters.postgres.identity import (
+    PostgresAccountStates,
+    PostgresGenerationReader,
+)
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.adapters.redis.accounts import CachedAccountStates
+from avataradam.adapters.redis.budget import RedisBudgetLedger
 from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
@@ -46,8 +55,13 @@ from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
-from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
+from avataradam.domain.ports.repositories import (
+    AccountStates,
+    GenerationReader,
+    UnitOfWorkFactory,
+)
 from avataradam.domain.ports.services import (
+    BudgetLedger,
     Cache,
     ChatModel,
     RateLimiter,
@@ -84,6 +98,7 @@ class Overrides:
     sender: WebhookSender | None = None
     chat_model: ChatModel | None = None
     rate_limiter: RateLimiter | None = None
+    budget_ledger: BudgetLedger | None = None
 
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
@@ -160,6 +175,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         generations=_generations(uow),
         sentence_spans=sentence_spans,
         sentences=sentences,
+        accounts=_account_states(settings, uow, redis_client),
+        budget_ledger=overrides.budget_ledger or _budget_ledger(settings, redis_client, clock),
         chat_model=MeteredChatModel(
             overrides.chat_model or _chat_model(settings),
             time_call=partial(observed_stream, metrics, "chat_model"),
@@ -169,6 +186,10 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         ),
     )
     _wire_resources(container, redis_client)
+    if isinstance(container.accounts, CachedAccountStates):
+        # Stopped before the Redis client it listens on is closed (hooks run reversed).
+        container.startup.append(container.accounts.start)
+        container.shutdown.append(container.accounts.stop)
     _wire_chat(container)
     return container
 
@@ -218,6 +239,27 @@ def _generations(uow: UnitOfWorkFactory) -> GenerationReader:
     if isinstance(uow, InMemoryUnitOfWorkFactory):
         return InMemoryGenerationReader(uow.store)
     raise TypeError(f"no generation reader for {type(uow).__name__}")
+
+
+def _account_states(
+    settings: Settings, uow: UnitOfWorkFactory, redis_client: aioredis.Redis
+) -> AccountStates:
+    """PostgreSQL's, cached per process and invalidated over Redis (`ttl_s` > 0)."""
+    if isinstance(uow, InMemoryUnitOfWorkFactory):
+        return InMemoryAccountStates(uow.store)
+    if not isinstance(uow, PostgresUnitOfWorkFactory):
+        raise TypeError(f"no account states for {type(uow).__name__}")
+    states = PostgresAccountStates(uow.database)
+    ttl_s = settings.auth.account_cache_ttl_s
+    if ttl_s == 0 or settings.persistence == "memory":
+        return states
+    log = structlog.get_logger("avataradam.accounts")
+
+    def report(event: str) -> None:
+        level = log.warning if event == "broadcast_failed" else log.info
+        level("account_changes", change=event)
+
+    return CachedAccountStates(states, redis_client, ttl_s=ttl_s, on_event=report)
 
 
 def _chunker(settings: Settings, embedder: Embedder) -> SemchunkChunker:
@@ -299,6 +341,12 @@ def rate_policies(settings: Settings) -> RatePolicies:
             fail_open=config.fail_open,
         ),
         login=policy("login", config.login_limit, config.login_window_s, fail_open=False),
+        login_address=policy(
+            "login_address",
+            config.login_address_limit,
+            config.login_address_window_s,
+            fail_open=False,
+        ),
     )
 
 
@@ -323,8 +371,19 @@ def _rate_limiter(settings: Settings, metrics: Metrics, clock: Clock) -> RateLim
     return RedisRateLimiter(client, on_unavailable=unavailable)
 
 
+def _budget_ledger(settings: Settings, client: aioredis.Redis, clock: Clock) -> BudgetLedger:
+    """Exact across instances on Redis; per process with the memory profile."""
+    if settings.persistence == "memory":
+        return InMemoryBudgetLedger(clock)
+    return RedisBudgetLedger(client)
+
+
 def _all_policies(policies: RatePolicies) -> list[RatePolicy]:
-    shared = [p for p in (policies.per_dealership, policies.login) if p is not None]
+    shared = [
+        p
+        for p in (policies.per_dealership, policies.login, policies.login_address)
+        if p is not None
+    ]
     return [*policies.per_user.values(), *shared]
 
 

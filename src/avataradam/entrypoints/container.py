@@ -14,8 +14,13 @@ from prometheus_client import CollectorRegistry
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
-from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
+from avataradam.domain.ports.repositories import (
+    AccountStates,
+    GenerationReader,
+    UnitOfWorkFactory,
+)
 from avataradam.domain.ports.services import (
+    BudgetLedger,
     Cache,
     ChatModel,
     RateLimiter,
@@ -25,7 +30,7 @@ from avataradam.domain.ports.services import (
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
-from avataradam.domain.usecases.auth import Login, Logout, Refresh, TokenIssuer
+from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations import (
     ChatOptions,
     GetConversation,
@@ -59,6 +64,8 @@ from avataradam.domain.usecases.ingestion import (
 )
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
+from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
+from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
 from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
@@ -113,10 +120,12 @@ class Container:
     generations: GenerationReader
     sentence_spans: SentenceSpans
     sentences: Sentences
+    accounts: AccountStates
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     chat_model: ChatModel = field(kw_only=True)
+    budget_ledger: BudgetLedger = field(kw_only=True)
 
     def __post_init__(self) -> None:
         uow, clock, ids = self.uow, self.clock, self.ids
@@ -124,14 +133,17 @@ class Container:
         self.login = Login(uow, self.hasher, issuer)
         self.refresh = Refresh(uow, clock, issuer, self.settings.auth.jwt_secret.encode())
         self.logout = Logout(uow, clock)
+        self.authenticate = Authenticate(self.tokens, self.accounts)
+        self.end_sessions = EndSessions(uow, clock, self.accounts)
+        self.change_own_password = ChangeOwnPassword(uow, self.hasher, clock, issuer, self.accounts)
         self.create_dealership = CreateDealership(uow, clock, ids)
         self.get_dealership = GetDealership(uow)
         self.list_dealerships = ListDealerships(uow)
-        self.update_dealership = UpdateDealership(uow, clock)
+        self.update_dealership = UpdateDealership(uow, clock, self.accounts)
         self.create_user = CreateUser(uow, self.hasher, clock, ids)
         self.get_user = GetUser(uow)
         self.list_users = ListUsers(uow)
-        self.update_user = UpdateUser(uow, self.hasher, clock)
+        self.update_user = UpdateUser(uow, self.hasher, clock, self.accounts)
 
         dispatcher = TaskDispatcher(self.queue, clock, ids)
         self.upload_document = UploadDocument(uow, dispatcher, clock, ids)
@@ -183,6 +195,16 @@ class Container:
         self.delete_subscription = DeleteSubscription(uow)
         self._wire_webhook_delivery()
 
+        self.usage_budget = UsageBudget(
+            uow,
+            self.budget_ledger,
+            clock,
+            ids,
+            self.telemetry,
+            default_budget=self.settings.usage.monthly_token_budget,
+        )
+        self.get_usage = GetUsage(uow, self.usage_budget, clock)
+
         chat = self.settings.chat
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
@@ -217,6 +239,7 @@ class Container:
                     wait_for_peer_s=chat.timeout_s + 5,
                 ),
             ),
+            budget=self.usage_budget,
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
         self.list_feedback = ListFeedback(uow)

@@ -98,8 +98,14 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_ttl_s: int = 30 * 24 * 3600
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    account_cache_ttl_s: int = 10
+    """How long an API process may keep an account's state (active, role, session
+    version) between requests; changes reach every process at once over Redis, this
+    bounds only a lost broadcast. 0 reads PostgreSQL on every request."""
 
     def __post_init__(self) -> None:
+        if self.account_cache_ttl_s < 0:
+            raise ValueError("account_cache_ttl_s must be 0 or more")
         if len(self.jwt_secret) < 32:
             raise ValueError("jwt_secret must be at least 32 characters")
         if self.access_token_ttl_s < 30 or self.refresh_token_ttl_s < self.access_token_ttl_s:
@@ -225,7 +231,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Limits per user per route class, per dealership, and sign-ins per email + client.
+    """Limits per user per route class, per dealership, and failed password checks
+    (sign-ins, password changes) per email + client address and per client address.
 
     A limit of 0 switches that policy off. Chat, search and upload fail open when Redis
     is unreachable (counted); sign-in fails closed (503) so the brute-force guard holds.
@@ -245,13 +252,19 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
     login_limit: int = 10
     login_window_s: int = 900
     fail_open: bool = True
+    login_address_limit: int = 100
+    """Failed password checks per client address, whatever the email (many staff may
+    share one office address, hence looser than `login_limit`)."""
+    login_address_window_s: int = 900
 
     def __post_init__(self) -> None:
-        limits = (self.chat_limit, self.search_limit, self.upload_limit)
-        windows = (self.chat_window_s, self.search_window_s, self.upload_window_s)
-        if any(v < 0 for v in (*limits, self.dealership_limit, self.login_limit)):
+        limits = [self.chat_limit, self.search_limit, self.upload_limit, self.dealership_limit]
+        limits += [self.login_limit, self.login_address_limit]
+        windows = [self.chat_window_s, self.search_window_s, self.upload_window_s]
+        windows += [self.dealership_window_s, self.login_window_s, self.login_address_window_s]
+        if any(v < 0 for v in limits):
             raise ValueError("limits must be >= 0 (0 switches a policy off)")
-        if any(w < 1 for w in (*windows, self.dealership_window_s, self.login_window_s)):
+        if any(w < 1 for w in windows):
             raise ValueError("windows must be at least 1 second")
 
 
@@ -285,6 +298,19 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("cache TTLs must be at least 1 second")
         if self.local_entries < 0:
             raise ValueError("local_entries must be 0 or more")
+
+
+class UsageSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Monthly token budgets (domain/usecases/usage.py). A dealership's own budget, set
+    by a super admin (`PATCH /v1/dealerships/{id}`), overrides the default."""
+
+    monthly_token_budget: int = 0
+    """Prompt plus completion tokens a dealership may spend per calendar month (UTC);
+    0 = unlimited. Enforced exactly across instances through Redis."""
+
+    def __post_init__(self) -> None:
+        if self.monthly_token_budget < 0:
+            raise ValueError("monthly_token_budget must be >= 0 (0 = unlimited)")
 
 
 class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -338,6 +364,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     blobs: BlobSettings = msgspec.field(default_factory=BlobSettings)
+    usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:

@@ -34,6 +34,14 @@ class StructlogTelemetry:
         if self._metrics is not None:
             self._metrics.rate_limit_decisions.labels(policy=policy, decision=decision).inc()
 
+    def budget_refused(self) -> None:
+        if self._metrics is not None:
+            self._metrics.budget_refusals.inc()
+
+    def budget_alert(self, threshold: int) -> None:
+        if self._metrics is not None:
+            self._metrics.budget_alerts.labels(threshold=str(threshold)).inc()
+
     def cache_result(self, cache: str, result: str) -> None:
         if self._metrics is not None:
             self._metrics.record_cache(cast("CacheName", cache), cast("CacheResult", result))

@@ -47,6 +47,14 @@ class InMemoryRateLimiter:
         decisions, now = self._decide([(policy, key)])
         return decisions[0], now
 
+    async def refund(self, hits: Sequence[tuple[RatePolicy, str]]) -> None:
+        for policy, key in hits:
+            log = self._admitted.get(f"{policy.name}:{key}")
+            if log:
+                log.pop()
+                if not log:
+                    del self._admitted[f"{policy.name}:{key}"]
+
     def _decide(self, hits: Sequence[tuple[RatePolicy, str]]) -> tuple[list[RateDecision], int]:
         for policy, _ in hits:
             require_valid_policy(policy)

@@ -16,6 +16,7 @@ import msgspec
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction, Tables
 from avataradam.domain.errors import Conflict, DuplicateDocument, EmailTaken, NotFound
 from avataradam.domain.model import (
+    AccountState,
     Chunk,
     Conversation,
     Dealership,
@@ -137,9 +138,34 @@ class InMemoryUserRepository:
         def op(t: Tables) -> None:
             if _email_taken(t, user):
                 raise EmailTaken("another user already has this email", field="email")
-            _replace(t.users, user.id, user, "user")
+            current = t.users.get(user.id)
+            kept = (
+                user
+                if current is None
+                else msgspec.structs.replace(user, session_version=current.session_version)
+            )
+            _replace(t.users, user.id, kept, "user")
 
         self._tx.write(op)
+
+    async def end_sessions(
+        self, *, user_id: UUID | None = None, dealership_id: UUID | None = None
+    ) -> list[UUID]:
+        if (user_id is None) == (dealership_id is None):
+            raise ValueError("name exactly one of user_id and dealership_id")
+
+        def op(t: Tables) -> list[UUID]:
+            moved = [
+                u
+                for u in t.users.values()
+                if u.id == user_id
+                or (dealership_id is not None and u.dealership_id == dealership_id)
+            ]
+            for u in moved:
+                t.users[u.id] = msgspec.structs.replace(u, session_version=u.session_version + 1)
+            return [u.id for u in moved]
+
+        return self._tx.write(op)
 
     async def list_page(
         self, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
@@ -191,6 +217,19 @@ class InMemoryRefreshTokenRepository:
                     t.refresh_tokens[token_hash] = msgspec.structs.replace(token, revoked_at=at)
 
         self._tx.write(op)
+
+    async def revoke_users(self, user_ids: Sequence[UUID], at: datetime) -> int:
+        users = set(user_ids)
+
+        def op(t: Tables) -> int:
+            revoked = 0
+            for token_hash, token in list(t.refresh_tokens.items()):
+                if token.user_id in users and token.revoked_at is None:
+                    t.refresh_tokens[token_hash] = msgspec.structs.replace(token, revoked_at=at)
+                    revoked += 1
+            return revoked
+
+        return self._tx.write(op)
 
 
 def _live_duplicate(t: Tables, document: Document) -> Document | None:
@@ -862,6 +901,33 @@ class InMemoryWebhookRepository:
             if d.subscription_id == subscription_id and status in (None, d.status)
         ]
         return _page(rows, lambda d: (d.created_at, d.id), cursor, limit)
+
+
+class InMemoryAccountStates:
+    """Implements AccountStates on the committed tables of an InMemoryStore."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def get(self, user_id: UUID) -> AccountState | None:
+        tables = self._store.tables
+        user = tables.users.get(user_id)
+        if user is None:
+            return None
+        dealership = tables.dealerships.get(user.dealership_id) if user.dealership_id else None
+        return AccountState(
+            user_id=user.id,
+            role=user.role,
+            dealership_id=user.dealership_id,
+            active=user.active,
+            dealership_active=dealership.active if dealership is not None else True,
+            session_version=user.session_version,
+        )
+
+    async def changed(
+        self, *, user_ids: Sequence[UUID] = (), dealership_id: UUID | None = None
+    ) -> None:
+        del user_ids, dealership_id
 
 
 class InMemoryGenerationReader:

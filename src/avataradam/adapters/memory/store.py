@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from avataradam.domain.model import (
     OutboxEntry,
     RefreshToken,
     StoredResponse,
+    UsageRecord,
     User,
     WebhookDelivery,
     WebhookSubscription,
@@ -52,6 +54,9 @@ class Tables:
     idempotency: dict[tuple[str, str], StoredResponse] = dataclasses.field(default_factory=dict)
     webhook_subscriptions: dict[UUID, WebhookSubscription] = dataclasses.field(default_factory=dict)
     webhook_deliveries: dict[UUID, WebhookDelivery] = dataclasses.field(default_factory=dict)
+    usage_records: dict[UUID, UsageRecord] = dataclasses.field(default_factory=dict)
+    # (dealership_id, period, threshold) -> when the alert was raised
+    usage_alerts: dict[tuple[UUID, date, int], datetime] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})

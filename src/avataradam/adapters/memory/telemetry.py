@@ -9,8 +9,9 @@ from avataradam.domain.model import Stage
 
 
 class InMemoryTelemetry:
-    """Exposes `events`, `cache_results`, `rate_limits`, `spans`, and `stages` with
-    `stage_seconds` (each stage's time as reported, failed runs included) for assertions."""
+    """Exposes `events`, `cache_results`, `rate_limits`, `spans`, `stages` with
+    `stage_seconds` (each stage's time as reported, failed runs included),
+    `budget_refusals` and `budget_alerts` for assertions."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, object]]] = []
@@ -19,6 +20,8 @@ class InMemoryTelemetry:
         self.spans: list[str] = []
         self.stages: list[Stage] = []
         self.stage_seconds: list[float] = []
+        self.budget_refusals = 0
+        self.budget_alerts: list[int] = []
 
     def event(self, name: str, **fields: object) -> None:
         self.events.append((name, fields))
@@ -28,6 +31,12 @@ class InMemoryTelemetry:
 
     def rate_limit(self, policy: str, decision: str) -> None:
         self.rate_limits.append((policy, decision))
+
+    def budget_refused(self) -> None:
+        self.budget_refusals += 1
+
+    def budget_alert(self, threshold: int) -> None:
+        self.budget_alerts.append(threshold)
 
     def span(self, name: str) -> AbstractContextManager[object]:
         return self._span(name)

@@ -19,6 +19,7 @@ from avataradam.adapters.memory.repositories import (
     InMemoryWebhookRepository,
 )
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
+from avataradam.adapters.memory.usage import InMemoryUsageRepository
 from avataradam.domain.ports.repositories import (
     BlobRepository,
     ChunkRepository,
@@ -29,6 +30,7 @@ from avataradam.domain.ports.repositories import (
     IdempotencyRepository,
     OutboxRepository,
     RefreshTokenRepository,
+    UsageRepository,
     UserRepository,
     WebhookRepository,
 )
@@ -48,6 +50,7 @@ class InMemoryUnitOfWork:
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
+    usage: UsageRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool) -> None:
         self._store = store
@@ -69,6 +72,7 @@ class InMemoryUnitOfWork:
         self.outbox = InMemoryOutboxRepository(tx)
         self.idempotency = InMemoryIdempotencyRepository(tx)
         self.webhooks = InMemoryWebhookRepository(tx)
+        self.usage = InMemoryUsageRepository(tx)
         return self
 
     async def commit(self) -> None:

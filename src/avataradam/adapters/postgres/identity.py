@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -9,19 +10,20 @@ from avataradam.adapters.postgres.database import PooledConnection, PostgresData
 from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
 from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.errors import NotFound
-from avataradam.domain.model import Dealership, RefreshToken, User
+from avataradam.domain.model import AccountState, Dealership, RefreshToken, User
 from avataradam.domain.pagination import Cursor
 
 _SELECT_DEALERSHIP = (
-    "SELECT id, name, active, knowledge_base_generation, created_at, updated_at FROM dealerships"
+    "SELECT id, name, active, knowledge_base_generation, created_at, updated_at, "
+    "monthly_token_budget FROM dealerships"
 )
 _SELECT_USER = (
     "SELECT id, email, password_hash, role, dealership_id, first_name, last_name, active, "
-    "created_at, updated_at FROM users"
+    "created_at, updated_at, session_version FROM users"
 )
 _SELECT_REFRESH_ROW = (
-    "SELECT token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at "
-    "FROM refresh_tokens"
+    "SELECT token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at, "
+    "session_version FROM refresh_tokens"
 )
 
 
@@ -33,13 +35,14 @@ class PostgresDealershipRepository:
     async def add(self, dealership: Dealership) -> None:
         await self._conn.execute(
             "INSERT INTO dealerships (id, name, active, knowledge_base_generation, created_at, "
-            "updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "updated_at, monthly_token_budget) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             dealership.id,
             dealership.name,
             dealership.active,
             dealership.knowledge_base_generation,
             dealership.created_at,
             dealership.updated_at,
+            dealership.monthly_token_budget,
         )
 
     @translate
@@ -49,13 +52,16 @@ class PostgresDealershipRepository:
 
     @translate
     async def update(self, dealership: Dealership) -> None:
-        """Writes name, active and updated_at; the generation moves only by bumping."""
+        """Writes name, active, monthly_token_budget and updated_at; the generation
+        moves only by bumping."""
         status = await self._conn.execute(
-            "UPDATE dealerships SET name = $2, active = $3, updated_at = $4 WHERE id = $1",
+            "UPDATE dealerships SET name = $2, active = $3, updated_at = $4,"
+            " monthly_token_budget = $5 WHERE id = $1",
             dealership.id,
             dealership.name,
             dealership.active,
             dealership.updated_at,
+            dealership.monthly_token_budget,
         )
         require_affected(status, "dealership")
 
@@ -133,6 +139,20 @@ class PostgresUserRepository:
         require_affected(status, "user")
 
     @translate
+    async def end_sessions(
+        self, *, user_id: UUID | None = None, dealership_id: UUID | None = None
+    ) -> list[UUID]:
+        if (user_id is None) == (dealership_id is None):
+            raise ValueError("name exactly one of user_id and dealership_id")
+        rows = await self._conn.fetch(
+            "UPDATE users SET session_version = session_version + 1"
+            " WHERE id = $1 OR dealership_id = $2 RETURNING id",
+            user_id,
+            dealership_id,
+        )
+        return [row["id"] for row in rows]
+
+    @translate
     async def list_page(
         self, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
     ) -> list[User]:
@@ -158,7 +178,7 @@ class PostgresRefreshTokenRepository:
     async def add(self, token: RefreshToken) -> None:
         await self._conn.execute(
             "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at, "
-            "rotated_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "rotated_at, revoked_at, session_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             token.token_hash,
             token.family_id,
             token.user_id,
@@ -166,6 +186,7 @@ class PostgresRefreshTokenRepository:
             token.created_at,
             token.rotated_at,
             token.revoked_at,
+            token.session_version,
         )
 
     @translate
@@ -200,6 +221,42 @@ class PostgresRefreshTokenRepository:
             family_id,
             at,
         )
+
+    @translate
+    async def revoke_users(self, user_ids: Sequence[UUID], at: datetime) -> int:
+        status = await self._conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = $2"
+            " WHERE user_id = ANY($1::uuid[]) AND revoked_at IS NULL",
+            list(user_ids),
+            at,
+        )
+        return int(status.rpartition(" ")[2] or 0)
+
+
+_SELECT_ACCOUNT = (
+    "SELECT u.id AS user_id, u.role, u.dealership_id, u.active, u.session_version,"
+    " coalesce(d.active, true) AS dealership_active"
+    " FROM users u LEFT JOIN dealerships d ON d.id = u.dealership_id WHERE u.id = $1"
+)
+
+
+class PostgresAccountStates:
+    """Implements AccountStates with one statement on the primary, outside any
+    transaction (a replica could still hold the state from before a change).
+    Nothing is cached here, so `changed` has nothing to drop."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
+
+    async def get(self, user_id: UUID) -> AccountState | None:
+        with translated_errors():
+            row = await self._database.primary.fetchrow(_SELECT_ACCOUNT, user_id)
+        return None if row is None else from_row(AccountState, row)
+
+    async def changed(
+        self, *, user_ids: Sequence[UUID] = (), dealership_id: UUID | None = None
+    ) -> None:
+        del user_ids, dealership_id
 
 
 class PostgresGenerationReader:

@@ -34,6 +34,7 @@ from avataradam.adapters.postgres.outbox import (
     PostgresIdempotencyRepository,
     PostgresOutboxRepository,
 )
+from avataradam.adapters.postgres.usage import PostgresUsageRepository
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.ports.repositories import (
@@ -46,6 +47,7 @@ from avataradam.domain.ports.repositories import (
     IdempotencyRepository,
     OutboxRepository,
     RefreshTokenRepository,
+    UsageRepository,
     UserRepository,
     WebhookRepository,
 )
@@ -82,6 +84,7 @@ class PostgresUnitOfWork:
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
+    usage: UsageRepository
 
     def __init__(
         self,
@@ -166,6 +169,7 @@ class PostgresUnitOfWork:
         self.outbox = PostgresOutboxRepository(connection)
         self.idempotency = PostgresIdempotencyRepository(connection)
         self.webhooks = PostgresWebhookRepository(connection)
+        self.usage = PostgresUsageRepository(connection)
         return self
 
     async def commit(self) -> None:

@@ -119,6 +119,7 @@ class RedisRateLimiter:
     ) -> None:
         self._key_prefix = key_prefix
         self._on_unavailable = on_unavailable
+        self._redis = redis
         self._script = redis.register_script(SLIDING_WINDOW_LOG)
 
     async def hit(self, policy: RatePolicy, key: str) -> RateDecision:
@@ -128,6 +129,18 @@ class RedisRateLimiter:
     async def hit_all(self, hits: Sequence[tuple[RatePolicy, str]]) -> list[RateDecision]:
         decisions, _ = await self._decide(hits)
         return decisions
+
+    async def refund(self, hits: Sequence[tuple[RatePolicy, str]]) -> None:
+        """ZPOPMAX of each key, in one round trip. Of concurrent requests on one key the
+        newest admission goes, whichever request's it was: the count is exact, the
+        remaining stamps may be those of a request a few milliseconds older."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for policy, key in hits:
+                    pipe.zpopmax(f"{self._key_prefix}{policy.name}:{key}")
+                await pipe.execute()
+        except (RedisError, OSError):
+            return  # the admission stays counted: stricter, never looser
 
     async def hit_and_time(self, policy: RatePolicy, key: str) -> tuple[RateDecision, int]:
         """The decision and the Redis time it was taken at (µs since the epoch).

@@ -25,8 +25,10 @@ class JwtTokenService:
 
     Verified tokens are remembered (the last `verified_cache_size`, LRU): a client sends
     the same token on every request, and the signature and claims of a given string never
-    change, so only its expiry is checked again. Access tokens are stateless (no
-    revocation list), so this refuses exactly what full verification would.
+    change, so only its expiry is checked again: this refuses exactly what full
+    verification would. Whether the token's session still lives (`session_version`,
+    the account's state) is not the signature's business: `Authenticate` checks it on
+    every request.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class JwtTokenService:
             "iat": int(now.timestamp()),
             "exp": int(claims.expires_at.timestamp()),
             "jti": secrets.token_hex(8),
+            "sv": claims.session_version,
         }
         return jwt.encode(payload, self._secret, algorithm=self._algorithm)
 
@@ -96,6 +99,8 @@ class JwtTokenService:
                 role=Role(payload["role"]),
                 dealership_id=UUID(dealership) if dealership else None,
                 expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+                # Tokens issued before session versions existed belong to version 0.
+                session_version=int(payload.get("sv", 0)),
             )
         except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             raise InvalidToken("access token is not valid") from exc

@@ -13,12 +13,13 @@ reached.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from avataradam.domain.model import (
+    AccountState,
     Chunk,
     Conversation,
     Dealership,
@@ -32,6 +33,8 @@ from avataradam.domain.model import (
     Stage,
     StoredResponse,
     Topic,
+    UsageDay,
+    UsageRecord,
     User,
     WebhookDelivery,
     WebhookSubscription,
@@ -50,12 +53,24 @@ class DealershipRepository(Protocol):
 
 
 class UserRepository(Protocol):
-    """Users; emails are unique case-insensitively (`add`, `update` raise EmailTaken)."""
+    """Users; emails are unique case-insensitively (`add`, `update` raise EmailTaken).
+
+    `update` writes everything but `session_version`, which only `end_sessions` moves
+    (atomically, so a concurrent update never moves it back).
+    """
 
     async def add(self, user: User) -> None: ...
     async def get(self, user_id: UUID) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
     async def update(self, user: User) -> None: ...
+    async def end_sessions(
+        self, *, user_id: UUID | None = None, dealership_id: UUID | None = None
+    ) -> list[UUID]:
+        """Increments the `session_version` of one user, or of every user of one
+        dealership (exactly one of the two is given), and revokes nothing else; returns
+        the ids of the users whose version moved."""
+        ...
+
     async def list_page(
         self, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
     ) -> list[User]: ...
@@ -69,6 +84,9 @@ class RefreshTokenRepository(Protocol):
     async def mark_rotated(self, token_hash: str, at: datetime) -> bool: ...
     async def revoke(self, token_hash: str, at: datetime) -> None: ...
     async def revoke_family(self, family_id: UUID, at: datetime) -> None: ...
+    async def revoke_users(self, user_ids: Sequence[UUID], at: datetime) -> int:
+        """Revokes every not yet revoked token of these users; returns how many."""
+        ...
 
 
 class DocumentRepository(Protocol):
@@ -314,6 +332,30 @@ class WebhookRepository(Protocol):
     ) -> list[WebhookDelivery]: ...
 
 
+class UsageRepository(Protocol):
+    """Usage records per reply and the budget alerts raised, per dealership."""
+
+    async def add(self, record: UsageRecord) -> None:
+        """Stores a record; a second one for the same message raises Conflict."""
+        ...
+
+    async def days(self, *, dealership_id: UUID, start: datetime, end: datetime) -> list[UsageDay]:
+        """Totals per UTC day of records with `start <= created_at < end`, oldest day
+        first; days without records are absent."""
+        ...
+
+    async def tokens(self, *, dealership_id: UUID, start: datetime, end: datetime) -> int:
+        """Prompt plus completion tokens of records with `start <= created_at < end`."""
+        ...
+
+    async def claim_alert(
+        self, *, dealership_id: UUID, period: date, threshold: int, now: datetime
+    ) -> bool:
+        """Marks the alert of `threshold` percent raised for the period; False when it
+        already was (by any transaction: the first one committed wins)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving without `commit` rolls back.
 
@@ -333,6 +375,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
+    usage: UsageRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -350,6 +393,21 @@ class GenerationReader(Protocol):
     None for an unknown dealership."""
 
     async def generation(self, dealership_id: UUID) -> int | None: ...
+
+
+class AccountStates(Protocol):
+    """The current state of accounts, read on every authenticated request.
+
+    `get` answers the committed state (never a lagging replica's), None for an unknown
+    user. `changed` is called after a change of a user's (or of every user of a
+    dealership's) state has committed: a caching implementation drops what it holds,
+    in every process that holds it, before it returns (or as soon as it can reach them).
+    """
+
+    async def get(self, user_id: UUID) -> AccountState | None: ...
+    async def changed(
+        self, *, user_ids: Sequence[UUID] = (), dealership_id: UUID | None = None
+    ) -> None: ...
 
 
 class UnitOfWorkFactory(Protocol):

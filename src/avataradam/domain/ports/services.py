@@ -70,6 +70,12 @@ class RateLimiter(Protocol):
         """
         ...
 
+    async def refund(self, hits: Sequence[tuple[RatePolicy, str]]) -> None:
+        """Takes back the newest admission of each (policy, key): a request that turned
+        out not to count (a sign-in whose password was right). Never raises: when the
+        store is unreachable the admission simply stays counted."""
+        ...
+
 
 class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):
     role: str
@@ -157,6 +163,14 @@ class Telemetry(Protocol):
     def event(self, name: str, **fields: object) -> None: ...
     def cache_result(self, cache: str, result: str) -> None: ...
     def rate_limit(self, policy: str, decision: str) -> None: ...
+    def budget_refused(self) -> None:
+        """A reply was refused: its dealership's monthly token budget is exhausted."""
+        ...
+
+    def budget_alert(self, threshold: int) -> None:
+        """A dealership's monthly budget reached `threshold` percent (once a month)."""
+        ...
+
     def span(self, name: str) -> AbstractContextManager[object]:
         """A unit of work shown in traces, nested under the current one."""
         ...
@@ -165,4 +179,36 @@ class Telemetry(Protocol):
         """Records the time one document's ingestion spent in a stage (seconds, summed
         over its batches, a run that failed included): operators see which stage
         ingestion spends its time in."""
+        ...
+
+
+class BudgetHold(msgspec.Struct, frozen=True, kw_only=True):
+    """A `BudgetLedger.reserve` decision and the counter's state after it (tokens)."""
+
+    allowed: bool
+    used: int
+    """Tokens settled in the period."""
+    reserved: int
+    """Tokens held by calls in flight, this one included when allowed."""
+
+
+class BudgetLedger(Protocol):
+    """Token counters (one per dealership and period) shared by every instance, each
+    operation atomic: holds are decided exactly however many instances reserve at once.
+
+    Raises `DependencyUnavailable` when the counters cannot be reached.
+    """
+
+    async def reserve(
+        self, key: str, amount: int, budget: int, *, seed: int | None, ttl_s: int
+    ) -> BudgetHold | None:
+        """Holds `amount` tokens iff `used + reserved + amount <= budget`; a refused
+        hold changes nothing. A missing counter answers None when `seed` is None; with a
+        seed it is first created as `used = seed` (unless another call created it
+        meanwhile), to expire after `ttl_s` seconds."""
+        ...
+
+    async def settle(self, key: str, *, reserved: int, spent: int) -> int | None:
+        """Releases a hold of `reserved` tokens and adds `spent` (negative to take back
+        tokens); the period's new `used`, None when the counter no longer exists."""
         ...

@@ -36,6 +36,8 @@ class AccessClaims(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     dealership_id: UUID | None
     expires_at: datetime
+    session_version: int = 0
+    """The user's `session_version` at issue; the token dies when the account's moves."""
 
 
 class TokenService(Protocol):

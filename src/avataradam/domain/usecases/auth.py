@@ -12,9 +12,9 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal
-from avataradam.domain.errors import AuthenticationFailed, InvalidToken
+from avataradam.domain.errors import AuthenticationFailed, InvalidToken, SessionEnded
 from avataradam.domain.model import RefreshToken, User
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories import AccountStates, UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.system import (
     AccessClaims,
     Clock,
@@ -55,6 +55,19 @@ def successor_token(rotation_key: bytes, refresh_token: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+async def end_sessions(
+    uow: UnitOfWork, at: datetime, *, user_id: UUID | None = None, dealership_id: UUID | None = None
+) -> list[UUID]:
+    """Ends, within `uow`, every session of one user or of every user of a dealership:
+    their `session_version` moves (their access tokens die) and their refresh tokens
+    are revoked (for good: a reactivation brings none back). Returns the users
+    concerned; the caller commits, then tells `AccountStates.changed`."""
+    user_ids = await uow.users.end_sessions(user_id=user_id, dealership_id=dealership_id)
+    if user_ids:
+        await uow.refresh_tokens.revoke_users(user_ids, at)
+    return user_ids
+
+
 class TokenIssuer:
     """Issues an access token and a new refresh token of a family."""
 
@@ -80,6 +93,7 @@ class TokenIssuer:
                 user_id=user.id,
                 expires_at=now + self._refresh_ttl,
                 created_at=now,
+                session_version=user.session_version,
             )
         )
         return self.pair(user, refresh)
@@ -92,6 +106,7 @@ class TokenIssuer:
                 role=user.role,
                 dealership_id=user.dealership_id,
                 expires_at=self._clock.now() + timedelta(seconds=self._tokens.access_ttl_s),
+                session_version=user.session_version,
             )
         )
         return TokenPair(
@@ -102,8 +117,14 @@ class TokenIssuer:
         )
 
 
-async def _may_sign_in(uow: UnitOfWork, user: User | None) -> bool:
+async def _may_sign_in(
+    uow: UnitOfWork, user: User | None, *, session_version: int | None = None
+) -> bool:
+    """Whether `user` may sign in, or (with the `session_version` a token was issued
+    under) go on with a session: active, in an active dealership, same version."""
     if user is None or not user.active:
+        return False
+    if session_version is not None and session_version != user.session_version:
         return False
     if user.dealership_id is None:
         return True
@@ -163,7 +184,7 @@ class Refresh:
                 raise InvalidToken("refresh token is not valid")
             if stored.rotated_at is None and await uow.refresh_tokens.mark_rotated(token_hash, now):
                 user = await uow.users.get(stored.user_id)
-                if not await _may_sign_in(uow, user):
+                if not await _may_sign_in(uow, user, session_version=stored.session_version):
                     raise InvalidToken("refresh token is not valid")
                 assert user is not None  # noqa: S101 -- narrowed by _may_sign_in
                 pair = await self._issuer.issue(
@@ -189,10 +210,35 @@ class Refresh:
         if current is None or current.rotated_at is not None or current.revoked_at is not None:
             return None
         user = await uow.users.get(current.user_id)
-        if not await _may_sign_in(uow, user):
+        if not await _may_sign_in(uow, user, session_version=current.session_version):
             return None
         assert user is not None  # noqa: S101 -- narrowed by _may_sign_in
         return self._issuer.pair(user, successor)
+
+
+class Authenticate:
+    """An access token -> the caller, as the account is *now*.
+
+    The token's signature and expiry are checked by the `TokenService`; then the
+    account's current state (`AccountStates`, cached per process and dropped in every
+    process on a change) decides: a user who is gone or deactivated, in a deactivated
+    dealership, or whose `session_version` moved since the token was issued is refused
+    with SessionEnded. The role and dealership come from the account, not the token, so
+    a role change applies to the next request of every session.
+    """
+
+    def __init__(self, tokens: TokenService, accounts: AccountStates) -> None:
+        self._tokens = tokens
+        self._accounts = accounts
+
+    async def __call__(self, token: str) -> Principal:
+        claims = self._tokens.verify(token)
+        state = await self._accounts.get(claims.user_id)
+        if state is None or state.session_version != claims.session_version:
+            raise SessionEnded("this session has ended; sign in again")
+        if not state.active or not state.dealership_active:
+            raise SessionEnded("the account or its dealership is deactivated")
+        return Principal(user_id=state.user_id, role=state.role, dealership_id=state.dealership_id)
 
 
 class Logout:

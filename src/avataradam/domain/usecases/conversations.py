@@ -36,6 +36,7 @@ from avataradam.domain.model import (
     Role,
     Source,
     Topic,
+    UsageRecord,
 )
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.personas import PERSONAS, persona_for
@@ -51,11 +52,13 @@ from avataradam.domain.prompts import (
     Prompt,
     TokenCounter,
     approximate_tokens,
+    message_cost,
     roleplay_prompt,
     training_prompt,
 )
 from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer, answer_key
 from avataradam.domain.usecases.search import SearchHit, SearchKnowledgeBase, normalise_query
+from avataradam.domain.usecases.usage import Hold, UsageBudget
 
 MAX_MESSAGE_CHARS = 4000
 MAX_SCENARIO_CHARS = 200
@@ -300,9 +303,10 @@ class SendMessage:
         options: ChatOptions | None = None,
         count_tokens: TokenCounter = approximate_tokens,
         answers: AnswerCache | None = None,
+        budget: UsageBudget | None = None,
     ) -> None:
         self._uow, self._search, self._model = uow, search, model
-        self._citations, self._answers = citations, answers
+        self._citations, self._answers, self._budget = citations, answers, budget
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
         self._options = options or ChatOptions()
         self._count = count_tokens
@@ -347,6 +351,10 @@ class SendMessage:
             conversation, history, text, dealership.knowledge_base_generation
         )
         key = self._answer_key(conversation, history, hits, text, dealership)
+        hold = None
+        if self._budget is not None and self._model.generative and _calls_model(prompt):
+            # Refused here, before anything streams: the answer is a plain 429.
+            hold = await self._budget.hold(dealership, self._estimate(prompt) + max_tokens)
         user_message = Message(
             id=self._ids.new_id(),
             conversation_id=conversation.id,
@@ -367,6 +375,7 @@ class SendMessage:
                 started=started,
                 cache=cache,
                 answer_key=key,
+                hold=hold,
             )
         )
         self._tasks.add(task)
@@ -413,6 +422,11 @@ class SendMessage:
             focus=conversation.scenario,
             normalised=normalise_query(text),
         )
+
+    def _estimate(self, prompt: Prompt) -> int:
+        """The prompt's tokens as the service counts them (for holds and for models
+        that report no usage)."""
+        return sum(message_cost(turn.content, self._count) for turn in prompt.turns)
 
     async def drain(self, timeout_s: float = 30.0) -> None:
         """Lets replies in flight finish and be stored (call at shutdown)."""
@@ -473,17 +487,31 @@ class SendMessage:
         started: float,
         cache: str,
         answer_key: str | None,
+        hold: Hold | None = None,
     ) -> None:
         timing = _Timing(started)
+        settled: int | None = None
         try:
             reply, usage = await self._reply(
                 stream, conversation, user_message, prompt, sources, max_tokens, timing, answer_key
             )
-            await self._store(conversation, user_message, reply)
+            record = self._usage_record(conversation, prompt, reply, usage, timing)
+            used = None
+            if hold is not None and self._budget is not None:
+                spent = record.tokens if record else 0
+                try:
+                    used = await self._budget.settle(hold, spent)
+                    settled = spent
+                except DomainError as exc:
+                    # The reply is not lost for it; the hold stays counted (stricter).
+                    self._telemetry.event("usage_budget_settle_failed", code=exc.code, tokens=spent)
+            alerts = await self._store(conversation, user_message, reply, record, hold, used)
         except asyncio.CancelledError:
             stream.put(ReplyFailed(error=ChatModelUnavailable("the reply was cancelled")))
+            await self._give_back(hold, settled)
             raise
         except Exception as exc:  # noqa: BLE001 -- handed to the reader, who re-raises it
+            await self._give_back(hold, settled)
             self._telemetry.event(
                 "chat_failed",
                 conversation_id=str(conversation.id),
@@ -514,7 +542,53 @@ class SendMessage:
             first_delta_ms=timing.first_delta_ms,
             latency_ms=timing.elapsed_ms(),
         )
+        if alerts and self._budget is not None:
+            self._budget.alerts_raised(conversation.dealership_id, alerts)
         stream.put(ReplyDone(message=reply, usage=usage, model=self.model_info))
+
+    async def _give_back(self, hold: Hold | None, settled: int | None) -> None:
+        """A failed reply stores no usage: its hold is released, or its settlement
+        taken back. A failure to do so only leaves the counter high (stricter)."""
+        if hold is None or self._budget is None:
+            return
+        with contextlib.suppress(DomainError):
+            if settled is None:
+                await self._budget.release(hold)
+            else:
+                await self._budget.take_back(hold, settled)
+
+    def _usage_record(
+        self,
+        conversation: Conversation,
+        prompt: Prompt,
+        reply: Message,
+        usage: ChatUsage | None,
+        timing: _Timing,
+    ) -> UsageRecord | None:
+        """What the reply cost; None when no model was asked (nothing relevant found).
+        A generative model that reports no usage is charged the service's estimate."""
+        if not _calls_model(prompt):
+            return None
+        if reply.cached:
+            prompt_tokens = completion_tokens = 0
+        elif usage is not None:
+            prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        elif self._model.generative:
+            prompt_tokens, completion_tokens = self._estimate(prompt), self._count(reply.content)
+        else:
+            prompt_tokens = completion_tokens = 0
+        return UsageRecord(
+            id=self._ids.new_id(),
+            dealership_id=conversation.dealership_id,
+            conversation_id=conversation.id,
+            message_id=reply.id,
+            model=self._model.name,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=timing.elapsed_ms(),
+            cached=reply.cached,
+            created_at=reply.created_at,
+        )
 
     async def _reply(
         self,
@@ -621,13 +695,35 @@ class SendMessage:
         return content, usage
 
     async def _store(
-        self, conversation: Conversation, user_message: Message, reply: Message
-    ) -> None:
+        self,
+        conversation: Conversation,
+        user_message: Message,
+        reply: Message,
+        record: UsageRecord | None,
+        hold: Hold | None,
+        used: int | None,
+    ) -> list[int]:
+        """Stores both messages, the reply's usage and any budget alert it raises, in
+        one transaction; returns the thresholds raised."""
         async with self._uow() as uow:
             await uow.conversations.add_message(user_message)
             await uow.conversations.add_message(reply)
             await uow.conversations.touch(conversation.id, reply.created_at)
+            alerts: list[int] = []
+            if record is not None:
+                await uow.usage.add(record)
+            if hold is not None and self._budget is not None:
+                alerts = await self._budget.record_alerts(uow, hold, used)
             await uow.commit()
+        return alerts
+
+
+def _calls_model(prompt: Prompt) -> bool:
+    """False for a training question without relevant passages: Adam refuses without
+    asking the model (`NO_MATERIAL_REPLY`)."""
+    return bool(
+        prompt.grounding.mode != ConversationMode.TRAINING.value or prompt.grounding.passages
+    )
 
 
 class _Timing:

@@ -11,19 +11,27 @@ from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Dealership, Role
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories import AccountStates, UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.usecases.auth import end_sessions
 
 
 class DealershipChanges(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     active: bool | None = None
+    monthly_token_budget: int | msgspec.UnsetType | None = msgspec.UNSET
+    """Tokens per month (0 = unlimited), None for the service default, UNSET to keep."""
+
+
+MAX_DEALERSHIP_NAME_CHARS = 200
 
 
 def _valid_name(name: str) -> str:
     name = name.strip()
-    if not 1 <= len(name) <= 200:
-        raise InvalidInput("name must be 1 to 200 characters", field="name")
+    if not 1 <= len(name) <= MAX_DEALERSHIP_NAME_CHARS:
+        raise InvalidInput(
+            f"name must be 1 to {MAX_DEALERSHIP_NAME_CHARS} characters", field="name"
+        )
     return name
 
 
@@ -92,10 +100,15 @@ class ListDealerships:
 
 
 class UpdateDealership:
-    """Renames, deactivates (DELETE) or reactivates a dealership."""
+    """Renames, deactivates (DELETE) or reactivates a dealership, or sets its own
+    monthly token budget. Raises InvalidInput for a negative budget.
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    A deactivation ends every session of every user of the dealership (`end_sessions`);
+    a reactivation brings none back: its users sign in again.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, accounts: AccountStates) -> None:
+        self._uow, self._clock, self._accounts = uow, clock, accounts
 
     async def __call__(
         self, principal: Principal, dealership_id: UUID, changes: DealershipChanges
@@ -105,12 +118,26 @@ class UpdateDealership:
             current = await uow.dealerships.get(dealership_id)
             if current is None:
                 raise NotFound("dealership not found")
+            budget = changes.monthly_token_budget
+            if isinstance(budget, int) and budget < 0:
+                raise InvalidInput(
+                    "monthly_token_budget must be >= 0 (0 = unlimited)",
+                    field="monthly_token_budget",
+                )
             updated = msgspec.structs.replace(
                 current,
+                monthly_token_budget=current.monthly_token_budget
+                if budget is msgspec.UNSET
+                else budget,
                 name=_valid_name(changes.name) if changes.name is not None else current.name,
                 active=changes.active if changes.active is not None else current.active,
                 updated_at=self._clock.now(),
             )
             await uow.dealerships.update(updated)
+            ended: list[UUID] = []
+            if current.active and not updated.active:
+                ended = await end_sessions(uow, updated.updated_at, dealership_id=dealership_id)
             await uow.commit()
+        if current.active != updated.active:
+            await self._accounts.changed(user_ids=ended, dealership_id=dealership_id)
         return updated

@@ -8,15 +8,24 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role, visible_dealership
-from avataradam.domain.errors import InvalidInput, NotFound, PermissionDenied
+from avataradam.domain.errors import (
+    CurrentPasswordRequired,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from avataradam.domain.model import Role, User
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories import AccountStates, UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
-from avataradam.domain.usecases.auth import normalise_email
+from avataradam.domain.usecases.auth import end_sessions, normalise_email
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
+MIN_EMAIL_LENGTH = 5
+"""The shortest address `_EMAIL` admits: `a@b.c`."""
+MAX_EMAIL_LENGTH = 320
+MAX_PERSON_NAME_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MANAGERS = (Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
 
@@ -40,18 +49,24 @@ class UserChanges(msgspec.Struct, frozen=True, kw_only=True):
 
 def valid_email(email: str) -> str:
     email = normalise_email(email)
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise InvalidInput("email is not a valid address", field="email")
     return email
 
 
-def valid_password(password: str) -> str:
+def valid_password(password: str, *, field: str = "password") -> str:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-            field="password",
+            f"{field} must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            field=field,
         )
     return password
+
+
+def valid_person_name(name: str | None, *, field: str) -> str | None:
+    if name is not None and len(name) > MAX_PERSON_NAME_LENGTH:
+        raise InvalidInput(f"{field} is at most {MAX_PERSON_NAME_LENGTH} characters", field=field)
+    return name
 
 
 def _check_role_grant(principal: Principal, role: Role) -> None:
@@ -82,8 +97,8 @@ class CreateUser:
             password_hash=self._hasher.hash(valid_password(new.password)),
             role=new.role,
             dealership_id=dealership_id,
-            first_name=new.first_name,
-            last_name=new.last_name,
+            first_name=valid_person_name(new.first_name, field="first_name"),
+            last_name=valid_person_name(new.last_name, field="last_name"),
             active=True,
             created_at=now,
             updated_at=now,
@@ -139,13 +154,28 @@ class ListUsers:
 
 
 class UpdateUser:
-    """Changes a user's password, role, names or active flag (DELETE deactivates)."""
+    """Changes a user's password, role, names or active flag (DELETE deactivates).
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
-        self._uow, self._hasher, self._clock = uow, hasher, clock
+    A password reset or a deactivation ends every session of the user (`end_sessions`);
+    a role change applies to the next request of their sessions, which go on. One's own
+    password is changed with `ChangeOwnPassword`, which asks for the current one.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        accounts: AccountStates,
+    ) -> None:
+        self._uow, self._hasher, self._clock, self._accounts = uow, hasher, clock, accounts
 
     async def __call__(self, principal: Principal, user_id: UUID, changes: UserChanges) -> User:
         require_role(principal, *_MANAGERS)
+        if changes.password is not None and user_id == principal.user_id:
+            raise CurrentPasswordRequired(
+                "change your own password with POST /v1/me/password and your current one"
+            )
         if changes.role is not None:
             _check_role_grant(principal, changes.role)
         async with self._uow() as uow:
@@ -168,13 +198,21 @@ class UpdateUser:
                     else current.password_hash
                 ),
                 role=changes.role or current.role,
-                first_name=changes.first_name
-                if changes.first_name is not None
-                else current.first_name,
-                last_name=changes.last_name if changes.last_name is not None else current.last_name,
+                first_name=current.first_name
+                if changes.first_name is None
+                else valid_person_name(changes.first_name, field="first_name"),
+                last_name=current.last_name
+                if changes.last_name is None
+                else valid_person_name(changes.last_name, field="last_name"),
                 active=changes.active if changes.active is not None else current.active,
                 updated_at=self._clock.now(),
             )
             await uow.users.update(updated)
+            if changes.password is not None or (current.active and not updated.active):
+                await end_sessions(uow, updated.updated_at, user_id=user_id)
+                updated = msgspec.structs.replace(
+                    updated, session_version=updated.session_version + 1
+                )
             await uow.commit()
+        await self._accounts.changed(user_ids=[user_id])
         return updated

@@ -24,6 +24,7 @@ from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.search import SearchController
+from avataradam.entrypoints.http.controllers.usage import UsageController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
 from avataradam.entrypoints.http.headers import RequestHeadersMiddleware, document_http_semantics
 from avataradam.entrypoints.http.methods import HttpSemanticsMiddleware, RouteTable, cors_config
@@ -63,19 +64,21 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
     def provide_warm_up() -> WarmUp:
         return warm_up
 
-    def authenticate(request: Request[Any, Any, Any]) -> Principal:
+    async def authenticate(request: Request[Any, Any, Any]) -> Principal:
         """Authenticates once per request (the rate-limit hook may have done it)."""
         state = request.scope.setdefault("state", {})
         principal = state.get(PRINCIPAL)
         if principal is None:
-            principal = state[PRINCIPAL] = principal_from_request(request, container.tokens)
+            principal = state[PRINCIPAL] = await principal_from_request(
+                request, container.authenticate
+            )
         return principal
 
-    def provide_principal(request: Request[Any, Any, Any], container: Services) -> Principal:
+    async def provide_principal(request: Request[Any, Any, Any], container: Services) -> Principal:
         # Depending on `container` makes Litestar resolve the two one after the other
         # instead of in a task group per request (measured hot spot of cached search).
         del container
-        return authenticate(request)
+        return await authenticate(request)
 
     @get("/metrics", include_in_schema=False, sync_to_thread=False)
     def metrics() -> Response[bytes]:
@@ -99,13 +102,14 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
             WebhookController,
             ConversationController,
             FeedbackController,
+            UsageController,
             HealthController,
             docs_redirect,
             metrics,
         ],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
-            "principal": Provide(provide_principal, sync_to_thread=False),
+            "principal": Provide(provide_principal),
             "warm_up": Provide(provide_warm_up, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

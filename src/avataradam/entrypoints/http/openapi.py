@@ -63,14 +63,18 @@ PROBLEM_KINDS: dict[int, _Kind] = {
     ),
     401: _Kind(
         "invalid_token",
-        "No bearer token, or an invalid, expired or revoked one (`invalid_token`); on "
-        "sign-in, wrong credentials (`authentication_failed`). Refresh the access token "
-        "or sign in again.",
+        "No bearer token, or an invalid, expired or revoked one (`invalid_token`): refresh "
+        "the access token or sign in again; a token whose session was ended (password "
+        "changed or reset, account or dealership deactivated, sessions ended by an admin: "
+        "`session_ended`): sign in again; on sign-in, wrong credentials "
+        "(`authentication_failed`).",
         "token has expired",
     ),
     403: _Kind(
         "permission_denied",
-        "The caller's role may not do this (`permission_denied`).",
+        "The caller's role may not do this (`permission_denied`); one's own password is "
+        "changed with POST /v1/me/password (`current_password_required`), whose "
+        "`current_password` was wrong (`wrong_current_password`).",
         "this action needs the role dealership_admin or super_admin",
     ),
     404: _Kind(
@@ -214,6 +218,7 @@ TAGS = [
     ),
     Tag(name="feedback", description="Ratings of Adam's answers; reports for admins."),
     Tag(name="webhooks", description="Signed event deliveries (Standard Webhooks)."),
+    Tag(name="usage", description="Model usage per day and monthly token budgets."),
     Tag(name="health", description="Liveness and readiness probes."),
 ]
 

@@ -61,9 +61,12 @@ PROBLEMS: dict[str, ProblemKind] = {
     "domain_error": ProblemKind(400, "Bad request"),
     "http_error": ProblemKind(400, "Bad request"),
     "invalid_token": ProblemKind(401, "Invalid token"),
+    "session_ended": ProblemKind(401, "Session ended"),
     "authentication_failed": ProblemKind(401, "Authentication failed"),
     "not_authenticated": ProblemKind(401, "Not authenticated"),
     "permission_denied": ProblemKind(403, "Forbidden"),
+    "current_password_required": ProblemKind(403, "Current password required"),
+    "wrong_current_password": ProblemKind(403, "Wrong current password"),
     "not_found": ProblemKind(404, "Not found"),
     "method_not_allowed": ProblemKind(405, "Method not allowed"),
     "not_acceptable": ProblemKind(406, "Not acceptable"),
@@ -83,6 +86,9 @@ PROBLEMS: dict[str, ProblemKind] = {
     "idempotency_key_reused": ProblemKind(422, "Idempotency key reused"),
     "webhook_destination_refused": ProblemKind(422, "Webhook destination refused", ("host",)),
     "rate_limited": ProblemKind(429, "Too many requests", ("policy",)),
+    "budget_exhausted": ProblemKind(
+        429, "Budget exhausted", ("budget", "remaining", "required", "resets_at")
+    ),
     "internal_error": ProblemKind(500, "Internal server error"),
     "dependency_unavailable": ProblemKind(503, "Service unavailable"),
     "service_unavailable": ProblemKind(503, "Service unavailable"),

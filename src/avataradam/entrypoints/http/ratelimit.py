@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from avataradam.domain.access import Principal
 from avataradam.domain.ports.services import RateDecision
-from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RateLimitExceeded
+from avataradam.domain.usecases.ratelimits import (
+    EnforceRateLimits,
+    PasswordCheck,
+    RateLimitExceeded,
+)
 
+T = TypeVar("T")
 ROUTE_CLASS = "rate_limit"
 DECISIONS = "rate_limit_decisions"
 PRINCIPAL = "principal"
@@ -35,13 +40,14 @@ def record_decisions(scope: Scope, decisions: list[RateDecision]) -> None:
 
 
 def rate_limit_hook(
-    enforce: EnforceRateLimits, authenticate: Callable[[Request[Any, Any, Any]], Principal]
+    enforce: EnforceRateLimits,
+    authenticate: Callable[[Request[Any, Any, Any]], Awaitable[Principal]],
 ) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
     async def before_request(request: Request[Any, Any, Any]) -> None:
         route_class = request.route_handler.opt.get(ROUTE_CLASS)
         if route_class is None:
             return
-        principal = authenticate(request)
+        principal = await authenticate(request)
         try:
             decisions = await enforce.for_request(route_class, principal)
         except RateLimitExceeded as exc:
@@ -82,14 +88,24 @@ class RateLimitHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-async def enforce_login_limit(
-    request: Request[Any, Any, Any], enforce: EnforceRateLimits, email: str
-) -> None:
-    """The brute-force guard: sign-in attempts per email and client address."""
+async def guarded_password_check(
+    request: Request[Any, Any, Any],
+    enforce: EnforceRateLimits,
+    email: str,
+    check: Callable[[], Awaitable[T]],
+) -> T:
+    """Runs `check` (a sign-in, a password change) under the brute-force guard: failed
+    checks per email and client address, and per client address
+    (`EnforceRateLimits.password_check`); the guard's state goes into the headers."""
     client = request.client.host if request.client else "unknown"
+    guard: PasswordCheck | None = None
     try:
-        decisions = await enforce.for_login(email, client)
+        async with enforce.password_check(email, client) as guard:
+            return await check()
     except RateLimitExceeded as exc:
-        record_decisions(request.scope, [exc.decision])
+        if guard is None:
+            record_decisions(request.scope, [exc.decision])
         raise
-    record_decisions(request.scope, decisions)
+    finally:
+        if guard is not None:
+            record_decisions(request.scope, guard.decisions)

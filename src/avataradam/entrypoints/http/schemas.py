@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
@@ -22,21 +22,44 @@ from avataradam.domain.model import (
     User,
     WebhookSubscription,
 )
+from avataradam.domain.usecases.dealerships import MAX_DEALERSHIP_NAME_CHARS
+from avataradam.domain.usecases.users import (
+    MAX_EMAIL_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_PERSON_NAME_LENGTH,
+    MIN_EMAIL_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
 
 T = TypeVar("T")
 
 Email = Annotated[
     str,
     msgspec.Meta(
-        min_length=3,
-        max_length=320,
+        min_length=MIN_EMAIL_LENGTH,
+        max_length=MAX_EMAIL_LENGTH,
         # No control characters: PostgreSQL refuses NUL in text, and no address has them.
         pattern=r"^[^\x00-\x1f\x7f]*$",
         examples=["admin@example.com"],
     ),
 ]
 Password = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=256, examples=["correct-horse-battery-staple"])
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="The account's password as it was set (a wrong one is simply wrong).",
+        examples=["correct-horse-battery-staple"],
+    ),
+]
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description=f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.",
+        examples=["correct-horse-battery-staple"],
+    ),
 ]
 DealershipId = Annotated[
     UUID,
@@ -91,10 +114,13 @@ class DealershipOut(msgspec.Struct, frozen=True):
     knowledge_base_generation: int
     created_at: datetime
     updated_at: datetime
+    monthly_token_budget: int | None = None
+    """The dealership's own monthly token budget; null = the service default."""
 
     @classmethod
     def of(cls, dealership: Dealership) -> DealershipOut:
         return cls(
+            monthly_token_budget=dealership.monthly_token_budget,
             id=dealership.id,
             name=dealership.name,
             active=dealership.active,
@@ -104,22 +130,39 @@ class DealershipOut(msgspec.Struct, frozen=True):
         )
 
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["Riverside Motors"])]
-PersonName = Annotated[str, msgspec.Meta(max_length=100, examples=["Dana"])]
+Name = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=MAX_DEALERSHIP_NAME_CHARS, examples=["Riverside Motors"]),
+]
+PersonName = Annotated[str, msgspec.Meta(max_length=MAX_PERSON_NAME_LENGTH, examples=["Dana"])]
 
 
 class DealershipCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Name
 
 
+TokenBudget = Annotated[
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=2**62,
+        description="Prompt plus completion tokens per calendar month (UTC); 0 = unlimited.",
+        examples=[2_000_000],
+    ),
+]
+
+
 class DealershipUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Name | None = None
     active: bool | None = None
+    monthly_token_budget: TokenBudget | msgspec.UnsetType | None = msgspec.UNSET
+    """The dealership's own monthly token budget; null returns it to the service default
+    (`AVATARADAM_USAGE_MONTHLY_TOKEN_BUDGET`); absent leaves it unchanged."""
 
 
 class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     email: Email
-    password: Password
+    password: NewPassword
     role: Role = Role.USER
     dealership_id: DealershipId | None = None
     first_name: PersonName | None = None
@@ -127,11 +170,18 @@ class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class UserUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    password: Password | None = None
+    password: NewPassword | None = None
+    """A reset by an admin: every session of the user ends. Not for one's own password
+    (`current_password_required`: use POST /v1/me/password)."""
     role: Role | None = None
     first_name: PersonName | None = None
     last_name: PersonName | None = None
     active: bool | None = None
+
+
+class PasswordChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: NewPassword
 
 
 class ListResponse(msgspec.Struct, Generic[T], frozen=True):
@@ -216,7 +266,10 @@ class WebhookCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1,
             max_length=10,
-            description="Any of `document.ready`, `document.failed`, `document.deleted`.",
+            description=(
+                "Any of `document.ready`, `document.failed`, `document.deleted`, "
+                "`usage.budget_threshold`."
+            ),
             examples=[["document.ready", "document.failed"]],
         ),
     ]
@@ -413,3 +466,34 @@ class FeedbackReportOut(FeedbackOut, frozen=True, kw_only=True):
     question: str | None
     answer: str | None
     sources: list[SourceOut]
+
+
+class UsageDayOut(msgspec.Struct, frozen=True):
+    day: date
+    """A UTC day."""
+    model_calls: int
+    """Replies that called the chat model."""
+    cached_answers: int
+    """Replies served from the answer cache (no model call, 0 tokens)."""
+    prompt_tokens: int
+    completion_tokens: int
+    speech_seconds: float
+
+
+class BudgetOut(msgspec.Struct, frozen=True):
+    monthly_token_budget: int | None
+    """Prompt plus completion tokens per calendar month (UTC); null = unlimited."""
+    period_start: date
+    resets_at: datetime
+    used_tokens: int
+    """Tokens recorded this month."""
+    remaining_tokens: int | None
+    """null = unlimited."""
+
+
+class UsageReportOut(msgspec.Struct, frozen=True):
+    dealership_id: UUID
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    days: list[UsageDayOut]
+    budget: BudgetOut

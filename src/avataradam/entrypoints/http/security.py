@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import InvalidToken
-from avataradam.domain.ports.system import TokenService
+from avataradam.domain.usecases.auth import Authenticate
 
 BEARER_SCHEME = "BearerToken"
 SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
@@ -29,15 +29,15 @@ COMPONENTS = Components(
 )
 
 
-def principal_from_request(request: Request[Any, Any, Any], tokens: TokenService) -> Principal:
+async def principal_from_request(
+    request: Request[Any, Any, Any], authenticate: Authenticate
+) -> Principal:
+    """The caller of a request, as their account is now (see `Authenticate`)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("missing bearer token")
-    claims = tokens.verify(token.strip())
-    principal = Principal(
-        user_id=claims.user_id, role=claims.role, dealership_id=claims.dealership_id
-    )
+    principal = await authenticate(token.strip())
     identity = {
         "user_id": str(principal.user_id),
         "dealership_id": str(principal.dealership_id) if principal.dealership_id else None,

@@ -290,6 +290,18 @@ class Metrics:
             ["policy", "decision"],
             registry=r,
         )
+        self.budget_refusals = Counter(
+            "avataradam_usage_budget_refusals_total",
+            "Chat replies refused because the dealership's monthly token budget is exhausted.",
+            registry=r,
+        )
+        self.budget_alerts = Counter(
+            "avataradam_usage_budget_alerts_total",
+            "Dealerships whose monthly token budget reached a threshold (percent), once "
+            "per dealership and month.",
+            ["threshold"],
+            registry=r,
+        )
         self.webhook_deliveries = Counter(
             "avataradam_webhook_deliveries_total",
             "Webhook delivery attempts by outcome.",

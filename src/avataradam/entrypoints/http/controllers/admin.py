@@ -6,7 +6,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
@@ -90,7 +90,11 @@ class DealershipController(Controller):
         "/{dealership_id:uuid}",
         operation_id="updateDealership",
         summary="Update a dealership",
-        description="Rename, deactivate or reactivate (`active`). Super admins only.",
+        description=(
+            "Rename, deactivate or reactivate (`active`), or set the dealership's own "
+            "`monthly_token_budget` (null returns it to the service default). "
+            "Super admins only."
+        ),
         responses=problems(400, 403, 404, 413, 422),
     )
     async def update(
@@ -100,7 +104,9 @@ class DealershipController(Controller):
         principal: CurrentPrincipal,
         container: Services,
     ) -> DealershipOut:
-        changes = DealershipChanges(name=data.name, active=data.active)
+        changes = DealershipChanges(
+            name=data.name, active=data.active, monthly_token_budget=data.monthly_token_budget
+        )
         return DealershipOut.of(
             await container.update_dealership(principal, dealership_id, changes)
         )
@@ -110,7 +116,10 @@ class DealershipController(Controller):
         status_code=HTTP_200_OK,
         operation_id="deactivateDealership",
         summary="Deactivate a dealership",
-        description="Its users can no longer sign in; its data is kept. Super admins only.",
+        description=(
+            "Every session of its users ends at once and they can no longer sign in; its "
+            "data is kept. A reactivation brings no session back. Super admins only."
+        ),
         responses=problems(400, 403, 404),
     )
     async def deactivate(
@@ -191,7 +200,12 @@ class UserController(Controller):
         "/{user_id:uuid}",
         operation_id="updateUser",
         summary="Update a user",
-        description="Admins only: password, role, names, `active`. Absent fields are kept.",
+        description=(
+            "Admins only: password, role, names, `active`. Absent fields are kept. A "
+            "password reset or a deactivation ends every session of the user at once; a "
+            "role change applies to their next request. One's own password is changed "
+            "with changeOwnPassword (`403 current_password_required` here)."
+        ),
         responses=problems(400, 403, 404, 413, 422),
     )
     async def update(
@@ -215,7 +229,10 @@ class UserController(Controller):
         status_code=HTTP_200_OK,
         operation_id="deactivateUser",
         summary="Deactivate a user",
-        description="Admins only. The user can no longer sign in; their data is kept.",
+        description=(
+            "Admins only. Every session of the user ends at once and they can no longer "
+            "sign in; their data is kept. A reactivation brings no session back."
+        ),
         responses=problems(400, 403, 404, 422),
     )
     async def deactivate(
@@ -224,3 +241,20 @@ class UserController(Controller):
         return UserOut.of(
             await container.update_user(principal, user_id, UserChanges(active=False))
         )
+
+    @post(
+        "/{user_id:uuid}/sessions/revoke",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="endUserSessions",
+        summary="End every session of a user",
+        description=(
+            "Admins of the user's dealership and super admins. Every access token of the "
+            "user is refused from the next request on and every refresh token revoked; "
+            "the account stays active, so the user may sign in again."
+        ),
+        responses=problems(400, 403, 404),
+    )
+    async def end_sessions(
+        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+    ) -> None:
+        await container.end_sessions(principal, user_id)

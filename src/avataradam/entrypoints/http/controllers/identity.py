@@ -11,8 +11,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from avataradam.domain.usecases.auth import TokenPair
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.ratelimit import enforce_login_limit
-from avataradam.entrypoints.http.schemas import LogoutRequest, RefreshRequest, TokenRequest, UserOut
+from avataradam.entrypoints.http.ratelimit import guarded_password_check
+from avataradam.entrypoints.http.schemas import (
+    LogoutRequest,
+    PasswordChange,
+    RefreshRequest,
+    TokenRequest,
+    UserOut,
+)
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
@@ -28,7 +34,9 @@ class AuthController(Controller):
         description=(
             "Exchanges email and password for a short-lived access token (send it as "
             "`Authorization: Bearer <access_token>`) and a refresh token. Sign-in attempts "
-            "are rate limited per email and client address."
+            "are guarded: failed ones are counted per email and client address and per "
+            "client address (429 once either budget is spent); a successful one costs "
+            "nothing."
         ),
         responses=problems(400, 401, 413, 429, public=True),
     )
@@ -38,8 +46,12 @@ class AuthController(Controller):
         data: JSONBody[TokenRequest],
         container: Services,
     ) -> TokenPair:
-        await enforce_login_limit(request, container.enforce_rate_limits, data.email)
-        return await container.login(data.email, data.password)
+        return await guarded_password_check(
+            request,
+            container.enforce_rate_limits,
+            data.email,
+            lambda: container.login(data.email, data.password),
+        )
 
     @post(
         "/refresh",
@@ -83,3 +95,33 @@ class MeController(Controller):
     )
     async def me(self, principal: CurrentPrincipal, container: Services) -> UserOut:
         return UserOut.of(await container.get_user(principal, principal.user_id))
+
+    @post(
+        "/password",
+        status_code=HTTP_200_OK,
+        operation_id="changeOwnPassword",
+        summary="Change one's own password",
+        description=(
+            "Needs the current password. Every session of the account ends (other "
+            "devices, and the caller's own tokens); the answer is a new token pair for the "
+            "caller. A wrong `current_password` is `403 wrong_current_password` and counts "
+            "against the sign-in guard like a failed sign-in."
+        ),
+        responses=problems(400, 403, 404, 413, 422, 429),
+    )
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordChange],
+        principal: CurrentPrincipal,
+        container: Services,
+    ) -> TokenPair:
+        me = await container.get_user(principal, principal.user_id)
+        return await guarded_password_check(
+            request,
+            container.enforce_rate_limits,
+            me.email,
+            lambda: container.change_own_password(
+                principal, current_password=data.current_password, new_password=data.new_password
+            ),
+        )

@@ -33,7 +33,8 @@ class WebhookController(Controller):
         operation_id="createWebhook",
         summary="Subscribe a URL to events",
         description=(
-            "Events: `document.ready`, `document.failed`, `document.deleted`. The answer "
+            "Events: `document.ready`, `document.failed`, `document.deleted`, "
+            "`usage.budget_threshold`. The answer "
             "carries the signing `secret` (`whsec_…`), shown only here (and by a rotation). "
             "Deliveries "
             "are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "

@@ -1,0 +1,126 @@
+"""A dealership's usage per day and its monthly token budget, as JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
+from litestar.params import FromQuery, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from avataradam.domain.usecases.usage import MAX_REPORT_DAYS, UsageReport
+from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.http.headers import representations
+from avataradam.entrypoints.http.negotiation import JSON, preferred
+from avataradam.entrypoints.http.openapi import problems
+from avataradam.entrypoints.http.schemas import BudgetOut, UsageDayOut, UsageReportOut
+from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
+
+CSV = "text/csv"
+CSV_COLUMNS = (
+    "day",
+    "model_calls",
+    "cached_answers",
+    "prompt_tokens",
+    "completion_tokens",
+    "speech_seconds",
+)
+
+
+def _out(report: UsageReport) -> UsageReportOut:
+    b = report.budget
+    return UsageReportOut(
+        dealership_id=report.dealership_id,
+        start=report.start,
+        end=report.end,
+        days=[
+            UsageDayOut(
+                day=d.day,
+                model_calls=d.model_calls,
+                cached_answers=d.cached_answers,
+                prompt_tokens=d.prompt_tokens,
+                completion_tokens=d.completion_tokens,
+                speech_seconds=d.speech_seconds,
+            )
+            for d in report.days
+        ],
+        budget=BudgetOut(
+            monthly_token_budget=b.monthly_token_budget,
+            period_start=b.period_start,
+            resets_at=b.resets_at,
+            used_tokens=b.used_tokens,
+            remaining_tokens=b.remaining_tokens,
+        ),
+    )
+
+
+def _csv(report: UsageReport) -> str:
+    """One row per day (RFC 4180, CRLF line ends); the budget is in the JSON only."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for d in report.days:
+        writer.writerow(
+            (
+                d.day.isoformat(),
+                d.model_calls,
+                d.cached_answers,
+                d.prompt_tokens,
+                d.completion_tokens,
+                d.speech_seconds,
+            )
+        )
+    return buffer.getvalue()
+
+
+class UsageController(Controller):
+    path = "/v1/usage"
+    tags = ["usage"]
+    security = SECURITY
+
+    @get(
+        "/",
+        opt=representations(JSON, CSV),
+        operation_id="getUsage",
+        summary="Usage per day and the monthly token budget (admins)",
+        description=(
+            "Per UTC day from `from` to `to` (inclusive; default: the current month to "
+            f"today, at most {MAX_REPORT_DAYS} days): model calls, cached answers (no model "
+            "call, 0 tokens), prompt and completion tokens as the model reported them, and "
+            "speech seconds; every day of the range, zeros included. The JSON also gives the "
+            "dealership's monthly token budget (null = unlimited), the tokens used this "
+            "month and what is left. With `Accept: text/csv` the days come as CSV (header "
+            "row, one row per day). A super admin passes `dealership_id`."
+        ),
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                UsageReportOut,
+                description="The report as JSON, or as CSV with `Accept: text/csv`.",
+            ),
+            **problems(400, 403, 404, 406, 422),
+        },
+    )
+    async def get_usage(
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        container: Services,
+        dealership_id: FromQuery[UUID | None] = None,
+        start: Annotated[
+            date | None, QueryParameter(name="from", description="First UTC day, YYYY-MM-DD.")
+        ] = None,
+        end: Annotated[
+            date | None, QueryParameter(name="to", description="Last UTC day, YYYY-MM-DD.")
+        ] = None,
+    ) -> Response[UsageReportOut] | Response[str]:
+        report = await container.get_usage(
+            principal, dealership_id=dealership_id, start=start, end=end
+        )
+        if preferred(request.headers.get("accept"), (JSON, CSV)) == CSV:
+            return Response(_csv(report), media_type=f"{CSV}; charset=utf-8; header=present")
+        return Response(_out(report))
