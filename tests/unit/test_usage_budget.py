@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
+from avataradam.adapters.memory.repositories import InMemoryAccountStates
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.domain.access import Principal
@@ -250,7 +251,9 @@ async def test_a_dealerships_own_budget_overrides_the_default() -> None:
     setup = Setup(MeteredModel(), budget=held)
     dealership, trainee = await setup.trainee()
     root = Principal(user_id=uuid.uuid4(), role=Role.SUPER_ADMIN, dealership_id=None)
-    update = UpdateDealership(setup.world.uow, SystemClock())
+    update = UpdateDealership(
+        setup.world.uow, SystemClock(), InMemoryAccountStates(setup.world.store)
+    )
 
     await update(root, dealership, DealershipChanges(monthly_token_budget=0))  # unlimited
     for _ in range(3):
