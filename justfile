@@ -87,6 +87,10 @@ bench-ingest:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --only ingest
 
+# Worker memory against document size: peak and after-task RSS of a real worker ingesting 1, 10 and 25 MiB of text (hashing embedder) and 0.25, 1 MiB (local model), vs the idle warmed worker (about 15 min).
+bench-memory:
+    .venv/bin/python -m bench.memory
+
 # Benchmark of restart to ready only: API listening and ready, worker ready and taking its first task (seconds).
 bench-restart:
     .venv/bin/python -m bench.run --only restart

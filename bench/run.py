@@ -784,7 +784,7 @@ async def phase_ingestion(b: Bench, api: Server) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "doc.pdf"
         path.write_bytes(pdf)
-        sections = knowledge.extractor.extract(path, "application/pdf")
+        sections = list(knowledge.extractor.extract(path, "application/pdf").sections)
     drafts = knowledge.chunker.split(sections)
     texts = [d.text for d in drafts]
     batch = settings.ingestion.embed_batch_size

@@ -66,7 +66,10 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_INGESTION_CHUNK_SIZE_TOKENS": "passage size when splitting documents (at least 16)",
     "AVATARADAM_INGESTION_CHUNK_OVERLAP": "share of a passage repeated in the next one (0 to < 1)",
     "AVATARADAM_INGESTION_EMBED_BATCH_SIZE": "passages per embedding call during ingestion",
-    "AVATARADAM_INGESTION_UPSERT_BATCH_SIZE": "vectors per vector-store write",
+    "AVATARADAM_INGESTION_UPSERT_BATCH_SIZE": (
+        "passages a worker extracts, embeds, writes to the vector store and stores together:"
+        " the most it holds in memory at once, whatever the document's size"
+    ),
     "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "a `queued` or `deleting` document untouched this long, or a re-driven one no worker took up, is re-driven again by the reconciler",
     "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "how often each worker runs the outbox relay and the reconciler (also once at its start)",
     "AVATARADAM_INGESTION_MAX_RETRIES": "retries of a task (ingestion, deletion, webhook delivery) on temporary failures",

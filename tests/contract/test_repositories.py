@@ -724,6 +724,32 @@ async def test_replacing_chunks_twice_leaves_one_set(uow: UnitOfWorkFactory) -> 
         assert await work.chunks.count(doc.id) == 2
 
 
+async def test_putting_chunks_overwrites_by_index_and_delete_from_trims_the_rest(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id, status=DocumentStatus.READY)
+    first = [chunk(doc, i, f"first run {i}") for i in range(6)]
+    second = [chunk(doc, i, f"second run {i}") for i in range(4)]
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.chunks.put(doc.id, first[:3])
+        await work.commit()
+    async with uow() as work:
+        await work.chunks.put(doc.id, first[3:])
+        await work.chunks.put(doc.id, second[:2])
+        await work.commit()
+    async with uow() as work:
+        await work.chunks.put(doc.id, second[2:])
+        assert await work.chunks.delete_from(doc.id, 4) == 2
+        assert await work.chunks.delete_from(doc.id, 4) == 0
+        await work.commit()
+    async with uow() as work:
+        assert await work.chunks.count(doc.id) == 4
+        stored = await work.chunks.get_many([c.id for c in first], dealership_id=d.id)
+        assert stored == second
+
+
 async def test_chunks_come_back_in_the_order_asked_and_only_for_their_dealership(
     uow: UnitOfWorkFactory,
 ) -> None:

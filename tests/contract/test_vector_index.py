@@ -243,6 +243,23 @@ async def test_delete_document_removes_only_that_document(index: VectorIndex) ->
     assert await index.count(other_namespace, document_id=doomed) == 1
 
 
+async def test_delete_document_from_an_index_keeps_the_passages_before_it(
+    index: VectorIndex,
+) -> None:
+    namespace, trimmed, kept = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    await index.upsert(namespace, records_of(trimmed, [axis(i) for i in range(12)]))
+    await index.upsert(namespace, records_of(kept, [axis(i) for i in range(12)]))
+
+    await index.delete_document(namespace, trimmed, from_index=3)
+    await index.delete_document(namespace, trimmed, from_index=3)  # idempotent
+
+    matches = await index.query(namespace, axis(0), top_k=100)
+    assert sorted(m.id for m in matches if m.document_id == trimmed) == [
+        vector_id(trimmed, i) for i in range(3)
+    ]
+    assert await index.count(namespace, document_id=kept) == 12
+
+
 async def test_deleting_an_unknown_document_is_a_no_op(index: VectorIndex) -> None:
     namespace, document_id = new_namespace(), uuid.uuid4()
     await index.upsert(namespace, records_of(document_id, [axis(0)]))

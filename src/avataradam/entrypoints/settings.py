@@ -139,6 +139,8 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("reconcile_interval_s must be positive")
         if not 0 <= self.chunk_overlap < 1 or self.chunk_size_tokens < 16:
             raise ValueError("chunk_size_tokens >= 16 and 0 <= chunk_overlap < 1")
+        if self.embed_batch_size < 1 or self.upsert_batch_size < 1:
+            raise ValueError("embed_batch_size and upsert_batch_size must be at least 1")
 
 
 class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,7 +3,7 @@ decisions counters, ingestion stages a duration histogram, spans OpenTelemetry s
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import cast
 
 import structlog
@@ -26,10 +26,9 @@ class StructlogTelemetry:
     def span(self, name: str) -> AbstractContextManager[object]:
         return trace.get_tracer(INSTRUMENTATION_NAME).start_as_current_span(name)
 
-    def ingestion_stage(self, stage: Stage) -> AbstractContextManager[object]:
-        if self._metrics is None:
-            return nullcontext()
-        return self._metrics.time_ingestion_stage(stage.value)
+    def ingestion_stage_time(self, stage: Stage, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.ingestion_stage_duration.labels(stage=stage.value).observe(seconds)
 
     def rate_limit(self, policy: str, decision: str) -> None:
         if self._metrics is not None:

@@ -44,19 +44,25 @@ class SemchunkChunker:
             raise ValueError("overlap must be a share below 1 or fewer tokens than a chunk")
         self.chunk_size_tokens = chunk_size_tokens
         self._overlap = overlap or None
-        # semchunk's own memoisation is process-global and unbounded; this one is neither.
+        # semchunk's own memoisation is process-global and unbounded; this one is neither,
+        # and is emptied after each `split`: it would otherwise keep up to
+        # `token_count_cache_size` pieces of the last documents' text alive in a worker.
         counter = functools.lru_cache(maxsize=token_count_cache_size)(token_counter)
+        self._token_counts = counter
         self._chunker = chunkerify(
             counter, chunk_size_tokens, memoize=False, max_token_chars=max_token_chars
         )
 
     def split(self, sections: Sequence[ExtractedSection]) -> list[ChunkDraft]:
         drafts: list[ChunkDraft] = []
-        for section in sections:
-            texts = cast("list[str]", self._chunker(section.text, overlap=self._overlap))
-            drafts.extend(
-                ChunkDraft(text=text, page=section.page, section=section.section)
-                for text in texts
-                if text.strip()
-            )
+        try:
+            for section in sections:
+                texts = cast("list[str]", self._chunker(section.text, overlap=self._overlap))
+                drafts.extend(
+                    ChunkDraft(text=text, page=section.page, section=section.section)
+                    for text in texts
+                    if text.strip()
+                )
+        finally:
+            self._token_counts.cache_clear()
         return drafts

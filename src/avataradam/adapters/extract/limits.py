@@ -16,7 +16,9 @@ EMPTY_TEXT: Final = "empty_text"
 UNSUPPORTED_TYPE: Final = "unsupported_type"
 UNDECODABLE_TEXT: Final = "undecodable_text"
 
-DEFAULT_MAX_TEXT_CHARS: Final = 20_000_000
+DEFAULT_MAX_TEXT_CHARS: Final = 32 * 1024 * 1024
+"""Text one document may yield: more than a plain-text upload at the 25 MiB limit holds
+(ingestion memory no longer grows with the text; this bounds its time)."""
 DEFAULT_MAX_TEXT_FILE_BYTES: Final = 50 * 1024 * 1024
 
 # NUL cannot be stored in PostgreSQL text; other C0 controls are extraction debris.

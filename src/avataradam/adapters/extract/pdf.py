@@ -62,20 +62,25 @@ class PypdfTextExtractor:
                 f"PDF has {page_count} pages, more than {self._max_pages}", reason=TOO_LARGE
             )
         warnings: list[str] = []
+        pages_read = [0]
         return Extraction(
             sections=readable_sections(
-                self._pages(reader, warnings),
+                self._pages(reader, warnings, pages_read),
                 max_text_chars=self._max_text_chars,
                 warnings=warnings,
             ),
             title=title,
             warnings=warnings,
+            read_share=lambda: pages_read[0] / page_count if page_count else 1.0,
         )
 
-    def _pages(self, reader: pypdf.PdfReader, warnings: list[str]) -> Iterator[ExtractedSection]:
+    def _pages(
+        self, reader: pypdf.PdfReader, warnings: list[str], pages_read: list[int]
+    ) -> Iterator[ExtractedSection]:
         blank = images = 0
         with self._limits(), _pdf_errors():
             for number, page in enumerate(reader.pages, start=1):
+                pages_read[0] = number
                 text = page.extract_text() or ""
                 images += _image_count(page)
                 if not text.strip():

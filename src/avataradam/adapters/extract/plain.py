@@ -11,7 +11,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from avataradam.adapters.extract.encoding import TextEncoding, decoded_text, open_text
+from avataradam.adapters.extract.encoding import (
+    BLOCK_BYTES,
+    TextEncoding,
+    decoded_text,
+    open_text,
+)
 from avataradam.adapters.extract.frontmatter import read_front_matter
 from avataradam.adapters.extract.limits import DEFAULT_MAX_TEXT_CHARS, DEFAULT_MAX_TEXT_FILE_BYTES
 from avataradam.adapters.extract.prose import readable_sections
@@ -44,7 +49,8 @@ class PlainTextExtractor:
 
     def extract(self, path: Path, content_type: str) -> Extraction:
         encoding = open_text(path, self._max_bytes)
-        lines = _lines(path, encoding, max_line_chars=self._section_chars)
+        read = _ReadShare(path.stat().st_size)
+        lines = _lines(path, encoding, max_line_chars=self._section_chars, read=read)
         warnings: list[str] = []
         title = None
         if content_type == MARKDOWN:
@@ -61,14 +67,28 @@ class PlainTextExtractor:
             ),
             title=title,
             warnings=warnings,
+            read_share=read,
         )
 
 
-def _lines(path: Path, encoding: TextEncoding, *, max_line_chars: int) -> Iterator[str]:
+class _ReadShare:
+    """The share of the file's bytes decoded so far (block by block)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.read = size, 0
+
+    def __call__(self) -> float:
+        return min(1.0, self.read / self.size) if self.size else 1.0
+
+
+def _lines(
+    path: Path, encoding: TextEncoding, *, max_line_chars: int, read: _ReadShare
+) -> Iterator[str]:
     """Lines ending in `\\n` (the last perhaps not); a line longer than `max_line_chars`
     is cut (after a space where there is one), so a file without line breaks streams."""
     pending = ""
     for block in decoded_text(path, encoding):
+        read.read += BLOCK_BYTES
         pending += block
         *complete, pending = pending.split("\n")
         for line in complete:

@@ -456,6 +456,39 @@ class InMemoryChunkRepository:
 
         self._tx.write(op)
 
+    async def put(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
+        new = tuple(msgspec.structs.replace(c, document_id=document_id) for c in chunks)
+        if len({c.index for c in new}) != len(new):
+            raise Conflict("two chunks of a document share an index")
+
+        def op(t: Tables) -> None:
+            if new:
+                _require(t.documents, document_id, "document")
+            indexes = {c.index for c in new}
+            for chunk_id in [
+                c.id
+                for c in t.chunks.values()
+                if c.document_id == document_id and c.index in indexes
+            ]:
+                del t.chunks[chunk_id]
+            for chunk in new:
+                _insert(t.chunks, chunk.id, chunk)
+
+        self._tx.write(op)
+
+    async def delete_from(self, document_id: UUID, first_index: int) -> int:
+        def op(t: Tables) -> int:
+            doomed = [
+                c.id
+                for c in t.chunks.values()
+                if c.document_id == document_id and c.index >= first_index
+            ]
+            for chunk_id in doomed:
+                del t.chunks[chunk_id]
+            return len(doomed)
+
+        return self._tx.write(op)
+
     async def get_many(self, chunk_ids: Sequence[str], *, dealership_id: UUID) -> list[Chunk]:
         chunks, documents = self._tx.tables.chunks, self._tx.tables.documents
         return [

@@ -9,8 +9,9 @@ from avataradam.domain.model import Stage
 
 
 class InMemoryTelemetry:
-    """Exposes `events`, `cache_results`, `rate_limits`, `spans` and `stages` (each
-    timed stage once it ended, failed ones included) for assertions."""
+    """Exposes `events`, `cache_results`, `rate_limits`, `spans`, `stages` with
+    `stage_seconds` (each stage's time as reported, failed runs included),
+    `budget_refusals` and `budget_alerts` for assertions."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, object]]] = []
@@ -18,6 +19,7 @@ class InMemoryTelemetry:
         self.rate_limits: list[tuple[str, str]] = []
         self.spans: list[str] = []
         self.stages: list[Stage] = []
+        self.stage_seconds: list[float] = []
         self.budget_refusals = 0
         self.budget_alerts: list[int] = []
 
@@ -44,12 +46,6 @@ class InMemoryTelemetry:
         self.spans.append(name)
         yield name
 
-    def ingestion_stage(self, stage: Stage) -> AbstractContextManager[object]:
-        return self._stage(stage)
-
-    @contextmanager
-    def _stage(self, stage: Stage) -> Iterator[object]:
-        try:
-            yield stage
-        finally:
-            self.stages.append(stage)
+    def ingestion_stage_time(self, stage: Stage, seconds: float) -> None:
+        self.stages.append(stage)
+        self.stage_seconds.append(seconds)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from avataradam.adapters.vectors.errors import check_dimension
 from avataradam.domain.model import Topic
-from avataradam.domain.ports.knowledge import VectorMatch, VectorRecord
+from avataradam.domain.ports.knowledge import VectorMatch, VectorRecord, chunk_index
 
 
 def cosine_similarity(left: Sequence[float], right: Sequence[float]) -> float:
@@ -66,10 +66,14 @@ class InMemoryVectorIndex:
         matches.sort(key=lambda match: (-match.score, match.id))
         return matches[:top_k]
 
-    async def delete_document(self, namespace: str, document_id: UUID) -> None:
+    async def delete_document(
+        self, namespace: str, document_id: UUID, *, from_index: int = 0
+    ) -> None:
         stored = self._namespaces.get(namespace, {})
         for record_id in [
-            key for key, record in stored.items() if record.document_id == document_id
+            key
+            for key, record in stored.items()
+            if record.document_id == document_id and chunk_index(key) >= from_index
         ]:
             del stored[record_id]
 

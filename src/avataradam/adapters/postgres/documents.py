@@ -316,6 +316,38 @@ class PostgresChunkRepository:
         )
 
     @translate
+    async def put(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
+        """Inserts the chunks in one round trip, overwriting those at the same index."""
+        if not chunks:
+            return
+        await self._conn.execute(
+            "INSERT INTO chunks (id, document_id, dealership_id, index, text, topic, filename, "
+            "page, section)"
+            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[],"
+            " $6::text[], $7::text[], $8::int[], $9::text[])"
+            " ON CONFLICT (document_id, index) DO UPDATE SET id = excluded.id,"
+            " dealership_id = excluded.dealership_id, text = excluded.text,"
+            " topic = excluded.topic, filename = excluded.filename, page = excluded.page,"
+            " section = excluded.section",
+            [c.id for c in chunks],
+            [document_id] * len(chunks),
+            [c.dealership_id for c in chunks],
+            [c.index for c in chunks],
+            [c.text for c in chunks],
+            [c.topic.value for c in chunks],
+            [c.filename for c in chunks],
+            [c.page for c in chunks],
+            [c.section for c in chunks],
+        )
+
+    @translate
+    async def delete_from(self, document_id: UUID, first_index: int) -> int:
+        status: str = await self._conn.execute(
+            "DELETE FROM chunks WHERE document_id = $1 AND index >= $2", document_id, first_index
+        )
+        return int(status.rsplit(" ", 1)[1])
+
+    @translate
     async def get_many(self, chunk_ids: Sequence[str], *, dealership_id: UUID) -> list[Chunk]:
         """Only chunks of `ready` documents: a document being deleted is never served."""
         rows = await self._conn.fetch(

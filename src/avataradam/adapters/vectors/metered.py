@@ -47,9 +47,11 @@ class MeteredVectorIndex:
                 exclude_documents=exclude_documents,
             )
 
-    async def delete_document(self, namespace: str, document_id: UUID) -> None:
+    async def delete_document(
+        self, namespace: str, document_id: UUID, *, from_index: int = 0
+    ) -> None:
         with self._time_call("delete"):
-            await self.inner.delete_document(namespace, document_id)
+            await self.inner.delete_document(namespace, document_id, from_index=from_index)
 
     async def count(self, namespace: str, *, document_id: UUID | None = None) -> int:
         with self._time_call("count"):

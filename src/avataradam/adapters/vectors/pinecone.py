@@ -32,7 +32,13 @@ from pinecone.errors.exceptions import (
 
 from avataradam.adapters.vectors.errors import VectorDimensionMismatch, check_dimension
 from avataradam.domain.model import Topic
-from avataradam.domain.ports.knowledge import VectorIndexUnavailable, VectorMatch, VectorRecord
+from avataradam.domain.ports.knowledge import (
+    VectorIndexUnavailable,
+    VectorMatch,
+    VectorRecord,
+    chunk_index,
+    vector_id,
+)
 
 MAX_UPSERT_VECTORS = 1000
 # The service caps a request at 2 MB; keep a margin for encoder differences.
@@ -132,14 +138,28 @@ class PineconeVectorIndex:
             if match.metadata and {"document_id", "topic"} <= match.metadata.keys()
         ]
 
-    async def delete_document(self, namespace: str, document_id: UUID) -> None:
+    async def delete_document(
+        self, namespace: str, document_id: UUID, *, from_index: int = 0
+    ) -> None:
+        """Without listing (pod-based) and with `from_index`, the ids to delete are told
+        by count: every ingestion run writes indexes 0, 1, 2, … in order, so a
+        document's vectors are indexes 0 to its count less one."""
         try:
             async with _unavailable_on_failure():
-                ids = [vector_id async for vector_id in self._ids_of(namespace, document_id)]
+                ids = [
+                    listed
+                    async for listed in self._ids_of(namespace, document_id)
+                    if chunk_index(listed) >= from_index
+                ]
         except _ListingUnsupported:
-            async with _unavailable_on_failure():
-                await self._index.delete(filter=_document_filter(document_id), namespace=namespace)
-            return
+            if from_index <= 0:
+                async with _unavailable_on_failure():
+                    await self._index.delete(
+                        filter=_document_filter(document_id), namespace=namespace
+                    )
+                return
+            stored = await self.count(namespace, document_id=document_id)
+            ids = [vector_id(document_id, index) for index in range(from_index, stored)]
         for start in range(0, len(ids), MAX_DELETE_IDS):
             async with _unavailable_on_failure():
                 await self._index.delete(

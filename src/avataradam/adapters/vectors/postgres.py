@@ -136,12 +136,23 @@ class PostgresVectorIndex:
             for row in rows
         ]
 
-    async def delete_document(self, namespace: str, document_id: UUID) -> None:
+    async def delete_document(
+        self, namespace: str, document_id: UUID, *, from_index: int = 0
+    ) -> None:
         async with self._unavailable_on_failure():
+            if from_index <= 0:
+                await self._pool.execute(
+                    "DELETE FROM chunk_vectors WHERE namespace = $1 AND document_id = $2",
+                    namespace,
+                    document_id,
+                )
+                return
             await self._pool.execute(
-                "DELETE FROM chunk_vectors WHERE namespace = $1 AND document_id = $2",
+                "DELETE FROM chunk_vectors WHERE namespace = $1 AND document_id = $2"
+                " AND split_part(id, ':', 2)::int >= $3",
                 namespace,
                 document_id,
+                from_index,
             )
 
     async def count(self, namespace: str, *, document_id: UUID | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -56,11 +56,15 @@ class Extraction:
     `warnings` are human-readable notes of what the reader had to skip ("12 images
     without text skipped"); they are complete once `sections` is exhausted. `title` is
     the title the file names for itself (e.g. Markdown front matter), if any.
+    `read_share`, when the adapter can tell, answers the share of the file read so far
+    (0..1) while `sections` is consumed: what progress is measured by, since the number
+    of passages is known only at the end.
     """
 
     sections: Iterator[ExtractedSection]
     title: str | None = None
     warnings: list[str] = field(default_factory=list)
+    read_share: Callable[[], float] | None = None
 
     @classmethod
     def of(cls, sections: Iterable[ExtractedSection], *, title: str | None = None) -> Extraction:
@@ -80,7 +84,12 @@ class ChunkDraft(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Chunker(Protocol):
-    """Splits sections into overlapping passages; loses no text."""
+    """Splits sections into overlapping passages; loses no text.
+
+    A passage never spans two sections, so splitting sections one at a time gives the
+    same passages as splitting them together: the ingestion pipeline relies on it to
+    chunk a document as it is extracted.
+    """
 
     def split(self, sections: Sequence[ExtractedSection]) -> list[ChunkDraft]: ...
 
@@ -129,10 +138,21 @@ class VectorIndex(Protocol):
         topics: Sequence[Topic] | None = None,
         exclude_documents: Collection[UUID] = (),
     ) -> list[VectorMatch]: ...
-    async def delete_document(self, namespace: str, document_id: UUID) -> None: ...
+    async def delete_document(
+        self, namespace: str, document_id: UUID, *, from_index: int = 0
+    ) -> None:
+        """Deletes the document's vectors, or only those of chunk index `from_index` and
+        above (what an earlier, longer chunking of the document left behind)."""
+        ...
+
     async def count(self, namespace: str, *, document_id: UUID | None = None) -> int: ...
 
 
 def vector_id(document_id: UUID, index: int) -> str:
     """Deterministic id of a chunk and its vector, so re-runs overwrite, never duplicate."""
     return f"{document_id}:{index}"
+
+
+def chunk_index(vector_or_chunk_id: str) -> int:
+    """The chunk index a `vector_id` names."""
+    return int(vector_or_chunk_id.rsplit(":", 1)[1])

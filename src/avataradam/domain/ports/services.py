@@ -175,9 +175,10 @@ class Telemetry(Protocol):
         """A unit of work shown in traces, nested under the current one."""
         ...
 
-    def ingestion_stage(self, stage: Stage) -> AbstractContextManager[object]:
-        """Times one run of an ingestion stage (seconds, by stage), also when it raises:
-        operators see which stage a document's ingestion spends its time in."""
+    def ingestion_stage_time(self, stage: Stage, seconds: float) -> None:
+        """Records the time one document's ingestion spent in a stage (seconds, summed
+        over its batches, a run that failed included): operators see which stage
+        ingestion spends its time in."""
         ...
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -53,13 +55,15 @@ from avataradam.domain.tasks import (
     OUTBOX_TASK,
 )
 
-# Share of `progress` reached at the end of each stage.
-_EXTRACTED, _CHUNKED, _EMBEDDED, _INDEXED = 0.05, 0.1, 0.8, 0.95
+# Share of `progress` reached once the whole file is read and stored, before `ready`.
+_STORED = 0.95
 
 
 class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
     embed_batch_size: int = 64
     upsert_batch_size: int = 500
+    """Passages extracted, embedded, indexed and stored together: at most this many (and
+    their vectors) are held in memory at once, whatever the document's size."""
     progress_interval_s: float = 0.5
     lease_s: float = 20.0
     """How long a claim holds a document without renewal. A worker that dies holds it
@@ -182,19 +186,106 @@ class _Progress:
             raise LeaseLost
 
 
+class _StageTimes:
+    """The time one document's ingestion spends in each stage, summed over its batches:
+    the stages interleave (each batch is extracted, chunked, embedded, indexed and stored
+    in turn), and operators want one figure per stage and document."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[Stage, float] = {}
+
+    @contextlib.contextmanager
+    def timing(self, stage: Stage) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
+
+    def report(self, telemetry: Telemetry) -> None:
+        for stage, seconds in self.seconds.items():
+            telemetry.ingestion_stage_time(stage, seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Consecutive passages of a document, from chunk index `first_index` on."""
+
+    first_index: int
+    drafts: list[ChunkDraft]
+    last: bool
+    read_share: float | None
+
+    @property
+    def end_index(self) -> int:
+        return self.first_index + len(self.drafts)
+
+
+class _Batches:
+    """A document's passages in batches of at most `size`, read ahead by one passage so
+    that a batch knows whether it is the last. `take` blocks (extraction and chunking run
+    in it): call it from a worker thread, one call at a time."""
+
+    def __init__(
+        self,
+        passages: Iterator[ChunkDraft],
+        size: int,
+        read_share: Callable[[], float] | None,
+    ) -> None:
+        self._passages, self._size, self._read_share = passages, size, read_share
+        self._ahead: list[ChunkDraft] = []
+        self._next_index = 0
+
+    def take(self) -> _Batch:
+        drafts = self._ahead
+        drafts.extend(itertools.islice(self._passages, self._size + 1 - len(drafts)))
+        self._ahead = drafts[self._size :]
+        del drafts[self._size :]
+        batch = _Batch(
+            first_index=self._next_index,
+            drafts=drafts,
+            last=not self._ahead,
+            read_share=None if self._read_share is None else self._read_share(),
+        )
+        self._next_index = batch.end_index
+        return batch
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one ingestion run has done so far."""
+
+    times: _StageTimes = field(default_factory=_StageTimes)
+    stored: int = 0
+    """Passages whose vectors (and chunk rows) this run may have written."""
+
+
 class IngestDocument:
-    """extract -> chunk -> embed (batched) -> upsert vectors -> store chunks -> ready.
+    """extract -> chunk -> embed -> upsert vectors -> store chunks, batch by batch -> ready.
+
+    Memory is bounded by `upsert_batch_size`, not by the document: sections are extracted
+    lazily and chunked one at a time, and each batch of passages is embedded (in requests
+    of `embed_batch_size`), upserted into the vector index and stored as chunk rows before
+    the next is extracted. Chunk rows are served only once their document is `ready`, so
+    a half-stored document is invisible; the last batch is stored in the transaction that
+    makes the document ready. Ids are (document id, chunk index): a re-run overwrites
+    what an earlier one wrote, and one that chunks the document into fewer passages
+    deletes the earlier surplus, so a re-driven document ends with exactly its own
+    passages and vectors.
 
     The run holds the document under a lease (`IngestionOptions.lease_s`, renewed every
     `lease_renew_interval_s`): a document held by a live lease is not claimed again (the
     run answers `skipped`), one whose lease lapsed is (its worker died), and every write
-    of a run names its lease, so a run whose lease was taken over writes nothing more
-    and answers `superseded`.
+    of a run (progress, each batch's chunk rows, the surplus deletion, `ready`, `failed`)
+    is made while its lease holds the document, so a run whose lease was taken over
+    between batches writes nothing more and answers `superseded`.
 
-    Permanent problems (corrupt, encrypted or empty files) fail the document at once with
-    a specific code. Any other failure releases the lease until the retry is due
-    (`retry_within`, plus a lease's duration for the retry to be picked up), records a
-    dependency's failure on the document, and is re-raised for the queue to retry.
+    Permanent problems (corrupt, encrypted or empty files) discard what earlier batches
+    stored and fail the document at once with a specific code. Any other failure releases
+    the lease until the retry is due (`retry_within`, plus a lease's duration for the
+    retry to be picked up), records a dependency's failure on the document, and is
+    re-raised for the queue to retry.
     """
 
     def __init__(
@@ -226,9 +317,10 @@ class IngestDocument:
         progress = _Progress(
             self._uow, self._clock, lease, document.id, self._options.progress_interval_s
         )
+        run = _Run()
         try:
             async with lease.kept():
-                return await self._run(document, lease, progress)
+                return await self._ingest(document, lease, progress, run)
         except LeaseLost:
             return await self._superseded(document)
         except DependencyUnavailable as exc:
@@ -237,6 +329,11 @@ class IngestDocument:
         except DomainError as exc:
             # Permanent: a bad file, or a backend refusing this input. Retrying cannot help.
             code = exc.reason if isinstance(exc, ExtractionFailed) else exc.code
+            try:
+                if run.stored:
+                    await self._discard(document, lease)
+            except LeaseLost:
+                return await self._superseded(document)
             if not await MarkFailed(self._uow, self._clock, self._ids)(
                 document.id, code=code, message=exc.message, lease_token=lease.token
             ):
@@ -246,18 +343,8 @@ class IngestDocument:
             # A bug, a time limit, a worker's stop: the queue retries it.
             await self._release(document, lease, exc, retry_within)
             raise
-
-    async def _run(self, document: Document, lease: _Lease, progress: _Progress) -> IngestOutcome:
-        span, stage = self._telemetry.span, self._telemetry.ingestion_stage
-        with span("ingest.extract_and_chunk"):
-            extraction, drafts = await self._extract_and_chunk(document, progress)
-        with span("ingest.embed"), stage(Stage.EMBEDDING):
-            vectors = await self._embed([d.text for d in drafts], progress)
-        with span("ingest.index"), stage(Stage.INDEXING):
-            await self._upsert(document, vectors, progress)
-        with span("ingest.store"), stage(Stage.STORING):
-            await progress.report(Stage.STORING, _INDEXED, force=True)
-            return await self._finish(document, lease, drafts, extraction)
+        finally:
+            run.times.report(self._telemetry)
 
     async def _claim(self, document_id: UUID) -> Document | None:
         async with self._uow() as uow:
@@ -272,41 +359,85 @@ class IngestDocument:
             await uow.commit()
             return claimed
 
-    async def _extract_and_chunk(
-        self, document: Document, progress: _Progress
-    ) -> tuple[Extraction, list[ChunkDraft]]:
-        stage = self._telemetry.ingestion_stage
-        with stage(Stage.EXTRACTING), tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
+    async def _ingest(
+        self, document: Document, lease: _Lease, progress: _Progress, run: _Run
+    ) -> IngestOutcome:
+        span, times = self._telemetry.span, run.times
+        with tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
             path = Path(tmp) / "upload"
-            async with self._uow(read_only=False) as uow:
-                with path.open("wb") as handle:
-                    async for part in uow.blobs.read(document.id):
-                        handle.write(part)
-            extraction = await asyncio.to_thread(
-                self._extractor.extract, path, document.content_type
+            with times.timing(Stage.EXTRACTING):
+                await self._download(document, path)
+                extraction = await asyncio.to_thread(
+                    self._extractor.extract, path, document.content_type
+                )
+            batches = _Batches(
+                self._passages(extraction, times),
+                self._options.upsert_batch_size,
+                extraction.read_share,
             )
-            sections = await asyncio.to_thread(list, extraction.sections)
-        await progress.report(Stage.CHUNKING, _EXTRACTED, force=True)
-        with stage(Stage.CHUNKING):
-            drafts = await asyncio.to_thread(self._chunker.split, sections)
-        if not drafts:
-            raise ExtractionFailed("the document contains no text", reason="empty_text")
-        await progress.report(Stage.EMBEDDING, _CHUNKED, force=True)
-        return extraction, drafts
+            done = 0.0
+            while True:
+                with span("ingest.extract_and_chunk"):
+                    batch = await asyncio.to_thread(batches.take)
+                if not batch.drafts:
+                    raise ExtractionFailed("the document contains no text", reason="empty_text")
+                target = max(done, _STORED * self._share(batch))
+                with span("ingest.embed"), times.timing(Stage.EMBEDDING):
+                    await progress.report(Stage.EMBEDDING, done, force=batch.first_index == 0)
+                    vectors = await self._embed(batch, progress, done, target)
+                with span("ingest.index"), times.timing(Stage.INDEXING):
+                    # Raises LeaseLost, before the upsert, once the lease was taken over.
+                    await progress.report(Stage.INDEXING, target)
+                    run.stored = batch.end_index
+                    await self._upsert(document, batch, vectors)
+                del vectors
+                with span("ingest.store"), times.timing(Stage.STORING):
+                    if batch.last:
+                        await progress.report(Stage.STORING, _STORED, force=True)
+                        return await self._finish(document, lease, batch, extraction)
+                    await self._store(document, lease, batch)
+                done = target
 
-    async def _embed(self, texts: Sequence[str], progress: _Progress) -> list[list[float]]:
+    async def _download(self, document: Document, path: Path) -> None:
+        async with self._uow(read_only=False) as uow:
+            with path.open("wb") as handle:
+                async for part in uow.blobs.read(document.id):
+                    handle.write(part)
+
+    def _passages(self, extraction: Extraction, times: _StageTimes) -> Iterator[ChunkDraft]:
+        """The document's passages in order, a section extracted and chunked at a time
+        (passages never span sections: see `Chunker`)."""
+        while True:
+            with times.timing(Stage.EXTRACTING):
+                section = next(extraction.sections, None)
+            if section is None:
+                return
+            with times.timing(Stage.CHUNKING):
+                drafts = self._chunker.split([section])
+            yield from drafts
+
+    def _share(self, batch: _Batch) -> float:
+        """How much of the document is done once `batch` is stored (0..1): the share of
+        the file read, where the extractor tells it, else a guess that tends to 1."""
+        if batch.last:
+            return 1.0
+        if batch.read_share is not None:
+            return min(1.0, max(0.0, batch.read_share))
+        return batch.end_index / (batch.end_index + self._options.upsert_batch_size)
+
+    async def _embed(
+        self, batch: _Batch, progress: _Progress, done: float, target: float
+    ) -> list[list[float]]:
+        texts = [draft.text for draft in batch.drafts]
         vectors: list[list[float]] = []
         size = self._options.embed_batch_size
         for start in range(0, len(texts), size):
             vectors.extend(await self._embedder.embed(texts[start : start + size]))
             share = len(vectors) / len(texts)
-            await progress.report(Stage.EMBEDDING, _CHUNKED + (_EMBEDDED - _CHUNKED) * share)
+            await progress.report(Stage.EMBEDDING, done + (target - done) * share)
         return vectors
 
-    async def _upsert(
-        self, document: Document, vectors: list[list[float]], progress: _Progress
-    ) -> None:
-        await progress.report(Stage.INDEXING, _EMBEDDED, force=True)
+    async def _upsert(self, document: Document, batch: _Batch, vectors: list[list[float]]) -> None:
         records = [
             VectorRecord(
                 id=vector_id(document.id, index),
@@ -314,23 +445,13 @@ class IngestDocument:
                 document_id=document.id,
                 topic=document.topic,
             )
-            for index, values in enumerate(vectors)
+            for index, values in enumerate(vectors, start=batch.first_index)
         ]
-        size = self._options.upsert_batch_size
-        namespace = str(document.dealership_id)
-        for start in range(0, len(records), size):
-            await self._index.upsert(namespace, records[start : start + size])
-            share = min(1.0, (start + size) / len(records))
-            await progress.report(Stage.INDEXING, _EMBEDDED + (_INDEXED - _EMBEDDED) * share)
+        await self._index.upsert(str(document.dealership_id), records)
 
-    async def _finish(
-        self,
-        document: Document,
-        lease: _Lease,
-        drafts: list[ChunkDraft],
-        extraction: Extraction,
-    ) -> IngestOutcome:
-        chunks = [
+    @staticmethod
+    def _chunks(document: Document, batch: _Batch) -> list[Chunk]:
+        return [
             Chunk(
                 id=vector_id(document.id, index),
                 document_id=document.id,
@@ -342,19 +463,46 @@ class IngestDocument:
                 page=draft.page,
                 section=draft.section,
             )
-            for index, draft in enumerate(drafts)
+            for index, draft in enumerate(batch.drafts, start=batch.first_index)
         ]
+
+    @staticmethod
+    async def _held(uow: UnitOfWork, document: Document, lease: _Lease) -> Document:
+        """The document, locked until the transaction ends, while `lease` holds it;
+        raises LeaseLost otherwise (taken over, deleted, or finished by another run)."""
+        current = await uow.documents.get_for_update(document.id)
+        if current is None or not current.held_by(lease.token):
+            lease.lost = True
+            raise LeaseLost
+        return current
+
+    async def _store(self, document: Document, lease: _Lease, batch: _Batch) -> None:
+        """Stores a batch's chunk rows while the lease holds the document."""
         async with self._uow() as uow:
-            current = await uow.documents.get_for_update(document.id)
-            if current is None or not current.held_by(lease.token):
-                raise LeaseLost
-            await uow.chunks.replace(document.id, chunks)
+            await self._held(uow, document, lease)
+            await uow.chunks.put(document.id, self._chunks(document, batch))
+            await uow.commit()
+
+    async def _finish(
+        self, document: Document, lease: _Lease, batch: _Batch, extraction: Extraction
+    ) -> IngestOutcome:
+        count = batch.end_index
+        async with self._uow() as uow:
+            current = await self._held(uow, document, lease)
+            if document.attempts > 1:
+                # An earlier run may have chunked the document into more passages. The
+                # row stays locked meanwhile: no other run claims the document.
+                await self._index.delete_document(
+                    str(document.dealership_id), document.id, from_index=count
+                )
+            await uow.chunks.put(document.id, self._chunks(document, batch))
+            await uow.chunks.delete_from(document.id, count)
             ready = msgspec.structs.replace(
                 current,
                 status=DocumentStatus.READY,
                 stage=None,
                 progress=1.0,
-                chunk_count=len(chunks),
+                chunk_count=count,
                 error=None,
                 updated_at=self._clock.now(),
                 title=extraction.title,
@@ -367,7 +515,19 @@ class IngestDocument:
             await uow.dealerships.bump_generation(ready.dealership_id)
             await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_READY, ready))
             await uow.commit()
-        return IngestOutcome(document_id=document.id, status="ready", chunk_count=len(chunks))
+        return IngestOutcome(document_id=document.id, status="ready", chunk_count=count)
+
+    async def _discard(self, document: Document, lease: _Lease) -> None:
+        """Removes what earlier batches stored, before the document is failed, while the
+        lease holds it (its row locked meanwhile, so no other run claims it); raises
+        LeaseLost once it does not. Best effort against a dependency's failure: a later
+        delete of the document removes anything left."""
+        with contextlib.suppress(DependencyUnavailable):
+            async with self._uow() as uow:
+                await self._held(uow, document, lease)
+                await uow.chunks.delete_document(document.id)
+                await self._index.delete_document(str(document.dealership_id), document.id)
+                await uow.commit()
 
     async def _superseded(self, document: Document) -> IngestOutcome:
         """This run lost the document: to a deletion (what it indexed must not outlive

@@ -35,7 +35,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, Literal
 
@@ -255,7 +255,8 @@ class Metrics:
         )
         self.ingestion_stage_duration = Histogram(
             "avataradam_ingestion_stage_duration_seconds",
-            "Duration of an ingestion stage (extracting .. storing).",
+            "Time one document's ingestion spent in a stage (extracting .. storing),"
+            " summed over its batches.",
             ["stage"],
             buckets=TASK_BUCKETS,
             registry=r,
@@ -345,14 +346,6 @@ class Metrics:
 
     def record_cache(self, cache: CacheName, result: CacheResult) -> None:
         self.cache_requests.labels(cache=cache, result=result).inc()
-
-    def time_ingestion_stage(self, stage: str) -> AbstractContextManager[object]:
-        """Observes the block's duration in seconds, also when it raises: a stage that
-        fails after a long time took that time."""
-        timer: AbstractContextManager[object] = self.ingestion_stage_duration.labels(
-            stage=stage
-        ).time()
-        return timer
 
     def record_tokens(self, model: str, *, prompt: int, completion: int) -> None:
         self.llm_tokens.labels(model=model, kind="prompt").inc(prompt)

@@ -11,6 +11,7 @@ An attempt interrupted by the worker's stop is always retried (`retry_when`).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -23,6 +24,7 @@ from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.usecases.ingestion import IngestOutcome
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import IngestionSettings
+from avataradam.entrypoints.worker.memory import release_free_memory
 from avataradam.entrypoints.worker.shutdown import retry_when
 
 _log = structlog.get_logger("avataradam.worker")
@@ -82,6 +84,9 @@ async def ingest(
             # Another worker holds the document now: its run decides.
             return IngestOutcome(document_id=document_id, status="superseded")
         return IngestOutcome(document_id=document_id, status="failed", error_code=code)
+    finally:
+        # The model's activations are freed but kept by malloc unless trimmed.
+        await asyncio.to_thread(release_free_memory)
 
 
 async def deliver(
