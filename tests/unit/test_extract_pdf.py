@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextvars
 import io
 import time
 from pathlib import Path
@@ -211,3 +212,15 @@ def test_the_pdfs_own_title_names_it(tmp_path: Path) -> None:
 
     assert PypdfTextExtractor().extract(path, PDF).title == "GAP rate card"
     assert PypdfTextExtractor().extract(corpus_pdf("pdflatex-4-pages.pdf"), PDF).title is None
+
+
+def test_sections_abandoned_mid_file_close_cleanly_in_another_context() -> None:
+    """A reader that stops after the first page leaves the generator to be closed later,
+    possibly in another context (another task, the garbage collector): pypdf's limits,
+    a context variable, must not be held across pages, or the reset raises there."""
+    sections = PypdfTextExtractor().extract(corpus_pdf("pdflatex-4-pages.pdf"), PDF).sections
+    first = next(sections)
+
+    contextvars.Context().run(sections.close)  # raised ValueError while limits spanned pages
+
+    assert first.page == 1

@@ -78,15 +78,20 @@ class PypdfTextExtractor:
         self, reader: pypdf.PdfReader, warnings: list[str], pages_read: list[int]
     ) -> Iterator[ExtractedSection]:
         blank = images = 0
-        with self._limits(), _pdf_errors():
-            for number, page in enumerate(reader.pages, start=1):
+        # pypdf's limits are a context variable: set and reset around each page, never
+        # held across a `yield` (a reader that stops early would have the generator
+        # closed in another context, where the reset fails).
+        for index in range(len(reader.pages)):
+            number = index + 1
+            with self._limits(), _pdf_errors():
+                page = reader.pages[index]
                 pages_read[0] = number
                 text = page.extract_text() or ""
                 images += _image_count(page)
-                if not text.strip():
-                    blank += 1
-                    continue
-                yield ExtractedSection(text=text, page=number)
+            if not text.strip():
+                blank += 1
+                continue
+            yield ExtractedSection(text=text, page=number)
         if blank:
             warnings.append(
                 f"{blank} page{'' if blank == 1 else 's'} without extractable text skipped"
