@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -16,7 +18,8 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
-from tests.support.processes import ServiceProcess
+from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
+from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
 from tests.support.secrets import register_secret
 
 PASSWORD = "correct-horse-battery-staple"
@@ -179,3 +182,33 @@ def problem(response: httpx.Response) -> dict[str, object]:
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, object] = msgspec.json.decode(response.content)
     return body
+
+
+@contextmanager
+def chat_instances(
+    database_url: str, redis_url: str, log_dir: Path, count: int = 2
+) -> Iterator[tuple[list[str], FakeChatService]]:
+    """`count` API server processes sharing PostgreSQL, Redis and one fake OpenAI chat
+    model (tests/fixtures/openai_chat.py, which records requests and reports usage)."""
+    processes: list[ServiceProcess] = []
+    urls: list[str] = []
+    with running_chat_server() as (chat, chat_url):
+        try:
+            for index in range(count):
+                port = free_port()
+                env = service_environment(database_url, redis_url) | {
+                    "AVATARADAM_HTTP_PORT": str(port),
+                    "AVATARADAM_CHAT_MODEL": "openai",
+                    "AVATARADAM_CHAT_OPENAI_BASE_URL": chat_url,
+                    "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
+                    "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
+                }
+                log = log_dir / f"api-{index}.log"
+                processes.append(ServiceProcess(["serve"], env, log).start())
+                urls.append(f"http://127.0.0.1:{port}")
+            for url, process in zip(urls, processes, strict=True):
+                wait_until_healthy(url, process, timeout_s=90)
+            yield urls, chat
+        finally:
+            for process in processes:
+                process.stop()

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
-from tests.integration.conftest import Account, Tenant, service_environment
+from tests.fixtures.openai_chat import FakeChatService
+from tests.integration.conftest import Account, Tenant, chat_instances
 from tests.integration.test_ingestion import upload, wait_for_status
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
 
 QUESTION = "Can I tell a customer GAP is required?"
 RULE = b"Never tell a customer that GAP is required to get the loan approved.\n"
@@ -22,34 +20,12 @@ RULE = b"Never tell a customer that GAP is required to get the loan approved.\n"
 
 @pytest.fixture(scope="module")
 def instances(
-    database_url: str,
-    redis_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[list[str], FakeChatService]]:
     """Two API server processes sharing PostgreSQL, Redis and one fake chat model."""
-    log_dir: Path = tmp_path_factory.mktemp("answer-cache")
-    processes: list[ServiceProcess] = []
-    urls: list[str] = []
-    with running_chat_server() as (chat, chat_url):
-        try:
-            for index in range(2):
-                port = free_port()
-                env = service_environment(database_url, redis_url) | {
-                    "AVATARADAM_HTTP_PORT": str(port),
-                    "AVATARADAM_CHAT_MODEL": "openai",
-                    "AVATARADAM_CHAT_OPENAI_BASE_URL": chat_url,
-                    "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
-                    "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
-                }
-                log = log_dir / f"api-{index}.log"
-                processes.append(ServiceProcess(["serve"], env, log).start())
-                urls.append(f"http://127.0.0.1:{port}")
-            for url, process in zip(urls, processes, strict=True):
-                wait_until_healthy(url, process, timeout_s=90)
-            yield urls, chat
-        finally:
-            for process in processes:
-                process.stop()
+    log_dir = tmp_path_factory.mktemp("answer-cache")
+    with chat_instances(database_url, redis_url, log_dir) as served:
+        yield served
 
 
 async def _ask(url: str, account: Account, question: str = QUESTION) -> dict[str, object]:

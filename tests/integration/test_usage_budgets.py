@@ -15,15 +15,14 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
-from tests.integration.conftest import Account, Tenant, problem, service_environment
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.fixtures.openai_chat import FakeChatService
+from tests.integration.conftest import Account, Tenant, chat_instances, problem
+from tests.support.processes import ServiceProcess
 
 TOKENS_PER_REPLY = 21 + 5
 LINE = "Can I tell you about GAP coverage for your loan?"
@@ -34,29 +33,9 @@ def instances(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[list[str], FakeChatService]]:
     """Two API server processes sharing PostgreSQL, Redis and one fake chat model."""
-    log_dir: Path = tmp_path_factory.mktemp("usage-budgets")
-    processes: list[ServiceProcess] = []
-    urls: list[str] = []
-    with running_chat_server() as (chat, chat_url):
-        try:
-            for index in range(2):
-                port = free_port()
-                env = service_environment(database_url, redis_url) | {
-                    "AVATARADAM_HTTP_PORT": str(port),
-                    "AVATARADAM_CHAT_MODEL": "openai",
-                    "AVATARADAM_CHAT_OPENAI_BASE_URL": chat_url,
-                    "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
-                    "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
-                }
-                log = log_dir / f"api-{index}.log"
-                processes.append(ServiceProcess(["serve"], env, log).start())
-                urls.append(f"http://127.0.0.1:{port}")
-            for url, process in zip(urls, processes, strict=True):
-                wait_until_healthy(url, process, timeout_s=90)
-            yield urls, chat
-        finally:
-            for process in processes:
-                process.stop()
+    log_dir = tmp_path_factory.mktemp("usage-budgets")
+    with chat_instances(database_url, redis_url, log_dir) as served:
+        yield served
 
 
 async def _conversation(url: str, account: Account) -> str:
