@@ -5,19 +5,15 @@ default settings and many trials."""
 
 from __future__ import annotations
 
-import asyncio
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import httpx
 import pytest
+from ops.drills.stack import DealershipAdmin, Stack, large_pdf
 
-from avataradam.entrypoints.container import Container
-from tests.integration.conftest import FAST_RECONCILE, Account, Tenant, service_environment
-from tests.integration.test_ingestion import corpus_file, stored_counts, upload
-from tests.integration.test_ingestion_faults import Workers
+from tests.conftest import IN_CI
 
 LEASE_S = 3.0
 SHORT_LEASES = {
@@ -48,62 +44,52 @@ class Timeline:
         )
 
 
-@pytest.fixture
-def workers(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Workers]:
-    pool = Workers(
-        service_environment(database_url, redis_url) | FAST_RECONCILE | SHORT_LEASES, tmp_path
-    )
-    yield pool
-    pool.stop_all()
+@pytest.fixture(scope="module")
+def stack(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A database, a Redis server and an API of its own: no worker of the test session
+    (which shares the session's database and Redis) can take the document, so the one
+    killed here is the one that held it. Asks for `database_url` and `redis_url` for
+    their skip-or-fail when the services are absent."""
+    if shutil.which("redis-server") is None:
+        if IN_CI:
+            pytest.fail("redis-server is not installed, and CI=true forbids skipping")
+        pytest.skip("needs redis-server")
+    with Stack(tmp_path_factory.mktemp("leases"), extra_env=SHORT_LEASES) as built:
+        built.start_api()
+        yield built
 
 
-async def _document(
-    client: httpx.AsyncClient, account: Account, document_id: str
-) -> dict[str, object]:
-    response = await client.get(f"/v1/documents/{document_id}", headers=account.headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
-
-
-async def _poll_until_settled(
-    client: httpx.AsyncClient, account: Account, document_id: str, since: float
+def _poll_until_settled(
+    stack: Stack, admin: DealershipAdmin, document_id: str, since: float
 ) -> tuple[Timeline, dict[str, object]]:
     timeline = Timeline()
     body: dict[str, object] = {}
     while time.monotonic() - since < READY_WITHIN_S + 30:
-        body = await _document(client, account, document_id)
+        body = stack.document(admin, document_id)
         status, stalled, attempts = str(body["status"]), body["stalled"], body["attempts"]
         assert isinstance(stalled, bool)
         assert isinstance(attempts, int)
         timeline.observed.append((time.monotonic() - since, status, stalled, attempts))
         if status in {"ready", "failed"}:
             break
-        await asyncio.sleep(0.1)
+        time.sleep(0.1)
     return timeline, body
 
 
-async def test_a_killed_workers_document_is_stalled_then_taken_up_and_ready(
-    client: httpx.AsyncClient, tenant: Tenant, container: Container, workers: Workers
-) -> None:
-    victim = workers.start()
-    response = await upload(
-        client, tenant.admin, corpus_file("GeoTopo-komprimiert.pdf"), "lecture.pdf", "books"
-    )
-    assert response.status_code == 202, response.text
-    document_id = response.json()["id"]
-    deadline = time.monotonic() + 90
-    body = await _document(client, tenant.admin, document_id)
-    while body["status"] == "queued" and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-        body = await _document(client, tenant.admin, document_id)
-    assert body["status"] == "processing", body
+def test_a_killed_workers_document_is_stalled_then_taken_up_and_ready(stack: Stack) -> None:
+    admin = stack.new_dealership_admin()
+    victim = stack.start_worker()
+    content, filename = large_pdf()
+    document_id = stack.upload(admin, content, filename)
+    body = stack.wait_until_processing(admin, document_id, timeout_s=90)
     assert body["stalled"] is False, "a live worker holds its lease"
 
-    victim.kill()
+    victim.kill_group()
     killed_at = time.monotonic()
-    workers.start()
-    timeline, settled = await _poll_until_settled(client, tenant.admin, document_id, killed_at)
+    stack.start_worker()
+    timeline, settled = _poll_until_settled(stack, admin, document_id, killed_at)
 
     stalled_at = timeline.first(stalled=True)
     ready_at = timeline.first(status="ready")
@@ -112,6 +98,5 @@ async def test_a_killed_workers_document_is_stalled_then_taken_up_and_ready(
     assert ready_at <= READY_WITHIN_S, timeline.observed
     assert stalled_at < ready_at
     assert int(settled["attempts"]) >= 2, "taken up again after the kill"  # type: ignore[call-overload]
-    chunks, vectors = await stored_counts(container, tenant, document_id)
-    assert chunks == vectors == settled["chunk_count"]
-    assert chunks > 0
+    stored = stack.database.stored(document_id)
+    assert stored.exactly_one_set, stored
