@@ -89,11 +89,26 @@ def leftovers() -> list[Leftover]:
         info = process.info
         if info["pid"] in own or info["status"] == psutil.STATUS_ZOMBIE:
             continue
+        if _own_resource_tracker(process):
+            continue
         why = _why_ours(process, mark)
         if why is not None:
             command = " ".join(info["cmdline"] or []) or process.name()
             found.append(Leftover(info["pid"], command[:200], why))
     return found
+
+
+def _own_resource_tracker(process: psutil.Process) -> bool:
+    """multiprocessing's resource tracker of this very process (started when a test
+    spawns processes through multiprocessing): it reads a pipe from this process and
+    exits when this process does, so it cannot outlive the run."""
+    try:
+        cmdline = process.info["cmdline"] or []
+        return process.ppid() == os.getpid() and any(
+            "multiprocessing.resource_tracker" in part for part in cmdline
+        )
+    except psutil.Error:
+        return False
 
 
 def _why_ours(process: psutil.Process, mark: str | None) -> str | None:

@@ -59,6 +59,34 @@ def test_a_daemon_that_left_its_process_group_is_found_by_the_run_mark() -> None
     assert _wait_gone(daemon)
 
 
+def test_this_process_own_multiprocessing_resource_tracker_is_not_a_leftover() -> None:
+    """It exits with this process; a tracker of another process is still found."""
+    import multiprocessing.resource_tracker as tracker  # noqa: PLC0415 -- starts it on demand
+
+    tracker.ensure_running()
+    own = tracker._resource_tracker._pid  # the tracker this process started
+
+    assert own is not None
+    assert own not in _left_pids()
+    other = spawn(
+        [
+            sys.executable,
+            "-c",
+            "import multiprocessing.resource_tracker as t, time;"
+            " t.ensure_running(); time.sleep(60)",
+        ],
+        label="process with its own tracker",
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(psutil.Process(other.pid).children()) < 1:
+            time.sleep(0.05)
+        [theirs] = psutil.Process(other.pid).children()
+        assert theirs.pid in _left_pids(), "a tracker of another process is not exempt"
+    finally:
+        stop_group(other, 5, whole_group=True)
+
+
 _FORGETFUL_TEST = """
 from tests.support.processes import spawn
 
