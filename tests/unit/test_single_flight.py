@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import msgspec
+import pytest
 
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.memory.cache import InMemoryCache
@@ -17,7 +18,13 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.domain.model import Topic
 from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer
-from avataradam.domain.usecases.search import CacheOptions, SearchHit, SearchKnowledgeBase
+from avataradam.domain.usecases.search import (
+    CacheOptions,
+    SearchHit,
+    SearchKnowledgeBase,
+    retrieval_key,
+)
+from avataradam.domain.usecases.singleflight import single_flight
 
 
 class PeerFinishesBeforeOurLock(InMemoryCache):
@@ -60,29 +67,64 @@ async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_l
             score=1,
         )
     ]
-    cache = PeerFinishesBeforeOurLock("k", msgspec.msgpack.encode(hits))
+    dealership = uuid.uuid4()
+    embedder = HashingEmbedder(dimension=8)
+    key = retrieval_key(
+        dealership_id=dealership,
+        generation=1,
+        normalised="is gap required",
+        topics=None,
+        top_k=5,
+        model=embedder.model_name,
+    )
+    cache = PeerFinishesBeforeOurLock(key, msgspec.msgpack.encode(hits))
     store = InMemoryStore()
     search = SearchKnowledgeBase(
         InMemoryUnitOfWorkFactory(store),
         InMemoryGenerationReader(store),
-        HashingEmbedder(dimension=8),
+        embedder,
         InMemoryVectorIndex(8),
         cache,
         InMemoryTelemetry(),
-        CacheOptions(),
+        CacheOptions(local_entries=0),
     )
 
-    async def compute() -> list[SearchHit]:
-        raise AssertionError("the peer's result was there: no second query")
-
-    # The mechanism under test, called directly.
-    result, outcome = await search._single_flight(
-        "k",
-        compute,
-        encode=msgspec.msgpack.encode,
-        decode=msgspec.msgpack.Decoder(list[SearchHit]).decode,
-        ttl_s=60,
+    result = await search.retrieve(
+        dealership_id=dealership,
+        generation=1,
+        normalised="is gap required",
+        topics=None,
+        top_k=5,
     )
 
-    assert (result, outcome) == (hits, "hit")
-    assert await cache.get("k:lock") is None
+    assert (result.hits, result.cache) == (hits, "hit"), "no second query"
+    assert await cache.get(f"{key}:lock") is None
+
+
+FLIGHT = {"ttl_s": 60, "lock_ttl_s": 30.0, "wait_for_peer_s": 30.0, "poll_interval_s": 0.01}
+
+
+async def test_an_unreachable_cache_computes_once_and_says_bypass() -> None:
+    cache = InMemoryCache()
+    cache.available = False
+    calls: list[int] = []
+
+    async def compute() -> bytes:
+        calls.append(1)
+        return b"value"
+
+    value, outcome = await single_flight(cache, "k", compute, encode=bytes, decode=bytes, **FLIGHT)
+
+    assert (value, outcome, len(calls)) == (b"value", "bypass", 1)
+
+
+async def test_a_holder_that_fails_lets_go_of_the_lock_at_once() -> None:
+    cache = InMemoryCache()
+
+    async def broken() -> bytes:
+        raise ConnectionError("model unreachable")
+
+    with pytest.raises(ConnectionError):
+        await single_flight(cache, "k", broken, encode=bytes, decode=bytes, **FLIGHT)
+
+    assert await cache.get("k:lock") is None, "a waiter takes over now, not at expiry"

@@ -17,18 +17,15 @@ loses it when it expires, and a waiter then asks the model itself.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import msgspec
 
 from avataradam.domain.model import Source
-from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
+from avataradam.domain.ports.services import Cache, Telemetry
+from avataradam.domain.usecases.singleflight import single_flight
 
 PROMPT_VERSION = "2026-11-30.1"
 """Bumped whenever a prompt template or the citation check changes what a reply says."""
@@ -92,38 +89,16 @@ class AnswerCache:
         if not self._options.enabled:
             return await generate(), "bypass"
         options = self._options
-        lock, token = f"{key}:lock", secrets.token_hex(8).encode()
-        try:
-            deadline = time.monotonic() + options.wait_for_peer_s
-            while True:
-                cached = await self._cache.get(key)
-                if cached is not None:
-                    self._telemetry.cache_result("answer", "hit")
-                    return _decoder.decode(cached), "hit"
-                if await self._cache.set_if_absent(lock, token, ttl_s=options.lock_ttl_s):
-                    # The holder may have stored its answer and let go between our read
-                    # and our lock: read again before asking the model.
-                    cached = await self._cache.get(key)
-                    if cached is not None:
-                        await self._cache.delete_if_equal(lock, token)
-                        self._telemetry.cache_result("answer", "hit")
-                        return _decoder.decode(cached), "hit"
-                    break
-                if time.monotonic() >= deadline:
-                    break  # the holder is slow or gone: answer, and still share it
-                await asyncio.sleep(options.poll_interval_s)
-        except CacheUnavailable:
-            self._telemetry.cache_result("answer", "bypass")
-            return await generate(), "bypass"
-        try:
-            answer = await generate()
-            try:
-                await self._cache.set(key, _encoder.encode(answer), ttl_s=options.ttl_s)
-            except CacheUnavailable:
-                self._telemetry.cache_result("answer", "bypass")
-                return answer, "bypass"
-        finally:
-            with contextlib.suppress(CacheUnavailable):  # else the lock expires on its own
-                await self._cache.delete_if_equal(lock, token)
-        self._telemetry.cache_result("answer", "miss")
-        return answer, "miss"
+        answer, outcome = await single_flight(
+            self._cache,
+            key,
+            generate,
+            encode=_encoder.encode,
+            decode=_decoder.decode,
+            ttl_s=options.ttl_s,
+            lock_ttl_s=options.lock_ttl_s,
+            wait_for_peer_s=options.wait_for_peer_s,
+            poll_interval_s=options.poll_interval_s,
+        )
+        self._telemetry.cache_result("answer", outcome)
+        return answer, outcome

@@ -9,15 +9,13 @@ kept out of the vector query itself, so they never crowd the `top_k` out.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import re
-import secrets
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 from uuid import UUID
 
@@ -29,6 +27,7 @@ from avataradam.domain.model import Topic
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
 from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
 from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
+from avataradam.domain.usecases.singleflight import single_flight
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 2000
@@ -219,60 +218,23 @@ class SearchKnowledgeBase:
         if local is not None:
             self._telemetry.cache_result("retrieval", "hit")
             return SearchResult(hits=local, cache="hit")
-        hits, outcome = await self._single_flight(
+        options = self._options
+        hits, outcome = await single_flight(
+            self._cache,
             key,
             compute,
             encode=_hits_encoder.encode,
             decode=_hits_decoder.decode,
-            ttl_s=self._options.retrieval_ttl_s,
+            ttl_s=options.retrieval_ttl_s,
+            lock_ttl_s=options.lock_ttl_s,
+            wait_for_peer_s=options.wait_for_peer_s,
+            poll_interval_s=options.poll_interval_s,
         )
+        if outcome == "bypass":
+            self._telemetry.event("cache_unavailable", key_kind=key.split(":", 2)[1])
         self._telemetry.cache_result("retrieval", outcome)
         self._local.put(key, hits)
         return SearchResult(hits=hits, cache=outcome)
-
-    async def _single_flight(
-        self,
-        key: str,
-        compute: Callable[[], Awaitable[T]],
-        *,
-        encode: Callable[[T], bytes],
-        decode: Callable[[bytes], T],
-        ttl_s: int,
-    ) -> tuple[T, str]:
-        """Serves from cache, or computes once across every instance for a missing key.
-
-        The first to miss takes a lock and computes; the others wait for its result for
-        as long as the lock is held, however slow the computation, and take the lock
-        over only if its holder died (the lock expired) without a result. Without the
-        cache, it computes uncached.
-        """
-        options = self._options
-        lock = f"{key}:lock"
-        token = secrets.token_hex(8).encode()
-        try:
-            deadline = time.monotonic() + options.wait_for_peer_s
-            while True:
-                cached = await self._cache.get(key)
-                if cached is not None:
-                    return decode(cached), "hit"
-                if await self._cache.set_if_absent(lock, token, ttl_s=options.lock_ttl_s):
-                    # The holder may have stored its result and let go between our read
-                    # and our lock: read again before computing.
-                    cached = await self._cache.get(key)
-                    if cached is not None:
-                        await self._cache.delete_if_equal(lock, token)
-                        return decode(cached), "hit"
-                    break
-                if time.monotonic() >= deadline:
-                    break  # give up waiting: compute, and still share the result
-                await asyncio.sleep(options.poll_interval_s)
-            value = await compute()
-            await self._cache.set(key, encode(value), ttl_s=ttl_s)
-            await self._cache.delete_if_equal(lock, token)
-        except CacheUnavailable:
-            self._telemetry.event("cache_unavailable", key_kind=key.split(":", 2)[1])
-            return await compute(), "bypass"
-        return value, "miss"
 
     async def _embed(self, normalised: str) -> list[float]:
         key = embedding_key(self._embedder.model_name, normalised)
