@@ -724,6 +724,19 @@ async def test_replacing_chunks_twice_leaves_one_set(uow: UnitOfWorkFactory) -> 
         assert await work.chunks.count(doc.id) == 2
 
 
+async def test_two_chunks_sharing_an_index_are_a_conflict(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id, status=DocumentStatus.READY)
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.commit()
+    twins = [chunk(doc, 0, "first"), msgspec.structs.replace(chunk(doc, 1, "again"), index=0)]
+    for write in ("replace", "put"):
+        async with uow() as work:
+            with pytest.raises(Conflict):
+                await getattr(work.chunks, write)(doc.id, twins)
+
+
 async def test_putting_chunks_overwrites_by_index_and_delete_from_trims_the_rest(
     uow: UnitOfWorkFactory,
 ) -> None:

@@ -16,7 +16,7 @@ from avataradam.adapters.postgres.errors import (
     translated_errors,
 )
 from avataradam.adapters.postgres.rows import from_row
-from avataradam.domain.errors import ConcurrentUpdate
+from avataradam.domain.errors import ConcurrentUpdate, Conflict
 from avataradam.domain.model import (
     Chunk,
     Document,
@@ -295,31 +295,19 @@ class PostgresChunkRepository:
 
     @translate
     async def replace(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
-        """Deletes the document's chunks and inserts these in one round trip each."""
+        """Deletes the document's chunks and inserts these (`put`): a round trip each."""
         await self._conn.execute("DELETE FROM chunks WHERE document_id = $1", document_id)
-        if not chunks:
-            return
-        await self._conn.execute(
-            "INSERT INTO chunks (id, document_id, dealership_id, index, text, topic, filename, "
-            "page, section)"
-            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[],"
-            " $6::text[], $7::text[], $8::int[], $9::text[])",
-            [c.id for c in chunks],
-            [document_id] * len(chunks),
-            [c.dealership_id for c in chunks],
-            [c.index for c in chunks],
-            [c.text for c in chunks],
-            [c.topic.value for c in chunks],
-            [c.filename for c in chunks],
-            [c.page for c in chunks],
-            [c.section for c in chunks],
-        )
+        await self.put(document_id, chunks)
 
     @translate
     async def put(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
-        """Inserts the chunks in one round trip, overwriting those at the same index."""
+        """Inserts the chunks in one round trip, overwriting those at the same index.
+        Raises Conflict for two chunks sharing an index (one statement cannot write a
+        row twice)."""
         if not chunks:
             return
+        if len({c.index for c in chunks}) != len(chunks):
+            raise Conflict("two chunks of a document share an index")
         await self._conn.execute(
             "INSERT INTO chunks (id, document_id, dealership_id, index, text, topic, filename, "
             "page, section)"
