@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
@@ -299,6 +298,3 @@ class Container:
         for hook in reversed(self.shutdown):
             await hook()
 
-
-Services = NamedDependency[Container]
-"""Handler parameter `container`: the wired application."""

@@ -6,14 +6,14 @@ from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.response import Redirect
 
 from avataradam.domain.access import Principal
-from avataradam.entrypoints.container import Container, Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.bodytimeout import BodyReadTimeoutMiddleware
 from avataradam.entrypoints.http.controllers.admin import DealershipController, UserController
 from avataradam.entrypoints.http.controllers.conversations import (
@@ -48,7 +48,7 @@ async def docs_redirect() -> Redirect:
     return Redirect(path="/schema/swagger")
 
 
-def create_app(container: Container, *, server_process: bool = False) -> Litestar:
+def create_app(container: NamedDependency[Container], *, server_process: bool = False) -> Litestar:
     """Builds the API around an already wired container; the app owns its lifecycle.
 
     `server_process`: the app is the one app of a server process (the ASGI factory).
@@ -74,7 +74,9 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
             )
         return principal
 
-    async def provide_principal(request: Request[Any, Any, Any], container: Services) -> Principal:
+    async def provide_principal(
+        request: Request[Any, Any, Any], container: NamedDependency[Container]
+    ) -> Principal:
         # Depending on `container` makes Litestar resolve the two one after the other
         # instead of in a task group per request (measured hot spot of cached search).
         del container
