@@ -54,6 +54,7 @@ from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
+from avataradam.domain.ports.capabilities import Closable, undecorated
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories import (
     AccountStates,
@@ -114,10 +115,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
     )
     uow = overrides.uow or _unit_of_work(settings, metrics)
-    embedder = MeteredEmbedder(
-        overrides.embedder or _embedder(settings),
-        time_call=partial(observed_call, metrics, "embedder"),
-    )
+    raw_embedder = overrides.embedder or _embedder(settings)
+    embedder = MeteredEmbedder(raw_embedder, time_call=partial(observed_call, metrics, "embedder"))
     container = Container(
         settings=settings,
         clock=clock,
@@ -140,7 +139,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         telemetry=StructlogTelemetry(metrics),
         knowledge=Knowledge(
             extractor=CompositeTextExtractor.default(),
-            chunker=_chunker(settings, embedder),
+            chunker=_chunker(settings, raw_embedder),
             embedder=embedder,
             index=MeteredVectorIndex(
                 overrides.index or _vector_index(settings, uow),
@@ -441,9 +440,7 @@ def _chat_model(settings: Settings) -> ChatModel:
 def _wire_chat(container: Container) -> None:
     """Closes the model's client, after replies in flight have been stored (hooks run
     in reverse order, so the drain comes first)."""
-    model = container.chat_model
-    inner = model.inner if isinstance(model, MeteredChatModel) else model
-    close = getattr(inner, "aclose", None)
-    if close is not None:
-        container.shutdown.append(close)
+    model = undecorated(container.chat_model)
+    if isinstance(model, Closable):
+        container.shutdown.append(model.aclose)
     container.shutdown.append(container.send_message.drain)

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
+from avataradam.domain.ports.capabilities import WarmsUp, undecorated
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import (
     AccountStates,
@@ -286,15 +287,13 @@ class Container:
         Raises what loading raises (EmbedderUnavailable, ChatModelUnavailable for a
         missing or broken model).
         """
-        models: list[object] = [self.knowledge.embedder]
+        models = [undecorated(self.knowledge.embedder)]
         if chat_model:
-            models.append(getattr(self.chat_model, "inner", self.chat_model))
+            models.append(undecorated(self.chat_model))
         for model in models:
-            warm_up = getattr(model, "warm_up", None)
-            if callable(warm_up):
-                await asyncio.to_thread(warm_up)
+            if isinstance(model, WarmsUp):
+                await asyncio.to_thread(model.warm_up)
 
     async def close(self) -> None:
         for hook in reversed(self.shutdown):
             await hook()
-
