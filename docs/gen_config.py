@@ -27,7 +27,6 @@ SECRET_WORDS = ("secret", "key", "password")
 MEANINGS: dict[str, str] = {
     "AVATARADAM_ENVIRONMENT": "`production` refuses development secrets; `test` for test deployments",
     "AVATARADAM_SERVICE_NAME": "service name in logs and traces (`-api`/`-worker` appended)",
-    "AVATARADAM_PERSISTENCE": "`postgres`; `memory` keeps everything in the process (tests only)",
     "AVATARADAM_VECTOR_BACKEND": "vector store: `postgres` (embedded, exact cosine), `pinecone`, `memory` (tests)",
     "AVATARADAM_EMBEDDER": "`local` (all-MiniLM-L6-v2 on the CPU), `openai`, `hashing` (tests, no model)",
     "AVATARADAM_CHAT_MODEL": "`extractive` (answers with retrieved sentences, no generation), `openai` (any OpenAI-compatible API), `local` (a GGUF model run in the API process by llama.cpp's server, prebuilt in xllamacpp: `just setup-llm`)",

@@ -346,7 +346,6 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: Literal["development", "test", "production"] = "development"
     service_name: str = "avataradam"
-    persistence: Literal["postgres", "memory"] = "postgres"
     vector_backend: Literal["postgres", "pinecone", "memory"] = "postgres"
     embedder: Literal["local", "openai", "hashing"] = "local"
     chat_model: Literal["extractive", "openai", "local"] = "extractive"
@@ -388,6 +387,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 RETIRED_VARIABLES: dict[str, str] = {
+    "AVATARADAM_PERSISTENCE": (
+        "the service always keeps its state in PostgreSQL; tests build an in-memory"
+        " world with build_container's overrides (tests/support/world.py)"
+    ),
     "AVATARADAM_INGESTION_STALLED_TIMEOUT_S": (
         "a processing document is held by a renewed lease instead, see"
         " AVATARADAM_INGESTION_LEASE_S and AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S"

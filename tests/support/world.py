@@ -1,0 +1,49 @@
+"""An application wired in memory: `build_container` with overrides, no PostgreSQL.
+
+The state lives in one `InMemoryStore` shared by the unit of work and its readers;
+caches, rate limits, budgets and vectors live in the process too. Redis is still the
+configured client (health checks, task queue unless overridden).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from avataradam.adapters.memory.budget import InMemoryBudgetLedger
+from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
+from avataradam.adapters.memory.repositories import (
+    InMemoryAccountStates,
+    InMemoryGenerationReader,
+)
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.adapters.system import SystemClock
+from avataradam.entrypoints.bootstrap import Overrides, build_container
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.settings import Settings
+
+
+def in_memory(settings: Settings, **overrides: Any) -> Overrides:
+    """Overrides keeping every state in this process; `overrides` (any `Overrides`
+    field) replace the in-memory choice or add to it."""
+    store = InMemoryStore()
+    clock = overrides.pop("clock", None) or SystemClock()
+    world = Overrides(
+        clock=clock,
+        uow=InMemoryUnitOfWorkFactory(store),
+        generations=InMemoryGenerationReader(store),
+        accounts=InMemoryAccountStates(store),
+        index=InMemoryVectorIndex(settings.embedding.dimension),
+        cache=InMemoryCache(),
+        rate_limiter=InMemoryRateLimiter(clock),
+        budget_ledger=InMemoryBudgetLedger(clock),
+    )
+    return replace(world, **overrides)
+
+
+def in_memory_container(settings: Settings, **overrides: Any) -> Container:
+    """`build_container(settings, in_memory(settings, **overrides))`."""
+    return build_container(settings, in_memory(settings, **overrides))
