@@ -54,7 +54,6 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
-from avataradam.domain.usecases.ingestion import IngestionOptions
 from avataradam.entrypoints import factories
 from avataradam.entrypoints.container import Container, Knowledge
 from avataradam.entrypoints.observability.metrics import Metrics, multiprocess_dir
@@ -63,6 +62,7 @@ from avataradam.entrypoints.observability.tracing import (
     observed_call,
     observed_stream,
 )
+from avataradam.entrypoints.options import ingestion_options
 from avataradam.entrypoints.settings import Settings
 from avataradam.entrypoints.telemetry import StructlogTelemetry
 
@@ -145,12 +145,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
                 overrides.index or factories.vector_index(settings, store.database),
                 time_call=partial(observed_call, metrics, "vector_store"),
             ),
-            options=IngestionOptions(
-                embed_batch_size=settings.ingestion.embed_batch_size,
-                upsert_batch_size=settings.ingestion.upsert_batch_size,
-                lease_s=settings.ingestion.lease_s,
-                lease_renew_interval_s=settings.ingestion.lease_renew_interval_s,
-            ),
+            options=ingestion_options(settings),
             queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
         ),
         cache=overrides.cache or RedisCache(redis_client),

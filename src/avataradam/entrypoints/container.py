@@ -29,10 +29,9 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
-from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
+from avataradam.domain.usecases.answers import AnswerCache
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations import (
-    ChatOptions,
     GetConversation,
     ListConversations,
     ListFeedback,
@@ -63,7 +62,7 @@ from avataradam.domain.usecases.ingestion import (
     RelayOutbox,
 )
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
-from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
@@ -78,6 +77,11 @@ from avataradam.domain.usecases.webhooks import (
     RotateSecret,
 )
 from avataradam.entrypoints.observability.metrics import Metrics
+from avataradam.entrypoints.options import (
+    answer_cache_options,
+    cache_options,
+    chat_options,
+)
 from avataradam.entrypoints.settings import Settings
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -168,7 +172,6 @@ class Container:
         self.purge_idempotency_keys = PurgeIdempotencyKeys(
             uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
         )
-        cache = self.settings.cache
         self.search = SearchKnowledgeBase(
             uow,
             self.generations,
@@ -176,12 +179,7 @@ class Container:
             k.index,
             self.cache,
             self.telemetry,
-            CacheOptions(
-                enabled=cache.enabled,
-                retrieval_ttl_s=cache.retrieval_ttl_s,
-                embedding_ttl_s=cache.embedding_ttl_s,
-                local_entries=cache.local_entries,
-            ),
+            cache_options(self.settings),
         )
 
         self.enforce_rate_limits = EnforceRateLimits(
@@ -222,23 +220,8 @@ class Container:
                 embed=self.knowledge.embedder.embed,
                 threshold=chat.support_threshold,
             ),
-            ChatOptions(
-                top_k=chat.top_k,
-                history_budget_tokens=chat.history_budget_tokens,
-                max_reply_tokens=chat.max_reply_tokens,
-                min_relevance=chat.min_relevance,
-            ),
-            answers=AnswerCache(
-                self.cache,
-                self.telemetry,
-                AnswerCacheOptions(
-                    enabled=cache.enabled and cache.answers,
-                    ttl_s=cache.answer_ttl_s,
-                    # A waiter waits as long as a reply may take, then asks the model itself.
-                    lock_ttl_s=chat.timeout_s + 5,
-                    wait_for_peer_s=chat.timeout_s + 5,
-                ),
-            ),
+            chat_options(self.settings),
+            answers=AnswerCache(self.cache, self.telemetry, answer_cache_options(self.settings)),
             budget=self.usage_budget,
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)

@@ -129,6 +129,8 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
     worker that dies delays its document by at most this plus `reconcile_interval_s`."""
     lease_renew_interval_s: float = 5.0
     """How often the worker renews the lease of each document it processes."""
+    progress_interval_s: float = 0.5
+    """Least time between two progress reports of one document."""
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
@@ -141,6 +143,8 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("chunk_size_tokens >= 16 and 0 <= chunk_overlap < 1")
         if self.embed_batch_size < 1 or self.upsert_batch_size < 1:
             raise ValueError("embed_batch_size and upsert_batch_size must be at least 1")
+        if self.progress_interval_s < 0:
+            raise ValueError("progress_interval_s must be >= 0")
 
 
 class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -206,8 +210,12 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     local_parallel: int = 2
     local_threads: int | None = None
     max_reply_tokens: int = 512
+    roleplay_max_reply_tokens: int = 160
     history_budget_tokens: int = 1500
+    history_fetch_limit: int = 60
+    """Newest messages loaded from storage before the token window is applied."""
     top_k: int = 4
+    roleplay_top_k: int = 3
     keepalive_s: float = 10.0
     extractive_delta_delay_s: float = 0.0
     support_threshold: float = 0.5
@@ -218,6 +226,10 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("keepalive_s and timeout_s must be positive")
         if not 1 <= self.top_k <= 20 or self.max_reply_tokens < 16:
             raise ValueError("top_k must be 1..20 and max_reply_tokens at least 16")
+        if not 1 <= self.roleplay_top_k <= 20 or self.roleplay_max_reply_tokens < 16:
+            raise ValueError("roleplay_top_k must be 1..20, roleplay_max_reply_tokens >= 16")
+        if self.history_fetch_limit < 1:
+            raise ValueError("history_fetch_limit must be at least 1")
         if self.history_budget_tokens < 0 or self.extractive_delta_delay_s < 0:
             raise ValueError("history_budget_tokens and extractive_delta_delay_s must be >= 0")
         if self.local_context_tokens < 256 or not 1 <= self.local_parallel <= 16:
@@ -292,12 +304,23 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
     answers: bool = True
     """Cache training answers to first questions (usecases/answers.py)."""
     answer_ttl_s: int = 3600
+    lock_ttl_s: float = 10.0
+    """How long a computing search holds its key; a crashed holder's lock expires."""
+    wait_for_peer_s: float = 15.0
+    """Longest a search waits for another's work, after which it computes uncached."""
+    poll_interval_s: float = 0.01
+    """How often a waiting search looks for the other's result."""
+    answer_poll_interval_s: float = 0.05
+    """How often a waiting chat request looks for the other's answer."""
 
     def __post_init__(self) -> None:
         if self.retrieval_ttl_s < 1 or self.embedding_ttl_s < 1 or self.answer_ttl_s < 1:
             raise ValueError("cache TTLs must be at least 1 second")
         if self.local_entries < 0:
             raise ValueError("local_entries must be 0 or more")
+        waits = (self.lock_ttl_s, self.wait_for_peer_s)
+        if min(waits) <= 0 or min(self.poll_interval_s, self.answer_poll_interval_s) <= 0:
+            raise ValueError("cache lock, wait and poll intervals must be positive")
 
 
 class UsageSettings(msgspec.Struct, frozen=True, kw_only=True):
