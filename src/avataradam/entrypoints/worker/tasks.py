@@ -23,7 +23,7 @@ from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.usecases.ingestion import IngestOutcome
 from avataradam.entrypoints.container import Container
-from avataradam.entrypoints.settings import IngestionSettings
+from avataradam.entrypoints.settings.features import IngestionSettings
 from avataradam.entrypoints.worker.memory import release_free_memory
 from avataradam.entrypoints.worker.shutdown import retry_when
 
