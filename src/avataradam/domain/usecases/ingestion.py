@@ -19,6 +19,7 @@ from uuid import UUID
 
 import msgspec
 
+from avataradam.domain import codes
 from avataradam.domain.errors import Conflict, DependencyUnavailable, DomainError
 from avataradam.domain.model import (
     Chunk,
@@ -382,7 +383,7 @@ class IngestDocument:
                 with span("ingest.extract_and_chunk"):
                     batch = await asyncio.to_thread(batches.take)
                 if not batch.drafts:
-                    raise ExtractionFailed("the document contains no text", reason="empty_text")
+                    raise ExtractionFailed("the document contains no text", reason=codes.EMPTY_TEXT)
                 target = max(done, _STORED * self._share(batch))
                 with span("ingest.embed"), times.timing(Stage.EMBEDDING):
                     await progress.report(Stage.EMBEDDING, done, force=batch.first_index == 0)

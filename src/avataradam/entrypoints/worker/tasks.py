@@ -19,6 +19,7 @@ from uuid import UUID
 import structlog
 from dramatiq.middleware import CurrentMessage
 
+from avataradam.domain import codes
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.usecases.ingestion import IngestOutcome
@@ -77,7 +78,7 @@ async def ingest(
         if not last_attempt:
             raise
         if isinstance(exc, DependencyUnavailable):
-            code, message = "retries_exhausted", f"gave up after retries: {exc.message}"
+            code, message = codes.RETRIES_EXHAUSTED, f"gave up after retries: {exc.message}"
         else:
             code, message = "internal_error", _describe(exc)
         if not await container.mark_failed(document_id, code=code, message=message):

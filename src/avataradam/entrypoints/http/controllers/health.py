@@ -23,6 +23,7 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.domain import codes
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.problems import Problem, problem_response
 from avataradam.entrypoints.http.warmup import ServerWarmUp, WarmUp
@@ -110,7 +111,7 @@ def _not_warm(request: Request[Any, Any, Any], warm_up: WarmUp) -> Response[Prob
         return problem_response(
             request,
             status=HTTP_503_SERVICE_UNAVAILABLE,
-            code="warming_up",
+            code=codes.WARMING_UP,
             title="Warming up",
             detail="the process is loading its models; it will be ready in seconds",
             headers={"Retry-After": "1"},
@@ -118,7 +119,7 @@ def _not_warm(request: Request[Any, Any, Any], warm_up: WarmUp) -> Response[Prob
     return problem_response(
         request,
         status=HTTP_503_SERVICE_UNAVAILABLE,
-        code="warm_up_failed",
+        code=codes.WARM_UP_FAILED,
         title="Warm-up failed",
         detail=f"the process could not load its models ({warm_up.error}); see its log",
     )
