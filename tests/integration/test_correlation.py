@@ -18,16 +18,16 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue
+from avataradam.adapters.observability.tracing import (
+    instrument_libraries,
+    uninstrument_libraries,
+)
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.bootstrap import message_options
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.observability.logging import configure_logging, reset_logging
-from avataradam.entrypoints.observability.tracing import (
-    instrument_libraries,
-    uninstrument_libraries,
-)
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from tests.integration.conftest import PASSWORD, Tenant

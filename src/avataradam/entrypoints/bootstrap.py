@@ -25,6 +25,14 @@ from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
+from avataradam.adapters.observability.metrics import Metrics
+from avataradam.adapters.observability.multiprocess import multiprocess_dir
+from avataradam.adapters.observability.telemetry import StructlogTelemetry
+from avataradam.adapters.observability.tracing import (
+    inject_trace_context,
+    observed_call,
+    observed_stream,
+)
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.identity import PostgresGenerationReader
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
@@ -56,15 +64,8 @@ from avataradam.domain.ports.services import (
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
 from avataradam.entrypoints import factories
 from avataradam.entrypoints.container import Container, Knowledge
-from avataradam.entrypoints.observability.metrics import Metrics, multiprocess_dir
-from avataradam.entrypoints.observability.tracing import (
-    inject_trace_context,
-    observed_call,
-    observed_stream,
-)
 from avataradam.entrypoints.options import ingestion_options
 from avataradam.entrypoints.settings import Settings
-from avataradam.entrypoints.telemetry import StructlogTelemetry
 
 
 @dataclass(frozen=True)

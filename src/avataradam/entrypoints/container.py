@@ -10,6 +10,7 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from avataradam.adapters.observability.metrics import Metrics
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.capabilities import WarmsUp, undecorated
@@ -76,7 +77,6 @@ from avataradam.domain.usecases.webhooks import (
     RedriveDeliveries,
     RotateSecret,
 )
-from avataradam.entrypoints.observability.metrics import Metrics
 from avataradam.entrypoints.options import (
     answer_cache_options,
     cache_options,

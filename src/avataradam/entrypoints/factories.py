@@ -17,6 +17,7 @@ from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.adapters.observability.metrics import Metrics
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.identity import PostgresAccountStates
 from avataradam.adapters.redis.accounts import CachedAccountStates
@@ -27,7 +28,6 @@ from avataradam.domain.ports.repositories import AccountStates
 from avataradam.domain.ports.services import ChatModel, RateLimiter, RatePolicy
 from avataradam.domain.ports.system import Clock
 from avataradam.domain.usecases.ratelimits import RatePolicies
-from avataradam.entrypoints.observability.metrics import Metrics
 from avataradam.entrypoints.settings import Settings
 
 

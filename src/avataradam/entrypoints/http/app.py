@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.response import Redirect
 
+from avataradam.adapters.observability.multiprocess import render_metrics
 from avataradam.domain.access import Principal
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.bodytimeout import BodyReadTimeoutMiddleware
@@ -37,7 +38,6 @@ from avataradam.entrypoints.http.ratelimit import (
 )
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
 from avataradam.entrypoints.http.warmup import WarmUp
-from avataradam.entrypoints.observability.metrics import render_metrics
 from avataradam.entrypoints.observability.middleware import instrument_app
 
 API_VERSION = "1.0.0"
