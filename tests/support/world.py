@@ -15,11 +15,11 @@ import msgspec
 
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
 from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
-from avataradam.adapters.memory.repositories import (
+from avataradam.adapters.memory.identity import (
     InMemoryAccountStates,
     InMemoryGenerationReader,
 )
+from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex

@@ -48,11 +48,8 @@ from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.ports.capabilities import Closable, undecorated
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
-from avataradam.domain.ports.repositories import (
-    AccountStates,
-    GenerationReader,
-    UnitOfWorkFactory,
-)
+from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     BudgetLedger,
     Cache,

@@ -15,11 +15,8 @@ from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpan
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.capabilities import WarmsUp, undecorated
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
-from avataradam.domain.ports.repositories import (
-    AccountStates,
-    GenerationReader,
-    UnitOfWorkFactory,
-)
+from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     BudgetLedger,
     Cache,

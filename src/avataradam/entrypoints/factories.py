@@ -24,7 +24,7 @@ from avataradam.adapters.redis.accounts import CachedAccountStates
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
-from avataradam.domain.ports.repositories import AccountStates
+from avataradam.domain.ports.repositories.identity import AccountStates
 from avataradam.domain.ports.services import ChatModel, RateLimiter, RatePolicy
 from avataradam.domain.ports.system import Clock
 from avataradam.domain.usecases.ratelimits import RatePolicies

@@ -9,7 +9,6 @@ from small fixed sets named in each metric's help text. How processes share valu
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Final, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from avataradam import __version__
 from avataradam.adapters.observability.multiprocess import (
     join_multiprocess_directory,
     multiprocess_dir,
@@ -288,7 +288,7 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=r,
         )
-        self.set_build_info(importlib.metadata.version("avataradam"))
+        self.set_build_info(__version__)
 
     # Small helpers for call sites that would otherwise repeat label plumbing.
 
