@@ -80,7 +80,7 @@ async def ingest(
         if isinstance(exc, DependencyUnavailable):
             code, message = codes.RETRIES_EXHAUSTED, f"gave up after retries: {exc.message}"
         else:
-            code, message = "internal_error", _describe(exc)
+            code, message = codes.INTERNAL_ERROR, _describe(exc)
         if not await container.mark_failed(document_id, code=code, message=message):
             # Another worker holds the document now: its run decides.
             return IngestOutcome(document_id=document_id, status="superseded")

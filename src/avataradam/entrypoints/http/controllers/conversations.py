@@ -16,6 +16,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from avataradam.domain import codes
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Conversation, Message, MessageFeedback, Source
 from avataradam.domain.personas import PERSONAS
@@ -160,7 +161,7 @@ def _json(value: object) -> str:
 
 
 def _failure(error: Exception) -> dict[str, object]:
-    code = domain_problem(error)[0] if isinstance(error, DomainError) else "internal_error"
+    code = domain_problem(error)[0] if isinstance(error, DomainError) else codes.INTERNAL_ERROR
     detail = error.message if isinstance(error, DomainError) else "the reply failed"
     return {"type": problem_type(code), "code": code, "detail": detail}
 
