@@ -102,7 +102,7 @@ class _Store:
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
     """The application wired from `settings`, each port taken from `overrides` when
-    given. Connects to nothing yet (`Container.start` does). Raises ValueError for an
+    given. Pools open at `Container.start` (clients on first use). Raises ValueError for an
     inconsistent `Overrides` (see there)."""
     overrides = overrides or Overrides()
     auth = settings.auth
