@@ -15,15 +15,13 @@ from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
-from avataradam.entrypoints.http.schemas import (
+from avataradam.entrypoints.http.schemas.common import ListResponse
+from avataradam.entrypoints.http.schemas.dealerships import (
     DealershipCreate,
     DealershipOut,
     DealershipUpdate,
-    ListResponse,
-    UserCreate,
-    UserOut,
-    UserUpdate,
 )
+from avataradam.entrypoints.http.schemas.identity import UserCreate, UserOut, UserUpdate
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 

@@ -42,21 +42,23 @@ from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.problems import domain_problem, problem_type
 from avataradam.entrypoints.http.ratelimit import limited
-from avataradam.entrypoints.http.schemas import (
+from avataradam.entrypoints.http.schemas.common import ListResponse
+from avataradam.entrypoints.http.schemas.conversations import (
     AssistantMessageOut,
     ConversationCreate,
     ConversationDetailOut,
     ConversationOut,
-    FeedbackCreate,
-    FeedbackOut,
-    FeedbackReportOut,
-    ListResponse,
     MessageCreate,
     MessageOut,
     ModelOut,
     ScenarioOut,
     SourceOut,
     UsageOut,
+)
+from avataradam.entrypoints.http.schemas.feedback import (
+    FeedbackCreate,
+    FeedbackOut,
+    FeedbackReportOut,
 )
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 

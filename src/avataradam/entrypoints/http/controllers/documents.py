@@ -35,7 +35,8 @@ from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.ratelimit import limited
-from avataradam.entrypoints.http.schemas import DocumentOut, ListResponse
+from avataradam.entrypoints.http.schemas.common import ListResponse
+from avataradam.entrypoints.http.schemas.documents import DocumentOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 PART_BYTES = 1024 * 1024

@@ -12,7 +12,7 @@ from avataradam.domain.usecases.auth import TokenPair
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import guarded_password_check
-from avataradam.entrypoints.http.schemas import (
+from avataradam.entrypoints.http.schemas.identity import (
     LogoutRequest,
     PasswordChange,
     RefreshRequest,

@@ -10,7 +10,7 @@ from avataradam.domain.usecases.search import SearchQuery
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import limited
-from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
+from avataradam.entrypoints.http.schemas.search import SearchHitOut, SearchRequest, SearchResponse
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 

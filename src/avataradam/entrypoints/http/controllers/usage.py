@@ -18,7 +18,7 @@ from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.negotiation import JSON, preferred
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.schemas import BudgetOut, UsageDayOut, UsageReportOut
+from avataradam.entrypoints.http.schemas.usage import BudgetOut, UsageDayOut, UsageReportOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 CSV = "text/csv"

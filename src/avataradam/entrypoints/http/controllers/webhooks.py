@@ -14,8 +14,8 @@ from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
-from avataradam.entrypoints.http.schemas import (
-    ListResponse,
+from avataradam.entrypoints.http.schemas.common import ListResponse
+from avataradam.entrypoints.http.schemas.webhooks import (
     WebhookCreate,
     WebhookDeliveryOut,
     WebhookDetailOut,
