@@ -12,6 +12,7 @@ from avataradam.domain.usecases.auth import TokenPair
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import guarded_password_check
+from avataradam.entrypoints.http.schemas.common import to_out
 from avataradam.entrypoints.http.schemas.identity import (
     LogoutRequest,
     PasswordChange,
@@ -94,7 +95,7 @@ class MeController(Controller):
         responses=problems(404),
     )
     async def me(self, principal: CurrentPrincipal, container: Services) -> UserOut:
-        return UserOut.of(await container.get_user(principal, principal.user_id))
+        return to_out(await container.get_user(principal, principal.user_id), UserOut)
 
     @post(
         "/password",

@@ -8,7 +8,6 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.model import Dealership
 from avataradam.domain.usecases.dealerships import MAX_DEALERSHIP_NAME_CHARS
 
 
@@ -21,18 +20,6 @@ class DealershipOut(msgspec.Struct, frozen=True):
     updated_at: datetime
     monthly_token_budget: int | None = None
     """The dealership's own monthly token budget; null = the service default."""
-
-    @classmethod
-    def of(cls, dealership: Dealership) -> DealershipOut:
-        return cls(
-            monthly_token_budget=dealership.monthly_token_budget,
-            id=dealership.id,
-            name=dealership.name,
-            active=dealership.active,
-            knowledge_base_generation=dealership.knowledge_base_generation,
-            created_at=dealership.created_at,
-            updated_at=dealership.updated_at,
-        )
 
 
 Name = Annotated[

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.model import Document, DocumentStatus, Stage, Topic
+from avataradam.domain.model import DocumentStatus, Stage, Topic
 
 
 class DocumentErrorOut(msgspec.Struct, frozen=True):
@@ -45,28 +45,3 @@ class DocumentOut(msgspec.Struct, frozen=True):
     updated_at: datetime
     title: Annotated[str | None, msgspec.Meta(examples=["Menu selling basics"])]
     warnings: Annotated[list[str], msgspec.Meta(examples=[["3 images without text skipped"]])]
-
-    @classmethod
-    def of(cls, document: Document, *, now: datetime) -> DocumentOut:
-        return cls(
-            id=document.id,
-            dealership_id=document.dealership_id,
-            filename=document.filename,
-            topic=document.topic,
-            content_type=document.content_type,
-            status=document.status,
-            stage=document.stage,
-            progress=document.progress,
-            chunk_count=document.chunk_count,
-            error=DocumentErrorOut(document.error.code, document.error.message)
-            if document.error
-            else None,
-            attempts=document.attempts,
-            size_bytes=document.size_bytes,
-            sha256=document.sha256,
-            stalled=document.stalled(now),
-            created_at=document.created_at,
-            updated_at=document.updated_at,
-            title=document.title,
-            warnings=list(document.warnings),
-        )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.model import Role, User
+from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import (
     MAX_EMAIL_LENGTH,
     MAX_PASSWORD_LENGTH,
@@ -71,20 +71,6 @@ class UserOut(msgspec.Struct, frozen=True):
     active: bool
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(
-            id=user.id,
-            email=user.email,
-            role=user.role,
-            dealership_id=user.dealership_id,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            active=user.active,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
 
 
 class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

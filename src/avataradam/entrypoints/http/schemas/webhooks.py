@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.model import DeliveryStatus, WebhookSubscription
+from avataradam.domain.model import DeliveryStatus
 from avataradam.entrypoints.http.schemas.common import DealershipId
 
 
@@ -50,21 +50,6 @@ class WebhookOut(msgspec.Struct, frozen=True, omit_defaults=True):
     """After a rotation: until when the previous secret also signs every delivery."""
     circuit_open_until: datetime | None = None
     """While the receiver keeps failing: deliveries wait until then, then one probes."""
-
-    @classmethod
-    def of(cls, subscription: WebhookSubscription, *, with_secret: bool = False) -> WebhookOut:
-        return cls(
-            id=subscription.id,
-            dealership_id=subscription.dealership_id,
-            url=subscription.url,
-            events=list(subscription.events),
-            active=subscription.active,
-            created_at=subscription.created_at,
-            secret=subscription.secret if with_secret else None,
-            disabled_reason=subscription.disabled_reason,
-            previous_secret_expires_at=subscription.previous_secret_expires_at,
-            circuit_open_until=subscription.circuit_open_until,
-        )
 
 
 class WebhookDeliveryOut(msgspec.Struct, frozen=True):
