@@ -26,7 +26,8 @@ class ListResponse(msgspec.Struct, Generic[T], frozen=True):
 
 
 class _Overlay:
-    """`source`'s attributes, `values` in front of them."""
+    """`source`'s attributes, `values` in front of them. `__getattribute__` rather than
+    `__getattr__`: no failed lookup (an exception) before each value."""
 
     __slots__ = ("_source", "_values")
 
@@ -34,11 +35,11 @@ class _Overlay:
         self._source = source
         self._values = values
 
-    def __getattr__(self, name: str) -> object:
-        try:
-            return self._values[name]
-        except KeyError:
-            return getattr(self._source, name)
+    def __getattribute__(self, name: str) -> object:
+        values: dict[str, object] = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        return getattr(object.__getattribute__(self, "_source"), name)
 
 
 def to_out(source: object, out: type[B], **computed: object) -> B:
