@@ -48,16 +48,16 @@ from avataradam.domain.ports.services import (
     Grounding,
 )
 from avataradam.domain.usecases.answers import AnswerCache
-from avataradam.domain.usecases.conversations import (
+from avataradam.domain.usecases.conversations.chat import ChatOptions, SendMessage
+from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
+from avataradam.domain.usecases.conversations.replies import (
     NO_MATERIAL_REPLY,
     RULES_PREAMBLE,
-    ChatOptions,
-    GetConversation,
-    ListFeedback,
-    NewConversation,
-    RateMessage,
     ReplyDelta,
-    SendMessage,
+)
+from avataradam.domain.usecases.conversations.start import (
+    GetConversation,
+    NewConversation,
     StartConversation,
 )
 from avataradam.domain.usecases.search import SearchKnowledgeBase

@@ -28,7 +28,8 @@ from avataradam.domain.ports.services import (
     Grounding,
 )
 from avataradam.domain.tasks import USAGE_BUDGET_THRESHOLD
-from avataradam.domain.usecases.conversations import ChatOptions, NewConversation
+from avataradam.domain.usecases.conversations.chat import ChatOptions
+from avataradam.domain.usecases.conversations.start import NewConversation
 from avataradam.domain.usecases.dealerships import DealershipChanges, UpdateDealership
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget, next_period, period_start
 from tests.unit.test_conversations_usecases import GAP_PASSAGE, World

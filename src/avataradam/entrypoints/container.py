@@ -31,13 +31,11 @@ from avataradam.domain.ports.services import (
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
-from avataradam.domain.usecases.conversations import (
-    ChatOptions,
+from avataradam.domain.usecases.conversations.chat import ChatOptions, SendMessage
+from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
+from avataradam.domain.usecases.conversations.start import (
     GetConversation,
     ListConversations,
-    ListFeedback,
-    RateMessage,
-    SendMessage,
     StartConversation,
 )
 from avataradam.domain.usecases.dealerships import (

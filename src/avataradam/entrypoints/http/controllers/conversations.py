@@ -18,9 +18,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Conversation, Message, MessageFeedback, Source
 from avataradam.domain.personas import PERSONAS
-from avataradam.domain.usecases.conversations import (
-    FeedbackReport,
-    NewConversation,
+from avataradam.domain.usecases.conversations.feedback import FeedbackReport
+from avataradam.domain.usecases.conversations.replies import (
     ReplyDelta,
     ReplyDone,
     ReplyEvent,
@@ -28,6 +27,7 @@ from avataradam.domain.usecases.conversations import (
     ReplySources,
     ReplyStream,
 )
+from avataradam.domain.usecases.conversations.start import NewConversation
 from avataradam.entrypoints.container import Services
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
