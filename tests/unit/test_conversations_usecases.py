@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
+from avataradam.adapters.caching.answers import SharedAnswerCache
+from avataradam.adapters.caching.retrieval import CacheOptions, knowledge_base_retriever
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.adapters.memory.cache import InMemoryCache
@@ -46,7 +48,6 @@ from avataradam.domain.ports.services import (
     ChatUsage,
     Grounding,
 )
-from avataradam.domain.usecases.answers import AnswerCache
 from avataradam.domain.usecases.conversations.chat import ChatOptions, SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
 from avataradam.domain.usecases.conversations.start import (
@@ -122,15 +123,19 @@ class World:
         self.embedder = HashingEmbedder(dimension=64)
         self.index = InMemoryVectorIndex(64)
         self.telemetry = RecordingTelemetry()
-        search = SearchKnowledgeBase(
+        clock, ids = SystemClock(), UuidGenerator()
+        retriever = knowledge_base_retriever(
             self.uow,
-            InMemoryGenerationReader(store),
             self.embedder,
             self.index,
-            InMemoryCache(),
-            self.telemetry,
+            cache=InMemoryCache(),
+            telemetry=self.telemetry,
+            clock=clock,
+            options=CacheOptions(),
         )
-        clock, ids = SystemClock(), UuidGenerator()
+        search = SearchKnowledgeBase(
+            InMemoryGenerationReader(store), retriever, self.telemetry, clock
+        )
         self.start_conversation = StartConversation(
             self.uow, clock, ids, choose=lambda keys: sorted(keys)[0]
         )
@@ -141,7 +146,9 @@ class World:
             embed=self.embedder.embed,
             threshold=SUPPORT_THRESHOLD,
         )
-        answers = AnswerCache(InMemoryCache(), self.telemetry) if answer_cache else None
+        answers = (
+            SharedAnswerCache(InMemoryCache(), self.telemetry, clock) if answer_cache else None
+        )
         self.budget = budget(self.uow) if budget else None
         self.send = SendMessage(
             self.uow,

@@ -11,6 +11,8 @@ import redis.asyncio as aioredis
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
+from avataradam.adapters.caching.answers import AnswerCacheOptions, SharedAnswerCache
+from avataradam.adapters.caching.retrieval import CacheOptions, knowledge_base_retriever
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
@@ -29,7 +31,6 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
-from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations.chat import ChatOptions, SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
@@ -61,7 +62,7 @@ from avataradam.domain.usecases.ingestion import (
     RelayOutbox,
 )
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
-from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
@@ -167,20 +168,21 @@ class Container:
             uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
         )
         cache = self.settings.cache
-        self.search = SearchKnowledgeBase(
+        retriever = knowledge_base_retriever(
             uow,
-            self.generations,
             k.embedder,
             k.index,
-            self.cache,
-            self.telemetry,
-            CacheOptions(
+            cache=self.cache,
+            telemetry=self.telemetry,
+            clock=clock,
+            options=CacheOptions(
                 enabled=cache.enabled,
                 retrieval_ttl_s=cache.retrieval_ttl_s,
                 embedding_ttl_s=cache.embedding_ttl_s,
                 local_entries=cache.local_entries,
             ),
         )
+        self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
 
         self.enforce_rate_limits = EnforceRateLimits(
             self.rate_limiter, self.rate_policies, self.telemetry
@@ -226,9 +228,10 @@ class Container:
                 max_reply_tokens=chat.max_reply_tokens,
                 min_relevance=chat.min_relevance,
             ),
-            answers=AnswerCache(
+            answers=SharedAnswerCache(
                 self.cache,
                 self.telemetry,
+                clock,
                 AnswerCacheOptions(
                     enabled=cache.enabled and cache.answers,
                     ttl_s=cache.answer_ttl_s,

@@ -17,6 +17,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope
+from avataradam.domain.answers import answer_key
 from avataradam.domain.citations import CitationChecker
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import (
@@ -28,6 +29,7 @@ from avataradam.domain.model import (
     Topic,
 )
 from avataradam.domain.personas import PERSONAS, persona_for
+from avataradam.domain.ports.caching import AnswerCache
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
 from avataradam.domain.ports.services import ChatModel, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
@@ -38,7 +40,7 @@ from avataradam.domain.prompts import (
     roleplay_prompt,
     training_prompt,
 )
-from avataradam.domain.usecases.answers import AnswerCache, answer_key
+from avataradam.domain.retrieval import SearchHit, normalise_query
 from avataradam.domain.usecases.conversations.generation import ReplyGenerator
 from avataradam.domain.usecases.conversations.replies import (
     EXTRACTIVE_NOTICE,
@@ -49,7 +51,7 @@ from avataradam.domain.usecases.conversations.replies import (
     source_of,
 )
 from avataradam.domain.usecases.conversations.start import require_storable
-from avataradam.domain.usecases.search import SearchHit, SearchKnowledgeBase, normalise_query
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.usage import UsageBudget
 
 MAX_MESSAGE_CHARS = 4000

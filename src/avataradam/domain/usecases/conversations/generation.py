@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from avataradam.domain.answers import CachedAnswer
 from avataradam.domain.citations import CitationChecker
 from avataradam.domain.compliance import contradictions
 from avataradam.domain.errors import DomainError
@@ -18,6 +19,7 @@ from avataradam.domain.model import (
     Source,
     UsageRecord,
 )
+from avataradam.domain.ports.caching import AnswerCache
 from avataradam.domain.ports.repositories import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatModel,
@@ -27,7 +29,6 @@ from avataradam.domain.ports.services import (
 )
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.prompts import Prompt, TokenCounter, message_cost
-from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer
 from avataradam.domain.usecases.conversations.replies import (
     NO_MATERIAL_REPLY,
     ModelInfo,

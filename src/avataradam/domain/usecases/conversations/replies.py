@@ -13,7 +13,7 @@ from avataradam.domain.model import ConversationMode, Message, Source
 from avataradam.domain.ports.services import ChatUsage
 from avataradam.domain.ports.system import Clock
 from avataradam.domain.prompts import Prompt
-from avataradam.domain.usecases.search import SearchHit
+from avataradam.domain.retrieval import SearchHit
 
 EXTRACTIVE_NOTICE = (
     "Extractive mode: no language model is configured, so this reply was assembled from "
