@@ -12,7 +12,7 @@ from avataradam.adapters.caching.local import LocalResults
 from avataradam.adapters.caching.retrieval import CacheOptions, knowledge_base_retriever
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory

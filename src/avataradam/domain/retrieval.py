@@ -19,7 +19,7 @@ import msgspec
 
 from avataradam.domain.model import Topic
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
 MAX_FETCH = 1000
 """Most vectors one search asks the index for while fetching past unservable ones."""

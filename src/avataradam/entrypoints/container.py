@@ -16,11 +16,8 @@ from avataradam.adapters.caching.retrieval import CacheOptions, knowledge_base_r
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
-from avataradam.domain.ports.repositories import (
-    AccountStates,
-    GenerationReader,
-    UnitOfWorkFactory,
-)
+from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     BudgetLedger,
     Cache,

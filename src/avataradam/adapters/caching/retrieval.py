@@ -13,7 +13,7 @@ from avataradam.adapters.caching.embeddings import CachingEmbedder
 from avataradam.adapters.caching.local import LocalResults
 from avataradam.adapters.caching.single_flight import single_flight
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.retrieval import Retriever
 from avataradam.domain.ports.services import Cache, Telemetry
 from avataradam.domain.ports.system import Clock

@@ -26,7 +26,7 @@ from avataradam.domain.errors import (
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Document, DocumentStatus, OutboxEntry, Role, Topic
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import DELETE_DOCUMENT, INGEST_DOCUMENT, OUTBOX_TASK

@@ -41,7 +41,7 @@ from avataradam.domain.ports.knowledge import (
     VectorRecord,
     vector_id,
 )
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import (

@@ -15,7 +15,7 @@ import msgspec
 from avataradam.domain.access import Principal, dealership_scope
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Topic
-from avataradam.domain.ports.repositories import GenerationReader
+from avataradam.domain.ports.repositories.identity import GenerationReader
 from avataradam.domain.ports.retrieval import Retriever
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock

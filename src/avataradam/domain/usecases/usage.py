@@ -38,7 +38,7 @@ import msgspec
 from avataradam.domain.access import Principal, dealership_scope, require_role
 from avataradam.domain.errors import BudgetExhausted, InvalidInput, NotFound
 from avataradam.domain.model import Dealership, OutboxEntry, Role, UsageDay
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import BudgetLedger, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import OUTBOX_EVENT, USAGE_BUDGET_THRESHOLD

@@ -14,7 +14,7 @@ from avataradam.domain.errors import DependencyUnavailable, InvalidInput, NotFou
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue, Telemetry, WebhookResult, WebhookSender
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import DELIVER_WEBHOOK, WEBHOOK_EVENTS

@@ -30,7 +30,7 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.personas import PERSONAS, persona_for
 from avataradam.domain.ports.caching import AnswerCache
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import ChatModel, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.prompts import (

@@ -20,7 +20,7 @@ from avataradam.domain.model import (
     Source,
 )
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.usecases.conversations.start import require_storable

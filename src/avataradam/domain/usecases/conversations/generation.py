@@ -20,7 +20,7 @@ from avataradam.domain.model import (
     UsageRecord,
 )
 from avataradam.domain.ports.caching import AnswerCache
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatModel,
     ChatModelUnavailable,

@@ -14,7 +14,7 @@ from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answe
 from avataradam.domain.model import Conversation, ConversationMode, Message
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.personas import PERSONAS, persona_for
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
 
 MAX_SCENARIO_CHARS = 200
