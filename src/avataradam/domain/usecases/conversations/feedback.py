@@ -20,7 +20,7 @@ from avataradam.domain.model import (
     Source,
 )
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.usecases.conversations.start import require_storable
@@ -45,29 +45,6 @@ class FeedbackReport(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def created_at(self) -> datetime:
         return self.feedback.created_at
-
-
-async def _find_own_message(
-    uow: UnitOfWork, *, dealership_id: UUID, user_id: UUID, message_id: UUID
-) -> tuple[Conversation, list[Message], Message] | None:
-    """Searches the caller's conversations for the message.
-
-    The conversation port has no lookup by message id; a user has few conversations,
-    and a rating is rare, so this walk is cheap enough until the port grows one.
-    """
-    cursor: Cursor | None = None
-    while True:
-        page = await uow.conversations.list_page(
-            dealership_id=dealership_id, user_id=user_id, cursor=cursor, limit=200
-        )
-        for conversation in page:
-            messages = await uow.conversations.messages(conversation.id)
-            for message in messages:
-                if message.id == message_id:
-                    return conversation, messages, message
-        if len(page) < 200:
-            return None
-        cursor = Cursor(created_at=page[-1].created_at, id=page[-1].id)
 
 
 class Rating(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,19 +81,18 @@ class RateMessage:
             raise InvalidInput(f"reason is at most {MAX_REASON_CHARS} characters", field="reason")
         require_storable(reason or "", "reason")
         async with self._uow() as uow:
-            found = await _find_own_message(
-                uow, dealership_id=scope, user_id=principal.user_id, message_id=message_id
+            message = await uow.conversations.get_message(
+                message_id, dealership_id=scope, user_id=principal.user_id
             )
-            if found is None:
+            if message is None:
                 raise NotFound("message not found")
-            conversation, _, message = found
             if message.role is not MessageRole.ASSISTANT:
                 raise InvalidInput("only assistant messages can be rated", field="message_id")
             now = self._clock.now()
             feedback = MessageFeedback(
                 id=self._ids.new_id(),
                 message_id=message.id,
-                conversation_id=conversation.id,
+                conversation_id=message.conversation_id,
                 dealership_id=scope,
                 user_id=principal.user_id,
                 rating=rating,
@@ -129,7 +105,7 @@ class RateMessage:
         self._telemetry.event(
             "message_rated",
             message_id=str(message.id),
-            conversation_id=str(conversation.id),
+            conversation_id=str(message.conversation_id),
             rating=rating.value,
         )
         return Rating(feedback=stored, replaced=stored.id != feedback.id)
