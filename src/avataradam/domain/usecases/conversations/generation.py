@@ -86,6 +86,11 @@ class ReplyGenerator:
         answer_key: str | None,
         hold: Hold | None = None,
     ) -> None:
+        """Generates the reply to `user_message` (streamed to `stream` as it comes), then
+        stores both messages with the reply's usage and settles `hold`. Ends `stream`
+        with `ReplyDone`, or `ReplyFailed` carrying what was raised (the hold given
+        back); never raises but `CancelledError`. `started` is the request's
+        `Clock.monotonic` reading; `cache` the retrieval's outcome (for telemetry)."""
         timing = Timing(self._clock, started)
         settled: int | None = None
         try:
