@@ -13,7 +13,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from avataradam.domain import codes
 from avataradam.domain.errors import DomainError
-from avataradam.domain.usecases.conversations import (
+from avataradam.domain.usecases.conversations.replies import (
     ReplyDelta,
     ReplyDone,
     ReplyEvent,

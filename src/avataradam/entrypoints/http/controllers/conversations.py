@@ -13,10 +13,10 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from avataradam.domain.personas import PERSONAS
-from avataradam.domain.usecases.conversations import (
-    NewConversation,
+from avataradam.domain.usecases.conversations.replies import (
     ReplyFailed,
 )
+from avataradam.domain.usecases.conversations.start import NewConversation
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
