@@ -11,8 +11,9 @@ import msgspec
 from litestar import Request
 from litestar.response.sse import ServerSentEventMessage
 
+from avataradam.domain import codes
 from avataradam.domain.errors import DomainError
-from avataradam.domain.usecases.conversations import (
+from avataradam.domain.usecases.conversations.replies import (
     ReplyDelta,
     ReplyDone,
     ReplyEvent,
@@ -49,7 +50,7 @@ def _json(value: object) -> str:
 
 
 def _failure(error: Exception) -> dict[str, object]:
-    code = domain_problem(error)[0] if isinstance(error, DomainError) else "internal_error"
+    code = domain_problem(error)[0] if isinstance(error, DomainError) else codes.INTERNAL_ERROR
     detail = error.message if isinstance(error, DomainError) else "the reply failed"
     return {"type": problem_type(code), "code": code, "detail": detail}
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
@@ -44,7 +45,7 @@ class DealershipController(Controller):
         self,
         data: JSONBody[DealershipCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DealershipOut]:
         answer = await container.create_dealership(
@@ -61,7 +62,7 @@ class DealershipController(Controller):
     async def list_dealerships(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[DealershipOut]:
@@ -80,7 +81,10 @@ class DealershipController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        dealership_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         return to_out(await container.get_dealership(principal, dealership_id), DealershipOut)
 
@@ -100,7 +104,7 @@ class DealershipController(Controller):
         dealership_id: FromPath[UUID],
         data: JSONBody[DealershipUpdate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(
             name=data.name, active=data.active, monthly_token_budget=data.monthly_token_budget
@@ -121,7 +125,10 @@ class DealershipController(Controller):
         responses=problems(400, 403, 404),
     )
     async def deactivate(
-        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        dealership_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(active=False)
         return to_out(
@@ -144,7 +151,10 @@ class UserController(Controller):
         responses=problems(400, 403, 404, 409, 413, 422),
     )
     async def create(
-        self, data: JSONBody[UserCreate], principal: CurrentPrincipal, container: Services
+        self,
+        data: JSONBody[UserCreate],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
         new = NewUser(
             email=data.email,
@@ -168,7 +178,7 @@ class UserController(Controller):
     async def list_users(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -190,7 +200,10 @@ class UserController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
         return to_out(await container.get_user(principal, user_id), UserOut)
 
@@ -211,7 +224,7 @@ class UserController(Controller):
         user_id: FromPath[UUID],
         data: JSONBody[UserUpdate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> UserOut:
         changes = UserChanges(
             password=data.password,
@@ -234,7 +247,10 @@ class UserController(Controller):
         responses=problems(400, 403, 404, 422),
     )
     async def deactivate(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
         return to_out(
             await container.update_user(principal, user_id, UserChanges(active=False)), UserOut
@@ -253,6 +269,9 @@ class UserController(Controller):
         responses=problems(400, 403, 404),
     )
     async def end_sessions(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.end_sessions(principal, user_id)

@@ -6,17 +6,18 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from avataradam.domain.personas import PERSONAS
-from avataradam.domain.usecases.conversations import (
-    NewConversation,
+from avataradam.domain.usecases.conversations.replies import (
     ReplyFailed,
 )
-from avataradam.entrypoints.container import Services
+from avataradam.domain.usecases.conversations.start import NewConversation
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.negotiation import (
@@ -74,7 +75,7 @@ class ConversationController(Controller):
         self,
         data: JSONBody[ConversationCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ConversationOut]:
         answer = await container.start_conversation(
@@ -95,7 +96,7 @@ class ConversationController(Controller):
     async def list_conversations(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -131,7 +132,7 @@ class ConversationController(Controller):
         self,
         conversation_id: FromPath[UUID],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
     ) -> ConversationDetailOut:
         detail = await container.get_conversation(
@@ -168,7 +169,7 @@ class ConversationController(Controller):
         data: JSONBody[MessageCreate],
         request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
     ) -> Response[AssistantMessageOut]:
         streamed = reply_representation(request)
@@ -214,7 +215,7 @@ class FeedbackController(Controller):
         message_id: FromPath[UUID],
         data: JSONBody[FeedbackCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> Response[FeedbackOut]:
         rating = await container.rate_message(
             principal,
@@ -239,7 +240,7 @@ class FeedbackController(Controller):
     async def list_feedback(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
         cursor: CursorParam = None,
         limit: Limit = None,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from avataradam.domain.model import WebhookSubscription
 from avataradam.domain.usecases.webhooks import NewSubscription
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
@@ -58,7 +59,7 @@ class WebhookController(Controller):
         self,
         data: JSONBody[WebhookCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[WebhookOut]:
         answer = await container.create_subscription(
@@ -79,7 +80,7 @@ class WebhookController(Controller):
     async def list_webhooks(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -105,7 +106,10 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> WebhookDetailOut:
         subscription, deliveries = await container.get_subscription(principal, webhook_id)
         return WebhookDetailOut(
@@ -130,7 +134,10 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def rotate_secret(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> WebhookOut:
         rotated = await container.rotate_webhook_secret(principal, webhook_id)
         return _out(rotated, with_secret=True)
@@ -143,6 +150,9 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def remove(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.delete_subscription(principal, webhook_id)
