@@ -17,7 +17,6 @@ from avataradam.domain.access import (
 )
 from avataradam.domain.errors import (
     DependencyUnavailable,
-    DocumentNotRetryable,
     DuplicateDocument,
     InvalidInput,
     NotFound,
@@ -242,9 +241,7 @@ class DeleteDocument:
             locked = await _locked_visible_document(uow, principal, document_id)
             if locked.status is DocumentStatus.DELETING:
                 return locked
-            deleting = msgspec.structs.replace(
-                locked, status=DocumentStatus.DELETING, updated_at=self._clock.now()
-            )
+            deleting = locked.deleting(self._clock.now())
             await uow.documents.update(deleting)
             # Searches key their cache on the generation: from now on this document's
             # chunks cannot be served from a cached result.
@@ -267,19 +264,7 @@ class RetryDocument:
         require_role(principal, *ADMINS)
         async with self._uow() as uow:
             locked = await _locked_visible_document(uow, principal, document_id)
-            if locked.status is not DocumentStatus.FAILED:
-                raise DocumentNotRetryable(
-                    f"only a failed document can be retried; this one is {locked.status.value}",
-                    status=locked.status.value,
-                )
-            queued = msgspec.structs.replace(
-                locked,
-                status=DocumentStatus.QUEUED,
-                stage=None,
-                progress=0.0,
-                error=None,
-                updated_at=self._clock.now(),
-            )
+            queued = locked.requeued(self._clock.now())
             await uow.documents.update(queued)
             entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, document_id=str(queued.id))
             await uow.commit()

@@ -497,18 +497,11 @@ class IngestDocument:
                 )
             await uow.chunks.put(document.id, self._chunks(document, batch))
             await uow.chunks.delete_from(document.id, count)
-            ready = msgspec.structs.replace(
-                current,
-                status=DocumentStatus.READY,
-                stage=None,
-                progress=1.0,
+            ready = current.ready(
                 chunk_count=count,
-                error=None,
-                updated_at=self._clock.now(),
                 title=extraction.title,
                 warnings=tuple(extraction.warnings),
-                lease_token=None,
-                lease_expires_at=None,
+                now=self._clock.now(),
             )
             if not await uow.documents.update_leased(ready, lease_token=lease.token):
                 raise LeaseLost
@@ -555,13 +548,10 @@ class IngestDocument:
                     return
                 now = self._clock.now()
                 wait = (retry_within or timedelta()) + timedelta(seconds=self._options.lease_s)
-                released = current.released(until=now + wait)
+                error = None
                 if isinstance(exc, DependencyUnavailable):
-                    released = msgspec.structs.replace(
-                        released,
-                        error=DocumentError(code=exc.code, message=exc.message),
-                        updated_at=now,
-                    )
+                    error = DocumentError(code=exc.code, message=exc.message)
+                released = current.released(until=now + wait, error=error, now=now)
                 await uow.documents.update_leased(released, lease_token=lease.token)
                 await uow.commit()
         except DependencyUnavailable:
@@ -590,15 +580,9 @@ class MarkFailed:
                 return False
             if lease_token is None and not current.claimable(now):
                 return False
-            failed = msgspec.structs.replace(
-                current,
-                status=DocumentStatus.FAILED,
-                stage=None,
-                error=DocumentError(code=code, message=message),
-                updated_at=now,
-                lease_token=None,
-                lease_expires_at=None,
-            )
+            if lease_token is not None and not current.held_by(lease_token):
+                return False  # taken over, or finished by another run
+            failed = current.failed(error=DocumentError(code=code, message=message), now=now)
             if lease_token is None:
                 await uow.documents.update(failed)
             elif not await uow.documents.update_leased(failed, lease_token=lease_token):
@@ -680,7 +664,7 @@ class ReconcileDocuments:
                         continue
                     if current.updated_at >= cutoff:
                         continue
-                    await uow.documents.update(msgspec.structs.replace(current, updated_at=now))
+                    await uow.documents.update(current.touched(now))
                     await self._queue.enqueue(task, {"document_id": str(candidate.id)})
                     redriven.append(candidate.id)
                 await uow.commit()
