@@ -47,8 +47,8 @@ from avataradam.domain.usecases.ingestion import (
     MarkFailed,
     PurgeDocument,
     ReconcileDocuments,
-    RelayOutbox,
 )
+from avataradam.domain.usecases.outbox import RelayOutbox
 
 
 class FixedClock:
@@ -206,7 +206,7 @@ async def test_retries_exhausted_fail_the_document_and_announce_it() -> None:
     assert document.error.code == "retries_exhausted"  # type: ignore[attr-defined]
     async with world.uow() as uow:
         events = await uow.outbox.claim_due(10, world.clock.now() + timedelta(days=1))
-    assert any(e.payload.get("type") == "document.failed" for e in events)
+    assert any(e.message.payload().get("type") == "document.failed" for e in events)
 
 
 async def test_a_document_deleted_during_ingestion_leaves_no_vectors() -> None:

@@ -60,8 +60,8 @@ from avataradam.domain.usecases.ingestion import (
     MarkFailed,
     PurgeDocument,
     ReconcileDocuments,
-    RelayOutbox,
 )
+from avataradam.domain.usecases.outbox import RelayOutbox
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions

@@ -7,6 +7,8 @@ from uuid import UUID
 
 import msgspec
 
+from avataradam.domain.model.events import OutboxMessage
+
 
 class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
     """Work recorded in the same transaction as the change that causes it.
@@ -16,10 +18,15 @@ class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     id: UUID
-    kind: str
-    payload: dict[str, str]
+    message: OutboxMessage
+    """A task for the queue or an event for webhook subscribers (`model/events.py`)."""
     created_at: datetime
     available_at: datetime
+
+    @property
+    def kind(self) -> str:
+        """`task` or `event` (`domain/tasks.py`): which union `message` belongs to."""
+        return self.message.kind
 
 
 class StoredResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,12 +23,21 @@ from avataradam.domain.errors import (
     UnsupportedFileType,
 )
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
-from avataradam.domain.model import Document, DocumentStatus, OutboxEntry, Role, Topic
+from avataradam.domain.model import (
+    DeleteDocumentTask,
+    Document,
+    DocumentStatus,
+    IngestDocumentTask,
+    OutboxEntry,
+    Role,
+    Task,
+    TaskMessage,
+    Topic,
+)
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
-from avataradam.domain.tasks import DELETE_DOCUMENT, INGEST_DOCUMENT, OUTBOX_TASK
 
 ADMINS = (Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
 OUTBOX_GRACE = timedelta(seconds=10)
@@ -62,12 +71,11 @@ class TaskDispatcher:
     def __init__(self, queue: TaskQueue, clock: Clock, ids: IdGenerator) -> None:
         self._queue, self._clock, self._ids = queue, clock, ids
 
-    async def record(self, uow: UnitOfWork, task: str, **payload: str) -> OutboxEntry:
+    async def record(self, uow: UnitOfWork, task: TaskMessage) -> OutboxEntry:
         now = self._clock.now()
         entry = OutboxEntry(
             id=self._ids.new_id(),
-            kind=OUTBOX_TASK,
-            payload={"task": task, **payload},
+            message=task,
             created_at=now,
             available_at=now + OUTBOX_GRACE,
         )
@@ -76,7 +84,10 @@ class TaskDispatcher:
 
     async def dispatch(self, uow: UnitOfWork, entry: OutboxEntry) -> bool:
         try:
-            await self._queue.enqueue(entry.payload["task"], entry.payload)
+            task = entry.message
+            if not isinstance(task, Task):
+                raise TypeError("the dispatcher hands on tasks only")
+            await self._queue.enqueue(task.name, task.payload())
             await uow.outbox.mark_done(entry.id)
             await uow.commit()
         except DependencyUnavailable:
@@ -145,10 +156,10 @@ class UploadDocument:
                     document_id=str(existing.id),
                 )
             await uow.blobs.write(document.id, parts())
-            payload = {"document_id": str(document.id)}
-            if request.request_id:
-                payload["request_id"] = request.request_id
-            entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, **payload)
+            task = IngestDocumentTask(
+                document_id=document.id, request_id=request.request_id or None
+            )
+            entry = await self._dispatcher.record(uow, task)
             await uow.commit()
             await self._dispatcher.dispatch(uow, entry)
         return Answer(value=document)
@@ -246,9 +257,7 @@ class DeleteDocument:
             # Searches key their cache on the generation: from now on this document's
             # chunks cannot be served from a cached result.
             await uow.dealerships.bump_generation(deleting.dealership_id)
-            entry = await self._dispatcher.record(
-                uow, DELETE_DOCUMENT, document_id=str(deleting.id)
-            )
+            entry = await self._dispatcher.record(uow, DeleteDocumentTask(document_id=deleting.id))
             await uow.commit()
             await self._dispatcher.dispatch(uow, entry)
         return deleting
@@ -266,7 +275,7 @@ class RetryDocument:
             locked = await _locked_visible_document(uow, principal, document_id)
             queued = locked.requeued(self._clock.now())
             await uow.documents.update(queued)
-            entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, document_id=str(queued.id))
+            entry = await self._dispatcher.record(uow, IngestDocumentTask(document_id=queued.id))
             await uow.commit()
             await self._dispatcher.dispatch(uow, entry)
         return queued

@@ -1,4 +1,4 @@
-"""Worker-side document work: ingest, purge, reconcile, relay the outbox.
+"""Worker-side document work: ingest, purge, reconcile.
 
 Every step is idempotent. Vector and chunk ids are (document id, chunk index), so a
 redelivered or retried run overwrites what an earlier run wrote and never adds to it.
@@ -19,16 +19,17 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.errors import Conflict, DependencyUnavailable, DomainError
+from avataradam.domain.errors import DependencyUnavailable, DomainError
 from avataradam.domain.model import (
     Chunk,
-    DeliveryStatus,
     Document,
+    DocumentDeleted,
     DocumentError,
+    DocumentFailed,
+    DocumentReady,
     DocumentStatus,
     OutboxEntry,
     Stage,
-    WebhookDelivery,
 )
 from avataradam.domain.ports.knowledge import (
     ChunkDraft,
@@ -46,13 +47,7 @@ from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import (
     DELETE_DOCUMENT,
-    DELIVER_WEBHOOK,
-    DOCUMENT_DELETED,
-    DOCUMENT_FAILED,
-    DOCUMENT_READY,
     INGEST_DOCUMENT,
-    OUTBOX_EVENT,
-    OUTBOX_TASK,
 )
 
 # Share of `progress` reached once the whole file is read and stored, before `ready`.
@@ -80,23 +75,16 @@ class IngestOutcome(msgspec.Struct, frozen=True, kw_only=True):
     error_code: str | None = None
 
 
-def document_event(ids: IdGenerator, clock: Clock, event: str, document: Document) -> OutboxEntry:
+def document_event(
+    ids: IdGenerator,
+    clock: Clock,
+    event: type[DocumentReady | DocumentFailed | DocumentDeleted],
+    document: Document,
+) -> OutboxEntry:
     """An outbox entry announcing a document's change to webhook subscribers."""
     now = clock.now()
-    payload = {
-        "type": event,
-        "dealership_id": str(document.dealership_id),
-        "document_id": str(document.id),
-        "filename": document.filename,
-        "topic": document.topic.value,
-        "status": document.status.value,
-        "chunk_count": str(document.chunk_count),
-        "occurred_at": now.isoformat(),
-    }
-    if document.error is not None:
-        payload["error_code"] = document.error.code
     return OutboxEntry(
-        id=ids.new_id(), kind=OUTBOX_EVENT, payload=payload, created_at=now, available_at=now
+        id=ids.new_id(), message=event.of(document, now), created_at=now, available_at=now
     )
 
 
@@ -506,7 +494,7 @@ class IngestDocument:
             if not await uow.documents.update_leased(ready, lease_token=lease.token):
                 raise LeaseLost
             await uow.dealerships.bump_generation(ready.dealership_id)
-            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_READY, ready))
+            await uow.outbox.add(document_event(self._ids, self._clock, DocumentReady, ready))
             await uow.commit()
         return IngestOutcome(document_id=document.id, status="ready", chunk_count=count)
 
@@ -587,7 +575,7 @@ class MarkFailed:
                 await uow.documents.update(failed)
             elif not await uow.documents.update_leased(failed, lease_token=lease_token):
                 return False
-            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_FAILED, failed))
+            await uow.outbox.add(document_event(self._ids, self._clock, DocumentFailed, failed))
             await uow.commit()
         return True
 
@@ -614,7 +602,7 @@ class PurgeDocument:
             await uow.blobs.delete(document_id)
             await uow.documents.delete(document_id)
             await uow.dealerships.bump_generation(current.dealership_id)
-            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_DELETED, current))
+            await uow.outbox.add(document_event(self._ids, self._clock, DocumentDeleted, current))
             await uow.commit()
         return True
 
@@ -685,62 +673,3 @@ class ReconcileDocuments:
                 redriven.append(candidate.id)
             await uow.commit()
         return redriven
-
-
-class RelayOutbox:
-    """Hands due outbox entries on: tasks to the queue, events to webhook deliveries."""
-
-    def __init__(
-        self, uow: UnitOfWorkFactory, queue: TaskQueue, clock: Clock, ids: IdGenerator
-    ) -> None:
-        self._uow, self._queue, self._clock, self._ids = uow, queue, clock, ids
-
-    async def __call__(self, limit: int = 100) -> int:
-        async with self._uow() as uow:
-            entries = await uow.outbox.claim_due(limit, self._clock.now())
-            for entry in entries:
-                try:
-                    if entry.kind == OUTBOX_TASK:
-                        await self._queue.enqueue(entry.payload["task"], entry.payload)
-                    elif entry.kind == OUTBOX_EVENT:
-                        await self._fan_out(uow, entry)
-                except DependencyUnavailable:
-                    await uow.outbox.reschedule(entry.id, self._clock.now() + timedelta(seconds=5))
-                    continue
-                await uow.outbox.mark_done(entry.id)
-            await uow.commit()
-        return len(entries)
-
-    async def _fan_out(self, uow: UnitOfWork, entry: OutboxEntry) -> None:
-        event = entry.payload["type"]
-        dealership_id = UUID(entry.payload["dealership_id"])
-        body = msgspec.json.encode(
-            {
-                "type": event,
-                "timestamp": entry.payload.get("occurred_at", entry.created_at.isoformat()),
-                "data": {
-                    k: v for k, v in entry.payload.items() if k not in {"type", "occurred_at"}
-                },
-            }
-        )
-        for subscription in await uow.webhooks.list_for_event(dealership_id, event):
-            now = self._clock.now()
-            delivery = WebhookDelivery(
-                id=self._ids.new_id(),
-                subscription_id=subscription.id,
-                event_type=event,
-                message_id=f"msg_{entry.id.hex}",
-                payload=body,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                last_status_code=None,
-                last_error=None,
-                created_at=now,
-                updated_at=now,
-                due_at=now,
-            )
-            try:
-                await uow.webhooks.add_delivery(delivery)
-            except Conflict:
-                continue  # already fanned out by an earlier, interrupted relay
-            await self._queue.enqueue(DELIVER_WEBHOOK, {"delivery_id": str(delivery.id)})
