@@ -16,12 +16,13 @@ import pytest
 from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
+from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
 from avataradam.adapters.memory.queue import InMemoryTaskQueue
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
-from avataradam.adapters.system import SystemClock, UuidGenerator
+from avataradam.adapters.system import SystemClock, SystemTimer, UuidGenerator
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import (
@@ -35,19 +36,14 @@ from avataradam.domain.model import (
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.tasks import DELIVER_WEBHOOK, INGEST_DOCUMENT
 from avataradam.domain.usecases.dealerships import CreateDealership
+from avataradam.domain.usecases.document_jobs import MarkFailed, PurgeDocument, ReconcileDocuments
 from avataradam.domain.usecases.documents import (
     TaskDispatcher,
     UploadDocument,
     UploadedFile,
     UploadRequest,
 )
-from avataradam.domain.usecases.ingestion import (
-    IngestDocument,
-    IngestionOptions,
-    MarkFailed,
-    PurgeDocument,
-    ReconcileDocuments,
-)
+from avataradam.domain.usecases.ingestion import IngestDocument, IngestionOptions
 from avataradam.domain.usecases.outbox import RelayOutbox
 
 
@@ -100,6 +96,8 @@ class World:
             self.clock,
             self.ids,
             self.telemetry,
+            spool=TemporaryDirectorySpool(),
+            timer=SystemTimer(),
         )
         self.upload = UploadDocument(
             self.uow, TaskDispatcher(self.queue, self.clock, self.ids), self.clock, self.ids
@@ -314,6 +312,8 @@ async def test_a_long_extraction_keeps_renewing_the_lease() -> None:
         world.ids,
         world.telemetry,
         IngestionOptions(lease_s=0.3, lease_renew_interval_s=0.1),
+        spool=TemporaryDirectorySpool(),
+        timer=SystemTimer(),
     )
     document_id = await world.upload_text(await world.admin(), TEXT)
     expiries: set[object] = set()

@@ -16,11 +16,8 @@ from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Document, DocumentStatus, Stage, Topic
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.tasks import INGEST_DOCUMENT
-from avataradam.domain.usecases.ingestion import (
-    IngestionOptions,
-    MarkFailed,
-    ReconcileDocuments,
-)
+from avataradam.domain.usecases.document_jobs import MarkFailed, ReconcileDocuments
+from avataradam.domain.usecases.ingestion import IngestionOptions
 from tests.unit.test_ingestion_usecases import TEXT, FlakyEmbedder, World
 
 LEASE_S = 20.0

@@ -1,7 +1,8 @@
-"""Wall clock and random ids."""
+"""Wall clock, monotonic timer and random ids."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -18,3 +19,10 @@ class UuidGenerator:
 
     def new_id(self) -> uuid.UUID:
         return uuid.uuid4()
+
+
+class SystemTimer:
+    """`Timer` from the operating system's monotonic clock."""
+
+    def monotonic(self) -> float:
+        return time.perf_counter()

@@ -23,6 +23,7 @@ from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
+from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
@@ -48,7 +49,7 @@ from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService
-from avataradam.adapters.system import SystemClock, UuidGenerator
+from avataradam.adapters.system import SystemClock, SystemTimer, UuidGenerator
 from avataradam.adapters.vectors.metered import MeteredVectorIndex
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
@@ -153,6 +154,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
                 lease_renew_interval_s=settings.ingestion.lease_renew_interval_s,
             ),
             queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
+            spool=TemporaryDirectorySpool(),
+            timer=SystemTimer(),
         ),
         cache=overrides.cache or _cache(settings, redis_client),
         queue=overrides.queue

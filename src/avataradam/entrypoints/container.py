@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
-from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
+from avataradam.domain.ports.knowledge import Chunker, Embedder, Spool, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories import (
     AccountStates,
     GenerationReader,
@@ -28,7 +28,7 @@ from avataradam.domain.ports.services import (
     Telemetry,
     WebhookSender,
 )
-from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
+from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, Timer, TokenService
 from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations import (
@@ -46,6 +46,11 @@ from avataradam.domain.usecases.dealerships import (
     ListDealerships,
     UpdateDealership,
 )
+from avataradam.domain.usecases.document_jobs import (
+    MarkFailed,
+    PurgeDocument,
+    ReconcileDocuments,
+)
 from avataradam.domain.usecases.documents import (
     DeleteDocument,
     GetDocument,
@@ -54,13 +59,7 @@ from avataradam.domain.usecases.documents import (
     TaskDispatcher,
     UploadDocument,
 )
-from avataradam.domain.usecases.ingestion import (
-    IngestDocument,
-    IngestionOptions,
-    MarkFailed,
-    PurgeDocument,
-    ReconcileDocuments,
-)
+from avataradam.domain.usecases.ingestion import IngestDocument, IngestionOptions
 from avataradam.domain.usecases.outbox import RelayOutbox
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
@@ -93,6 +92,8 @@ class Knowledge:
     index: VectorIndex
     options: IngestionOptions
     queued_timeout: timedelta
+    spool: Spool
+    timer: Timer
 
 
 @dataclass
@@ -154,7 +155,17 @@ class Container:
 
         k = self.knowledge
         self.ingest_document = IngestDocument(
-            uow, k.extractor, k.chunker, k.embedder, k.index, clock, ids, self.telemetry, k.options
+            uow,
+            k.extractor,
+            k.chunker,
+            k.embedder,
+            k.index,
+            clock,
+            ids,
+            self.telemetry,
+            k.options,
+            spool=k.spool,
+            timer=k.timer,
         )
         self.mark_failed = MarkFailed(uow, clock, ids)
         self.purge_document = PurgeDocument(uow, k.index, clock, ids)

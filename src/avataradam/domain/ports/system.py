@@ -1,4 +1,4 @@
-"""Ports for time, identity and credentials."""
+"""Ports for time (wall clock and durations), identity and credentials."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ class Clock(Protocol):
     """Current time, timezone-aware UTC."""
 
     def now(self) -> datetime: ...
+
+
+class Timer(Protocol):
+    """Seconds from an arbitrary origin, never going back: for durations and throttles,
+    which the wall clock (`Clock`) must not measure (it may jump)."""
+
+    def monotonic(self) -> float: ...
 
 
 class IdGenerator(Protocol):
