@@ -115,15 +115,18 @@ class World:
         async def parts() -> AsyncIterator[bytes]:
             yield data
 
-        result = await self.upload(
-            principal,
-            UploadRequest(topic=Topic.PLAYBOOKS),
-            UploadedFile(
+        async def scan() -> UploadedFile:
+            return UploadedFile(
                 filename="p.txt",
                 content_type="text/plain",
                 size_bytes=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
-            ),
+            )
+
+        result = await self.upload(
+            principal,
+            UploadRequest(topic=Topic.PLAYBOOKS),
+            scan,
             parts,
         )
         return result.value.id

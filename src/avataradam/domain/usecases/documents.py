@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from uuid import UUID
 
@@ -124,10 +124,15 @@ class UploadDocument:
         self,
         principal: Principal,
         request: UploadRequest,
-        file: UploadedFile,
+        scan: Callable[[], Awaitable[UploadedFile]],
         parts: Callable[[], AsyncIterator[bytes]],
     ) -> Answer[Document]:
+        """`scan` reads the received file once (size, hash, type by its bytes) and may
+        refuse it (FileTooLarge, UnsupportedFileType, ...); it runs only once the caller
+        is known to be an admin, so nobody else's upload is read at all (403 first).
+        `parts` gives the file's bytes again, to store."""
         require_role(principal, *ADMINS)
+        file = await scan()
         dealership_id = dealership_scope(principal, request.dealership_id)
         if file.size_bytes == 0:
             raise InvalidInput("the file is empty", field="file")
