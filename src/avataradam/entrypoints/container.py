@@ -66,14 +66,16 @@ from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
+from avataradam.domain.usecases.webhook_delivery import (
+    DeliverWebhook,
+    DeliveryPolicy,
+    RedriveDeliveries,
+)
 from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
     DeleteSubscription,
-    DeliverWebhook,
-    DeliveryPolicy,
     GetSubscription,
     ListSubscriptions,
-    RedriveDeliveries,
     RotateSecret,
 )
 from avataradam.entrypoints.observability.metrics import Metrics
