@@ -18,7 +18,7 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import Dealership, Document, DocumentStatus, Stage, Topic
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
 LEASE = timedelta(seconds=20)
 

@@ -15,7 +15,7 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import Dealership, Document, DocumentStatus, Topic
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 

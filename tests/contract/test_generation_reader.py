@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.identity import PostgresGenerationReader
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
-from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.identity import GenerationReader
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.contract.test_repositories import seed
 
 

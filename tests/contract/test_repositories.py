@@ -50,7 +50,7 @@ from avataradam.domain.model import (
     WebhookSubscription,
 )
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
 MIB = 1024 * 1024
 T = TypeVar("T")

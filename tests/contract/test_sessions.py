@@ -15,13 +15,14 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from avataradam.adapters.memory.repositories import InMemoryAccountStates
+from avataradam.adapters.memory.identity import InMemoryAccountStates
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.identity import PostgresAccountStates
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.accounts import CachedAccountStates
 from avataradam.domain.model import AccountState, Role
-from avataradam.domain.ports.repositories import AccountStates, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.identity import AccountStates
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.contract.test_repositories import (  # noqa: F401 -- the adapters' fixtures
     NOW,
     dealership,

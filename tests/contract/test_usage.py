@@ -24,7 +24,7 @@ from avataradam.adapters.redis.budget import RedisBudgetLedger
 from avataradam.adapters.system import SystemClock
 from avataradam.domain.errors import Conflict, DependencyUnavailable
 from avataradam.domain.model import MessageRole, UsageDay, UsageRecord
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import BudgetHold, BudgetLedger
 from tests.contract.test_repositories import conversation, dealership, message, seed
 

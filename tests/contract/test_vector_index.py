@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory

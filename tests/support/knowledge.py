@@ -10,7 +10,7 @@ from uuid import UUID
 
 from avataradam.domain.model import Chunk, Dealership, Document, DocumentStatus, Topic
 from avataradam.domain.ports.knowledge import VectorIndex, VectorRecord, vector_id
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
 
 class ProbeEmbedder:

@@ -16,7 +16,7 @@ from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
@@ -38,7 +38,7 @@ from avataradam.domain.model import (
     User,
 )
 from avataradam.domain.ports.knowledge import VectorRecord, vector_id
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatDelta,
     ChatModel,

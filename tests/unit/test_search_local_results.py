@@ -10,7 +10,7 @@ import pytest
 
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.repositories import InMemoryGenerationReader
+from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory

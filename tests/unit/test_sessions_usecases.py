@@ -11,8 +11,8 @@ import jwt
 import msgspec
 import pytest
 
+from avataradam.adapters.memory.identity import InMemoryAccountStates
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
-from avataradam.adapters.memory.repositories import InMemoryAccountStates
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory

@@ -12,13 +12,13 @@ import msgspec
 import pytest
 
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
-from avataradam.adapters.memory.repositories import InMemoryAccountStates
+from avataradam.adapters.memory.identity import InMemoryAccountStates
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import BudgetExhausted, InvalidInput, PermissionDenied
 from avataradam.domain.model import ConversationMode, Role, Topic, UsageRecord
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     BudgetHold,
     ChatDelta,

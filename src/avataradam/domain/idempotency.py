@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from avataradam.domain.errors import IdempotencyKeyReused
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock
 
 T = TypeVar("T")

@@ -29,11 +29,11 @@ from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
 from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
-from avataradam.adapters.memory.repositories import (
+from avataradam.adapters.memory.identity import (
     InMemoryAccountStates,
     InMemoryGenerationReader,
 )
+from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
@@ -56,11 +56,8 @@ from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
-from avataradam.domain.ports.repositories import (
-    AccountStates,
-    GenerationReader,
-    UnitOfWorkFactory,
-)
+from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     BudgetLedger,
     Cache,

@@ -14,11 +14,8 @@ from prometheus_client import CollectorRegistry
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.knowledge import Chunker, Embedder, Spool, TextExtractor, VectorIndex
-from avataradam.domain.ports.repositories import (
-    AccountStates,
-    GenerationReader,
-    UnitOfWorkFactory,
-)
+from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     BudgetLedger,
     Cache,

@@ -5,35 +5,44 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from avataradam.adapters.memory.repositories import (
+from avataradam.adapters.memory.conversations import (
+    InMemoryConversationRepository,
+    InMemoryFeedbackRepository,
+)
+from avataradam.adapters.memory.documents import (
     InMemoryBlobRepository,
     InMemoryChunkRepository,
-    InMemoryConversationRepository,
-    InMemoryDealershipRepository,
     InMemoryDocumentRepository,
-    InMemoryFeedbackRepository,
-    InMemoryIdempotencyRepository,
-    InMemoryOutboxRepository,
+)
+from avataradam.adapters.memory.identity import (
+    InMemoryDealershipRepository,
     InMemoryRefreshTokenRepository,
     InMemoryUserRepository,
-    InMemoryWebhookRepository,
+)
+from avataradam.adapters.memory.outbox import (
+    InMemoryIdempotencyRepository,
+    InMemoryOutboxRepository,
 )
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
 from avataradam.adapters.memory.usage import InMemoryUsageRepository
-from avataradam.domain.ports.repositories import (
+from avataradam.adapters.memory.webhooks import InMemoryWebhookRepository
+from avataradam.domain.ports.repositories.conversations import (
+    ConversationRepository,
+    FeedbackRepository,
+)
+from avataradam.domain.ports.repositories.documents import (
     BlobRepository,
     ChunkRepository,
-    ConversationRepository,
-    DealershipRepository,
     DocumentRepository,
-    FeedbackRepository,
-    IdempotencyRepository,
-    OutboxRepository,
-    RefreshTokenRepository,
-    UsageRepository,
-    UserRepository,
-    WebhookRepository,
 )
+from avataradam.domain.ports.repositories.identity import (
+    DealershipRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
+from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
+from avataradam.domain.ports.repositories.usage import UsageRepository
+from avataradam.domain.ports.repositories.webhooks import WebhookRepository
 
 
 class InMemoryUnitOfWork:

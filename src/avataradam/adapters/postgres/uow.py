@@ -16,13 +16,12 @@ from avataradam.adapters.postgres.conversations import (
     PostgresFeedbackRepository,
 )
 from avataradam.adapters.postgres.database import (
-    CONNECTION_ERRORS,
     PooledConnection,
     PostgresDatabase,
     is_read_only_server,
 )
 from avataradam.adapters.postgres.documents import PostgresDocumentRepository
-from avataradam.adapters.postgres.errors import translated_errors
+from avataradam.adapters.postgres.errors import CONNECTION_ERRORS, translated_errors
 from avataradam.adapters.postgres.identity import (
     PostgresDealershipRepository,
     PostgresRefreshTokenRepository,
@@ -35,20 +34,23 @@ from avataradam.adapters.postgres.outbox import (
 from avataradam.adapters.postgres.usage import PostgresUsageRepository
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
 from avataradam.domain.errors import DependencyUnavailable
-from avataradam.domain.ports.repositories import (
+from avataradam.domain.ports.repositories.conversations import (
+    ConversationRepository,
+    FeedbackRepository,
+)
+from avataradam.domain.ports.repositories.documents import (
     BlobRepository,
     ChunkRepository,
-    ConversationRepository,
-    DealershipRepository,
     DocumentRepository,
-    FeedbackRepository,
-    IdempotencyRepository,
-    OutboxRepository,
-    RefreshTokenRepository,
-    UsageRepository,
-    UserRepository,
-    WebhookRepository,
 )
+from avataradam.domain.ports.repositories.identity import (
+    DealershipRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
+from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
+from avataradam.domain.ports.repositories.usage import UsageRepository
+from avataradam.domain.ports.repositories.webhooks import WebhookRepository
 
 _RETRYABLE_AT_BEGIN: tuple[type[BaseException], ...] = (
     *CONNECTION_ERRORS,

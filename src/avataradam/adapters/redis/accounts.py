@@ -35,7 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from avataradam.domain.model import AccountState
-from avataradam.domain.ports.repositories import AccountStates
+from avataradam.domain.ports.repositories.identity import AccountStates
 
 
 class _Change(msgspec.Struct, frozen=True):

@@ -14,7 +14,8 @@ import msgspec
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import AuthenticationFailed, InvalidToken, SessionEnded
 from avataradam.domain.model import RefreshToken, User
-from avataradam.domain.ports.repositories import AccountStates, UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.identity import AccountStates
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.system import (
     AccessClaims,
     Clock,

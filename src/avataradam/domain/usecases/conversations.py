@@ -40,7 +40,7 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.personas import PERSONAS, persona_for
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatModel,
     ChatModelUnavailable,

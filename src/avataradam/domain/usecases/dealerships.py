@@ -11,7 +11,8 @@ from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Dealership, Role
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import AccountStates, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.identity import AccountStates
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.usecases.auth import end_sessions
 

@@ -17,7 +17,7 @@ from avataradam.domain.model import (
     OutboxEntry,
 )
 from avataradam.domain.ports.knowledge import VectorIndex
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import DELETE_DOCUMENT, INGEST_DOCUMENT

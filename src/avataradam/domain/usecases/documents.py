@@ -35,7 +35,7 @@ from avataradam.domain.model import (
     Topic,
 )
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
 

@@ -27,7 +27,7 @@ from avataradam.domain.ports.knowledge import (
     TextExtractor,
     VectorIndex,
 )
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator, Timer
 from avataradam.domain.usecases.document_jobs import MarkFailed, document_event

@@ -14,7 +14,7 @@ from uuid import UUID
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import Chunk, Document, Stage
 from avataradam.domain.ports.knowledge import ChunkDraft, VectorRecord, vector_id
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock, Timer
 

@@ -12,7 +12,7 @@ from avataradam.domain.model import (
     Task,
     WebhookDelivery,
 )
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import DELIVER_WEBHOOK

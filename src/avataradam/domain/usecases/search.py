@@ -25,7 +25,8 @@ from avataradam.domain.access import Principal, dealership_scope
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Topic
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
-from avataradam.domain.ports.repositories import GenerationReader, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.identity import GenerationReader
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
 from avataradam.domain.usecases.singleflight import single_flight
 

@@ -9,7 +9,8 @@ import msgspec
 from avataradam.domain.access import Principal, require_role
 from avataradam.domain.errors import NotFound, WrongCurrentPassword
 from avataradam.domain.model import Role
-from avataradam.domain.ports.repositories import AccountStates, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.identity import AccountStates
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, PasswordHasher
 from avataradam.domain.usecases.auth import TokenIssuer, TokenPair, end_sessions
 from avataradam.domain.usecases.users import GetUser, valid_password

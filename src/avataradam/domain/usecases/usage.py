@@ -44,7 +44,7 @@ from avataradam.domain.model import (
     UsageBudgetThreshold,
     UsageDay,
 )
-from avataradam.domain.ports.repositories import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import BudgetLedger, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 

@@ -16,7 +16,8 @@ from avataradam.domain.errors import (
 )
 from avataradam.domain.model import Role, User
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import AccountStates, UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.identity import AccountStates
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
 from avataradam.domain.usecases.auth import end_sessions, normalise_email
 

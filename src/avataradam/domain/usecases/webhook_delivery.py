@@ -11,7 +11,7 @@ import msgspec
 
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue, Telemetry, WebhookResult, WebhookSender
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import DELIVER_WEBHOOK

@@ -13,7 +13,7 @@ from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.ports.repositories import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import WEBHOOK_EVENTS
 from avataradam.domain.usecases.documents import ADMINS

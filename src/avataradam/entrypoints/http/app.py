@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -11,6 +12,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 
 from avataradam.domain.access import Principal
 from avataradam.entrypoints.container import Container, Services
@@ -48,13 +50,20 @@ async def docs_redirect() -> Redirect:
     return Redirect(path="/schema/swagger")
 
 
-def create_app(container: Container, *, server_process: bool = False) -> Litestar:
+def create_app(
+    container: Container,
+    *,
+    server_process: bool = False,
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
     """Builds the API around an already wired container; the app owns its lifecycle.
 
     `server_process`: the app is the one app of a server process (the ASGI factory).
     It then warms the embedder and a local chat model up in the background and freezes
     the heap out of the garbage collector's reach when warm (see `warmup.py`); embedded
     apps (tests) are ready at once and leave process-wide state alone.
+    `extra_routes`: handlers served beside the API's own with its middleware, auth and
+    rate limits (the benchmark's floor route; nothing in production passes any).
     """
     warm_up = WarmUp(partial(container.warm_up, chat_model=True) if server_process else None)
 
@@ -106,6 +115,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
             HealthController,
             docs_redirect,
             metrics,
+            *extra_routes,
         ],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import importlib.metadata
 import multiprocessing.util
 import os
 import re
@@ -51,6 +50,8 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client.metrics_core import Metric
+
+from avataradam import __version__
 
 MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -328,7 +329,7 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=r,
         )
-        self.set_build_info(importlib.metadata.version("avataradam"))
+        self.set_build_info(__version__)
 
     # Small helpers for call sites that would otherwise repeat label plumbing.
 

@@ -21,6 +21,7 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from avataradam import __version__
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.entrypoints.container import Container, Services
 from avataradam.entrypoints.http.problems import Problem, problem_response
@@ -28,6 +29,12 @@ from avataradam.entrypoints.http.warmup import ServerWarmUp, WarmUp
 
 CHECK_TIMEOUT_S = 2.0
 NON_CRITICAL_CHECKS = frozenset({"postgres_replica"})
+
+
+class Liveness(msgspec.Struct, frozen=True):
+    status: str
+    version: str
+    """The running release, as in `pyproject.toml` and the `avataradam_build_info` metric."""
 
 
 class CheckResult(msgspec.Struct, frozen=True):
@@ -55,9 +62,14 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
 
-    @get("/live", operation_id="live", summary="Liveness", description="The process answers.")
-    async def live(self) -> dict[str, str]:
-        return {"status": "ok"}
+    @get(
+        "/live",
+        operation_id="live",
+        summary="Liveness",
+        description="The process answers; `version` is the release it runs (`CHANGELOG.md`).",
+    )
+    async def live(self) -> Liveness:
+        return Liveness(status="ok", version=__version__)
 
     @get(
         "/ready",

@@ -1,0 +1,46 @@
+"""Persistence ports of conversations, their messages and feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from avataradam.domain.model import (
+    Conversation,
+    Message,
+    MessageFeedback,
+)
+from avataradam.domain.pagination import Cursor
+
+
+class ConversationRepository(Protocol):
+    """Conversations and their messages, in creation order (`last=n`: the newest n)."""
+
+    async def add(self, conversation: Conversation) -> None: ...
+    async def touch(self, conversation_id: UUID, at: datetime) -> None: ...
+    async def get(
+        self, conversation_id: UUID, *, dealership_id: UUID, user_id: UUID | None
+    ) -> Conversation | None: ...
+    async def list_page(
+        self, *, dealership_id: UUID, user_id: UUID, cursor: Cursor | None, limit: int
+    ) -> list[Conversation]: ...
+    async def add_message(self, message: Message) -> None: ...
+    async def messages(
+        self, conversation_id: UUID, *, last: int | None = None
+    ) -> list[Message]: ...
+
+
+class FeedbackRepository(Protocol):
+    """Ratings of assistant messages, one per user and message, listed per dealership."""
+
+    async def rate(self, feedback: MessageFeedback) -> MessageFeedback:
+        """Stores `feedback` as the user's rating of the message, or, when the user
+        rated it before, replaces that rating's `rating`, `reason` and `updated_at`
+        (keeping its id and `created_at`, so listings stay in place). Returns the
+        stored rating; concurrent ratings of one message by one user leave one row."""
+        ...
+
+    async def list_page(
+        self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
+    ) -> list[MessageFeedback]: ...

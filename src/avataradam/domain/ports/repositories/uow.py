@@ -1,0 +1,61 @@
+"""The unit of work: one transaction over every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from avataradam.domain.ports.repositories.conversations import (
+    ConversationRepository,
+    FeedbackRepository,
+)
+from avataradam.domain.ports.repositories.documents import (
+    BlobRepository,
+    ChunkRepository,
+    DocumentRepository,
+)
+from avataradam.domain.ports.repositories.identity import (
+    DealershipRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
+from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
+from avataradam.domain.ports.repositories.usage import UsageRepository
+from avataradam.domain.ports.repositories.webhooks import WebhookRepository
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Leaving without `commit` rolls back.
+
+    After `commit` the unit of work goes on in a new transaction, which is again
+    rolled back unless committed. A read-only unit of work rejects writes with
+    RuntimeError (a programming error, not a user's).
+    """
+
+    dealerships: DealershipRepository
+    users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+    documents: DocumentRepository
+    chunks: ChunkRepository
+    blobs: BlobRepository
+    conversations: ConversationRepository
+    feedback: FeedbackRepository
+    outbox: OutboxRepository
+    idempotency: IdempotencyRepository
+    webhooks: WebhookRepository
+    usage: UsageRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens units of work; `read_only` ones may be served by a replica."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
