@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import msgspec
 import pytest
@@ -15,35 +15,18 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from avataradam.domain.errors import Conflict, DocumentNotRetryable, IllegalTransition
-from avataradam.domain.model import Document, DocumentError, DocumentStatus, Stage, Topic
+from avataradam.domain.model import Document, DocumentError, DocumentStatus, Stage
 from avataradam.domain.model.documents import DOCUMENT_LIFECYCLE
 from avataradam.domain.model.lifecycle import Lifecycle
 from avataradam.entrypoints.http.problems import domain_problem
+from tests.unit.test_processing_leases import T0, queued_document
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LEASE = timedelta(seconds=20)
 ERROR = DocumentError(code="embedder_unavailable", message="down")
 
 
 def document(status: DocumentStatus, **fields: object) -> Document:
-    base = Document(
-        id=uuid.uuid4(),
-        dealership_id=uuid.uuid4(),
-        topic=Topic.BOOKS,
-        filename="f.txt",
-        content_type="text/plain",
-        size_bytes=1,
-        sha256="0" * 64,
-        status=status,
-        stage=None,
-        progress=0.0,
-        chunk_count=0,
-        attempts=0,
-        error=None,
-        created_at=T0,
-        updated_at=T0,
-    )
-    return msgspec.structs.replace(base, **fields)
+    return queued_document(status=status, **fields)
 
 
 NOW = T0 + timedelta(minutes=1)

@@ -19,6 +19,7 @@ from avataradam.domain.model import (
     UsageBudgetThreshold,
     decode_message,
 )
+from tests.unit.test_processing_leases import queued_document
 
 AT = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 DEALERSHIP = uuid.UUID("11111111-1111-1111-1111-111111111111")
@@ -26,22 +27,14 @@ DOCUMENT = uuid.UUID("22222222-2222-2222-2222-222222222222")
 
 
 def failed_document() -> Document:
-    return Document(
+    return queued_document(
         id=DOCUMENT,
         dealership_id=DEALERSHIP,
         topic=Topic.PLAYBOOKS,
         filename="menu.pdf",
-        content_type="application/pdf",
-        size_bytes=10,
-        sha256="0" * 64,
         status=DocumentStatus.FAILED,
-        stage=None,
-        progress=0.0,
-        chunk_count=0,
         attempts=1,
         error=DocumentError(code="encrypted_pdf", message="locked"),
-        created_at=AT,
-        updated_at=AT,
     )
 
 
