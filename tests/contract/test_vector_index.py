@@ -44,7 +44,7 @@ from avataradam.domain.ports.knowledge import (
     VectorRecord,
     vector_id,
 )
-from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from tests.conftest import ADMIN_DSN, require_service
 from tests.emulators.pinecone import (
     MAX_REQUEST_BYTES,
@@ -52,6 +52,7 @@ from tests.emulators.pinecone import (
     running_pinecone_emulator,
 )
 from tests.support.knowledge import PlannedDocument, ProbeEmbedder, plant
+from tests.support.world import cache_options
 
 DIMENSION = 8
 
@@ -391,7 +392,7 @@ async def test_search_answers_exactly_the_top_k_chunks_of_ready_documents(
         index,
         InMemoryCache(),
         InMemoryTelemetry(),
-        CacheOptions(enabled=False),
+        cache_options(enabled=False),
     )
 
     result = await search.retrieve(

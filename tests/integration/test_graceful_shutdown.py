@@ -21,7 +21,7 @@ from ops.drills.api_sigterm import (
 )
 from ops.drills.stack import Stack, large_text
 
-from avataradam.entrypoints.settings import WorkerSettings
+from avataradam.entrypoints.settings.infrastructure import WorkerSettings
 from tests.conftest import ADMIN_DSN, IN_CI
 
 STREAMS = 4

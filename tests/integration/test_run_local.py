@@ -22,7 +22,7 @@ import httpx
 import pytest
 from ops.drills.stack import Stack, large_text, small_document
 
-from avataradam.entrypoints.settings import WorkerSettings
+from avataradam.entrypoints.settings.infrastructure import WorkerSettings
 from tests.conftest import ADMIN_DSN, IN_CI
 from tests.support.processes import free_port, spawn, stop_group, wait_group_gone
 

@@ -62,6 +62,7 @@ from avataradam.domain.usecases.conversations import (
 )
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.usage import UsageBudget
+from tests.support.world import answer_cache_options, cache_options, chat_options
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -135,6 +136,7 @@ class World:
             self.index,
             InMemoryCache(),
             self.telemetry,
+            cache_options(),
         )
         clock, ids = SystemClock(), UuidGenerator()
         self.start_conversation = StartConversation(
@@ -147,7 +149,11 @@ class World:
             embed=self.embedder.embed,
             threshold=SUPPORT_THRESHOLD,
         )
-        answers = AnswerCache(InMemoryCache(), self.telemetry) if answer_cache else None
+        answers = (
+            AnswerCache(InMemoryCache(), self.telemetry, answer_cache_options())
+            if answer_cache
+            else None
+        )
         self.budget = budget(self.uow) if budget else None
         self.send = SendMessage(
             self.uow,
@@ -157,7 +163,7 @@ class World:
             ids,
             self.telemetry,
             citations,
-            options,
+            options or chat_options(),
             answers=answers,
             budget=self.budget,
         )
@@ -521,7 +527,7 @@ async def test_with_no_material_adam_says_so_without_asking_the_model() -> None:
 
 async def test_passages_below_the_relevance_floor_are_no_material() -> None:
     model = ScriptedModel()
-    world = World(model, ChatOptions(min_relevance=0.99))
+    world = World(model, chat_options(min_relevance=0.99))
     dealership = await world.dealership()
     await world.document(dealership, GAP_PASSAGE, Topic.PRODUCT_KNOWLEDGE)
     trainee = await world.user(dealership)
@@ -650,7 +656,7 @@ async def test_a_draft_contradicting_a_rule_is_replaced_by_the_rule_itself() -> 
 
 async def test_with_no_relevance_floor_even_a_dissimilar_passage_is_material() -> None:
     model = ScriptedModel()
-    world = World(model, ChatOptions(min_relevance=0.0))
+    world = World(model, chat_options(min_relevance=0.0))
     dealership = await world.dealership()
     await world.document(dealership, "Tire and wheel protection.", Topic.PRODUCT_KNOWLEDGE)
     trainee = await world.user(dealership)

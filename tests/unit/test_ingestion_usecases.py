@@ -43,8 +43,9 @@ from avataradam.domain.usecases.documents import (
     UploadedFile,
     UploadRequest,
 )
-from avataradam.domain.usecases.ingestion import IngestDocument, IngestionOptions
+from avataradam.domain.usecases.ingestion import IngestDocument
 from avataradam.domain.usecases.outbox import RelayOutbox
+from tests.support.world import ingestion_options
 
 
 class FixedClock:
@@ -96,6 +97,7 @@ class World:
             self.clock,
             self.ids,
             self.telemetry,
+            ingestion_options(),
             spool=TemporaryDirectorySpool(),
             timer=SystemTimer(),
         )
@@ -314,7 +316,7 @@ async def test_a_long_extraction_keeps_renewing_the_lease() -> None:
         world.clock,
         world.ids,
         world.telemetry,
-        IngestionOptions(lease_s=0.3, lease_renew_interval_s=0.1),
+        ingestion_options(lease_s=0.3, lease_renew_interval_s=0.1),
         spool=TemporaryDirectorySpool(),
         timer=SystemTimer(),
     )

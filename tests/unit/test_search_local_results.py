@@ -17,12 +17,12 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.domain.model import Topic
 from avataradam.domain.usecases.search import (
-    CacheOptions,
     LocalResults,
     SearchHit,
     SearchKnowledgeBase,
     SearchResult,
 )
+from tests.support.world import cache_options
 
 
 class CountingCache(InMemoryCache):
@@ -45,7 +45,7 @@ def _search(cache: CountingCache, **options: int) -> tuple[SearchKnowledgeBase, 
         InMemoryVectorIndex(64),
         cache,
         telemetry,
-        CacheOptions(**options),
+        cache_options(**options),
     )
     return search, telemetry
 

@@ -21,11 +21,11 @@ from avataradam.domain.model import DocumentStatus, Topic
 from avataradam.domain.ports.knowledge import VectorMatch
 from avataradam.domain.usecases.search import (
     MAX_FETCH,
-    CacheOptions,
     SearchKnowledgeBase,
     SearchResult,
 )
 from tests.support.knowledge import PlannedDocument, ProbeEmbedder, plant
+from tests.support.world import cache_options
 
 DIMENSION = 4
 PROBE = [1.0, 0.0, 0.0, 0.0]
@@ -74,7 +74,7 @@ async def search(documents: list[PlannedDocument], top_k: int) -> tuple[SearchRe
         index,
         InMemoryCache(),
         InMemoryTelemetry(),
-        CacheOptions(enabled=False),
+        cache_options(enabled=False),
     )
     result = await use_case.retrieve(
         dealership_id=dealership_id, generation=1, normalised="q", topics=None, top_k=top_k

@@ -19,12 +19,12 @@ from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.domain.model import Topic
 from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer
 from avataradam.domain.usecases.search import (
-    CacheOptions,
     SearchHit,
     SearchKnowledgeBase,
     retrieval_key,
 )
 from avataradam.domain.usecases.singleflight import single_flight
+from tests.support.world import answer_cache_options, cache_options
 
 
 class PeerFinishesBeforeOurLock(InMemoryCache):
@@ -45,7 +45,7 @@ ANSWER = CachedAnswer(content="GAP pays the gap [1].", sources=(), grounded=True
 
 async def test_the_answer_cache_serves_a_peer_answer_stored_just_before_its_lock() -> None:
     cache = PeerFinishesBeforeOurLock("k", msgspec.msgpack.encode(ANSWER))
-    answers = AnswerCache(cache, InMemoryTelemetry())
+    answers = AnswerCache(cache, InMemoryTelemetry(), answer_cache_options())
 
     async def generate() -> CachedAnswer:
         raise AssertionError("the peer's answer was there: no model call")
@@ -86,7 +86,7 @@ async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_l
         InMemoryVectorIndex(8),
         cache,
         InMemoryTelemetry(),
-        CacheOptions(local_entries=0),
+        cache_options(local_entries=0),
     )
 
     result = await search.retrieve(

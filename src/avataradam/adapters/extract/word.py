@@ -33,12 +33,7 @@ import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.parser import parse_xml
 
-from avataradam.adapters.extract.limits import (
-    CORRUPT_FILE,
-    DEFAULT_MAX_TEXT_CHARS,
-    TOO_LARGE,
-    parsing,
-)
+from avataradam.adapters.extract.limits import DEFAULT_MAX_TEXT_CHARS, parsing
 from avataradam.adapters.extract.prose import readable_sections
 from avataradam.adapters.extract.wordml import (
     NOTE_SEPARATORS,
@@ -48,6 +43,7 @@ from avataradam.adapters.extract.wordml import (
     W,
     blocks,
 )
+from avataradam.domain.codes import CORRUPT_FILE, TOO_LARGE
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
 
 # Below this size a high compression ratio is normal (repetitive XML) and harmless.

@@ -41,12 +41,14 @@ class CachedAnswer(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AnswerCacheOptions(msgspec.Struct, frozen=True, kw_only=True):
-    enabled: bool = True
-    ttl_s: int = 3600
-    lock_ttl_s: float = 90.0
+    """Built from Settings (entrypoints/options.py), which hold the defaults."""
+
+    enabled: bool
+    ttl_s: int
+    lock_ttl_s: float
     """How long a generating request holds the key: longer than a slow reply takes."""
-    wait_for_peer_s: float = 90.0
-    poll_interval_s: float = 0.05
+    wait_for_peer_s: float
+    poll_interval_s: float
 
 
 def answer_key(
@@ -70,11 +72,9 @@ _decoder = msgspec.msgpack.Decoder(CachedAnswer)
 class AnswerCache:
     """`answer(key, generate)`: the cached answer, or `generate()`'s, computed once."""
 
-    def __init__(
-        self, cache: Cache, telemetry: Telemetry, options: AnswerCacheOptions | None = None
-    ) -> None:
+    def __init__(self, cache: Cache, telemetry: Telemetry, options: AnswerCacheOptions) -> None:
         self._cache, self._telemetry = cache, telemetry
-        self._options = options or AnswerCacheOptions()
+        self._options = options
 
     @property
     def enabled(self) -> bool:

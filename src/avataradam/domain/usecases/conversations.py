@@ -98,14 +98,16 @@ def rules_reply(broken: Sequence[Contradiction]) -> str:
 
 
 class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
-    top_k: int = 4
-    roleplay_top_k: int = 3
-    history_budget_tokens: int = 1500
-    history_fetch_limit: int = 60
+    """Built from Settings (entrypoints/options.py), which hold the defaults."""
+
+    top_k: int
+    roleplay_top_k: int
+    history_budget_tokens: int
+    history_fetch_limit: int
     """Newest messages loaded from storage before the token window is applied."""
-    max_reply_tokens: int = 512
-    roleplay_max_reply_tokens: int = 160
-    min_relevance: float = 0.0
+    max_reply_tokens: int
+    roleplay_max_reply_tokens: int
+    min_relevance: float
     """Training: passages less similar than this to the question (the vector store's
     cosine score) are not material; with none left Adam answers `NO_MATERIAL_REPLY`.
     0 or less keeps every retrieved passage, however dissimilar."""
@@ -300,7 +302,7 @@ class SendMessage:
         ids: IdGenerator,
         telemetry: Telemetry,
         citations: CitationChecker,
-        options: ChatOptions | None = None,
+        options: ChatOptions,
         count_tokens: TokenCounter = approximate_tokens,
         answers: AnswerCache | None = None,
         budget: UsageBudget | None = None,
@@ -308,7 +310,7 @@ class SendMessage:
         self._uow, self._search, self._model = uow, search, model
         self._citations, self._answers, self._budget = citations, answers, budget
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
-        self._options = options or ChatOptions()
+        self._options = options
         self._count = count_tokens
         self._tasks: set[asyncio.Task[None]] = set()
         self.model_info = ModelInfo(

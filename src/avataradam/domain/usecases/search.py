@@ -66,15 +66,17 @@ class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CacheOptions(msgspec.Struct, frozen=True, kw_only=True):
-    enabled: bool = True
-    retrieval_ttl_s: int = 3600
-    embedding_ttl_s: int = 7 * 24 * 3600
-    lock_ttl_s: float = 10.0
+    """Built from Settings (entrypoints/options.py), which hold the defaults."""
+
+    enabled: bool
+    retrieval_ttl_s: int
+    embedding_ttl_s: int
+    lock_ttl_s: float
     """How long a computing request holds the key; a crashed holder's lock expires."""
-    wait_for_peer_s: float = 15.0
+    wait_for_peer_s: float
     """Longest wait for others' work, after which a request computes uncached."""
-    poll_interval_s: float = 0.01
-    local_entries: int = 1024
+    poll_interval_s: float
+    local_entries: int
     """Retrieval results also kept in this process (LRU, 0 = off): a hot question then
     costs no cache round trip. Safe because a retrieval key names the knowledge-base
     generation, so the value under a key never changes."""
@@ -158,12 +160,12 @@ class SearchKnowledgeBase:
         index: VectorIndex,
         cache: Cache,
         telemetry: Telemetry,
-        options: CacheOptions | None = None,
+        options: CacheOptions,
     ) -> None:
         self._uow, self._generations = uow, generations
         self._embedder, self._index = embedder, index
         self._cache, self._telemetry = cache, telemetry
-        self._options = options or CacheOptions()
+        self._options = options
         self._local = LocalResults(self._options.local_entries, self._options.retrieval_ttl_s)
 
     async def __call__(self, principal: Principal, query: SearchQuery) -> SearchResult:

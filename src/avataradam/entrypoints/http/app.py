@@ -7,15 +7,16 @@ from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
+from avataradam.adapters.observability.multiprocess import render_metrics
 from avataradam.domain.access import Principal
-from avataradam.entrypoints.container import Container, Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.bodytimeout import BodyReadTimeoutMiddleware
 from avataradam.entrypoints.http.controllers.admin import DealershipController, UserController
 from avataradam.entrypoints.http.controllers.conversations import (
@@ -39,7 +40,6 @@ from avataradam.entrypoints.http.ratelimit import (
 )
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
 from avataradam.entrypoints.http.warmup import WarmUp
-from avataradam.entrypoints.observability.metrics import render_metrics
 from avataradam.entrypoints.observability.middleware import instrument_app
 
 API_VERSION = "1.0.0"
@@ -83,7 +83,9 @@ def create_app(
             )
         return principal
 
-    async def provide_principal(request: Request[Any, Any, Any], container: Services) -> Principal:
+    async def provide_principal(
+        request: Request[Any, Any, Any], container: NamedDependency[Container]
+    ) -> Principal:
         # Depending on `container` makes Litestar resolve the two one after the other
         # instead of in a task group per request (measured hot spot of cached search).
         del container

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from litestar import Litestar
 from litestar.types import ControllerRouterHandler
 
+from avataradam.adapters.observability.tracing import configure_tracing
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.observability.logging import configure_logging
-from avataradam.entrypoints.observability.tracing import configure_tracing
 from avataradam.entrypoints.settings import load_settings
 
 

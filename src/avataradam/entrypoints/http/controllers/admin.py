@@ -5,12 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
@@ -46,7 +47,7 @@ class DealershipController(Controller):
         self,
         data: JSONBody[DealershipCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DealershipOut]:
         answer = await container.create_dealership(
@@ -63,7 +64,7 @@ class DealershipController(Controller):
     async def list_dealerships(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[DealershipOut]:
@@ -82,7 +83,10 @@ class DealershipController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        dealership_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         return DealershipOut.of(await container.get_dealership(principal, dealership_id))
 
@@ -102,7 +106,7 @@ class DealershipController(Controller):
         dealership_id: FromPath[UUID],
         data: JSONBody[DealershipUpdate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(
             name=data.name, active=data.active, monthly_token_budget=data.monthly_token_budget
@@ -123,7 +127,10 @@ class DealershipController(Controller):
         responses=problems(400, 403, 404),
     )
     async def deactivate(
-        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        dealership_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(active=False)
         return DealershipOut.of(
@@ -146,7 +153,10 @@ class UserController(Controller):
         responses=problems(400, 403, 404, 409, 413, 422),
     )
     async def create(
-        self, data: JSONBody[UserCreate], principal: CurrentPrincipal, container: Services
+        self,
+        data: JSONBody[UserCreate],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
         new = NewUser(
             email=data.email,
@@ -170,7 +180,7 @@ class UserController(Controller):
     async def list_users(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -192,7 +202,10 @@ class UserController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
         return UserOut.of(await container.get_user(principal, user_id))
 
@@ -213,7 +226,7 @@ class UserController(Controller):
         user_id: FromPath[UUID],
         data: JSONBody[UserUpdate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> UserOut:
         changes = UserChanges(
             password=data.password,
@@ -236,7 +249,10 @@ class UserController(Controller):
         responses=problems(400, 403, 404, 422),
     )
     async def deactivate(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
         return UserOut.of(
             await container.update_user(principal, user_id, UserChanges(active=False))
@@ -255,6 +271,9 @@ class UserController(Controller):
         responses=problems(400, 403, 404),
     )
     async def end_sessions(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.end_sessions(principal, user_id)

@@ -9,12 +9,14 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from avataradam.domain import codes
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Conversation, Message, MessageFeedback, Source
 from avataradam.domain.personas import PERSONAS
@@ -28,7 +30,7 @@ from avataradam.domain.usecases.conversations import (
     ReplySources,
     ReplyStream,
 )
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.negotiation import (
@@ -159,7 +161,7 @@ def _json(value: object) -> str:
 
 
 def _failure(error: Exception) -> dict[str, object]:
-    code = domain_problem(error)[0] if isinstance(error, DomainError) else "internal_error"
+    code = domain_problem(error)[0] if isinstance(error, DomainError) else codes.INTERNAL_ERROR
     detail = error.message if isinstance(error, DomainError) else "the reply failed"
     return {"type": problem_type(code), "code": code, "detail": detail}
 
@@ -240,7 +242,7 @@ class ConversationController(Controller):
         self,
         data: JSONBody[ConversationCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ConversationOut]:
         answer = await container.start_conversation(
@@ -261,7 +263,7 @@ class ConversationController(Controller):
     async def list_conversations(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -297,7 +299,7 @@ class ConversationController(Controller):
         self,
         conversation_id: FromPath[UUID],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
     ) -> ConversationDetailOut:
         detail = await container.get_conversation(
@@ -344,7 +346,7 @@ class ConversationController(Controller):
         data: JSONBody[MessageCreate],
         request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
     ) -> Response[AssistantMessageOut]:
         streamed = reply_representation(request)
@@ -390,7 +392,7 @@ class FeedbackController(Controller):
         message_id: FromPath[UUID],
         data: JSONBody[FeedbackCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> Response[FeedbackOut]:
         rating = await container.rate_message(
             principal,
@@ -415,7 +417,7 @@ class FeedbackController(Controller):
     async def list_feedback(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
         cursor: CursorParam = None,
         limit: Limit = None,

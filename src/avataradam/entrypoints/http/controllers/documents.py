@@ -12,6 +12,7 @@ from uuid import UUID
 import structlog
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import ResponseHeader, UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, KwargDefinition
@@ -29,7 +30,7 @@ from avataradam.domain.filetypes import (
 )
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
@@ -96,7 +97,7 @@ def _reader(upload: UploadFile) -> AsyncIterator[bytes]:
     return parts()
 
 
-def _out(container: Services, document: Document) -> DocumentOut:
+def _out(container: Container, document: Document) -> DocumentOut:
     return DocumentOut.of(document, now=container.clock.now())
 
 
@@ -137,7 +138,7 @@ class DocumentController(Controller):
         self,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
         max_bytes = container.settings.ingestion.max_upload_bytes
@@ -171,7 +172,7 @@ class DocumentController(Controller):
     async def list_documents(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         topic: FromQuery[Topic | None] = None,
         status: FromQuery[DocumentStatus | None] = None,
         dealership_id: FromQuery[UUID | None] = None,
@@ -205,7 +206,10 @@ class DocumentController(Controller):
         responses=problems(400, 404),
     )
     async def read(
-        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        document_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DocumentOut:
         return _out(container, await container.get_document(principal, document_id))
 
@@ -221,7 +225,10 @@ class DocumentController(Controller):
         responses=problems(400, 403, 404, 409),
     )
     async def remove(
-        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        document_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DocumentOut:
         return _out(container, await container.delete_document(principal, document_id))
 
@@ -234,6 +241,9 @@ class DocumentController(Controller):
         responses=problems(400, 403, 404, 409),
     )
     async def retry(
-        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        document_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DocumentOut:
         return _out(container, await container.retry_document(principal, document_id))

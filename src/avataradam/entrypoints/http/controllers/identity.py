@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.auth import TokenPair
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import guarded_password_check
 from avataradam.entrypoints.http.schemas import (
@@ -44,7 +45,7 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[TokenRequest],
-        container: Services,
+        container: NamedDependency[Container],
     ) -> TokenPair:
         return await guarded_password_check(
             request,
@@ -64,7 +65,9 @@ class AuthController(Controller):
         ),
         responses=problems(400, 401, 413, public=True),
     )
-    async def refresh(self, data: JSONBody[RefreshRequest], container: Services) -> TokenPair:
+    async def refresh(
+        self, data: JSONBody[RefreshRequest], container: NamedDependency[Container]
+    ) -> TokenPair:
         return await container.refresh(data.refresh_token)
 
     @post(
@@ -77,7 +80,10 @@ class AuthController(Controller):
         responses=problems(400, 413),
     )
     async def logout(
-        self, data: JSONBody[LogoutRequest], principal: CurrentPrincipal, container: Services
+        self,
+        data: JSONBody[LogoutRequest],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.logout(principal, data.refresh_token)
 
@@ -93,7 +99,9 @@ class MeController(Controller):
         description="The signed-in user's profile: id, email, role, dealership.",
         responses=problems(404),
     )
-    async def me(self, principal: CurrentPrincipal, container: Services) -> UserOut:
+    async def me(
+        self, principal: CurrentPrincipal, container: NamedDependency[Container]
+    ) -> UserOut:
         return UserOut.of(await container.get_user(principal, principal.user_id))
 
     @post(
@@ -114,7 +122,7 @@ class MeController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[PasswordChange],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> TokenPair:
         me = await container.get_user(principal, principal.user_id)
         return await guarded_password_check(

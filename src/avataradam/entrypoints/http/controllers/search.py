@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.usecases.search import SearchQuery
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
@@ -32,7 +33,10 @@ class SearchController(Controller):
         responses=problems(400, 403, 404, 413, 422, 429),
     )
     async def search(
-        self, data: JSONBody[SearchRequest], principal: CurrentPrincipal, container: Services
+        self,
+        data: JSONBody[SearchRequest],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> SearchResponse:
         result = await container.search(
             principal,

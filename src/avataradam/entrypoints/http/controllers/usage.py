@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.usecases.usage import MAX_REPORT_DAYS, UsageReport
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.negotiation import JSON, preferred
 from avataradam.entrypoints.http.openapi import problems
@@ -109,7 +110,7 @@ class UsageController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         start: Annotated[
             date | None, QueryParameter(name="from", description="First UTC day, YYYY-MM-DD.")

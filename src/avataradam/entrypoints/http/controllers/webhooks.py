@@ -5,11 +5,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from avataradam.domain.usecases.webhooks import NewSubscription
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
@@ -52,7 +53,7 @@ class WebhookController(Controller):
         self,
         data: JSONBody[WebhookCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[WebhookOut]:
         answer = await container.create_subscription(
@@ -73,7 +74,7 @@ class WebhookController(Controller):
     async def list_webhooks(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -99,7 +100,10 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> WebhookDetailOut:
         subscription, deliveries = await container.get_subscription(principal, webhook_id)
         return WebhookDetailOut(
@@ -136,7 +140,10 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def rotate_secret(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> WebhookOut:
         rotated = await container.rotate_webhook_secret(principal, webhook_id)
         return WebhookOut.of(rotated, with_secret=True)
@@ -149,6 +156,9 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def remove(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.delete_subscription(principal, webhook_id)
