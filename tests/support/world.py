@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from avataradam.adapters.caching.answers import AnswerCacheOptions
+from avataradam.adapters.caching.retrieval import CacheOptions
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.identity import (
@@ -24,10 +26,8 @@ from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.system import SystemClock
-from avataradam.domain.usecases.answers import AnswerCacheOptions
-from avataradam.domain.usecases.conversations import ChatOptions
+from avataradam.domain.usecases.conversations.chat import ChatOptions
 from avataradam.domain.usecases.ingestion import IngestionOptions
-from avataradam.domain.usecases.search import CacheOptions
 from avataradam.entrypoints import options
 from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container

@@ -28,7 +28,7 @@ from avataradam.domain.ports.services import (
     Grounding,
 )
 from avataradam.domain.tasks import USAGE_BUDGET_THRESHOLD
-from avataradam.domain.usecases.conversations import NewConversation
+from avataradam.domain.usecases.conversations.start import NewConversation
 from avataradam.domain.usecases.dealerships import DealershipChanges, UpdateDealership
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget, next_period, period_start
 from tests.support.world import chat_options

@@ -13,6 +13,9 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
 
 class UuidGenerator:
     """`IdGenerator` of random (version 4) UUIDs."""

@@ -10,6 +10,8 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from avataradam.adapters.caching.answers import SharedAnswerCache
+from avataradam.adapters.caching.retrieval import knowledge_base_retriever
 from avataradam.adapters.observability.metrics import Metrics
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
@@ -27,14 +29,12 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, Timer, TokenService
-from avataradam.domain.usecases.answers import AnswerCache
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
-from avataradam.domain.usecases.conversations import (
+from avataradam.domain.usecases.conversations.chat import SendMessage
+from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
+from avataradam.domain.usecases.conversations.start import (
     GetConversation,
     ListConversations,
-    ListFeedback,
-    RateMessage,
-    SendMessage,
     StartConversation,
 )
 from avataradam.domain.usecases.dealerships import (
@@ -182,15 +182,16 @@ class Container:
         self.purge_idempotency_keys = PurgeIdempotencyKeys(
             uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
         )
-        self.search = SearchKnowledgeBase(
+        retriever = knowledge_base_retriever(
             uow,
-            self.generations,
             k.embedder,
             k.index,
-            self.cache,
-            self.telemetry,
-            cache_options(self.settings),
+            cache=self.cache,
+            telemetry=self.telemetry,
+            clock=clock,
+            options=cache_options(self.settings),
         )
+        self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
 
         self.enforce_rate_limits = EnforceRateLimits(
             self.rate_limiter, self.rate_policies, self.telemetry
@@ -231,7 +232,9 @@ class Container:
                 threshold=chat.support_threshold,
             ),
             chat_options(self.settings),
-            answers=AnswerCache(self.cache, self.telemetry, answer_cache_options(self.settings)),
+            answers=SharedAnswerCache(
+                self.cache, self.telemetry, clock, answer_cache_options(self.settings)
+            ),
             budget=self.usage_budget,
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)

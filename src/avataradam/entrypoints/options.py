@@ -6,10 +6,10 @@ different values replaces fields of these (`msgspec.structs.replace`).
 
 from __future__ import annotations
 
-from avataradam.domain.usecases.answers import AnswerCacheOptions
-from avataradam.domain.usecases.conversations import ChatOptions
+from avataradam.adapters.caching.answers import AnswerCacheOptions
+from avataradam.adapters.caching.retrieval import CacheOptions
+from avataradam.domain.usecases.conversations.chat import ChatOptions
 from avataradam.domain.usecases.ingestion import IngestionOptions
-from avataradam.domain.usecases.search import CacheOptions
 from avataradam.entrypoints.settings import Settings
 
 

@@ -16,15 +16,13 @@ from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
-from avataradam.entrypoints.http.schemas import (
+from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
+from avataradam.entrypoints.http.schemas.dealerships import (
     DealershipCreate,
     DealershipOut,
     DealershipUpdate,
-    ListResponse,
-    UserCreate,
-    UserOut,
-    UserUpdate,
 )
+from avataradam.entrypoints.http.schemas.identity import UserCreate, UserOut, UserUpdate
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
@@ -53,7 +51,7 @@ class DealershipController(Controller):
         answer = await container.create_dealership(
             principal, data.name, idempotency_key=idempotency_key
         )
-        return answered(answer, DealershipOut.of(answer.value), HTTP_201_CREATED)
+        return answered(answer, to_out(answer.value, DealershipOut), HTTP_201_CREATED)
 
     @get(
         operation_id="listDealerships",
@@ -72,7 +70,7 @@ class DealershipController(Controller):
             lambda c, n: container.list_dealerships(principal, cursor=c, limit=n),
             cursor,
             limit,
-            render=DealershipOut.of,
+            render=lambda d: to_out(d, DealershipOut),
         )
 
     @get(
@@ -88,7 +86,7 @@ class DealershipController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
     ) -> DealershipOut:
-        return DealershipOut.of(await container.get_dealership(principal, dealership_id))
+        return to_out(await container.get_dealership(principal, dealership_id), DealershipOut)
 
     @patch(
         "/{dealership_id:uuid}",
@@ -111,8 +109,8 @@ class DealershipController(Controller):
         changes = DealershipChanges(
             name=data.name, active=data.active, monthly_token_budget=data.monthly_token_budget
         )
-        return DealershipOut.of(
-            await container.update_dealership(principal, dealership_id, changes)
+        return to_out(
+            await container.update_dealership(principal, dealership_id, changes), DealershipOut
         )
 
     @delete(
@@ -133,8 +131,8 @@ class DealershipController(Controller):
         container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(active=False)
-        return DealershipOut.of(
-            await container.update_dealership(principal, dealership_id, changes)
+        return to_out(
+            await container.update_dealership(principal, dealership_id, changes), DealershipOut
         )
 
 
@@ -166,7 +164,7 @@ class UserController(Controller):
             first_name=data.first_name,
             last_name=data.last_name,
         )
-        return UserOut.of(await container.create_user(principal, new))
+        return to_out(await container.create_user(principal, new), UserOut)
 
     @get(
         operation_id="listUsers",
@@ -191,7 +189,7 @@ class UserController(Controller):
             ),
             cursor,
             limit,
-            render=UserOut.of,
+            render=lambda u: to_out(u, UserOut),
         )
 
     @get(
@@ -207,7 +205,7 @@ class UserController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
     ) -> UserOut:
-        return UserOut.of(await container.get_user(principal, user_id))
+        return to_out(await container.get_user(principal, user_id), UserOut)
 
     @patch(
         "/{user_id:uuid}",
@@ -235,7 +233,7 @@ class UserController(Controller):
             last_name=data.last_name,
             active=data.active,
         )
-        return UserOut.of(await container.update_user(principal, user_id, changes))
+        return to_out(await container.update_user(principal, user_id, changes), UserOut)
 
     @delete(
         "/{user_id:uuid}",
@@ -254,8 +252,8 @@ class UserController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
     ) -> UserOut:
-        return UserOut.of(
-            await container.update_user(principal, user_id, UserChanges(active=False))
+        return to_out(
+            await container.update_user(principal, user_id, UserChanges(active=False)), UserOut
         )
 
     @post(

@@ -36,7 +36,8 @@ from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.ratelimit import limited
-from avataradam.entrypoints.http.schemas import DocumentOut, ListResponse
+from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
+from avataradam.entrypoints.http.schemas.documents import DocumentOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 PART_BYTES = 1024 * 1024
@@ -98,7 +99,7 @@ def _reader(upload: UploadFile) -> AsyncIterator[bytes]:
 
 
 def _out(container: Container, document: Document) -> DocumentOut:
-    return DocumentOut.of(document, now=container.clock.now())
+    return to_out(document, DocumentOut, stalled=document.stalled(container.clock.now()))
 
 
 class DocumentController(Controller):

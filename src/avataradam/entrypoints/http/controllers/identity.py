@@ -13,7 +13,8 @@ from avataradam.domain.usecases.auth import TokenPair
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import guarded_password_check
-from avataradam.entrypoints.http.schemas import (
+from avataradam.entrypoints.http.schemas.common import to_out
+from avataradam.entrypoints.http.schemas.identity import (
     LogoutRequest,
     PasswordChange,
     RefreshRequest,
@@ -102,7 +103,7 @@ class MeController(Controller):
     async def me(
         self, principal: CurrentPrincipal, container: NamedDependency[Container]
     ) -> UserOut:
-        return UserOut.of(await container.get_user(principal, principal.user_id))
+        return to_out(await container.get_user(principal, principal.user_id), UserOut)
 
     @post(
         "/password",

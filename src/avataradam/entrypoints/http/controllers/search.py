@@ -11,7 +11,8 @@ from avataradam.domain.usecases.search import SearchQuery
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import limited
-from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
+from avataradam.entrypoints.http.schemas.common import to_out
+from avataradam.entrypoints.http.schemas.search import SearchRequest, SearchResponse
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
@@ -47,19 +48,4 @@ class SearchController(Controller):
                 dealership_id=data.dealership_id,
             ),
         )
-        return SearchResponse(
-            results=[
-                SearchHitOut(
-                    chunk_id=h.chunk_id,
-                    document_id=h.document_id,
-                    filename=h.filename,
-                    topic=h.topic,
-                    text=h.text,
-                    score=h.score,
-                    page=h.page,
-                    section=h.section,
-                )
-                for h in result.hits
-            ],
-            cached=result.cached,
-        )
+        return to_out(result, SearchResponse, results=result.hits)
