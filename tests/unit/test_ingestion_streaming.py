@@ -20,7 +20,6 @@ from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
-from avataradam.adapters.system import SystemTimer
 from avataradam.domain.model import DocumentStatus, Stage, Topic
 from avataradam.domain.ports.knowledge import (
     ChunkDraft,
@@ -195,7 +194,6 @@ class StreamingWorld(World):
                 embed_batch_size=embed_batch, upsert_batch_size=batch, progress_interval_s=0.0
             ),
             spool=TemporaryDirectorySpool(),
-            timer=SystemTimer(),
         )
         return watched
 

@@ -22,7 +22,7 @@ from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
-from avataradam.adapters.system import SystemClock, SystemTimer, UuidGenerator
+from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import (
@@ -54,6 +54,10 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.current
+
+    def monotonic(self) -> float:
+        """The system's: only the wall clock is fixed (throttles and timings run)."""
+        return time.monotonic()
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
@@ -99,7 +103,6 @@ class World:
             self.telemetry,
             ingestion_options(),
             spool=TemporaryDirectorySpool(),
-            timer=SystemTimer(),
         )
         self.upload = UploadDocument(
             self.uow, TaskDispatcher(self.queue, self.clock, self.ids), self.clock, self.ids
@@ -318,7 +321,6 @@ async def test_a_long_extraction_keeps_renewing_the_lease() -> None:
         world.telemetry,
         ingestion_options(lease_s=0.3, lease_renew_interval_s=0.1),
         spool=TemporaryDirectorySpool(),
-        timer=SystemTimer(),
     )
     document_id = await world.upload_text(await world.admin(), TEXT)
     expiries: set[object] = set()

@@ -1,5 +1,5 @@
 """The temporary-directory spool: a scratch file holds what was written, in order, and
-is gone once its block exits, however it exits; the system timer never goes back."""
+is gone once its block exits, however it exits."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
-from avataradam.adapters.system import SystemTimer
 from avataradam.domain.ports.knowledge import Spool
-from avataradam.domain.ports.system import Timer
 
 
 async def parts(*chunks: bytes) -> AsyncIterator[bytes]:
@@ -48,9 +46,3 @@ async def test_two_scratch_files_never_share_a_path() -> None:
     spool = TemporaryDirectorySpool()
     with spool.scratch_file() as first, spool.scratch_file() as second:
         assert first != second
-
-
-def test_the_system_timer_never_goes_back() -> None:
-    timer: Timer = SystemTimer()
-    readings = [timer.monotonic() for _ in range(100)]
-    assert readings == sorted(readings)

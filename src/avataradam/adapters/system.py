@@ -1,4 +1,4 @@
-"""Wall clock, monotonic timer and random ids."""
+"""Wall clock and random ids."""
 
 from __future__ import annotations
 
@@ -22,10 +22,3 @@ class UuidGenerator:
 
     def new_id(self) -> uuid.UUID:
         return uuid.uuid4()
-
-
-class SystemTimer:
-    """`Timer` from the operating system's monotonic clock."""
-
-    def monotonic(self) -> float:
-        return time.perf_counter()

@@ -42,7 +42,7 @@ from avataradam.adapters.redis.budget import RedisBudgetLedger
 from avataradam.adapters.redis.cache import RedisCache
 from avataradam.adapters.security.passwords import Argon2PasswordHasher
 from avataradam.adapters.security.tokens import JwtTokenService
-from avataradam.adapters.system import SystemClock, SystemTimer, UuidGenerator
+from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.adapters.vectors.metered import MeteredVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
@@ -147,7 +147,6 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             options=ingestion_options(settings),
             queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
             spool=TemporaryDirectorySpool(),
-            timer=SystemTimer(),
         ),
         cache=overrides.cache or RedisCache(redis_client),
         queue=overrides.queue

@@ -28,7 +28,7 @@ from avataradam.domain.ports.services import (
     Telemetry,
     WebhookSender,
 )
-from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, Timer, TokenService
+from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations.chat import SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
@@ -96,7 +96,6 @@ class Knowledge:
     options: IngestionOptions
     queued_timeout: timedelta
     spool: Spool
-    timer: Timer
 
 
 @dataclass
@@ -168,7 +167,6 @@ class Container:
             self.telemetry,
             k.options,
             spool=k.spool,
-            timer=k.timer,
         )
         self.mark_failed = MarkFailed(uow, clock, ids)
         self.purge_document = PurgeDocument(uow, k.index, clock, ids)

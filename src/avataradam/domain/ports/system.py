@@ -21,13 +21,6 @@ class Clock(Protocol):
         ...
 
 
-class Timer(Protocol):
-    """Seconds from an arbitrary origin, never going back: for durations and throttles,
-    which the wall clock (`Clock`) must not measure (it may jump)."""
-
-    def monotonic(self) -> float: ...
-
-
 class IdGenerator(Protocol):
     """New unique ids."""
 

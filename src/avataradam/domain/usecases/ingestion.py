@@ -30,7 +30,7 @@ from avataradam.domain.ports.knowledge import (
 )
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
-from avataradam.domain.ports.system import Clock, IdGenerator, Timer
+from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.usecases.document_jobs import MarkFailed, document_event
 from avataradam.domain.usecases.ingestion_run import (
     Batch,
@@ -109,11 +109,10 @@ class IngestDocument:
         options: IngestionOptions,
         *,
         spool: Spool,
-        timer: Timer,
     ) -> None:
         self._uow, self._extractor, self._chunker = uow, extractor, chunker
         self._embedder, self._index, self._clock, self._ids = embedder, index, clock, ids
-        self._telemetry, self._spool, self._timer = telemetry, spool, timer
+        self._telemetry, self._spool = telemetry, spool
         self._options = options
 
     async def __call__(
@@ -132,10 +131,8 @@ class IngestDocument:
             duration=timedelta(seconds=options.lease_s),
             renew_every_s=options.lease_renew_interval_s,
         )
-        progress = Progress(
-            self._uow, self._clock, self._timer, lease, document.id, options.progress_interval_s
-        )
-        run = Run(times=StageTimes(self._timer))
+        progress = Progress(self._uow, self._clock, lease, document.id, options.progress_interval_s)
+        run = Run(times=StageTimes(self._clock))
         try:
             async with lease.kept():
                 return await self._ingest(document, lease, progress, run)

@@ -16,7 +16,7 @@ from avataradam.domain.model import Chunk, Document, Stage
 from avataradam.domain.ports.knowledge import ChunkDraft, VectorRecord, vector_id
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
-from avataradam.domain.ports.system import Clock, Timer
+from avataradam.domain.ports.system import Clock
 
 
 class LeaseLost(Exception):
@@ -82,19 +82,18 @@ class Progress:
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        timer: Timer,
         lease: Lease,
         document_id: UUID,
         interval_s: float,
     ) -> None:
-        self._uow, self._clock, self._timer, self._lease = uow, clock, timer, lease
+        self._uow, self._clock, self._lease = uow, clock, lease
         self._id, self._interval = document_id, interval_s
         self._last = 0.0
 
     async def report(self, stage: Stage, progress: float, *, force: bool = False) -> None:
         if self._lease.lost:
             raise LeaseLost
-        now = self._timer.monotonic()
+        now = self._clock.monotonic()
         if not force and now - self._last < self._interval:
             return
         self._last = now
@@ -117,17 +116,17 @@ class StageTimes:
     the stages interleave (each batch is extracted, chunked, embedded, indexed and stored
     in turn), and operators want one figure per stage and document."""
 
-    def __init__(self, timer: Timer) -> None:
-        self._timer = timer
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self.seconds: dict[Stage, float] = {}
 
     @contextlib.contextmanager
     def timing(self, stage: Stage) -> Iterator[None]:
-        started = self._timer.monotonic()
+        started = self._clock.monotonic()
         try:
             yield
         finally:
-            elapsed = self._timer.monotonic() - started
+            elapsed = self._clock.monotonic() - started
             self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
 
     def report(self, telemetry: Telemetry) -> None:
