@@ -142,8 +142,8 @@ class DocumentController(Controller):
         container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
+        max_bytes = container.settings.ingestion.max_upload_bytes
         try:
-            scanned = await _scan(data.file, container.settings.ingestion.max_upload_bytes)
             result = await container.upload_document(
                 principal,
                 UploadRequest(
@@ -152,7 +152,7 @@ class DocumentController(Controller):
                     idempotency_key=idempotency_key,
                     request_id=structlog.contextvars.get_contextvars().get("request_id"),
                 ),
-                scanned,
+                lambda: _scan(data.file, max_bytes),
                 lambda: _reader(data.file),
             )
         finally:
