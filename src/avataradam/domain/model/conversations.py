@@ -53,7 +53,7 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     supported_share: float | None = None
     """Training replies: share of claims supported by a passage, 0..1 (None without claims)."""
     cached: bool = False
-    """Served from the answer cache (no model call): see `usecases.answers`."""
+    """Served from the answer cache (no model call): see `domain.answers`."""
 
 
 class FeedbackRating(enum.StrEnum):
