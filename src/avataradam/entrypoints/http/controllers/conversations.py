@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -102,9 +103,7 @@ class ConversationController(Controller):
         limit: Limit = None,
     ) -> ListResponse[ConversationOut]:
         return await list_page(
-            lambda c, n: container.list_conversations(
-                principal, dealership_id=dealership_id, cursor=c, limit=n
-            ),
+            partial(container.list_conversations, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=lambda c: to_out(c, ConversationOut),
@@ -246,9 +245,7 @@ class FeedbackController(Controller):
         limit: Limit = None,
     ) -> ListResponse[FeedbackReportOut]:
         return await list_page(
-            lambda c, n: container.list_feedback(
-                principal, dealership_id=dealership_id, cursor=c, limit=n
-            ),
+            partial(container.list_feedback, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=lambda r: to_out(
