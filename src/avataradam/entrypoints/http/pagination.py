@@ -1,4 +1,8 @@
-"""Cursor pagination for list endpoints: ask for one row more than the page."""
+"""Cursor pagination for list endpoints: ask for one row more than the page.
+
+A page is fetched by a list use case with everything but the page bound, e.g.
+`partial(container.list_users, principal, dealership_id=dealership_id)`: this module
+calls it with `cursor=` (the decoded cursor, None on the first page) and `limit=`."""
 
 from __future__ import annotations
 
@@ -19,16 +23,23 @@ class _Keyed(Protocol):
 
 
 K = TypeVar("K", bound=_Keyed)
+K_co = TypeVar("K_co", bound=_Keyed, covariant=True)
 T = TypeVar("T")
 
 
+class PageFetch(Protocol[K_co]):
+    """A list use case with everything but the page bound: rows newest first."""
+
+    def __call__(self, *, cursor: Cursor | None, limit: int) -> Awaitable[Sequence[K_co]]: ...
+
+
 async def fetch_page(
-    fetch: Callable[[Cursor | None, int], Awaitable[Sequence[K]]],
+    fetch: PageFetch[K],
     cursor: str | None,
     limit: int | None,
 ) -> tuple[Sequence[K], str | None]:
     size = page_size(limit)
-    rows = await fetch(Cursor.decode(cursor) if cursor else None, size + 1)
+    rows = await fetch(cursor=Cursor.decode(cursor) if cursor else None, limit=size + 1)
     if len(rows) <= size:
         return rows, None
     last = rows[size - 1]
@@ -36,7 +47,7 @@ async def fetch_page(
 
 
 async def list_page(
-    fetch: Callable[[Cursor | None, int], Awaitable[Sequence[K]]],
+    fetch: PageFetch[K],
     cursor: str | None,
     limit: int | None,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
@@ -67,7 +68,7 @@ class DealershipController(Controller):
         limit: Limit = None,
     ) -> ListResponse[DealershipOut]:
         return await list_page(
-            lambda c, n: container.list_dealerships(principal, cursor=c, limit=n),
+            partial(container.list_dealerships, principal),
             cursor,
             limit,
             render=lambda d: to_out(d, DealershipOut),
@@ -184,9 +185,7 @@ class UserController(Controller):
         limit: Limit = None,
     ) -> ListResponse[UserOut]:
         return await list_page(
-            lambda c, n: container.list_users(
-                principal, dealership_id=dealership_id, cursor=c, limit=n
-            ),
+            partial(container.list_users, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=lambda u: to_out(u, UserOut),

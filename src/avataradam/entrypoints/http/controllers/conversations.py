@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
@@ -13,6 +15,7 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from avataradam.domain.personas import PERSONAS
+from avataradam.domain.usecases.conversations.feedback import FeedbackReport
 from avataradam.domain.usecases.conversations.replies import (
     ReplyFailed,
 )
@@ -51,6 +54,11 @@ from avataradam.entrypoints.http.schemas.feedback import (
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 DealershipParam = FromQuery[UUID | None]
+
+
+def _report_out(report: FeedbackReport) -> FeedbackReportOut:
+    """The rating's fields with the exchange's (the report's own fields) in front."""
+    return to_out(report.feedback, FeedbackReportOut, **msgspec.structs.asdict(report))
 
 
 class ConversationController(Controller):
@@ -102,9 +110,7 @@ class ConversationController(Controller):
         limit: Limit = None,
     ) -> ListResponse[ConversationOut]:
         return await list_page(
-            lambda c, n: container.list_conversations(
-                principal, dealership_id=dealership_id, cursor=c, limit=n
-            ),
+            partial(container.list_conversations, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=lambda c: to_out(c, ConversationOut),
@@ -246,18 +252,8 @@ class FeedbackController(Controller):
         limit: Limit = None,
     ) -> ListResponse[FeedbackReportOut]:
         return await list_page(
-            lambda c, n: container.list_feedback(
-                principal, dealership_id=dealership_id, cursor=c, limit=n
-            ),
+            partial(container.list_feedback, principal, dealership_id=dealership_id),
             cursor,
             limit,
-            render=lambda r: to_out(
-                r.feedback,
-                FeedbackReportOut,
-                mode=r.mode,
-                scenario=r.scenario,
-                question=r.question,
-                answer=r.answer,
-                sources=r.sources,
-            ),
+            render=_report_out,
         )

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, BinaryIO, cast
 from uuid import UUID
 
@@ -180,13 +181,12 @@ class DocumentController(Controller):
         limit: Limit = None,
     ) -> ListResponse[DocumentOut]:
         return await list_page(
-            lambda c, n: container.list_documents(
+            partial(
+                container.list_documents,
                 principal,
                 dealership_id=dealership_id,
                 topic=topic,
                 status=status,
-                cursor=c,
-                limit=n,
             ),
             cursor,
             limit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
@@ -86,9 +87,7 @@ class WebhookController(Controller):
         limit: Limit = None,
     ) -> ListResponse[WebhookOut]:
         return await list_page(
-            lambda c, n: container.list_subscriptions(
-                principal, dealership_id=dealership_id, cursor=c, limit=n
-            ),
+            partial(container.list_subscriptions, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=_out,
