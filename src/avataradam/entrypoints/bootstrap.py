@@ -229,6 +229,7 @@ def _chunker(settings: Settings, embedder: Embedder) -> SemchunkChunker:
 def _wire_resources(
     container: Container, database: PostgresDatabase | None, redis_client: aioredis.Redis
 ) -> None:
+    container.database = database
     if database is not None:
         container.startup.append(database.start)
         container.shutdown.append(database.close)

@@ -6,13 +6,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import BinaryIO
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from avataradam.adapters.caching.answers import SharedAnswerCache
 from avataradam.adapters.caching.retrieval import knowledge_base_retriever
+from avataradam.adapters.extract import detect_encoding
 from avataradam.adapters.observability.metrics import Metrics
+from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.capabilities import WarmsUp, undecorated
@@ -125,6 +128,14 @@ class Container:
     sentences: Sentences
     accounts: AccountStates
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    database: PostgresDatabase | None = None
+    """The PostgreSQL pools when the unit of work runs on them (replica status for
+    `/health/ready`); None on the in-memory twin."""
+    check_text_encoding: Callable[[BinaryIO, bool], object] = field(
+        default=lambda file, html: detect_encoding(file, html=html)
+    )
+    """Raises `UndecodableText` unless the seekable text `file` decodes (`html`: its
+    declared charset counts); blocking I/O."""
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     chat_model: ChatModel = field(kw_only=True)

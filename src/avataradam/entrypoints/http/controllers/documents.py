@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, BinaryIO, cast
@@ -19,7 +19,6 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, KwargDefinition
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from avataradam.adapters.extract import detect_encoding
 from avataradam.domain.errors import FileTooLarge
 from avataradam.domain.filetypes import (
     HTML,
@@ -59,7 +58,9 @@ class UploadForm:
     ] = None
 
 
-async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
+async def _scan(
+    upload: UploadFile, max_bytes: int, check_text_encoding: Callable[[BinaryIO, bool], object]
+) -> UploadedFile:
     """Hashes, measures and sniffs the spooled upload by its bytes, part by part."""
     digest = hashlib.sha256()
     size = 0
@@ -82,7 +83,7 @@ async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
     if content_type in TEXT_CONTENT_TYPES:
         # Refused now (415 undecodable_text) rather than stored as mojibake.
         await asyncio.to_thread(
-            detect_encoding, cast(BinaryIO, upload.file), html=content_type == HTML
+            check_text_encoding, cast(BinaryIO, upload.file), content_type == HTML
         )
     return UploadedFile(
         filename=filename, content_type=content_type, size_bytes=size, sha256=digest.hexdigest()
@@ -152,7 +153,7 @@ class DocumentController(Controller):
                     idempotency_key=idempotency_key,
                     request_id=structlog.contextvars.get_contextvars().get("request_id"),
                 ),
-                lambda: _scan(data.file, max_bytes),
+                lambda: _scan(data.file, max_bytes, container.check_text_encoding),
                 lambda: _reader(data.file),
             )
         finally:

@@ -23,7 +23,6 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from avataradam import __version__
-from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain import codes
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.problems import Problem, problem_response
@@ -146,10 +145,9 @@ async def _run(container: NamedDependency[Container], name: str) -> CheckResult:
 
 
 async def _replication(container: NamedDependency[Container]) -> Replication | None:
-    uow = container.uow
-    if not isinstance(uow, PostgresUnitOfWorkFactory) or not uow.database.has_replica:
+    database = container.database
+    if database is None or not database.has_replica:
         return None
-    database = uow.database
     try:
         measured = await asyncio.wait_for(database.replication_status(fresh=True), CHECK_TIMEOUT_S)
     except TimeoutError:
