@@ -19,7 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.conftest import IN_CI
 from tests.support.processes import free_port, spawn
 
@@ -107,3 +111,22 @@ async def pgbouncer_database(pgbouncer_url: str) -> AsyncIterator[PostgresDataba
     await database.start()
     yield database
     await database.close()
+
+
+@pytest.fixture(scope="session")
+async def postgres_database(database_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = PostgresDatabase(
+        database_url, min_size=1, max_size=10, command_timeout_s=30, statement_cache_size=100
+    )
+    await database.start()
+    yield database
+    await database.close()
+
+
+@pytest.fixture(params=["memory", "postgres", "pgbouncer"])
+def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    if request.param == "memory":
+        return InMemoryUnitOfWorkFactory(InMemoryStore())
+    # pgbouncer: the same database through transaction pooling (pgbouncer_database above)
+    database: PostgresDatabase = request.getfixturevalue(f"{request.param}_database")
+    return PostgresUnitOfWorkFactory(database)

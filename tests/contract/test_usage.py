@@ -26,7 +26,7 @@ from avataradam.domain.errors import Conflict, DependencyUnavailable
 from avataradam.domain.model import MessageRole, UsageDay, UsageRecord
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import BudgetHold, BudgetLedger
-from tests.contract.test_repositories import conversation, dealership, message, seed
+from tests.contract.builders import conversation, dealership, message, seed
 
 
 @pytest.fixture(scope="session")
