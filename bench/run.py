@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import numpy as np
@@ -61,6 +61,17 @@ HOST = "127.0.0.1"
 
 def med(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
+
+
+class Saturation(TypedDict):
+    """One server's closed-loop figures: the `spread` of each repeated measurement."""
+
+    hello_rps: dict[str, float]
+    cached_search_rps: dict[str, float]
+    cached_over_hello: dict[str, float]
+    wrk_p99_ms_hello: dict[str, float]
+    wrk_p99_ms_search: dict[str, float]
+    wrk_socket_errors: dict[str, int]
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
@@ -386,7 +397,7 @@ def phase_servers(b: Bench) -> None:
             socket_errors[name] += result.socket_errors
             saturation[name].append(result.throughput_rps)
             wrk_p99[name].append(result.p99_ms)
-    servers = {}
+    servers: dict[str, Saturation] = {}
     for server in kinds:
         hello, search = saturation[f"hello-{server}"], saturation[f"search-{server}"]
         servers[server] = {

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from avataradam.adapters.postgres.migrate import apply_migrations
-from tests.support import processes
+from ops.harness import processes
 
 ADMIN_DSN = os.environ.get(
     "AVATARADAM_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

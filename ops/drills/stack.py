@@ -15,7 +15,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,21 +22,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import redis
-from ops.drills.app import PASSWORD, AppProcess
-from ops.drills.pgcluster import free_port
-from tests.support.processes import kill_group, spawn, stop_group
 
 from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import Settings, load_settings
+from ops.drills.app import PASSWORD, AppProcess
+from ops.harness.environment import FAST_RECONCILE, local_environment
+from ops.harness.processes import ChildProcess, cli, free_port, spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "corpus"
@@ -45,15 +44,6 @@ ADMIN_DSN = os.environ.get(
     "DRILL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
-# The worker re-drives lost work within seconds (as tests/integration/conftest.py's FAST_RECONCILE).
-FAST_RECONCILE = {
-    "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
-    "AVATARADAM_INGESTION_LEASE_S": "6",
-    "AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
-    "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
-}
 HTTP_OK, HTTP_CREATED, HTTP_ACCEPTED = 200, 201, 202
 
 
@@ -88,7 +78,7 @@ class PrivateRedis:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.popen: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 10) -> PrivateRedis:
+    def start(self, timeout_s: float = 10) -> Self:
         self.popen = spawn(
             [
                 "redis-server",
@@ -157,7 +147,7 @@ class DrillDatabase:
         self.name = f"{prefix}_{uuid.uuid4().hex[:10]}"
         self.url = urlunsplit(urlsplit(admin_dsn)._replace(path="/" + self.name))
 
-    def create(self) -> DrillDatabase:
+    def create(self) -> Self:
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
         apply_migrations(self.url)
@@ -226,13 +216,7 @@ class StoredCounts:
 def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
     """A test deployment: hashing embedder, cheap Argon2, fast reconciler, no rate limits
     (a drill uploads more than a user may per minute)."""
-    return {
-        "AVATARADAM_ENVIRONMENT": "test",
-        "AVATARADAM_DATABASE_URL": database_url,
-        "AVATARADAM_REDIS_URL": redis_url,
-        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
-        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
-        "AVATARADAM_EMBEDDER": "hashing",
+    return local_environment(database_url, redis_url) | {
         "AVATARADAM_VECTOR_BACKEND": "postgres",
         "AVATARADAM_RATE_LIMIT_ENABLED": "false",
         "AVATARADAM_LOGGING_LEVEL": "INFO",
@@ -240,7 +224,7 @@ def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """`avataradam worker` (Dramatiq's main process and its forks) in its own session."""
 
     def __init__(
@@ -251,47 +235,15 @@ class WorkerProcess:
         threads: int = 2,
         queues: Sequence[str] = (),
     ) -> None:
-        self.env = {**os.environ, **env}
-        self.log_path = log_path
         self.threads = threads
         self.queues = tuple(queues)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProcess:
-        with self.log_path.open("ab") as log:
-            self.process = spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "avataradam.entrypoints.cli",
-                    "worker",
-                    "--processes",
-                    "1",
-                    "--threads",
-                    str(self.threads),
-                    *(["--queues", *self.queues] if self.queues else []),
-                ],
-                label="avataradam worker",
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        if self.process is None:
-            raise RuntimeError("the worker has not started")
-        return self.process.pid
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        command = ["worker", "--processes", "1", "--threads", str(threads)]
+        command += ["--queues", *self.queues] if self.queues else []
+        super().__init__(cli(*command), env, log_path, label="avataradam worker")
 
     def kill_group(self) -> None:
         """SIGKILL to every process of the worker: nothing is acked, finished or cleaned up."""
-        if self.process is not None:
-            kill_group(self.process)
+        self.kill()
 
     def terminate(self) -> None:
         """SIGTERM to Dramatiq's main process only, as an orchestrator stops a container's
@@ -307,14 +259,10 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, timeout_s: float = 60) -> None:
+    def stop(self, timeout_s: float = 60, *, whole_group: bool = False) -> None:
         """SIGTERM to Dramatiq's main process; SIGKILL to the group if any process of it
         is still alive after `timeout_s`."""
-        if self.process is not None:
-            stop_group(self.process, timeout_s, whole_group=False)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        super().stop(timeout_s, whole_group=whole_group)
 
 
 @dataclass(frozen=True)

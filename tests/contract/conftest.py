@@ -24,8 +24,8 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from ops.harness.processes import free_port, spawn
 from tests.conftest import IN_CI
-from tests.support.processes import free_port, spawn
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 

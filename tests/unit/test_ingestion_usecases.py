@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import msgspec
 import pytest
@@ -49,17 +49,7 @@ from avataradam.domain.usecases.ingestion import (
     ReconcileDocuments,
     RelayOutbox,
 )
-
-
-class FixedClock:
-    def __init__(self) -> None:
-        self.current = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
+from tests.support.fakes import ManualClock
 
 
 class FlakyEmbedder:
@@ -83,7 +73,7 @@ class FlakyEmbedder:
 @dataclass
 class World:
     embedder: FlakyEmbedder = field(default_factory=FlakyEmbedder)
-    clock: FixedClock = field(default_factory=FixedClock)
+    clock: ManualClock = field(default_factory=ManualClock)
     queue: InMemoryTaskQueue = field(default_factory=InMemoryTaskQueue)
     index: InMemoryVectorIndex = field(default_factory=lambda: InMemoryVectorIndex(64))
 

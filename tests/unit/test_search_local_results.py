@@ -35,7 +35,9 @@ class CountingCache(InMemoryCache):
         return await super().get(key)
 
 
-def _search(cache: CountingCache, **options: int) -> tuple[SearchKnowledgeBase, InMemoryTelemetry]:
+def _search(
+    cache: CountingCache, options: CacheOptions | None = None
+) -> tuple[SearchKnowledgeBase, InMemoryTelemetry]:
     store = InMemoryStore()
     telemetry = InMemoryTelemetry()
     search = SearchKnowledgeBase(
@@ -45,7 +47,7 @@ def _search(cache: CountingCache, **options: int) -> tuple[SearchKnowledgeBase, 
         InMemoryVectorIndex(64),
         cache,
         telemetry,
-        CacheOptions(**options),
+        options or CacheOptions(),
     )
     return search, telemetry
 
@@ -87,7 +89,7 @@ async def test_a_new_generation_or_another_dealership_is_never_served_from_the_p
 
 async def test_with_no_local_entries_every_hit_reads_the_shared_cache() -> None:
     cache = CountingCache()
-    search, _ = _search(cache, local_entries=0)
+    search, _ = _search(cache, CacheOptions(local_entries=0))
     dealership = uuid.uuid4()
     await _retrieve(search, dealership, 1)
     reads_after_miss = cache.reads

@@ -5,6 +5,7 @@ value instead of computing it a second time."""
 from __future__ import annotations
 
 import uuid
+from typing import TypedDict
 
 import msgspec
 import pytest
@@ -101,7 +102,14 @@ async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_l
     assert await cache.get(f"{key}:lock") is None
 
 
-FLIGHT = {"ttl_s": 60, "lock_ttl_s": 30.0, "wait_for_peer_s": 30.0, "poll_interval_s": 0.01}
+class Flight(TypedDict):
+    ttl_s: int
+    lock_ttl_s: float
+    wait_for_peer_s: float
+    poll_interval_s: float
+
+
+FLIGHT: Flight = {"ttl_s": 60, "lock_ttl_s": 30.0, "wait_for_peer_s": 30.0, "poll_interval_s": 0.01}
 
 
 async def test_an_unreachable_cache_computes_once_and_says_bypass() -> None:
