@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
-from ops.drills.stack import DrillDatabase, PrivateRedis
 from ops.harness.environment import CHEAP_ARGON2
 from ops.harness.processes import ChildProcess, cli, free_port, wait_until_healthy
+from ops.harness.services import FreshDatabase, PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get(
@@ -42,7 +42,7 @@ class BenchRedis(PrivateRedis):
         return self
 
 
-class BenchDatabase(DrillDatabase):
+class BenchDatabase(FreshDatabase):
     """`avataradam_bench_<random>`, migrated; dropped (WITH FORCE) by `drop`."""
 
     def __init__(self) -> None:

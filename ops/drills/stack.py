@@ -22,27 +22,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import httpx
 import psycopg
-import redis
 
-from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import Settings, load_settings
 from ops.drills.app import PASSWORD, AppProcess
 from ops.harness.environment import FAST_RECONCILE, local_environment
-from ops.harness.processes import ChildProcess, cli, free_port, spawn
+from ops.harness.processes import ChildProcess, cli, free_port
+from ops.harness.services import ADMIN_DSN, FreshDatabase, PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "corpus"
-ADMIN_DSN = os.environ.get(
-    "DRILL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 HTTP_OK, HTTP_CREATED, HTTP_ACCEPTED = 200, 201, 202
 
@@ -67,95 +62,8 @@ def small_document(tag: str) -> tuple[bytes, str]:
     return text.encode(), f"credit-life-{tag}.txt"
 
 
-class PrivateRedis:
-    """`redis-server` without persistence on a free port; `restart` loses everything.
-
-    Also the private Redis of the benchmark and of the guide's executed examples.
-    """
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout_s: float = 10) -> Self:
-        self.popen = spawn(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
-            label=f"redis-server :{self.port}",
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
-                    return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def flushdb(self) -> None:
-        client = redis.Redis.from_url(self.url)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
-
-    def shutdown_nosave(self) -> None:
-        """SHUTDOWN NOSAVE: the server exits and every queued message is gone."""
-        client = redis.Redis(port=self.port)
-        try:
-            client.shutdown(nosave=True)
-        except redis.ConnectionError:
-            pass  # the server closes the connection as it exits
-        finally:
-            client.close()
-        if self.popen is not None:
-            self.popen.wait(10)
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(10)
-
-
-class DrillDatabase:
-    """`<prefix>_<random>` on the machine's PostgreSQL, migrated; dropped WITH FORCE.
-
-    Also the fresh database of the benchmark and of the guide's executed examples.
-    """
-
-    def __init__(self, admin_dsn: str = ADMIN_DSN, prefix: str = "avataradam_drill") -> None:
-        self.admin_dsn = admin_dsn
-        self.name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        self.url = urlunsplit(urlsplit(admin_dsn)._replace(path="/" + self.name))
-
-    def create(self) -> Self:
-        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        apply_migrations(self.url)
-        return self
-
-    def drop(self) -> None:
-        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+class DrillDatabase(FreshDatabase):
+    """A `FreshDatabase` that also tells what it holds for a document (`stored`)."""
 
     def stored(self, document_id: str) -> StoredCounts:
         """What PostgreSQL holds for one document, read directly (not through the API)."""

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 
-from ops.drills.stack import DrillDatabase, PrivateRedis
 from ops.harness.environment import FAST_RECONCILE
 from ops.harness.processes import end_group, free_port, spawn, wait_until_healthy
+from ops.harness.services import FreshDatabase, PrivateRedis
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
 from tests.docs.guide import Block, guide_blocks
 from tests.integration.conftest import service_environment
@@ -66,7 +66,7 @@ class Session:
 
 def _fresh_database() -> Iterator[str]:
     require_service(ADMIN_DSN, 5432, "PostgreSQL")
-    database = DrillDatabase(ADMIN_DSN, prefix="avataradam_guide").create()
+    database = FreshDatabase(ADMIN_DSN, prefix="avataradam_guide").create()
     try:
         yield database.url
     finally:
