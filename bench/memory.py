@@ -43,7 +43,9 @@ from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import load_settings
 from bench import documents
-from bench.run import PASSWORD, RESULTS, Account, machine, sign_in, upload
+from bench.harness import PASSWORD, RESULTS, Account
+from bench.run import machine
+from bench.seeding import sign_in, upload
 from bench.stack import BenchDatabase, BenchRedis, Process, Server, base_environment, worker
 
 MIB = 1024 * 1024

@@ -23,7 +23,9 @@ import uvloop
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import load_settings
 from bench import documents, loadgen, report
-from bench.run import HOST, WARM_QUERY, Bench, multipart, seed, warm_search
+from bench.harness import HOST, Bench
+from bench.phases.common import WARM_QUERY, warm_search
+from bench.seeding import multipart, seed
 from bench.stack import BenchDatabase, BenchRedis, Server, base_environment
 
 

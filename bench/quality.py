@@ -37,7 +37,7 @@ import httpx
 
 from avataradam.adapters.llm.llama_server import file_sha256
 from avataradam.adapters.llm.sentences import sentence_spans
-from avataradam.domain.usecases.conversations import NO_MATERIAL_REPLY
+from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 from bench import fi_knowledge
 from bench.answers import RESULTS, seed, smollm2
 from bench.stack import ROOT, BenchDatabase, BenchRedis, Server, base_environment, worker

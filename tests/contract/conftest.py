@@ -1,4 +1,5 @@
-"""Contract-suite fixtures: the PostgreSQL adapters behind PgBouncer in transaction mode.
+"""Contract-suite fixtures: every `Cache` adapter (reachable or not), and the PostgreSQL
+adapters behind PgBouncer in transaction mode.
 
 A PgBouncer of Debian's package (`ops/install-pgbouncer.sh`) is started for the session
 with its own config, port and directory, pointing at the test server; the pool on it
@@ -18,12 +19,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
+from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.adapters.redis.cache import RedisCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.ports.services import Cache
 from ops.harness.processes import free_port, spawn
 from tests.conftest import IN_CI
 
@@ -130,3 +137,29 @@ def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     # pgbouncer: the same database through transaction pooling (pgbouncer_database above)
     database: PostgresDatabase = request.getfixturevalue(f"{request.param}_database")
     return PostgresUnitOfWorkFactory(database)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    """Each `Cache` adapter: Redis and the in-memory twin."""
+    if request.param == "memory":
+        yield InMemoryCache()
+        return
+    client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+    yield RedisCache(client)
+    await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def unreachable_cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    """Each `Cache` adapter while its store is down: every call raises CacheUnavailable."""
+    if request.param == "memory":
+        cache = InMemoryCache()
+        cache.available = False
+        yield cache
+        return
+    client = aioredis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+    yield RedisCache(client)
+    await client.aclose()

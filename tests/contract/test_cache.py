@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.redis.cache import RedisCache
 from avataradam.domain.ports.services import Cache, CacheUnavailable
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
-    if request.param == "memory":
-        yield InMemoryCache()
-        return
-    client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
-    yield RedisCache(client)
-    await client.aclose()
 
 
 def _key() -> str:

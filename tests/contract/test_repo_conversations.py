@@ -95,6 +95,35 @@ async def test_messages_keep_creation_order_with_sources(uow: UnitOfWorkFactory)
         assert await work.conversations.messages(uuid4()) == []
 
 
+async def test_a_message_is_found_by_id_only_within_its_conversations_scope(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, u = await seed(uow)
+    other, _ = await seed(uow)
+    colleague = user(d.id)
+    mine, theirs = conversation(d, u), conversation(d, colleague)
+    question = message(mine.id, "What is GAP?", MessageRole.USER, NOW)
+    answer = message(mine.id, "It pays the gap [1].", MessageRole.ASSISTANT, NOW)
+    elsewhere = message(theirs.id, "Hello", MessageRole.USER, NOW)
+    async with uow() as work:
+        await work.users.add(colleague)
+        for c in (mine, theirs):
+            await work.conversations.add(c)
+        for m in (question, answer, elsewhere):
+            await work.conversations.add_message(m)
+        await work.commit()
+    async with uow(read_only=True) as work:
+        find = work.conversations.get_message
+        assert await find(answer.id, dealership_id=d.id, user_id=u.id) == answer, "sources too"
+        assert await find(question.id, dealership_id=d.id, user_id=u.id) == question
+        assert await find(answer.id, dealership_id=d.id, user_id=None) == answer
+        assert await find(elsewhere.id, dealership_id=d.id, user_id=u.id) is None
+        assert await find(elsewhere.id, dealership_id=d.id, user_id=colleague.id) == elsewhere
+        assert await find(answer.id, dealership_id=other.id, user_id=None) is None
+        assert await find(answer.id, dealership_id=other.id, user_id=u.id) is None
+        assert await find(uuid4(), dealership_id=d.id, user_id=u.id) is None
+
+
 def rating(
     c: Conversation, answer: Message, u: User, value: FeedbackRating, at: datetime
 ) -> MessageFeedback:

@@ -23,13 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex, cosine_similarity
 from avataradam.adapters.postgres.migrate import apply_migrations
+from avataradam.adapters.system import SystemClock
 from avataradam.adapters.vectors import VectorDimensionMismatch
 from avataradam.adapters.vectors.pinecone import (
     MAX_FILTER_VALUES,
@@ -44,7 +44,8 @@ from avataradam.domain.ports.knowledge import (
     VectorRecord,
     vector_id,
 )
-from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
+from avataradam.domain.retrieval import KnowledgeBaseRetriever
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from tests.conftest import ADMIN_DSN, require_service
 from tests.emulators.pinecone import (
     MAX_REQUEST_BYTES,
@@ -385,13 +386,10 @@ async def test_search_answers_exactly_the_top_k_chunks_of_ready_documents(
     uow = InMemoryUnitOfWorkFactory(store)
     dealership_id, servable = await plant(uow, index, documents)
     search = SearchKnowledgeBase(
-        uow,
         InMemoryGenerationReader(store),
-        ProbeEmbedder(probe),
-        index,
-        InMemoryCache(),
+        KnowledgeBaseRetriever(uow, ProbeEmbedder(probe), index),
         InMemoryTelemetry(),
-        CacheOptions(enabled=False),
+        SystemClock(),
     )
 
     result = await search.retrieve(

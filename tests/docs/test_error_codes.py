@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import avataradam
-from avataradam.domain import errors
+from avataradam.domain import codes, errors
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.http.problems import PROBLEMS, domain_problem
@@ -137,3 +137,18 @@ def test_specific_conflicts_and_refusals_do_not_fall_back_to_generic_codes() -> 
     for cls, (code, status) in expectations.items():
         answered, kind = domain_problem(cls("x"))
         assert (answered, kind.status) == (code, status), cls.__name__
+
+
+def test_the_http_table_maps_exactly_the_catalogues_answered_codes() -> None:
+    assert set(PROBLEMS) == codes.ANSWERED
+
+
+def test_every_code_of_an_error_or_of_the_guide_is_in_the_catalogue() -> None:
+    catalogue = codes.ANSWERED | codes.DOCUMENT_ERRORS
+    for cls in _domain_error_classes():
+        assert cls.code in catalogue, f"{cls.__name__}: {cls.code}"
+    assert _internal_codes() <= codes.DOCUMENT_ERRORS
+    named = {
+        value for name, value in vars(codes).items() if name.isupper() and isinstance(value, str)
+    }
+    assert named == catalogue, "a code of domain/codes.py is in neither set"

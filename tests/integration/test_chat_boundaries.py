@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from avataradam.domain.usecases.conversations import NO_MATERIAL_REPLY
+from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 from avataradam.entrypoints.container import Container
 from ops.harness.processes import free_port, wait_until_healthy
 from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server

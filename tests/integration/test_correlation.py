@@ -18,16 +18,16 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue
-from avataradam.domain.model import Role
-from avataradam.domain.usecases.users import NewUser
-from avataradam.entrypoints.bootstrap import Overrides, build_container, message_options
-from avataradam.entrypoints.container import Container
-from avataradam.entrypoints.http.app import create_app
-from avataradam.entrypoints.observability.logging import configure_logging, reset_logging
-from avataradam.entrypoints.observability.tracing import (
+from avataradam.adapters.observability.tracing import (
     instrument_libraries,
     uninstrument_libraries,
 )
+from avataradam.domain.model import Role
+from avataradam.domain.usecases.users import NewUser
+from avataradam.entrypoints.bootstrap import message_options
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.app import create_app
+from avataradam.entrypoints.observability.logging import configure_logging, reset_logging
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from tests.integration.conftest import PASSWORD, Tenant
@@ -35,6 +35,7 @@ from tests.integration.test_ingestion import upload, wait_for_status
 from tests.support.asgi import asgi_transport
 from tests.support.otel import recorded_spans
 from tests.support.processes import ServiceProcess
+from tests.support.world import in_memory_container
 
 
 async def test_request_id_reaches_api_and_worker_log_lines(
@@ -96,7 +97,6 @@ async def traced_stack(
 ) -> AsyncIterator[tuple[Container, StubBroker, httpx.AsyncClient]]:
     settings = load_settings(
         {
-            "AVATARADAM_PERSISTENCE": "memory",
             "AVATARADAM_EMBEDDER": "hashing",
             "AVATARADAM_REDIS_URL": redis_url,
             "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
@@ -106,9 +106,7 @@ async def traced_stack(
     )
     broker = StubBroker()
     broker.emit_after("process_boot")
-    container = build_container(
-        settings, Overrides(queue=DramatiqTaskQueue(broker, message_options))
-    )
+    container = in_memory_container(settings, queue=DramatiqTaskQueue(broker, message_options))
     await container.start()
     transport = asgi_transport(create_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

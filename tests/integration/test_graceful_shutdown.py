@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from avataradam.entrypoints.settings import WorkerSettings
+from avataradam.entrypoints.settings.infrastructure import WorkerSettings
 from ops.drills.api_sigterm import (
     GRACE_PERIOD_S,
     SERVERS,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import tomllib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from itertools import chain
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +29,9 @@ ALLOWED_ORIGIN = "https://crm.example.com"
 OTHER_ORIGIN = "https://evil.example.net"
 PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT, CHANGELOG = ROOT / "pyproject.toml", ROOT / "CHANGELOG.md"
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +124,20 @@ async def test_uptime_probes_with_head_see_a_healthy_service(http: httpx.AsyncCl
         assert response.content == b""
     metrics = (await http.get("/metrics")).text
     assert 'method="HEAD",route="/health/live"' in metrics
+
+
+async def test_liveness_the_build_info_metric_and_the_changelog_name_one_release(
+    http: httpx.AsyncClient,
+) -> None:
+    declared = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
+    released = re.findall(r"^## \[(\d[^\]]*)\]", CHANGELOG.read_text(), re.M)
+
+    live = (await http.get("/health/live")).json()
+    metrics = (await http.get("/metrics")).text
+
+    assert live == {"status": "ok", "version": declared}
+    assert f'avataradam_build_info{{version="{declared}"}} 1.0' in metrics
+    assert released[0] == declared
 
 
 def _api_operations(container: Container) -> list[tuple[str, str, bool]]:

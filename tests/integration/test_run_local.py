@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from avataradam.entrypoints.settings import WorkerSettings
+from avataradam.entrypoints.settings.infrastructure import WorkerSettings
 from ops.drills.stack import Stack, large_text, small_document
 from ops.harness.processes import free_port, spawn, stop_group, wait_group_gone
 from tests.conftest import ADMIN_DSN, IN_CI

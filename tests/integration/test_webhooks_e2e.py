@@ -85,6 +85,7 @@ async def test_event_is_signed_retried_after_500s_and_acknowledged_once(
     assert json.loads(body)["data"]["dealership_id"] == tenant.dealership_id
 
     detail = await client.get(f"/v1/webhooks/{created.json()['id']}", headers=tenant.admin.headers)
+    assert "secret" not in detail.json()["subscription"]
     [delivery] = detail.json()["deliveries"]
     assert delivery["status"] == "delivered"
     assert delivery["attempts"] == 3

@@ -18,13 +18,18 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 class ManualClock:
     """`Clock` whose time moves only when the test moves it: `advance(seconds)`, or
-    set `current`. Never advanced, it is a stopped clock."""
+    set `current`. Never advanced, it is a stopped clock. Its monotonic reading follows
+    `current` (seconds since the start), so durations are the time the test moved it."""
 
     def __init__(self, start: datetime = EPOCH) -> None:
         self.current = start
+        self._start = start
 
     def now(self) -> datetime:
         return self.current
+
+    def monotonic(self) -> float:
+        return (self.current - self._start).total_seconds()
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)

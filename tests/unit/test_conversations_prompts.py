@@ -25,7 +25,7 @@ from avataradam.domain.prompts import (
     roleplay_prompt,
     training_prompt,
 )
-from avataradam.domain.usecases.search import SearchHit
+from avataradam.domain.retrieval import SearchHit
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 CONVERSATION = uuid.uuid4()

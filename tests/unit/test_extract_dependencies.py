@@ -17,15 +17,11 @@ from typing import NoReturn
 import pytest
 from pypdf.errors import DependencyError
 
-from avataradam.adapters.extract import (
-    CORRUPT_FILE,
-    DocxTextExtractor,
-    HtmlTextExtractor,
-    PypdfTextExtractor,
-)
+from avataradam.adapters.extract import DocxTextExtractor, HtmlTextExtractor, PypdfTextExtractor
 from avataradam.adapters.extract import html as html_adapter
 from avataradam.adapters.extract import word as word_adapter
-from avataradam.adapters.extract.limits import ENCRYPTED_PDF, TOO_LARGE, parsing
+from avataradam.adapters.extract.limits import parsing
+from avataradam.domain.codes import CORRUPT_FILE, ENCRYPTED_PDF, TOO_LARGE
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.filetypes import DOCX, HTML, PDF
 from avataradam.domain.model import DocumentStatus

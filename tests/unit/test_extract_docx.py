@@ -7,7 +7,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from avataradam.adapters.extract import CORRUPT_FILE, EMPTY_TEXT, TOO_LARGE, DocxTextExtractor
+from avataradam.adapters.extract import DocxTextExtractor
+from avataradam.domain.codes import CORRUPT_FILE, EMPTY_TEXT, TOO_LARGE
 from avataradam.domain.filetypes import DOCX
 from avataradam.domain.ports.knowledge import ExtractionFailed
 from tests.fixtures import case_file

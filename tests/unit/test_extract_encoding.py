@@ -16,13 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from avataradam.adapters.extract import (
-    UNDECODABLE_TEXT,
     CompositeTextExtractor,
     PlainTextExtractor,
     TextEncoding,
     detect_encoding,
 )
 from avataradam.adapters.extract.encoding import BLOCK_BYTES, decoded_blocks
+from avataradam.domain.codes import UNDECODABLE_TEXT
 from avataradam.domain.errors import UndecodableText
 from avataradam.domain.filetypes import HTML, MARKDOWN, PLAIN_TEXT, sniff_content_type
 from avataradam.domain.ports.knowledge import ExtractionFailed

@@ -9,13 +9,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from avataradam.adapters.extract import (
-    CORRUPT_FILE,
-    EMPTY_TEXT,
-    ENCRYPTED_PDF,
-    TOO_LARGE,
-    PypdfTextExtractor,
-)
+from avataradam.adapters.extract import PypdfTextExtractor
+from avataradam.domain.codes import CORRUPT_FILE, EMPTY_TEXT, ENCRYPTED_PDF, TOO_LARGE
 from avataradam.domain.filetypes import PDF
 from avataradam.domain.ports.knowledge import ExtractionFailed
 from tests.fixtures import case_file, corpus_pdf

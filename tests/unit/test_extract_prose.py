@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avataradam.adapters.extract import EMPTY_TEXT, CompositeTextExtractor
+from avataradam.adapters.extract import CompositeTextExtractor
 from avataradam.adapters.extract.prose import drop_non_language, is_language, strip_payloads
+from avataradam.domain.codes import EMPTY_TEXT
 from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT
 from avataradam.domain.ports.knowledge import Extraction, ExtractionFailed
 from tests.fixtures import case_file

@@ -6,14 +6,11 @@ from pathlib import Path
 import pytest
 
 from avataradam.adapters.extract import (
-    EMPTY_TEXT,
-    TOO_LARGE,
-    UNDECODABLE_TEXT,
-    UNSUPPORTED_TYPE,
     CompositeTextExtractor,
     HtmlTextExtractor,
     PlainTextExtractor,
 )
+from avataradam.domain.codes import EMPTY_TEXT, TOO_LARGE, UNDECODABLE_TEXT, UNSUPPORTED_TYPE
 from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT, sniff_file
 from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed
 from tests.fixtures import corpus_pdf

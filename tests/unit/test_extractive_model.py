@@ -18,7 +18,8 @@ from avataradam.adapters.llm.extractive import (
 from avataradam.adapters.llm.sentences import joins_hyphenated_word, sentences
 from avataradam.domain.model import ConversationMode, Topic
 from avataradam.domain.ports.services import ChatTurn, Grounding, GroundingPassage
-from avataradam.domain.usecases.conversations import NO_MATERIAL_REPLY, NewConversation
+from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
+from avataradam.domain.usecases.conversations.start import NewConversation
 from tests.unit.test_conversations_usecases import World
 
 GAP_RULE = "Never tell a customer that GAP is required to get the loan approved."

@@ -30,7 +30,8 @@ from avataradam.domain.ports.knowledge import (
     VectorRecord,
     vector_id,
 )
-from avataradam.domain.usecases.ingestion import IngestDocument, IngestionOptions
+from avataradam.domain.usecases.ingestion import IngestDocument
+from tests.support.world import ingestion_options
 from tests.unit.test_ingestion_usecases import World
 
 WORDS = ["menu", "warranty", "payment", "lender", "rate", "term", "reserve", "product", "tire"]
@@ -188,7 +189,7 @@ class StreamingWorld(World):
             self.clock,
             self.ids,
             self.telemetry,
-            IngestionOptions(
+            ingestion_options(
                 embed_batch_size=embed_batch, upsert_batch_size=batch, progress_interval_s=0.0
             ),
         )
@@ -377,7 +378,7 @@ async def _redrive(
         half = await world.document(document_id)
         assert half.status is DocumentStatus.PROCESSING  # type: ignore[attr-defined]
         # The dead worker's lease lapses unrenewed; only then is the document re-driven.
-        world.clock.advance(IngestionOptions().lease_s)
+        world.clock.advance(ingestion_options().lease_s)
     index.die_at = None
     # The re-drive, perhaps by a worker chunking differently (a new release).
     world.use(LazyExtractor(sections), chunk_size_tokens=second_size, batch=batch, index=index)
@@ -434,7 +435,7 @@ async def test_a_run_whose_lease_is_taken_over_stops_writing_and_is_superseded(
         await upsert(namespace, records)
         if index.calls == at:
             # This worker's lease lapsed unrenewed (a long pause) and another claimed it.
-            world.clock.advance(IngestionOptions().lease_s)
+            world.clock.advance(ingestion_options().lease_s)
             async with world.uow() as uow:
                 current = await uow.documents.get_for_update(document_id)
                 assert current is not None

@@ -43,13 +43,13 @@ from avataradam.domain.usecases.documents import (
 )
 from avataradam.domain.usecases.ingestion import (
     IngestDocument,
-    IngestionOptions,
     MarkFailed,
     PurgeDocument,
     ReconcileDocuments,
     RelayOutbox,
 )
 from tests.support.fakes import ManualClock
+from tests.support.world import ingestion_options
 
 
 class FlakyEmbedder:
@@ -90,6 +90,7 @@ class World:
             self.clock,
             self.ids,
             self.telemetry,
+            ingestion_options(),
         )
         self.upload = UploadDocument(
             self.uow, TaskDispatcher(self.queue, self.clock, self.ids), self.clock, self.ids
@@ -303,7 +304,7 @@ async def test_a_long_extraction_keeps_renewing_the_lease() -> None:
         world.clock,
         world.ids,
         world.telemetry,
-        IngestionOptions(lease_s=0.3, lease_renew_interval_s=0.1),
+        ingestion_options(lease_s=0.3, lease_renew_interval_s=0.1),
     )
     document_id = await world.upload_text(await world.admin(), TEXT)
     expiries: set[object] = set()

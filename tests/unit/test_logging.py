@@ -16,14 +16,16 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 
 from avataradam.entrypoints.observability.logging import (
-    REDACTED,
-    SENSITIVE_KEYS,
     bind_request_context,
     clear_request_context,
     configure_logging,
+    reset_logging,
+)
+from avataradam.entrypoints.observability.redaction import (
+    REDACTED,
+    SENSITIVE_KEYS,
     redact,
     redact_sensitive,
-    reset_logging,
 )
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLWJ5dGVz"

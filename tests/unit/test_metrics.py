@@ -16,16 +16,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from avataradam.domain.model import Stage
-from avataradam.entrypoints.observability.metrics import (
-    HTTP_LATENCY_BUCKETS,
-    Metrics,
+from avataradam.adapters.observability.metrics import HTTP_LATENCY_BUCKETS, Metrics, status_class
+from avataradam.adapters.observability.multiprocess import (
     mark_process_dead,
     process_running,
     render_metrics,
-    status_class,
 )
-from avataradam.entrypoints.telemetry import StructlogTelemetry
+from avataradam.adapters.observability.telemetry import StructlogTelemetry
+from avataradam.domain.model import Stage
 
 
 def scrape(registry: CollectorRegistry) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -181,7 +179,7 @@ def test_tokens_heartbeat_and_build_info_are_exposed(registry: CollectorRegistry
 _CHILD = textwrap.dedent(
     """
     import sys
-    from avataradam.entrypoints.observability.metrics import Metrics
+    from avataradam.adapters.observability.metrics import Metrics
     metrics = Metrics(None)
     metrics.http_requests.labels(method="GET", route="/v1/me", status_class="2xx").inc()
     metrics.http_requests_in_flight.labels(method="GET", route="/v1/me").inc()
@@ -195,7 +193,7 @@ _CHILD = textwrap.dedent(
 
 _RENDER = textwrap.dedent(
     """
-    from avataradam.entrypoints.observability.metrics import render_metrics
+    from avataradam.adapters.observability.multiprocess import render_metrics
     body, _ = render_metrics(None)
     print(body.decode())
     """
@@ -341,7 +339,7 @@ def test_a_killed_process_is_marked_dead_when_the_next_one_starts(host: Host) ->
 _FORKING_PARENT = textwrap.dedent(
     """
     import multiprocessing, sys
-    from avataradam.entrypoints.observability.metrics import Metrics
+    from avataradam.adapters.observability.metrics import Metrics
 
     def work(size):
         Metrics(None).record_pool("primary", size=size, in_use=0)
@@ -374,7 +372,7 @@ _REUSED_PID = textwrap.dedent(
     # The file a killed process with this pid left behind, as after a container restart.
     shutil.copy(sys.argv[2], os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"],
                 f"gauge_livesum_{os.getpid()}.db"))
-    from avataradam.entrypoints.observability.metrics import Metrics
+    from avataradam.adapters.observability.metrics import Metrics
     Metrics(None).record_pool("primary", size=int(sys.argv[1]), in_use=0)
     print("ready", flush=True)
     sys.stdin.readline()
@@ -411,7 +409,7 @@ must leave with its process: adding one here needs the reason beside it."""
 _EVERY_GAUGE = textwrap.dedent(
     """
     from prometheus_client import Gauge
-    from avataradam.entrypoints.observability.metrics import Metrics
+    from avataradam.adapters.observability.metrics import Metrics
     metrics = Metrics(None)
     for gauge in vars(metrics).values():
         if isinstance(gauge, Gauge):

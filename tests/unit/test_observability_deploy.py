@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from avataradam.entrypoints.observability.metrics import Metrics
+from avataradam.adapters.observability.metrics import Metrics
 from tests.support.deploy_metrics import (
     ALERTS,
     DASHBOARD,

@@ -19,7 +19,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from avataradam.entrypoints.observability.metrics import Metrics, render_metrics
+from avataradam.adapters.observability.metrics import Metrics
+from avataradam.adapters.observability.multiprocess import render_metrics
 from avataradam.entrypoints.observability.middleware import (
     HttpMetricsMiddleware,
     RequestContextMiddleware,

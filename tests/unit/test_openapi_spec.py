@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +20,17 @@ METHODS = ("get", "put", "post", "patch", "delete")
 PUBLIC = {"createToken", "refreshToken", "live", "ready"}
 RATE_LIMITED = {"changeOwnPassword", "createToken", "search", "sendMessage", "uploadDocument"}
 PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def body_struct(name: str) -> Any:
+    """The body struct `name` of the API's schemas package (one module per resource)."""
+    found = [
+        getattr(module, name)
+        for info in pkgutil.iter_modules(http_schemas.__path__)
+        if hasattr(module := importlib.import_module(f"{http_schemas.__name__}.{info.name}"), name)
+    ]
+    assert found, name
+    return found[0]
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +157,31 @@ def test_json_bodies_are_closed_exactly_where_the_server_refuses_unknown_fields(
         if media is None:
             continue
         name = media["schema"]["$ref"].rsplit("/", 1)[-1]
-        struct = getattr(http_schemas, name)
+        struct = body_struct(name)
         assert struct.__struct_config__.forbid_unknown_fields, name
         assert schemas[name]["additionalProperties"] is False, name
         closed += 1
     assert closed >= 12
+
+
+def test_list_pages_keep_their_published_component_names(spec: dict[str, Any]) -> None:
+    pages = {name for name in spec["components"]["schemas"] if name.startswith("ListResponse")}
+    published = "ListResponse_avataradam.entrypoints.http.schemas.{}_"
+    assert pages == {
+        published.format(item)
+        for item in (
+            "ConversationOut",
+            "DealershipOut",
+            "DocumentOut",
+            "FeedbackReportOut",
+            "UserOut",
+            "WebhookOut",
+        )
+    }
+    refs = {
+        media["schema"]["$ref"].rsplit("/", 1)[-1]
+        for _, _, operation in operations(spec)
+        for media in operation["responses"].get("200", {}).get("content", {}).values()
+        if "$ref" in media.get("schema", {})
+    }
+    assert pages <= refs

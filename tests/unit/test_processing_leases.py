@@ -17,10 +17,10 @@ from avataradam.domain.model import Document, DocumentStatus, Stage, Topic
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.tasks import INGEST_DOCUMENT
 from avataradam.domain.usecases.ingestion import (
-    IngestionOptions,
     MarkFailed,
     ReconcileDocuments,
 )
+from tests.support.world import ingestion_options
 from tests.unit.test_ingestion_usecases import TEXT, FlakyEmbedder, World
 
 LEASE_S = 20.0
@@ -282,6 +282,6 @@ async def test_a_permanent_failure_is_recorded_by_the_lease_holder() -> None:
 
 
 def test_lease_options_default_to_a_short_lease_renewed_four_times_over() -> None:
-    options = IngestionOptions()
+    options = ingestion_options()
     assert options.lease_s == LEASE_S
     assert options.lease_renew_interval_s * 4 <= options.lease_s

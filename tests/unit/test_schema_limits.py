@@ -16,11 +16,9 @@ from typing import Any
 import pytest
 
 from avataradam.domain.pagination import MAX_PAGE_SIZE
-from avataradam.domain.usecases.conversations import (
-    MAX_MESSAGE_CHARS,
-    MAX_REASON_CHARS,
-    MAX_SCENARIO_CHARS,
-)
+from avataradam.domain.usecases.conversations.chat import MAX_MESSAGE_CHARS
+from avataradam.domain.usecases.conversations.feedback import MAX_REASON_CHARS
+from avataradam.domain.usecases.conversations.start import MAX_SCENARIO_CHARS
 from avataradam.domain.usecases.dealerships import MAX_DEALERSHIP_NAME_CHARS
 from avataradam.domain.usecases.search import MAX_QUERY_CHARS, MAX_TOP_K
 from avataradam.domain.usecases.users import (

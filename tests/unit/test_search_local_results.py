@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from avataradam.adapters.caching.local import LocalResults
+from avataradam.adapters.caching.retrieval import knowledge_base_retriever
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.identity import InMemoryGenerationReader
@@ -15,14 +17,11 @@ from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.adapters.system import SystemClock
 from avataradam.domain.model import Topic
-from avataradam.domain.usecases.search import (
-    CacheOptions,
-    LocalResults,
-    SearchHit,
-    SearchKnowledgeBase,
-    SearchResult,
-)
+from avataradam.domain.retrieval import SearchHit, SearchResult
+from avataradam.domain.usecases.search import SearchKnowledgeBase
+from tests.support.world import cache_options
 
 
 class CountingCache(InMemoryCache):
@@ -35,19 +34,20 @@ class CountingCache(InMemoryCache):
         return await super().get(key)
 
 
-def _search(
-    cache: CountingCache, options: CacheOptions | None = None
-) -> tuple[SearchKnowledgeBase, InMemoryTelemetry]:
+def _search(cache: CountingCache, **options: int) -> tuple[SearchKnowledgeBase, InMemoryTelemetry]:
     store = InMemoryStore()
     telemetry = InMemoryTelemetry()
-    search = SearchKnowledgeBase(
+    retriever = knowledge_base_retriever(
         InMemoryUnitOfWorkFactory(store),
-        InMemoryGenerationReader(store),
         HashingEmbedder(dimension=64),
         InMemoryVectorIndex(64),
-        cache,
-        telemetry,
-        options or CacheOptions(),
+        cache=cache,
+        telemetry=telemetry,
+        clock=SystemClock(),
+        options=cache_options(**options),
+    )
+    search = SearchKnowledgeBase(
+        InMemoryGenerationReader(store), retriever, telemetry, SystemClock()
     )
     return search, telemetry
 
@@ -89,7 +89,7 @@ async def test_a_new_generation_or_another_dealership_is_never_served_from_the_p
 
 async def test_with_no_local_entries_every_hit_reads_the_shared_cache() -> None:
     cache = CountingCache()
-    search, _ = _search(cache, CacheOptions(local_entries=0))
+    search, _ = _search(cache, local_entries=0)
     dealership = uuid.uuid4()
     await _retrieve(search, dealership, 1)
     reads_after_miss = cache.reads
@@ -112,7 +112,7 @@ def _hits(n: int) -> list[SearchHit]:
 
 
 def test_local_results_keep_the_most_recently_used_within_the_bound() -> None:
-    local = LocalResults(max_entries=2, ttl_s=60)
+    local = LocalResults(max_entries=2, ttl_s=60, clock=SystemClock())
     local.put("a", _hits(1))
     local.put("b", _hits(2))
     assert local.get("a") == _hits(1)
@@ -125,7 +125,7 @@ def test_local_results_keep_the_most_recently_used_within_the_bound() -> None:
 
 
 def test_local_results_expire_with_the_shared_cache_ttl() -> None:
-    local = LocalResults(max_entries=4, ttl_s=0.05)
+    local = LocalResults(max_entries=4, ttl_s=0.05, clock=SystemClock())
     local.put("a", _hits(1))
     assert local.get("a") is not None
 
@@ -137,6 +137,6 @@ def test_local_results_expire_with_the_shared_cache_ttl() -> None:
 
 @pytest.mark.parametrize("max_entries", [0, -1])
 def test_a_bound_below_one_keeps_nothing(max_entries: int) -> None:
-    local = LocalResults(max_entries=max_entries, ttl_s=60)
+    local = LocalResults(max_entries=max_entries, ttl_s=60, clock=SystemClock())
     local.put("a", _hits(1))
     assert local.get("a") is None

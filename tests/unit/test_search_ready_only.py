@@ -11,20 +11,16 @@ import math
 from collections.abc import Collection, Sequence
 from uuid import UUID
 
-from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.adapters.system import SystemClock
 from avataradam.domain.model import DocumentStatus, Topic
 from avataradam.domain.ports.knowledge import VectorMatch
-from avataradam.domain.usecases.search import (
-    MAX_FETCH,
-    CacheOptions,
-    SearchKnowledgeBase,
-    SearchResult,
-)
+from avataradam.domain.retrieval import MAX_FETCH, KnowledgeBaseRetriever, SearchResult
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from tests.support.knowledge import PlannedDocument, ProbeEmbedder, plant
 
 DIMENSION = 4
@@ -68,13 +64,10 @@ async def search(documents: list[PlannedDocument], top_k: int) -> tuple[SearchRe
     index = RecordingVectorIndex()
     dealership_id, _ = await plant(uow, index, documents)
     use_case = SearchKnowledgeBase(
-        uow,
         InMemoryGenerationReader(store),
-        ProbeEmbedder(PROBE),
-        index,
-        InMemoryCache(),
+        KnowledgeBaseRetriever(uow, ProbeEmbedder(PROBE), index),
         InMemoryTelemetry(),
-        CacheOptions(enabled=False),
+        SystemClock(),
     )
     result = await use_case.retrieve(
         dealership_id=dealership_id, generation=1, normalised="q", topics=None, top_k=top_k

@@ -20,9 +20,9 @@ from litestar.testing import TestClient
 
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
-from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
+from tests.support.world import in_memory_container
 
 
 class WarmableEmbedder(HashingEmbedder):
@@ -50,10 +50,8 @@ def unfrozen() -> Iterator[None]:
 
 
 def _app(embedder: WarmableEmbedder, *, server_process: bool) -> TestClient:  # type: ignore[type-arg]
-    settings = load_settings(
-        {"AVATARADAM_PERSISTENCE": "memory", "AVATARADAM_EMBEDDER": "hashing"}, env_file=None
-    )
-    container = build_container(settings, Overrides(embedder=embedder))
+    settings = load_settings({"AVATARADAM_EMBEDDER": "hashing"}, env_file=None)
+    container = in_memory_container(settings, embedder=embedder)
     return TestClient(create_app(container, server_process=server_process))
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from avataradam.entrypoints.settings import (
-    DEV_JWT_SECRET,
     SettingsError,
     env_variable_names,
     load_settings,
 )
+from avataradam.entrypoints.settings.infrastructure import DEV_JWT_SECRET
 
 
 def test_defaults_run_on_one_machine_without_any_variable() -> None:

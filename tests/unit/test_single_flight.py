@@ -10,6 +10,9 @@ from typing import TypedDict
 import msgspec
 import pytest
 
+from avataradam.adapters.caching.answers import SharedAnswerCache
+from avataradam.adapters.caching.retrieval import knowledge_base_retriever
+from avataradam.adapters.caching.single_flight import single_flight
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.identity import InMemoryGenerationReader
@@ -17,15 +20,13 @@ from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.adapters.system import SystemClock
+from avataradam.domain.answers import CachedAnswer
 from avataradam.domain.model import Topic
-from avataradam.domain.usecases.answers import AnswerCache, CachedAnswer
-from avataradam.domain.usecases.search import (
-    CacheOptions,
-    SearchHit,
-    SearchKnowledgeBase,
-    retrieval_key,
-)
-from avataradam.domain.usecases.singleflight import single_flight
+from avataradam.domain.ports.system import Clock
+from avataradam.domain.retrieval import SearchHit, retrieval_key
+from avataradam.domain.usecases.search import SearchKnowledgeBase
+from tests.support.world import answer_cache_options, cache_options
 
 
 class PeerFinishesBeforeOurLock(InMemoryCache):
@@ -46,7 +47,7 @@ ANSWER = CachedAnswer(content="GAP pays the gap [1].", sources=(), grounded=True
 
 async def test_the_answer_cache_serves_a_peer_answer_stored_just_before_its_lock() -> None:
     cache = PeerFinishesBeforeOurLock("k", msgspec.msgpack.encode(ANSWER))
-    answers = AnswerCache(cache, InMemoryTelemetry())
+    answers = SharedAnswerCache(cache, InMemoryTelemetry(), SystemClock(), answer_cache_options())
 
     async def generate() -> CachedAnswer:
         raise AssertionError("the peer's answer was there: no model call")
@@ -80,14 +81,18 @@ async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_l
     )
     cache = PeerFinishesBeforeOurLock(key, msgspec.msgpack.encode(hits))
     store = InMemoryStore()
-    search = SearchKnowledgeBase(
+    telemetry = InMemoryTelemetry()
+    retriever = knowledge_base_retriever(
         InMemoryUnitOfWorkFactory(store),
-        InMemoryGenerationReader(store),
         embedder,
         InMemoryVectorIndex(8),
-        cache,
-        InMemoryTelemetry(),
-        CacheOptions(local_entries=0),
+        cache=cache,
+        telemetry=telemetry,
+        clock=SystemClock(),
+        options=cache_options(local_entries=0),
+    )
+    search = SearchKnowledgeBase(
+        InMemoryGenerationReader(store), retriever, telemetry, SystemClock()
     )
 
     result = await search.retrieve(
@@ -103,13 +108,20 @@ async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_l
 
 
 class Flight(TypedDict):
+    clock: Clock
     ttl_s: int
     lock_ttl_s: float
     wait_for_peer_s: float
     poll_interval_s: float
 
 
-FLIGHT: Flight = {"ttl_s": 60, "lock_ttl_s": 30.0, "wait_for_peer_s": 30.0, "poll_interval_s": 0.01}
+FLIGHT: Flight = {
+    "clock": SystemClock(),
+    "ttl_s": 60,
+    "lock_ttl_s": 30.0,
+    "wait_for_peer_s": 30.0,
+    "poll_interval_s": 0.01,
+}
 
 
 async def test_an_unreachable_cache_computes_once_and_says_bypass() -> None:

@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from prometheus_client import CollectorRegistry
 
-from avataradam.entrypoints.observability.metrics import Metrics
-from avataradam.entrypoints.observability.tracing import (
+from avataradam.adapters.observability.metrics import Metrics
+from avataradam.adapters.observability.tracing import (
     attached_trace_context,
     configure_tracing,
     extract_trace_context,
@@ -147,7 +147,7 @@ def test_unconfigured_tracing_installs_nothing_and_spans_are_no_ops() -> None:
 _CONFIGURED_PROCESS = textwrap.dedent(
     """
     import asyncio
-    from avataradam.entrypoints.observability.tracing import configure_tracing, traced
+    from avataradam.adapters.observability.tracing import configure_tracing, traced
 
     provider = configure_tracing("avataradam-worker")
     assert configure_tracing("avataradam-worker") is provider

@@ -28,12 +28,13 @@ from avataradam.domain.ports.services import (
     Grounding,
 )
 from avataradam.domain.tasks import USAGE_BUDGET_THRESHOLD
-from avataradam.domain.usecases.conversations import ChatOptions, NewConversation
+from avataradam.domain.usecases.conversations.start import NewConversation
 from avataradam.domain.usecases.dealerships import DealershipChanges, UpdateDealership
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget, next_period, period_start
+from tests.support.world import chat_options
 from tests.unit.test_conversations_usecases import GAP_PASSAGE, World
 
-OPTIONS = ChatOptions(max_reply_tokens=10)
+OPTIONS = chat_options(max_reply_tokens=10)
 
 
 class MeteredModel:

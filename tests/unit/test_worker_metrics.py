@@ -15,7 +15,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 from prometheus_client import CollectorRegistry
 
-from avataradam.entrypoints.observability.metrics import Metrics
+from avataradam.adapters.observability.metrics import Metrics
 from avataradam.entrypoints.worker.metrics import TaskMetrics
 
 

@@ -37,7 +37,6 @@ from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.ports.services import WebhookResult
 from avataradam.domain.tasks import DELIVER_WEBHOOK
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
-from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.runtime import WorkerRuntime
@@ -48,6 +47,7 @@ from avataradam.entrypoints.worker.tasks import (
     last_attempt,
     retry_within,
 )
+from tests.support.world import in_memory_container
 
 TEXT = "The F&I manager presents every product on one menu. " * 30
 MAX_RETRIES = 2
@@ -86,7 +86,6 @@ class CrashingSender:
 def _container(embedder: HashingEmbedder, **overrides: Any) -> Container:
     settings = load_settings(
         {
-            "AVATARADAM_PERSISTENCE": "memory",
             "AVATARADAM_EMBEDDER": "hashing",
             "AVATARADAM_INGESTION_MAX_RETRIES": str(MAX_RETRIES),
             "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "1",
@@ -94,9 +93,7 @@ def _container(embedder: HashingEmbedder, **overrides: Any) -> Container:
         },
         env_file=None,
     )
-    return build_container(
-        settings, Overrides(embedder=embedder, queue=InMemoryTaskQueue(), **overrides)
-    )
+    return in_memory_container(settings, embedder=embedder, queue=InMemoryTaskQueue(), **overrides)
 
 
 async def _upload(container: Container) -> tuple[Principal, uuid.UUID]:

@@ -1,7 +1,7 @@
-"""Domain errors: the one list of the service's error codes.
+"""Domain errors, each with a stable `code` from the catalogue (domain/codes.py).
 
-Each class carries a stable `code`; the HTTP layer maps codes to statuses in one
-table (`entrypoints/http/problems.py`), and docs/guide/07-errors.md documents each.
+The HTTP layer maps codes to statuses in one table (`entrypoints/http/problems.py`),
+and docs/guide/07-errors.md documents each.
 Adapters raise these (or their ports' subclasses), never a code of their own. A
 `Conflict` or `InvalidInput` raised where a more specific class below fits is a bug:
 clients branch on `code`. `details` hold facts a client can act on (an id, a status),
@@ -10,9 +10,11 @@ never a database constraint, table or driver message.
 
 from __future__ import annotations
 
+from avataradam.domain import codes
+
 
 class DomainError(Exception):
-    code = "domain_error"
+    code = codes.DOMAIN_ERROR
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
@@ -23,70 +25,70 @@ class DomainError(Exception):
 class NotFound(DomainError):
     """The object does not exist or belongs to another dealership (never told apart)."""
 
-    code = "not_found"
+    code = codes.NOT_FOUND
 
 
 class Conflict(DomainError):
     """The change conflicts with the current state. Raise a subclass: this generic
     code means a conflict nobody gave a specific code yet."""
 
-    code = "conflict"
+    code = codes.CONFLICT
 
 
 class ConcurrentUpdate(Conflict):
     """Another transaction changed the same data first (serialization failure,
     deadlock, a compare-and-set beaten); the same request may succeed if repeated."""
 
-    code = "concurrent_update"
+    code = codes.CONCURRENT_UPDATE
 
 
 class EmailTaken(Conflict):
     """Another user already has this email (unique case-insensitively, service-wide)."""
 
-    code = "email_taken"
+    code = codes.EMAIL_TAKEN
 
 
 class DuplicateDocument(Conflict):
     """The same bytes are already a live document of this dealership and topic;
     `details.document_id` names it."""
 
-    code = "duplicate_document"
+    code = codes.DUPLICATE_DOCUMENT
 
 
 class DocumentNotRetryable(Conflict):
     """Only a `failed` document can be retried; `details.status` is its status."""
 
-    code = "document_not_retryable"
+    code = codes.DOCUMENT_NOT_RETRYABLE
 
 
 class InvalidRequest(DomainError):
     """The request is malformed: a value that cannot be parsed as what the API
     reference declares (e.g. a `cursor` the API never issued). HTTP 400."""
 
-    code = "invalid_request"
+    code = codes.INVALID_REQUEST
 
 
 class InvalidInput(DomainError):
     """The request is well-formed, but a value breaks a rule of the service. HTTP 422."""
 
-    code = "invalid_input"
+    code = codes.INVALID_INPUT
 
 
 class IdempotencyKeyReused(InvalidInput):
     """The `Idempotency-Key` was first used with a different request: HTTP 422, as
     draft-ietf-httpapi-idempotency-key-header (section 2.7) prescribes."""
 
-    code = "idempotency_key_reused"
+    code = codes.IDEMPOTENCY_KEY_REUSED
 
 
 class WebhookDestinationRefused(InvalidInput):
     """The webhook URL points at an address webhooks may not reach."""
 
-    code = "webhook_destination_refused"
+    code = codes.WEBHOOK_DESTINATION_REFUSED
 
 
 class UnsupportedFileType(InvalidInput):
-    code = "unsupported_file_type"
+    code = codes.UNSUPPORTED_FILE_TYPE
 
 
 class UndecodableText(UnsupportedFileType):
@@ -94,19 +96,19 @@ class UndecodableText(UnsupportedFileType):
     would index garbled text, so the file is refused and the uploader told to re-save
     it (e.g. as UTF-8)."""
 
-    code = "undecodable_text"
+    code = codes.UNDECODABLE_TEXT
 
 
 class FileTooLarge(InvalidInput):
-    code = "file_too_large"
+    code = codes.FILE_TOO_LARGE
 
 
 class AuthenticationFailed(DomainError):
-    code = "authentication_failed"
+    code = codes.AUTHENTICATION_FAILED
 
 
 class InvalidToken(AuthenticationFailed):
-    code = "invalid_token"
+    code = codes.INVALID_TOKEN
 
 
 class SessionEnded(InvalidToken):
@@ -114,29 +116,29 @@ class SessionEnded(InvalidToken):
     changed or reset, the user or the dealership deactivated, or an admin ended the
     user's sessions. Refreshing cannot help; the user signs in again."""
 
-    code = "session_ended"
+    code = codes.SESSION_ENDED
 
 
 class PermissionDenied(DomainError):
-    code = "permission_denied"
+    code = codes.PERMISSION_DENIED
 
 
 class CurrentPasswordRequired(PermissionDenied):
     """One's own password is changed with POST /v1/me/password, which asks for the
     current one; the admins' user update may not change it."""
 
-    code = "current_password_required"
+    code = codes.CURRENT_PASSWORD_REQUIRED
 
 
 class WrongCurrentPassword(PermissionDenied):
     """The `current_password` of a password change is wrong (it counts against the
     sign-in guard like a failed sign-in)."""
 
-    code = "wrong_current_password"
+    code = codes.WRONG_CURRENT_PASSWORD
 
 
 class RateLimited(DomainError):
-    code = "rate_limited"
+    code = codes.RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after_s: float, **details: object) -> None:
         super().__init__(message, **details)
@@ -148,23 +150,23 @@ class BudgetExhausted(RateLimited):
     `Retry-After` at the start of the next month, UTC). `details`: `budget`,
     `remaining` and `required` tokens, `resets_at` (ISO 8601)."""
 
-    code = "budget_exhausted"
+    code = codes.BUDGET_EXHAUSTED
 
 
 class DependencyUnavailable(DomainError):
     """A backing service (database, cache, vector store, model) cannot be reached."""
 
-    code = "dependency_unavailable"
+    code = codes.DEPENDENCY_UNAVAILABLE
 
 
 class TaskQueueUnavailable(DependencyUnavailable):
-    code = "task_queue_unavailable"
+    code = codes.TASK_QUEUE_UNAVAILABLE
 
 
 class EmbeddingRejected(DomainError):
     """Permanent: the embedding service refused the request (bad key, model, input)."""
 
-    code = "embedding_rejected"
+    code = codes.EMBEDDING_REJECTED
 
 
 class VectorDimensionMismatch(DomainError):
@@ -175,7 +177,7 @@ class VectorDimensionMismatch(DomainError):
     Re-embedding into a fresh index is the only way forward.
     """
 
-    code = "vector_dimension_mismatch"
+    code = codes.VECTOR_DIMENSION_MISMATCH
 
     def __init__(self, *, expected: int, actual: int, where: str) -> None:
         super().__init__(

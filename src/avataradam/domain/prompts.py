@@ -23,7 +23,7 @@ import msgspec
 from avataradam.domain.model import ConversationMode, Message, MessageRole
 from avataradam.domain.personas import ADAM_PERSONA, CustomerPersona
 from avataradam.domain.ports.services import ChatTurn, Grounding, GroundingPassage
-from avataradam.domain.usecases.search import SearchHit
+from avataradam.domain.retrieval import SearchHit
 
 TokenCounter = Callable[[str], int]
 

@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 
+from avataradam.adapters.caching.answers import SharedAnswerCache
+from avataradam.adapters.caching.retrieval import knowledge_base_retriever
+from avataradam.adapters.observability.metrics import Metrics
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
+from avataradam.domain.ports.capabilities import WarmsUp, undecorated
 from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
@@ -26,15 +29,12 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
-from avataradam.domain.usecases.answers import AnswerCache, AnswerCacheOptions
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
-from avataradam.domain.usecases.conversations import (
-    ChatOptions,
+from avataradam.domain.usecases.conversations.chat import SendMessage
+from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
+from avataradam.domain.usecases.conversations.start import (
     GetConversation,
     ListConversations,
-    ListFeedback,
-    RateMessage,
-    SendMessage,
     StartConversation,
 )
 from avataradam.domain.usecases.dealerships import (
@@ -60,7 +60,7 @@ from avataradam.domain.usecases.ingestion import (
     RelayOutbox,
 )
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
-from avataradam.domain.usecases.search import CacheOptions, SearchKnowledgeBase
+from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
@@ -74,7 +74,11 @@ from avataradam.domain.usecases.webhooks import (
     RedriveDeliveries,
     RotateSecret,
 )
-from avataradam.entrypoints.observability.metrics import Metrics
+from avataradam.entrypoints.options import (
+    answer_cache_options,
+    cache_options,
+    chat_options,
+)
 from avataradam.entrypoints.settings import Settings
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -165,21 +169,16 @@ class Container:
         self.purge_idempotency_keys = PurgeIdempotencyKeys(
             uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
         )
-        cache = self.settings.cache
-        self.search = SearchKnowledgeBase(
+        retriever = knowledge_base_retriever(
             uow,
-            self.generations,
             k.embedder,
             k.index,
-            self.cache,
-            self.telemetry,
-            CacheOptions(
-                enabled=cache.enabled,
-                retrieval_ttl_s=cache.retrieval_ttl_s,
-                embedding_ttl_s=cache.embedding_ttl_s,
-                local_entries=cache.local_entries,
-            ),
+            cache=self.cache,
+            telemetry=self.telemetry,
+            clock=clock,
+            options=cache_options(self.settings),
         )
+        self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
 
         self.enforce_rate_limits = EnforceRateLimits(
             self.rate_limiter, self.rate_policies, self.telemetry
@@ -219,22 +218,9 @@ class Container:
                 embed=self.knowledge.embedder.embed,
                 threshold=chat.support_threshold,
             ),
-            ChatOptions(
-                top_k=chat.top_k,
-                history_budget_tokens=chat.history_budget_tokens,
-                max_reply_tokens=chat.max_reply_tokens,
-                min_relevance=chat.min_relevance,
-            ),
-            answers=AnswerCache(
-                self.cache,
-                self.telemetry,
-                AnswerCacheOptions(
-                    enabled=cache.enabled and cache.answers,
-                    ttl_s=cache.answer_ttl_s,
-                    # A waiter waits as long as a reply may take, then asks the model itself.
-                    lock_ttl_s=chat.timeout_s + 5,
-                    wait_for_peer_s=chat.timeout_s + 5,
-                ),
+            chat_options(self.settings),
+            answers=SharedAnswerCache(
+                self.cache, self.telemetry, clock, answer_cache_options(self.settings)
             ),
             budget=self.usage_budget,
         )
@@ -284,18 +270,13 @@ class Container:
         Raises what loading raises (EmbedderUnavailable, ChatModelUnavailable for a
         missing or broken model).
         """
-        models: list[object] = [self.knowledge.embedder]
+        models = [undecorated(self.knowledge.embedder)]
         if chat_model:
-            models.append(getattr(self.chat_model, "inner", self.chat_model))
+            models.append(undecorated(self.chat_model))
         for model in models:
-            warm_up = getattr(model, "warm_up", None)
-            if callable(warm_up):
-                await asyncio.to_thread(warm_up)
+            if isinstance(model, WarmsUp):
+                await asyncio.to_thread(model.warm_up)
 
     async def close(self) -> None:
         for hook in reversed(self.shutdown):
             await hook()
-
-
-Services = NamedDependency[Container]
-"""Handler parameter `container`: the wired application."""

@@ -5,7 +5,7 @@ silently) would index a passage by its first part only. So the chunker measures 
 with a counter that never undercounts what the embedder reads, and its chunk size is
 never above the embedder's window:
 
-- an embedder with its own tokenizer (`token_counter`, `max_input_tokens`: the local
+- an embedder with its own tokenizer (`TokenCounting` and `InputWindow`: the local
   model) is measured by that tokenizer; the count is raised to one token per
   `MAX_CHARS_PER_TOKEN` characters, so text the vocabulary maps to a single unknown
   token (a run of emoji, one enormous "word") still becomes passages of bounded size;
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from avataradam.adapters.chunking.semchunk import word_token_counter
+from avataradam.domain.ports.capabilities import InputWindow, TokenCounting
 
 MAX_CHARS_PER_TOKEN: Final = 12
 """English averages about 4.5 characters per WordPiece token, URLs about 3."""
@@ -40,16 +41,16 @@ class PassageBudget:
 
 
 def passage_budget(embedder: object, chunk_size_tokens: int) -> PassageBudget:
-    """The budget for `embedder`, with at most `chunk_size_tokens` (the setting) per
-    passage and never more than the embedder's `max_input_tokens`."""
-    window = getattr(embedder, "max_input_tokens", None)
-    tokenizer = getattr(embedder, "token_counter", None)
-    if window is None:
+    """The budget for `embedder` (the adapter itself, not a `Metered*` decorator), with
+    at most `chunk_size_tokens` (the setting) per passage and never more than the
+    embedder's `max_input_tokens`."""
+    if not isinstance(embedder, InputWindow):
         return PassageBudget(word_token_counter, chunk_size_tokens)
-    size = min(chunk_size_tokens, int(window))
-    if tokenizer is not None:
-        return PassageBudget(_at_least_per_chars(tokenizer), size)
-    return PassageBudget(_bytes_bounded_words(bytes_per_unit=int(window) / size), size)
+    window = int(embedder.max_input_tokens)
+    size = min(chunk_size_tokens, window)
+    if isinstance(embedder, TokenCounting):
+        return PassageBudget(_at_least_per_chars(embedder.token_counter), size)
+    return PassageBudget(_bytes_bounded_words(bytes_per_unit=window / size), size)
 
 
 def _at_least_per_chars(tokenizer: TokenCounter) -> TokenCounter:

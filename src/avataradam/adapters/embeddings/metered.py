@@ -13,7 +13,8 @@ CallTimer = Callable[[str], AbstractContextManager[None]]
 class MeteredEmbedder:
     """Implements `Embedder` around another; `time_call(operation)` is bound by the
     composition root to metrics and tracing, so this adapter needs neither library.
-    `calls` counts batches sent, for tests and benchmarks."""
+    `calls` counts batches sent, for tests and benchmarks. Capabilities of the wrapped
+    embedder (domain/ports/capabilities.py) are reached through `inner`."""
 
     def __init__(self, inner: Embedder, *, time_call: CallTimer) -> None:
         self.inner = inner
@@ -21,10 +22,6 @@ class MeteredEmbedder:
         self.dimension = inner.dimension
         self._time_call = time_call
         self.calls = 0
-
-    def __getattr__(self, name: str) -> object:
-        # token_counter, warm_up, aclose... of the wrapped embedder stay reachable.
-        return getattr(self.inner, name)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.calls += 1

@@ -3,25 +3,11 @@
 from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.extract.encoding import TextEncoding, detect_encoding
 from avataradam.adapters.extract.html import HtmlTextExtractor
-from avataradam.adapters.extract.limits import (
-    CORRUPT_FILE,
-    EMPTY_TEXT,
-    ENCRYPTED_PDF,
-    TOO_LARGE,
-    UNDECODABLE_TEXT,
-    UNSUPPORTED_TYPE,
-)
 from avataradam.adapters.extract.pdf import PypdfTextExtractor
 from avataradam.adapters.extract.plain import PlainTextExtractor
 from avataradam.adapters.extract.word import DocxTextExtractor
 
 __all__ = [
-    "CORRUPT_FILE",
-    "EMPTY_TEXT",
-    "ENCRYPTED_PDF",
-    "TOO_LARGE",
-    "UNDECODABLE_TEXT",
-    "UNSUPPORTED_TYPE",
     "CompositeTextExtractor",
     "DocxTextExtractor",
     "HtmlTextExtractor",

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from avataradam.adapters.extract.html import HtmlTextExtractor
-from avataradam.adapters.extract.limits import UNSUPPORTED_TYPE
 from avataradam.adapters.extract.pdf import PypdfTextExtractor
 from avataradam.adapters.extract.plain import PlainTextExtractor
 from avataradam.adapters.extract.word import DocxTextExtractor
+from avataradam.domain.codes import UNSUPPORTED_TYPE
 from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT
 from avataradam.domain.ports.knowledge import Extraction, ExtractionFailed, TextExtractor
 

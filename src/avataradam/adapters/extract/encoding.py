@@ -32,7 +32,7 @@ from typing import BinaryIO, Final
 
 import charset_normalizer
 
-from avataradam.adapters.extract.limits import CORRUPT_FILE, TOO_LARGE, UNDECODABLE_TEXT
+from avataradam.domain.codes import CORRUPT_FILE, TOO_LARGE, UNDECODABLE_TEXT
 from avataradam.domain.errors import UndecodableText
 from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, bom_encoding, utf16_without_bom
 from avataradam.domain.ports.knowledge import ExtractionFailed

@@ -1,4 +1,5 @@
-"""Failure reasons and the shared guards every extractor applies to untrusted files."""
+"""The shared guards every extractor applies to untrusted files (the failure reasons
+they raise are codes of the catalogue, domain/codes.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Final
 
+from avataradam.domain.codes import CORRUPT_FILE
 from avataradam.domain.ports.knowledge import ExtractionFailed, ExtractorUnavailable
-
-ENCRYPTED_PDF: Final = "encrypted_pdf"
-CORRUPT_FILE: Final = "corrupt_file"
-TOO_LARGE: Final = "too_large"
-EMPTY_TEXT: Final = "empty_text"
-UNSUPPORTED_TYPE: Final = "unsupported_type"
-UNDECODABLE_TEXT: Final = "undecodable_text"
 
 DEFAULT_MAX_TEXT_CHARS: Final = 32 * 1024 * 1024
 """Text one document may yield: more than a plain-text upload at the 25 MiB limit holds

@@ -10,13 +10,9 @@ from typing import Any
 import pypdf
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
-from avataradam.adapters.extract.limits import (
-    DEFAULT_MAX_TEXT_CHARS,
-    ENCRYPTED_PDF,
-    TOO_LARGE,
-    parsing,
-)
+from avataradam.adapters.extract.limits import DEFAULT_MAX_TEXT_CHARS, parsing
 from avataradam.adapters.extract.prose import readable_sections
+from avataradam.domain.codes import ENCRYPTED_PDF, TOO_LARGE
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
 
 _MAX_TITLE_CHARS = 500

@@ -30,7 +30,8 @@ from typing import Final
 
 import msgspec
 
-from avataradam.adapters.extract.limits import EMPTY_TEXT, TOO_LARGE, clean_text
+from avataradam.adapters.extract.limits import clean_text
+from avataradam.domain.codes import EMPTY_TEXT, TOO_LARGE
 from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed
 
 MIN_JUDGED_CHARS: Final = 32

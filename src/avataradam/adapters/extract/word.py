@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,96 +33,22 @@ import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.parser import parse_xml
 
-from avataradam.adapters.extract.limits import (
-    CORRUPT_FILE,
-    DEFAULT_MAX_TEXT_CHARS,
-    TOO_LARGE,
-    parsing,
-)
+from avataradam.adapters.extract.limits import DEFAULT_MAX_TEXT_CHARS, parsing
 from avataradam.adapters.extract.prose import readable_sections
+from avataradam.adapters.extract.wordml import (
+    NOTE_SEPARATORS,
+    R,
+    Skipped,
+    Story,
+    W,
+    blocks,
+)
+from avataradam.domain.codes import CORRUPT_FILE, TOO_LARGE
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
 
 # Below this size a high compression ratio is normal (repetitive XML) and harmless.
 _RATIO_CHECK_MIN_BYTES = 1024 * 1024
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
-_M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
-_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
-_C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
-_V = "{urn:schemas-microsoft-com:vml}"
-_O = "{urn:schemas-microsoft-com:office:office}"
-_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _MAX_TITLE_CHARS = 500
-
-_SKIPPED = frozenset(
-    f"{_W}{name}"
-    for name in (
-        "del",
-        "moveFrom",
-        "delText",
-        "delInstrText",
-        "instrText",
-        "rPr",
-        "pPr",
-        "sdtPr",
-        "sdtEndPr",
-        "trPr",
-        "tcPr",
-        "tblPr",
-        "tblGrid",
-        "sectPr",
-        "sym",
-        "commentReference",
-        "footnoteReference",
-        "endnoteReference",
-    )
-)
-_CHARACTERS = {
-    f"{_W}tab": "\t",
-    f"{_W}ptab": "\t",
-    f"{_W}br": "\n",
-    f"{_W}cr": "\n",
-    f"{_W}noBreakHyphen": "-",
-}
-_WRAPPERS = frozenset((f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml"))
-_OFF = frozenset(("0", "false", "off"))
-_NOTE_SEPARATORS = frozenset(("separator", "continuationSeparator", "continuationNotice"))
-_SKIPPED_KINDS = {
-    "image": "image without text",
-    "chart": "chart",
-    "object": "embedded object",
-    "document": "embedded document",
-}
-
-
-@dataclass
-class _Story:
-    """Walk state of one story (body, a header, the notes): open complex fields and
-    text boxes waiting for their anchoring paragraph to end."""
-
-    fields: list[bool] = field(default_factory=list)
-    """One entry per open complex field: True once past its `separate`."""
-    floating: list[Any] = field(default_factory=list)
-
-    @property
-    def in_instruction(self) -> bool:
-        return not all(self.fields)
-
-
-@dataclass
-class _Skipped:
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, kind: str) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-
-    def notes(self) -> list[str]:
-        return [
-            f"{count} {_SKIPPED_KINDS[kind]}{'' if count == 1 else 's'} skipped"
-            if kind != "image"
-            else f"{count} image{'' if count == 1 else 's'} without text skipped"
-            for kind, count in self.counts.items()
-        ]
 
 
 class DocxTextExtractor:
@@ -189,7 +114,7 @@ class DocxTextExtractor:
 
 def _read(document: Any, warnings: list[str]) -> Iterator[ExtractedSection]:
     """Header, body sections by heading, notes, footer; the skipped things to `warnings`."""
-    skipped = _Skipped()
+    skipped = Skipped()
     with parsing("DOCX"):
         headings = _heading_styles(document)
         body = document.element.body
@@ -203,11 +128,11 @@ def _read(document: Any, warnings: list[str]) -> Iterator[ExtractedSection]:
 
 
 def _body_sections(
-    body: Any, headings: frozenset[str], skipped: _Skipped
+    body: Any, headings: frozenset[str], skipped: Skipped
 ) -> Iterator[ExtractedSection]:
     heading: str | None = None
     lines: list[str] = []
-    for text, is_heading in _blocks(body, _Story(), skipped, headings):
+    for text, is_heading in blocks(body, Story(), skipped, headings):
         if is_heading and text.strip():
             if lines:
                 yield ExtractedSection(text="\n".join(lines), section=heading)
@@ -217,13 +142,13 @@ def _body_sections(
         yield ExtractedSection(text="\n".join(lines), section=heading)
 
 
-def _margin_section(name: str, parts: list[Any], skipped: _Skipped) -> Iterator[ExtractedSection]:
+def _margin_section(name: str, parts: list[Any], skipped: Skipped) -> Iterator[ExtractedSection]:
     """One section of every distinct header (or footer) text: first-page, even and
     default headers, and each section's, usually repeat each other."""
     seen: set[str] = set()
     lines: list[str] = []
     for root in parts:
-        text = "\n".join(line for line, _ in _blocks(root, _Story(), skipped, frozenset()))
+        text = "\n".join(line for line, _ in blocks(root, Story(), skipped, frozenset()))
         key = " ".join(text.split())
         if key and key not in seen:
             seen.add(key)
@@ -233,14 +158,14 @@ def _margin_section(name: str, parts: list[Any], skipped: _Skipped) -> Iterator[
 
 
 def _notes_section(
-    document: Any, reltype: str, name: str, skipped: _Skipped
+    document: Any, reltype: str, name: str, skipped: Skipped
 ) -> Iterator[ExtractedSection]:
     lines: list[str] = []
     for root in _related_roots(document.part, reltype):
         for note in root:
-            if note.get(f"{_W}type") in _NOTE_SEPARATORS:
+            if note.get(f"{W}type") in NOTE_SEPARATORS:
                 continue
-            lines.extend(line for line, _ in _blocks(note, _Story(), skipped, frozenset()))
+            lines.extend(line for line, _ in blocks(note, Story(), skipped, frozenset()))
     if any(line.strip() for line in lines):
         yield ExtractedSection(text="\n".join(lines), section=name)
 
@@ -248,11 +173,11 @@ def _notes_section(
 def _margin_parts(document: Any, body: Any) -> tuple[list[Any], list[Any]]:
     """Header and footer roots in the order the document's sections reference them."""
     found: dict[str, list[Any]] = {"header": [], "footer": []}
-    for properties in body.iter(f"{_W}sectPr"):
+    for properties in body.iter(f"{W}sectPr"):
         for reference in properties:
-            kind = reference.tag.removeprefix(_W).removesuffix("Reference")
+            kind = reference.tag.removeprefix(W).removesuffix("Reference")
             if kind in found:
-                part = document.part.related_parts[reference.get(f"{_R}id")]
+                part = document.part.related_parts[reference.get(f"{R}id")]
                 found[kind].append(_root(part))
     return found["header"], found["footer"]
 
@@ -276,141 +201,9 @@ def _heading_styles(document: Any) -> frozenset[str]:
         current, depth = style, 0
         while current is not None and depth < 10:
             name = (current.name or "").lower()
-            outline = current.element.find(f"{_W}pPr/{_W}outlineLvl")
+            outline = current.element.find(f"{W}pPr/{W}outlineLvl")
             if name.startswith("heading") or name == "title" or outline is not None:
                 ids.add(style.style_id)
                 break
             current, depth = getattr(current, "base_style", None), depth + 1
     return frozenset(ids)
-
-
-def _blocks(
-    container: Any, story: _Story, skipped: _Skipped, headings: frozenset[str]
-) -> Iterator[tuple[str, bool]]:
-    """(text, is heading) of each paragraph and table row under a block container."""
-    for element in container:
-        tag = element.tag
-        if tag == f"{_W}p":
-            yield _paragraph(element, story, skipped, headings)
-            floating, story.floating = story.floating, []
-            for box in floating:
-                yield from _blocks(box, story, skipped, headings)
-        elif tag == f"{_W}tbl":
-            yield from ((row, False) for row in _rows(element, story, skipped))
-        elif tag == f"{_W}altChunk":
-            skipped.add("document")
-        elif tag in _WRAPPERS and not _is_placeholder(element):
-            yield from _blocks(element, story, skipped, headings)
-        elif tag == f"{_MC}AlternateContent":
-            yield from _blocks(_chosen(element), story, skipped, headings)
-
-
-def _paragraph(
-    element: Any, story: _Story, skipped: _Skipped, headings: frozenset[str]
-) -> tuple[str, bool]:
-    parts: list[str] = []
-    _inline(element, parts, story, skipped)
-    style = element.find(f"{_W}pPr/{_W}pStyle")
-    outline = element.find(f"{_W}pPr/{_W}outlineLvl")
-    is_heading = outline is not None or (style is not None and style.get(f"{_W}val") in headings)
-    return "".join(parts), is_heading
-
-
-def _rows(table: Any, story: _Story, skipped: _Skipped) -> Iterator[str]:
-    for row in _unwrapped(table, f"{_W}tr"):
-        if row.find(f"{_W}trPr/{_W}del") is not None:
-            continue
-        cells = []
-        for cell in _unwrapped(row, f"{_W}tc"):
-            lines = [text for text, _ in _blocks(cell, story, skipped, frozenset())]
-            cells.append(" ".join(" ".join(line.split()) for line in lines if line.strip()))
-        yield " | ".join(cell for cell in cells if cell)
-
-
-def _unwrapped(parent: Any, tag: str) -> Iterator[Any]:
-    """Children `tag` of `parent`, also those wrapped in content controls or custom XML."""
-    for child in parent:
-        if child.tag == tag:
-            yield child
-        elif child.tag in _WRAPPERS and not _is_placeholder(child):
-            yield from _unwrapped(child, tag)
-
-
-def _inline(element: Any, parts: list[str], story: _Story, skipped: _Skipped) -> None:
-    """Appends the visible text under `element` (a paragraph or inline container)."""
-    for child in element:
-        _inline_child(child, parts, story, skipped)
-
-
-def _inline_child(child: Any, parts: list[str], story: _Story, skipped: _Skipped) -> None:
-    tag = child.tag
-    if not isinstance(tag, str) or tag in _SKIPPED:
-        return
-    if tag == f"{_W}r":
-        _run(child, parts, story, skipped)
-    elif tag in (f"{_W}t", f"{_M}t"):
-        if not story.in_instruction:
-            parts.append(child.text or "")
-    elif tag == f"{_MC}AlternateContent":
-        _inline(_chosen(child), parts, story, skipped)
-    elif tag == f"{_W}txbxContent":
-        story.floating.append(child)
-    elif not _is_placeholder(child) and not _counted_as_skipped(tag, skipped):
-        _inline(child, parts, story, skipped)
-
-
-def _run(run: Any, parts: list[str], story: _Story, skipped: _Skipped) -> None:
-    if _hidden(run):
-        return
-    for child in run:
-        tag = child.tag
-        if tag == f"{_W}fldChar":
-            _field_char(child.get(f"{_W}fldCharType"), story)
-        elif tag in _CHARACTERS:
-            if not story.in_instruction:
-                parts.append(_CHARACTERS[tag])
-        else:
-            _inline_child(child, parts, story, skipped)
-
-
-def _field_char(kind: str | None, story: _Story) -> None:
-    if kind == "begin":
-        story.fields.append(False)
-    elif kind == "separate" and story.fields:
-        story.fields[-1] = True
-    elif kind == "end" and story.fields:
-        story.fields.pop()
-
-
-def _counted_as_skipped(tag: str, skipped: _Skipped) -> bool:
-    """Pictures, charts and embedded objects: counted, and nothing under them read
-    (their text boxes excepted, which are found before this is asked)."""
-    if tag in (f"{_A}blip", f"{_V}imagedata"):
-        skipped.add("image")
-        return True
-    if tag == f"{_C}chart":
-        skipped.add("chart")
-        return True
-    if tag == f"{_O}OLEObject":
-        skipped.add("object")
-        return True
-    return False
-
-
-def _hidden(run: Any) -> bool:
-    vanish = run.find(f"{_W}rPr/{_W}vanish")
-    return vanish is not None and vanish.get(f"{_W}val", "true").lower() not in _OFF
-
-
-def _is_placeholder(sdt: Any) -> bool:
-    """A content control still showing its placeholder ("Click here to enter text.")."""
-    return sdt.tag == f"{_W}sdt" and sdt.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None
-
-
-def _chosen(alternate: Any) -> Any:
-    """The first `mc:Choice` of an `mc:AlternateContent` (else its `mc:Fallback`)."""
-    choice = alternate.find(f"{_MC}Choice")
-    if choice is not None:
-        return choice
-    fallback = alternate.find(f"{_MC}Fallback")
-    return fallback if fallback is not None else alternate.makeelement("empty")

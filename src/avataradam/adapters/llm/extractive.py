@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from avataradam.adapters.llm.sentences import paragraphs, sentences, starts_sentence
 from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
 from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
-from avataradam.domain.usecases.conversations import NO_MATERIAL_REPLY
+from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,240})[\"”]")

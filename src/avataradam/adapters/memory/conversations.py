@@ -86,6 +86,18 @@ class InMemoryConversationRepository:
             ordered = ordered[-last:] if last > 0 else []
         return [m for _, _, m in ordered]
 
+    async def get_message(
+        self, message_id: UUID, *, dealership_id: UUID, user_id: UUID | None
+    ) -> Message | None:
+        row = self._tx.tables.messages.get(message_id)
+        if row is None:
+            return None
+        _, message = row
+        owner = await self.get(
+            message.conversation_id, dealership_id=dealership_id, user_id=user_id
+        )
+        return message if owner is not None else None
+
 
 class InMemoryFeedbackRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:

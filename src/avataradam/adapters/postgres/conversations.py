@@ -112,6 +112,22 @@ class PostgresConversationRepository:
         )
         return [from_row(Message, row) for row in rows]
 
+    @translate
+    async def get_message(
+        self, message_id: UUID, *, dealership_id: UUID, user_id: UUID | None
+    ) -> Message | None:
+        """`user_id=None` finds a message of any user's conversation of the dealership."""
+        row = await self._conn.fetchrow(
+            "SELECT m.id, m.conversation_id, m.role, m.content, m.sources, m.created_at,"
+            " m.grounded, m.supported_share, m.cached"
+            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE m.id = $1 AND c.dealership_id = $2 AND ($3::uuid IS NULL OR c.user_id = $3)",
+            message_id,
+            dealership_id,
+            user_id,
+        )
+        return None if row is None else from_row(Message, row)
+
 
 class PostgresFeedbackRepository:
     def __init__(self, connection: PooledConnection) -> None:

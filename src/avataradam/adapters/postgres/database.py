@@ -20,6 +20,7 @@ import msgspec
 import structlog
 
 from avataradam.adapters.postgres.errors import translated_errors
+from avataradam.adapters.postgres.replication import ReplicationStatus, measure_replication
 from avataradam.domain.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
@@ -32,32 +33,8 @@ PooledConnection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 FallbackReason = Literal["replica_down", "replica_lagging"]
 PoolRole = Literal["primary", "replica"]
 
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-)
-"""What a dead, restarting or unreachable server (or no server matching
-`target_session_attrs`) raises while connecting or on a broken socket."""
-
-_MEASUREMENT_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
 
 _log = structlog.get_logger(__name__)
-
-_PRIMARY_LSN = "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END"
-_REPLICA_STATE = """
-SELECT pg_is_in_recovery() AS in_recovery,
-       pg_wal_lsn_diff($1::text::pg_lsn, pg_last_wal_replay_lsn())::bigint AS behind_primary,
-       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
-           AS replay_backlog,
-       extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
-           AS since_last_replay_s
-"""
 
 
 def _encode_json(value: object) -> str:
@@ -98,35 +75,6 @@ def is_read_only_server(connection: PooledConnection) -> bool:
         getattr(settings, "in_hot_standby", "off"),
         getattr(settings, "default_transaction_read_only", "off"),
     )
-
-
-class ReplicationStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """The replica as last measured.
-
-    `lag_s` is how stale reads on the replica may be: 0 when it has replayed all the
-    WAL the primary had written just before the measurement (so an idle primary does
-    not look like lag), else the age of the last transaction it replayed. None when
-    it could not be measured (the replica, or during a failover the primary, is down).
-    """
-
-    configured: bool
-    available: bool
-    in_recovery: bool | None = None
-    lag_s: float | None = None
-    lag_bytes: int | None = None
-    error: str | None = None
-
-
-def _lag(row: asyncpg.Record, primary_reachable: bool) -> tuple[float | None, int | None]:
-    if not row["in_recovery"]:
-        return 0.0, 0
-    behind = row["behind_primary"] if primary_reachable else row["replay_backlog"]
-    if behind is None:
-        return None, None
-    if behind <= 0:
-        return 0.0, 0
-    since_last_replay: float | None = row["since_last_replay_s"]
-    return (since_last_replay if since_last_replay is not None else None), int(behind)
 
 
 class PostgresDatabase:
@@ -239,18 +187,6 @@ class PostgresDatabase:
     def role_of(self, pool: asyncpg.Pool) -> PoolRole:
         return "replica" if pool is self._replica else "primary"
 
-    def pool_usage(self) -> dict[PoolRole, tuple[int, int]]:
-        """(open connections, connections in use) of each started pool."""
-        pools: dict[PoolRole, asyncpg.Pool | None] = {
-            "primary": self._primary,
-            "replica": self._replica,
-        }
-        return {
-            role: (pool.get_size(), pool.get_size() - pool.get_idle_size())
-            for role, pool in pools.items()
-            if pool is not None
-        }
-
     def _report_usage(self, pool: asyncpg.Pool) -> None:
         if self._on_pool_usage is not None:
             size = pool.get_size()
@@ -331,32 +267,9 @@ class PostgresDatabase:
         if replica is None:  # closed meanwhile
             return ReplicationStatus(configured=False, available=False)
         timeout = min(self._connect_timeout_s, self._command_timeout_s)
-        primary_lsn: str | None = None
-        primary_reachable = False
-        try:
-            async with self.primary.acquire(timeout=timeout) as connection:
-                primary_lsn = await connection.fetchval(_PRIMARY_LSN, timeout=timeout)
-                primary_reachable = primary_lsn is not None
-        except _MEASUREMENT_ERRORS:
-            primary_reachable = False
-        try:
-            async with replica.acquire(timeout=timeout) as connection:
-                row = await connection.fetchrow(_REPLICA_STATE, primary_lsn, timeout=timeout)
-        except _MEASUREMENT_ERRORS as exc:
-            await replica.expire_connections()
-            status = ReplicationStatus(configured=True, available=False, error=type(exc).__name__)
-        else:
-            assert row is not None  # noqa: S101 -- a SELECT without FROM returns one row
-            lag_s, lag_bytes = _lag(row, primary_reachable)
-            status = ReplicationStatus(
-                configured=True,
-                available=True,
-                in_recovery=row["in_recovery"],
-                lag_s=lag_s,
-                lag_bytes=lag_bytes,
-            )
-            if lag_s is not None and self._on_lag is not None:
-                self._on_lag(lag_s)
+        status = await measure_replication(self.primary, replica, timeout)
+        if status.lag_s is not None and self._on_lag is not None:
+            self._on_lag(status.lag_s)
         self._status, self._status_at = status, time.monotonic()
         return status
 

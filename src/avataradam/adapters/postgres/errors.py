@@ -42,6 +42,19 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+"""What a dead, restarting or unreachable server (or no server matching
+`target_session_attrs`) raises while connecting or on a broken socket."""
+
 _INVALID: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CheckViolationError,
     asyncpg.exceptions.NotNullViolationError,

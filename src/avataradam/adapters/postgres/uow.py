@@ -14,7 +14,6 @@ from avataradam.adapters.postgres.conversations import (
     PostgresFeedbackRepository,
 )
 from avataradam.adapters.postgres.database import (
-    CONNECTION_ERRORS,
     PooledConnection,
     PostgresDatabase,
     is_read_only_server,
@@ -24,7 +23,7 @@ from avataradam.adapters.postgres.documents import (
     PostgresChunkRepository,
     PostgresDocumentRepository,
 )
-from avataradam.adapters.postgres.errors import translated_errors
+from avataradam.adapters.postgres.errors import CONNECTION_ERRORS, translated_errors
 from avataradam.adapters.postgres.identity import (
     PostgresDealershipRepository,
     PostgresRefreshTokenRepository,

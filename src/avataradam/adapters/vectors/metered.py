@@ -21,9 +21,6 @@ class MeteredVectorIndex:
         self._time_call = time_call
         self.queries = 0
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
     async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         with self._time_call("upsert"):
             await self.inner.upsert(namespace, records)

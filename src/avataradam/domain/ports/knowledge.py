@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from avataradam.domain import codes
 from avataradam.domain.errors import DependencyUnavailable, DomainError
 from avataradam.domain.model import Topic
 
@@ -17,7 +18,7 @@ from avataradam.domain.model import Topic
 class ExtractionFailed(DomainError):
     """Permanent: the file cannot yield text (corrupt, encrypted, empty, too large)."""
 
-    code = "extraction_failed"
+    code = codes.EXTRACTION_FAILED
 
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message, reason=reason)
@@ -29,15 +30,15 @@ class ExtractorUnavailable(DependencyUnavailable):
     support): the operator's problem, never the file's, so it is retried like any
     unavailable dependency instead of failing the document as corrupt."""
 
-    code = "extractor_unavailable"
+    code = codes.EXTRACTOR_UNAVAILABLE
 
 
 class EmbedderUnavailable(DependencyUnavailable):
-    code = "embedder_unavailable"
+    code = codes.EMBEDDER_UNAVAILABLE
 
 
 class VectorIndexUnavailable(DependencyUnavailable):
-    code = "vector_index_unavailable"
+    code = codes.VECTOR_INDEX_UNAVAILABLE
 
 
 class ExtractedSection(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,16 +8,17 @@ from typing import Protocol
 
 import msgspec
 
+from avataradam.domain import codes
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import Stage
 
 
 class CacheUnavailable(DependencyUnavailable):
-    code = "cache_unavailable"
+    code = codes.CACHE_UNAVAILABLE
 
 
 class ChatModelUnavailable(DependencyUnavailable):
-    code = "chat_model_unavailable"
+    code = codes.CHAT_MODEL_UNAVAILABLE
 
 
 class Cache(Protocol):

@@ -12,9 +12,13 @@ from avataradam.domain.model import Role
 
 
 class Clock(Protocol):
-    """Current time, timezone-aware UTC."""
+    """Current time, timezone-aware UTC, and a monotonic reading for durations."""
 
     def now(self) -> datetime: ...
+    def monotonic(self) -> float:
+        """Seconds since an arbitrary fixed point; never goes back (for latencies,
+        deadlines and expiry within one process, never for timestamps)."""
+        ...
 
 
 class IdGenerator(Protocol):

@@ -19,6 +19,7 @@ from uuid import UUID
 
 import msgspec
 
+from avataradam.domain import codes
 from avataradam.domain.errors import Conflict, DependencyUnavailable, DomainError
 from avataradam.domain.model import (
     Chunk,
@@ -60,15 +61,17 @@ _STORED = 0.95
 
 
 class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
-    embed_batch_size: int = 64
-    upsert_batch_size: int = 500
+    """Built from Settings (entrypoints/options.py), which hold the defaults."""
+
+    embed_batch_size: int
+    upsert_batch_size: int
     """Passages extracted, embedded, indexed and stored together: at most this many (and
     their vectors) are held in memory at once, whatever the document's size."""
-    progress_interval_s: float = 0.5
-    lease_s: float = 20.0
+    progress_interval_s: float
+    lease_s: float
     """How long a claim holds a document without renewal. A worker that dies holds it
     at most this long; a re-drive follows within the reconciler's interval."""
-    lease_renew_interval_s: float = 5.0
+    lease_renew_interval_s: float
     """How often the holder renews its lease, whatever the step (extraction reports no
     progress for minutes); well below `lease_s`, so a late renewal never lets it lapse."""
 
@@ -298,12 +301,12 @@ class IngestDocument:
         clock: Clock,
         ids: IdGenerator,
         telemetry: Telemetry,
-        options: IngestionOptions | None = None,
+        options: IngestionOptions,
     ) -> None:
         self._uow, self._extractor, self._chunker = uow, extractor, chunker
         self._embedder, self._index, self._clock, self._ids = embedder, index, clock, ids
         self._telemetry = telemetry
-        self._options = options or IngestionOptions()
+        self._options = options
 
     async def __call__(
         self, document_id: UUID, *, retry_within: timedelta | None = None
@@ -380,7 +383,7 @@ class IngestDocument:
                 with span("ingest.extract_and_chunk"):
                     batch = await asyncio.to_thread(batches.take)
                 if not batch.drafts:
-                    raise ExtractionFailed("the document contains no text", reason="empty_text")
+                    raise ExtractionFailed("the document contains no text", reason=codes.EMPTY_TEXT)
                 target = max(done, _STORED * self._share(batch))
                 with span("ingest.embed"), times.timing(Stage.EMBEDDING):
                     await progress.report(Stage.EMBEDDING, done, force=batch.first_index == 0)

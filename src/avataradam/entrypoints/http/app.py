@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 
+from avataradam.adapters.observability.multiprocess import render_metrics
 from avataradam.domain.access import Principal
-from avataradam.entrypoints.container import Container, Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.bodytimeout import BodyReadTimeoutMiddleware
 from avataradam.entrypoints.http.controllers.admin import DealershipController, UserController
 from avataradam.entrypoints.http.controllers.conversations import (
@@ -37,7 +40,6 @@ from avataradam.entrypoints.http.ratelimit import (
 )
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
 from avataradam.entrypoints.http.warmup import WarmUp
-from avataradam.entrypoints.observability.metrics import render_metrics
 from avataradam.entrypoints.observability.middleware import instrument_app
 
 API_VERSION = "1.0.0"
@@ -48,13 +50,20 @@ async def docs_redirect() -> Redirect:
     return Redirect(path="/schema/swagger")
 
 
-def create_app(container: Container, *, server_process: bool = False) -> Litestar:
+def create_app(
+    container: Container,
+    *,
+    server_process: bool = False,
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
     """Builds the API around an already wired container; the app owns its lifecycle.
 
     `server_process`: the app is the one app of a server process (the ASGI factory).
     It then warms the embedder and a local chat model up in the background and freezes
     the heap out of the garbage collector's reach when warm (see `warmup.py`); embedded
     apps (tests) are ready at once and leave process-wide state alone.
+    `extra_routes`: handlers served beside the API's own with its middleware, auth and
+    rate limits (the benchmark's floor route; nothing in production passes any).
     """
     warm_up = WarmUp(partial(container.warm_up, chat_model=True) if server_process else None)
 
@@ -74,7 +83,9 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
             )
         return principal
 
-    async def provide_principal(request: Request[Any, Any, Any], container: Services) -> Principal:
+    async def provide_principal(
+        request: Request[Any, Any, Any], container: NamedDependency[Container]
+    ) -> Principal:
         # Depending on `container` makes Litestar resolve the two one after the other
         # instead of in a task group per request (measured hot spot of cached search).
         del container
@@ -106,6 +117,7 @@ def create_app(container: Container, *, server_process: bool = False) -> Litesta
             HealthController,
             docs_redirect,
             metrics,
+            *extra_routes,
         ],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),

@@ -26,7 +26,7 @@ from typing import Any
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import OpenAPI, OpenAPIResponse, Operation
+from litestar.openapi.spec import OpenAPI, OpenAPIResponse
 from litestar.status_codes import (
     HTTP_412_PRECONDITION_FAILED,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -35,6 +35,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.http import parse_options_header
 
 from avataradam.entrypoints.http.negotiation import JSON, NotAcceptable, preferred
+from avataradam.entrypoints.http.openapi import operations
 
 REPRESENTATIONS = "representations"
 API_PREFIXES = ("/v1/", "/health/")
@@ -203,13 +204,9 @@ def _not_modified_when_found(send: Send) -> Send:
 def document_http_semantics(openapi: OpenAPI) -> None:
     """Adds this module's answers to every API operation of the document: 406 and 412,
     and 415 where a body is taken. Call before `finish_openapi`, which completes them."""
-    for path, item in (openapi.paths or {}).items():
-        if not path.startswith(API_PREFIXES):
+    for path, operation in operations(openapi):
+        if not path.startswith(API_PREFIXES) or operation.responses is None:
             continue
-        for method in ("get", "put", "post", "delete", "patch"):
-            operation = getattr(item, method, None)
-            if not isinstance(operation, Operation) or operation.responses is None:
-                continue
-            statuses = ["406", "412"] + (["415"] if operation.request_body is not None else [])
-            for status in statuses:
-                operation.responses.setdefault(status, OpenAPIResponse(description=status))
+        statuses = ["406", "412"] + (["415"] if operation.request_body is not None else [])
+        for status in statuses:
+            operation.responses.setdefault(status, OpenAPIResponse(description=status))

@@ -2,18 +2,22 @@
 of every operation, the headers that come with them, and the tags.
 
 Handlers declare their errors with `responses=problems(...)`; each status lists an
-example of every code the API answers with it (the table in `problems.py`).
+example of every code the API answers with it (the table in `problems.py`), under
+the status's description (`problem_kinds.py`).
 `finish_openapi` then completes the built document in place: `components.responses`
 catalogues every code by status, every error response is the `Problem` schema
 (Litestar's own 400 schema is not what the API answers), 401s carry `WWW-Authenticate`,
 429s `Retry-After` and the RateLimit headers, and every answer `X-Request-ID`. JSON
 request bodies say `additionalProperties: false`: every body struct forbids unknown
 fields, and a client (or a fuzzer) must know that an extra field is a 400. Every
-operation with a body may answer 408 (see `bodytimeout`).
+operation with a body may answer 408 (see `bodytimeout`). List pages keep the
+component names they were published with.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from litestar.openapi import ResponseSpec
@@ -31,6 +35,7 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIType
 
+from avataradam.entrypoints.http.problem_kinds import PROBLEM_KINDS, ProblemKind
 from avataradam.entrypoints.http.problems import (
     PROBLEM_MEDIA_TYPE,
     PROBLEMS,
@@ -41,126 +46,7 @@ from avataradam.entrypoints.http.problems import (
 PROBLEM_SCHEMA = "Problem"
 
 
-class _Kind:
-    """The problems of one status: its most common `code`, what they mean, what to do,
-    and an example `detail` of that code."""
-
-    def __init__(self, code: str, description: str, detail: str) -> None:
-        self.code = code
-        self.description = description
-        self.detail = detail
-
-
-PROBLEM_KINDS: dict[int, _Kind] = {
-    400: _Kind(
-        "invalid_request",
-        "The request is malformed (`invalid_request`): it cannot be parsed as this "
-        "reference declares it, e.g. a wrong type, a value out of its stated range or "
-        "length, a missing or unknown field, in the body, the query or a header, or a "
-        "`cursor` the API never issued. `errors` lists each field. Fix the request; do "
-        "not retry it.",
-        "Validation failed for POST /v1/search",
-    ),
-    401: _Kind(
-        "invalid_token",
-        "No bearer token, or an invalid, expired or revoked one (`invalid_token`): refresh "
-        "the access token or sign in again; a token whose session was ended (password "
-        "changed or reset, account or dealership deactivated, sessions ended by an admin: "
-        "`session_ended`): sign in again; on sign-in, wrong credentials "
-        "(`authentication_failed`).",
-        "token has expired",
-    ),
-    403: _Kind(
-        "permission_denied",
-        "The caller's role may not do this (`permission_denied`); one's own password is "
-        "changed with POST /v1/me/password (`current_password_required`), whose "
-        "`current_password` was wrong (`wrong_current_password`).",
-        "this action needs the role dealership_admin or super_admin",
-    ),
-    404: _Kind(
-        "not_found",
-        "No such object in the caller's dealership (`not_found`). Objects of another "
-        "dealership answer 404 too, never 403.",
-        "document not found",
-    ),
-    406: _Kind(
-        "not_acceptable",
-        "The `Accept` header rules out every representation of the resource "
-        "(`not_acceptable`): accept `application/json` (a reply also `text/event-stream`).",
-        "this resource is available as application/json only",
-    ),
-    408: _Kind(
-        "request_timeout",
-        "The request body did not arrive in full within the server's deadline "
-        "(`request_timeout`); the connection is closed. Retry on a better connection.",
-        "the request body did not arrive within 120 s",
-    ),
-    409: _Kind(
-        "duplicate_document",
-        "The request conflicts with the current state: the same file already in the "
-        "topic (`duplicate_document`, `details.document_id` names it), an email another "
-        "user has (`email_taken`), a document that is not `failed` (`document_not_retryable`, "
-        "`details.status`), another request changing the same data first "
-        "(`concurrent_update`: retry).",
-        "the same file is already in this knowledge base",
-    ),
-    412: _Kind(
-        "precondition_failed",
-        "A precondition header is false (`precondition_failed`): no representation "
-        "carries an entity tag, so `If-Match` can only be `*`, and `If-None-Match: *` "
-        "fails on a resource that exists. Nothing was done; send the request without it.",
-        "no representation of this API carries an entity tag: If-Match can only be '*'",
-    ),
-    413: _Kind(
-        "file_too_large",
-        "The body or the uploaded file exceeds its size limit (`file_too_large`, "
-        "`payload_too_large`).",
-        "the file exceeds the upload limit of 26214400 bytes",
-    ),
-    415: _Kind(
-        "unsupported_file_type",
-        "The uploaded file is not PDF, DOCX, HTML, Markdown or plain text, judged by its "
-        "bytes (`unsupported_file_type`); or the body is not of the operation's type: "
-        "JSON in UTF-8, `multipart/form-data` for uploads, never content-coded "
-        "(`unsupported_media_type`).",
-        "only PDF, DOCX, HTML, Markdown and plain text files are accepted",
-    ),
-    422: _Kind(
-        "invalid_input",
-        "Well-formed, but a value breaks a rule of the service that this reference "
-        "cannot state (`invalid_input`), e.g. a super admin acting on dealership data "
-        "without `dealership_id`, an empty file; a webhook URL that points at a private, "
-        "link-local or metadata address (`webhook_destination_refused`); an "
-        "`Idempotency-Key` first used for a different request (`idempotency_key_reused`).",
-        "a super admin must pass dealership_id",
-    ),
-    429: _Kind(
-        "rate_limited",
-        "A rate limit is exhausted (`rate_limited`). Wait `Retry-After` seconds; the "
-        "`RateLimit` header tells what remains of each policy.",
-        "rate limit 'search' exceeded",
-    ),
-    405: _Kind(
-        "method_not_allowed",
-        "The path exists, but not with this method (`method_not_allowed`); `Allow` lists "
-        "the methods it has.",
-        "Method Not Allowed",
-    ),
-    500: _Kind(
-        "internal_error",
-        "A bug (`internal_error`). Retry once; report the `request_id` if it persists.",
-        "an unexpected error occurred; quote the request_id when reporting it",
-    ),
-    503: _Kind(
-        "dependency_unavailable",
-        "A backing service (database, Redis, vector store, model) cannot be reached "
-        "(`dependency_unavailable`). Retry with exponential backoff.",
-        "the database is unavailable",
-    ),
-}
-
-
-def _example(status: int, kind: _Kind, code: str) -> Example:
+def _example(status: int, kind: ProblemKind, code: str) -> Example:
     """An example problem for `code`; `summary` is the code, so a reader (and the test
     that walks the document) finds every code a status may carry."""
     value: dict[str, Any] = {
@@ -251,14 +137,39 @@ def _ref(name: str) -> Reference:
     return Reference(ref=f"#/components/headers/{name}")
 
 
-def _operations(openapi: OpenAPI) -> list[Operation]:
-    found: list[Operation] = []
-    for item in (openapi.paths or {}).values():
+def operations(openapi: OpenAPI) -> Iterator[tuple[str, Operation]]:
+    """Every operation of the document with its path, path by path."""
+    for path, item in (openapi.paths or {}).items():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(item, method, None)
             if isinstance(operation, Operation):
-                found.append(operation)
-    return found
+                yield path, operation
+
+
+_LIST_PAGE = re.compile(r"ListResponse_avataradam\.entrypoints\.http\.schemas\.\w+\.(\w+)_")
+
+
+def _keep_list_page_names(openapi: OpenAPI) -> None:
+    """A page of `XOut` keeps the component name it was published with,
+    `ListResponse_avataradam.entrypoints.http.schemas.XOut_`: Litestar names a generic
+    struct after its argument's module, and the bodies now have a module per resource."""
+    schemas = openapi.components.schemas or {}
+    renamed = {
+        name: f"ListResponse_avataradam.entrypoints.http.schemas.{m.group(1)}_"
+        for name in schemas
+        if (m := _LIST_PAGE.fullmatch(name))
+    }
+    if not renamed:
+        return
+    openapi.components.schemas = {renamed.get(name, name): s for name, s in schemas.items()}
+    for _, operation in operations(openapi):
+        for response in (operation.responses or {}).values():
+            content = response.content if isinstance(response, OpenAPIResponse) else None
+            for media in (content or {}).values():
+                if isinstance(ref := media.schema, Reference):
+                    name = ref.ref.rsplit("/", 1)[-1]
+                    if name in renamed:
+                        ref.ref = f"#/components/schemas/{renamed[name]}"
 
 
 def _is_problem_or_own(response: OpenAPIResponse) -> bool:
@@ -302,7 +213,8 @@ def finish_openapi(openapi: OpenAPI) -> OpenAPI:
     components.headers = {**(components.headers or {}), **_HEADERS}
     problem_ref = Reference(ref=f"#/components/schemas/{PROBLEM_SCHEMA}")
     components.responses = {**(components.responses or {}), **_catalogue(problem_ref)}
-    for operation in _operations(openapi):
+    _keep_list_page_names(openapi)
+    for _, operation in operations(openapi):
         _close_json_body(openapi, operation)
         if operation.request_body is not None and operation.responses is not None:
             operation.responses.setdefault(

@@ -8,7 +8,7 @@ from typing import Protocol, TypeVar
 from uuid import UUID
 
 from avataradam.domain.pagination import Cursor, page_size
-from avataradam.entrypoints.http.schemas import ListResponse
+from avataradam.entrypoints.http.schemas.common import ListResponse
 
 
 class _Keyed(Protocol):

@@ -26,7 +26,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from avataradam.domain import errors
+from avataradam.domain import codes, errors
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _log = structlog.get_logger(__name__)
@@ -57,68 +57,69 @@ class ProblemKind(msgspec.Struct, frozen=True):
 
 
 PROBLEMS: dict[str, ProblemKind] = {
-    "invalid_request": ProblemKind(400, "Bad request"),
-    "domain_error": ProblemKind(400, "Bad request"),
-    "http_error": ProblemKind(400, "Bad request"),
-    "invalid_token": ProblemKind(401, "Invalid token"),
-    "session_ended": ProblemKind(401, "Session ended"),
-    "authentication_failed": ProblemKind(401, "Authentication failed"),
-    "not_authenticated": ProblemKind(401, "Not authenticated"),
-    "permission_denied": ProblemKind(403, "Forbidden"),
-    "current_password_required": ProblemKind(403, "Current password required"),
-    "wrong_current_password": ProblemKind(403, "Wrong current password"),
-    "not_found": ProblemKind(404, "Not found"),
-    "method_not_allowed": ProblemKind(405, "Method not allowed"),
-    "not_acceptable": ProblemKind(406, "Not acceptable"),
-    "request_timeout": ProblemKind(408, "Request timeout"),
-    "conflict": ProblemKind(409, "Conflict"),
-    "concurrent_update": ProblemKind(409, "Concurrent update"),
-    "email_taken": ProblemKind(409, "Email taken"),
-    "duplicate_document": ProblemKind(409, "Duplicate document", ("document_id",)),
-    "document_not_retryable": ProblemKind(409, "Document not retryable", ("status",)),
-    "file_too_large": ProblemKind(413, "File too large"),
-    "precondition_failed": ProblemKind(412, "Precondition failed"),
-    "payload_too_large": ProblemKind(413, "Content too large"),
-    "unsupported_file_type": ProblemKind(415, "Unsupported file type"),
-    "undecodable_text": ProblemKind(415, "Undecodable text"),
-    "unsupported_media_type": ProblemKind(415, "Unsupported media type"),
-    "invalid_input": ProblemKind(422, "Invalid input"),
-    "idempotency_key_reused": ProblemKind(422, "Idempotency key reused"),
-    "webhook_destination_refused": ProblemKind(422, "Webhook destination refused", ("host",)),
-    "rate_limited": ProblemKind(429, "Too many requests", ("policy",)),
-    "budget_exhausted": ProblemKind(
+    codes.INVALID_REQUEST: ProblemKind(400, "Bad request"),
+    codes.DOMAIN_ERROR: ProblemKind(400, "Bad request"),
+    codes.HTTP_ERROR: ProblemKind(400, "Bad request"),
+    codes.INVALID_TOKEN: ProblemKind(401, "Invalid token"),
+    codes.SESSION_ENDED: ProblemKind(401, "Session ended"),
+    codes.AUTHENTICATION_FAILED: ProblemKind(401, "Authentication failed"),
+    codes.NOT_AUTHENTICATED: ProblemKind(401, "Not authenticated"),
+    codes.PERMISSION_DENIED: ProblemKind(403, "Forbidden"),
+    codes.CURRENT_PASSWORD_REQUIRED: ProblemKind(403, "Current password required"),
+    codes.WRONG_CURRENT_PASSWORD: ProblemKind(403, "Wrong current password"),
+    codes.NOT_FOUND: ProblemKind(404, "Not found"),
+    codes.METHOD_NOT_ALLOWED: ProblemKind(405, "Method not allowed"),
+    codes.NOT_ACCEPTABLE: ProblemKind(406, "Not acceptable"),
+    codes.REQUEST_TIMEOUT: ProblemKind(408, "Request timeout"),
+    codes.CONFLICT: ProblemKind(409, "Conflict"),
+    codes.CONCURRENT_UPDATE: ProblemKind(409, "Concurrent update"),
+    codes.EMAIL_TAKEN: ProblemKind(409, "Email taken"),
+    codes.DUPLICATE_DOCUMENT: ProblemKind(409, "Duplicate document", ("document_id",)),
+    codes.DOCUMENT_NOT_RETRYABLE: ProblemKind(409, "Document not retryable", ("status",)),
+    codes.FILE_TOO_LARGE: ProblemKind(413, "File too large"),
+    codes.PRECONDITION_FAILED: ProblemKind(412, "Precondition failed"),
+    codes.PAYLOAD_TOO_LARGE: ProblemKind(413, "Content too large"),
+    codes.UNSUPPORTED_FILE_TYPE: ProblemKind(415, "Unsupported file type"),
+    codes.UNDECODABLE_TEXT: ProblemKind(415, "Undecodable text"),
+    codes.UNSUPPORTED_MEDIA_TYPE: ProblemKind(415, "Unsupported media type"),
+    codes.INVALID_INPUT: ProblemKind(422, "Invalid input"),
+    codes.IDEMPOTENCY_KEY_REUSED: ProblemKind(422, "Idempotency key reused"),
+    codes.WEBHOOK_DESTINATION_REFUSED: ProblemKind(422, "Webhook destination refused", ("host",)),
+    codes.RATE_LIMITED: ProblemKind(429, "Too many requests", ("policy",)),
+    codes.BUDGET_EXHAUSTED: ProblemKind(
         429, "Budget exhausted", ("budget", "remaining", "required", "resets_at")
     ),
-    "internal_error": ProblemKind(500, "Internal server error"),
-    "dependency_unavailable": ProblemKind(503, "Service unavailable"),
-    "service_unavailable": ProblemKind(503, "Service unavailable"),
-    "warming_up": ProblemKind(503, "Warming up"),
-    "warm_up_failed": ProblemKind(503, "Warm-up failed"),
-    "cache_unavailable": ProblemKind(503, "Cache unavailable"),
-    "embedder_unavailable": ProblemKind(503, "Embedder unavailable"),
-    "vector_index_unavailable": ProblemKind(503, "Vector index unavailable"),
-    "task_queue_unavailable": ProblemKind(503, "Task queue unavailable"),
-    "chat_model_unavailable": ProblemKind(503, "Chat model unavailable"),
+    codes.INTERNAL_ERROR: ProblemKind(500, "Internal server error"),
+    codes.DEPENDENCY_UNAVAILABLE: ProblemKind(503, "Service unavailable"),
+    codes.SERVICE_UNAVAILABLE: ProblemKind(503, "Service unavailable"),
+    codes.WARMING_UP: ProblemKind(503, "Warming up"),
+    codes.WARM_UP_FAILED: ProblemKind(503, "Warm-up failed"),
+    codes.CACHE_UNAVAILABLE: ProblemKind(503, "Cache unavailable"),
+    codes.EMBEDDER_UNAVAILABLE: ProblemKind(503, "Embedder unavailable"),
+    codes.VECTOR_INDEX_UNAVAILABLE: ProblemKind(503, "Vector index unavailable"),
+    codes.TASK_QUEUE_UNAVAILABLE: ProblemKind(503, "Task queue unavailable"),
+    codes.CHAT_MODEL_UNAVAILABLE: ProblemKind(503, "Chat model unavailable"),
 }
-"""Every code the API answers, in the one table that maps codes to HTTP. A domain
+"""Every code the API answers (exactly the catalogue's `codes.ANSWERED`), in the one
+table that maps codes to HTTP. A domain
 error whose own code is not here answers the nearest listed code of its classes
 (`ExtractorUnavailable` would answer `dependency_unavailable`). The guide's error
 table (docs/guide/07-errors.md) and the OpenAPI document list exactly these codes."""
 
 _HTTP_EXCEPTION_CODES = {
-    400: "invalid_request",
-    401: "not_authenticated",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    408: "request_timeout",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "service_unavailable",
+    400: codes.INVALID_REQUEST,
+    401: codes.NOT_AUTHENTICATED,
+    403: codes.PERMISSION_DENIED,
+    404: codes.NOT_FOUND,
+    405: codes.METHOD_NOT_ALLOWED,
+    406: codes.NOT_ACCEPTABLE,
+    408: codes.REQUEST_TIMEOUT,
+    412: codes.PRECONDITION_FAILED,
+    413: codes.PAYLOAD_TOO_LARGE,
+    415: codes.UNSUPPORTED_MEDIA_TYPE,
+    429: codes.RATE_LIMITED,
+    500: codes.INTERNAL_ERROR,
+    503: codes.SERVICE_UNAVAILABLE,
 }
 """The code of a refusal by the HTTP framework itself, by status (`http_error` else)."""
 
@@ -195,7 +196,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     status = exc.status_code
     details: list[dict[str, Any]] | None = None
     if isinstance(exc, ValidationException):
-        code = "invalid_request"
+        code = codes.INVALID_REQUEST
         extra = exc.extra
         if isinstance(extra, list):
             details = [
@@ -205,13 +206,13 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
                 for e in extra
             ]
     elif isinstance(exc, NotFoundException):
-        code = "not_found"
+        code = codes.NOT_FOUND
     elif isinstance(exc, MethodNotAllowedException):
-        code = "method_not_allowed"
+        code = codes.METHOD_NOT_ALLOWED
     elif isinstance(exc, NotAuthorizedException):
-        code = "not_authenticated"
+        code = codes.NOT_AUTHENTICATED
     else:
-        code = _HTTP_EXCEPTION_CODES.get(status, "http_error")
+        code = _HTTP_EXCEPTION_CODES.get(status, codes.HTTP_ERROR)
     headers = dict(exc.headers or {})
     return problem_response(
         request,
@@ -229,8 +230,8 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return problem_response(
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,
-        code="internal_error",
-        title=PROBLEMS["internal_error"].title,
+        code=codes.INTERNAL_ERROR,
+        title=PROBLEMS[codes.INTERNAL_ERROR].title,
         detail="an unexpected error occurred; quote the request_id when reporting it",
     )
 

@@ -1,3 +1,3 @@
-"""Observability building blocks wired in by the composition root: structured logs,
-Prometheus metrics, OpenTelemetry traces and the ASGI middleware that ties them to
-HTTP requests. Nothing here is created at import time."""
+"""Observability of the processes, wired in by the entrypoints: structured logs (their
+configuration and redaction) and the ASGI middleware that ties logs, metrics and traces
+to HTTP requests. The metrics and tracing adapters live in adapters/observability/."""

@@ -32,11 +32,11 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from prometheus_client import Counter, Gauge, Histogram
 
+from avataradam.adapters.observability.metrics import UNMATCHED_ROUTE, Metrics, status_class
 from avataradam.entrypoints.observability.logging import (
     bind_request_context,
     clear_request_context,
 )
-from avataradam.entrypoints.observability.metrics import UNMATCHED_ROUTE, Metrics, status_class
 
 RouteResolver = Callable[[Scope], str | None]
 """Returns the route template of a request, or None when no route matches."""

@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 from opentelemetry import trace
 
-from avataradam.entrypoints.observability.tracing import (
+from avataradam.adapters.observability.tracing import (
     INSTRUMENTATION_NAME,
     attached_trace_context,
 )

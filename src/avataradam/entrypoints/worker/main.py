@@ -16,10 +16,10 @@ import structlog
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from avataradam.adapters.dramatiq.queue import QUEUES, build_broker
+from avataradam.adapters.observability.tracing import configure_tracing
 from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
 from avataradam.entrypoints.observability.logging import configure_logging
-from avataradam.entrypoints.observability.tracing import configure_tracing
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from avataradam.entrypoints.worker.metrics import TaskMetrics

@@ -27,7 +27,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import dq_name
 from dramatiq.middleware import Retries
 
-from avataradam.entrypoints.observability.metrics import Metrics, TaskOutcome
+from avataradam.adapters.observability.metrics import Metrics, TaskOutcome
 
 MetricsProvider = Callable[[], Metrics | None]
 """The process's `Metrics`, or None before the worker's container has started."""

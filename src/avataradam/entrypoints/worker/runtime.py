@@ -14,14 +14,11 @@ import redis
 import structlog
 from dramatiq.asyncio import get_event_loop_thread
 
+from avataradam.adapters.observability.metrics import Metrics
+from avataradam.adapters.observability.multiprocess import mark_process_dead, start_metrics_server
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
-from avataradam.entrypoints.observability.metrics import (
-    Metrics,
-    mark_process_dead,
-    start_metrics_server,
-)
 from avataradam.entrypoints.settings import Settings
 from avataradam.entrypoints.worker.metrics import RedisQueueProbe
 

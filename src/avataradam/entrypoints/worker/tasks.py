@@ -19,11 +19,12 @@ from uuid import UUID
 import structlog
 from dramatiq.middleware import CurrentMessage
 
+from avataradam.domain import codes
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.usecases.ingestion import IngestOutcome
 from avataradam.entrypoints.container import Container
-from avataradam.entrypoints.settings import IngestionSettings
+from avataradam.entrypoints.settings.features import IngestionSettings
 from avataradam.entrypoints.worker.memory import release_free_memory
 from avataradam.entrypoints.worker.shutdown import retry_when
 
@@ -77,9 +78,9 @@ async def ingest(
         if not last_attempt:
             raise
         if isinstance(exc, DependencyUnavailable):
-            code, message = "retries_exhausted", f"gave up after retries: {exc.message}"
+            code, message = codes.RETRIES_EXHAUSTED, f"gave up after retries: {exc.message}"
         else:
-            code, message = "internal_error", _describe(exc)
+            code, message = codes.INTERNAL_ERROR, _describe(exc)
         if not await container.mark_failed(document_id, code=code, message=message):
             # Another worker holds the document now: its run decides.
             return IngestOutcome(document_id=document_id, status="superseded")

@@ -29,6 +29,12 @@ class ConversationRepository(Protocol):
     async def messages(
         self, conversation_id: UUID, *, last: int | None = None
     ) -> list[Message]: ...
+    async def get_message(
+        self, message_id: UUID, *, dealership_id: UUID, user_id: UUID | None
+    ) -> Message | None:
+        """The message, when its conversation is of `dealership_id` and, unless `user_id`
+        is None, of that user; else None (as `get` scopes conversations)."""
+        ...
 
 
 class FeedbackRepository(Protocol):

@@ -5,25 +5,24 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.dealerships import DealershipChanges
 from avataradam.domain.usecases.users import NewUser, UserChanges
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
-from avataradam.entrypoints.http.schemas import (
+from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
+from avataradam.entrypoints.http.schemas.dealerships import (
     DealershipCreate,
     DealershipOut,
     DealershipUpdate,
-    ListResponse,
-    UserCreate,
-    UserOut,
-    UserUpdate,
 )
+from avataradam.entrypoints.http.schemas.identity import UserCreate, UserOut, UserUpdate
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
@@ -46,13 +45,13 @@ class DealershipController(Controller):
         self,
         data: JSONBody[DealershipCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DealershipOut]:
         answer = await container.create_dealership(
             principal, data.name, idempotency_key=idempotency_key
         )
-        return answered(answer, DealershipOut.of(answer.value), HTTP_201_CREATED)
+        return answered(answer, to_out(answer.value, DealershipOut), HTTP_201_CREATED)
 
     @get(
         operation_id="listDealerships",
@@ -63,7 +62,7 @@ class DealershipController(Controller):
     async def list_dealerships(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         cursor: CursorParam = None,
         limit: Limit = None,
     ) -> ListResponse[DealershipOut]:
@@ -71,7 +70,7 @@ class DealershipController(Controller):
             lambda c, n: container.list_dealerships(principal, cursor=c, limit=n),
             cursor,
             limit,
-            render=DealershipOut.of,
+            render=lambda d: to_out(d, DealershipOut),
         )
 
     @get(
@@ -82,9 +81,12 @@ class DealershipController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        dealership_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
-        return DealershipOut.of(await container.get_dealership(principal, dealership_id))
+        return to_out(await container.get_dealership(principal, dealership_id), DealershipOut)
 
     @patch(
         "/{dealership_id:uuid}",
@@ -102,13 +104,13 @@ class DealershipController(Controller):
         dealership_id: FromPath[UUID],
         data: JSONBody[DealershipUpdate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(
             name=data.name, active=data.active, monthly_token_budget=data.monthly_token_budget
         )
-        return DealershipOut.of(
-            await container.update_dealership(principal, dealership_id, changes)
+        return to_out(
+            await container.update_dealership(principal, dealership_id, changes), DealershipOut
         )
 
     @delete(
@@ -123,11 +125,14 @@ class DealershipController(Controller):
         responses=problems(400, 403, 404),
     )
     async def deactivate(
-        self, dealership_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        dealership_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(active=False)
-        return DealershipOut.of(
-            await container.update_dealership(principal, dealership_id, changes)
+        return to_out(
+            await container.update_dealership(principal, dealership_id, changes), DealershipOut
         )
 
 
@@ -146,7 +151,10 @@ class UserController(Controller):
         responses=problems(400, 403, 404, 409, 413, 422),
     )
     async def create(
-        self, data: JSONBody[UserCreate], principal: CurrentPrincipal, container: Services
+        self,
+        data: JSONBody[UserCreate],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
         new = NewUser(
             email=data.email,
@@ -156,7 +164,7 @@ class UserController(Controller):
             first_name=data.first_name,
             last_name=data.last_name,
         )
-        return UserOut.of(await container.create_user(principal, new))
+        return to_out(await container.create_user(principal, new), UserOut)
 
     @get(
         operation_id="listUsers",
@@ -170,7 +178,7 @@ class UserController(Controller):
     async def list_users(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -181,7 +189,7 @@ class UserController(Controller):
             ),
             cursor,
             limit,
-            render=UserOut.of,
+            render=lambda u: to_out(u, UserOut),
         )
 
     @get(
@@ -192,9 +200,12 @@ class UserController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
-        return UserOut.of(await container.get_user(principal, user_id))
+        return to_out(await container.get_user(principal, user_id), UserOut)
 
     @patch(
         "/{user_id:uuid}",
@@ -213,7 +224,7 @@ class UserController(Controller):
         user_id: FromPath[UUID],
         data: JSONBody[UserUpdate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> UserOut:
         changes = UserChanges(
             password=data.password,
@@ -222,7 +233,7 @@ class UserController(Controller):
             last_name=data.last_name,
             active=data.active,
         )
-        return UserOut.of(await container.update_user(principal, user_id, changes))
+        return to_out(await container.update_user(principal, user_id, changes), UserOut)
 
     @delete(
         "/{user_id:uuid}",
@@ -236,10 +247,13 @@ class UserController(Controller):
         responses=problems(400, 403, 404, 422),
     )
     async def deactivate(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> UserOut:
-        return UserOut.of(
-            await container.update_user(principal, user_id, UserChanges(active=False))
+        return to_out(
+            await container.update_user(principal, user_id, UserChanges(active=False)), UserOut
         )
 
     @post(
@@ -255,6 +269,9 @@ class UserController(Controller):
         responses=problems(400, 403, 404),
     )
     async def end_sessions(
-        self, user_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        user_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.end_sessions(principal, user_id)

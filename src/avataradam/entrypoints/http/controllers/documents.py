@@ -12,6 +12,7 @@ from uuid import UUID
 import structlog
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import ResponseHeader, UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, KwargDefinition
@@ -29,13 +30,14 @@ from avataradam.domain.filetypes import (
 )
 from avataradam.domain.model import Document, DocumentStatus, Topic
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.ratelimit import limited
-from avataradam.entrypoints.http.schemas import DocumentOut, ListResponse
+from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
+from avataradam.entrypoints.http.schemas.documents import DocumentOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 PART_BYTES = 1024 * 1024
@@ -96,8 +98,8 @@ def _reader(upload: UploadFile) -> AsyncIterator[bytes]:
     return parts()
 
 
-def _out(container: Services, document: Document) -> DocumentOut:
-    return DocumentOut.of(document, now=container.clock.now())
+def _out(container: Container, document: Document) -> DocumentOut:
+    return to_out(document, DocumentOut, stalled=document.stalled(container.clock.now()))
 
 
 class DocumentController(Controller):
@@ -137,7 +139,7 @@ class DocumentController(Controller):
         self,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
         try:
@@ -171,7 +173,7 @@ class DocumentController(Controller):
     async def list_documents(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         topic: FromQuery[Topic | None] = None,
         status: FromQuery[DocumentStatus | None] = None,
         dealership_id: FromQuery[UUID | None] = None,
@@ -205,7 +207,10 @@ class DocumentController(Controller):
         responses=problems(400, 404),
     )
     async def read(
-        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        document_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DocumentOut:
         return _out(container, await container.get_document(principal, document_id))
 
@@ -221,7 +226,10 @@ class DocumentController(Controller):
         responses=problems(400, 403, 404, 409),
     )
     async def remove(
-        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        document_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DocumentOut:
         return _out(container, await container.delete_document(principal, document_id))
 
@@ -234,6 +242,9 @@ class DocumentController(Controller):
         responses=problems(400, 403, 404, 409),
     )
     async def retry(
-        self, document_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        document_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> DocumentOut:
         return _out(container, await container.retry_document(principal, document_id))

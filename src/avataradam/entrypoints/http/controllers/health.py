@@ -18,16 +18,25 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from avataradam import __version__
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
-from avataradam.entrypoints.container import Container, Services
+from avataradam.domain import codes
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.problems import Problem, problem_response
 from avataradam.entrypoints.http.warmup import ServerWarmUp, WarmUp
 
 CHECK_TIMEOUT_S = 2.0
 NON_CRITICAL_CHECKS = frozenset({"postgres_replica"})
+
+
+class Liveness(msgspec.Struct, frozen=True):
+    status: str
+    version: str
+    """The running release, as in `pyproject.toml` and the `avataradam_build_info` metric."""
 
 
 class CheckResult(msgspec.Struct, frozen=True):
@@ -55,9 +64,14 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
 
-    @get("/live", operation_id="live", summary="Liveness", description="The process answers.")
-    async def live(self) -> dict[str, str]:
-        return {"status": "ok"}
+    @get(
+        "/live",
+        operation_id="live",
+        summary="Liveness",
+        description="The process answers; `version` is the release it runs (`CHANGELOG.md`).",
+    )
+    async def live(self) -> Liveness:
+        return Liveness(status="ok", version=__version__)
 
     @get(
         "/ready",
@@ -78,7 +92,10 @@ class HealthController(Controller):
         },
     )
     async def ready(
-        self, request: Request[Any, Any, Any], container: Services, warm_up: ServerWarmUp
+        self,
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Container],
+        warm_up: ServerWarmUp,
     ) -> Response[Readiness] | Response[Problem]:
         if warm_up.state != "ready":
             return _not_warm(request, warm_up)
@@ -106,7 +123,7 @@ def _not_warm(request: Request[Any, Any, Any], warm_up: WarmUp) -> Response[Prob
         return problem_response(
             request,
             status=HTTP_503_SERVICE_UNAVAILABLE,
-            code="warming_up",
+            code=codes.WARMING_UP,
             title="Warming up",
             detail="the process is loading its models; it will be ready in seconds",
             headers={"Retry-After": "1"},
@@ -114,13 +131,13 @@ def _not_warm(request: Request[Any, Any, Any], warm_up: WarmUp) -> Response[Prob
     return problem_response(
         request,
         status=HTTP_503_SERVICE_UNAVAILABLE,
-        code="warm_up_failed",
+        code=codes.WARM_UP_FAILED,
         title="Warm-up failed",
         detail=f"the process could not load its models ({warm_up.error}); see its log",
     )
 
 
-async def _run(container: Services, name: str) -> CheckResult:
+async def _run(container: NamedDependency[Container], name: str) -> CheckResult:
     try:
         await asyncio.wait_for(container.health_checks[name](), CHECK_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 -- any failure means "not ready", reported by name
@@ -128,7 +145,7 @@ async def _run(container: Services, name: str) -> CheckResult:
     return CheckResult(status="ok")
 
 
-async def _replication(container: Container) -> Replication | None:
+async def _replication(container: NamedDependency[Container]) -> Replication | None:
     uow = container.uow
     if not isinstance(uow, PostgresUnitOfWorkFactory) or not uow.database.has_replica:
         return None

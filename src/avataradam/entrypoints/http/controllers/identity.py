@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from avataradam.domain.usecases.auth import TokenPair
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import guarded_password_check
-from avataradam.entrypoints.http.schemas import (
+from avataradam.entrypoints.http.schemas.common import to_out
+from avataradam.entrypoints.http.schemas.identity import (
     LogoutRequest,
     PasswordChange,
     RefreshRequest,
@@ -44,7 +46,7 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[TokenRequest],
-        container: Services,
+        container: NamedDependency[Container],
     ) -> TokenPair:
         return await guarded_password_check(
             request,
@@ -64,7 +66,9 @@ class AuthController(Controller):
         ),
         responses=problems(400, 401, 413, public=True),
     )
-    async def refresh(self, data: JSONBody[RefreshRequest], container: Services) -> TokenPair:
+    async def refresh(
+        self, data: JSONBody[RefreshRequest], container: NamedDependency[Container]
+    ) -> TokenPair:
         return await container.refresh(data.refresh_token)
 
     @post(
@@ -77,7 +81,10 @@ class AuthController(Controller):
         responses=problems(400, 413),
     )
     async def logout(
-        self, data: JSONBody[LogoutRequest], principal: CurrentPrincipal, container: Services
+        self,
+        data: JSONBody[LogoutRequest],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.logout(principal, data.refresh_token)
 
@@ -93,8 +100,10 @@ class MeController(Controller):
         description="The signed-in user's profile: id, email, role, dealership.",
         responses=problems(404),
     )
-    async def me(self, principal: CurrentPrincipal, container: Services) -> UserOut:
-        return UserOut.of(await container.get_user(principal, principal.user_id))
+    async def me(
+        self, principal: CurrentPrincipal, container: NamedDependency[Container]
+    ) -> UserOut:
+        return to_out(await container.get_user(principal, principal.user_id), UserOut)
 
     @post(
         "/password",
@@ -114,7 +123,7 @@ class MeController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[PasswordChange],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
     ) -> TokenPair:
         me = await container.get_user(principal, principal.user_id)
         return await guarded_password_check(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.usecases.search import SearchQuery
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.ratelimit import limited
-from avataradam.entrypoints.http.schemas import SearchHitOut, SearchRequest, SearchResponse
+from avataradam.entrypoints.http.schemas.common import to_out
+from avataradam.entrypoints.http.schemas.search import SearchRequest, SearchResponse
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 
@@ -32,7 +34,10 @@ class SearchController(Controller):
         responses=problems(400, 403, 404, 413, 422, 429),
     )
     async def search(
-        self, data: JSONBody[SearchRequest], principal: CurrentPrincipal, container: Services
+        self,
+        data: JSONBody[SearchRequest],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> SearchResponse:
         result = await container.search(
             principal,
@@ -43,19 +48,4 @@ class SearchController(Controller):
                 dealership_id=data.dealership_id,
             ),
         )
-        return SearchResponse(
-            results=[
-                SearchHitOut(
-                    chunk_id=h.chunk_id,
-                    document_id=h.document_id,
-                    filename=h.filename,
-                    topic=h.topic,
-                    text=h.text,
-                    score=h.score,
-                    page=h.page,
-                    section=h.section,
-                )
-                for h in result.hits
-            ],
-            cached=result.cached,
-        )
+        return to_out(result, SearchResponse, results=result.hits)

@@ -9,16 +9,18 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.usecases.usage import MAX_REPORT_DAYS, UsageReport
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.negotiation import JSON, preferred
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.schemas import BudgetOut, UsageDayOut, UsageReportOut
+from avataradam.entrypoints.http.schemas.common import to_out
+from avataradam.entrypoints.http.schemas.usage import UsageReportOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 CSV = "text/csv"
@@ -30,33 +32,6 @@ CSV_COLUMNS = (
     "completion_tokens",
     "speech_seconds",
 )
-
-
-def _out(report: UsageReport) -> UsageReportOut:
-    b = report.budget
-    return UsageReportOut(
-        dealership_id=report.dealership_id,
-        start=report.start,
-        end=report.end,
-        days=[
-            UsageDayOut(
-                day=d.day,
-                model_calls=d.model_calls,
-                cached_answers=d.cached_answers,
-                prompt_tokens=d.prompt_tokens,
-                completion_tokens=d.completion_tokens,
-                speech_seconds=d.speech_seconds,
-            )
-            for d in report.days
-        ],
-        budget=BudgetOut(
-            monthly_token_budget=b.monthly_token_budget,
-            period_start=b.period_start,
-            resets_at=b.resets_at,
-            used_tokens=b.used_tokens,
-            remaining_tokens=b.remaining_tokens,
-        ),
-    )
 
 
 def _csv(report: UsageReport) -> str:
@@ -109,7 +84,7 @@ class UsageController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         start: Annotated[
             date | None, QueryParameter(name="from", description="First UTC day, YYYY-MM-DD.")
@@ -123,4 +98,4 @@ class UsageController(Controller):
         )
         if preferred(request.headers.get("accept"), (JSON, CSV)) == CSV:
             return Response(_csv(report), media_type=f"{CSV}; charset=utf-8; header=present")
-        return Response(_out(report))
+        return Response(to_out(report, UsageReportOut))

@@ -5,23 +5,30 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from avataradam.domain.model import WebhookSubscription
 from avataradam.domain.usecases.webhooks import NewSubscription
-from avataradam.entrypoints.container import Services
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
-from avataradam.entrypoints.http.schemas import (
-    ListResponse,
+from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
+from avataradam.entrypoints.http.schemas.webhooks import (
     WebhookCreate,
     WebhookDeliveryOut,
     WebhookDetailOut,
     WebhookOut,
 )
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
+
+
+def _out(subscription: WebhookSubscription, *, with_secret: bool = False) -> WebhookOut:
+    """The subscription's body; its `secret` only when asked (creation, rotation)."""
+    return to_out(subscription, WebhookOut, secret=subscription.secret if with_secret else None)
 
 
 class WebhookController(Controller):
@@ -52,7 +59,7 @@ class WebhookController(Controller):
         self,
         data: JSONBody[WebhookCreate],
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[WebhookOut]:
         answer = await container.create_subscription(
@@ -62,7 +69,7 @@ class WebhookController(Controller):
             ),
             idempotency_key=idempotency_key,
         )
-        return answered(answer, WebhookOut.of(answer.value, with_secret=True), HTTP_201_CREATED)
+        return answered(answer, _out(answer.value, with_secret=True), HTTP_201_CREATED)
 
     @get(
         operation_id="listWebhooks",
@@ -73,7 +80,7 @@ class WebhookController(Controller):
     async def list_webhooks(
         self,
         principal: CurrentPrincipal,
-        container: Services,
+        container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
@@ -84,7 +91,7 @@ class WebhookController(Controller):
             ),
             cursor,
             limit,
-            render=WebhookOut.of,
+            render=_out,
         )
 
     @get(
@@ -99,25 +106,16 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def read(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> WebhookDetailOut:
         subscription, deliveries = await container.get_subscription(principal, webhook_id)
         return WebhookDetailOut(
-            subscription=WebhookOut.of(subscription),
+            subscription=_out(subscription),
             deliveries=[
-                WebhookDeliveryOut(
-                    id=d.id,
-                    event_type=d.event_type,
-                    message_id=d.message_id,
-                    status=d.status,
-                    attempts=d.attempts,
-                    last_status_code=d.last_status_code,
-                    last_error=d.last_error,
-                    created_at=d.created_at,
-                    updated_at=d.updated_at,
-                    next_attempt_at=d.due_at,
-                )
-                for d in deliveries
+                to_out(d, WebhookDeliveryOut, next_attempt_at=d.due_at) for d in deliveries
             ],
         )
 
@@ -136,10 +134,13 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def rotate_secret(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> WebhookOut:
         rotated = await container.rotate_webhook_secret(principal, webhook_id)
-        return WebhookOut.of(rotated, with_secret=True)
+        return _out(rotated, with_secret=True)
 
     @delete(
         "/{webhook_id:uuid}",
@@ -149,6 +150,9 @@ class WebhookController(Controller):
         responses=problems(400, 403, 404),
     )
     async def remove(
-        self, webhook_id: FromPath[UUID], principal: CurrentPrincipal, container: Services
+        self,
+        webhook_id: FromPath[UUID],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
     ) -> None:
         await container.delete_subscription(principal, webhook_id)

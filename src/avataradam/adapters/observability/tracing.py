@@ -38,7 +38,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
-from avataradam.entrypoints.observability.metrics import ExternalService, Metrics
+from avataradam.adapters.observability.metrics import ExternalService, Metrics
 
 INSTRUMENTATION_NAME: Final = "avataradam"
 

@@ -9,9 +9,9 @@ from typing import cast
 import structlog
 from opentelemetry import trace
 
+from avataradam.adapters.observability.metrics import CacheName, CacheResult, Metrics
+from avataradam.adapters.observability.tracing import INSTRUMENTATION_NAME
 from avataradam.domain.model import Stage
-from avataradam.entrypoints.observability.metrics import CacheName, CacheResult, Metrics
-from avataradam.entrypoints.observability.tracing import INSTRUMENTATION_NAME
 
 _log = structlog.get_logger("avataradam")
 

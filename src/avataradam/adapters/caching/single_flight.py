@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from avataradam.domain.ports.services import Cache, CacheUnavailable
+from avataradam.domain.ports.system import Clock
 
 T = TypeVar("T")
 
@@ -22,6 +22,7 @@ async def single_flight(
     *,
     encode: Callable[[T], bytes],
     decode: Callable[[bytes], T],
+    clock: Clock,
     ttl_s: int,
     lock_ttl_s: float,
     wait_for_peer_s: float,
@@ -32,14 +33,15 @@ async def single_flight(
 
     The first to miss takes a lock (`{key}:lock`, held `lock_ttl_s` at most) and
     computes; the others wait for its value while the lock is held, up to
-    `wait_for_peer_s`, then compute themselves (and still share the value). A lock won
-    just after the holder stored its value and let go is given back unused: the key is
-    read again first. The holder releases the lock whether `compute` succeeds or
-    raises, so waiters take over at once instead of when it expires.
+    `wait_for_peer_s` (by `clock.monotonic`), then compute themselves (and still share
+    the value). A lock won just after the holder stored its value and let go is given
+    back unused: the key is read again first. The holder releases the lock whether
+    `compute` succeeds or raises, so waiters take over at once instead of when it
+    expires.
     """
     lock, token = f"{key}:lock", secrets.token_hex(8).encode()
     try:
-        deadline = time.monotonic() + wait_for_peer_s
+        deadline = clock.monotonic() + wait_for_peer_s
         while True:
             cached = await cache.get(key)
             if cached is not None:
@@ -50,7 +52,7 @@ async def single_flight(
                     await cache.delete_if_equal(lock, token)
                     return decode(cached), "hit"
                 break
-            if time.monotonic() >= deadline:
+            if clock.monotonic() >= deadline:
                 break  # the holder is slow or gone: compute, and still share the value
             await asyncio.sleep(poll_interval_s)
     except CacheUnavailable:

@@ -1,0 +1,1 @@
+"""One module per benchmark phase; `bench.run` runs them in order."""

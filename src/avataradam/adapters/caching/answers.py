@@ -1,0 +1,76 @@
+"""`SharedAnswerCache`: the `AnswerCache` port over the shared cache.
+
+Single flight across instances: the first request to miss takes a lock and asks the
+model; the others wait for its answer as long as the lock is held (a generation takes
+seconds), then serve it. A holder that fails releases the lock at once; one that died
+loses it when it expires, and a waiter then asks the model itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from avataradam.adapters.caching.single_flight import single_flight
+from avataradam.domain.answers import CachedAnswer
+from avataradam.domain.ports.services import Cache, Telemetry
+from avataradam.domain.ports.system import Clock
+
+
+class AnswerCacheOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Built from Settings (entrypoints/options.py), which hold the defaults."""
+
+    enabled: bool
+    ttl_s: int
+    lock_ttl_s: float
+    """How long a generating request holds the key: longer than a slow reply takes."""
+    wait_for_peer_s: float
+    poll_interval_s: float
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(CachedAnswer)
+
+
+class SharedAnswerCache:
+    """`AnswerCache` on a `Cache`: answers msgpack-encoded, kept `ttl_s` seconds, each
+    generated once across instances. Reports `cache_result("answer", outcome)`."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        telemetry: Telemetry,
+        clock: Clock,
+        options: AnswerCacheOptions,
+    ) -> None:
+        self._cache, self._telemetry, self._clock = cache, telemetry, clock
+        self._options = options
+
+    @property
+    def enabled(self) -> bool:
+        return self._options.enabled
+
+    async def answer(
+        self, key: str, generate: Callable[[], Awaitable[CachedAnswer]]
+    ) -> tuple[CachedAnswer, str]:
+        """(answer, outcome): `hit` served from the cache (no model call), `miss` asked
+        the model and shared the answer, `bypass` asked the model without the cache
+        (disabled or unreachable)."""
+        if not self._options.enabled:
+            return await generate(), "bypass"
+        options = self._options
+        answer, outcome = await single_flight(
+            self._cache,
+            key,
+            generate,
+            encode=_encoder.encode,
+            decode=_decoder.decode,
+            clock=self._clock,
+            ttl_s=options.ttl_s,
+            lock_ttl_s=options.lock_ttl_s,
+            wait_for_peer_s=options.wait_for_peer_s,
+            poll_interval_s=options.poll_interval_s,
+        )
+        self._telemetry.cache_result("answer", outcome)
+        return answer, outcome

@@ -1,0 +1,132 @@
+"""`CachingRetriever`: retrieval results shared through the cache, and kept in process.
+
+A retrieval key names the dealership's knowledge-base generation (`domain.retrieval`),
+so the value under a key never changes: no invalidation, and an in-process copy is
+always as good as the shared one.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from avataradam.adapters.caching.embeddings import CachingEmbedder
+from avataradam.adapters.caching.local import LocalResults
+from avataradam.adapters.caching.single_flight import single_flight
+from avataradam.domain.ports.knowledge import Embedder, VectorIndex
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.ports.retrieval import Retriever
+from avataradam.domain.ports.services import Cache, Telemetry
+from avataradam.domain.ports.system import Clock
+from avataradam.domain.retrieval import (
+    KnowledgeBaseRetriever,
+    RetrievalRequest,
+    SearchHit,
+    SearchResult,
+    retrieval_key,
+)
+
+
+class CacheOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Built from Settings (entrypoints/options.py), which hold the defaults."""
+
+    enabled: bool
+    retrieval_ttl_s: int
+    embedding_ttl_s: int
+    lock_ttl_s: float
+    """How long a computing request holds the key; a crashed holder's lock expires."""
+    wait_for_peer_s: float
+    """Longest wait for others' work, after which a request computes uncached."""
+    poll_interval_s: float
+    local_entries: int
+    """Retrieval results also kept in this process (LRU, 0 = off): a hot question then
+    costs no cache round trip. Safe because a retrieval key names the knowledge-base
+    generation, so the value under a key never changes."""
+
+
+_hits_encoder = msgspec.msgpack.Encoder()
+_hits_decoder = msgspec.msgpack.Decoder(list[SearchHit])
+
+
+class CachingRetriever:
+    """Implements `Retriever` around another: the process's LRU first, then the shared
+    cache with single flight (one computation per key across every instance). Reports
+    `cache_result("retrieval", hit | miss | bypass)`, and a `cache_unavailable` event
+    when the shared cache could not be used."""
+
+    def __init__(
+        self,
+        inner: Retriever,
+        cache: Cache,
+        telemetry: Telemetry,
+        clock: Clock,
+        *,
+        model: str,
+        options: CacheOptions,
+    ) -> None:
+        self._inner, self._cache, self._telemetry, self._clock = inner, cache, telemetry, clock
+        self._model = model
+        self._options = options
+        self._local = LocalResults(
+            self._options.local_entries, self._options.retrieval_ttl_s, clock
+        )
+
+    async def retrieve(self, request: RetrievalRequest) -> SearchResult:
+        key = retrieval_key(
+            dealership_id=request.dealership_id,
+            generation=request.generation,
+            normalised=request.normalised,
+            topics=request.topics,
+            top_k=request.top_k,
+            model=self._model,
+        )
+        local = self._local.get(key)
+        if local is not None:
+            self._telemetry.cache_result("retrieval", "hit")
+            return SearchResult(hits=local, cache="hit")
+
+        async def compute() -> list[SearchHit]:
+            return (await self._inner.retrieve(request)).hits
+
+        options = self._options
+        hits, outcome = await single_flight(
+            self._cache,
+            key,
+            compute,
+            encode=_hits_encoder.encode,
+            decode=_hits_decoder.decode,
+            clock=self._clock,
+            ttl_s=options.retrieval_ttl_s,
+            lock_ttl_s=options.lock_ttl_s,
+            wait_for_peer_s=options.wait_for_peer_s,
+            poll_interval_s=options.poll_interval_s,
+        )
+        if outcome == "bypass":
+            self._telemetry.event("cache_unavailable", key_kind=key.split(":", 2)[1])
+        self._telemetry.cache_result("retrieval", outcome)
+        self._local.put(key, hits)
+        return SearchResult(hits=hits, cache=outcome)
+
+
+def knowledge_base_retriever(
+    uow: UnitOfWorkFactory,
+    embedder: Embedder,
+    index: VectorIndex,
+    *,
+    cache: Cache,
+    telemetry: Telemetry,
+    clock: Clock,
+    options: CacheOptions,
+) -> Retriever:
+    """The knowledge base's `Retriever` behind the retrieval and query-embedding caches,
+    or uncached when `options.enabled` is false (every result then says `bypass`)."""
+    if not options.enabled:
+        return KnowledgeBaseRetriever(uow, embedder, index)
+    embeddings = CachingEmbedder(embedder, cache, telemetry, ttl_s=options.embedding_ttl_s)
+    return CachingRetriever(
+        KnowledgeBaseRetriever(uow, embeddings, index),
+        cache,
+        telemetry,
+        clock,
+        model=embedder.model_name,
+        options=options,
+    )

@@ -1,0 +1,173 @@
+"""Retrieval over a dealership's knowledge base: what a search returns, the rules of its
+cache keys, and the uncached retrieval that serves chunks of `ready` documents only.
+
+Cache keys carry the dealership's knowledge-base generation, which is bumped in the
+same transaction that makes a document ready or starts deleting one: a changed
+knowledge base can never be answered from a stale entry, with no TTL guesswork. The
+caches themselves are adapters (`adapters/caching`) around the `Retriever` port.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.model import Topic
+from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+
+MAX_FETCH = 1000
+"""Most vectors one search asks the index for while fetching past unservable ones."""
+
+
+class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
+    chunk_id: str
+    document_id: UUID
+    filename: str
+    topic: Topic
+    text: str
+    score: float
+    page: int | None = None
+    section: str | None = None
+
+
+class SearchResult(msgspec.Struct, frozen=True, kw_only=True):
+    hits: list[SearchHit]
+    cache: str
+    """hit | miss | bypass"""
+
+    @property
+    def cached(self) -> bool:
+        return self.cache == "hit"
+
+
+class RetrievalRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One retrieval: the `top_k` best passages of a dealership's knowledge base (at
+    `generation`) for a normalised query, of `topics` only when given."""
+
+    dealership_id: UUID
+    generation: int
+    normalised: str
+    topics: tuple[Topic, ...] | None
+    top_k: int
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_query(text: str) -> str:
+    """Unicode NFKC, case-folded, whitespace collapsed: equal questions share a key."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def embedding_key(model: str, normalised: str) -> str:
+    return f"avataradam:emb:{model}:{_digest(normalised)}"
+
+
+def retrieval_key(
+    *,
+    dealership_id: UUID,
+    generation: int,
+    normalised: str,
+    topics: Sequence[Topic] | None,
+    top_k: int,
+    model: str,
+) -> str:
+    topic_part = ",".join(sorted(t.value for t in topics)) if topics else "*"
+    return (
+        f"avataradam:ret:{dealership_id}:{generation}:{model}:{top_k}:{topic_part}:"
+        f"{_digest(normalised)}"
+    )
+
+
+class KnowledgeBaseRetriever:
+    """`Retriever` straight from the vector index and the chunks: never cached, so its
+    results say `bypass`."""
+
+    def __init__(self, uow: UnitOfWorkFactory, embedder: Embedder, index: VectorIndex) -> None:
+        self._uow, self._embedder, self._index = uow, embedder, index
+
+    async def retrieve(self, request: RetrievalRequest) -> SearchResult:
+        [vector] = await self._embedder.embed([request.normalised])
+        hits = await self._search(request.dealership_id, vector, request.topics, request.top_k)
+        return SearchResult(hits=hits, cache="bypass")
+
+    async def _search(
+        self,
+        dealership_id: UUID,
+        vector: list[float],
+        topics: Sequence[Topic] | None,
+        top_k: int,
+    ) -> list[SearchHit]:
+        """The `top_k` best servable passages: chunks of `ready` documents only.
+
+        Vectors of documents that are not ready (being written, failed, deleting) stay in
+        the index until removed, so they must never take a place among the `top_k`
+        (a search would starve while a well-matching document is deleted). One vector
+        query suffices unless its page holds unservable vectors. Then the documents that
+        are not ready are excluded inside the next query; vectors still left without a
+        servable chunk (an older chunking's leftovers, or deletes an eventually
+        consistent index has not applied yet) are fetched past, fourfold more each
+        round, up to `MAX_FETCH` vectors.
+        """
+        wanted = list(topics) if topics else None
+        excluded: set[UUID] | None = None
+        fetch = top_k
+        while True:
+            matches = await self._index.query(
+                str(dealership_id),
+                vector,
+                top_k=fetch,
+                topics=wanted,
+                exclude_documents=excluded or (),
+            )
+            hits = await self._servable(dealership_id, matches)
+            if len(hits) >= top_k or len(matches) < fetch or fetch >= MAX_FETCH:
+                return hits[:top_k]
+            if excluded is None:
+                async with self._uow(read_only=True) as uow:
+                    excluded = set(await uow.documents.not_ready_ids(dealership_id))
+                served = {hit.chunk_id for hit in hits}
+                leftovers = sum(
+                    1 for m in matches if m.id not in served and m.document_id not in excluded
+                )
+                fetch = min(top_k + leftovers, MAX_FETCH)
+            else:
+                fetch = min(4 * fetch, MAX_FETCH)
+
+    async def _servable(
+        self, dealership_id: UUID, matches: Sequence[VectorMatch]
+    ) -> list[SearchHit]:
+        """The matches whose chunk is servable (its document `ready`), in match order."""
+        if not matches:
+            return []
+        async with self._uow(read_only=True) as uow:
+            chunks = {
+                c.id: c
+                for c in await uow.chunks.get_many(
+                    [m.id for m in matches], dealership_id=dealership_id
+                )
+            }
+        return [
+            SearchHit(
+                chunk_id=m.id,
+                document_id=chunks[m.id].document_id,
+                filename=chunks[m.id].filename,
+                topic=chunks[m.id].topic,
+                text=chunks[m.id].text,
+                score=round(m.score, 6),
+                page=chunks[m.id].page,
+                section=chunks[m.id].section,
+            )
+            for m in matches
+            if m.id in chunks
+        ]

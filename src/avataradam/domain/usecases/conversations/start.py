@@ -1,0 +1,120 @@
+"""Starting a conversation, listing one's own, reading one with its messages."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.access import Principal, dealership_scope
+from avataradam.domain.errors import InvalidInput, NotFound
+from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
+from avataradam.domain.model import Conversation, ConversationMode, Message
+from avataradam.domain.pagination import Cursor
+from avataradam.domain.personas import PERSONAS, persona_for
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.ports.system import Clock, IdGenerator
+
+MAX_SCENARIO_CHARS = 200
+
+
+class NewConversation(msgspec.Struct, frozen=True, kw_only=True):
+    mode: ConversationMode
+    scenario: str | None = None
+    """Roleplay: a persona key (random when absent). Training: an optional focus."""
+    dealership_id: UUID | None = None
+
+
+class ConversationDetail(msgspec.Struct, frozen=True, kw_only=True):
+    conversation: Conversation
+    messages: list[Message]
+
+
+def require_storable(text: str, field: str) -> None:
+    """Refuses, before any work starts, text that storage cannot hold (PostgreSQL
+    `text` cannot contain U+0000), rather than failing when the reply is stored."""
+    if "\x00" in text:
+        raise InvalidInput(f"{field} must not contain the NUL character (U+0000)", field=field)
+
+
+class StartConversation:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        choose: Callable[[Sequence[str]], str] = random.choice,
+    ) -> None:
+        self._uow, self._clock, self._ids, self._choose = uow, clock, ids, choose
+
+    async def __call__(
+        self, principal: Principal, new: NewConversation, *, idempotency_key: str | None = None
+    ) -> Answer[Conversation]:
+        """A new conversation; with an idempotency key (the caller's own), repeats
+        replay the first answer instead of starting another one."""
+        dealership_id = dealership_scope(principal, new.dealership_id)
+        scenario = (new.scenario or "").strip() or None
+        if scenario is not None and len(scenario) > MAX_SCENARIO_CHARS:
+            raise InvalidInput(f"scenario is at most {MAX_SCENARIO_CHARS} characters")
+        require_storable(scenario or "", "scenario")
+        if new.mode is ConversationMode.ROLEPLAY:
+            scenario = persona_for(scenario).scenario if scenario else self._choose(list(PERSONAS))
+        now = self._clock.now()
+        conversation = Conversation(
+            id=self._ids.new_id(),
+            dealership_id=dealership_id,
+            user_id=principal.user_id,
+            mode=new.mode,
+            scenario=scenario,
+            created_at=now,
+            updated_at=now,
+        )
+        request = IdempotentRequest.of(f"conversations:{principal.user_id}", idempotency_key, new)
+        async with self._uow() as uow:
+            replay = await first_answer(uow, request, conversation, status_code=201, now=now)
+            if replay is not None:
+                return replay
+            if await uow.dealerships.get(dealership_id) is None:
+                raise NotFound("dealership not found")
+            await uow.conversations.add(conversation)
+            await uow.commit()
+        return Answer(value=conversation)
+
+
+class ListConversations:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self,
+        principal: Principal,
+        *,
+        dealership_id: UUID | None = None,
+        cursor: Cursor | None,
+        limit: int,
+    ) -> list[Conversation]:
+        scope = dealership_scope(principal, dealership_id)
+        async with self._uow(read_only=True) as uow:
+            return await uow.conversations.list_page(
+                dealership_id=scope, user_id=principal.user_id, cursor=cursor, limit=limit
+            )
+
+
+class GetConversation:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self, principal: Principal, conversation_id: UUID, *, dealership_id: UUID | None = None
+    ) -> ConversationDetail:
+        scope = dealership_scope(principal, dealership_id)
+        async with self._uow(read_only=True) as uow:
+            conversation = await uow.conversations.get(
+                conversation_id, dealership_id=scope, user_id=principal.user_id
+            )
+            if conversation is None:
+                raise NotFound("conversation not found")
+            messages = await uow.conversations.messages(conversation_id)
+        return ConversationDetail(conversation=conversation, messages=messages)

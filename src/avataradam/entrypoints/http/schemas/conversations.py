@@ -1,0 +1,94 @@
+"""Bodies of conversations, their messages and replies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from avataradam.domain.model import ConversationMode, MessageRole, Topic
+from avataradam.entrypoints.http.schemas.common import DealershipId
+
+
+class ConversationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    mode: ConversationMode
+    scenario: Annotated[str, msgspec.Meta(max_length=200, examples=["price_focused"])] | None = None
+    """Roleplay: a customer persona (GET /v1/conversations/scenarios), random when absent.
+    Training: an optional focus for the session."""
+    dealership_id: DealershipId | None = None
+
+
+class ScenarioOut(msgspec.Struct, frozen=True):
+    scenario: str
+    name: str
+    description: str
+
+
+class SourceOut(msgspec.Struct, frozen=True):
+    chunk_id: str
+    document_id: UUID
+    filename: str
+    topic: Topic
+    index: int
+    page: int | None
+
+
+class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    conversation_id: UUID
+    role: MessageRole
+    content: str
+    sources: list[SourceOut]
+    """Passages the reply cites, checked by the server: `[n]` in `content` cites
+    `sources[n-1]`, and every source listed is cited."""
+    created_at: datetime
+    grounded: bool | None = None
+    """Training replies: true when every claim (a sentence of four or more words that is
+    not a question) is supported by a passage it cites; null for trainee messages and
+    roleplay lines."""
+    supported_share: float | None = None
+    """Training replies: the share of claims supported by a cited passage, 0..1 (null
+    when the reply makes no claim, e.g. when nothing relevant was found)."""
+    cached: bool = False
+    """Served from the answer cache: the same first question, asked in this dealership
+    since its knowledge base last changed, was answered by the model once."""
+
+
+class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    dealership_id: UUID
+    user_id: UUID
+    mode: ConversationMode
+    scenario: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationDetailOut(ConversationOut, frozen=True, kw_only=True):
+    messages: list[MessageOut]
+
+
+class MessageCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    content: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=4000, examples=["How do I present GAP?"])
+    ]
+
+
+class UsageOut(msgspec.Struct, frozen=True):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ModelOut(msgspec.Struct, frozen=True):
+    name: str
+    generative: bool
+    """False for the extractive model: the reply was picked from documents, not written."""
+    notice: str | None
+    """What the reply cannot do, when the model has limits users must know about."""
+
+
+class AssistantMessageOut(MessageOut, frozen=True, kw_only=True):
+    usage: UsageOut | None
+    model: ModelOut
