@@ -105,6 +105,12 @@ bench-search:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --only search
 
+# Items 1-2 only: hello world, the floor route (auth, one rate-limit call, one PostgreSQL
+# statement) and cached search on both servers; cached search ÷ floor (issue 14).
+bench-floor:
+    bash ops/install-bench-tools.sh
+    .venv/bin/python -m bench.run --only servers
+
 # Failover drill (issue 6): primary + synchronous standby, SIGKILL every primary process under load, promote; RTO and lost-write table (min/median/max).
 drill-failover trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}

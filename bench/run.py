@@ -1,4 +1,4 @@
-"""`python -m bench.run [--quick] [--only search|ingest|restart]`: the benchmark suite.
+"""`python -m bench.run [--quick] [--only search|servers|ingest|restart]`: the benchmark suite.
 
 Starts the real stack (fresh database, Redis DB 12, `avataradam serve` instances, a
 Dramatiq worker, local embedder, PostgreSQL vector store), measures the eight items of
@@ -185,6 +185,8 @@ async def amain(args: argparse.Namespace) -> Path:
             await run_async_phase(b, "knowledge_base", load_knowledge(b, api))
         if args.only in (None, "ingest"):
             await run_async_phase(b, "ingestion", phase_ingestion(b, api))
+        if args.only == "servers":
+            await run_async_phase(b, "servers", asyncio.to_thread(phase_servers, b))
         if args.only in (None, "search"):
             for phase_name, fn in (
                 ("servers", phase_servers),
@@ -231,7 +233,7 @@ async def amain(args: argparse.Namespace) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
-    parser.add_argument("--only", choices=["search", "ingest", "restart"])
+    parser.add_argument("--only", choices=["search", "servers", "ingest", "restart"])
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     uvloop.run(amain(args))

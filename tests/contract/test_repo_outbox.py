@@ -16,7 +16,10 @@ import pytest
 
 from avataradam.domain.errors import ConcurrentUpdate
 from avataradam.domain.model import (
+    IngestDocumentTask,
     OutboxEntry,
+    OutboxMessage,
+    UsageBudgetThreshold,
 )
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.contract.builders import (
@@ -40,13 +43,19 @@ async def drain(uow: UnitOfWorkFactory, now: datetime) -> None:
         await work.commit()
 
 
-def entry(available_at: datetime, kind: str = "ingest") -> OutboxEntry:
+def entry(available_at: datetime, *, event: bool = False) -> OutboxEntry:
+    message: OutboxMessage = IngestDocumentTask(document_id=uuid4(), request_id="r1")
+    if event:
+        message = UsageBudgetThreshold(
+            dealership_id=uuid4(),
+            occurred_at=available_at,
+            threshold=80,
+            period="2026-01",
+            monthly_token_budget=10,
+            used_tokens=8,
+        )
     return OutboxEntry(
-        id=uuid4(),
-        kind=kind,
-        payload={"document_id": str(uuid4()), "attempt": "1"},
-        created_at=available_at,
-        available_at=available_at,
+        id=uuid4(), message=message, created_at=available_at, available_at=available_at
     )
 
 
@@ -55,7 +64,7 @@ async def test_outbox_claims_only_due_entries_and_done_ones_go_away(
 ) -> None:
     await drain(uow, outbox_now)
     due = [entry(outbox_now - timedelta(seconds=i)) for i in range(3)]
-    future = entry(outbox_now + timedelta(seconds=1), kind="webhook")
+    future = entry(outbox_now + timedelta(seconds=1), event=True)
     try:
         async with uow() as work:
             for e in [*due, future]:
@@ -74,6 +83,24 @@ async def test_outbox_claims_only_due_entries_and_done_ones_go_away(
             assert {e.id for e in later} == {future.id, claimed[2].id}
     finally:
         await drain(uow, outbox_now + timedelta(seconds=5))
+
+
+async def test_outbox_messages_come_back_as_the_typed_structs_they_went_in_as(
+    uow: UnitOfWorkFactory, outbox_now: datetime
+) -> None:
+    await drain(uow, outbox_now)
+    entries = [entry(outbox_now), entry(outbox_now, event=True)]
+    try:
+        async with uow() as work:
+            for e in entries:
+                await work.outbox.add(e)
+            await work.commit()
+        async with uow() as work:
+            claimed = await work.outbox.claim_due(10, outbox_now)
+        assert sorted(claimed, key=lambda e: e.id) == sorted(entries, key=lambda e: e.id)
+        assert {e.kind for e in claimed} == {"task", "event"}
+    finally:
+        await drain(uow, outbox_now)
 
 
 async def test_concurrent_claimers_never_get_the_same_entry(

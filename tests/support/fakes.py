@@ -6,6 +6,7 @@ is `avataradam.adapters.memory.telemetry.InMemoryTelemetry`: tests use those dir
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,18 +19,17 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 class ManualClock:
     """`Clock` whose time moves only when the test moves it: `advance(seconds)`, or
-    set `current`. Never advanced, it is a stopped clock. Its monotonic reading follows
-    `current` (seconds since the start), so durations are the time the test moved it."""
+    set `current`. Never advanced, it is a stopped clock. Only the wall clock is manual:
+    `monotonic` is the system's, so throttles and timings run."""
 
     def __init__(self, start: datetime = EPOCH) -> None:
         self.current = start
-        self._start = start
 
     def now(self) -> datetime:
         return self.current
 
     def monotonic(self) -> float:
-        return (self.current - self._start).total_seconds()
+        return time.monotonic()
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)

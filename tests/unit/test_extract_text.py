@@ -11,10 +11,11 @@ from avataradam.adapters.extract import (
     PlainTextExtractor,
 )
 from avataradam.domain.codes import EMPTY_TEXT, TOO_LARGE, UNDECODABLE_TEXT, UNSUPPORTED_TYPE
-from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT, sniff_file
+from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT
 from avataradam.domain.ports.knowledge import ExtractedSection, ExtractionFailed
 from tests.fixtures import corpus_pdf
 from tests.fixtures.hostile import write_docx
+from tests.support.filetypes import sniff_file
 
 HTML_PAGE = """<!DOCTYPE html>
 <html><head><title>Menu selling</title>

@@ -23,9 +23,9 @@ from avataradam.domain.filetypes import (
     is_docx,
     safe_filename,
     sniff_content_type,
-    sniff_file,
 )
 from tests.fixtures import corpus_pdf
+from tests.support.filetypes import sniff_file
 
 
 def _docx_bytes() -> bytes:

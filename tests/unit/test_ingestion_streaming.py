@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
+from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.domain.model import DocumentStatus, Stage, Topic
 from avataradam.domain.ports.knowledge import (
@@ -192,6 +193,7 @@ class StreamingWorld(World):
             ingestion_options(
                 embed_batch_size=embed_batch, upsert_batch_size=batch, progress_interval_s=0.0
             ),
+            spool=TemporaryDirectorySpool(),
         )
         return watched
 

@@ -16,6 +16,7 @@ import pytest
 from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
+from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
 from avataradam.adapters.memory.queue import InMemoryTaskQueue
 from avataradam.adapters.memory.store import InMemoryStore
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
@@ -35,19 +36,15 @@ from avataradam.domain.model import (
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.tasks import DELIVER_WEBHOOK, INGEST_DOCUMENT
 from avataradam.domain.usecases.dealerships import CreateDealership
+from avataradam.domain.usecases.document_jobs import MarkFailed, PurgeDocument, ReconcileDocuments
 from avataradam.domain.usecases.documents import (
     TaskDispatcher,
     UploadDocument,
     UploadedFile,
     UploadRequest,
 )
-from avataradam.domain.usecases.ingestion import (
-    IngestDocument,
-    MarkFailed,
-    PurgeDocument,
-    ReconcileDocuments,
-    RelayOutbox,
-)
+from avataradam.domain.usecases.ingestion import IngestDocument
+from avataradam.domain.usecases.outbox import RelayOutbox
 from tests.support.fakes import ManualClock
 from tests.support.world import ingestion_options
 
@@ -91,6 +88,7 @@ class World:
             self.ids,
             self.telemetry,
             ingestion_options(),
+            spool=TemporaryDirectorySpool(),
         )
         self.upload = UploadDocument(
             self.uow, TaskDispatcher(self.queue, self.clock, self.ids), self.clock, self.ids
@@ -108,15 +106,18 @@ class World:
         async def parts() -> AsyncIterator[bytes]:
             yield data
 
-        result = await self.upload(
-            principal,
-            UploadRequest(topic=Topic.PLAYBOOKS),
-            UploadedFile(
+        async def scan() -> UploadedFile:
+            return UploadedFile(
                 filename="p.txt",
                 content_type="text/plain",
                 size_bytes=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
-            ),
+            )
+
+        result = await self.upload(
+            principal,
+            UploadRequest(topic=Topic.PLAYBOOKS),
+            scan,
             parts,
         )
         return result.value.id
@@ -197,7 +198,7 @@ async def test_retries_exhausted_fail_the_document_and_announce_it() -> None:
     assert document.error.code == "retries_exhausted"  # type: ignore[attr-defined]
     async with world.uow() as uow:
         events = await uow.outbox.claim_due(10, world.clock.now() + timedelta(days=1))
-    assert any(e.payload.get("type") == "document.failed" for e in events)
+    assert any(e.message.payload().get("type") == "document.failed" for e in events)
 
 
 async def test_a_document_deleted_during_ingestion_leaves_no_vectors() -> None:
@@ -305,6 +306,7 @@ async def test_a_long_extraction_keeps_renewing_the_lease() -> None:
         world.ids,
         world.telemetry,
         ingestion_options(lease_s=0.3, lease_renew_interval_s=0.1),
+        spool=TemporaryDirectorySpool(),
     )
     document_id = await world.upload_text(await world.admin(), TEXT)
     expiries: set[object] = set()

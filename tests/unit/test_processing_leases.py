@@ -16,10 +16,7 @@ from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Document, DocumentStatus, Stage, Topic
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.tasks import INGEST_DOCUMENT
-from avataradam.domain.usecases.ingestion import (
-    MarkFailed,
-    ReconcileDocuments,
-)
+from avataradam.domain.usecases.document_jobs import MarkFailed, ReconcileDocuments
 from tests.support.world import ingestion_options
 from tests.unit.test_ingestion_usecases import TEXT, FlakyEmbedder, World
 

@@ -114,9 +114,9 @@ class Setup:
 
     def threshold_events(self) -> list[dict[str, object]]:
         return [
-            dict(e.payload)
+            dict(e.message.payload())
             for e in self.world.store.tables.outbox.values()
-            if e.payload.get("type") == USAGE_BUDGET_THRESHOLD
+            if e.message.payload().get("type") == USAGE_BUDGET_THRESHOLD
         ]
 
 

@@ -26,13 +26,13 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.ports.services import WebhookResult
 from avataradam.domain.tasks import DELIVER_WEBHOOK
-from avataradam.domain.usecases.webhooks import (
+from avataradam.domain.usecases.webhook_delivery import (
     SUBSCRIPTION_DISABLED,
     DeliverWebhook,
     DeliveryPolicy,
     RedriveDeliveries,
-    RotateSecret,
 )
+from avataradam.domain.usecases.webhooks import RotateSecret
 from tests.support.fakes import ManualClock
 
 URL = "https://crm.example.com/hooks"

@@ -106,15 +106,18 @@ async def _upload(container: Container) -> tuple[Principal, uuid.UUID]:
     async def parts() -> AsyncIterator[bytes]:
         yield data
 
-    result = await container.upload_document(
-        principal,
-        UploadRequest(topic=Topic.PLAYBOOKS),
-        UploadedFile(
+    async def scan() -> UploadedFile:
+        return UploadedFile(
             filename="menu.txt",
             content_type="text/plain",
             size_bytes=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
-        ),
+        )
+
+    result = await container.upload_document(
+        principal,
+        UploadRequest(topic=Topic.PLAYBOOKS),
+        scan,
         parts,
     )
     return principal, result.value.id

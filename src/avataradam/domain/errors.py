@@ -55,7 +55,16 @@ class DuplicateDocument(Conflict):
     code = codes.DUPLICATE_DOCUMENT
 
 
-class DocumentNotRetryable(Conflict):
+class IllegalTransition(Conflict):
+    """An entity was asked for a move its lifecycle does not allow from its current
+    status (`details.entity`, `details.transition`, `details.status`). Raised by the
+    entity itself (see `domain/model/lifecycle.py`); a move a request can ask for has a
+    specific subclass below, any other is a race or a bug and still answers 409."""
+
+    code = codes.CONFLICT
+
+
+class DocumentNotRetryable(IllegalTransition):
     """Only a `failed` document can be retried; `details.status` is its status."""
 
     code = codes.DOCUMENT_NOT_RETRYABLE

@@ -3,8 +3,8 @@
 The upload path reads the first `SNIFF_HEAD_BYTES` of the stream and calls
 `sniff_content_type(head, filename)`. A ZIP head can only be a *candidate* for DOCX (the
 central directory sits at the end of the file), so once the whole file is spooled the
-caller must run `confirm_content_type(path, sniffed)`; it returns None when a candidate
-turns out to be some other ZIP. `sniff_file(path, filename)` does both steps at once.
+caller must run `confirm_content_type(file, sniffed)`; it returns None when a candidate
+turns out to be some other ZIP.
 """
 
 from __future__ import annotations
@@ -87,17 +87,12 @@ def sniff_content_type(head: bytes, filename: str) -> str | None:
     return _text_content_type(head, filename)
 
 
-def confirm_content_type(path: Path, sniffed: str | None) -> str | None:
-    """Re-check what a head could not prove, now that the whole file is on disk."""
-    if sniffed == DOCX and not is_docx(path):
+def confirm_content_type(file: Path | BinaryIO, sniffed: str | None) -> str | None:
+    """Re-check what a head could not prove, now that the whole file is on disk: a DOCX
+    candidate without a WordprocessingML main part is None (blocking I/O on `file`)."""
+    if sniffed == DOCX and not is_docx(file):
         return None
     return sniffed
-
-
-def sniff_file(path: Path, filename: str) -> str | None:
-    with path.open("rb") as file:
-        head = file.read(SNIFF_HEAD_BYTES)
-    return confirm_content_type(path, sniff_content_type(head, filename))
 
 
 def is_docx(path: Path | BinaryIO) -> bool:

@@ -23,6 +23,7 @@ from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
+from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
 from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.adapters.observability.metrics import Metrics
@@ -101,6 +102,9 @@ class _Store:
 
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
+    """The application wired from `settings`, each port taken from `overrides` when
+    given. Pools open at `Container.start` (clients on first use). Raises ValueError for an
+    inconsistent `Overrides` (see there)."""
     overrides = overrides or Overrides()
     auth = settings.auth
     clock = overrides.clock or SystemClock()
@@ -145,6 +149,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             ),
             options=ingestion_options(settings),
             queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
+            spool=TemporaryDirectorySpool(),
         ),
         cache=overrides.cache or RedisCache(redis_client),
         queue=overrides.queue

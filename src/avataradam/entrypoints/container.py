@@ -16,7 +16,7 @@ from avataradam.adapters.observability.metrics import Metrics
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.capabilities import WarmsUp, undecorated
-from avataradam.domain.ports.knowledge import Chunker, Embedder, TextExtractor, VectorIndex
+from avataradam.domain.ports.knowledge import Chunker, Embedder, Spool, TextExtractor, VectorIndex
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -43,6 +43,11 @@ from avataradam.domain.usecases.dealerships import (
     ListDealerships,
     UpdateDealership,
 )
+from avataradam.domain.usecases.document_jobs import (
+    MarkFailed,
+    PurgeDocument,
+    ReconcileDocuments,
+)
 from avataradam.domain.usecases.documents import (
     DeleteDocument,
     GetDocument,
@@ -51,27 +56,23 @@ from avataradam.domain.usecases.documents import (
     TaskDispatcher,
     UploadDocument,
 )
-from avataradam.domain.usecases.ingestion import (
-    IngestDocument,
-    IngestionOptions,
-    MarkFailed,
-    PurgeDocument,
-    ReconcileDocuments,
-    RelayOutbox,
-)
+from avataradam.domain.usecases.ingestion import IngestDocument, IngestionOptions
+from avataradam.domain.usecases.outbox import RelayOutbox
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
 from avataradam.domain.usecases.users import CreateUser, GetUser, ListUsers, UpdateUser
+from avataradam.domain.usecases.webhook_delivery import (
+    DeliverWebhook,
+    DeliveryPolicy,
+    RedriveDeliveries,
+)
 from avataradam.domain.usecases.webhooks import (
     CreateSubscription,
     DeleteSubscription,
-    DeliverWebhook,
-    DeliveryPolicy,
     GetSubscription,
     ListSubscriptions,
-    RedriveDeliveries,
     RotateSecret,
 )
 from avataradam.entrypoints.options import (
@@ -94,6 +95,7 @@ class Knowledge:
     index: VectorIndex
     options: IngestionOptions
     queued_timeout: timedelta
+    spool: Spool
 
 
 @dataclass
@@ -155,7 +157,16 @@ class Container:
 
         k = self.knowledge
         self.ingest_document = IngestDocument(
-            uow, k.extractor, k.chunker, k.embedder, k.index, clock, ids, self.telemetry, k.options
+            uow,
+            k.extractor,
+            k.chunker,
+            k.embedder,
+            k.index,
+            clock,
+            ids,
+            self.telemetry,
+            k.options,
+            spool=k.spool,
         )
         self.mark_failed = MarkFailed(uow, clock, ids)
         self.purge_document = PurgeDocument(uow, k.index, clock, ids)

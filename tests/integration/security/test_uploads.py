@@ -186,6 +186,22 @@ async def test_oversize_upload_answers_413_and_stores_nothing(
     assert fits.status_code == 202
 
 
+async def test_a_trainees_oversize_or_unsupported_upload_answers_403_not_413_or_415(
+    small_upload_client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    oversize = (b"A line of perfectly ordinary text.\n" * (MAX_UPLOAD_BYTES // 35 + 1))[
+        : MAX_UPLOAD_BYTES + 1
+    ]
+    fake_docx = b"PK\x03\x04" + b"word/document.xml [Content_Types].xml" + b"<html></html>" * 20
+
+    for content, filename in [(oversize, "big.txt"), (fake_docx, "report.docx")]:
+        refused = await upload(small_upload_client, tenant.user, content, filename)
+
+        assert refused.status_code == 403, refused.text
+        assert problem(refused)["code"] == "permission_denied"
+    assert await listed(small_upload_client, tenant.admin) == []
+
+
 @pytest.fixture(scope="module")
 def impatient_server(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from avataradam.adapters.caching.single_flight import single_flight
+from avataradam.adapters.caching.single_flight import SharedValues
 from avataradam.domain.answers import CachedAnswer
 from avataradam.domain.ports.services import Cache, Telemetry
 from avataradam.domain.ports.system import Clock
@@ -29,10 +29,6 @@ class AnswerCacheOptions(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval_s: float
 
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(CachedAnswer)
-
-
 class SharedAnswerCache:
     """`AnswerCache` on a `Cache`: answers msgpack-encoded, kept `ttl_s` seconds, each
     generated once across instances. Reports `cache_result("answer", outcome)`."""
@@ -44,8 +40,8 @@ class SharedAnswerCache:
         clock: Clock,
         options: AnswerCacheOptions,
     ) -> None:
-        self._cache, self._telemetry, self._clock = cache, telemetry, clock
-        self._options = options
+        self._telemetry, self._options = telemetry, options
+        self._answers = SharedValues(cache, clock, CachedAnswer, ttl_s=options.ttl_s, waits=options)
 
     @property
     def enabled(self) -> bool:
@@ -59,18 +55,6 @@ class SharedAnswerCache:
         (disabled or unreachable)."""
         if not self._options.enabled:
             return await generate(), "bypass"
-        options = self._options
-        answer, outcome = await single_flight(
-            self._cache,
-            key,
-            generate,
-            encode=_encoder.encode,
-            decode=_decoder.decode,
-            clock=self._clock,
-            ttl_s=options.ttl_s,
-            lock_ttl_s=options.lock_ttl_s,
-            wait_for_peer_s=options.wait_for_peer_s,
-            poll_interval_s=options.poll_interval_s,
-        )
+        answer, outcome = await self._answers.get_or_compute(key, generate)
         self._telemetry.cache_result("answer", outcome)
         return answer, outcome

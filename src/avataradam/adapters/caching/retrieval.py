@@ -11,7 +11,7 @@ import msgspec
 
 from avataradam.adapters.caching.embeddings import CachingEmbedder
 from avataradam.adapters.caching.local import LocalResults
-from avataradam.adapters.caching.single_flight import single_flight
+from avataradam.adapters.caching.single_flight import SharedValues
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.retrieval import Retriever
@@ -43,10 +43,6 @@ class CacheOptions(msgspec.Struct, frozen=True, kw_only=True):
     generation, so the value under a key never changes."""
 
 
-_hits_encoder = msgspec.msgpack.Encoder()
-_hits_decoder = msgspec.msgpack.Decoder(list[SearchHit])
-
-
 class CachingRetriever:
     """Implements `Retriever` around another: the process's LRU first, then the shared
     cache with single flight (one computation per key across every instance). Reports
@@ -63,11 +59,10 @@ class CachingRetriever:
         model: str,
         options: CacheOptions,
     ) -> None:
-        self._inner, self._cache, self._telemetry, self._clock = inner, cache, telemetry, clock
-        self._model = model
-        self._options = options
-        self._local = LocalResults(
-            self._options.local_entries, self._options.retrieval_ttl_s, clock
+        self._inner, self._telemetry, self._model = inner, telemetry, model
+        self._local = LocalResults(options.local_entries, options.retrieval_ttl_s, clock)
+        self._results = SharedValues(
+            cache, clock, list[SearchHit], ttl_s=options.retrieval_ttl_s, waits=options
         )
 
     async def retrieve(self, request: RetrievalRequest) -> SearchResult:
@@ -87,19 +82,7 @@ class CachingRetriever:
         async def compute() -> list[SearchHit]:
             return (await self._inner.retrieve(request)).hits
 
-        options = self._options
-        hits, outcome = await single_flight(
-            self._cache,
-            key,
-            compute,
-            encode=_hits_encoder.encode,
-            decode=_hits_decoder.decode,
-            clock=self._clock,
-            ttl_s=options.retrieval_ttl_s,
-            lock_ttl_s=options.lock_ttl_s,
-            wait_for_peer_s=options.wait_for_peer_s,
-            poll_interval_s=options.poll_interval_s,
-        )
+        hits, outcome = await self._results.get_or_compute(key, compute)
         if outcome == "bypass":
             self._telemetry.event("cache_unavailable", key_kind=key.split(":", 2)[1])
         self._telemetry.cache_result("retrieval", outcome)

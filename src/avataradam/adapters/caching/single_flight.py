@@ -1,5 +1,8 @@
 """Single flight over the shared cache: a missing key is computed once across every
-instance, the others wait for its value (the retrieval and the answer caches)."""
+instance, the others wait for its value (the retrieval and the answer caches).
+
+`SharedValues` holds what the two caches share: the msgpack encoding of their values and
+the waits of `single_flight`."""
 
 from __future__ import annotations
 
@@ -7,12 +10,54 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
+
+import msgspec
 
 from avataradam.domain.ports.services import Cache, CacheUnavailable
 from avataradam.domain.ports.system import Clock
 
 T = TypeVar("T")
+
+
+class Waits(Protocol):
+    """How long a computing request holds its lock (`lock_ttl_s`, after which a crashed
+    holder's lock expires), how long others wait for its value (`wait_for_peer_s`, then
+    they compute it themselves), and how often they look (`poll_interval_s`)."""
+
+    @property
+    def lock_ttl_s(self) -> float: ...
+    @property
+    def wait_for_peer_s(self) -> float: ...
+    @property
+    def poll_interval_s(self) -> float: ...
+
+
+class SharedValues(Generic[T]):
+    """Values of `value_type` in the shared cache, msgpack-encoded, kept `ttl_s` seconds,
+    each computed once across instances (`single_flight`)."""
+
+    def __init__(
+        self, cache: Cache, clock: Clock, value_type: type[T], *, ttl_s: int, waits: Waits
+    ) -> None:
+        self._cache, self._clock, self._ttl_s, self._waits = cache, clock, ttl_s, waits
+        self._encoder = msgspec.msgpack.Encoder()
+        self._decoder = msgspec.msgpack.Decoder(value_type)
+
+    async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[T]]) -> tuple[T, str]:
+        """(value, outcome) as `single_flight` answers them; raises what `compute` raises."""
+        return await single_flight(
+            self._cache,
+            key,
+            compute,
+            encode=self._encoder.encode,
+            decode=self._decoder.decode,
+            clock=self._clock,
+            ttl_s=self._ttl_s,
+            lock_ttl_s=self._waits.lock_ttl_s,
+            wait_for_peer_s=self._waits.wait_for_peer_s,
+            poll_interval_s=self._waits.poll_interval_s,
+        )
 
 
 async def single_flight(

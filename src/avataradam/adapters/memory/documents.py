@@ -127,8 +127,8 @@ class InMemoryDocumentRepository:
             current = t.documents.get(document_id)
             if current is None or not _held(current, lease_token):
                 return False
-            t.documents[document_id] = msgspec.structs.replace(
-                current, stage=stage, progress=progress, updated_at=updated_at
+            t.documents[document_id] = current.progressed(
+                stage=stage, progress=progress, now=updated_at
             )
             return True
 

@@ -12,10 +12,7 @@ import msgspec
 
 from avataradam.adapters.memory.rows import insert
 from avataradam.adapters.memory.store import InMemoryTransaction, Tables
-from avataradam.domain.model import (
-    OutboxEntry,
-    StoredResponse,
-)
+from avataradam.domain.model import OutboxEntry, StoredResponse, decode_message
 
 
 class InMemoryOutboxRepository:
@@ -23,7 +20,11 @@ class InMemoryOutboxRepository:
         self._tx = tx
 
     async def add(self, entry: OutboxEntry) -> None:
-        self._tx.write(lambda t: insert(t.outbox, entry.id, entry))
+        """Stores the entry as PostgreSQL does, its message as `payload()` text read
+        back by kind, so a message that would not survive the row fails here too."""
+        message = decode_message(entry.kind, entry.message.payload())
+        stored = msgspec.structs.replace(entry, message=message)
+        self._tx.write(lambda t: insert(t.outbox, entry.id, stored))
 
     async def claim_due(self, limit: int, now: datetime) -> list[OutboxEntry]:
         self._tx.require_writable()

@@ -1,8 +1,8 @@
-"""Documents, their chunks and their raw bytes in PostgreSQL."""
+"""Documents in PostgreSQL (their chunks: `chunks.py`; their bytes: `blobs.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -13,12 +13,10 @@ from avataradam.adapters.postgres.errors import (
     affected_rows,
     require_affected,
     translate,
-    translated_errors,
 )
 from avataradam.adapters.postgres.rows import from_row
-from avataradam.domain.errors import ConcurrentUpdate, Conflict
+from avataradam.domain.errors import ConcurrentUpdate
 from avataradam.domain.model import (
-    Chunk,
     Document,
     DocumentError,
     DocumentStatus,
@@ -27,7 +25,6 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.pagination import Cursor
 
-BLOB_PART_BYTES = 1024 * 1024
 _ADD_ATTEMPTS = 3
 
 _SELECT_DOCUMENT = (
@@ -36,10 +33,6 @@ _SELECT_DOCUMENT = (
     "updated_at, title, warnings, lease_token, lease_expires_at, processing_started_at "
     "FROM documents"
 )
-_SELECT_CHUNK = (
-    "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section FROM chunks"
-)
-
 
 _UPDATE_DOCUMENT = (
     "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
@@ -287,120 +280,3 @@ class PostgresDocumentRepository:
             dealership_id,
         )
         return [row["id"] for row in rows]
-
-
-class PostgresChunkRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
-    @translate
-    async def replace(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
-        """Deletes the document's chunks and inserts these (`put`): a round trip each."""
-        await self._conn.execute("DELETE FROM chunks WHERE document_id = $1", document_id)
-        await self.put(document_id, chunks)
-
-    @translate
-    async def put(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
-        """Inserts the chunks in one round trip, overwriting those at the same index.
-        Raises Conflict for two chunks sharing an index (one statement cannot write a
-        row twice)."""
-        if not chunks:
-            return
-        if len({c.index for c in chunks}) != len(chunks):
-            raise Conflict("two chunks of a document share an index")
-        await self._conn.execute(
-            "INSERT INTO chunks (id, document_id, dealership_id, index, text, topic, filename, "
-            "page, section)"
-            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[],"
-            " $6::text[], $7::text[], $8::int[], $9::text[])"
-            " ON CONFLICT (document_id, index) DO UPDATE SET id = excluded.id,"
-            " dealership_id = excluded.dealership_id, text = excluded.text,"
-            " topic = excluded.topic, filename = excluded.filename, page = excluded.page,"
-            " section = excluded.section",
-            [c.id for c in chunks],
-            [document_id] * len(chunks),
-            [c.dealership_id for c in chunks],
-            [c.index for c in chunks],
-            [c.text for c in chunks],
-            [c.topic.value for c in chunks],
-            [c.filename for c in chunks],
-            [c.page for c in chunks],
-            [c.section for c in chunks],
-        )
-
-    @translate
-    async def delete_from(self, document_id: UUID, first_index: int) -> int:
-        status: str = await self._conn.execute(
-            "DELETE FROM chunks WHERE document_id = $1 AND index >= $2", document_id, first_index
-        )
-        return int(status.rsplit(" ", 1)[1])
-
-    @translate
-    async def get_many(self, chunk_ids: Sequence[str], *, dealership_id: UUID) -> list[Chunk]:
-        """Only chunks of `ready` documents: a document being deleted is never served."""
-        rows = await self._conn.fetch(
-            "SELECT c.id, c.document_id, c.dealership_id, c.index, c.text, c.topic, c.filename,"
-            " c.page, c.section FROM chunks c JOIN documents d ON d.id = c.document_id"
-            " WHERE c.id = ANY($1::text[]) AND c.dealership_id = $2 AND d.status = 'ready'",
-            list(chunk_ids),
-            dealership_id,
-        )
-        by_id = {row["id"]: from_row(Chunk, row) for row in rows}
-        return [by_id[chunk_id] for chunk_id in dict.fromkeys(chunk_ids) if chunk_id in by_id]
-
-    @translate
-    async def count(self, document_id: UUID) -> int:
-        counted: int = await self._conn.fetchval(
-            "SELECT count(*) FROM chunks WHERE document_id = $1", document_id
-        )
-        return counted
-
-    @translate
-    async def delete_document(self, document_id: UUID) -> None:
-        await self._conn.execute("DELETE FROM chunks WHERE document_id = $1", document_id)
-
-
-class PostgresBlobRepository:
-    """Blobs as rows of at most BLOB_PART_BYTES in `document_blobs`."""
-
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
-    async def _insert(self, blob_id: UUID, seq: int, data: bytes) -> None:
-        await self._conn.execute(
-            "INSERT INTO document_blobs (document_id, seq, data) VALUES ($1, $2, $3)",
-            blob_id,
-            seq,
-            data,
-        )
-
-    @translate
-    async def write(self, blob_id: UUID, parts: AsyncIterator[bytes]) -> int:
-        await self._conn.execute("DELETE FROM document_blobs WHERE document_id = $1", blob_id)
-        total = 0
-        seq = 0
-        pending = bytearray()
-        async for part in parts:
-            total += len(part)
-            pending += part
-            while len(pending) >= BLOB_PART_BYTES:
-                await self._insert(blob_id, seq, bytes(pending[:BLOB_PART_BYTES]))
-                del pending[:BLOB_PART_BYTES]
-                seq += 1
-        if pending:
-            await self._insert(blob_id, seq, bytes(pending))
-        return total
-
-    async def read(self, blob_id: UUID) -> AsyncIterator[bytes]:
-        """Streams one row at a time through a server-side cursor."""
-        with translated_errors():
-            async for row in self._conn.cursor(
-                "SELECT data FROM document_blobs WHERE document_id = $1 ORDER BY seq",
-                blob_id,
-                prefetch=1,
-            ):
-                yield row["data"]
-
-    @translate
-    async def delete(self, blob_id: UUID) -> None:
-        await self._conn.execute("DELETE FROM document_blobs WHERE document_id = $1", blob_id)

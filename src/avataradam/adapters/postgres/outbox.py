@@ -9,12 +9,14 @@ from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, translate
 from avataradam.adapters.postgres.rows import from_row
 from avataradam.domain.errors import ConcurrentUpdate
-from avataradam.domain.model import OutboxEntry, StoredResponse
+from avataradam.domain.model import OutboxEntry, StoredResponse, decode_message
 
 _CLAIM_ATTEMPTS = 3
 
 
 class PostgresOutboxRepository:
+    """Rows hold a message's flat text `payload()` in jsonb, read back by its `kind`."""
+
     def __init__(self, connection: PooledConnection) -> None:
         self._conn = connection
 
@@ -25,7 +27,7 @@ class PostgresOutboxRepository:
             " VALUES ($1, $2, $3, $4, $5)",
             entry.id,
             entry.kind,
-            entry.payload,
+            entry.message.payload(),
             entry.created_at,
             entry.available_at,
         )
@@ -40,7 +42,15 @@ class PostgresOutboxRepository:
             now,
             limit,
         )
-        return [from_row(OutboxEntry, row) for row in rows]
+        return [
+            OutboxEntry(
+                id=row["id"],
+                message=decode_message(row["kind"], row["payload"]),
+                created_at=row["created_at"],
+                available_at=row["available_at"],
+            )
+            for row in rows
+        ]
 
     @translate
     async def mark_done(self, entry_id: UUID) -> None:

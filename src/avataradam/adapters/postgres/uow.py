@@ -9,6 +9,8 @@ from typing import Self
 import asyncpg
 from asyncpg.transaction import Transaction
 
+from avataradam.adapters.postgres.blobs import PostgresBlobRepository
+from avataradam.adapters.postgres.chunks import PostgresChunkRepository
 from avataradam.adapters.postgres.conversations import (
     PostgresConversationRepository,
     PostgresFeedbackRepository,
@@ -18,11 +20,7 @@ from avataradam.adapters.postgres.database import (
     PostgresDatabase,
     is_read_only_server,
 )
-from avataradam.adapters.postgres.documents import (
-    PostgresBlobRepository,
-    PostgresChunkRepository,
-    PostgresDocumentRepository,
-)
+from avataradam.adapters.postgres.documents import PostgresDocumentRepository
 from avataradam.adapters.postgres.errors import CONNECTION_ERRORS, translated_errors
 from avataradam.adapters.postgres.identity import (
     PostgresDealershipRepository,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -76,6 +77,20 @@ class TextExtractor(Protocol):
     """Turns a stored file into text sections; raises ExtractionFailed for bad files."""
 
     def extract(self, path: Path, content_type: str) -> Extraction: ...
+
+
+class Spool(Protocol):
+    """Scratch files for a document being worked on (the extractor reads a path)."""
+
+    def scratch_file(self) -> AbstractContextManager[Path]:
+        """A fresh path nobody else uses, removed with whatever was written to it when
+        the block exits, however it exits."""
+        ...
+
+    async def write(self, path: Path, parts: AsyncIterator[bytes]) -> None:
+        """Writes `parts`, in order, to `path` (a `scratch_file`); raises what `parts`
+        raises."""
+        ...
 
 
 class ChunkDraft(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,4 @@
-"""Ports for time, identity and credentials."""
+"""Ports for time (wall clock and durations), identity and credentials."""
 
 from __future__ import annotations
 

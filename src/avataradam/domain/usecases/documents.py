@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from uuid import UUID
 
@@ -17,19 +17,27 @@ from avataradam.domain.access import (
 )
 from avataradam.domain.errors import (
     DependencyUnavailable,
-    DocumentNotRetryable,
     DuplicateDocument,
     InvalidInput,
     NotFound,
     UnsupportedFileType,
 )
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
-from avataradam.domain.model import Document, DocumentStatus, OutboxEntry, Role, Topic
+from avataradam.domain.model import (
+    DeleteDocumentTask,
+    Document,
+    DocumentStatus,
+    IngestDocumentTask,
+    OutboxEntry,
+    Role,
+    Task,
+    TaskMessage,
+    Topic,
+)
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
-from avataradam.domain.tasks import DELETE_DOCUMENT, INGEST_DOCUMENT, OUTBOX_TASK
 
 ADMINS = (Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
 OUTBOX_GRACE = timedelta(seconds=10)
@@ -63,12 +71,11 @@ class TaskDispatcher:
     def __init__(self, queue: TaskQueue, clock: Clock, ids: IdGenerator) -> None:
         self._queue, self._clock, self._ids = queue, clock, ids
 
-    async def record(self, uow: UnitOfWork, task: str, **payload: str) -> OutboxEntry:
+    async def record(self, uow: UnitOfWork, task: TaskMessage) -> OutboxEntry:
         now = self._clock.now()
         entry = OutboxEntry(
             id=self._ids.new_id(),
-            kind=OUTBOX_TASK,
-            payload={"task": task, **payload},
+            message=task,
             created_at=now,
             available_at=now + OUTBOX_GRACE,
         )
@@ -77,7 +84,10 @@ class TaskDispatcher:
 
     async def dispatch(self, uow: UnitOfWork, entry: OutboxEntry) -> bool:
         try:
-            await self._queue.enqueue(entry.payload["task"], entry.payload)
+            task = entry.message
+            if not isinstance(task, Task):
+                raise TypeError("the dispatcher hands on tasks only")
+            await self._queue.enqueue(task.name, task.payload())
             await uow.outbox.mark_done(entry.id)
             await uow.commit()
         except DependencyUnavailable:
@@ -114,10 +124,15 @@ class UploadDocument:
         self,
         principal: Principal,
         request: UploadRequest,
-        file: UploadedFile,
+        scan: Callable[[], Awaitable[UploadedFile]],
         parts: Callable[[], AsyncIterator[bytes]],
     ) -> Answer[Document]:
+        """`scan` reads the received file once (size, hash, type by its bytes) and may
+        refuse it (FileTooLarge, UnsupportedFileType, ...); it runs only once the caller
+        is known to be an admin, so nobody else's upload is read at all (403 first).
+        `parts` gives the file's bytes again, to store."""
         require_role(principal, *ADMINS)
+        file = await scan()
         dealership_id = dealership_scope(principal, request.dealership_id)
         if file.size_bytes == 0:
             raise InvalidInput("the file is empty", field="file")
@@ -146,10 +161,10 @@ class UploadDocument:
                     document_id=str(existing.id),
                 )
             await uow.blobs.write(document.id, parts())
-            payload = {"document_id": str(document.id)}
-            if request.request_id:
-                payload["request_id"] = request.request_id
-            entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, **payload)
+            task = IngestDocumentTask(
+                document_id=document.id, request_id=request.request_id or None
+            )
+            entry = await self._dispatcher.record(uow, task)
             await uow.commit()
             await self._dispatcher.dispatch(uow, entry)
         return Answer(value=document)
@@ -242,16 +257,12 @@ class DeleteDocument:
             locked = await _locked_visible_document(uow, principal, document_id)
             if locked.status is DocumentStatus.DELETING:
                 return locked
-            deleting = msgspec.structs.replace(
-                locked, status=DocumentStatus.DELETING, updated_at=self._clock.now()
-            )
+            deleting = locked.deleting(self._clock.now())
             await uow.documents.update(deleting)
             # Searches key their cache on the generation: from now on this document's
             # chunks cannot be served from a cached result.
             await uow.dealerships.bump_generation(deleting.dealership_id)
-            entry = await self._dispatcher.record(
-                uow, DELETE_DOCUMENT, document_id=str(deleting.id)
-            )
+            entry = await self._dispatcher.record(uow, DeleteDocumentTask(document_id=deleting.id))
             await uow.commit()
             await self._dispatcher.dispatch(uow, entry)
         return deleting
@@ -267,21 +278,9 @@ class RetryDocument:
         require_role(principal, *ADMINS)
         async with self._uow() as uow:
             locked = await _locked_visible_document(uow, principal, document_id)
-            if locked.status is not DocumentStatus.FAILED:
-                raise DocumentNotRetryable(
-                    f"only a failed document can be retried; this one is {locked.status.value}",
-                    status=locked.status.value,
-                )
-            queued = msgspec.structs.replace(
-                locked,
-                status=DocumentStatus.QUEUED,
-                stage=None,
-                progress=0.0,
-                error=None,
-                updated_at=self._clock.now(),
-            )
+            queued = locked.requeued(self._clock.now())
             await uow.documents.update(queued)
-            entry = await self._dispatcher.record(uow, INGEST_DOCUMENT, document_id=str(queued.id))
+            entry = await self._dispatcher.record(uow, IngestDocumentTask(document_id=queued.id))
             await uow.commit()
             await self._dispatcher.dispatch(uow, entry)
         return queued

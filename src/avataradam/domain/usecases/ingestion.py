@@ -1,4 +1,4 @@
-"""Worker-side document work: ingest, purge, reconcile, relay the outbox.
+"""Worker-side ingestion of a document (fail, purge, re-drive: `document_jobs.py`).
 
 Every step is idempotent. Vector and chunk ids are (document id, chunk index), so a
 redelivered or retried run overwrites what an earlier run wrote and never adds to it.
@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import tempfile
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -20,40 +16,30 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain import codes
-from avataradam.domain.errors import Conflict, DependencyUnavailable, DomainError
-from avataradam.domain.model import (
-    Chunk,
-    DeliveryStatus,
-    Document,
-    DocumentError,
-    DocumentStatus,
-    OutboxEntry,
-    Stage,
-    WebhookDelivery,
-)
+from avataradam.domain.errors import DependencyUnavailable, DomainError
+from avataradam.domain.model import Document, DocumentError, DocumentReady, DocumentStatus, Stage
 from avataradam.domain.ports.knowledge import (
     ChunkDraft,
     Chunker,
     Embedder,
     Extraction,
     ExtractionFailed,
+    Spool,
     TextExtractor,
     VectorIndex,
-    VectorRecord,
-    vector_id,
 )
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
-from avataradam.domain.ports.services import TaskQueue, Telemetry
+from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
-from avataradam.domain.tasks import (
-    DELETE_DOCUMENT,
-    DELIVER_WEBHOOK,
-    DOCUMENT_DELETED,
-    DOCUMENT_FAILED,
-    DOCUMENT_READY,
-    INGEST_DOCUMENT,
-    OUTBOX_EVENT,
-    OUTBOX_TASK,
+from avataradam.domain.usecases.document_jobs import MarkFailed, document_event
+from avataradam.domain.usecases.ingestion_run import (
+    Batch,
+    Batches,
+    Lease,
+    LeaseLost,
+    Progress,
+    Run,
+    StageTimes,
 )
 
 # Share of `progress` reached once the whole file is read and stored, before `ready`.
@@ -81,187 +67,6 @@ class IngestOutcome(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     chunk_count: int = 0
     error_code: str | None = None
-
-
-def document_event(ids: IdGenerator, clock: Clock, event: str, document: Document) -> OutboxEntry:
-    """An outbox entry announcing a document's change to webhook subscribers."""
-    now = clock.now()
-    payload = {
-        "type": event,
-        "dealership_id": str(document.dealership_id),
-        "document_id": str(document.id),
-        "filename": document.filename,
-        "topic": document.topic.value,
-        "status": document.status.value,
-        "chunk_count": str(document.chunk_count),
-        "occurred_at": now.isoformat(),
-    }
-    if document.error is not None:
-        payload["error_code"] = document.error.code
-    return OutboxEntry(
-        id=ids.new_id(), kind=OUTBOX_EVENT, payload=payload, created_at=now, available_at=now
-    )
-
-
-class LeaseLost(Exception):
-    """The document left this worker's lease: taken over after the lease lapsed, or
-    deleted. Nothing more of this run may be written."""
-
-
-class _Lease:
-    """One claim on a document, renewed in the background while its ingestion runs."""
-
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, claim: Document, options: IngestionOptions
-    ) -> None:
-        if claim.lease_token is None:
-            raise ValueError("a claim carries its lease token")
-        self._uow, self._clock, self._id = uow, clock, claim.id
-        self.token: UUID = claim.lease_token
-        self._duration = timedelta(seconds=options.lease_s)
-        self._every_s = options.lease_renew_interval_s
-        self.lost = False
-
-    async def renew(self) -> bool:
-        """Extends the lease by its duration from now; False once it is not ours."""
-        async with self._uow() as uow:
-            held = await uow.documents.renew_lease(
-                self._id, lease_token=self.token, until=self._clock.now() + self._duration
-            )
-            await uow.commit()
-        self.lost = self.lost or not held
-        return held
-
-    @contextlib.asynccontextmanager
-    async def kept(self) -> AsyncIterator[None]:
-        """Renews the lease every `lease_renew_interval_s` while the block runs."""
-
-        async def keep() -> None:
-            while True:
-                await asyncio.sleep(self._every_s)
-                with contextlib.suppress(DependencyUnavailable):  # the next beat tries again
-                    if not await self.renew():
-                        return
-
-        keeper = asyncio.create_task(keep())
-        try:
-            yield
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-
-
-class _Progress:
-    """Writes stage/progress at most every `interval_s`, so polling clients see movement;
-    raises LeaseLost once the document is no longer this worker's."""
-
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        lease: _Lease,
-        document_id: UUID,
-        interval_s: float,
-    ) -> None:
-        self._uow, self._clock, self._lease = uow, clock, lease
-        self._id, self._interval = document_id, interval_s
-        self._last = 0.0
-
-    async def report(self, stage: Stage, progress: float, *, force: bool = False) -> None:
-        if self._lease.lost:
-            raise LeaseLost
-        now = time.monotonic()
-        if not force and now - self._last < self._interval:
-            return
-        self._last = now
-        async with self._uow() as uow:
-            held = await uow.documents.set_progress(
-                self._id,
-                lease_token=self._lease.token,
-                stage=stage,
-                progress=round(progress, 4),
-                updated_at=self._clock.now(),
-            )
-            await uow.commit()
-        if not held:
-            self._lease.lost = True
-            raise LeaseLost
-
-
-class _StageTimes:
-    """The time one document's ingestion spends in each stage, summed over its batches:
-    the stages interleave (each batch is extracted, chunked, embedded, indexed and stored
-    in turn), and operators want one figure per stage and document."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[Stage, float] = {}
-
-    @contextlib.contextmanager
-    def timing(self, stage: Stage) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - started
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
-
-    def report(self, telemetry: Telemetry) -> None:
-        for stage, seconds in self.seconds.items():
-            telemetry.ingestion_stage_time(stage, seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """Consecutive passages of a document, from chunk index `first_index` on."""
-
-    first_index: int
-    drafts: list[ChunkDraft]
-    last: bool
-    read_share: float | None
-
-    @property
-    def end_index(self) -> int:
-        return self.first_index + len(self.drafts)
-
-
-class _Batches:
-    """A document's passages in batches of at most `size`, read ahead by one passage so
-    that a batch knows whether it is the last. `take` blocks (extraction and chunking run
-    in it): call it from a worker thread, one call at a time."""
-
-    def __init__(
-        self,
-        passages: Iterator[ChunkDraft],
-        size: int,
-        read_share: Callable[[], float] | None,
-    ) -> None:
-        self._passages, self._size, self._read_share = passages, size, read_share
-        self._ahead: list[ChunkDraft] = []
-        self._next_index = 0
-
-    def take(self) -> _Batch:
-        drafts = self._ahead
-        drafts.extend(itertools.islice(self._passages, self._size + 1 - len(drafts)))
-        self._ahead = drafts[self._size :]
-        del drafts[self._size :]
-        batch = _Batch(
-            first_index=self._next_index,
-            drafts=drafts,
-            last=not self._ahead,
-            read_share=None if self._read_share is None else self._read_share(),
-        )
-        self._next_index = batch.end_index
-        return batch
-
-
-@dataclass(slots=True)
-class _Run:
-    """What one ingestion run has done so far."""
-
-    times: _StageTimes = field(default_factory=_StageTimes)
-    stored: int = 0
-    """Passages whose vectors (and chunk rows) this run may have written."""
 
 
 class IngestDocument:
@@ -302,10 +107,12 @@ class IngestDocument:
         ids: IdGenerator,
         telemetry: Telemetry,
         options: IngestionOptions,
+        *,
+        spool: Spool,
     ) -> None:
         self._uow, self._extractor, self._chunker = uow, extractor, chunker
         self._embedder, self._index, self._clock, self._ids = embedder, index, clock, ids
-        self._telemetry = telemetry
+        self._telemetry, self._spool = telemetry, spool
         self._options = options
 
     async def __call__(
@@ -316,11 +123,16 @@ class IngestDocument:
         document = await self._claim(document_id)
         if document is None:
             return IngestOutcome(document_id=document_id, status="skipped")
-        lease = _Lease(self._uow, self._clock, document, self._options)
-        progress = _Progress(
-            self._uow, self._clock, lease, document.id, self._options.progress_interval_s
+        options = self._options
+        lease = Lease(
+            self._uow,
+            self._clock,
+            document,
+            duration=timedelta(seconds=options.lease_s),
+            renew_every_s=options.lease_renew_interval_s,
         )
-        run = _Run()
+        progress = Progress(self._uow, self._clock, lease, document.id, options.progress_interval_s)
+        run = Run(times=StageTimes(self._clock))
         try:
             async with lease.kept():
                 return await self._ingest(document, lease, progress, run)
@@ -363,17 +175,16 @@ class IngestDocument:
             return claimed
 
     async def _ingest(
-        self, document: Document, lease: _Lease, progress: _Progress, run: _Run
+        self, document: Document, lease: Lease, progress: Progress, run: Run
     ) -> IngestOutcome:
         span, times = self._telemetry.span, run.times
-        with tempfile.TemporaryDirectory(prefix="avataradam-") as tmp:
-            path = Path(tmp) / "upload"
+        with self._spool.scratch_file() as path:
             with times.timing(Stage.EXTRACTING):
                 await self._download(document, path)
                 extraction = await asyncio.to_thread(
                     self._extractor.extract, path, document.content_type
                 )
-            batches = _Batches(
+            batches = Batches(
                 self._passages(extraction, times),
                 self._options.upsert_batch_size,
                 extraction.read_share,
@@ -403,11 +214,9 @@ class IngestDocument:
 
     async def _download(self, document: Document, path: Path) -> None:
         async with self._uow(read_only=False) as uow:
-            with path.open("wb") as handle:
-                async for part in uow.blobs.read(document.id):
-                    handle.write(part)
+            await self._spool.write(path, uow.blobs.read(document.id))
 
-    def _passages(self, extraction: Extraction, times: _StageTimes) -> Iterator[ChunkDraft]:
+    def _passages(self, extraction: Extraction, times: StageTimes) -> Iterator[ChunkDraft]:
         """The document's passages in order, a section extracted and chunked at a time
         (passages never span sections: see `Chunker`)."""
         while True:
@@ -419,7 +228,7 @@ class IngestDocument:
                 drafts = self._chunker.split([section])
             yield from drafts
 
-    def _share(self, batch: _Batch) -> float:
+    def _share(self, batch: Batch) -> float:
         """How much of the document is done once `batch` is stored (0..1): the share of
         the file read, where the extractor tells it, else a guess that tends to 1."""
         if batch.last:
@@ -429,7 +238,7 @@ class IngestDocument:
         return batch.end_index / (batch.end_index + self._options.upsert_batch_size)
 
     async def _embed(
-        self, batch: _Batch, progress: _Progress, done: float, target: float
+        self, batch: Batch, progress: Progress, done: float, target: float
     ) -> list[list[float]]:
         texts = [draft.text for draft in batch.drafts]
         vectors: list[list[float]] = []
@@ -440,37 +249,11 @@ class IngestDocument:
             await progress.report(Stage.EMBEDDING, done + (target - done) * share)
         return vectors
 
-    async def _upsert(self, document: Document, batch: _Batch, vectors: list[list[float]]) -> None:
-        records = [
-            VectorRecord(
-                id=vector_id(document.id, index),
-                values=values,
-                document_id=document.id,
-                topic=document.topic,
-            )
-            for index, values in enumerate(vectors, start=batch.first_index)
-        ]
-        await self._index.upsert(str(document.dealership_id), records)
+    async def _upsert(self, document: Document, batch: Batch, vectors: list[list[float]]) -> None:
+        await self._index.upsert(str(document.dealership_id), batch.vectors(document, vectors))
 
     @staticmethod
-    def _chunks(document: Document, batch: _Batch) -> list[Chunk]:
-        return [
-            Chunk(
-                id=vector_id(document.id, index),
-                document_id=document.id,
-                dealership_id=document.dealership_id,
-                index=index,
-                text=draft.text,
-                topic=document.topic,
-                filename=document.filename,
-                page=draft.page,
-                section=draft.section,
-            )
-            for index, draft in enumerate(batch.drafts, start=batch.first_index)
-        ]
-
-    @staticmethod
-    async def _held(uow: UnitOfWork, document: Document, lease: _Lease) -> Document:
+    async def _held(uow: UnitOfWork, document: Document, lease: Lease) -> Document:
         """The document, locked until the transaction ends, while `lease` holds it;
         raises LeaseLost otherwise (taken over, deleted, or finished by another run)."""
         current = await uow.documents.get_for_update(document.id)
@@ -479,15 +262,15 @@ class IngestDocument:
             raise LeaseLost
         return current
 
-    async def _store(self, document: Document, lease: _Lease, batch: _Batch) -> None:
+    async def _store(self, document: Document, lease: Lease, batch: Batch) -> None:
         """Stores a batch's chunk rows while the lease holds the document."""
         async with self._uow() as uow:
             await self._held(uow, document, lease)
-            await uow.chunks.put(document.id, self._chunks(document, batch))
+            await uow.chunks.put(document.id, batch.chunks(document))
             await uow.commit()
 
     async def _finish(
-        self, document: Document, lease: _Lease, batch: _Batch, extraction: Extraction
+        self, document: Document, lease: Lease, batch: Batch, extraction: Extraction
     ) -> IngestOutcome:
         count = batch.end_index
         async with self._uow() as uow:
@@ -498,29 +281,22 @@ class IngestDocument:
                 await self._index.delete_document(
                     str(document.dealership_id), document.id, from_index=count
                 )
-            await uow.chunks.put(document.id, self._chunks(document, batch))
+            await uow.chunks.put(document.id, batch.chunks(document))
             await uow.chunks.delete_from(document.id, count)
-            ready = msgspec.structs.replace(
-                current,
-                status=DocumentStatus.READY,
-                stage=None,
-                progress=1.0,
+            ready = current.ready(
                 chunk_count=count,
-                error=None,
-                updated_at=self._clock.now(),
                 title=extraction.title,
                 warnings=tuple(extraction.warnings),
-                lease_token=None,
-                lease_expires_at=None,
+                now=self._clock.now(),
             )
             if not await uow.documents.update_leased(ready, lease_token=lease.token):
                 raise LeaseLost
             await uow.dealerships.bump_generation(ready.dealership_id)
-            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_READY, ready))
+            await uow.outbox.add(document_event(self._ids, self._clock, DocumentReady, ready))
             await uow.commit()
         return IngestOutcome(document_id=document.id, status="ready", chunk_count=count)
 
-    async def _discard(self, document: Document, lease: _Lease) -> None:
+    async def _discard(self, document: Document, lease: Lease) -> None:
         """Removes what earlier batches stored, before the document is failed, while the
         lease holds it (its row locked meanwhile, so no other run claims it); raises
         LeaseLost once it does not. Best effort against a dependency's failure: a later
@@ -545,7 +321,7 @@ class IngestDocument:
     async def _release(
         self,
         claim: Document,
-        lease: _Lease,
+        lease: Lease,
         exc: BaseException,
         retry_within: timedelta | None,
     ) -> None:
@@ -558,208 +334,11 @@ class IngestDocument:
                     return
                 now = self._clock.now()
                 wait = (retry_within or timedelta()) + timedelta(seconds=self._options.lease_s)
-                released = current.released(until=now + wait)
+                error = None
                 if isinstance(exc, DependencyUnavailable):
-                    released = msgspec.structs.replace(
-                        released,
-                        error=DocumentError(code=exc.code, message=exc.message),
-                        updated_at=now,
-                    )
+                    error = DocumentError(code=exc.code, message=exc.message)
+                released = current.released(until=now + wait, error=error, now=now)
                 await uow.documents.update_leased(released, lease_token=lease.token)
                 await uow.commit()
         except DependencyUnavailable:
             return  # the database itself is down: the lease lapses on its own
-
-
-class MarkFailed:
-    """Fails a document (permanently, or after its retries ran out) and announces it.
-
-    With `lease_token`, only while that lease holds the document (the holder's own
-    verdict); without, only a `queued` document or a `processing` one that no live
-    lease holds, so a document another worker has taken over is never failed under it.
-    """
-
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
-        self._uow, self._clock, self._ids = uow, clock, ids
-
-    async def __call__(
-        self, document_id: UUID, *, code: str, message: str, lease_token: UUID | None = None
-    ) -> bool:
-        """True if the document is now failed by this call."""
-        async with self._uow() as uow:
-            current = await uow.documents.get_for_update(document_id)
-            now = self._clock.now()
-            if current is None:
-                return False
-            if lease_token is None and not current.claimable(now):
-                return False
-            failed = msgspec.structs.replace(
-                current,
-                status=DocumentStatus.FAILED,
-                stage=None,
-                error=DocumentError(code=code, message=message),
-                updated_at=now,
-                lease_token=None,
-                lease_expires_at=None,
-            )
-            if lease_token is None:
-                await uow.documents.update(failed)
-            elif not await uow.documents.update_leased(failed, lease_token=lease_token):
-                return False
-            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_FAILED, failed))
-            await uow.commit()
-        return True
-
-
-class PurgeDocument:
-    """Removes a `deleting` document's vectors, chunks, blob and row, then announces it."""
-
-    def __init__(
-        self, uow: UnitOfWorkFactory, index: VectorIndex, clock: Clock, ids: IdGenerator
-    ) -> None:
-        self._uow, self._index, self._clock, self._ids = uow, index, clock, ids
-
-    async def __call__(self, document_id: UUID) -> bool:
-        async with self._uow() as uow:
-            document = await uow.documents.get(document_id, dealership_id=None)
-        if document is None or document.status is not DocumentStatus.DELETING:
-            return False
-        await self._index.delete_document(str(document.dealership_id), document.id)
-        async with self._uow() as uow:
-            current = await uow.documents.get_for_update(document_id)
-            if current is None:
-                return False
-            await uow.chunks.delete_document(document_id)
-            await uow.blobs.delete(document_id)
-            await uow.documents.delete(document_id)
-            await uow.dealerships.bump_generation(current.dealership_id)
-            await uow.outbox.add(document_event(self._ids, self._clock, DOCUMENT_DELETED, current))
-            await uow.commit()
-        return True
-
-
-class ReconcileDocuments:
-    """Re-drives, from PostgreSQL, documents whose work nobody is doing.
-
-    - `processing` with its lease lapsed (its worker died, or stopped renewing) or
-      released and not claimed again in time (a retry or a re-drive never came):
-      enqueued again at once, and released for `queued_timeout`;
-    - `queued` or `deleting` untouched for `queued_timeout` (their message never
-      arrived): enqueued again and touched.
-
-    Each is re-checked under a row lock and changed in the same transaction, so many
-    reconcilers never re-drive the same document twice.
-    """
-
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        queue: TaskQueue,
-        clock: Clock,
-        *,
-        queued_timeout: timedelta,
-        batch: int = 100,
-    ) -> None:
-        self._uow, self._queue, self._clock = uow, queue, clock
-        self._queued_timeout = queued_timeout
-        self._tasks = {
-            DocumentStatus.QUEUED: INGEST_DOCUMENT,
-            DocumentStatus.DELETING: DELETE_DOCUMENT,
-        }
-        self._batch = batch
-
-    async def __call__(self) -> list[UUID]:
-        redriven = await self._lapsed()
-        for status, task in self._tasks.items():
-            now = self._clock.now()
-            cutoff = now - self._queued_timeout
-            async with self._uow() as uow:
-                stale = await uow.documents.list_stale(
-                    statuses=[status], updated_before=cutoff, limit=self._batch
-                )
-                for candidate in stale:
-                    current = await uow.documents.get_for_update(candidate.id)
-                    if current is None or current.status is not status:
-                        continue
-                    if current.updated_at >= cutoff:
-                        continue
-                    await uow.documents.update(msgspec.structs.replace(current, updated_at=now))
-                    await self._queue.enqueue(task, {"document_id": str(candidate.id)})
-                    redriven.append(candidate.id)
-                await uow.commit()
-        return redriven
-
-    async def _lapsed(self) -> list[UUID]:
-        redriven: list[UUID] = []
-        now = self._clock.now()
-        async with self._uow() as uow:
-            for candidate in await uow.documents.list_lapsed(now=now, limit=self._batch):
-                current = await uow.documents.get_for_update(candidate.id)
-                if current is None or current.status is not DocumentStatus.PROCESSING:
-                    continue
-                if current.lease_expires_at is not None and current.lease_expires_at > now:
-                    continue
-                await uow.documents.update(current.released(until=now + self._queued_timeout))
-                await self._queue.enqueue(INGEST_DOCUMENT, {"document_id": str(candidate.id)})
-                redriven.append(candidate.id)
-            await uow.commit()
-        return redriven
-
-
-class RelayOutbox:
-    """Hands due outbox entries on: tasks to the queue, events to webhook deliveries."""
-
-    def __init__(
-        self, uow: UnitOfWorkFactory, queue: TaskQueue, clock: Clock, ids: IdGenerator
-    ) -> None:
-        self._uow, self._queue, self._clock, self._ids = uow, queue, clock, ids
-
-    async def __call__(self, limit: int = 100) -> int:
-        async with self._uow() as uow:
-            entries = await uow.outbox.claim_due(limit, self._clock.now())
-            for entry in entries:
-                try:
-                    if entry.kind == OUTBOX_TASK:
-                        await self._queue.enqueue(entry.payload["task"], entry.payload)
-                    elif entry.kind == OUTBOX_EVENT:
-                        await self._fan_out(uow, entry)
-                except DependencyUnavailable:
-                    await uow.outbox.reschedule(entry.id, self._clock.now() + timedelta(seconds=5))
-                    continue
-                await uow.outbox.mark_done(entry.id)
-            await uow.commit()
-        return len(entries)
-
-    async def _fan_out(self, uow: UnitOfWork, entry: OutboxEntry) -> None:
-        event = entry.payload["type"]
-        dealership_id = UUID(entry.payload["dealership_id"])
-        body = msgspec.json.encode(
-            {
-                "type": event,
-                "timestamp": entry.payload.get("occurred_at", entry.created_at.isoformat()),
-                "data": {
-                    k: v for k, v in entry.payload.items() if k not in {"type", "occurred_at"}
-                },
-            }
-        )
-        for subscription in await uow.webhooks.list_for_event(dealership_id, event):
-            now = self._clock.now()
-            delivery = WebhookDelivery(
-                id=self._ids.new_id(),
-                subscription_id=subscription.id,
-                event_type=event,
-                message_id=f"msg_{entry.id.hex}",
-                payload=body,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                last_status_code=None,
-                last_error=None,
-                created_at=now,
-                updated_at=now,
-                due_at=now,
-            )
-            try:
-                await uow.webhooks.add_delivery(delivery)
-            except Conflict:
-                continue  # already fanned out by an earlier, interrupted relay
-            await self._queue.enqueue(DELIVER_WEBHOOK, {"delivery_id": str(delivery.id)})

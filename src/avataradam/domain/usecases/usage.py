@@ -37,11 +37,16 @@ import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
 from avataradam.domain.errors import BudgetExhausted, InvalidInput, NotFound
-from avataradam.domain.model import Dealership, OutboxEntry, Role, UsageDay
+from avataradam.domain.model import (
+    Dealership,
+    OutboxEntry,
+    Role,
+    UsageBudgetThreshold,
+    UsageDay,
+)
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import BudgetLedger, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
-from avataradam.domain.tasks import OUTBOX_EVENT, USAGE_BUDGET_THRESHOLD
 
 THRESHOLDS = (80, 100)
 """Percentages of the monthly budget that raise a `usage.budget_threshold` event."""
@@ -200,23 +205,16 @@ class UsageBudget:
             dealership_id=dealership_id, period=period, threshold=threshold, now=now
         ):
             return False
-        payload = {
-            "type": USAGE_BUDGET_THRESHOLD,
-            "dealership_id": str(dealership_id),
-            "threshold": str(threshold),
-            "period": f"{period:%Y-%m}",
-            "monthly_token_budget": str(budget),
-            "used_tokens": str(used),
-            "occurred_at": now.isoformat(),
-        }
+        event = UsageBudgetThreshold(
+            dealership_id=dealership_id,
+            occurred_at=now,
+            threshold=threshold,
+            period=f"{period:%Y-%m}",
+            monthly_token_budget=budget,
+            used_tokens=used,
+        )
         await uow.outbox.add(
-            OutboxEntry(
-                id=self._ids.new_id(),
-                kind=OUTBOX_EVENT,
-                payload=payload,
-                created_at=now,
-                available_at=now,
-            )
+            OutboxEntry(id=self._ids.new_id(), message=event, created_at=now, available_at=now)
         )
         return True
 

@@ -34,6 +34,7 @@ from litestar.status_codes import (
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.http import parse_options_header
 
+from avataradam.entrypoints.http.methods import without_body
 from avataradam.entrypoints.http.negotiation import JSON, NotAcceptable, preferred
 from avataradam.entrypoints.http.openapi import operations
 
@@ -181,6 +182,7 @@ class RequestHeadersMiddleware:
 def _not_modified_when_found(send: Send) -> Send:
     """`If-None-Match: *` on a GET of a resource that exists: 304 and no body."""
     found = False
+    bodiless = without_body(send)
 
     async def send_not_modified(message: Message) -> None:
         nonlocal found
@@ -192,11 +194,7 @@ def _not_modified_when_found(send: Send) -> Send:
                 if k.lower() not in (b"content-type", b"content-length")
             ]
             message = {**message, "status": 304, "headers": kept}
-        elif message["type"] == "http.response.body" and found:
-            if message.get("more_body", False):
-                return
-            message = {"type": "http.response.body", "body": b"", "more_body": False}
-        await send(message)
+        await (bodiless if found else send)(message)
 
     return send_not_modified
 

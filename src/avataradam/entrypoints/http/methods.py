@@ -120,7 +120,7 @@ class HttpSemanticsMiddleware:
                 scope = {**scope, "headers": headers}
         if method == "HEAD":
             scope = {**scope, "method": "GET"}
-            send = _without_body(send)
+            send = without_body(send)
         await self.app(scope, receive, self._with_allow(scope["path"], method, send))
 
     def _with_allow(self, path: str, method: str, send: Send) -> Send:
@@ -142,8 +142,9 @@ def _replaced(message: Message, name: bytes, value: str) -> list[tuple[bytes, by
     return [*kept, (name, value.encode("latin-1"))]
 
 
-def _without_body(send: Send) -> Send:
-    """The answer to HEAD: GET's status and headers (Content-Length included), no body."""
+def without_body(send: Send) -> Send:
+    """The answer's status and headers as they are, its body left out (an empty last
+    part): the answer to HEAD (GET's, Content-Length included), or a 304."""
 
     async def send_head(message: Message) -> None:
         if message["type"] != "http.response.body":

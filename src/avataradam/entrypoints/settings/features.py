@@ -150,7 +150,7 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
     local_entries: int = 1024
     """Retrieval results also kept in each API process (LRU; 0 turns it off)."""
     answers: bool = True
-    """Cache training answers to first questions (usecases/answers.py)."""
+    """Cache training answers to first questions (domain/answers.py, adapters/caching)."""
     answer_ttl_s: int = 3600
     lock_ttl_s: float = 10.0
     """How long a computing search holds its key; a crashed holder's lock expires."""

@@ -24,7 +24,7 @@ from avataradam.domain.filetypes import (
     HTML,
     SNIFF_HEAD_BYTES,
     TEXT_CONTENT_TYPES,
-    is_docx,
+    confirm_content_type,
     safe_filename,
     sniff_content_type,
 )
@@ -74,11 +74,10 @@ async def _scan(upload: UploadFile, max_bytes: int) -> UploadedFile:
             )
         digest.update(part)
     filename = safe_filename(upload.filename or "upload")
-    content_type = sniff_content_type(head, filename)
-    if content_type is not None and content_type.endswith("wordprocessingml.document"):
-        await upload.seek(0)
-        if not await asyncio.to_thread(is_docx, cast(BinaryIO, upload.file)):
-            content_type = None
+    await upload.seek(0)
+    content_type = await asyncio.to_thread(
+        confirm_content_type, cast(BinaryIO, upload.file), sniff_content_type(head, filename)
+    )
     if content_type in TEXT_CONTENT_TYPES:
         # Refused now (415 undecodable_text) rather than stored as mojibake.
         await asyncio.to_thread(
@@ -142,8 +141,8 @@ class DocumentController(Controller):
         container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentOut]:
+        max_bytes = container.settings.ingestion.max_upload_bytes
         try:
-            scanned = await _scan(data.file, container.settings.ingestion.max_upload_bytes)
             result = await container.upload_document(
                 principal,
                 UploadRequest(
@@ -152,7 +151,7 @@ class DocumentController(Controller):
                     idempotency_key=idempotency_key,
                     request_id=structlog.contextvars.get_contextvars().get("request_id"),
                 ),
-                scanned,
+                lambda: _scan(data.file, max_bytes),
                 lambda: _reader(data.file),
             )
         finally:
