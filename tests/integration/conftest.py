@@ -18,32 +18,21 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
+from ops.harness.environment import FAST_RECONCILE, local_environment
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.asgi import asgi_transport
+from tests.support.processes import ServiceProcess
 from tests.support.secrets import register_secret
 
 PASSWORD = "correct-horse-battery-staple"
-FAST_RECONCILE = {
-    "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
-    "AVATARADAM_INGESTION_LEASE_S": "6",
-    "AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
-    "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
-}
 
 
 def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
     """AVATARADAM_* variables of a test deployment (cheap hashing, hashing embedder)."""
-    return {
-        "AVATARADAM_ENVIRONMENT": "test",
-        "AVATARADAM_DATABASE_URL": database_url,
-        "AVATARADAM_REDIS_URL": redis_url,
-        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
-        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
+    return local_environment(database_url, redis_url) | {
         # The session's super admin signs in once; the suite outlasts the 15-minute default.
         "AVATARADAM_AUTH_ACCESS_TOKEN_TTL_S": "21600",
-        "AVATARADAM_EMBEDDER": "hashing",
         "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "true",
         "AVATARADAM_LOGGING_LEVEL": "WARNING",
     }
@@ -93,7 +82,7 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 @pytest.fixture(scope="session")
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the app in this event loop; the session container is started."""
-    transport = httpx.ASGITransport(app=create_app(container))
+    transport = asgi_transport(create_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 
