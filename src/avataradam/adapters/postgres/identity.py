@@ -6,44 +6,46 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection, PostgresDatabase
+from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import (
+    ConnectionRepository,
+    columns,
+    from_row,
+    insert,
+    params,
+    select,
+)
 from avataradam.domain.errors import NotFound
 from avataradam.domain.model import AccountState, Dealership, RefreshToken, User
 from avataradam.domain.pagination import Cursor
 
-_SELECT_DEALERSHIP = (
-    "SELECT id, name, active, knowledge_base_generation, created_at, updated_at, "
-    "monthly_token_budget FROM dealerships"
+_DEALERSHIP = columns(
+    "id, name, active, knowledge_base_generation, created_at, updated_at, monthly_token_budget"
 )
-_SELECT_USER = (
-    "SELECT id, email, password_hash, role, dealership_id, first_name, last_name, active, "
-    "created_at, updated_at, session_version FROM users"
+_SELECT_DEALERSHIP = select("dealerships", _DEALERSHIP)
+_INSERT_DEALERSHIP = insert("dealerships", _DEALERSHIP)
+
+_NEW_USER = columns(
+    "id, email, password_hash, role, dealership_id, first_name, last_name, active,"
+    " created_at, updated_at"
 )
-_SELECT_REFRESH_ROW = (
-    "SELECT token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at, "
-    "session_version FROM refresh_tokens"
+"""A new user's columns: `session_version` starts at the column's default."""
+_SELECT_USER = select("users", (*_NEW_USER, "session_version"))
+_INSERT_USER = insert("users", _NEW_USER)
+
+_REFRESH_TOKEN = columns(
+    "token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at,"
+    " session_version"
 )
+_SELECT_REFRESH_ROW = select("refresh_tokens", _REFRESH_TOKEN)
+_INSERT_REFRESH_TOKEN = insert("refresh_tokens", _REFRESH_TOKEN)
 
 
-class PostgresDealershipRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresDealershipRepository(ConnectionRepository):
     @translate
     async def add(self, dealership: Dealership) -> None:
-        await self._conn.execute(
-            "INSERT INTO dealerships (id, name, active, knowledge_base_generation, created_at, "
-            "updated_at, monthly_token_budget) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            dealership.id,
-            dealership.name,
-            dealership.active,
-            dealership.knowledge_base_generation,
-            dealership.created_at,
-            dealership.updated_at,
-            dealership.monthly_token_budget,
-        )
+        await self._conn.execute(_INSERT_DEALERSHIP, *params(dealership, _DEALERSHIP))
 
     @translate
     async def get(self, dealership_id: UUID) -> Dealership | None:
@@ -89,27 +91,10 @@ class PostgresDealershipRepository:
         return generation
 
 
-class PostgresUserRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresUserRepository(ConnectionRepository):
     @translate
     async def add(self, user: User) -> None:
-        await self._conn.execute(
-            "INSERT INTO users (id, email, password_hash, role, dealership_id, first_name, "
-            "last_name, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-            "$9, $10)",
-            user.id,
-            user.email,
-            user.password_hash,
-            user.role.value,
-            user.dealership_id,
-            user.first_name,
-            user.last_name,
-            user.active,
-            user.created_at,
-            user.updated_at,
-        )
+        await self._conn.execute(_INSERT_USER, *params(user, _NEW_USER))
 
     @translate
     async def get(self, user_id: UUID) -> User | None:
@@ -170,24 +155,10 @@ class PostgresUserRepository:
         return [from_row(User, row) for row in rows]
 
 
-class PostgresRefreshTokenRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresRefreshTokenRepository(ConnectionRepository):
     @translate
     async def add(self, token: RefreshToken) -> None:
-        await self._conn.execute(
-            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at, "
-            "rotated_at, revoked_at, session_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            token.token_hash,
-            token.family_id,
-            token.user_id,
-            token.expires_at,
-            token.created_at,
-            token.rotated_at,
-            token.revoked_at,
-            token.session_version,
-        )
+        await self._conn.execute(_INSERT_REFRESH_TOKEN, *params(token, _REFRESH_TOKEN))
 
     @translate
     async def get(self, token_hash: str) -> RefreshToken | None:

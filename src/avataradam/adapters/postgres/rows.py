@@ -1,16 +1,64 @@
-"""Rows to entities: columns are named like the entity's fields."""
+"""Entities to rows and back: columns are named like the entity's fields; table and
+column names are this package's constants, never input.
+
+A repository module declares a table's columns once, in order, with `columns`; `insert`
+and `select` spell a statement over them and `params` gives an entity's values for them.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
 
+from avataradam.adapters.postgres.database import PooledConnection
+
 T = TypeVar("T")
+
+
+class ConnectionRepository:
+    """A repository that runs its statements on its unit of work's connection."""
+
+    def __init__(self, connection: PooledConnection) -> None:
+        self._conn = connection
 
 
 def from_row(entity: type[T], row: asyncpg.Record, **computed: Any) -> T:
     """Builds `entity` from `row`, with `computed` fields that have no column of their
     own; msgspec validates and converts (enums from text, tuples from arrays)."""
     return msgspec.convert({**dict(row), **computed}, entity)
+
+
+def columns(names: str) -> tuple[str, ...]:
+    """`"id, name"` as `("id", "name")`."""
+    return tuple(name.strip() for name in names.split(","))
+
+
+def params(entity: msgspec.Struct, columns: Sequence[str], **computed: object) -> list[object]:
+    """The value of each of `columns`, in order: the entity's field of the same name,
+    or `computed` for a column that is no field; enums as their value, tuples as lists
+    (arrays), anything else (jsonb included) as it is."""
+    values: list[object] = []
+    for column in columns:
+        value = computed[column] if column in computed else getattr(entity, column)
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        values.append(value)
+    return values
+
+
+def insert(table: str, columns: Sequence[str]) -> str:
+    """`INSERT INTO table (a, b) VALUES ($1, $2)`, to be followed by any ON CONFLICT."""
+    placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    names = ", ".join(columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608 -- our names
+
+
+def select(table: str, columns: Sequence[str]) -> str:
+    """`SELECT a, b FROM table`, to be followed by its WHERE."""
+    return f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 -- our names

@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import translate
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import ConnectionRepository, from_row
 from avataradam.domain.model import UsageDay, UsageRecord
 
 
-class PostgresUsageRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresUsageRepository(ConnectionRepository):
     @translate
     async def add(self, record: UsageRecord) -> None:
         await self._conn.execute(

@@ -5,28 +5,39 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import (
+    ConnectionRepository,
+    columns,
+    from_row,
+    insert,
+    params,
+    select,
+)
 from avataradam.domain.errors import Conflict
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
 
-_SELECT_SUBSCRIPTION = (
-    "SELECT id, dealership_id, url, events, secret, active, created_at, previous_secret,"
-    " previous_secret_expires_at, disabled_reason, consecutive_failures, circuit_open_until"
-    " FROM webhook_subscriptions"
+_NEW_SUBSCRIPTION = columns("id, dealership_id, url, events, secret, active, created_at")
+"""A new subscription's columns; the others start at their defaults."""
+_SELECT_SUBSCRIPTION = select(
+    "webhook_subscriptions",
+    (
+        *_NEW_SUBSCRIPTION,
+        *columns(
+            "previous_secret, previous_secret_expires_at, disabled_reason,"
+            " consecutive_failures, circuit_open_until"
+        ),
+    ),
 )
-_SELECT_DELIVERY = (
-    "SELECT id, subscription_id, event_type, message_id, payload, status, attempts, "
-    "last_status_code, last_error, created_at, updated_at, due_at FROM webhook_deliveries"
+_INSERT_SUBSCRIPTION = insert("webhook_subscriptions", _NEW_SUBSCRIPTION)
+
+_DELIVERY = columns(
+    "id, subscription_id, event_type, message_id, payload, status, attempts,"
+    " last_status_code, last_error, created_at, updated_at, due_at"
 )
-_INSERT_DELIVERY = (
-    "INSERT INTO webhook_deliveries (id, subscription_id, event_type, message_id, payload,"
-    " status, attempts, last_status_code, last_error, created_at, updated_at, due_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    " ON CONFLICT (subscription_id, message_id) DO NOTHING"
-)
+_SELECT_DELIVERY = select("webhook_deliveries", _DELIVERY)
+_INSERT_DELIVERY = insert("webhook_deliveries", _DELIVERY)
 _CLAIM_DELIVERY = (
     "UPDATE webhook_deliveries SET due_at = $3"
     " WHERE id = $1 AND status = 'pending' AND due_at <= $2"
@@ -35,24 +46,10 @@ _CLAIM_DELIVERY = (
 )
 
 
-class PostgresWebhookRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresWebhookRepository(ConnectionRepository):
     @translate
     async def add(self, subscription: WebhookSubscription) -> None:
-        await self._conn.execute(
-            "INSERT INTO webhook_subscriptions (id, dealership_id, url, events, secret, active, "
-            "created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            subscription.id,
-            subscription.dealership_id,
-            subscription.url,
-            list(subscription.events),
-            subscription.secret,
-            subscription.active,
-            subscription.created_at,
-        )
+        await self._conn.execute(_INSERT_SUBSCRIPTION, *params(subscription, _NEW_SUBSCRIPTION))
 
     @translate
     async def get(
@@ -133,19 +130,8 @@ class PostgresWebhookRepository:
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         """ON CONFLICT DO NOTHING keeps the transaction usable when the event is known."""
         status = await self._conn.execute(
-            _INSERT_DELIVERY,
-            delivery.id,
-            delivery.subscription_id,
-            delivery.event_type,
-            delivery.message_id,
-            delivery.payload,
-            delivery.status.value,
-            delivery.attempts,
-            delivery.last_status_code,
-            delivery.last_error,
-            delivery.created_at,
-            delivery.updated_at,
-            delivery.due_at,
+            f"{_INSERT_DELIVERY} ON CONFLICT (subscription_id, message_id) DO NOTHING",
+            *params(delivery, _DELIVERY),
         )
         if status == "INSERT 0 0":
             raise Conflict("this event was already recorded for the subscription")
