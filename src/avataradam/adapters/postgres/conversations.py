@@ -11,6 +11,8 @@ from avataradam.adapters.postgres.rows import (
     columns,
     from_row,
     insert,
+    page_after,
+    page_params,
     params,
     select,
 )
@@ -69,15 +71,10 @@ class PostgresConversationRepository(ConnectionRepository):
         self, *, dealership_id: UUID, user_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[Conversation]:
         rows = await self._conn.fetch(
-            f"{_SELECT_CONVERSATION}"
-            " WHERE dealership_id = $1 AND user_id = $2"
-            " AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))"
-            " ORDER BY created_at, id LIMIT $5",
+            f"{_SELECT_CONVERSATION} WHERE dealership_id = $1 AND user_id = $2 AND {page_after(3)}",
             dealership_id,
             user_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
         return [from_row(Conversation, row) for row in rows]
 
@@ -136,12 +133,8 @@ class PostgresFeedbackRepository(ConnectionRepository):
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[MessageFeedback]:
         rows = await self._conn.fetch(
-            f"{_SELECT_FEEDBACK} WHERE dealership_id = $1"
-            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
-            " ORDER BY created_at, id LIMIT $4",
+            f"{_SELECT_FEEDBACK} WHERE dealership_id = $1 AND {page_after(2)}",
             dealership_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
         return [from_row(MessageFeedback, row) for row in rows]

@@ -18,8 +18,11 @@ from avataradam.adapters.postgres.rows import (
     columns,
     from_row,
     insert,
+    page_after,
+    page_params,
     params,
     select,
+    update,
 )
 from avataradam.domain.errors import ConcurrentUpdate
 from avataradam.domain.model import (
@@ -46,13 +49,8 @@ _MUTABLE = columns(
     " error_code, error_message, updated_at, title, warnings, lease_token, lease_expires_at,"
     " processing_started_at"
 )
-"""The id, then the columns $2..$17 of `_UPDATE_DOCUMENT`."""
-_UPDATE_DOCUMENT = (
-    "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
-    " status = $5, stage = $6, progress = $7, chunk_count = $8, attempts = $9,"
-    " error_code = $10, error_message = $11, updated_at = $12, title = $13,"
-    " warnings = $14, lease_token = $15, lease_expires_at = $16, processing_started_at = $17"
-)
+"""The id, then every column that changes after the insert."""
+_UPDATE_DOCUMENT = update("documents", _MUTABLE)
 
 
 def _params(document: Document, names: tuple[str, ...]) -> list[object]:
@@ -210,14 +208,11 @@ class PostgresDocumentRepository(ConnectionRepository):
         rows = await self._conn.fetch(
             f"{_SELECT_DOCUMENT} WHERE dealership_id = $1"
             " AND ($2::text IS NULL OR topic = $2) AND ($3::text IS NULL OR status = $3)"
-            " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))"
-            " ORDER BY created_at, id LIMIT $6",
+            f" AND {page_after(4)}",
             dealership_id,
             None if topic is None else topic.value,
             None if status is None else status.value,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
         return [_document(row) for row in rows]
 

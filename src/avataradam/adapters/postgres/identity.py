@@ -13,8 +13,11 @@ from avataradam.adapters.postgres.rows import (
     columns,
     from_row,
     insert,
+    page_after,
+    page_params,
     params,
     select,
+    update,
 )
 from avataradam.domain.errors import NotFound
 from avataradam.domain.model import AccountState, Dealership, RefreshToken, User
@@ -25,6 +28,8 @@ _DEALERSHIP = columns(
 )
 _SELECT_DEALERSHIP = select("dealerships", _DEALERSHIP)
 _INSERT_DEALERSHIP = insert("dealerships", _DEALERSHIP)
+_MUTABLE_DEALERSHIP = columns("id, name, active, updated_at, monthly_token_budget")
+_UPDATE_DEALERSHIP = update("dealerships", _MUTABLE_DEALERSHIP)
 
 _NEW_USER = columns(
     "id, email, password_hash, role, dealership_id, first_name, last_name, active,"
@@ -33,6 +38,10 @@ _NEW_USER = columns(
 """A new user's columns: `session_version` starts at the column's default."""
 _SELECT_USER = select("users", (*_NEW_USER, "session_version"))
 _INSERT_USER = insert("users", _NEW_USER)
+_MUTABLE_USER = columns(
+    "id, email, password_hash, role, dealership_id, first_name, last_name, active, updated_at"
+)
+_UPDATE_USER = update("users", _MUTABLE_USER)
 
 _REFRESH_TOKEN = columns(
     "token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at,"
@@ -57,25 +66,15 @@ class PostgresDealershipRepository(ConnectionRepository):
         """Writes name, active, monthly_token_budget and updated_at; the generation
         moves only by bumping."""
         status = await self._conn.execute(
-            "UPDATE dealerships SET name = $2, active = $3, updated_at = $4,"
-            " monthly_token_budget = $5 WHERE id = $1",
-            dealership.id,
-            dealership.name,
-            dealership.active,
-            dealership.updated_at,
-            dealership.monthly_token_budget,
+            f"{_UPDATE_DEALERSHIP} WHERE id = $1", *params(dealership, _MUTABLE_DEALERSHIP)
         )
         require_affected(status, "dealership")
 
     @translate
     async def list_page(self, *, cursor: Cursor | None, limit: int) -> list[Dealership]:
         rows = await self._conn.fetch(
-            f"{_SELECT_DEALERSHIP}"
-            " WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1, $2)"
-            " ORDER BY created_at, id LIMIT $3",
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            f"{_SELECT_DEALERSHIP} WHERE {page_after(1)}",
+            *page_params(cursor, limit),
         )
         return [from_row(Dealership, row) for row in rows]
 
@@ -109,17 +108,7 @@ class PostgresUserRepository(ConnectionRepository):
     @translate
     async def update(self, user: User) -> None:
         status = await self._conn.execute(
-            "UPDATE users SET email = $2, password_hash = $3, role = $4, dealership_id = $5,"
-            " first_name = $6, last_name = $7, active = $8, updated_at = $9 WHERE id = $1",
-            user.id,
-            user.email,
-            user.password_hash,
-            user.role.value,
-            user.dealership_id,
-            user.first_name,
-            user.last_name,
-            user.active,
-            user.updated_at,
+            f"{_UPDATE_USER} WHERE id = $1", *params(user, _MUTABLE_USER)
         )
         require_affected(status, "user")
 
@@ -143,14 +132,9 @@ class PostgresUserRepository(ConnectionRepository):
     ) -> list[User]:
         """`dealership_id=None` lists every user, super admins included."""
         rows = await self._conn.fetch(
-            f"{_SELECT_USER}"
-            " WHERE ($1::uuid IS NULL OR dealership_id = $1)"
-            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
-            " ORDER BY created_at, id LIMIT $4",
+            f"{_SELECT_USER} WHERE ($1::uuid IS NULL OR dealership_id = $1) AND {page_after(2)}",
             dealership_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
         return [from_row(User, row) for row in rows]
 

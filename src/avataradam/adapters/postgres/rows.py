@@ -1,20 +1,23 @@
 """Entities to rows and back: columns are named like the entity's fields; table and
 column names are this package's constants, never input.
 
-A repository module declares a table's columns once, in order, with `columns`; `insert`
-and `select` spell a statement over them and `params` gives an entity's values for them.
+A repository module declares a table's columns once, in order, with `columns`; `insert`,
+`update` and `select` spell a statement over them and `params` gives an entity's values for them.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, TypeVar
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from avataradam.adapters.postgres.database import PooledConnection
+from avataradam.domain.pagination import Cursor
 
 T = TypeVar("T")
 
@@ -59,6 +62,30 @@ def insert(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608 -- our names
 
 
+def update(table: str, columns: Sequence[str]) -> str:
+    """`UPDATE table SET b = $2, c = $3` for `columns` (a, b, c): the first, the key, is
+    $1 for the WHERE that follows."""
+    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns[1:], start=2))
+    return f"UPDATE {table} SET {assignments}"  # noqa: S608 -- our names
+
+
 def select(table: str, columns: Sequence[str]) -> str:
     """`SELECT a, b FROM table`, to be followed by its WHERE."""
     return f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 -- our names
+
+
+def page_after(first: int) -> str:
+    """The keyset page's condition and order, its parameters `$first` on `page_params`:
+    rows after the cursor (all without one) by (created_at, id), at most `limit`."""
+    second, third = first + 1, first + 2
+    return (
+        f"(${first}::timestamptz IS NULL OR (created_at, id) > (${first}, ${second}))"
+        f" ORDER BY created_at, id LIMIT ${third}"
+    )
+
+
+def page_params(cursor: Cursor | None, limit: int) -> tuple[datetime | None, UUID | None, int]:
+    """The parameters of `page_after`: the cursor's created_at and id (or NULLs), limit."""
+    if cursor is None:
+        return None, None, limit
+    return cursor.created_at, cursor.id, limit

@@ -11,8 +11,11 @@ from avataradam.adapters.postgres.rows import (
     columns,
     from_row,
     insert,
+    page_after,
+    page_params,
     params,
     select,
+    update,
 )
 from avataradam.domain.errors import Conflict
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -31,6 +34,11 @@ _SELECT_SUBSCRIPTION = select(
     ),
 )
 _INSERT_SUBSCRIPTION = insert("webhook_subscriptions", _NEW_SUBSCRIPTION)
+_MUTABLE_SUBSCRIPTION = columns(
+    "id, secret, previous_secret, previous_secret_expires_at, active, disabled_reason,"
+    " consecutive_failures, circuit_open_until"
+)
+_UPDATE_SUBSCRIPTION = update("webhook_subscriptions", _MUTABLE_SUBSCRIPTION)
 
 _DELIVERY = columns(
     "id, subscription_id, event_type, message_id, payload, status, attempts,"
@@ -38,6 +46,10 @@ _DELIVERY = columns(
 )
 _SELECT_DELIVERY = select("webhook_deliveries", _DELIVERY)
 _INSERT_DELIVERY = insert("webhook_deliveries", _DELIVERY)
+_MUTABLE_DELIVERY = columns(
+    "id, status, attempts, last_status_code, last_error, updated_at, due_at"
+)
+_UPDATE_DELIVERY = update("webhook_deliveries", _MUTABLE_DELIVERY)
 _CLAIM_DELIVERY = (
     "UPDATE webhook_deliveries SET due_at = $3"
     " WHERE id = $1 AND status = 'pending' AND due_at <= $2"
@@ -74,17 +86,7 @@ class PostgresWebhookRepository(ConnectionRepository):
     async def update(self, subscription: WebhookSubscription) -> None:
         """Writes secrets, state and circuit; the URL, events and owner never change."""
         status = await self._conn.execute(
-            "UPDATE webhook_subscriptions SET secret = $2, previous_secret = $3,"
-            " previous_secret_expires_at = $4, active = $5, disabled_reason = $6,"
-            " consecutive_failures = $7, circuit_open_until = $8 WHERE id = $1",
-            subscription.id,
-            subscription.secret,
-            subscription.previous_secret,
-            subscription.previous_secret_expires_at,
-            subscription.active,
-            subscription.disabled_reason,
-            subscription.consecutive_failures,
-            subscription.circuit_open_until,
+            f"{_UPDATE_SUBSCRIPTION} WHERE id = $1", *params(subscription, _MUTABLE_SUBSCRIPTION)
         )
         require_affected(status, "webhook subscription")
 
@@ -93,13 +95,9 @@ class PostgresWebhookRepository(ConnectionRepository):
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[WebhookSubscription]:
         rows = await self._conn.fetch(
-            f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1"
-            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
-            " ORDER BY created_at, id LIMIT $4",
+            f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1 AND {page_after(2)}",
             dealership_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
         return [from_row(WebhookSubscription, row) for row in rows]
 
@@ -145,15 +143,7 @@ class PostgresWebhookRepository(ConnectionRepository):
     async def update_delivery(self, delivery: WebhookDelivery) -> None:
         """Writes the outcome fields; what was sent never changes."""
         status = await self._conn.execute(
-            "UPDATE webhook_deliveries SET status = $2, attempts = $3, last_status_code = $4,"
-            " last_error = $5, updated_at = $6, due_at = $7 WHERE id = $1",
-            delivery.id,
-            delivery.status.value,
-            delivery.attempts,
-            delivery.last_status_code,
-            delivery.last_error,
-            delivery.updated_at,
-            delivery.due_at,
+            f"{_UPDATE_DELIVERY} WHERE id = $1", *params(delivery, _MUTABLE_DELIVERY)
         )
         require_affected(status, "webhook delivery")
 
@@ -210,12 +200,9 @@ class PostgresWebhookRepository(ConnectionRepository):
         rows = await self._conn.fetch(
             f"{_SELECT_DELIVERY} WHERE subscription_id = $1"
             " AND ($2::text IS NULL OR status = $2)"
-            " AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))"
-            " ORDER BY created_at, id LIMIT $5",
+            f" AND {page_after(3)}",
             subscription_id,
             None if status is None else status.value,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
         return [from_row(WebhookDelivery, row) for row in rows]
