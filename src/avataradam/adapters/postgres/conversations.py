@@ -57,26 +57,26 @@ class PostgresConversationRepository(ConnectionRepository):
         self, conversation_id: UUID, *, dealership_id: UUID, user_id: UUID | None
     ) -> Conversation | None:
         """`user_id=None` finds any user's conversation of the dealership."""
-        row = await self._conn.fetchrow(
+        return await self._one(
+            Conversation,
             f"{_SELECT_CONVERSATION}"
             " WHERE id = $1 AND dealership_id = $2 AND ($3::uuid IS NULL OR user_id = $3)",
             conversation_id,
             dealership_id,
             user_id,
         )
-        return None if row is None else from_row(Conversation, row)
 
     @translate
     async def list_page(
         self, *, dealership_id: UUID, user_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[Conversation]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            Conversation,
             f"{_SELECT_CONVERSATION} WHERE dealership_id = $1 AND user_id = $2 AND {page_after(3)}",
             dealership_id,
             user_id,
             *page_params(cursor, limit),
         )
-        return [from_row(Conversation, row) for row in rows]
 
     @translate
     async def add_message(self, message: Message) -> None:
@@ -84,7 +84,8 @@ class PostgresConversationRepository(ConnectionRepository):
 
     @translate
     async def messages(self, conversation_id: UUID, *, last: int | None = None) -> list[Message]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            Message,
             "SELECT id, conversation_id, role, content, sources, created_at, grounded,"
             " supported_share, cached FROM ("
             " SELECT id, conversation_id, role, content, sources, created_at, grounded,"
@@ -95,14 +96,14 @@ class PostgresConversationRepository(ConnectionRepository):
             conversation_id,
             last,
         )
-        return [from_row(Message, row) for row in rows]
 
     @translate
     async def get_message(
         self, message_id: UUID, *, dealership_id: UUID, user_id: UUID | None
     ) -> Message | None:
         """`user_id=None` finds a message of any user's conversation of the dealership."""
-        row = await self._conn.fetchrow(
+        return await self._one(
+            Message,
             "SELECT m.id, m.conversation_id, m.role, m.content, m.sources, m.created_at,"
             " m.grounded, m.supported_share, m.cached"
             " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
@@ -111,7 +112,6 @@ class PostgresConversationRepository(ConnectionRepository):
             dealership_id,
             user_id,
         )
-        return None if row is None else from_row(Message, row)
 
 
 class PostgresFeedbackRepository(ConnectionRepository):
@@ -132,9 +132,9 @@ class PostgresFeedbackRepository(ConnectionRepository):
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[MessageFeedback]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            MessageFeedback,
             f"{_SELECT_FEEDBACK} WHERE dealership_id = $1 AND {page_after(2)}",
             dealership_id,
             *page_params(cursor, limit),
         )
-        return [from_row(MessageFeedback, row) for row in rows]

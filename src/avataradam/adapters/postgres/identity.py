@@ -58,8 +58,7 @@ class PostgresDealershipRepository(ConnectionRepository):
 
     @translate
     async def get(self, dealership_id: UUID) -> Dealership | None:
-        row = await self._conn.fetchrow(f"{_SELECT_DEALERSHIP} WHERE id = $1", dealership_id)
-        return None if row is None else from_row(Dealership, row)
+        return await self._one(Dealership, f"{_SELECT_DEALERSHIP} WHERE id = $1", dealership_id)
 
     @translate
     async def update(self, dealership: Dealership) -> None:
@@ -72,11 +71,11 @@ class PostgresDealershipRepository(ConnectionRepository):
 
     @translate
     async def list_page(self, *, cursor: Cursor | None, limit: int) -> list[Dealership]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            Dealership,
             f"{_SELECT_DEALERSHIP} WHERE {page_after(1)}",
             *page_params(cursor, limit),
         )
-        return [from_row(Dealership, row) for row in rows]
 
     @translate
     async def bump_generation(self, dealership_id: UUID) -> int:
@@ -97,13 +96,11 @@ class PostgresUserRepository(ConnectionRepository):
 
     @translate
     async def get(self, user_id: UUID) -> User | None:
-        row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE id = $1", user_id)
-        return None if row is None else from_row(User, row)
+        return await self._one(User, f"{_SELECT_USER} WHERE id = $1", user_id)
 
     @translate
     async def get_by_email(self, email: str) -> User | None:
-        row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE lower(email) = lower($1)", email)
-        return None if row is None else from_row(User, row)
+        return await self._one(User, f"{_SELECT_USER} WHERE lower(email) = lower($1)", email)
 
     @translate
     async def update(self, user: User) -> None:
@@ -131,12 +128,12 @@ class PostgresUserRepository(ConnectionRepository):
         self, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
     ) -> list[User]:
         """`dealership_id=None` lists every user, super admins included."""
-        rows = await self._conn.fetch(
+        return await self._all(
+            User,
             f"{_SELECT_USER} WHERE ($1::uuid IS NULL OR dealership_id = $1) AND {page_after(2)}",
             dealership_id,
             *page_params(cursor, limit),
         )
-        return [from_row(User, row) for row in rows]
 
 
 class PostgresRefreshTokenRepository(ConnectionRepository):
@@ -146,8 +143,9 @@ class PostgresRefreshTokenRepository(ConnectionRepository):
 
     @translate
     async def get(self, token_hash: str) -> RefreshToken | None:
-        row = await self._conn.fetchrow(f"{_SELECT_REFRESH_ROW} WHERE token_hash = $1", token_hash)
-        return None if row is None else from_row(RefreshToken, row)
+        return await self._one(
+            RefreshToken, f"{_SELECT_REFRESH_ROW} WHERE token_hash = $1", token_hash
+        )
 
     @translate
     async def mark_rotated(self, token_hash: str, at: datetime) -> bool:

@@ -28,6 +28,15 @@ class ConnectionRepository:
     def __init__(self, connection: PooledConnection) -> None:
         self._conn = connection
 
+    async def _one(self, entity: type[T], query: str, *args: object) -> T | None:
+        """The row `query` finds as an `entity`, or None."""
+        row = await self._conn.fetchrow(query, *args)
+        return None if row is None else from_row(entity, row)
+
+    async def _all(self, entity: type[T], query: str, *args: object) -> list[T]:
+        """The rows `query` finds as `entity`s, in its order."""
+        return [from_row(entity, row) for row in await self._conn.fetch(query, *args)]
+
 
 def from_row(entity: type[T], row: asyncpg.Record, **computed: Any) -> T:
     """Builds `entity` from `row`, with `computed` fields that have no column of their

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from avataradam.adapters.postgres.errors import translate
-from avataradam.adapters.postgres.rows import ConnectionRepository, from_row
+from avataradam.adapters.postgres.rows import ConnectionRepository
 from avataradam.domain.model import UsageDay, UsageRecord
 
 
@@ -32,7 +32,8 @@ class PostgresUsageRepository(ConnectionRepository):
 
     @translate
     async def days(self, *, dealership_id: UUID, start: datetime, end: datetime) -> list[UsageDay]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            UsageDay,
             "SELECT (created_at AT TIME ZONE 'UTC')::date AS day,"
             " count(*) FILTER (WHERE NOT cached) AS model_calls,"
             " count(*) FILTER (WHERE cached) AS cached_answers,"
@@ -46,7 +47,6 @@ class PostgresUsageRepository(ConnectionRepository):
             start,
             end,
         )
-        return [from_row(UsageDay, row) for row in rows]
 
     @translate
     async def tokens(self, *, dealership_id: UUID, start: datetime, end: datetime) -> int:

@@ -9,7 +9,6 @@ from avataradam.adapters.postgres.errors import affected_rows, require_affected,
 from avataradam.adapters.postgres.rows import (
     ConnectionRepository,
     columns,
-    from_row,
     insert,
     page_after,
     page_params,
@@ -67,20 +66,19 @@ class PostgresWebhookRepository(ConnectionRepository):
     async def get(
         self, subscription_id: UUID, *, dealership_id: UUID | None
     ) -> WebhookSubscription | None:
-        row = await self._conn.fetchrow(
+        return await self._one(
+            WebhookSubscription,
             f"{_SELECT_SUBSCRIPTION} WHERE id = $1 AND ($2::uuid IS NULL OR dealership_id = $2)",
             subscription_id,
             dealership_id,
         )
-        return None if row is None else from_row(WebhookSubscription, row)
 
     @translate
     async def get_for_update(self, subscription_id: UUID) -> WebhookSubscription | None:
         """The subscription, row-locked until the transaction ends."""
-        row = await self._conn.fetchrow(
-            f"{_SELECT_SUBSCRIPTION} WHERE id = $1 FOR UPDATE", subscription_id
+        return await self._one(
+            WebhookSubscription, f"{_SELECT_SUBSCRIPTION} WHERE id = $1 FOR UPDATE", subscription_id
         )
-        return None if row is None else from_row(WebhookSubscription, row)
 
     @translate
     async def update(self, subscription: WebhookSubscription) -> None:
@@ -94,12 +92,12 @@ class PostgresWebhookRepository(ConnectionRepository):
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[WebhookSubscription]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            WebhookSubscription,
             f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1 AND {page_after(2)}",
             dealership_id,
             *page_params(cursor, limit),
         )
-        return [from_row(WebhookSubscription, row) for row in rows]
 
     @translate
     async def delete(self, subscription_id: UUID, *, dealership_id: UUID | None) -> bool:
@@ -115,14 +113,14 @@ class PostgresWebhookRepository(ConnectionRepository):
     @translate
     async def list_for_event(self, dealership_id: UUID, event: str) -> list[WebhookSubscription]:
         """Active subscriptions of the dealership to this event, oldest first."""
-        rows = await self._conn.fetch(
+        return await self._all(
+            WebhookSubscription,
             f"{_SELECT_SUBSCRIPTION}"
             " WHERE dealership_id = $1 AND active AND $2 = ANY(events)"
             " ORDER BY created_at, id",
             dealership_id,
             event,
         )
-        return [from_row(WebhookSubscription, row) for row in rows]
 
     @translate
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
@@ -136,8 +134,7 @@ class PostgresWebhookRepository(ConnectionRepository):
 
     @translate
     async def get_delivery(self, delivery_id: UUID) -> WebhookDelivery | None:
-        row = await self._conn.fetchrow(f"{_SELECT_DELIVERY} WHERE id = $1", delivery_id)
-        return None if row is None else from_row(WebhookDelivery, row)
+        return await self._one(WebhookDelivery, f"{_SELECT_DELIVERY} WHERE id = $1", delivery_id)
 
     @translate
     async def update_delivery(self, delivery: WebhookDelivery) -> None:
@@ -152,13 +149,13 @@ class PostgresWebhookRepository(ConnectionRepository):
         self, delivery_id: UUID, *, now: datetime, lease_until: datetime
     ) -> WebhookDelivery | None:
         """The pending delivery, now leased until `lease_until`, if it was due at `now`."""
-        row = await self._conn.fetchrow(
+        return await self._one(
+            WebhookDelivery,
             _CLAIM_DELIVERY,
             delivery_id,
             now,
             lease_until,
         )
-        return None if row is None else from_row(WebhookDelivery, row)
 
     @translate
     async def redrive_overdue(
@@ -197,7 +194,8 @@ class PostgresWebhookRepository(ConnectionRepository):
         cursor: Cursor | None,
         limit: int,
     ) -> list[WebhookDelivery]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            WebhookDelivery,
             f"{_SELECT_DELIVERY} WHERE subscription_id = $1"
             " AND ($2::text IS NULL OR status = $2)"
             f" AND {page_after(3)}",
@@ -205,4 +203,3 @@ class PostgresWebhookRepository(ConnectionRepository):
             None if status is None else status.value,
             *page_params(cursor, limit),
         )
-        return [from_row(WebhookDelivery, row) for row in rows]
