@@ -10,7 +10,6 @@ import asyncpg
 
 from avataradam.adapters.postgres.errors import (
     affected_rows,
-    require_affected,
     translate,
 )
 from avataradam.adapters.postgres.rows import (
@@ -112,10 +111,9 @@ class PostgresDocumentRepository(ConnectionRepository):
     @translate
     async def update(self, document: Document) -> None:
         """Writes every mutable field; id, dealership, topic and digest never change."""
-        status = await self._conn.execute(
-            f"{_UPDATE_DOCUMENT} WHERE id = $1", *_params(document, _MUTABLE)
+        await self._update_one(
+            f"{_UPDATE_DOCUMENT} WHERE id = $1", _params(document, _MUTABLE), "document"
         )
-        require_affected(status, "document")
 
     @translate
     async def update_leased(self, document: Document, *, lease_token: UUID) -> bool:

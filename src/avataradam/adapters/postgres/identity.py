@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from avataradam.adapters.postgres.database import PostgresDatabase
-from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
+from avataradam.adapters.postgres.errors import translate, translated_errors
 from avataradam.adapters.postgres.rows import (
     ConnectionRepository,
     columns,
@@ -64,10 +64,11 @@ class PostgresDealershipRepository(ConnectionRepository):
     async def update(self, dealership: Dealership) -> None:
         """Writes name, active, monthly_token_budget and updated_at; the generation
         moves only by bumping."""
-        status = await self._conn.execute(
-            f"{_UPDATE_DEALERSHIP} WHERE id = $1", *params(dealership, _MUTABLE_DEALERSHIP)
+        await self._update_one(
+            f"{_UPDATE_DEALERSHIP} WHERE id = $1",
+            params(dealership, _MUTABLE_DEALERSHIP),
+            "dealership",
         )
-        require_affected(status, "dealership")
 
     @translate
     async def list_page(self, *, cursor: Cursor | None, limit: int) -> list[Dealership]:
@@ -104,10 +105,7 @@ class PostgresUserRepository(ConnectionRepository):
 
     @translate
     async def update(self, user: User) -> None:
-        status = await self._conn.execute(
-            f"{_UPDATE_USER} WHERE id = $1", *params(user, _MUTABLE_USER)
-        )
-        require_affected(status, "user")
+        await self._update_one(f"{_UPDATE_USER} WHERE id = $1", params(user, _MUTABLE_USER), "user")
 
     @translate
     async def end_sessions(

@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from avataradam.adapters.postgres.database import PooledConnection
+from avataradam.adapters.postgres.errors import require_affected
 from avataradam.domain.pagination import Cursor
 
 T = TypeVar("T")
@@ -32,6 +33,10 @@ class ConnectionRepository:
         """The row `query` finds as an `entity`, or None."""
         row = await self._conn.fetchrow(query, *args)
         return None if row is None else from_row(entity, row)
+
+    async def _update_one(self, statement: str, values: Sequence[object], what: str) -> None:
+        """Runs `statement`, an UPDATE of one row; NotFound naming `what` if none changed."""
+        require_affected(await self._conn.execute(statement, *values), what)
 
     async def _all(self, entity: type[T], query: str, *args: object) -> list[T]:
         """The rows `query` finds as `entity`s, in its order."""

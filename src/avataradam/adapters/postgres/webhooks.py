@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
+from avataradam.adapters.postgres.errors import affected_rows, translate
 from avataradam.adapters.postgres.rows import (
     ConnectionRepository,
     columns,
@@ -83,10 +83,11 @@ class PostgresWebhookRepository(ConnectionRepository):
     @translate
     async def update(self, subscription: WebhookSubscription) -> None:
         """Writes secrets, state and circuit; the URL, events and owner never change."""
-        status = await self._conn.execute(
-            f"{_UPDATE_SUBSCRIPTION} WHERE id = $1", *params(subscription, _MUTABLE_SUBSCRIPTION)
+        await self._update_one(
+            f"{_UPDATE_SUBSCRIPTION} WHERE id = $1",
+            params(subscription, _MUTABLE_SUBSCRIPTION),
+            "webhook subscription",
         )
-        require_affected(status, "webhook subscription")
 
     @translate
     async def list_page(
@@ -139,10 +140,11 @@ class PostgresWebhookRepository(ConnectionRepository):
     @translate
     async def update_delivery(self, delivery: WebhookDelivery) -> None:
         """Writes the outcome fields; what was sent never changes."""
-        status = await self._conn.execute(
-            f"{_UPDATE_DELIVERY} WHERE id = $1", *params(delivery, _MUTABLE_DELIVERY)
+        await self._update_one(
+            f"{_UPDATE_DELIVERY} WHERE id = $1",
+            params(delivery, _MUTABLE_DELIVERY),
+            "webhook delivery",
         )
-        require_affected(status, "webhook delivery")
 
     @translate
     async def claim_delivery(
