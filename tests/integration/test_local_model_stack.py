@@ -252,6 +252,7 @@ async def test_usage_is_recorded_per_message_and_the_other_process_serves_it_fro
 
     generated = await _ask(apis[0], tenant.user)
     served = await _ask(apis[1], tenant.admin, f"  {QUESTION.upper()} ")
+    events, streamed = await _stream(apis[1], tenant.user, QUESTION, mode="training")
 
     assert generated["model"] == served["model"]
     assert generated["model"] == {"name": MODEL, "generative": True, "notice": None}
@@ -260,17 +261,22 @@ async def test_usage_is_recorded_per_message_and_the_other_process_serves_it_fro
     assert (generated["cached"], served["cached"]) == (False, True)
     assert (served["content"], served["sources"]) == (generated["content"], generated["sources"])
     assert served["usage"] is None
+    # Streamed too: the stored answer in one delta, then its sources.
+    assert _streamed_text(events) == streamed["content"] == generated["content"]
+    assert events[-2].data["sources"] == streamed["sources"] == generated["sources"]
+    assert (streamed["cached"], events[-1].data["usage"]) == (True, None)
     prompt, completion = usage["prompt_tokens"], usage["completion_tokens"]
     assert prompt > 0
     assert 0 < completion <= MAX_REPLY_TOKENS
     assert await _usage_records(pg_pool, tenant) == [
         (generated["id"], MODEL, prompt, completion, False),
         (served["id"], MODEL, 0, 0, True),
-    ], "one model call, one cached answer"
+        (streamed["id"], MODEL, 0, 0, True),
+    ], "one model call, two cached answers"
     today = await _today(apis[1], tenant.admin)
     assert today == today | {
         "model_calls": 1,
-        "cached_answers": 1,
+        "cached_answers": 2,
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "used_tokens": prompt + completion,
@@ -343,7 +349,10 @@ async def test_a_budget_admits_exactly_n_replies_alternating_between_processes(
     the first one. A budget of `spent + (n - 1) * cost + hold + cost // 2` admits the
     n-th reply (about `(n - 1) * cost` spent since) and refuses the next (about
     `n * cost`): half a reply of slack either side for the few completion tokens a
-    greedy decoding may vary by, none for a refusal that a process fails to see."""
+    greedy decoding may vary by, none for a refusal that a process fails to see. (The
+    boundary to the token, `spent + hold` admitted and one less refused, and N + 1
+    replies at once, are in test_usage_budgets.py with the scripted model, whose usage
+    and timing are fixed.)"""
     roleplay = {"mode": "roleplay", "scenario": "already_covered"}
     await _set_budget(client, super_admin, tenant, 1)
     probe = await _say(apis[0], tenant.user, LINE, **roleplay)
