@@ -380,12 +380,6 @@ async def test_a_budget_admits_exactly_n_replies_alternating_between_processes(
     assert all(0 < int(str(r[3])) <= ROLEPLAY_MAX_REPLY_TOKENS for r in records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reply made while the dealership's budget is unlimited holds nothing and is "
-    "never added to the month's shared counter, which a refusal or an earlier budget "
-    "created: a budget set later in the month admits more than it can hold",
-)
 async def test_replies_made_while_unlimited_count_against_a_budget_set_later(
     apis: list[str], client: httpx.AsyncClient, super_admin: Account, tenant: Tenant
 ) -> None:
