@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,30 +174,53 @@ def problem(response: httpx.Response) -> dict[str, object]:
 
 
 @contextmanager
+def api_processes(
+    environment: Callable[[int], dict[str, str]],
+    log_dir: Path,
+    *,
+    count: int = 2,
+    ready: Callable[[str, ServiceProcess], None] | None = None,
+) -> Iterator[list[str]]:
+    """`count` `avataradam serve` processes, all started before any is awaited (they
+    warm up side by side); yields their base URLs and stops them afterwards.
+
+    `environment(port)` is a process's environment; `ready(url, process)` waits until
+    it serves (default: `/health/live` within 90 s)."""
+    processes: list[ServiceProcess] = []
+    urls: list[str] = []
+    try:
+        for index in range(count):
+            port = free_port()
+            log = log_dir / f"api-{index}.log"
+            processes.append(ServiceProcess(["serve"], environment(port), log).start())
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes, strict=True):
+            if ready is None:
+                wait_until_healthy(url, process, timeout_s=90)
+            else:
+                ready(url, process)
+        yield urls
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@contextmanager
 def chat_instances(
     database_url: str, redis_url: str, log_dir: Path, count: int = 2
 ) -> Iterator[tuple[list[str], FakeChatService]]:
     """`count` API server processes sharing PostgreSQL, Redis and one fake OpenAI chat
     model (tests/fixtures/openai_chat.py, which records requests and reports usage)."""
-    processes: list[ServiceProcess] = []
-    urls: list[str] = []
     with running_chat_server() as (chat, chat_url):
-        try:
-            for index in range(count):
-                port = free_port()
-                env = service_environment(database_url, redis_url) | {
-                    "AVATARADAM_HTTP_PORT": str(port),
-                    "AVATARADAM_CHAT_MODEL": "openai",
-                    "AVATARADAM_CHAT_OPENAI_BASE_URL": chat_url,
-                    "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
-                    "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
-                }
-                log = log_dir / f"api-{index}.log"
-                processes.append(ServiceProcess(["serve"], env, log).start())
-                urls.append(f"http://127.0.0.1:{port}")
-            for url, process in zip(urls, processes, strict=True):
-                wait_until_healthy(url, process, timeout_s=90)
+
+        def environment(port: int) -> dict[str, str]:
+            return service_environment(database_url, redis_url) | {
+                "AVATARADAM_HTTP_PORT": str(port),
+                "AVATARADAM_CHAT_MODEL": "openai",
+                "AVATARADAM_CHAT_OPENAI_BASE_URL": chat_url,
+                "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
+                "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
+            }
+
+        with api_processes(environment, log_dir, count=count) as urls:
             yield urls, chat
-        finally:
-            for process in processes:
-                process.stop()
