@@ -6,38 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import msgspec
-import pytest
 
-from avataradam.adapters.memory.store import InMemoryStore
-from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
-from avataradam.adapters.postgres.database import PostgresDatabase
-from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import Dealership, Document, DocumentStatus, Stage, Topic
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
 LEASE = timedelta(seconds=20)
-
-
-@pytest.fixture(scope="module")
-async def database(database_url: str) -> AsyncIterator[PostgresDatabase]:
-    database = PostgresDatabase(
-        database_url, min_size=1, max_size=2, command_timeout_s=30, statement_cache_size=100
-    )
-    await database.start()
-    yield database
-    await database.close()
-
-
-@pytest.fixture(params=["memory", "postgres"])
-def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
-    if request.param == "memory":
-        return InMemoryUnitOfWorkFactory(InMemoryStore())
-    return PostgresUnitOfWorkFactory(request.getfixturevalue("database"))
 
 
 def base_time() -> datetime:

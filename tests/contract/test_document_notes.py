@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import msgspec
-import pytest
 
-from avataradam.adapters.memory.store import InMemoryStore
-from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
-from avataradam.adapters.postgres.database import PostgresDatabase
-from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import Dealership, Document, DocumentStatus, Topic
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-async def database(database_url: str) -> AsyncIterator[PostgresDatabase]:
-    database = PostgresDatabase(
-        database_url, min_size=1, max_size=2, command_timeout_s=30, statement_cache_size=100
-    )
-    await database.start()
-    yield database
-    await database.close()
-
-
-@pytest.fixture(params=["memory", "postgres"])
-def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
-    if request.param == "memory":
-        return InMemoryUnitOfWorkFactory(InMemoryStore())
-    return PostgresUnitOfWorkFactory(request.getfixturevalue("database"))
 
 
 async def test_title_and_warnings_are_stored_read_and_listed(uow: UnitOfWorkFactory) -> None:

@@ -7,36 +7,11 @@ compared before and after, never assumed to start at zero.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from uuid import UUID
 
-import pytest
-
-from avataradam.adapters.memory.store import InMemoryStore
-from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
-from avataradam.adapters.postgres.database import PostgresDatabase
-from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import DocumentStatus
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.contract.builders import dealership, document
-
-
-@pytest.fixture(scope="session")
-async def counting_database(database_url: str) -> AsyncIterator[PostgresDatabase]:
-    database = PostgresDatabase(
-        database_url, min_size=1, max_size=4, command_timeout_s=30, statement_cache_size=100
-    )
-    await database.start()
-    yield database
-    await database.close()
-
-
-@pytest.fixture(params=["memory", "postgres"])
-def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
-    if request.param == "memory":
-        return InMemoryUnitOfWorkFactory(InMemoryStore())
-    database: PostgresDatabase = request.getfixturevalue("counting_database")
-    return PostgresUnitOfWorkFactory(database)
 
 
 async def add_documents(uow: UnitOfWorkFactory, statuses: list[DocumentStatus]) -> UUID:
