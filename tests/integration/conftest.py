@@ -224,3 +224,13 @@ def chat_instances(
 
         with api_processes(environment, log_dir, count=count) as urls:
             yield urls, chat
+
+
+@contextmanager
+def api_process(environment: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """One `avataradam serve` process with `environment` on a port chosen here, once
+    `/health/live` answers; yields its base URL and stops it afterwards."""
+    with api_processes(
+        lambda port: environment | {"AVATARADAM_HTTP_PORT": str(port)}, log_dir, count=1
+    ) as [url]:
+        yield url

@@ -21,12 +21,10 @@ import pytest
 
 from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 from avataradam.entrypoints.container import Container
-from ops.harness.processes import free_port, wait_until_healthy
 from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
-from tests.integration.conftest import Account, Tenant, new_tenant, service_environment
+from tests.integration.conftest import Account, Tenant, api_process, new_tenant, service_environment
 from tests.integration.test_chat_api import seed_document
 from tests.integration.test_ingestion import upload, wait_for_status
-from tests.support.processes import ServiceProcess
 
 GAP_FACTS = "GAP covers the gap. Every customer may decline it."
 JSON_ACCEPT = {"accept": "application/json"}
@@ -46,23 +44,15 @@ def chat_server(
     fake_chat: tuple[FakeChatService, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    port = free_port()
     env = service_environment(database_url, redis_url) | {
-        "AVATARADAM_HTTP_PORT": str(port),
         "AVATARADAM_CHAT_MODEL": "openai",
         "AVATARADAM_CHAT_OPENAI_BASE_URL": fake_chat[1],
         "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
         "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
         "AVATARADAM_CHAT_MAX_RETRIES": "0",
     }
-    log = tmp_path_factory.mktemp("chat-validation") / "api.log"
-    process = ServiceProcess(["serve"], env, log).start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process, timeout_s=90)
-        yield base_url
-    finally:
-        process.stop()
+    with api_process(env, tmp_path_factory.mktemp("chat-validation")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ from litestar.routes import HTTPRoute
 
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
-from ops.harness.processes import free_port, wait_until_healthy
-from tests.integration.conftest import Account, Tenant, service_environment
-from tests.support.processes import ServiceProcess
+from tests.integration.conftest import Account, Tenant, api_process, service_environment
 
 ALLOWED_ORIGIN = "https://crm.example.com"
 OTHER_ORIGIN = "https://evil.example.net"
@@ -38,19 +36,11 @@ PYPROJECT, CHANGELOG = ROOT / "pyproject.toml", ROOT / "CHANGELOG.md"
 def server(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = free_port()
     env = service_environment(database_url, redis_url) | {
-        "AVATARADAM_HTTP_PORT": str(port),
         "AVATARADAM_HTTP_CORS_ORIGINS": f"{ALLOWED_ORIGIN}, http://localhost:5173",
     }
-    log = tmp_path_factory.mktemp("http-semantics") / "api.log"
-    process = ServiceProcess(["serve"], env, log).start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process, timeout_s=90)
-        yield base_url
-    finally:
-        process.stop()
+    with api_process(env, tmp_path_factory.mktemp("http-semantics")) as url:
+        yield url
 
 
 @pytest.fixture

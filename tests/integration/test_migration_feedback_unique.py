@@ -9,22 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import psycopg
-from yoyo import get_backend, read_migrations
 
-from avataradam.adapters.postgres.migrate import MIGRATIONS_DIR, apply_migrations
+from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.domain.model import Document, DocumentStatus
+from tests.support.migrations import apply_all_but
 
 MIGRATION = "0007_feedback_unique"
 T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
-
-
-def _apply_all_but_0007(dsn: str) -> None:
-    backend = get_backend("postgresql+psycopg://" + dsn.partition("://")[2])
-    try:
-        earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id != MIGRATION)
-        backend.apply_migrations(backend.to_apply(earlier))
-    finally:
-        backend.connection.close()
 
 
 def _seed(conn: psycopg.Connection) -> dict[str, uuid.UUID]:
@@ -85,7 +76,7 @@ def _seed(conn: psycopg.Connection) -> dict[str, uuid.UUID]:
 def test_0007_keeps_each_users_latest_rating_and_rebuilds_upload_answers(
     new_database: str,
 ) -> None:
-    _apply_all_but_0007(new_database)
+    apply_all_but(new_database, MIGRATION)
     with psycopg.connect(new_database, autocommit=True) as conn:
         ids = _seed(conn)
 

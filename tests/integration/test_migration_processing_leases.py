@@ -8,27 +8,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from yoyo import get_backend, read_migrations
 
-from avataradam.adapters.postgres.migrate import MIGRATIONS_DIR, apply_migrations
+from avataradam.adapters.postgres.migrate import apply_migrations
+from tests.support.migrations import apply_all_but
 
 MIGRATION = "0009_processing_leases"
 T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
 
 
-def _apply_all_but_0009(dsn: str) -> None:
-    backend = get_backend("postgresql+psycopg://" + dsn.partition("://")[2])
-    try:
-        earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id != MIGRATION)
-        backend.apply_migrations(backend.to_apply(earlier))
-    finally:
-        backend.connection.close()
-
-
 def test_documents_processing_at_the_upgrade_get_a_lease_until_the_old_stall_timeout(
     new_database: str,
 ) -> None:
-    _apply_all_but_0009(new_database)
+    apply_all_but(new_database, MIGRATION)
     dealership, processing, ready = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     with psycopg.connect(new_database) as conn:
         conn.execute(

@@ -18,10 +18,8 @@ import httpx
 import pytest
 
 from avataradam.entrypoints.container import Container
-from ops.harness.processes import free_port, wait_until_healthy
-from tests.integration.conftest import Account, Tenant, service_environment
+from tests.integration.conftest import Account, Tenant, api_process, service_environment
 from tests.integration.test_chat_api import GAP_GUIDE, seed_document
-from tests.support.processes import ServiceProcess
 
 DELTA_DELAY_S = 0.12
 KEEPALIVE_S = 0.05
@@ -31,21 +29,13 @@ KEEPALIVE_S = 0.05
 def sse_server(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = free_port()
     env = service_environment(database_url, redis_url) | {
-        "AVATARADAM_HTTP_PORT": str(port),
         "AVATARADAM_CHAT_MODEL": "extractive",
         "AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S": str(DELTA_DELAY_S),
         "AVATARADAM_CHAT_KEEPALIVE_S": str(KEEPALIVE_S),
     }
-    log = tmp_path_factory.mktemp("sse") / "api.log"
-    process = ServiceProcess(["serve"], env, log).start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
-        yield base_url
-    finally:
-        process.stop()
+    with api_process(env, tmp_path_factory.mktemp("sse")) as url:
+        yield url
 
 
 @pytest.fixture
