@@ -72,12 +72,12 @@ run-llm: setup setup-llm
     {{py}} avataradam migrate
     bash ops/local-llm.sh run
 
-# Benchmark suite (issue 8): real stack, all eight measurements, JSON + Markdown + plots in bench/results/ (< 20 min, and ~12 more for the 1.5B chat model when `just setup-llm` installed it).
+# Benchmark suite (issue 8): real stack, all eight measurements, JSON + Markdown + plots in bench/results/ (< 20 min, and ~5 more for the 1.5B chat model when `just setup-llm` installed it).
 bench:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run
 
-# Benchmark suite, fewer and shorter repetitions, for development (< 3 min, and ~7 more for the 1.5B chat model when installed).
+# Benchmark suite, fewer and shorter repetitions, for development (< 3 min, and ~4 more for the 1.5B chat model when installed).
 bench-quick:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --quick
@@ -91,7 +91,7 @@ bench-ingest:
 bench-memory:
     .venv/bin/python -m bench.memory
 
-# Local 1.5B chat model only (after `just setup-llm`; skipped without it): time to first token and tokens/s of training answers, system prompt's KV cache reused vs cold, p50/p95 with the load average (about 12 min).
+# Local 1.5B chat model only (after `just setup-llm`; skipped without it): time to first token and tokens/s of training answers, system prompt's KV cache reused vs cold, p50/p95 with the load average (about 5 min).
 bench-llm:
     .venv/bin/python -m bench.run --only llm
 
