@@ -38,17 +38,18 @@ test: setup setup-llm-test lint
 test-slow: setup
     {{py}} pytest tests -q -p no:cacheprovider -m slow
 
-# Fast checks: ruff, formatting, mypy --strict, import-linter.
+# Fast checks: ruff and formatting (src, tests, ops, bench), mypy --strict (the same,
+# see [tool.mypy] files), import-linter.
 lint:
-    {{py}} ruff check src tests
-    {{py}} ruff format --check src tests
+    {{py}} ruff check src tests ops bench
+    {{py}} ruff format --check src tests ops bench
     {{py}} mypy
     {{py}} lint-imports
 
 # Rewrite formatting and safe lint fixes.
 fmt:
-    {{py}} ruff format src tests
-    {{py}} ruff check --fix src tests
+    {{py}} ruff format src tests ops bench
+    {{py}} ruff check --fix src tests ops bench
 
 # Unit tests only (no services).
 test-unit:

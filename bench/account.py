@@ -24,6 +24,7 @@ without the check. Writes `bench/results/<date>-account.json` and `.md`.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import platform
@@ -145,7 +146,7 @@ async def measure(container: Container, token: str, rounds: int, n: int) -> dict
             authenticate = variants[name]
             container.authenticate = authenticate
             requests[name].append(await per_call_us(request, n))
-            checks[name].append(await per_call_us(lambda a=authenticate: a(token), n))
+            checks[name].append(await per_call_us(functools.partial(authenticate, token), n))
     container.authenticate = variants["cached"]
     med = {name: statistics.median(values) for name, values in requests.items()}
     check = {name: statistics.median(values) for name, values in checks.items()}

@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Self
 
-import httpx
-from ops.drills.pgcluster import free_port
-from ops.drills.stack import DrillDatabase, PrivateRedis
-from tests.support.processes import spawn, stop_group
+from ops.harness.environment import CHEAP_ARGON2
+from ops.harness.processes import ChildProcess, cli, free_port, wait_until_healthy
+from ops.harness.services import FreshDatabase, PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get(
@@ -38,13 +36,13 @@ class BenchRedis(PrivateRedis):
         super().__init__()
         self.url = os.environ.get("BENCH_REDIS_URL") or self.url
 
-    def start(self, timeout_s: float = 10) -> BenchRedis:
+    def start(self, timeout_s: float = 10) -> Self:
         if not os.environ.get("BENCH_REDIS_URL"):
             super().start(timeout_s)
         return self
 
 
-class BenchDatabase(DrillDatabase):
+class BenchDatabase(FreshDatabase):
     """`avataradam_bench_<random>`, migrated; dropped (WITH FORCE) by `drop`."""
 
     def __init__(self) -> None:
@@ -64,8 +62,7 @@ def base_environment(
         "AVATARADAM_ENVIRONMENT": "production",
         "AVATARADAM_AUTH_JWT_SECRET": secrets.token_urlsafe(48),
         "AVATARADAM_AUTH_ACCESS_TOKEN_TTL_S": "7200",
-        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
-        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
+        **CHEAP_ARGON2,
         "AVATARADAM_DATABASE_URL": database_url,
         "AVATARADAM_REDIS_URL": redis_url,
         "AVATARADAM_EMBEDDER": "local",
@@ -88,44 +85,25 @@ def base_environment(
     }
 
 
-class Process:
-    """One child process in its own session, output to a log file."""
+class Process(ChildProcess):
+    """One child process in its own session, output to a log file `<name>.log`."""
 
     def __init__(self, name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> None:
-        self.name, self.argv = name, argv
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-        self.log_path = log_dir / f"{name}.log"
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        with self.log_path.open("ab") as log:
-            self.popen = spawn(
-                self.argv,
-                label=self.name,
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None
-        return self.popen.pid
+        self.name = name
+        env = {"PYTHONPATH": str(ROOT), **env}
+        super().__init__(argv, env, log_dir / f"{name}.log", label=name, cwd=ROOT)
 
     def terminate(self) -> None:
         """Asks the process group to stop (SIGTERM) without waiting."""
-        if self.popen is not None and self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
+        if self.running():
+            os.killpg(self.pid, signal.SIGTERM)
 
-    def stop(self, timeout_s: float = 20) -> None:
+    def stop(self, timeout_s: float = 20, *, whole_group: bool = True) -> None:
         """SIGTERM to the group; SIGKILL to what of it is alive after `timeout_s`."""
-        if self.popen is not None:
-            stop_group(self.popen, timeout_s, whole_group=True)
+        super().stop(timeout_s, whole_group=whole_group)
 
     def tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+        return self.output()[-chars:]
 
 
 class Server(Process):
@@ -134,10 +112,7 @@ class Server(Process):
     ) -> None:
         self.port = free_port()
         env = {**env, "AVATARADAM_HTTP_PORT": str(self.port)}
-        if factory is None:
-            argv = [sys.executable, "-m", "avataradam.entrypoints.cli", "serve"]
-        else:
-            argv = [sys.executable, "-m", "bench.serve", factory]
+        argv = cli("serve") if factory is None else [sys.executable, "-m", "bench.serve", factory]
         super().__init__(name, argv, env, log_dir)
         self.server = env.get("AVATARADAM_HTTP_SERVER", "uvicorn")
 
@@ -145,29 +120,11 @@ class Server(Process):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_healthy(self, timeout_s: float = 60) -> Server:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.popen is not None and self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.base_url}/health/live", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not healthy in {timeout_s}s:\n{self.tail()}")
+    def wait_healthy(self, timeout_s: float = 60) -> Self:
+        wait_until_healthy(self.base_url, self, timeout_s, what=self.name)
+        return self
 
 
 def worker(env: Mapping[str, str], log_dir: Path, name: str = "worker", nice: int = 0) -> Process:
-    argv = [
-        sys.executable,
-        "-m",
-        "avataradam.entrypoints.cli",
-        "worker",
-        "--processes",
-        "1",
-        "--threads",
-        "2",
-    ]
+    argv = cli("worker", "--processes", "1", "--threads", "2")
     return Process(name, argv, {**env, "AVATARADAM_WORKER_NICE": str(nice)}, log_dir)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
-import psycopg
 import pytest
 
-from avataradam.adapters.postgres.migrate import apply_migrations
-from tests.support import processes
+from ops.harness import processes
+from ops.harness.services import FreshDatabase
 
 ADMIN_DSN = os.environ.get(
     "AVATARADAM_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -72,23 +70,13 @@ def require_service(url: str, default_port: int, name: str) -> None:
     pytest.skip(f"{name} at {url} is not reachable")
 
 
-def _with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + database))
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh, migrated database for this test session, dropped afterwards."""
     require_service(ADMIN_DSN, 5432, "PostgreSQL")
-    name = f"avataradam_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    dsn = _with_database(ADMIN_DSN, name)
-    apply_migrations(dsn)
-    yield dsn
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    database = FreshDatabase(ADMIN_DSN, prefix="avataradam_test").create()
+    yield database.url
+    database.drop()
 
 
 @pytest.fixture(scope="session")
@@ -109,9 +97,6 @@ def redis_url() -> str:
 def new_database() -> Iterator[str]:
     """An empty (unmigrated) database for tests of the migrations themselves."""
     require_service(ADMIN_DSN, 5432, "PostgreSQL")
-    name = f"avataradam_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _with_database(ADMIN_DSN, name)
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    database = FreshDatabase(ADMIN_DSN, prefix="avataradam_test").create(migrate=False)
+    yield database.url
+    database.drop()

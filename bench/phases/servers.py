@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 import numpy as np
 
@@ -17,6 +18,21 @@ from bench.phases.common import (
     warm_search,
 )
 from bench.stack import Server
+
+
+class Saturation(TypedDict):
+    """One server's closed-loop figures: the `spread` of each repeated measurement."""
+
+    hello_rps: dict[str, float]
+    floor_rps: dict[str, float]
+    cached_search_rps: dict[str, float]
+    cached_over_hello: dict[str, float]
+    cached_over_floor: dict[str, float]
+    floor_over_hello: dict[str, float]
+    wrk_p99_ms_hello: dict[str, float]
+    wrk_p99_ms_search: dict[str, float]
+    wrk_p99_ms_floor: dict[str, float]
+    wrk_socket_errors: dict[str, int]
 
 
 def phase_servers(b: Bench) -> None:
@@ -70,7 +86,7 @@ def phase_servers(b: Bench) -> None:
             socket_errors[name] += result.socket_errors
             saturation[name].append(result.throughput_rps)
             wrk_p99[name].append(result.p99_ms)
-    servers = {}
+    servers: dict[str, Saturation] = {}
     for server in kinds:
         hello, search = saturation[f"hello-{server}"], saturation[f"search-{server}"]
         floor = saturation[f"floor-{server}"]

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+
 from ops.drills.app import AppProcess
 from ops.drills.stack import (
     HTTP_ACCEPTED,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
+from typing import Self
 
 import httpx
-from ops.drills.pgcluster import ReplicatedPair, free_port
-from tests.support.processes import spawn, stop_group
+
+from ops.drills.pgcluster import ReplicatedPair
+from ops.harness.environment import local_environment
+from ops.harness.processes import ChildProcess, cli, free_port, wait_until_healthy
 
 PASSWORD = "drill-password-correct-horse"  # noqa: S105 -- a throwaway drill account
 
@@ -21,36 +21,28 @@ def app_environment(
 ) -> dict[str, str]:
     """Multi-host URLs by default: the primary pool finds whichever node accepts
     writes; reads prefer a standby and take any node when none is left."""
-    return {
-        "AVATARADAM_ENVIRONMENT": "test",
-        "AVATARADAM_DATABASE_URL": pair.primary_dsn(),
+    return local_environment(pair.primary_dsn(), redis_url) | {
         "AVATARADAM_DATABASE_REPLICA_URL": replica_dsn or pair.replica_dsn("prefer-standby"),
         "AVATARADAM_DATABASE_CONNECT_TIMEOUT_S": "2",
         "AVATARADAM_DATABASE_COMMAND_TIMEOUT_S": "5",
         "AVATARADAM_DATABASE_POOL_MIN_SIZE": "2",
         "AVATARADAM_DATABASE_POOL_MAX_SIZE": "8",
-        "AVATARADAM_REDIS_URL": redis_url,
         "AVATARADAM_HTTP_PORT": str(port),
-        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
-        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
-        "AVATARADAM_EMBEDDER": "hashing",
         "AVATARADAM_LOGGING_LEVEL": "WARNING",
     }
 
 
-class AppProcess:
+class AppProcess(ChildProcess):
     """`avataradam serve` in its own process group, logging to a file."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = {**os.environ, **env}
         self.port = int(env["AVATARADAM_HTTP_PORT"])
+        super().__init__(cli("serve"), env, log_path, label=f"avataradam serve :{self.port}")
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> None:
         result = subprocess.run(  # noqa: S603 -- the project's own CLI
-            [sys.executable, "-m", "avataradam.entrypoints.cli", *args],
+            cli(*args),
             env=self.env,
             capture_output=True,
             text=True,
@@ -60,35 +52,15 @@ class AppProcess:
         if result.returncode != 0:
             raise RuntimeError(f"avataradam {args[0]} failed: {result.stderr[-2000:]}")
 
-    def start(self, timeout_s: float = 60) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = spawn(
-                [sys.executable, "-m", "avataradam.entrypoints.cli", "serve"],
-                label=f"avataradam serve :{self.port}",
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the API exited early:\n{self.output()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/health/live", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the API did not come up in {timeout_s}s:\n{self.output()[-3000:]}")
+    def start(self, timeout_s: float = 60) -> Self:
+        """Starts the API and waits until it answers its liveness probe."""
+        super().start()
+        wait_until_healthy(self.base_url, self, timeout_s, interval_s=0.1, what="the API")
+        return self
 
-    def stop(self, timeout_s: float = 10) -> None:
+    def stop(self, timeout_s: float = 10, *, whole_group: bool = True) -> None:
         """SIGTERM to the whole group, SIGKILL to what of it is alive after `timeout_s`."""
-        if self.process is not None:
-            stop_group(self.process, timeout_s, whole_group=True)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        super().stop(timeout_s, whole_group=whole_group)
 
     def sign_in_super_admin(self) -> dict[str, str]:
         """Creates a super admin with the CLI and returns its Authorization header."""

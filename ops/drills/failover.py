@@ -27,10 +27,10 @@ from uuid import UUID
 
 import httpx
 import psycopg
-from ops.drills.app import AppProcess, start_app
-from ops.drills.pgcluster import ReplicatedPair
 
 from avataradam.adapters.postgres.migrate import apply_migrations
+from ops.drills.app import AppProcess, start_app
+from ops.drills.pgcluster import ReplicatedPair
 
 RTO_LIMIT_S = 30.0
 HTTP_CREATED = 201

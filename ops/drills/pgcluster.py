@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from tests.support.processes import track_group
+
+from ops.harness.processes import free_port, track_group
 
 PREFIX = "adrill"
 _counter = itertools.count()
@@ -53,13 +54,6 @@ def tools_available() -> bool:
         and Path("/usr/lib/postgresql").is_dir()
         and os.geteuid() == 0
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def port_is_free(port: int) -> bool:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
 from ops.drills.stack import (
     HTTP_ACCEPTED,
     DealershipAdmin,

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from ops.drills.app import AppProcess, start_app
-from ops.drills.pgcluster import ReplicatedPair
 
 from avataradam.adapters.postgres.migrate import apply_migrations
+from ops.drills.app import AppProcess, start_app
+from ops.drills.pgcluster import ReplicatedPair
 
 HTTP_OK = 200
 HTTP_CREATED = 201

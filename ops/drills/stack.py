@@ -15,7 +15,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -24,36 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
-import redis
-from ops.drills.app import PASSWORD, AppProcess
-from ops.drills.pgcluster import free_port
-from tests.support.processes import kill_group, spawn, stop_group
 
-from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import Settings, load_settings
+from ops.drills.app import PASSWORD, AppProcess
+from ops.harness.environment import FAST_RECONCILE, local_environment
+from ops.harness.processes import ChildProcess, cli, free_port
+from ops.harness.services import ADMIN_DSN, FreshDatabase, PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "corpus"
-ADMIN_DSN = os.environ.get(
-    "DRILL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
-# The worker re-drives lost work within seconds (as tests/integration/conftest.py's FAST_RECONCILE).
-FAST_RECONCILE = {
-    "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
-    "AVATARADAM_INGESTION_LEASE_S": "6",
-    "AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
-    "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
-}
 HTTP_OK, HTTP_CREATED, HTTP_ACCEPTED = 200, 201, 202
 
 
@@ -77,95 +62,8 @@ def small_document(tag: str) -> tuple[bytes, str]:
     return text.encode(), f"credit-life-{tag}.txt"
 
 
-class PrivateRedis:
-    """`redis-server` without persistence on a free port; `restart` loses everything.
-
-    Also the private Redis of the benchmark and of the guide's executed examples.
-    """
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout_s: float = 10) -> PrivateRedis:
-        self.popen = spawn(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
-            label=f"redis-server :{self.port}",
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
-                    return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def flushdb(self) -> None:
-        client = redis.Redis.from_url(self.url)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
-
-    def shutdown_nosave(self) -> None:
-        """SHUTDOWN NOSAVE: the server exits and every queued message is gone."""
-        client = redis.Redis(port=self.port)
-        try:
-            client.shutdown(nosave=True)
-        except redis.ConnectionError:
-            pass  # the server closes the connection as it exits
-        finally:
-            client.close()
-        if self.popen is not None:
-            self.popen.wait(10)
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(10)
-
-
-class DrillDatabase:
-    """`<prefix>_<random>` on the machine's PostgreSQL, migrated; dropped WITH FORCE.
-
-    Also the fresh database of the benchmark and of the guide's executed examples.
-    """
-
-    def __init__(self, admin_dsn: str = ADMIN_DSN, prefix: str = "avataradam_drill") -> None:
-        self.admin_dsn = admin_dsn
-        self.name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        self.url = urlunsplit(urlsplit(admin_dsn)._replace(path="/" + self.name))
-
-    def create(self) -> DrillDatabase:
-        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        apply_migrations(self.url)
-        return self
-
-    def drop(self) -> None:
-        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+class DrillDatabase(FreshDatabase):
+    """A `FreshDatabase` that also tells what it holds for a document (`stored`)."""
 
     def stored(self, document_id: str) -> StoredCounts:
         """What PostgreSQL holds for one document, read directly (not through the API)."""
@@ -226,13 +124,7 @@ class StoredCounts:
 def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
     """A test deployment: hashing embedder, cheap Argon2, fast reconciler, no rate limits
     (a drill uploads more than a user may per minute)."""
-    return {
-        "AVATARADAM_ENVIRONMENT": "test",
-        "AVATARADAM_DATABASE_URL": database_url,
-        "AVATARADAM_REDIS_URL": redis_url,
-        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
-        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
-        "AVATARADAM_EMBEDDER": "hashing",
+    return local_environment(database_url, redis_url) | {
         "AVATARADAM_VECTOR_BACKEND": "postgres",
         "AVATARADAM_RATE_LIMIT_ENABLED": "false",
         "AVATARADAM_LOGGING_LEVEL": "INFO",
@@ -240,7 +132,7 @@ def stack_environment(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """`avataradam worker` (Dramatiq's main process and its forks) in its own session."""
 
     def __init__(
@@ -251,47 +143,15 @@ class WorkerProcess:
         threads: int = 2,
         queues: Sequence[str] = (),
     ) -> None:
-        self.env = {**os.environ, **env}
-        self.log_path = log_path
         self.threads = threads
         self.queues = tuple(queues)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProcess:
-        with self.log_path.open("ab") as log:
-            self.process = spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "avataradam.entrypoints.cli",
-                    "worker",
-                    "--processes",
-                    "1",
-                    "--threads",
-                    str(self.threads),
-                    *(["--queues", *self.queues] if self.queues else []),
-                ],
-                label="avataradam worker",
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        if self.process is None:
-            raise RuntimeError("the worker has not started")
-        return self.process.pid
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        command = ["worker", "--processes", "1", "--threads", str(threads)]
+        command += ["--queues", *self.queues] if self.queues else []
+        super().__init__(cli(*command), env, log_path, label="avataradam worker")
 
     def kill_group(self) -> None:
         """SIGKILL to every process of the worker: nothing is acked, finished or cleaned up."""
-        if self.process is not None:
-            kill_group(self.process)
+        self.kill()
 
     def terminate(self) -> None:
         """SIGTERM to Dramatiq's main process only, as an orchestrator stops a container's
@@ -307,14 +167,10 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, timeout_s: float = 60) -> None:
+    def stop(self, timeout_s: float = 60, *, whole_group: bool = False) -> None:
         """SIGTERM to Dramatiq's main process; SIGKILL to the group if any process of it
         is still alive after `timeout_s`."""
-        if self.process is not None:
-            stop_group(self.process, timeout_s, whole_group=False)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        super().stop(timeout_s, whole_group=whole_group)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from ops.drills.stack import (
     DealershipAdmin,
     Stack,

@@ -24,11 +24,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.cache import RedisCache
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Cache
+from ops.harness.processes import free_port, spawn
 from tests.conftest import IN_CI
-from tests.support.processes import free_port, spawn
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -114,6 +118,25 @@ async def pgbouncer_database(pgbouncer_url: str) -> AsyncIterator[PostgresDataba
     await database.start()
     yield database
     await database.close()
+
+
+@pytest.fixture(scope="session")
+async def postgres_database(database_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = PostgresDatabase(
+        database_url, min_size=1, max_size=10, command_timeout_s=30, statement_cache_size=100
+    )
+    await database.start()
+    yield database
+    await database.close()
+
+
+@pytest.fixture(params=["memory", "postgres", "pgbouncer"])
+def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    if request.param == "memory":
+        return InMemoryUnitOfWorkFactory(InMemoryStore())
+    # pgbouncer: the same database through transaction pooling (pgbouncer_database above)
+    database: PostgresDatabase = request.getfixturevalue(f"{request.param}_database")
+    return PostgresUnitOfWorkFactory(database)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -15,7 +15,7 @@ from avataradam.adapters.filesystem.blobs import FilesystemBlobRepository
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.errors import DependencyUnavailable
-from tests.contract.test_repositories import document, seed
+from tests.contract.builders import document, seed
 
 
 @pytest.fixture(params=["postgres", "filesystem"])

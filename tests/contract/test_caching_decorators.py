@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 
+import msgspec
 import pytest
 
 from avataradam.adapters.caching.answers import SharedAnswerCache
@@ -102,16 +103,12 @@ async def test_another_generation_or_shape_is_another_key(cache: Cache) -> None:
     await retriever.retrieve(asked)
 
     for changed in (
-        RetrievalRequest(**{**_fields(asked), "generation": 2}),
-        RetrievalRequest(**{**_fields(asked), "top_k": 5}),
-        RetrievalRequest(**{**_fields(asked), "topics": (Topic.COMPLIANCE,)}),
+        msgspec.structs.replace(asked, generation=2),
+        msgspec.structs.replace(asked, top_k=5),
+        msgspec.structs.replace(asked, topics=(Topic.COMPLIANCE,)),
     ):
         assert (await retriever.retrieve(changed)).cache == "miss"
     assert inner.calls == 4
-
-
-def _fields(asked: RetrievalRequest) -> dict[str, object]:
-    return {f: getattr(asked, f) for f in asked.__struct_fields__}
 
 
 async def test_concurrent_instances_missing_one_key_compute_it_once(cache: Cache) -> None:

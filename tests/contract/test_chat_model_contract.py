@@ -23,7 +23,7 @@ import pytest
 
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
 from avataradam.adapters.llm.llama_server import LlamaServerChatModel, file_sha256
-from avataradam.adapters.llm.metered import MeteredChatModel
+from avataradam.adapters.llm.metered import Annotate, MeteredChatModel
 from avataradam.adapters.llm.openai import OpenAIChatModel
 from avataradam.domain.ports.services import (
     ChatModel,
@@ -33,13 +33,13 @@ from avataradam.domain.ports.services import (
     Grounding,
     GroundingPassage,
 )
+from ops.harness.processes import free_port
 from tests.fixtures.openai_chat import (
     API_KEY,
     FAKE_REPLY_WORDS,
     FakeChatService,
     running_chat_server,
 )
-from tests.support.processes import free_port
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TURNS = (
@@ -277,12 +277,12 @@ async def test_metered_model_times_the_reply_and_records_reported_tokens(
 ) -> None:
     operations: list[str] = []
     tokens: list[tuple[str, int, int]] = []
-    span: dict[str, object] = {}
+    span: dict[str, str | int | float | bool] = {}
 
     @contextmanager
     def timer(
-        operation: str, attributes: dict[str, object]
-    ) -> Iterator[Callable[[str, object], None]]:
+        operation: str, attributes: dict[str, str | int | float | bool]
+    ) -> Iterator[Annotate]:
         operations.append(operation)
         span.update(attributes)
         yield span.__setitem__

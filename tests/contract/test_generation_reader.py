@@ -15,7 +15,7 @@ from avataradam.adapters.postgres.identity import PostgresGenerationReader
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.ports.repositories.identity import GenerationReader
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
-from tests.contract.test_repositories import seed
+from tests.contract.builders import seed
 
 
 @pytest.fixture(params=["memory", "postgres"])

@@ -7,7 +7,6 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -20,19 +19,9 @@ from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.domain.errors import DependencyUnavailable, InvalidInput
 from avataradam.domain.ports.services import RateLimiter, RatePolicy
+from tests.support.fakes import ManualClock
 
 WINDOW_S = 1
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self._now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
 
 
 class Subject:
@@ -50,7 +39,7 @@ def _policy(limit: int = 3, *, name: str = "api", fail_open: bool = False) -> Ra
 @pytest.fixture(params=["memory", "redis"])
 async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
     if request.param == "memory":
-        clock = FakeClock()
+        clock = ManualClock()
 
         async def advance_clock(seconds: float) -> None:
             clock.advance(seconds)
@@ -184,7 +173,7 @@ async def test_policy_admitting_nothing_is_invalid(
 async def test_no_window_ever_admits_more_than_the_limit_and_nothing_is_refused_needlessly(
     limit: int, window_s: int, gaps_us: list[int]
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = InMemoryRateLimiter(clock)
     policy = RatePolicy(name="p", limit=limit, window_s=window_s, fail_open=False)
     window_us = window_s * 1_000_000

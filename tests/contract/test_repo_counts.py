@@ -18,7 +18,7 @@ from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import DocumentStatus
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
-from tests.contract.test_repositories import dealership, document
+from tests.contract.builders import dealership, document
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@
 the per-process cache of account states, whose drops travel between processes over
 the real Redis."""
 
-# ruff: noqa: F811 -- the `uow` fixture is imported from the repository contract suite
-
 from __future__ import annotations
 
 import asyncio
@@ -23,13 +21,11 @@ from avataradam.adapters.redis.accounts import CachedAccountStates
 from avataradam.domain.model import AccountState, Role
 from avataradam.domain.ports.repositories.identity import AccountStates
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
-from tests.contract.test_repositories import (  # noqa: F401 -- the adapters' fixtures
+from tests.contract.builders import (
     NOW,
     dealership,
-    postgres_database,
     seed,
     token,
-    uow,
     user,
 )
 

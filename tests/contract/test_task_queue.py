@@ -33,7 +33,7 @@ def _drain_redis(
     ids = client.lrange(f"{namespace}:{queue_name}", 0, -1)
     raw = [client.hget(f"{namespace}:{queue_name}.msgs", i) for i in ids]
     client.delete(f"{namespace}:{queue_name}", f"{namespace}:{queue_name}.msgs")
-    messages = [dramatiq.Message.decode(r) for r in raw if r is not None]
+    messages = [dramatiq.Message.decode(r) for r in raw if isinstance(r, bytes)]
     return [(dict(m.kwargs), dict(m.options)) for m in messages]
 
 

@@ -16,36 +16,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
-from avataradam.adapters.memory.store import InMemoryStore
-from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
-from avataradam.adapters.postgres.database import PostgresDatabase
-from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.budget import RedisBudgetLedger
 from avataradam.adapters.system import SystemClock
 from avataradam.domain.errors import Conflict, DependencyUnavailable
 from avataradam.domain.model import MessageRole, UsageDay, UsageRecord
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import BudgetHold, BudgetLedger
-from tests.contract.test_repositories import conversation, dealership, message, seed
+from tests.contract.builders import conversation, dealership, message, seed
 
-
-@pytest.fixture(scope="session")
-async def usage_database(database_url: str) -> AsyncIterator[PostgresDatabase]:
-    database = PostgresDatabase(
-        database_url, min_size=1, max_size=4, command_timeout_s=30, statement_cache_size=100
-    )
-    await database.start()
-    yield database
-    await database.close()
-
-
-@pytest.fixture(params=["memory", "postgres", "pgbouncer"])
-def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
-    if request.param == "memory":
-        return InMemoryUnitOfWorkFactory(InMemoryStore())
-    name = "usage_database" if request.param == "postgres" else "pgbouncer_database"
-    database: PostgresDatabase = request.getfixturevalue(name)
-    return PostgresUnitOfWorkFactory(database)
+# `uow` (memory, postgres, pgbouncer) is tests/contract/conftest.py's.
 
 
 DAY_ONE = datetime(2025, 3, 30, 23, 59, tzinfo=UTC)

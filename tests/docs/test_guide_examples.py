@@ -19,18 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
-from ops.drills.stack import DrillDatabase, PrivateRedis
 
+from ops.harness.environment import FAST_RECONCILE
+from ops.harness.processes import end_group, free_port, spawn, wait_until_healthy
+from ops.harness.services import FreshDatabase, PrivateRedis
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
 from tests.docs.guide import Block, guide_blocks
-from tests.integration.conftest import FAST_RECONCILE, service_environment
-from tests.support.processes import (
-    ServiceProcess,
-    end_group,
-    free_port,
-    spawn,
-    wait_until_healthy,
-)
+from tests.integration.conftest import service_environment
+from tests.support.processes import ServiceProcess
 
 GUIDE_REDIS_DB = 13
 """Without a `redis-server` binary, the database used on the shared Redis (the integration
@@ -70,7 +66,7 @@ class Session:
 
 def _fresh_database() -> Iterator[str]:
     require_service(ADMIN_DSN, 5432, "PostgreSQL")
-    database = DrillDatabase(ADMIN_DSN, prefix="avataradam_guide").create()
+    database = FreshDatabase(ADMIN_DSN, prefix="avataradam_guide").create()
     try:
         yield database.url
     finally:

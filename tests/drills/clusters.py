@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ops.drills.pgcluster import tools_available
 
+from ops.drills.pgcluster import tools_available
 from tests.conftest import IN_CI
 
 

@@ -99,7 +99,7 @@ def check_filter(filter_: Mapping[str, Any]) -> None:
 def _matches_condition(value: Any, condition: Any) -> bool:
     if not isinstance(condition, Mapping):
         return bool(value == condition)
-    tests = {
+    tests: dict[str, Callable[[Any], bool]] = {
         "$eq": lambda operand: value == operand,
         "$ne": lambda operand: value != operand,
         "$in": lambda operand: value in operand,
@@ -279,6 +279,7 @@ class PineconeEmulator:
         elif delete_all:
             stored.clear()
         else:
+            assert filter_ is not None  # the one selector set
             check_filter(filter_)
             if not self.supports_delete_by_filter:
                 raise EmulatorError(

@@ -155,7 +155,7 @@ def test_list_pages_through_ids_with_a_prefix(
     token = None
 
     while True:
-        params = {"namespace": "a", "prefix": "v1", "limit": 20}
+        params: dict[str, str | int] = {"namespace": "a", "prefix": "v1", "limit": 20}
         if token:
             params["paginationToken"] = token
         page = client.get("/vectors/list", params=params).json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,32 +18,21 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
+from ops.harness.environment import FAST_RECONCILE, local_environment
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.asgi import asgi_transport
+from tests.support.processes import ServiceProcess
 from tests.support.secrets import register_secret
 
 PASSWORD = "correct-horse-battery-staple"
-FAST_RECONCILE = {
-    "AVATARADAM_INGESTION_RECONCILE_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_QUEUED_TIMEOUT_S": "3",
-    "AVATARADAM_INGESTION_LEASE_S": "6",
-    "AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "1",
-    "AVATARADAM_INGESTION_MIN_BACKOFF_MS": "200",
-    "AVATARADAM_INGESTION_MAX_BACKOFF_MS": "2000",
-}
 
 
 def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
     """AVATARADAM_* variables of a test deployment (cheap hashing, hashing embedder)."""
-    return {
-        "AVATARADAM_ENVIRONMENT": "test",
-        "AVATARADAM_DATABASE_URL": database_url,
-        "AVATARADAM_REDIS_URL": redis_url,
-        "AVATARADAM_AUTH_ARGON2_TIME_COST": "1",
-        "AVATARADAM_AUTH_ARGON2_MEMORY_KIB": "8192",
+    return local_environment(database_url, redis_url) | {
         # The session's super admin signs in once; the suite outlasts the 15-minute default.
         "AVATARADAM_AUTH_ACCESS_TOKEN_TTL_S": "21600",
-        "AVATARADAM_EMBEDDER": "hashing",
         "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "true",
         "AVATARADAM_LOGGING_LEVEL": "WARNING",
     }
@@ -93,7 +82,7 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 @pytest.fixture(scope="session")
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the app in this event loop; the session container is started."""
-    transport = httpx.ASGITransport(app=create_app(container))
+    transport = asgi_transport(create_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 
@@ -185,30 +174,53 @@ def problem(response: httpx.Response) -> dict[str, object]:
 
 
 @contextmanager
+def api_processes(
+    environment: Callable[[int], dict[str, str]],
+    log_dir: Path,
+    *,
+    count: int = 2,
+    ready: Callable[[str, ServiceProcess], None] | None = None,
+) -> Iterator[list[str]]:
+    """`count` `avataradam serve` processes, all started before any is awaited (they
+    warm up side by side); yields their base URLs and stops them afterwards.
+
+    `environment(port)` is a process's environment; `ready(url, process)` waits until
+    it serves (default: `/health/live` within 90 s)."""
+    processes: list[ServiceProcess] = []
+    urls: list[str] = []
+    try:
+        for index in range(count):
+            port = free_port()
+            log = log_dir / f"api-{index}.log"
+            processes.append(ServiceProcess(["serve"], environment(port), log).start())
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes, strict=True):
+            if ready is None:
+                wait_until_healthy(url, process, timeout_s=90)
+            else:
+                ready(url, process)
+        yield urls
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@contextmanager
 def chat_instances(
     database_url: str, redis_url: str, log_dir: Path, count: int = 2
 ) -> Iterator[tuple[list[str], FakeChatService]]:
     """`count` API server processes sharing PostgreSQL, Redis and one fake OpenAI chat
     model (tests/fixtures/openai_chat.py, which records requests and reports usage)."""
-    processes: list[ServiceProcess] = []
-    urls: list[str] = []
     with running_chat_server() as (chat, chat_url):
-        try:
-            for index in range(count):
-                port = free_port()
-                env = service_environment(database_url, redis_url) | {
-                    "AVATARADAM_HTTP_PORT": str(port),
-                    "AVATARADAM_CHAT_MODEL": "openai",
-                    "AVATARADAM_CHAT_OPENAI_BASE_URL": chat_url,
-                    "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
-                    "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
-                }
-                log = log_dir / f"api-{index}.log"
-                processes.append(ServiceProcess(["serve"], env, log).start())
-                urls.append(f"http://127.0.0.1:{port}")
-            for url, process in zip(urls, processes, strict=True):
-                wait_until_healthy(url, process, timeout_s=90)
+
+        def environment(port: int) -> dict[str, str]:
+            return service_environment(database_url, redis_url) | {
+                "AVATARADAM_HTTP_PORT": str(port),
+                "AVATARADAM_CHAT_MODEL": "openai",
+                "AVATARADAM_CHAT_OPENAI_BASE_URL": chat_url,
+                "AVATARADAM_CHAT_OPENAI_API_KEY": API_KEY,
+                "AVATARADAM_CHAT_OPENAI_MODEL": "fake-chat",
+            }
+
+        with api_processes(environment, log_dir, count=count) as urls:
             yield urls, chat
-        finally:
-            for process in processes:
-                process.stop()

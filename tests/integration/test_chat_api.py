@@ -15,6 +15,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings
 from tests.integration.conftest import Account, Tenant, problem
+from tests.support.asgi import asgi_transport
 
 GAP_GUIDE = (
     "Handling GAP objections at {name} Motors.\n\n"
@@ -182,7 +183,7 @@ async def test_conversation_survives_an_api_restart(
     restarted = build_container(settings)
     await restarted.start()
     try:
-        transport = httpx.ASGITransport(app=create_app(restarted))
+        transport = asgi_transport(create_app(restarted))
         async with httpx.AsyncClient(transport=transport, base_url="http://second") as second:
             detail = await second.get(
                 f"/v1/conversations/{conversation['id']}", headers=tenant.user.headers

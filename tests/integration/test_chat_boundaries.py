@@ -21,11 +21,12 @@ import pytest
 
 from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 from avataradam.entrypoints.container import Container
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.fixtures.openai_chat import API_KEY, FakeChatService, running_chat_server
 from tests.integration.conftest import Account, Tenant, new_tenant, service_environment
 from tests.integration.test_chat_api import seed_document
 from tests.integration.test_ingestion import upload, wait_for_status
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 GAP_FACTS = "GAP covers the gap. Every customer may decline it."
 JSON_ACCEPT = {"accept": "application/json"}

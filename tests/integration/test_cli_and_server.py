@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.integration.conftest import PASSWORD, service_environment
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -32,6 +32,7 @@ from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
 from tests.integration.conftest import PASSWORD, Tenant
 from tests.integration.test_ingestion import upload, wait_for_status
+from tests.support.asgi import asgi_transport
 from tests.support.otel import recorded_spans
 from tests.support.processes import ServiceProcess
 from tests.support.world import in_memory_container
@@ -107,7 +108,7 @@ async def traced_stack(
     broker.emit_after("process_boot")
     container = in_memory_container(settings, queue=DramatiqTaskQueue(broker, message_options))
     await container.start()
-    transport = httpx.ASGITransport(app=create_app(container))
+    transport = asgi_transport(create_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield container, broker, http
     await container.close()

@@ -11,6 +11,8 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+
+from avataradam.entrypoints.settings.infrastructure import WorkerSettings
 from ops.drills.api_sigterm import (
     GRACE_PERIOD_S,
     SERVERS,
@@ -20,8 +22,6 @@ from ops.drills.api_sigterm import (
     run_worker_trial,
 )
 from ops.drills.stack import Stack, large_text
-
-from avataradam.entrypoints.settings.infrastructure import WorkerSettings
 from tests.conftest import ADMIN_DSN, IN_CI
 
 STREAMS = 4

@@ -21,8 +21,9 @@ from litestar.routes import HTTPRoute
 
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.integration.conftest import Account, Tenant, service_environment
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 ALLOWED_ORIGIN = "https://crm.example.com"
 OTHER_ORIGIN = "https://evil.example.net"
@@ -58,10 +59,10 @@ async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def routes(container: Container) -> list[tuple[str, frozenset[str], list[HTTPRoute]]]:
+def routes(container: Container) -> list[tuple[str, frozenset[str], HTTPRoute]]:
     """(a concrete path, the route's methods, the route) for every route of the app."""
     app = create_app(container)
-    walked = []
+    walked: list[tuple[str, frozenset[str], HTTPRoute]] = []
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -141,7 +142,7 @@ async def test_liveness_the_build_info_metric_and_the_changelog_name_one_release
 
 def _api_operations(container: Container) -> list[tuple[str, str, bool]]:
     """(method, path, takes a body) of every operation of the API's own resources."""
-    operations = []
+    operations: list[tuple[str, str, bool]] = []
     for path, _, route in routes(container):
         if not path.startswith(("/v1/", "/health/")):
             continue

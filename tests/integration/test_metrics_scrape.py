@@ -34,17 +34,18 @@ import redis
 import redis.asyncio as aioredis
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
-from ops.drills.stack import DrillDatabase, PrivateRedis
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from avataradam.entrypoints.observability.logging import configure_logging, reset_logging
 from avataradam.entrypoints.worker.metrics import RedisQueueProbe
+from ops.harness.environment import FAST_RECONCILE
+from ops.harness.processes import free_port, wait_until_healthy
+from ops.harness.services import FreshDatabase, PrivateRedis
 from tests.conftest import ADMIN_DSN, require_service
 from tests.fixtures.openai_chat_server import OpenAIEmulator, running_openai_server
 from tests.fixtures.openai_server import API_KEY
 from tests.integration.conftest import (
-    FAST_RECONCILE,
     PASSWORD,
     Account,
     Tenant,
@@ -58,7 +59,7 @@ from tests.support.deploy_metrics import (
     referenced_metric_names,
     unemitted,
 )
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 from tests.support.secrets import DOCUMENT_SENTINEL, assert_no_secrets
 
 METRICS_REDIS_DB = 10
@@ -207,7 +208,7 @@ def wait_for_worker_metrics(url: str, process: ServiceProcess, timeout_s: float 
 @pytest.fixture(scope="module")
 def deployment_database() -> Iterator[str]:
     require_service(ADMIN_DSN, 5432, "PostgreSQL")
-    database = DrillDatabase(ADMIN_DSN, prefix="avataradam_metrics").create()
+    database = FreshDatabase(ADMIN_DSN, prefix="avataradam_metrics").create()
     try:
         yield database.url
     finally:

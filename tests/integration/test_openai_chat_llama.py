@@ -17,11 +17,12 @@ import pytest
 
 from avataradam.adapters.llm.llama_server import file_sha256
 from avataradam.entrypoints.container import Container
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.contract.test_chat_model_contract import smollm2_gguf
 from tests.integration.conftest import Tenant, service_environment
 from tests.integration.test_chat_api import GAP_GUIDE, seed_document
 from tests.integration.test_sse_chat import Received, new_conversation, read_sse, stream_request
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 MAX_REPLY_TOKENS = 24
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from ops.drills.stack import DealershipAdmin, Stack, large_pdf
 
+from ops.drills.stack import DealershipAdmin, Stack, large_pdf
 from tests.conftest import IN_CI
 
 LEASE_S = 3.0

@@ -18,13 +18,13 @@ import multiprocessing
 import random
 import time
 import uuid
-from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 
 from redis.asyncio import Redis
 
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
+from avataradam.adapters.system import SystemClock
 from avataradam.domain.ports.services import RatePolicy
 
 LIMIT = 5
@@ -39,11 +39,6 @@ READY_TIMEOUT_S = 60.0
 QUIET_BEFORE_EDGE_S = 0.05
 MEAN_PACE_S = 0.025
 POLICY = RatePolicy(name="exactness", limit=LIMIT, window_s=WINDOW_S, fail_open=False)
-
-
-class WallClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 async def _client(
@@ -72,7 +67,7 @@ async def _hammer_async(
             limiter = RedisRateLimiter(redis, key_prefix="test:rl:exactness:")
             await limiter.hit(POLICY, f"warm-up-{uuid.uuid4().hex}")
         else:
-            limiter = InMemoryRateLimiter(WallClock())
+            limiter = InMemoryRateLimiter(SystemClock())
         ready.put("ready")
         start_at = start.get(timeout=READY_TIMEOUT_S)
         per_client = await asyncio.gather(

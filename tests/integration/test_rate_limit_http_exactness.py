@@ -19,8 +19,9 @@ import pytest
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.container import Container
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.integration.conftest import PASSWORD, service_environment
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 LIMIT = 5
 WINDOW_S = 2

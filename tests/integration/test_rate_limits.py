@@ -16,6 +16,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
 from tests.integration.conftest import PASSWORD, problem, service_environment
+from tests.support.asgi import asgi_transport
 
 Stack = Callable[[dict[str, str]], AbstractAsyncContextManager[tuple[Container, httpx.AsyncClient]]]
 
@@ -29,7 +30,7 @@ def stack(database_url: str, redis_url: str) -> Stack:
         env = service_environment(database_url, redis_url) | extra
         container = build_container(load_settings(env, env_file=None))
         await container.start()
-        transport = httpx.ASGITransport(app=create_app(container))
+        transport = asgi_transport(create_app(container))
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
                 yield container, http

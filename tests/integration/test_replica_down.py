@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ops.drills.replica_down import run_trial
 
+from ops.drills.replica_down import run_trial
 from tests.drills.clusters import require_cluster_tools
 
 MIN_READS_AFTER_PER_READER = 10

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ops.drills.failover import RTO_LIMIT_S, run_trial
 
+from ops.drills.failover import RTO_LIMIT_S, run_trial
 from tests.drills.clusters import require_cluster_tools
 
 

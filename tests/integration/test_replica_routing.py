@@ -14,13 +14,13 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from ops.drills.pgcluster import ReplicatedPair
 
 from avataradam.adapters.postgres.database import FallbackReason, PostgresDatabase
 from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import Dealership
+from ops.drills.pgcluster import ReplicatedPair
 from tests.drills.clusters import require_cluster_tools
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nowhere"

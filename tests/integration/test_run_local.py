@@ -20,11 +20,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ops.drills.stack import Stack, large_text, small_document
 
 from avataradam.entrypoints.settings.infrastructure import WorkerSettings
+from ops.drills.stack import Stack, large_text, small_document
+from ops.harness.processes import free_port, spawn, stop_group, wait_group_gone
 from tests.conftest import ADMIN_DSN, IN_CI
-from tests.support.processes import free_port, spawn, stop_group, wait_group_gone
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAIN_TIMEOUT_S = WorkerSettings().drain_timeout_s

@@ -15,9 +15,10 @@ import asyncpg
 import httpx
 import pytest
 
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.integration.conftest import Tenant, service_environment
 from tests.integration.test_ingestion import upload, wait_for_status
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 
 @pytest.fixture(scope="module")

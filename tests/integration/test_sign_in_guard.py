@@ -18,6 +18,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
 from tests.integration.conftest import PASSWORD, problem, service_environment
+from tests.support.asgi import asgi_transport
 
 Stack = Callable[
     [dict[str, str], str], AbstractAsyncContextManager[tuple[Container, httpx.AsyncClient]]
@@ -35,7 +36,7 @@ def stack(database_url: str, redis_url: str) -> Stack:
         container = build_container(load_settings(env, env_file=None))
         await container.start()
         # A client address of its own, so no other test's failures count here.
-        transport = httpx.ASGITransport(app=create_app(container), client=(address, 40000))
+        transport = asgi_transport(create_app(container), client=(address, 40000))
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
                 yield container, http

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from avataradam.entrypoints.container import Container
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.integration.conftest import Account, Tenant, service_environment
 from tests.integration.test_chat_api import GAP_GUIDE, seed_document
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 DELTA_DELAY_S = 0.12
 KEEPALIVE_S = 0.05

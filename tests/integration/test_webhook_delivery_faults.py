@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook
+
 from ops.drills.app import AppProcess
-from ops.drills.pgcluster import free_port
 from ops.drills.receivers import Receivers
 from ops.drills.stack import (
     DealershipAdmin,
@@ -28,8 +29,7 @@ from ops.drills.stack import (
     delivery_statuses,
     small_document,
 )
-from standardwebhooks.webhooks import Webhook
-
+from ops.harness.processes import free_port
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
 
 CIRCUIT_FAILURES = 2

@@ -6,13 +6,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import msgspec
 import pytest
 from standardwebhooks import Webhook
 
+from avataradam.adapters.system import SystemClock
 from avataradam.adapters.webhooks import HttpxWebhookSender, generate_webhook_secret
 
 PAYLOAD = b'{"type":"document.ready","data":{"document_id":"d-1"}}'
@@ -22,11 +22,6 @@ class Received(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     headers: dict[str, str]
     body: bytes
-
-
-class WallClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class Receiver:
@@ -82,7 +77,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _sender(*, allow_private: bool = True, timeout_s: float = 5.0) -> HttpxWebhookSender:
-    return HttpxWebhookSender(allow_private=allow_private, timeout_s=timeout_s, clock=WallClock())
+    return HttpxWebhookSender(allow_private=allow_private, timeout_s=timeout_s, clock=SystemClock())
 
 
 def _closed_port() -> int:
@@ -165,7 +160,7 @@ async def test_connection_goes_to_the_vetted_address_with_the_original_host_head
         return ["127.0.0.1"]
 
     sender = HttpxWebhookSender(
-        allow_private=True, timeout_s=5.0, clock=WallClock(), resolve=resolve
+        allow_private=True, timeout_s=5.0, clock=SystemClock(), resolve=resolve
     )
 
     result = await sender.send(
@@ -217,7 +212,7 @@ async def test_refused_address_falls_through_to_the_next_vetted_address(
         return ["127.0.0.2", "127.0.0.1"]
 
     sender = HttpxWebhookSender(
-        allow_private=True, timeout_s=5.0, clock=WallClock(), resolve=resolve
+        allow_private=True, timeout_s=5.0, clock=SystemClock(), resolve=resolve
     )
 
     result = await sender.send(
@@ -239,7 +234,7 @@ async def test_a_name_rebound_to_cloud_metadata_is_never_requested_even_with_pri
         return ["127.0.0.1", rebound]
 
     sender = HttpxWebhookSender(
-        allow_private=True, timeout_s=5.0, clock=WallClock(), resolve=resolve
+        allow_private=True, timeout_s=5.0, clock=SystemClock(), resolve=resolve
     )
 
     result = await sender.send(

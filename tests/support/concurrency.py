@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from ops.harness.processes import free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 Call = Callable[[httpx.AsyncClient], httpx.Request]
 """Builds one request on a client whose `base_url` is the server it goes to."""

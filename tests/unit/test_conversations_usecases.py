@@ -4,10 +4,8 @@ the chat tests (test_chat_usecases.py) share."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 import msgspec
@@ -20,6 +18,7 @@ from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.identity import InMemoryGenerationReader
 from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.system import SystemClock, UuidGenerator
@@ -60,20 +59,6 @@ from avataradam.domain.usecases.usage import UsageBudget
 from tests.support.world import answer_cache_options, cache_options, chat_options
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
-
-
-class RecordingTelemetry:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, object]]] = []
-
-    def event(self, name: str, **fields: object) -> None:
-        self.events.append((name, fields))
-
-    def cache_result(self, cache: str, result: str) -> None:
-        pass
-
-    def span(self, name: str) -> AbstractContextManager[object]:  # noqa: ARG002 -- port
-        return contextlib.nullcontext()
 
 
 class ScriptedModel:
@@ -123,7 +108,7 @@ class World:
         self.uow = InMemoryUnitOfWorkFactory(store)
         self.embedder = HashingEmbedder(dimension=64)
         self.index = InMemoryVectorIndex(64)
-        self.telemetry = RecordingTelemetry()
+        self.telemetry = InMemoryTelemetry()
         clock, ids = SystemClock(), UuidGenerator()
         retriever = knowledge_base_retriever(
             self.uow,

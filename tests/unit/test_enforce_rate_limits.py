@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
@@ -17,12 +16,7 @@ from avataradam.domain.usecases.ratelimits import (
     RateLimitExceeded,
     RatePolicies,
 )
-
-
-class StoppedClock:
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=UTC)
-
+from tests.support.fakes import ManualClock
 
 SEARCH = RatePolicy(name="search", limit=2, window_s=60, fail_open=True)
 DEALERSHIP = RatePolicy(name="dealership", limit=3, window_s=60, fail_open=True)
@@ -31,7 +25,7 @@ LOGIN = RatePolicy(name="login", limit=1, window_s=60, fail_open=False)
 
 def _enforce(telemetry: InMemoryTelemetry) -> EnforceRateLimits:
     policies = RatePolicies(per_user={"search": SEARCH}, per_dealership=DEALERSHIP, login=LOGIN)
-    return EnforceRateLimits(InMemoryRateLimiter(StoppedClock()), policies, telemetry)
+    return EnforceRateLimits(InMemoryRateLimiter(ManualClock()), policies, telemetry)
 
 
 def _user(dealership_id: uuid.UUID | None) -> Principal:
@@ -81,7 +75,7 @@ async def test_the_dealership_refusal_names_the_shared_policy_and_consumes_nothi
 
 async def test_unlimited_route_classes_and_a_missing_login_policy_decide_nothing() -> None:
     telemetry = InMemoryTelemetry()
-    limiter = InMemoryRateLimiter(StoppedClock())
+    limiter = InMemoryRateLimiter(ManualClock())
     enforce = EnforceRateLimits(
         limiter, RatePolicies(per_user={}, per_dealership=None, login=None), telemetry
     )

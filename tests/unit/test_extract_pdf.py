@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextvars
 import io
 import time
+from collections.abc import Generator
 from pathlib import Path
 
 import pypdf
@@ -44,7 +45,8 @@ def test_large_compressed_german_pdf_extracts_every_page_with_text() -> None:
         PypdfTextExtractor().extract(corpus_pdf("GeoTopo-komprimiert.pdf"), PDF).sections
     )
 
-    pages = [section.page for section in sections]
+    pages = [page for section in sections if (page := section.page) is not None]
+    assert len(pages) == len(sections)  # every section knows its page
     assert pages == sorted(pages)
     assert len(pages) > 100
     assert pages[-1] is not None
@@ -215,6 +217,7 @@ def test_sections_abandoned_mid_file_close_cleanly_in_another_context() -> None:
     a context variable, must not be held across pages, or the reset raises there."""
     sections = PypdfTextExtractor().extract(corpus_pdf("pdflatex-4-pages.pdf"), PDF).sections
     first = next(sections)
+    assert isinstance(sections, Generator)  # an abandoned generator, closed later
 
     contextvars.Context().run(sections.close)  # raised ValueError while limits spanned pages
 

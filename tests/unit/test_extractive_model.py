@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from avataradam.adapters.llm.extractive import (
-    NO_MATERIAL_REPLY,
     ExtractiveChatModel,
     customer_lines,
     quotable_sentences,
@@ -19,6 +18,7 @@ from avataradam.adapters.llm.extractive import (
 from avataradam.adapters.llm.sentences import joins_hyphenated_word, sentences
 from avataradam.domain.model import ConversationMode, Topic
 from avataradam.domain.ports.services import ChatTurn, Grounding, GroundingPassage
+from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 from avataradam.domain.usecases.conversations.start import NewConversation
 from tests.unit.test_conversations_usecases import World
 
@@ -344,7 +344,7 @@ def laid_out(draw: st.DrawFn) -> tuple[list[str], str]:
     for i in range(len(lines) - 1):
         words = lines[i + 1].split(" ")
         points = [] if lines[i].endswith("-") else _splittable(words[0])
-        if points and draw(st.booleans()):
+        if len(points) > 0 and draw(st.booleans()):
             cut = draw(st.sampled_from(points))
             lines[i] += f" {words[0][:cut]}-"
             lines[i + 1] = " ".join([words[0][cut:], *words[1:]])
@@ -374,7 +374,8 @@ def test_a_quoted_rule_keeps_every_negation_of_its_source(
     answer = reply(training(rule, passage(text)))
 
     assert set(quoted_lines(answer)) <= set(chosen)
-    [quoted] = [line for line in quoted_lines(answer) if line == rule] or [None]
+    found: list[str | None] = [line for line in quoted_lines(answer) if line == rule] or [None]
+    [quoted] = found
     assert quoted is not None
     words = set(re.findall(r"[\w']+", quoted.lower()))
     assert NEGATIONS & set(re.findall(r"[\w']+", rule.lower())) <= words

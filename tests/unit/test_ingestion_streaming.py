@@ -114,10 +114,10 @@ class WatchedIndex:
     most_vectors_alive: int = 0
     die_at: int | None = None
     die_after_upsert: bool = True
+    dimension: int = field(init=False)
 
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
+    def __post_init__(self) -> None:
+        self.dimension = self.inner.dimension
 
     async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         self.calls += 1

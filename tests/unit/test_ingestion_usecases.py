@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import msgspec
 import pytest
@@ -45,22 +45,8 @@ from avataradam.domain.usecases.documents import (
 )
 from avataradam.domain.usecases.ingestion import IngestDocument
 from avataradam.domain.usecases.outbox import RelayOutbox
+from tests.support.fakes import ManualClock
 from tests.support.world import ingestion_options
-
-
-class FixedClock:
-    def __init__(self) -> None:
-        self.current = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def monotonic(self) -> float:
-        """The system's: only the wall clock is fixed (throttles and timings run)."""
-        return time.monotonic()
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
 
 
 class FlakyEmbedder:
@@ -84,7 +70,7 @@ class FlakyEmbedder:
 @dataclass
 class World:
     embedder: FlakyEmbedder = field(default_factory=FlakyEmbedder)
-    clock: FixedClock = field(default_factory=FixedClock)
+    clock: ManualClock = field(default_factory=ManualClock)
     queue: InMemoryTaskQueue = field(default_factory=InMemoryTaskQueue)
     index: InMemoryVectorIndex = field(default_factory=lambda: InMemoryVectorIndex(64))
 

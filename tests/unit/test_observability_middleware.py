@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import structlog
 from litestar import Litestar, Request, get
+from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.params import FromPath
 from litestar.testing import TestClient
@@ -34,7 +36,7 @@ async def read_item(item_id: FromPath[int]) -> dict[str, int]:
 
 
 @get("/context")
-async def read_context(request: Request[object, object, object]) -> dict[str, object]:
+async def read_context(request: Request[Any, Any, State]) -> dict[str, object]:
     structlog.get_logger().info("handler_ran")
     return {
         "state": request.state.get("request_id"),
@@ -163,7 +165,7 @@ def test_sane_client_request_id_is_echoed_bound_and_stored(
 def test_unsafe_client_request_id_is_replaced_by_a_generated_one(
     instrumented: TestClient[Litestar], unsafe: str
 ) -> None:
-    response = instrumented.get("/items/1", headers={"X-Request-ID": unsafe.encode("utf-8")})
+    response = instrumented.get("/items/1", headers={b"X-Request-ID": unsafe.encode("utf-8")})
 
     generated = response.headers["x-request-id"]
     assert generated != unsafe

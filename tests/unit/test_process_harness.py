@@ -1,5 +1,5 @@
 """The harness finds every process it started that is still alive, and a test run that
-leaves one behind fails (tests/support/processes.py, tests/conftest.py)."""
+leaves one behind fails (ops/harness/processes.py, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.support.processes import RUN_MARK, leftovers, spawn, stop_group
+from ops.harness.processes import RUN_MARK, leftovers, spawn, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ def test_this_process_own_multiprocessing_resource_tracker_is_not_a_leftover() -
     import multiprocessing.resource_tracker as tracker  # noqa: PLC0415 -- starts it on demand
 
     tracker.ensure_running()
-    own = tracker._resource_tracker._pid  # the tracker this process started
+    own: int | None = vars(tracker._resource_tracker)["_pid"]  # the tracker this process started
 
     assert own is not None
     assert own not in _left_pids()
@@ -88,7 +88,7 @@ def test_this_process_own_multiprocessing_resource_tracker_is_not_a_leftover() -
 
 
 _FORGETFUL_TEST = """
-from tests.support.processes import spawn
+from ops.harness.processes import spawn
 
 
 def test_forgets_its_server() -> None:

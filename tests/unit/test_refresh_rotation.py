@@ -22,22 +22,15 @@ from avataradam.domain.usecases.auth import (
     TokenPair,
     successor_token,
 )
+from tests.support.fakes import ManualClock
 
 SECRET = b"s" * 64
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.current = datetime(2025, 1, 1, 12, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
 
 
 class Session:
     def __init__(self) -> None:
         self.uow = InMemoryUnitOfWorkFactory(InMemoryStore())
-        self.clock = ManualClock()
+        self.clock = ManualClock(datetime(2025, 1, 1, 12, tzinfo=UTC))
         tokens = JwtTokenService(
             secret="t" * 64,
             algorithm="HS256",

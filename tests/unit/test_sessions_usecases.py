@@ -27,6 +27,7 @@ from avataradam.domain.usecases.ratelimits import (
     RateLimitExceeded,
     RatePolicies,
 )
+from tests.support.fakes import ManualClock
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -110,14 +111,9 @@ LOGIN = RatePolicy(name="login", limit=2, window_s=60, fail_open=False)
 ADDRESS = RatePolicy(name="login_address", limit=3, window_s=60, fail_open=False)
 
 
-class StoppedClock:
-    def now(self) -> datetime:
-        return NOW
-
-
 def _guard() -> EnforceRateLimits:
     policies = RatePolicies(per_user={}, per_dealership=None, login=LOGIN, login_address=ADDRESS)
-    limiter = InMemoryRateLimiter(StoppedClock())
+    limiter = InMemoryRateLimiter(ManualClock(NOW))
     return EnforceRateLimits(limiter, policies, InMemoryTelemetry())
 
 

@@ -5,6 +5,7 @@ value instead of computing it a second time."""
 from __future__ import annotations
 
 import uuid
+from typing import TypedDict
 
 import msgspec
 import pytest
@@ -22,6 +23,7 @@ from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.system import SystemClock
 from avataradam.domain.answers import CachedAnswer
 from avataradam.domain.model import Topic
+from avataradam.domain.ports.system import Clock
 from avataradam.domain.retrieval import SearchHit, retrieval_key
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from tests.support.world import answer_cache_options, cache_options
@@ -105,7 +107,15 @@ async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_l
     assert await cache.get(f"{key}:lock") is None
 
 
-FLIGHT = {
+class Flight(TypedDict):
+    clock: Clock
+    ttl_s: int
+    lock_ttl_s: float
+    wait_for_peer_s: float
+    poll_interval_s: float
+
+
+FLIGHT: Flight = {
     "clock": SystemClock(),
     "ttl_s": 60,
     "lock_ttl_s": 30.0,

@@ -270,6 +270,26 @@ async def test_a_dealerships_own_budget_overrides_the_default() -> None:
     assert renamed.monthly_token_budget is None
 
 
+async def test_replies_while_unlimited_count_against_a_budget_set_later_in_the_month() -> None:
+    held = await hold_size()
+    setup = Setup(MeteredModel(prompt_tokens=50, completion_tokens=2), budget=held)
+    dealership, trainee = await setup.trainee()
+    root = Principal(user_id=uuid.uuid4(), role=Role.SUPER_ADMIN, dealership_id=None)
+    update = UpdateDealership(
+        setup.world.uow, SystemClock(), InMemoryAccountStates(setup.world.store)
+    )
+    await setup.ask(trainee)  # creates the month's counter: 52 spent
+    await update(root, dealership, DealershipChanges(monthly_token_budget=0))  # unlimited
+    await setup.ask(trainee)  # 104 spent, no hold
+    await update(root, dealership, DealershipChanges(monthly_token_budget=104 + held))
+
+    await setup.ask(trainee)  # 104 + held fits exactly
+    with pytest.raises(BudgetExhausted):  # 156 + held does not
+        await setup.ask(trainee)
+
+    assert setup.model.calls == 3
+
+
 async def test_usage_report_lists_every_day_with_the_budget_left() -> None:
     setup = Setup(MeteredModel(prompt_tokens=50, completion_tokens=2), budget=10**6)
     dealership, trainee = await setup.trainee()

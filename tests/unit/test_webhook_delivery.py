@@ -33,6 +33,7 @@ from avataradam.domain.usecases.webhook_delivery import (
     RedriveDeliveries,
 )
 from avataradam.domain.usecases.webhooks import RotateSecret
+from tests.support.fakes import ManualClock
 
 URL = "https://crm.example.com/hooks"
 POLICY = DeliveryPolicy(
@@ -47,17 +48,6 @@ UNAVAILABLE = WebhookResult(delivered=False, status_code=503, error="receiver an
 GONE = WebhookResult(delivered=False, status_code=410, error="receiver answered 410")
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.current = datetime(2025, 1, 1, 12, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
 class IdSequence:
     def new_id(self) -> uuid.UUID:
         return uuid.uuid4()
@@ -66,7 +56,7 @@ class IdSequence:
 class World:
     def __init__(self) -> None:
         self.uow = InMemoryUnitOfWorkFactory(InMemoryStore())
-        self.clock = ManualClock()
+        self.clock = ManualClock(datetime(2025, 1, 1, 12, tzinfo=UTC))
         self.queue = InMemoryTaskQueue()
         self.sender = InMemoryWebhookSender(self.clock)
         self.telemetry = InMemoryTelemetry()
@@ -314,7 +304,7 @@ async def test_a_crashed_attempt_releases_its_lease_for_the_retry() -> None:
     delivery = await world.pending(await world.subscription())
 
     class Crashing(InMemoryWebhookSender):
-        async def send(self, **_: object) -> WebhookResult:  # type: ignore[override]
+        async def send(self, **_: object) -> WebhookResult:
             raise RuntimeError("bug")
 
     crashing = DeliverWebhook(

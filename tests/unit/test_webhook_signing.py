@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from avataradam.adapters.memory.webhooks import InMemoryWebhookSender
+from avataradam.adapters.system import SystemClock
 from avataradam.adapters.webhooks import generate_webhook_secret, sign
 from avataradam.domain.errors import InvalidInput
 from avataradam.domain.ports.services import WebhookResult
@@ -128,11 +129,7 @@ def test_malformed_secret_is_invalid_input(secret: str) -> None:
 
 
 async def test_in_memory_sender_records_deliveries_signed_like_the_real_one() -> None:
-    class Clock:
-        def now(self) -> datetime:
-            return datetime.now(UTC)
-
-    sender = InMemoryWebhookSender(Clock())
+    sender = InMemoryWebhookSender(SystemClock())
     secret = generate_webhook_secret()
     failure = WebhookResult(delivered=False, status_code=503, error="receiver answered 503")
     sender.respond_with("https://down.example.com/", failure)

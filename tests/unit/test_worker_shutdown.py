@@ -93,7 +93,9 @@ def test_repeated_stop_signals_start_one_drain_and_stop_every_consumer() -> None
     stop.before_worker_boot(StubBroker(), worker)  # type: ignore[arg-type]
 
     for signum in (signal.SIGTERM, signal.SIGTERM, signal.SIGHUP):
-        signal.getsignal(signum)(signum, None)  # type: ignore[operator]
+        handler = signal.getsignal(signum)
+        assert callable(handler)
+        handler(signum, None)
 
     assert dramatiq_handler.calls == [signal.SIGTERM], "Dramatiq's stop runs once, never 'kill'"
     assert stop.stopping

@@ -13,6 +13,7 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
 from tests.integration.conftest import Account, Tenant, new_tenant, service_environment
+from tests.support.asgi import asgi_transport
 
 
 @asynccontextmanager
@@ -26,7 +27,7 @@ async def deployment(
     container = build_container(settings)
     await container.start()
     try:
-        transport = httpx.ASGITransport(app=create_app(container))
+        transport = asgi_transport(create_app(container))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
     finally:

@@ -50,7 +50,7 @@ class IdRoute:
 
 @pytest.fixture(scope="module")
 def id_routes(container: Container) -> list[IdRoute]:
-    routes = []
+    routes: list[IdRoute] = []
     for route in create_app(container).routes:
         params = tuple(name for name in route.path_parameters if name.endswith("_id"))
         methods = sorted(getattr(route, "methods", set()) - IGNORED_METHODS) if params else []

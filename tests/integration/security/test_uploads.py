@@ -18,10 +18,11 @@ import httpx
 import pytest
 
 from avataradam.entrypoints.container import Container
+from ops.harness.processes import free_port, wait_until_healthy
 from tests.fixtures.hostile import docx_zip_bomb, pdf_flate_bomb, text_pdf, write_docx
 from tests.integration.conftest import Account, Tenant, problem, service_environment
 from tests.integration.security.conftest import deployment
-from tests.support.processes import ServiceProcess, free_port, wait_until_healthy
+from tests.support.processes import ServiceProcess
 
 MAX_UPLOAD_BYTES = 64 * 1024
 BODY_TIMEOUT_S = 2

@@ -6,16 +6,19 @@ Each write of a repository is a function of the tables handed to the transaction
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
+
+import msgspec
 
 from avataradam.domain.errors import Conflict, NotFound
 from avataradam.domain.pagination import Cursor
 
 T = TypeVar("T")
 K = TypeVar("K")
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def page(
@@ -38,6 +41,15 @@ def replace(table: dict[K, T], key: K, row: T, what: str) -> None:
     if key not in table:
         raise NotFound(f"{what} not found")
     table[key] = row
+
+
+def overwrite(table: dict[K, S], key: K, changed: S, fields: Sequence[str], what: str) -> None:
+    """Copies `fields` of `changed` onto the row at `key`, as an UPDATE that sets only
+    those columns would; NotFound naming `what` when there is no such row."""
+    current = table.get(key)
+    if current is None:
+        raise NotFound(f"{what} not found")
+    table[key] = msgspec.structs.replace(current, **{f: getattr(changed, f) for f in fields})
 
 
 def require(table: Mapping[K, object], key: K, what: str) -> None:

@@ -26,40 +26,11 @@ from avataradam.adapters.memory.outbox import (
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
 from avataradam.adapters.memory.usage import InMemoryUsageRepository
 from avataradam.adapters.memory.webhooks import InMemoryWebhookRepository
-from avataradam.domain.ports.repositories.conversations import (
-    ConversationRepository,
-    FeedbackRepository,
-)
-from avataradam.domain.ports.repositories.documents import (
-    BlobRepository,
-    ChunkRepository,
-    DocumentRepository,
-)
-from avataradam.domain.ports.repositories.identity import (
-    DealershipRepository,
-    RefreshTokenRepository,
-    UserRepository,
-)
-from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
-from avataradam.domain.ports.repositories.usage import UsageRepository
-from avataradam.domain.ports.repositories.webhooks import WebhookRepository
+from avataradam.domain.ports.repositories.uow import UnitOfWork
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(UnitOfWork):
     """Works on a copy of the store; `commit` publishes it, leaving discards it."""
-
-    dealerships: DealershipRepository
-    users: UserRepository
-    refresh_tokens: RefreshTokenRepository
-    documents: DocumentRepository
-    chunks: ChunkRepository
-    blobs: BlobRepository
-    conversations: ConversationRepository
-    feedback: FeedbackRepository
-    outbox: OutboxRepository
-    idempotency: IdempotencyRepository
-    webhooks: WebhookRepository
-    usage: UsageRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool) -> None:
         self._store = store

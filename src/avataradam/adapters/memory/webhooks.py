@@ -9,14 +9,27 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.adapters.memory.rows import insert, page, require
+from avataradam.adapters.memory.rows import insert, overwrite, page, require
 from avataradam.adapters.memory.store import InMemoryTransaction, Tables
 from avataradam.adapters.webhooks.signing import signature_header
-from avataradam.domain.errors import Conflict, NotFound
+from avataradam.domain.errors import Conflict
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.services import WebhookResult
 from avataradam.domain.ports.system import Clock
+
+_MUTABLE_SUBSCRIPTION = (
+    "secret",
+    "previous_secret",
+    "previous_secret_expires_at",
+    "active",
+    "disabled_reason",
+    "consecutive_failures",
+    "circuit_open_until",
+)
+"""What `update` writes; the URL, events and owner never change."""
+_MUTABLE_DELIVERY = ("status", "attempts", "last_status_code", "last_error", "updated_at", "due_at")
+"""What `update_delivery` writes; what was sent never changes."""
 
 DELIVERED = WebhookResult(delivered=True, status_code=200, error=None)
 
@@ -93,18 +106,12 @@ class InMemoryWebhookRepository:
 
     async def update(self, subscription: WebhookSubscription) -> None:
         def op(t: Tables) -> None:
-            current = t.webhook_subscriptions.get(subscription.id)
-            if current is None:
-                raise NotFound("webhook subscription not found")
-            t.webhook_subscriptions[subscription.id] = msgspec.structs.replace(
-                current,
-                secret=subscription.secret,
-                previous_secret=subscription.previous_secret,
-                previous_secret_expires_at=subscription.previous_secret_expires_at,
-                active=subscription.active,
-                disabled_reason=subscription.disabled_reason,
-                consecutive_failures=subscription.consecutive_failures,
-                circuit_open_until=subscription.circuit_open_until,
+            overwrite(
+                t.webhook_subscriptions,
+                subscription.id,
+                subscription,
+                _MUTABLE_SUBSCRIPTION,
+                "webhook subscription",
             )
 
         self._tx.write(op)
@@ -159,17 +166,8 @@ class InMemoryWebhookRepository:
 
     async def update_delivery(self, delivery: WebhookDelivery) -> None:
         def op(t: Tables) -> None:
-            current = t.webhook_deliveries.get(delivery.id)
-            if current is None:
-                raise NotFound("webhook delivery not found")
-            t.webhook_deliveries[delivery.id] = msgspec.structs.replace(
-                current,
-                status=delivery.status,
-                attempts=delivery.attempts,
-                last_status_code=delivery.last_status_code,
-                last_error=delivery.last_error,
-                updated_at=delivery.updated_at,
-                due_at=delivery.due_at,
+            overwrite(
+                t.webhook_deliveries, delivery.id, delivery, _MUTABLE_DELIVERY, "webhook delivery"
             )
 
         self._tx.write(op)

@@ -5,17 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import translate, translated_errors
+from avataradam.adapters.postgres.rows import ConnectionRepository
 
 BLOB_PART_BYTES = 1024 * 1024
 
 
-class PostgresBlobRepository:
+class PostgresBlobRepository(ConnectionRepository):
     """Blobs as rows of at most BLOB_PART_BYTES in `document_blobs`."""
-
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
 
     async def _insert(self, blob_id: UUID, seq: int, data: bytes) -> None:
         await self._conn.execute(

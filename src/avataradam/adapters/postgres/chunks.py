@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import (
     translate,
 )
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import ConnectionRepository, from_row
 from avataradam.domain.errors import Conflict
 from avataradam.domain.model import (
     Chunk,
@@ -20,10 +19,7 @@ _SELECT_CHUNK = (
 )
 
 
-class PostgresChunkRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresChunkRepository(ConnectionRepository):
     @translate
     async def replace(self, document_id: UUID, chunks: Sequence[Chunk]) -> None:
         """Deletes the document's chunks and inserts these (`put`): a round trip each."""

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import require_affected, translate
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import (
+    ConnectionRepository,
+    columns,
+    from_row,
+    insert,
+    page_after,
+    page_params,
+    params,
+    select,
+)
 from avataradam.domain.model import (
     Conversation,
     Message,
@@ -15,33 +23,27 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.pagination import Cursor
 
-_SELECT_CONVERSATION = (
-    "SELECT id, dealership_id, user_id, mode, scenario, created_at, updated_at FROM conversations"
+_CONVERSATION = columns("id, dealership_id, user_id, mode, scenario, created_at, updated_at")
+_SELECT_CONVERSATION = select("conversations", _CONVERSATION)
+_INSERT_CONVERSATION = insert("conversations", _CONVERSATION)
+
+_MESSAGE = columns(
+    "id, conversation_id, role, content, sources, created_at, grounded, supported_share, cached"
 )
-_SELECT_FEEDBACK = (
-    "SELECT id, message_id, conversation_id, dealership_id, user_id, rating, reason, "
-    "created_at, updated_at FROM message_feedback"
+_INSERT_MESSAGE = insert("messages", _MESSAGE)
+
+_FEEDBACK = columns(
+    "id, message_id, conversation_id, dealership_id, user_id, rating, reason, created_at,"
+    " updated_at"
 )
+_SELECT_FEEDBACK = select("message_feedback", _FEEDBACK)
+_INSERT_FEEDBACK = insert("message_feedback", _FEEDBACK)
 
 
-class PostgresConversationRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresConversationRepository(ConnectionRepository):
     @translate
     async def add(self, conversation: Conversation) -> None:
-        await self._conn.execute(
-            "INSERT INTO conversations (id, dealership_id, user_id, mode, scenario, created_at, "
-            "updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            conversation.id,
-            conversation.dealership_id,
-            conversation.user_id,
-            conversation.mode.value,
-            conversation.scenario,
-            conversation.created_at,
-            conversation.updated_at,
-        )
+        await self._conn.execute(_INSERT_CONVERSATION, *params(conversation, _CONVERSATION))
 
     @translate
     async def touch(self, conversation_id: UUID, at: datetime) -> None:
@@ -55,51 +57,35 @@ class PostgresConversationRepository:
         self, conversation_id: UUID, *, dealership_id: UUID, user_id: UUID | None
     ) -> Conversation | None:
         """`user_id=None` finds any user's conversation of the dealership."""
-        row = await self._conn.fetchrow(
+        return await self._one(
+            Conversation,
             f"{_SELECT_CONVERSATION}"
             " WHERE id = $1 AND dealership_id = $2 AND ($3::uuid IS NULL OR user_id = $3)",
             conversation_id,
             dealership_id,
             user_id,
         )
-        return None if row is None else from_row(Conversation, row)
 
     @translate
     async def list_page(
         self, *, dealership_id: UUID, user_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[Conversation]:
-        rows = await self._conn.fetch(
-            f"{_SELECT_CONVERSATION}"
-            " WHERE dealership_id = $1 AND user_id = $2"
-            " AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))"
-            " ORDER BY created_at, id LIMIT $5",
+        return await self._all(
+            Conversation,
+            f"{_SELECT_CONVERSATION} WHERE dealership_id = $1 AND user_id = $2 AND {page_after(3)}",
             dealership_id,
             user_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
-        return [from_row(Conversation, row) for row in rows]
 
     @translate
     async def add_message(self, message: Message) -> None:
-        await self._conn.execute(
-            "INSERT INTO messages (id, conversation_id, role, content, sources, created_at, "
-            "grounded, supported_share, cached) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            message.id,
-            message.conversation_id,
-            message.role.value,
-            message.content,
-            message.sources,
-            message.created_at,
-            message.grounded,
-            message.supported_share,
-            message.cached,
-        )
+        await self._conn.execute(_INSERT_MESSAGE, *params(message, _MESSAGE))
 
     @translate
     async def messages(self, conversation_id: UUID, *, last: int | None = None) -> list[Message]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            Message,
             "SELECT id, conversation_id, role, content, sources, created_at, grounded,"
             " supported_share, cached FROM ("
             " SELECT id, conversation_id, role, content, sources, created_at, grounded,"
@@ -110,14 +96,14 @@ class PostgresConversationRepository:
             conversation_id,
             last,
         )
-        return [from_row(Message, row) for row in rows]
 
     @translate
     async def get_message(
         self, message_id: UUID, *, dealership_id: UUID, user_id: UUID | None
     ) -> Message | None:
         """`user_id=None` finds a message of any user's conversation of the dealership."""
-        row = await self._conn.fetchrow(
+        return await self._one(
+            Message,
             "SELECT m.id, m.conversation_id, m.role, m.content, m.sources, m.created_at,"
             " m.grounded, m.supported_share, m.cached"
             " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
@@ -126,33 +112,18 @@ class PostgresConversationRepository:
             dealership_id,
             user_id,
         )
-        return None if row is None else from_row(Message, row)
 
 
-class PostgresFeedbackRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresFeedbackRepository(ConnectionRepository):
     @translate
     async def rate(self, feedback: MessageFeedback) -> MessageFeedback:
         row = await self._conn.fetchrow(
-            "INSERT INTO message_feedback (id, message_id, conversation_id, dealership_id, "
-            "user_id, rating, reason, created_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            " ON CONFLICT (message_id, user_id) DO UPDATE"
+            f"{_INSERT_FEEDBACK} ON CONFLICT (message_id, user_id) DO UPDATE"
             " SET rating = EXCLUDED.rating, reason = EXCLUDED.reason,"
             " updated_at = EXCLUDED.updated_at"
             " RETURNING id, message_id, conversation_id, dealership_id, user_id, rating, reason,"
             " created_at, updated_at",
-            feedback.id,
-            feedback.message_id,
-            feedback.conversation_id,
-            feedback.dealership_id,
-            feedback.user_id,
-            feedback.rating.value,
-            feedback.reason,
-            feedback.created_at,
-            feedback.updated_at,
+            *params(feedback, _FEEDBACK),
         )
         assert row is not None  # noqa: S101 -- DO UPDATE returns the row in both cases
         return from_row(MessageFeedback, row)
@@ -161,13 +132,9 @@ class PostgresFeedbackRepository:
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[MessageFeedback]:
-        rows = await self._conn.fetch(
-            f"{_SELECT_FEEDBACK} WHERE dealership_id = $1"
-            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
-            " ORDER BY created_at, id LIMIT $4",
+        return await self._all(
+            MessageFeedback,
+            f"{_SELECT_FEEDBACK} WHERE dealership_id = $1 AND {page_after(2)}",
             dealership_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
-        return [from_row(MessageFeedback, row) for row in rows]

@@ -8,13 +8,21 @@ from uuid import UUID
 
 import asyncpg
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import (
     affected_rows,
-    require_affected,
     translate,
 )
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import (
+    ConnectionRepository,
+    columns,
+    from_row,
+    insert,
+    page_after,
+    page_params,
+    params,
+    select,
+    update,
+)
 from avataradam.domain.errors import ConcurrentUpdate
 from avataradam.domain.model import (
     Document,
@@ -27,41 +35,31 @@ from avataradam.domain.pagination import Cursor
 
 _ADD_ATTEMPTS = 3
 
-_SELECT_DOCUMENT = (
-    "SELECT id, dealership_id, topic, filename, content_type, size_bytes, sha256, status, "
-    "stage, progress, chunk_count, attempts, error_code, error_message, created_at, "
-    "updated_at, title, warnings, lease_token, lease_expires_at, processing_started_at "
-    "FROM documents"
+_DOCUMENT = columns(
+    "id, dealership_id, topic, filename, content_type, size_bytes, sha256, status, stage,"
+    " progress, chunk_count, attempts, error_code, error_message, created_at, updated_at,"
+    " title, warnings, lease_token, lease_expires_at, processing_started_at"
 )
+_SELECT_DOCUMENT = select("documents", _DOCUMENT)
+_INSERT_DOCUMENT = insert("documents", _DOCUMENT)
 
-_UPDATE_DOCUMENT = (
-    "UPDATE documents SET filename = $2, content_type = $3, size_bytes = $4,"
-    " status = $5, stage = $6, progress = $7, chunk_count = $8, attempts = $9,"
-    " error_code = $10, error_message = $11, updated_at = $12, title = $13,"
-    " warnings = $14, lease_token = $15, lease_expires_at = $16, processing_started_at = $17"
+_MUTABLE = columns(
+    "id, filename, content_type, size_bytes, status, stage, progress, chunk_count, attempts,"
+    " error_code, error_message, updated_at, title, warnings, lease_token, lease_expires_at,"
+    " processing_started_at"
 )
+"""The id, then every column that changes after the insert."""
+_UPDATE_DOCUMENT = update("documents", _MUTABLE)
 
 
-def _mutable(document: Document) -> tuple[object, ...]:
-    """The id, then the parameters $2..$17 of `_UPDATE_DOCUMENT`."""
-    return (
-        document.id,
-        document.filename,
-        document.content_type,
-        document.size_bytes,
-        document.status.value,
-        None if document.stage is None else document.stage.value,
-        document.progress,
-        document.chunk_count,
-        document.attempts,
-        None if document.error is None else document.error.code,
-        None if document.error is None else document.error.message,
-        document.updated_at,
-        document.title,
-        list(document.warnings),
-        document.lease_token,
-        document.lease_expires_at,
-        document.processing_started_at,
+def _params(document: Document, names: tuple[str, ...]) -> list[object]:
+    """`params`, with the error's code and message in two columns of their own."""
+    error = document.error
+    return params(
+        document,
+        names,
+        error_code=None if error is None else error.code,
+        error_message=None if error is None else error.message,
     )
 
 
@@ -74,10 +72,7 @@ def _document(row: asyncpg.Record) -> Document:
     return from_row(Document, row, error=error)
 
 
-class PostgresDocumentRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresDocumentRepository(ConnectionRepository):
     @translate
     async def add(self, document: Document) -> Document | None:
         """ON CONFLICT on the partial unique index: a racing upload of the same content
@@ -85,35 +80,9 @@ class PostgresDocumentRepository:
         it from the next statement on). Retried if that document left meanwhile."""
         for _attempt in range(_ADD_ATTEMPTS):
             status = await self._conn.execute(
-                "INSERT INTO documents (id, dealership_id, topic, filename, content_type,"
-                " size_bytes, sha256, status, stage, progress, chunk_count, attempts,"
-                " error_code, error_message, created_at, updated_at, title, warnings,"
-                " lease_token, lease_expires_at, processing_started_at) VALUES"
-                " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-                " $17, $18, $19, $20, $21)"
-                " ON CONFLICT (dealership_id, topic, sha256) WHERE status <> 'deleting'"
-                " DO NOTHING",
-                document.id,
-                document.dealership_id,
-                document.topic.value,
-                document.filename,
-                document.content_type,
-                document.size_bytes,
-                document.sha256,
-                document.status.value,
-                None if document.stage is None else document.stage.value,
-                document.progress,
-                document.chunk_count,
-                document.attempts,
-                None if document.error is None else document.error.code,
-                None if document.error is None else document.error.message,
-                document.created_at,
-                document.updated_at,
-                document.title,
-                list(document.warnings),
-                document.lease_token,
-                document.lease_expires_at,
-                document.processing_started_at,
+                f"{_INSERT_DOCUMENT} ON CONFLICT (dealership_id, topic, sha256)"
+                " WHERE status <> 'deleting' DO NOTHING",
+                *_params(document, _DOCUMENT),
             )
             if affected_rows(status) == 1:
                 return None
@@ -142,14 +111,15 @@ class PostgresDocumentRepository:
     @translate
     async def update(self, document: Document) -> None:
         """Writes every mutable field; id, dealership, topic and digest never change."""
-        status = await self._conn.execute(f"{_UPDATE_DOCUMENT} WHERE id = $1", *_mutable(document))
-        require_affected(status, "document")
+        await self._update_one(
+            f"{_UPDATE_DOCUMENT} WHERE id = $1", _params(document, _MUTABLE), "document"
+        )
 
     @translate
     async def update_leased(self, document: Document, *, lease_token: UUID) -> bool:
         status = await self._conn.execute(
             f"{_UPDATE_DOCUMENT} WHERE id = $1 AND status = 'processing' AND lease_token = $18",
-            *_mutable(document),
+            *_params(document, _MUTABLE),
             lease_token,
         )
         return affected_rows(status) == 1
@@ -236,14 +206,11 @@ class PostgresDocumentRepository:
         rows = await self._conn.fetch(
             f"{_SELECT_DOCUMENT} WHERE dealership_id = $1"
             " AND ($2::text IS NULL OR topic = $2) AND ($3::text IS NULL OR status = $3)"
-            " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))"
-            " ORDER BY created_at, id LIMIT $6",
+            f" AND {page_after(4)}",
             dealership_id,
             None if topic is None else topic.value,
             None if status is None else status.value,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
         return [_document(row) for row in rows]
 

@@ -31,7 +31,7 @@ from avataradam.domain.errors import (
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
+UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
@@ -42,6 +42,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+"""What an unreachable, overloaded or shutting-down server raises on a statement."""
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -110,7 +111,7 @@ def translated_errors() -> Iterator[None]:
         raise RuntimeError("write attempted in a read-only unit of work") from exc
     except _INVALID as exc:
         raise InvalidInput("value rejected by the database") from exc
-    except _UNAVAILABLE as exc:
+    except UNAVAILABLE as exc:
         raise DependencyUnavailable("database is unavailable", dependency="postgres") from exc
 
 

@@ -6,76 +6,77 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection, PostgresDatabase
-from avataradam.adapters.postgres.errors import require_affected, translate, translated_errors
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.errors import translate, translated_errors
+from avataradam.adapters.postgres.rows import (
+    ConnectionRepository,
+    columns,
+    from_row,
+    insert,
+    page_after,
+    page_params,
+    params,
+    select,
+    update,
+)
 from avataradam.domain.errors import NotFound
 from avataradam.domain.model import AccountState, Dealership, RefreshToken, User
 from avataradam.domain.pagination import Cursor
 
-_SELECT_DEALERSHIP = (
-    "SELECT id, name, active, knowledge_base_generation, created_at, updated_at, "
-    "monthly_token_budget FROM dealerships"
+_DEALERSHIP = columns(
+    "id, name, active, knowledge_base_generation, created_at, updated_at, monthly_token_budget"
 )
-_SELECT_USER = (
-    "SELECT id, email, password_hash, role, dealership_id, first_name, last_name, active, "
-    "created_at, updated_at, session_version FROM users"
+_SELECT_DEALERSHIP = select("dealerships", _DEALERSHIP)
+_INSERT_DEALERSHIP = insert("dealerships", _DEALERSHIP)
+_MUTABLE_DEALERSHIP = columns("id, name, active, updated_at, monthly_token_budget")
+_UPDATE_DEALERSHIP = update("dealerships", _MUTABLE_DEALERSHIP)
+
+_NEW_USER = columns(
+    "id, email, password_hash, role, dealership_id, first_name, last_name, active,"
+    " created_at, updated_at"
 )
-_SELECT_REFRESH_ROW = (
-    "SELECT token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at, "
-    "session_version FROM refresh_tokens"
+"""A new user's columns: `session_version` starts at the column's default."""
+_SELECT_USER = select("users", (*_NEW_USER, "session_version"))
+_INSERT_USER = insert("users", _NEW_USER)
+_MUTABLE_USER = columns(
+    "id, email, password_hash, role, dealership_id, first_name, last_name, active, updated_at"
 )
+_UPDATE_USER = update("users", _MUTABLE_USER)
+
+_REFRESH_TOKEN = columns(
+    "token_hash, family_id, user_id, expires_at, created_at, rotated_at, revoked_at,"
+    " session_version"
+)
+_SELECT_REFRESH_ROW = select("refresh_tokens", _REFRESH_TOKEN)
+_INSERT_REFRESH_TOKEN = insert("refresh_tokens", _REFRESH_TOKEN)
 
 
-class PostgresDealershipRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresDealershipRepository(ConnectionRepository):
     @translate
     async def add(self, dealership: Dealership) -> None:
-        await self._conn.execute(
-            "INSERT INTO dealerships (id, name, active, knowledge_base_generation, created_at, "
-            "updated_at, monthly_token_budget) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            dealership.id,
-            dealership.name,
-            dealership.active,
-            dealership.knowledge_base_generation,
-            dealership.created_at,
-            dealership.updated_at,
-            dealership.monthly_token_budget,
-        )
+        await self._conn.execute(_INSERT_DEALERSHIP, *params(dealership, _DEALERSHIP))
 
     @translate
     async def get(self, dealership_id: UUID) -> Dealership | None:
-        row = await self._conn.fetchrow(f"{_SELECT_DEALERSHIP} WHERE id = $1", dealership_id)
-        return None if row is None else from_row(Dealership, row)
+        return await self._one(Dealership, f"{_SELECT_DEALERSHIP} WHERE id = $1", dealership_id)
 
     @translate
     async def update(self, dealership: Dealership) -> None:
         """Writes name, active, monthly_token_budget and updated_at; the generation
         moves only by bumping."""
-        status = await self._conn.execute(
-            "UPDATE dealerships SET name = $2, active = $3, updated_at = $4,"
-            " monthly_token_budget = $5 WHERE id = $1",
-            dealership.id,
-            dealership.name,
-            dealership.active,
-            dealership.updated_at,
-            dealership.monthly_token_budget,
+        await self._update_one(
+            f"{_UPDATE_DEALERSHIP} WHERE id = $1",
+            params(dealership, _MUTABLE_DEALERSHIP),
+            "dealership",
         )
-        require_affected(status, "dealership")
 
     @translate
     async def list_page(self, *, cursor: Cursor | None, limit: int) -> list[Dealership]:
-        rows = await self._conn.fetch(
-            f"{_SELECT_DEALERSHIP}"
-            " WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1, $2)"
-            " ORDER BY created_at, id LIMIT $3",
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+        return await self._all(
+            Dealership,
+            f"{_SELECT_DEALERSHIP} WHERE {page_after(1)}",
+            *page_params(cursor, limit),
         )
-        return [from_row(Dealership, row) for row in rows]
 
     @translate
     async def bump_generation(self, dealership_id: UUID) -> int:
@@ -89,54 +90,22 @@ class PostgresDealershipRepository:
         return generation
 
 
-class PostgresUserRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresUserRepository(ConnectionRepository):
     @translate
     async def add(self, user: User) -> None:
-        await self._conn.execute(
-            "INSERT INTO users (id, email, password_hash, role, dealership_id, first_name, "
-            "last_name, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-            "$9, $10)",
-            user.id,
-            user.email,
-            user.password_hash,
-            user.role.value,
-            user.dealership_id,
-            user.first_name,
-            user.last_name,
-            user.active,
-            user.created_at,
-            user.updated_at,
-        )
+        await self._conn.execute(_INSERT_USER, *params(user, _NEW_USER))
 
     @translate
     async def get(self, user_id: UUID) -> User | None:
-        row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE id = $1", user_id)
-        return None if row is None else from_row(User, row)
+        return await self._one(User, f"{_SELECT_USER} WHERE id = $1", user_id)
 
     @translate
     async def get_by_email(self, email: str) -> User | None:
-        row = await self._conn.fetchrow(f"{_SELECT_USER} WHERE lower(email) = lower($1)", email)
-        return None if row is None else from_row(User, row)
+        return await self._one(User, f"{_SELECT_USER} WHERE lower(email) = lower($1)", email)
 
     @translate
     async def update(self, user: User) -> None:
-        status = await self._conn.execute(
-            "UPDATE users SET email = $2, password_hash = $3, role = $4, dealership_id = $5,"
-            " first_name = $6, last_name = $7, active = $8, updated_at = $9 WHERE id = $1",
-            user.id,
-            user.email,
-            user.password_hash,
-            user.role.value,
-            user.dealership_id,
-            user.first_name,
-            user.last_name,
-            user.active,
-            user.updated_at,
-        )
-        require_affected(status, "user")
+        await self._update_one(f"{_UPDATE_USER} WHERE id = $1", params(user, _MUTABLE_USER), "user")
 
     @translate
     async def end_sessions(
@@ -157,42 +126,24 @@ class PostgresUserRepository:
         self, *, dealership_id: UUID | None, cursor: Cursor | None, limit: int
     ) -> list[User]:
         """`dealership_id=None` lists every user, super admins included."""
-        rows = await self._conn.fetch(
-            f"{_SELECT_USER}"
-            " WHERE ($1::uuid IS NULL OR dealership_id = $1)"
-            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
-            " ORDER BY created_at, id LIMIT $4",
+        return await self._all(
+            User,
+            f"{_SELECT_USER} WHERE ($1::uuid IS NULL OR dealership_id = $1) AND {page_after(2)}",
             dealership_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
-        return [from_row(User, row) for row in rows]
 
 
-class PostgresRefreshTokenRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresRefreshTokenRepository(ConnectionRepository):
     @translate
     async def add(self, token: RefreshToken) -> None:
-        await self._conn.execute(
-            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at, "
-            "rotated_at, revoked_at, session_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            token.token_hash,
-            token.family_id,
-            token.user_id,
-            token.expires_at,
-            token.created_at,
-            token.rotated_at,
-            token.revoked_at,
-            token.session_version,
-        )
+        await self._conn.execute(_INSERT_REFRESH_TOKEN, *params(token, _REFRESH_TOKEN))
 
     @translate
     async def get(self, token_hash: str) -> RefreshToken | None:
-        row = await self._conn.fetchrow(f"{_SELECT_REFRESH_ROW} WHERE token_hash = $1", token_hash)
-        return None if row is None else from_row(RefreshToken, row)
+        return await self._one(
+            RefreshToken, f"{_SELECT_REFRESH_ROW} WHERE token_hash = $1", token_hash
+        )
 
     @translate
     async def mark_rotated(self, token_hash: str, at: datetime) -> bool:

@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import affected_rows, translate
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import ConnectionRepository, from_row
 from avataradam.domain.errors import ConcurrentUpdate
 from avataradam.domain.model import OutboxEntry, StoredResponse, decode_message
 
 _CLAIM_ATTEMPTS = 3
 
 
-class PostgresOutboxRepository:
+class PostgresOutboxRepository(ConnectionRepository):
     """Rows hold a message's flat text `payload()` in jsonb, read back by its `kind`."""
-
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
 
     @translate
     async def add(self, entry: OutboxEntry) -> None:
@@ -63,10 +59,7 @@ class PostgresOutboxRepository:
         )
 
 
-class PostgresIdempotencyRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresIdempotencyRepository(ConnectionRepository):
     @translate
     async def claim(
         self,

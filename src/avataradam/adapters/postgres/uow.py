@@ -34,23 +34,8 @@ from avataradam.adapters.postgres.outbox import (
 from avataradam.adapters.postgres.usage import PostgresUsageRepository
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
 from avataradam.domain.errors import DependencyUnavailable
-from avataradam.domain.ports.repositories.conversations import (
-    ConversationRepository,
-    FeedbackRepository,
-)
-from avataradam.domain.ports.repositories.documents import (
-    BlobRepository,
-    ChunkRepository,
-    DocumentRepository,
-)
-from avataradam.domain.ports.repositories.identity import (
-    DealershipRepository,
-    RefreshTokenRepository,
-    UserRepository,
-)
-from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
-from avataradam.domain.ports.repositories.usage import UsageRepository
-from avataradam.domain.ports.repositories.webhooks import WebhookRepository
+from avataradam.domain.ports.repositories.documents import BlobRepository
+from avataradam.domain.ports.repositories.uow import UnitOfWork
 
 _RETRYABLE_AT_BEGIN: tuple[type[BaseException], ...] = (
     *CONNECTION_ERRORS,
@@ -59,7 +44,7 @@ _RETRYABLE_AT_BEGIN: tuple[type[BaseException], ...] = (
 _ROLLBACK_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
 
 
-class PostgresUnitOfWork:
+class PostgresUnitOfWork(UnitOfWork):
     """Acquires a connection on enter and always gives it back on exit.
 
     Writes run READ COMMITTED on the primary; read-only work runs in a READ ONLY
@@ -72,19 +57,6 @@ class PostgresUnitOfWork:
     has run yet, so that is always safe); a failure inside the transaction is never
     replayed: it surfaces as `DependencyUnavailable`, and the caller may retry.
     """
-
-    dealerships: DealershipRepository
-    users: UserRepository
-    refresh_tokens: RefreshTokenRepository
-    documents: DocumentRepository
-    chunks: ChunkRepository
-    blobs: BlobRepository
-    conversations: ConversationRepository
-    feedback: FeedbackRepository
-    outbox: OutboxRepository
-    idempotency: IdempotencyRepository
-    webhooks: WebhookRepository
-    usage: UsageRepository
 
     def __init__(
         self,

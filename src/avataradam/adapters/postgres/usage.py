@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
 from avataradam.adapters.postgres.errors import translate
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.rows import ConnectionRepository
 from avataradam.domain.model import UsageDay, UsageRecord
 
 
-class PostgresUsageRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresUsageRepository(ConnectionRepository):
     @translate
     async def add(self, record: UsageRecord) -> None:
         await self._conn.execute(
@@ -36,7 +32,8 @@ class PostgresUsageRepository:
 
     @translate
     async def days(self, *, dealership_id: UUID, start: datetime, end: datetime) -> list[UsageDay]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            UsageDay,
             "SELECT (created_at AT TIME ZONE 'UTC')::date AS day,"
             " count(*) FILTER (WHERE NOT cached) AS model_calls,"
             " count(*) FILTER (WHERE cached) AS cached_answers,"
@@ -50,7 +47,6 @@ class PostgresUsageRepository:
             start,
             end,
         )
-        return [from_row(UsageDay, row) for row in rows]
 
     @translate
     async def tokens(self, *, dealership_id: UUID, start: datetime, end: datetime) -> int:

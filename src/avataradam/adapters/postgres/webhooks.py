@@ -5,28 +5,50 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.database import PooledConnection
-from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
-from avataradam.adapters.postgres.rows import from_row
+from avataradam.adapters.postgres.errors import affected_rows, translate
+from avataradam.adapters.postgres.rows import (
+    ConnectionRepository,
+    columns,
+    insert,
+    page_after,
+    page_params,
+    params,
+    select,
+    update,
+)
 from avataradam.domain.errors import Conflict
 from avataradam.domain.model import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from avataradam.domain.pagination import Cursor
 
-_SELECT_SUBSCRIPTION = (
-    "SELECT id, dealership_id, url, events, secret, active, created_at, previous_secret,"
-    " previous_secret_expires_at, disabled_reason, consecutive_failures, circuit_open_until"
-    " FROM webhook_subscriptions"
+_NEW_SUBSCRIPTION = columns("id, dealership_id, url, events, secret, active, created_at")
+"""A new subscription's columns; the others start at their defaults."""
+_SELECT_SUBSCRIPTION = select(
+    "webhook_subscriptions",
+    (
+        *_NEW_SUBSCRIPTION,
+        *columns(
+            "previous_secret, previous_secret_expires_at, disabled_reason,"
+            " consecutive_failures, circuit_open_until"
+        ),
+    ),
 )
-_SELECT_DELIVERY = (
-    "SELECT id, subscription_id, event_type, message_id, payload, status, attempts, "
-    "last_status_code, last_error, created_at, updated_at, due_at FROM webhook_deliveries"
+_INSERT_SUBSCRIPTION = insert("webhook_subscriptions", _NEW_SUBSCRIPTION)
+_MUTABLE_SUBSCRIPTION = columns(
+    "id, secret, previous_secret, previous_secret_expires_at, active, disabled_reason,"
+    " consecutive_failures, circuit_open_until"
 )
-_INSERT_DELIVERY = (
-    "INSERT INTO webhook_deliveries (id, subscription_id, event_type, message_id, payload,"
-    " status, attempts, last_status_code, last_error, created_at, updated_at, due_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    " ON CONFLICT (subscription_id, message_id) DO NOTHING"
+_UPDATE_SUBSCRIPTION = update("webhook_subscriptions", _MUTABLE_SUBSCRIPTION)
+
+_DELIVERY = columns(
+    "id, subscription_id, event_type, message_id, payload, status, attempts,"
+    " last_status_code, last_error, created_at, updated_at, due_at"
 )
+_SELECT_DELIVERY = select("webhook_deliveries", _DELIVERY)
+_INSERT_DELIVERY = insert("webhook_deliveries", _DELIVERY)
+_MUTABLE_DELIVERY = columns(
+    "id, status, attempts, last_status_code, last_error, updated_at, due_at"
+)
+_UPDATE_DELIVERY = update("webhook_deliveries", _MUTABLE_DELIVERY)
 _CLAIM_DELIVERY = (
     "UPDATE webhook_deliveries SET due_at = $3"
     " WHERE id = $1 AND status = 'pending' AND due_at <= $2"
@@ -35,76 +57,48 @@ _CLAIM_DELIVERY = (
 )
 
 
-class PostgresWebhookRepository:
-    def __init__(self, connection: PooledConnection) -> None:
-        self._conn = connection
-
+class PostgresWebhookRepository(ConnectionRepository):
     @translate
     async def add(self, subscription: WebhookSubscription) -> None:
-        await self._conn.execute(
-            "INSERT INTO webhook_subscriptions (id, dealership_id, url, events, secret, active, "
-            "created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            subscription.id,
-            subscription.dealership_id,
-            subscription.url,
-            list(subscription.events),
-            subscription.secret,
-            subscription.active,
-            subscription.created_at,
-        )
+        await self._conn.execute(_INSERT_SUBSCRIPTION, *params(subscription, _NEW_SUBSCRIPTION))
 
     @translate
     async def get(
         self, subscription_id: UUID, *, dealership_id: UUID | None
     ) -> WebhookSubscription | None:
-        row = await self._conn.fetchrow(
+        return await self._one(
+            WebhookSubscription,
             f"{_SELECT_SUBSCRIPTION} WHERE id = $1 AND ($2::uuid IS NULL OR dealership_id = $2)",
             subscription_id,
             dealership_id,
         )
-        return None if row is None else from_row(WebhookSubscription, row)
 
     @translate
     async def get_for_update(self, subscription_id: UUID) -> WebhookSubscription | None:
         """The subscription, row-locked until the transaction ends."""
-        row = await self._conn.fetchrow(
-            f"{_SELECT_SUBSCRIPTION} WHERE id = $1 FOR UPDATE", subscription_id
+        return await self._one(
+            WebhookSubscription, f"{_SELECT_SUBSCRIPTION} WHERE id = $1 FOR UPDATE", subscription_id
         )
-        return None if row is None else from_row(WebhookSubscription, row)
 
     @translate
     async def update(self, subscription: WebhookSubscription) -> None:
         """Writes secrets, state and circuit; the URL, events and owner never change."""
-        status = await self._conn.execute(
-            "UPDATE webhook_subscriptions SET secret = $2, previous_secret = $3,"
-            " previous_secret_expires_at = $4, active = $5, disabled_reason = $6,"
-            " consecutive_failures = $7, circuit_open_until = $8 WHERE id = $1",
-            subscription.id,
-            subscription.secret,
-            subscription.previous_secret,
-            subscription.previous_secret_expires_at,
-            subscription.active,
-            subscription.disabled_reason,
-            subscription.consecutive_failures,
-            subscription.circuit_open_until,
+        await self._update_one(
+            f"{_UPDATE_SUBSCRIPTION} WHERE id = $1",
+            params(subscription, _MUTABLE_SUBSCRIPTION),
+            "webhook subscription",
         )
-        require_affected(status, "webhook subscription")
 
     @translate
     async def list_page(
         self, *, dealership_id: UUID, cursor: Cursor | None, limit: int
     ) -> list[WebhookSubscription]:
-        rows = await self._conn.fetch(
-            f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1"
-            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
-            " ORDER BY created_at, id LIMIT $4",
+        return await self._all(
+            WebhookSubscription,
+            f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1 AND {page_after(2)}",
             dealership_id,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
-        return [from_row(WebhookSubscription, row) for row in rows]
 
     @translate
     async def delete(self, subscription_id: UUID, *, dealership_id: UUID | None) -> bool:
@@ -120,69 +114,50 @@ class PostgresWebhookRepository:
     @translate
     async def list_for_event(self, dealership_id: UUID, event: str) -> list[WebhookSubscription]:
         """Active subscriptions of the dealership to this event, oldest first."""
-        rows = await self._conn.fetch(
+        return await self._all(
+            WebhookSubscription,
             f"{_SELECT_SUBSCRIPTION}"
             " WHERE dealership_id = $1 AND active AND $2 = ANY(events)"
             " ORDER BY created_at, id",
             dealership_id,
             event,
         )
-        return [from_row(WebhookSubscription, row) for row in rows]
 
     @translate
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         """ON CONFLICT DO NOTHING keeps the transaction usable when the event is known."""
         status = await self._conn.execute(
-            _INSERT_DELIVERY,
-            delivery.id,
-            delivery.subscription_id,
-            delivery.event_type,
-            delivery.message_id,
-            delivery.payload,
-            delivery.status.value,
-            delivery.attempts,
-            delivery.last_status_code,
-            delivery.last_error,
-            delivery.created_at,
-            delivery.updated_at,
-            delivery.due_at,
+            f"{_INSERT_DELIVERY} ON CONFLICT (subscription_id, message_id) DO NOTHING",
+            *params(delivery, _DELIVERY),
         )
         if status == "INSERT 0 0":
             raise Conflict("this event was already recorded for the subscription")
 
     @translate
     async def get_delivery(self, delivery_id: UUID) -> WebhookDelivery | None:
-        row = await self._conn.fetchrow(f"{_SELECT_DELIVERY} WHERE id = $1", delivery_id)
-        return None if row is None else from_row(WebhookDelivery, row)
+        return await self._one(WebhookDelivery, f"{_SELECT_DELIVERY} WHERE id = $1", delivery_id)
 
     @translate
     async def update_delivery(self, delivery: WebhookDelivery) -> None:
         """Writes the outcome fields; what was sent never changes."""
-        status = await self._conn.execute(
-            "UPDATE webhook_deliveries SET status = $2, attempts = $3, last_status_code = $4,"
-            " last_error = $5, updated_at = $6, due_at = $7 WHERE id = $1",
-            delivery.id,
-            delivery.status.value,
-            delivery.attempts,
-            delivery.last_status_code,
-            delivery.last_error,
-            delivery.updated_at,
-            delivery.due_at,
+        await self._update_one(
+            f"{_UPDATE_DELIVERY} WHERE id = $1",
+            params(delivery, _MUTABLE_DELIVERY),
+            "webhook delivery",
         )
-        require_affected(status, "webhook delivery")
 
     @translate
     async def claim_delivery(
         self, delivery_id: UUID, *, now: datetime, lease_until: datetime
     ) -> WebhookDelivery | None:
         """The pending delivery, now leased until `lease_until`, if it was due at `now`."""
-        row = await self._conn.fetchrow(
+        return await self._one(
+            WebhookDelivery,
             _CLAIM_DELIVERY,
             delivery_id,
             now,
             lease_until,
         )
-        return None if row is None else from_row(WebhookDelivery, row)
 
     @translate
     async def redrive_overdue(
@@ -221,15 +196,12 @@ class PostgresWebhookRepository:
         cursor: Cursor | None,
         limit: int,
     ) -> list[WebhookDelivery]:
-        rows = await self._conn.fetch(
+        return await self._all(
+            WebhookDelivery,
             f"{_SELECT_DELIVERY} WHERE subscription_id = $1"
             " AND ($2::text IS NULL OR status = $2)"
-            " AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))"
-            " ORDER BY created_at, id LIMIT $5",
+            f" AND {page_after(3)}",
             subscription_id,
             None if status is None else status.value,
-            cursor.created_at if cursor else None,
-            cursor.id if cursor else None,
-            limit,
+            *page_params(cursor, limit),
         )
-        return [from_row(WebhookDelivery, row) for row in rows]

@@ -13,8 +13,9 @@ creates the hash only if no other call did meanwhile. A settlement on a missing 
 does nothing: its usage row is then in PostgreSQL, where the next rebuild finds it.
 
 Availability. Any Redis failure raises `DependencyUnavailable`: an unenforceable
-budget is refused (fail closed) rather than overspent. Dealerships without a budget
-never reach Redis.
+budget is refused (fail closed) rather than overspent. A dealership without a budget
+reaches Redis only to add a reply's tokens to its month's counter when one exists (a
+settlement with nothing reserved), so that a budget set later counts them.
 """
 
 from __future__ import annotations

@@ -16,22 +16,15 @@ from uuid import UUID
 
 import asyncpg
 
+from avataradam.adapters.postgres.errors import UNAVAILABLE
 from avataradam.adapters.vectors.errors import VectorDimensionMismatch, check_dimension
 from avataradam.domain.model import Topic
 from avataradam.domain.ports.knowledge import VectorIndexUnavailable, VectorMatch, VectorRecord
 
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.QueryCanceledError,
-    asyncpg.exceptions.InsufficientResourcesError,
+    *UNAVAILABLE,
     asyncpg.exceptions.UndefinedTableError,
     asyncpg.exceptions.UndefinedFunctionError,
-    OSError,
-    TimeoutError,
 )
 
 _UPSERT = """

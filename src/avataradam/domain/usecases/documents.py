@@ -82,6 +82,12 @@ class TaskDispatcher:
         await uow.outbox.add(entry)
         return entry
 
+    async def commit_with(self, uow: UnitOfWork, task: TaskMessage) -> None:
+        """Records `task`, commits the caller's change together with it, then dispatches."""
+        entry = await self.record(uow, task)
+        await uow.commit()
+        await self.dispatch(uow, entry)
+
     async def dispatch(self, uow: UnitOfWork, entry: OutboxEntry) -> bool:
         try:
             task = entry.message
@@ -164,9 +170,7 @@ class UploadDocument:
             task = IngestDocumentTask(
                 document_id=document.id, request_id=request.request_id or None
             )
-            entry = await self._dispatcher.record(uow, task)
-            await uow.commit()
-            await self._dispatcher.dispatch(uow, entry)
+            await self._dispatcher.commit_with(uow, task)
         return Answer(value=document)
 
     def _new_document(
@@ -262,9 +266,7 @@ class DeleteDocument:
             # Searches key their cache on the generation: from now on this document's
             # chunks cannot be served from a cached result.
             await uow.dealerships.bump_generation(deleting.dealership_id)
-            entry = await self._dispatcher.record(uow, DeleteDocumentTask(document_id=deleting.id))
-            await uow.commit()
-            await self._dispatcher.dispatch(uow, entry)
+            await self._dispatcher.commit_with(uow, DeleteDocumentTask(document_id=deleting.id))
         return deleting
 
 
@@ -280,7 +282,5 @@ class RetryDocument:
             locked = await _locked_visible_document(uow, principal, document_id)
             queued = locked.requeued(self._clock.now())
             await uow.documents.update(queued)
-            entry = await self._dispatcher.record(uow, IngestDocumentTask(document_id=queued.id))
-            await uow.commit()
-            await self._dispatcher.dispatch(uow, entry)
+            await self._dispatcher.commit_with(uow, IngestDocumentTask(document_id=queued.id))
         return queued

@@ -36,7 +36,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
-from avataradam.domain.errors import BudgetExhausted, InvalidInput, NotFound
+from avataradam.domain.errors import BudgetExhausted, DomainError, InvalidInput, NotFound
 from avataradam.domain.model import (
     Dealership,
     OutboxEntry,
@@ -53,6 +53,11 @@ THRESHOLDS = (80, 100)
 MAX_REPORT_DAYS = 366
 _COUNTER_SLACK_S = 86_400
 """A month's counter outlives the month by a day: late settlements still find it."""
+
+
+def _counter_key(dealership_id: UUID, period: date) -> str:
+    """The shared counter of a dealership's month."""
+    return f"{dealership_id}:{period:%Y-%m}"
 
 
 def period_start(moment: datetime) -> date:
@@ -116,7 +121,7 @@ class UsageBudget:
         now = self._clock.now()
         period = period_start(now)
         resets_at = _midnight(next_period(period))
-        key = f"{dealership.id}:{period:%Y-%m}"
+        key = _counter_key(dealership.id, period)
         ttl_s = int((resets_at - now).total_seconds()) + _COUNTER_SLACK_S
         decision = await self._ledger.reserve(key, amount, budget, seed=None, ttl_s=ttl_s)
         if decision is None:
@@ -144,6 +149,20 @@ class UsageBudget:
         return Hold(
             dealership_id=dealership.id, period=period, key=key, amount=amount, budget=budget
         )
+
+    async def count_unheld(self, dealership_id: UUID, spent: int) -> None:
+        """Adds `spent` tokens of a reply made without a hold (its dealership had no
+        budget) to the month's shared counter if one exists, so that a budget set later in
+        the month starts from what was really spent. Without a counter there is nothing
+        to do: the first hold seeds it from the usage records. A counter that cannot be
+        reached is reported (`usage_budget_count_failed`), never fails the reply."""
+        if spent <= 0:
+            return
+        key = _counter_key(dealership_id, period_start(self._clock.now()))
+        try:
+            await self._ledger.settle(key, reserved=0, spent=spent)
+        except DomainError as exc:
+            self._telemetry.event("usage_budget_count_failed", code=exc.code, tokens=spent)
 
     async def settle(self, hold: Hold, spent: int) -> int | None:
         """Releases the hold and counts `spent` tokens; the month's spent tokens after,

@@ -19,6 +19,15 @@ from avataradam.domain.tasks import WEBHOOK_EVENTS
 from avataradam.domain.usecases.documents import ADMINS
 
 
+def _writable_scope(principal: Principal) -> UUID | None:
+    """The dealership whose subscriptions an admin may change (None: any, for a super
+    admin); NotFound for an account of no dealership, as for another's subscription."""
+    scope = None if principal.is_super_admin else principal.dealership_id
+    if scope is None and not principal.is_super_admin:
+        raise NotFound("webhook subscription not found")
+    return scope
+
+
 class NewSubscription(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     events: tuple[str, ...]
@@ -115,9 +124,7 @@ class DeleteSubscription:
 
     async def __call__(self, principal: Principal, subscription_id: UUID) -> None:
         require_role(principal, *ADMINS)
-        scope = None if principal.is_super_admin else principal.dealership_id
-        if scope is None and not principal.is_super_admin:
-            raise NotFound("webhook subscription not found")
+        scope = _writable_scope(principal)
         async with self._uow() as uow:
             if not await uow.webhooks.delete(subscription_id, dealership_id=scope):
                 raise NotFound("webhook subscription not found")
@@ -140,9 +147,7 @@ class RotateSecret:
     async def __call__(self, principal: Principal, subscription_id: UUID) -> WebhookSubscription:
         """The subscription with its new `secret`; NotFound outside the caller's scope."""
         require_role(principal, *ADMINS)
-        scope = None if principal.is_super_admin else principal.dealership_id
-        if scope is None and not principal.is_super_admin:
-            raise NotFound("webhook subscription not found")
+        scope = _writable_scope(principal)
         async with self._uow() as uow:
             current = await uow.webhooks.get_for_update(subscription_id)
             if current is None or scope not in (None, current.dealership_id):

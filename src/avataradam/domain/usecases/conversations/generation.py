@@ -107,6 +107,8 @@ class ReplyGenerator:
                 except DomainError as exc:
                     # The reply is not lost for it; the hold stays counted (stricter).
                     self._telemetry.event("usage_budget_settle_failed", code=exc.code, tokens=spent)
+            elif self._budget is not None and record is not None:
+                await self._budget.count_unheld(conversation.dealership_id, record.tokens)
             alerts = await self._store(conversation, user_message, reply, record, hold, used)
         except asyncio.CancelledError:
             stream.put(ReplyFailed(error=ChatModelUnavailable("the reply was cancelled")))

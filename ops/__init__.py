@@ -1,0 +1,1 @@
+"""Operations tooling: failure drills and helper scripts, importable by the tests."""
