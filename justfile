@@ -73,12 +73,12 @@ run-llm: setup setup-llm
     {{py}} avataradam migrate
     bash ops/local-llm.sh run
 
-# Benchmark suite (issue 8): real stack, all eight measurements, JSON + Markdown + plots in bench/results/ (< 20 min).
+# Benchmark suite (issue 8): real stack, all eight measurements, JSON + Markdown + plots in bench/results/ (< 20 min, and ~5 more for the 1.5B chat model when `just setup-llm` installed it).
 bench:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run
 
-# Benchmark suite, fewer and shorter repetitions, for development (< 3 min).
+# Benchmark suite, fewer and shorter repetitions, for development (< 3 min, and ~4 more for the 1.5B chat model when installed).
 bench-quick:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --quick
@@ -91,6 +91,10 @@ bench-ingest:
 # Worker memory against document size: peak and after-task RSS of a real worker ingesting 1, 10 and 25 MiB of text (hashing embedder) and 0.25, 1 MiB (local model), vs the idle warmed worker (about 15 min).
 bench-memory:
     .venv/bin/python -m bench.memory
+
+# Local 1.5B chat model only (after `just setup-llm`; skipped without it): time to first token and tokens/s of training answers, system prompt's KV cache reused vs cold, p50/p95 with the load average (about 5 min).
+bench-llm:
+    .venv/bin/python -m bench.run --only llm
 
 # Benchmark of restart to ready only: API listening and ready, worker ready and taking its first task (seconds).
 bench-restart:

@@ -22,6 +22,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "hit_rate": (">=", 0.0, "retrieval cache hit rate, Zipf replay"),
     "pipeline_over_embedder": (">=", 0.90, "pipeline ÷ embedder chunks/s"),
     "limiter_overhead_p50_ms": ("<=", 0.5, "rate-limit check overhead p50 (ms)"),
+    "llm_ttft_p50_s": ("<=", 5.0, "1.5B chat model, first token of a training answer p50 (s)"),
 }
 
 _IDLE = {"Condition.wait", "wait", "select", "poll", "_worker", "run_forever"}
@@ -122,6 +123,14 @@ def _plots(samples: dict[str, Any], out_dir: Path, name: str) -> list[tuple[str,
         )
         ax.legend()
         save(fig, "upload", "Upload acknowledgement vs synchronous processing time (red)")
+    if "llm" in samples:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        _cdf(
+            ax,
+            {f"{kind} KV cache": values for kind, values in samples["llm"].items()},
+            "1.5B chat model: time to first token of a training answer",
+        )
+        save(fig, "llm", "Time to first token, system prompt's KV cache reused (warm) vs not")
     if "vectors" in samples:
         fig, ax = plt.subplots(figsize=(7, 4))
         sizes = sorted(samples["vectors"])
@@ -153,6 +162,49 @@ def _verdict(key: str, value: float | None) -> str:
     return ("meets" if ok else "MISSES") + f" {op} {target:g}"
 
 
+def _llm_section(llm: dict[str, Any] | None) -> list[str]:
+    if not llm:
+        return []
+    head = ["### 10. Local chat model: time to first token and tokens/s", ""]
+    if "skipped" in llm:
+        return [*head, f"Skipped: {llm['skipped']}.", ""]
+
+    def pct(d: dict[str, Any]) -> str:
+        return f"{_fmt(d['p50'])} / {_fmt(d['p95'])} [{_fmt(d['min'])}–{_fmt(d['max'])}]"
+
+    st = llm["settings"]
+    lines = [
+        *head,
+        f"{llm['model']}; {llm['runtime']}; {st['parallel']} slots, {st['context_tokens']} "
+        f"tokens of context, threads {st['threads']}, temperature {st['temperature']}, "
+        f"replies capped at {st['max_tokens']} tokens; loaded in {llm['load_s']} s. "
+        f"{llm['questions']} questions, each asked warm and cold. Prompt: {llm['prompt']}.",
+        "",
+        "| KV cache | first token s p50 / p95 [min–max] | generation tok/s p50 / p95 | "
+        "prompt tokens p50 [min–max] | reused | read | load average (1 min) p50 [min–max] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, label in (("warm", "system prompt reused"), ("cold", "changed prefix")):
+        d = llm[kind]
+        lines.append(
+            f"| {label} | {pct(d['ttft_s'])} | {_fmt(d['generation_tps']['p50'])} / "
+            f"{_fmt(d['generation_tps']['p95'])} | {_fmt(d['prompt_tokens']['p50'])} "
+            f"[{_fmt(d['prompt_tokens']['min'])}–{_fmt(d['prompt_tokens']['max'])}] | "
+            f"{_fmt(d['reused_tokens']['p50'])} | {_fmt(d['read_tokens']['p50'])} | "
+            f"{_fmt(d['load_1m']['p50'])} [{_fmt(d['load_1m']['min'])}–"
+            f"{_fmt(d['load_1m']['max'])}] |"
+        )
+    met = "met" if llm["goal_met"] else "NOT met"
+    lines += [
+        "",
+        f"Cold ÷ warm first-token p50: **{llm['cold_over_warm_ttft_p50']}**. Goal p50 ≤ "
+        f"{llm['goal_ttft_p50_s']} s with the cache reused: **{met}** on {llm['cpu_count']} "
+        "cores at the load above.",
+        "",
+    ]
+    return lines
+
+
 def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name: str) -> Path:
     plots = _plots(samples, out_dir, name)
     s = document["summary"]
@@ -163,7 +215,7 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
         f"Mode **{document.get('mode')}**, {document.get('duration_s')} s, started "
         f"{document.get('started_at')}, commit `{v.get('git_commit')}`. Machine: {m['cores']} "
         f"cores, {m['cpu_model']}; Python {m['python']}. Reproduce: `just bench` "
-        "(or `just bench-quick`, `just bench-search`, `just bench-ingest`).",
+        "(or `just bench-quick`, `just bench-search`, `just bench-ingest`, `just bench-llm`).",
         "",
         "Every figure is a ratio or distribution against a baseline measured in the same run; "
         "repeated measurements show median [min–max].",
@@ -362,6 +414,7 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
             f"{rng(rs['worker']['first_task_after_ready_s'])} |",
             "",
         ]
+    lines += _llm_section(document.get("llm"))
     prof = document.get("profile")
     if prof and prof.get("top_self"):
         lines += [

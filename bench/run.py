@@ -1,9 +1,11 @@
-"""`python -m bench.run [--quick] [--only search|servers|ingest|restart]`: the benchmark suite.
+"""`python -m bench.run [--quick] [--only search|servers|ingest|restart|llm]`: the benchmark suite.
 
 Starts the real stack (fresh database, Redis DB 12, `avataradam serve` instances, a
 Dramatiq worker, local embedder, PostgreSQL vector store), measures the eight items of
 issue 8 as ratios against baselines taken in the same run and the restart-to-ready
-times of issue 12 in seconds, and writes
+times of issue 12 in seconds, then the 1.5B local chat model's time to first token and
+tokens/s with and without its KV cache (`bench/phases/llm.py`; `--only llm` starts no
+stack), and writes
 `bench/results/<date>[-quick|-search|-ingest|-restart].json` plus a Markdown report
 with plots.
 """
@@ -37,6 +39,7 @@ from bench import report
 from bench.harness import HOST, RESULTS, Bench
 from bench.phases.ingestion import phase_ingestion, phase_upload
 from bench.phases.limiter import phase_limiter, phase_limiter_http
+from bench.phases.llm import phase_llm
 from bench.phases.profile import phase_profile
 from bench.phases.restart import phase_restart
 from bench.phases.search import phase_uncached, phase_zipf
@@ -77,6 +80,7 @@ def versions(redis_url: str) -> dict[str, str]:
         "dramatiq",
         "sentence-transformers",
         "torch",
+        "xllamacpp",
     ]
     out = {}
     for name in names:
@@ -84,7 +88,11 @@ def versions(redis_url: str) -> dict[str, str]:
             out[name] = version(name)
         except Exception:  # noqa: BLE001 - a missing optional package is just absent
             out[name] = "absent"
-    out["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    try:
+        wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    except FileNotFoundError:  # `just bench-llm` does not install the load tools
+        wrk = "absent"
+    out["wrk"] = wrk.split("\n")[0]
     pg = subprocess.run(
         ["psql", "-h", HOST, "-U", "postgres", "-tAc", "SHOW server_version", "postgres"],
         capture_output=True,
@@ -123,6 +131,7 @@ def summary(r: dict[str, Any]) -> dict[str, float | None]:
         # resolve a ~0.2 ms difference on a shared 2-core machine (the HTTP comparison
         # is reported beside it, with its spread).
         "limiter_overhead_p50_ms": get("rate_limiter", "overhead_p50_ms"),
+        "llm_ttft_p50_s": get("llm", "warm", "ttft_s", "p50"),
     }
 
 
@@ -139,6 +148,37 @@ async def run_async_phase(b: Bench, name: str, coro: Any) -> None:
         print(f"[bench] phase {name} FAILED:\n{traceback.format_exc()}", flush=True)
     b.results.setdefault("phase_seconds", {})[name] = round(time.perf_counter() - t0, 1)
     print(f"[bench] {name} done in {time.perf_counter() - t0:.1f}s", flush=True)
+
+
+async def stack_phases(b: Bench, args: argparse.Namespace) -> None:
+    """The phases that measure the running stack (API, worker, database, Redis)."""
+    b.start_worker()
+    api = b.start_server("api-seed", None, AVATARADAM_HTTP_SERVER="uvicorn")
+    await run_async_phase(b, "seed", seed(b, api))
+    if args.only in (None, "restart"):
+        await run_async_phase(b, "restart", asyncio.to_thread(phase_restart, b, api))
+    if args.only != "restart":
+        await run_async_phase(b, "knowledge_base", load_knowledge(b, api))
+    if args.only in (None, "ingest"):
+        await run_async_phase(b, "ingestion", phase_ingestion(b, api))
+    if args.only == "servers":
+        await run_async_phase(b, "servers", asyncio.to_thread(phase_servers, b))
+    if args.only in (None, "search"):
+        for phase_name, fn in (
+            ("servers", phase_servers),
+            ("uncached", phase_uncached),
+            ("zipf", phase_zipf),
+        ):
+            await run_async_phase(b, phase_name, asyncio.to_thread(fn, b))
+        await run_async_phase(b, "rate_limiter", phase_limiter(b))
+        if not args.quick and "rate_limit" in {path[0] for path in env_variable_names()}:
+            await run_async_phase(b, "rate_limiter_http", asyncio.to_thread(phase_limiter_http, b))
+    if args.only in (None, "ingest"):
+        await run_async_phase(b, "upload", phase_upload(b, api))
+    if args.only in (None, "search"):
+        await run_async_phase(b, "vectors", phase_vectors(b))
+        if b.api is not None and not args.no_profile and not args.quick:
+            await run_async_phase(b, "profile", asyncio.to_thread(phase_profile, b))
 
 
 async def amain(args: argparse.Namespace) -> Path:
@@ -176,35 +216,10 @@ async def amain(args: argparse.Namespace) -> Path:
     }
     print(f"[bench] logs in {log_dir}", flush=True)
     try:
-        b.start_worker()
-        api = b.start_server("api-seed", None, AVATARADAM_HTTP_SERVER="uvicorn")
-        await run_async_phase(b, "seed", seed(b, api))
-        if args.only in (None, "restart"):
-            await run_async_phase(b, "restart", asyncio.to_thread(phase_restart, b, api))
-        if args.only != "restart":
-            await run_async_phase(b, "knowledge_base", load_knowledge(b, api))
-        if args.only in (None, "ingest"):
-            await run_async_phase(b, "ingestion", phase_ingestion(b, api))
-        if args.only == "servers":
-            await run_async_phase(b, "servers", asyncio.to_thread(phase_servers, b))
-        if args.only in (None, "search"):
-            for phase_name, fn in (
-                ("servers", phase_servers),
-                ("uncached", phase_uncached),
-                ("zipf", phase_zipf),
-            ):
-                await run_async_phase(b, phase_name, asyncio.to_thread(fn, b))
-            await run_async_phase(b, "rate_limiter", phase_limiter(b))
-            if not args.quick and "rate_limit" in {path[0] for path in env_variable_names()}:
-                await run_async_phase(
-                    b, "rate_limiter_http", asyncio.to_thread(phase_limiter_http, b)
-                )
-        if args.only in (None, "ingest"):
-            await run_async_phase(b, "upload", phase_upload(b, api))
-        if args.only in (None, "search"):
-            await run_async_phase(b, "vectors", phase_vectors(b))
-            if b.api is not None and not args.no_profile and not args.quick:
-                await run_async_phase(b, "profile", asyncio.to_thread(phase_profile, b))
+        if args.only != "llm":  # the chat model runs in-process: no stack to start
+            await stack_phases(b, args)
+        if args.only in (None, "llm"):
+            await run_async_phase(b, "llm", phase_llm(b))
     finally:
         for process in b.processes:  # all shut down at once, then each is awaited
             process.terminate()
@@ -233,7 +248,7 @@ async def amain(args: argparse.Namespace) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
-    parser.add_argument("--only", choices=["search", "servers", "ingest", "restart"])
+    parser.add_argument("--only", choices=["search", "servers", "ingest", "restart", "llm"])
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     uvloop.run(amain(args))

@@ -13,6 +13,7 @@ import asyncio
 import importlib.metadata
 import importlib.util
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from avataradam.domain.ports.services import (
     ChatModel,
     ChatModelUnavailable,
     ChatTurn,
+    ChatUsage,
     Grounding,
     GroundingPassage,
 )
@@ -196,6 +198,21 @@ async def test_request_carries_model_messages_limits_and_usage_option(
     assert deltas[-1].usage.completion_tokens == 3
 
 
+async def test_server_fields_go_into_every_request_only_when_configured(
+    chat_service: FakeChatService, fake_chat: tuple[FakeChatService, str]
+) -> None:
+    plain = openai_model(fake_chat[1])
+    llama = openai_model(fake_chat[1], extra_body={"cache_prompt": True})
+    for adapter in (plain, llama):
+        [d async for d in adapter.stream(TURNS, max_tokens=2)]
+        await adapter.aclose()
+
+    sent_plain, sent_llama = chat_service.requests
+    assert "cache_prompt" not in sent_plain
+    assert sent_llama["cache_prompt"] is True
+    assert sent_llama["messages"] == sent_plain["messages"]
+
+
 @pytest.mark.parametrize("status", [429, 500, 503])
 async def test_transient_failures_are_retried_with_backoff(
     chat_service: FakeChatService, fake_chat: tuple[FakeChatService, str], status: int
@@ -326,6 +343,28 @@ async def test_a_reader_that_stops_early_stops_the_local_generation(
     await stream.aclose()  # type: ignore[attr-defined]
 
     assert await _idle_within(local, seconds=10)
+
+
+async def test_the_local_model_reads_a_system_prompt_once_and_reuses_it(
+    local_models: dict[str, LlamaServerChatModel],
+) -> None:
+    local = smollm2(local_models)
+    system = ChatTurn(
+        role="system",
+        content=f"Session {uuid.uuid4().hex}. {TURNS[0].content} Answer in one sentence.",
+    )
+
+    async def usage(question: str) -> ChatUsage:
+        turns = (system, ChatTurn(role="user", content=question))
+        deltas = [d async for d in local.stream(turns, max_tokens=2)]
+        [reported] = [d.usage for d in deltas if d.usage is not None]
+        return reported
+
+    first = await usage("What is GAP?")
+    second = await usage("What does a vehicle service contract cover?")
+
+    assert first.cached_prompt_tokens < first.prompt_tokens / 2, "nothing of it was seen"
+    assert first.prompt_tokens / 2 < second.cached_prompt_tokens < second.prompt_tokens
 
 
 async def _idle_within(model: LlamaServerChatModel, *, seconds: float) -> bool:

@@ -124,6 +124,31 @@ def test_training_prompt_speaks_as_adam_and_numbers_passages_for_citation() -> N
     assert prompt.grounding.mode == "training"
 
 
+def test_the_training_system_turn_is_a_prefix_shared_by_every_question() -> None:
+    """llama.cpp reuses the KV cache of the longest start a new prompt shares with one
+    it has read: the system turn must not depend on the question, the passages or the
+    history, which all come after it."""
+    first = training_prompt(
+        history=[],
+        question="Is GAP required?",
+        hits=[hit("GAP pays the gap.")],
+        focus=None,
+        history_budget_tokens=500,
+    )
+    later = training_prompt(
+        history=conversation(["What is GAP?", "It pays the gap [1]."]),
+        question="What does a VSC cover?",
+        hits=[hit("A VSC pays for repairs."), hit("Never pack payments.", page=None)],
+        focus=None,
+        history_budget_tokens=500,
+    )
+
+    assert first.turns[0] == later.turns[0]
+    assert first.turns[0].role == "system"
+    assert "VSC" not in later.turns[0].content
+    assert later.turns[-1].content.endswith("The trainee's question:\nWhat does a VSC cover?")
+
+
 def test_training_prompt_without_passages_says_so() -> None:
     prompt = training_prompt(
         history=[], question="What?", hits=[], focus=None, history_budget_tokens=500

@@ -53,11 +53,14 @@ class LlamaServerChatModel:
     `sha256`, when given, is checked against the file before it is loaded (a mismatch
     is `ChatModelUnavailable`, nothing is loaded). `context_tokens` is the KV cache shared
     by `parallel` slots (continuous batching: concurrent replies share the CPU instead of
-    queueing); `threads` defaults to llama.cpp's choice (the physical cores). The server
-    keeps each slot's prompt in its KV cache, so a next prompt that starts with the same
-    system text skips re-reading it. `timeout_s` bounds each wait for the next chunk of a
-    reply, including the wait for a free slot. Building one sets OMP_WAIT_POLICY to
-    PASSIVE for the process unless it is set (see `_prefer_passive_openmp`).
+    queueing); `threads` defaults to llama.cpp's choice (the physical cores). Every
+    request asks llama.cpp to keep its prompt in the slot's KV cache (`cache_prompt`),
+    and the server gives a request the slot whose cached prompt shares most of its start,
+    so a next prompt that starts with the same system text skips re-reading it (the
+    reply's usage counts the reused tokens). `timeout_s` bounds each wait for the next
+    chunk of a reply, including the wait for a free slot. Building one sets
+    OMP_WAIT_POLICY to PASSIVE for the process unless it is set (see
+    `_prefer_passive_openmp`).
     """
 
     generative = True
@@ -106,6 +109,10 @@ class LlamaServerChatModel:
                     timeout_s=self._timeout_s,
                     max_retries=1,
                     temperature=self._temperature,
+                    # Explicit, not the server's default: the slot keeps the prompt it
+                    # read, and a next prompt with the same system text reads only what
+                    # follows it (the passages and the question).
+                    extra_body={"cache_prompt": True},
                 )
         client = self._client
         async for delta in client.stream(turns, max_tokens=max_tokens, grounding=grounding):

@@ -3,7 +3,7 @@ llama.cpp's server) through the official SDK."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import openai
@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 def _usage(usage: CompletionUsage | None) -> ChatUsage | None:
     if usage is None:
         return None
-    return ChatUsage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+    details = usage.prompt_tokens_details
+    return ChatUsage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cached_prompt_tokens=(details.cached_tokens or 0) if details is not None else 0,
+    )
 
 
 def _cut_off() -> ChatModelUnavailable:
@@ -42,7 +47,9 @@ class OpenAIChatModel:
     usage unknown. A stream that ends without a `finish_reason` was cut off (a plain
     connection close looks like a complete body) and is refused rather than stored as a
     whole reply. `streaming=False` asks for the whole reply at once and yields it as
-    one delta, for servers whose streaming is unreliable.
+    one delta, for servers whose streaming is unreliable. `extra_body` adds fields of a
+    server's own to every request body (llama.cpp's `cache_prompt`); OpenAI itself
+    refuses fields it does not know, so there is none by default.
     """
 
     generative = True
@@ -57,8 +64,10 @@ class OpenAIChatModel:
         max_retries: int = 3,
         temperature: float = 0.4,
         streaming: bool = True,
+        extra_body: Mapping[str, object] | None = None,
     ) -> None:
         self.name = model
+        self._extra_body = dict(extra_body) if extra_body else None
         self._temperature = temperature
         self._streaming = streaming
         self._client = openai.AsyncOpenAI(
@@ -85,6 +94,8 @@ class OpenAIChatModel:
             "max_tokens": max_tokens,
             "temperature": self._temperature,
         }
+        if self._extra_body is not None:
+            request["extra_body"] = self._extra_body
         try:
             if not self._streaming:
                 completion = await self._client.chat.completions.create(**request, stream=False)

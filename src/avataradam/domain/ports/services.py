@@ -86,6 +86,9 @@ class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):
 class ChatUsage(msgspec.Struct, frozen=True, kw_only=True):
     prompt_tokens: int
     completion_tokens: int
+    cached_prompt_tokens: int = 0
+    """Of `prompt_tokens`, those the server found in its prompt cache and did not read
+    again (0 when it does not say)."""
 
 
 class ChatDelta(msgspec.Struct, frozen=True, kw_only=True):
