@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import asyncpg
 import pytest
 
 from avataradam.adapters.postgres.database import PostgresDatabase
@@ -101,3 +102,25 @@ async def test_a_released_connection_never_carries_an_open_transaction(database_
             assert leaked is None
     finally:
         await db.close()
+
+
+async def test_close_terminates_a_pool_whose_connection_is_never_given_back(
+    database_url: str,
+) -> None:
+    db = PostgresDatabase(
+        database_url,
+        min_size=1,
+        max_size=2,
+        command_timeout_s=5,
+        statement_cache_size=0,
+        close_timeout_s=0.5,
+    )
+    await db.start()
+    pool = db.primary
+    held = await pool.acquire()  # a stuck task's connection, never released
+
+    await asyncio.wait_for(db.close(), 5)
+
+    assert pool.is_closing()
+    with pytest.raises(asyncpg.InterfaceError):  # its connection was closed under it
+        await held.fetchval("SELECT 1")

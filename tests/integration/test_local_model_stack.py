@@ -43,6 +43,7 @@ from tests.integration.test_openai_chat_llama import (
     wait_until_ready,
 )
 from tests.integration.test_sse_chat import Event, Received, new_conversation, read_sse
+from tests.integration.test_usage_budgets import set_budget
 from tests.support.processes import ServiceProcess
 
 MODEL = "SmolLM2-135M-Instruct.Q4_1"
@@ -160,17 +161,6 @@ async def _today(url: str, admin: Account) -> dict[str, object]:
     today = datetime.now(UTC).date().isoformat()
     [day] = [d for d in body["days"] if d["day"] == today]
     return dict(day) | {"used_tokens": body["budget"]["used_tokens"]}
-
-
-async def _set_budget(
-    client: httpx.AsyncClient, super_admin: Account, tenant: Tenant, budget: int | None
-) -> None:
-    response = await client.patch(
-        f"/v1/dealerships/{tenant.dealership_id}",
-        json={"monthly_token_budget": budget},
-        headers=super_admin.headers,
-    )
-    assert response.status_code == 200, response.text
 
 
 async def test_a_roleplay_reply_streams_what_is_stored_and_stops_at_its_cap(
@@ -354,12 +344,12 @@ async def test_a_budget_admits_exactly_n_replies_alternating_between_processes(
     replies at once, are in test_usage_budgets.py with the scripted model, whose usage
     and timing are fixed.)"""
     roleplay = {"mode": "roleplay", "scenario": "already_covered"}
-    await _set_budget(client, super_admin, tenant, 1)
+    await set_budget(client, super_admin, tenant, 1)
     probe = await _say(apis[0], tenant.user, LINE, **roleplay)
     assert probe.status_code == 429, probe.text
     hold = int(problem(probe)["details"]["required"])  # type: ignore[index]
     # Measured under a budget, so the shared counter counts it (see the next test).
-    await _set_budget(client, super_admin, tenant, 10**9)
+    await set_budget(client, super_admin, tenant, 10**9)
     measured = await _say(apis[1], tenant.user, LINE, **roleplay)
     assert measured.status_code == 201, measured.text
     usage = measured.json()["usage"]
@@ -368,7 +358,7 @@ async def test_a_budget_admits_exactly_n_replies_alternating_between_processes(
     assert spent == cost
 
     n = 3
-    await _set_budget(client, super_admin, tenant, spent + (n - 1) * cost + hold + cost // 2)
+    await set_budget(client, super_admin, tenant, spent + (n - 1) * cost + hold + cost // 2)
     answers = [await _say(apis[i % 2], tenant.user, LINE, **roleplay) for i in range(n + 1)]
 
     assert [a.status_code for a in answers] == [201] * n + [429], [a.text for a in answers]
@@ -384,17 +374,17 @@ async def test_replies_made_while_unlimited_count_against_a_budget_set_later(
     apis: list[str], client: httpx.AsyncClient, super_admin: Account, tenant: Tenant
 ) -> None:
     roleplay = {"mode": "roleplay", "scenario": "already_covered"}
-    await _set_budget(client, super_admin, tenant, 1)
+    await set_budget(client, super_admin, tenant, 1)
     probe = await _say(apis[0], tenant.user, LINE, **roleplay)
     assert probe.status_code == 429, probe.text
     hold = int(problem(probe)["details"]["required"])  # type: ignore[index]
-    await _set_budget(client, super_admin, tenant, None)
+    await set_budget(client, super_admin, tenant, None)
     unlimited = await _say(apis[1], tenant.user, LINE, **roleplay)
     assert unlimited.status_code == 201, unlimited.text
     spent = int(str((await _today(apis[0], tenant.admin))["used_tokens"]))
     assert spent > 0
 
-    await _set_budget(client, super_admin, tenant, spent + hold - 1)
+    await set_budget(client, super_admin, tenant, spent + hold - 1)
     over = await _say(apis[0], tenant.user, LINE, **roleplay)
 
     assert over.status_code == 429, "one token short of spent + hold"

@@ -53,7 +53,7 @@ async def _say(url: str, account: Account, conversation: str) -> httpx.Response:
         return await http.post(f"/v1/conversations/{conversation}/messages", json={"content": LINE})
 
 
-async def _set_budget(
+async def set_budget(
     client: httpx.AsyncClient, super_admin: Account, tenant: Tenant, budget: int | None
 ) -> None:
     response = await client.patch(
@@ -153,7 +153,7 @@ async def test_a_budget_admits_exactly_the_replies_it_can_hold_across_two_instan
     reply at exactly `spent + hold` and refuses it one token below."""
     apis, chat = instances
     # A 1-token budget refuses, and says what one reply holds.
-    await _set_budget(client, super_admin, tenant, 1)
+    await set_budget(client, super_admin, tenant, 1)
     probe = await _conversation(apis[0], tenant.user)
     refused = await _say(apis[0], tenant.user, probe)
     assert refused.status_code == 429, refused.text
@@ -169,7 +169,7 @@ async def test_a_budget_admits_exactly_the_replies_it_can_hold_across_two_instan
     assert stored.json()["messages"] == [], "a refused message is not stored"
 
     n = 4
-    await _set_budget(client, super_admin, tenant, n * hold)
+    await set_budget(client, super_admin, tenant, n * hold)
     conversations = [await _conversation(apis[i % 2], tenant.user) for i in range(n + 1)]
     chat.delay_s = 2.0
     try:
@@ -183,10 +183,10 @@ async def test_a_budget_admits_exactly_the_replies_it_can_hold_across_two_instan
     assert {problem(a)["code"] for a in answers if a.status_code == 429} == {"budget_exhausted"}
 
     spent = n * TOKENS_PER_REPLY
-    await _set_budget(client, super_admin, tenant, spent + hold - 1)
+    await set_budget(client, super_admin, tenant, spent + hold - 1)
     short = await _say(apis[1], tenant.user, await _conversation(apis[1], tenant.user))
     assert short.status_code == 429, short.text
-    await _set_budget(client, super_admin, tenant, spent + hold)
+    await set_budget(client, super_admin, tenant, spent + hold)
     exact = await _say(apis[0], tenant.user, await _conversation(apis[0], tenant.user))
     assert exact.status_code == 201, exact.text
 
@@ -201,7 +201,7 @@ async def test_a_budget_admits_exactly_the_replies_it_can_hold_across_two_instan
         usage = (await http.get("/v1/usage")).json()
     assert usage["budget"]["used_tokens"] == spent + TOKENS_PER_REPLY
     assert usage["budget"]["monthly_token_budget"] == spent + hold
-    await _set_budget(client, super_admin, tenant, None)
+    await set_budget(client, super_admin, tenant, None)
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ async def test_an_exhausted_budget_is_announced_once_to_webhook_subscribers(
         headers=tenant.admin.headers,
     )
     assert subscribed.status_code == 201, subscribed.text
-    await _set_budget(client, super_admin, tenant, 1)
+    await set_budget(client, super_admin, tenant, 1)
     for api in instances[0]:
         refused = await _say(api, tenant.user, await _conversation(api, tenant.user))
         assert refused.status_code == 429, refused.text
@@ -264,4 +264,4 @@ async def test_an_exhausted_budget_is_announced_once_to_webhook_subscribers(
         "0",
     )
     assert data["period"] == datetime.now(UTC).strftime("%Y-%m")
-    await _set_budget(client, super_admin, tenant, None)
+    await set_budget(client, super_admin, tenant, None)

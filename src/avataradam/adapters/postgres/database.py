@@ -101,8 +101,10 @@ class PostgresDatabase:
         on_replica_lag: Callable[[float], None] | None = None,
         on_pool_usage: Callable[[PoolRole, int, int], None] | None = None,
         on_acquire_wait: Callable[[PoolRole, float], None] | None = None,
+        close_timeout_s: float = 10.0,
     ) -> None:
         self._dsn = dsn
+        self._close_timeout_s = close_timeout_s
         self._replica_dsn = replica_dsn
         self._min_size = min_size
         self._max_size = max_size
@@ -164,10 +166,19 @@ class PostgresDatabase:
             measuring.cancel()
         replica, primary = self._replica, self._primary
         self._replica = self._primary = None
-        if replica is not None:
-            await replica.close()
-        if primary is not None:
-            await primary.close()
+        for pool in (replica, primary):
+            if pool is not None:
+                await self._close_pool(pool)
+
+    async def _close_pool(self, pool: asyncpg.Pool) -> None:
+        """`pool.close()` waits for every borrowed connection to come back, without a
+        bound: one connection held by a stuck task would hang shutdown for ever. After
+        `close_timeout_s` the close is cancelled, which makes asyncpg terminate the pool
+        (its connections closed at once)."""
+        try:
+            await asyncio.wait_for(pool.close(), self._close_timeout_s)
+        except TimeoutError:
+            _log.warning("database_pool_terminated", timeout_s=self._close_timeout_s)
 
     @property
     def primary(self) -> asyncpg.Pool:
