@@ -4,6 +4,8 @@ Starts one API instance on a fresh database and records it with py-spy, then pri
 top frames by self time and our own frames by inclusive time (idle threads excluded):
 
 - `search` (default): one warmed cached search while wrk saturates `POST /v1/search`;
+- `floor`: the floor route (`bench.floor_app`: auth, one rate-limit call, one PostgreSQL
+  statement) under the same load, to set against `search`;
 - `upload`: 5 MB PDF uploads one after another (no worker runs, so they only queue),
   with the acknowledgement latency of each.
 """
@@ -23,6 +25,7 @@ import uvloop
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import load_settings
 from bench import documents, loadgen, report
+from bench.floor_app import FLOOR_PATH
 from bench.harness import HOST, Bench
 from bench.phases.common import WARM_QUERY, warm_search
 from bench.seeding import multipart, seed
@@ -38,7 +41,8 @@ async def amain(args: argparse.Namespace) -> None:
     await container.start()
     b = Bench(quick=True, only=None, log_dir=log_dir, db=db, env=env, container=container)
     try:
-        api = b.start_server("api", None, AVATARADAM_HTTP_SERVER=args.server)
+        app = "bench.floor_app:create" if args.scenario == "floor" else None
+        api = b.start_server("api", app, AVATARADAM_HTTP_SERVER=args.server)
         await seed(b, api)
         user = b.tenants[0].user
         warm_search(api, user)
@@ -67,9 +71,10 @@ async def amain(args: argparse.Namespace) -> None:
             stderr=subprocess.PIPE,
         )
         time.sleep(1)
-        if args.scenario == "search":
+        if args.scenario in ("search", "floor"):
+            path = FLOOR_PATH if args.scenario == "floor" else "/v1/search"
             result = loadgen.wrk(
-                f"{api.base_url}/v1/search",
+                f"{api.base_url}{path}",
                 method="POST",
                 body=json.dumps({"query": WARM_QUERY, "top_k": 5}).encode(),
                 headers={**user.auth, "Content-Type": "application/json"},
@@ -116,7 +121,7 @@ async def _uploads(b: Bench, api: Server, *, seconds: float) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scenario", default="search", choices=["search", "upload"])
+    parser.add_argument("--scenario", default="search", choices=["search", "floor", "upload"])
     parser.add_argument("--server", default="granian", choices=["uvicorn", "granian"])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=30)

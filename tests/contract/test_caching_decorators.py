@@ -63,6 +63,17 @@ class CountingEmbedder:
         return [[float(len(text)), 1.0] for text in texts]
 
 
+class CountingCache:
+    """Forwards every call to a `Cache`, counting them."""
+
+    def __init__(self, inner: Cache) -> None:
+        self.inner, self.calls = inner, 0
+
+    def __getattr__(self, name: str) -> object:
+        self.calls += 1
+        return getattr(self.inner, name)
+
+
 def request() -> RetrievalRequest:
     """A request of a dealership of its own, so no two tests share a key."""
     return RetrievalRequest(
@@ -109,6 +120,38 @@ async def test_another_generation_or_shape_is_another_key(cache: Cache) -> None:
     ):
         assert (await retriever.retrieve(changed)).cache == "miss"
     assert inner.calls == 4
+
+
+async def test_the_process_copy_serves_an_equal_request_and_no_other(cache: Cache) -> None:
+    """The in-process LRU is looked up by the request itself: an equal request is a hit
+    that touches neither the shared cache nor the computation; a request differing in
+    any part of its key misses it."""
+    inner, asked = CountingRetriever(), request()
+    shared = CountingCache(cache)
+    retriever = CachingRetriever(
+        inner,
+        shared,  # type: ignore[arg-type]  # a counting proxy of the port
+        InMemoryTelemetry(),
+        SystemClock(),
+        model="m",
+        options=cache_options(local_entries=8, poll_interval_s=0.005),
+    )
+    assert (await retriever.retrieve(asked)).cache == "miss"
+    shared_calls = shared.calls
+
+    again = await retriever.retrieve(msgspec.structs.replace(asked))
+
+    assert (again.hits, again.cache, inner.calls) == (HITS, "hit", 1)
+    assert shared.calls == shared_calls, "served from the process, not the shared cache"
+    for changed in (
+        msgspec.structs.replace(asked, generation=2),
+        msgspec.structs.replace(asked, top_k=5),
+        msgspec.structs.replace(asked, topics=(Topic.COMPLIANCE,)),
+        msgspec.structs.replace(asked, normalised="what is vsc"),
+        msgspec.structs.replace(asked, dealership_id=uuid.uuid4()),
+    ):
+        assert (await retriever.retrieve(changed)).cache == "miss"
+    assert inner.calls == 6
 
 
 async def test_concurrent_instances_missing_one_key_compute_it_once(cache: Cache) -> None:

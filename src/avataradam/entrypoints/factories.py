@@ -201,7 +201,7 @@ def rate_limiter(settings: Settings, metrics: Metrics, clock: Clock) -> RateLimi
 
     def unavailable(policy: str) -> None:
         decision = "fail_open" if fail_open.get(policy, False) else "fail_closed"
-        metrics.rate_limit_decisions.labels(policy=policy, decision=decision).inc()
+        metrics.record_rate_limit(policy, decision)
 
     return RedisRateLimiter(client, on_unavailable=unavailable)
 

@@ -66,6 +66,12 @@ class CachingRetriever:
         )
 
     async def retrieve(self, request: RetrievalRequest) -> SearchResult:
+        # The request names the result as exactly as its key (one model per instance),
+        # so the process's LRU is looked up by the request: a hit hashes no key.
+        local = self._local.get(request)
+        if local is not None:
+            self._telemetry.cache_result("retrieval", "hit")
+            return SearchResult(hits=local, cache="hit")
         key = retrieval_key(
             dealership_id=request.dealership_id,
             generation=request.generation,
@@ -74,10 +80,6 @@ class CachingRetriever:
             top_k=request.top_k,
             model=self._model,
         )
-        local = self._local.get(key)
-        if local is not None:
-            self._telemetry.cache_result("retrieval", "hit")
-            return SearchResult(hits=local, cache="hit")
 
         async def compute() -> list[SearchHit]:
             return (await self._inner.retrieve(request)).hits
@@ -86,7 +88,7 @@ class CachingRetriever:
         if outcome == "bypass":
             self._telemetry.event("cache_unavailable", key_kind=key.split(":", 2)[1])
         self._telemetry.cache_result("retrieval", outcome)
-        self._local.put(key, hits)
+        self._local.put(request, hits)
         return SearchResult(hits=hits, cache=outcome)
 
 

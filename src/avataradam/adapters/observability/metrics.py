@@ -289,6 +289,10 @@ class Metrics:
             registry=r,
         )
         self.set_build_info(__version__)
+        # Labelled children of the per-request counters, looked up once (a `labels()`
+        # call validates and locks); bounded, since every label takes few values.
+        self._cache_children: dict[tuple[str, str], Counter] = {}
+        self._rate_limit_children: dict[tuple[str, str], Counter] = {}
 
     # Small helpers for call sites that would otherwise repeat label plumbing.
 
@@ -305,7 +309,19 @@ class Metrics:
         self.db_pool_idle.labels(pool=pool).set(size - in_use)
 
     def record_cache(self, cache: CacheName, result: CacheResult) -> None:
-        self.cache_requests.labels(cache=cache, result=result).inc()
+        child = self._cache_children.get((cache, result))
+        if child is None:
+            child = self.cache_requests.labels(cache=cache, result=result)
+            self._cache_children[cache, result] = child
+        child.inc()
+
+    def record_rate_limit(self, policy: str, decision: str) -> None:
+        """One decision of rate-limit `policy`: allowed, limited, fail_open, fail_closed."""
+        child = self._rate_limit_children.get((policy, decision))
+        if child is None:
+            child = self.rate_limit_decisions.labels(policy=policy, decision=decision)
+            self._rate_limit_children[policy, decision] = child
+        child.inc()
 
     def record_tokens(self, model: str, *, prompt: int, completion: int) -> None:
         self.llm_tokens.labels(model=model, kind="prompt").inc(prompt)

@@ -32,7 +32,7 @@ class StructlogTelemetry:
 
     def rate_limit(self, policy: str, decision: str) -> None:
         if self._metrics is not None:
-            self._metrics.rate_limit_decisions.labels(policy=policy, decision=decision).inc()
+            self._metrics.record_rate_limit(policy, decision)
 
     def budget_refused(self) -> None:
         if self._metrics is not None:
