@@ -113,6 +113,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_CHAT_HISTORY_BUDGET_TOKENS": "tokens of earlier turns sent with each message",
     "AVATARADAM_CHAT_HISTORY_FETCH_LIMIT": "newest messages loaded from storage before the history budget is applied",
     "AVATARADAM_CHAT_TOP_K": "passages retrieved to ground a training answer (1 to 20)",
+    "AVATARADAM_CHAT_PASSAGE_BUDGET_TOKENS": "tokens of passage text a training prompt gives the model, cut in whole sentences, best passage first (0 = whole passages); the prompt a CPU model reads before its first token. The compliance guard and citation check still read every passage whole",
     "AVATARADAM_CHAT_ROLEPLAY_TOP_K": "passages retrieved to ground a roleplay customer (1 to 20)",
     "AVATARADAM_CHAT_KEEPALIVE_S": "SSE `: keep-alive` comment interval while the model is silent",
     "AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S": "pause between the extractive model's deltas (tests of streaming)",

@@ -235,16 +235,21 @@ def training_prompt(
     focus: str | None,
     history_budget_tokens: int,
     count: TokenCounter = approximate_tokens,
+    shown: Sequence[SearchHit] | None = None,
 ) -> Prompt:
     """Instructions in the system turn; passages and focus, untrusted, fenced in a data
-    section before the trainee's question in the last user turn."""
+    section before the trainee's question in the last user turn.
+
+    `shown` is what the model reads of `hits` (the same passages, cut by
+    `passages.fit_passages`; default `hits` whole); the grounding keeps `hits` whole, so
+    the compliance guard and the citation check read every passage in full."""
     window = history_window(history, budget_tokens=history_budget_tokens, count=count)
     return Prompt(
         turns=_conversation(
             training_system_prompt(hits, focus),
             window,
             question,
-            data_section(hits, focus),
+            data_section(hits if shown is None else shown, focus),
             "The trainee's question",
         ),
         grounding=Grounding(

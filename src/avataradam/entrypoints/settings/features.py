@@ -113,7 +113,12 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     history_budget_tokens: int = 1500
     history_fetch_limit: int = 60
     """Newest messages loaded from storage before the token window is applied."""
-    top_k: int = 4
+    top_k: int = 3
+    """Training: passages retrieved for a question (issue 15: at most about three)."""
+    passage_budget_tokens: int = 320
+    """Training: tokens of passage text the model reads, cut in whole sentences, best
+    passage first (0 = whole passages): the prompt a CPU model must read before its
+    first token. The compliance guard and citation check read the passages whole."""
     roleplay_top_k: int = 3
     keepalive_s: float = 10.0
     extractive_delta_delay_s: float = 0.0
@@ -129,6 +134,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("roleplay_top_k must be 1..20, roleplay_max_reply_tokens >= 16")
         if self.history_fetch_limit < 1:
             raise ValueError("history_fetch_limit must be at least 1")
+        if self.passage_budget_tokens < 0:
+            raise ValueError("passage_budget_tokens must be >= 0 (0 = whole passages)")
         if self.history_budget_tokens < 0 or self.extractive_delta_delay_s < 0:
             raise ValueError("history_budget_tokens and extractive_delta_delay_s must be >= 0")
         if self.local_context_tokens < 256 or not 1 <= self.local_parallel <= 16:

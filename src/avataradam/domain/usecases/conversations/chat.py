@@ -28,6 +28,7 @@ from avataradam.domain.model import (
     MessageRole,
     Topic,
 )
+from avataradam.domain.passages import fit_passages
 from avataradam.domain.personas import PERSONAS, persona_for
 from avataradam.domain.ports.caching import AnswerCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
@@ -72,6 +73,9 @@ class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Training: passages less similar than this to the question (the vector store's
     cosine score) are not material; with none left Adam answers `NO_MATERIAL_REPLY`.
     0 or less keeps every retrieved passage, however dissimilar."""
+    passage_budget_tokens: int
+    """Training: tokens of passage text the model reads, in whole sentences
+    (`passages.fit_passages`); 0 = whole passages."""
 
 
 class SendMessage:
@@ -218,7 +222,7 @@ class SendMessage:
             model=self._model.name,
             shape=(
                 f"{options.top_k}:{options.min_relevance}:{options.max_reply_tokens}:"
-                f"{self._citations.threshold}"
+                f"{self._citations.threshold}:{options.passage_budget_tokens}"
             ),
             focus=conversation.scenario,
             normalised=normalise_query(text),
@@ -268,5 +272,12 @@ class SendMessage:
             focus=conversation.scenario,
             history_budget_tokens=options.history_budget_tokens,
             count=self._count,
+            shown=fit_passages(
+                hits,
+                question=text,
+                budget_tokens=options.passage_budget_tokens,
+                sentences=self._citations.sentences,
+                count=self._count,
+            ),
         )
         return prompt, hits, result.cache, options.max_reply_tokens
