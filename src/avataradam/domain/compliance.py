@@ -12,11 +12,13 @@ themselves, of two kinds (`kind`):
   "do not", "cannot", "may not", "won't", "nunca", "no puede") whose subject is staff
   ("You", "We", "Staff", "F&I managers", "Salespeople", "Nadie" …). What it forbids is
   the rest of the sentence after the prohibition (for "X is forbidden", what comes
-  before it).
+  before it), up to an exception ("… unless it is the buy rate", "salvo que …").
 - A *fact* is any other sentence with a negation: "GAP does not cover the insurance
   deductible", "The customer cannot cancel after 30 days without a fee", "An OFAC match
   does not mean the customer is a criminal". Its subject is a product, a customer or a
-  document, so it states how things are, not what staff may say or do. Why the line
+  document, so it states how things are, not what staff may say or do. A negation only
+  inside quotation marks (an objection: 'Customer: "I never buy warranties."') is
+  reported speech, not a fact. Why the line
   falls there: a fact's negation is part of what is true, so a reply restating it in
   other words ("the deductible stays with the customer", "after 30 days cancelling
   costs a fee") shares its words but carries no negation; read as a rule, that
@@ -36,14 +38,14 @@ judged against:
 - each rule: it *contradicts* the rule when it holds at least `MIN_COVERAGE` of what the
   rule forbids (and at least two of those words) with the same polarity: both plain,
   or both negated. A negation ("not", "no", "never", "optional", "nunca", "ni" …) or a
-  privative ("without", "sin", "unless") makes a text negated. So "GAP is required to
+  privative ("without", "sin") makes a text negated. So "GAP is required to
   get the loan approved" contradicts "Never tell a customer that GAP is required to get
   the loan approved", "No, GAP is not required" does not, and "A cancelled product earns
   no refund" contradicts "Never tell a customer that a cancelled product earns no
   refund" while "… earns a prorated refund" does not.
 - each fact: a sentence contradicts it only by re-asserting it with the negation
   dropped: one clause of the sentence (cut at ",", ";", ":", dashes, "but", "pero")
-  holds every content word of the fact (at least three) and no negation of its own
+  holds every content word of the fact (at least four) and no negation of its own
   ("GAP covers the insurance deductible"). Restating the fact (it keeps its negation),
   paraphrasing it, or saying a related true thing ("GAP covers what is still owed on
   the loan") never holds all of it, so agreeing with a passage is never flagged.
@@ -71,7 +73,7 @@ from avataradam.domain.ports.services import GroundingPassage
 MIN_COVERAGE = 0.6
 """Share of a rule's forbidden content words that makes a sentence contradict it."""
 
-MIN_FACT_WORDS = 3
+MIN_FACT_WORDS = 4
 """Fewest content words of a fact for its negation-free re-assertion to be judged."""
 
 _STEM_LETTERS = 6
@@ -130,7 +132,7 @@ def kind(sentence: str) -> Kind | None:
     (another negated sentence) or None (neither), as the module docstring defines them."""
     if _prohibition(sentence) is not None or lexicon.FORBIDDEN_AFTER.search(sentence):
         return "rule"
-    if lexicon.FACT_NEGATION.search(sentence):
+    if lexicon.FACT_NEGATION.search(lexicon.QUOTED.sub(" ", sentence)):
         return "fact"
     return None
 
@@ -138,9 +140,13 @@ def kind(sentence: str) -> Kind | None:
 def _forbidden_text(rule: str) -> str:
     prohibition = _prohibition(rule)
     if prohibition is not None:
-        return rule[prohibition.end() :]
-    forbidden = lexicon.FORBIDDEN_AFTER.search(rule)
-    return rule[: forbidden.start()] if forbidden is not None else ""
+        forbidden = rule[prohibition.end() :]
+    elif (after := lexicon.FORBIDDEN_AFTER.search(rule)) is not None:
+        forbidden = rule[: after.start()]
+    else:
+        return ""
+    exception = lexicon.EXCEPTION.search(forbidden)
+    return forbidden[: exception.start()] if exception is not None else forbidden
 
 
 def forbidden_content(rule: str) -> set[str]:

@@ -81,7 +81,15 @@ product being "optional", do not)."""
 NEGATION = re.compile(
     NOT + r"|\b(?:forbidden|prohibited|prohibid[oa]s?|optional|opcional)\b", re.IGNORECASE
 )
-PRIVATIVE = re.compile(r"\b(?:without|unless|sin|salvo|excepto)\b", re.IGNORECASE)
+PRIVATIVE = re.compile(r"\b(?:without|sin)\b", re.IGNORECASE)
+EXCEPTION = re.compile(
+    r"[,;]?\s*\b(?:unless|except\s+(?:when|if)|salvo\s+que|excepto\s+(?:si|cuando)|"
+    r"a\s+menos\s+que)\b",
+    re.IGNORECASE,
+)
+"""Where a rule's exception starts ("… unless it is the buy rate"): not part of what it
+forbids."""
+QUOTED = re.compile(r"[\"“«][^\"“”«»]*[\"”»]")
 REPORTING = re.compile(
     r"\b(?:forbids?|forbidding|prohibits?|prohibiting|prohibition|bans?|banned|avoid\w*|"
     r"violat\w*|illegal|unlawful|false|untrue|incorrect|mislead\w*|myths?|"
