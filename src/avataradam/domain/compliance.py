@@ -36,13 +36,16 @@ required" mentions the forbidden claim without making it. Every other reply sent
 judged against:
 
 - each rule: it *contradicts* the rule when it holds at least `MIN_COVERAGE` of what the
-  rule forbids (and at least two of those words) with the same polarity: both plain,
-  or both negated. A negation ("not", "no", "never", "optional", "nunca", "ni" …) or a
-  privative ("without", "sin") makes a text negated. So "GAP is required to
-  get the loan approved" contradicts "Never tell a customer that GAP is required to get
-  the loan approved", "No, GAP is not required" does not, and "A cancelled product earns
-  no refund" contradicts "Never tell a customer that a cancelled product earns no
-  refund" while "… earns a prorated refund" does not.
+  rule forbids (and at least two of those words), unless it is negated ("not", "no",
+  "never", "optional", "nunca", "ni" …) while what the rule forbids is not: "GAP is
+  required to get the loan approved" contradicts "Never tell a customer that GAP is
+  required to get the loan approved", "No, GAP is not required" does not. When what a
+  rule forbids is itself negated ("Never tell a customer that a cancelled product earns
+  no refund"), a sentence is judged whatever its polarity: "A cancelled product earns no
+  refund" contradicts it, and so, by design, does "… earns a prorated refund": words
+  alone cannot tell a negation of the claim from one inside it (beside "Never quote a
+  payment that includes products the customer has not chosen", "Only quote a payment
+  with the products the customer has chosen" is flagged too).
 - each fact: a sentence contradicts it only by re-asserting it with the negation
   dropped: one clause of the sentence (cut at ",", ";", ":", dashes, "but", "pero")
   holds every content word of the fact (at least four) and no negation of its own
@@ -51,10 +54,13 @@ judged against:
   the loan") never holds all of it, so agreeing with a passage is never flagged.
 
 The guard errs on the side of flagging a rule: a reply that follows a rule in its own
-words ("Present the full menu to cash buyers too" beside "Never skip the menu
-presentation for cash buyers") can share enough of it to be flagged. A flagged reply is
-replaced by the rules and facts themselves, quoted whole with their citations, which is
-right whatever the question was ("right or absent").
+words can share enough of it to be flagged ("Get the customer's signed consent before
+you submit a credit application" beside "Never submit a credit application without the
+customer's signed consent": its words are those of "Submit the application now and get
+the consent signed later"; "Present the full menu to cash buyers too" beside "Never
+skip the menu presentation for cash buyers"). A flagged reply is replaced by the rules
+and facts themselves, quoted whole with their citations, which is right whatever the
+question was ("right or absent").
 """
 
 from __future__ import annotations
@@ -108,7 +114,7 @@ def _stems(text: str) -> set[str]:
 
 
 def _negated(text: str) -> bool:
-    return bool(lexicon.NEGATION.search(text) or lexicon.PRIVATIVE.search(text))
+    return lexicon.NEGATION.search(text) is not None
 
 
 def _staff_subject(sentence: str, negation: re.Match[str]) -> bool:
@@ -172,7 +178,7 @@ class _Rule(msgspec.Struct, frozen=True):
     def broken_by(self, sentence: str) -> bool:
         shared = len(self.stems & _stems(sentence))
         needed = max(2, math.ceil(MIN_COVERAGE * len(self.stems)))
-        return shared >= needed and _negated(sentence) == self.negated
+        return shared >= needed and (self.negated or not _negated(sentence))
 
 
 class _Fact(msgspec.Struct, frozen=True):

@@ -81,7 +81,6 @@ product being "optional", do not)."""
 NEGATION = re.compile(
     NOT + r"|\b(?:forbidden|prohibited|prohibid[oa]s?|optional|opcional)\b", re.IGNORECASE
 )
-PRIVATIVE = re.compile(r"\b(?:without|sin)\b", re.IGNORECASE)
 EXCEPTION = re.compile(
     r"[,;]?\s*\b(?:unless|except\s+(?:when|if)|salvo\s+que|excepto\s+(?:si|cuando)|"
     r"a\s+menos\s+que)\b",
