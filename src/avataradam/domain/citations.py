@@ -23,9 +23,10 @@ supported; `supported_share` is the share of supported claims (None without clai
 A marker written at the start of a sentence (after the previous one's full stop, as in
 "... is optional. [1] It covers ...") belongs to the sentence before it.
 
-Segmentation is done once per text on a reply's path: `CitationChecker.segment` gives
-the passages their sentences before the model (when it needs them) and the compliance
-guard read them, and the reply's spans are computed once and passed to both checks.
+Each text is segmented once on a reply's path: `CitationChecker.segment` gives every
+passage its sentences (`GroundingPassage.sentences`; before the model when it answers
+from them, else after it), where the model, the compliance guard and this check read
+them; the reply's spans are computed once and passed to the guard and the check.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ themselves, of two kinds (`kind`):
   does not mean the customer is a criminal". Its subject is a product, a customer or a
   document, so it states how things are, not what staff may say or do. A negation only
   inside quotation marks (an objection: 'Customer: "I never buy warranties."') is
-  reported speech, not a fact. Why the line
-  falls there: a fact's negation is part of what is true, so a reply restating it in
-  other words ("the deductible stays with the customer", "after 30 days cancelling
-  costs a fee") shares its words but carries no negation; read as a rule, that
-  agreement looked like the forbidden assertion and was replaced.
+  reported speech, not a fact. Why the line falls there: a fact's negation is part of
+  what is true, so a reply restating it in other words ("the deductible stays with the
+  customer", "after 30 days cancelling costs a fee") shares its words but carries no
+  negation; read as a rule, that agreement looked like the forbidden assertion and was
+  replaced.
 
 Words are compared by their content (`_content`: words of 3+ letters, without verbs of
 saying such as "tell"/"decir" and words every sentence shares), each cut to a stem (a
