@@ -108,6 +108,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_CHAT_LOCAL_CONTEXT_TOKENS": "KV cache of the local model, in tokens, shared by its slots (at least 256)",
     "AVATARADAM_CHAT_LOCAL_PARALLEL": "replies the local model generates at once (continuous batching, 1 to 16); more wait for a free slot",
     "AVATARADAM_CHAT_LOCAL_THREADS": "CPU threads of the local model (unset: llama.cpp's choice, the physical cores)",
+    "AVATARADAM_CHAT_LOCAL_CACHE_RAM_MIB": "RAM of llama.cpp's prompt cache (prompts of idle slots kept for reuse), in MiB; `0` switches it off (llama.cpp's own default is 8 GiB)",
     "AVATARADAM_CHAT_MAX_REPLY_TOKENS": "longest reply, in tokens (at least 16)",
     "AVATARADAM_CHAT_ROLEPLAY_MAX_REPLY_TOKENS": "longest roleplay reply (the customer's line), in tokens (at least 16)",
     "AVATARADAM_CHAT_HISTORY_BUDGET_TOKENS": "tokens of earlier turns sent with each message",

@@ -374,3 +374,35 @@ async def _idle_within(model: LlamaServerChatModel, *, seconds: float) -> bool:
             return False
         await asyncio.sleep(0.1)
     return True
+
+
+@pytest.mark.parametrize("cache_ram_mib", [0, 64])
+async def test_the_prompt_cache_size_reaches_the_local_server(cache_ram_mib: int) -> None:
+    """With one slot, a prompt pushed out by another comes back from llama.cpp's RAM
+    prompt cache, unless `cache_ram_mib=0` switched the cache off."""
+    path = smollm2_gguf()
+    local = LlamaServerChatModel(
+        model_path=path,
+        context_tokens=1024,
+        parallel=1,
+        temperature=0.0,
+        cache_ram_mib=cache_ram_mib,
+    )
+    first = f"Session {uuid.uuid4().hex}. {TURNS[0].content} Answer in one sentence. " * 3
+    other = f"Session {uuid.uuid4().hex}. Tire and wheel protection only. " * 3
+
+    async def usage(system: str) -> ChatUsage:
+        turns = (ChatTurn(role="system", content=system), ChatTurn(role="user", content="Why?"))
+        deltas = [d async for d in local.stream(turns, max_tokens=2)]
+        [reported] = [d.usage for d in deltas if d.usage is not None]
+        return reported
+
+    try:
+        await usage(first)
+        await usage(other)
+        again = await usage(first)
+    finally:
+        await local.aclose()
+
+    restored = again.cached_prompt_tokens > again.prompt_tokens / 2
+    assert restored is (cache_ram_mib > 0), again

@@ -4,12 +4,14 @@ failures, the relevance floor, citations, the answer cache and the compliance gu
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
+from avataradam.adapters.llm.sentences import sentence_spans, sentences
 from avataradam.domain.model import ConversationMode, MessageRole, Topic
-from avataradam.domain.ports.services import ChatModelUnavailable, ChatUsage
+from avataradam.domain.ports.services import ChatModel, ChatModelUnavailable, ChatUsage
 from avataradam.domain.usecases.conversations.replies import (
     NO_MATERIAL_REPLY,
     RULES_PREAMBLE,
@@ -329,3 +331,60 @@ async def test_with_no_relevance_floor_even_a_dissimilar_passage_is_material() -
 
     assert len(model.prompts) == 1, "a passage with a score of 0 or less is still given"
     assert done.message.content != NO_MATERIAL_REPLY
+
+
+class CountingSegmenter:
+    """The real segmenter, recording every text it is asked to cut."""
+
+    def __init__(self) -> None:
+        self.sentences_of: list[str] = []
+        self.spans_of: list[str] = []
+
+    def sentences(self, text: str) -> list[str]:
+        self.sentences_of.append(text)
+        return sentences(text)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        self.spans_of.append(text)
+        return sentence_spans(text)
+
+
+RULES = "GAP rules.\nNever tell a customer that GAP is required to get the loan approved."
+FACTS = "GAP pays the loan gap. GAP does not cover the insurance deductible."
+
+
+@pytest.mark.parametrize(
+    ("make_model", "flagged"),
+    [
+        (lambda counter: ExtractiveChatModel(sentences=counter.sentences), False),
+        (
+            lambda _: ScriptedModel(words=("Yes: GAP is required ", "to get the loan approved.")),
+            True,
+        ),
+        (lambda _: ScriptedModel(words=("GAP pays ", "the loan gap [2].")), False),
+    ],
+    ids=["extractive", "generative-flagged", "generative-kept"],
+)
+async def test_each_text_is_segmented_once_on_a_replys_path(
+    make_model: Callable[[CountingSegmenter], ChatModel], flagged: bool
+) -> None:
+    counter = CountingSegmenter()
+    model = make_model(counter)
+    world = World(model, spans=counter.spans, split=counter.sentences)
+    dealership = await world.dealership()
+    for text in (RULES, FACTS):
+        await world.document(dealership, text, Topic.COMPLIANCE)
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    done = await world.send(trainee, conversation.id, "Is GAP required to get the loan?")
+
+    # Both passages were given and each was cut once, for the model and both checks.
+    assert sorted(counter.sentences_of) == sorted([RULES, FACTS])
+    # The draft was cut once for the guard and the citation check; a replaced draft's
+    # replacement (another text) once more.
+    _draft, *replacement = counter.spans_of
+    assert len(replacement) == int(flagged)
+    assert done.message.content.startswith(RULES_PREAMBLE) is flagged
+    if flagged:
+        assert replacement[0].startswith(RULES_PREAMBLE)

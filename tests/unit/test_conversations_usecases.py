@@ -23,7 +23,7 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.domain.access import Principal
-from avataradam.domain.citations import CitationChecker
+from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
 from avataradam.domain.errors import IdempotencyKeyReused, InvalidInput, NotFound, PermissionDenied
 from avataradam.domain.model import (
     Chunk,
@@ -102,6 +102,8 @@ class World:
         *,
         answer_cache: bool = False,
         budget: Callable[[UnitOfWorkFactory], UsageBudget] | None = None,
+        spans: SentenceSpans = sentence_spans,
+        split: Sentences = sentences,
     ) -> None:
         store = InMemoryStore()
         self.store = store
@@ -127,8 +129,8 @@ class World:
         )
         self.get = GetConversation(self.uow)
         citations = CitationChecker(
-            spans=sentence_spans,
-            sentences=sentences,
+            spans=spans,
+            sentences=split,
             embed=self.embedder.embed,
             threshold=SUPPORT_THRESHOLD,
         )

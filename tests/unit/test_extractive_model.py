@@ -7,6 +7,7 @@ import re
 import textwrap
 import time
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,6 +103,20 @@ def test_a_sentence_found_in_several_passages_is_quoted_once() -> None:
 
 def test_without_passages_it_says_it_found_nothing() -> None:
     assert reply(training("What is GAP?")) == NO_MATERIAL_REPLY
+
+
+def test_passages_that_carry_their_sentences_are_not_segmented_again() -> None:
+    def refuse(text: str) -> list[str]:
+        raise AssertionError(f"segmented again: {text!r}")
+
+    guide = msgspec.structs.replace(GUIDE, sentences=tuple(sentences(GUIDE.text)))
+    objections = msgspec.structs.replace(OBJECTIONS, sentences=tuple(sentences(OBJECTIONS.text)))
+    question = "What does GAP cover on a lease?"
+
+    assert ExtractiveChatModel(sentences=refuse).reply((), training(question, guide)) == reply(
+        training(question, GUIDE)
+    )
+    assert customer_lines([objections], refuse) == customer_lines([OBJECTIONS])
 
 
 def test_customer_lines_are_quoted_objections_and_questions() -> None:

@@ -22,6 +22,11 @@ given (numbered from 1, `GroundingPassage.marker`):
 supported; `supported_share` is the share of supported claims (None without claims).
 A marker written at the start of a sentence (after the previous one's full stop, as in
 "... is optional. [1] It covers ...") belongs to the sentence before it.
+
+Each text is segmented once on a reply's path: `CitationChecker.segment` gives every
+passage its sentences (`GroundingPassage.sentences`; before the model when it answers
+from them, else after it), where the model, the compliance guard and this check read
+them; the reply's spans are computed once and passed to the guard and the check.
 """
 
 from __future__ import annotations
@@ -51,6 +56,12 @@ _WORD = re.compile(r"\w+")
 _CLOSING_PUNCTUATION = ".!?…"
 
 
+def passage_sentences(passage: GroundingPassage, sentences: Sentences) -> Sequence[str]:
+    """The passage's sentences: those it carries when it was segmented already, otherwise
+    `sentences(passage.text)`."""
+    return passage.sentences if passage.sentences is not None else sentences(passage.text)
+
+
 class CheckedReply(msgspec.Struct, frozen=True, kw_only=True):
     """A reply after the check: its text with renumbered markers, the given passages'
     markers it cites (in the order of the new numbers), and how grounded it is."""
@@ -74,7 +85,22 @@ class CitationChecker:
         self.spans, self.sentences, self._embed = spans, sentences, embed
         self.threshold = threshold
 
-    async def check(self, reply: str, passages: Sequence[GroundingPassage]) -> CheckedReply:
+    def segment(self, passages: Sequence[GroundingPassage]) -> tuple[GroundingPassage, ...]:
+        """The passages, each carrying its sentences (segmented now unless it has them)."""
+        return tuple(
+            passage
+            if passage.sentences is not None
+            else msgspec.structs.replace(passage, sentences=tuple(self.sentences(passage.text)))
+            for passage in passages
+        )
+
+    async def check(
+        self,
+        reply: str,
+        passages: Sequence[GroundingPassage],
+        *,
+        reply_spans: Sequence[tuple[int, int]] | None = None,
+    ) -> CheckedReply:
         return await check_citations(
             reply,
             passages,
@@ -82,6 +108,7 @@ class CitationChecker:
             sentences=self.sentences,
             embed=self._embed,
             threshold=self.threshold,
+            reply_spans=reply_spans,
         )
 
 
@@ -104,9 +131,9 @@ def _numbers(group: str) -> list[int]:
     return [int(n) for n in group.split(",")]
 
 
-def _sentences(reply: str, spans: SentenceSpans) -> list[_Sentence]:
+def _sentences(reply: str, spans: Sequence[tuple[int, int]]) -> list[_Sentence]:
     found: list[_Sentence] = []
-    for start, end in spans(reply):
+    for start, end in spans:
         piece = reply[start:end]
         leading = _LEADING_MARKERS.match(piece)
         owner_of_leading = found[-1] if leading and found else None
@@ -136,13 +163,16 @@ async def check_citations(
     sentences: Sentences,
     embed: Embed,
     threshold: float,
+    reply_spans: Sequence[tuple[int, int]] | None = None,
 ) -> CheckedReply:
     """The reply with only citations its passages support (see the module docstring).
 
-    Raises what `embed` raises (e.g. `EmbedderUnavailable`) when there are claims to
-    score; a reply with no claims or no passages needs no embedding.
+    `reply_spans`, when given, are `spans(reply)` already computed; a passage's own
+    `sentences`, when set, are used instead of `sentences(passage.text)`. Raises what
+    `embed` raises (e.g. `EmbedderUnavailable`) when there are claims to score; a reply
+    with no claims or no passages needs no embedding.
     """
-    said = _sentences(reply, spans)
+    said = _sentences(reply, spans(reply) if reply_spans is None else reply_spans)
     given = {p.marker for p in passages}
     # Per sentence, the given markers it keeps: a non-claim keeps those naming a passage.
     kept = [[n for n in dict.fromkeys(s.markers) if n in given] for s in said]
@@ -152,7 +182,7 @@ async def check_citations(
         owners: list[int] = []
         texts: list[str] = []
         for passage in passages:
-            pieces = sentences(passage.text) or [passage.text]
+            pieces = list(passage_sentences(passage, sentences)) or [passage.text]
             owners.extend([passage.marker] * len(pieces))
             texts.extend(pieces)
         vectors = await embed(texts + [said[i].text for i in claims])

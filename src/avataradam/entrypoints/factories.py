@@ -143,6 +143,7 @@ def chat_model(settings: Settings) -> ChatModel:
             context_tokens=chat.local_context_tokens,
             parallel=chat.local_parallel,
             threads=chat.local_threads,
+            cache_ram_mib=chat.local_cache_ram_mib,
             temperature=chat.temperature,
             timeout_s=chat.timeout_s,
         )

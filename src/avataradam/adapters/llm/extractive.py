@@ -10,7 +10,9 @@ so a rule is never quoted without its "never" or "not". The roleplay customer sp
 persona's opening line, then alternates customer lines found in the dealership's
 objection documents (quoted objections, questions) with the persona's built-in script,
 never repeating a line while unused ones remain. Replies are deterministic for the same
-input, which makes this model a useful test double too.
+input, which makes this model a useful test double too. A passage that carries its
+`sentences` (segmented once by the service for the model and the checks that follow)
+is not segmented again.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 
-from avataradam.adapters.llm.sentences import paragraphs, sentences, starts_sentence
+from avataradam.adapters.llm.sentences import sentences, starts_sentence
 from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
+from avataradam.domain.citations import Sentences, passage_sentences
 from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
 from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 
@@ -102,10 +105,11 @@ def _cost(text: str) -> int:
     return len(text.split())
 
 
-def quotable_sentences(text: str) -> list[str]:
-    """The sentences of one passage that may be quoted: whole (see the module
-    docstring), of at least four words and at most 600 characters."""
-    found = [sentence for sentence in sentences(text) if starts_sentence(sentence)]
+def quotable_sentences(text: str | Sequence[str]) -> list[str]:
+    """The sentences of one passage (its text, or its sentences) that may be quoted:
+    whole (see the module docstring), of at least four words and at most 600 characters."""
+    split = sentences(text) if isinstance(text, str) else text
+    found = [sentence for sentence in split if starts_sentence(sentence)]
     if found and found[-1][-1] not in _CLOSING:
         found = found[:-1]
     return [s for s in found if _cost(s) >= _MIN_WORDS and len(s) <= _MAX_SENTENCE_CHARS]
@@ -116,15 +120,18 @@ def training_reply(
     passages: Sequence[GroundingPassage],
     max_sentences: int,
     max_tokens: int | None = None,
+    split: Sentences = sentences,
 ) -> str:
     """The passages' sentences that share most words with `question`, cited, at most
-    `max_sentences` of them and `max_tokens` pieces in all (whole sentences only)."""
+    `max_sentences` of them and `max_tokens` pieces in all (whole sentences only);
+    `split` segments a passage that carries no sentences."""
     if not passages:
         return NO_MATERIAL_REPLY
     asked = _words(question)
     ranked: list[tuple[int, int, int, str, int]] = []
     for rank, passage in enumerate(passages):
-        for position, sentence in enumerate(quotable_sentences(passage.text)):
+        quotable = quotable_sentences(passage_sentences(passage, split))
+        for position, sentence in enumerate(quotable):
             overlap = len(asked & _words(sentence))
             ranked.append((-overlap, rank, position, sentence, passage.marker))
     ranked.sort()
@@ -160,14 +167,16 @@ def _fitting(lines: Sequence[str], limit: int, max_tokens: int | None) -> list[s
     return kept
 
 
-def customer_lines(passages: Sequence[GroundingPassage]) -> list[str]:
+def customer_lines(passages: Sequence[GroundingPassage], split: Sentences = sentences) -> list[str]:
     """Lines a customer could say, found in objection and product documents: quoted
     objections, sentences after a "Customer:" prefix, and short questions."""
     lines: list[str] = []
     for passage in passages:
-        rebuilt = "\n".join(paragraphs(passage.text))
+        said = passage_sentences(passage, split)
+        # The sentences rebuild the running text (whitespace aside): quotes are found in it.
+        rebuilt = "\n".join(said)
         lines.extend(" ".join(quoted.split()) for quoted in _QUOTED.findall(rebuilt))
-        for sentence in quotable_sentences(passage.text):
+        for sentence in quotable_sentences(said):
             spoken = _SPEAKER.sub("", sentence)
             if spoken != sentence or (sentence.endswith("?") and len(sentence) <= 200):
                 lines.append(spoken.strip('"“” '))
@@ -179,13 +188,16 @@ def customer_lines(passages: Sequence[GroundingPassage]) -> list[str]:
 
 
 def roleplay_reply(
-    turns: Sequence[ChatTurn], grounding: Grounding, max_tokens: int | None = None
+    turns: Sequence[ChatTurn],
+    grounding: Grounding,
+    max_tokens: int | None = None,
+    split: Sentences = sentences,
 ) -> str:
     """The customer's next line: the first one not said yet that fits in `max_tokens`."""
     said = {turn.content.strip() for turn in turns if turn.role == "assistant"}
     scripted = list(grounding.scripted_lines)
     opening, script = scripted[:1], scripted[1:]
-    from_documents = customer_lines(grounding.passages)
+    from_documents = customer_lines(grounding.passages, split)
     order = list(opening)
     for i in range(max(len(from_documents), len(script))):
         order.extend(from_documents[i : i + 1])
@@ -205,14 +217,22 @@ class ExtractiveChatModel:
     `delta_delay_s` paces the word deltas like a slow model would (tests of streaming,
     keep-alives and disconnects use it); it defaults to no delay. A reply is one delta
     per word and never more than `max_tokens` of them, made of whole sentences.
+    `sentences` segments passages that carry no sentences of their own.
     """
 
     name = "extractive"
     generative = False
 
-    def __init__(self, *, delta_delay_s: float = 0.0, max_sentences: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        delta_delay_s: float = 0.0,
+        max_sentences: int = 3,
+        sentences: Sentences = sentences,
+    ) -> None:
         self._delay = delta_delay_s
         self._max_sentences = max_sentences
+        self._split = sentences
 
     def warm_up(self) -> None:
         """Loads the sentence rules and word lists ahead of the first reply."""
@@ -224,9 +244,9 @@ class ExtractiveChatModel:
         if grounding is None:
             return NO_MATERIAL_REPLY
         if grounding.mode == "roleplay":
-            return roleplay_reply(turns, grounding, max_tokens)
+            return roleplay_reply(turns, grounding, max_tokens, self._split)
         return training_reply(
-            grounding.question, grounding.passages, self._max_sentences, max_tokens
+            grounding.question, grounding.passages, self._max_sentences, max_tokens, self._split
         )
 
     async def stream(

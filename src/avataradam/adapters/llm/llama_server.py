@@ -58,7 +58,9 @@ class LlamaServerChatModel:
     and the server gives a request the slot whose cached prompt shares most of its start,
     so a next prompt that starts with the same system text skips re-reading it (the
     reply's usage counts the reused tokens). `timeout_s` bounds each wait for the next
-    chunk of a reply, including the wait for a free slot. Building one sets
+    chunk of a reply, including the wait for a free slot. `cache_ram_mib` caps the RAM of
+    llama.cpp's prompt cache, where idle slots' prompts are kept for reuse (llama.cpp's
+    `--cache-ram`; 0 switches it off; llama.cpp's own default is 8 GiB). Building one sets
     OMP_WAIT_POLICY to PASSIVE for the process unless it is set (see
     `_prefer_passive_openmp`).
     """
@@ -76,7 +78,10 @@ class LlamaServerChatModel:
         temperature: float = 0.4,
         timeout_s: float = 120.0,
         seed: int = 0,
+        cache_ram_mib: int = 1024,
     ) -> None:
+        if cache_ram_mib < 0:
+            raise ValueError("cache_ram_mib must be >= 0 (0 switches the prompt cache off)")
         self._path = Path(model_path)
         self.name = self._path.stem
         self._sha256 = sha256.lower() if sha256 else None
@@ -86,6 +91,7 @@ class LlamaServerChatModel:
         self._temperature = temperature
         self._timeout_s = timeout_s
         self._seed = seed
+        self._cache_ram_mib = cache_ram_mib
         self._key = secrets.token_urlsafe(32)
         self._server: Any = None
         self._client: OpenAIChatModel | None = None
@@ -154,7 +160,17 @@ class LlamaServerChatModel:
         if self._sha256 is not None and file_sha256(self._path) != self._sha256:
             raise ChatModelUnavailable(f"{self._path.name} does not have the configured SHA-256")
         xllamacpp = _import_xllamacpp()
-        params = xllamacpp.CommonParams()
+        try:
+            return xllamacpp.Server(self.server_params())
+        except (RuntimeError, ValueError) as exc:
+            raise ChatModelUnavailable(f"llama.cpp cannot load {self._path.name}") from exc
+
+    def server_params(self) -> Any:
+        """The `xllamacpp.CommonParams` the server is started with (nothing is loaded).
+
+        Raises `ChatModelUnavailable` when xllamacpp is not installed.
+        """
+        params = _import_xllamacpp().CommonParams()
         params.model.path = str(self._path)
         params.model_alias = {self.name}
         params.n_ctx = self._context_tokens
@@ -164,13 +180,11 @@ class LlamaServerChatModel:
         params.ui = False
         params.verbosity = 0
         params.sampling.seed = self._seed
+        params.cache_ram_mib = self._cache_ram_mib
         if self._threads is not None:
             params.cpuparams.n_threads = self._threads
             params.cpuparams_batch.n_threads = self._threads
-        try:
-            return xllamacpp.Server(params)
-        except (RuntimeError, ValueError) as exc:
-            raise ChatModelUnavailable(f"llama.cpp cannot load {self._path.name}") from exc
+        return params
 
 
 def _prefer_passive_openmp() -> None:

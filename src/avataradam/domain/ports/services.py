@@ -97,12 +97,18 @@ class ChatDelta(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GroundingPassage(msgspec.Struct, frozen=True, kw_only=True):
-    """A retrieved passage shown to the model; replies cite it as `[marker]`."""
+    """A retrieved passage shown to the model; replies cite it as `[marker]`.
+
+    `sentences` are its text's sentences once the service has segmented it (None
+    before): the model, the compliance guard and the citation check then share them
+    instead of each segmenting the text again.
+    """
 
     marker: int
     text: str
     topic: str
     filename: str
+    sentences: tuple[str, ...] | None = None
 
 
 class Grounding(msgspec.Struct, frozen=True, kw_only=True):

@@ -108,6 +108,9 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     local_context_tokens: int = 4096
     local_parallel: int = 2
     local_threads: int | None = None
+    local_cache_ram_mib: int = 1024
+    """RAM for llama.cpp's prompt cache (idle slots' prompts kept for reuse), in MiB; 0 is
+    off. llama.cpp's own default is 8 GiB, more than this class of machine can spare."""
     max_reply_tokens: int = 512
     roleplay_max_reply_tokens: int = 160
     history_budget_tokens: int = 1500
@@ -140,6 +143,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("history_budget_tokens and extractive_delta_delay_s must be >= 0")
         if self.local_context_tokens < 256 or not 1 <= self.local_parallel <= 16:
             raise ValueError("local_context_tokens must be at least 256 and local_parallel 1..16")
+        if self.local_cache_ram_mib < 0:
+            raise ValueError("local_cache_ram_mib must be >= 0 (0 switches the prompt cache off)")
         if self.local_model_sha256 is not None and not re.fullmatch(
             r"[0-9a-fA-F]{64}", self.local_model_sha256
         ):

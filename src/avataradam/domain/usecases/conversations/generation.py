@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import msgspec
+
 from avataradam.domain.answers import CachedAnswer
 from avataradam.domain.citations import CitationChecker
 from avataradam.domain.compliance import contradictions
@@ -209,16 +211,28 @@ class ReplyGenerator:
         passages = prompt.grounding.passages
 
         async def generate() -> tuple[CachedAnswer, ChatUsage | None]:
-            content, usage = await self._stream_model(stream, prompt, max_tokens, timing)
+            # Each text is segmented once on this path: the passages before a model that
+            # answers from their sentences (else after the stream, not delaying it), the
+            # reply once for the compliance guard and the citation check together.
+            given = prompt
+            if not self._model.generative and passages:
+                grounding = msgspec.structs.replace(
+                    prompt.grounding, passages=self._citations.segment(passages)
+                )
+                given = msgspec.structs.replace(prompt, grounding=grounding)
+            content, usage = await self._stream_model(stream, given, max_tokens, timing)
             if not training:
                 return CachedAnswer(
                     content=content, sources=sources, grounded=None, supported_share=None
                 ), usage
+            segmented = self._citations.segment(given.grounding.passages)
+            reply_spans: list[tuple[int, int]] | None = self._citations.spans(content)
             broken = contradictions(
                 content,
-                passages,
+                segmented,
                 spans=self._citations.spans,
                 sentences=self._citations.sentences,
+                reply_spans=reply_spans,
             )
             if broken:
                 self._telemetry.event(
@@ -227,8 +241,8 @@ class ReplyGenerator:
                     model=self._model.name,
                     rules=len({c.rule for c in broken}),
                 )
-                content = rules_reply(broken)
-            checked = await self._citations.check(content, passages)
+                content, reply_spans = rules_reply(broken), None
+            checked = await self._citations.check(content, segmented, reply_spans=reply_spans)
             return CachedAnswer(
                 content=checked.content,
                 sources=tuple(sources[marker - 1] for marker in checked.cited),
