@@ -365,12 +365,20 @@ FACTS = "GAP pays the loan gap. GAP does not cover the insurance deductible."
     ],
     ids=["extractive", "generative-flagged", "generative-kept"],
 )
+@pytest.mark.parametrize("passage_budget_tokens", [0, 8], ids=["whole", "cut"])
 async def test_each_text_is_segmented_once_on_a_replys_path(
-    make_model: Callable[[CountingSegmenter], ChatModel], flagged: bool
+    make_model: Callable[[CountingSegmenter], ChatModel], flagged: bool, passage_budget_tokens: int
 ) -> None:
+    """Also when the passages were cut to the budget for the model's reading: the
+    sentences found cutting them are those the guard and the citation check use."""
     counter = CountingSegmenter()
     model = make_model(counter)
-    world = World(model, spans=counter.spans, split=counter.sentences)
+    world = World(
+        model,
+        chat_options(passage_budget_tokens=passage_budget_tokens),
+        spans=counter.spans,
+        split=counter.sentences,
+    )
     dealership = await world.dealership()
     for text in (RULES, FACTS):
         await world.document(dealership, text, Topic.COMPLIANCE)

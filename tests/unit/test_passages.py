@@ -50,11 +50,17 @@ def fit(
     fitted = fit_passages(
         hits, question=question, budget_tokens=budget, sentences=sentences, count=approximate_tokens
     )
-    assert [h.chunk_id for h in fitted] == [h.chunk_id for h in hits], "same passages, same order"
+    shown = fitted.shown
+    assert [h.chunk_id for h in shown] == [h.chunk_id for h in hits], "same passages, same order"
     assert all(
-        msgspec.structs.replace(f, text=h.text) == h for f, h in zip(fitted, hits, strict=True)
+        msgspec.structs.replace(f, text=h.text) == h for f, h in zip(shown, hits, strict=True)
     )
-    return [h.text for h in fitted]
+    for h, f, found in zip(hits, shown, fitted.sentences, strict=True):
+        if found is None:
+            assert f.text == h.text, "a passage not segmented went in whole"
+        else:
+            assert list(found) == sentences(h.text), "what was found cutting it, handed on"
+    return [h.text for h in shown]
 
 
 def test_no_budget_or_a_budget_they_fit_keeps_every_passage_whole() -> None:
@@ -110,7 +116,7 @@ def test_a_cut_passage_is_a_nonempty_run_of_its_own_whole_sentences_within_budge
 
 
 def test_the_model_reads_the_cut_passages_and_the_grounding_keeps_them_whole() -> None:
-    shown = fit_passages(
+    fitted = fit_passages(
         HITS, question="VSC terms?", budget_tokens=10, sentences=sentences, count=approximate_tokens
     )
 
@@ -120,10 +126,15 @@ def test_the_model_reads_the_cut_passages_and_the_grounding_keeps_them_whole() -
         hits=HITS,
         focus=None,
         history_budget_tokens=100,
-        shown=shown,
+        fitted=fitted,
     )
 
     latest = prompt.turns[-1].content
     assert "Terms run from 3 to 7 years." in latest
     assert "Never tell a customer" not in latest, "cut from the model's reading"
     assert [p.text for p in prompt.grounding.passages] == [GAP, VSC, TIRE]
+    assert [p.sentences for p in prompt.grounding.passages] == [
+        tuple(sentences(GAP)),
+        tuple(sentences(VSC)),
+        tuple(sentences(TIRE)),
+    ], "each cut passage carries the sentences found cutting it"

@@ -26,10 +26,11 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from avataradam.domain.citations import Sentences
 from avataradam.domain.retrieval import SearchHit
 
-Sentences = Callable[[str], list[str]]
 TokenCounter = Callable[[str], int]
+"""Tokens of a text for the chat model (`prompts.approximate_tokens` by default)."""
 
 _WORD = re.compile(r"[^\W_]{4,}", re.UNICODE)
 
@@ -55,6 +56,16 @@ def _best_sentences(
     return [sentences[i] for i in sorted(kept)]
 
 
+class FittedPassages(msgspec.Struct, frozen=True, kw_only=True):
+    """What `fit_passages` gives the model, and the sentences it had to find."""
+
+    shown: tuple[SearchHit, ...]
+    """The hits as the model reads them: same passages, same order."""
+    sentences: tuple[tuple[str, ...] | None, ...]
+    """Per hit, the sentences of its whole text when it was segmented to be cut (None
+    when it went in whole): handed on so no text is segmented twice on a reply's path."""
+
+
 def fit_passages(
     hits: Sequence[SearchHit],
     *,
@@ -62,24 +73,27 @@ def fit_passages(
     budget_tokens: int,
     sentences: Sentences,
     count: TokenCounter,
-) -> list[SearchHit]:
+) -> FittedPassages:
     """`hits` (best first) with their texts cut to whole sentences so that together they
     hold about `budget_tokens` tokens (`count`); see the module docstring for the rule.
     A passage may overrun the budget by its one best sentence when nothing else fits.
-    `budget_tokens` 0 returns the hits as they are. Same length and order as `hits`."""
+    `budget_tokens` 0 gives the hits as they are."""
     if budget_tokens <= 0:
-        return list(hits)
+        return FittedPassages(shown=tuple(hits), sentences=(None,) * len(hits))
     question_words = _words(question)
     left = budget_tokens
-    fitted: list[SearchHit] = []
+    shown: list[SearchHit] = []
+    found: list[tuple[str, ...] | None] = []
     for hit in hits:
         cost = count(hit.text)
         if cost <= left:
-            fitted.append(hit)
+            shown.append(hit)
+            found.append(None)
             left -= cost
             continue
-        kept = _best_sentences(sentences(hit.text) or [hit.text], question_words, left, count)
-        text = " ".join(kept)
-        fitted.append(msgspec.structs.replace(hit, text=text))
+        whole = tuple(sentences(hit.text)) or (hit.text,)
+        text = " ".join(_best_sentences(list(whole), question_words, left, count))
+        shown.append(msgspec.structs.replace(hit, text=text))
+        found.append(whole)
         left = max(0, left - count(text))
-    return fitted
+    return FittedPassages(shown=tuple(shown), sentences=tuple(found))

@@ -16,16 +16,15 @@ injection: segregate and identify external content).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 
 from avataradam.domain.model import ConversationMode, Message, MessageRole
+from avataradam.domain.passages import FittedPassages, TokenCounter
 from avataradam.domain.personas import ADAM_PERSONA, CustomerPersona
 from avataradam.domain.ports.services import ChatTurn, Grounding, GroundingPassage
 from avataradam.domain.retrieval import SearchHit
-
-TokenCounter = Callable[[str], int]
 
 MESSAGE_OVERHEAD_TOKENS = 4
 """Role markers and separators that chat templates add around every message."""
@@ -235,25 +234,31 @@ def training_prompt(
     focus: str | None,
     history_budget_tokens: int,
     count: TokenCounter = approximate_tokens,
-    shown: Sequence[SearchHit] | None = None,
+    fitted: FittedPassages | None = None,
 ) -> Prompt:
     """Instructions in the system turn; passages and focus, untrusted, fenced in a data
     section before the trainee's question in the last user turn.
 
-    `shown` is what the model reads of `hits` (the same passages, cut by
-    `passages.fit_passages`; default `hits` whole); the grounding keeps `hits` whole, so
-    the compliance guard and the citation check read every passage in full."""
+    `fitted` is what the model reads of `hits` (`passages.fit_passages`; default `hits`
+    whole); the grounding keeps `hits` whole, with the sentences `fitted` found, so the
+    compliance guard and the citation check read every passage in full."""
     window = history_window(history, budget_tokens=history_budget_tokens, count=count)
+    passages = _passages(hits)
+    if fitted is not None:
+        passages = tuple(
+            p if found is None else msgspec.structs.replace(p, sentences=found)
+            for p, found in zip(passages, fitted.sentences, strict=True)
+        )
     return Prompt(
         turns=_conversation(
             training_system_prompt(hits, focus),
             window,
             question,
-            data_section(hits if shown is None else shown, focus),
+            data_section(hits if fitted is None else fitted.shown, focus),
             "The trainee's question",
         ),
         grounding=Grounding(
-            mode=ConversationMode.TRAINING.value, question=question, passages=_passages(hits)
+            mode=ConversationMode.TRAINING.value, question=question, passages=passages
         ),
     )
 

@@ -28,7 +28,7 @@ from avataradam.domain.model import (
     MessageRole,
     Topic,
 )
-from avataradam.domain.passages import fit_passages
+from avataradam.domain.passages import TokenCounter, fit_passages
 from avataradam.domain.personas import PERSONAS, persona_for
 from avataradam.domain.ports.caching import AnswerCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
@@ -36,7 +36,6 @@ from avataradam.domain.ports.services import ChatModel, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.prompts import (
     Prompt,
-    TokenCounter,
     approximate_tokens,
     roleplay_prompt,
     training_prompt,
@@ -272,7 +271,7 @@ class SendMessage:
             focus=conversation.scenario,
             history_budget_tokens=options.history_budget_tokens,
             count=self._count,
-            shown=fit_passages(
+            fitted=fit_passages(
                 hits,
                 question=text,
                 budget_tokens=options.passage_budget_tokens,

@@ -21,6 +21,7 @@ from avataradam.domain.model import (
     Source,
     UsageRecord,
 )
+from avataradam.domain.passages import TokenCounter
 from avataradam.domain.ports.caching import AnswerCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -30,7 +31,7 @@ from avataradam.domain.ports.services import (
     Telemetry,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator
-from avataradam.domain.prompts import Prompt, TokenCounter, message_cost
+from avataradam.domain.prompts import Prompt, message_cost
 from avataradam.domain.usecases.conversations.replies import (
     NO_MATERIAL_REPLY,
     ModelInfo,
