@@ -178,14 +178,21 @@ def _llm_section(llm: dict[str, Any] | None) -> list[str]:
         f"{llm['model']}; {llm['runtime']}; {st['parallel']} slots, {st['context_tokens']} "
         f"tokens of context, threads {st['threads']}, temperature {st['temperature']}, "
         f"replies capped at {st['max_tokens']} tokens; loaded in {llm['load_s']} s. "
-        f"{llm['questions']} questions, each asked warm and cold. Prompt: {llm['prompt']}.",
+        f"{llm['questions']} questions, each asked warm (passages cut), warm with whole "
+        f"passages, and cold. Prompt: {llm['prompt']}.",
         "",
         "| KV cache | first token s p50 / p95 [min–max] | generation tok/s p50 / p95 | "
         "prompt tokens p50 [min–max] | reused | read | load average (1 min) p50 [min–max] |",
         "|---|---|---|---|---|---|---|",
     ]
-    for kind, label in (("warm", "system prompt reused"), ("cold", "changed prefix")):
-        d = llm[kind]
+    for kind, label in (
+        ("warm", "system prompt reused"),
+        ("whole", "reused, passages whole"),
+        ("cold", "changed prefix"),
+    ):
+        d = llm.get(kind)
+        if d is None:
+            continue
         lines.append(
             f"| {label} | {pct(d['ttft_s'])} | {_fmt(d['generation_tps']['p50'])} / "
             f"{_fmt(d['generation_tps']['p95'])} | {_fmt(d['prompt_tokens']['p50'])} "
@@ -197,7 +204,8 @@ def _llm_section(llm: dict[str, Any] | None) -> list[str]:
     met = "met" if llm["goal_met"] else "NOT met"
     lines += [
         "",
-        f"Cold ÷ warm first-token p50: **{llm['cold_over_warm_ttft_p50']}**. Goal p50 ≤ "
+        f"Cold ÷ warm first-token p50: **{llm['cold_over_warm_ttft_p50']}**; whole "
+        f"passages ÷ cut: **{llm.get('whole_over_warm_ttft_p50', '—')}**. Goal p50 ≤ "
         f"{llm['goal_ttft_p50_s']} s with the cache reused: **{met}** on {llm['cpu_count']} "
         "cores at the load above.",
         "",

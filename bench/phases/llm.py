@@ -9,11 +9,13 @@ knowledge base (`bench/fi_knowledge.py`, one passage per document, as the 200-to
 chunker leaves them: the document that answers the question, then the two sharing the
 most words with it) and one of its answerable questions, taking the documents in turn.
 
-Every question is asked twice, alternating which goes first:
+Every question is asked three ways, reversing the order every other question:
 
-- warm: the prompt as the product sends it; the system turn is the same for every
-  training question, so llama.cpp finds it in a slot's KV cache and reads only the
-  passages and the question (the reply's usage counts the reused tokens);
+- warm: the prompt as the product sends it (passages cut to the passage budget in whole
+  sentences, `domain/passages.py`); the system turn is the same for every training
+  question, so llama.cpp finds it in a slot's KV cache and reads only the passages and
+  the question (the reply's usage counts the reused tokens);
+- whole: the same with the passages uncut (what the budget saves);
 - cold: the same prompt with a unique first line in the system turn, so nothing of it
   is in any cache (a changed prefix: every token is read).
 
@@ -39,9 +41,11 @@ from typing import Any
 import numpy as np
 
 from avataradam.adapters.llm.llama_server import LlamaServerChatModel
+from avataradam.adapters.llm.sentences import sentences
 from avataradam.domain.model import Topic
+from avataradam.domain.passages import fit_passages
 from avataradam.domain.ports.services import ChatTurn
-from avataradam.domain.prompts import training_prompt
+from avataradam.domain.prompts import approximate_tokens, training_prompt
 from avataradam.domain.retrieval import SearchHit
 from avataradam.entrypoints.factories import chat_model
 from avataradam.entrypoints.settings import load_settings
@@ -119,7 +123,11 @@ def in_turn(questions: Sequence[fi_knowledge.Question]) -> list[fi_knowledge.Que
     return ordered
 
 
-def prompts(questions: int, history_budget_tokens: int) -> list[tuple[str, tuple[ChatTurn, ...]]]:
+def prompts(
+    questions: int, history_budget_tokens: int, passage_budget_tokens: int
+) -> list[tuple[str, tuple[ChatTurn, ...]]]:
+    """The first `questions` training prompts, built as SendMessage builds them: the
+    passages cut to `passage_budget_tokens` for the model's reading (0 = whole)."""
     answerable = in_turn(fi_knowledge.QUESTIONS)
     return [
         (
@@ -130,6 +138,13 @@ def prompts(questions: int, history_budget_tokens: int) -> list[tuple[str, tuple
                 hits=passages_for(q),
                 focus=None,
                 history_budget_tokens=history_budget_tokens,
+                fitted=fit_passages(
+                    passages_for(q),
+                    question=q.text,
+                    budget_tokens=passage_budget_tokens,
+                    sentences=sentences,
+                    count=approximate_tokens,
+                ),
             ).turns,
         )
         for q in answerable[:questions]
@@ -210,22 +225,26 @@ async def measure(*, quick: bool, environ: dict[str, str] | None = None) -> dict
     )
     model = chat_model(settings)
     assert isinstance(model, LlamaServerChatModel)
-    # About 12 s warm and 17 s cold per question here (load 3): 12 questions in ~5 minutes.
-    questions = 10 if quick else 12
+    # About 12 s warm and 17 s cold per question here (load 3): 10 questions asked three
+    # ways in ~6 minutes.
+    questions = 6 if quick else 10
     max_tokens = 16 if quick else 48
-    asked = prompts(questions, settings.chat.history_budget_tokens)
+    chat = settings.chat
+    asked = prompts(questions, chat.history_budget_tokens, chat.passage_budget_tokens)
+    whole = prompts(questions, chat.history_budget_tokens, 0)
     system_chars = len(asked[0][1][0].content)
     loaded = time.perf_counter()
     await asyncio.to_thread(model.warm_up)
     load_s = time.perf_counter() - loaded
-    runs: dict[str, list[dict[str, Any]]] = {"warm": [], "cold": []}
+    runs: dict[str, list[dict[str, Any]]] = {"warm": [], "whole": [], "cold": []}
     try:
         # Unmeasured: the first question after a start reads the system text once.
         await one_answer(model, asked[-1][1], 1)
         for i, (question, turns) in enumerate(asked):
-            order = ("warm", "cold") if i % 2 == 0 else ("cold", "warm")
+            variants = {"warm": turns, "whole": whole[i][1], "cold": cold(turns)}
+            order = list(variants) if i % 2 == 0 else list(reversed(variants))
             for kind in order:
-                run = await one_answer(model, turns if kind == "warm" else cold(turns), max_tokens)
+                run = await one_answer(model, variants[kind], max_tokens)
                 runs[kind].append({"question": question, **run})
                 print(
                     f"[bench] llm {kind} {i + 1}/{len(asked)}: prompt {run['prompt_tokens']} "
@@ -236,6 +255,7 @@ async def measure(*, quick: bool, environ: dict[str, str] | None = None) -> dict
     finally:
         await model.aclose()
     warm, cold_ = _summarise(runs["warm"]), _summarise(runs["cold"])
+    whole_ = _summarise(runs["whole"])
     return {
         "model": f"{path.name} (Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
         "runtime": "llama.cpp server in-process (xllamacpp), through LlamaServerChatModel",
@@ -245,17 +265,22 @@ async def measure(*, quick: bool, environ: dict[str, str] | None = None) -> dict
             "threads": settings.chat.local_threads or "llama.cpp default",
             "temperature": settings.chat.temperature,
             "max_tokens": max_tokens,
+            "passage_budget_tokens": chat.passage_budget_tokens,
         },
         "prompt": (
             f"training_prompt: system turn ({system_chars} characters, the same for every "
-            f"question), {PASSAGES} passages of bench/fi_knowledge.py and the question in "
-            "the user turn; cold: the same behind a unique first system line"
+            f"question), {PASSAGES} passages of bench/fi_knowledge.py cut to "
+            f"{chat.passage_budget_tokens} tokens in whole sentences (as SendMessage cuts "
+            "them) and the question in the user turn; whole: the same with the passages "
+            "uncut; cold: the cut prompt behind a unique first system line"
         ),
         "questions": len(asked),
         "load_s": round(load_s, 1),
         "warm": warm,
+        "whole": whole_,
         "cold": cold_,
         "cold_over_warm_ttft_p50": round(cold_["ttft_s"]["p50"] / warm["ttft_s"]["p50"], 2),
+        "whole_over_warm_ttft_p50": round(whole_["ttft_s"]["p50"] / warm["ttft_s"]["p50"], 2),
         "goal_ttft_p50_s": GOAL_TTFT_P50_S,
         "goal_met": warm["ttft_s"]["p50"] <= GOAL_TTFT_P50_S,
         "cpu_count": os.cpu_count(),
@@ -269,5 +294,5 @@ async def phase_llm(b: Bench) -> None:
     if "runs" in result:
         b.samples["llm"] = {
             kind: np.asarray([r["ttft_s"] * 1000 for r in result["runs"][kind]])
-            for kind in ("warm", "cold")
+            for kind in ("warm", "whole", "cold")
         }
