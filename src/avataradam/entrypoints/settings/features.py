@@ -118,7 +118,7 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Newest messages loaded from storage before the token window is applied."""
     top_k: int = 3
     """Training: passages retrieved for a question (issue 15: at most about three)."""
-    passage_budget_tokens: int = 320
+    passage_budget_tokens: int = 200
     """Training: tokens of passage text the model reads, cut in whole sentences, best
     passage first (0 = whole passages): the prompt a CPU model must read before its
     first token. The compliance guard and citation check read the passages whole."""
