@@ -302,6 +302,7 @@ async def test_metered_model_times_the_reply_and_records_reported_tokens(
         "gen_ai.request.max_tokens": 4,
         "gen_ai.usage.input_tokens": 21,
         "gen_ai.usage.output_tokens": 4,
+        "gen_ai.usage.cache_read.input_tokens": 0,
     }
     assert metered.name == "fake-chat"
     assert metered.generative is True

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from opentelemetry import trace
@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from prometheus_client import CollectorRegistry
 
+from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.observability.metrics import Metrics
 from avataradam.adapters.observability.tracing import (
     attached_trace_context,
@@ -27,6 +28,7 @@ from avataradam.adapters.observability.tracing import (
     traced,
     tracing_enabled,
 )
+from avataradam.domain.ports.services import ChatDelta, ChatTurn, ChatUsage
 
 
 @pytest.fixture
@@ -226,3 +228,36 @@ async def test_a_chat_reply_that_fails_marks_its_span_as_an_error(
     [chat] = exporter.get_finished_spans()
     assert chat.status.status_code is StatusCode.ERROR
     assert [event.name for event in chat.events] == ["exception"]
+
+
+async def test_the_model_calls_span_carries_the_prompt_tokens_its_cache_held(
+    tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    class CachingServer:
+        name, generative = "qwen", True
+
+        async def stream(
+            self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: object = None
+        ) -> AsyncIterator[ChatDelta]:
+            del turns, max_tokens, grounding
+            yield ChatDelta(text="GAP pays.")
+            yield ChatDelta(
+                text="",
+                usage=ChatUsage(prompt_tokens=524, completion_tokens=3, cached_prompt_tokens=290),
+            )
+
+    metrics = Metrics(CollectorRegistry())
+    metered = MeteredChatModel(
+        CachingServer(),
+        time_call=lambda operation, attributes: observed_stream(
+            metrics, "chat_model", operation, attributes, tracer=tracer
+        ),
+        record_tokens=lambda *_: None,
+    )
+
+    [delta async for delta in metered.stream([], max_tokens=8)]
+
+    [span] = exporter.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert attributes["gen_ai.usage.input_tokens"] == 524
+    assert attributes["gen_ai.usage.cache_read.input_tokens"] == 290

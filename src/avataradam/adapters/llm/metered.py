@@ -19,7 +19,9 @@ class MeteredChatModel:
     `time_call(operation, attributes)` wraps a whole reply (a reader that stops early
     counts as an error: the model was cut off) and yields a setter of attributes of its
     span: `gen_ai.request.model`, `gen_ai.request.max_tokens` and, when the model
-    reports usage, `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens`.
+    reports usage, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens` and
+    `gen_ai.usage.cache_read.input_tokens` (of the input, those the server's prompt
+    cache held: the KV cache of Adam's fixed system prompt; 0 when it does not say).
     `record_tokens(model, prompt, completion)` gets the usage the model reports. The
     composition root binds both to its metrics and tracer, so this adapter needs no
     metrics or tracing library.
@@ -50,4 +52,7 @@ class MeteredChatModel:
                     )
                     annotate("gen_ai.usage.input_tokens", delta.usage.prompt_tokens)
                     annotate("gen_ai.usage.output_tokens", delta.usage.completion_tokens)
+                    annotate(
+                        "gen_ai.usage.cache_read.input_tokens", delta.usage.cached_prompt_tokens
+                    )
                 yield delta
