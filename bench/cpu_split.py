@@ -15,19 +15,15 @@ import json
 import os
 import resource
 import sys
-import tempfile
 from pathlib import Path
 
 import uvloop
 
-from avataradam.entrypoints.bootstrap import build_container
-from avataradam.entrypoints.settings import load_settings
 from bench import loadgen
 from bench.floor_app import FLOOR_PATH
-from bench.harness import Bench
+from bench.harness import standalone
 from bench.phases.common import WARM_QUERY, warm_model, warm_search
 from bench.seeding import seed
-from bench.stack import BenchDatabase, BenchRedis, base_environment
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -82,14 +78,7 @@ def _children_cpu_s() -> float:
 
 
 async def amain(args: argparse.Namespace) -> None:
-    bench_redis = BenchRedis().start()
-    db = BenchDatabase().create()
-    env = base_environment(db.url, bench_redis.url) | {"AVATARADAM_HTTP_SERVER": args.server}
-    container = build_container(load_settings(env, env_file=None))
-    await container.start()
-    log_dir = Path(tempfile.mkdtemp(prefix="avataradam-cpu-split-"))
-    b = Bench(quick=True, only=None, log_dir=log_dir, db=db, env=env, container=container)
-    try:
+    async with standalone("avataradam-cpu-split-", {"AVATARADAM_HTTP_SERVER": args.server}) as b:
         search = b.start_server("search", None)
         floor = b.start_server("floor", "bench.floor_app:create")
         await seed(b, search)
@@ -117,12 +106,6 @@ async def amain(args: argparse.Namespace) -> None:
                     + "  ".join(f"{value:6.1f}" for value in per),
                     flush=True,
                 )
-    finally:
-        for process in list(b.processes):
-            b.stop(process)
-        await container.close()
-        db.drop()
-        bench_redis.stop()
 
 
 def main() -> int:

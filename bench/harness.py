@@ -4,13 +4,17 @@ small statistics every phase reports (median with min/max over repetitions)."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import tempfile
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
-from bench.stack import ROOT, BenchDatabase, Process, Server, worker
+from avataradam.entrypoints.settings import load_settings
+from bench.stack import ROOT, BenchDatabase, BenchRedis, Process, Server, base_environment, worker
 
 RESULTS = ROOT / "bench" / "results"
 CORPUS = ROOT / "tests" / "data" / "corpus"
@@ -90,3 +94,26 @@ class Bench:
         process.stop()
         if process in self.processes:
             self.processes.remove(process)
+
+
+@asynccontextmanager
+async def standalone(prefix: str, env: Mapping[str, str] | None = None) -> AsyncIterator[Bench]:
+    """A quick-mode `Bench` on a Redis and a database of its own (production settings
+    with `env` over them) and the product's container started, for the single-purpose
+    tools (`bench.profiling`, `bench.cpu_split`); on exit every process it started is
+    stopped, the container closed, the database dropped and Redis stopped."""
+    log_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    bench_redis = BenchRedis().start()
+    db = BenchDatabase().create()
+    settings_env = base_environment(db.url, bench_redis.url) | dict(env or {})
+    container = build_container(load_settings(settings_env, env_file=None))
+    await container.start()
+    b = Bench(quick=True, only=None, log_dir=log_dir, db=db, env=settings_env, container=container)
+    try:
+        yield b
+    finally:
+        for process in list(b.processes):
+            b.stop(process)
+        await container.close()
+        db.drop()
+        bench_redis.stop()

@@ -16,37 +16,27 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import uvloop
 
-from avataradam.entrypoints.bootstrap import build_container
-from avataradam.entrypoints.settings import load_settings
 from bench import documents, loadgen, report
 from bench.floor_app import FLOOR_PATH
-from bench.harness import HOST, Bench
+from bench.harness import HOST, Bench, standalone
 from bench.phases.common import WARM_QUERY, warm_search
 from bench.seeding import multipart, seed
-from bench.stack import BenchDatabase, BenchRedis, Server, base_environment
+from bench.stack import Server
 
 
 async def amain(args: argparse.Namespace) -> None:
-    log_dir = Path(tempfile.mkdtemp(prefix="avataradam-profile-"))
-    bench_redis = BenchRedis().start()
-    db = BenchDatabase().create()
-    env = base_environment(db.url, bench_redis.url) | dict(args.env or [])
-    container = build_container(load_settings(env, env_file=None))
-    await container.start()
-    b = Bench(quick=True, only=None, log_dir=log_dir, db=db, env=env, container=container)
-    try:
+    async with standalone("avataradam-profile-", dict(args.env or [])) as b:
         app = "bench.floor_app:create" if args.scenario == "floor" else None
         api = b.start_server("api", app, AVATARADAM_HTTP_SERVER=args.server)
         await seed(b, api)
         user = b.tenants[0].user
         warm_search(api, user)
-        out = log_dir / "profile.txt"
+        out = b.log_dir / "profile.txt"
         py_spy = str(Path(sys.executable).with_name("py-spy"))
         if args.no_spy:
             py_spy = "true"
@@ -88,12 +78,6 @@ async def amain(args: argparse.Namespace) -> None:
             return
         summary = report.summarise_profile(out, top=args.top)
         print(json.dumps(summary, indent=1))
-    finally:
-        for process in list(b.processes):
-            b.stop(process)
-        await container.close()
-        db.drop()
-        bench_redis.stop()
 
 
 async def _uploads(b: Bench, api: Server, *, seconds: float) -> None:
