@@ -10,11 +10,12 @@ question of `bench/retrieval/questions.py` is then asked of `SearchKnowledgeBase
 
 A question is answered at rank r when the r-th passage comes from one of its relevant
 documents and holds one of its phrases (`bench/retrieval/metrics.py`). Reported per
-method, per question type and overall (answerable types): hit@1, hit@5, MRR@10, p50 of
-the search latency (ms, embedding the query included; the query's embedding alone is
-timed just before, as `embed_p50_ms`); and the top-1 similarity of the
-unanswerable questions against the answerable ones, with the share of each a floor
-would turn away, so that a "nothing relevant" floor can be chosen.
+method, per question type and overall (answerable types): hit@1, hit@5, MRR@10 and the
+p50 search latency in ms (query embedding included; the embedding alone is timed just
+before, `embed_p50_ms`, and the 1-minute load average before and after the questions is
+kept beside them: on a shared machine it explains the latency); and the top-1
+similarity of the unanswerable questions against the answerable ones, with the share
+of each a floor would turn away, so that a "nothing relevant" floor can be chosen.
 
 A method is a set of settings over the run's own (today only "minilm": the local
 all-MiniLM-L6-v2 the product ships); another method is another row of the same run.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import statistics
 import time
 import uuid
@@ -274,7 +276,9 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
         ingest_s = time.perf_counter() - started
         unreachable = [q.text for q in QUESTIONS if q.relevant and not _reachable(q, passages)]
         await _ask(container, trainee, QUESTIONS[0])  # first query pays one-time costs
+        load_before = os.getloadavg()[0]
         asked = [await _ask(container, trainee, q) for q in QUESTIONS]
+        load_after = os.getloadavg()[0]
     finally:
         await container.close()
     return {
@@ -283,6 +287,8 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
         "documents": len(passages),
         "chunks": sum(len(texts) for texts in passages.values()),
         "ingest_s": round(ingest_s, 2),
+        "load_1m": {"before": round(load_before, 2), "after": round(load_after, 2)},
+        "cpu_count": os.cpu_count(),
         "unreachable_questions": unreachable,
         **_score(asked),
     }

@@ -45,7 +45,9 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
         lines += [
             f"{name}: {method['description']}; {method['chunks']} passages from "
             f"{method['documents']} documents, ingested in {method['ingest_s']} s; "
-            f"questions no stored passage answers: {len(method['unreachable_questions'])}.",
+            f"questions no stored passage answers: {len(method['unreachable_questions'])}; "
+            f"load average (1 min) {method['load_1m']['before']} before the questions, "
+            f"{method['load_1m']['after']} after, on {method['cpu_count']} cores.",
             "",
             "| top-1 cosine | n | min | p10 | p25 | p50 | p75 | p90 | max |",
             "|---|---|---|---|---|---|---|---|---|",
