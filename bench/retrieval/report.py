@@ -25,7 +25,8 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
         f"questions ({counts}), bench/retrieval/. Top {labelled['top_k']} per question from "
         f"SearchKnowledgeBase; {labelled['store']}. A hit is {labelled['hit']}. Overall is "
         "over the answerable types; p50 ms is the search call (query embedding included), "
-        "embed p50 ms the query's embedding alone.",
+        "embed p50 ms the query's embedding alone, p50 over the questions of each one's "
+        f"fastest of {labelled['rounds']} rounds.",
         "",
         "| method | questions | hit@1 | hit@5 | MRR@10 | p50 ms | embed p50 ms |",
         "|---|---|---|---|---|---|---|",
@@ -72,4 +73,13 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
             ),
             "",
         ]
+        missed = [q for q in method["questions"] if q["type"] != "unanswerable" and not q["rank"]]
+        if missed:
+            lines += [
+                f"{name}: answerable questions with no answering passage in the top "
+                f"{labelled['top_k']} (top-1 document instead):",
+                "",
+                *(f"- {q['type']}: {q['text']} ({q['top_filename']})" for q in missed),
+                "",
+            ]
     return lines
