@@ -73,7 +73,7 @@ run-llm: setup setup-llm
     {{py}} avataradam migrate
     bash ops/local-llm.sh run
 
-# Benchmark suite (issue 8): real stack, all eight measurements, JSON + Markdown + plots in bench/results/ (< 20 min, and ~5 more for the 1.5B chat model when `just setup-llm` installed it).
+# Benchmark suite (issues 8, 12, 15, 16): real stack, every measurement, JSON + Markdown + plots in bench/results/ (< 20 min, and ~5 more for the 1.5B chat model when `just setup-llm` installed it).
 bench:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run
@@ -95,6 +95,10 @@ bench-memory:
 # Local 1.5B chat model only (after `just setup-llm`; skipped without it): time to first token and tokens/s of training answers, system prompt's KV cache reused vs cold, p50/p95 with the load average (about 5 min).
 bench-llm:
     .venv/bin/python -m bench.run --only llm
+
+# Retrieval quality only (issue 16): the labelled F&I set (bench/retrieval/) ingested in-process with the local embedder; hit@1, hit@5, MRR@10 and p50 ms per question type and method, top-1 scores of unanswerable questions (a few minutes).
+bench-retrieval:
+    .venv/bin/python -m bench.run --only retrieval
 
 # Benchmark of restart to ready only: API listening and ready, worker ready and taking its first task (seconds).
 bench-restart:

@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bench.retrieval import report as retrieval_report
+
 TARGETS: dict[str, tuple[str, float, str]] = {
     "cached_throughput_ratio": (">=", 0.25, "cached search ÷ hello-world throughput"),
     "cached_p99_ms": ("<=", 10.0, "cached search p99 at half saturation (ms)"),
@@ -23,6 +25,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "pipeline_over_embedder": (">=", 0.90, "pipeline ÷ embedder chunks/s"),
     "limiter_overhead_p50_ms": ("<=", 0.5, "rate-limit check overhead p50 (ms)"),
     "llm_ttft_p50_s": ("<=", 5.0, "1.5B chat model, first token of a training answer p50 (s)"),
+    "retrieval_mrr_at_10": (">=", 0.80, "retrieval MRR@10, labelled F&I set, default embedder"),
+    "retrieval_spanish_mrr_at_10": (">=", 0.75, "retrieval MRR@10, Spanish questions"),
 }
 
 _IDLE = {"Condition.wait", "wait", "select", "poll", "_worker", "run_forever"}
@@ -223,7 +227,8 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
         f"Mode **{document.get('mode')}**, {document.get('duration_s')} s, started "
         f"{document.get('started_at')}, commit `{v.get('git_commit')}`. Machine: {m['cores']} "
         f"cores, {m['cpu_model']}; Python {m['python']}. Reproduce: `just bench` "
-        "(or `just bench-quick`, `just bench-search`, `just bench-ingest`, `just bench-llm`).",
+        "(or `just bench-quick`, `just bench-search`, `just bench-ingest`, `just bench-llm`, "
+        "`just bench-retrieval`).",
         "",
         "Every figure is a ratio or distribution against a baseline measured in the same run; "
         "repeated measurements show median [min–max].",
@@ -423,6 +428,7 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
             "",
         ]
     lines += _llm_section(document.get("llm"))
+    lines += retrieval_report.section(document.get("retrieval"))
     prof = document.get("profile")
     if prof and prof.get("top_self"):
         lines += [

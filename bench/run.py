@@ -1,13 +1,16 @@
-"""`python -m bench.run [--quick] [--only search|servers|ingest|restart|llm]`: the benchmark suite.
+"""`python -m bench.run [--quick] [--only PHASE]`: the benchmark suite.
+
+PHASE: search, servers, ingest, restart, llm or retrieval.
 
 Starts the real stack (fresh database, Redis DB 12, `avataradam serve` instances, a
 Dramatiq worker, local embedder, PostgreSQL vector store), measures the eight items of
 issue 8 as ratios against baselines taken in the same run and the restart-to-ready
 times of issue 12 in seconds, then the 1.5B local chat model's time to first token and
 tokens/s with and without its KV cache (`bench/phases/llm.py`; `--only llm` starts no
-stack), and writes
-`bench/results/<date>[-quick|-search|-ingest|-restart].json` plus a Markdown report
-with plots.
+stack), then retrieval quality on the labelled F&I set per method and question type
+(`bench/phases/retrieval.py`, in-process; `--only retrieval` starts no stack either),
+and writes `bench/results/<date>[-quick|-search|-ingest|-restart|...].json` plus a
+Markdown report with plots.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from bench.phases.limiter import phase_limiter, phase_limiter_http
 from bench.phases.llm import phase_llm
 from bench.phases.profile import phase_profile
 from bench.phases.restart import phase_restart
+from bench.phases.retrieval import phase_retrieval
 from bench.phases.search import phase_uncached, phase_zipf
 from bench.phases.servers import phase_servers
 from bench.phases.vectors import phase_vectors
@@ -132,6 +136,10 @@ def summary(r: dict[str, Any]) -> dict[str, float | None]:
         # is reported beside it, with its spread).
         "limiter_overhead_p50_ms": get("rate_limiter", "overhead_p50_ms"),
         "llm_ttft_p50_s": get("llm", "warm", "ttft_s", "p50"),
+        "retrieval_mrr_at_10": get("retrieval", "methods", "minilm", "overall", "mrr_at_10"),
+        "retrieval_spanish_mrr_at_10": get(
+            "retrieval", "methods", "minilm", "by_type", "spanish", "mrr_at_10"
+        ),
     }
 
 
@@ -216,10 +224,12 @@ async def amain(args: argparse.Namespace) -> Path:
     }
     print(f"[bench] logs in {log_dir}", flush=True)
     try:
-        if args.only != "llm":  # the chat model runs in-process: no stack to start
+        if args.only not in ("llm", "retrieval"):  # these run in-process: no stack
             await stack_phases(b, args)
         if args.only in (None, "llm"):
             await run_async_phase(b, "llm", phase_llm(b))
+        if args.only in (None, "retrieval"):
+            await run_async_phase(b, "retrieval", phase_retrieval(b))
     finally:
         for process in b.processes:  # all shut down at once, then each is awaited
             process.terminate()
@@ -248,7 +258,9 @@ async def amain(args: argparse.Namespace) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
-    parser.add_argument("--only", choices=["search", "servers", "ingest", "restart", "llm"])
+    parser.add_argument(
+        "--only", choices=["search", "servers", "ingest", "restart", "llm", "retrieval"]
+    )
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     uvloop.run(amain(args))

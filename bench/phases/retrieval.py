@@ -1,0 +1,330 @@
+"""Retrieval quality on the labelled F&I set (issue 16), per retrieval method.
+
+The documents of `bench/retrieval/documents/` are uploaded and ingested in this process
+through the product's own use cases (`UploadDocument`, then `IngestDocument` as the
+worker runs it: the configured extractor, the chunker sized by the embedder, the
+embedder, the vector index), into an in-memory twin of the store and an in-memory
+vector index (exact cosine, the reference semantics of the PostgreSQL one). Every
+question of `bench/retrieval/questions.py` is then asked of `SearchKnowledgeBase` with
+`top_k=10` and the retrieval cache off, as a trainee of the dealership.
+
+A question is answered at rank r when the r-th passage comes from one of its relevant
+documents and holds one of its phrases (`bench/retrieval/metrics.py`). Reported per
+method, per question type and overall (answerable types): hit@1, hit@5, MRR@10 and the
+p50 over questions of the search latency in ms (query embedding included; each question
+asked in `ROUNDS` rounds, its fastest kept; the embedding alone is timed just before,
+`embed_p50_ms`, and the 1-minute load average before and after the rounds is kept
+beside them: on a shared machine it explains the latency); and the top-1 similarity of
+the unanswerable questions against the answerable ones, with the share of each a floor
+would turn away, so that a "nothing relevant" floor can be chosen.
+
+A method is a set of settings over the run's own (today only "minilm": the local
+all-MiniLM-L6-v2 the product ships); another method is another row of the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+import statistics
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avataradam.adapters.memory.budget import InMemoryBudgetLedger
+from avataradam.adapters.memory.cache import InMemoryCache
+from avataradam.adapters.memory.identity import InMemoryAccountStates, InMemoryGenerationReader
+from avataradam.adapters.memory.queue import InMemoryTaskQueue
+from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
+from avataradam.adapters.memory.store import InMemoryStore
+from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
+from avataradam.adapters.system import SystemClock
+from avataradam.domain.access import Principal
+from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, sniff_content_type
+from avataradam.domain.model import Role, Topic
+from avataradam.domain.ports.knowledge import vector_id
+from avataradam.domain.retrieval import normalise_query
+from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
+from avataradam.domain.usecases.search import SearchQuery
+from avataradam.entrypoints.bootstrap import Overrides, build_container
+from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.settings import load_settings
+from bench.harness import Bench
+from bench.retrieval import metrics
+from bench.retrieval.questions import DOCUMENTS, QUESTIONS, TYPES, Question
+
+TOP_K = 10
+ROUNDS = 3
+"""Times every question is asked, one round over the set after another: a question's
+latency is its fastest round (on a shared machine contention only ever adds)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """One way of retrieving: `environment` (AVATARADAM_* variables) over the run's."""
+
+    name: str
+    description: str
+    environment: dict[str, str]
+
+
+METHODS: tuple[Method, ...] = (
+    Method(
+        name="minilm",
+        description="local all-MiniLM-L6-v2 (the default embedder), chunk text embedded as is",
+        environment={"AVATARADAM_EMBEDDER": "local"},
+    ),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Asked:
+    question: Question
+    rank: int | None
+    top_score: float | None
+    top_filename: str | None
+    latency_ms: float
+    embed_ms: float
+
+
+def _container(environment: dict[str, str]) -> Container:
+    """The product wired from `environment`, every state in this process."""
+    settings = load_settings(
+        environment | {"AVATARADAM_VECTOR_BACKEND": "memory", "AVATARADAM_CACHE_ENABLED": "false"},
+        env_file=None,
+    )
+    store, clock = InMemoryStore(), SystemClock()
+    return build_container(
+        settings,
+        Overrides(
+            clock=clock,
+            uow=InMemoryUnitOfWorkFactory(store),
+            generations=InMemoryGenerationReader(store),
+            accounts=InMemoryAccountStates(store),
+            index=InMemoryVectorIndex(settings.embedding.dimension),
+            cache=InMemoryCache(),
+            queue=InMemoryTaskQueue(),
+            rate_limiter=InMemoryRateLimiter(clock),
+            budget_ledger=InMemoryBudgetLedger(clock),
+        ),
+    )
+
+
+async def _upload(container: Container, admin: Principal, path: Path) -> uuid.UUID:
+    data = await asyncio.to_thread(path.read_bytes)
+
+    async def scan() -> UploadedFile:
+        return UploadedFile(
+            filename=path.name,
+            content_type=sniff_content_type(data[:SNIFF_HEAD_BYTES], path.name),
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield data
+
+    answer = await container.upload_document(
+        admin, UploadRequest(topic=Topic.COMPLIANCE), scan, parts
+    )
+    return answer.value.id
+
+
+async def _ingest(container: Container) -> tuple[Principal, dict[str, list[str]]]:
+    """A dealership holding every document, ready; a trainee of it and, by filename,
+    the text of each stored passage."""
+    dealership = await container.create_dealership.create("Retrieval bench")
+    admin = Principal(user_id=uuid.uuid4(), role=Role.DEALERSHIP_ADMIN, dealership_id=dealership.id)
+    passages: dict[str, list[str]] = {}
+    for path in sorted(DOCUMENTS.iterdir()):
+        document_id = await _upload(container, admin, path)
+        outcome = await container.ingest_document(document_id)
+        if outcome.status != "ready":
+            raise RuntimeError(f"{path.name} ended {outcome}")
+        async with container.uow(read_only=True) as uow:
+            chunks = await uow.chunks.get_many(
+                [vector_id(document_id, i) for i in range(outcome.chunk_count)],
+                dealership_id=dealership.id,
+            )
+        passages[path.name] = [c.text for c in chunks]
+    trainee = Principal(user_id=uuid.uuid4(), role=Role.USER, dealership_id=dealership.id)
+    return trainee, passages
+
+
+def _reachable(question: Question, passages: dict[str, list[str]]) -> bool:
+    """Whether any stored passage answers `question` (else no method can find it)."""
+    return any(
+        metrics.answers(name, text, question.relevant, question.answer_contains)
+        for name in question.relevant
+        for text in passages.get(name, [])
+    )
+
+
+async def _ask(container: Container, trainee: Principal, question: Question) -> Asked:
+    started = time.perf_counter()
+    await container.knowledge.embedder.embed([normalise_query(question.text)])
+    embed_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    result = await container.search(trainee, SearchQuery(query=question.text, top_k=TOP_K))
+    latency_ms = (time.perf_counter() - started) * 1000
+    hits = result.hits
+    rank = metrics.first_relevant_rank(
+        ((h.filename, h.text) for h in hits), question.relevant, question.answer_contains
+    )
+    return Asked(
+        question=question,
+        rank=rank if question.relevant else None,
+        top_score=hits[0].score if hits else None,
+        top_filename=hits[0].filename if hits else None,
+        latency_ms=latency_ms,
+        embed_ms=embed_ms,
+    )
+
+
+def _fastest(rounds: list[list[Asked]]) -> list[Asked]:
+    """Per question, its first round's answer with the fastest round's timings (the
+    ranking never changes between rounds: RuntimeError if it did)."""
+    fastest = []
+    for answers in zip(*rounds, strict=True):
+        if len({(a.rank, a.top_filename, a.top_score) for a in answers}) != 1:
+            raise RuntimeError(f"rankings differ between rounds: {answers[0].question.text}")
+        fastest.append(
+            dataclasses.replace(
+                answers[0],
+                latency_ms=min(a.latency_ms for a in answers),
+                embed_ms=min(a.embed_ms for a in answers),
+            )
+        )
+    return fastest
+
+
+def _quantiles(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"n": 0}
+    q = np.percentile(values, [10, 25, 50, 75, 90])
+    return {
+        "n": len(values),
+        "min": round(min(values), 3),
+        "p10": round(float(q[0]), 3),
+        "p25": round(float(q[1]), 3),
+        "p50": round(float(q[2]), 3),
+        "p75": round(float(q[3]), 3),
+        "p90": round(float(q[4]), 3),
+        "max": round(max(values), 3),
+    }
+
+
+def floor_tradeoff(answerable: list[float], unanswerable: list[float]) -> list[dict[str, float]]:
+    """For candidate floors (quantiles of the unanswerable top-1 scores): the share of
+    unanswerable questions turned away (top-1 below the floor) and of answerable ones."""
+    if not answerable or not unanswerable:
+        return []
+    rows = []
+    for share in (0.5, 0.75, 0.9, 1.0):
+        floor = float(np.quantile(unanswerable, share))
+        floor = floor + 1e-6 if share == 1.0 else floor
+        rows.append(
+            {
+                "floor": round(floor, 3),
+                "unanswerable_refused": round(
+                    sum(s < floor for s in unanswerable) / len(unanswerable), 3
+                ),
+                "answerable_refused": round(
+                    sum(s < floor for s in answerable) / len(answerable), 3
+                ),
+            }
+        )
+    return rows
+
+
+def _score(asked: list[Asked]) -> dict[str, Any]:
+    by_type: dict[str, Any] = {}
+    for kind in TYPES:
+        mine = [a for a in asked if a.question.type == kind]
+        row: dict[str, Any] = (
+            metrics.summarise([a.rank for a in mine], TOP_K)
+            if kind != "unanswerable"
+            else {"questions": len(mine)}
+        )
+        row["p50_ms"] = round(statistics.median(a.latency_ms for a in mine), 2) if mine else None
+        by_type[kind] = row
+    answerable = [a for a in asked if a.question.relevant]
+    overall = metrics.summarise([a.rank for a in answerable], TOP_K)
+    overall["p50_ms"] = round(statistics.median(a.latency_ms for a in asked), 2)
+    overall["embed_p50_ms"] = round(statistics.median(a.embed_ms for a in asked), 2)
+    top_answerable = [a.top_score for a in answerable if a.top_score is not None]
+    top_unanswerable = [
+        a.top_score for a in asked if not a.question.relevant and a.top_score is not None
+    ]
+    return {
+        "by_type": by_type,
+        "overall": overall,
+        "latency_ms": _quantiles([a.latency_ms for a in asked]),
+        "top1_score": {
+            "answerable": _quantiles(top_answerable),
+            "unanswerable": _quantiles(top_unanswerable),
+            "floors": floor_tradeoff(top_answerable, top_unanswerable),
+        },
+        "questions": [
+            {
+                "type": a.question.type,
+                "text": a.question.text,
+                "rank": a.rank,
+                "top_score": a.top_score,
+                "top_filename": a.top_filename,
+                "ms": round(a.latency_ms, 2),
+            }
+            for a in asked
+        ],
+    }
+
+
+async def run_method(method: Method, environment: dict[str, str]) -> dict[str, Any]:
+    """Ingest the set and ask every question with `method`, in a fresh container."""
+    container = _container(environment | method.environment)
+    await container.start()
+    try:
+        await container.warm_up()
+        started = time.perf_counter()
+        trainee, passages = await _ingest(container)
+        ingest_s = time.perf_counter() - started
+        unreachable = [q.text for q in QUESTIONS if q.relevant and not _reachable(q, passages)]
+        await _ask(container, trainee, QUESTIONS[0])  # first query pays one-time costs
+        load_before = os.getloadavg()[0]
+        rounds = [[await _ask(container, trainee, q) for q in QUESTIONS] for _ in range(ROUNDS)]
+        load_after = os.getloadavg()[0]
+    finally:
+        await container.close()
+    return {
+        "description": method.description,
+        "embedder": container.knowledge.embedder.model_name,
+        "documents": len(passages),
+        "chunks": sum(len(texts) for texts in passages.values()),
+        "ingest_s": round(ingest_s, 2),
+        "load_1m": {"before": round(load_before, 2), "after": round(load_after, 2)},
+        "cpu_count": os.cpu_count(),
+        "unreachable_questions": unreachable,
+        **_score(_fastest(rounds)),
+    }
+
+
+async def phase_retrieval(b: Bench) -> None:
+    """Every method of `METHODS` over the labelled set, into `b.results["retrieval"]`."""
+    b.results["retrieval"] = {
+        "set": {
+            "documents": len(list(DOCUMENTS.iterdir())),
+            "questions": {kind: sum(q.type == kind for q in QUESTIONS) for kind in TYPES},
+            "top_k": TOP_K,
+            "rounds": ROUNDS,
+            "hit": "a passage of a relevant document holding one of the question's phrases",
+            "store": "in-memory twin of the store and vector index (exact cosine), cache off",
+        },
+        "methods": {m.name: await run_method(m, b.env) for m in METHODS},
+    }

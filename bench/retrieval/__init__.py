@@ -1,0 +1,1 @@
+"""The labelled retrieval set of issue 16: F&I documents and questions about them."""
