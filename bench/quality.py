@@ -37,7 +37,7 @@ import httpx
 
 from avataradam.adapters.llm.llama_server import file_sha256
 from avataradam.adapters.llm.sentences import sentence_spans
-from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
+from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY, RULES_PREAMBLE
 from bench import fi_knowledge
 from bench.answers import RESULTS, seed, smollm2
 from bench.stack import ROOT, BenchDatabase, BenchRedis, Server, base_environment, worker
@@ -82,7 +82,9 @@ async def ask_all(url: str, headers: dict[str, str]) -> list[dict[str, object]]:
     return replies
 
 
-_NEGATED = re.compile(r"\b(?:never|not|no|nunca|jam[aá]s)\b|n't\b", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:never|not|no|cannot|nunca|jam[aá]s)\b|n't\b", re.IGNORECASE)
+"""A sentence's own negation; "cannot" is one word ("You cannot tell a customer that GAP is
+required" restates the rule)."""
 
 
 def contradicts(content: str, must_not_say: tuple[str, ...]) -> bool:
@@ -126,6 +128,9 @@ def score(replies: list[dict[str, object]]) -> dict[str, object]:
         "refusals_when_something_answers": refused_answerable,
         "contradictions": len(contradicting),
         "contradicting_questions": contradicting,
+        "withheld_by_guard": sum(
+            1 for reply in replies if str(reply["content"]).startswith(RULES_PREAMBLE)
+        ),
         "reply_ms_p50": round(ordered[len(ordered) // 2]),
         "reply_ms_p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]),
         "replies": [
@@ -168,14 +173,16 @@ def main() -> int:
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
     rows = [
         "| model | supported share | citation precision | refusals, nothing answers | "
-        "refusals, something answers | contradictions | reply p50 / p95 |",
-        "|---|---|---|---|---|---|---|",
+        "refusals, something answers | contradictions | drafts withheld by the guard | "
+        "reply p50 / p95 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         rows.append(
             f"| {name} | {r['supported_share_mean']} | {r['citation_precision']} | "
             f"{r['refusals_when_nothing_answers']} | {r['refusals_when_something_answers']} | "
-            f"{r['contradictions']} | {r['reply_ms_p50']} / {r['reply_ms_p95']} ms |"
+            f"{r['contradictions']} | {r['withheld_by_guard']} | "
+            f"{r['reply_ms_p50']} / {r['reply_ms_p95']} ms |"
         )
     stem.with_suffix(".md").write_text(
         "# Answer quality on the F&I sample knowledge base\n\n"
