@@ -47,6 +47,7 @@ from avataradam.adapters.vectors.metered import MeteredVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
+from avataradam.domain.embedding_text import EmbeddingContext, PassageText
 from avataradam.domain.ports.capabilities import Closable, undecorated
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
@@ -118,6 +119,9 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
     )
     store = _store(settings, overrides, metrics, redis_client)
     raw_embedder = overrides.embedder or factories.embedder(settings)
+    # Passages sized by the embedder's own measure, so each fits its input whole, with
+    # the prefix embedded before it (its title and section).
+    budget = passage_budget(raw_embedder, settings.ingestion.chunk_size_tokens)
     embedder = MeteredEmbedder(raw_embedder, time_call=partial(observed_call, metrics, "embedder"))
     container = Container(
         settings=settings,
@@ -141,7 +145,16 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         telemetry=StructlogTelemetry(metrics),
         knowledge=Knowledge(
             extractor=CompositeTextExtractor.default(),
-            chunker=_chunker(settings, raw_embedder),
+            chunker=SemchunkChunker(
+                chunk_size_tokens=budget.chunk_size_tokens,
+                overlap=settings.ingestion.chunk_overlap,
+                token_counter=budget.token_counter,
+            ),
+            passage_text=PassageText(
+                EmbeddingContext(settings.embedding.context),
+                count_tokens=budget.prefix_counter,
+                max_prefix_tokens=budget.prefix_tokens,
+            ),
             embedder=embedder,
             index=MeteredVectorIndex(
                 overrides.index or factories.vector_index(settings, store.database),
@@ -213,16 +226,6 @@ def _store(
         overrides.generations or PostgresGenerationReader(database),
         overrides.accounts or factories.account_states(settings, database, redis_client),
         database,
-    )
-
-
-def _chunker(settings: Settings, embedder: Embedder) -> SemchunkChunker:
-    """Passages sized by the embedder's own measure, so each fits its input whole."""
-    budget = passage_budget(embedder, settings.ingestion.chunk_size_tokens)
-    return SemchunkChunker(
-        chunk_size_tokens=budget.chunk_size_tokens,
-        overlap=settings.ingestion.chunk_overlap,
-        token_counter=budget.token_counter,
     )
 
 

@@ -7,6 +7,7 @@ holds `section_chars` characters, so a large file never sits whole in memory.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,8 @@ _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
 DEFAULT_SECTION_CHARS = 64 * 1024
+_OPENING_LINES = 20
+"""Blank lines looked past for the heading a Markdown text opens with."""
 
 
 class PlainTextExtractor:
@@ -52,11 +55,12 @@ class PlainTextExtractor:
         read = _ReadShare(path.stat().st_size)
         lines = _lines(path, encoding, max_line_chars=self._section_chars, read=read)
         warnings: list[str] = []
-        title = None
+        title = opening = None
         if content_type == MARKDOWN:
             front, lines = read_front_matter(lines)
             title = front.title
             warnings.extend(front.warnings)
+            opening, lines = _opening_heading(lines)
         markdown = content_type == MARKDOWN
         sections = _sections(lines, self._section_chars, markdown=markdown)
         if markdown:
@@ -66,6 +70,7 @@ class PlainTextExtractor:
                 sections, max_text_chars=self._max_text_chars, warnings=warnings
             ),
             title=title,
+            opening_heading=opening,
             warnings=warnings,
             read_share=read,
         )
@@ -99,6 +104,22 @@ def _lines(
             pending = pending[cut:]
     if pending:
         yield pending
+
+
+def _opening_heading(lines: Iterator[str]) -> tuple[str | None, Iterator[str]]:
+    """The ATX heading the text opens with (past at most `_OPENING_LINES` blank lines),
+    if any, and the lines unchanged."""
+    seen: list[str] = []
+    heading = None
+    for line in lines:
+        seen.append(line)
+        if line.strip():
+            match = _ATX_HEADING.match(line.rstrip("\n"))
+            heading = " ".join(match["title"].split()) or None if match else None
+            break
+        if len(seen) >= _OPENING_LINES:
+            break
+    return heading, itertools.chain(seen, lines)
 
 
 def _cut(line: str, size: int) -> Iterator[str]:
