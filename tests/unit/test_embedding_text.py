@@ -112,6 +112,35 @@ def test_a_prefix_over_the_room_loses_section_words_first_then_title_words() -> 
     }
 
 
+def test_a_heading_path_is_embedded_without_the_headings_that_repeat_the_title() -> None:
+    path = ("GAP waiver basics", "Claims", "Total loss")
+
+    embedded = _titled().embedded(
+        PASSAGE, title="GAP waiver basics", section=None, section_path=path
+    )
+
+    assert embedded == f"Title: GAP waiver basics\nSection: Claims > Total loss\n\n{PASSAGE}"
+
+
+def test_a_path_over_the_room_loses_its_outer_headings_first() -> None:
+    path = ("Products", "GAP waiver", "Claims after a total loss")
+
+    fitted = {
+        room: _titled(room)
+        .embedded(PASSAGE, title="Guide", section="x", section_path=path)
+        .removesuffix(PASSAGE)
+        for room in (13, 11, 8, 4, 3)
+    }
+
+    assert fitted == {
+        13: "Title: Guide\nSection: Products > GAP waiver > Claims after a total loss\n\n",
+        11: "Title: Guide\nSection: GAP waiver > Claims after a total loss\n\n",
+        8: "Title: Guide\nSection: Claims after a total loss\n\n",
+        4: "Title: Guide\nSection: Claims\n\n",
+        3: "Title: Guide\n\n",
+    }
+
+
 def test_the_same_format_gives_the_same_text_every_time() -> None:
     drafts = [ChunkDraft(text=PASSAGE, section="Claims"), ChunkDraft(text="Rates.", section=None)]
 

@@ -62,6 +62,25 @@ def test_markdown_opening_heading_is_found_beside_a_front_matter_title(tmp_path:
     assert _markdown(tmp_path, "```\n# not a heading\n```\n") == (None, None)
 
 
+def test_markdown_sections_know_the_headings_they_lie_under(tmp_path: Path) -> None:
+    path = tmp_path / "notes.md"
+    path.write_text(
+        "Intro.\n# Products\nA.\n## GAP\nB.\n### Claims\nC.\n## VSC\nD.\n# Rates\nE.\n",
+        encoding="utf-8",
+    )
+
+    sections = list(PlainTextExtractor().extract(path, MARKDOWN).sections)
+
+    assert [(s.section, s.section_path) for s in sections] == [
+        (None, ()),
+        ("Products", ("Products",)),
+        ("GAP", ("Products", "GAP")),
+        ("Claims", ("Products", "GAP", "Claims")),
+        ("VSC", ("Products", "VSC")),
+        ("Rates", ("Rates",)),
+    ]
+
+
 def test_plain_text_has_no_opening_heading(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("# GAP waiver basics\n\nBody.\n", encoding="utf-8")
@@ -83,9 +102,9 @@ async def test_the_embedder_reads_title_and_section_while_stored_passages_stay_t
     assert plain.recorder.texts == stored
     sections = [chunk.section for chunk in await titled.chunks(document)]
     assert sections == ["GAP waiver basics", "Claims"]
-    assert titled.recorder.texts == [
-        f"Title: GAP waiver basics\nSection: {section}\n\n{text}"
-        for section, text in zip(sections, stored, strict=True)
+    assert titled.recorder.texts == [  # the heading that is the title is not repeated
+        f"Title: GAP waiver basics\n\n{stored[0]}",
+        f"Title: GAP waiver basics\nSection: Claims\n\n{stored[1]}",
     ]
     assert document.title is None  # the opening heading is embedded, not shown as title
 
@@ -117,7 +136,7 @@ def _docx(tmp_path: Path) -> bytes:
             "m.html",
             "Title: Menu selling\n\n",
         ),
-        (MARKDOWN, lambda _: b"# Menu\n\nShow all.\n", "m.md", "Title: Menu\nSection: Menu\n\n"),
+        (MARKDOWN, lambda _: b"# Menu\n\nShow all.\n", "m.md", "Title: Menu\n\n# Menu\n\nShow"),
         (PLAIN_TEXT, lambda _: b"Show all.", "vsc_terms-2026.txt", "Title: vsc terms 2026\n\n"),
     ],
 )
@@ -178,7 +197,7 @@ async def test_through_the_composition_root_search_returns_and_cites_the_passage
     result = await container.search(admin, SearchQuery(query="Who pays after a total loss?"))
 
     assert outcome.status == "ready"
-    assert all(text.startswith("Title: GAP waiver basics\nSection: ") for text in ingested)
+    assert ingested[-1].startswith("Title: GAP waiver basics\nSection: Claims\n\n## Claims")
     assert result.hits
     assert all(hit.text in GUIDE and "Title:" not in hit.text for hit in result.hits)
     assert embedder.texts[len(ingested) :] == ["who pays after a total loss?"]

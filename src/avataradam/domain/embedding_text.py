@@ -9,11 +9,13 @@ offline: MRR@10 0.63 -> 0.71 with all-MiniLM-L6-v2 on labelled F&I questions.
 The format (`EmbeddingContext.TITLE_SECTION`, `FORMATS` names its version)::
 
     Title: <title>
-    Section: <section>        <- only when the passage has a section
+    Section: <outer heading> > <inner heading>   <- only when the passage has a section
     <empty line>
     <passage text>
 
-Title and section are single lines of at most `MAX_TITLE_CHARS` / `MAX_SECTION_CHARS`
+The section is the passage's heading path where the extractor knows it (Markdown), else
+its section's name (a DOCX heading); headings that repeat the title are left out. Title
+and section are single lines of at most `MAX_TITLE_CHARS` / `MAX_SECTION_CHARS`
 characters, and the whole prefix is cut to the tokens the embedder's window leaves
 beside a passage (`PassageText.max_prefix_tokens`), so the prefix never pushes the
 passage's own words out of what the model reads. Vectors made with another format are
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePosixPath
 from typing import Final
 
@@ -97,9 +99,9 @@ class PassageText:
 
     `count_tokens` measures text as the chunker does (never below what the embedder
     reads) and `max_prefix_tokens` is what its window leaves beside the largest passage
-    (None: no window, only the character limits apply). A prefix over it loses words
-    from its section, then from its title, then is left out: the passage's own text is
-    always read whole.
+    (None: no window, only the character limits apply). A prefix over it loses its
+    outer headings, then words of its section, then of its title, down to nothing: the
+    passage's own text is always read whole.
     """
 
     def __init__(
@@ -112,35 +114,51 @@ class PassageText:
         self.context = context
         self.max_prefix_tokens = max_prefix_tokens
         self._count_tokens = count_tokens
-        self._prefixes: dict[tuple[str, str | None], str] = {}
+        self._prefixes: dict[tuple[str, str | None, tuple[str, ...]], str] = {}
 
     def vector_space(self, model_name: str) -> str:
         return vector_space(model_name, self.context)
 
-    def embedded(self, text: str, *, title: str, section: str | None) -> str:
-        """What is embedded for the passage `text` of a document titled `title`."""
+    def embedded(
+        self, text: str, *, title: str, section: str | None, section_path: Sequence[str] = ()
+    ) -> str:
+        """What is embedded for the passage `text` of a document titled `title`, in
+        `section` (or under the headings `section_path`, outermost first)."""
         if self.context is EmbeddingContext.NONE:
             return text
-        key = (title, section)
+        key = (title, section, tuple(section_path))
         prefix = self._prefixes.get(key)
         if prefix is None:
             if len(self._prefixes) >= 256:  # one document's sections, not a process's
                 self._prefixes.clear()
-            prefix = self._prefixes[key] = self._fitted(title, section)
+            prefix = self._prefixes[key] = self._fitted(title, section_path or [section or ""])
         return prefix + text
 
     def batch(self, drafts: Iterable[ChunkDraft], title: str) -> list[str]:
         """`embedded` of each of a document's passages, in order."""
-        return [self.embedded(d.text, title=title, section=d.section) for d in drafts]
+        return [
+            self.embedded(d.text, title=title, section=d.section, section_path=d.section_path)
+            for d in drafts
+        ]
 
-    def _fitted(self, title: str, section: str | None) -> str:
-        title, section = _line(title, MAX_TITLE_CHARS), _line(section or "", MAX_SECTION_CHARS)
+    def _fitted(self, title: str, section_path: Sequence[str]) -> str:
+        """The prefix of `title` and `section_path` (joined by " > ", without headings
+        that repeat the title) within the limits; outer headings go first, then the last
+        words of the innermost, then those of the title."""
+        parts = [_line(part, MAX_SECTION_CHARS) for part in section_path if part.strip()]
+        title = _line(title, MAX_TITLE_CHARS)
+        while parts and parts[0].casefold() == title.casefold():
+            parts.pop(0)
         while True:
-            prefix = context_prefix(title, section)
-            if self._fits(prefix):
-                return prefix
-            if section:
-                section = section.rpartition(" ")[0]
+            section = " > ".join(parts)
+            if len(section) <= MAX_SECTION_CHARS:
+                prefix = context_prefix(title, section)
+                if self._fits(prefix):
+                    return prefix
+            if len(parts) > 1:
+                parts.pop(0)
+            elif parts:
+                parts = [cut] if (cut := parts[0].rpartition(" ")[0]) else []
             else:
                 title = title.rpartition(" ")[0]
 

@@ -24,7 +24,7 @@ from avataradam.adapters.extract.prose import readable_sections
 from avataradam.domain.filetypes import MARKDOWN
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction
 
-_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*$")
+_ATX_HEADING = re.compile(r"^ {0,3}(?P<marks>#{1,6})[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
 DEFAULT_SECTION_CHARS = 64 * 1024
@@ -142,7 +142,7 @@ def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[Ex
     """Sections cut at the first paragraph break past `size` characters, and never longer
     than `2 * size` (lines are at most `size`); in Markdown also before each ATX heading
     outside fenced code (the heading names the section and stays in its text)."""
-    heading: str | None = None
+    path: list[tuple[int, str]] = []  # (level, heading) of the headings enclosing a line
     buffer: list[str] = []
     length = 0
     in_fence = False
@@ -152,14 +152,23 @@ def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[Ex
         match = _ATX_HEADING.match(line.rstrip("\n")) if markdown and not in_fence else None
         full = (length >= size and not line.strip()) or length + len(line) > 2 * size
         if buffer and (match is not None or full):
-            yield ExtractedSection(text="".join(buffer), section=heading)
+            yield _section("".join(buffer), path)
             buffer, length = [], 0
-        if match is not None:
-            heading = " ".join(match["title"].split()) or heading
+        heading = " ".join(match["title"].split()) if match is not None else ""
+        if match is not None and heading:
+            level = len(match["marks"])
+            path = [*(entry for entry in path if entry[0] < level), (level, heading)]
         buffer.append(line)
         length += len(line)
     if buffer:
-        yield ExtractedSection(text="".join(buffer), section=heading)
+        yield _section("".join(buffer), path)
+
+
+def _section(text: str, path: list[tuple[int, str]]) -> ExtractedSection:
+    headings = tuple(heading for _, heading in path)
+    return ExtractedSection(
+        text=text, section=headings[-1] if headings else None, section_path=headings
+    )
 
 
 def _counting_images(

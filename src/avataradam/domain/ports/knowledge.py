@@ -46,6 +46,9 @@ class ExtractedSection(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     page: int | None = None
     section: str | None = None
+    section_path: tuple[str, ...] = ()
+    """The headings the section lies under, outermost first, ending with `section`, where
+    the extractor knows them (Markdown); embedded with its passages, never shown."""
 
 
 @dataclass(slots=True)
@@ -101,6 +104,8 @@ class ChunkDraft(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     page: int | None = None
     section: str | None = None
+    section_path: tuple[str, ...] = ()
+    """Its section's `section_path`: embedded with it, not stored."""
 
 
 class Chunker(Protocol):
