@@ -18,7 +18,7 @@ from avataradam.adapters.chunking.budget import PREFIX_BYTES
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.embeddings.local import MAX_SEQ_LENGTH, LocalSentenceTransformerEmbedder
 from avataradam.adapters.embeddings.openai import OpenAIEmbedder
-from avataradam.adapters.extract import PlainTextExtractor
+from avataradam.adapters.extract import DocxTextExtractor, PlainTextExtractor
 from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.domain.access import Principal
 from avataradam.domain.embedding_text import EmbeddingContext, PassageText, context_prefix
@@ -78,6 +78,34 @@ def test_markdown_sections_know_the_headings_they_lie_under(tmp_path: Path) -> N
         ("Claims", ("Products", "GAP", "Claims")),
         ("VSC", ("Products", "VSC")),
         ("Rates", ("Rates",)),
+    ]
+
+
+def test_docx_sections_know_the_headings_they_lie_under(tmp_path: Path) -> None:
+    blocks = [
+        ("Title", "Playbook"),
+        ("Normal", "A."),
+        ("Heading 1", "GAP"),
+        ("Heading 2", "Claims"),
+        ("Normal", "B."),
+        ("Heading 3", "Total loss"),
+        ("Normal", "C."),
+        ("Heading 2", "Rates"),
+        ("Normal", "D."),
+        ("Heading 1", "VSC"),
+        ("Normal", "E."),
+    ]
+    path = write_docx(tmp_path / "p.docx", blocks)
+
+    sections = list(DocxTextExtractor().extract(path, DOCX).sections)
+
+    assert [(s.section, s.section_path) for s in sections] == [
+        ("Playbook", ("Playbook",)),
+        ("GAP", ("Playbook", "GAP")),  # a heading alone is a section of its own
+        ("Claims", ("Playbook", "GAP", "Claims")),
+        ("Total loss", ("Playbook", "GAP", "Claims", "Total loss")),
+        ("Rates", ("Playbook", "GAP", "Rates")),
+        ("VSC", ("Playbook", "VSC")),
     ]
 
 

@@ -13,8 +13,8 @@ The format (`EmbeddingContext.TITLE_SECTION`, `FORMATS` names its version)::
     <empty line>
     <passage text>
 
-The section is the passage's heading path where the extractor knows it (Markdown), else
-its section's name (a DOCX heading); headings that repeat the title are left out. Title
+The section is the passage's heading path where the extractor knows it (Markdown, DOCX),
+else its section's name; headings that repeat the title are left out. Title
 and section are single lines of at most `MAX_TITLE_CHARS` / `MAX_SECTION_CHARS`
 characters, and the whole prefix is cut to the tokens the embedder's window leaves
 beside a passage (`PassageText.max_prefix_tokens`), so the prefix never pushes the

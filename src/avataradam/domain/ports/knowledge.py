@@ -48,7 +48,7 @@ class ExtractedSection(msgspec.Struct, frozen=True, kw_only=True):
     section: str | None = None
     section_path: tuple[str, ...] = ()
     """The headings the section lies under, outermost first, ending with `section`, where
-    the extractor knows them (Markdown); embedded with its passages, never shown."""
+    the extractor knows them (Markdown, DOCX); embedded with its passages, never shown."""
 
 
 @dataclass(slots=True)
