@@ -12,6 +12,7 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from avataradam.adapters.chunking import SemchunkChunker, passage_budget, word_token_counter
 from avataradam.adapters.chunking.budget import PREFIX_BYTES
@@ -31,7 +32,7 @@ from avataradam.entrypoints.settings import load_settings
 from tests.fixtures.hostile import text_pdf, write_docx
 from tests.fixtures.pipeline import Pipeline, RecordingEmbedder
 from tests.support.world import in_memory_container
-from tests.unit.test_extract_passage_window import local  # noqa: F401 - a fixture
+from tests.unit.test_extract_passage_window import adversarial_text, local  # noqa: F401
 
 GUIDE = (
     "# GAP waiver basics\n\nGAP covers the gap between the loan and the car's value.\n\n"
@@ -300,3 +301,26 @@ async def test_the_local_model_reads_the_prefix_and_the_whole_passage(
         assert len(tokenizer.encode(embedded, add_special_tokens=True)) <= MAX_SEQ_LENGTH
     uncut = context_prefix(title, heading)
     assert all(len(embedded) - len(passage) < len(uncut) for embedded, passage in pairs)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=adversarial_text(), section=adversarial_text(), text=adversarial_text())
+def test_no_prefix_and_passage_exceed_the_local_models_window_whatever_the_shape(
+    local: LocalSentenceTransformerEmbedder,  # noqa: F811 - the fixture
+    title: str,
+    section: str,
+    text: str,
+) -> None:
+    budget = passage_budget(local, 200)
+    chunker = SemchunkChunker(budget.chunk_size_tokens, 0.15, budget.token_counter)
+    passage_text = _titled(budget.prefix_counter, budget.prefix_tokens)
+    tokenizer = local._load().tokenizer  # the model's own tokenizer
+
+    # Full passages beside titles and sections of a word piece a character at the end.
+    filled = text + " GAP pays the loan balance after a total loss." * 60
+    drafts = chunker.split([ExtractedSection(text=filled, section=section + " F&I/VSC;" * 20)])
+
+    embedded_texts = passage_text.batch(drafts, title + " T&W/GAP;" * 20)
+    for embedded, draft in zip(embedded_texts, drafts, strict=True):
+        assert embedded.endswith(draft.text)
+        assert len(tokenizer.encode(embedded, add_special_tokens=True)) <= MAX_SEQ_LENGTH
