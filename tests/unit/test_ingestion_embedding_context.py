@@ -12,6 +12,7 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
+import structlog
 from hypothesis import HealthCheck, given, settings
 
 from avataradam.adapters.chunking import SemchunkChunker, passage_budget, word_token_counter
@@ -28,6 +29,7 @@ from avataradam.domain.model import Role, Topic
 from avataradam.domain.ports.knowledge import ExtractedSection
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.domain.usecases.search import SearchQuery
+from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.settings import load_settings
 from tests.fixtures.hostile import text_pdf, write_docx
 from tests.fixtures.pipeline import Pipeline, RecordingEmbedder
@@ -244,6 +246,22 @@ async def test_with_context_none_the_composition_root_embeds_passages_alone() ->
     container = in_memory_container(settings)
 
     assert container.knowledge.passage_text.embedded("x", title="T", section="S") == "x"
+
+
+@pytest.mark.parametrize(("chunk_size", "warned"), [("200", False), ("250", True)])
+def test_a_chunk_size_leaving_the_title_no_room_is_said_at_start(
+    chunk_size: str, warned: bool
+) -> None:
+    settings_ = load_settings({"AVATARADAM_INGESTION_CHUNK_SIZE_TOKENS": chunk_size}, env_file=None)
+
+    with structlog.testing.capture_logs() as logs:
+        container = build_container(settings_)
+
+    assert container.knowledge.passage_text.max_prefix_tokens == MAX_SEQ_LENGTH - 2 - int(
+        chunk_size
+    )
+    events = [log for log in logs if log["event"] == "embedding_context_without_room"]
+    assert len(events) == warned
 
 
 def test_the_budget_leaves_the_prefix_what_the_window_holds_beside_a_passage() -> None:

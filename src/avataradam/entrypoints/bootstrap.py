@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from avataradam.adapters.chunking.budget import passage_budget
+from avataradam.adapters.chunking.budget import PassageBudget, passage_budget
 from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.embeddings.metered import MeteredEmbedder
@@ -150,11 +150,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
                 overlap=settings.ingestion.chunk_overlap,
                 token_counter=budget.token_counter,
             ),
-            passage_text=PassageText(
-                EmbeddingContext(settings.embedding.context),
-                count_tokens=budget.prefix_counter,
-                max_prefix_tokens=budget.prefix_tokens,
-            ),
+            passage_text=_passage_text(settings, budget),
             embedder=embedder,
             index=MeteredVectorIndex(
                 overrides.index or factories.vector_index(settings, store.database),
@@ -211,6 +207,25 @@ def message_options() -> dict[str, str]:
     if request_id:
         options["request_id"] = str(request_id)
     return options
+
+
+MIN_PREFIX_TOKENS = 16
+"""Below this room beside a passage a title and section hardly fit: said at start."""
+
+
+def _passage_text(settings: Settings, budget: PassageBudget) -> PassageText:
+    """What is embedded for a passage; warns when the chunk size leaves its title and
+    section (`AVATARADAM_EMBEDDING_CONTEXT`) little room in the model's window."""
+    context = EmbeddingContext(settings.embedding.context)
+    room = budget.prefix_tokens
+    if context is not EmbeddingContext.NONE and room is not None and room < MIN_PREFIX_TOKENS:
+        structlog.get_logger().warning(
+            "embedding_context_without_room",
+            prefix_tokens=room,
+            hint="lower AVATARADAM_INGESTION_CHUNK_SIZE_TOKENS to leave the title and section"
+            " room in the embedder's window, or set AVATARADAM_EMBEDDING_CONTEXT=none",
+        )
+    return PassageText(context, count_tokens=budget.prefix_counter, max_prefix_tokens=room)
 
 
 def _store(
