@@ -85,6 +85,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_EMBEDDING_OPENAI_MODEL": "embedding model name",
     "AVATARADAM_EMBEDDING_TIMEOUT_S": "timeout of one embedding call",
     "AVATARADAM_EMBEDDING_OPENAI_MAX_INPUT_TOKENS": "the OpenAI-compatible model's input window in tokens; passages are sized to fit it whole (8191 for OpenAI's embedding models)",
+    "AVATARADAM_EMBEDDING_CONTEXT": "what is embedded with each passage: `title_section` (its document's title and section before its text, `Title: …` / `Section: …`, cut to what the model's window leaves beside the passage) or `none` (its text alone). Only the vectors change: stored, searched and cited text is the passage's own, and questions are embedded as asked. Documents ingested under the other value are not comparable: re-ingest them after a change",
     "AVATARADAM_VECTORS_PINECONE_API_KEY": "Pinecone API key; required with `AVATARADAM_VECTOR_BACKEND=pinecone`",
     "AVATARADAM_VECTORS_PINECONE_INDEX_HOST": "Pinecone index host; required with `pinecone`",
     "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "allow webhook URLs on private and loopback addresses (on-premises receivers); link-local and cloud metadata addresses stay refused",

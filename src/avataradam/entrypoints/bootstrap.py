@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from avataradam.adapters.chunking.budget import passage_budget
+from avataradam.adapters.chunking.budget import PassageBudget, passage_budget
 from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.embeddings.metered import MeteredEmbedder
@@ -47,6 +47,7 @@ from avataradam.adapters.vectors.metered import MeteredVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
+from avataradam.domain.embedding_text import EmbeddingContext, PassageText
 from avataradam.domain.ports.capabilities import Closable, undecorated
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
@@ -118,6 +119,9 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
     )
     store = _store(settings, overrides, metrics, redis_client)
     raw_embedder = overrides.embedder or factories.embedder(settings)
+    # Passages sized by the embedder's own measure, so each fits its input whole, with
+    # the prefix embedded before it (its title and section).
+    budget = passage_budget(raw_embedder, settings.ingestion.chunk_size_tokens)
     embedder = MeteredEmbedder(raw_embedder, time_call=partial(observed_call, metrics, "embedder"))
     container = Container(
         settings=settings,
@@ -141,7 +145,12 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         telemetry=StructlogTelemetry(metrics),
         knowledge=Knowledge(
             extractor=CompositeTextExtractor.default(),
-            chunker=_chunker(settings, raw_embedder),
+            chunker=SemchunkChunker(
+                chunk_size_tokens=budget.chunk_size_tokens,
+                overlap=settings.ingestion.chunk_overlap,
+                token_counter=budget.token_counter,
+            ),
+            passage_text=_passage_text(settings, budget),
             embedder=embedder,
             index=MeteredVectorIndex(
                 overrides.index or factories.vector_index(settings, store.database),
@@ -200,6 +209,25 @@ def message_options() -> dict[str, str]:
     return options
 
 
+MIN_PREFIX_TOKENS = 16
+"""Below this room beside a passage a title and section hardly fit: said at start."""
+
+
+def _passage_text(settings: Settings, budget: PassageBudget) -> PassageText:
+    """What is embedded for a passage; warns when the chunk size leaves its title and
+    section (`AVATARADAM_EMBEDDING_CONTEXT`) little room in the model's window."""
+    context = EmbeddingContext(settings.embedding.context)
+    room = budget.prefix_tokens
+    if context is not EmbeddingContext.NONE and room is not None and room < MIN_PREFIX_TOKENS:
+        structlog.get_logger().warning(
+            "embedding_context_without_room",
+            prefix_tokens=room,
+            hint="lower AVATARADAM_INGESTION_CHUNK_SIZE_TOKENS to leave the title and section"
+            " room in the embedder's window, or set AVATARADAM_EMBEDDING_CONTEXT=none",
+        )
+    return PassageText(context, count_tokens=budget.prefix_counter, max_prefix_tokens=room)
+
+
 def _store(
     settings: Settings, overrides: Overrides, metrics: Metrics, redis_client: aioredis.Redis
 ) -> _Store:
@@ -213,16 +241,6 @@ def _store(
         overrides.generations or PostgresGenerationReader(database),
         overrides.accounts or factories.account_states(settings, database, redis_client),
         database,
-    )
-
-
-def _chunker(settings: Settings, embedder: Embedder) -> SemchunkChunker:
-    """Passages sized by the embedder's own measure, so each fits its input whole."""
-    budget = passage_budget(embedder, settings.ingestion.chunk_size_tokens)
-    return SemchunkChunker(
-        chunk_size_tokens=budget.chunk_size_tokens,
-        overlap=settings.ingestion.chunk_overlap,
-        token_counter=budget.token_counter,
     )
 
 

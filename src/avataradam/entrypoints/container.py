@@ -17,6 +17,7 @@ from avataradam.adapters.extract import detect_encoding
 from avataradam.adapters.observability.metrics import Metrics
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
+from avataradam.domain.embedding_text import PassageText
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.capabilities import WarmsUp, undecorated
 from avataradam.domain.ports.knowledge import Chunker, Embedder, Spool, TextExtractor, VectorIndex
@@ -99,6 +100,8 @@ class Knowledge:
     options: IngestionOptions
     queued_timeout: timedelta
     spool: Spool
+    passage_text: PassageText
+    """What is embedded for a passage (its title and section, or its text alone)."""
 
 
 @dataclass
@@ -178,6 +181,7 @@ class Container:
             self.telemetry,
             k.options,
             spool=k.spool,
+            passage_text=k.passage_text,
         )
         self.mark_failed = MarkFailed(uow, clock, ids)
         self.purge_document = PurgeDocument(uow, k.index, clock, ids)
@@ -199,6 +203,7 @@ class Container:
             telemetry=self.telemetry,
             clock=clock,
             options=cache_options(self.settings),
+            vector_space=k.passage_text.vector_space(k.embedder.model_name),
         )
         self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
 

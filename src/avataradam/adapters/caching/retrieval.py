@@ -101,9 +101,14 @@ def knowledge_base_retriever(
     telemetry: Telemetry,
     clock: Clock,
     options: CacheOptions,
+    vector_space: str | None = None,
 ) -> Retriever:
     """The knowledge base's `Retriever` behind the retrieval and query-embedding caches,
-    or uncached when `options.enabled` is false (every result then says `bypass`)."""
+    or uncached when `options.enabled` is false (every result then says `bypass`).
+    Retrieval keys name `vector_space` (what the passages' vectors were made by: the
+    model and the embedded-text format, `domain.embedding_text.vector_space`), by default
+    the embedder's model; query embeddings are keyed by the model alone (a question is
+    embedded as asked, whatever the passages' format)."""
     if not options.enabled:
         return KnowledgeBaseRetriever(uow, embedder, index)
     embeddings = CachingEmbedder(embedder, cache, telemetry, ttl_s=options.embedding_ttl_s)
@@ -112,6 +117,6 @@ def knowledge_base_retriever(
         cache,
         telemetry,
         clock,
-        model=embedder.model_name,
+        model=vector_space or embedder.model_name,
         options=options,
     )

@@ -22,8 +22,8 @@ class SemchunkChunker:
     Splits each section on the coarsest boundary that fits (paragraphs, lines, sentences,
     words, then characters), so every chunk has at most `chunk_size_tokens` tokens as
     counted by `token_counter`, and no non-whitespace text is dropped. Chunks never span
-    two sections, so each keeps its section's `page` and `section`. `overlap` is a share
-    of the chunk size when below 1, else a number of tokens.
+    two sections, so each keeps its section's `page`, `section` and `section_path`.
+    `overlap` is a share of the chunk size when below 1, else a number of tokens.
 
     With a model tokenizer as `token_counter`, leave room below the model's input limit
     for the special tokens the model adds ([CLS]/[SEP]).
@@ -59,7 +59,12 @@ class SemchunkChunker:
             for section in sections:
                 texts = cast("list[str]", self._chunker(section.text, overlap=self._overlap))
                 drafts.extend(
-                    ChunkDraft(text=text, page=section.page, section=section.section)
+                    ChunkDraft(
+                        text=text,
+                        page=section.page,
+                        section=section.section,
+                        section_path=section.section_path,
+                    )
                     for text in texts
                     if text.strip()
                 )

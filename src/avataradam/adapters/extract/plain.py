@@ -7,6 +7,7 @@ holds `section_chars` characters, so a large file never sits whole in memory.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +24,12 @@ from avataradam.adapters.extract.prose import readable_sections
 from avataradam.domain.filetypes import MARKDOWN
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction
 
-_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*$")
+_ATX_HEADING = re.compile(r"^ {0,3}(?P<marks>#{1,6})[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
 DEFAULT_SECTION_CHARS = 64 * 1024
+_OPENING_LINES = 20
+"""Blank lines looked past for the heading a Markdown text opens with."""
 
 
 class PlainTextExtractor:
@@ -52,11 +55,12 @@ class PlainTextExtractor:
         read = _ReadShare(path.stat().st_size)
         lines = _lines(path, encoding, max_line_chars=self._section_chars, read=read)
         warnings: list[str] = []
-        title = None
+        title = opening = None
         if content_type == MARKDOWN:
             front, lines = read_front_matter(lines)
             title = front.title
             warnings.extend(front.warnings)
+            opening, lines = _opening_heading(lines)
         markdown = content_type == MARKDOWN
         sections = _sections(lines, self._section_chars, markdown=markdown)
         if markdown:
@@ -66,6 +70,7 @@ class PlainTextExtractor:
                 sections, max_text_chars=self._max_text_chars, warnings=warnings
             ),
             title=title,
+            opening_heading=opening,
             warnings=warnings,
             read_share=read,
         )
@@ -101,6 +106,22 @@ def _lines(
         yield pending
 
 
+def _opening_heading(lines: Iterator[str]) -> tuple[str | None, Iterator[str]]:
+    """The ATX heading the text opens with (past at most `_OPENING_LINES` blank lines),
+    if any, and the lines unchanged."""
+    seen: list[str] = []
+    heading = None
+    for line in lines:
+        seen.append(line)
+        if line.strip():
+            match = _ATX_HEADING.match(line.rstrip("\n"))
+            heading = " ".join(match["title"].split()) or None if match else None
+            break
+        if len(seen) >= _OPENING_LINES:
+            break
+    return heading, itertools.chain(seen, lines)
+
+
 def _cut(line: str, size: int) -> Iterator[str]:
     while len(line) > size:
         cut = _cut_point(line, size)
@@ -121,7 +142,7 @@ def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[Ex
     """Sections cut at the first paragraph break past `size` characters, and never longer
     than `2 * size` (lines are at most `size`); in Markdown also before each ATX heading
     outside fenced code (the heading names the section and stays in its text)."""
-    heading: str | None = None
+    path: list[tuple[int, str]] = []  # (level, heading) of the headings enclosing a line
     buffer: list[str] = []
     length = 0
     in_fence = False
@@ -131,14 +152,23 @@ def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[Ex
         match = _ATX_HEADING.match(line.rstrip("\n")) if markdown and not in_fence else None
         full = (length >= size and not line.strip()) or length + len(line) > 2 * size
         if buffer and (match is not None or full):
-            yield ExtractedSection(text="".join(buffer), section=heading)
+            yield _section("".join(buffer), path)
             buffer, length = [], 0
-        if match is not None:
-            heading = " ".join(match["title"].split()) or heading
+        heading = " ".join(match["title"].split()) if match is not None else ""
+        if match is not None and heading:
+            level = len(match["marks"])
+            path = [*(entry for entry in path if entry[0] < level), (level, heading)]
         buffer.append(line)
         length += len(line)
     if buffer:
-        yield ExtractedSection(text="".join(buffer), section=heading)
+        yield _section("".join(buffer), path)
+
+
+def _section(text: str, path: list[tuple[int, str]]) -> ExtractedSection:
+    headings = tuple(heading for _, heading in path)
+    return ExtractedSection(
+        text=text, section=headings[-1] if headings else None, section_path=headings
+    )
 
 
 def _counting_images(

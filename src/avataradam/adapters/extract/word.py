@@ -25,7 +25,7 @@ the extraction's warnings.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from avataradam.adapters.extract.wordml import (
     Story,
     W,
     blocks,
+    outline_level,
 )
 from avataradam.domain.codes import CORRUPT_FILE, TOO_LARGE
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
@@ -128,18 +129,27 @@ def _read(document: Any, warnings: list[str]) -> Iterator[ExtractedSection]:
 
 
 def _body_sections(
-    body: Any, headings: frozenset[str], skipped: Skipped
+    body: Any, headings: Mapping[str, int], skipped: Skipped
 ) -> Iterator[ExtractedSection]:
-    heading: str | None = None
+    path: list[tuple[int, str]] = []  # (level, heading) of the headings enclosing a block
     lines: list[str] = []
-    for text, is_heading in blocks(body, Story(), skipped, headings):
-        if is_heading and text.strip():
+    for text, level in blocks(body, Story(), skipped, headings):
+        if level is not None and text.strip():
             if lines:
-                yield ExtractedSection(text="\n".join(lines), section=heading)
-            heading, lines = " ".join(text.split()), []
+                yield _section(lines, path)
+            path = [*(entry for entry in path if entry[0] < level), (level, " ".join(text.split()))]
+            lines = []
         lines.append(text)
     if lines:
-        yield ExtractedSection(text="\n".join(lines), section=heading)
+        yield _section(lines, path)
+
+
+def _section(lines: list[str], path: list[tuple[int, str]]) -> ExtractedSection:
+    """A section named by its innermost heading, `section_path` all of them."""
+    names = tuple(name for _, name in path)
+    return ExtractedSection(
+        text="\n".join(lines), section=names[-1] if names else None, section_path=names
+    )
 
 
 def _margin_section(name: str, parts: list[Any], skipped: Skipped) -> Iterator[ExtractedSection]:
@@ -148,7 +158,7 @@ def _margin_section(name: str, parts: list[Any], skipped: Skipped) -> Iterator[E
     seen: set[str] = set()
     lines: list[str] = []
     for root in parts:
-        text = "\n".join(line for line, _ in blocks(root, Story(), skipped, frozenset()))
+        text = "\n".join(line for line, _ in blocks(root, Story(), skipped, {}))
         key = " ".join(text.split())
         if key and key not in seen:
             seen.add(key)
@@ -165,7 +175,7 @@ def _notes_section(
         for note in root:
             if note.get(f"{W}type") in NOTE_SEPARATORS:
                 continue
-            lines.extend(line for line, _ in blocks(note, Story(), skipped, frozenset()))
+            lines.extend(line for line, _ in blocks(note, Story(), skipped, {}))
     if any(line.strip() for line in lines):
         yield ExtractedSection(text="\n".join(lines), section=name)
 
@@ -193,17 +203,29 @@ def _root(part: Any) -> Any:
     return element if element is not None else parse_xml(part.blob)
 
 
-def _heading_styles(document: Any) -> frozenset[str]:
-    """Ids of paragraph styles that make a heading: named Heading n or Title (or based on
-    one), or carrying an outline level."""
-    ids: set[str] = set()
+def _heading_styles(document: Any) -> dict[str, int]:
+    """Levels of the paragraph styles that make a heading, by style id: Title 0, Heading
+    n n, a style with an outline level that level (or based on one of these)."""
+    levels: dict[str, int] = {}
     for style in document.styles:
         current, depth = style, 0
         while current is not None and depth < 10:
-            name = (current.name or "").lower()
-            outline = current.element.find(f"{W}pPr/{W}outlineLvl")
-            if name.startswith("heading") or name == "title" or outline is not None:
-                ids.add(style.style_id)
+            level = _style_level(current)
+            if level is not None:
+                levels[style.style_id] = level
                 break
             current, depth = getattr(current, "base_style", None), depth + 1
-    return frozenset(ids)
+    return levels
+
+
+def _style_level(style: Any) -> int | None:
+    name = (style.name or "").lower()
+    if name == "title":
+        return 0
+    level = outline_level(style.element.find(f"{W}pPr/{W}outlineLvl"))
+    if level is not None:
+        return level
+    if name.startswith("heading"):
+        number = name.removeprefix("heading").strip()
+        return int(number) if number.isdigit() else 1
+    return None

@@ -3,7 +3,7 @@ a reader sees (ECMA-376 Part 1, §17), and what is counted as skipped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,9 +88,10 @@ class Skipped:
 
 
 def blocks(
-    container: Any, story: Story, skipped: Skipped, headings: frozenset[str]
-) -> Iterator[tuple[str, bool]]:
-    """(text, is heading) of each paragraph and table row under a block container."""
+    container: Any, story: Story, skipped: Skipped, headings: Mapping[str, int]
+) -> Iterator[tuple[str, int | None]]:
+    """(text, heading level or None) of each paragraph and table row under a block
+    container; `headings` maps the ids of heading styles to their levels (Title 0)."""
     for element in container:
         tag = element.tag
         if tag == f"{W}p":
@@ -99,7 +100,7 @@ def blocks(
             for box in floating:
                 yield from blocks(box, story, skipped, headings)
         elif tag == f"{W}tbl":
-            yield from ((row, False) for row in _rows(element, story, skipped))
+            yield from ((row, None) for row in _rows(element, story, skipped))
         elif tag == f"{W}altChunk":
             skipped.add("document")
         elif tag in _WRAPPERS and not _is_placeholder(element):
@@ -109,14 +110,25 @@ def blocks(
 
 
 def _paragraph(
-    element: Any, story: Story, skipped: Skipped, headings: frozenset[str]
-) -> tuple[str, bool]:
+    element: Any, story: Story, skipped: Skipped, headings: Mapping[str, int]
+) -> tuple[str, int | None]:
     parts: list[str] = []
     _inline(element, parts, story, skipped)
     style = element.find(f"{W}pPr/{W}pStyle")
     outline = element.find(f"{W}pPr/{W}outlineLvl")
-    is_heading = outline is not None or (style is not None and style.get(f"{W}val") in headings)
-    return "".join(parts), is_heading
+    level = outline_level(outline)
+    if level is None and style is not None:
+        level = headings.get(style.get(f"{W}val"))
+    return "".join(parts), level
+
+
+def outline_level(outline: Any) -> int | None:
+    """The heading level a `w:outlineLvl` element gives (its value is 0-based), None
+    without one; a value it cannot read is the lowest level."""
+    if outline is None:
+        return None
+    value = outline.get(f"{W}val") or ""
+    return int(value) + 1 if value.isdigit() else 10
 
 
 def _rows(table: Any, story: Story, skipped: Skipped) -> Iterator[str]:
@@ -125,7 +137,7 @@ def _rows(table: Any, story: Story, skipped: Skipped) -> Iterator[str]:
             continue
         cells = []
         for cell in _unwrapped(row, f"{W}tc"):
-            lines = [text for text, _ in blocks(cell, story, skipped, frozenset())]
+            lines = [text for text, _ in blocks(cell, story, skipped, {})]
             cells.append(" ".join(" ".join(line.split()) for line in lines if line.strip()))
         yield " | ".join(cell for cell in cells if cell)
 

@@ -46,6 +46,9 @@ class ExtractedSection(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     page: int | None = None
     section: str | None = None
+    section_path: tuple[str, ...] = ()
+    """The headings the section lies under, outermost first, ending with `section`, where
+    the extractor knows them (Markdown, DOCX); embedded with its passages, never shown."""
 
 
 @dataclass(slots=True)
@@ -57,7 +60,10 @@ class Extraction:
     `ExtractionFailed` while it is consumed (a part found unreadable half-way).
     `warnings` are human-readable notes of what the reader had to skip ("12 images
     without text skipped"); they are complete once `sections` is exhausted. `title` is
-    the title the file names for itself (e.g. Markdown front matter), if any.
+    the title the file names for itself (e.g. Markdown front matter), if any;
+    `opening_heading` the heading its text opens with (Markdown), which names the
+    document in the text embedded with its passages (`domain.embedding_text`) where no
+    `title` does, and is never shown.
     `read_share`, when the adapter can tell, answers the share of the file read so far
     (0..1) while `sections` is consumed: what progress is measured by, since the number
     of passages is known only at the end.
@@ -65,6 +71,7 @@ class Extraction:
 
     sections: Iterator[ExtractedSection]
     title: str | None = None
+    opening_heading: str | None = None
     warnings: list[str] = field(default_factory=list)
     read_share: Callable[[], float] | None = None
 
@@ -97,6 +104,8 @@ class ChunkDraft(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     page: int | None = None
     section: str | None = None
+    section_path: tuple[str, ...] = ()
+    """Its section's `section_path`: embedded with it, not stored."""
 
 
 class Chunker(Protocol):

@@ -16,6 +16,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain import codes
+from avataradam.domain.embedding_text import AS_IS, PassageText, document_title
 from avataradam.domain.errors import DependencyUnavailable, DomainError
 from avataradam.domain.model import Document, DocumentError, DocumentReady, DocumentStatus, Stage
 from avataradam.domain.ports.knowledge import (
@@ -94,6 +95,10 @@ class IngestDocument:
     the lease until the retry is due (`retry_within`, plus a lease's duration for the
     retry to be picked up), records a dependency's failure on the document, and is
     re-raised for the queue to retry.
+
+    Passages are embedded as `passage_text` says (by default as they are; or with their
+    document's title and section: `domain.embedding_text`); the text stored, searched
+    and cited is the passage's own either way.
     """
 
     def __init__(
@@ -109,11 +114,13 @@ class IngestDocument:
         options: IngestionOptions,
         *,
         spool: Spool,
+        passage_text: PassageText | None = None,
     ) -> None:
         self._uow, self._extractor, self._chunker = uow, extractor, chunker
         self._embedder, self._index, self._clock, self._ids = embedder, index, clock, ids
         self._telemetry, self._spool = telemetry, spool
         self._options = options
+        self._passage_text = passage_text or AS_IS
 
     async def __call__(
         self, document_id: UUID, *, retry_within: timedelta | None = None
@@ -189,6 +196,11 @@ class IngestDocument:
                 self._options.upsert_batch_size,
                 extraction.read_share,
             )
+            title = document_title(
+                title=extraction.title,
+                opening_heading=extraction.opening_heading,
+                filename=document.filename,
+            )
             done = 0.0
             while True:
                 with span("ingest.extract_and_chunk"):
@@ -198,7 +210,7 @@ class IngestDocument:
                 target = max(done, _STORED * self._share(batch))
                 with span("ingest.embed"), times.timing(Stage.EMBEDDING):
                     await progress.report(Stage.EMBEDDING, done, force=batch.first_index == 0)
-                    vectors = await self._embed(batch, progress, done, target)
+                    vectors = await self._embed(batch, title, progress, done, target)
                 with span("ingest.index"), times.timing(Stage.INDEXING):
                     # Raises LeaseLost, before the upsert, once the lease was taken over.
                     await progress.report(Stage.INDEXING, target)
@@ -238,9 +250,10 @@ class IngestDocument:
         return batch.end_index / (batch.end_index + self._options.upsert_batch_size)
 
     async def _embed(
-        self, batch: Batch, progress: Progress, done: float, target: float
+        self, batch: Batch, title: str, progress: Progress, done: float, target: float
     ) -> list[list[float]]:
-        texts = [draft.text for draft in batch.drafts]
+        # Off the loop: measuring a prefix may wait for the tokenizer an encode holds.
+        texts = await asyncio.to_thread(self._passage_text.batch, batch.drafts, title)
         vectors: list[list[float]] = []
         size = self._options.embed_batch_size
         for start in range(0, len(texts), size):

@@ -7,6 +7,7 @@ Each section is read from `AVATARADAM_<SECTION>_<FIELD>` (see the package docstr
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import msgspec
 
@@ -54,6 +55,9 @@ class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
     openai_model: str = "text-embedding-3-small"
     timeout_s: float = 30.0
     openai_max_input_tokens: int = 8191
+    context: Literal["title_section", "none"] = "title_section"
+    """What is embedded with each passage besides its text (`domain.embedding_text`);
+    passages embedded with another value need re-ingesting to be comparable."""
 
     def __post_init__(self) -> None:
         if self.openai_max_input_tokens < 16:
