@@ -3,7 +3,25 @@
 # Idempotent; used by `just run`, `just test` and .ci/run.
 set -euo pipefail
 
-db_name="${AVATARADAM_LOCAL_DB:-avataradam}"
+# The database `just run` uses: the one AVATARADAM_DATABASE_URL names when it points at
+# this machine's PostgreSQL (127.0.0.1/localhost, port 5432), else AVATARADAM_LOCAL_DB.
+url_db=$(python3 - <<'PY'
+import os
+from urllib.parse import unquote, urlsplit
+
+url = os.environ.get("AVATARADAM_DATABASE_URL", "")
+try:
+    parts = urlsplit(url)
+    local = parts.hostname in (None, "127.0.0.1", "localhost", "::1") and parts.port in (None, 5432)
+    name = unquote(parts.path.lstrip("/"))
+except ValueError:
+    local, name = False, ""
+if url and local and name and "," not in parts.netloc:
+    print(name)
+PY
+)
+db_name="${url_db:-${AVATARADAM_LOCAL_DB:-avataradam}}"
+case "$db_name" in *\"*) echo "unsupported database name: $db_name" >&2; exit 2 ;; esac
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     echo "starting PostgreSQL" >&2

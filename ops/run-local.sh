@@ -9,7 +9,8 @@
 # own, the others are stopped too.
 set -euo pipefail
 port="${AVATARADAM_HTTP_PORT:-8000}"
-metrics_dir="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/avataradam-metrics-$(id -u)}"
+# One folder per port: a second `just run` on another port never clears this one's values.
+metrics_dir="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/avataradam-metrics-$(id -u)-${port}}"
 mkdir -p "$metrics_dir"
 find "$metrics_dir" -maxdepth 1 -name '*.db' -delete  # values of earlier runs
 export PROMETHEUS_MULTIPROC_DIR="$metrics_dir"

@@ -79,7 +79,16 @@ METHODS: tuple[Method, ...] = (
     Method(
         name="minilm",
         description="local all-MiniLM-L6-v2 (the default embedder), chunk text embedded as is",
-        environment={"AVATARADAM_EMBEDDER": "local"},
+        environment={"AVATARADAM_EMBEDDER": "local", "AVATARADAM_EMBEDDING_CONTEXT": "none"},
+    ),
+    Method(
+        name="minilm+context",
+        description="the same model, each passage embedded after its document's title and "
+        "section path (AVATARADAM_EMBEDDING_CONTEXT=title_section)",
+        environment={
+            "AVATARADAM_EMBEDDER": "local",
+            "AVATARADAM_EMBEDDING_CONTEXT": "title_section",
+        },
     ),
 )
 

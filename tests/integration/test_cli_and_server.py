@@ -63,6 +63,21 @@ def test_bad_configuration_stops_the_cli_with_a_named_variable(
     assert "AVATARADAM_HTTP_PORT" in result.stderr
 
 
+def test_migrate_to_a_missing_database_names_the_variable_and_hides_the_password(
+    server_env: dict[str, str],
+) -> None:
+    missing = f"avataradam_missing_{uuid.uuid4().hex[:8]}"
+    url = f"postgresql://postgres:not-shown-pw@127.0.0.1:5432/{missing}"
+
+    result = run_cli(server_env | {"AVATARADAM_DATABASE_URL": url}, "migrate")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "AVATARADAM_DATABASE_URL" in result.stderr
+    assert missing in result.stderr
+    assert "not-shown-pw" not in result.stderr + result.stdout
+
+
 def test_create_admin_then_token_and_me_over_real_http(
     server_env: dict[str, str], server: str
 ) -> None:

@@ -340,3 +340,16 @@ async def test_text_storage_cannot_hold_is_refused_before_the_model_runs() -> No
     ]
     assert len(model.prompts) == 1
     assert len((await world.get(trainee, conversation.id)).messages) == 2
+
+
+async def test_a_whitespace_only_message_is_refused_saying_whitespace_does_not_count() -> None:
+    world = World(ScriptedModel())
+    dealership = await world.dealership()
+    trainee = await world.user(dealership)
+    conversation = await world.start(trainee, NewConversation(mode=ConversationMode.TRAINING))
+
+    with pytest.raises(InvalidInput) as refused:
+        await world.send.start(trainee, conversation.id, "   \n ")
+
+    assert refused.value.details["field"] == "content"
+    assert "whitespace" in refused.value.message

@@ -12,6 +12,8 @@ from pathlib import Path
 import psycopg
 from yoyo import get_backend, read_migrations
 
+from avataradam.domain.errors import DependencyUnavailable
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x41564154  # "AVAT": one constant key for this schema's migrations
 
@@ -24,8 +26,18 @@ def _yoyo_url(dsn: str) -> str:
 
 
 def apply_migrations(dsn: str) -> list[str]:
-    """Applies pending migrations; returns the ids applied (empty when up to date)."""
-    with psycopg.connect(dsn, autocommit=True) as lock_conn:
+    """Applies pending migrations; returns the ids applied (empty when up to date).
+    Raises DependencyUnavailable, naming AVATARADAM_DATABASE_URL and the server's
+    reason (never the password), when the database cannot be reached."""
+    try:
+        lock = psycopg.connect(dsn, autocommit=True)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DependencyUnavailable(
+            f"cannot connect to the database of AVATARADAM_DATABASE_URL: {reason} "
+            "(create the database, or point the variable at one that exists)"
+        ) from exc
+    with lock as lock_conn:
         lock_conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             backend = get_backend(_yoyo_url(dsn))

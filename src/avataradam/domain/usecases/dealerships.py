@@ -31,7 +31,9 @@ def _valid_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= MAX_DEALERSHIP_NAME_CHARS:
         raise InvalidInput(
-            f"name must be 1 to {MAX_DEALERSHIP_NAME_CHARS} characters", field="name"
+            f"name must be 1 to {MAX_DEALERSHIP_NAME_CHARS} characters, not counting leading "
+            "and trailing whitespace",
+            field="name",
         )
     return name
 

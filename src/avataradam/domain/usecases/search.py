@@ -50,7 +50,11 @@ class SearchKnowledgeBase:
         dealership_id = dealership_scope(principal, query.dealership_id)
         normalised = normalise_query(query.query)
         if not normalised or len(normalised) > MAX_QUERY_CHARS:
-            raise InvalidInput(f"query must be 1 to {MAX_QUERY_CHARS} characters", field="query")
+            raise InvalidInput(
+                f"query must be 1 to {MAX_QUERY_CHARS} characters, not counting leading and "
+                "trailing whitespace",
+                field="query",
+            )
         if not 1 <= query.top_k <= MAX_TOP_K:
             raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}", field="top_k")
         generation = await self._generations.generation(dealership_id)

@@ -131,7 +131,9 @@ class SendMessage:
         text = content.strip()
         if not text or len(text) > MAX_MESSAGE_CHARS:
             raise InvalidInput(
-                f"content must be 1 to {MAX_MESSAGE_CHARS} characters", field="content"
+                f"content must be 1 to {MAX_MESSAGE_CHARS} characters, not counting leading "
+                "and trailing whitespace",
+                field="content",
             )
         require_storable(text, "content")
         scope = dealership_scope(principal, dealership_id)
