@@ -394,3 +394,15 @@ def test_a_quoted_rule_keeps_every_negation_of_its_source(
     assert quoted is not None
     words = set(re.findall(r"[\w']+", quoted.lower()))
     assert NEGATIONS & set(re.findall(r"[\w']+", rule.lower())) <= words
+
+
+def test_markdown_headings_are_not_quoted() -> None:
+    text = (
+        "# Lakeside Motors F&I Compliance Policy\n\n"
+        "## Vehicle service contracts\n\n"
+        "Present the service contract on the menu with every other product.\n"
+    )
+
+    assert quotable_sentences(text) == [
+        "Present the service contract on the menu with every other product."
+    ]

@@ -33,6 +33,8 @@ _SPEAKER = re.compile(r"^\s*(?:customer|client|buyer|objection)\s*:\s*", re.IGNO
 _PIECE = re.compile(r"\S+\s*")
 _CLOSING = frozenset('.!?…"”\u2019»)')
 _MIN_WORDS = 4
+_HEADING = re.compile(r"\s*#{1,6}\s")
+"""A Markdown heading line ("## Vehicle service contracts"): a title, not a claim to quote."""
 _MAX_SENTENCE_CHARS = 600
 _STOPWORDS = frozenset(
     {
@@ -107,12 +109,17 @@ def _cost(text: str) -> int:
 
 def quotable_sentences(text: str | Sequence[str]) -> list[str]:
     """The sentences of one passage (its text, or its sentences) that may be quoted:
-    whole (see the module docstring), of at least four words and at most 600 characters."""
+    whole (see the module docstring), of at least four words and at most 600 characters,
+    and not a Markdown heading."""
     split = sentences(text) if isinstance(text, str) else text
     found = [sentence for sentence in split if starts_sentence(sentence)]
     if found and found[-1][-1] not in _CLOSING:
         found = found[:-1]
-    return [s for s in found if _cost(s) >= _MIN_WORDS and len(s) <= _MAX_SENTENCE_CHARS]
+    return [
+        s
+        for s in found
+        if _cost(s) >= _MIN_WORDS and len(s) <= _MAX_SENTENCE_CHARS and not _HEADING.match(s)
+    ]
 
 
 def training_reply(
