@@ -72,8 +72,10 @@ def cache_options(**changes: Any) -> CacheOptions:
 
 
 def chat_options(**changes: Any) -> ChatOptions:
-    """The default `ChatOptions`, with `changes` (field=value) applied."""
-    return msgspec.structs.replace(options.chat_options(DEFAULTS), **changes)
+    """The default `ChatOptions` of a process on the hashing embedder (the in-memory
+    worlds' embedder, hence its relevance floor), with `changes` (field=value) applied."""
+    hashing = msgspec.structs.replace(DEFAULTS, embedder="hashing")
+    return msgspec.structs.replace(options.chat_options(hashing), **changes)
 
 
 def answer_cache_options(**changes: Any) -> AnswerCacheOptions:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from avataradam.entrypoints.options import chat_options
 from avataradam.entrypoints.settings import (
     SettingsError,
     env_variable_names,
@@ -113,3 +114,15 @@ def test_webhook_urls_must_be_https_in_production_unless_set_otherwise() -> None
 def test_a_webhook_timeout_beyond_a_minute_is_refused() -> None:
     with pytest.raises(SettingsError, match="AVATARADAM_WEBHOOKS"):
         load_settings({"AVATARADAM_WEBHOOKS_TIMEOUT_S": "120"}, env_file=None)
+
+
+def test_the_training_relevance_floor_follows_the_embedder_unless_set() -> None:
+    local = load_settings({"AVATARADAM_EMBEDDER": "local"}, env_file=None)
+    hashing = load_settings({"AVATARADAM_EMBEDDER": "hashing"}, env_file=None)
+    chosen = load_settings(
+        {"AVATARADAM_EMBEDDER": "local", "AVATARADAM_CHAT_MIN_RELEVANCE": "0"}, env_file=None
+    )
+
+    assert chat_options(local).min_relevance == 0.2, "measured for all-MiniLM-L6-v2"
+    assert chat_options(hashing).min_relevance == 0.0
+    assert chat_options(chosen).min_relevance == 0.0, "a value set is kept"

@@ -35,8 +35,22 @@ def cache_options(settings: Settings) -> CacheOptions:
     return _section(settings.cache, CacheOptions)
 
 
+MIN_RELEVANCE: dict[str, float] = {"local": 0.2}
+"""The training relevance floor when AVATARADAM_CHAT_MIN_RELEVANCE is unset, per embedder
+(0 for the others: nothing measured). all-MiniLM-L6-v2 (`local`): on the labelled F&I
+set of `just bench-retrieval` (bench/results/2026-12-01-retrieval.md) no answerable
+question's best passage scored below 0.255, and off-topic questions ("What's the
+weather in Paris?") score below 0.05 against F&I passages, so 0.2 refuses those and
+keeps every answerable one; questions near the topic but unanswered score like answered
+ones (p50 0.42 vs 0.58), so they are left to the answer step."""
+
+
 def chat_options(settings: Settings) -> ChatOptions:
-    return _section(settings.chat, ChatOptions)
+    chat = settings.chat
+    if chat.min_relevance is None:
+        floor = MIN_RELEVANCE.get(settings.embedder, 0.0)
+        chat = msgspec.structs.replace(chat, min_relevance=floor)
+    return _section(chat, ChatOptions)
 
 
 def answer_cache_options(settings: Settings) -> AnswerCacheOptions:

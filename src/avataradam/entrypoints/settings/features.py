@@ -130,7 +130,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     keepalive_s: float = 10.0
     extractive_delta_delay_s: float = 0.0
     support_threshold: float = 0.5
-    min_relevance: float = 0.0
+    min_relevance: float | None = None
+    """None: the floor measured for the configured embedder (`options.MIN_RELEVANCE`)."""
 
     def __post_init__(self) -> None:
         if self.keepalive_s <= 0 or self.timeout_s <= 0:
@@ -153,7 +154,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
             r"[0-9a-fA-F]{64}", self.local_model_sha256
         ):
             raise ValueError("local_model_sha256 must be 64 hexadecimal digits")
-        if not (-1 <= self.support_threshold <= 1 and -1 <= self.min_relevance <= 1):
+        floor = 0.0 if self.min_relevance is None else self.min_relevance
+        if not (-1 <= self.support_threshold <= 1 and -1 <= floor <= 1):
             raise ValueError("support_threshold and min_relevance are cosine similarities, -1..1")
 
 
