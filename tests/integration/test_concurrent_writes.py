@@ -275,18 +275,33 @@ async def test_identical_deletes_at_once_delete_once_and_all_answer_the_deleting
         assert bodies[0]["status"] == "deleting"
 
 
-async def test_identical_retries_at_once_queue_once_and_the_others_say_its_status(
-    apis: list[str], client: httpx.AsyncClient, container: Container, tenant: Tenant
-) -> None:
-    for _ in range(ROUNDS):
+async def _failed_document(
+    client: httpx.AsyncClient, container: Container, tenant: Tenant, attempts: int = 20
+) -> str:
+    """The id of a newly uploaded document, failed. The session's worker may take an
+    upload before it is failed here (then it is processing or ready, and `mark_failed`
+    refuses it): another one is uploaded until one is failed while still queued."""
+    for _ in range(attempts):
         uploaded = await client.post(
             "/v1/documents",
             files={"file": ("r.txt", f"Retry me {uuid.uuid4()}\n".encode(), "text/plain")},
             data={"topic": "books"},
             headers=tenant.admin.headers,
         )
-        document_id = uploaded.json()["id"]
-        await container.mark_failed(uuid.UUID(document_id), code="corrupt_file", message="test")
+        document_id = str(uploaded.json()["id"])
+        failed = await container.mark_failed(
+            uuid.UUID(document_id), code="corrupt_file", message="test"
+        )
+        if failed:
+            return document_id
+    raise AssertionError(f"the worker took each of {attempts} uploads before it was failed")
+
+
+async def test_identical_retries_at_once_queue_once_and_the_others_say_its_status(
+    apis: list[str], client: httpx.AsyncClient, container: Container, tenant: Tenant
+) -> None:
+    for _ in range(ROUNDS):
+        document_id = await _failed_document(client, container, tenant)
         path = f"/v1/documents/{document_id}/retry"
         raced = await race(apis, same(_request(tenant.admin, "POST", path), N))
         _assert_no_internals(raced)
