@@ -37,15 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from avataradam.adapters.memory.budget import InMemoryBudgetLedger
-from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.identity import InMemoryAccountStates, InMemoryGenerationReader
 from avataradam.adapters.memory.queue import InMemoryTaskQueue
-from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
-from avataradam.adapters.memory.store import InMemoryStore
-from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
-from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
-from avataradam.adapters.system import SystemClock
 from avataradam.domain.access import Principal
 from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, sniff_content_type
 from avataradam.domain.model import Role, Topic
@@ -53,8 +45,9 @@ from avataradam.domain.ports.knowledge import vector_id
 from avataradam.domain.retrieval import normalise_query
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.domain.usecases.search import SearchQuery
-from avataradam.entrypoints.bootstrap import Overrides, build_container
+from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.in_process import in_process_overrides
 from avataradam.entrypoints.settings import load_settings
 from bench.harness import Bench
 from bench.retrieval import metrics
@@ -109,21 +102,7 @@ def _container(environment: dict[str, str]) -> Container:
         environment | {"AVATARADAM_VECTOR_BACKEND": "memory", "AVATARADAM_CACHE_ENABLED": "false"},
         env_file=None,
     )
-    store, clock = InMemoryStore(), SystemClock()
-    return build_container(
-        settings,
-        Overrides(
-            clock=clock,
-            uow=InMemoryUnitOfWorkFactory(store),
-            generations=InMemoryGenerationReader(store),
-            accounts=InMemoryAccountStates(store),
-            index=InMemoryVectorIndex(settings.embedding.dimension),
-            cache=InMemoryCache(),
-            queue=InMemoryTaskQueue(),
-            rate_limiter=InMemoryRateLimiter(clock),
-            budget_ledger=InMemoryBudgetLedger(clock),
-        ),
-    )
+    return build_container(settings, in_process_overrides(settings, queue=InMemoryTaskQueue()))
 
 
 async def _upload(container: Container, admin: Principal, path: Path) -> uuid.UUID:

@@ -8,48 +8,24 @@ configured client (health checks, task queue unless overridden).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import msgspec
 
 from avataradam.adapters.caching.answers import AnswerCacheOptions
 from avataradam.adapters.caching.retrieval import CacheOptions
-from avataradam.adapters.memory.budget import InMemoryBudgetLedger
-from avataradam.adapters.memory.cache import InMemoryCache
-from avataradam.adapters.memory.identity import (
-    InMemoryAccountStates,
-    InMemoryGenerationReader,
-)
-from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
-from avataradam.adapters.memory.store import InMemoryStore
-from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
-from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
-from avataradam.adapters.system import SystemClock
 from avataradam.domain.usecases.conversations.chat import ChatOptions
 from avataradam.domain.usecases.ingestion import IngestionOptions
 from avataradam.entrypoints import options
 from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.in_process import in_process_overrides
 from avataradam.entrypoints.settings import Settings
 
 
 def in_memory(settings: Settings, **overrides: Any) -> Overrides:
-    """Overrides keeping every state in this process; `overrides` (any `Overrides`
-    field) replace the in-memory choice or add to it."""
-    store = InMemoryStore()
-    clock = overrides.pop("clock", None) or SystemClock()
-    world = Overrides(
-        clock=clock,
-        uow=InMemoryUnitOfWorkFactory(store),
-        generations=InMemoryGenerationReader(store),
-        accounts=InMemoryAccountStates(store),
-        index=InMemoryVectorIndex(settings.embedding.dimension),
-        cache=InMemoryCache(),
-        rate_limiter=InMemoryRateLimiter(clock),
-        budget_ledger=InMemoryBudgetLedger(clock),
-    )
-    return replace(world, **overrides)
+    """`in_process_overrides`: every state in this process."""
+    return in_process_overrides(settings, **overrides)
 
 
 def in_memory_container(settings: Settings, **overrides: Any) -> Container:
