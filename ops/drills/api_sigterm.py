@@ -353,6 +353,16 @@ def run_api_trial(
     )
 
 
+def _wait_for_line(path: Path, needle: str, *, timeout_s: float) -> bool:
+    """Whether a line holding `needle` appears in the log at `path` within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and needle in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def run_worker_trial(
     trial: int,
     stack: Stack,
@@ -374,6 +384,9 @@ def run_worker_trial(
     signalled_at = time.monotonic()
     stop = threading.Thread(target=WORKER_STOPS[variant], args=(worker.pid,))
     stop.start()
+    # "After the signal" is once the worker has taken it in: uploaded sooner, the late
+    # document could be fetched by the idle worker thread before the handler ran.
+    _wait_for_line(worker.log_path, '"event":"worker_stopping"', timeout_s=5.0)
     late_content, late_filename = small_document(uuid.uuid4().hex[:8])
     late_id = stack.upload(admin, late_content, late_filename, "product_knowledge")
     stop.join()

@@ -26,6 +26,8 @@ from dramatiq.message import Message
 from dramatiq.middleware import AsyncIO, Shutdown, SkipMessage
 
 from avataradam.entrypoints.worker.shutdown import (
+    CLOSE_S,
+    COROUTINE_CLEANUP_S,
     MAIN_PROCESS_MARGIN_S,
     GracefulStop,
     retry_when,
@@ -169,6 +171,17 @@ def test_the_process_deadline_leaves_dramatiqs_main_process_time_to_exit() -> No
     assert stop.exit_after_s == 25.0 - MAIN_PROCESS_MARGIN_S
     assert stop.interrupt_after_s == stop.exit_after_s - 5.0
     assert stop.exit_after_s < 25.0 - 2.0, "Dramatiq's main process needs up to 2 s more"
+
+
+def test_a_short_drain_leaves_an_interrupted_coroutine_dramatiqs_whole_cleanup_wait() -> None:
+    """4 s of drain leave 2 s to the process: interrupting 1 s before its deadline
+    raced Dramatiq's own 1 s wait for the interrupted coroutine's cleanup (a worker that
+    had shut down could meet its deadline first, exit status 1)."""
+    stop = GracefulStop(4.0)
+
+    assert stop.exit_after_s == 2.0
+    assert stop.exit_after_s - stop.interrupt_after_s == COROUTINE_CLEANUP_S + CLOSE_S
+    assert GracefulStop(7.0).interrupt_after_s == 2.0, "half the time left when it is more"
 
 
 def test_a_finished_task_is_never_interrupted() -> None:

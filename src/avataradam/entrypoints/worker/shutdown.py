@@ -51,6 +51,11 @@ _log = structlog.get_logger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 MAIN_PROCESS_MARGIN_S = 3.0
 EXIT_STILL_DRAINING = 1
+COROUTINE_CLEANUP_S = 1.0
+"""How long Dramatiq's worker thread waits for an interrupted actor's coroutine to run
+its cleanup (`dramatiq.asyncio.EventLoopThread.run_coroutine`, a fixed 1 s)."""
+CLOSE_S = 0.5
+"""Time for the worker to close once its threads are done."""
 """Exit status of a process whose worker had not shut down at the deadline (Dramatiq's
 RET_KILLED)."""
 
@@ -79,13 +84,18 @@ class GracefulStop(dramatiq.Middleware):
         interrupt_margin_s: float = 5.0,
         at_deadline: Callable[[bool], None] | None = None,
     ) -> None:
-        """`interrupt_margin_s` (at most half the time left) leaves interrupted tasks the
-        time to re-enqueue themselves and the process the time to close; `at_deadline`
-        is what happens to a process still alive at its deadline, told whether the
-        worker had shut down (default: the process exits)."""
+        """`interrupt_margin_s` leaves interrupted tasks the time to re-enqueue
+        themselves and the process the time to close: at most half the time left, or,
+        when the time left allows it, Dramatiq's wait for an interrupted coroutine plus
+        the time to close (`COROUTINE_CLEANUP_S + CLOSE_S`), so that a cleanup Dramatiq
+        still waits for never runs into the deadline. `at_deadline` is what happens to
+        a process still alive at its deadline, told whether the worker had shut down
+        (default: the process exits)."""
         self.drain_timeout_s = drain_timeout_s
         self.exit_after_s = max(drain_timeout_s - MAIN_PROCESS_MARGIN_S, drain_timeout_s / 2)
-        self.interrupt_after_s = self.exit_after_s - min(interrupt_margin_s, self.exit_after_s / 2)
+        left = self.exit_after_s
+        margin = max(left / 2, min(left - CLOSE_S, COROUTINE_CLEANUP_S + CLOSE_S))
+        self.interrupt_after_s = left - min(interrupt_margin_s, margin)
         self._at_deadline = at_deadline or _exit_at_deadline
         self._stopping = threading.Event()
         self._shut_down = threading.Event()
