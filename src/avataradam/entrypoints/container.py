@@ -60,7 +60,8 @@ from avataradam.domain.usecases.documents import (
     TaskDispatcher,
     UploadDocument,
 )
-from avataradam.domain.usecases.ingestion import IngestDocument, IngestionOptions
+from avataradam.domain.usecases.ingestion import IngestDocument
+from avataradam.domain.usecases.ingestion_run import IngestionOptions
 from avataradam.domain.usecases.outbox import RelayOutbox
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.search import SearchKnowledgeBase

@@ -15,7 +15,7 @@ import msgspec
 from avataradam.adapters.caching.answers import AnswerCacheOptions
 from avataradam.adapters.caching.retrieval import CacheOptions
 from avataradam.domain.usecases.conversations.chat import ChatOptions
-from avataradam.domain.usecases.ingestion import IngestionOptions
+from avataradam.domain.usecases.ingestion_run import IngestionOptions
 from avataradam.entrypoints.settings import Settings
 
 OptionsT = TypeVar("OptionsT")

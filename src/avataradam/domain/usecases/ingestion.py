@@ -13,8 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
-import msgspec
-
 from avataradam.domain import codes
 from avataradam.domain.embedding_text import AS_IS, PassageText, document_title
 from avataradam.domain.errors import DependencyUnavailable, DomainError
@@ -36,6 +34,8 @@ from avataradam.domain.usecases.document_jobs import MarkFailed, document_event
 from avataradam.domain.usecases.ingestion_run import (
     Batch,
     Batches,
+    IngestionOptions,
+    IngestOutcome,
     Lease,
     LeaseLost,
     Progress,
@@ -45,29 +45,6 @@ from avataradam.domain.usecases.ingestion_run import (
 
 # Share of `progress` reached once the whole file is read and stored, before `ready`.
 _STORED = 0.95
-
-
-class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """Built from Settings (entrypoints/options.py), which hold the defaults."""
-
-    embed_batch_size: int
-    upsert_batch_size: int
-    """Passages extracted, embedded, indexed and stored together: at most this many (and
-    their vectors) are held in memory at once, whatever the document's size."""
-    progress_interval_s: float
-    lease_s: float
-    """How long a claim holds a document without renewal. A worker that dies holds it
-    at most this long; a re-drive follows within the reconciler's interval."""
-    lease_renew_interval_s: float
-    """How often the holder renews its lease, whatever the step (extraction reports no
-    progress for minutes); well below `lease_s`, so a late renewal never lets it lapse."""
-
-
-class IngestOutcome(msgspec.Struct, frozen=True, kw_only=True):
-    document_id: UUID
-    status: str
-    chunk_count: int = 0
-    error_code: str | None = None
 
 
 class IngestDocument:

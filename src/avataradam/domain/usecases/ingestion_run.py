@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+import msgspec
+
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import Chunk, Document, Stage
 from avataradam.domain.ports.knowledge import ChunkDraft, VectorRecord, vector_id
@@ -214,3 +216,26 @@ class Run:
     times: StageTimes
     stored: int = 0
     """Passages whose vectors (and chunk rows) this run may have written."""
+
+
+class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Built from Settings (entrypoints/options.py), which hold the defaults."""
+
+    embed_batch_size: int
+    upsert_batch_size: int
+    """Passages extracted, embedded, indexed and stored together: at most this many (and
+    their vectors) are held in memory at once, whatever the document's size."""
+    progress_interval_s: float
+    lease_s: float
+    """How long a claim holds a document without renewal. A worker that dies holds it
+    at most this long; a re-drive follows within the reconciler's interval."""
+    lease_renew_interval_s: float
+    """How often the holder renews its lease, whatever the step (extraction reports no
+    progress for minutes); well below `lease_s`, so a late renewal never lets it lapse."""
+
+
+class IngestOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    document_id: UUID
+    status: str
+    chunk_count: int = 0
+    error_code: str | None = None

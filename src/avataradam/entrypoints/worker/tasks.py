@@ -22,7 +22,7 @@ from dramatiq.middleware import CurrentMessage
 from avataradam.domain import codes
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus
-from avataradam.domain.usecases.ingestion import IngestOutcome
+from avataradam.domain.usecases.ingestion_run import IngestOutcome
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings.features import IngestionSettings
 from avataradam.entrypoints.worker.memory import release_free_memory
