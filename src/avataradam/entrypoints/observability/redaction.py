@@ -125,15 +125,9 @@ def redact(value: Any) -> Any:
 
 
 def _redact_item(key: object, item: Any) -> Any:
-    """One mapping entry's value: exact-type checks first, since every log line (two per
-    request) passes through here and most of its values are plain strings and numbers."""
+    """One mapping entry's value: masked under a sensitive key, else `redact`ed."""
     if type(key) is str and _is_sensitive_str_key(key):
         return REDACTED
-    kind = type(item)
-    if kind is str:
-        return scrub_string(item)
-    if kind in _PLAIN:
-        return item
     return redact(item)
 
 
