@@ -291,8 +291,7 @@ class Metrics:
         self.set_build_info(__version__)
         # Labelled children of the per-request counters, looked up once (a `labels()`
         # call validates and locks); bounded, since every label takes few values.
-        self._cache_children: dict[tuple[str, str], Counter] = {}
-        self._rate_limit_children: dict[tuple[str, str], Counter] = {}
+        self._children: dict[tuple[Counter, str, str], Counter] = {}
 
     # Small helpers for call sites that would otherwise repeat label plumbing.
 
@@ -308,20 +307,20 @@ class Metrics:
         self.db_pool_in_use.labels(pool=pool).set(in_use)
         self.db_pool_idle.labels(pool=pool).set(size - in_use)
 
-    def record_cache(self, cache: CacheName, result: CacheResult) -> None:
-        child = self._cache_children.get((cache, result))
+    def _child(self, counter: Counter, first: str, second: str) -> Counter:
+        """`counter`'s child for its two label values (in declared order), kept."""
+        child = self._children.get((counter, first, second))
         if child is None:
-            child = self.cache_requests.labels(cache=cache, result=result)
-            self._cache_children[cache, result] = child
-        child.inc()
+            child = counter.labels(first, second)
+            self._children[counter, first, second] = child
+        return child
+
+    def record_cache(self, cache: CacheName, result: CacheResult) -> None:
+        self._child(self.cache_requests, cache, result).inc()
 
     def record_rate_limit(self, policy: str, decision: str) -> None:
         """One decision of rate-limit `policy`: allowed, limited, fail_open, fail_closed."""
-        child = self._rate_limit_children.get((policy, decision))
-        if child is None:
-            child = self.rate_limit_decisions.labels(policy=policy, decision=decision)
-            self._rate_limit_children[policy, decision] = child
-        child.inc()
+        self._child(self.rate_limit_decisions, policy, decision).inc()
 
     def record_tokens(self, model: str, *, prompt: int, completion: int) -> None:
         self.llm_tokens.labels(model=model, kind="prompt").inc(prompt)
