@@ -5,6 +5,7 @@ cache is what they share."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
 
@@ -14,6 +15,7 @@ import pytest
 from avataradam.adapters.caching.answers import SharedAnswerCache
 from avataradam.adapters.caching.embeddings import CachingEmbedder
 from avataradam.adapters.caching.retrieval import CachingRetriever
+from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.system import SystemClock
 from avataradam.domain.answers import CachedAnswer
@@ -61,6 +63,14 @@ class CountingEmbedder:
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.texts.extend(texts)
         return [[float(len(text)), 1.0] for text in texts]
+
+
+class AsymmetricEmbedder(CountingEmbedder):
+    """Queries and passages embedded differently, as e5's `query: ` / `passage: `."""
+
+    async def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        self.texts.extend(f"query: {text}" for text in texts)
+        return [[float(len(text)), -1.0] for text in texts]
 
 
 class CountingCache:
@@ -189,18 +199,38 @@ async def test_a_query_embedding_is_computed_once_then_shared(cache: Cache) -> N
     inner, telemetry = CountingEmbedder(), InMemoryTelemetry()
     text = f"what is gap {uuid.uuid4()}"
 
-    first = await CachingEmbedder(inner, cache, telemetry, ttl_s=60).embed([text])
-    second = await CachingEmbedder(inner, cache, telemetry, ttl_s=60).embed([text])
+    first = await CachingEmbedder(inner, cache, telemetry, ttl_s=60).embed_queries([text])
+    second = await CachingEmbedder(inner, cache, telemetry, ttl_s=60).embed_queries([text])
 
     assert first == second == [[float(len(text)), 1.0]]
     assert inner.texts == [text]
     assert telemetry.cache_results == [("embedding", "miss"), ("embedding", "hit")]
 
 
+async def test_queries_use_the_query_convention_and_passages_are_never_cached(
+    cache: Cache,
+) -> None:
+    inner, telemetry = AsymmetricEmbedder(), InMemoryTelemetry()
+    caching = CachingEmbedder(inner, cache, telemetry, ttl_s=60)
+    metered = MeteredEmbedder(caching, time_call=lambda _operation: contextlib.nullcontext())
+    text = f"what is gap {uuid.uuid4()}"
+
+    queries = [await metered.embed_queries([text]) for _ in range(2)]
+    passages = [await metered.embed([text]) for _ in range(2)]
+
+    assert queries == [[[float(len(text)), -1.0]]] * 2
+    assert passages == [[[float(len(text)), 1.0]]] * 2
+    assert inner.texts == [f"query: {text}", text, text]
+    assert telemetry.cache_results == [("embedding", "miss"), ("embedding", "hit")]
+    assert metered.calls == 4
+
+
 async def test_an_unreachable_cache_still_embeds(unreachable_cache: Cache) -> None:
     inner, telemetry = CountingEmbedder(), InMemoryTelemetry()
 
-    vectors = await CachingEmbedder(inner, unreachable_cache, telemetry, ttl_s=60).embed(["q"])
+    vectors = await CachingEmbedder(inner, unreachable_cache, telemetry, ttl_s=60).embed_queries(
+        ["q"]
+    )
 
     assert vectors == [[1.0, 1.0]]
     assert telemetry.cache_results == [("embedding", "bypass"), ("embedding", "miss")]

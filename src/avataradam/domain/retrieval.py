@@ -18,6 +18,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.model import Topic
+from avataradam.domain.ports.capabilities import embed_queries
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 
@@ -97,7 +98,7 @@ class KnowledgeBaseRetriever:
         self._uow, self._embedder, self._index = uow, embedder, index
 
     async def retrieve(self, request: RetrievalRequest) -> SearchResult:
-        [vector] = await self._embedder.embed([request.normalised])
+        [vector] = await embed_queries(self._embedder, [request.normalised])
         hits = await self._search(request.dealership_id, vector, request.topics, request.top_k)
         return SearchResult(hits=hits, cache="bypass")
 

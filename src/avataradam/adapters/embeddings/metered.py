@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
+from avataradam.domain.ports.capabilities import embed_queries
 from avataradam.domain.ports.knowledge import Embedder
 
 CallTimer = Callable[[str], AbstractContextManager[None]]
@@ -27,3 +28,8 @@ class MeteredEmbedder:
         self.calls += 1
         with self._time_call("embed"):
             return await self.inner.embed(texts)
+
+    async def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls += 1
+        with self._time_call("embed"):
+            return await embed_queries(self.inner, texts)

@@ -9,7 +9,11 @@ adapter that has them.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from avataradam.domain.ports.knowledge import Embedder
 
 
 @runtime_checkable
@@ -25,6 +29,15 @@ class TokenCounting(Protocol):
     """Counts the tokens it reads of `text` (without special tokens), as it counts them."""
 
     def token_counter(self, text: str) -> int: ...
+
+
+@runtime_checkable
+class EmbedsQueries(Protocol):
+    """Embeds search queries differently from passages (e5's `query: ` / `passage: `
+    convention): `embed` is for passages, `embed_queries` for what is searched with.
+    An embedder without it embeds both the same way (`embed`)."""
+
+    async def embed_queries(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 @runtime_checkable
@@ -58,3 +71,11 @@ def undecorated(adapter: object) -> object:
     while isinstance(adapter, Decorator):
         adapter = adapter.inner
     return adapter
+
+
+async def embed_queries(embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
+    """`texts` embedded as queries: through `embed_queries` where `embedder` has it,
+    else `embed`."""
+    if isinstance(embedder, EmbedsQueries):
+        return await embedder.embed_queries(texts)
+    return await embedder.embed(texts)
