@@ -15,6 +15,7 @@ from avataradam.adapters.postgres.identity import PostgresGenerationReader
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.ports.repositories.identity import GenerationReader
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.vectors import ActiveVectors, KnowledgeBaseState
 from tests.contract.builders import seed
 
 
@@ -43,16 +44,39 @@ async def test_a_committed_bump_is_read_at_once_and_an_uncommitted_one_never(
 ) -> None:
     uow, generations = pair
     dealership, _ = await seed(uow)
-    assert await generations.generation(dealership.id) == 0
+    assert await generations.state(dealership.id) == KnowledgeBaseState(generation=0)
     async with uow() as work:
         await work.dealerships.bump_generation(dealership.id)
-        assert await generations.generation(dealership.id) == 0  # not committed yet
+        assert await generations.state(dealership.id) == KnowledgeBaseState(generation=0)
         await work.commit()
-    assert await generations.generation(dealership.id) == 1
+    assert await generations.state(dealership.id) == KnowledgeBaseState(generation=1)
+
+
+async def test_a_switch_of_vectors_is_read_with_the_generation_it_bumps(
+    pair: tuple[UnitOfWorkFactory, GenerationReader],
+) -> None:
+    uow, generations = pair
+    dealership, _ = await seed(uow)
+    async with uow() as work:
+        await work.dealerships.record_vector_profile(dealership.id, "hashing:none")
+        await work.dealerships.record_vector_profile(dealership.id, "e5:none")  # kept first
+        await work.commit()
+    assert await generations.state(dealership.id) == KnowledgeBaseState(
+        generation=0, vectors=ActiveVectors(generation=0, profile="hashing:none")
+    )
+    async with uow() as work:
+        locked = await work.dealerships.vectors_for_update(dealership.id)
+        assert locked == ActiveVectors(generation=0, profile="hashing:none")
+        switched = ActiveVectors(generation=1, profile="e5:title_section")
+        assert await work.dealerships.switch_vectors(dealership.id, switched) == 1
+        await work.commit()
+    assert await generations.state(dealership.id) == KnowledgeBaseState(
+        generation=1, vectors=ActiveVectors(generation=1, profile="e5:title_section")
+    )
 
 
 async def test_an_unknown_dealership_has_no_generation(
     pair: tuple[UnitOfWorkFactory, GenerationReader],
 ) -> None:
     _, generations = pair
-    assert await generations.generation(uuid.uuid4()) is None
+    assert await generations.state(uuid.uuid4()) is None

@@ -233,7 +233,7 @@ async def test_through_the_composition_root_search_returns_and_cites_the_passage
     assert all(hit.text in GUIDE and "Title:" not in hit.text for hit in result.hits)
     assert embedder.texts[len(ingested) :] == ["who pays after a total loss?"]
     [retrieval_key] = [key for key in cache.keys if key.startswith("avataradam:ret:")]
-    assert f":{HashingEmbedder(dimension=384).model_name}+title_section.v1:" in retrieval_key
+    assert f":{HashingEmbedder(dimension=384).model_name}+title_section.v1@0:" in retrieval_key
     [embedding_key] = [key for key in cache.keys if key.startswith("avataradam:emb:")]
     assert "+title_section" not in embedding_key  # questions are embedded as asked
 

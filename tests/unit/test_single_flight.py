@@ -77,7 +77,7 @@ async def test_the_retrieval_cache_serves_a_peer_result_stored_just_before_its_l
         normalised="is gap required",
         topics=None,
         top_k=5,
-        model=embedder.model_name,
+        model=f"{embedder.model_name}@0",  # the vectors' maker @ their generation
     )
     cache = PeerFinishesBeforeOurLock(key, msgspec.msgpack.encode(hits))
     store = InMemoryStore()

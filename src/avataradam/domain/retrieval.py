@@ -21,6 +21,8 @@ from avataradam.domain.model import Topic
 from avataradam.domain.ports.capabilities import embed_queries
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.profiles import VectorProfiles, profiles_of
+from avataradam.domain.vectors import ActiveVectors, namespace
 
 MAX_FETCH = 1000
 """Most vectors one search asks the index for while fetching past unservable ones."""
@@ -56,6 +58,8 @@ class RetrievalRequest(msgspec.Struct, frozen=True, kw_only=True):
     normalised: str
     topics: tuple[Topic, ...] | None
     top_k: int
+    vectors: ActiveVectors = ActiveVectors()
+    """The vector generation searched, and the profile whose embedder embeds the query."""
 
 
 _SPACE = re.compile(r"\s+")
@@ -94,17 +98,28 @@ class KnowledgeBaseRetriever:
     """`Retriever` straight from the vector index and the chunks: never cached, so its
     results say `bypass`."""
 
-    def __init__(self, uow: UnitOfWorkFactory, embedder: Embedder, index: VectorIndex) -> None:
-        self._uow, self._embedder, self._index = uow, embedder, index
+    def __init__(
+        self, uow: UnitOfWorkFactory, embedders: Embedder | VectorProfiles, index: VectorIndex
+    ) -> None:
+        """`embedders`: the query embedder of each profile (one `Embedder`: for all)."""
+        self._uow, self._profiles, self._index = uow, profiles_of(embedders), index
 
     async def retrieve(self, request: RetrievalRequest) -> SearchResult:
-        [vector] = await embed_queries(self._embedder, [request.normalised])
-        hits = await self._search(request.dealership_id, vector, request.topics, request.top_k)
+        embedder = self._profiles.embedder(request.vectors.profile)
+        [vector] = await embed_queries(embedder, [request.normalised])
+        hits = await self._search(
+            request.dealership_id,
+            namespace(request.dealership_id, request.vectors.generation),
+            vector,
+            request.topics,
+            request.top_k,
+        )
         return SearchResult(hits=hits, cache="bypass")
 
     async def _search(
         self,
         dealership_id: UUID,
+        vector_namespace: str,
         vector: list[float],
         topics: Sequence[Topic] | None,
         top_k: int,
@@ -125,7 +140,7 @@ class KnowledgeBaseRetriever:
         fetch = top_k
         while True:
             matches = await self._index.query(
-                str(dealership_id),
+                vector_namespace,
                 vector,
                 top_k=fetch,
                 topics=wanted,

@@ -8,6 +8,7 @@ the same store (`generations`, `accounts`), the caches, the limiter and the ledg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -18,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from avataradam.adapters.chunking.budget import PassageBudget, passage_budget
+from avataradam.adapters.chunking.budget import passage_budget
 from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.dramatiq.queue import DramatiqTaskQueue, build_broker
 from avataradam.adapters.embeddings.metered import MeteredEmbedder
@@ -47,7 +48,7 @@ from avataradam.adapters.vectors.metered import MeteredVectorIndex
 from avataradam.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
-from avataradam.domain.embedding_text import EmbeddingContext, PassageText
+from avataradam.domain.embedding_text import EmbeddingContext
 from avataradam.domain.ports.capabilities import Closable, undecorated
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
@@ -64,6 +65,7 @@ from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher
 from avataradam.entrypoints import factories
 from avataradam.entrypoints.container import Container, Knowledge
 from avataradam.entrypoints.options import ingestion_options
+from avataradam.entrypoints.profiles import ConfiguredProfiles, passage_text
 from avataradam.entrypoints.settings import Settings
 
 
@@ -123,6 +125,14 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
     # the prefix embedded before it (its title and section).
     budget = passage_budget(raw_embedder, settings.ingestion.chunk_size_tokens)
     embedder = MeteredEmbedder(raw_embedder, time_call=partial(observed_call, metrics, "embedder"))
+    configured_text = passage_text(EmbeddingContext(settings.embedding.context), budget)
+    profiles = ConfiguredProfiles(
+        settings,
+        metrics,
+        embedder=embedder,
+        passage_text=configured_text,
+        build=_only(overrides.embedder) if overrides.embedder is not None else None,
+    )
     container = Container(
         settings=settings,
         clock=clock,
@@ -150,8 +160,9 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
                 overlap=settings.ingestion.chunk_overlap,
                 token_counter=budget.token_counter,
             ),
-            passage_text=_passage_text(settings, budget),
+            passage_text=configured_text,
             embedder=embedder,
+            profiles=profiles,
             index=MeteredVectorIndex(
                 overrides.index or factories.vector_index(settings, store.database),
                 time_call=partial(observed_call, metrics, "vector_store"),
@@ -209,23 +220,10 @@ def message_options() -> dict[str, str]:
     return options
 
 
-MIN_PREFIX_TOKENS = 16
-"""Below this room beside a passage a title and section hardly fit: said at start."""
-
-
-def _passage_text(settings: Settings, budget: PassageBudget) -> PassageText:
-    """What is embedded for a passage; warns when the chunk size leaves its title and
-    section (`AVATARADAM_EMBEDDING_CONTEXT`) little room in the model's window."""
-    context = EmbeddingContext(settings.embedding.context)
-    room = budget.prefix_tokens
-    if context is not EmbeddingContext.NONE and room is not None and room < MIN_PREFIX_TOKENS:
-        structlog.get_logger().warning(
-            "embedding_context_without_room",
-            prefix_tokens=room,
-            hint="lower AVATARADAM_INGESTION_CHUNK_SIZE_TOKENS to leave the title and section"
-            " room in the embedder's window, or set AVATARADAM_EMBEDDING_CONTEXT=none",
-        )
-    return PassageText(context, count_tokens=budget.prefix_counter, max_prefix_tokens=room)
+def _only(embedder: Embedder) -> Callable[[str], Embedder]:
+    """A builder of other profiles' embedders that answers `embedder` for every one (an
+    overridden embedder stands for every model)."""
+    return lambda _name: embedder
 
 
 def _store(

@@ -33,6 +33,7 @@ from avataradam.domain.ports.services import (
     WebhookSender,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
+from avataradam.domain.profiles import VectorProfiles
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations.chat import SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
@@ -103,6 +104,8 @@ class Knowledge:
     spool: Spool
     passage_text: PassageText
     """What is embedded for a passage (its title and section, or its text alone)."""
+    profiles: VectorProfiles
+    """Every vector profile's embedder and passage text, the configured one's above."""
 
 
 @dataclass
@@ -198,13 +201,12 @@ class Container:
         )
         retriever = knowledge_base_retriever(
             uow,
-            k.embedder,
+            k.profiles,
             k.index,
             cache=self.cache,
             telemetry=self.telemetry,
             clock=clock,
             options=cache_options(self.settings),
-            vector_space=k.passage_text.vector_space(k.embedder.model_name),
         )
         self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
 

@@ -7,16 +7,20 @@ always as good as the shared one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
 from avataradam.adapters.caching.embeddings import CachingEmbedder
 from avataradam.adapters.caching.local import LocalResults
 from avataradam.adapters.caching.single_flight import SharedValues
+from avataradam.domain.embedding_text import PassageText
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.retrieval import Retriever
 from avataradam.domain.ports.services import Cache, Telemetry
 from avataradam.domain.ports.system import Clock
+from avataradam.domain.profiles import VectorProfiles, profiles_of
 from avataradam.domain.retrieval import (
     KnowledgeBaseRetriever,
     RetrievalRequest,
@@ -56,10 +60,13 @@ class CachingRetriever:
         telemetry: Telemetry,
         clock: Clock,
         *,
-        model: str,
+        model: str | Callable[[str | None], str],
         options: CacheOptions,
     ) -> None:
-        self._inner, self._telemetry, self._model = inner, telemetry, model
+        """`model`: what keys name as the vectors' maker, per the request's profile
+        (`VectorProfiles.space`; a string: the same for every profile)."""
+        self._inner, self._telemetry = inner, telemetry
+        self._model = model if callable(model) else (lambda _profile: model)
         self._local = LocalResults(options.local_entries, options.retrieval_ttl_s, clock)
         self._results = SharedValues(
             cache, clock, list[SearchHit], ttl_s=options.retrieval_ttl_s, waits=options
@@ -78,7 +85,7 @@ class CachingRetriever:
             normalised=request.normalised,
             topics=request.topics,
             top_k=request.top_k,
-            model=self._model,
+            model=f"{self._model(request.vectors.profile)}@{request.vectors.generation}",
         )
 
         async def compute() -> list[SearchHit]:
@@ -94,7 +101,7 @@ class CachingRetriever:
 
 def knowledge_base_retriever(
     uow: UnitOfWorkFactory,
-    embedder: Embedder,
+    embedder: Embedder | VectorProfiles,
     index: VectorIndex,
     *,
     cache: Cache,
@@ -109,14 +116,45 @@ def knowledge_base_retriever(
     model and the embedded-text format, `domain.embedding_text.vector_space`), by default
     the embedder's model; query embeddings are keyed by the model alone (a question is
     embedded as asked, whatever the passages' format)."""
+    profiles = profiles_of(embedder)
     if not options.enabled:
-        return KnowledgeBaseRetriever(uow, embedder, index)
-    embeddings = CachingEmbedder(embedder, cache, telemetry, ttl_s=options.embedding_ttl_s)
+        return KnowledgeBaseRetriever(uow, profiles, index)
     return CachingRetriever(
-        KnowledgeBaseRetriever(uow, embeddings, index),
+        KnowledgeBaseRetriever(
+            uow, CachingProfiles(profiles, cache, telemetry, options.embedding_ttl_s), index
+        ),
         cache,
         telemetry,
         clock,
-        model=vector_space or embedder.model_name,
+        model=(lambda _profile: vector_space) if vector_space else profiles.space,
         options=options,
     )
+
+
+class CachingProfiles:
+    """Implements `VectorProfiles` around another, each profile's embedder behind the
+    query-embedding cache (`CachingEmbedder`, made once per embedder)."""
+
+    def __init__(
+        self, inner: VectorProfiles, cache: Cache, telemetry: Telemetry, ttl_s: int
+    ) -> None:
+        self._inner, self._cache, self._telemetry, self._ttl_s = inner, cache, telemetry, ttl_s
+        self._cached: dict[int, CachingEmbedder] = {}
+
+    @property
+    def configured(self) -> str:
+        return self._inner.configured
+
+    def embedder(self, profile: str | None) -> Embedder:
+        inner = self._inner.embedder(profile)
+        cached = self._cached.get(id(inner))
+        if cached is None or cached.inner is not inner:
+            cached = CachingEmbedder(inner, self._cache, self._telemetry, ttl_s=self._ttl_s)
+            self._cached[id(inner)] = cached
+        return cached
+
+    def passage_text(self, profile: str | None) -> PassageText:
+        return self._inner.passage_text(profile)
+
+    def space(self, profile: str | None) -> str:
+        return self._inner.space(profile)

@@ -294,6 +294,10 @@ class InMemoryChunkRepository:
             and document.status is DocumentStatus.READY
         ]
 
+    async def of_document(self, document_id: UUID) -> list[Chunk]:
+        chunks = [c for c in self._tx.tables.chunks.values() if c.document_id == document_id]
+        return sorted(chunks, key=lambda c: c.index)
+
     async def count(self, document_id: UUID) -> int:
         return sum(1 for c in self._tx.tables.chunks.values() if c.document_id == document_id)
 

@@ -18,6 +18,7 @@ from avataradam.domain.model import (
     User,
 )
 from avataradam.domain.pagination import Cursor
+from avataradam.domain.vectors import ActiveVectors, KnowledgeBaseState, active_vectors
 
 
 class InMemoryDealershipRepository:
@@ -36,7 +37,10 @@ class InMemoryDealershipRepository:
             if current is None:
                 raise NotFound("dealership not found")
             t.dealerships[dealership.id] = msgspec.structs.replace(
-                dealership, knowledge_base_generation=current.knowledge_base_generation
+                dealership,
+                knowledge_base_generation=current.knowledge_base_generation,
+                vector_generation=current.vector_generation,
+                vector_profile=current.vector_profile,
             )
 
         self._tx.write(op)
@@ -53,6 +57,42 @@ class InMemoryDealershipRepository:
             generation = current.knowledge_base_generation + 1
             t.dealerships[dealership_id] = msgspec.structs.replace(
                 current, knowledge_base_generation=generation
+            )
+            return generation
+
+        return self._tx.write(op)
+
+    async def vectors_for_update(self, dealership_id: UUID) -> ActiveVectors | None:
+        """Like a row lock: a commit after another one switched them fails with
+        ConcurrentUpdate."""
+
+        def op(t: Tables) -> ActiveVectors | None:
+            current = t.dealerships.get(dealership_id)
+            return None if current is None else active_vectors(current)
+
+        return self._tx.write(op, replay_must_agree=True)
+
+    async def record_vector_profile(self, dealership_id: UUID, profile: str) -> None:
+        def op(t: Tables) -> None:
+            current = t.dealerships.get(dealership_id)
+            if current is not None and current.vector_profile is None:
+                t.dealerships[dealership_id] = msgspec.structs.replace(
+                    current, vector_profile=profile
+                )
+
+        self._tx.write(op)
+
+    async def switch_vectors(self, dealership_id: UUID, vectors: ActiveVectors) -> int:
+        def op(t: Tables) -> int:
+            current = t.dealerships.get(dealership_id)
+            if current is None:
+                raise NotFound("dealership not found")
+            generation = current.knowledge_base_generation + 1
+            t.dealerships[dealership_id] = msgspec.structs.replace(
+                current,
+                knowledge_base_generation=generation,
+                vector_generation=vectors.generation,
+                vector_profile=vectors.profile,
             )
             return generation
 
@@ -216,6 +256,10 @@ class InMemoryGenerationReader:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def generation(self, dealership_id: UUID) -> int | None:
+    async def state(self, dealership_id: UUID) -> KnowledgeBaseState | None:
         dealership = self._store.tables.dealerships.get(dealership_id)
-        return None if dealership is None else dealership.knowledge_base_generation
+        if dealership is None:
+            return None
+        return KnowledgeBaseState(
+            generation=dealership.knowledge_base_generation, vectors=active_vectors(dealership)
+        )

@@ -32,6 +32,7 @@ from avataradam.domain.model import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from avataradam.domain.vectors import Reembedding
 
 T = TypeVar("T")
 
@@ -57,6 +58,9 @@ class Tables:
     usage_records: dict[UUID, UsageRecord] = dataclasses.field(default_factory=dict)
     # (dealership_id, period, threshold) -> when the alert was raised
     usage_alerts: dict[tuple[UUID, date, int], datetime] = dataclasses.field(default_factory=dict)
+    reembeddings: dict[tuple[UUID, int], Reembedding] = dataclasses.field(default_factory=dict)
+    # (dealership_id, generation) -> documents written into it
+    reembedded: dict[tuple[UUID, int], frozenset[UUID]] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})

@@ -23,6 +23,7 @@ from avataradam.adapters.memory.outbox import (
     InMemoryIdempotencyRepository,
     InMemoryOutboxRepository,
 )
+from avataradam.adapters.memory.reembeddings import InMemoryReembeddingRepository
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
 from avataradam.adapters.memory.usage import InMemoryUsageRepository
 from avataradam.adapters.memory.webhooks import InMemoryWebhookRepository
@@ -53,6 +54,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.idempotency = InMemoryIdempotencyRepository(tx)
         self.webhooks = InMemoryWebhookRepository(tx)
         self.usage = InMemoryUsageRepository(tx)
+        self.reembeddings = InMemoryReembeddingRepository(tx)
         return self
 
     async def commit(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
+import msgspec
+
 from avataradam.adapters.postgres.errors import (
     translate,
 )
@@ -14,8 +16,15 @@ from avataradam.domain.model import (
     Chunk,
 )
 
+
+def _json(path: tuple[str, ...]) -> str:
+    """A heading path as JSON text: unnest() cannot take an array of arrays of text."""
+    return msgspec.json.encode(path).decode()
+
+
 _SELECT_CHUNK = (
-    "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section FROM chunks"
+    "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section,"
+    " section_path FROM chunks"
 )
 
 
@@ -37,13 +46,19 @@ class PostgresChunkRepository(ConnectionRepository):
             raise Conflict("two chunks of a document share an index")
         await self._conn.execute(
             "INSERT INTO chunks (id, document_id, dealership_id, index, text, topic, filename, "
-            "page, section)"
-            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[],"
-            " $6::text[], $7::text[], $8::int[], $9::text[])"
+            "page, section, section_path)"
+            " SELECT u.id, u.document_id, u.dealership_id, u.index, u.text, u.topic,"
+            " u.filename, u.page, u.section,"
+            " CASE WHEN u.path IS NULL THEN NULL ELSE"
+            " ARRAY(SELECT jsonb_array_elements_text(u.path)) END"
+            " FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[],"
+            " $6::text[], $7::text[], $8::int[], $9::text[], $10::jsonb[])"
+            " AS u(id, document_id, dealership_id, index, text, topic, filename, page, section,"
+            " path)"
             " ON CONFLICT (document_id, index) DO UPDATE SET id = excluded.id,"
             " dealership_id = excluded.dealership_id, text = excluded.text,"
             " topic = excluded.topic, filename = excluded.filename, page = excluded.page,"
-            " section = excluded.section",
+            " section = excluded.section, section_path = excluded.section_path",
             [c.id for c in chunks],
             [document_id] * len(chunks),
             [c.dealership_id for c in chunks],
@@ -53,6 +68,7 @@ class PostgresChunkRepository(ConnectionRepository):
             [c.filename for c in chunks],
             [c.page for c in chunks],
             [c.section for c in chunks],
+            [None if c.section_path is None else _json(c.section_path) for c in chunks],
         )
 
     @translate
@@ -74,6 +90,12 @@ class PostgresChunkRepository(ConnectionRepository):
         )
         by_id = {row["id"]: from_row(Chunk, row) for row in rows}
         return [by_id[chunk_id] for chunk_id in dict.fromkeys(chunk_ids) if chunk_id in by_id]
+
+    @translate
+    async def of_document(self, document_id: UUID) -> list[Chunk]:
+        return await self._all(
+            Chunk, f"{_SELECT_CHUNK} WHERE document_id = $1 ORDER BY index", document_id
+        )
 
     @translate
     async def count(self, document_id: UUID) -> int:

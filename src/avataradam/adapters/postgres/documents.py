@@ -38,7 +38,7 @@ _ADD_ATTEMPTS = 3
 _DOCUMENT = columns(
     "id, dealership_id, topic, filename, content_type, size_bytes, sha256, status, stage,"
     " progress, chunk_count, attempts, error_code, error_message, created_at, updated_at,"
-    " title, warnings, lease_token, lease_expires_at, processing_started_at"
+    " title, warnings, lease_token, lease_expires_at, processing_started_at, context_title"
 )
 _SELECT_DOCUMENT = select("documents", _DOCUMENT)
 _INSERT_DOCUMENT = insert("documents", _DOCUMENT)
@@ -46,7 +46,7 @@ _INSERT_DOCUMENT = insert("documents", _DOCUMENT)
 _MUTABLE = columns(
     "id, filename, content_type, size_bytes, status, stage, progress, chunk_count, attempts,"
     " error_code, error_message, updated_at, title, warnings, lease_token, lease_expires_at,"
-    " processing_started_at"
+    " processing_started_at, context_title"
 )
 """The id, then every column that changes after the insert."""
 _UPDATE_DOCUMENT = update("documents", _MUTABLE)
@@ -118,7 +118,8 @@ class PostgresDocumentRepository(ConnectionRepository):
     @translate
     async def update_leased(self, document: Document, *, lease_token: UUID) -> bool:
         status = await self._conn.execute(
-            f"{_UPDATE_DOCUMENT} WHERE id = $1 AND status = 'processing' AND lease_token = $18",
+            f"{_UPDATE_DOCUMENT} WHERE id = $1 AND status = 'processing'"
+            f" AND lease_token = ${len(_MUTABLE) + 1}",
             *_params(document, _MUTABLE),
             lease_token,
         )

@@ -22,11 +22,12 @@ from avataradam.adapters.postgres.rows import (
 from avataradam.domain.errors import NotFound
 from avataradam.domain.model import AccountState, Dealership, RefreshToken, User
 from avataradam.domain.pagination import Cursor
+from avataradam.domain.vectors import ActiveVectors, KnowledgeBaseState
 
 _DEALERSHIP = columns(
     "id, name, active, knowledge_base_generation, created_at, updated_at, monthly_token_budget"
 )
-_SELECT_DEALERSHIP = select("dealerships", _DEALERSHIP)
+_SELECT_DEALERSHIP = select("dealerships", (*_DEALERSHIP, "vector_generation", "vector_profile"))
 _INSERT_DEALERSHIP = insert("dealerships", _DEALERSHIP)
 _MUTABLE_DEALERSHIP = columns("id, name, active, updated_at, monthly_token_budget")
 _UPDATE_DEALERSHIP = update("dealerships", _MUTABLE_DEALERSHIP)
@@ -84,6 +85,36 @@ class PostgresDealershipRepository(ConnectionRepository):
             "UPDATE dealerships SET knowledge_base_generation = knowledge_base_generation + 1"
             " WHERE id = $1 RETURNING knowledge_base_generation",
             dealership_id,
+        )
+        if generation is None:
+            raise NotFound("dealership not found")
+        return generation
+
+    @translate
+    async def vectors_for_update(self, dealership_id: UUID) -> ActiveVectors | None:
+        row = await self._conn.fetchrow(
+            "SELECT vector_generation, vector_profile FROM dealerships WHERE id = $1 FOR UPDATE",
+            dealership_id,
+        )
+        return None if row is None else ActiveVectors(generation=row[0], profile=row[1])
+
+    @translate
+    async def record_vector_profile(self, dealership_id: UUID, profile: str) -> None:
+        await self._conn.execute(
+            "UPDATE dealerships SET vector_profile = $2 WHERE id = $1 AND vector_profile IS NULL",
+            dealership_id,
+            profile,
+        )
+
+    @translate
+    async def switch_vectors(self, dealership_id: UUID, vectors: ActiveVectors) -> int:
+        generation: int | None = await self._conn.fetchval(
+            "UPDATE dealerships SET vector_generation = $2, vector_profile = $3,"
+            " knowledge_base_generation = knowledge_base_generation + 1"
+            " WHERE id = $1 RETURNING knowledge_base_generation",
+            dealership_id,
+            vectors.generation,
+            vectors.profile,
         )
         if generation is None:
             raise NotFound("dealership not found")
@@ -217,10 +248,15 @@ class PostgresGenerationReader:
     def __init__(self, database: PostgresDatabase) -> None:
         self._database = database
 
-    async def generation(self, dealership_id: UUID) -> int | None:
+    async def state(self, dealership_id: UUID) -> KnowledgeBaseState | None:
         with translated_errors():
-            value = await self._database.primary.fetchval(
-                "SELECT knowledge_base_generation FROM dealerships WHERE id = $1",
+            row = await self._database.primary.fetchrow(
+                "SELECT knowledge_base_generation, vector_generation, vector_profile"
+                " FROM dealerships WHERE id = $1",
                 dealership_id,
             )
-        return None if value is None else int(value)
+        if row is None:
+            return None
+        return KnowledgeBaseState(
+            generation=row[0], vectors=ActiveVectors(generation=row[1], profile=row[2])
+        )

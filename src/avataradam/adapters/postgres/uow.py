@@ -31,6 +31,7 @@ from avataradam.adapters.postgres.outbox import (
     PostgresIdempotencyRepository,
     PostgresOutboxRepository,
 )
+from avataradam.adapters.postgres.reembeddings import PostgresReembeddingRepository
 from avataradam.adapters.postgres.usage import PostgresUsageRepository
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
 from avataradam.domain.errors import DependencyUnavailable
@@ -142,6 +143,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.idempotency = PostgresIdempotencyRepository(connection)
         self.webhooks = PostgresWebhookRepository(connection)
         self.usage = PostgresUsageRepository(connection)
+        self.reembeddings = PostgresReembeddingRepository(connection)
         return self
 
     async def commit(self) -> None:

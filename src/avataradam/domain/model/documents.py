@@ -60,6 +60,9 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     title: str | None = None
     """The title the file names for itself (e.g. Markdown front matter), once ingested."""
+    context_title: str | None = None
+    """The title its passages are embedded with (`domain.embedding_text.document_title`),
+    once ingested; None for documents ingested before it was kept."""
     warnings: tuple[str, ...] = ()
     """What extraction had to skip, for a reader of the document ("3 images without text
     skipped"); empty when everything readable was indexed."""
@@ -141,7 +144,13 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
         return msgspec.structs.replace(released, error=error, updated_at=now or self.updated_at)
 
     def ready(
-        self, *, chunk_count: int, title: str | None, warnings: tuple[str, ...], now: datetime
+        self,
+        *,
+        chunk_count: int,
+        title: str | None,
+        warnings: tuple[str, ...],
+        now: datetime,
+        context_title: str | None = None,
     ) -> Document:
         """Ingested into `chunk_count` passages: searchable, its lease and error gone."""
         status = DOCUMENT_LIFECYCLE.check("ready", self.status)
@@ -154,6 +163,7 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
             error=None,
             updated_at=now,
             title=title,
+            context_title=context_title,
             warnings=warnings,
             lease_token=None,
             lease_expires_at=None,
@@ -240,3 +250,6 @@ class Chunk(msgspec.Struct, frozen=True, kw_only=True):
     filename: str
     page: int | None = None
     section: str | None = None
+    section_path: tuple[str, ...] | None = None
+    """The headings the passage sits under, outermost first, as embedded with it
+    (`domain.embedding_text`); None for passages stored before it was kept."""

@@ -25,6 +25,10 @@ class Dealership(msgspec.Struct, frozen=True, kw_only=True):
     monthly_token_budget: int | None = None
     """A super admin's override of the service's monthly token budget (prompt plus
     completion tokens per calendar month, UTC): None = the service default, 0 = unlimited."""
+    vector_generation: int = 0
+    """The vector generation its search reads (`domain.vectors`); moved only by a switch."""
+    vector_profile: str | None = None
+    """The profile that made that generation's vectors; None: none recorded yet."""
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True):

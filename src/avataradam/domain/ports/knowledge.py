@@ -105,7 +105,8 @@ class ChunkDraft(msgspec.Struct, frozen=True, kw_only=True):
     page: int | None = None
     section: str | None = None
     section_path: tuple[str, ...] = ()
-    """Its section's `section_path`: embedded with it, not stored."""
+    """Its section's `section_path`: embedded with it, and kept on its chunk so that a
+    re-embedding rebuilds the same embedded text (`Chunk.section_path`)."""
 
 
 class Chunker(Protocol):

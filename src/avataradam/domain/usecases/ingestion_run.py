@@ -174,6 +174,7 @@ class Batch:
                 filename=document.filename,
                 page=draft.page,
                 section=draft.section,
+                section_path=draft.section_path,
             )
             for index, draft in enumerate(self.drafts, start=self.first_index)
         ]

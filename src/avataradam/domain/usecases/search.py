@@ -20,6 +20,7 @@ from avataradam.domain.ports.retrieval import Retriever
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock
 from avataradam.domain.retrieval import RetrievalRequest, SearchResult, normalise_query
+from avataradam.domain.vectors import CONFIGURED, ActiveVectors
 
 MAX_QUERY_CHARS = 2000
 MAX_TOP_K = 50
@@ -57,12 +58,13 @@ class SearchKnowledgeBase:
             )
         if not 1 <= query.top_k <= MAX_TOP_K:
             raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}", field="top_k")
-        generation = await self._generations.generation(dealership_id)
-        if generation is None:
+        state = await self._generations.state(dealership_id)
+        if state is None:
             raise NotFound("dealership not found")
         result = await self.retrieve(
             dealership_id=dealership_id,
-            generation=generation,
+            generation=state.generation,
+            vectors=state.vectors,
             normalised=normalised,
             topics=query.topics,
             top_k=query.top_k,
@@ -84,9 +86,11 @@ class SearchKnowledgeBase:
         normalised: str,
         topics: Sequence[Topic] | None,
         top_k: int,
+        vectors: ActiveVectors = CONFIGURED,
     ) -> SearchResult:
         """The `top_k` best passages for an already normalised query (`normalise_query`)
-        at knowledge-base `generation`; no validation (callers are use cases)."""
+        at knowledge-base `generation`, searched in `vectors` (the dealership's active
+        ones); no validation (callers are use cases)."""
         return await self._retriever.retrieve(
             RetrievalRequest(
                 dealership_id=dealership_id,
@@ -94,5 +98,6 @@ class SearchKnowledgeBase:
                 normalised=normalised,
                 topics=tuple(topics) if topics is not None else None,
                 top_k=top_k,
+                vectors=vectors,
             )
         )

@@ -75,6 +75,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     codes.CONCURRENT_UPDATE: ProblemKind(409, "Concurrent update"),
     codes.EMAIL_TAKEN: ProblemKind(409, "Email taken"),
     codes.DUPLICATE_DOCUMENT: ProblemKind(409, "Duplicate document", ("document_id",)),
+    codes.REEMBEDDING_RUNNING: ProblemKind(409, "Re-embedding already running", ("generation",)),
     codes.DOCUMENT_NOT_RETRYABLE: ProblemKind(409, "Document not retryable", ("status",)),
     codes.FILE_TOO_LARGE: ProblemKind(413, "File too large"),
     codes.PRECONDITION_FAILED: ProblemKind(412, "Precondition failed"),

@@ -14,6 +14,7 @@ from avataradam.domain.model import (
     User,
 )
 from avataradam.domain.pagination import Cursor
+from avataradam.domain.vectors import ActiveVectors, KnowledgeBaseState
 
 
 class DealershipRepository(Protocol):
@@ -24,6 +25,18 @@ class DealershipRepository(Protocol):
     async def update(self, dealership: Dealership) -> None: ...
     async def list_page(self, *, cursor: Cursor | None, limit: int) -> list[Dealership]: ...
     async def bump_generation(self, dealership_id: UUID) -> int: ...
+    async def vectors_for_update(self, dealership_id: UUID) -> ActiveVectors | None:
+        """The dealership's active vectors, its row locked until the unit of work ends
+        (what a document becoming ready and a generation switch serialise on)."""
+        ...
+
+    async def record_vector_profile(self, dealership_id: UUID, profile: str) -> None:
+        """Records the profile of the active generation where none is recorded yet."""
+        ...
+
+    async def switch_vectors(self, dealership_id: UUID, vectors: ActiveVectors) -> int:
+        """Makes `vectors` active and bumps the knowledge-base generation (answered)."""
+        ...
 
 
 class UserRepository(Protocol):
@@ -79,8 +92,8 @@ class AccountStates(Protocol):
 
 
 class GenerationReader(Protocol):
-    """The committed knowledge-base generation of a dealership, from the source of
-    truth (never a lagging replica), in one cheap read: cache keys depend on it.
-    None for an unknown dealership."""
+    """The committed knowledge-base generation of a dealership and its active vectors,
+    from the source of truth (never a lagging replica), in one cheap read: cache keys
+    and the query's embedder depend on them. None for an unknown dealership."""
 
-    async def generation(self, dealership_id: UUID) -> int | None: ...
+    async def state(self, dealership_id: UUID) -> KnowledgeBaseState | None: ...

@@ -21,6 +21,7 @@ from avataradam.domain.ports.repositories.identity import (
 )
 from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
 from avataradam.domain.ports.repositories.usage import UsageRepository
+from avataradam.domain.ports.repositories.vectors import ReembeddingRepository
 from avataradam.domain.ports.repositories.webhooks import WebhookRepository
 
 
@@ -44,6 +45,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
     usage: UsageRepository
+    reembeddings: ReembeddingRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

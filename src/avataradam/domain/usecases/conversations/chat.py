@@ -53,6 +53,7 @@ from avataradam.domain.usecases.conversations.replies import (
 from avataradam.domain.usecases.conversations.start import require_storable
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.usage import UsageBudget
+from avataradam.domain.vectors import active_vectors
 
 MAX_MESSAGE_CHARS = 4000
 ROLEPLAY_TOPICS = (Topic.OBJECTION_HANDLING, Topic.PRODUCT_KNOWLEDGE)
@@ -152,7 +153,7 @@ class SendMessage:
                 conversation_id, last=self._options.history_fetch_limit
             )
         prompt, hits, cache, max_tokens = await self._prepare(
-            conversation, history, text, dealership.knowledge_base_generation
+            conversation, history, text, dealership
         )
         key = self._answer_key(conversation, history, hits, text, dealership)
         hold = None
@@ -236,14 +237,16 @@ class SendMessage:
                 await asyncio.wait(set(self._tasks), timeout=timeout_s)
 
     async def _prepare(
-        self, conversation: Conversation, history: list[Message], text: str, generation: int
+        self, conversation: Conversation, history: list[Message], text: str, dealership: Dealership
     ) -> tuple[Prompt, list[SearchHit], str, int]:
         options = self._options
+        generation, vectors = dealership.knowledge_base_generation, active_vectors(dealership)
         if conversation.mode is ConversationMode.ROLEPLAY:
             persona = persona_for(conversation.scenario or next(iter(PERSONAS)))
             result = await self._search.retrieve(
                 dealership_id=conversation.dealership_id,
                 generation=generation,
+                vectors=vectors,
                 normalised=normalise_query(f"{persona.concerns} {text}"),
                 topics=ROLEPLAY_TOPICS,
                 top_k=options.roleplay_top_k,
@@ -260,6 +263,7 @@ class SendMessage:
         result = await self._search.retrieve(
             dealership_id=conversation.dealership_id,
             generation=generation,
+            vectors=vectors,
             normalised=normalise_query(text),
             topics=None,
             top_k=options.top_k,
