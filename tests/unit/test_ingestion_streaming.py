@@ -152,6 +152,9 @@ class WatchedIndex:
     ) -> None:
         await self.inner.delete_document(namespace, document_id, from_index=from_index)
 
+    async def delete_namespace(self, namespace: str) -> None:
+        await self.inner.delete_namespace(namespace)
+
     async def count(self, namespace: str, *, document_id: uuid.UUID | None = None) -> int:
         return await self.inner.count(namespace, document_id=document_id)
 

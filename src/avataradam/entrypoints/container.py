@@ -186,6 +186,7 @@ class Container:
             k.options,
             spool=k.spool,
             passage_text=k.passage_text,
+            profiles=k.profiles,
         )
         self.mark_failed = MarkFailed(uow, clock, ids)
         self.purge_document = PurgeDocument(uow, k.index, clock, ids)

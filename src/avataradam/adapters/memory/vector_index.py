@@ -66,6 +66,9 @@ class InMemoryVectorIndex:
         matches.sort(key=lambda match: (-match.score, match.id))
         return matches[:top_k]
 
+    async def delete_namespace(self, namespace: str) -> None:
+        self._namespaces.pop(namespace, None)
+
     async def delete_document(
         self, namespace: str, document_id: UUID, *, from_index: int = 0
     ) -> None:

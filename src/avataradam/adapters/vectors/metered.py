@@ -44,6 +44,10 @@ class MeteredVectorIndex:
                 exclude_documents=exclude_documents,
             )
 
+    async def delete_namespace(self, namespace: str) -> None:
+        with self._time_call("delete"):
+            await self.inner.delete_namespace(namespace)
+
     async def delete_document(
         self, namespace: str, document_id: UUID, *, from_index: int = 0
     ) -> None:

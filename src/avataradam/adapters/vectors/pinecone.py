@@ -138,6 +138,16 @@ class PineconeVectorIndex:
             if match.metadata and {"document_id", "topic"} <= match.metadata.keys()
         ]
 
+    async def delete_namespace(self, namespace: str) -> None:
+        """`deleteAll` of the namespace; an unknown namespace (404) is already empty."""
+        try:
+            async with _unavailable_on_failure():
+                await self._index.delete(delete_all=True, namespace=namespace)
+        except VectorIndexUnavailable as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, ApiError) and cause.status_code == 404):
+                raise
+
     async def delete_document(
         self, namespace: str, document_id: UUID, *, from_index: int = 0
     ) -> None:

@@ -129,6 +129,10 @@ class PostgresVectorIndex:
             for row in rows
         ]
 
+    async def delete_namespace(self, namespace: str) -> None:
+        async with self._unavailable_on_failure():
+            await self._pool.execute("DELETE FROM chunk_vectors WHERE namespace = $1", namespace)
+
     async def delete_document(
         self, namespace: str, document_id: UUID, *, from_index: int = 0
     ) -> None:

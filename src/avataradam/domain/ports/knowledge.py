@@ -171,6 +171,10 @@ class VectorIndex(Protocol):
         above (what an earlier, longer chunking of the document left behind)."""
         ...
 
+    async def delete_namespace(self, namespace: str) -> None:
+        """Deletes every vector of the namespace (a retired vector generation)."""
+        ...
+
     async def count(self, namespace: str, *, document_id: UUID | None = None) -> int: ...
 
 

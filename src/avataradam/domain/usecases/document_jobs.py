@@ -21,6 +21,7 @@ from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import DELETE_DOCUMENT, INGEST_DOCUMENT
+from avataradam.domain.usecases.vector_targets import written_namespaces
 
 
 def document_event(
@@ -81,9 +82,11 @@ class PurgeDocument:
     async def __call__(self, document_id: UUID) -> bool:
         async with self._uow() as uow:
             document = await uow.documents.get(document_id, dealership_id=None)
-        if document is None or document.status is not DocumentStatus.DELETING:
-            return False
-        await self._index.delete_document(str(document.dealership_id), document.id)
+            if document is None or document.status is not DocumentStatus.DELETING:
+                return False
+            spaces = await written_namespaces(uow, document.dealership_id)
+        for space in spaces:
+            await self._index.delete_document(space, document.id)
         async with self._uow() as uow:
             current = await uow.documents.get_for_update(document_id)
             if current is None:

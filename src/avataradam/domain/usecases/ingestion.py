@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from avataradam.domain.ports.knowledge import (
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.profiles import OneProfile, VectorProfiles
 from avataradam.domain.usecases.document_jobs import MarkFailed, document_event
 from avataradam.domain.usecases.ingestion_run import (
     Batch,
@@ -41,6 +43,12 @@ from avataradam.domain.usecases.ingestion_run import (
     Progress,
     Run,
     StageTimes,
+)
+from avataradam.domain.usecases.vector_targets import (
+    VectorTarget,
+    check_targets,
+    embed_for,
+    vector_targets,
 )
 
 # Share of `progress` reached once the whole file is read and stored, before `ready`.
@@ -73,9 +81,9 @@ class IngestDocument:
     retry to be picked up), records a dependency's failure on the document, and is
     re-raised for the queue to retry.
 
-    Passages are embedded as `passage_text` says (by default as they are; or with their
-    document's title and section: `domain.embedding_text`); the text stored, searched
-    and cited is the passage's own either way.
+    Passages are embedded into the dealership's active vector generation, and into the
+    one a running re-embedding builds, each by its profile (`vector_targets`); the text
+    stored, searched and cited is the passage's own.
     """
 
     def __init__(
@@ -92,12 +100,14 @@ class IngestDocument:
         *,
         spool: Spool,
         passage_text: PassageText | None = None,
+        profiles: VectorProfiles | None = None,
     ) -> None:
+        """`profiles` (None: `embedder` and `passage_text` for every profile)."""
         self._uow, self._extractor, self._chunker = uow, extractor, chunker
         self._embedder, self._index, self._clock, self._ids = embedder, index, clock, ids
         self._telemetry, self._spool = telemetry, spool
         self._options = options
-        self._passage_text = passage_text or AS_IS
+        self._profiles = profiles or OneProfile(embedder, passage_text or AS_IS)
 
     async def __call__(
         self, document_id: UUID, *, retry_within: timedelta | None = None
@@ -121,7 +131,7 @@ class IngestDocument:
             async with lease.kept():
                 return await self._ingest(document, lease, progress, run)
         except LeaseLost:
-            return await self._superseded(document)
+            return await self._superseded(document, run.namespaces)
         except DependencyUnavailable as exc:
             await self._release(document, lease, exc, retry_within)
             raise
@@ -130,13 +140,13 @@ class IngestDocument:
             code = exc.reason if isinstance(exc, ExtractionFailed) else exc.code
             try:
                 if run.stored:
-                    await self._discard(document, lease)
+                    await self._discard(document, lease, run.namespaces)
             except LeaseLost:
-                return await self._superseded(document)
+                return await self._superseded(document, run.namespaces)
             if not await MarkFailed(self._uow, self._clock, self._ids)(
                 document.id, code=code, message=exc.message, lease_token=lease.token
             ):
-                return await self._superseded(document)
+                return await self._superseded(document, run.namespaces)
             return IngestOutcome(document_id=document.id, status="failed", error_code=code)
         except (Exception, asyncio.CancelledError) as exc:
             # A bug, a time limit, a worker's stop: the queue retries it.
@@ -162,6 +172,8 @@ class IngestDocument:
         self, document: Document, lease: Lease, progress: Progress, run: Run
     ) -> IngestOutcome:
         span, times = self._telemetry.span, run.times
+        targets = await vector_targets(self._uow, self._profiles, document.dealership_id)
+        run.namespaces = tuple(t.namespace for t in targets)
         with self._spool.scratch_file() as path:
             with times.timing(Stage.EXTRACTING):
                 await self._download(document, path)
@@ -187,17 +199,27 @@ class IngestDocument:
                 target = max(done, _STORED * self._share(batch))
                 with span("ingest.embed"), times.timing(Stage.EMBEDDING):
                     await progress.report(Stage.EMBEDDING, done, force=batch.first_index == 0)
-                    vectors = await self._embed(batch, title, progress, done, target)
+                    vectors = await embed_for(
+                        targets,
+                        batch.drafts,
+                        title,
+                        self._options.embed_batch_size,
+                        partial(progress.embedded, done, target),
+                    )
                 with span("ingest.index"), times.timing(Stage.INDEXING):
                     # Raises LeaseLost, before the upsert, once the lease was taken over.
                     await progress.report(Stage.INDEXING, target)
                     run.stored = batch.end_index
-                    await self._upsert(document, batch, vectors)
+                    for destination, values in zip(targets, vectors, strict=True):
+                        records = batch.vectors(document, values)
+                        await self._index.upsert(destination.namespace, records)
                 del vectors
                 with span("ingest.store"), times.timing(Stage.STORING):
                     if batch.last:
                         await progress.report(Stage.STORING, _STORED, force=True)
-                        return await self._finish(document, lease, batch, extraction)
+                        return await self._finish(
+                            document, lease, batch, extraction, title, targets
+                        )
                     await self._store(document, lease, batch)
                 done = target
 
@@ -226,22 +248,6 @@ class IngestDocument:
             return min(1.0, max(0.0, batch.read_share))
         return batch.end_index / (batch.end_index + self._options.upsert_batch_size)
 
-    async def _embed(
-        self, batch: Batch, title: str, progress: Progress, done: float, target: float
-    ) -> list[list[float]]:
-        # Off the loop: measuring a prefix may wait for the tokenizer an encode holds.
-        texts = await asyncio.to_thread(self._passage_text.batch, batch.drafts, title)
-        vectors: list[list[float]] = []
-        size = self._options.embed_batch_size
-        for start in range(0, len(texts), size):
-            vectors.extend(await self._embedder.embed(texts[start : start + size]))
-            share = len(vectors) / len(texts)
-            await progress.report(Stage.EMBEDDING, done + (target - done) * share)
-        return vectors
-
-    async def _upsert(self, document: Document, batch: Batch, vectors: list[list[float]]) -> None:
-        await self._index.upsert(str(document.dealership_id), batch.vectors(document, vectors))
-
     @staticmethod
     async def _held(uow: UnitOfWork, document: Document, lease: Lease) -> Document:
         """The document, locked until the transaction ends, while `lease` holds it;
@@ -260,22 +266,32 @@ class IngestDocument:
             await uow.commit()
 
     async def _finish(
-        self, document: Document, lease: Lease, batch: Batch, extraction: Extraction
+        self,
+        document: Document,
+        lease: Lease,
+        batch: Batch,
+        extraction: Extraction,
+        title: str,
+        targets: list[VectorTarget],
     ) -> IngestOutcome:
         count = batch.end_index
         async with self._uow() as uow:
             current = await self._held(uow, document, lease)
+            # Locks the dealership: a switch of generations waits, or went first.
+            await check_targets(uow, document, targets)
             if document.attempts > 1:
                 # An earlier run may have chunked the document into more passages. The
                 # row stays locked meanwhile: no other run claims the document.
-                await self._index.delete_document(
-                    str(document.dealership_id), document.id, from_index=count
-                )
+                for destination in targets:
+                    await self._index.delete_document(
+                        destination.namespace, document.id, from_index=count
+                    )
             await uow.chunks.put(document.id, batch.chunks(document))
             await uow.chunks.delete_from(document.id, count)
             ready = current.ready(
                 chunk_count=count,
                 title=extraction.title,
+                context_title=title,
                 warnings=tuple(extraction.warnings),
                 now=self._clock.now(),
             )
@@ -286,7 +302,7 @@ class IngestDocument:
             await uow.commit()
         return IngestOutcome(document_id=document.id, status="ready", chunk_count=count)
 
-    async def _discard(self, document: Document, lease: Lease) -> None:
+    async def _discard(self, document: Document, lease: Lease, namespaces: tuple[str, ...]) -> None:
         """Removes what earlier batches stored, before the document is failed, while the
         lease holds it (its row locked meanwhile, so no other run claims it); raises
         LeaseLost once it does not. Best effort against a dependency's failure: a later
@@ -295,16 +311,20 @@ class IngestDocument:
             async with self._uow() as uow:
                 await self._held(uow, document, lease)
                 await uow.chunks.delete_document(document.id)
-                await self._index.delete_document(str(document.dealership_id), document.id)
+                for space in namespaces:
+                    await self._index.delete_document(space, document.id)
                 await uow.commit()
 
-    async def _superseded(self, document: Document) -> IngestOutcome:
+    async def _superseded(
+        self, document: Document, namespaces: tuple[str, ...] = ()
+    ) -> IngestOutcome:
         """This run lost the document: to a deletion (what it indexed must not outlive
         the document), or to another run, whose result stands."""
         async with self._uow(read_only=True) as uow:
             current = await uow.documents.get(document.id, dealership_id=None)
         if current is None or current.status is DocumentStatus.DELETING:
-            await self._index.delete_document(str(document.dealership_id), document.id)
+            for space in namespaces or (str(document.dealership_id),):
+                await self._index.delete_document(space, document.id)
             return IngestOutcome(document_id=document.id, status="deleted")
         return IngestOutcome(document_id=document.id, status="superseded")
 

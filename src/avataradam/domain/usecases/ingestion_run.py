@@ -92,6 +92,11 @@ class Progress:
         self._id, self._interval = document_id, interval_s
         self._last = 0.0
 
+    async def embedded(self, done: float, target: float, share: float) -> None:
+        """`report` of the embedding stage, `share` (0..1) of the way from `done` to
+        `target`."""
+        await self.report(Stage.EMBEDDING, done + (target - done) * share)
+
     async def report(self, stage: Stage, progress: float, *, force: bool = False) -> None:
         if self._lease.lost:
             raise LeaseLost
@@ -217,6 +222,8 @@ class Run:
     times: StageTimes
     stored: int = 0
     """Passages whose vectors (and chunk rows) this run may have written."""
+    namespaces: tuple[str, ...] = ()
+    """Where it writes vectors (`vector_targets`): what a discard must clear."""
 
 
 class IngestionOptions(msgspec.Struct, frozen=True, kw_only=True):

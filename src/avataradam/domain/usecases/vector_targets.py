@@ -1,0 +1,107 @@
+"""Where a dealership's passages are written: its active vector generation and, while a
+re-embedding runs, the generation it builds (`domain.vectors`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from avataradam.domain.embedding_text import PassageText
+from avataradam.domain.model import Document
+from avataradam.domain.ports.knowledge import ChunkDraft, Embedder
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.profiles import VectorProfiles
+from avataradam.domain.vectors import VectorGenerationChanged, namespace
+
+
+@dataclass(frozen=True, slots=True)
+class VectorTarget:
+    """One generation a document's passages go into, with the profile that makes them."""
+
+    generation: int
+    profile: str
+    namespace: str
+    embedder: Embedder
+    passage_text: PassageText
+
+
+async def vector_targets(
+    uows: UnitOfWorkFactory, profiles: VectorProfiles, dealership_id: UUID
+) -> list[VectorTarget]:
+    """The active generation first, then the one a running re-embedding builds (read
+    on the primary: a replica may miss a switch)."""
+    async with uows() as uow:
+        dealership = await uow.dealerships.get(dealership_id)
+        running = await uow.reembeddings.running(dealership_id)
+    active = dealership.vector_generation if dealership else 0
+    active_profile = (dealership.vector_profile if dealership else None) or profiles.configured
+    pairs = [(active, active_profile)]
+    if running is not None and running.generation != active:
+        pairs.append((running.generation, running.target_profile))
+    return [
+        VectorTarget(
+            generation=generation,
+            profile=profile,
+            namespace=namespace(dealership_id, generation),
+            embedder=profiles.embedder(profile),
+            passage_text=profiles.passage_text(profile),
+        )
+        for generation, profile in pairs
+    ]
+
+
+async def written_namespaces(uow: UnitOfWork, dealership_id: UUID) -> list[str]:
+    """The namespaces a document of the dealership may have vectors in now (its active
+    generation's and a running re-embedding's): what deleting it must clear."""
+    dealership = await uow.dealerships.get(dealership_id)
+    found = [namespace(dealership_id, dealership.vector_generation if dealership else 0)]
+    running = await uow.reembeddings.running(dealership_id)
+    if running is not None and running.namespace not in found:
+        found.append(running.namespace)
+    return found
+
+
+async def check_targets(uow: UnitOfWork, document: Document, targets: list[VectorTarget]) -> None:
+    """Raises VectorGenerationChanged unless the dealership's active generation (its
+    row locked meanwhile) is one this run wrote, with the profile it wrote it with;
+    records that profile where none is, and the document as written into a running
+    re-embedding's generation."""
+    dealership_id, document_id = document.dealership_id, document.id
+    active = await uow.dealerships.vectors_for_update(dealership_id)
+    written = {t.generation: t.profile for t in targets}
+    if active is not None:
+        mine = written.get(active.generation)
+        if mine is None or active.profile not in (None, mine):
+            raise VectorGenerationChanged(
+                "the knowledge base moved to another vector generation while this"
+                " document was indexed; it is indexed again"
+            )
+        if active.profile is None:
+            await uow.dealerships.record_vector_profile(dealership_id, mine)
+    running = await uow.reembeddings.running(dealership_id)
+    if running is not None and written.get(running.generation) == running.target_profile:
+        await uow.reembeddings.mark_documents(dealership_id, running.generation, [document_id])
+
+
+async def embed_for(
+    targets: Sequence[VectorTarget],
+    drafts: Sequence[ChunkDraft],
+    title: str,
+    batch_size: int,
+    report: Callable[[float], Awaitable[object]],
+) -> list[list[list[float]]]:
+    """The passages' vectors for each of `targets`, in order, embedded in requests of
+    `batch_size`; `report(share)` after each (0..1 of all the work)."""
+    total = len(drafts) * len(targets)
+    embedded: list[list[list[float]]] = []
+    for destination in targets:
+        # Off the loop: measuring a prefix may wait for the tokenizer an encode holds.
+        texts = await asyncio.to_thread(destination.passage_text.batch, drafts, title)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), batch_size):
+            vectors.extend(await destination.embedder.embed(texts[start : start + batch_size]))
+            await report((sum(map(len, embedded)) + len(vectors)) / total)
+        embedded.append(vectors)
+    return embedded
