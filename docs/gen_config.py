@@ -78,6 +78,8 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_INGESTION_LEASE_S": "how long a worker holds a `processing` document without renewing its lease; once it lapses (the worker died) the document is `stalled` and re-driven within `AVATARADAM_INGESTION_RECONCILE_INTERVAL_S`",
     "AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "how often a worker renews the lease of each document it processes (at most half of `AVATARADAM_INGESTION_LEASE_S`)",
     "AVATARADAM_INGESTION_PROGRESS_INTERVAL_S": "least seconds between two progress reports of one document",
+    "AVATARADAM_INGESTION_REEMBED_LEASE_S": "seconds a re-embedding run holds its work without finishing a document; a dead run is resumed by another worker after this",
+    "AVATARADAM_INGESTION_REEMBED_RETIRE_AFTER_S": "seconds between switching a dealership to its new vector generation and deleting the old generation's vectors",
     "AVATARADAM_EMBEDDING_BATCH_SIZE": "texts per call of the embedding model",
     "AVATARADAM_EMBEDDING_DIMENSION": "vector dimension (384 for the local model; must match the vector index)",
     "AVATARADAM_EMBEDDING_OPENAI_BASE_URL": "OpenAI-compatible embeddings endpoint",

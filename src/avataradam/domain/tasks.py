@@ -5,6 +5,7 @@ from __future__ import annotations
 INGEST_DOCUMENT = "ingest_document"
 DELETE_DOCUMENT = "delete_document"
 DELIVER_WEBHOOK = "deliver_webhook"
+REEMBED_KNOWLEDGE_BASE = "reembed_knowledge_base"
 
 OUTBOX_TASK = "task"
 """Outbox kind: payload carries `task` plus that task's arguments."""

@@ -65,6 +65,12 @@ from avataradam.domain.usecases.ingestion import IngestDocument
 from avataradam.domain.usecases.ingestion_run import IngestionOptions
 from avataradam.domain.usecases.outbox import RelayOutbox
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
+from avataradam.domain.usecases.reembedding import (
+    ListReembeddings,
+    ReconcileReembeddings,
+    RunReembedding,
+    StartReembedding,
+)
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
@@ -85,6 +91,7 @@ from avataradam.entrypoints.options import (
     answer_cache_options,
     cache_options,
     chat_options,
+    reembedding_options,
 )
 from avataradam.entrypoints.settings import Settings
 
@@ -197,6 +204,7 @@ class Container:
             queued_timeout=k.queued_timeout,
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
+        self._wire_reembedding()
         self.purge_idempotency_keys = PurgeIdempotencyKeys(
             uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
         )
@@ -257,6 +265,16 @@ class Container:
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
         self.list_feedback = ListFeedback(uow)
+
+    def _wire_reembedding(self) -> None:
+        k, uow, clock = self.knowledge, self.uow, self.clock
+        reembedding = reembedding_options(self.settings)
+        self.start_reembedding = StartReembedding(uow, k.profiles, self.queue, clock, reembedding)
+        self.run_reembedding = RunReembedding(
+            uow, k.profiles, k.index, clock, self.ids, self.telemetry, reembedding
+        )
+        self.reconcile_reembeddings = ReconcileReembeddings(uow, self.queue, clock)
+        self.list_reembeddings = ListReembeddings(uow, k.profiles)
 
     def _wire_webhook_delivery(self) -> None:
         hooks = self.settings.webhooks

@@ -16,6 +16,7 @@ from avataradam.adapters.caching.answers import AnswerCacheOptions
 from avataradam.adapters.caching.retrieval import CacheOptions
 from avataradam.domain.usecases.conversations.chat import ChatOptions
 from avataradam.domain.usecases.ingestion_run import IngestionOptions
+from avataradam.domain.usecases.reembedding import ReembeddingOptions
 from avataradam.entrypoints.settings import Settings
 
 OptionsT = TypeVar("OptionsT")
@@ -29,6 +30,15 @@ def _section(section: msgspec.Struct, options: type[OptionsT]) -> OptionsT:
 
 def ingestion_options(settings: Settings) -> IngestionOptions:
     return _section(settings.ingestion, IngestionOptions)
+
+
+def reembedding_options(settings: Settings) -> ReembeddingOptions:
+    ingestion = settings.ingestion
+    return ReembeddingOptions(
+        lease_s=ingestion.reembed_lease_s,
+        retire_after_s=ingestion.reembed_retire_after_s,
+        embed_batch_size=ingestion.embed_batch_size,
+    )
 
 
 def cache_options(settings: Settings) -> CacheOptions:

@@ -11,12 +11,18 @@ from dramatiq.brokers.redis import RedisBroker
 from opentelemetry import trace
 
 from avataradam.domain.errors import TaskQueueUnavailable
-from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
+from avataradam.domain.tasks import (
+    DELETE_DOCUMENT,
+    DELIVER_WEBHOOK,
+    INGEST_DOCUMENT,
+    REEMBED_KNOWLEDGE_BASE,
+)
 
 QUEUES: dict[str, str] = {
     INGEST_DOCUMENT: "ingest",
     DELETE_DOCUMENT: "ingest",
     DELIVER_WEBHOOK: "webhooks",
+    REEMBED_KNOWLEDGE_BASE: "ingest",
 }
 """Queue of each task. A worker consumes the queues it is given (`avataradam worker
 --queues`); only with one worker per queue do ingestion and webhooks not wait behind

@@ -21,6 +21,7 @@ class InMemoryTelemetry:
         self.stages: list[Stage] = []
         self.stage_seconds: list[float] = []
         self.budget_refusals = 0
+        self.reembeddings: list[tuple[str, int, int]] = []
         self.budget_alerts: list[int] = []
 
     def event(self, name: str, **fields: object) -> None:
@@ -45,6 +46,9 @@ class InMemoryTelemetry:
     def _span(self, name: str) -> Iterator[object]:
         self.spans.append(name)
         yield name
+
+    def reembedded(self, profile: str, *, documents: int, chunks: int) -> None:
+        self.reembeddings.append((profile, documents, chunks))
 
     def ingestion_stage_time(self, stage: Stage, seconds: float) -> None:
         self.stages.append(stage)

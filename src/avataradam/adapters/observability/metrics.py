@@ -213,6 +213,12 @@ class Metrics:
             ["code"],
             registry=r,
         )
+        self.reembedded = Counter(
+            "avataradam_reembedded_total",
+            "Documents and passages re-embeddings wrote, by target vector profile.",
+            ["profile", "unit"],
+            registry=r,
+        )
         self.ingestion_stage_duration = Histogram(
             "avataradam_ingestion_stage_duration_seconds",
             "Time one document's ingestion spent in a stage (extracting .. storing),"

@@ -42,6 +42,12 @@ class StructlogTelemetry:
         if self._metrics is not None:
             self._metrics.budget_alerts.labels(threshold=str(threshold)).inc()
 
+    def reembedded(self, profile: str, *, documents: int, chunks: int) -> None:
+        if self._metrics is not None:
+            counter = self._metrics.reembedded
+            counter.labels(profile=profile, unit="documents").inc(documents)
+            counter.labels(profile=profile, unit="passages").inc(chunks)
+
     def cache_result(self, cache: str, result: str) -> None:
         if self._metrics is not None:
             self._metrics.record_cache(cast("CacheName", cache), cast("CacheResult", result))

@@ -191,6 +191,10 @@ class Telemetry(Protocol):
         ingestion spends its time in."""
         ...
 
+    def reembedded(self, profile: str, *, documents: int, chunks: int) -> None:
+        """A re-embedding into `profile` wrote these documents and passages."""
+        ...
+
 
 class BudgetHold(msgspec.Struct, frozen=True, kw_only=True):
     """A `BudgetLedger.reserve` decision and the counter's state after it (tokens)."""

@@ -31,8 +31,16 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How often the worker renews the lease of each document it processes."""
     progress_interval_s: float = 0.5
     """Least time between two progress reports of one document."""
+    reembed_lease_s: float = 120.0
+    """How long a re-embedding run holds its work without finishing a document; a run
+    that dies is resumed by another worker at most this plus `reconcile_interval_s` later."""
+    reembed_retire_after_s: float = 10.0
+    """Wait between switching a dealership to its new vector generation and deleting the
+    old generation's vectors (searches that read the old one just before finish)."""
 
     def __post_init__(self) -> None:
+        if self.reembed_lease_s <= 0 or self.reembed_retire_after_s < 0:
+            raise ValueError("reembed_lease_s must be positive, reembed_retire_after_s >= 0")
         if self.max_upload_bytes < 1:
             raise ValueError("max_upload_bytes must be positive")
         if not 0 < self.lease_renew_interval_s <= self.lease_s / 2:

@@ -18,7 +18,12 @@ from dramatiq.middleware import AsyncIO, CurrentMessage
 from avataradam.adapters.dramatiq.queue import QUEUES, build_broker
 from avataradam.adapters.observability.tracing import configure_tracing
 from avataradam.domain.model import DeliveryStatus
-from avataradam.domain.tasks import DELETE_DOCUMENT, DELIVER_WEBHOOK, INGEST_DOCUMENT
+from avataradam.domain.tasks import (
+    DELETE_DOCUMENT,
+    DELIVER_WEBHOOK,
+    INGEST_DOCUMENT,
+    REEMBED_KNOWLEDGE_BASE,
+)
 from avataradam.entrypoints.observability.logging import configure_logging
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
@@ -104,6 +109,15 @@ async def delete_document(document_id: str, **_: Any) -> None:
     with _message_context(document_id=document_id):
         if await runtime.container.purge_document(UUID(document_id)):
             _log.info("document_deleted")
+
+
+@dramatiq.actor(
+    actor_name=REEMBED_KNOWLEDGE_BASE, queue_name=QUEUES[REEMBED_KNOWLEDGE_BASE], **_options
+)
+async def reembed_knowledge_base(dealership_id: str, generation: str, **_: Any) -> None:
+    with _message_context(dealership_id=dealership_id, generation=generation):
+        status = await runtime.container.run_reembedding(UUID(dealership_id), int(generation))
+        _log.info("reembedding_run", status=status)
 
 
 @dramatiq.actor(actor_name=DELIVER_WEBHOOK, queue_name=QUEUES[DELIVER_WEBHOOK], **_options)

@@ -160,6 +160,10 @@ class WorkerRuntime(dramatiq.Middleware):
         try:
             done["relayed"] = await container.relay_outbox()
             done["redriven"] = [str(i) for i in await container.reconcile_documents()]
+            done["reembeddings_resumed"] = [
+                f"{r.dealership_id}/{r.generation}"
+                for r in await container.reconcile_reembeddings()
+            ]
             done["idempotency_keys_purged"] = await container.purge_idempotency_keys()
         except Exception:  # noqa: BLE001 -- the loop must outlive any one failed round
             _log.exception("periodic_duties_failed")
