@@ -85,6 +85,9 @@ class Overrides:
     generations: GenerationReader | None = None
     accounts: AccountStates | None = None
     embedder: Embedder | None = None
+    embedders: Callable[[str], Embedder] | None = None
+    """Builds the embedder named by a profile other than the configured one (default:
+    `factories.embedder`; with only `embedder` overridden, that one for every name)."""
     index: VectorIndex | None = None
     cache: Cache | None = None
     queue: TaskQueue | None = None
@@ -131,7 +134,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         metrics,
         embedder=embedder,
         passage_text=configured_text,
-        build=_only(overrides.embedder) if overrides.embedder is not None else None,
+        build=overrides.embedders
+        or (_only(overrides.embedder) if overrides.embedder is not None else None),
     )
     container = Container(
         settings=settings,
