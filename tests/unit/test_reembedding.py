@@ -248,7 +248,7 @@ async def test_a_run_that_dies_is_resumed_where_it_stopped_by_another(world: Wor
             raise RuntimeError("worker killed")
         await real_upsert(space, records)
 
-    world.index.upsert = dies_on_the_second  # type: ignore[method-assign]
+    world.index.upsert = dies_on_the_second  # type: ignore[method-assign,assignment]
     with pytest.raises(RuntimeError, match="worker killed"):
         await world.container.run_reembedding(dealership.id, 1)
     world.index.upsert = real_upsert  # type: ignore[method-assign]
