@@ -26,7 +26,7 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
         "",
         f"{labelled['documents']} documents and {sum(labelled['questions'].values())} "
         f"questions ({counts}; two author sets, the first table is both together), "
-        "bench/retrieval/. Top {labelled['top_k']} per question from "
+        f"bench/retrieval/. Top {labelled['top_k']} per question from "
         f"SearchKnowledgeBase; {labelled['store']}. A hit is {labelled['hit']}. Overall is "
         "over the answerable types; p50 ms is the search call (query embedding included), "
         "embed p50 ms the query's embedding alone, p50 over the questions of each one's "

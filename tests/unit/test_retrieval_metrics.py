@@ -145,3 +145,17 @@ def test_the_report_has_a_row_per_method_author_set_and_type() -> None:
     assert len(rows) == 2 * (len(TYPES) + 1)
     assert "| m · second · **overall** | 2 | 0.0 | 1.0 | 0.35 |" in rows
     assert "| m · first · unanswerable | 1 | — | — | — |" in rows
+
+
+def test_the_report_header_fills_in_the_run() -> None:
+    labelled = {
+        "documents": 22,
+        "questions": dict.fromkeys(TYPES, 2),
+        "top_k": 7,
+        "rounds": 3,
+        "store": "a store",
+        "hit": "a hit",
+    }
+    text = "\n".join(report.section({"set": labelled, "methods": {}}))
+    assert "Top 7 per question" in text
+    assert "{" not in text
