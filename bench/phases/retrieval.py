@@ -263,6 +263,7 @@ def _score(asked: list[Asked]) -> dict[str, Any]:
         "questions": [
             {
                 "type": a.question.type,
+                "author": a.question.author,
                 "text": a.question.text,
                 "rank": a.rank,
                 "top_score": a.top_score,

@@ -3,14 +3,16 @@ first one that does, and hit@k / reciprocal rank over such ranks.
 
 A ranking is the retrieved passages best first; `first_relevant_rank` answers the
 1-based rank of the first passage from a relevant document that holds one of the
-question's phrases (None: none of them in the ranking).
+question's phrases (None: none of them in the ranking). `by_author` splits a run's
+per-question results by the set each question comes from.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 _EMPHASIS = re.compile(r"[*_`]+")
 _SPACE = re.compile(r"\s+")
@@ -68,3 +70,26 @@ def summarise(ranks: Sequence[int | None], k: int = 10) -> dict[str, float | int
         "hit_at_5": round(statistics.fmean(hit_at(r, 5) for r in ranks), 3),
         f"mrr_at_{k}": round(statistics.fmean(reciprocal_rank(r, k) for r in ranks), 3),
     }
+
+
+def by_author(
+    asked: Sequence[Mapping[str, Any]], types: Sequence[str], k: int = 10
+) -> dict[str, dict[str, Any]]:
+    """Per author set, in order of first appearance, of per-question results (`type`,
+    `rank`, `author`; a result without `author` is of the first set): `summarise` per
+    answerable type, the count of the unanswerable ones, and `overall` over the
+    answerable types."""
+    authors = dict.fromkeys(str(a.get("author", "first")) for a in asked)
+    split: dict[str, dict[str, Any]] = {}
+    for author in authors:
+        mine = [a for a in asked if a.get("author", "first") == author]
+        split[author] = {
+            "by_type": {
+                kind: summarise([a["rank"] for a in mine if a["type"] == kind], k)
+                if kind != "unanswerable"
+                else {"questions": sum(a["type"] == kind for a in mine)}
+                for kind in types
+            },
+            "overall": summarise([a["rank"] for a in mine if a["type"] != "unanswerable"], k),
+        }
+    return split

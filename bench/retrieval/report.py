@@ -1,10 +1,13 @@
 """The Markdown section of a bench report for the retrieval evaluation
-(`bench/phases/retrieval.py`): one row per method and question type."""
+(`bench/phases/retrieval.py`): one row per method and question type over both question
+sets, then the same per author set (`bench/retrieval/questions.py`), split from the
+per-question results."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bench.retrieval.metrics import by_author
 from bench.retrieval.questions import TYPES
 
 
@@ -22,7 +25,8 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
         "### 11. Retrieval quality on the labelled F&I set",
         "",
         f"{labelled['documents']} documents and {sum(labelled['questions'].values())} "
-        f"questions ({counts}), bench/retrieval/. Top {labelled['top_k']} per question from "
+        f"questions ({counts}; two author sets, the first table is both together), "
+        f"bench/retrieval/. Top {labelled['top_k']} per question from "
         f"SearchKnowledgeBase; {labelled['store']}. A hit is {labelled['hit']}. Overall is "
         "over the answerable types; p50 ms is the search call (query embedding included), "
         "embed p50 ms the query's embedding alone, p50 over the questions of each one's "
@@ -40,7 +44,7 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
                 f"{_cell(row.get('hit_at_5'))} | {_cell(row.get('mrr_at_10'))} | "
                 f"{_cell(row.get('p50_ms'))} | {_cell(row.get('embed_p50_ms'))} |"
             )
-    lines.append("")
+    lines += _per_author(retrieval["methods"])
     for name, method in retrieval["methods"].items():
         top = method["top1_score"]
         lines += [
@@ -79,7 +83,35 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
                 f"{name}: answerable questions with no answering passage in the top "
                 f"{labelled['top_k']} (top-1 document instead):",
                 "",
-                *(f"- {q['type']}: {q['text']} ({q['top_filename']})" for q in missed),
+                *(
+                    f"- {q['type']} ({q.get('author', 'first')} set): {q['text']} "
+                    f"({q['top_filename']})"
+                    for q in missed
+                ),
                 "",
             ]
+    return lines
+
+
+def _per_author(methods: dict[str, Any]) -> list[str]:
+    """The table of each method's numbers per author set and question type."""
+    lines = [
+        "",
+        "Per author set (first: questions by the documents' author; second: by an "
+        "independent author who saw only the documents):",
+        "",
+        "| method · set · type | questions | hit@1 | hit@5 | MRR@10 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, method in methods.items():
+        for author, split in by_author(method["questions"], TYPES).items():
+            rows: list[tuple[str, dict[str, Any]]] = [(k, split["by_type"][k]) for k in TYPES]
+            rows.append(("**overall**", split["overall"]))
+            lines += [
+                f"| {name} · {author} · {kind} | {row['questions']} | "
+                f"{_cell(row.get('hit_at_1'))} | {_cell(row.get('hit_at_5'))} | "
+                f"{_cell(row.get('mrr_at_10'))} |"
+                for kind, row in rows
+            ]
+    lines.append("")
     return lines

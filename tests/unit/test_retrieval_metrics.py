@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
 import pytest
 
-from bench.retrieval import metrics
-from bench.retrieval.questions import DOCUMENTS, QUESTIONS, TYPES
+from bench.retrieval import metrics, report
+from bench.retrieval.questions import AUTHORS, DOCUMENTS, FILES, HERE, QUESTIONS, TYPES, load
 
 RANKING = [
     ("menu-selling.md", "The menu has four columns: Platinum, Gold, Silver and Basic."),
@@ -55,15 +60,102 @@ def test_summary_means_over_questions() -> None:
     assert summary["mrr_at_10"] == 0.411
 
 
-def test_the_labelled_set_is_consistent() -> None:
-    """Every type has at least 10 questions; each answerable one names existing documents,
-    each of which holds one of its phrases; unanswerable ones name none."""
-    assert all(sum(q.type == kind for q in QUESTIONS) >= 10 for kind in TYPES)
-    for question in QUESTIONS:
+@pytest.mark.parametrize("author", AUTHORS)
+def test_each_labelled_set_is_consistent(author: str) -> None:
+    """Each set has at least 10 questions of every type (the second, at least 15); each
+    answerable question names existing documents, each of which holds one of its phrases
+    as metrics.py compares them, and every phrase is in one of them; unanswerable ones
+    name none."""
+    questions = [q for q in QUESTIONS if q.author == author]
+    least = 15 if author == "second" else 10
+    assert all(sum(q.type == kind for q in questions) >= least for kind in TYPES)
+    for question in questions:
         assert (question.type == "unanswerable") == (not question.relevant), question.text
-        for name in question.relevant:
-            text = metrics.comparable((DOCUMENTS / name).read_text())
+        assert question.relevant or not question.answer_contains, question.text
+        texts = {
+            name: metrics.comparable((DOCUMENTS / name).read_text()) for name in question.relevant
+        }
+        for name, text in texts.items():
             assert any(metrics.comparable(p) in text for p in question.answer_contains), (
                 name,
                 question.text,
             )
+        for phrase in question.answer_contains:
+            assert any(metrics.comparable(phrase) in t for t in texts.values()), phrase
+
+
+def test_the_loader_marks_each_question_with_its_file() -> None:
+    for author in AUTHORS:
+        entries = json.loads((HERE / FILES[author]).read_text())
+        loaded = load(author)
+        assert [q.text for q in loaded] == [e["text"] for e in entries]
+        assert {q.author for q in loaded} == {author}
+    assert len(QUESTIONS) == sum(len(load(a)) for a in AUTHORS)
+    assert len({(q.author, q.text) for q in QUESTIONS}) == len(QUESTIONS)
+
+
+def test_a_file_may_not_name_the_author_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = {"type": "unanswerable", "text": "Lunch?", "author": "second"}
+    (tmp_path / "questions_second.json").write_text(json.dumps([entry]))
+    monkeypatch.setattr("bench.retrieval.questions.HERE", tmp_path)
+    with pytest.raises(ValueError, match="author"):
+        load("second")
+    entry.pop("author")
+    entry["sett"] = "x"
+    (tmp_path / "questions_second.json").write_text(json.dumps([entry]))
+    with pytest.raises(msgspec.ValidationError):
+        load("second")
+
+
+RESULTS: list[dict[str, Any]] = [
+    {"type": "direct", "rank": 1},  # no author: an older run's result, the first set
+    {"type": "direct", "rank": None, "author": "first"},
+    {"type": "unanswerable", "rank": None, "author": "first"},
+    {"type": "direct", "rank": 2, "author": "second"},
+    {"type": "spanish", "rank": 5, "author": "second"},
+    {"type": "unanswerable", "rank": None, "author": "second"},
+    {"type": "unanswerable", "rank": None, "author": "second"},
+]
+
+
+def test_results_split_by_author_set() -> None:
+    split = metrics.by_author(RESULTS, TYPES, k=10)
+    assert list(split) == ["first", "second"]
+    first, second = split["first"], split["second"]
+    assert first["by_type"]["direct"] == metrics.summarise([1, None])
+    assert first["by_type"]["unanswerable"] == {"questions": 1}
+    assert first["overall"] == metrics.summarise([1, None])
+    assert second["by_type"]["direct"] == metrics.summarise([2])
+    assert second["by_type"]["spanish"]["mrr_at_10"] == 0.2
+    assert second["by_type"]["acronym"]["questions"] == 0
+    assert second["by_type"]["unanswerable"] == {"questions": 2}
+    assert second["overall"] == {
+        "questions": 2,
+        "hit_at_1": 0.0,
+        "hit_at_5": 1.0,
+        "mrr_at_10": 0.35,
+    }
+
+
+def test_the_report_has_a_row_per_method_author_set_and_type() -> None:
+    lines = report._per_author({"m": {"questions": RESULTS}})
+    rows = [line for line in lines if line.startswith("| m · ")]
+    assert len(rows) == 2 * (len(TYPES) + 1)
+    assert "| m · second · **overall** | 2 | 0.0 | 1.0 | 0.35 |" in rows
+    assert "| m · first · unanswerable | 1 | — | — | — |" in rows
+
+
+def test_the_report_header_fills_in_the_run() -> None:
+    labelled = {
+        "documents": 22,
+        "questions": dict.fromkeys(TYPES, 2),
+        "top_k": 7,
+        "rounds": 3,
+        "store": "a store",
+        "hit": "a hit",
+    }
+    text = "\n".join(report.section({"set": labelled, "methods": {}}))
+    assert "Top 7 per question" in text
+    assert "{" not in text
