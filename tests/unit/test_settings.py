@@ -119,10 +119,12 @@ def test_a_webhook_timeout_beyond_a_minute_is_refused() -> None:
 def test_the_training_relevance_floor_follows_the_embedder_unless_set() -> None:
     local = load_settings({"AVATARADAM_EMBEDDER": "local"}, env_file=None)
     hashing = load_settings({"AVATARADAM_EMBEDDER": "hashing"}, env_file=None)
+    e5 = load_settings({"AVATARADAM_EMBEDDER": "e5"}, env_file=None)
     chosen = load_settings(
         {"AVATARADAM_EMBEDDER": "local", "AVATARADAM_CHAT_MIN_RELEVANCE": "0"}, env_file=None
     )
 
     assert chat_options(local).min_relevance == 0.2, "measured for all-MiniLM-L6-v2"
     assert chat_options(hashing).min_relevance == 0.0
+    assert chat_options(e5).min_relevance == 0.8, "measured for multilingual-e5-small"
     assert chat_options(chosen).min_relevance == 0.0, "a value set is kept"

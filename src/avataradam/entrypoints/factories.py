@@ -95,6 +95,10 @@ def embedder(settings: Settings) -> Embedder:
             timeout_s=config.timeout_s,
             max_input_tokens=config.openai_max_input_tokens,
         )
+    if settings.embedder == "e5":
+        from avataradam.adapters.embeddings.e5 import E5Embedder  # noqa: PLC0415
+
+        return E5Embedder(batch_size=config.batch_size)
     # Imported only when chosen: the local model stack (torch) is an optional install.
     from avataradam.adapters.embeddings.local import (  # noqa: PLC0415
         LocalSentenceTransformerEmbedder,

@@ -45,14 +45,25 @@ def cache_options(settings: Settings) -> CacheOptions:
     return _section(settings.cache, CacheOptions)
 
 
-MIN_RELEVANCE: dict[str, float] = {"local": 0.2}
+MIN_RELEVANCE: dict[str, float] = {"local": 0.2, "e5": 0.8}
 """The training relevance floor when AVATARADAM_CHAT_MIN_RELEVANCE is unset, per embedder
 (0 for the others: nothing measured). all-MiniLM-L6-v2 (`local`): on the labelled F&I
 set of `just bench-retrieval` (bench/results/2026-12-01-retrieval.md) no answerable
 question's best passage scored below 0.255, and off-topic questions ("What's the
 weather in Paris?") score below 0.05 against F&I passages, so 0.2 refuses those and
 keeps every answerable one; questions near the topic but unanswered score like answered
-ones (p50 0.42 vs 0.58), so they are left to the answer step."""
+ones (p50 0.42 vs 0.58), so they are left to the answer step.
+
+multilingual-e5-small (`e5`) puts every pair of texts between about 0.7 and 0.95
+(bench/results/2026-12-01-retrieval-e5.md): the best passage of an answerable question
+scored 0.816 at the lowest (0.823 without the title and section), of an unanswerable
+one 0.795-0.885, and of 12 off-topic questions (weather, paella, a poem) 0.749-0.829
+(0.752-0.84 without). 0.8 keeps every answerable question, with about the share of the
+answerable scores' range to spare that 0.2 leaves MiniLM (0.016 of 0.12; 0.055 of
+0.55), and turns away 8 of the 12 off-topic questions (6 without the context) and 1 of
+the 14 unanswerable ones: a weaker gate than MiniLM's, which refuses every off-topic
+question. A higher floor costs answerable questions first: 0.85 refuses 14-15 % of them
+to refuse half of the unanswerable ones."""
 
 
 def chat_options(settings: Settings) -> ChatOptions:

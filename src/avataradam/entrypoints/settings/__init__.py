@@ -48,7 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: Literal["development", "test", "production"] = "development"
     service_name: str = "avataradam"
     vector_backend: Literal["postgres", "pinecone", "memory"] = "postgres"
-    embedder: Literal["local", "openai", "hashing"] = "local"
+    embedder: Literal["local", "e5", "openai", "hashing"] = "local"
     chat_model: Literal["extractive", "openai", "local"] = "extractive"
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
