@@ -21,7 +21,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 
-from avataradam.adapters.llm.sentences import sentences, starts_sentence
+from avataradam.adapters.llm.sentences import language_of, sentences, starts_sentence
 from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
 from avataradam.domain.citations import Sentences, passage_sentences
 from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
@@ -29,7 +29,10 @@ from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,240})[\"”]")
-_SPEAKER = re.compile(r"^\s*(?:customer|client|buyer|objection)\s*:\s*", re.IGNORECASE)
+_SPEAKER = re.compile(
+    r"^\s*(?:customer|client|buyer|objection|cliente|comprador|compradora|objeci[oó]n)\s*:\s*",
+    re.IGNORECASE,
+)
 _PIECE = re.compile(r"\S+\s*")
 _CLOSING = frozenset('.!?…"”\u2019»)')
 _MIN_WORDS = 4
@@ -96,6 +99,7 @@ _STOPWORDS = frozenset(
     }
 )
 _NEUTRAL_LINE = "Hmm. Tell me again why I need that?"
+_NEUTRAL_LINES = {"es": "Mmm. ¿Me explica otra vez por qué necesito eso?"}
 
 
 def _words(text: str) -> set[str]:
@@ -200,11 +204,17 @@ def roleplay_reply(
     max_tokens: int | None = None,
     split: Sentences = sentences,
 ) -> str:
-    """The customer's next line: the first one not said yet that fits in `max_tokens`."""
+    """The customer's next line: the first one not said yet that fits in `max_tokens`,
+    in the grounding's language (document lines in another language are left out)."""
     said = {turn.content.strip() for turn in turns if turn.role == "assistant"}
     scripted = list(grounding.scripted_lines)
     opening, script = scripted[:1], scripted[1:]
-    from_documents = customer_lines(grounding.passages, split)
+    spoken = grounding.language
+    from_documents = [
+        line
+        for line in customer_lines(grounding.passages, split)
+        if language_of(line) in (spoken, None)
+    ]
     order = list(opening)
     for i in range(max(len(from_documents), len(script))):
         order.extend(from_documents[i : i + 1])
@@ -214,7 +224,7 @@ def roleplay_reply(
         if line not in said:
             return line
     if not order:
-        return _NEUTRAL_LINE
+        return _NEUTRAL_LINES.get(spoken, _NEUTRAL_LINE)
     return order[len(said) % len(order)]
 
 
