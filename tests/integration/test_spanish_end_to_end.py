@@ -59,7 +59,7 @@ se envía al prestamista en un plazo de 45 días.
 def server(
     database_url: str,
     redis_url: str,
-    worker: ServiceProcess,  # noqa: ARG001 -- the real worker ingests the uploads
+    worker: ServiceProcess,  # the real worker ingests the uploads
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     env = service_environment(database_url, redis_url) | {"AVATARADAM_CHAT_MODEL": "extractive"}

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import pytest
 
+from avataradam.adapters.chunking.semchunk import SemchunkChunker
 from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.llm.extractive import ExtractiveChatModel
-from avataradam.adapters.llm.sentences import language_of, sentence_spans, sentences
+from avataradam.adapters.llm.sentences import (
+    language_of,
+    sentence_spans,
+    sentences,
+    unbreakable_spaces,
+)
 from avataradam.domain.citations import check_citations
 from avataradam.domain.errors import InvalidInput
 from avataradam.domain.model import ConversationMode, Language, Topic
 from avataradam.domain.personas import PERSONAS, persona_for
+from avataradam.domain.ports.knowledge import ExtractedSection
 from avataradam.domain.ports.services import ChatTurn, Grounding, GroundingPassage
 from avataradam.domain.prompts import roleplay_prompt, training_prompt
 from avataradam.domain.usecases.conversations.start import NewConversation
@@ -218,3 +225,20 @@ async def test_a_spanish_training_question_is_answered_from_the_spanish_document
 
     assert f"{POLICY_SENTENCES[4]} [1]" in done.message.content
     assert [s.filename for s in done.message.sources] == ["compliance.txt"]
+
+
+def test_chunks_of_a_long_paragraph_never_end_at_an_abbreviation() -> None:
+    sentence = (
+        "La cláusula {i} la firmó el Sr. Gómez con la Dra. Pérez y Mr. Smith el día {i} de "
+        "enero, según el art. {i}, por 1.500,00 dólares."
+    )
+    text = " ".join(sentence.format(i=i) for i in range(40))
+    section = ExtractedSection(text=text)
+
+    cut = SemchunkChunker(100).split([section])
+    kept = SemchunkChunker(100, unbreakable=unbreakable_spaces).split([section])
+
+    assert any(c.text.endswith(("Sr.", "Dra.", "Mr.", "art.")) for c in cut), "the risk is real"
+    assert " ".join(c.text for c in kept) == text
+    assert all(c.text.endswith("dólares.") for c in kept[:-1]), [c.text[-20:] for c in kept]
+    assert all(len(c.text.split()) <= 100 for c in kept)

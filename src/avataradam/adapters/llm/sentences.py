@@ -254,6 +254,29 @@ def _boundaries(paragraph: str, language: str) -> set[int]:
     return offsets
 
 
+_PERIOD_SPACE = re.compile(r"\.( )(?=\S)")
+
+
+def unbreakable_spaces(text: str) -> list[int]:
+    """Offsets of the spaces in `text` after a period that ends no sentence by the rules
+    of English or Spanish, or before a word in lower case (as `sentences` decides):
+    abbreviations ("Sr. Gómez", "Mr. Smith", "art. 5", "aprox. por"), where a chunker
+    must not cut. Empty when the rules cannot segment `text`."""
+    cuts: set[int] | None = None
+    for language in LANGUAGES:
+        pieces = list(sentencex.segment(language, text))
+        if "".join(pieces) != text:
+            return []
+        ends = set(itertools.accumulate(len(piece) for piece in pieces))
+        cuts = ends if cuts is None else cuts & ends
+    found = cuts or set()
+    return [
+        m.start(1)
+        for m in _PERIOD_SPACE.finditer(text)
+        if m.end(1) not in found or not starts_sentence(text[m.end(1) :])
+    ]
+
+
 _LETTERS = re.compile(r"[^\W\d_]+")
 _SPANISH_MARKS = frozenset("¿¡ñÑ")
 _CLEAR_MARGIN = 1.0
