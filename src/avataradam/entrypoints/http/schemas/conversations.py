@@ -18,7 +18,18 @@ class ConversationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """Roleplay: a customer persona (GET /v1/conversations/scenarios), random when absent.
     Training: an optional focus for the session."""
     dealership_id: DealershipId | None = None
-    language: Annotated[str, msgspec.Meta(max_length=16, examples=["es"])] = "en"
+    language: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=16,
+            examples=["es"],
+            description=(
+                "`en` or `es`. Roleplay: the language the customer speaks. Training: Adam "
+                "answers in each question's language, this one when that is unclear. "
+                "Another value: 422 `invalid_input` naming the valid ones."
+            ),
+        ),
+    ] = "en"
     """`en` or `es` (another value: 422 `invalid_input` naming the valid ones). Roleplay:
     the language the customer speaks. Training: Adam answers in the language of each
     question; this one is used when a question's language is unclear."""
