@@ -242,3 +242,26 @@ def test_chunks_of_a_long_paragraph_never_end_at_an_abbreviation() -> None:
     assert " ".join(c.text for c in kept) == text
     assert all(c.text.endswith("dólares.") for c in kept[:-1]), [c.text[-20:] for c in kept]
     assert all(len(c.text.split()) <= 100 for c in kept)
+
+
+def test_spanish_function_words_do_not_rank_a_sentence_and_the_header_is_spanish() -> None:
+    busy = (
+        "Para que el cliente firme la financiación, los papeles de la compra del carro se "
+        "revisan por la tarde."
+    )
+    rule = "El seguro GAP nunca es obligatorio."
+    grounding = Grounding(
+        mode="training",
+        question="¿Es obligatorio el seguro GAP para la financiación del cliente?",
+        passages=(
+            GroundingPassage(marker=1, text=f"{busy} {rule}", topic="compliance", filename="a"),
+        ),
+    )
+
+    answer = ExtractiveChatModel().reply((), grounding).splitlines()
+
+    assert answer == [
+        "Esto es lo que dice el material de su concesionario:",
+        f"{rule} [1]",
+        f"{busy} [1]",
+    ]

@@ -12,14 +12,20 @@ objection documents (quoted objections, questions) with the persona's built-in s
 never repeating a line while unused ones remain. Replies are deterministic for the same
 input, which makes this model a useful test double too. A passage that carries its
 `sentences` (segmented once by the service for the model and the checks that follow)
-is not segmented again.
+is not segmented again. Spanish: a Spanish question's words are matched without Spanish
+function words ("que", "para", "del") and the reply's own words are Spanish; a Spanish
+roleplay customer (`Grounding.language`) says the persona's Spanish script and only
+document lines that are not English.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncIterator, Sequence
+
+from wordfreq import zipf_frequency
 
 from avataradam.adapters.llm.sentences import language_of, sentences, starts_sentence
 from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
@@ -27,7 +33,7 @@ from avataradam.domain.citations import Sentences, passage_sentences
 from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
 from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
+_WORD = re.compile(r"[^\W_][\w'&-]*")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,240})[\"”]")
 _SPEAKER = re.compile(
     r"^\s*(?:customer|client|buyer|objection|cliente|comprador|compradora|objeci[oó]n)\s*:\s*",
@@ -102,8 +108,28 @@ _NEUTRAL_LINE = "Hmm. Tell me again why I need that?"
 _NEUTRAL_LINES = {"es": "Mmm. ¿Me explica otra vez por qué necesito eso?"}
 
 
+_SPANISH_FUNCTION_ZIPF = 6.0
+"""A word at least this frequent in Spanish (once in ten thousand words: "que", "para",
+"los", "del", "puede"), and more so than in English, is a function word, not a topic."""
+
+_HEADERS = {
+    "en": "Here is what your dealership's material says:",
+    "es": "Esto es lo que dice el material de su concesionario:",
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def _spanish_function_word(word: str) -> bool:
+    spanish = zipf_frequency(word, "es")
+    return spanish >= _SPANISH_FUNCTION_ZIPF and spanish > zipf_frequency(word, "en")
+
+
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 2}
+    return {
+        w
+        for w in _WORD.findall(text.lower())
+        if w not in _STOPWORDS and len(w) > 2 and not _spanish_function_word(w)
+    }
 
 
 def _cost(text: str) -> int:
@@ -155,10 +181,13 @@ def training_reply(
     for _, _, _, sentence, marker in chosen:
         quoted.setdefault(sentence, f"{sentence} [{marker}]")
     lines = _fitting(list(quoted.values()), max_sentences, max_tokens)
+    spanish = language_of(question) == "es"
     if not lines:
         cited = ", ".join(f"[{p.marker}]" for p in passages)
+        if spanish:
+            return f"Los pasajes encontrados ({cited}) son demasiado largos para citarlos enteros."
         return f"The passages found ({cited}) are too long to quote whole in one reply."
-    header = "Here is what your dealership's material says:"
+    header = _HEADERS["es" if spanish else "en"]
     used = sum(_cost(line) for line in lines)
     if max_tokens is not None and used + _cost(header) > max_tokens:
         return "\n".join(lines)
