@@ -120,6 +120,7 @@ async def test_a_spanish_policy_is_found_quoted_and_cited_in_spanish(
     assert reply.status_code == 201, reply.text
     body = reply.json()
     assert f"{NEVER_REQUIRED} [1]" in body["content"].splitlines(), body["content"]
+    assert body["content"].startswith("Esto es lo que dice el material de su concesionario:")
     source = body["sources"][0]
     assert (source["document_id"], source["chunk_id"]) == (document_id, holding[0])
     assert source["filename"].startswith("poliza-gap-")
