@@ -155,6 +155,8 @@ async def test_a_roleplay_customer_speaks_the_conversations_language(
         assert reply.status_code == 201, reply.text
         lines.append(reply.json()["content"])
 
+    scenarios = await http.get("/v1/conversations/scenarios", headers=tenant.user.headers)
+    assert all(s["languages"] == ["en", "es"] for s in scenarios.json()), scenarios.text
     spanish = PERSONAS["payment_focused"].lines("es")
     assert lines[0] == spanish.opening_lines[0]
     assert all(language_of(line) == "es" for line in lines), lines

@@ -129,7 +129,10 @@ class ConversationController(Controller):
         responses=problems(),
     )
     def scenarios(self, principal: CurrentPrincipal) -> list[ScenarioOut]:  # noqa: ARG002 -- authenticates
-        return [to_out(p, ScenarioOut) for p in PERSONAS.values()]
+        return [
+            to_out(p, ScenarioOut, languages=["en", *sorted(p.translations)])
+            for p in PERSONAS.values()
+        ]
 
     @get(
         "/{conversation_id:uuid}",

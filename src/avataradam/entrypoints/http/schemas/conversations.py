@@ -39,6 +39,8 @@ class ScenarioOut(msgspec.Struct, frozen=True):
     scenario: str
     name: str
     description: str
+    languages: list[Language]
+    """Values of a roleplay conversation's `language` this customer has a script in."""
 
 
 class SourceOut(msgspec.Struct, frozen=True):
