@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from avataradam.domain.errors import InvalidInput
+from avataradam.domain.personas_es import SPANISH_LINES
 
 ADAM_PERSONA = (
     "You are Adam, an experienced F&I (finance and insurance) trainer for car dealerships. "
@@ -18,6 +19,13 @@ ADAM_PERSONA = (
     "point out compliance risks plainly. You never pressure customers and never teach "
     "anything deceptive."
 )
+
+
+class PersonaLines(msgspec.Struct, frozen=True, kw_only=True):
+    """A persona's built-in script in one language, for the extractive model."""
+
+    opening_lines: tuple[str, ...]
+    script: tuple[str, ...]
 
 
 class CustomerPersona(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,10 +37,26 @@ class CustomerPersona(msgspec.Struct, frozen=True, kw_only=True):
     """Words that steer retrieval towards the objections this customer raises."""
     opening_lines: tuple[str, ...]
     script: tuple[str, ...]
+    """English lines; other languages' in `translations`."""
+    translations: dict[str, PersonaLines] = msgspec.field(default_factory=dict)
+    """The same script written for speakers of another language, by language code."""
+
+    def lines(self, language: str) -> PersonaLines:
+        """The script in `language` (English when the persona has none in it)."""
+        found = self.translations.get(language)
+        return found or PersonaLines(opening_lines=self.opening_lines, script=self.script)
+
+
+def _with_translations(persona: CustomerPersona) -> CustomerPersona:
+    spanish = SPANISH_LINES[persona.scenario]
+    return msgspec.structs.replace(
+        persona,
+        translations={"es": PersonaLines(opening_lines=spanish[0], script=spanish[1])},
+    )
 
 
 PERSONAS: dict[str, CustomerPersona] = {
-    persona.scenario: persona
+    persona.scenario: _with_translations(persona)
     for persona in (
         CustomerPersona(
             scenario="price_focused",

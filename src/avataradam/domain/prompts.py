@@ -145,6 +145,36 @@ DATA_RULES = (
 
 # --- the two modes ---------------------------------------------------------------------
 
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+"""What the instructions call each `Language` value."""
+
+
+def answer_language_rule(fallback: str) -> str:
+    """Training: answer in the question's own language (a Spanish question gets a
+    Spanish answer, whatever language the passages are in)."""
+    name = LANGUAGE_NAMES.get(fallback, "English")
+    return (
+        "Answer in the language the trainee's question is written in: a question in Spanish "
+        "gets an answer in Spanish, a question in English one in English, even when the "
+        "passages are in another language. When a passage is in another language, give its "
+        f"meaning in the answer's language and still cite it. If the question's language is "
+        f"unclear, answer in {name}."
+    )
+
+
+def customer_language_rule(language: str) -> str | None:
+    """Roleplay: the language the customer speaks (None for English, the default)."""
+    if language == "en" or language not in LANGUAGE_NAMES:
+        return None
+    name = LANGUAGE_NAMES[language]
+    return (
+        f"You speak {name}: every line you say as the customer is in natural, everyday "
+        f"{name}, the way a {name}-speaking customer at a US dealership talks (product names "
+        f"such as GAP may stay as they are), even when the F&I manager writes in another "
+        f"language or the reference material is in English. Never switch languages and never "
+        f"translate or explain your lines."
+    )
+
 
 def _describe(hit: SearchHit) -> str:
     page = f", p. {hit.page}" if hit.page is not None else ""
@@ -179,8 +209,11 @@ def _conversation(
     return tuple(turns)
 
 
-def training_system_prompt(hits: Sequence[SearchHit], focus: str | None) -> str:
-    """Adam's instructions; the passages and focus themselves go to `data_section`."""
+def training_system_prompt(
+    hits: Sequence[SearchHit], focus: str | None, language: str = "en"
+) -> str:
+    """Adam's instructions; the passages and focus themselves go to `data_section`.
+    `language` is the conversation's, used when a question's own is unclear."""
     parts = [
         ADAM_PERSONA,
         "Answer the trainee's question using the numbered passages from their dealership's "
@@ -190,6 +223,7 @@ def training_system_prompt(hits: Sequence[SearchHit], focus: str | None) -> str:
         "general guidance. Never invent dealership policies, prices, rates or legal "
         "requirements. Keep it short: a few sentences or a short list the trainee can use "
         "on the floor.",
+        answer_language_rule(language),
         DATA_RULES,
     ]
     if focus:
@@ -202,8 +236,11 @@ def training_system_prompt(hits: Sequence[SearchHit], focus: str | None) -> str:
     return "\n\n".join(parts)
 
 
-def roleplay_system_prompt(persona: CustomerPersona, hits: Sequence[SearchHit]) -> str:
-    """The customer's instructions; the objection passages go to `data_section`."""
+def roleplay_system_prompt(
+    persona: CustomerPersona, hits: Sequence[SearchHit], language: str = "en"
+) -> str:
+    """The customer's instructions (in `language`, a `Language` value); the objection
+    passages go to `data_section`."""
     parts = [
         "This is a practice session in the F&I office of a car dealership. You are "
         f"{persona.name}, the customer: {persona.description}. The other person is the F&I "
@@ -217,6 +254,9 @@ def roleplay_system_prompt(persona: CustomerPersona, hits: Sequence[SearchHit]) 
         "answer is vague, pushy or sounds too good to be true.",
         DATA_RULES,
     ]
+    spoken = customer_language_rule(language)
+    if spoken:
+        parts.insert(2, spoken)
     if hits:
         parts.append(
             "The <passage> elements are objections and product facts real customers of this "
@@ -235,6 +275,7 @@ def training_prompt(
     history_budget_tokens: int,
     count: TokenCounter = approximate_tokens,
     fitted: FittedPassages | None = None,
+    language: str = "en",
 ) -> Prompt:
     """Instructions in the system turn; passages and focus, untrusted, fenced in a data
     section before the trainee's question in the last user turn.
@@ -251,7 +292,7 @@ def training_prompt(
         )
     return Prompt(
         turns=_conversation(
-            training_system_prompt(hits, focus),
+            training_system_prompt(hits, focus, language),
             window,
             question,
             data_section(hits if fitted is None else fitted.shown, focus),
@@ -271,13 +312,16 @@ def roleplay_prompt(
     hits: Sequence[SearchHit],
     history_budget_tokens: int,
     count: TokenCounter = approximate_tokens,
+    language: str = "en",
 ) -> Prompt:
     """The persona's instructions in the system turn; objection passages, untrusted,
-    fenced in a data section before the manager's line in the last user turn."""
+    fenced in a data section before the manager's line in the last user turn. The
+    customer speaks `language`; the grounding carries the persona's script in it."""
     window = history_window(history, budget_tokens=history_budget_tokens, count=count)
+    lines = persona.lines(language)
     return Prompt(
         turns=_conversation(
-            roleplay_system_prompt(persona, hits),
+            roleplay_system_prompt(persona, hits, language),
             window,
             message,
             data_section(hits),
@@ -288,6 +332,7 @@ def roleplay_prompt(
             question=message,
             passages=_passages(hits),
             persona=f"{persona.name}, {persona.description}",
-            scripted_lines=persona.opening_lines + persona.script,
+            scripted_lines=lines.opening_lines + lines.script,
+            language=language,
         ),
     )

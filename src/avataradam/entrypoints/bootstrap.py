@@ -26,7 +26,7 @@ from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.extract.composite import CompositeTextExtractor
 from avataradam.adapters.filesystem.spool import TemporaryDirectorySpool
 from avataradam.adapters.llm.metered import MeteredChatModel
-from avataradam.adapters.llm.sentences import sentence_spans, sentences
+from avataradam.adapters.llm.sentences import sentence_spans, sentences, unbreakable_spaces
 from avataradam.adapters.observability.metrics import Metrics
 from avataradam.adapters.observability.multiprocess import multiprocess_dir
 from avataradam.adapters.observability.telemetry import StructlogTelemetry
@@ -163,6 +163,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
                 chunk_size_tokens=budget.chunk_size_tokens,
                 overlap=settings.ingestion.chunk_overlap,
                 token_counter=budget.token_counter,
+                unbreakable=unbreakable_spaces,
             ),
             passage_text=configured_text,
             embedder=embedder,

@@ -12,24 +12,33 @@ objection documents (quoted objections, questions) with the persona's built-in s
 never repeating a line while unused ones remain. Replies are deterministic for the same
 input, which makes this model a useful test double too. A passage that carries its
 `sentences` (segmented once by the service for the model and the checks that follow)
-is not segmented again.
+is not segmented again. Spanish: a Spanish question's words are matched without Spanish
+function words ("que", "para", "del") and the reply's own words are Spanish; a Spanish
+roleplay customer (`Grounding.language`) says the persona's Spanish script and only
+document lines that are not English.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncIterator, Sequence
 
-from avataradam.adapters.llm.sentences import sentences, starts_sentence
+from wordfreq import zipf_frequency
+
+from avataradam.adapters.llm.sentences import language_of, sentences, starts_sentence
 from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
 from avataradam.domain.citations import Sentences, passage_sentences
 from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
 from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
+_WORD = re.compile(r"[^\W_][\w'&-]*")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,240})[\"”]")
-_SPEAKER = re.compile(r"^\s*(?:customer|client|buyer|objection)\s*:\s*", re.IGNORECASE)
+_SPEAKER = re.compile(
+    r"^\s*(?:customer|client|buyer|objection|cliente|comprador|compradora|objeci[oó]n)\s*:\s*",
+    re.IGNORECASE,
+)
 _PIECE = re.compile(r"\S+\s*")
 _CLOSING = frozenset('.!?…"”\u2019»)')
 _MIN_WORDS = 4
@@ -96,10 +105,31 @@ _STOPWORDS = frozenset(
     }
 )
 _NEUTRAL_LINE = "Hmm. Tell me again why I need that?"
+_NEUTRAL_LINES = {"es": "Mmm. ¿Me explica otra vez por qué necesito eso?"}
+
+
+_SPANISH_FUNCTION_ZIPF = 6.0
+"""A word at least this frequent in Spanish (once in ten thousand words: "que", "para",
+"los", "del", "puede"), and more so than in English, is a function word, not a topic."""
+
+_HEADERS = {
+    "en": "Here is what your dealership's material says:",
+    "es": "Esto es lo que dice el material de su concesionario:",
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def _spanish_function_word(word: str) -> bool:
+    spanish = zipf_frequency(word, "es")
+    return spanish >= _SPANISH_FUNCTION_ZIPF and spanish > zipf_frequency(word, "en")
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 2}
+    return {
+        w
+        for w in _WORD.findall(text.lower())
+        if w not in _STOPWORDS and len(w) > 2 and not _spanish_function_word(w)
+    }
 
 
 def _cost(text: str) -> int:
@@ -151,10 +181,13 @@ def training_reply(
     for _, _, _, sentence, marker in chosen:
         quoted.setdefault(sentence, f"{sentence} [{marker}]")
     lines = _fitting(list(quoted.values()), max_sentences, max_tokens)
+    spanish = language_of(question) == "es"
     if not lines:
         cited = ", ".join(f"[{p.marker}]" for p in passages)
+        if spanish:
+            return f"Los pasajes encontrados ({cited}) son demasiado largos para citarlos enteros."
         return f"The passages found ({cited}) are too long to quote whole in one reply."
-    header = "Here is what your dealership's material says:"
+    header = _HEADERS["es" if spanish else "en"]
     used = sum(_cost(line) for line in lines)
     if max_tokens is not None and used + _cost(header) > max_tokens:
         return "\n".join(lines)
@@ -200,11 +233,17 @@ def roleplay_reply(
     max_tokens: int | None = None,
     split: Sentences = sentences,
 ) -> str:
-    """The customer's next line: the first one not said yet that fits in `max_tokens`."""
+    """The customer's next line: the first one not said yet that fits in `max_tokens`,
+    in the grounding's language (document lines in another language are left out)."""
     said = {turn.content.strip() for turn in turns if turn.role == "assistant"}
     scripted = list(grounding.scripted_lines)
     opening, script = scripted[:1], scripted[1:]
-    from_documents = customer_lines(grounding.passages, split)
+    spoken = grounding.language
+    from_documents = [
+        line
+        for line in customer_lines(grounding.passages, split)
+        if language_of(line) in (spoken, None)
+    ]
     order = list(opening)
     for i in range(max(len(from_documents), len(script))):
         order.extend(from_documents[i : i + 1])
@@ -214,7 +253,7 @@ def roleplay_reply(
         if line not in said:
             return line
     if not order:
-        return _NEUTRAL_LINE
+        return _NEUTRAL_LINES.get(spoken, _NEUTRAL_LINE)
     return order[len(said) % len(order)]
 
 

@@ -254,6 +254,51 @@ def _boundaries(paragraph: str, language: str) -> set[int]:
     return offsets
 
 
+_PERIOD_SPACE = re.compile(r"\.( )(?=\S)")
+
+
+def unbreakable_spaces(text: str) -> list[int]:
+    """Offsets of the spaces in `text` after a period that ends no sentence by the rules
+    of English or Spanish, or before a word in lower case (as `sentences` decides):
+    abbreviations ("Sr. Gómez", "Mr. Smith", "art. 5", "aprox. por"), where a chunker
+    must not cut. Empty when the rules cannot segment `text`."""
+    cuts: set[int] | None = None
+    for language in LANGUAGES:
+        pieces = list(sentencex.segment(language, text))
+        if "".join(pieces) != text:
+            return []
+        ends = set(itertools.accumulate(len(piece) for piece in pieces))
+        cuts = ends if cuts is None else cuts & ends
+    found = cuts or set()
+    return [
+        m.start(1)
+        for m in _PERIOD_SPACE.finditer(text)
+        if m.end(1) not in found or not starts_sentence(text[m.end(1) :])
+    ]
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_SPANISH_MARKS = frozenset("¿¡ñÑ")
+_CLEAR_MARGIN = 1.0
+"""A word counts for a language when its Zipf frequency there is at least this much
+higher (ten times as frequent) than in the other."""
+
+
+def language_of(text: str) -> str | None:
+    """ "en" or "es" for a line of text, or None when unclear.
+
+    Only these two languages are told apart, by votes of words much more frequent in one
+    (wordfreq) and Spanish-only marks ("¿", "¡", "ñ"); a general language detector
+    guesses among a hundred languages and is unreliable on the short lines this judges.
+    """
+    votes = 2 * sum(mark in text for mark in _SPANISH_MARKS)
+    for word in _LETTERS.findall(text.lower()):
+        difference = zipf_frequency(word, "es") - zipf_frequency(word, "en")
+        if abs(difference) >= _CLEAR_MARGIN:
+            votes += 1 if difference > 0 else -1
+    return "es" if votes > 0 else "en" if votes < 0 else None
+
+
 def starts_sentence(text: str) -> bool:
     """Whether `text` opens like a sentence: not in lower case after any opening marks."""
     first = text.lstrip().lstrip("\"“\u2018'«([¿¡")[:1]

@@ -16,6 +16,14 @@ class ConversationMode(enum.StrEnum):
     ROLEPLAY = "roleplay"
 
 
+class Language(enum.StrEnum):
+    """Languages a conversation can be held in: dealership staff and customers in the US
+    speak English and Spanish."""
+
+    EN = "en"
+    ES = "es"
+
+
 class MessageRole(enum.StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
@@ -29,6 +37,9 @@ class Conversation(msgspec.Struct, frozen=True, kw_only=True):
     scenario: str | None
     created_at: datetime
     updated_at: datetime
+    language: Language = Language.EN
+    """Roleplay: the language the customer speaks. Training: the language Adam answers in
+    when a question's own language is unclear (he answers in the question's language)."""
 
 
 class Source(msgspec.Struct, frozen=True, kw_only=True):

@@ -125,6 +125,9 @@ class Grounding(msgspec.Struct, frozen=True, kw_only=True):
     persona: str | None = None
     scripted_lines: tuple[str, ...] = ()
     """Built-in lines of the roleplay persona, for models that cannot write their own."""
+    language: str = "en"
+    """Roleplay: the language the customer speaks (a `Language` value); its
+    `scripted_lines` are in it."""
 
 
 class ChatModel(Protocol):

@@ -224,7 +224,8 @@ class SendMessage:
             model=self._model.name,
             shape=(
                 f"{options.top_k}:{options.min_relevance}:{options.max_reply_tokens}:"
-                f"{self._citations.threshold}:{options.passage_budget_tokens}"
+                f"{self._citations.threshold}:{options.passage_budget_tokens}:"
+                f"{conversation.language.value}"
             ),
             focus=conversation.scenario,
             normalised=normalise_query(text),
@@ -258,6 +259,7 @@ class SendMessage:
                 hits=result.hits,
                 history_budget_tokens=options.history_budget_tokens,
                 count=self._count,
+                language=conversation.language.value,
             )
             return prompt, result.hits, result.cache, options.roleplay_max_reply_tokens
         result = await self._search.retrieve(
@@ -284,5 +286,6 @@ class SendMessage:
                 sentences=self._citations.sentences,
                 count=self._count,
             ),
+            language=conversation.language.value,
         )
         return prompt, hits, result.cache, options.max_reply_tokens

@@ -11,7 +11,7 @@ import msgspec
 from avataradam.domain.access import Principal, dealership_scope
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
-from avataradam.domain.model import Conversation, ConversationMode, Message
+from avataradam.domain.model import Conversation, ConversationMode, Language, Message
 from avataradam.domain.pagination import Cursor
 from avataradam.domain.personas import PERSONAS, persona_for
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
@@ -25,6 +25,9 @@ class NewConversation(msgspec.Struct, frozen=True, kw_only=True):
     scenario: str | None = None
     """Roleplay: a persona key (random when absent). Training: an optional focus."""
     dealership_id: UUID | None = None
+    language: str = Language.EN.value
+    """A `Language` value: the customer's language in roleplay; in training, Adam's when
+    a question's own language is unclear."""
 
 
 class ConversationDetail(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +40,15 @@ def require_storable(text: str, field: str) -> None:
     `text` cannot contain U+0000), rather than failing when the reply is stored."""
     if "\x00" in text:
         raise InvalidInput(f"{field} must not contain the NUL character (U+0000)", field=field)
+
+
+def language_of(value: str) -> Language:
+    """The `Language` named by `value`, or `InvalidInput` naming the valid values."""
+    try:
+        return Language(value)
+    except ValueError:
+        valid = ", ".join(f'"{language.value}"' for language in Language)
+        raise InvalidInput(f"unknown language; choose one of {valid}", field="language") from None
 
 
 class StartConversation:
@@ -55,6 +67,7 @@ class StartConversation:
         """A new conversation; with an idempotency key (the caller's own), repeats
         replay the first answer instead of starting another one."""
         dealership_id = dealership_scope(principal, new.dealership_id)
+        language = language_of(new.language)
         scenario = (new.scenario or "").strip() or None
         if scenario is not None and len(scenario) > MAX_SCENARIO_CHARS:
             raise InvalidInput(f"scenario is at most {MAX_SCENARIO_CHARS} characters")
@@ -70,6 +83,7 @@ class StartConversation:
             scenario=scenario,
             created_at=now,
             updated_at=now,
+            language=language,
         )
         request = IdempotentRequest.of(f"conversations:{principal.user_id}", idempotency_key, new)
         async with self._uow() as uow:

@@ -72,7 +72,8 @@ class ConversationController(Controller):
         summary="Start a conversation",
         description=(
             "`training`: Adam answers questions from the dealership's knowledge base, with "
-            "citations. `roleplay`: the avatar plays a customer (`scenario`, random if absent). "
+            "citations, in the language of each question. `roleplay`: the avatar plays a "
+            "customer (`scenario`, random if absent) who speaks `language` (`en` or `es`). "
             "A super admin passes `dealership_id`. With an `Idempotency-Key`, repeats replay "
             "the first answer."
         ),
@@ -89,7 +90,10 @@ class ConversationController(Controller):
         answer = await container.start_conversation(
             principal,
             NewConversation(
-                mode=data.mode, scenario=data.scenario, dealership_id=data.dealership_id
+                mode=data.mode,
+                scenario=data.scenario,
+                dealership_id=data.dealership_id,
+                language=data.language,
             ),
             idempotency_key=idempotency_key,
         )
@@ -125,7 +129,10 @@ class ConversationController(Controller):
         responses=problems(),
     )
     def scenarios(self, principal: CurrentPrincipal) -> list[ScenarioOut]:  # noqa: ARG002 -- authenticates
-        return [to_out(p, ScenarioOut) for p in PERSONAS.values()]
+        return [
+            to_out(p, ScenarioOut, languages=["en", *sorted(p.translations)])
+            for p in PERSONAS.values()
+        ]
 
     @get(
         "/{conversation_id:uuid}",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.model import ConversationMode, MessageRole, Topic
+from avataradam.domain.model import ConversationMode, Language, MessageRole, Topic
 from avataradam.entrypoints.http.schemas.common import DealershipId
 
 
@@ -18,12 +18,29 @@ class ConversationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """Roleplay: a customer persona (GET /v1/conversations/scenarios), random when absent.
     Training: an optional focus for the session."""
     dealership_id: DealershipId | None = None
+    language: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=16,
+            examples=["es"],
+            description=(
+                "`en` or `es`. Roleplay: the language the customer speaks. Training: Adam "
+                "answers in each question's language, this one when that is unclear. "
+                "Another value: 422 `invalid_input` naming the valid ones."
+            ),
+        ),
+    ] = "en"
+    """`en` or `es` (another value: 422 `invalid_input` naming the valid ones). Roleplay:
+    the language the customer speaks. Training: Adam answers in the language of each
+    question; this one is used when a question's language is unclear."""
 
 
 class ScenarioOut(msgspec.Struct, frozen=True):
     scenario: str
     name: str
     description: str
+    languages: list[Language]
+    """Values of a roleplay conversation's `language` this customer has a script in."""
 
 
 class SourceOut(msgspec.Struct, frozen=True):
@@ -62,6 +79,8 @@ class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
     mode: ConversationMode
     scenario: str | None
+    language: Language
+    """`en` or `es`: the language the roleplay customer speaks (see ConversationCreate)."""
     created_at: datetime
     updated_at: datetime
 
