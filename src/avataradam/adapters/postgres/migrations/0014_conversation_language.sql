@@ -1,4 +1,4 @@
--- depends: 0002_knowledge
+-- depends: 0013_vector_generations
 
 -- The language a conversation is held in (domain.model.Language): the roleplay customer
 -- speaks it; a training reply falls back to it when a question's language is unclear.
