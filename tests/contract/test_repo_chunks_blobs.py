@@ -49,6 +49,27 @@ async def test_replacing_chunks_twice_leaves_one_set(uow: UnitOfWorkFactory) -> 
         assert await work.chunks.count(doc.id) == 2
 
 
+async def test_a_chunks_heading_path_round_trips_and_of_document_lists_them_in_order(
+    uow: UnitOfWorkFactory,
+) -> None:
+    d, _ = await seed(uow)
+    doc = document(d.id, status=DocumentStatus.PROCESSING)
+    paths: list[tuple[str, ...] | None] = [("Products", "GAP", "Claims"), (), None, ("Ñandú ’x’",)]
+    chunks = [
+        msgspec.structs.replace(chunk(doc, i, f"passage {i}"), section_path=path)
+        for i, path in enumerate(paths)
+    ]
+    async with uow() as work:
+        await work.documents.add(doc)
+        await work.chunks.put(doc.id, list(reversed(chunks)))
+        await work.commit()
+    async with uow(read_only=True) as work:
+        stored = await work.chunks.of_document(doc.id)
+
+    assert [c.section_path for c in stored] == paths
+    assert stored == chunks  # whatever the document's status
+
+
 async def test_two_chunks_sharing_an_index_are_a_conflict(uow: UnitOfWorkFactory) -> None:
     d, _ = await seed(uow)
     doc = document(d.id, status=DocumentStatus.READY)

@@ -73,6 +73,10 @@ API_OWN = {
     "WebhookCreate.events": "a bound on input size; the domain asks only for known events",
     "query cursor": "cursors the API issues are far shorter; anything longer is not one",
     "header Idempotency-Key": "a bound on a client-chosen key; the domain stores it as given",
+    "ConversationCreate.language": (
+        "a bound on input size; StartConversation refuses any value but en and es with a"
+        " 422 naming them"
+    ),
     "DealershipUpdate.monthly_token_budget": (
         "UpdateDealership refuses a negative budget (0 = unlimited); the maximum keeps a "
         "budget within PostgreSQL's bigint"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-import msgspec
-
 from avataradam.adapters.postgres.errors import (
     translate,
 )
@@ -15,12 +13,6 @@ from avataradam.domain.errors import Conflict
 from avataradam.domain.model import (
     Chunk,
 )
-
-
-def _json(path: tuple[str, ...]) -> str:
-    """A heading path as JSON text: unnest() cannot take an array of arrays of text."""
-    return msgspec.json.encode(path).decode()
-
 
 _SELECT_CHUNK = (
     "SELECT id, document_id, dealership_id, index, text, topic, filename, page, section,"
@@ -50,7 +42,7 @@ class PostgresChunkRepository(ConnectionRepository):
             " SELECT u.id, u.document_id, u.dealership_id, u.index, u.text, u.topic,"
             " u.filename, u.page, u.section,"
             " CASE WHEN u.path IS NULL THEN NULL ELSE"
-            " ARRAY(SELECT jsonb_array_elements_text(u.path)) END"
+            " ARRAY(SELECT jsonb_array_elements_text(u.path -> 'p')) END"
             " FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[],"
             " $6::text[], $7::text[], $8::int[], $9::text[], $10::jsonb[])"
             " AS u(id, document_id, dealership_id, index, text, topic, filename, page, section,"
@@ -68,7 +60,9 @@ class PostgresChunkRepository(ConnectionRepository):
             [c.filename for c in chunks],
             [c.page for c in chunks],
             [c.section for c in chunks],
-            [None if c.section_path is None else _json(c.section_path) for c in chunks],
+            # Each as a jsonb object (the pool's codec encodes it): unnest() cannot take
+            # an array of arrays, and asyncpg reads a list of lists as a 2-D array.
+            [None if c.section_path is None else {"p": list(c.section_path)} for c in chunks],
         )
 
     @translate
