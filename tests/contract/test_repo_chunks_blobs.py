@@ -54,7 +54,12 @@ async def test_a_chunks_heading_path_round_trips_and_of_document_lists_them_in_o
 ) -> None:
     d, _ = await seed(uow)
     doc = document(d.id, status=DocumentStatus.PROCESSING)
-    paths: list[tuple[str, ...] | None] = [("Products", "GAP", "Claims"), (), None, ("Ñandú ’x’",)]
+    paths: list[tuple[str, ...] | None] = [
+        ("Products", "GAP", "Claims"),
+        (),
+        None,
+        ("Ñandú \u2019x\u2019",),
+    ]
     chunks = [
         msgspec.structs.replace(chunk(doc, i, f"passage {i}"), section_path=path)
         for i, path in enumerate(paths)

@@ -16,6 +16,7 @@ re-embedding message is taken by the worker this module starts and kills.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import signal
@@ -56,7 +57,7 @@ QUESTIONS = {
     "are rims damaged by potholes repaired": "tire",
     "how often is a lost smart key replaced": "key",
     "are tree sap stains on the paint fixed": "paint",
-    "how often are oil changes included": "maint",
+    "does prepaid maintenance include oil changes": "maint",
 }
 HASHING_SCORES_BELOW = 0.7
 E5_SCORES_ABOVE = 0.75
@@ -70,13 +71,13 @@ def _own_redis(redis_url: str) -> str:
 
 
 def _document(key: str, filler: int) -> bytes:
+    """The topic's rule, then `filler` paragraphs sharing no word with any question (so
+    that both models rank the rule's passage first for its question)."""
     title, rule = TOPICS[key]
     padding = "\n\n".join(
-        f"Section {n} of the {title.lower()} guide repeats what the menu says about"
-        f" {title.lower()} term {n} in the F&I office."
-        for n in range(filler)
+        f"Archive entry {n}: zulu yankee xray whiskey victor uniform {n}." for n in range(filler)
     )
-    return f"# {title}\n\n## Coverage\n\n{rule}\n\n## Notes\n\n{padding}\n".encode()
+    return f"# {title}\n\n## Coverage\n\n{rule}\n\n## Archive\n\n{padding}\n".encode()
 
 
 @dataclass
@@ -110,7 +111,11 @@ async def stack(
     await container.start()
 
     def environment(port: int) -> dict[str, str]:
-        return service_environment(database_url, own_redis) | {"AVATARADAM_HTTP_PORT": str(port)}
+        # Search traffic for minutes, from one user: no rate limit in the way.
+        return service_environment(database_url, own_redis) | {
+            "AVATARADAM_HTTP_PORT": str(port),
+            "AVATARADAM_RATE_LIMIT_ENABLED": "false",
+        }
 
     try:
         with api_processes(environment, logs, count=2) as urls:
@@ -239,8 +244,12 @@ async def test_search_answers_throughout_a_reembedding_across_two_api_processes(
     assert status is ReembeddingStatus.COMPLETED
     assert answers
     assert {a.status for a in answers} == {200}, "no failed search"
-    wrong = [a for a in answers if a.top_document != expected[a.question]]
-    assert not wrong, f"{len(wrong)} searches ranked the wrong document first: {wrong[:3]}"
+    wrong = collections.Counter(
+        (a.question, a.top_document, a.score)
+        for a in answers
+        if a.top_document != expected[a.question]
+    )
+    assert not wrong, f"searches that ranked the wrong document first: {wrong}; {ids}"
     # Every answer came from one model's world; the last ones from the new model's.
     assert all(
         (a.score or 0) < HASHING_SCORES_BELOW or (a.score or 0) > E5_SCORES_ABOVE for a in answers

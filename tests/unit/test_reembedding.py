@@ -173,7 +173,6 @@ async def test_a_reembedding_switches_search_to_the_new_model_once_every_documen
     )
     assert await world.index.count(namespace(dealership.id, 1), document_id=extra) == 1
 
-    world.clock.advance(1000)  # the start's queue grace is over: claimable
     status = await world.container.run_reembedding(dealership.id, 1)
 
     state = await world.state(dealership)
@@ -213,7 +212,6 @@ async def test_search_never_mixes_models_a_mixed_search_would_rank_garbage(
     for filename, text in DOCUMENTS.items():
         await world.ingest(admin, filename, text)
     await world.container.start_reembedding(dealership.id, TARGET)
-    world.clock.advance(1000)
     await world.container.run_reembedding(dealership.id, 1)
     plain = HashingEmbedder(dimension=384)
 
@@ -239,7 +237,6 @@ async def test_a_run_that_dies_is_resumed_where_it_stopped_by_another(world: Wor
     for filename, text in DOCUMENTS.items():
         await world.ingest(admin, filename, text)
     await world.container.start_reembedding(dealership.id, TARGET)
-    world.clock.advance(1000)
     real_upsert, calls = world.index.upsert, []
 
     async def dies_on_the_second(space: str, records: Sequence[VectorRecord]) -> None:
@@ -295,7 +292,6 @@ async def test_a_document_indexed_into_the_old_generation_is_not_made_ready_afte
     dealership, admin = await world.dealership()
     await world.ingest(admin, "gap.md", DOCUMENTS["gap.md"])
     await world.container.start_reembedding(dealership.id, TARGET)
-    world.clock.advance(1000)
     await world.container.run_reembedding(dealership.id, 1)
     async with world.container.uow() as uow:
         document = await uow.documents.get(
@@ -311,3 +307,18 @@ async def test_a_document_indexed_into_the_old_generation_is_not_made_ready_afte
         )
         with pytest.raises(VectorGenerationChanged):
             await check_targets(uow, document, [old])
+
+
+async def test_a_queued_reembedding_is_run_at_once_and_requeued_only_if_never_taken(
+    world: World,
+) -> None:
+    dealership, admin = await world.dealership()
+    await world.ingest(admin, "gap.md", DOCUMENTS["gap.md"])
+    await world.container.start_reembedding(dealership.id, TARGET)
+
+    assert await world.container.reconcile_reembeddings() == []  # its message is queued
+    world.clock.advance(world.container.settings.ingestion.reembed_lease_s + 1)
+    assert [r.generation for r in await world.container.reconcile_reembeddings()] == [1]
+    assert await world.container.run_reembedding(dealership.id, 1) == "completed"
+    assert await world.container.run_reembedding(dealership.id, 1) == "skipped"
+    assert await world.container.reconcile_reembeddings() == []

@@ -119,7 +119,15 @@ class Reembedding(msgspec.Struct, frozen=True, kw_only=True):
         return min(1.0, self.documents_done / self.documents_total) if self.documents_total else 0.0
 
     def claimable(self, now: datetime) -> bool:
-        """Running and held by no live lease (never claimed, or its worker died)."""
+        """Running and held by no run: never claimed, or its run's lease lapsed (its
+        worker died)."""
+        return self.status is ReembeddingStatus.RUNNING and (
+            self.lease_token is None or self.redrivable(now)
+        )
+
+    def redrivable(self, now: datetime) -> bool:
+        """Running, and its lease (or, never claimed, its wait in the queue) lapsed:
+        its message or its run was lost, and it is queued again."""
         return self.status is ReembeddingStatus.RUNNING and (
             self.lease_expires_at is None or self.lease_expires_at <= now
         )

@@ -69,8 +69,8 @@ class InMemoryReembeddingRepository:
 
         self._tx.write(op)
 
-    async def claimable(self, now: datetime, *, limit: int) -> list[Reembedding]:
-        found = [r for r in self._tx.tables.reembeddings.values() if r.claimable(now)]
+    async def redrivable(self, now: datetime, *, limit: int) -> list[Reembedding]:
+        found = [r for r in self._tx.tables.reembeddings.values() if r.redrivable(now)]
         return sorted(found, key=lambda r: r.created_at)[:limit]
 
     async def mark_documents(

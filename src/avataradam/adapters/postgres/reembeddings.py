@@ -110,7 +110,7 @@ class PostgresReembeddingRepository(ConnectionRepository):
         )
 
     @translate
-    async def claimable(self, now: datetime, *, limit: int) -> list[Reembedding]:
+    async def redrivable(self, now: datetime, *, limit: int) -> list[Reembedding]:
         return await self._all(
             Reembedding,
             f"{_SELECT} WHERE status = 'running' AND (lease_expires_at IS NULL"

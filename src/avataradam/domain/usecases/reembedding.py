@@ -283,7 +283,7 @@ class ReconcileReembeddings:
 
     async def __call__(self) -> list[Reembedding]:
         async with self._uow(read_only=True) as uow:
-            stalled = await uow.reembeddings.claimable(self._clock.now(), limit=100)
+            stalled = await uow.reembeddings.redrivable(self._clock.now(), limit=100)
         for reembedding in stalled:
             await enqueue(self._queue, reembedding)
         return stalled

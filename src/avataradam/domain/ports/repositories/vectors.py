@@ -34,8 +34,8 @@ class ReembeddingRepository(Protocol):
         ...
 
     async def update(self, reembedding: Reembedding) -> None: ...
-    async def claimable(self, now: datetime, *, limit: int) -> list[Reembedding]:
-        """Running ones held by no live lease (never claimed, or their worker died)."""
+    async def redrivable(self, now: datetime, *, limit: int) -> list[Reembedding]:
+        """Running ones whose lease lapsed (`Reembedding.redrivable`)."""
         ...
 
     async def mark_documents(
