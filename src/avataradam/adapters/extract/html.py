@@ -1,5 +1,5 @@
 """HTML text with html-text: visible text only (no scripts, styles or markup), one
-section per heading (`h1`–`h6`), named by the headings it lies under."""
+section per heading (`h1` to `h6`), named by the headings it lies under."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 import pypdf
 
 MAX_HEADING_CHARS: Final = 500
-_NUMBERING = re.compile(r"[\d.:)(\-–§]*")
+_NUMBERING = re.compile(r"[\d.:)(\-\u2013§]*")
 """What may stand before a title on its heading's line ("2.1", "3)", "§4")."""
 
 
@@ -102,7 +102,11 @@ def _title_line(lines: Sequence[str], start: int, title: str) -> int | None:
 
 
 def _reads_as(line: str, title: str) -> bool:
-    return bool(line) and line.endswith(title) and _NUMBERING.fullmatch(line[: -len(title)]) is not None
+    return (
+        bool(line)
+        and line.endswith(title)
+        and _NUMBERING.fullmatch(line[: -len(title)]) is not None
+    )
 
 
 def _compact(text: str) -> str:
