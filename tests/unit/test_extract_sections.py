@@ -1,5 +1,6 @@
-"""PDF outlines and HTML headings give passages the heading paths embedded with them;
-the passages stored are their own text (issue 16)."""
+"""PDF outlines and HTML headings give passages the heading paths embedded with them,
+and HTML and DOCX name a document by the heading they open with where they have no
+title; the passages stored are their own text (issue 16)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import pypdf
 import pytest
 
 from avataradam.adapters.chunking import word_token_counter
-from avataradam.adapters.extract import HtmlTextExtractor, PypdfTextExtractor
+from avataradam.adapters.extract import DocxTextExtractor, HtmlTextExtractor, PypdfTextExtractor
 from avataradam.domain.embedding_text import EmbeddingContext, PassageText
-from avataradam.domain.filetypes import HTML, PDF
+from avataradam.domain.filetypes import DOCX, HTML, PDF
 from tests.fixtures import corpus_pdf
-from tests.fixtures.hostile import minimal_pdf
+from tests.fixtures.hostile import minimal_pdf, write_docx
 from tests.fixtures.pipeline import Pipeline
 
 
@@ -179,6 +180,26 @@ def test_a_heading_marker_in_the_page_itself_does_not_cut_it(tmp_path: Path) -> 
 
     assert section.section_path == ("A",)
     assert "stay text" in section.text
+
+
+@pytest.mark.parametrize(
+    ("blocks", "opening"),
+    [
+        (
+            [("Title", " Sales  playbook "), ("Heading 1", "GAP"), ("Normal", "A.")],
+            "Sales playbook",
+        ),
+        ([("Heading 2", "Claims"), ("Normal", "A.")], "Claims"),
+        ([("Normal", "Intro."), ("Heading 1", "GAP")], None),
+        ([("Normal", ""), ("Heading 1", "GAP"), ("Normal", "A.")], "GAP"),  # past empty ones
+    ],
+)
+def test_a_docx_body_opening_with_a_heading_is_named_by_it(
+    tmp_path: Path, blocks: list[tuple[str, str]], opening: str | None
+) -> None:
+    extraction = DocxTextExtractor().extract(write_docx(tmp_path / "d.docx", blocks), DOCX)
+
+    assert (extraction.title, extraction.opening_heading) == (None, opening)
 
 
 def _titled() -> PassageText:

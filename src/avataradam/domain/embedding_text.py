@@ -68,7 +68,7 @@ def readable_filename(filename: str) -> str:
 def document_title(*, title: str | None, opening_heading: str | None, filename: str) -> str:
     """The title embedded with a document's passages: the title the file names for
     itself (PDF metadata, DOCX core properties, HTML `<title>`, Markdown front matter),
-    else the heading its text opens with (Markdown; HTML's first `<h1>`), else its
+    else the heading its text opens with (Markdown, DOCX; HTML's first `<h1>`), else its
     filename made readable."""
     for candidate in (title, opening_heading):
         if candidate and candidate.strip():

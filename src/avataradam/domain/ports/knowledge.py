@@ -62,7 +62,7 @@ class Extraction:
     `warnings` are human-readable notes of what the reader had to skip ("12 images
     without text skipped"); they are complete once `sections` is exhausted. `title` is
     the title the file names for itself (e.g. Markdown front matter), if any;
-    `opening_heading` the heading its text opens with (Markdown; HTML's first `<h1>`),
+    `opening_heading` the heading its text opens with (Markdown, DOCX; HTML's first `<h1>`),
     which names the document in the text embedded with its passages
     (`domain.embedding_text`) where no `title` does, and is never shown.
     `read_share`, when the adapter can tell, answers the share of the file read so far
