@@ -12,6 +12,7 @@ import pytest
 
 from avataradam.adapters.chunking import word_token_counter
 from avataradam.adapters.extract import DocxTextExtractor, HtmlTextExtractor, PypdfTextExtractor
+from avataradam.adapters.extract.outline import MAX_SEARCHED_PER_PAGE
 from avataradam.domain.embedding_text import EmbeddingContext, PassageText
 from avataradam.domain.filetypes import DOCX, HTML, PDF
 from tests.fixtures import corpus_pdf
@@ -89,6 +90,20 @@ def test_an_entry_on_a_page_without_text_covers_the_pages_after_it(tmp_path: Pat
     sections = _sections(tmp_path, _outlined_pdf(pages, [("Rates", 1, -1)]))
 
     assert sections == [(1, "Intro.", ()), (3, "Rates apply to new cars.", ("Rates",))]
+
+
+def test_only_the_first_entries_of_a_page_are_looked_for_in_its_lines(tmp_path: Path) -> None:
+    outline = [(f"H{number}", 0, -1) for number in range(MAX_SEARCHED_PER_PAGE + 5)]
+    path = tmp_path / "many.pdf"
+    path.write_bytes(_outlined_pdf([("Intro.", "H1", "One.", "H22", "Late.")], outline))
+
+    sections = list(PypdfTextExtractor().extract(path, PDF).sections)
+
+    last = (f"H{MAX_SEARCHED_PER_PAGE + 4}",)
+    assert [(s.text, s.section_path) for s in sections] == [
+        ("Intro.", ("H0",)),  # an entry whose title no line reads covers what follows
+        ("H1\nOne.\nH22\nLate.", last),  # H22, not looked for, does not cut the page
+    ]
 
 
 def test_a_pdf_without_outline_has_pages_without_headings(tmp_path: Path) -> None:

@@ -19,8 +19,12 @@ from typing import Any, Final
 import pypdf
 
 MAX_HEADING_CHARS: Final = 500
-_NUMBERING = re.compile(r"[\d.:)(\-\u2013§]*")
+MAX_NUMBERING_CHARS: Final = 12
+_NUMBERING = re.compile(rf"[\d.:)(\-\u2013§]{{0,{MAX_NUMBERING_CHARS}}}")
 """What may stand before a title on its heading's line ("2.1", "3)", "§4")."""
+MAX_SEARCHED_PER_PAGE: Final = 20
+"""Entries of one page whose title is looked for in its lines; any more (a hostile
+outline of thousands on a page) cover the rest of the page unsought."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +73,20 @@ class PagePaths:
         """(text, heading path) of the page `index` (0-based), in order; parts without
         text are left out. Pages without text must be passed too (their entries count)."""
         lines = text.splitlines(keepends=True)
-        start = 0
+        compact: list[str] | None = None  # the lines compared, made once for the page
+        searched = start = 0
         while self._next < len(self._headings) and self._headings[self._next].page <= index:
             heading = self._headings[self._next]
             self._next += 1
             if heading.page < index:  # on a page before this one (never given text)
                 self.path = heading.path
                 continue
-            found = _title_line(lines, start, heading.path[-1])
+            searched += 1
+            if searched > MAX_SEARCHED_PER_PAGE:
+                self.path = heading.path
+                continue
+            compact = compact if compact is not None else [_compact(line) for line in lines]
+            found = _title_line(compact, start, _compact(heading.path[-1]))
             if found is not None:
                 part = "".join(lines[start:found])
                 if part.strip():
@@ -89,23 +99,25 @@ class PagePaths:
 
 
 def _title_line(lines: Sequence[str], start: int, title: str) -> int | None:
-    """The first line from `start` that reads as `title` alone (or with the next line:
-    a title wrapped over two), perhaps after a section number."""
-    wanted = _compact(title)
+    """The first of the (compacted) `lines` from `start` that reads as the (compacted)
+    `title` alone, or with the next line (a title wrapped over two), perhaps after a
+    section number."""
     for index in range(start, len(lines)):
-        line = _compact(lines[index])
-        if _reads_as(line, wanted):
+        line = lines[index]
+        if _reads_as(line, title):
             return index
-        if index + 1 < len(lines) and _reads_as(line + _compact(lines[index + 1]), wanted):
+        wrapped = index + 1 < len(lines) and len(line) < len(title)
+        if wrapped and _reads_as(line + lines[index + 1], title):
             return index
     return None
 
 
 def _reads_as(line: str, title: str) -> bool:
+    extra = len(line) - len(title)
     return (
-        bool(line)
+        0 <= extra <= MAX_NUMBERING_CHARS
         and line.endswith(title)
-        and _NUMBERING.fullmatch(line[: -len(title)]) is not None
+        and _NUMBERING.fullmatch(line[:extra]) is not None
     )
 
 
