@@ -11,10 +11,15 @@ import pypdf
 import pytest
 
 from avataradam.adapters.chunking import word_token_counter
-from avataradam.adapters.extract import DocxTextExtractor, HtmlTextExtractor, PypdfTextExtractor
+from avataradam.adapters.extract import (
+    DocxTextExtractor,
+    HtmlTextExtractor,
+    PlainTextExtractor,
+    PypdfTextExtractor,
+)
 from avataradam.adapters.extract.outline import MAX_SEARCHED_PER_PAGE
 from avataradam.domain.embedding_text import EmbeddingContext, PassageText
-from avataradam.domain.filetypes import DOCX, HTML, PDF
+from avataradam.domain.filetypes import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT
 from tests.fixtures import corpus_pdf
 from tests.fixtures.hostile import minimal_pdf, write_docx
 from tests.fixtures.pipeline import Pipeline
@@ -215,6 +220,59 @@ def test_a_docx_body_opening_with_a_heading_is_named_by_it(
     extraction = DocxTextExtractor().extract(write_docx(tmp_path / "d.docx", blocks), DOCX)
 
     assert (extraction.title, extraction.opening_heading) == (None, opening)
+
+
+SETEXT = """Sales guide
+===========
+
+Intro.
+
+GAP
+---
+Covers the gap.
+
+- a list item
+---
+
+```
+not a heading
+=============
+```
+
+## Claims
+Pays.
+
+Two lines
+of a paragraph
+---
+"""
+
+
+def test_markdown_setext_headings_name_sections_as_atx_headings_do(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text(SETEXT, encoding="utf-8")
+
+    extraction = PlainTextExtractor().extract(path, MARKDOWN)
+    sections = list(extraction.sections)
+
+    assert [(s.text.split("\n")[0], s.section_path) for s in sections] == [
+        ("Sales guide", ("Sales guide",)),
+        ("GAP", ("Sales guide", "GAP")),  # a list item and fenced code underlined are not
+        ("## Claims", ("Sales guide", "Claims")),  # nor a paragraph of two lines
+    ]
+    assert extraction.opening_heading == "Sales guide"
+    lines = [line for section in sections for line in section.text.splitlines()]
+    assert [line for line in lines if line] == [line for line in SETEXT.splitlines() if line]
+
+
+def test_setext_underlines_in_plain_text_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "guide.txt"
+    path.write_text(SETEXT, encoding="utf-8")
+
+    extraction = PlainTextExtractor().extract(path, PLAIN_TEXT)
+
+    assert [s.section_path for s in extraction.sections] == [()]
+    assert extraction.opening_heading is None
 
 
 def _titled() -> PassageText:
