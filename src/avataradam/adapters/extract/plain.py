@@ -29,6 +29,7 @@ _ATX_HEADING = re.compile(r"^ {0,3}(?P<marks>#{1,6})[ \t]+(?P<title>.*?)(?:[ \t]
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?P<mark>=+|-+)[ \t]*$")
 _NOT_SETEXT_TEXT = re.compile(r"^(?: {4}|\t| {0,3}(?:[-*+>]|\d{1,9}[.)])(?:[ \t]|$))")
 """Lines an underline does not make a heading: indented code, list items, quotes."""
+_UNDERLINE_MARKS = frozenset("=-")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
 DEFAULT_SECTION_CHARS = 64 * 1024
@@ -135,12 +136,12 @@ def _opening_heading(lines: Iterator[str]) -> tuple[str | None, Iterator[str]]:
 def _setext_level(line: str, following: str | None, *, in_fence: bool) -> int | None:
     """1 or 2 when `line`, a paragraph's first line, is a Setext heading: text that
     `following` underlines with `=` (1) or `-` (2)."""
-    if in_fence or following is None or not line.strip() or _NOT_SETEXT_TEXT.match(line):
+    if in_fence or following is None or following.lstrip(" ")[:1] not in _UNDERLINE_MARKS:
+        return None  # most lines: what follows is no underline
+    underline = _SETEXT_UNDERLINE.match(following.rstrip("\n"))
+    if underline is None or not line.strip() or _NOT_SETEXT_TEXT.match(line):
         return None
     if _SETEXT_UNDERLINE.match(line.rstrip("\n")) or _FENCE.match(line):
-        return None
-    underline = _SETEXT_UNDERLINE.match(following.rstrip("\n"))
-    if underline is None:
         return None
     return 1 if underline["mark"][0] == "=" else 2
 
@@ -208,10 +209,12 @@ def _heading(
 ) -> tuple[int | None, str]:
     """(level, heading) when `line` of Markdown is a heading (an ATX heading may be
     empty), else (None, "")."""
-    match = _ATX_HEADING.match(line.rstrip("\n")) if not in_fence else None
+    if in_fence:
+        return None, ""
+    match = _ATX_HEADING.match(line.rstrip("\n")) if "#" in line else None
     if match is not None:
         return len(match["marks"]), " ".join(match["title"].split())
-    level = _setext_level(line, following, in_fence=in_fence) if start else None
+    level = _setext_level(line, following, in_fence=False) if start else None
     return (level, " ".join(line.split())) if level is not None else (None, "")
 
 
