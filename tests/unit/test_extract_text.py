@@ -59,8 +59,10 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
 def test_html_yields_visible_text_without_scripts_or_styles(tmp_path: Path) -> None:
     path = _write(tmp_path, "page.html", HTML_PAGE.encode())
 
-    [section] = list(HtmlTextExtractor().extract(path, HTML).sections)
+    [head, section] = list(HtmlTextExtractor().extract(path, HTML).sections)
 
+    assert head.text == "Menu selling"  # the <title>, before the page's first heading
+    assert section.text.startswith("Menu selling\n\nPresent three")
     assert "Present three options & let the customer choose." in section.text
     assert "Platinum" in section.text
     assert "tracking-code" not in section.text
@@ -195,7 +197,7 @@ def test_composite_dispatches_each_sniffed_file_to_its_extractor(tmp_path: Path)
     assert set(results) == {PDF, DOCX, HTML, MARKDOWN}
     assert "Beautiful is better than ugly" in results[PDF][0].text
     assert results[DOCX][0].section == "GAP"
-    assert "Platinum" in results[HTML][0].text
+    assert "Platinum" in results[HTML][-1].text
     assert results[MARKDOWN][1].section == "Objections"
 
 

@@ -13,8 +13,8 @@ The format (`EmbeddingContext.TITLE_SECTION`, `FORMATS` names its version)::
     <empty line>
     <passage text>
 
-The section is the passage's heading path where the extractor knows it (Markdown, DOCX),
-else its section's name; headings that repeat the title are left out. Title
+The section is the passage's heading path where the extractor knows it (Markdown, DOCX,
+HTML, a PDF's outline), else its section's name; headings that repeat the title are left out. Title
 and section are single lines of at most `MAX_TITLE_CHARS` / `MAX_SECTION_CHARS`
 characters, and the whole prefix is cut to the tokens the embedder's window leaves
 beside a passage (`PassageText.max_prefix_tokens`), so the prefix never pushes the
@@ -68,7 +68,8 @@ def readable_filename(filename: str) -> str:
 def document_title(*, title: str | None, opening_heading: str | None, filename: str) -> str:
     """The title embedded with a document's passages: the title the file names for
     itself (PDF metadata, DOCX core properties, HTML `<title>`, Markdown front matter),
-    else the heading its text opens with (Markdown), else its filename made readable."""
+    else the heading its text opens with (Markdown, DOCX; HTML's first `<h1>`), else its
+    filename made readable."""
     for candidate in (title, opening_heading):
         if candidate and candidate.strip():
             return _line(candidate, MAX_TITLE_CHARS)

@@ -1,4 +1,5 @@
-"""PDF text with pypdf, one section per page, under decompression and size limits."""
+"""PDF text with pypdf, one section per page (cut at its outline's headings), under
+decompression and size limits."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pypdf
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
 from avataradam.adapters.extract.limits import DEFAULT_MAX_TEXT_CHARS, parsing
+from avataradam.adapters.extract.outline import OutlineHeading, PagePaths, outline_headings
 from avataradam.adapters.extract.prose import readable_sections
 from avataradam.domain.codes import ENCRYPTED_PDF, TOO_LARGE
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction, ExtractionFailed
@@ -28,7 +30,9 @@ class PypdfTextExtractor:
     decrypted with `cryptography`) are read; any other is `encrypted_pdf`. A library
     pypdf needs and this server lacks is `ExtractorUnavailable`, not the file's fault.
     Pages without text (scanned) and images are counted in the warnings; the document
-    information's `/Title` names the document.
+    information's `/Title` names the document. The outline (bookmarks), where there is
+    one, gives the pages' text its heading paths (see `outline`); an outline that cannot
+    be read is skipped with a warning, never fails the document.
     """
 
     def __init__(
@@ -58,10 +62,11 @@ class PypdfTextExtractor:
                 f"PDF has {page_count} pages, more than {self._max_pages}", reason=TOO_LARGE
             )
         warnings: list[str] = []
+        headings = self._outline(reader, warnings)
         pages_read = [0]
         return Extraction(
             sections=readable_sections(
-                self._pages(reader, warnings, pages_read),
+                self._pages(reader, PagePaths(headings), warnings, pages_read),
                 max_text_chars=self._max_text_chars,
                 warnings=warnings,
             ),
@@ -70,8 +75,20 @@ class PypdfTextExtractor:
             read_share=lambda: pages_read[0] / page_count if page_count else 1.0,
         )
 
+    def _outline(self, reader: pypdf.PdfReader, warnings: list[str]) -> list[OutlineHeading]:
+        try:
+            with self._limits(), _pdf_errors():
+                return outline_headings(reader)
+        except ExtractionFailed:
+            warnings.append("the outline (bookmarks) is unreadable: pages read without headings")
+            return []
+
     def _pages(
-        self, reader: pypdf.PdfReader, warnings: list[str], pages_read: list[int]
+        self,
+        reader: pypdf.PdfReader,
+        paths: PagePaths,
+        warnings: list[str],
+        pages_read: list[int],
     ) -> Iterator[ExtractedSection]:
         blank = images = 0
         # pypdf's limits are a context variable: set and reset around each page, never
@@ -84,10 +101,13 @@ class PypdfTextExtractor:
                 pages_read[0] = number
                 text = page.extract_text() or ""
                 images += _image_count(page)
-            if not text.strip():
+            parts = list(paths.parts(index, text))
+            if not parts:
                 blank += 1
-                continue
-            yield ExtractedSection(text=text, page=number)
+            for part, path in parts:
+                yield ExtractedSection(
+                    text=part, page=number, section=path[-1] if path else None, section_path=path
+                )
         if blank:
             warnings.append(
                 f"{blank} page{'' if blank == 1 else 's'} without extractable text skipped"

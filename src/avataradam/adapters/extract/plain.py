@@ -1,6 +1,7 @@
 """Plain text and Markdown in any common encoding, read as a stream of bounded sections.
 
-Markdown headings name sections; front matter is metadata (see `frontmatter`). The text
+Markdown headings (ATX `# Title`, and Setext: a one-line paragraph underlined with `=`
+or `-`) name sections; front matter is metadata (see `frontmatter`). The text
 is decoded block by block and cut into sections at paragraph breaks once a section
 holds `section_chars` characters, so a large file never sits whole in memory.
 """
@@ -25,6 +26,10 @@ from avataradam.domain.filetypes import MARKDOWN
 from avataradam.domain.ports.knowledge import ExtractedSection, Extraction
 
 _ATX_HEADING = re.compile(r"^ {0,3}(?P<marks>#{1,6})[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?P<mark>=+|-+)[ \t]*$")
+_NOT_SETEXT_TEXT = re.compile(r"^(?: {4}|\t| {0,3}(?:[-*+>]|\d{1,9}[.)])(?:[ \t]|$))")
+"""Lines an underline does not make a heading: indented code, list items, quotes."""
+_UNDERLINE_MARKS = frozenset("=-")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
 DEFAULT_SECTION_CHARS = 64 * 1024
@@ -115,11 +120,41 @@ def _opening_heading(lines: Iterator[str]) -> tuple[str | None, Iterator[str]]:
         seen.append(line)
         if line.strip():
             match = _ATX_HEADING.match(line.rstrip("\n"))
-            heading = " ".join(match["title"].split()) or None if match else None
+            if match is None:
+                following = next(lines, None)
+                seen += [following] if following is not None else []
+                level = _setext_level(line, following, in_fence=bool(_FENCE.match(line)))
+                heading = " ".join(line.split()) if level else None
+            else:
+                heading = " ".join(match["title"].split()) or None
             break
         if len(seen) >= _OPENING_LINES:
             break
     return heading, itertools.chain(seen, lines)
+
+
+def _setext_level(line: str, following: str | None, *, in_fence: bool) -> int | None:
+    """1 or 2 when `line`, a paragraph's first line, is a Setext heading: text that
+    `following` underlines with `=` (1) or `-` (2)."""
+    if in_fence or following is None or following.lstrip(" ")[:1] not in _UNDERLINE_MARKS:
+        return None  # most lines: what follows is no underline
+    underline = _SETEXT_UNDERLINE.match(following.rstrip("\n"))
+    if underline is None or not line.strip() or _NOT_SETEXT_TEXT.match(line):
+        return None
+    if _SETEXT_UNDERLINE.match(line.rstrip("\n")) or _FENCE.match(line):
+        return None
+    return 1 if underline["mark"][0] == "=" else 2
+
+
+def _with_next(lines: Iterator[str]) -> Iterator[tuple[str, str | None]]:
+    """Each line with the one after it (None after the last)."""
+    previous = next(lines, None)
+    if previous is None:
+        return
+    for line in lines:
+        yield previous, line
+        previous = line
+    yield previous, None
 
 
 def _cut(line: str, size: int) -> Iterator[str]:
@@ -141,27 +176,46 @@ def _cut_point(text: str, size: int) -> int:
 def _sections(lines: Iterator[str], size: int, *, markdown: bool) -> Iterator[ExtractedSection]:
     """Sections cut at the first paragraph break past `size` characters, and never longer
     than `2 * size` (lines are at most `size`); in Markdown also before each ATX heading
-    outside fenced code (the heading names the section and stays in its text)."""
+    outside fenced code, and before each one-line paragraph a Setext underline follows
+    (the heading names the section and stays in its text)."""
     path: list[tuple[int, str]] = []  # (level, heading) of the headings enclosing a line
     buffer: list[str] = []
     length = 0
     in_fence = False
-    for line in lines:
+    paragraph_start = True  # the line follows a blank line (or none)
+    for line, following in _with_next(lines):
         if markdown and _FENCE.match(line):
             in_fence = not in_fence
-        match = _ATX_HEADING.match(line.rstrip("\n")) if markdown and not in_fence else None
+        level, heading = (
+            _heading(line, following, in_fence=in_fence, start=paragraph_start)
+            if markdown
+            else (None, "")
+        )
+        paragraph_start = not line.strip()
         full = (length >= size and not line.strip()) or length + len(line) > 2 * size
-        if buffer and (match is not None or full):
+        if buffer and (level is not None or full):
             yield _section("".join(buffer), path)
             buffer, length = [], 0
-        heading = " ".join(match["title"].split()) if match is not None else ""
-        if match is not None and heading:
-            level = len(match["marks"])
+        if level is not None and heading:
             path = [*(entry for entry in path if entry[0] < level), (level, heading)]
         buffer.append(line)
         length += len(line)
     if buffer:
         yield _section("".join(buffer), path)
+
+
+def _heading(
+    line: str, following: str | None, *, in_fence: bool, start: bool
+) -> tuple[int | None, str]:
+    """(level, heading) when `line` of Markdown is a heading (an ATX heading may be
+    empty), else (None, "")."""
+    if in_fence:
+        return None, ""
+    match = _ATX_HEADING.match(line.rstrip("\n")) if "#" in line else None
+    if match is not None:
+        return len(match["marks"]), " ".join(match["title"].split())
+    level = _setext_level(line, following, in_fence=False) if start else None
+    return (level, " ".join(line.split())) if level is not None else (None, "")
 
 
 def _section(text: str, path: list[tuple[int, str]]) -> ExtractedSection:

@@ -58,7 +58,9 @@ class DocxTextExtractor:
     Before parsing, the ZIP's central directory is checked: entry count, total declared
     uncompressed size and per-entry compression ratio. The check is sound because
     Python's `zipfile`, which python-docx reads through, never inflates an entry past its
-    declared size. python-docx's XML parser does not resolve entities.
+    declared size. python-docx's XML parser does not resolve entities. The core
+    properties' title names the document, else the heading its body opens with (a
+    `Title` or heading paragraph).
     """
 
     def __init__(
@@ -83,14 +85,17 @@ class DocxTextExtractor:
         with parsing("DOCX"):
             document = docx.Document(str(path))
             title = " ".join((document.core_properties.title or "").split())
+            headings = _heading_styles(document)
+            opening = _opening_heading(document.element.body, headings)
         warnings: list[str] = []
         return Extraction(
             sections=readable_sections(
-                _read(document, warnings),
+                _read(document, headings, warnings),
                 max_text_chars=self._max_text_chars,
                 warnings=warnings,
             ),
             title=title[:_MAX_TITLE_CHARS] or None,
+            opening_heading=opening,
             warnings=warnings,
         )
 
@@ -113,11 +118,12 @@ class DocxTextExtractor:
                 )
 
 
-def _read(document: Any, warnings: list[str]) -> Iterator[ExtractedSection]:
+def _read(
+    document: Any, headings: Mapping[str, int], warnings: list[str]
+) -> Iterator[ExtractedSection]:
     """Header, body sections by heading, notes, footer; the skipped things to `warnings`."""
     skipped = Skipped()
     with parsing("DOCX"):
-        headings = _heading_styles(document)
         body = document.element.body
         headers, footers = _margin_parts(document, body)
         yield from _margin_section("Header", headers, skipped)
@@ -126,6 +132,14 @@ def _read(document: Any, warnings: list[str]) -> Iterator[ExtractedSection]:
             yield from _notes_section(document, reltype, name, skipped)
         yield from _margin_section("Footer", footers, skipped)
     warnings.extend(skipped.notes())
+
+
+def _opening_heading(body: Any, headings: Mapping[str, int]) -> str | None:
+    """The heading the body opens with: its first paragraph with text, if a heading."""
+    for text, level in blocks(body, Story(), Skipped(), headings):
+        if text.strip():
+            return " ".join(text.split())[:_MAX_TITLE_CHARS] if level is not None else None
+    return None
 
 
 def _body_sections(

@@ -48,7 +48,8 @@ class ExtractedSection(msgspec.Struct, frozen=True, kw_only=True):
     section: str | None = None
     section_path: tuple[str, ...] = ()
     """The headings the section lies under, outermost first, ending with `section`, where
-    the extractor knows them (Markdown, DOCX); embedded with its passages, never shown."""
+    the extractor knows them (Markdown, DOCX and HTML headings, a PDF's outline);
+    embedded with its passages, never shown."""
 
 
 @dataclass(slots=True)
@@ -61,9 +62,9 @@ class Extraction:
     `warnings` are human-readable notes of what the reader had to skip ("12 images
     without text skipped"); they are complete once `sections` is exhausted. `title` is
     the title the file names for itself (e.g. Markdown front matter), if any;
-    `opening_heading` the heading its text opens with (Markdown), which names the
-    document in the text embedded with its passages (`domain.embedding_text`) where no
-    `title` does, and is never shown.
+    `opening_heading` the heading its text opens with (Markdown, DOCX; HTML's first `<h1>`),
+    which names the document in the text embedded with its passages
+    (`domain.embedding_text`) where no `title` does, and is never shown.
     `read_share`, when the adapter can tell, answers the share of the file read so far
     (0..1) while `sections` is consumed: what progress is measured by, since the number
     of passages is known only at the end.
