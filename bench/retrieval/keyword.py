@@ -12,6 +12,9 @@ question's own lexemes under the configuration, OR-ed: a passage needs one of th
 `rare` (the same OR of only the lexemes held by at most `RARE_SHARE` of the passages:
 `ts_rank_cd` knows no document frequency, so "customer" weighs as much as "OFAC").
 Fields: the passage text alone, or its document's title and section path before it.
+Equal `ts_rank_cd` scores go to the passage stored first (documents by filename, then
+chunk index), not to the random chunk ids: OR queries tie often, and the ranking must
+not change from one run to the next.
 
 The keyword top `DEPTH` is fused with the vector top `DEPTH` by reciprocal-rank fusion
 (`rrf`, Cormack, Clarke and Büttcher, SIGIR 2009: score = sum of weight / (k + rank)),
@@ -76,7 +79,7 @@ VARIANTS: tuple[Variant, ...] = tuple(
     for fields in ("text", "title_section_text")
 )
 
-FUSED = Variant("en_es", "or", "title_section_text")
+FUSED = Variant("en_es", "websearch", "title_section_text")
 """The keyword ranking of the bench's `<method>+fts` rows (fused at `RRF_K`)."""
 
 RARE_SHARE = 0.1
@@ -136,6 +139,7 @@ CREATE FUNCTION or_query(cfg regconfig, question text) RETURNS tsquery
     FROM unnest(tsvector_to_array(to_tsvector(cfg, question))) AS lexeme $$;
 CREATE TABLE passages (
     chunk_id text PRIMARY KEY,
+    position int NOT NULL,
     heading text NOT NULL,
     body text NOT NULL
 );
@@ -190,7 +194,7 @@ def _search_sql(variant: Variant, max_df: int) -> str:
         tsquery = query(variant.config)
     return (
         f"SELECT chunk_id FROM passages, (SELECT {tsquery} AS q) AS x "  # noqa: S608 (fixed fragments)
-        f"WHERE {vector} @@ q ORDER BY ts_rank_cd({vector}, q) DESC, chunk_id LIMIT $2"
+        f"WHERE {vector} @@ q ORDER BY ts_rank_cd({vector}, q) DESC, position LIMIT $2"
     )
 
 
@@ -212,10 +216,10 @@ class KeywordIndex:
         self._connection = await asyncpg.connect(self._admin_dsn, database=self._name)
         await self._connection.execute(_SCHEMA + "\n".join(_columns()))
         await self._connection.executemany(
-            "INSERT INTO passages (chunk_id, heading, body) VALUES ($1, $2, $3)",
+            "INSERT INTO passages (chunk_id, position, heading, body) VALUES ($1, $2, $3, $4)",
             [
-                (p.chunk_id, " / ".join(filter(None, (p.title, p.section))), p.text)
-                for p in self._passages
+                (p.chunk_id, n, " / ".join(filter(None, (p.title, p.section))), p.text)
+                for n, p in enumerate(self._passages)
             ],
         )
         await self._connection.execute("\n".join(_frequencies()) + "ANALYZE passages")
