@@ -20,6 +20,8 @@ would turn away, so that a "nothing relevant" floor can be chosen.
 
 A method is a set of settings over the run's own (today only "minilm": the local
 all-MiniLM-L6-v2 the product ships); another method is another row of the same run.
+A "<method>+fts" row follows each: its vector top 50 fused with PostgreSQL full-text
+search (`bench/retrieval/keyword.py`: scratch database on `ADMIN_DSN`, a variant grid).
 """
 
 from __future__ import annotations
@@ -299,7 +301,8 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
     finally:
         await container.close()
     plain = _fastest(rounds)
-    common = {
+    result: dict[str, Any] = {
+        "description": method.description,
         "embedder": container.knowledge.embedder.model_name,
         "documents": len(passages),
         "chunks": sum(len(texts) for texts in passages.values()),
@@ -307,38 +310,20 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
         "load_1m": {"before": round(load_before, 2), "after": round(load_after, 2)},
         "cpu_count": os.cpu_count(),
         "unreachable_questions": unreachable,
+        **_score(plain),
     }
-    fused = [
-        dataclasses.replace(
-            a,
-            rank=f.rank,
-            top_score=f.top_score,
-            top_filename=f.top_filename,
-            latency_ms=a.latency_ms + f.fts_ms,
-        )
+    fused = [  # the same questions, ranked by the fusion, the keyword query's time added
+        dataclasses.replace(a, **f.outcome(), latency_ms=a.latency_ms + f.fts_ms)
         for a, f in zip(plain, fusion["fused"], strict=True)
     ]
-    return {
-        "description": method.description,
-        **common,
-        **_score(plain),
-        "fused": {
-            "description": f"{method.name} fused by RRF (k={keyword.RRF_K}) with PostgreSQL "
-            f"full-text search {keyword.FUSED.name} (bench/retrieval/keyword.py), top "
-            f"{keyword.DEPTH} of each; p50 ms adds the keyword query; top-1 cosine is the "
-            "fused top-1's",
-            **common,
-            **_score(fused),
-            "fusion_grid": fusion["grid"],
-        },
-    }
+    result["fused"] = result | _score(fused) | fusion["row"]
+    return result
 
 
 async def _fusion(
     container: Container, trainee: Principal, stored: list[keyword.Passage]
 ) -> dict[str, Any]:
-    """Keyword rankings of the questions over the `stored` passages, fused with the
-    vector top `keyword.DEPTH` (`bench/retrieval/keyword.py`)."""
+    """The questions' keyword rankings over `stored` fused with their vector top 50."""
 
     async def vector(text: str) -> list[tuple[str, float]]:
         query = SearchQuery(query=text, top_k=keyword.DEPTH)

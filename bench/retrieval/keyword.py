@@ -12,9 +12,8 @@ question's own lexemes under the configuration, OR-ed: a passage needs one of th
 `rare` (the same OR of only the lexemes held by at most `RARE_SHARE` of the passages:
 `ts_rank_cd` knows no document frequency, so "customer" weighs as much as "OFAC").
 Fields: the passage text alone, or its document's title and section path before it.
-Equal `ts_rank_cd` scores go to the passage stored first (documents by filename, then
-chunk index), not to the random chunk ids: OR queries tie often, and the ranking must
-not change from one run to the next.
+Equal `ts_rank_cd` scores go to the passage stored first (by filename, then chunk index),
+not to the random chunk ids: OR queries tie often, and runs must repeat.
 
 The keyword top `DEPTH` is fused with the vector top `DEPTH` by reciprocal-rank fusion
 (`rrf`, Cormack, Clarke and Büttcher, SIGIR 2009: score = sum of weight / (k + rank)),
@@ -40,8 +39,7 @@ DEPTH = 50
 """Passages taken from each ranking before fusion (the product's `MAX_TOP_K`)."""
 RRF_K = 60
 """Cormack et al.'s constant: a rank-1 passage weighs 1/61, a rank-50 one 1/110."""
-TOP_K = 10
-"""The fused ranking's length scored, as the plain one's."""
+TOP_K = 10  # the fused ranking's length scored, as the plain one's
 
 Config = Literal["simple_u", "english_u", "en_es"]
 QueryForm = Literal["websearch", "or", "rare"]
@@ -82,8 +80,7 @@ VARIANTS: tuple[Variant, ...] = tuple(
 FUSED = Variant("en_es", "websearch", "title_section_text")
 """The keyword ranking of the bench's `<method>+fts` rows (fused at `RRF_K`)."""
 
-RARE_SHARE = 0.1
-"""The `rare` query's lexemes: held by at most this share of the passages."""
+RARE_SHARE = 0.1  # the `rare` query's lexemes: held by at most this share of the passages
 
 FUSIONS: tuple[tuple[str, float, float], ...] = (
     ("k=60", 60.0, 1.0),
@@ -147,29 +144,23 @@ CREATE TABLE passages (
 _CONFIGS = ("simple_u", "english_u", "spanish_u")
 
 
-def _vector_sql(config: str, fields: Fields) -> str:
-    if fields == "text":
-        return f"to_tsvector('{config}', body)"
-    return f"to_tsvector('{config}', heading || E'\\n' || body)"
+_FIELDS_SQL = {"text": "body", "title_section_text": "heading || E'\\n' || body"}
 
 
-def _columns() -> list[str]:
-    return [
-        f"ALTER TABLE passages ADD COLUMN tsv_{c}_{f} tsvector "
-        f"GENERATED ALWAYS AS ({_vector_sql(c, f)}) STORED;"
-        f"CREATE INDEX ON passages USING gin (tsv_{c}_{f});"
-        for c in _CONFIGS
-        for f in ("text", "title_section_text")
-    ]
+def _derived(statement: str) -> str:
+    """`statement` (`{c}`: configuration, `{f}`: fields, `{sql}`: their text) for each."""
+    return "".join(
+        statement.format(c=c, f=f, sql=sql) for c in _CONFIGS for f, sql in _FIELDS_SQL.items()
+    )
 
 
-def _frequencies() -> list[str]:
-    return [
-        f"CREATE TABLE df_{c}_{f} AS SELECT word, ndoc FROM ts_stat("  # noqa: S608 (fixed names)
-        f"'SELECT tsv_{c}_{f} FROM passages');"
-        for c in _CONFIGS
-        for f in ("text", "title_section_text")
-    ]
+_COLUMNS = (
+    "ALTER TABLE passages ADD COLUMN tsv_{c}_{f} tsvector GENERATED ALWAYS AS "
+    "(to_tsvector('{c}', {sql})) STORED; CREATE INDEX ON passages USING gin (tsv_{c}_{f});"
+)
+_FREQUENCIES = (
+    "CREATE TABLE df_{c}_{f} AS SELECT word, ndoc FROM ts_stat('SELECT tsv_{c}_{f} FROM passages');"
+)
 
 
 def _search_sql(variant: Variant, max_df: int) -> str:
@@ -214,7 +205,7 @@ class KeywordIndex:
         finally:
             await admin.close()
         self._connection = await asyncpg.connect(self._admin_dsn, database=self._name)
-        await self._connection.execute(_SCHEMA + "\n".join(_columns()))
+        await self._connection.execute(_SCHEMA + _derived(_COLUMNS))
         await self._connection.executemany(
             "INSERT INTO passages (chunk_id, position, heading, body) VALUES ($1, $2, $3, $4)",
             [
@@ -222,7 +213,7 @@ class KeywordIndex:
                 for n, p in enumerate(self._passages)
             ],
         )
-        await self._connection.execute("\n".join(_frequencies()) + "ANALYZE passages")
+        await self._connection.execute(_derived(_FREQUENCIES) + "ANALYZE passages")
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -251,6 +242,10 @@ class Ranked:
     top_score: float | None
     fts_ms: float
 
+    def outcome(self) -> dict[str, Any]:
+        """The fields an `Asked` takes from it."""
+        return {"rank": self.rank, "top_filename": self.top_filename, "top_score": self.top_score}
+
 
 def document_title(path: Path) -> str:
     """The set's convention: a document's title is its first line (Markdown heading)."""
@@ -258,8 +253,8 @@ def document_title(path: Path) -> str:
         return lines.readline().lstrip("#").strip()
 
 
+# A question -> its vector ranking's (chunk id, cosine), best first.
 VectorSearch = Callable[[str], Awaitable[list[tuple[str, float]]]]
-"""A question -> the vector ranking's (chunk id, cosine) best first."""
 
 
 def _ranked(
@@ -284,8 +279,9 @@ async def measure(
     rounds: int = 3,
 ) -> dict[str, Any]:
     """For every variant: keyword ranking alone and fused with the vector one (each of
-    `FUSIONS`), summarised per question type; and the per-question outcomes of `FUSED`
-    at `RRF_K` (key `fused`) with the keyword query's fastest of `rounds` in ms."""
+    `FUSIONS`), summarised per question type (key `row`, with a description); and the
+    per-question outcomes of `FUSED` at `RRF_K` (key `fused`) with the keyword query's
+    fastest of `rounds` in ms."""
     by_id = {p.chunk_id: p for p in passages}
     vectors = {q.text: await vector(q.text) for q in questions}
     grid: dict[str, Any] = {}
@@ -324,7 +320,13 @@ async def measure(
             }
             if variant == FUSED:
                 fused = per_fusion[FUSIONS[0][0]]
-    return {"grid": grid, "fused": fused}
+    row = {
+        "description": f"fused by RRF (k={RRF_K}) with PostgreSQL full-text search "
+        f"{FUSED.name} (bench/retrieval/keyword.py), top {DEPTH} of each; p50 ms adds the "
+        "keyword query; top-1 cosine is the fused top-1's",
+        "fusion_grid": grid,
+    }
+    return {"row": row, "fused": fused}
 
 
 def _paired(plain: Sequence[int | None], fused: Sequence[int | None]) -> dict[str, int]:
@@ -339,7 +341,7 @@ def _paired(plain: Sequence[int | None], fused: Sequence[int | None]) -> dict[st
 def summarise(outcomes: Sequence[tuple[Question, int | None]]) -> dict[str, Any]:
     """hit@1, hit@5, MRR@10 per answerable type and overall."""
     answerable = [(q, r) for q, r in outcomes if q.relevant]
-    summary = {
+    summary: dict[str, Any] = {
         kind: metrics.summarise([r for q, r in answerable if q.type == kind])
         for kind in TYPES
         if kind != "unanswerable"
