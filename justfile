@@ -97,7 +97,7 @@ bench-memory:
 bench-llm:
     .venv/bin/python -m bench.run --only llm
 
-# Retrieval quality only (issue 16): the labelled F&I set (bench/retrieval/) ingested in-process with each method's embedder (all-MiniLM-L6-v2, multilingual-e5-small), with and without title and section; hit@1, hit@5, MRR@10 and p50 ms per question type and method, top-1 scores of unanswerable questions (a few minutes).
+# Retrieval quality only (issue 16): the labelled F&I set (bench/retrieval/) ingested in-process with each method's embedder (all-MiniLM-L6-v2, multilingual-e5-small), with and without title and section; hit@1, hit@5, MRR@10 and p50 ms per question type and method, top-1 scores of unanswerable questions, and each method fused with PostgreSQL full-text search (a few minutes).
 bench-retrieval:
     .venv/bin/python -m bench.run --only retrieval
 

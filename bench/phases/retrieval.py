@@ -20,7 +20,9 @@ would turn away, so that a "nothing relevant" floor can be chosen.
 
 A method is a set of settings over the run's own ("minilm": the local all-MiniLM-L6-v2
 the product ships; "e5": multilingual-e5-small in 4 bits, requirements/e5-embedder.txt);
-another method is another row of the same run.
+another method is another row of the same run. A "<method>+fts" row follows each: its
+vector top 50 fused with PostgreSQL full-text search (`bench/retrieval/keyword.py`:
+scratch database on `ADMIN_DSN`, a variant grid).
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.in_process import in_process_overrides
 from avataradam.entrypoints.settings import load_settings
 from bench.harness import Bench
-from bench.retrieval import metrics
+from bench.retrieval import keyword, metrics
 from bench.retrieval.questions import DOCUMENTS, QUESTIONS, TYPES, Question
+from bench.stack import ADMIN_DSN
 
 TOP_K = 10
 ROUNDS = 3
@@ -139,12 +142,15 @@ async def _upload(container: Container, admin: Principal, path: Path) -> uuid.UU
     return answer.value.id
 
 
-async def _ingest(container: Container) -> tuple[Principal, dict[str, list[str]]]:
+async def _ingest(
+    container: Container, stored: list[keyword.Passage] | None = None
+) -> tuple[Principal, dict[str, list[str]]]:
     """A dealership holding every document, ready; a trainee of it and, by filename,
-    the text of each stored passage."""
+    the text of each stored passage (and every passage appended to `stored`)."""
     dealership = await container.create_dealership.create("Retrieval bench")
     admin = Principal(user_id=uuid.uuid4(), role=Role.DEALERSHIP_ADMIN, dealership_id=dealership.id)
     passages: dict[str, list[str]] = {}
+    stored = [] if stored is None else stored
     for path in sorted(DOCUMENTS.iterdir()):
         document_id = await _upload(container, admin, path)
         outcome = await container.ingest_document(document_id)
@@ -156,6 +162,8 @@ async def _ingest(container: Container) -> tuple[Principal, dict[str, list[str]]
                 dealership_id=dealership.id,
             )
         passages[path.name] = [c.text for c in chunks]
+        title = keyword.document_title(path)
+        stored += [keyword.Passage(c.id, path.name, title, c.section, c.text) for c in chunks]
     trainee = Principal(user_id=uuid.uuid4(), role=Role.USER, dealership_id=dealership.id)
     return trainee, passages
 
@@ -296,16 +304,19 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
     try:
         await container.warm_up()
         started = time.perf_counter()
-        trainee, passages = await _ingest(container)
+        stored: list[keyword.Passage] = []
+        trainee, passages = await _ingest(container, stored)
         ingest_s = time.perf_counter() - started
         unreachable = [q.text for q in QUESTIONS if q.relevant and not _reachable(q, passages)]
         await _ask(container, trainee, QUESTIONS[0])  # first query pays one-time costs
         load_before = os.getloadavg()[0]
         rounds = [[await _ask(container, trainee, q) for q in QUESTIONS] for _ in range(ROUNDS)]
         load_after = os.getloadavg()[0]
+        fusion = await _fusion(container, trainee, stored)
     finally:
         await container.close()
-    return {
+    plain = _fastest(rounds)
+    result: dict[str, Any] = {
         "description": method.description,
         "embedder": container.knowledge.embedder.model_name,
         "documents": len(passages),
@@ -314,8 +325,26 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
         "load_1m": {"before": round(load_before, 2), "after": round(load_after, 2)},
         "cpu_count": os.cpu_count(),
         "unreachable_questions": unreachable,
-        **_score(_fastest(rounds)),
+        **_score(plain),
     }
+    fused = [  # the same questions, ranked by the fusion, the keyword query's time added
+        dataclasses.replace(a, **f.outcome(), latency_ms=a.latency_ms + f.fts_ms)
+        for a, f in zip(plain, fusion["fused"], strict=True)
+    ]
+    result["fused"] = result | _score(fused) | fusion["row"]
+    return result
+
+
+async def _fusion(
+    container: Container, trainee: Principal, stored: list[keyword.Passage]
+) -> dict[str, Any]:
+    """The questions' keyword rankings over `stored` fused with their vector top 50."""
+
+    async def vector(text: str) -> list[tuple[str, float]]:
+        query = SearchQuery(query=text, top_k=keyword.DEPTH)
+        return [(h.chunk_id, h.score) for h in (await container.search(trainee, query)).hits]
+
+    return await keyword.measure(ADMIN_DSN, stored, QUESTIONS, vector, rounds=ROUNDS)
 
 
 async def phase_retrieval(b: Bench) -> None:
@@ -329,5 +358,8 @@ async def phase_retrieval(b: Bench) -> None:
             "hit": "a passage of a relevant document holding one of the question's phrases",
             "store": "in-memory twin of the store and vector index (exact cosine), cache off",
         },
-        "methods": {m.name: await run_method(m, b.env) for m in METHODS},
+        "methods": {},
     }
+    for m in METHODS:  # each method's row, then the same fused with keyword search
+        result = await run_method(m, b.env)
+        b.results["retrieval"]["methods"] |= {m.name: result, f"{m.name}+fts": result.pop("fused")}
