@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
-from avataradam.adapters.postgres.migrate import apply_migrations
+from dotenv import dotenv_values
+
+from avataradam.adapters.postgres.migrate import (
+    VECTOR_GENERATIONS,
+    apply_migrations,
+    record_legacy_vector_profile,
+)
 from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
+from avataradam.domain.vectors import profile_name
 
 if TYPE_CHECKING:
     from avataradam.entrypoints.container import Container
@@ -98,7 +107,35 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     applied = apply_migrations(settings.database.url)
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    if VECTOR_GENERATIONS in applied:
+        profile = legacy_vector_profile()
+        count = record_legacy_vector_profile(settings.database.url, profile)
+        print(f"recorded {profile} as the vector profile of {count} dealership(s)")
     return 0
+
+
+PRE_GENERATION_DEFAULTS = {
+    "AVATARADAM_EMBEDDER": "local",
+    "AVATARADAM_EMBEDDING_CONTEXT": "title_section",
+}
+"""The embedder and embedded-text format of a deployment that set neither, before
+dealerships recorded their vectors' profile (migration 0013); today's defaults may
+differ, and vectors are not re-made by an upgrade."""
+
+
+def legacy_vector_profile(
+    environ: Mapping[str, str] | None = None, env_file: Path = Path(".env")
+) -> str:
+    """The profile vectors written before migration 0013 were made with: what this
+    deployment configures (its environment, then its `.env`), else the defaults of then."""
+    values = {
+        **(dotenv_values(env_file) if env_file.is_file() else {}),
+        **(os.environ if environ is None else environ),
+    }
+    chosen = {
+        name: values.get(name) or default for name, default in PRE_GENERATION_DEFAULTS.items()
+    }
+    return profile_name(chosen["AVATARADAM_EMBEDDER"], chosen["AVATARADAM_EMBEDDING_CONTEXT"])
 
 
 async def _create_admin_async(settings: Settings, args: argparse.Namespace) -> int:

@@ -51,6 +51,22 @@ def apply_migrations(dsn: str) -> list[str]:
             lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
+VECTOR_GENERATIONS = "0013_vector_generations"
+"""The migration after which a dealership records the profile of its vectors."""
+
+
+def record_legacy_vector_profile(dsn: str, profile: str) -> int:
+    """Records `profile` as the vector profile of every dealership with documents and
+    none recorded (vectors written before `VECTOR_GENERATIONS`); answers how many."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        cursor = conn.execute(
+            "UPDATE dealerships d SET vector_profile = %s WHERE vector_profile IS NULL"
+            " AND EXISTS (SELECT 1 FROM documents WHERE dealership_id = d.id)",
+            (profile,),
+        )
+        return cursor.rowcount
+
+
 def pending_migrations(dsn: str) -> list[str]:
     backend = get_backend(_yoyo_url(dsn))
     try:
