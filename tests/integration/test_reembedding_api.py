@@ -148,9 +148,10 @@ async def test_list_shows_the_active_vectors_and_the_reembeddings_then_get_one(
     }
     one = await client.get(f"{url}/{started.json()['generation']}", headers=super_admin.headers)
     assert one.json() == started.json()
-    missing = await client.get(f"{url}/7", headers=super_admin.headers)
-    assert missing.status_code == 404
-    assert problem(missing)["code"] == "not_found"
+    for generation in ("7", "-1", "0", str(2**31), str(2**70)):
+        missing = await client.get(f"{url}/{generation}", headers=super_admin.headers)
+        assert missing.status_code == 404, (generation, missing.text)
+        assert problem(missing)["code"] == "not_found"
 
 
 async def test_unknown_fields_of_the_body_are_refused(

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from avataradam.domain.access import administered_dealership
+from avataradam.domain.errors import NotFound
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.schemas.common import to_out
@@ -26,6 +27,10 @@ from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 _WHO = (
     "Super admins for any dealership; a dealership admin for their own (another dealership is 404)."
 )
+
+
+MAX_GENERATION = 2**31 - 1
+"""Generations are positive 32-bit integers where stored; any other number names none."""
 
 
 def location(dealership_id: UUID, generation: int) -> str:
@@ -115,4 +120,6 @@ class ReembeddingController(Controller):
         container: NamedDependency[Container],
     ) -> ReembeddingOut:
         scope = administered_dealership(principal, dealership_id)
+        if not 0 < generation <= MAX_GENERATION:
+            raise NotFound("re-embedding not found")
         return to_out(await container.get_reembedding(scope, generation), ReembeddingOut)
