@@ -1,14 +1,49 @@
 """Re-embedding a dealership's knowledge base over the HTTP API: start (202 + Location),
-follow, and every refusal. No worker runs here: a started re-embedding stays `running`."""
+follow, and every refusal, then one run to completion by the real worker.
+
+Real PostgreSQL throughout. The refusal tests need a re-embedding to stay `running`,
+which no worker may then take (the session's worker may be running for other tests):
+their app (`api`, `queue`) is wired to the same database with a queue that records
+what is enqueued instead of sending it to Redis, so they also check what was queued.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 
+from avataradam.adapters.memory.queue import InMemoryTaskQueue
+from avataradam.domain.tasks import REEMBED_KNOWLEDGE_BASE
+from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.http.app import create_app
+from avataradam.entrypoints.settings import Settings
 from tests.integration.conftest import Account, Tenant, problem
+from tests.integration.test_ingestion import upload, wait_for_status
+from tests.support.asgi import asgi_transport
+from tests.support.processes import ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def queue() -> InMemoryTaskQueue:
+    return InMemoryTaskQueue()
+
+
+@pytest.fixture(scope="module")
+async def api(settings: Settings, queue: InMemoryTaskQueue) -> AsyncIterator[httpx.AsyncClient]:
+    built = build_container(settings, Overrides(queue=queue))
+    await built.start()
+    transport = asgi_transport(create_app(built))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+    finally:
+        await built.close()
 
 
 def reembeddings(dealership_id: str) -> str:
@@ -22,10 +57,10 @@ def other_profile(container: Container) -> str:
 
 
 async def test_start_answers_202_with_the_running_reembedding_and_where_to_follow_it(
-    client: httpx.AsyncClient, container: Container, tenant: Tenant
+    api: httpx.AsyncClient, queue: InMemoryTaskQueue, container: Container, tenant: Tenant
 ) -> None:
     target = other_profile(container)
-    started = await client.post(
+    started = await api.post(
         reembeddings(tenant.dealership_id), json={"profile": target}, headers=tenant.admin.headers
     )
 
@@ -41,20 +76,22 @@ async def test_start_answers_202_with_the_running_reembedding_and_where_to_follo
     location = started.headers["location"]
     assert location == f"{reembeddings(tenant.dealership_id)}/1"
 
-    followed = await client.get(location, headers=tenant.admin.headers)
+    followed = await api.get(location, headers=tenant.admin.headers)
     assert followed.status_code == 200
     assert followed.json() == body
+    queued = [t.payload for t in queue.sent if t.task == REEMBED_KNOWLEDGE_BASE]
+    assert {"dealership_id": tenant.dealership_id, "generation": "1"} in queued
 
 
 async def test_a_second_start_while_one_runs_is_409_naming_the_running_generation(
-    client: httpx.AsyncClient, container: Container, super_admin: Account, tenant: Tenant
+    api: httpx.AsyncClient, container: Container, super_admin: Account, tenant: Tenant
 ) -> None:
     url = reembeddings(tenant.dealership_id)
     target = other_profile(container)
-    first = await client.post(url, json={"profile": target}, headers=super_admin.headers)
+    first = await api.post(url, json={"profile": target}, headers=super_admin.headers)
     assert first.status_code == 202, first.text
 
-    second = await client.post(url, json={"profile": target}, headers=tenant.admin.headers)
+    second = await api.post(url, json={"profile": target}, headers=tenant.admin.headers)
 
     assert second.status_code == 409
     body = problem(second)
@@ -63,9 +100,9 @@ async def test_a_second_start_while_one_runs_is_409_naming_the_running_generatio
 
 
 async def test_an_unknown_profile_is_422_naming_the_valid_ones(
-    client: httpx.AsyncClient, container: Container, tenant: Tenant
+    api: httpx.AsyncClient, container: Container, tenant: Tenant
 ) -> None:
-    response = await client.post(
+    response = await api.post(
         reembeddings(tenant.dealership_id),
         json={"profile": "word2vec:title_section"},
         headers=tenant.admin.headers,
@@ -77,17 +114,17 @@ async def test_an_unknown_profile_is_422_naming_the_valid_ones(
     assert "word2vec:title_section" in str(body["detail"])
     for valid in ("local:title_section", "e5:none", other_profile(container)):
         assert valid in str(body["detail"])
-    listed = await client.get(reembeddings(tenant.dealership_id), headers=tenant.admin.headers)
+    listed = await api.get(reembeddings(tenant.dealership_id), headers=tenant.admin.headers)
     assert listed.json()["items"] == []
 
 
 async def test_the_profile_search_reads_already_is_422_and_so_is_the_default_then(
-    client: httpx.AsyncClient, container: Container, tenant: Tenant
+    api: httpx.AsyncClient, container: Container, tenant: Tenant
 ) -> None:
     configured = container.knowledge.profiles.configured
     url = reembeddings(tenant.dealership_id)
-    named = await client.post(url, json={"profile": configured}, headers=tenant.admin.headers)
-    default = await client.post(url, json={}, headers=tenant.admin.headers)
+    named = await api.post(url, json={"profile": configured}, headers=tenant.admin.headers)
+    default = await api.post(url, json={}, headers=tenant.admin.headers)
 
     for response in (named, default):
         assert response.status_code == 422, response.text
@@ -97,13 +134,13 @@ async def test_the_profile_search_reads_already_is_422_and_so_is_the_default_the
 
 
 async def test_an_unknown_dealership_is_404_everywhere(
-    client: httpx.AsyncClient, super_admin: Account
+    api: httpx.AsyncClient, super_admin: Account
 ) -> None:
     url = reembeddings(str(uuid.uuid4()))
     responses = [
-        await client.post(url, json={"profile": "hashing:none"}, headers=super_admin.headers),
-        await client.get(url, headers=super_admin.headers),
-        await client.get(f"{url}/1", headers=super_admin.headers),
+        await api.post(url, json={"profile": "hashing:none"}, headers=super_admin.headers),
+        await api.get(url, headers=super_admin.headers),
+        await api.get(f"{url}/1", headers=super_admin.headers),
     ]
     for response in responses:
         assert response.status_code == 404, response.text
@@ -111,56 +148,98 @@ async def test_an_unknown_dealership_is_404_everywhere(
 
 
 async def test_a_plain_user_is_403_and_another_dealerships_admin_404(
-    client: httpx.AsyncClient, container: Container, tenant: Tenant, other_tenant: Tenant
+    api: httpx.AsyncClient, container: Container, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     url = reembeddings(tenant.dealership_id)
     body = {"profile": other_profile(container)}
     for account, status in ((tenant.user, 403), (other_tenant.admin, 404)):
-        started = await client.post(url, json=body, headers=account.headers)
-        listed = await client.get(url, headers=account.headers)
+        started = await api.post(url, json=body, headers=account.headers)
+        listed = await api.get(url, headers=account.headers)
         for response in (started, listed):
             assert response.status_code == status, response.text
             assert problem(response)["code"] == (
                 "permission_denied" if status == 403 else "not_found"
             )
-    listed = await client.get(url, headers=tenant.admin.headers)
+    listed = await api.get(url, headers=tenant.admin.headers)
     assert listed.json()["items"] == []
 
 
 async def test_list_shows_the_active_vectors_and_the_reembeddings_then_get_one(
-    client: httpx.AsyncClient, container: Container, super_admin: Account, tenant: Tenant
+    api: httpx.AsyncClient, container: Container, super_admin: Account, tenant: Tenant
 ) -> None:
     url = reembeddings(tenant.dealership_id)
-    before = await client.get(url, headers=super_admin.headers)
+    before = await api.get(url, headers=super_admin.headers)
     assert before.status_code == 200
     configured = container.knowledge.profiles.configured
     assert before.json() == {"active": {"generation": 0, "profile": configured}, "items": []}
 
-    started = await client.post(
+    started = await api.post(
         url, json={"profile": other_profile(container)}, headers=super_admin.headers
     )
     assert started.status_code == 202
 
-    after = await client.get(url, headers=tenant.admin.headers)
+    after = await api.get(url, headers=tenant.admin.headers)
     assert after.json() == {
         "active": {"generation": 0, "profile": configured},
         "items": [started.json()],
     }
-    one = await client.get(f"{url}/{started.json()['generation']}", headers=super_admin.headers)
+    one = await api.get(f"{url}/{started.json()['generation']}", headers=super_admin.headers)
     assert one.json() == started.json()
     for generation in ("7", "-1", "0", str(2**31), str(2**70)):
-        missing = await client.get(f"{url}/{generation}", headers=super_admin.headers)
+        missing = await api.get(f"{url}/{generation}", headers=super_admin.headers)
         assert missing.status_code == 404, (generation, missing.text)
         assert problem(missing)["code"] == "not_found"
 
 
 async def test_unknown_fields_of_the_body_are_refused(
-    client: httpx.AsyncClient, tenant: Tenant
+    api: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    response = await client.post(
+    response = await api.post(
         reembeddings(tenant.dealership_id),
         json={"profile": "hashing:none", "model": "x"},
         headers=tenant.admin.headers,
     )
     assert response.status_code == 400
     assert problem(response)["code"] == "invalid_request"
+
+
+async def wait_for_reembedding(
+    client: httpx.AsyncClient, account: Account, url: str, timeout_s: float = 90
+) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    body: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        body = (await client.get(url, headers=account.headers)).json()
+        if body["status"] != "running":
+            return body
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"re-embedding {url} still running: {body}")
+
+
+async def test_the_worker_completes_it_and_search_reads_the_new_generation(
+    client: httpx.AsyncClient, container: Container, tenant: Tenant, worker: ServiceProcess
+) -> None:
+    text = b"GAP covers the difference between the loan balance and the car's value.\n" * 20
+    uploaded = await upload(client, tenant.admin, text, "gap.txt")
+    assert uploaded.status_code == 202, uploaded.text
+    ready = await wait_for_status(client, tenant.admin, uploaded.json()["id"], {"ready"})
+    target = other_profile(container)
+
+    started = await client.post(
+        reembeddings(tenant.dealership_id), json={"profile": target}, headers=tenant.admin.headers
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["documents_total"] == 1
+    done = await wait_for_reembedding(client, tenant.admin, started.headers["location"])
+
+    assert done["status"] == "completed", (done, worker.output()[-3000:])
+    assert (done["documents_done"], done["progress"]) == (1, 1.0)
+    assert done["chunks_done"] == ready["chunk_count"]
+    assert done["finished_at"] is not None
+    listed = await client.get(reembeddings(tenant.dealership_id), headers=tenant.admin.headers)
+    assert listed.json()["active"] == {"generation": 1, "profile": target}
+    found = await client.post(
+        "/v1/search", json={"query": "what does GAP cover"}, headers=tenant.user.headers
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["results"], found.text
