@@ -54,8 +54,9 @@ class LiveApi:
     """Path parameter name -> id of a real object the admin (or super admin) may reach."""
 
     def headers_for(self, path: str) -> dict[str, str]:
-        """Dealership management is the super admin's; everything else a dealership admin's."""
-        return self.super_admin if path.startswith("/v1/dealerships") else self.admin
+        """Dealership management (and `/v1/admin`, here on the spare dealership) is the
+        super admin's; everything else a dealership admin's."""
+        return self.super_admin if path.startswith(("/v1/dealerships", "/v1/admin")) else self.admin
 
     def post(self, path: str, headers: dict[str, str], **kwargs: Any) -> dict[str, Any]:
         response = httpx.post(f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
@@ -107,7 +108,13 @@ def _seed(api: LiveApi) -> None:
         api.admin,
         json={"content": "What does GAP cover?"},
     )
+    reembedding = api.post(
+        f"/v1/admin/dealerships/{spare['id']}/reembeddings",
+        api.super_admin,
+        json={"profile": "hashing:none"},
+    )
     api.objects.update(
+        generation=str(reembedding["generation"]),
         dealership_id=spare["id"],
         user_id=user["id"],
         document_id=document["id"],

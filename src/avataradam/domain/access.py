@@ -45,3 +45,11 @@ def dealership_scope(principal: Principal, requested: UUID | None) -> UUID:
 def visible_dealership(principal: Principal, owner: UUID | None) -> bool:
     """Whether an object owned by `owner` may be seen at all by `principal`."""
     return principal.is_super_admin or (owner is not None and owner == principal.dealership_id)
+
+
+def administered_dealership(principal: Principal, dealership_id: UUID) -> UUID:
+    """`dealership_id`, when `principal` administers it: a super admin any dealership, a
+    dealership admin their own (another one is NotFound, as in `dealership_scope`);
+    any other role is PermissionDenied."""
+    require_role(principal, Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
+    return dealership_scope(principal, dealership_id)

@@ -1,4 +1,5 @@
-"""`avataradam` command line: serve, worker, migrate, create-admin, create-dealership, config."""
+"""`avataradam` command line: serve, worker, migrate, create-admin, create-dealership, config,
+reembed, reembed-status."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.domain.vectors import profile_name
+from avataradam.entrypoints import cli_reembed
 
 if TYPE_CHECKING:
     from avataradam.entrypoints.container import Container
@@ -234,6 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     dealership = commands.add_parser("create-dealership", help="create a dealership")
     dealership.add_argument("--name", required=True)
     dealership.set_defaults(handler=lambda s, a: asyncio.run(_create_dealership_async(s, a)))
+    cli_reembed.add_commands(commands)
     return parser
 
 

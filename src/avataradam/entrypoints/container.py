@@ -66,6 +66,7 @@ from avataradam.domain.usecases.ingestion_run import IngestionOptions
 from avataradam.domain.usecases.outbox import RelayOutbox
 from avataradam.domain.usecases.ratelimits import EnforceRateLimits, RatePolicies
 from avataradam.domain.usecases.reembedding import (
+    GetReembedding,
     ListReembeddings,
     ReconcileReembeddings,
     RunReembedding,
@@ -275,6 +276,7 @@ class Container:
         )
         self.reconcile_reembeddings = ReconcileReembeddings(uow, self.queue, clock)
         self.list_reembeddings = ListReembeddings(uow, k.profiles)
+        self.get_reembedding = GetReembedding(uow)
 
     def _wire_webhook_delivery(self) -> None:
         hooks = self.settings.webhooks

@@ -33,6 +33,7 @@ from avataradam.domain.tasks import REEMBED_KNOWLEDGE_BASE
 from avataradam.domain.vectors import (
     ActiveVectors,
     Reembedding,
+    ReembeddingRunning,
     ReembeddingStatus,
     namespace,
     parse_profile,
@@ -77,6 +78,12 @@ class StartReembedding:
             if current == target:
                 raise InvalidInput(
                     f"the knowledge base is already embedded with {target}", field="profile"
+                )
+            running = await uow.reembeddings.running(dealership_id)
+            if running is not None:  # checked under the dealership row's lock
+                raise ReembeddingRunning(
+                    "a re-embedding of this dealership is already running",
+                    generation=running.generation,
                 )
             generation = max(await uow.reembeddings.latest_generation(dealership_id), 0)
             reembedding = Reembedding(
@@ -306,3 +313,17 @@ class ListReembeddings:
             profile=dealership.vector_profile or self._profiles.configured,
         )
         return active, found
+
+
+class GetReembedding:
+    """One re-embedding of a dealership by its generation; NotFound otherwise."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, dealership_id: UUID, generation: int) -> Reembedding:
+        async with self._uow(read_only=True) as uow:
+            found = await uow.reembeddings.get(dealership_id, generation)
+        if found is None:
+            raise NotFound("re-embedding not found")
+        return found

@@ -26,6 +26,7 @@ from avataradam.entrypoints.http.controllers.conversations import (
 from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
+from avataradam.entrypoints.http.controllers.reembeddings import ReembeddingController
 from avataradam.entrypoints.http.controllers.search import SearchController
 from avataradam.entrypoints.http.controllers.usage import UsageController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
@@ -108,6 +109,7 @@ def create_app(
             MeController,
             DealershipController,
             UserController,
+            ReembeddingController,
             uploads,
             SearchController,
             WebhookController,

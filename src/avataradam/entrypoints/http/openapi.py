@@ -94,6 +94,11 @@ TAGS = [
     Tag(name="users", description="The caller's profile; user management for admins."),
     Tag(name="dealerships", description="Dealerships (tenants); super admins only."),
     Tag(
+        name="reembeddings",
+        description="Re-embedding a dealership's knowledge base with another model, in the "
+        "background, while search keeps serving; admins.",
+    ),
+    Tag(
         name="documents",
         description="Knowledge-base documents: upload (202), follow the status, delete, retry.",
     ),
