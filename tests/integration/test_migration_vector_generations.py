@@ -70,7 +70,8 @@ def test_migrate_records_the_profile_of_vectors_written_before_generations(
     assert done.returncode == 0, done.stderr
     assert "recorded local:title_section as the vector profile of 1 dealership(s)" in done.stdout
     with psycopg.connect(new_database) as conn:
-        profiles = dict(conn.execute("SELECT id, vector_profile FROM dealerships").fetchall())
+        rows = conn.execute("SELECT id, vector_profile FROM dealerships").fetchall()
+        profiles: dict[uuid.UUID, str | None] = {row[0]: row[1] for row in rows}
     assert profiles == {with_documents: "local:title_section", empty: None}
 
 

@@ -37,13 +37,14 @@ WHERE d.dealership_id = $1 AND d.status = 'ready'
 class PostgresReembeddingRepository(ConnectionRepository):
     @translate
     async def add(self, reembedding: Reembedding) -> None:
+        """Raises ReembeddingRunning (without the running one's generation: the
+        transaction is aborted) when the dealership has one running; callers check
+        `running` first under the dealership's lock, so only a race gets here."""
         try:
             await self._conn.execute(_INSERT, *params(reembedding, _COLUMNS))
         except asyncpg.exceptions.UniqueViolationError as exc:
-            running = await self.running(reembedding.dealership_id)
             raise ReembeddingRunning(
-                "a re-embedding of this dealership is already running",
-                generation=running.generation if running else None,
+                "a re-embedding of this dealership is already running", generation=None
             ) from exc
 
     @translate
