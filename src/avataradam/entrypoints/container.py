@@ -92,6 +92,7 @@ from avataradam.entrypoints.options import (
     cache_options,
     chat_options,
     reembedding_options,
+    support_threshold,
 )
 from avataradam.entrypoints.settings import Settings
 
@@ -240,7 +241,6 @@ class Container:
         )
         self.get_usage = GetUsage(uow, self.usage_budget, clock)
 
-        chat = self.settings.chat
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
         self.get_conversation = GetConversation(uow)
@@ -255,7 +255,7 @@ class Container:
                 spans=self.sentence_spans,
                 sentences=self.sentences,
                 embed=self.knowledge.embedder.embed,
-                threshold=chat.support_threshold,
+                threshold=support_threshold(self.settings),
             ),
             chat_options(self.settings),
             answers=SharedAnswerCache(
