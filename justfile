@@ -101,6 +101,10 @@ bench-llm:
 bench-retrieval:
     .venv/bin/python -m bench.run --only retrieval
 
+# Citation support threshold per embedder: labelled supported / unsupported (sentence, passage) pairs from bench/retrieval/, scored as the citation check does with all-MiniLM-L6-v2 and multilingual-e5-small; distributions and kept/caught rates per threshold (bench/results/<date>-support-threshold.md, about two minutes).
+bench-support:
+    .venv/bin/python -m bench.support
+
 # Benchmark of restart to ready only: API listening and ready, worker ready and taking its first task (seconds).
 bench-restart:
     .venv/bin/python -m bench.run --only restart

@@ -121,7 +121,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_CHAT_ROLEPLAY_TOP_K": "passages retrieved to ground a roleplay customer (1 to 20)",
     "AVATARADAM_CHAT_KEEPALIVE_S": "SSE `: keep-alive` comment interval while the model is silent",
     "AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S": "pause between the extractive model's deltas (tests of streaming)",
-    "AVATARADAM_CHAT_SUPPORT_THRESHOLD": "cosine similarity (embedder) a passage needs to support a sentence of a training reply; citations below it are removed",
+    "AVATARADAM_CHAT_SUPPORT_THRESHOLD": "cosine similarity (embedder) a passage needs to support a sentence of a training reply; citations below it are removed. Unset: 0.5 with the local embedder, 0.88 with `e5` (measured by `just bench-support`, see the guide, chapter 6), 0.5 with the others",
     "AVATARADAM_CHAT_MIN_RELEVANCE": "cosine score a retrieved passage needs to be material for a training answer; with none, Adam says nothing was found. Unset: 0.2 with the local embedder, 0.8 with `e5` (both measured, see the guide, chapter 6), 0 (every hit) with the others",
     "AVATARADAM_CACHE_ENABLED": "`false` computes every search (benchmarks)",
     "AVATARADAM_CACHE_RETRIEVAL_TTL_S": "lifetime of a cached search result",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from avataradam.entrypoints.options import chat_options
+from avataradam.entrypoints.options import chat_options, support_threshold
 from avataradam.entrypoints.settings import (
     SettingsError,
     env_variable_names,
@@ -128,3 +128,16 @@ def test_the_training_relevance_floor_follows_the_embedder_unless_set() -> None:
     assert chat_options(hashing).min_relevance == 0.0
     assert chat_options(e5).min_relevance == 0.8, "measured for multilingual-e5-small"
     assert chat_options(chosen).min_relevance == 0.0, "a value set is kept"
+
+
+def test_the_citation_support_threshold_follows_the_embedder_unless_set() -> None:
+    def threshold(environment: dict[str, str]) -> float:
+        return support_threshold(load_settings(environment, env_file=None))
+
+    assert threshold({"AVATARADAM_EMBEDDER": "local"}) == 0.5, "set for all-MiniLM-L6-v2"
+    assert threshold({"AVATARADAM_EMBEDDER": "e5"}) == 0.88, "measured for multilingual-e5-small"
+    assert threshold({"AVATARADAM_EMBEDDER": "hashing"}) == 0.5
+    chosen = {"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_CHAT_SUPPORT_THRESHOLD": "0.3"}
+    assert threshold(chosen) == 0.3, "a value set is kept"
+    with pytest.raises(SettingsError, match="support_threshold"):
+        load_settings({"AVATARADAM_CHAT_SUPPORT_THRESHOLD": "1.5"}, env_file=None)

@@ -93,6 +93,7 @@ from avataradam.entrypoints.options import (
     cache_options,
     chat_options,
     reembedding_options,
+    support_threshold,
 )
 from avataradam.entrypoints.settings import Settings
 
@@ -241,7 +242,6 @@ class Container:
         )
         self.get_usage = GetUsage(uow, self.usage_budget, clock)
 
-        chat = self.settings.chat
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
         self.get_conversation = GetConversation(uow)
@@ -256,7 +256,7 @@ class Container:
                 spans=self.sentence_spans,
                 sentences=self.sentences,
                 embed=self.knowledge.embedder.embed,
-                threshold=chat.support_threshold,
+                threshold=support_threshold(self.settings),
             ),
             chat_options(self.settings),
             answers=SharedAnswerCache(

@@ -74,6 +74,36 @@ def chat_options(settings: Settings) -> ChatOptions:
     return _section(chat, ChatOptions)
 
 
+SUPPORT_THRESHOLD: dict[str, float] = {"local": 0.5, "e5": 0.88}
+"""The citation check's support threshold when AVATARADAM_CHAT_SUPPORT_THRESHOLD is unset,
+per embedder (0.5 for the others: nothing measured). A reply sentence keeps its marker
+`[n]` when its cosine with one of passage n's sentences reaches it (domain/citations.py).
+Measured by `just bench-support` (bench/support.py, bench/results/
+2026-12-01-support-threshold.md) on pairs from the labelled F&I set: a sentence of a
+relevant passage holding a question's answer, written framed ("Per our policy, ...") or
+as its clause alone, against its own chunk (supported) and against chunks of the same
+document without it or of other documents (unsupported); the threshold is the highest
+keeping at least 95 % of the supported pairs.
+
+all-MiniLM-L6-v2 (`local`): 0.5 keeps 98.6 % of supported pairs and catches 80 % of
+same-document and 98 % of other-document unsupported ones; the measurement's own choice
+would be 0.62 (95.8 % kept, 96 % / 99.7 % caught), but 0.5 was set before it and is
+kept until replies written by a chat model, not templates, are measured.
+
+multilingual-e5-small (`e5`) puts every pair between about 0.74 and 1: at 0.5 it would
+catch nothing. 0.88 keeps 96.8 % of supported pairs (the clause-only ones score from
+0.85, p5 0.87) and catches 90 % of same-document and 98 % of other-document unsupported
+ones, but only 27 % when the wrong passage is the other document's best match (p50
+0.89): a weaker check than MiniLM's, whose supported and unsupported scores lie further
+apart. 0.9 would keep 91.7 %."""
+
+
+def support_threshold(settings: Settings) -> float:
+    """AVATARADAM_CHAT_SUPPORT_THRESHOLD, or unset the one measured for the embedder."""
+    chosen = settings.chat.support_threshold
+    return SUPPORT_THRESHOLD.get(settings.embedder, 0.5) if chosen is None else chosen
+
+
 def answer_cache_options(settings: Settings) -> AnswerCacheOptions:
     cache, chat = settings.cache, settings.chat
     return AnswerCacheOptions(

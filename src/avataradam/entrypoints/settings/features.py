@@ -137,7 +137,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
     roleplay_top_k: int = 3
     keepalive_s: float = 10.0
     extractive_delta_delay_s: float = 0.0
-    support_threshold: float = 0.5
+    support_threshold: float | None = None
+    """None: the threshold measured for the configured embedder (`options.SUPPORT_THRESHOLD`)."""
     min_relevance: float | None = None
     """None: the floor measured for the configured embedder (`options.MIN_RELEVANCE`)."""
 
@@ -163,7 +164,8 @@ class ChatSettings(msgspec.Struct, frozen=True, kw_only=True):
         ):
             raise ValueError("local_model_sha256 must be 64 hexadecimal digits")
         floor = 0.0 if self.min_relevance is None else self.min_relevance
-        if not (-1 <= self.support_threshold <= 1 and -1 <= floor <= 1):
+        support = 0.0 if self.support_threshold is None else self.support_threshold
+        if not (-1 <= support <= 1 and -1 <= floor <= 1):
             raise ValueError("support_threshold and min_relevance are cosine similarities, -1..1")
 
 
