@@ -153,9 +153,8 @@ class Reembedding(msgspec.Struct, frozen=True, kw_only=True):
 
 class VectorGenerationChanged(DependencyUnavailable):
     """The dealership's active generation changed while a document was being indexed
-    into the old one: the run is retried, and indexes into the new one."""
-
-    code = "vector_generation_changed"
+    into the old one: the run is retried, and indexes into the new one (a dependency's
+    transient failure: `dependency_unavailable` should it ever reach a client)."""
 
 
 class ReembeddingRunning(Conflict):
