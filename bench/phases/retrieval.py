@@ -76,7 +76,7 @@ class Method:
 METHODS: tuple[Method, ...] = (
     Method(
         name="minilm",
-        description="local all-MiniLM-L6-v2 (the default embedder), chunk text embedded as is",
+        description="local all-MiniLM-L6-v2, chunk text embedded as is",
         environment={"AVATARADAM_EMBEDDER": "local", "AVATARADAM_EMBEDDING_CONTEXT": "none"},
     ),
     Method(
@@ -101,6 +101,11 @@ METHODS: tuple[Method, ...] = (
         environment={"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_EMBEDDING_CONTEXT": "title_section"},
     ),
 )
+
+
+DEFAULT_METHOD = "e5+context"
+"""The method of the settings' defaults (AVATARADAM_EMBEDDER, AVATARADAM_EMBEDDING_CONTEXT):
+the one the summary's retrieval figures and issue 16's goals are about."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -159,3 +159,15 @@ def test_the_report_header_fills_in_the_run() -> None:
     text = "\n".join(report.section({"set": labelled, "methods": {}}))
     assert "Top 7 per question" in text
     assert "{" not in text
+
+
+def test_the_summarised_method_is_the_one_of_the_default_settings() -> None:
+    from avataradam.entrypoints.settings import Settings  # noqa: PLC0415
+    from bench.phases.retrieval import DEFAULT_METHOD, METHODS  # noqa: PLC0415
+
+    [method] = [m for m in METHODS if m.name == DEFAULT_METHOD]
+    defaults = Settings()
+    assert method.environment == {
+        "AVATARADAM_EMBEDDER": defaults.embedder,
+        "AVATARADAM_EMBEDDING_CONTEXT": defaults.embedding.context,
+    }
