@@ -252,7 +252,10 @@ async def test_with_context_none_the_composition_root_embeds_passages_alone() ->
 def test_a_chunk_size_leaving_the_title_no_room_is_said_at_start(
     chunk_size: str, warned: bool
 ) -> None:
-    settings_ = load_settings({"AVATARADAM_INGESTION_CHUNK_SIZE_TOKENS": chunk_size}, env_file=None)
+    settings_ = load_settings(
+        {"AVATARADAM_EMBEDDER": "local", "AVATARADAM_INGESTION_CHUNK_SIZE_TOKENS": chunk_size},
+        env_file=None,
+    )
 
     with structlog.testing.capture_logs() as logs:
         container = build_container(settings_)
