@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from avataradam.domain.usecases.conversations.chat import relevance_floor
 from avataradam.entrypoints.options import chat_options, support_threshold
 from avataradam.entrypoints.settings import (
     SettingsError,
@@ -128,6 +129,24 @@ def test_the_training_relevance_floor_follows_the_embedder_unless_set() -> None:
     assert chat_options(hashing).min_relevance == 0.0
     assert chat_options(e5).min_relevance == 0.8, "measured for multilingual-e5-small"
     assert chat_options(chosen).min_relevance == 0.0, "a value set is kept"
+
+
+def test_a_dealership_searched_with_another_embedder_gets_that_embedders_floor() -> None:
+    """During a change of model a dealership's vectors may be another embedder's than
+    the configured one: its scores are that embedder's, and so is its floor."""
+    e5 = chat_options(load_settings({"AVATARADAM_EMBEDDER": "e5"}, env_file=None))
+    chosen = chat_options(
+        load_settings(
+            {"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_CHAT_MIN_RELEVANCE": "0.5"}, env_file=None
+        )
+    )
+
+    assert relevance_floor(e5, None) == 0.8
+    assert relevance_floor(e5, "e5:title_section") == 0.8
+    assert relevance_floor(e5, "local:title_section") == 0.2
+    assert relevance_floor(e5, "hashing:none") == 0.0
+    assert relevance_floor(chosen, "local:title_section") == 0.5, "a value set is for all"
+    assert relevance_floor(chosen, None) == 0.5
 
 
 def test_the_citation_support_threshold_follows_the_embedder_unless_set() -> None:

@@ -17,6 +17,7 @@ from avataradam.adapters.caching.retrieval import CacheOptions
 from avataradam.domain.usecases.conversations.chat import ChatOptions
 from avataradam.domain.usecases.ingestion_run import IngestionOptions
 from avataradam.domain.usecases.reembedding import ReembeddingOptions
+from avataradam.domain.vectors import EMBEDDERS
 from avataradam.entrypoints.settings import Settings
 
 OptionsT = TypeVar("OptionsT")
@@ -67,11 +68,15 @@ to refuse half of the unanswerable ones."""
 
 
 def chat_options(settings: Settings) -> ChatOptions:
+    """The floor set (AVATARADAM_CHAT_MIN_RELEVANCE) for every dealership; unset, each
+    dealership's is the one of the embedder that made its vectors (`MIN_RELEVANCE`)."""
     chat = settings.chat
-    if chat.min_relevance is None:
-        floor = MIN_RELEVANCE.get(settings.embedder, 0.0)
-        chat = msgspec.structs.replace(chat, min_relevance=floor)
-    return _section(chat, ChatOptions)
+    if chat.min_relevance is not None:
+        return _section(chat, ChatOptions)
+    floor = MIN_RELEVANCE.get(settings.embedder, 0.0)
+    options = _section(msgspec.structs.replace(chat, min_relevance=floor), ChatOptions)
+    floors = {embedder: MIN_RELEVANCE.get(embedder, 0.0) for embedder in EMBEDDERS}
+    return msgspec.structs.replace(options, relevance_floors=floors)
 
 
 SUPPORT_THRESHOLD: dict[str, float] = {"local": 0.5, "e5": 0.88}

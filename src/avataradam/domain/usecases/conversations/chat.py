@@ -59,6 +59,13 @@ MAX_MESSAGE_CHARS = 4000
 ROLEPLAY_TOPICS = (Topic.OBJECTION_HANDLING, Topic.PRODUCT_KNOWLEDGE)
 
 
+def relevance_floor(options: ChatOptions, profile: str | None) -> float:
+    """The floor for passages of vectors made by `profile` (None: the configured one)."""
+    if profile is None:
+        return options.min_relevance
+    return options.relevance_floors.get(profile.partition(":")[0], options.min_relevance)
+
+
 class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Built from Settings (entrypoints/options.py), which hold the defaults."""
 
@@ -73,6 +80,10 @@ class ChatOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Training: passages less similar than this to the question (the vector store's
     cosine score) are not material; with none left Adam answers `NO_MATERIAL_REPLY`.
     0 or less keeps every retrieved passage, however dissimilar."""
+    relevance_floors: dict[str, float] = msgspec.field(default_factory=dict)
+    """Unless the floor was set: each embedder's own (scores of two models are not
+    comparable), applied to a dealership whose vectors another embedder made than the
+    configured one (`min_relevance`'s): during a change of model."""
     passage_budget_tokens: int
     """Training: tokens of passage text the model reads, in whole sentences
     (`passages.fit_passages`); 0 = whole passages."""
@@ -270,7 +281,7 @@ class SendMessage:
             topics=None,
             top_k=options.top_k,
         )
-        floor = options.min_relevance
+        floor = relevance_floor(options, vectors.profile)
         hits = [hit for hit in result.hits if floor <= 0 or hit.score >= floor]
         prompt = training_prompt(
             history=history,
