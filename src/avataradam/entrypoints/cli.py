@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 from uuid import UUID
 
 from dotenv import dotenv_values
@@ -26,9 +26,6 @@ from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.domain.vectors import profile_name
 from avataradam.entrypoints import cli_reembed
-
-if TYPE_CHECKING:
-    from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import (
     Settings,
     SettingsError,
@@ -112,7 +109,8 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     if VECTOR_GENERATIONS in applied:
         profile = legacy_vector_profile()
         count = record_legacy_vector_profile(settings.database.url, profile)
-        print(f"recorded {profile} as the vector profile of {count} dealership(s)")
+        if count:
+            print(f"recorded {profile} as the vector profile of {count} dealership(s)")
     return 0
 
 
@@ -191,12 +189,7 @@ def _mask_url_password(url: str) -> str:
     return f"{scheme}://{user}:********@{host}"
 
 
-def _build(settings: Settings) -> Container:
-    # Imported on demand: the whole application takes seconds to import, which
-    # `migrate` and `config` do not need.
-    from avataradam.entrypoints.bootstrap import build_container  # noqa: PLC0415
-
-    return build_container(settings)
+_build = cli_reembed.command_container
 
 
 def _parser() -> argparse.ArgumentParser:

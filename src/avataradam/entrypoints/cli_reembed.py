@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+import msgspec
+
 from avataradam.domain.errors import DomainError, InvalidInput
 from avataradam.domain.pagination import MAX_PAGE_SIZE, Cursor
 from avataradam.domain.vectors import Reembedding, ReembeddingRunning, parse_profile
@@ -58,10 +60,15 @@ async def _started(container: Container) -> Container:
     return container
 
 
-def _build(settings: Settings) -> Container:
-    from avataradam.entrypoints.bootstrap import build_container  # noqa: PLC0415 -- slow import
+def command_container(settings: Settings) -> Container:
+    """The application for one command: no per-process account-state cache (a command
+    serves no requests; its Redis subscription would only print lines)."""
+    # Imported on demand: the whole application takes seconds to import, which
+    # `migrate` and `config` do not need.
+    from avataradam.entrypoints.bootstrap import build_container  # noqa: PLC0415
 
-    return build_container(settings)
+    auth = msgspec.structs.replace(settings.auth, account_cache_ttl_s=0)
+    return build_container(msgspec.structs.replace(settings, auth=auth))
 
 
 async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
@@ -69,7 +76,7 @@ async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
     if target is not None:
         parse_profile(target)  # an unknown profile stops here, before any dealership
     dealership_id = None if args.all else _dealership_id(args.dealership)
-    container = await _started(_build(settings))
+    container = await _started(command_container(settings))
     try:
         if dealership_id is not None:
             started = await container.start_reembedding(dealership_id, target)
@@ -124,7 +131,7 @@ async def _every_dealership(container: Container) -> AsyncIterator[Dealership]:
 
 async def _status(settings: Settings, args: argparse.Namespace) -> int:
     dealership_id = _dealership_id(args.dealership)
-    container = await _started(_build(settings))
+    container = await _started(command_container(settings))
     try:
         active, found = await container.list_reembeddings(dealership_id)
     finally:
