@@ -73,9 +73,7 @@ async def test_every_word_of_the_query_must_be_held_accents_and_case_folded(
     # PostgreSQL's Spanish stem of "crédito" is the English "credit": passage 2 may match.
     assert f"{doc.id}:0" in accented
     assert f"{doc.id}:1" not in accented
-    assert await keywords.search(d.id, "¿Cuál es el precio del GAP?", limit=10) == [
-        f"{doc.id}:0"
-    ]
+    assert await keywords.search(d.id, "¿Cuál es el precio del GAP?", limit=10) == [f"{doc.id}:0"]
     assert await keywords.search(d.id, "vsc credit", limit=10) == [f"{doc.id}:2"]
     assert await keywords.search(d.id, "vsc gap", limit=10) == []
 
@@ -124,9 +122,7 @@ async def test_a_title_recorded_when_the_document_is_made_ready_is_searched(
 ) -> None:
     """Ingestion writes a document's chunks before it records its context title."""
     d, _ = await seed(uow)
-    doc = await _document(
-        uow, d.id, ["Offer it on every deal."], status=DocumentStatus.PROCESSING
-    )
+    doc = await _document(uow, d.id, ["Offer it on every deal."], status=DocumentStatus.PROCESSING)
     assert await keywords.search(d.id, "appearance protection offer", limit=10) == []
     ready = doc.ready(
         chunk_count=1,
@@ -139,9 +135,7 @@ async def test_a_title_recorded_when_the_document_is_made_ready_is_searched(
         await work.documents.update(ready)
         await work.commit()
 
-    assert await keywords.search(d.id, "appearance protection offer", limit=10) == [
-        f"{doc.id}:0"
-    ]
+    assert await keywords.search(d.id, "appearance protection offer", limit=10) == [f"{doc.id}:0"]
 
 
 async def test_only_ready_documents_of_the_dealership_and_the_topics_asked_for(

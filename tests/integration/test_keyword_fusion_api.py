@@ -71,4 +71,6 @@ async def test_a_form_number_finds_its_passage_first_with_keyword_fusion_only(
     assert plain[0]["section"] != "Federal filings", plain
     # Scores stay the vectors' cosines: the same passage scores the same either way.
     cosine = {hit["chunk_id"]: hit["score"] for hit in plain}
-    assert all(cosine[hit["chunk_id"]] == hit["score"] for hit in fused if hit["chunk_id"] in cosine)
+    assert all(
+        cosine[hit["chunk_id"]] == hit["score"] for hit in fused if hit["chunk_id"] in cosine
+    )

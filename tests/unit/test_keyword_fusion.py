@@ -72,7 +72,7 @@ def test_rrf_sums_one_over_k_plus_rank_and_breaks_ties_by_the_better_rank() -> N
 
 
 def test_rrf_ranks_as_the_bench_measured_it() -> None:
-    rng = random.Random(16)
+    rng = random.Random(16)  # noqa: S311 (repeatable rankings, no secret)
     for _ in range(200):
         pool = [f"c{i}" for i in range(40)]
         vector = rng.sample(pool, rng.randint(0, 30))
@@ -98,9 +98,7 @@ async def test_fused_order_keeps_each_vector_passages_cosine() -> None:
     vector = [hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)]
     passages = Passages({"k"})
 
-    fused = await fusion.fuse(
-        vector, ["c", "k"], top_k=3, complete=True, fetch=passages
-    )
+    fused = await fusion.fuse(vector, ["c", "k"], top_k=3, complete=True, fetch=passages)
 
     # c: 1/63 + 1/61 first; a 1/61, then k 1/62 (tie with b, the keyword rank loses).
     assert [(h.chunk_id, h.score) for h in fused] == [("c", 0.7), ("a", 0.9), ("b", 0.8)]
@@ -127,9 +125,7 @@ async def test_keyword_only_passages_carry_the_lowest_vector_cosine_or_zero() ->
 
 async def test_a_floor_never_passes_a_keyword_only_passage_the_vectors_rank_below_it() -> None:
     vector = [hit(f"v{i}", round(0.9 - i * 0.01, 6)) for i in range(50)]
-    fused = await fusion.fuse(
-        vector, ["k"], top_k=10, complete=True, fetch=Passages({"k"})
-    )
+    fused = await fusion.fuse(vector, ["k"], top_k=10, complete=True, fetch=Passages({"k"}))
     [keyword_only] = [h for h in fused if h.chunk_id == "k"]
     assert keyword_only.score == min(h.score for h in vector)
 
@@ -222,12 +218,16 @@ async def test_fused_and_plain_results_never_share_a_cache_key() -> None:
     assert (plain.cache, fused.cache) == ("miss", "miss")
     assert ids[55] in [h.chunk_id for h in fused.hits]
     assert ids[55] not in [h.chunk_id for h in plain.hits]
-    key = {
-        "dealership_id": dealership_id,
-        "generation": 1,
-        "normalised": "q",
-        "topics": None,
-        "top_k": 5,
-        "model": "m",
-    }
-    assert retrieval_key(**key) != retrieval_key(**key, ranking=fusion.NAME)
+
+    def key(ranking: str) -> str:
+        return retrieval_key(
+            dealership_id=dealership_id,
+            generation=1,
+            normalised="q",
+            topics=None,
+            top_k=5,
+            model="m",
+            ranking=ranking,
+        )
+
+    assert key("vector") != key(fusion.NAME)
