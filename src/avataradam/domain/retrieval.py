@@ -13,13 +13,15 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import partial
 from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.model import Topic
+from avataradam.domain import fusion
+from avataradam.domain.model import Chunk, Topic
 from avataradam.domain.ports.capabilities import embed_queries
-from avataradam.domain.ports.knowledge import Embedder, VectorIndex, VectorMatch
+from avataradam.domain.ports.knowledge import Embedder, KeywordSearch, VectorIndex, VectorMatch
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.profiles import VectorProfiles, profiles_of
 from avataradam.domain.vectors import ActiveVectors, namespace
@@ -86,33 +88,58 @@ def retrieval_key(
     topics: Sequence[Topic] | None,
     top_k: int,
     model: str,
+    ranking: str = "vector",
 ) -> str:
+    """`ranking`: how passages are ranked (`vector`, or the keyword fusion's
+    `fusion.NAME`), so a change of it never serves another ranking's results."""
     topic_part = ",".join(sorted(t.value for t in topics)) if topics else "*"
     return (
-        f"avataradam:ret:{dealership_id}:{generation}:{model}:{top_k}:{topic_part}:"
+        f"avataradam:ret:{dealership_id}:{generation}:{model}:{ranking}:{top_k}:{topic_part}:"
         f"{_digest(normalised)}"
     )
 
 
 class KnowledgeBaseRetriever:
     """`Retriever` straight from the vector index and the chunks: never cached, so its
-    results say `bypass`."""
+    results say `bypass`. With `keywords`, the vector ranking is fused with the keyword
+    search's (`domain.fusion`)."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, embedders: Embedder | VectorProfiles, index: VectorIndex
+        self,
+        uow: UnitOfWorkFactory,
+        embedders: Embedder | VectorProfiles,
+        index: VectorIndex,
+        keywords: KeywordSearch | None = None,
     ) -> None:
         """`embedders`: the query embedder of each profile (one `Embedder`: for all)."""
         self._uow, self._profiles, self._index = uow, profiles_of(embedders), index
+        self._keywords = keywords
+
+    @property
+    def ranking(self) -> str:
+        """What retrieval keys name as the ranking (`retrieval_key`)."""
+        return "vector" if self._keywords is None else fusion.NAME
 
     async def retrieve(self, request: RetrievalRequest) -> SearchResult:
         embedder = self._profiles.embedder(request.vectors.profile)
         [vector] = await embed_queries(embedder, [request.normalised])
-        hits = await self._search(
-            request.dealership_id,
-            namespace(request.dealership_id, request.vectors.generation),
-            vector,
-            request.topics,
-            request.top_k,
+        space = namespace(request.dealership_id, request.vectors.generation)
+        if self._keywords is None:
+            hits = await self._search(
+                request.dealership_id, space, vector, request.topics, request.top_k
+            )
+            return SearchResult(hits=hits, cache="bypass")
+        depth = max(request.top_k, fusion.DEPTH)
+        ranked = await self._search(request.dealership_id, space, vector, request.topics, depth)
+        keyword_ids = await self._keywords.search(
+            request.dealership_id, request.normalised, topics=request.topics, limit=fusion.DEPTH
+        )
+        hits = await fusion.fuse(
+            ranked,
+            keyword_ids,
+            top_k=request.top_k,
+            complete=len(ranked) >= depth,
+            fetch=partial(self._passages, request.dealership_id),
         )
         return SearchResult(hits=hits, cache="bypass")
 
@@ -173,17 +200,23 @@ class KnowledgeBaseRetriever:
                     [m.id for m in matches], dealership_id=dealership_id
                 )
             }
-        return [
-            SearchHit(
-                chunk_id=m.id,
-                document_id=chunks[m.id].document_id,
-                filename=chunks[m.id].filename,
-                topic=chunks[m.id].topic,
-                text=chunks[m.id].text,
-                score=round(m.score, 6),
-                page=chunks[m.id].page,
-                section=chunks[m.id].section,
-            )
-            for m in matches
-            if m.id in chunks
-        ]
+        return [_hit(chunks[m.id], m.score) for m in matches if m.id in chunks]
+
+    async def _passages(self, dealership_id: UUID, chunk_ids: list[str]) -> list[SearchHit]:
+        """The servable ones of these chunks, in order, scored 0.0 (no cosine known)."""
+        async with self._uow(read_only=True) as uow:
+            chunks = await uow.chunks.get_many(chunk_ids, dealership_id=dealership_id)
+        return [_hit(chunk, 0.0) for chunk in chunks]
+
+
+def _hit(chunk: Chunk, score: float) -> SearchHit:
+    return SearchHit(
+        chunk_id=chunk.id,
+        document_id=chunk.document_id,
+        filename=chunk.filename,
+        topic=chunk.topic,
+        text=chunk.text,
+        score=round(score, 6),
+        page=chunk.page,
+        section=chunk.section,
+    )

@@ -37,6 +37,7 @@ from avataradam.adapters.observability.tracing import (
 )
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.adapters.postgres.identity import PostgresGenerationReader
+from avataradam.adapters.postgres.keywords import PostgresKeywordSearch
 from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.accounts import CachedAccountStates
 from avataradam.adapters.redis.budget import RedisBudgetLedger
@@ -50,7 +51,7 @@ from avataradam.adapters.webhooks.signing import generate_webhook_secret
 from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.embedding_text import EmbeddingContext
 from avataradam.domain.ports.capabilities import Closable, undecorated
-from avataradam.domain.ports.knowledge import Embedder, VectorIndex
+from avataradam.domain.ports.knowledge import Embedder, KeywordSearch, VectorIndex
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -89,6 +90,9 @@ class Overrides:
     """Builds the embedder named by a profile other than the configured one (default:
     `factories.embedder`; with only `embedder` overridden, that one for every name)."""
     index: VectorIndex | None = None
+    keywords: KeywordSearch | None = None
+    """The keyword search fused with the vectors when AVATARADAM_SEARCH_KEYWORD_FUSION
+    is on (default: PostgreSQL's, over the store's chunks; none with an overridden uow)."""
     cache: Cache | None = None
     queue: TaskQueue | None = None
     sender: WebhookSender | None = None
@@ -175,6 +179,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             options=ingestion_options(settings),
             queued_timeout=timedelta(seconds=settings.ingestion.queued_timeout_s),
             spool=TemporaryDirectorySpool(),
+            keywords=_keywords(settings, overrides, store.database),
         ),
         cache=overrides.cache or RedisCache(redis_client),
         queue=overrides.queue
@@ -245,6 +250,17 @@ def _store(
         overrides.accounts or factories.account_states(settings, database, redis_client),
         database,
     )
+
+
+def _keywords(
+    settings: Settings, overrides: Overrides, database: PostgresDatabase | None
+) -> KeywordSearch | None:
+    """The keyword search fused with the vector ranking, or None (fusion off)."""
+    if not settings.search.keyword_fusion:
+        return None
+    if overrides.keywords is not None or database is None:
+        return overrides.keywords
+    return PostgresKeywordSearch(lambda: database.primary)
 
 
 def _wire_resources(

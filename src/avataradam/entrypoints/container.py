@@ -20,7 +20,14 @@ from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpan
 from avataradam.domain.embedding_text import PassageText
 from avataradam.domain.idempotency import PurgeIdempotencyKeys
 from avataradam.domain.ports.capabilities import WarmsUp, undecorated
-from avataradam.domain.ports.knowledge import Chunker, Embedder, Spool, TextExtractor, VectorIndex
+from avataradam.domain.ports.knowledge import (
+    Chunker,
+    Embedder,
+    KeywordSearch,
+    Spool,
+    TextExtractor,
+    VectorIndex,
+)
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -115,6 +122,8 @@ class Knowledge:
     """What is embedded for a passage (its title and section, or its text alone)."""
     profiles: VectorProfiles
     """Every vector profile's embedder and passage text, the configured one's above."""
+    keywords: KeywordSearch | None = None
+    """Fused with the vector ranking when given (AVATARADAM_SEARCH_KEYWORD_FUSION)."""
 
 
 @dataclass
@@ -218,6 +227,7 @@ class Container:
             telemetry=self.telemetry,
             clock=clock,
             options=cache_options(self.settings),
+            keywords=k.keywords,
         )
         self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
 

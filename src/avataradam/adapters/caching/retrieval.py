@@ -15,7 +15,7 @@ from avataradam.adapters.caching.embeddings import CachingEmbedder
 from avataradam.adapters.caching.local import LocalResults
 from avataradam.adapters.caching.single_flight import SharedValues
 from avataradam.domain.embedding_text import PassageText
-from avataradam.domain.ports.knowledge import Embedder, VectorIndex
+from avataradam.domain.ports.knowledge import Embedder, KeywordSearch, VectorIndex
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.retrieval import Retriever
 from avataradam.domain.ports.services import Cache, Telemetry
@@ -62,10 +62,12 @@ class CachingRetriever:
         *,
         model: str | Callable[[str | None], str],
         options: CacheOptions,
+        ranking: str = "vector",
     ) -> None:
         """`model`: what keys name as the vectors' maker, per the request's profile
-        (`VectorProfiles.space`; a string: the same for every profile)."""
-        self._inner, self._telemetry = inner, telemetry
+        (`VectorProfiles.space`; a string: the same for every profile); `ranking`: how
+        `inner` ranks passages (`KnowledgeBaseRetriever.ranking`)."""
+        self._inner, self._telemetry, self._ranking = inner, telemetry, ranking
         self._model = model if callable(model) else (lambda _profile: model)
         self._local = LocalResults(options.local_entries, options.retrieval_ttl_s, clock)
         self._results = SharedValues(
@@ -86,6 +88,7 @@ class CachingRetriever:
             topics=request.topics,
             top_k=request.top_k,
             model=f"{self._model(request.vectors.profile)}@{request.vectors.generation}",
+            ranking=self._ranking,
         )
 
         async def compute() -> list[SearchHit]:
@@ -109,25 +112,29 @@ def knowledge_base_retriever(
     clock: Clock,
     options: CacheOptions,
     vector_space: str | None = None,
+    keywords: KeywordSearch | None = None,
 ) -> Retriever:
     """The knowledge base's `Retriever` behind the retrieval and query-embedding caches,
     or uncached when `options.enabled` is false (every result then says `bypass`).
     Retrieval keys name `vector_space` (what the passages' vectors were made by: the
     model and the embedded-text format, `domain.embedding_text.vector_space`), by default
     the embedder's model; query embeddings are keyed by the model alone (a question is
-    embedded as asked, whatever the passages' format)."""
+    embedded as asked, whatever the passages' format). With `keywords`, the vector
+    ranking is fused with the keyword search's (`domain.fusion`), and keys say so."""
     profiles = profiles_of(embedder)
     if not options.enabled:
-        return KnowledgeBaseRetriever(uow, profiles, index)
+        return KnowledgeBaseRetriever(uow, profiles, index, keywords)
+    inner = KnowledgeBaseRetriever(
+        uow, CachingProfiles(profiles, cache, telemetry, options.embedding_ttl_s), index, keywords
+    )
     return CachingRetriever(
-        KnowledgeBaseRetriever(
-            uow, CachingProfiles(profiles, cache, telemetry, options.embedding_ttl_s), index
-        ),
+        inner,
         cache,
         telemetry,
         clock,
         model=(lambda _profile: vector_space) if vector_space else profiles.space,
         options=options,
+        ranking=inner.ranking,
     )
 
 

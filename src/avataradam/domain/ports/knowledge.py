@@ -187,3 +187,22 @@ def vector_id(document_id: UUID, index: int) -> str:
 def chunk_index(vector_or_chunk_id: str) -> int:
     """The chunk index a `vector_id` names."""
     return int(vector_or_chunk_id.rsplit(":", 1)[1])
+
+
+class KeywordSearch(Protocol):
+    """Full-text search over a dealership's passages (the chunks), beside the vectors.
+
+    `search` answers the ids of the `limit` chunks best matching `query`'s words, best
+    first, among chunks of the dealership's `ready` documents only, of `topics` only
+    when given (None or empty: every topic). A passage matches when it holds every word
+    of the query that the search does not ignore (stop words), accents and case folded.
+    """
+
+    async def search(
+        self,
+        dealership_id: UUID,
+        query: str,
+        *,
+        topics: Sequence[Topic] | None = None,
+        limit: int,
+    ) -> list[str]: ...

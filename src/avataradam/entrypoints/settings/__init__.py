@@ -21,6 +21,7 @@ from avataradam.entrypoints.settings.features import (
     ChatSettings,
     EmbeddingSettings,
     IngestionSettings,
+    SearchSettings,
     UsageSettings,
     VectorSettings,
     WebhookSettings,
@@ -63,6 +64,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhooks: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
     chat: ChatSettings = msgspec.field(default_factory=ChatSettings)
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
+    search: SearchSettings = msgspec.field(default_factory=SearchSettings)
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     blobs: BlobSettings = msgspec.field(default_factory=BlobSettings)

@@ -199,6 +199,11 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("cache lock, wait and poll intervals must be positive")
 
 
+class SearchSettings(msgspec.Struct, frozen=True, kw_only=True):
+    keyword_fusion: bool = True
+    """Fuse PostgreSQL full-text search with the vector ranking (`domain.fusion`)."""
+
+
 class UsageSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Monthly token budgets (domain/usecases/usage.py). A dealership's own budget, set
     by a super admin (`PATCH /v1/dealerships/{id}`), overrides the default."""
