@@ -27,8 +27,9 @@ from bench.retrieval.questions import QUESTIONS
 from bench.stack import ADMIN_DSN
 
 
-async def _passages() -> list[keyword.Passage]:
-    method = retrieval.METHODS[0]
+async def _passages(name: str | None = None) -> list[keyword.Passage]:
+    """The passages the product stores for the method `name` (the first: `minilm`)."""
+    method = next(m for m in retrieval.METHODS if name in (None, m.name))
     container = retrieval._container(method.environment)
     await container.start()
     try:

