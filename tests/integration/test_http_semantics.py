@@ -56,7 +56,10 @@ def routes(container: Container) -> list[tuple[str, frozenset[str], HTTPRoute]]:
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
-        path = _PARAMETER.sub(lambda m: str(uuid.uuid4()) if m[2] == "uuid" else "x", route.path)
+        path = _PARAMETER.sub(
+            lambda m: str(uuid.uuid4()) if m[2] == "uuid" else "1" if m[2] == "int" else "x",
+            route.path,
+        )
         methods = frozenset(chain.from_iterable(h.http_methods for h in route.route_handlers))
         walked.append((path, methods, route))
     return walked

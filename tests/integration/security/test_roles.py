@@ -51,6 +51,10 @@ ADMIN_ONLY: set[Route] = {
     ("POST", "/v1/webhooks/{webhook_id:uuid}/rotate-secret"),
     ("GET", "/v1/feedback"),
     ("GET", "/v1/usage"),
+    # Their own dealership's; another's answers like a missing one (test_tenant_isolation).
+    ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"),
+    ("GET", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"),
+    ("GET", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings/{generation:int}"),
 }
 ANY_USER: set[Route] = {
     ("POST", "/v1/auth/logout"),
@@ -96,12 +100,13 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
         },
         ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"json": {"rating": "up"}},
         ("POST", "/v1/auth/logout"): {"json": {"refresh_token": "not-a-session"}},
+        ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {"json": {}},
         # A new password too short to be set: authorized, then refused as malformed.
         ("POST", "/v1/me/password"): {
             "json": {"current_password": PASSWORD, "new_password": "too-short"}
         },
     }
-    path = template
+    path = template.replace("{generation:int}", "1")
     for name, value in ids.items():
         path = path.replace(f"{{{name}:uuid}}", value)
     return {"method": method, "url": path, **bodies.get(route, {})}

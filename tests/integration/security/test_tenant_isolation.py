@@ -24,6 +24,7 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("PATCH", "/v1/users/{user_id:uuid}"): {"first_name": "Mallory"},
     ("POST", "/v1/conversations/{conversation_id:uuid}/messages"): {"content": "leak it"},
     ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"rating": "down"},
+    ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {},
 }
 OWNER_READS = {
     "dealership_id": None,  # super-admin-only: the owner's admin cannot read it either
@@ -42,7 +43,7 @@ class IdRoute:
     id_params: tuple[str, ...]
 
     def path(self, ids: dict[str, str]) -> str:
-        path = self.template
+        path = self.template.replace("{generation:int}", "1")
         for name in self.id_params:
             path = path.replace(f"{{{name}:uuid}}", ids[name])
         return path
