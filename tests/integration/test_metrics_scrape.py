@@ -513,6 +513,22 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
     failed = await wait_for_status(api, dealer.admin, broken.json()["id"], {"failed"})
     assert failed["error"]["code"] == "corrupt_file"  # type: ignore[index]
 
+    # A re-embedding into another embedded-text format (the same hashing model).
+    reembeddings = f"/v1/admin/dealerships/{dealer.dealership_id}/reembeddings"
+    started = await api.post(
+        reembeddings, json={"profile": "hashing:none"}, headers=dealer.admin.headers
+    )
+    assert started.status_code == 202, started.text
+
+    async def reembedded() -> bool:
+        listed = await api.get(reembeddings, headers=dealer.admin.headers)
+        return bool(listed.json()["items"][0]["status"] == "completed")
+
+    deadline = time.monotonic() + 60
+    while not await reembedded():
+        assert time.monotonic() < deadline, "the re-embedding did not complete"
+        await asyncio.sleep(0.25)
+
     query = {"query": f"what does GAP cover {uuid.uuid4().hex[:6]}", "top_k": 3}
     for _ in range(2):  # a miss, then a hit
         searched = await api.post("/v1/search", json=query, headers=dealer.user.headers)
