@@ -64,10 +64,11 @@ E5_SCORES_ABOVE = 0.75
 
 
 def _own_redis(redis_url: str) -> str:
-    """The same server, another database (the next one), for this module's queue."""
+    """The same server, another database for this module's queue: eight further on,
+    never 0 (the database `just run` uses by default)."""
     parts = urlsplit(redis_url)
-    db = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{(db + 1) % 16}"))
+    db = (int(parts.path.strip("/") or 0) + 8) % 16
+    return urlunsplit(parts._replace(path=f"/{db or 1}"))
 
 
 def _document(key: str, filler: int) -> bytes:
