@@ -73,6 +73,8 @@ async def test_a_switch_of_vectors_is_read_with_the_generation_it_bumps(
     assert await generations.state(dealership.id) == KnowledgeBaseState(
         generation=1, vectors=ActiveVectors(generation=1, profile="e5:title_section")
     )
+    async with uow(read_only=True) as work:
+        assert "e5:title_section" in await work.dealerships.vector_profiles()
 
 
 async def test_an_unknown_dealership_has_no_generation(

@@ -23,7 +23,7 @@ from avataradam.domain.access import Principal
 from avataradam.domain.errors import InvalidInput
 from avataradam.domain.filetypes import MARKDOWN
 from avataradam.domain.model import Dealership, Role, Topic
-from avataradam.domain.ports.knowledge import Embedder, VectorRecord
+from avataradam.domain.ports.knowledge import Embedder, EmbedderUnavailable, VectorRecord
 from avataradam.domain.tasks import REEMBED_KNOWLEDGE_BASE
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.domain.usecases.search import SearchQuery
@@ -37,6 +37,7 @@ from avataradam.domain.vectors import (
     namespace,
 )
 from avataradam.entrypoints.container import Container
+from avataradam.entrypoints.profiles import warm_profiles_in_use
 from avataradam.entrypoints.settings import load_settings
 from tests.support.fakes import ManualClock
 from tests.support.world import in_memory_container
@@ -63,10 +64,14 @@ class MirroredEmbedder:
     def __init__(self) -> None:
         self._inner = HashingEmbedder(dimension=384)
         self.texts: list[str] = []
+        self.warmed = 0
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.texts.extend(texts)
         return [vector[::-1] for vector in await self._inner.embed(texts)]
+
+    def warm_up(self) -> None:
+        self.warmed += 1
 
 
 class World:
@@ -92,6 +97,8 @@ class World:
         )
 
     def _build(self, name: str) -> Embedder:
+        if name == "openai":
+            raise EmbedderUnavailable("no key in this test")
         assert name == "local", name
         return self.mirrored
 
@@ -322,3 +329,21 @@ async def test_a_queued_reembedding_is_run_at_once_and_requeued_only_if_never_ta
     assert await world.container.run_reembedding(dealership.id, 1) == "completed"
     assert await world.container.run_reembedding(dealership.id, 1) == "skipped"
     assert await world.container.reconcile_reembeddings() == []
+
+
+async def test_a_process_loads_at_start_the_models_of_the_profiles_dealerships_are_on(
+    world: World,
+) -> None:
+    dealership, admin = await world.dealership()
+    await world.ingest(admin, "gap.md", DOCUMENTS["gap.md"])
+    await world.container.start_reembedding(dealership.id, TARGET)
+    await world.container.run_reembedding(dealership.id, 1)
+    other, _ = await world.dealership()
+    async with world.container.uow() as uow:
+        await uow.dealerships.record_vector_profile(other.id, "openai:none")
+        await uow.commit()
+
+    loaded = await warm_profiles_in_use(world.container.uow, world.container.knowledge.profiles)
+
+    assert loaded == [TARGET]  # the configured one is not another; openai has no key
+    assert world.mirrored.warmed == 1

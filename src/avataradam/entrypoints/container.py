@@ -102,6 +102,7 @@ from avataradam.entrypoints.options import (
     reembedding_options,
     support_threshold,
 )
+from avataradam.entrypoints.profiles import warm_profiles_in_use
 from avataradam.entrypoints.settings import Settings
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -325,8 +326,9 @@ class Container:
 
     async def warm_up(self, *, chat_model: bool = False) -> None:
         """Loads, off the event loop, what the first task or request would otherwise
-        wait for: the local embedding model (seconds) and, with `chat_model` (the API;
-        the worker never chats), a local chat model (seconds). Others need nothing.
+        wait for: the local embedding model (seconds), the models of the other vector
+        profiles dealerships are on (`warm_profiles_in_use`) and, with `chat_model` (the
+        API; the worker never chats), a local chat model (seconds).
 
         Raises what loading raises (EmbedderUnavailable, ChatModelUnavailable for a
         missing or broken model).
@@ -337,6 +339,7 @@ class Container:
         for model in models:
             if isinstance(model, WarmsUp):
                 await asyncio.to_thread(model.warm_up)
+        await warm_profiles_in_use(self.uow, self.knowledge.profiles)
 
     async def close(self) -> None:
         for hook in reversed(self.shutdown):

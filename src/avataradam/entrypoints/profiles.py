@@ -9,6 +9,7 @@ profile's own model, loaded once per process; see `domain.vectors`.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -21,7 +22,11 @@ from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.adapters.observability.metrics import Metrics
 from avataradam.adapters.observability.tracing import observed_call
 from avataradam.domain.embedding_text import EmbeddingContext, PassageText
+from avataradam.domain.errors import DependencyUnavailable, DomainError
+from avataradam.domain.ports.capabilities import WarmsUp, undecorated
 from avataradam.domain.ports.knowledge import Embedder
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.profiles import VectorProfiles
 from avataradam.domain.vectors import parse_profile, profile_name
 from avataradam.entrypoints import factories
 from avataradam.entrypoints.settings import Settings
@@ -102,3 +107,31 @@ class ConfiguredProfiles:
 
     def _from_settings(self, embedder_name: str) -> Embedder:
         return factories.embedder(msgspec.structs.replace(self._settings, embedder=embedder_name))
+
+
+async def warm_profiles_in_use(uow: UnitOfWorkFactory, profiles: VectorProfiles) -> list[str]:
+    """Loads, off the event loop, the embedder of every profile a dealership's search
+    reads besides the configured one (after a change of embedder, the dealerships not
+    yet re-embedded), so that no request waits for a model to load; answers those
+    loaded. Best effort: a profile whose model cannot be had is logged and skipped (its
+    searches answer `embedder_unavailable`)."""
+    log = structlog.get_logger("avataradam.profiles")
+    try:
+        async with uow(read_only=True) as work:
+            in_use = await work.dealerships.vector_profiles()
+    except DependencyUnavailable as exc:
+        log.warning("vector_profiles_unread", error=exc.message)
+        return []
+    loaded = []
+    for profile in in_use:
+        if profile == profiles.configured:
+            continue
+        try:
+            embedder = undecorated(profiles.embedder(profile))
+            if isinstance(embedder, WarmsUp):
+                await asyncio.to_thread(embedder.warm_up)
+        except DomainError as exc:
+            log.warning("vector_profile_unavailable", profile=profile, error=exc.message)
+            continue
+        loaded.append(profile)
+    return loaded

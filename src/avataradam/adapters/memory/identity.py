@@ -82,6 +82,10 @@ class InMemoryDealershipRepository:
 
         self._tx.write(op)
 
+    async def vector_profiles(self) -> list[str]:
+        found = {d.vector_profile for d in self._tx.tables.dealerships.values()}
+        return sorted(p for p in found if p is not None)
+
     async def switch_vectors(self, dealership_id: UUID, vectors: ActiveVectors) -> int:
         def op(t: Tables) -> int:
             current = t.dealerships.get(dealership_id)

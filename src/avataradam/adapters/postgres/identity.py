@@ -107,6 +107,14 @@ class PostgresDealershipRepository(ConnectionRepository):
         )
 
     @translate
+    async def vector_profiles(self) -> list[str]:
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT vector_profile FROM dealerships WHERE vector_profile IS NOT NULL"
+            " ORDER BY 1"
+        )
+        return [row[0] for row in rows]
+
+    @translate
     async def switch_vectors(self, dealership_id: UUID, vectors: ActiveVectors) -> int:
         generation: int | None = await self._conn.fetchval(
             "UPDATE dealerships SET vector_generation = $2, vector_profile = $3,"

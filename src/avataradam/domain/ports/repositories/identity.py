@@ -34,6 +34,10 @@ class DealershipRepository(Protocol):
         """Records the profile of the active generation where none is recorded yet."""
         ...
 
+    async def vector_profiles(self) -> list[str]:
+        """The profiles dealerships' searches read (recorded ones), sorted."""
+        ...
+
     async def switch_vectors(self, dealership_id: UUID, vectors: ActiveVectors) -> int:
         """Makes `vectors` active and bumps the knowledge-base generation (answered)."""
         ...
