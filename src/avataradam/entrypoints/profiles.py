@@ -100,8 +100,9 @@ class ConfiguredProfiles:
                     raw, time_call=partial(observed_call, self._metrics, "embedder")
                 )
                 self._embedders[embedder_name] = embedder
-            raw = getattr(embedder, "inner", embedder)
-            budget = passage_budget(raw, self._settings.ingestion.chunk_size_tokens)
+            budget = passage_budget(
+                undecorated(embedder), self._settings.ingestion.chunk_size_tokens
+            )
             found = self._built[name] = (embedder, passage_text(context, budget))
         return found
 

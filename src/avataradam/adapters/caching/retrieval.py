@@ -111,14 +111,13 @@ def knowledge_base_retriever(
     telemetry: Telemetry,
     clock: Clock,
     options: CacheOptions,
-    vector_space: str | None = None,
     keywords: KeywordSearch | None = None,
 ) -> Retriever:
     """The knowledge base's `Retriever` behind the retrieval and query-embedding caches,
     or uncached when `options.enabled` is false (every result then says `bypass`).
-    Retrieval keys name `vector_space` (what the passages' vectors were made by: the
-    model and the embedded-text format, `domain.embedding_text.vector_space`), by default
-    the embedder's model; query embeddings are keyed by the model alone (a question is
+    Retrieval keys name the space of the request's vector profile (what the passages'
+    vectors were made by: the model and the embedded-text format, `VectorProfiles.space`)
+    and its generation; query embeddings are keyed by the model alone (a question is
     embedded as asked, whatever the passages' format). With `keywords`, the vector
     ranking is fused with the keyword search's (`domain.fusion`), and keys say so."""
     profiles = profiles_of(embedder)
@@ -132,7 +131,7 @@ def knowledge_base_retriever(
         cache,
         telemetry,
         clock,
-        model=(lambda _profile: vector_space) if vector_space else profiles.space,
+        model=profiles.space,
         options=options,
         ranking=inner.ranking,
     )

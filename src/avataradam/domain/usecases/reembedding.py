@@ -24,12 +24,13 @@ import msgspec
 from avataradam.domain.embedding_text import document_title
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Chunk, Document, DocumentStatus
-from avataradam.domain.ports.knowledge import VectorIndex, VectorRecord
+from avataradam.domain.ports.knowledge import ChunkDraft, VectorIndex, VectorRecord
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.profiles import VectorProfiles
 from avataradam.domain.tasks import REEMBED_KNOWLEDGE_BASE
+from avataradam.domain.usecases.vector_targets import VectorTarget, embed_for
 from avataradam.domain.vectors import (
     ActiveVectors,
     Reembedding,
@@ -85,23 +86,23 @@ class StartReembedding:
                     "a re-embedding of this dealership is already running",
                     generation=running.generation,
                 )
-            generation = max(await uow.reembeddings.latest_generation(dealership_id), 0)
+            latest = await uow.reembeddings.latest_generation(dealership_id)
+            generation = max(latest, active.generation) + 1
             reembedding = Reembedding(
                 dealership_id=dealership_id,
-                generation=max(generation, active.generation) + 1,
+                generation=generation,
                 source_generation=active.generation,
                 source_profile=current,
                 target_profile=target,
                 status=ReembeddingStatus.RUNNING,
                 created_at=now,
                 updated_at=now,
+                # Every ready document: none is written into the new generation yet.
+                documents_total=await uow.reembeddings.count_pending(dealership_id, generation),
                 # Unclaimed until a worker takes it; re-queued if none has by then.
                 lease_expires_at=now + timedelta(seconds=self._options.lease_s),
             )
             await uow.reembeddings.add(reembedding)
-            total = await uow.reembeddings.count_pending(dealership_id, reembedding.generation)
-            reembedding = msgspec.structs.replace(reembedding, documents_total=total)
-            await uow.reembeddings.update(reembedding)
             await uow.commit()
         await enqueue(self._queue, reembedding)
         return reembedding
@@ -226,39 +227,40 @@ class RunReembedding:
         return True
 
     async def _embed(self, run: Reembedding, document: Document, chunks: Sequence[Chunk]) -> int:
-        """Embeds the stored passages as ingestion would have with the target profile
-        (the title and heading path they were embedded with where kept) and upserts
-        them under their chunk ids; answers how many."""
-        text = self._profiles.passage_text(run.target_profile)
-        embedder = self._profiles.embedder(run.target_profile)
+        """Embeds the stored passages as ingestion does (`embed_for`) with the target
+        profile (the title and heading path they were embedded with where kept) and
+        upserts them under their chunk ids, a request of `embed_batch_size` at a time;
+        answers how many."""
+        target = VectorTarget(
+            generation=run.generation,
+            profile=run.target_profile,
+            namespace=run.namespace,
+            embedder=self._profiles.embedder(run.target_profile),
+            passage_text=self._profiles.passage_text(run.target_profile),
+        )
         title = document.context_title or document_title(
             title=document.title, opening_heading=None, filename=document.filename
         )
-        texts = [
-            text.embedded(
-                c.text,
-                title=title,
-                section=c.section,
-                section_path=c.section_path if c.section_path is not None else (),
-            )
-            for c in chunks
-        ]
         size = self._options.embed_batch_size
-        for start in range(0, len(texts), size):
-            vectors = await embedder.embed(texts[start : start + size])
+        for start in range(0, len(chunks), size):
+            batch = chunks[start : start + size]
+            drafts = [
+                ChunkDraft(
+                    text=c.text, page=c.page, section=c.section, section_path=c.section_path or ()
+                )
+                for c in batch
+            ]
+            [vectors] = await embed_for([target], drafts, title, size, _unreported)
             await self._index.upsert(
                 run.namespace,
                 [
                     VectorRecord(
-                        id=chunk.id,
-                        values=values,
-                        document_id=document.id,
-                        topic=document.topic,
+                        id=chunk.id, values=values, document_id=document.id, topic=document.topic
                     )
-                    for chunk, values in zip(chunks[start : start + size], vectors, strict=True)
+                    for chunk, values in zip(batch, vectors, strict=True)
                 ],
             )
-        return len(texts)
+        return len(chunks)
 
     async def _switch(self, run: Reembedding, token: UUID) -> bool | None:
         """Makes the new generation active once every ready document is in it: True;
@@ -279,6 +281,10 @@ class RunReembedding:
             await uow.reembeddings.update(current.finished(ReembeddingStatus.COMPLETED, now=now))
             await uow.commit()
         return True
+
+
+async def _unreported(_share: float) -> None:
+    """Progress within a document: a re-embedding reports it per document."""
 
 
 class ReconcileReembeddings:

@@ -27,19 +27,25 @@ class VectorTarget:
     passage_text: PassageText
 
 
+async def live_generations(uow: UnitOfWork, dealership_id: UUID) -> list[tuple[int, str | None]]:
+    """(generation, profile) of the dealership's active vectors (profile None: none
+    recorded, the configured one), then of the generation a running re-embedding builds."""
+    dealership = await uow.dealerships.get(dealership_id)
+    found = [(dealership.vector_generation, dealership.vector_profile) if dealership else (0, None)]
+    running = await uow.reembeddings.running(dealership_id)
+    if running is not None and running.generation != found[0][0]:
+        found.append((running.generation, running.target_profile))
+    return found
+
+
 async def vector_targets(
     uows: UnitOfWorkFactory, profiles: VectorProfiles, dealership_id: UUID
 ) -> list[VectorTarget]:
     """The active generation first, then the one a running re-embedding builds (read
     on the primary: a replica may miss a switch)."""
     async with uows() as uow:
-        dealership = await uow.dealerships.get(dealership_id)
-        running = await uow.reembeddings.running(dealership_id)
-    active = dealership.vector_generation if dealership else 0
-    active_profile = (dealership.vector_profile if dealership else None) or profiles.configured
-    pairs = [(active, active_profile)]
-    if running is not None and running.generation != active:
-        pairs.append((running.generation, running.target_profile))
+        generations = await live_generations(uow, dealership_id)
+    pairs = [(generation, profile or profiles.configured) for generation, profile in generations]
     return [
         VectorTarget(
             generation=generation,
@@ -55,12 +61,7 @@ async def vector_targets(
 async def written_namespaces(uow: UnitOfWork, dealership_id: UUID) -> list[str]:
     """The namespaces a document of the dealership may have vectors in now (its active
     generation's and a running re-embedding's): what deleting it must clear."""
-    dealership = await uow.dealerships.get(dealership_id)
-    found = [namespace(dealership_id, dealership.vector_generation if dealership else 0)]
-    running = await uow.reembeddings.running(dealership_id)
-    if running is not None and running.namespace not in found:
-        found.append(running.namespace)
-    return found
+    return [namespace(dealership_id, g) for g, _ in await live_generations(uow, dealership_id)]
 
 
 async def check_targets(uow: UnitOfWork, document: Document, targets: list[VectorTarget]) -> None:
