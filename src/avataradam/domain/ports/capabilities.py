@@ -9,11 +9,14 @@ adapter that has them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from avataradam.domain.ports.knowledge import Embedder
+    from uuid import UUID
+
+    from avataradam.domain.model import Topic
+    from avataradam.domain.ports.knowledge import Embedder, SparseVector, VectorMatch
 
 
 @runtime_checkable
@@ -38,6 +41,36 @@ class EmbedsQueries(Protocol):
     An embedder without it embeds both the same way (`embed`)."""
 
     async def embed_queries(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@runtime_checkable
+class EmbedsSparse(Protocol):
+    """Also maps texts to sparse vectors (multilingual-e5-small's "latent terms" head),
+    searched beside the dense ones and fused by rank (`domain.fusion`). One recipe for
+    passages and queries; compared by dot product."""
+
+    async def embed_sparse(self, texts: Sequence[str]) -> list[SparseVector]: ...
+
+
+@runtime_checkable
+class SparseSearch(Protocol):
+    """A `VectorIndex` that keeps the records' sparse vectors and searches them.
+
+    `query_sparse` answers the `top_k` records of the namespace with the highest dot
+    product with `vector` (only those above 0; records stored without a sparse vector
+    never match), best first, ties by id; `topics` and `exclude_documents` filter inside
+    the search as in `VectorIndex.query`. A match's `score` is the dot product.
+    """
+
+    async def query_sparse(
+        self,
+        namespace: str,
+        vector: SparseVector,
+        *,
+        top_k: int,
+        topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
+    ) -> list[VectorMatch]: ...
 
 
 @runtime_checkable
@@ -79,3 +112,12 @@ async def embed_queries(embedder: Embedder, texts: Sequence[str]) -> list[list[f
     if isinstance(embedder, EmbedsQueries):
         return await embedder.embed_queries(texts)
     return await embedder.embed(texts)
+
+
+async def embed_sparse(embedder: Embedder, texts: Sequence[str]) -> list[SparseVector] | None:
+    """`texts`' sparse vectors from the adapter under `embedder`'s decorators when it
+    makes them (`EmbedsSparse`), else None."""
+    inner = undecorated(embedder)
+    if isinstance(inner, EmbedsSparse):
+        return await inner.embed_sparse(texts)
+    return None

@@ -130,11 +130,32 @@ class Embedder(Protocol):
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
+class SparseVector(msgspec.Struct, frozen=True, kw_only=True):
+    """A sparse vector: `values[i]` at dimension `indices[i]`; indices distinct,
+    non-negative, in ascending order (`sparse_vector` builds one from any order).
+    Two are compared by dot product (the sum over their shared dimensions)."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+def sparse_vector(indices: Iterable[int], values: Iterable[float]) -> SparseVector:
+    """A `SparseVector` of the pairs, sorted by index; zero values dropped. ValueError
+    for a negative or repeated index or lists of different lengths."""
+    pairs = sorted((int(i), float(v)) for i, v in zip(indices, values, strict=True) if v != 0)
+    if any(i < 0 for i, _ in pairs) or len({i for i, _ in pairs}) != len(pairs):
+        raise ValueError("sparse indices must be distinct and non-negative")
+    return SparseVector(indices=tuple(i for i, _ in pairs), values=tuple(v for _, v in pairs))
+
+
 class VectorRecord(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     values: list[float]
     document_id: UUID
     topic: Topic
+    sparse: SparseVector | None = None
+    """The passage's sparse vector when its embedder makes one (`EmbedsSparse`); kept
+    by indexes that can search them (`SparseSearch`), dropped by the others."""
 
 
 class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):
