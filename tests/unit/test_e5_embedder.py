@@ -3,6 +3,7 @@ loads in milliseconds and embeds a sentence in a few, so every test runs it."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import sys
@@ -15,14 +16,22 @@ from hypothesis import strategies as st
 from avataradam.adapters.chunking import SemchunkChunker, passage_budget
 from avataradam.adapters.embeddings import e5 as e5_module
 from avataradam.adapters.embeddings.e5 import MAX_POSITIONS, E5Embedder
+from avataradam.adapters.embeddings.metered import MeteredEmbedder
 from avataradam.domain.ports.capabilities import (
     EmbedsQueries,
+    EmbedsSparse,
     InputWindow,
     TokenCounting,
     WarmsUp,
     embed_queries,
+    embed_sparse,
 )
-from avataradam.domain.ports.knowledge import Embedder, EmbedderUnavailable, ExtractedSection
+from avataradam.domain.ports.knowledge import (
+    Embedder,
+    EmbedderUnavailable,
+    ExtractedSection,
+    SparseVector,
+)
 from avataradam.entrypoints import factories
 from avataradam.entrypoints.settings import load_settings
 from tests.fixtures import IN_CI
@@ -61,7 +70,7 @@ def _engine_tokens(embedder: E5Embedder, text: str) -> int:
 def test_it_has_the_port_and_the_capabilities(e5: E5Embedder) -> None:
     port: Embedder = e5  # the port, checked by mypy
     assert port.dimension == 384
-    for capability in (EmbedsQueries, InputWindow, TokenCounting, WarmsUp):
+    for capability in (EmbedsQueries, EmbedsSparse, InputWindow, TokenCounting, WarmsUp):
         assert isinstance(e5, capability)
     assert e5.dimension == 384
     assert "e5" in e5.model_name
@@ -202,3 +211,48 @@ def test_the_setting_builds_the_e5_embedder() -> None:
 def test_a_batch_size_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         E5Embedder(batch_size=0)
+
+
+def _dot(a: SparseVector, b: SparseVector) -> float:
+    weights = dict(zip(a.indices, a.values, strict=True))
+    return sum(weights.get(i, 0.0) * v for i, v in zip(b.indices, b.values, strict=True))
+
+
+async def test_sparse_vectors_are_sorted_positive_and_at_most_the_kept_terms(
+    e5: E5Embedder,
+) -> None:
+    vectors = await e5.embed_sparse(["What does GAP cover?", "¿Qué cubre el GAP?", "tire"])
+
+    assert len(vectors) == 3
+    for vector in vectors:
+        assert 0 < len(vector.indices) <= e5_module.SPARSE_TERMS
+        assert list(vector.indices) == sorted(set(vector.indices))
+        assert all(0 <= i < 16384 for i in vector.indices)
+        assert all(v > 0 and math.isfinite(v) for v in vector.values)
+    assert await e5.embed_sparse([]) == []
+
+
+async def test_sparse_terms_find_the_passage_across_languages(e5: E5Embedder) -> None:
+    question, related, unrelated = await e5.embed_sparse(
+        [
+            "¿Qué cubre el seguro GAP si el coche es siniestro total?",
+            "GAP insurance covers the difference between the loan balance and the car's "
+            "value when it is totaled or stolen.",
+            "The dealership's service department is open on Saturdays from 8 to noon.",
+        ]
+    )
+
+    assert _dot(question, related) > 2 * _dot(question, unrelated)
+
+
+async def test_sparse_batches_give_the_vectors_of_one_call_and_decorators_reach_them(
+    e5: E5Embedder,
+) -> None:
+    texts = [f"Tire and wheel protection, term {n} months" for n in range(6)]
+    metered = MeteredEmbedder(e5, time_call=lambda _: contextlib.nullcontext())
+
+    in_batches_of_four = await e5.embed_sparse(texts)
+    through_the_decorator = await embed_sparse(metered, texts)
+
+    assert through_the_decorator == in_batches_of_four
+    assert in_batches_of_four[0] != in_batches_of_four[1]

@@ -98,7 +98,7 @@ async def test_fused_order_keeps_each_vector_passages_cosine() -> None:
     vector = [hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)]
     passages = Passages({"k"})
 
-    fused = await fusion.fuse(vector, ["c", "k"], top_k=3, complete=True, fetch=passages)
+    fused = await fusion.fuse(vector, [["c", "k"]], top_k=3, complete=True, fetch=passages)
 
     # c: 1/63 + 1/61 first; a 1/61, then k 1/62 (tie with b, the keyword rank loses).
     assert [(h.chunk_id, h.score) for h in fused] == [("c", 0.7), ("a", 0.9), ("b", 0.8)]
@@ -109,9 +109,9 @@ async def test_keyword_only_passages_carry_the_lowest_vector_cosine_or_zero() ->
     vector = [hit("a", 0.9), hit("b", 0.4)]
 
     complete = await fusion.fuse(
-        vector, ["k", "gone", "j"], top_k=4, complete=True, fetch=Passages({"k", "j"})
+        vector, [["k", "gone", "j"]], top_k=4, complete=True, fetch=Passages({"k", "j"})
     )
-    short = await fusion.fuse(vector, ["k"], top_k=4, complete=False, fetch=Passages({"k"}))
+    short = await fusion.fuse(vector, [["k"]], top_k=4, complete=False, fetch=Passages({"k"}))
 
     # a 1/61, k 1/61, b 1/62, gone (not servable) skipped, j 1/63.
     assert [(h.chunk_id, h.score) for h in complete] == [
@@ -125,7 +125,7 @@ async def test_keyword_only_passages_carry_the_lowest_vector_cosine_or_zero() ->
 
 async def test_a_floor_never_passes_a_keyword_only_passage_the_vectors_rank_below_it() -> None:
     vector = [hit(f"v{i}", round(0.9 - i * 0.01, 6)) for i in range(50)]
-    fused = await fusion.fuse(vector, ["k"], top_k=10, complete=True, fetch=Passages({"k"}))
+    fused = await fusion.fuse(vector, [["k"]], top_k=10, complete=True, fetch=Passages({"k"}))
     [keyword_only] = [h for h in fused if h.chunk_id == "k"]
     assert keyword_only.score == min(h.score for h in vector)
 

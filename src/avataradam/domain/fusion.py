@@ -1,4 +1,5 @@
-"""Keyword search fused with the vector ranking by reciprocal-rank fusion (RRF).
+"""Keyword search and sparse vectors fused with the vector ranking by reciprocal-rank
+fusion (RRF).
 
 Issue 16 ("Keyword help where it pays") measured it in the retrieval bench
 (bench/results/2026-12-01-retrieval-fts.md): the vector top 50 fused with the top 50 of
@@ -8,15 +9,21 @@ Clarke and Büttcher, SIGIR 2009) raised MRR@10 on every embedder setup measured
 (+0.014 to +0.054) and made no question worse: exact words the vectors blur (form
 numbers, acronyms, "not") lift the passages that hold them.
 
-A passage's `score` stays what the client and the chat relevance floor read: the
-cosine similarity of its vector to the question. Passages found by the keywords alone
-were not among the vector ranking fetched, so their cosine is not known; it is at most
-the lowest cosine of that ranking (they ranked below all of it), and that bound is what
-they carry: a floor they pass is also passed by every passage the vector ranking
-fetched, so it never lets a passage through that the vectors alone would not outrank.
-When the vector ranking came back short (fewer passages than asked: the index holds no
-vector for the keyword-only passage in the generation searched), they carry 0.0.
-The fused ranking is therefore not ordered by `score`.
+Sparse vectors (multilingual-e5-small's "latent terms", `EmbedsSparse`, searched by
+indexes that keep them, `SparseSearch`) add a third ranking, also its top 50, fused in
+the order dense, sparse, keywords. Measured offline on the same set
+(bench/results/2026-12-01-retrieval-e5-sparse.md): dense + sparse + keywords reached
+MRR@10 0.82 overall and 0.75 in Spanish, against 0.77 / 0.64 for dense + keywords.
+
+A passage's `score` stays what the client and the chat relevance floor read: the cosine
+similarity of its vector to the question. Passages found by the keywords or the sparse
+vectors alone were not among the vector ranking fetched, so their cosine is not known;
+it is at most the lowest cosine of that ranking (they ranked below all of it), and that
+bound is what they carry: a floor they pass is also passed by every passage the vector
+ranking fetched, so it never lets a passage through that the vectors alone would not
+outrank. When the vector ranking came back short (fewer passages than asked: the index
+holds no vector for the keyword-only passage in the generation searched), they carry
+0.0. The fused ranking is therefore not ordered by `score`.
 """
 
 from __future__ import annotations
@@ -34,7 +41,16 @@ RRF_K = 60.0
 DEPTH = 50
 """Passages taken from each ranking before fusion (the product's `MAX_TOP_K`)."""
 NAME = "rrf60-en_es-websearch"
-"""Names this fusion in retrieval cache keys (a change of it must not serve old keys)."""
+"""Names the keyword fusion in retrieval cache keys (a change of it must not serve old
+keys); `name` adds what else is fused."""
+
+
+def name(*, keywords: bool, sparse: bool) -> str:
+    """The ranking retrieval keys name: `vector` alone, or the rankings fused with it
+    (`NAME` for the keywords, `+sparse` for the sparse vectors)."""
+    if not keywords and not sparse:
+        return "vector"
+    return (NAME if keywords else "rrf60") + ("+sparse" if sparse else "")
 
 
 def rrf(rankings: Sequence[Sequence[str]], *, k: float = RRF_K) -> list[str]:
@@ -59,18 +75,19 @@ def rrf(rankings: Sequence[Sequence[str]], *, k: float = RRF_K) -> list[str]:
 
 async def fuse(
     vector_hits: Sequence[SearchHit],
-    keyword_ids: Sequence[str],
+    others: Sequence[Sequence[str]],
     *,
     top_k: int,
     complete: bool,
     fetch: Callable[[list[str]], Awaitable[list[SearchHit]]],
 ) -> list[SearchHit]:
-    """The `top_k` best of `vector_hits` (servable, best first) and `keyword_ids` (best
-    first) fused by `rrf`. `fetch` answers the servable passages of keyword-only ids
-    (scored 0.0; any it does not answer are skipped); `complete`: whether the vector
-    ranking held as many passages as were asked of it (see the module on scores)."""
+    """The `top_k` best of `vector_hits` (servable, best first) and the `others`
+    rankings (chunk ids, best first: the sparse vectors', the keywords') fused by `rrf`.
+    `fetch` answers the servable passages of ids the vector ranking lacks (scored 0.0;
+    any it does not answer are skipped); `complete`: whether the vector ranking held as
+    many passages as were asked of it (see the module on scores)."""
     by_id = {hit.chunk_id: hit for hit in vector_hits}
-    fused = rrf([list(by_id), keyword_ids])
+    fused = rrf([list(by_id), *others])
     bound = min((hit.score for hit in vector_hits), default=0.0) if complete else 0.0
     ranked: list[SearchHit] = []
     while fused and len(ranked) < top_k:

@@ -20,7 +20,12 @@ import msgspec
 
 from avataradam.domain import fusion
 from avataradam.domain.model import Chunk, Topic
-from avataradam.domain.ports.capabilities import embed_queries
+from avataradam.domain.ports.capabilities import (
+    SparseSearch,
+    embed_queries,
+    embed_sparse,
+    undecorated,
+)
 from avataradam.domain.ports.knowledge import Embedder, KeywordSearch, VectorIndex, VectorMatch
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.profiles import VectorProfiles, profiles_of
@@ -102,7 +107,8 @@ def retrieval_key(
 class KnowledgeBaseRetriever:
     """`Retriever` straight from the vector index and the chunks: never cached, so its
     results say `bypass`. With `keywords`, the vector ranking is fused with the keyword
-    search's (`domain.fusion`)."""
+    search's; with `sparse`, with the sparse vectors' too where the profile's embedder
+    makes them and the index keeps them (`domain.fusion`)."""
 
     def __init__(
         self,
@@ -110,33 +116,50 @@ class KnowledgeBaseRetriever:
         embedders: Embedder | VectorProfiles,
         index: VectorIndex,
         keywords: KeywordSearch | None = None,
+        *,
+        sparse: bool = False,
     ) -> None:
         """`embedders`: the query embedder of each profile (one `Embedder`: for all)."""
         self._uow, self._profiles, self._index = uow, profiles_of(embedders), index
         self._keywords = keywords
+        self._sparse = _sparse_search(index) if sparse else None
 
     @property
     def ranking(self) -> str:
         """What retrieval keys name as the ranking (`retrieval_key`)."""
-        return "vector" if self._keywords is None else fusion.NAME
+        return fusion.name(keywords=self._keywords is not None, sparse=self._sparse is not None)
 
     async def retrieve(self, request: RetrievalRequest) -> SearchResult:
         embedder = self._profiles.embedder(request.vectors.profile)
         [vector] = await embed_queries(embedder, [request.normalised])
         space = namespace(request.dealership_id, request.vectors.generation)
-        if self._keywords is None:
+        if self._keywords is None and self._sparse is None:
             hits = await self._search(
                 request.dealership_id, space, vector, request.topics, request.top_k
             )
             return SearchResult(hits=hits, cache="bypass")
         depth = max(request.top_k, fusion.DEPTH)
         ranked = await self._search(request.dealership_id, space, vector, request.topics, depth)
-        keyword_ids = await self._keywords.search(
-            request.dealership_id, request.normalised, topics=request.topics, limit=fusion.DEPTH
-        )
+        others: list[list[str]] = []
+        if self._sparse is not None:
+            found = await embed_sparse(embedder, [request.normalised])
+            if found:
+                matches = await self._sparse.query_sparse(
+                    space, found[0], top_k=fusion.DEPTH, topics=request.topics
+                )
+                others.append([m.id for m in matches])
+        if self._keywords is not None:
+            others.append(
+                await self._keywords.search(
+                    request.dealership_id,
+                    request.normalised,
+                    topics=request.topics,
+                    limit=fusion.DEPTH,
+                )
+            )
         hits = await fusion.fuse(
             ranked,
-            keyword_ids,
+            others,
             top_k=request.top_k,
             complete=len(ranked) >= depth,
             fetch=partial(self._passages, request.dealership_id),
@@ -207,6 +230,15 @@ class KnowledgeBaseRetriever:
         async with self._uow(read_only=True) as uow:
             chunks = await uow.chunks.get_many(chunk_ids, dealership_id=dealership_id)
         return [_hit(chunk, 0.0) for chunk in chunks]
+
+
+def _sparse_search(index: VectorIndex) -> SparseSearch | None:
+    """The index itself, or the one under its decorators, when it searches sparse
+    vectors (`SparseSearch`); else None."""
+    for candidate in (index, undecorated(index)):
+        if isinstance(candidate, SparseSearch):
+            return candidate
+    return None
 
 
 def _hit(chunk: Chunk, score: float) -> SearchHit:

@@ -229,6 +229,7 @@ class Container:
             clock=clock,
             options=cache_options(self.settings),
             keywords=k.keywords,
+            sparse=self.settings.search.sparse_fusion,
         )
         self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
 

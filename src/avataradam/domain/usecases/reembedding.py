@@ -24,13 +24,13 @@ import msgspec
 from avataradam.domain.embedding_text import document_title
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Chunk, Document, DocumentStatus
-from avataradam.domain.ports.knowledge import ChunkDraft, VectorIndex, VectorRecord
+from avataradam.domain.ports.knowledge import ChunkDraft, VectorIndex
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.profiles import VectorProfiles
 from avataradam.domain.tasks import REEMBED_KNOWLEDGE_BASE
-from avataradam.domain.usecases.vector_targets import VectorTarget, embed_for
+from avataradam.domain.usecases.vector_targets import VectorTarget, embed_for, records
 from avataradam.domain.vectors import (
     ActiveVectors,
     Reembedding,
@@ -252,13 +252,7 @@ class RunReembedding:
             ]
             [vectors] = await embed_for([target], drafts, title, size, _unreported)
             await self._index.upsert(
-                run.namespace,
-                [
-                    VectorRecord(
-                        id=chunk.id, values=values, document_id=document.id, topic=document.topic
-                    )
-                    for chunk, values in zip(batch, vectors, strict=True)
-                ],
+                run.namespace, records(document, [c.id for c in batch], vectors)
             )
         return len(chunks)
 

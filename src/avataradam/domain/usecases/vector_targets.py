@@ -10,7 +10,8 @@ from uuid import UUID
 
 from avataradam.domain.embedding_text import PassageText
 from avataradam.domain.model import Document
-from avataradam.domain.ports.knowledge import ChunkDraft, Embedder
+from avataradam.domain.ports.capabilities import embed_sparse
+from avataradam.domain.ports.knowledge import ChunkDraft, Embedder, SparseVector, VectorRecord
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.profiles import VectorProfiles
 from avataradam.domain.vectors import VectorGenerationChanged, namespace
@@ -86,23 +87,55 @@ async def check_targets(uow: UnitOfWork, document: Document, targets: list[Vecto
         await uow.reembeddings.mark_documents(dealership_id, running.generation, [document_id])
 
 
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    """Passages' vectors in order: dense, and sparse when the embedder makes them
+    (`EmbedsSparse`; None otherwise)."""
+
+    dense: list[list[float]]
+    sparse: list[SparseVector] | None = None
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+
 async def embed_for(
     targets: Sequence[VectorTarget],
     drafts: Sequence[ChunkDraft],
     title: str,
     batch_size: int,
     report: Callable[[float], Awaitable[object]],
-) -> list[list[list[float]]]:
+) -> list[Embedded]:
     """The passages' vectors for each of `targets`, in order, embedded in requests of
-    `batch_size`; `report(share)` after each (0..1 of all the work)."""
+    `batch_size` (dense and, where the embedder has them, sparse vectors of the same
+    texts); `report(share)` after each (0..1 of all the work)."""
     total = len(drafts) * len(targets)
-    embedded: list[list[list[float]]] = []
+    embedded: list[Embedded] = []
     for destination in targets:
         # Off the loop: measuring a prefix may wait for the tokenizer an encode holds.
         texts = await asyncio.to_thread(destination.passage_text.batch, drafts, title)
-        vectors: list[list[float]] = []
+        dense: list[list[float]] = []
+        sparse: list[SparseVector] | None = []
         for start in range(0, len(texts), batch_size):
-            vectors.extend(await destination.embedder.embed(texts[start : start + batch_size]))
-            await report((sum(map(len, embedded)) + len(vectors)) / total)
-        embedded.append(vectors)
+            batch = texts[start : start + batch_size]
+            dense.extend(await destination.embedder.embed(batch))
+            found = await embed_sparse(destination.embedder, batch) if sparse is not None else None
+            sparse = None if found is None or sparse is None else [*sparse, *found]
+            await report((sum(map(len, embedded)) + len(dense)) / total)
+        embedded.append(Embedded(dense, sparse))
     return embedded
+
+
+def records(document: Document, ids: Sequence[str], embedded: Embedded) -> list[VectorRecord]:
+    """The vector records of the document's passages `ids`, given their embeddings."""
+    sparse: Sequence[SparseVector | None] = embedded.sparse or [None] * len(ids)
+    return [
+        VectorRecord(
+            id=chunk_id,
+            values=values,
+            document_id=document.id,
+            topic=document.topic,
+            sparse=terms,
+        )
+        for chunk_id, values, terms in zip(ids, embedded.dense, sparse, strict=True)
+    ]

@@ -202,6 +202,9 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True):
 class SearchSettings(msgspec.Struct, frozen=True, kw_only=True):
     keyword_fusion: bool = True
     """Fuse PostgreSQL full-text search with the vector ranking (`domain.fusion`)."""
+    sparse_fusion: bool = True
+    """Fuse the sparse vectors' ranking with the others where the embedder makes them
+    (`e5`) and the vector store keeps them (`postgres`; not Pinecone): `domain.fusion`."""
 
 
 class UsageSettings(msgspec.Struct, frozen=True, kw_only=True):
