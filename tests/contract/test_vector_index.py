@@ -10,11 +10,13 @@ request limits, so a batching bug fails here.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -31,6 +33,7 @@ from avataradam.adapters.memory.vector_index import InMemoryVectorIndex, cosine_
 from avataradam.adapters.postgres.migrate import apply_migrations
 from avataradam.adapters.system import SystemClock
 from avataradam.adapters.vectors import VectorDimensionMismatch
+from avataradam.adapters.vectors.metered import MeteredSparseVectorIndex, MeteredVectorIndex
 from avataradam.adapters.vectors.pinecone import (
     MAX_FILTER_VALUES,
     MAX_UPSERT_VECTORS,
@@ -38,10 +41,13 @@ from avataradam.adapters.vectors.pinecone import (
 )
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.domain.model import DocumentStatus, Topic
+from avataradam.domain.ports.capabilities import SparseSearch, undecorated
 from avataradam.domain.ports.knowledge import (
+    SparseVector,
     VectorIndex,
     VectorIndexUnavailable,
     VectorRecord,
+    sparse_vector,
     vector_id,
 )
 from avataradam.domain.retrieval import KnowledgeBaseRetriever
@@ -345,6 +351,378 @@ async def test_scores_are_exact_cosine_similarities_in_descending_order(
     }
     for match in matches:
         assert match.score == pytest.approx(expected[match.id], abs=1e-5)
+
+
+# --- sparse vectors (SparseSearch): memory, postgres, and through the metered wrapper --
+
+
+class SparseVectorIndex(VectorIndex, SparseSearch, Protocol):
+    """An index that keeps and searches sparse vectors."""
+
+
+@pytest.fixture(params=["memory", "postgres", "metered"])
+async def sparse_index(request: pytest.FixtureRequest) -> AsyncIterator[SparseVectorIndex]:
+    if request.param == "memory":
+        yield InMemoryVectorIndex(DIMENSION)
+    elif request.param == "postgres":
+        async with postgres_pool(request.getfixturevalue("vectors_database_url")) as pool:
+            yield PostgresVectorIndex(pool, DIMENSION)
+    else:
+        metered = MeteredVectorIndex(
+            InMemoryVectorIndex(DIMENSION), time_call=lambda _: contextlib.nullcontext()
+        )
+        assert isinstance(metered, MeteredSparseVectorIndex)
+        yield metered
+
+
+def terms(**weights: float) -> SparseVector:
+    """A sparse vector from `t<index>=weight` pairs: `terms(t3=0.5, t9=1.0)`."""
+    return sparse_vector((int(k[1:]) for k in weights), weights.values())
+
+
+def sparse_records_of(
+    document_id: UUID,
+    vectors: Sequence[SparseVector | None],
+    topic: Topic = Topic.BOOKS,
+    *,
+    start: int = 0,
+) -> list[VectorRecord]:
+    """Records of `document_id` with these sparse vectors (None: none), all with the
+    same dense vector so that only the sparse search tells them apart."""
+    return [
+        VectorRecord(
+            id=vector_id(document_id, start + i),
+            values=axis(0),
+            document_id=document_id,
+            topic=topic,
+            sparse=sparse,
+        )
+        for i, sparse in enumerate(vectors)
+    ]
+
+
+def reference_dot(left: SparseVector, right: SparseVector) -> float:
+    """The dot product by definition, over dense expansions of the two vectors."""
+    size = max((*left.indices, *right.indices), default=-1) + 1
+    dense_left, dense_right = [0.0] * size, [0.0] * size
+    for index, value in zip(left.indices, left.values, strict=True):
+        dense_left[index] = value
+    for index, value in zip(right.indices, right.values, strict=True):
+        dense_right[index] = value
+    return math.fsum(x * y for x, y in zip(dense_left, dense_right, strict=True))
+
+
+async def test_sparse_query_ranks_by_dot_product_and_scores_it(
+    sparse_index: SparseVectorIndex,
+) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    probe = terms(t1=0.5, t5=1.0, t16000=8.0)
+    stored = [
+        terms(t1=1.0, t5=2.0),  # 0.5 + 2.0
+        terms(t1=3.0, t5=0.5, t9=4.0),  # 1.5 + 0.5 (t9 not shared)
+        terms(t2=1.0, t16000=0.25),  # 2.0: ties with the one before, ranks after it by id
+        terms(t5=0.125),
+    ]
+    await sparse_index.upsert(namespace, sparse_records_of(document_id, stored))
+
+    matches = await sparse_index.query_sparse(namespace, probe, top_k=10)
+
+    expected = sorted(
+        ((reference_dot(v, probe), vector_id(document_id, i)) for i, v in enumerate(stored)),
+        key=lambda pair: (-pair[0], pair[1]),
+    )
+    assert [(m.score, m.id) for m in matches] == expected
+    assert [m.score for m in matches] == [2.5, 2.0, 2.0, 0.125]
+    assert all(m.document_id == document_id and m.topic is Topic.BOOKS for m in matches)
+    assert [m.id for m in await sparse_index.query_sparse(namespace, probe, top_k=2)] == [
+        vector_id(document_id, 0),
+        vector_id(document_id, 1),
+    ]
+
+
+async def test_sparse_query_answers_only_positive_dot_products(
+    sparse_index: SparseVectorIndex,
+) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    stored = [
+        terms(t1=1.0),  # positive
+        terms(t1=-1.0),  # negative
+        terms(t1=1.0, t2=1.0),  # cancels to zero
+        terms(t7=5.0),  # nothing shared
+        sparse_vector((), ()),  # empty: shares nothing
+    ]
+    await sparse_index.upsert(namespace, sparse_records_of(document_id, stored))
+
+    matches = await sparse_index.query_sparse(namespace, terms(t1=2.0, t2=-2.0), top_k=10)
+
+    assert [(m.id, m.score) for m in matches] == [(vector_id(document_id, 0), 2.0)]
+    assert await sparse_index.query_sparse(namespace, terms(t99=1.0), top_k=10) == []
+    assert await sparse_index.query_sparse(namespace, sparse_vector((), ()), top_k=10) == []
+    assert await sparse_index.query_sparse(namespace, terms(t1=1.0), top_k=0) == []
+
+
+async def test_records_without_a_sparse_vector_never_match_a_sparse_query(
+    sparse_index: SparseVectorIndex,
+) -> None:
+    namespace, dense_only, both = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    await sparse_index.upsert(namespace, records_of(dense_only, [axis(0), axis(1)]))
+    await sparse_index.upsert(namespace, sparse_records_of(both, [terms(t4=1.0)]))
+
+    matches = await sparse_index.query_sparse(namespace, terms(t4=1.0), top_k=10)
+
+    assert [m.document_id for m in matches] == [both]
+    assert await sparse_index.count(namespace) == 3
+    dense = await sparse_index.query(namespace, axis(0), top_k=10)
+    assert {m.document_id for m in dense} == {dense_only, both}
+
+
+async def test_upsert_without_a_sparse_vector_clears_the_one_stored_before(
+    sparse_index: SparseVectorIndex,
+) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    await sparse_index.upsert(
+        namespace, sparse_records_of(document_id, [terms(t1=1.0), terms(t1=2.0)])
+    )
+
+    await sparse_index.upsert(namespace, sparse_records_of(document_id, [None, terms(t2=1.0)]))
+
+    assert await sparse_index.query_sparse(namespace, terms(t1=1.0), top_k=10) == []
+    [match] = await sparse_index.query_sparse(namespace, terms(t2=1.0), top_k=10)
+    assert match.id == vector_id(document_id, 1)
+    assert await sparse_index.count(namespace) == 2
+
+
+async def test_sparse_query_filters_topics_and_documents_inside_the_search(
+    sparse_index: SparseVectorIndex,
+) -> None:
+    namespace = new_namespace()
+    hidden, kept, video, compliance = (uuid.uuid4() for _ in range(4))
+    await sparse_index.upsert(namespace, sparse_records_of(hidden, [terms(t1=8.0), terms(t1=7.0)]))
+    await sparse_index.upsert(namespace, sparse_records_of(video, [terms(t1=6.0)], Topic.VIDEOS))
+    await sparse_index.upsert(
+        namespace, sparse_records_of(compliance, [terms(t1=5.0)], Topic.COMPLIANCE)
+    )
+    await sparse_index.upsert(namespace, sparse_records_of(kept, [terms(t1=4.0), terms(t1=3.0)]))
+    probe = terms(t1=1.0)
+
+    by_topic = await sparse_index.query_sparse(
+        namespace, probe, top_k=2, topics=[Topic.VIDEOS, Topic.COMPLIANCE]
+    )
+    excluded = await sparse_index.query_sparse(
+        namespace, probe, top_k=2, exclude_documents={hidden, video}
+    )
+    both = await sparse_index.query_sparse(
+        namespace, probe, top_k=5, topics=[Topic.BOOKS], exclude_documents=[hidden]
+    )
+    empty_filter = await sparse_index.query_sparse(namespace, probe, top_k=10, topics=[])
+    unfiltered = await sparse_index.query_sparse(namespace, probe, top_k=10, topics=None)
+
+    assert [m.document_id for m in by_topic] == [video, compliance]
+    assert [m.id for m in excluded] == [vector_id(compliance, 0), vector_id(kept, 0)]
+    assert [m.id for m in both] == [vector_id(kept, 0), vector_id(kept, 1)]
+    assert [m.score for m in unfiltered] == [8.0, 7.0, 6.0, 5.0, 4.0, 3.0]
+    assert empty_filter == unfiltered
+
+
+async def test_sparse_query_never_returns_another_namespaces_records(
+    sparse_index: SparseVectorIndex,
+) -> None:
+    dealership_a, dealership_b = new_namespace(), new_namespace()
+    document_a, document_b = uuid.uuid4(), uuid.uuid4()
+    await sparse_index.upsert(dealership_a, sparse_records_of(document_a, [terms(t1=9.0)]))
+    await sparse_index.upsert(dealership_b, sparse_records_of(document_b, [terms(t1=1.0)]))
+
+    matches = await sparse_index.query_sparse(dealership_b, terms(t1=1.0), top_k=10)
+
+    assert [m.document_id for m in matches] == [document_b]
+    assert await sparse_index.query_sparse(new_namespace(), terms(t1=1.0), top_k=10) == []
+
+
+async def test_sparse_ties_rank_by_id(sparse_index: SparseVectorIndex) -> None:
+    namespace, first, second = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    same = terms(t3=0.5, t11=0.75)
+    await sparse_index.upsert(namespace, sparse_records_of(second, [same] * 3))
+    await sparse_index.upsert(namespace, sparse_records_of(first, [same] * 3, start=8))
+
+    matches = await sparse_index.query_sparse(namespace, terms(t3=1.0, t11=1.0), top_k=4)
+
+    every_id = sorted(
+        [vector_id(second, i) for i in range(3)] + [vector_id(first, i) for i in range(8, 11)]
+    )
+    assert [m.id for m in matches] == every_id[:4]
+    assert {m.score for m in matches} == {1.25}
+
+
+async def test_deletes_remove_sparse_vectors_too(sparse_index: SparseVectorIndex) -> None:
+    namespace, other_namespace = new_namespace(), new_namespace()
+    trimmed, doomed, kept = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    probe = terms(t2=1.0)
+    await sparse_index.upsert(namespace, sparse_records_of(trimmed, [terms(t2=1.0)] * 5))
+    await sparse_index.upsert(namespace, sparse_records_of(doomed, [terms(t2=2.0)] * 2))
+    await sparse_index.upsert(namespace, sparse_records_of(kept, [terms(t2=0.5)]))
+    await sparse_index.upsert(other_namespace, sparse_records_of(doomed, [terms(t2=1.0)]))
+
+    await sparse_index.delete_document(namespace, doomed)
+    await sparse_index.delete_document(namespace, trimmed, from_index=2)
+
+    matches = await sparse_index.query_sparse(namespace, probe, top_k=100)
+    assert [m.id for m in matches] == [
+        vector_id(trimmed, 0),
+        vector_id(trimmed, 1),
+        vector_id(kept, 0),
+    ]
+
+    await sparse_index.delete_namespace(namespace)
+
+    assert await sparse_index.query_sparse(namespace, probe, top_k=100) == []
+    [survivor] = await sparse_index.query_sparse(other_namespace, probe, top_k=100)
+    assert survivor.document_id == doomed
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        SparseVector(indices=(3, 1), values=(1.0, 1.0)),
+        SparseVector(indices=(1, 1), values=(1.0, 1.0)),
+        SparseVector(indices=(-1, 2), values=(1.0, 1.0)),
+        SparseVector(indices=(1, 2), values=(1.0,)),
+    ],
+)
+async def test_malformed_sparse_vectors_are_refused_and_nothing_is_written(
+    sparse_index: SparseVectorIndex, malformed: SparseVector
+) -> None:
+    namespace, document_id = new_namespace(), uuid.uuid4()
+
+    with pytest.raises(ValueError, match="sparse vector"):
+        await sparse_index.upsert(
+            namespace, sparse_records_of(document_id, [terms(t1=1.0), malformed])
+        )
+    with pytest.raises(ValueError, match="sparse vector"):
+        await sparse_index.query_sparse(namespace, malformed, top_k=1)
+
+    assert await sparse_index.count(namespace) == 0
+
+
+# Weights that are multiples of 1/8 in [-4, 4]: the dot products of a few of them are
+# exact in float32 as in float64, so every adapter must answer exactly the reference
+# scores, order and ties; dimensions span the e5 latent-terms range (16384).
+sparse_weights = st.integers(min_value=-32, max_value=32).filter(bool).map(lambda n: n / 8)
+random_sparse = st.dictionaries(
+    st.one_of(st.integers(min_value=0, max_value=24), st.integers(0, 16383)),
+    sparse_weights,
+    max_size=12,
+).map(lambda pairs: sparse_vector(pairs.keys(), pairs.values()))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    stored=st.lists(st.one_of(st.none(), random_sparse), min_size=1, max_size=12),
+    probe=random_sparse,
+    top_k=st.integers(min_value=1, max_value=14),
+    topics=st.sampled_from([None, (Topic.BOOKS,), (Topic.VIDEOS,)]),
+)
+async def test_sparse_query_answers_exactly_the_top_k_positive_dot_products(
+    sparse_index: SparseVectorIndex,
+    stored: list[SparseVector | None],
+    probe: SparseVector,
+    top_k: int,
+    topics: tuple[Topic, ...] | None,
+) -> None:
+    namespace, books, videos = new_namespace(), uuid.uuid4(), uuid.uuid4()
+    half = len(stored) // 2
+    records = [
+        *sparse_records_of(books, stored[:half], Topic.BOOKS),
+        *sparse_records_of(videos, stored[half:], Topic.VIDEOS, start=half),
+    ]
+    await sparse_index.upsert(namespace, records)
+
+    matches = await sparse_index.query_sparse(namespace, probe, top_k=top_k, topics=topics)
+
+    expected = sorted(
+        (
+            (reference_dot(record.sparse, probe), record.id)
+            for record in records
+            if record.sparse is not None and (topics is None or record.topic in topics)
+        ),
+        key=lambda pair: (-pair[0], pair[1]),
+    )
+    assert [(m.score, m.id) for m in matches] == [p for p in expected if p[0] > 0][:top_k]
+
+
+async def test_metered_index_searches_sparse_vectors_only_where_its_inner_index_does() -> None:
+    operations: list[str] = []
+
+    @contextlib.contextmanager
+    def timer(operation: str) -> Iterator[None]:
+        operations.append(operation)
+        yield
+
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    inner = InMemoryVectorIndex(DIMENSION)
+    metered = MeteredVectorIndex(inner, time_call=timer)
+    await metered.upsert(namespace, sparse_records_of(document_id, [terms(t1=1.0)]))
+
+    assert isinstance(metered, MeteredSparseVectorIndex)
+    assert isinstance(metered, SparseSearch)
+    [match] = await metered.query_sparse(namespace, terms(t1=2.0), top_k=1)
+    assert (match.id, match.score) == (vector_id(document_id, 0), 2.0)
+    assert operations == ["upsert", "query_sparse"]
+    assert (metered.sparse_queries, metered.queries) == (1, 0)
+    assert undecorated(metered) is inner
+
+    dense_only = MeteredVectorIndex(DenseOnlyIndex(inner), time_call=timer)
+    assert not isinstance(dense_only, SparseSearch)
+    assert type(dense_only) is MeteredVectorIndex
+    with pytest.raises(TypeError):
+        MeteredSparseVectorIndex(DenseOnlyIndex(inner), time_call=timer)
+
+
+class DenseOnlyIndex:
+    """A `VectorIndex` without `SparseSearch`, delegating to another."""
+
+    def __init__(self, inner: VectorIndex) -> None:
+        self.dimension = inner.dimension
+        self.upsert = inner.upsert
+        self.query = inner.query
+        self.delete_namespace = inner.delete_namespace
+        self.delete_document = inner.delete_document
+        self.count = inner.count
+
+
+async def test_pinecone_is_no_sparse_search_and_upserts_only_dense_values(
+    pinecone_emulator: tuple[PineconeEmulator, str],
+) -> None:
+    emulator, host = pinecone_emulator
+    namespace, document_id = new_namespace(), uuid.uuid4()
+    pinecone = PineconeVectorIndex(host=host, api_key=emulator.api_key, dimension=DIMENSION)
+    records = [
+        VectorRecord(
+            id=vector_id(document_id, i),
+            values=axis(i),
+            document_id=document_id,
+            topic=Topic.BOOKS,
+            sparse=terms(t1=1.0, t9000=0.5),
+        )
+        for i in range(3)
+    ]
+    try:
+        await pinecone.upsert(namespace, records)  # the cosine emulator refuses sparse values
+        [nearest] = await pinecone.query(namespace, axis(1), top_k=1)
+    finally:
+        await pinecone.close()
+
+    assert not isinstance(pinecone, SparseSearch)
+    assert not isinstance(
+        MeteredVectorIndex(pinecone, time_call=lambda _: contextlib.nullcontext()), SparseSearch
+    )
+    assert nearest.id == vector_id(document_id, 1)
+    assert {k: v.values for k, v in emulator.namespaces[namespace].items()} == {
+        r.id: r.values for r in records
+    }
 
 
 # --- search over the index: only chunks of ready documents, never starved ---------

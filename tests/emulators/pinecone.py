@@ -6,7 +6,9 @@ POST /describe_index_stats, GET /vectors/list (prefix, pagination), GET /vectors
 It enforces the service's published request limits (1,000 vectors and 2 MB per upsert,
 1,000 ids per delete, 40 KB of metadata per vector, 100 ids per list page, 10,000
 values per `$in`/`$nin` filter operator), the index
-dimension and the `Api-Key` header, so a client that batches wrongly or sends the wrong
+dimension, the index's metric (cosine: an upsert carrying sparse values is refused, as
+the service refuses them on any index but a dotproduct or sparse one) and the `Api-Key`
+header, so a client that batches wrongly or sends the wrong
 dimension fails here as it would against the real service. Metadata filters support
 `$eq`, `$ne`, `$in`, `$nin`, `$and`, `$or` and bare-value equality.
 
@@ -234,6 +236,12 @@ class PineconeEmulator:
             )
         staged: dict[str, StoredVector] = {}
         for vector in vectors:
+            if vector.get("sparseValues") or vector.get("sparse_values"):
+                raise EmulatorError(
+                    400,
+                    "Index configuration does not support sparse values - only indexes "
+                    "that are sparse or using dotproduct are supported",
+                )
             metadata = vector.get("metadata") or {}
             if len(msgspec.json.encode(metadata)) > MAX_METADATA_BYTES:
                 raise EmulatorError(400, "Metadata size exceeds the limit of 40960 bytes")

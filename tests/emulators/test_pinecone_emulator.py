@@ -73,6 +73,20 @@ def test_wrong_dimension_is_rejected(served: tuple[PineconeEmulator, httpx.Clien
     assert "dimension" in response.json()["message"]
 
 
+def test_sparse_values_are_rejected_by_the_cosine_index(
+    served: tuple[PineconeEmulator, httpx.Client],
+) -> None:
+    emulator, client = served
+    [vector] = vectors(1)
+    vector["sparseValues"] = {"indices": [3, 17], "values": [0.5, 0.25]}
+
+    response = client.post("/vectors/upsert", json={"vectors": [vector], "namespace": "a"})
+
+    assert response.status_code == 400
+    assert "sparse" in response.json()["message"]
+    assert emulator.namespaces.get("a", {}) == {}
+
+
 def test_query_filters_by_metadata_and_ranks_by_cosine(
     served: tuple[PineconeEmulator, httpx.Client],
 ) -> None:

@@ -1,4 +1,5 @@
-"""In-memory VectorIndex: exact cosine search, the reference semantics for the others."""
+"""In-memory VectorIndex: exact cosine search, and exact dot-product search over sparse
+vectors (`SparseSearch`); the reference semantics for the others."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import math
 from collections.abc import Collection, Sequence
 from uuid import UUID
 
-from avataradam.adapters.vectors.errors import check_dimension
+from avataradam.adapters.vectors.errors import check_dimension, check_sparse
 from avataradam.domain.model import Topic
-from avataradam.domain.ports.knowledge import VectorMatch, VectorRecord, chunk_index
+from avataradam.domain.ports.knowledge import (
+    SparseVector,
+    VectorMatch,
+    VectorRecord,
+    chunk_index,
+)
 
 
 def cosine_similarity(left: Sequence[float], right: Sequence[float]) -> float:
@@ -20,10 +26,21 @@ def cosine_similarity(left: Sequence[float], right: Sequence[float]) -> float:
     return max(-1.0, min(1.0, dot / norms))
 
 
+def sparse_dot(left: SparseVector, right: SparseVector) -> float:
+    """The sum of the products of the weights at the dimensions both have; 0 when none."""
+    weights = dict(zip(left.indices, left.values, strict=True))
+    return math.fsum(
+        weights[index] * value
+        for index, value in zip(right.indices, right.values, strict=True)
+        if index in weights
+    )
+
+
 class InMemoryVectorIndex:
     """Exact cosine search over dicts; ties rank by id so results are deterministic.
 
-    `topics=None` or empty means every topic, as in the other adapters.
+    `topics=None` or empty means every topic, as in the other adapters. Keeps each
+    record's sparse vector as given (None: it has none) and searches them.
     """
 
     def __init__(self, dimension: int) -> None:
@@ -35,6 +52,8 @@ class InMemoryVectorIndex:
     async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         for record in records:
             check_dimension(len(record.values), self.dimension)
+            if record.sparse is not None:
+                check_sparse(record.sparse)
         stored = self._namespaces.setdefault(namespace, {})
         for record in records:
             stored[record.id] = record
@@ -62,6 +81,38 @@ class InMemoryVectorIndex:
             )
             for record in self._namespaces.get(namespace, {}).values()
             if (wanted is None or record.topic in wanted) and record.document_id not in excluded
+        ]
+        matches.sort(key=lambda match: (-match.score, match.id))
+        return matches[:top_k]
+
+    async def query_sparse(
+        self,
+        namespace: str,
+        vector: SparseVector,
+        *,
+        top_k: int,
+        topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
+    ) -> list[VectorMatch]:
+        """`SparseSearch.query_sparse`. ValueError for a malformed `vector`."""
+        check_sparse(vector)
+        if top_k <= 0:
+            return []
+        wanted = set(topics) if topics else None
+        excluded = set(exclude_documents)
+        scored = (
+            (record, sparse_dot(record.sparse, vector))
+            for record in self._namespaces.get(namespace, {}).values()
+            if record.sparse is not None
+            and (wanted is None or record.topic in wanted)
+            and record.document_id not in excluded
+        )
+        matches = [
+            VectorMatch(
+                id=record.id, score=score, document_id=record.document_id, topic=record.topic
+            )
+            for record, score in scored
+            if score > 0
         ]
         matches.sort(key=lambda match: (-match.score, match.id))
         return matches[:top_k]

@@ -1,12 +1,31 @@
-"""The dimension check shared by every VectorIndex adapter; its error is the domain's."""
+"""The checks shared by every VectorIndex adapter: the dense dimension (its error is the
+domain's) and the shape of a sparse vector."""
 
 from __future__ import annotations
 
-from avataradam.domain.errors import VectorDimensionMismatch
+from itertools import pairwise
 
-__all__ = ["VectorDimensionMismatch", "check_dimension"]
+from avataradam.domain.errors import VectorDimensionMismatch
+from avataradam.domain.ports.knowledge import SparseVector
+
+__all__ = ["VectorDimensionMismatch", "check_dimension", "check_sparse"]
 
 
 def check_dimension(values_length: int, expected: int, where: str = "the index") -> None:
     if values_length != expected:
         raise VectorDimensionMismatch(expected=expected, actual=values_length, where=where)
+
+
+def check_sparse(vector: SparseVector) -> None:
+    """ValueError unless `vector` is as `SparseVector` says (as many values as indices;
+    indices non-negative and strictly ascending): the dot product is a merge join over
+    the indices, and a stored vector out of order would fail every search beside it."""
+    indices = vector.indices
+    if len(indices) != len(vector.values):
+        raise ValueError(
+            f"sparse vector has {len(indices)} indices but {len(vector.values)} values"
+        )
+    if indices and indices[0] < 0:
+        raise ValueError("sparse vector indices must be non-negative")
+    if any(later <= earlier for earlier, later in pairwise(indices)):
+        raise ValueError("sparse vector indices must strictly ascend")

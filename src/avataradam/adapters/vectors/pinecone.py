@@ -12,6 +12,12 @@ id convention of `vector_id` (`<document_id>:<index>`): ids are listed by the pr
 `<document_id>:`, which serverless indexes support; pod-based indexes, which cannot
 list, fall back to a metadata filter. Pinecone is eventually consistent: a count or
 query right after a write may not see it yet.
+
+Sparse vectors: not kept, not searched. The adapter is no `SparseSearch` and an upsert
+sends only each record's dense values (`VectorRecord.sparse` is dropped): the index it
+expects is dense with metric cosine, and Pinecone refuses sparse values on any index
+but a dotproduct (or sparse) one. Retrieval over Pinecone therefore fuses no sparse
+ranking.
 """
 
 from __future__ import annotations
@@ -55,7 +61,8 @@ _UNAVAILABLE_STATUSES = frozenset({401, 403, 404, 408, 429})
 
 
 class PineconeVectorIndex:
-    """Vectors in one Pinecone index (metric: cosine), one namespace per dealership.
+    """Vectors in one Pinecone index (metric: cosine), one namespace per dealership;
+    dense only (a record's sparse vector is not sent; see the module).
 
     `topics=None` or empty means every topic. `close()` releases the HTTP pool.
     """

@@ -1,11 +1,14 @@
-"""VectorIndex in PostgreSQL: exact cosine search over `chunk_vectors` (migration 0003).
+"""VectorIndex in PostgreSQL: exact cosine search over `chunk_vectors` (migration 0003),
+and exact dot-product search over their sparse vectors (`SparseSearch`, migration 0016).
 
 Vectors travel as plain `real[]` parameters (asyncpg encodes a list of floats
 natively), so no codec has to be registered on the pool: the adapter works with any
 pool the composition root creates. Similarity is `avataradam_cosine_similarity`, a
 C function from the project's extension (see ops/install-pgvector.sh); a scan of
 100k 384-dimension vectors takes well under 100 ms, so no approximate index is
-needed at this size and results are exact.
+needed at this size and results are exact. Sparse vectors are two columns,
+`sparse_indices int4[]` and `sparse_values float4[]` (both NULL when a record has none),
+scored by `avataradam_sparse_dot` from the same extension (version 1.1).
 """
 
 from __future__ import annotations
@@ -17,9 +20,18 @@ from uuid import UUID
 import asyncpg
 
 from avataradam.adapters.postgres.errors import UNAVAILABLE
-from avataradam.adapters.vectors.errors import VectorDimensionMismatch, check_dimension
+from avataradam.adapters.vectors.errors import (
+    VectorDimensionMismatch,
+    check_dimension,
+    check_sparse,
+)
 from avataradam.domain.model import Topic
-from avataradam.domain.ports.knowledge import VectorIndexUnavailable, VectorMatch, VectorRecord
+from avataradam.domain.ports.knowledge import (
+    SparseVector,
+    VectorIndexUnavailable,
+    VectorMatch,
+    VectorRecord,
+)
 
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     *UNAVAILABLE,
@@ -28,10 +40,12 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 _UPSERT = """
-INSERT INTO chunk_vectors (namespace, id, document_id, topic, embedding)
-VALUES ($1, $2, $3, $4, $5::real[])
+INSERT INTO chunk_vectors
+    (namespace, id, document_id, topic, embedding, sparse_indices, sparse_values)
+VALUES ($1, $2, $3, $4, $5::real[], $6::int4[], $7::float4[])
 ON CONFLICT (namespace, id) DO UPDATE
-SET document_id = EXCLUDED.document_id, topic = EXCLUDED.topic, embedding = EXCLUDED.embedding
+SET document_id = EXCLUDED.document_id, topic = EXCLUDED.topic, embedding = EXCLUDED.embedding,
+    sparse_indices = EXCLUDED.sparse_indices, sparse_values = EXCLUDED.sparse_values
 """
 
 _QUERY = """
@@ -43,6 +57,22 @@ ORDER BY score DESC, id
 LIMIT $3
 """
 
+_QUERY_SPARSE = """
+SELECT id, document_id, topic, score
+FROM (
+    SELECT id, document_id, topic,
+           avataradam_sparse_dot(sparse_indices, sparse_values, $2::int4[], $3::float4[])
+               AS score
+    FROM chunk_vectors
+    WHERE namespace = $1 AND sparse_indices IS NOT NULL
+      AND ($5::text[] IS NULL OR topic = ANY($5::text[]))
+      AND document_id <> ALL($6::uuid[])
+) AS scored
+WHERE score > 0
+ORDER BY score DESC, id
+LIMIT $4
+"""
+
 _UPSERT_BATCH = 500
 
 
@@ -52,7 +82,8 @@ class PostgresVectorIndex:
     The database remembers the dimension it was first written with
     (`vector_index_settings`); an adapter configured with another dimension raises
     `VectorDimensionMismatch` on first use instead of mixing incomparable vectors.
-    `topics=None` or empty means every topic.
+    `topics=None` or empty means every topic. Implements `SparseSearch`: an upsert
+    stores each record's sparse vector (None clears the one stored before).
     """
 
     def __init__(self, pool: asyncpg.Pool | Callable[[], asyncpg.Pool], dimension: int) -> None:
@@ -86,11 +117,21 @@ class PostgresVectorIndex:
     async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         for record in records:
             check_dimension(len(record.values), self.dimension)
+            if record.sparse is not None:
+                check_sparse(record.sparse)
         if not records:
             return
         await self._check_dimension_once()
         rows = [
-            (namespace, record.id, record.document_id, str(record.topic), record.values)
+            (
+                namespace,
+                record.id,
+                record.document_id,
+                str(record.topic),
+                record.values,
+                None if record.sparse is None else record.sparse.indices,
+                None if record.sparse is None else record.sparse.values,
+            )
             for record in records
         ]
         async with (
@@ -119,15 +160,35 @@ class PostgresVectorIndex:
             rows = await self._pool.fetch(
                 _QUERY, namespace, list(vector), top_k, topic_filter, list(exclude_documents)
             )
-        return [
-            VectorMatch(
-                id=row["id"],
-                score=float(row["score"]),
-                document_id=row["document_id"],
-                topic=Topic(row["topic"]),
+        return _matches(rows)
+
+    async def query_sparse(
+        self,
+        namespace: str,
+        vector: SparseVector,
+        *,
+        top_k: int,
+        topics: Sequence[Topic] | None = None,
+        exclude_documents: Collection[UUID] = (),
+    ) -> list[VectorMatch]:
+        """`SparseSearch.query_sparse`: an exact scan of the namespace's records that have
+        a sparse vector. ValueError for a malformed `vector` (`check_sparse`)."""
+        check_sparse(vector)
+        if top_k <= 0 or not vector.indices:
+            return []
+        await self._check_dimension_once()
+        topic_filter = [str(topic) for topic in topics] if topics else None
+        async with self._unavailable_on_failure():
+            rows = await self._pool.fetch(
+                _QUERY_SPARSE,
+                namespace,
+                vector.indices,
+                vector.values,
+                top_k,
+                topic_filter,
+                list(exclude_documents),
             )
-            for row in rows
-        ]
+        return _matches(rows)
 
     async def delete_namespace(self, namespace: str) -> None:
         async with self._unavailable_on_failure():
@@ -176,3 +237,15 @@ class PostgresVectorIndex:
             yield
         except _UNAVAILABLE as exc:
             raise VectorIndexUnavailable(f"PostgreSQL vector store failed: {exc}") from exc
+
+
+def _matches(rows: Sequence[asyncpg.Record]) -> list[VectorMatch]:
+    return [
+        VectorMatch(
+            id=row["id"],
+            score=float(row["score"]),
+            document_id=row["document_id"],
+            topic=Topic(row["topic"]),
+        )
+        for row in rows
+    ]
