@@ -4,8 +4,9 @@
 #
 # Why not pgvector: Debian bookworm (this machine's release, PostgreSQL 15) packages
 # no postgresql-15-pgvector, neither in bookworm nor bookworm-backports. The project
-# ships its own one-function extension (ops/avataradam_vector/) giving exact cosine
-# similarity over real[] in C, built here with PGXS from Debian's server headers.
+# ships its own small extension (ops/avataradam_vector/) giving exact cosine
+# similarity over real[] and sparse dot products in C, built here with PGXS from
+# Debian's server headers.
 #
 # Versions: 1.0 (cosine similarity), 1.1 (adds avataradam_sparse_dot, the dot product
 # of sparse vectors; migration 0016 updates a database's extension to it). CREATE

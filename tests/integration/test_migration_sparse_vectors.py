@@ -1,0 +1,222 @@
+"""Migration 0016 and `avataradam_sparse_dot`, the dot product of two sparse vectors.
+
+The function comes in two implementations with one contract: C, in version 1.1 of the
+project's extension (ops/avataradam_vector), and the SQL fallback 0016 creates in a
+database without the extension. Both are checked against a Python reference on random
+sparse vectors, and for the same errors. The migration is checked on a database whose
+extension was created at 1.0 (an install from before it: updated to 1.1, its vectors
+kept) and on a fresh one (created at 1.1 through the 1.0--1.1 update path).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator
+
+import asyncpg
+import psycopg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from avataradam.adapters.postgres.migrate import apply_migrations
+from avataradam.adapters.vectors.postgres import PostgresVectorIndex
+from avataradam.domain.model import Topic
+from avataradam.domain.ports.knowledge import VectorRecord, sparse_vector
+from ops.harness.services import FreshDatabase
+from tests.conftest import ADMIN_DSN, require_service
+from tests.support.migrations import apply_before
+
+MIGRATION = "0016_sparse_vectors"
+SIGNATURE = "avataradam_sparse_dot(int4[], float4[], int4[], float4[])"
+
+
+@pytest.fixture(scope="module", params=["c", "sql"])
+def implementation(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """A migrated database, and which `avataradam_sparse_dot` it should have. "sql": the
+    extension was dropped before 0016 (as if 0003 had found none), so 0016 took its
+    fallback path."""
+    require_service(ADMIN_DSN, 5432, "PostgreSQL")
+    database = FreshDatabase(ADMIN_DSN, prefix="avataradam_test").create(migrate=False)
+    try:
+        if request.param == "sql":
+            apply_before(database.url, MIGRATION)
+            with psycopg.connect(database.url, autocommit=True) as conn:
+                conn.execute("DROP EXTENSION avataradam_vector CASCADE")
+        apply_migrations(database.url)
+        yield database.url, request.param
+    finally:
+        database.drop()
+
+
+def test_each_database_has_the_implementation_it_should(implementation: tuple[str, str]) -> None:
+    url, kind = implementation
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT l.lanname, p.provolatile, p.proisstrict, p.proparallel"
+            " FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+            " WHERE p.oid = %s::regprocedure",
+            (SIGNATURE,),
+        ).fetchone()
+    assert row == ({"c": "c", "sql": "plpgsql"}[kind], "i", True, "s")
+    assert extension_version(url) == ("1.1" if kind == "c" else None)
+
+
+def sparse_dot(url: str, *arrays: object) -> float:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT avataradam_sparse_dot(%s::int4[], %s::float4[], %s::int4[], %s::float4[])",
+            arrays,
+        ).fetchone()
+    assert row is not None
+    return float(row[0])
+
+
+def reference(
+    left: tuple[list[int], list[float]], right: tuple[list[int], list[float]]
+) -> tuple[float, float]:
+    """The dot product by definition, and the sum of the magnitudes of its products
+    (what bounds the rounding of a float32 result)."""
+    weights = dict(zip(*left, strict=True))
+    products = [weights[i] * v for i, v in zip(*right, strict=True) if i in weights]
+    return math.fsum(products), math.fsum(abs(p) for p in products)
+
+
+float32_weights = st.floats(min_value=-100, max_value=100, allow_nan=False, width=32)
+sparse_parts = st.dictionaries(
+    st.one_of(st.integers(min_value=0, max_value=40), st.integers(0, 16383)),
+    float32_weights,
+    max_size=40,
+).map(lambda pairs: (sorted(pairs), [pairs[i] for i in sorted(pairs)]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(left=sparse_parts, right=sparse_parts)
+def test_sparse_dot_is_the_dot_product(
+    implementation: tuple[str, str],
+    left: tuple[list[int], list[float]],
+    right: tuple[list[int], list[float]],
+) -> None:
+    url, _ = implementation
+
+    result = sparse_dot(url, *left, *right)
+
+    expected, magnitude = reference(left, right)
+    # float32 result of a double sum; below float32's smallest normal it may underflow
+    assert abs(result - expected) <= 1e-6 * magnitude + 1.2e-38
+    assert sparse_dot(url, *right, *left) == result
+
+
+@pytest.mark.parametrize(
+    ("arrays", "expected"),
+    [
+        (("{1,3,5}", "{1,2,3}", "{3,5,7}", "{10,100,1000}"), 320.0),
+        (("{0,16383}", "{0.5,-2}", "{16383}", "{4}"), -8.0),
+        (("{1,2}", "{1,1}", "{3,4}", "{1,1}"), 0.0),
+        (("{}", "{}", "{1}", "{1}"), 0.0),
+        (("{}", "{}", "{}", "{}"), 0.0),
+    ],
+)
+def test_sparse_dot_of_known_vectors(
+    implementation: tuple[str, str], arrays: tuple[str, ...], expected: float
+) -> None:
+    url, _ = implementation
+    assert sparse_dot(url, *arrays) == expected
+
+
+@pytest.mark.parametrize(
+    ("arrays", "error"),
+    [
+        (("{1,2}", "{1}", "{1}", "{1}"), psycopg.errors.DataException),
+        (("{1}", "{1}", "{1}", "{1,2}"), psycopg.errors.DataException),
+        (("{1,NULL}", "{1,2}", "{1}", "{1}"), psycopg.errors.NullValueNotAllowed),
+        (("{1,2}", "{1,NULL}", "{1}", "{1}"), psycopg.errors.NullValueNotAllowed),
+        (("{{1,2}}", "{{1,2}}", "{1}", "{1}"), psycopg.errors.ArraySubscriptError),
+        (("{1}", "{1}", "{1,2}", "{{1,2}}"), psycopg.errors.ArraySubscriptError),
+        (("{2,1}", "{1,1}", "{1}", "{1}"), psycopg.errors.DataException),
+        (("{1,1}", "{1,1}", "{1}", "{1}"), psycopg.errors.DataException),
+        # out of order where a merge join would never look (past the other's end)
+        (("{5,9,7}", "{1,1,1}", "{1}", "{1}"), psycopg.errors.DataException),
+        (("{1}", "{1}", "{0,8,3}", "{1,1,1}"), psycopg.errors.DataException),
+    ],
+)
+def test_sparse_dot_refuses_malformed_vectors(
+    implementation: tuple[str, str], arrays: tuple[str, ...], error: type[Exception]
+) -> None:
+    url, _ = implementation
+    with pytest.raises(error, match="sparse vector"):
+        sparse_dot(url, *arrays)
+
+
+def test_sparse_dot_of_a_null_argument_is_null(implementation: tuple[str, str]) -> None:
+    url, _ = implementation
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT avataradam_sparse_dot(NULL, '{1}', '{1}', '{1}')").fetchone()
+    assert row == (None,)
+
+
+def extension_version(url: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'avataradam_vector'"
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def test_a_fresh_database_creates_the_extension_at_1_1(new_database: str) -> None:
+    apply_migrations(new_database)
+
+    assert extension_version(new_database) == "1.1"
+    assert sparse_dot(new_database, "{1}", "{2}", "{1}", "{3}") == 6.0
+
+
+async def test_a_database_with_the_extension_at_1_0_is_updated_and_keeps_its_vectors(
+    new_database: str,
+) -> None:
+    with psycopg.connect(new_database, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION avataradam_vector VERSION '1.0'")
+    apply_before(new_database, MIGRATION)
+    assert extension_version(new_database) == "1.0"
+    namespace, old, new = str(uuid.uuid4()), uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(new_database, autocommit=True) as conn:
+        conn.execute("INSERT INTO vector_index_settings (dimension) VALUES (2)")
+        conn.execute(
+            "INSERT INTO chunk_vectors (namespace, id, document_id, topic, embedding)"
+            " VALUES (%s, %s, %s, 'books', '{1,0}')",
+            (namespace, f"{old}:0", old),
+        )
+
+    assert apply_migrations(new_database) == [MIGRATION]
+
+    assert extension_version(new_database) == "1.1"
+    with psycopg.connect(new_database, autocommit=True) as conn:
+        row = conn.execute("SELECT sparse_indices, sparse_values FROM chunk_vectors").fetchone()
+        assert row == (None, None)
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE chunk_vectors SET sparse_indices = '{1,2}', sparse_values = '{1}'")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE chunk_vectors SET sparse_indices = '{1}'")
+    pool = await asyncpg.create_pool(new_database, min_size=1, max_size=1)
+    try:
+        index = PostgresVectorIndex(pool, 2)
+        probe = sparse_vector([7, 3], [1.0, 1.0])
+        assert await index.query_sparse(namespace, probe, top_k=5) == []
+        await index.upsert(
+            namespace,
+            [
+                VectorRecord(
+                    id=f"{new}:0",
+                    values=[0.0, 1.0],
+                    document_id=new,
+                    topic=Topic.BOOKS,
+                    sparse=sparse_vector([3, 7], [0.5, 0.25]),
+                )
+            ],
+        )
+        [match] = await index.query_sparse(namespace, probe, top_k=5)
+        assert (match.id, match.score) == (f"{new}:0", 0.75)
+        dense = await index.query(namespace, [1.0, 0.0], top_k=5)
+        assert [m.id for m in dense] == [f"{old}:0", f"{new}:0"]
+    finally:
+        await pool.close()
