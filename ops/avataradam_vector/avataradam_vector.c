@@ -17,8 +17,10 @@
  * non-zero), each given as strictly ascending int4[] dimensions and their float4[]
  * weights. A merge join over the two index arrays sums the products of the shared
  * dimensions (in double precision, returned as real); 0 when none is shared. Errors
- * on NULL elements, multi-dimensional arrays, a pair of arrays of unequal length and
- * indices that do not strictly ascend (the merge would silently miss products).
+ * on NULL elements, multi-dimensional arrays, a pair of arrays of unequal length,
+ * indices that do not strictly ascend (the merge would silently miss products) and
+ * values that are not finite. Within one query, a right-hand vector that repeats (the
+ * query vector of a search) is expanded once into a dense array (see remember()).
  */
 #include "postgres.h"
 
@@ -135,6 +137,101 @@ not_ascending(int position, int32 previous, int32 current)
 					current, previous, position + 1)));
 }
 
+static void
+not_finite(int position)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("sparse vector values must be finite (position %d)", position + 1)));
+}
+
+static void
+check_sparse(int length, const int32 *indices, const float4 *values)
+{
+	for (int k = 0; k < length; k++)
+	{
+		if (k > 0 && indices[k] <= indices[k - 1])
+			not_ascending(k, indices[k - 1], indices[k]);
+		if (!isfinite(values[k]))
+			not_finite(k);
+	}
+}
+
+/* Indices below this bound let a repeated right-hand vector be expanded (4 bytes each). */
+#define DENSE_LIMIT 262144
+
+/*
+ * The right-hand vector of the previous call, kept across the calls of one query
+ * (fn_extra). A search compares every stored vector with the same query vector; once
+ * it repeats, it is expanded into a dense array, and a call is then one lookup per
+ * stored index instead of a merge with a data-dependent branch per step (several
+ * times faster). The sum is the same, in the same order: the products at the shared
+ * indices in ascending order, plus zeros (finite values times 0) for the others.
+ */
+typedef struct SparseQueryCache
+{
+	int			length;
+	int32	   *indices;
+	float4	   *values;
+	bool		repeated;		/* seen by more than one call */
+	int32		dense_length;	/* entries of dense; dense is NULL when not expanded */
+	float4	   *dense;
+} SparseQueryCache;
+
+static bool
+cache_holds(const SparseQueryCache *cache, int length, const int32 *indices,
+			const float4 *values)
+{
+	return cache != NULL && cache->length == length
+		&& memcmp(cache->indices, indices, sizeof(int32) * length) == 0
+		&& memcmp(cache->values, values, sizeof(float4) * length) == 0;
+}
+
+/* The right-hand vector, checked when it is new and expanded when it repeats. */
+static SparseQueryCache *
+remember(FunctionCallInfo fcinfo, int length, const int32 *indices, const float4 *values)
+{
+	SparseQueryCache *cache = (SparseQueryCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext context = fcinfo->flinfo->fn_mcxt;
+
+	if (cache_holds(cache, length, indices, values))
+	{
+		if (!cache->repeated)
+		{
+			cache->repeated = true;
+			if (length > 0 && indices[0] >= 0 && indices[length - 1] < DENSE_LIMIT)
+			{
+				cache->dense_length = indices[length - 1] + 1;
+				cache->dense = (float4 *) MemoryContextAllocZero(
+					context, sizeof(float4) * cache->dense_length);
+				for (int k = 0; k < length; k++)
+					cache->dense[indices[k]] = values[k];
+			}
+		}
+		return cache;
+	}
+	check_sparse(length, indices, values);
+	if (cache != NULL)
+	{
+		pfree(cache->indices);
+		pfree(cache->values);
+		if (cache->dense != NULL)
+			pfree(cache->dense);
+	}
+	else
+		cache = (SparseQueryCache *) MemoryContextAlloc(context, sizeof(SparseQueryCache));
+	cache->length = length;
+	cache->indices = (int32 *) MemoryContextAlloc(context, sizeof(int32) * Max(length, 1));
+	cache->values = (float4 *) MemoryContextAlloc(context, sizeof(float4) * Max(length, 1));
+	memcpy(cache->indices, indices, sizeof(int32) * length);
+	memcpy(cache->values, values, sizeof(float4) * length);
+	cache->repeated = false;
+	cache->dense_length = 0;
+	cache->dense = NULL;
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
 PG_FUNCTION_INFO_V1(avataradam_sparse_dot);
 
 Datum
@@ -148,17 +245,30 @@ avataradam_sparse_dot(PG_FUNCTION_ARGS)
 										 &xi, &xv);
 	int			y_length = sparse_length(PG_GETARG_ARRAYTYPE_P(2), PG_GETARG_ARRAYTYPE_P(3),
 										 &yi, &yv);
-	int			i = 0;
-	int			j = 0;
+	SparseQueryCache *cache = remember(fcinfo, y_length, yi, yv);
 	double		dot = 0.0;
 
-	/* merge join; each index is checked against its predecessor as the walk passes it */
-	while (i < x_length && j < y_length)
+	if (cache->dense != NULL)
 	{
-		if (i > 0 && xi[i] <= xi[i - 1])
-			not_ascending(i, xi[i - 1], xi[i]);
-		if (j > 0 && yi[j] <= yi[j - 1])
-			not_ascending(j, yi[j - 1], yi[j]);
+		const float4 *dense = cache->dense;
+		uint32		limit = (uint32) cache->dense_length;
+
+		for (int i = 0; i < x_length; i++)
+		{
+			if (i > 0 && xi[i] <= xi[i - 1])
+				not_ascending(i, xi[i - 1], xi[i]);
+			if (!isfinite(xv[i]))
+				not_finite(i);
+			/* a negative index wraps above the limit: no weight there */
+			if ((uint32) xi[i] < limit)
+				dot += (double) xv[i] * (double) dense[xi[i]];
+		}
+		PG_RETURN_FLOAT4((float4) dot);
+	}
+
+	check_sparse(x_length, xi, xv);
+	for (int i = 0, j = 0; i < x_length && j < y_length;)
+	{
 		if (xi[i] < yi[j])
 			i++;
 		else if (xi[i] > yi[j])
@@ -170,13 +280,5 @@ avataradam_sparse_dot(PG_FUNCTION_ARGS)
 			j++;
 		}
 	}
-	/* the tails the walk did not reach are checked too, so the contract never depends on
-	 * the other argument */
-	for (i = i > 0 ? i : 1; i < x_length; i++)
-		if (xi[i] <= xi[i - 1])
-			not_ascending(i, xi[i - 1], xi[i]);
-	for (j = j > 0 ? j : 1; j < y_length; j++)
-		if (yi[j] <= yi[j - 1])
-			not_ascending(j, yi[j - 1], yi[j]);
 	PG_RETURN_FLOAT4((float4) dot);
 }

@@ -586,6 +586,8 @@ async def test_deletes_remove_sparse_vectors_too(sparse_index: SparseVectorIndex
         SparseVector(indices=(1, 1), values=(1.0, 1.0)),
         SparseVector(indices=(-1, 2), values=(1.0, 1.0)),
         SparseVector(indices=(1, 2), values=(1.0,)),
+        SparseVector(indices=(1, 2), values=(1.0, math.inf)),
+        SparseVector(indices=(1, 2), values=(math.nan, 1.0)),
     ],
 )
 async def test_malformed_sparse_vectors_are_refused_and_nothing_is_written(

@@ -73,9 +73,11 @@ def sparse_dot(url: str, *arrays: object) -> float:
     return float(row[0])
 
 
-def reference(
-    left: tuple[list[int], list[float]], right: tuple[list[int], list[float]]
-) -> tuple[float, float]:
+Sparse = tuple[list[int], list[float]]
+"""A sparse vector as the function takes it: indices, values."""
+
+
+def reference(left: Sparse, right: Sparse) -> tuple[float, float]:
     """The dot product by definition, and the sum of the magnitudes of its products
     (what bounds the rounding of a float32 result)."""
     weights = dict(zip(*left, strict=True))
@@ -94,9 +96,7 @@ sparse_parts = st.dictionaries(
 @settings(max_examples=60, deadline=None)
 @given(left=sparse_parts, right=sparse_parts)
 def test_sparse_dot_is_the_dot_product(
-    implementation: tuple[str, str],
-    left: tuple[list[int], list[float]],
-    right: tuple[list[int], list[float]],
+    implementation: tuple[str, str], left: Sparse, right: Sparse
 ) -> None:
     url, _ = implementation
 
@@ -106,6 +106,54 @@ def test_sparse_dot_is_the_dot_product(
     # float32 result of a double sum; below float32's smallest normal it may underflow
     assert abs(result - expected) <= 1e-6 * magnitude + 1.2e-38
     assert sparse_dot(url, *right, *left) == result
+
+
+def sparse_dots(url: str, pairs: list[tuple[Sparse, Sparse]]) -> list[float]:
+    """Each pair's dot product, all in one query (as a search scores its rows)."""
+    rows = ", ".join(["(%s, %s::int4[], %s::float4[], %s::int4[], %s::float4[])"] * len(pairs))
+    arguments = [x for n, (left, right) in enumerate(pairs) for x in (n, *left, *right)]
+    with psycopg.connect(url) as conn:
+        scored = conn.execute(
+            f"SELECT n, avataradam_sparse_dot(li, lv, ri, rv) FROM (VALUES {rows})"  # noqa: S608
+            " AS t (n, li, lv, ri, rv)",
+            arguments,
+        ).fetchall()
+    return [float(dot) for _, dot in sorted(scored)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lefts=st.lists(sparse_parts, min_size=1, max_size=12),
+    rights=st.lists(sparse_parts, min_size=1, max_size=3),
+    choices=st.lists(st.integers(min_value=0, max_value=2), min_size=12, max_size=12),
+)
+def test_sparse_dot_in_one_query_equals_it_call_by_call(
+    implementation: tuple[str, str],
+    lefts: list[Sparse],
+    rights: list[Sparse],
+    choices: list[int],
+) -> None:
+    """Within a query the C function keeps a right-hand vector that repeats, expanded
+    (a search's query vector): its answers must be those of single calls, exactly."""
+    url, _ = implementation
+    pairs = [(left, rights[n % len(rights)]) for left, n in zip(lefts, choices, strict=False)]
+
+    together = sparse_dots(url, pairs)
+
+    assert together == [sparse_dot(url, *left, *right) for left, right in pairs]
+    assert sparse_dots(url, [(right, left) for left, right in pairs]) == together
+
+
+def test_a_malformed_vector_fails_the_query_it_is_scored_in(
+    implementation: tuple[str, str],
+) -> None:
+    url, _ = implementation
+    query: Sparse = ([1, 5], [1.0, 2.0])
+    fine: list[tuple[Sparse, Sparse]] = [(([1, 2], [1.0, 1.0]), query)] * 3
+    assert sparse_dots(url, fine) == [1.0, 1.0, 1.0]
+    for malformed in (([5, 1], [1.0, 1.0]), ([1, 5], [1.0, math.inf])):
+        with pytest.raises(psycopg.errors.DataException, match="sparse vector"):
+            sparse_dots(url, [*fine, (malformed, query)])
 
 
 @pytest.mark.parametrize(
@@ -139,6 +187,9 @@ def test_sparse_dot_of_known_vectors(
         # out of order where a merge join would never look (past the other's end)
         (("{5,9,7}", "{1,1,1}", "{1}", "{1}"), psycopg.errors.DataException),
         (("{1}", "{1}", "{0,8,3}", "{1,1,1}"), psycopg.errors.DataException),
+        (("{1,2}", "{1,Infinity}", "{1}", "{1}"), psycopg.errors.DataException),
+        (("{1}", "{1}", "{7,9}", "{NaN,1}"), psycopg.errors.DataException),
+        (("{1}", "{1}", "{7,9}", "{1,-Infinity}"), psycopg.errors.DataException),
     ],
 )
 def test_sparse_dot_refuses_malformed_vectors(
@@ -164,11 +215,42 @@ def extension_version(url: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def test_a_fresh_database_creates_the_extension_at_1_1(new_database: str) -> None:
+async def test_a_fresh_database_creates_the_extension_at_1_1_and_keeps_rows_whole(
+    new_database: str,
+) -> None:
     apply_migrations(new_database)
 
     assert extension_version(new_database) == "1.1"
     assert sparse_dot(new_database, "{1}", "{2}", "{1}", "{3}") == 6.0
+    # an e5 record (384 dimensions, ~256 sparse terms: ~3.8 kB) stays in the table, so a
+    # search never reads it back from TOAST
+    namespace, document_id = str(uuid.uuid4()), uuid.uuid4()
+    pool = await asyncpg.create_pool(new_database, min_size=1, max_size=1)
+    try:
+        index = PostgresVectorIndex(pool, 384)
+        await index.upsert(
+            namespace,
+            [
+                VectorRecord(
+                    id=f"{document_id}:{n}",
+                    values=[math.sin(n + k) for k in range(384)],
+                    document_id=document_id,
+                    topic=Topic.BOOKS,
+                    sparse=sparse_vector(range(n, 16384, 64), [0.5 + k for k in range(256)]),
+                )
+                for n in range(8)
+            ],
+        )
+        toasted = await pool.fetchval(
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'chunk_vectors'"
+        )
+        [match, *_] = await index.query_sparse(
+            namespace, sparse_vector([7, 71], [1.0, 1.0]), top_k=3
+        )
+    finally:
+        await pool.close()
+    assert toasted == 0
+    assert (match.id, match.score) == (f"{document_id}:7", 0.5 + 1.5)
 
 
 async def test_a_database_with_the_extension_at_1_0_is_updated_and_keeps_its_vectors(

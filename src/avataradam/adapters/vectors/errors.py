@@ -3,6 +3,7 @@ domain's) and the shape of a sparse vector."""
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 from avataradam.domain.errors import VectorDimensionMismatch
@@ -18,8 +19,9 @@ def check_dimension(values_length: int, expected: int, where: str = "the index")
 
 def check_sparse(vector: SparseVector) -> None:
     """ValueError unless `vector` is as `SparseVector` says (as many values as indices;
-    indices non-negative and strictly ascending): the dot product is a merge join over
-    the indices, and a stored vector out of order would fail every search beside it."""
+    indices non-negative and strictly ascending; values finite): the stored vectors are
+    what PostgreSQL's `avataradam_sparse_dot` accepts, which refuses the others, so one
+    malformed vector stored would fail every search of its namespace."""
     indices = vector.indices
     if len(indices) != len(vector.values):
         raise ValueError(
@@ -29,3 +31,5 @@ def check_sparse(vector: SparseVector) -> None:
         raise ValueError("sparse vector indices must be non-negative")
     if any(later <= earlier for earlier, later in pairwise(indices)):
         raise ValueError("sparse vector indices must strictly ascend")
+    if not all(math.isfinite(value) for value in vector.values):
+        raise ValueError("sparse vector values must be finite")

@@ -67,6 +67,11 @@ BEGIN
                         RAISE EXCEPTION 'sparse vector indices must strictly ascend'
                             USING ERRCODE = 'data_exception';
                     END IF;
+                    IF 'NaN' = ANY(part.vals) OR 'Infinity' = ANY(part.vals)
+                       OR '-Infinity' = ANY(part.vals) THEN
+                        RAISE EXCEPTION 'sparse vector values must be finite'
+                            USING ERRCODE = 'data_exception';
+                    END IF;
                 END LOOP;
                 SELECT sum(l.v::double precision * r.v) INTO dot
                   FROM unnest(left_indices, left_values) AS l (i, v)
@@ -81,6 +86,14 @@ $migration$;
 -- A chunk vector's sparse vector: ascending dimensions and their weights, both NULL
 -- when it has none (its embedder makes none, or it was written before this migration).
 -- Stored uncompressed, as the embeddings are (incompressible floats).
+--
+-- Rows are kept whole in the table up to 8160 bytes (toast_tuple_target; the default
+-- 2032 would move a row's largest array to the TOAST table, and every search would
+-- fetch it from there row by row). A 384-dimension embedding with ~256 sparse terms
+-- is ~3.8 kB: two rows a page. Measured on 20k such rows (PostgreSQL 15, 2 cores):
+-- dense search 37 ms and sparse 53 ms kept whole, against 66 ms and 129 ms toasted
+-- (27 ms dense without sparse columns); 1536-dimension embeddings alone: 40 ms whole
+-- against 85 ms toasted. Applies to rows as they are written from now on.
 ALTER TABLE chunk_vectors
     ADD COLUMN sparse_indices int4[],
     ADD COLUMN sparse_values float4[],
@@ -92,4 +105,5 @@ ALTER TABLE chunk_vectors
                AND cardinality(sparse_indices) = cardinality(sparse_values));
 ALTER TABLE chunk_vectors
     ALTER COLUMN sparse_indices SET STORAGE EXTERNAL,
-    ALTER COLUMN sparse_values SET STORAGE EXTERNAL;
+    ALTER COLUMN sparse_values SET STORAGE EXTERNAL,
+    SET (toast_tuple_target = 8160);
