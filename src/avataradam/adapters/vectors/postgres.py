@@ -67,6 +67,7 @@ FROM (
     WHERE namespace = $1 AND sparse_indices IS NOT NULL
       AND ($5::text[] IS NULL OR topic = ANY($5::text[]))
       AND document_id <> ALL($6::uuid[])
+    OFFSET 0  -- not flattened: each dot product is computed once, not again for the filter
 ) AS scored
 WHERE score > 0
 ORDER BY score DESC, id
