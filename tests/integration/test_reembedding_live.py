@@ -270,6 +270,11 @@ async def test_search_answers_throughout_a_reembedding_across_two_api_processes(
     )
     assert await _vectors(pg_pool, namespace(dealership, started.generation)) == chunks
     assert await _vectors(pg_pool, namespace(dealership, 0)) == 0
+    sparse = await pg_pool.fetchval(  # e5 makes sparse latent terms: each vector has them
+        "SELECT count(*) FROM chunk_vectors WHERE namespace = $1 AND sparse_indices IS NOT NULL",
+        namespace(dealership, started.generation),
+    )
+    assert sparse == chunks
 
 
 async def test_a_reembedding_whose_worker_is_killed_is_resumed_by_another(

@@ -1,7 +1,8 @@
-"""Sparse vectors fused into retrieval (`domain.fusion`, `KnowledgeBaseRetriever` with
-`sparse=True`): the sparse ranking moves a passage the dense one buried, only where the
-embedder makes sparse vectors (`EmbedsSparse`) and the index searches them
-(`SparseSearch`), never serves an unservable passage, and is named in cache keys.
+"""Sparse vectors written with each passage where the embedder makes them, and fused
+into retrieval (`domain.fusion`, `KnowledgeBaseRetriever` with `sparse=True`): the
+sparse ranking moves a passage the dense one buried, only where the embedder makes
+sparse vectors (`EmbedsSparse`) and the index searches them (`SparseSearch`), never
+serves an unservable passage, and is named in cache keys.
 
 In-memory twins; the PostgreSQL index's sparse search is covered by
 tests/contract/test_vector_index.py, the e5 model's sparse head by
@@ -23,14 +24,17 @@ from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.memory.vector_index import InMemoryVectorIndex
 from avataradam.adapters.vectors.metered import MeteredVectorIndex
 from avataradam.domain import fusion
+from avataradam.domain.embedding_text import AS_IS
 from avataradam.domain.model import DocumentStatus, Topic
 from avataradam.domain.ports.knowledge import (
+    ChunkDraft,
     SparseVector,
     VectorRecord,
     sparse_vector,
     vector_id,
 )
 from avataradam.domain.retrieval import KnowledgeBaseRetriever, RetrievalRequest
+from avataradam.domain.usecases.vector_targets import VectorTarget, embed_for, records
 from tests.support.knowledge import PlannedDocument, ProbeEmbedder, plant
 
 PROBE = [1.0, 0.0, 0.0, 0.0]
@@ -170,3 +174,36 @@ class _Null:
 
     def __exit__(self, *_: object) -> None:
         return None
+
+
+# ---- writing: ingestion and re-embedding embed through `embed_for` -------------------
+
+
+async def test_passages_are_written_with_the_sparse_vectors_of_their_embedder() -> None:
+    drafts = [ChunkDraft(text=f"passage {n}") for n in range(5)]
+    document_id = uuid.uuid4()
+    ids = [vector_id(document_id, n) for n in range(5)]
+
+    def target(embedder: ProbeEmbedder) -> VectorTarget:
+        return VectorTarget(
+            generation=0, profile="p", namespace="n", embedder=embedder, passage_text=AS_IS
+        )
+
+    async def unreported(share: float) -> None:
+        del share
+
+    with_sparse, dense_only = await embed_for(
+        [target(SparseProbeEmbedder(PROBE)), target(ProbeEmbedder(PROBE))],
+        drafts,
+        "Title",
+        2,
+        unreported,
+    )
+
+    assert with_sparse.sparse == [QUERY_TERMS] * 5
+    assert dense_only.sparse is None
+    assert [r.sparse for r in records(document_id, Topic.BOOKS, ids, with_sparse)] == [
+        QUERY_TERMS
+    ] * 5
+    assert [r.sparse for r in records(document_id, Topic.BOOKS, ids, dense_only)] == [None] * 5
+    assert [r.id for r in records(document_id, Topic.BOOKS, ids, with_sparse)] == ids

@@ -158,7 +158,7 @@ class Batch:
     def vectors(self, document: Document, embedded: Embedded) -> list[VectorRecord]:
         """The vector records of these passages, given their embeddings in order."""
         ids = [vector_id(document.id, i) for i in range(self.first_index, self.end_index)]
-        return records(document, ids, embedded)
+        return records(document.id, document.topic, ids, embedded)
 
     def chunks(self, document: Document) -> list[Chunk]:
         """The chunk rows of these passages."""

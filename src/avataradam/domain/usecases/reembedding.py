@@ -252,7 +252,7 @@ class RunReembedding:
             ]
             [vectors] = await embed_for([target], drafts, title, size, _unreported)
             await self._index.upsert(
-                run.namespace, records(document, [c.id for c in batch], vectors)
+                run.namespace, records(document.id, document.topic, [c.id for c in batch], vectors)
             )
         return len(chunks)
 

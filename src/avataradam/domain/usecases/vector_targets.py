@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from avataradam.domain.embedding_text import PassageText
-from avataradam.domain.model import Document
+from avataradam.domain.model import Document, Topic
 from avataradam.domain.ports.capabilities import embed_sparse
 from avataradam.domain.ports.knowledge import ChunkDraft, Embedder, SparseVector, VectorRecord
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
@@ -126,15 +126,17 @@ async def embed_for(
     return embedded
 
 
-def records(document: Document, ids: Sequence[str], embedded: Embedded) -> list[VectorRecord]:
-    """The vector records of the document's passages `ids`, given their embeddings."""
+def records(
+    document_id: UUID, topic: Topic, ids: Sequence[str], embedded: Embedded
+) -> list[VectorRecord]:
+    """The vector records of a document's passages `ids`, given their embeddings."""
     sparse: Sequence[SparseVector | None] = embedded.sparse or [None] * len(ids)
     return [
         VectorRecord(
             id=chunk_id,
             values=values,
-            document_id=document.id,
-            topic=document.topic,
+            document_id=document_id,
+            topic=topic,
             sparse=terms,
         )
         for chunk_id, values, terms in zip(ids, embedded.dense, sparse, strict=True)
