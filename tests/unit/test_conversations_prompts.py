@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from avataradam.domain.errors import InvalidInput
 from avataradam.domain.model import Message, MessageRole, Topic
-from avataradam.domain.personas import PERSONAS, persona_for
 from avataradam.domain.prompts import (
     Prompt,
     approximate_tokens,
@@ -26,6 +25,7 @@ from avataradam.domain.prompts import (
     training_prompt,
 )
 from avataradam.domain.retrieval import SearchHit
+from avataradam.domain.training.scenarios import BUILT_IN, persona_for
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 CONVERSATION = uuid.uuid4()
@@ -160,7 +160,7 @@ def test_training_prompt_without_passages_says_so() -> None:
 BREAKING_PHRASES = ("break character", "out of character", "as an ai", "language model", "trainer")
 
 
-@pytest.mark.parametrize("scenario", sorted(PERSONAS))
+@pytest.mark.parametrize("scenario", sorted(BUILT_IN))
 def test_roleplay_prompt_plays_the_persona_and_never_permits_breaking_character(
     scenario: str,
 ) -> None:

@@ -17,10 +17,11 @@ from avataradam.adapters.llm.sentences import (
 from avataradam.domain.citations import check_citations
 from avataradam.domain.errors import InvalidInput
 from avataradam.domain.model import ConversationMode, Language, Topic
-from avataradam.domain.personas import PERSONAS, persona_for
+from avataradam.domain.personas import PERSONAS
 from avataradam.domain.ports.knowledge import ExtractedSection
 from avataradam.domain.ports.services import ChatTurn, Grounding, GroundingPassage
 from avataradam.domain.prompts import roleplay_prompt, training_prompt
+from avataradam.domain.training.scenarios import BUILT_IN, persona_for
 from avataradam.domain.usecases.conversations.start import NewConversation
 from tests.unit.test_conversations_prompts import hit
 from tests.unit.test_conversations_usecases import World
@@ -119,7 +120,8 @@ def test_the_language_of_a_line_is_told_apart(text: str, language: str | None) -
 
 
 def test_every_persona_has_a_spanish_script_with_the_same_beats() -> None:
-    for persona in PERSONAS.values():
+    assert len(BUILT_IN) >= 12
+    for persona in (scenario.persona for scenario in BUILT_IN.values()):
         spanish = persona.lines("es")
         assert len(spanish.opening_lines) == len(persona.opening_lines)
         assert len(spanish.script) == len(persona.script)

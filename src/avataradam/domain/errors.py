@@ -70,6 +70,12 @@ class DocumentNotRetryable(IllegalTransition):
     code = codes.DOCUMENT_NOT_RETRYABLE
 
 
+class ScenarioSlugTaken(Conflict):
+    """Another live scenario of the dealership, or a built-in one, has this slug."""
+
+    code = codes.SCENARIO_SLUG_TAKEN
+
+
 class InvalidRequest(DomainError):
     """The request is malformed: a value that cannot be parsed as what the API
     reference declares (e.g. a `cursor` the API never issued). HTTP 400."""
@@ -144,6 +150,13 @@ class WrongCurrentPassword(PermissionDenied):
     sign-in guard like a failed sign-in)."""
 
     code = codes.WRONG_CURRENT_PASSWORD
+
+
+class ScenarioReadOnly(PermissionDenied):
+    """Built-in scenarios belong to the library, not to a dealership: nobody may change
+    or delete them (copy one into an own scenario instead). `details.scenario_id`."""
+
+    code = codes.SCENARIO_READ_ONLY
 
 
 class RateLimited(DomainError):

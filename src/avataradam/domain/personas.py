@@ -1,15 +1,16 @@
 """Who speaks in a conversation: Adam the trainer, or a customer the trainee practises on.
 
-Customer personas are the roleplay `scenario`s. Each carries what a generative model
-needs to play it (description, traits, what to bring up) and, for the extractive model
-that cannot write lines of its own, a short built-in script.
+A customer persona is who the avatar plays in a roleplay scenario
+(`domain/model/scenarios.py`). Each carries what a generative model needs to play it
+(description, traits, what to bring up) and, for the extractive model that cannot write
+lines of its own, a short built-in script. `PERSONAS` are the first five customers, now
+scenarios of the built-in library (`domain/training/scenarios.py`, which resolves them).
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from avataradam.domain.errors import InvalidInput
 from avataradam.domain.personas_es import SPANISH_LINES
 
 ADAM_PERSONA = (
@@ -30,6 +31,7 @@ class PersonaLines(msgspec.Struct, frozen=True, kw_only=True):
 
 class CustomerPersona(msgspec.Struct, frozen=True, kw_only=True):
     scenario: str
+    """The slug of the scenario this customer is played in."""
     name: str
     description: str
     traits: tuple[str, ...]
@@ -162,13 +164,3 @@ PERSONAS: dict[str, CustomerPersona] = {
         ),
     )
 }
-
-
-def persona_for(scenario: str) -> CustomerPersona:
-    persona = PERSONAS.get(scenario)
-    if persona is None:
-        raise InvalidInput(
-            f"unknown roleplay scenario; choose one of {', '.join(sorted(PERSONAS))}",
-            field="scenario",
-        )
-    return persona

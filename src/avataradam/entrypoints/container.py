@@ -79,6 +79,7 @@ from avataradam.domain.usecases.reembedding import (
     RunReembedding,
     StartReembedding,
 )
+from avataradam.domain.usecases.scenarios import ScenarioUseCases
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
@@ -184,6 +185,7 @@ class Container:
         self.get_user = GetUser(uow)
         self.list_users = ListUsers(uow)
         self.update_user = UpdateUser(uow, self.hasher, clock, self.accounts)
+        self.scenarios = ScenarioUseCases(uow, clock, ids)
 
         dispatcher = TaskDispatcher(self.queue, clock, ids)
         self.upload_document = UploadDocument(uow, dispatcher, clock, ids)

@@ -32,6 +32,7 @@ from avataradam.domain.model import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from avataradam.domain.model.scenarios import Scenario
 from avataradam.domain.vectors import Reembedding
 
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class Tables:
     reembeddings: dict[tuple[UUID, int], Reembedding] = dataclasses.field(default_factory=dict)
     # (dealership_id, generation) -> documents written into it
     reembedded: dict[tuple[UUID, int], frozenset[UUID]] = dataclasses.field(default_factory=dict)
+    scenarios: dict[UUID, Scenario] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})

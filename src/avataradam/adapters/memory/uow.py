@@ -24,6 +24,7 @@ from avataradam.adapters.memory.outbox import (
     InMemoryOutboxRepository,
 )
 from avataradam.adapters.memory.reembeddings import InMemoryReembeddingRepository
+from avataradam.adapters.memory.scenarios import InMemoryScenarioRepository
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
 from avataradam.adapters.memory.usage import InMemoryUsageRepository
 from avataradam.adapters.memory.webhooks import InMemoryWebhookRepository
@@ -55,6 +56,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.webhooks = InMemoryWebhookRepository(tx)
         self.usage = InMemoryUsageRepository(tx)
         self.reembeddings = InMemoryReembeddingRepository(tx)
+        self.scenarios = InMemoryScenarioRepository(tx)
         return self
 
     async def commit(self) -> None:

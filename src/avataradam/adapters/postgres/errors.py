@@ -26,6 +26,7 @@ from avataradam.domain.errors import (
     EmailTaken,
     InvalidInput,
     NotFound,
+    ScenarioSlugTaken,
 )
 
 P = ParamSpec("P")
@@ -67,6 +68,9 @@ _UNIQUE: dict[str, Callable[[], Conflict]] = {
     "users_email_key": lambda: EmailTaken("another user already has this email", field="email"),
     "documents_content_key": lambda: DuplicateDocument(
         "this file is already in this knowledge base"
+    ),
+    "scenarios_live_slug_key": lambda: ScenarioSlugTaken(
+        "another scenario of this dealership has this slug", field="slug"
     ),
 }
 """The unique constraints a request can break, as the error the API answers. Others

@@ -32,6 +32,7 @@ from avataradam.adapters.postgres.outbox import (
     PostgresOutboxRepository,
 )
 from avataradam.adapters.postgres.reembeddings import PostgresReembeddingRepository
+from avataradam.adapters.postgres.scenarios import PostgresScenarioRepository
 from avataradam.adapters.postgres.usage import PostgresUsageRepository
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
 from avataradam.domain.errors import DependencyUnavailable
@@ -144,6 +145,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.webhooks = PostgresWebhookRepository(connection)
         self.usage = PostgresUsageRepository(connection)
         self.reembeddings = PostgresReembeddingRepository(connection)
+        self.scenarios = PostgresScenarioRepository(connection)
         return self
 
     async def commit(self) -> None:

@@ -40,6 +40,9 @@ class Conversation(msgspec.Struct, frozen=True, kw_only=True):
     language: Language = Language.EN
     """Roleplay: the language the customer speaks. Training: the language Adam answers in
     when a question's own language is unclear (he answers in the question's language)."""
+    scenario_id: str | None = None
+    """Roleplay: the scenario practised, as the API names it (a built-in's slug, or the
+    UUID of the dealership's own scenario; see `domain/model/scenarios.py`)."""
 
 
 class Source(msgspec.Struct, frozen=True, kw_only=True):

@@ -27,6 +27,7 @@ from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.reembeddings import ReembeddingController
+from avataradam.entrypoints.http.controllers.scenarios import ScenarioController
 from avataradam.entrypoints.http.controllers.search import SearchController
 from avataradam.entrypoints.http.controllers.usage import UsageController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
@@ -114,6 +115,7 @@ def create_app(
             SearchController,
             WebhookController,
             ConversationController,
+            ScenarioController,
             FeedbackController,
             UsageController,
             HealthController,

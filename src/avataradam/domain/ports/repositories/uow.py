@@ -20,6 +20,7 @@ from avataradam.domain.ports.repositories.identity import (
     UserRepository,
 )
 from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
+from avataradam.domain.ports.repositories.scenarios import ScenarioRepository
 from avataradam.domain.ports.repositories.usage import UsageRepository
 from avataradam.domain.ports.repositories.vectors import ReembeddingRepository
 from avataradam.domain.ports.repositories.webhooks import WebhookRepository
@@ -46,6 +47,7 @@ class UnitOfWork(Protocol):
     webhooks: WebhookRepository
     usage: UsageRepository
     reembeddings: ReembeddingRepository
+    scenarios: ScenarioRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -29,7 +29,7 @@ from avataradam.domain.model import (
     Topic,
 )
 from avataradam.domain.passages import TokenCounter, fit_passages
-from avataradam.domain.personas import PERSONAS, persona_for
+from avataradam.domain.personas import CustomerPersona
 from avataradam.domain.ports.caching import AnswerCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import ChatModel, Telemetry
@@ -51,6 +51,7 @@ from avataradam.domain.usecases.conversations.replies import (
     source_of,
 )
 from avataradam.domain.usecases.conversations.start import require_storable
+from avataradam.domain.usecases.scenarios import practised_persona
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.usage import UsageBudget
 from avataradam.domain.vectors import active_vectors
@@ -163,8 +164,13 @@ class SendMessage:
             history = await uow.conversations.messages(
                 conversation_id, last=self._options.history_fetch_limit
             )
+            persona = (
+                await practised_persona(uow, conversation)
+                if conversation.mode is ConversationMode.ROLEPLAY
+                else None
+            )
         prompt, hits, cache, max_tokens = await self._prepare(
-            conversation, history, text, dealership
+            conversation, history, text, dealership, persona
         )
         key = self._answer_key(conversation, history, hits, text, dealership)
         hold = None
@@ -249,12 +255,17 @@ class SendMessage:
                 await asyncio.wait(set(self._tasks), timeout=timeout_s)
 
     async def _prepare(
-        self, conversation: Conversation, history: list[Message], text: str, dealership: Dealership
+        self,
+        conversation: Conversation,
+        history: list[Message],
+        text: str,
+        dealership: Dealership,
+        persona: CustomerPersona | None,
     ) -> tuple[Prompt, list[SearchHit], str, int]:
+        """`persona`: the roleplay customer (None in training)."""
         options = self._options
         generation, vectors = dealership.knowledge_base_generation, active_vectors(dealership)
-        if conversation.mode is ConversationMode.ROLEPLAY:
-            persona = persona_for(conversation.scenario or next(iter(PERSONAS)))
+        if persona is not None:
             result = await self._search.retrieve(
                 dealership_id=conversation.dealership_id,
                 generation=generation,

@@ -12,10 +12,12 @@ from avataradam.domain.access import Principal, dealership_scope
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Conversation, ConversationMode, Language, Message
+from avataradam.domain.model.scenarios import Scenario
 from avataradam.domain.pagination import Cursor
-from avataradam.domain.personas import PERSONAS, persona_for
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.training.scenarios import BUILT_IN, persona_for
+from avataradam.domain.usecases.scenarios import find_scenario
 
 MAX_SCENARIO_CHARS = 200
 
@@ -23,7 +25,11 @@ MAX_SCENARIO_CHARS = 200
 class NewConversation(msgspec.Struct, frozen=True, kw_only=True):
     mode: ConversationMode
     scenario: str | None = None
-    """Roleplay: a persona key (random when absent). Training: an optional focus."""
+    """Roleplay: a built-in scenario's slug (the legacy persona key). Training: an
+    optional focus."""
+    scenario_id: str | None = None
+    """Roleplay only: a built-in's slug or an own scenario's UUID. Neither this nor
+    `scenario`: a random built-in scenario."""
     dealership_id: UUID | None = None
     language: str = Language.EN.value
     """A `Language` value: the customer's language in roleplay; in training, Adam's when
@@ -72,26 +78,45 @@ class StartConversation:
         if scenario is not None and len(scenario) > MAX_SCENARIO_CHARS:
             raise InvalidInput(f"scenario is at most {MAX_SCENARIO_CHARS} characters")
         require_storable(scenario or "", "scenario")
-        if new.mode is ConversationMode.ROLEPLAY:
-            scenario = persona_for(scenario).scenario if scenario else self._choose(list(PERSONAS))
+        practised: Scenario | None = None
+        if new.scenario_id is not None:
+            if new.mode is not ConversationMode.ROLEPLAY:
+                raise InvalidInput(
+                    "scenario_id starts a roleplay; a training conversation practises none",
+                    field="scenario_id",
+                )
+            if scenario is not None:
+                raise InvalidInput("pass scenario_id or scenario, not both", field="scenario")
+        elif new.mode is ConversationMode.ROLEPLAY:
+            slug = persona_for(scenario).scenario if scenario else self._choose(list(BUILT_IN))
+            practised = BUILT_IN[slug]
         now = self._clock.now()
         conversation = Conversation(
             id=self._ids.new_id(),
             dealership_id=dealership_id,
             user_id=principal.user_id,
             mode=new.mode,
-            scenario=scenario,
+            scenario=practised.slug if practised else scenario,
             created_at=now,
             updated_at=now,
             language=language,
+            scenario_id=practised.public_id if practised else None,
         )
         request = IdempotentRequest.of(f"conversations:{principal.user_id}", idempotency_key, new)
         async with self._uow() as uow:
+            if new.scenario_id is not None:
+                practised = await find_scenario(uow, new.scenario_id, dealership_id=dealership_id)
+                if practised is not None:
+                    conversation = msgspec.structs.replace(
+                        conversation, scenario=practised.slug, scenario_id=practised.public_id
+                    )
             replay = await first_answer(uow, request, conversation, status_code=201, now=now)
             if replay is not None:
                 return replay
             if await uow.dealerships.get(dealership_id) is None:
                 raise NotFound("dealership not found")
+            if new.scenario_id is not None and practised is None:
+                raise NotFound("scenario not found")
             await uow.conversations.add(conversation)
             await uow.commit()
         return Answer(value=conversation)

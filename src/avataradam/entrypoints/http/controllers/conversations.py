@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from avataradam.domain.personas import PERSONAS
+from avataradam.domain.training.scenarios import BUILT_IN
 from avataradam.domain.usecases.conversations.feedback import FeedbackReport
 from avataradam.domain.usecases.conversations.replies import (
     ReplyFailed,
@@ -72,8 +72,10 @@ class ConversationController(Controller):
         summary="Start a conversation",
         description=(
             "`training`: Adam answers questions from the dealership's knowledge base, with "
-            "citations, in the language of each question. `roleplay`: the avatar plays a "
-            "customer (`scenario`, random if absent) who speaks `language` (`en` or `es`). "
+            "citations, in the language of each question. `roleplay`: the avatar plays the "
+            "customer of `scenario_id` (GET /v1/scenarios; the older `scenario` takes a "
+            "built-in's slug; random built-in if neither), who speaks `language` (`en` or "
+            "`es`); `scenario_id` in training: 422, an unknown one: 404. "
             "A super admin passes `dealership_id`. With an `Idempotency-Key`, repeats replay "
             "the first answer."
         ),
@@ -92,6 +94,7 @@ class ConversationController(Controller):
             NewConversation(
                 mode=data.mode,
                 scenario=data.scenario,
+                scenario_id=data.scenario_id,
                 dealership_id=data.dealership_id,
                 language=data.language,
             ),
@@ -124,14 +127,17 @@ class ConversationController(Controller):
         "/scenarios",
         operation_id="listScenarios",
         summary="Customer personas for roleplay",
-        description="Values of `scenario` for a roleplay conversation, with who the customer is.",
+        description=(
+            "Values of `scenario` for a roleplay conversation (the built-in scenarios' slugs), "
+            "with who the customer is. GET /v1/scenarios lists them with the dealership's own."
+        ),
         sync_to_thread=False,
         responses=problems(),
     )
     def scenarios(self, principal: CurrentPrincipal) -> list[ScenarioOut]:  # noqa: ARG002 -- authenticates
         return [
             to_out(p, ScenarioOut, languages=["en", *sorted(p.translations)])
-            for p in PERSONAS.values()
+            for p in (s.persona for s in BUILT_IN.values())
         ]
 
     @get(

@@ -15,8 +15,24 @@ from avataradam.entrypoints.http.schemas.common import DealershipId
 class ConversationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     mode: ConversationMode
     scenario: Annotated[str, msgspec.Meta(max_length=200, examples=["price_focused"])] | None = None
-    """Roleplay: a customer persona (GET /v1/conversations/scenarios), random when absent.
-    Training: an optional focus for the session."""
+    """Roleplay: a built-in scenario's slug (the persona keys of GET
+    /v1/conversations/scenarios); prefer `scenario_id`. Training: an optional focus for
+    the session."""
+    scenario_id: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=100,
+                examples=["gap_negative_equity"],
+                description=(
+                    "Roleplay only: the scenario to practise (GET /v1/scenarios): a built-in's "
+                    "slug or an own scenario's UUID; unknown: 404. With neither this nor "
+                    "`scenario`, a random built-in one."
+                ),
+            ),
+        ]
+        | None
+    ) = None
     dealership_id: DealershipId | None = None
     language: Annotated[
         str,
@@ -79,6 +95,8 @@ class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
     mode: ConversationMode
     scenario: str | None
+    scenario_id: str | None
+    """Roleplay: the scenario practised (a built-in's slug or an own scenario's UUID)."""
     language: Language
     """`en` or `es`: the language the roleplay customer speaks (see ConversationCreate)."""
     created_at: datetime
