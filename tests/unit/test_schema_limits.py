@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from avataradam.domain.model import scenarios as scenario
 from avataradam.domain.pagination import MAX_PAGE_SIZE
 from avataradam.domain.usecases.conversations.chat import MAX_MESSAGE_CHARS
 from avataradam.domain.usecases.conversations.feedback import MAX_REASON_CHARS
@@ -42,6 +43,11 @@ EMAIL: Limits = {"minLength": MIN_EMAIL_LENGTH, "maxLength": MAX_EMAIL_LENGTH}
 PERSON_NAME: Limits = {"maxLength": MAX_PERSON_NAME_LENGTH}
 DEALERSHIP_NAME: Limits = {"minLength": 1, "maxLength": MAX_DEALERSHIP_NAME_CHARS}
 PAGE_SIZE: Limits = {"minimum": 1, "maximum": MAX_PAGE_SIZE}
+DIFFICULTY: Limits = {"minimum": scenario.MIN_DIFFICULTY, "maximum": scenario.MAX_DIFFICULTY}
+TITLE: Limits = {"minLength": 1, "maxLength": scenario.MAX_TITLE_CHARS}
+OBJECTIVES: Limits = {"minItems": 1, "maxItems": scenario.MAX_OBJECTIVES}
+OPENING_LINES: Limits = {"minItems": 1, "maxItems": scenario.MAX_OPENING_LINES}
+SCRIPT: Limits = {"minItems": 1, "maxItems": scenario.MAX_SCRIPT_LINES}
 
 DOMAIN: dict[str, Limits] = {
     "TokenRequest.email": EMAIL,
@@ -63,6 +69,21 @@ DOMAIN: dict[str, Limits] = {
     "ConversationCreate.scenario": {"maxLength": MAX_SCENARIO_CHARS},
     "FeedbackCreate.reason": {"maxLength": MAX_REASON_CHARS},
     "query limit": PAGE_SIZE,
+    "query difficulty": DIFFICULTY,
+    "ScenarioCreate.difficulty": DIFFICULTY,
+    "ScenarioUpdate.difficulty": DIFFICULTY,
+    "ScenarioCreate.title": TITLE,
+    "ScenarioUpdate.title": TITLE,
+    "ScenarioCreate.objectives": OBJECTIVES,
+    "ScenarioUpdate.objectives": OBJECTIVES,
+    "PersonaBody.name": {"minLength": 1, "maxLength": scenario.MAX_PERSONA_NAME_CHARS},
+    "PersonaBody.description": {"minLength": 1, "maxLength": scenario.MAX_DESCRIPTION_CHARS},
+    "PersonaBody.concerns": {"maxLength": scenario.MAX_CONCERNS_CHARS},
+    "PersonaBody.traits": {"maxItems": scenario.MAX_TRAITS},
+    "PersonaBody.opening_lines": OPENING_LINES,
+    "PersonaBody.script": SCRIPT,
+    "PersonaLinesBody.opening_lines": OPENING_LINES,
+    "PersonaLinesBody.script": SCRIPT,
 }
 """Constraints that state a rule of the domain, by schema property or parameter."""
 
@@ -77,6 +98,15 @@ API_OWN = {
         "a bound on input size; StartConversation refuses any value but en and es with a"
         " 422 naming them"
     ),
+    "ConversationCreate.scenario_id": (
+        "a bound on input size: a slug is at most 64 characters, a UUID 36; anything "
+        "longer names no scenario (404)"
+    ),
+    "path scenario_id": "the same bound as ConversationCreate.scenario_id's",
+    "ScenarioCreate.rubric_id": (
+        "a bound on input size; the domain accepts only the ids of known rubrics (422)"
+    ),
+    "ScenarioUpdate.rubric_id": "the same bound as ScenarioCreate.rubric_id's",
     "DealershipUpdate.monthly_token_budget": (
         "UpdateDealership refuses a negative budget (0 = unlimited); the maximum keeps a "
         "budget within PostgreSQL's bigint"

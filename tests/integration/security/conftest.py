@@ -65,6 +65,25 @@ async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
             headers=admin,
         )
     )
+    scenario = await _created(
+        await client.post(
+            "/v1/scenarios",
+            json={
+                "slug": "victims_own_customer",
+                "title": "Our confidential objection drill",
+                "product": "gap",
+                "difficulty": 2,
+                "persona": {
+                    "name": "Vic",
+                    "description": "a customer only this dealership trains on",
+                    "opening_lines": ["Tell me why GAP matters for me."],
+                    "script": ["Is it optional?"],
+                },
+                "objectives": ["Say that GAP is optional."],
+            },
+            headers=admin,
+        )
+    )
     conversation = await _created(
         await client.post("/v1/conversations", json={"mode": "training"}, headers=user)
     )
@@ -82,6 +101,7 @@ async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
             "user_id": tenant.user.id,
             "document_id": str(document["id"]),
             "webhook_id": str(webhook["id"]),
+            "scenario_id": str(scenario["id"]),
             "conversation_id": str(conversation["id"]),
             "message_id": str(reply["id"]),
         },

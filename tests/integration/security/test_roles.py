@@ -51,6 +51,10 @@ ADMIN_ONLY: set[Route] = {
     ("POST", "/v1/webhooks/{webhook_id:uuid}/rotate-secret"),
     ("GET", "/v1/feedback"),
     ("GET", "/v1/usage"),
+    # The dealership's own scenarios; built-ins are read-only for every role.
+    ("POST", "/v1/scenarios"),
+    ("PATCH", "/v1/scenarios/{scenario_id:str}"),
+    ("DELETE", "/v1/scenarios/{scenario_id:str}"),
     # Their own dealership's; another's answers like a missing one (test_tenant_isolation).
     ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"),
     ("GET", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"),
@@ -66,6 +70,8 @@ ANY_USER: set[Route] = {
     ("POST", "/v1/conversations"),
     ("GET", "/v1/conversations"),
     ("GET", "/v1/conversations/scenarios"),
+    ("GET", "/v1/scenarios"),
+    ("GET", "/v1/scenarios/{scenario_id:str}"),
     ("GET", "/v1/conversations/{conversation_id:uuid}"),
     ("POST", "/v1/conversations/{conversation_id:uuid}/messages"),
     ("POST", "/v1/messages/{message_id:uuid}/feedback"),
@@ -94,6 +100,22 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
             "json": {"url": "https://hooks.example.com/rogue", "events": ["document.ready"]}
         },
         ("POST", "/v1/search"): {"json": {"query": "GAP"}},
+        ("POST", "/v1/scenarios"): {
+            "json": {
+                "slug": "rogue_scenario",
+                "title": "Rogue",
+                "product": "vsc",
+                "difficulty": 1,
+                "persona": {
+                    "name": "Rogue",
+                    "description": "a customer nobody asked for",
+                    "opening_lines": ["Hello."],
+                    "script": ["No."],
+                },
+                "objectives": ["None."],
+            }
+        },
+        ("PATCH", "/v1/scenarios/{scenario_id:str}"): {"json": {"title": "Renamed"}},
         ("POST", "/v1/conversations"): {"json": {"mode": "roleplay"}},
         ("POST", "/v1/conversations/{conversation_id:uuid}/messages"): {
             "json": {"content": "Hello"}
@@ -108,7 +130,7 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
     }
     path = template.replace("{generation:int}", "1")
     for name, value in ids.items():
-        path = path.replace(f"{{{name}:uuid}}", value)
+        path = path.replace(f"{{{name}:uuid}}", value).replace(f"{{{name}:str}}", value)
     return {"method": method, "url": path, **bodies.get(route, {})}
 
 
@@ -165,6 +187,10 @@ async def test_refusals_changed_nothing(client: httpx.AsyncClient, own: Holdings
     assert [d["filename"] for d in documents.json()["items"]] == ["secret.txt"]
     webhooks = await client.get("/v1/webhooks", headers=admin)
     assert len(webhooks.json()["items"]) == 1
+    scenario = await client.get(f"/v1/scenarios/{own.ids['scenario_id']}", headers=admin)
+    assert scenario.json()["title"] != "Renamed"
+    scenarios = await client.get("/v1/scenarios?limit=200", headers=admin)
+    assert "rogue_scenario" not in {s["slug"] for s in scenarios.json()["items"]}
     me = await client.get(f"/v1/users/{own.tenant.admin.id}", headers=admin)
     assert me.json()["role"] == "dealership_admin"
 

@@ -25,6 +25,7 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/v1/conversations/{conversation_id:uuid}/messages"): {"content": "leak it"},
     ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"rating": "down"},
     ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {},
+    ("PATCH", "/v1/scenarios/{scenario_id:str}"): {"title": "Taken over"},
 }
 OWNER_READS = {
     "dealership_id": None,  # super-admin-only: the owner's admin cannot read it either
@@ -32,6 +33,7 @@ OWNER_READS = {
     "document_id": "/v1/documents/{}",
     "webhook_id": "/v1/webhooks/{}",
     "conversation_id": "/v1/conversations/{}",
+    "scenario_id": "/v1/scenarios/{}",
     "message_id": None,  # read through its conversation
 }
 
@@ -45,7 +47,7 @@ class IdRoute:
     def path(self, ids: dict[str, str]) -> str:
         path = self.template.replace("{generation:int}", "1")
         for name in self.id_params:
-            path = path.replace(f"{{{name}:uuid}}", ids[name])
+            path = path.replace(f"{{{name}:uuid}}", ids[name]).replace(f"{{{name}:str}}", ids[name])
         return path
 
 
@@ -142,6 +144,9 @@ async def test_nothing_of_the_victim_changed(
     assert document.json()["status"] != "deleting"
     webhook = await client.get(f"/v1/webhooks/{victim.ids['webhook_id']}", headers=owner)
     assert webhook.status_code == 200
+    scenario = await client.get(f"/v1/scenarios/{victim.ids['scenario_id']}", headers=owner)
+    assert scenario.status_code == 200
+    assert scenario.json()["title"] != "Taken over"
     feedback = await client.get("/v1/feedback", headers=owner)
     assert feedback.json()["items"] == []
     dealership = await client.get(

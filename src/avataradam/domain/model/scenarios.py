@@ -38,6 +38,16 @@ class Product(enum.StrEnum):
 MIN_DIFFICULTY, MAX_DIFFICULTY = 1, 3
 """1: a cooperative customer with one objection; 3: several objections, hostile."""
 
+MAX_TITLE_CHARS = 200
+MAX_PERSONA_NAME_CHARS = 80
+MAX_DESCRIPTION_CHARS = 1000
+MAX_CONCERNS_CHARS = 500
+MAX_TRAITS, MAX_TRAIT_CHARS = 12, 200
+MAX_OPENING_LINES, MAX_SCRIPT_LINES, MAX_LINE_CHARS = 10, 30, 500
+MAX_OBJECTIVES, MAX_OBJECTIVE_CHARS = 12, 300
+"""Bounds of an own scenario's text, what a trainer writes and a prompt can carry: the
+persona goes whole into every roleplay turn's system prompt."""
+
 SLUG_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 """Lowercase letters, digits and `_`, starting with a letter, 2 to 64 characters: never a
 UUID's shape (a UUID's canonical form has `-`), so slugs and UUID ids cannot collide."""

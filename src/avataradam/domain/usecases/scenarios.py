@@ -23,7 +23,18 @@ from avataradam.domain.errors import (
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import Conversation, Language, Role
 from avataradam.domain.model.scenarios import (
+    MAX_CONCERNS_CHARS,
+    MAX_DESCRIPTION_CHARS,
     MAX_DIFFICULTY,
+    MAX_LINE_CHARS,
+    MAX_OBJECTIVE_CHARS,
+    MAX_OBJECTIVES,
+    MAX_OPENING_LINES,
+    MAX_PERSONA_NAME_CHARS,
+    MAX_SCRIPT_LINES,
+    MAX_TITLE_CHARS,
+    MAX_TRAIT_CHARS,
+    MAX_TRAITS,
     MIN_DIFFICULTY,
     Product,
     Scenario,
@@ -77,18 +88,28 @@ class ScenarioChanges(msgspec.Struct, frozen=True, kw_only=True):
     rubric_id: str | None = None
 
 
-def _text(value: str, field: str) -> str:
-    """`value` stripped; InvalidInput when blank or holding NUL (PostgreSQL text cannot)."""
+def _text(value: str, field: str, max_chars: int) -> str:
+    """`value` stripped; InvalidInput when blank, longer than `max_chars` or holding NUL
+    (PostgreSQL text cannot)."""
     stripped = value.strip()
-    if not stripped or "\x00" in stripped:
-        raise InvalidInput(f"{field} must be non-blank text without NUL characters", field=field)
+    if not stripped or len(stripped) > max_chars or "\x00" in stripped:
+        raise InvalidInput(
+            f"{field} must be 1 to {max_chars} characters of text without NUL characters",
+            field=field,
+        )
     return stripped
 
 
-def _texts(values: tuple[str, ...], field: str, *, at_least: int) -> tuple[str, ...]:
-    if len(values) < at_least:
-        raise InvalidInput(f"{field} needs at least {at_least} entries", field=field)
-    return tuple(_text(value, field) for value in values)
+def _texts(
+    values: tuple[str, ...], field: str, *, at_least: int, at_most: int, max_chars: int
+) -> tuple[str, ...]:
+    if not at_least <= len(values) <= at_most:
+        raise InvalidInput(f"{field} needs {at_least} to {at_most} entries", field=field)
+    return tuple(_text(value, field, max_chars) for value in values)
+
+
+def _lines(values: tuple[str, ...], field: str, at_most: int) -> tuple[str, ...]:
+    return _texts(values, field, at_least=1, at_most=at_most, max_chars=MAX_LINE_CHARS)
 
 
 def _persona(slug: str, draft: PersonaDraft) -> CustomerPersona:
@@ -98,17 +119,24 @@ def _persona(slug: str, draft: PersonaDraft) -> CustomerPersona:
         if language not in {lang.value for lang in Language} or language == Language.EN:
             raise InvalidInput("translations are keyed by a language other than en", field=field)
         translations[language] = PersonaLines(
-            opening_lines=_texts(lines.opening_lines, f"{field}.opening_lines", at_least=1),
-            script=_texts(lines.script, f"{field}.script", at_least=1),
+            opening_lines=_lines(lines.opening_lines, f"{field}.opening_lines", MAX_OPENING_LINES),
+            script=_lines(lines.script, f"{field}.script", MAX_SCRIPT_LINES),
         )
+    concerns = draft.concerns.strip()
     return CustomerPersona(
         scenario=slug,
-        name=_text(draft.name, "persona.name"),
-        description=_text(draft.description, "persona.description"),
-        traits=_texts(draft.traits, "persona.traits", at_least=0),
-        concerns=draft.concerns.strip().replace("\x00", ""),
-        opening_lines=_texts(draft.opening_lines, "persona.opening_lines", at_least=1),
-        script=_texts(draft.script, "persona.script", at_least=1),
+        name=_text(draft.name, "persona.name", MAX_PERSONA_NAME_CHARS),
+        description=_text(draft.description, "persona.description", MAX_DESCRIPTION_CHARS),
+        traits=_texts(
+            draft.traits,
+            "persona.traits",
+            at_least=0,
+            at_most=MAX_TRAITS,
+            max_chars=MAX_TRAIT_CHARS,
+        ),
+        concerns=_text(concerns, "persona.concerns", MAX_CONCERNS_CHARS) if concerns else "",
+        opening_lines=_lines(draft.opening_lines, "persona.opening_lines", MAX_OPENING_LINES),
+        script=_lines(draft.script, "persona.script", MAX_SCRIPT_LINES),
         translations=translations,
     )
 
@@ -137,8 +165,14 @@ def _checked(scenario: Scenario) -> Scenario:
         )
     return msgspec.structs.replace(
         scenario,
-        title=_text(scenario.title, "title"),
-        objectives=_texts(scenario.objectives, "objectives", at_least=1),
+        title=_text(scenario.title, "title", MAX_TITLE_CHARS),
+        objectives=_texts(
+            scenario.objectives,
+            "objectives",
+            at_least=1,
+            at_most=MAX_OBJECTIVES,
+            max_chars=MAX_OBJECTIVE_CHARS,
+        ),
     )
 
 

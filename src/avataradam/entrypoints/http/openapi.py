@@ -107,6 +107,13 @@ TAGS = [
         name="conversations",
         description="Training and roleplay sessions with Adam, as JSON or streamed (SSE).",
     ),
+    Tag(
+        name="scenarios",
+        description=(
+            "Roleplay scenarios: the built-in F&I library and the dealership's own "
+            "(written by admins)."
+        ),
+    ),
     Tag(name="feedback", description="Ratings of Adam's answers; reports for admins."),
     Tag(name="webhooks", description="Signed event deliveries (Standard Webhooks)."),
     Tag(name="usage", description="Model usage per day and monthly token budgets."),

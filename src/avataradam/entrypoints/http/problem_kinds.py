@@ -38,7 +38,8 @@ PROBLEM_KINDS: dict[int, ProblemKind] = {
         "permission_denied",
         "The caller's role may not do this (`permission_denied`); one's own password is "
         "changed with POST /v1/me/password (`current_password_required`), whose "
-        "`current_password` was wrong (`wrong_current_password`).",
+        "`current_password` was wrong (`wrong_current_password`); built-in scenarios are "
+        "read-only for every role (`scenario_read_only`).",
         "this action needs the role dealership_admin or super_admin",
     ),
     404: ProblemKind(
@@ -64,7 +65,8 @@ PROBLEM_KINDS: dict[int, ProblemKind] = {
         "The request conflicts with the current state: the same file already in the "
         "topic (`duplicate_document`, `details.document_id` names it), an email another "
         "user has (`email_taken`), a document that is not `failed` (`document_not_retryable`, "
-        "`details.status`), another request changing the same data first "
+        "`details.status`), a scenario slug in use (`scenario_slug_taken`), another request "
+        "changing the same data first "
         "(`concurrent_update`: retry).",
         "the same file is already in this knowledge base",
     ),

@@ -24,8 +24,8 @@ from avataradam.entrypoints.http.schemas.scenarios import (
     PersonaBody,
     PersonaOut,
     ScenarioCreate,
-    ScenarioOut,
     ScenarioUpdate,
+    TrainingScenarioOut,
 )
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
@@ -39,11 +39,11 @@ ScenarioId = Annotated[
 DealershipParam = FromQuery[UUID | None]
 
 
-def scenario_out(scenario: Scenario) -> ScenarioOut:
+def scenario_out(scenario: Scenario) -> TrainingScenarioOut:
     persona = scenario.persona
     return to_out(
         scenario,
-        ScenarioOut,
+        TrainingScenarioOut,
         id=scenario.public_id,
         built_in=scenario.built_in,
         persona=to_out(persona, PersonaOut, languages=["en", *sorted(persona.translations)]),
@@ -73,7 +73,8 @@ class ScenarioController(Controller):
     security = SECURITY
 
     @get(
-        operation_id="listScenarios",
+        # listScenarios is GET /v1/conversations/scenarios's, kept for existing clients.
+        operation_id="listScenarioLibrary",
         summary="List roleplay scenarios",
         description=(
             "The built-in library (library order) then the dealership's own scenarios "
@@ -91,7 +92,7 @@ class ScenarioController(Controller):
         difficulty: Annotated[int | None, QueryParameter(ge=1, le=3)] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
-    ) -> ListResponse[ScenarioOut]:
+    ) -> ListResponse[TrainingScenarioOut]:
         return await list_page(
             partial(
                 container.scenarios.list,
@@ -118,7 +119,7 @@ class ScenarioController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
-    ) -> ScenarioOut:
+    ) -> TrainingScenarioOut:
         found = await container.scenarios.get(principal, scenario_id, dealership_id=dealership_id)
         return scenario_out(found)
 
@@ -141,7 +142,7 @@ class ScenarioController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[ScenarioOut]:
+    ) -> Response[TrainingScenarioOut]:
         answer = await container.scenarios.create(
             principal,
             ScenarioDraft(
@@ -176,7 +177,7 @@ class ScenarioController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
-    ) -> ScenarioOut:
+    ) -> TrainingScenarioOut:
         changes = ScenarioChanges(
             slug=data.slug,
             title=data.title,

@@ -7,11 +7,29 @@ from typing import Annotated
 import msgspec
 
 from avataradam.domain.model import Language
-from avataradam.domain.model.scenarios import MAX_DIFFICULTY, MIN_DIFFICULTY, SLUG_PATTERN, Product
+from avataradam.domain.model.scenarios import (
+    MAX_CONCERNS_CHARS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_DIFFICULTY,
+    MAX_LINE_CHARS,
+    MAX_OBJECTIVE_CHARS,
+    MAX_OBJECTIVES,
+    MAX_OPENING_LINES,
+    MAX_PERSONA_NAME_CHARS,
+    MAX_SCRIPT_LINES,
+    MAX_TITLE_CHARS,
+    MAX_TRAIT_CHARS,
+    MAX_TRAITS,
+    MIN_DIFFICULTY,
+    SLUG_PATTERN,
+    Product,
+)
 from avataradam.domain.training import FI_OFFICE_RUBRIC_ID
 from avataradam.entrypoints.http.schemas.common import DealershipId
 
-Line = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Line = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_LINE_CHARS)]
+OpeningLines = Annotated[list[Line], msgspec.Meta(min_length=1, max_length=MAX_OPENING_LINES)]
+Script = Annotated[list[Line], msgspec.Meta(min_length=1, max_length=MAX_SCRIPT_LINES)]
 Slug = Annotated[
     str,
     msgspec.Meta(
@@ -20,7 +38,7 @@ Slug = Annotated[
         description="2 to 64 lowercase letters, digits or `_`, starting with a letter.",
     ),
 ]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
 Difficulty = Annotated[
     int,
     msgspec.Meta(
@@ -30,8 +48,8 @@ Difficulty = Annotated[
     ),
 ]
 Objectives = Annotated[
-    list[Annotated[str, msgspec.Meta(min_length=1, max_length=300)]],
-    msgspec.Meta(min_length=1, max_length=12),
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_OBJECTIVE_CHARS)]],
+    msgspec.Meta(min_length=1, max_length=MAX_OBJECTIVES),
 ]
 RubricId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=[FI_OFFICE_RUBRIC_ID])]
 
@@ -39,8 +57,8 @@ RubricId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=[FI
 class PersonaLinesBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The customer's script in one language: first lines, then lines to come back to."""
 
-    opening_lines: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=10)]
-    script: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=30)]
+    opening_lines: OpeningLines
+    script: Script
 
 
 class PersonaBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -49,23 +67,25 @@ class PersonaBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     configured) says `opening_lines`, then `script` lines between quotes from the
     dealership's objection-handling documents."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80, examples=["Lee"])]
+    name: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=MAX_PERSONA_NAME_CHARS, examples=["Lee"])
+    ]
     description: Annotated[
         str,
         msgspec.Meta(
             min_length=1,
-            max_length=1000,
+            max_length=MAX_DESCRIPTION_CHARS,
             examples=["a first-time buyer with a thin credit file and a tight budget"],
         ),
     ]
     traits: Annotated[
-        list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]],
-        msgspec.Meta(max_length=12),
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TRAIT_CHARS)]],
+        msgspec.Meta(max_length=MAX_TRAITS),
     ] = msgspec.field(default_factory=list)
-    concerns: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    concerns: Annotated[str, msgspec.Meta(max_length=MAX_CONCERNS_CHARS)] = ""
     """Words of the objections this customer raises (steers retrieval)."""
-    opening_lines: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=10)]
-    script: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=30)]
+    opening_lines: OpeningLines
+    script: Script
     """English lines; Spanish ones in `translations.es`."""
     translations: dict[Language, PersonaLinesBody] = msgspec.field(default_factory=dict)
     """The script in another language (`es`), for a roleplay held in it."""
@@ -107,7 +127,7 @@ class PersonaOut(msgspec.Struct, frozen=True, kw_only=True):
     """Values of a roleplay's `language` this customer has a script in."""
 
 
-class ScenarioOut(msgspec.Struct, frozen=True, kw_only=True):
+class TrainingScenarioOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     """Built-in: its slug. The dealership's own: its UUID. Pass it as a roleplay's
     `scenario_id`."""
