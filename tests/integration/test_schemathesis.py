@@ -102,6 +102,23 @@ def _seed(api: LiveApi) -> None:
         api.admin,
         json={"url": "https://hooks.example.com/fuzz", "events": ["document.ready"]},
     )
+    scenario = api.post(
+        "/v1/scenarios",
+        api.admin,
+        json={
+            "slug": "fuzz_customer",
+            "title": "Fuzz customer",
+            "product": "gap",
+            "difficulty": 1,
+            "persona": {
+                "name": "Fuzz",
+                "description": "a customer made for fuzzing",
+                "opening_lines": ["Hello."],
+                "script": ["Is it optional?"],
+            },
+            "objectives": ["Say that GAP is optional."],
+        },
+    )
     conversation = api.post("/v1/conversations", api.admin, json={"mode": "training"})
     reply = api.post(
         f"/v1/conversations/{conversation['id']}/messages",
@@ -119,6 +136,7 @@ def _seed(api: LiveApi) -> None:
         user_id=user["id"],
         document_id=document["id"],
         webhook_id=webhook["id"],
+        scenario_id=scenario["id"],
         conversation_id=conversation["id"],
         message_id=reply["id"],
     )
