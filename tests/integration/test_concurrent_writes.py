@@ -30,6 +30,7 @@ INTERNALS = (
     "_fkey",
     "users_email_key",
     "documents_content_key",
+    "scenarios_live_slug_key",
     "_rater_key",
 )
 """Database constraint names (any `<table>_..._key/pkey/fkey`) never reach a problem."""
@@ -323,6 +324,49 @@ async def test_identical_webhook_deletes_at_once_delete_once_then_not_found(
     raced = await race(apis, same(_request(tenant.admin, "DELETE", path), N))
     _assert_no_internals(raced)
     assert raced.statuses == {204: 1, 404: N - 1}
+
+
+def _scenario(slug: str) -> dict[str, Any]:
+    return {
+        "slug": slug,
+        "title": "Twin customer",
+        "product": "vsc",
+        "difficulty": 1,
+        "persona": {
+            "name": "Twin",
+            "description": "a customer asked for twice at once",
+            "opening_lines": ["Hello?"],
+            "script": ["Is it optional?"],
+        },
+        "objectives": ["Say it is optional."],
+    }
+
+
+async def test_identical_scenarios_at_once_create_one_and_replay_or_say_slug_taken(
+    apis: list[str], tenant: Tenant
+) -> None:
+    for _ in range(ROUNDS):
+        keyed = _scenario(f"keyed_{uuid.uuid4().hex[:8]}")
+        raced = await race(
+            apis, same(_post(tenant.admin, "/v1/scenarios", keyed, key=str(uuid.uuid4())), N)
+        )
+        _assert_no_internals(raced)
+        _one_first_and_replays(raced, 201)
+        raced = await race(
+            apis,
+            same(
+                _post(tenant.admin, "/v1/scenarios", _scenario(f"twin_{uuid.uuid4().hex[:8]}")), N
+            ),
+        )
+        _assert_no_internals(raced)
+        assert raced.statuses == {201: 1, 409: N - 1}, [r.text for r in raced.responses]
+        for refused in raced.with_status(409):
+            assert refused.json()["code"] == "scenario_slug_taken"
+            assert refused.json()["errors"][0]["field"] == "slug"
+        path = f"/v1/scenarios/{raced.with_status(201)[0].json()['id']}"
+        raced = await race(apis, same(_request(tenant.admin, "DELETE", path), N))
+        _assert_no_internals(raced)
+        assert raced.statuses == {204: 1, 404: N - 1}
 
 
 async def test_identical_dealership_and_user_updates_at_once_all_answer_the_same_state(

@@ -292,3 +292,45 @@ async def test_scenario_id_is_refused_where_it_makes_no_sense(
         response = await client.post("/v1/conversations", json=body, headers=tenant.user.headers)
         assert response.status_code == status, (body, response.text)
         assert problem(response)["code"] == code
+
+
+async def test_a_repeated_creation_with_its_idempotency_key_replays_the_first(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    headers = tenant.admin.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    body = scenario_body("replayed_once")
+
+    first = await client.post("/v1/scenarios", json=body, headers=headers)
+    again = await client.post("/v1/scenarios", json=body, headers=headers)
+    other = await client.post("/v1/scenarios", json=scenario_body("another_body"), headers=headers)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert problem(other)["code"] == "idempotency_key_reused"
+    slugs = [s["slug"] for s in await all_items(client, tenant.user)]
+    assert slugs.count("replayed_once") == 1
+
+
+async def test_a_super_admin_names_the_dealership_of_own_scenarios(
+    client: httpx.AsyncClient, super_admin: Account, tenant: Tenant
+) -> None:
+    root = super_admin.headers
+    created = await client.post(
+        "/v1/scenarios",
+        json=scenario_body("made_by_root", dealership_id=tenant.dealership_id),
+        headers=root,
+    )
+    assert created.status_code == 201, created.text
+    library = await client.get("/v1/scenarios?limit=200", headers=root)
+    assert [s["id"] for s in library.json()["items"]] == list(BUILT_IN)
+    theirs = await client.get(
+        f"/v1/scenarios?limit=200&dealership_id={tenant.dealership_id}", headers=root
+    )
+    assert created.json()["id"] in {s["id"] for s in theirs.json()["items"]}
+    path = f"/v1/scenarios/{created.json()['id']}"
+    assert (await client.get(path, headers=root)).status_code == 422  # which dealership?
+    scoped = f"{path}?dealership_id={tenant.dealership_id}"
+    assert (await client.get(scoped, headers=root)).json() == created.json()
+    assert (await client.get(path, headers=tenant.user.headers)).json() == created.json()
+    assert (await client.delete(scoped, headers=root)).status_code == 204
