@@ -26,12 +26,8 @@ from avataradam.domain.pagination import Cursor
 from avataradam.domain.personas import PERSONAS
 from avataradam.domain.training import FI_OFFICE_RUBRIC_ID
 from avataradam.domain.training.scenarios import BUILT_IN, built_in_page
-from avataradam.domain.usecases.scenarios import (
-    PersonaDraft,
-    ScenarioChanges,
-    ScenarioDraft,
-    ScenarioUseCases,
-)
+from avataradam.domain.usecases.scenario_rules import PersonaDraft, ScenarioChanges, ScenarioDraft
+from avataradam.domain.usecases.scenarios import ScenarioUseCases
 from tests.support.fakes import ManualClock
 
 SITUATIONS = {

@@ -51,7 +51,7 @@ from avataradam.domain.usecases.conversations.replies import (
     source_of,
 )
 from avataradam.domain.usecases.conversations.start import require_storable
-from avataradam.domain.usecases.scenarios import practised_persona
+from avataradam.domain.usecases.scenario_rules import practised_persona
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.usage import UsageBudget
 from avataradam.domain.vectors import active_vectors

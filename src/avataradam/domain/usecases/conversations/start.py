@@ -17,7 +17,7 @@ from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.training.scenarios import BUILT_IN, persona_for
-from avataradam.domain.usecases.scenarios import find_scenario
+from avataradam.domain.usecases.scenario_rules import find_scenario
 
 MAX_SCENARIO_CHARS = 200
 

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from avataradam.domain.model.scenarios import Product, Scenario
 from avataradam.domain.personas import PersonaLines
-from avataradam.domain.usecases.scenarios import PersonaDraft, ScenarioChanges, ScenarioDraft
+from avataradam.domain.usecases.scenario_rules import PersonaDraft, ScenarioChanges, ScenarioDraft
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
