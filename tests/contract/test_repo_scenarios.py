@@ -80,6 +80,7 @@ async def test_a_scenario_round_trips_whole_and_only_in_its_dealership(
     async with uow(read_only=True) as work:
         assert await work.scenarios.get(s.id, dealership_id=d.id) == s
         assert await work.scenarios.get(s.id, dealership_id=other.id) is None
+        assert await work.scenarios.get(s.id, dealership_id=None) == s  # any dealership's
         assert await work.scenarios.get(uuid4(), dealership_id=d.id) is None
 
 

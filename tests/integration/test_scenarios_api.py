@@ -329,8 +329,12 @@ async def test_a_super_admin_names_the_dealership_of_own_scenarios(
     )
     assert created.json()["id"] in {s["id"] for s in theirs.json()["items"]}
     path = f"/v1/scenarios/{created.json()['id']}"
-    assert (await client.get(path, headers=root)).status_code == 422  # which dealership?
-    scoped = f"{path}?dealership_id={tenant.dealership_id}"
-    assert (await client.get(scoped, headers=root)).json() == created.json()
-    assert (await client.get(path, headers=tenant.user.headers)).json() == created.json()
-    assert (await client.delete(scoped, headers=root)).status_code == 204
+    # By id, like a document or a webhook: no dealership_id needed.
+    assert (await client.get(path, headers=root)).json() == created.json()
+    elsewhere = f"{path}?dealership_id={uuid.uuid4()}"
+    assert (await client.get(elsewhere, headers=root)).status_code == 404
+    patched = await client.patch(path, json={"title": "Set by root"}, headers=root)
+    assert patched.json()["title"] == "Set by root"
+    assert (await client.get(path, headers=tenant.user.headers)).json() == patched.json()
+    assert (await client.delete(path, headers=root)).status_code == 204
+    assert (await client.get(path, headers=tenant.user.headers)).status_code == 404

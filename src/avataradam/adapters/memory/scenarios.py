@@ -45,10 +45,10 @@ class InMemoryScenarioRepository:
         self._tx.write(op)
 
     async def get(
-        self, scenario_id: UUID, *, dealership_id: UUID, include_deleted: bool = False
+        self, scenario_id: UUID, *, dealership_id: UUID | None, include_deleted: bool = False
     ) -> Scenario | None:
         found = self._tx.tables.scenarios.get(scenario_id)
-        if found is None or found.dealership_id != dealership_id:
+        if found is None or dealership_id not in (None, found.dealership_id):
             return None
         if found.deleted_at is not None and not include_deleted:
             return None

@@ -37,11 +37,12 @@ class PostgresScenarioRepository(ConnectionRepository):
 
     @translate
     async def get(
-        self, scenario_id: UUID, *, dealership_id: UUID, include_deleted: bool = False
+        self, scenario_id: UUID, *, dealership_id: UUID | None, include_deleted: bool = False
     ) -> Scenario | None:
         return await self._one(
             Scenario,
-            f"{_SELECT} WHERE id = $1 AND dealership_id = $2 AND ($3 OR deleted_at IS NULL)",
+            f"{_SELECT} WHERE id = $1 AND ($2::uuid IS NULL OR dealership_id = $2)"
+            " AND ($3 OR deleted_at IS NULL)",
             scenario_id,
             dealership_id,
             include_deleted,

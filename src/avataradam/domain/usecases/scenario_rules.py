@@ -168,10 +168,11 @@ def checked(scenario: Scenario) -> Scenario:
 async def find_scenario(
     uow: UnitOfWork, scenario_id: str, *, dealership_id: UUID | None, include_deleted: bool = False
 ) -> Scenario | None:
-    """The built-in with slug `scenario_id`, or the dealership's own scenario with that
-    UUID; None for anything else (another dealership's included)."""
+    """The built-in with slug `scenario_id`, or the own scenario with that UUID of
+    `dealership_id` (None: of any dealership, for a super admin); None for anything else
+    (another dealership's included)."""
     found = built_in(scenario_id)
-    if found is not None or dealership_id is None:
+    if found is not None:
         return found
     try:
         key = UUID(scenario_id)

@@ -31,16 +31,27 @@ from avataradam.domain.usecases.scenario_rules import (
 )
 
 
-def _own(principal: Principal, scenario_id: str, dealership_id: UUID | None) -> tuple[UUID, UUID]:
-    """(dealership, scenario key) of an own scenario an admin may change: PermissionDenied
-    for other roles, ScenarioReadOnly for a built-in, NotFound for what is no UUID."""
+def _scope(principal: Principal, dealership_id: UUID | None) -> UUID | None:
+    """Whose own scenarios `principal` reaches by id: a super admin's without a
+    `dealership_id` are any dealership's (None), as documents and webhooks are."""
+    if principal.is_super_admin and dealership_id is None:
+        return None
+    return dealership_scope(principal, dealership_id)
+
+
+def _own(
+    principal: Principal, scenario_id: str, dealership_id: UUID | None
+) -> tuple[UUID | None, UUID]:
+    """(dealership scope, scenario key) of an own scenario an admin may change:
+    PermissionDenied for other roles, ScenarioReadOnly for a built-in, NotFound for
+    what is no UUID."""
     require_role(principal, Role.SUPER_ADMIN, Role.DEALERSHIP_ADMIN)
     if built_in(scenario_id) is not None:
         raise ScenarioReadOnly(
             "built-in scenarios are read-only; create an own scenario instead",
             scenario_id=scenario_id,
         )
-    scope = dealership_scope(principal, dealership_id)
+    scope = _scope(principal, dealership_id)
     try:
         return scope, UUID(scenario_id)
     except ValueError:
@@ -87,7 +98,7 @@ class GetScenario:
     ) -> Scenario:
         found = built_in(scenario_id)
         if found is None:
-            scope = dealership_scope(principal, dealership_id)
+            scope = _scope(principal, dealership_id)
             async with self._uow(read_only=True) as uow:
                 found = await find_scenario(uow, scenario_id, dealership_id=scope)
         if found is None:
@@ -197,7 +208,11 @@ class DeleteScenario:
     ) -> None:
         scope, key = _own(principal, scenario_id, dealership_id)
         async with self._uow() as uow:
-            if not await uow.scenarios.delete(key, dealership_id=scope, at=self._clock.now()):
+            current = await uow.scenarios.get(key, dealership_id=scope)
+            owner = None if current is None else current.dealership_id
+            if owner is None or not await uow.scenarios.delete(
+                key, dealership_id=owner, at=self._clock.now()
+            ):
                 raise NotFound("scenario not found")
             await uow.commit()
 

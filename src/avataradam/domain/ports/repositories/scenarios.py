@@ -21,8 +21,12 @@ class ScenarioRepository(Protocol):
 
     async def add(self, scenario: Scenario) -> None: ...
     async def get(
-        self, scenario_id: UUID, *, dealership_id: UUID, include_deleted: bool = False
-    ) -> Scenario | None: ...
+        self, scenario_id: UUID, *, dealership_id: UUID | None, include_deleted: bool = False
+    ) -> Scenario | None:
+        """The scenario when it is `dealership_id`'s (None: any dealership's, for a super
+        admin), else None."""
+        ...
+
     async def update(self, scenario: Scenario) -> None:
         """Writes every field but `id`, `dealership_id`, `created_at` and `deleted_at` of
         the live scenario; NotFound when it is missing, deleted or another dealership's."""
