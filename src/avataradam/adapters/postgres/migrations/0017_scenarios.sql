@@ -1,4 +1,4 @@
--- depends: 0015_chunk_search_text
+-- depends: 0016_sparse_vectors
 
 -- A dealership's own roleplay scenarios (domain/model/scenarios.py); the built-in
 -- library lives in code (domain/training/scenarios.py) and has no rows.
