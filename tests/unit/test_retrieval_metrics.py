@@ -163,11 +163,25 @@ def test_the_report_header_fills_in_the_run() -> None:
 
 def test_the_summarised_method_is_the_one_of_the_default_settings() -> None:
     from avataradam.entrypoints.settings import Settings  # noqa: PLC0415
-    from bench.phases.retrieval import DEFAULT_METHOD, METHODS  # noqa: PLC0415
+    from bench.phases.retrieval import (  # noqa: PLC0415
+        DEFAULT_METHOD,
+        METHODS,
+        RETRIEVAL_SETTINGS,
+    )
 
     [method] = [m for m in METHODS if m.name == DEFAULT_METHOD]
+    # It sets nothing of its own and drops the run's retrieval settings: the defaults.
+    assert (method.environment, method.defaults, method.store) == ({}, True, "postgres")
+    assert {"AVATARADAM_EMBEDDER", "AVATARADAM_EMBEDDING_CONTEXT"} <= set(RETRIEVAL_SETTINGS)
+    assert {"AVATARADAM_SEARCH_KEYWORD_FUSION", "AVATARADAM_SEARCH_SPARSE_FUSION"} <= set(
+        RETRIEVAL_SETTINGS
+    )
     defaults = Settings()
-    assert method.environment == {
-        "AVATARADAM_EMBEDDER": defaults.embedder,
-        "AVATARADAM_EMBEDDING_CONTEXT": defaults.embedding.context,
-    }
+    assert (defaults.embedder, defaults.embedding.context) == ("e5", "title_section")
+    assert defaults.search.keyword_fusion
+    assert defaults.search.sparse_fusion
+    # The in-memory rows compare ingredients: each names its embedder and format.
+    for other in METHODS:
+        if other is not method:
+            assert other.store == "memory"
+            assert {"AVATARADAM_EMBEDDER", "AVATARADAM_EMBEDDING_CONTEXT"} <= set(other.environment)
