@@ -160,6 +160,7 @@ class WorkerRuntime(dramatiq.Middleware):
         try:
             done["relayed"] = await container.relay_outbox()
             done["redriven"] = [str(i) for i in await container.reconcile_documents()]
+            done["scorings_redriven"] = [str(i) for i in await container.scoring.reconcile()]
             done["reembeddings_resumed"] = [
                 f"{r.dealership_id}/{r.generation}"
                 for r in await container.reconcile_reembeddings()
