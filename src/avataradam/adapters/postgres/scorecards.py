@@ -26,7 +26,7 @@ _MUTABLE = columns(
     " attempts, lease_token, lease_expires_at, error_code, error_message, updated_at, scored_at"
 )
 _CLAIM = (
-    "UPDATE scorecards SET lease_token = $2, lease_expires_at = $4,"
+    "UPDATE scorecards SET lease_token = $2, lease_expires_at = $4,"  # noqa: S608 -- our names
     " attempts = attempts + 1, updated_at = $3"
     " WHERE conversation_id = $1 AND status = 'pending' AND (lease_token IS NULL"
     " OR lease_expires_at IS NULL OR lease_expires_at <= $3)"
