@@ -99,7 +99,8 @@ async def test_one_scorecard_per_conversation_and_completion_once(uow: UnitOfWor
     async with uow(read_only=True) as work:
         stored = await work.conversations.get(c.id, dealership_id=c.dealership_id, user_id=None)
         card = await work.scorecards.get(c.id)
-    assert stored is not None and stored.completed_at == NOW
+    assert stored is not None
+    assert stored.completed_at == NOW
     assert card == pending(c)
 
 
@@ -114,7 +115,9 @@ async def test_claim_takes_a_pending_card_once_until_its_lease_lapses(
     async with uow() as work:
         claimed = await work.scorecards.claim(c.id, token=first, now=NOW, until=NOW + LEASE)
         await work.commit()
-    assert claimed is not None and claimed.lease_token == first and claimed.attempts == 1
+    assert claimed is not None
+    assert claimed.lease_token == first
+    assert claimed.attempts == 1
     async with uow() as work:
         assert await work.scorecards.claim(c.id, token=second, now=NOW, until=NOW + LEASE) is None
         assert c.id not in await due(work, NOW + LEASE / 2)
@@ -122,7 +125,8 @@ async def test_claim_takes_a_pending_card_once_until_its_lease_lapses(
         assert c.id in await due(work, lapsed)
         taken = await work.scorecards.claim(c.id, token=second, now=lapsed, until=lapsed + LEASE)
         await work.commit()
-    assert taken is not None and taken.attempts == 2
+    assert taken is not None
+    assert taken.attempts == 2
     # The first run lost its lease: its answer is not written.
     async with uow() as work:
         assert not await work.scorecards.update_leased(
@@ -134,8 +138,11 @@ async def test_claim_takes_a_pending_card_once_until_its_lease_lapses(
         await work.commit()
     async with uow(read_only=True) as work:
         card = await work.scorecards.get(c.id)
-    assert card is not None and card.status is ScorecardStatus.SCORED
-    assert card.body == BODY and card.scored_at == lapsed and card.lease_token is None
+    assert card is not None
+    assert card.status is ScorecardStatus.SCORED
+    assert card.body == BODY
+    assert card.scored_at == lapsed
+    assert card.lease_token is None
     async with uow() as work:
         assert await work.scorecards.claim(c.id, token=uuid4(), now=lapsed, until=lapsed) is None
         assert c.id not in await due(work, lapsed + LEASE * 10)
@@ -165,5 +172,6 @@ async def test_update_writes_failure_and_requeue(uow: UnitOfWorkFactory) -> None
     async with uow(read_only=True) as work:
         card = await work.scorecards.get(c.id)
     assert card == requeued
-    assert card.status is ScorecardStatus.PENDING and card.rubric_version == 2
+    assert card.status is ScorecardStatus.PENDING
+    assert card.rubric_version == 2
     assert card.error_code is None

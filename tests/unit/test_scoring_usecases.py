@@ -200,8 +200,10 @@ async def test_scoring_stores_verified_quotes_once_and_announces_it() -> None:
     outcome = await world.score(conversation.id)
     assert outcome.status == "scored"
     card = await world.stored(conversation.id)
-    assert card.status is ScorecardStatus.SCORED and card.body is not None
-    assert card.attempts == 1 and card.lease_token is None
+    assert card.status is ScorecardStatus.SCORED
+    assert card.body is not None
+    assert card.attempts == 1
+    assert card.lease_token is None
     trainee = {str(m.id): m.content for m in messages if m.role is MessageRole.USER}
     quotes = [e for c in card.body.criteria for k in c.checks for e in k.evidence]
     assert quotes, "an exemplary session cites the trainee"
@@ -228,7 +230,8 @@ async def test_a_crashed_run_leaves_it_pending_and_the_reconciler_redrives_it() 
     with pytest.raises(EmbedderUnavailable):
         await world.score(conversation.id, retry_within=timedelta(seconds=30))
     card = await world.stored(conversation.id)
-    assert card.status is ScorecardStatus.PENDING and card.lease_token is None
+    assert card.status is ScorecardStatus.PENDING
+    assert card.lease_token is None
     assert await world.reconcile() == []  # the task's retry comes first
     world.clock.advance(31)
     assert await world.reconcile() == [conversation.id]
@@ -301,7 +304,8 @@ async def test_scorecards_keep_their_frozen_version_when_the_rubric_gets_a_new_o
     world.rubrics.register(FI_OFFICE_V2)
     await world.score(conversation.id)
     v1 = await world.stored(conversation.id)
-    assert v1.rubric_version == 1 and v1.body is not None
+    assert v1.rubric_version == 1
+    assert v1.body is not None
     assert v1.body.rubric.version == 1
     assert len(v1.body.criteria) == len(FI_OFFICE_V1.criteria)
 
@@ -310,14 +314,16 @@ async def test_scorecards_keep_their_frozen_version_when_the_rubric_gets_a_new_o
     assert (again.status, again.rubric_version) == (ScorecardStatus.PENDING, 1)
     await world.score(conversation.id)
     rescored = await world.stored(conversation.id)
-    assert rescored.body is not None and rescored.body.criteria == v1.body.criteria
+    assert rescored.body is not None
+    assert rescored.body.criteria == v1.body.criteria
     assert rescored.body.rubric.version == 1
 
     latest = await world.rescore(admin, conversation.id, rubric="latest")
     assert latest.rubric_version == 2
     await world.score(conversation.id)
     v2 = await world.stored(conversation.id)
-    assert v2.body is not None and v2.body.rubric.version == 2
+    assert v2.body is not None
+    assert v2.body.rubric.version == 2
     assert [c.id for c in v2.body.criteria] == [FI_OFFICE_V1.criteria[0].id]
 
     # A session completed now freezes v2.
