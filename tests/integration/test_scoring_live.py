@@ -5,8 +5,9 @@ A session completed through the API is scored by a worker once: a duplicate
 `complete`, a replayed task message and a worker killed mid-scoring (SIGKILL of its
 process group while it holds the scorecard's lease, made observable with the
 `AVATARADAM_SCORING_HOLD_S` testing knob) all end in one scorecard, scored once and
-announced once (one `conversation.scored` webhook delivery). The processes use a Redis
-database of their own, so the task messages are taken by the workers this module starts.
+announced once (one `conversation.scored` webhook delivery). The processes use a private
+`redis-server` of their own, so the task messages are taken by the workers this module
+starts and no other.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -33,6 +33,7 @@ from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
 from ops.harness.environment import FAST_RECONCILE
+from ops.harness.services import PrivateRedis
 from tests.integration.conftest import (
     Account,
     Tenant,
@@ -48,13 +49,6 @@ TRAINEE_LINES = [
     m["text"] for m in json.loads(TRANSCRIPT.read_text())["messages"] if m["role"] == "user"
 ]
 LEASE_S = "4"
-
-
-def _own_redis(redis_url: str) -> str:
-    """The same server, another database for this module's queue (four further on)."""
-    parts = urlsplit(redis_url)
-    db = (int(parts.path.strip("/") or 0) + 4) % 16
-    return urlunsplit(parts._replace(path=f"/{db or 1}"))
 
 
 @dataclass
@@ -78,9 +72,10 @@ class Stack:
 
 @pytest.fixture(scope="module")
 async def stack(
-    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    own_redis = _own_redis(redis_url)
+    redis_server = PrivateRedis().start()
+    own_redis = redis_server.url
     logs = tmp_path_factory.mktemp("scoring")
     settings = load_settings(service_environment(database_url, own_redis), env_file=None)
     container = build_container(settings)
@@ -90,6 +85,7 @@ async def stack(
             yield Stack(database_url, own_redis, logs, container, url)
     finally:
         await container.close()
+        redis_server.stop()
 
 
 @pytest.fixture
