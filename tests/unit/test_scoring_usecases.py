@@ -216,7 +216,7 @@ async def test_scoring_stores_verified_quotes_once_and_announces_it() -> None:
     assert (event.status, event.overall, event.passed) == (
         "scored",
         card.body.overall,
-        card.body.passed,
+        "true" if card.body.passed else "false",
     )
     assert [o for o, _ in world.telemetry.scorings] == ["scored"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 from uuid import UUID
 
 import msgspec
@@ -162,7 +162,8 @@ class ConversationScored(Event, frozen=True, kw_only=True, tag=CONVERSATION_SCOR
     rubric_id: str
     rubric_version: int
     overall: int | None = None
-    passed: bool | None = None
+    passed: Literal["true", "false"] | None = None
+    """As text, like every field of an event's `data` (`true` / `false`)."""
     error_code: str | None = None
 
 

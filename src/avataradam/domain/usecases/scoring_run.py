@@ -65,7 +65,7 @@ def scored_event(ids: IdGenerator, clock: Clock, scorecard: StoredScorecard) -> 
         rubric_id=scorecard.rubric_id,
         rubric_version=scorecard.rubric_version,
         overall=None if body is None else body.overall,
-        passed=None if body is None else body.passed,
+        passed=None if body is None else ("true" if body.passed else "false"),
         error_code=scorecard.error_code,
     )
     return OutboxEntry(id=ids.new_id(), message=event, created_at=now, available_at=now)
