@@ -10,6 +10,7 @@ run the actors' own options through Dramatiq's Worker and Retries middleware.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import threading
 import uuid
@@ -41,7 +42,11 @@ from avataradam.domain.model.scorecards import ScorecardStatus
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.ports.services import WebhookResult
 from avataradam.domain.tasks import DELIVER_WEBHOOK
+from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
+from avataradam.domain.training.rubrics import Rubric
+from avataradam.domain.training.scorecard import Scorecard, Transcript
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
+from avataradam.domain.usecases.scoring_run import ScoreConversation, ScoringRunOptions
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.runtime import WorkerRuntime
@@ -321,6 +326,17 @@ async def test_the_worker_heartbeat_exports_the_age_of_the_oldest_processing_doc
     assert observed["oldest_processing_age_s"] == age
 
 
+class FailingScorer:
+    """Implements `Scorer` by raising `error`, as a dependency down or a bug would."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def score(self, rubric: Rubric, transcript: Transcript) -> Scorecard:
+        del rubric, transcript
+        raise self.error
+
+
 async def _completed_roleplay(container: Container) -> uuid.UUID:
     """A roleplay of one trainee line, completed (its scorecard `pending`)."""
     dealership = await container.create_dealership.create(f"Store {uuid.uuid4().hex[:6]}")
@@ -364,7 +380,20 @@ async def _completed_roleplay(container: Container) -> uuid.UUID:
 async def test_scoring_is_retried_then_failed_on_the_last_attempt_with_its_error(
     error: Exception, code: str, message: str
 ) -> None:
-    container = _container(FailingEmbedder(error))
+    container = _container(HashingEmbedder())
+    scoring = container.scoring
+    container.scoring = dataclasses.replace(
+        scoring,
+        score=ScoreConversation(
+            container.uow,
+            {"rules": FailingScorer(error)},
+            BUILT_IN_RUBRICS,
+            container.clock,
+            container.ids,
+            container.telemetry,
+            ScoringRunOptions(lease=timedelta(seconds=60)),
+        ),
+    )
     conversation_id = await _completed_roleplay(container)
 
     with pytest.raises(type(error)):

@@ -25,6 +25,7 @@ from avataradam.domain.usecases.scoring_run import (
     ScoreConversation,
     ScoringRunOptions,
 )
+from avataradam.entrypoints.options import scoring_similarity_threshold
 
 if TYPE_CHECKING:
     from avataradam.entrypoints.container import Container
@@ -41,12 +42,22 @@ class Scoring:
 
 def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRICS) -> Scoring:
     """The scoring use cases of `container`: scorer `AVATARADAM_SCORING_SCORER`
-    (`rules`, over `container.knowledge.embedder` and `container.sentence_spans`)."""
+    (`rules`, over `container.sentence_spans` and `container.knowledge.embedder` at the
+    similarity threshold measured for it, `options.scoring_similarity_threshold`; on an
+    embedder with none measured, on its phrase patterns alone)."""
     settings = container.settings
     uow, clock, ids = container.uow, container.clock, container.ids
-    scorers: dict[str, Scorer] = {
-        "rules": RulesScorer(spans=container.sentence_spans, embedder=container.knowledge.embedder)
-    }
+    threshold = scoring_similarity_threshold(settings)
+    rules = (
+        RulesScorer(spans=container.sentence_spans, embedder=None)
+        if threshold is None  # no threshold measured for this embedder: patterns alone
+        else RulesScorer(
+            spans=container.sentence_spans,
+            embedder=container.knowledge.embedder,
+            threshold=threshold,
+        )
+    )
+    scorers: dict[str, Scorer] = {"rules": rules}
     redrive_after = container.knowledge.queued_timeout
     policy = ScoringPolicy(
         scorer=ScorerRef(kind=settings.scoring.scorer), redrive_after=redrive_after
