@@ -36,7 +36,8 @@ class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
     Every worker process relays the outbox, reconciles stuck documents (those whose
-    processing lease lapsed included), re-drives overdue webhook deliveries and purges
+    processing lease lapsed included) and pending scorecards nobody scores, re-drives
+    overdue webhook deliveries and purges
     expired idempotency keys, once as it starts and then every
     `ingestion.reconcile_interval_s`; all are safe to run in many processes at once
     (row locks, SKIP LOCKED, an idempotent DELETE). Every
