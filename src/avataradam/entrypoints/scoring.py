@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from avataradam.domain.ports.scoring import Scorer
@@ -13,6 +14,8 @@ from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.rubrics import RubricRegistry
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import ScorerRef
+from avataradam.domain.training.suggestions import SuggestWording
+from avataradam.domain.usecases.conversations.chat import relevance_floor
 from avataradam.domain.usecases.documents import TaskDispatcher
 from avataradam.domain.usecases.scoring import (
     CompleteConversation,
@@ -25,7 +28,7 @@ from avataradam.domain.usecases.scoring_run import (
     ScoreConversation,
     ScoringRunOptions,
 )
-from avataradam.entrypoints.options import scoring_similarity_threshold
+from avataradam.entrypoints.options import chat_options, scoring_similarity_threshold
 
 if TYPE_CHECKING:
     from avataradam.entrypoints.container import Container
@@ -76,6 +79,11 @@ def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRIC
             container.telemetry,
             ScoringRunOptions(
                 lease=timedelta(seconds=settings.scoring.lease_s), hold_s=settings.scoring.hold_s
+            ),
+            SuggestWording(
+                container.generations,
+                container.search,
+                partial(relevance_floor, chat_options(settings)),
             ),
         ),
         reconcile=ReconcileScorecards(uow, container.queue, clock, redrive_after=redrive_after),

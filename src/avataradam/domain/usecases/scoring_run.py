@@ -13,7 +13,7 @@ lapsed, exactly like a document's ingestion (`usecases/document_jobs.py`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Literal
 from uuid import UUID
@@ -29,9 +29,10 @@ from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import SCORE_CONVERSATION
 from avataradam.domain.training.rubrics import Language, RubricRegistry
-from avataradam.domain.training.scorecard import Transcript
+from avataradam.domain.training.scorecard import Scorecard, Transcript
 
 Outcome = Literal["scored", "failed", "skipped", "superseded"]
+Suggest = Callable[[UUID, Scorecard], Awaitable[Scorecard]]
 
 
 class ScoringRunOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,10 +82,13 @@ class ScoreConversation:
         ids: IdGenerator,
         telemetry: Telemetry,
         options: ScoringRunOptions,
+        suggest: Suggest | None = None,
     ) -> None:
+        """`suggest`: adds suggested wordings from the dealership's documents to a
+        scorecard (`training.suggestions.SuggestWording`); None: none."""
         self._uow, self._scorers, self._rubrics = uow, scorers, rubrics
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
-        self._options = options
+        self._options, self._suggest = options, suggest
 
     async def __call__(
         self, conversation_id: UUID, *, retry_within: timedelta | None = None
@@ -121,6 +125,8 @@ class ScoreConversation:
                 await asyncio.sleep(self._options.hold_s)
             rubric = self._rubrics.get(claimed.rubric_id, claimed.rubric_version)
             body = await self._scorers[claimed.scorer_kind].score(rubric, transcript)
+            if self._suggest is not None:
+                body = await self._suggest(claimed.dealership_id, body)
         except Exception:
             await self._release(claimed, token, retry_within or timedelta(0))
             raise

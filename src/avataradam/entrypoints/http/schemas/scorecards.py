@@ -26,6 +26,14 @@ class CheckOut(msgspec.Struct, frozen=True):
     """False: the check did not apply to this session (never counted)."""
 
 
+class WordingSourceOut(msgspec.Struct, frozen=True):
+    document_id: UUID
+    filename: str
+    chunk_id: str
+    page: int | None = None
+    section: str | None = None
+
+
 class CriterionOut(msgspec.Struct, frozen=True):
     id: str
     title: str
@@ -37,6 +45,12 @@ class CriterionOut(msgspec.Struct, frozen=True):
     advice: str | None = None
     blocker: bool = False
     """A compliance criterion: one failed check fails the session whatever the score."""
+    suggested_wording: str | None = None
+    """Missed or partly met: what the dealership's own playbook, objection-handling or
+    compliance documents say (their text, never generated); null when they hold nothing
+    relevant."""
+    sources: list[WordingSourceOut] = msgspec.field(default_factory=list)
+    """The passage `suggested_wording` was drawn from."""
 
 
 class RubricRefOut(msgspec.Struct, frozen=True):
