@@ -216,7 +216,6 @@ class Container:
             uow, self.queue, clock, queued_timeout=k.queued_timeout
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
-        self.scoring = wire_scoring(self)
         self._wire_reembedding()
         self.purge_idempotency_keys = PurgeIdempotencyKeys(
             uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)
@@ -233,6 +232,7 @@ class Container:
             sparse=self.settings.search.sparse_fusion,
         )
         self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
+        self.scoring = wire_scoring(self)  # suggests wording through `search`
 
         self.enforce_rate_limits = EnforceRateLimits(
             self.rate_limiter, self.rate_policies, self.telemetry

@@ -41,6 +41,7 @@ class Scoring:
     rescore: RescoreConversation
     score: ScoreConversation
     reconcile: ReconcileScorecards
+    rubrics: RubricRegistry
 
 
 def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRICS) -> Scoring:
@@ -87,4 +88,5 @@ def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRIC
             ),
         ),
         reconcile=ReconcileScorecards(uow, container.queue, clock, redrive_after=redrive_after),
+        rubrics=rubrics,
     )

@@ -75,6 +75,9 @@ ANY_USER: set[Route] = {
     ("GET", "/v1/conversations/scenarios"),
     ("GET", "/v1/scenarios"),
     ("GET", "/v1/scenarios/{scenario_id:str}"),
+    # Built-in rubrics, the same for every dealership (no tenant: `rubric`, not `*_id`).
+    ("GET", "/v1/rubrics"),
+    ("GET", "/v1/rubrics/{rubric:str}"),
     ("GET", "/v1/conversations/{conversation_id:uuid}"),
     ("POST", "/v1/conversations/{conversation_id:uuid}/messages"),
     # The owner completes a roleplay (the holdings' training one answers 422), and reads
@@ -135,7 +138,7 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
             "json": {"current_password": PASSWORD, "new_password": "too-short"}
         },
     }
-    path = template.replace("{generation:int}", "1")
+    path = template.replace("{generation:int}", "1").replace("{rubric:str}", "fi-office")
     for name, value in ids.items():
         path = path.replace(f"{{{name}:uuid}}", value).replace(f"{{{name}:str}}", value)
     return {"method": method, "url": path, **bodies.get(route, {})}

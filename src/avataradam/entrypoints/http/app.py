@@ -27,6 +27,7 @@ from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.reembeddings import ReembeddingController
+from avataradam.entrypoints.http.controllers.rubrics import RubricController
 from avataradam.entrypoints.http.controllers.scenarios import ScenarioController
 from avataradam.entrypoints.http.controllers.scorecards import ScorecardController
 from avataradam.entrypoints.http.controllers.search import SearchController
@@ -118,6 +119,7 @@ def create_app(
             ConversationController,
             ScenarioController,
             ScorecardController,
+            RubricController,
             FeedbackController,
             UsageController,
             HealthController,
