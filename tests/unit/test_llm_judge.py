@@ -5,13 +5,15 @@ how strictly its answer is read, and which checks fall back to `rules` and why.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
+from avataradam.adapters.llm.metered import MeteredChatModel
 from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.ports.services import (
     ChatDelta,
@@ -182,6 +184,22 @@ def test_prompt_numbers_map_back_to_message_ids() -> None:
     assert prompt.message_id(12) == "m12"
     assert prompt.message_id(0) is None
     assert prompt.message_id(13) is None
+
+
+async def test_the_metered_chat_model_passes_the_format_and_temperature_through() -> None:
+    inner = ScriptedModel(json.dumps(t01_answer()))
+
+    @contextmanager
+    def timer(_operation: str, _attributes: dict[str, str | int | float | bool]) -> Iterator[Any]:
+        yield lambda _name, _value: None
+
+    metered = MeteredChatModel(inner, time_call=timer, record_tokens=lambda *_: None)
+    card = await LlmJudge(model=metered, rules=RULES).score(RUBRIC, EXEMPLARY)
+
+    [request] = inner.requests
+    assert request["temperature"] == 0.0
+    assert request["reply_format"] is not None
+    assert ref(card).judged == tuple(CHECK_IDS)
 
 
 def test_a_non_generative_model_cannot_judge() -> None:

@@ -36,9 +36,10 @@ For every check above, in the same order, give one entry:
 raised no objection; true otherwise;
 - "quotes": evidence, at most {max_quotes}: each {{"message_id": the number of a \
 TRAINEE message, "quote": a short phrase (at most 15 words) copied EXACTLY, \
-character for character, from that message}}. Never quote the CUSTOMER, nor the TRAINEE repeating the CUSTOMER's words. \
-For a check that passed, quote where the TRAINEE did it; for a prohibition that \
-failed, quote the violating words; otherwise give [];
+character for character, from that message}}. Never quote the CUSTOMER, nor the \
+TRAINEE repeating the CUSTOMER's words. For a check that passed, quote where the \
+TRAINEE did it; for a prohibition that failed, quote the violating words; otherwise \
+give [];
 - "passed": true when the TRAINEE did what the check asks (for a prohibition: never \
 did the forbidden thing), false otherwise.
 A check that passed needs a quote; a prohibition can fail only with a quote.

@@ -57,9 +57,11 @@ from avataradam.domain.training.scorecard import (
 )
 from avataradam.domain.training.speech import mask_customer_speech
 
-JUDGE_MAX_TOKENS = 3072
-"""Reply budget: 16 checks with up to three quotes each fit in about 1,500 tokens of
-JSON; a reply cut off at the budget is invalid output (every check falls back)."""
+JUDGE_MAX_TOKENS = 2048
+"""Reply budget (tokens): the fi-office rubric's 16 checks with up to three short quotes
+each fit in about 1,500 tokens of JSON; a reply cut off at the budget is invalid output
+(every check falls back). A local model's context must hold the prompt (1,000-2,000
+tokens for a 10-20 turn session) plus this."""
 
 FallbackReason = Literal[
     "invalid_output",
