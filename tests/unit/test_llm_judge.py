@@ -111,6 +111,11 @@ T01_QUOTES: dict[str, tuple[int, str]] = {
 }
 
 
+def answer_of(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The judge's answer shape: entries keyed by their id."""
+    return {"checks": {e["id"]: {k: v for k, v in e.items() if k != "id"} for e in entries}}
+
+
 def t01_answer(**overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Every check of t01 judged as the trainer labelled it; `overrides` replace (or,
     with None, remove) entries by check id."""
@@ -123,7 +128,7 @@ def t01_answer(**overrides: dict[str, Any] | None) -> dict[str, Any]:
             continue
         quote = T01_QUOTES.get(check_id)
         checks.append(entry(check_id, passed=True, quotes=[quote] if quote else []))
-    return {"checks": checks}
+    return answer_of(checks)
 
 
 async def judge(reply: str | dict[str, Any], scripted: Transcript = EXEMPLARY) -> Scorecard:
@@ -164,10 +169,9 @@ async def test_the_judge_asks_once_at_temperature_0_with_the_schema_and_numbered
     [request] = model.requests
     assert request["temperature"] == 0.0
     assert request["max_tokens"] == 2000
-    schema = request["reply_format"].schema
-    items = schema["properties"]["checks"]
-    assert items["minItems"] == items["maxItems"] == len(CHECK_IDS)
-    assert items["items"]["properties"]["id"]["enum"] == CHECK_IDS
+    checks = request["reply_format"].schema["properties"]["checks"]
+    assert checks["required"] == list(checks["properties"]) == CHECK_IDS
+    assert checks["additionalProperties"] is False
     system, user = request["turns"]
     assert system.role == "system"
     assert "[1] TRAINEE: Hi Maria" in user.content
@@ -274,11 +278,12 @@ async def test_the_scorer_ref_encodes_what_was_judged_and_what_fell_back() -> No
         "not json at all",
         json.dumps(t01_answer())[:200],  # cut off mid-answer (max_tokens)
         "",
-        json.dumps({"checks": [{**entry("clear_ask", passed=True), "passed": "yes"}]}),
+        json.dumps(answer_of([{**entry(i, passed=True), "passed": "yes"} for i in CHECK_IDS])),
         json.dumps({**t01_answer(), "comment": "extra field"}),
-        json.dumps(t01_answer()["checks"]),  # a bare list, not the object
+        json.dumps(t01_answer()["checks"]),  # the checks without their wrapper
+        json.dumps({"checks": [entry(i, passed=False) for i in CHECK_IDS]}),  # a list
     ],
-    ids=["prose", "cut-off", "empty", "wrong-type", "unknown-field", "bare-list"],
+    ids=["prose", "cut-off", "empty", "wrong-type", "unknown-field", "unwrapped", "list"],
 )
 async def test_invalid_output_makes_every_check_fall_back_to_rules(reply: str) -> None:
     rules_card = await RULES.score(RUBRIC, EXEMPLARY)
@@ -315,15 +320,6 @@ async def test_an_id_not_in_the_rubric_is_ignored_so_its_check_is_missing() -> N
     assert fallbacks(card) == {"clear_ask": "missing"}
     assert "closed_the_deal" not in ref(card).judged
     assert_partition(card)
-
-
-async def test_a_check_answered_twice_falls_back() -> None:
-    answer = t01_answer()
-    answer["checks"].append(entry("stated_value", passed=False))
-
-    card = await judge(answer)
-
-    assert fallbacks(card) == {"stated_value": "duplicate"}
 
 
 @pytest.mark.parametrize(
@@ -399,8 +395,8 @@ async def test_a_check_that_always_applies_cannot_be_judged_not_applicable() -> 
 def plain_answer(*replaced: dict[str, Any]) -> dict[str, Any]:
     """Nothing done, no prohibition broken, no objection raised; then `replaced`."""
     by_id = {e["id"]: e for e in replaced}
-    return {
-        "checks": [
+    return answer_of(
+        [
             by_id.get(check_id)
             or entry(
                 check_id,
@@ -409,7 +405,7 @@ def plain_answer(*replaced: dict[str, Any]) -> dict[str, Any]:
             )
             for check_id in CHECK_IDS
         ]
-    }
+    )
 
 
 async def test_the_judge_cannot_clear_a_blocker_the_rules_failed() -> None:

@@ -3,12 +3,13 @@
 The prompt lists the rubric's checks (id, description, and how to answer a prohibition
 or an objection check) and the transcript with every message numbered from 1 and
 labelled TRAINEE (role `user`) or CUSTOMER (role `assistant`). The model answers one
-JSON object, `{"checks": [{"id", "applicable", "quotes": [{"message_id", "quote"}],
-"passed"}, ...]}`, one entry per check in rubric order, where `message_id` is the
-number shown in the transcript (short numbers are copied more reliably than UUIDs;
+JSON object keyed by check id, `{"checks": {"<id>": {"applicable", "quotes":
+[{"message_id", "quote"}], "passed"}, ...}}`, where `message_id` is the number shown in
+the transcript (short numbers are copied more reliably than UUIDs;
 `JudgePrompt.message_ids` maps them back). `reply_format` gives the same shape as a
-JSON Schema (check ids as an enum), which OpenAI-compatible servers enforce
-(llama.cpp turns it into a grammar); the judge still parses and verifies every answer.
+JSON Schema with every check id a required property in rubric order, which
+OpenAI-compatible servers enforce (llama.cpp turns it into a grammar, so even a tiny
+model writes each check once); the judge still parses and verifies every answer.
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ _SYSTEM = (
 )
 
 _INSTRUCTIONS = """\
-For every check above, in the same order, give one entry:
-- "id": the check's id;
+For every check above, in the same order, give one entry under its id:
 - "applicable": false only for a check marked "objection check" when the CUSTOMER \
 raised no objection; true otherwise;
 - "quotes": evidence, at most {max_quotes}: each {{"message_id": the number of a \
@@ -43,8 +43,8 @@ give [];
 - "passed": true when the TRAINEE did what the check asks (for a prohibition: never \
 did the forbidden thing), false otherwise.
 A check that passed needs a quote; a prohibition can fail only with a quote.
-Answer: {{"checks": [{{"id": "...", "applicable": true, "quotes": [...], "passed": \
-true}}, ...]}}"""
+Answer: {{"checks": {{"<check id>": {{"applicable": true, "quotes": [...], \
+"passed": true}}, ...}}}}"""
 
 
 class JudgeQuote(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -54,7 +54,6 @@ class JudgeQuote(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class JudgeVerdict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    id: str
     applicable: bool
     quotes: tuple[JudgeQuote, ...]
     passed: bool
@@ -62,9 +61,10 @@ class JudgeVerdict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 class JudgeAnswer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The judge's whole answer, decoded strictly (`msgspec.json.decode(..., type=...)`:
-    no coercion, no unknown field, every field required)."""
+    no coercion, no unknown field, every field required). `checks` by check id; ids not
+    in the rubric are the judge's mistake and are ignored."""
 
-    checks: tuple[JudgeVerdict, ...]
+    checks: dict[str, JudgeVerdict]
 
 
 class JudgePrompt(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,8 +107,9 @@ def judge_prompt(rubric: Rubric, transcript: Transcript) -> JudgePrompt:
 
 
 def reply_format(rubric: Rubric) -> ReplyFormat:
-    """The JSON Schema of `JudgeAnswer` for `rubric`: ids restricted to its checks, one
-    entry per check. Only keywords OpenAI's strict structured outputs accept."""
+    """The JSON Schema of `JudgeAnswer` for `rubric`: every check id a required property,
+    in rubric order, nothing else. Only keywords OpenAI's strict structured outputs
+    accept."""
     ids = [check.id for _, check in rubric.checks()]
     quote: dict[str, object] = {
         "type": "object",
@@ -119,24 +120,22 @@ def reply_format(rubric: Rubric) -> ReplyFormat:
     verdict: dict[str, object] = {
         "type": "object",
         "properties": {
-            "id": {"type": "string", "enum": ids},
             "applicable": {"type": "boolean"},
             "quotes": {"type": "array", "items": quote, "maxItems": MAX_QUOTES},
             "passed": {"type": "boolean"},
         },
-        "required": ["id", "applicable", "quotes", "passed"],
+        "required": ["applicable", "quotes", "passed"],
+        "additionalProperties": False,
+    }
+    checks: dict[str, object] = {
+        "type": "object",
+        "properties": dict.fromkeys(ids, verdict),
+        "required": ids,
         "additionalProperties": False,
     }
     schema: dict[str, object] = {
         "type": "object",
-        "properties": {
-            "checks": {
-                "type": "array",
-                "items": verdict,
-                "minItems": len(ids),
-                "maxItems": len(ids),
-            }
-        },
+        "properties": {"checks": checks},
         "required": ["checks"],
         "additionalProperties": False,
     }

@@ -9,8 +9,8 @@ every test below; otherwise that check takes the `rules` scorer's result and the
 scorecard says why (`JudgeRef.fell_back`, reasons in `FallbackReason`):
 
 - `invalid_output`: the reply is not JSON of the required shape (all checks fall back);
-- `missing` / `duplicate`: no entry, or more than one, has the check's id (an entry with
-  an id not in the rubric is ignored, so the check it was meant to be is missing);
+- `missing`: no entry has the check's id (an entry under an id not in the rubric is
+  ignored, so the check it was meant to be is missing);
 - `unverified_quote`: a quote is not a non-blank verbatim substring of the TRAINEE
   message (role `user`) it names: a customer message, an unknown number, a paraphrase;
 - `customer_words`: a quote lies wholly in customer speech the trainee repeats (text
@@ -66,7 +66,6 @@ tokens for a 10-20 turn session) plus this."""
 FallbackReason = Literal[
     "invalid_output",
     "missing",
-    "duplicate",
     "unverified_quote",
     "customer_words",
     "no_evidence",
@@ -176,10 +175,10 @@ def _decide(
     ruled = by_rules[check.id]
     if answer is None:
         return _Decision(result=ruled, fallback="invalid_output")
-    entries = [verdict for verdict in answer.checks if verdict.id == check.id]
-    if len(entries) != 1:
-        return _Decision(result=ruled, fallback="missing" if not entries else "duplicate")
-    judged = _judged(check, entries[0], prompt, transcript)
+    verdict = answer.checks.get(check.id)
+    if verdict is None:
+        return _Decision(result=ruled, fallback="missing")
+    judged = _judged(check, verdict, prompt, transcript)
     if isinstance(judged, str):
         return _Decision(result=ruled, fallback=judged)
     if criterion.blocker and ruled.applicable and not ruled.passed and judged.passed:
