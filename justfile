@@ -101,6 +101,10 @@ bench-llm:
 bench-retrieval:
     .venv/bin/python -m bench.run --only retrieval
 
+# Roleplay scoring only (issue 17): the rules scorer's time per 10- and 40-turn session (p50/p95, real e5 embedder) and its agreement with the labelled transcripts (tests/data/transcripts); in-process, under a minute. `.venv/bin/python -m bench.scoring [--sweep]` prints agreement per check and the threshold sweep.
+bench-scoring:
+    .venv/bin/python -m bench.run --only scoring
+
 # Citation support threshold per embedder: labelled supported / unsupported (sentence, passage) pairs from bench/retrieval/, scored as the citation check does with all-MiniLM-L6-v2 and multilingual-e5-small; distributions and kept/caught rates per threshold (bench/results/<date>-support-threshold.md, about two minutes).
 bench-support:
     .venv/bin/python -m bench.support

@@ -1,6 +1,6 @@
 """`python -m bench.run [--quick] [--only PHASE]`: the benchmark suite.
 
-PHASE: search, servers, ingest, restart, llm or retrieval.
+PHASE: search, servers, ingest, restart, llm, retrieval or scoring.
 
 Starts the real stack (fresh database, Redis DB 12, `avataradam serve` instances, a
 Dramatiq worker, local embedder, PostgreSQL vector store), measures the eight items of
@@ -9,6 +9,8 @@ times of issue 12 in seconds, then the 1.5B local chat model's time to first tok
 tokens/s with and without its KV cache (`bench/phases/llm.py`; `--only llm` starts no
 stack), then retrieval quality on the labelled F&I set per method and question type
 (`bench/phases/retrieval.py`, in-process; `--only retrieval` starts no stack either),
+then the `rules` roleplay scorer's time per 10- and 40-turn session and its agreement
+with the labelled transcripts (`bench/phases/scoring.py`, in-process, `--only scoring`),
 and writes `bench/results/<date>[-quick|-search|-ingest|-restart|...].json` plus a
 Markdown report with plots.
 """
@@ -46,6 +48,7 @@ from bench.phases.llm import phase_llm
 from bench.phases.profile import phase_profile
 from bench.phases.restart import phase_restart
 from bench.phases.retrieval import DEFAULT_METHOD, phase_retrieval
+from bench.phases.scoring import phase_scoring
 from bench.phases.search import phase_uncached, phase_zipf
 from bench.phases.servers import phase_servers
 from bench.phases.vectors import phase_vectors
@@ -141,6 +144,7 @@ def summary(r: dict[str, Any]) -> dict[str, float | None]:
         "retrieval_spanish_mrr_at_10": get(
             "retrieval", "methods", DEFAULT_METHOD, "by_type", "spanish", "mrr_at_10"
         ),
+        "scoring_p95_ms_40_turns": get("scoring", "time", "40_turns", "p95_ms"),
     }
 
 
@@ -225,12 +229,14 @@ async def amain(args: argparse.Namespace) -> Path:
     }
     print(f"[bench] logs in {log_dir}", flush=True)
     try:
-        if args.only not in ("llm", "retrieval"):  # these run in-process: no stack
+        if args.only not in ("llm", "retrieval", "scoring"):  # in-process: no stack
             await stack_phases(b, args)
         if args.only in (None, "llm"):
             await run_async_phase(b, "llm", phase_llm(b))
         if args.only in (None, "retrieval"):
             await run_async_phase(b, "retrieval", phase_retrieval(b))
+        if args.only in (None, "scoring"):
+            await run_async_phase(b, "scoring", phase_scoring(b))
     finally:
         for process in b.processes:  # all shut down at once, then each is awaited
             process.terminate()
@@ -260,7 +266,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
     parser.add_argument(
-        "--only", choices=["search", "servers", "ingest", "restart", "llm", "retrieval"]
+        "--only",
+        choices=["search", "servers", "ingest", "restart", "llm", "retrieval", "scoring"],
     )
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()

@@ -80,6 +80,17 @@ class Method:
     """`memory`: in-memory twins of the store and vector index, no keyword search (the
     "+fts" row fuses the bench's own); `postgres`: a fresh migrated database on
     `ADMIN_DSN`, the PostgreSQL vector index and the product's own keyword fusion."""
+    defaults: bool = False
+    """Retrieval by the settings' defaults: the run's own `RETRIEVAL_SETTINGS` (the
+    bench runs `local` elsewhere) are dropped, not overridden."""
+
+
+RETRIEVAL_SETTINGS = (
+    "AVATARADAM_EMBEDDER",
+    "AVATARADAM_EMBEDDING_CONTEXT",
+    "AVATARADAM_SEARCH_KEYWORD_FUSION",
+    "AVATARADAM_SEARCH_SPARSE_FUSION",
+)
 
 
 _DENSE = {"AVATARADAM_SEARCH_SPARSE_FUSION": "false"}
@@ -125,6 +136,7 @@ METHODS: tuple[Method, ...] = (
         "title and section, dense + sparse + the product's keyword search fused",
         environment={},
         store="postgres",
+        defaults=True,
     ),
 )
 
@@ -332,6 +344,8 @@ def _score(asked: list[Asked]) -> dict[str, Any]:
 async def _product(method: Method, environment: dict[str, str]) -> AsyncIterator[Container]:
     """A started container wired for `method` (a fresh database dropped afterwards when
     its store is PostgreSQL)."""
+    if method.defaults:
+        environment = {k: v for k, v in environment.items() if k not in RETRIEVAL_SETTINGS}
     if method.store == "memory":
         container = _container(environment | method.environment)
         database = None

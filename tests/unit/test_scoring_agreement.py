@@ -8,12 +8,13 @@ Thresholds, and why:
   false violation fails a trainee who did nothing wrong, a missed one passes a session
   that broke the law. Either is a defect to fix in the patterns, never a rate to live
   with.
-- **Per-check agreement over all transcripts ≥ 95 %** (measured 98.1 %, 455/464): at most
+- **Per-check agreement over all transcripts ≥ 95 %** (measured 97.1 %, 497/512): at most
   one verdict in twenty may differ from the trainer's. The rest of the margin absorbs a
   tie at the similarity threshold moving with the CPU's float rounding.
-- **Held-out transcripts ≥ 80 %** (measured 84.4 %, 27/32 on the two never used for
+- **Held-out transcripts ≥ 80 %** (measured 82.8 %, 53/64 on the four never used for
   tuning). Each round of fresh transcripts scored before any tuning measured 76.6 %
-  (t19-t22), 71.9 % (t23-t26) and 85.4 % (t27-t29) per check: phrase patterns cover the
+  (t19-t22), 71.9 % (t23-t26), 85.4 % (t27-t29) and 79.2 % (t30-t32) per check, and
+  missed 1 or 2 of each round's blocker verdicts: phrase patterns cover the
   wordings they were written for, and a trainer's paraphrase of a discovery question or
   of a close is often new to them. The README records those rounds; the bar keeps the
   scorer from falling below what it shows on text it has never seen.

@@ -14,7 +14,7 @@ from avataradam.domain.training import FI_OFFICE_RUBRIC_ID
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
 from avataradam.domain.training.rubrics import Check, Language, RubricRegistry, UnknownRubric
-from avataradam.domain.training.rules import RulesScorer
+from avataradam.domain.training.rules import SIMILARITY_THRESHOLD, RulesScorer
 from avataradam.domain.training.scorecard import (
     PASS_MARK,
     CheckResult,
@@ -31,6 +31,7 @@ from avataradam.domain.training.scorecard import (
     verify_evidence,
 )
 from avataradam.domain.training.speech import mask_customer_speech, negated
+from avataradam.entrypoints.options import SCORING_SIMILARITY_THRESHOLD
 
 RUBRIC = FI_OFFICE_V1
 SCORER = RulesScorer(spans=sentence_spans, embedder=None)
@@ -320,3 +321,7 @@ def test_the_rubric_round_trips_and_its_ids_are_unique() -> None:
         "no_false_urgency",
     }
     assert all(check.forbidden and check.negatable for c in blockers for check in c.checks)
+
+
+def test_the_similarity_threshold_is_the_one_measured_for_the_embedder() -> None:
+    assert SCORING_SIMILARITY_THRESHOLD == {"e5": SIMILARITY_THRESHOLD}

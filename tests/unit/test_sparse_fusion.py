@@ -122,6 +122,7 @@ async def test_sparse_fusion_goes_with_the_keywords_and_is_named_in_keys() -> No
     )
 
     assert both.ranking == fusion.name(keywords=True, sparse=True) == f"{fusion.NAME}+sparse"
+    assert fusion.NAME.endswith("+es_terms")  # the keywords search the terms in English too
     assert fusion.name(keywords=True, sparse=False) == fusion.NAME
     assert fusion.name(keywords=False, sparse=False) == "vector"
 

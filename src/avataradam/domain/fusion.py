@@ -9,11 +9,17 @@ Clarke and Büttcher, SIGIR 2009) raised MRR@10 on every embedder setup measured
 (+0.014 to +0.054) and made no question worse: exact words the vectors blur (form
 numbers, acronyms, "not") lift the passages that hold them.
 
+A Spanish question's F&I terms rendered in English (`domain.glossary_es`: "contrato de
+servicio" → "service contract") are searched as a keyword query of their own, one more
+ranking: neither full-text search nor (enough) the vectors carry a Spanish question to
+the English passage that answers it.
+
 Sparse vectors (multilingual-e5-small's "latent terms", `EmbedsSparse`, searched by
-indexes that keep them, `SparseSearch`) add a third ranking, also its top 50, fused in
-the order dense, sparse, keywords. Measured offline on the same set
-(bench/results/2026-12-01-retrieval-e5-sparse.md): dense + sparse + keywords reached
-MRR@10 0.82 overall and 0.75 in Spanish, against 0.77 / 0.64 for dense + keywords.
+indexes that keep them, `SparseSearch`) add a ranking, also its top 50, fused in the
+order dense, sparse, keywords (the question's words, then its terms in English).
+Through the product on PostgreSQL (the retrieval bench's `defaults` row,
+bench/results/2026-12-01-retrieval.md): dense + keywords MRR@10 0.78 overall and 0.61
+in Spanish; + sparse 0.82 / 0.70; + the Spanish terms in English 0.84 / 0.78.
 
 A passage's `score` stays what the client and the chat relevance floor read: the cosine
 similarity of its vector to the question. Passages found by the keywords or the sparse
@@ -40,9 +46,10 @@ RRF_K = 60.0
 """Cormack et al.'s constant: a rank-1 passage weighs 1/61, a rank-50 one 1/110."""
 DEPTH = 50
 """Passages taken from each ranking before fusion (the product's `MAX_TOP_K`)."""
-NAME = "rrf60-en_es-websearch"
+NAME = "rrf60-en_es-websearch+es_terms"
 """Names the keyword fusion in retrieval cache keys (a change of it must not serve old
-keys); `name` adds what else is fused."""
+keys): the question's words, and its Spanish F&I terms in English
+(`domain.glossary_es`); `name` adds what else is fused."""
 
 
 def name(*, keywords: bool, sparse: bool) -> str:

@@ -19,6 +19,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain import fusion
+from avataradam.domain.glossary_es import english_terms
 from avataradam.domain.model import Chunk, Topic
 from avataradam.domain.ports.capabilities import (
     SparseSearch,
@@ -149,14 +150,14 @@ class KnowledgeBaseRetriever:
                 )
                 others.append([m.id for m in matches])
         if self._keywords is not None:
-            others.append(
+            # The question's words, then its Spanish F&I terms in English (if any).
+            queries = filter(None, (request.normalised, english_terms(request.normalised)))
+            others += [
                 await self._keywords.search(
-                    request.dealership_id,
-                    request.normalised,
-                    topics=request.topics,
-                    limit=fusion.DEPTH,
+                    request.dealership_id, query, topics=request.topics, limit=fusion.DEPTH
                 )
-            )
+                for query in queries
+            ]
         hits = await fusion.fuse(
             ranked,
             others,

@@ -109,6 +109,19 @@ def support_threshold(settings: Settings) -> float:
     return SUPPORT_THRESHOLD.get(settings.embedder, 0.5) if chosen is None else chosen
 
 
+SCORING_SIMILARITY_THRESHOLD: dict[str, float] = {"e5": 0.92}
+"""The `rules` roleplay scorer's similarity threshold per embedder
+(`domain.training.rules.RulesScorer`): measured for multilingual-e5-small (`e5`) on the
+labelled transcripts (`python -m bench.scoring --sweep`, docs/rubrics.md); with any
+other embedder nothing is measured, so the scorer runs on its phrase patterns alone
+(`scoring_similarity_threshold` answers None: build it with `embedder=None`)."""
+
+
+def scoring_similarity_threshold(settings: Settings) -> float | None:
+    """The measured threshold for the configured embedder, or None (patterns only)."""
+    return SCORING_SIMILARITY_THRESHOLD.get(settings.embedder)
+
+
 def answer_cache_options(settings: Settings) -> AnswerCacheOptions:
     cache, chat = settings.cache, settings.chat
     return AnswerCacheOptions(

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from avataradam.domain.training.rubrics import Check, Criterion
 
+_PRODUCT_NAMES = (
+    r"(?:gap|warranty|service contract|protection|product|coverage|package"
+    r"|garant[ií]a|contrato|protecci[oó]n|producto|cobertura|seguro)"
+)
 _PRODUCT = (
     r"(?:gap|warranty|service contract|protection|product|coverage|package|it|them|this"
     r"|garant[ií]a|contrato|protecci[oó]n|producto|cobertura|seguro)"
@@ -38,7 +42,7 @@ CREDIT_TIE = Criterion(
             patterns=(
                 r"\b(?:required|mandatory|a requirement|have to (?:have|take|buy|get|carry)|"
                 r"need(?:s)? to (?:have|take|buy|get|carry))\b.{0,50}\b(?:approv\w*|financ\w*|"
-                r"the loan|qualif\w*|the bank|the lender)",
+                r"the loan|qualif\w*|fund\w*|the bank|the lender)",
                 r"\b(?:approv\w*|financ\w*|the loan|the bank|the lender)\b.{0,50}\b(?:requires?|"
                 r"required|conditional on|contingent on)\b",
                 r"\bonly\s+(?:approve|finance|fund|qualify|do the loan)\w*\b.{0,50}\b(?:if|with)\b",
@@ -46,6 +50,8 @@ CREDIT_TIE = Criterion(
                 r"obligatori)",
                 r"\b(?:obligatori[oa]|requisito|requerid[oa])\b.{0,50}\b(?:aprob|cr[eé]dito|"
                 r"pr[eé]stamo|financ)",
+                r"\b(?:bank|lender|banco|financiera)\b.{0,20}\b(?:wants|requires|needs|insists on|"
+                r"pide|exige|requiere)\b.{0,30}\b" + _PRODUCT_NAMES,
                 r"\b(?:bank|lender)\b.{0,30}\b(?:asks? for|wants?|needs?|insists? on)\b.{0,40}"
                 r"\b(?:approv|financ|fund)\w*",
                 r"\b(?:banco|financiera|prestamista)\b.{0,30}\b(?:pide|exige|requiere|necesita)\b"
@@ -186,7 +192,8 @@ URGENCY = Criterion(
                 r"|right now)",
                 r"\b(?:today|tonight|right now) only\b",
                 r"\b(?:last|only) chance\b",
-                r"\bexpires?\s+(?:today|tonight|when you leave)",
+                r"\bexpires?\s+(?:at\s+\w+\s+)?(?:today|tonight|when you leave)",
+                r"\bbetter decide (?:now|today|right now)\b",
                 r"\b(?:have|need) to decide (?:today|right now|now)\b",
                 r"\bsolo (?:por |para )?hoy\b",
                 r"\b[uú]ltima oportunidad\b",
@@ -219,6 +226,7 @@ BLOCKERS = (CREDIT_TIE, PACKING, MISREPRESENTATION, URGENCY)
 OBJECTION_PATTERNS = (
     r"\b(?:think about it|think it over|sleep on it|not sure)\b",
     r"\b(?:too (?:much|expensive|high)|a lot of money|can'?t afford|cheaper|waste of money)",
+    r"\bcan'?t (?:spend|pay|go) (?:any )?(?:more|higher|over)\b|\bover my budget\b",
     r"\b(?:don'?t|do not)\s+(?:really\s+)?(?:need|want|like)\b",
     r"\bno thanks?\b|\bnot interested\b|\bnot paying\b",
     r"\b(?:insurance|warranty)\s+(?:already\s+)?(?:covers?|would (?:pay|cover)|pays?)\b",

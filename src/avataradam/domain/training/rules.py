@@ -8,7 +8,9 @@ trainee sentence *matches* when, on its masked text (`domain.training.speech`):
    queries: e5's symmetric recipe) is at least `threshold` similar (dot product of unit
    vectors) to one of the check's `exemplars` and, for a `negatable` check, the
    sentence holds no negation at all (embeddings cannot tell "it's required" from "it's
-   not required"); prohibitions (`forbidden`) use the stricter `forbidden_threshold`;
+   not required"); prohibitions (`forbidden`) use `forbidden_threshold`, None (patterns
+   only) by default. Similarity is consulted only where the patterns leave a check
+   undecided, and only those sentences are embedded;
 2. every `requires` pattern matches too, and it is a question when `question` is set.
 
 The thresholds were measured on the labelled transcripts (tests/data/transcripts, see
@@ -53,8 +55,11 @@ from avataradam.domain.training.speech import (
 SIMILARITY_THRESHOLD = 0.92
 """Default similarity (multilingual-e5-small, query recipe) at which a sentence counts
 as saying what an exemplar says; measured by `bench.scoring`."""
-FORBIDDEN_THRESHOLD = 0.94
-"""Stricter similarity for a prohibition: a false violation fails a whole session."""
+FORBIDDEN_THRESHOLD: float | None = None
+"""Similarity for a prohibition, or None: prohibitions are judged by their patterns
+alone. A false violation fails a whole session, and on the labelled transcripts
+similarity at any threshold from 0.92 up changed no blocker verdict (`bench.scoring
+--sweep`); with a value, every trainee sentence is embedded."""
 OBJECTION_THRESHOLD = 0.95
 """Similarity of a customer message to an objection exemplar that makes it an objection
 without a pattern: e5 puts every short customer line 0.81-0.91 from "I'll think about
@@ -72,12 +77,18 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 class _Sims:
-    """Similarities of sentences to exemplars, both embedded once per score call."""
+    """Similarities of sentences to exemplars, both embedded once per score call. A
+    recording instance answers 0 and notes each text it was asked about."""
 
-    def __init__(self, vectors: dict[str, list[float]]) -> None:
+    def __init__(self, vectors: dict[str, list[float]], *, record: bool = False) -> None:
         self._vectors = vectors
+        self._record = record
+        self.asked: set[str] = set()
 
     def best(self, text: str, exemplars: Sequence[str]) -> float:
+        if self._record:
+            self.asked.add(text)
+            return 0.0
         vector = self._vectors.get(text)
         if vector is None:
             return 0.0
@@ -104,7 +115,7 @@ class RulesScorer:
         spans: SentenceSpans,
         embedder: Embedder | None,
         threshold: float = SIMILARITY_THRESHOLD,
-        forbidden_threshold: float = FORBIDDEN_THRESHOLD,
+        forbidden_threshold: float | None = FORBIDDEN_THRESHOLD,
         objection_threshold: float = OBJECTION_THRESHOLD,
     ) -> None:
         self._spans = spans
@@ -122,12 +133,32 @@ class RulesScorer:
             for turn, m in enumerate(transcript.messages)
             if m.role == "assistant"
         ]
-        sims = await self._similarities(rubric, sentences, [text for _, text in customer])
+        if self._embedder is None:
+            return self._judge(rubric, transcript, sentences, customer, None)
+        # A dry run records the sentences the patterns leave undecided: only those are
+        # embedded (embedding is nearly all of the time a session takes).
+        recorder = _Sims({}, record=True)
+        self._judge(rubric, transcript, sentences, customer, recorder)
+        sims = await self._similarities(self._embedder, rubric, sorted(recorder.asked))
+        return self._judge(rubric, transcript, sentences, customer, sims)
+
+    def _judge(
+        self,
+        rubric: Rubric,
+        transcript: Transcript,
+        sentences: Sequence[TraineeSentence],
+        customer: Sequence[tuple[int, str]],
+        sims: _Sims | None,
+    ) -> Scorecard:
         objections = [
             turn
             for turn, text in customer
             if any(_compiled(p).search(text) for p in rubric.objection_patterns)
-            or sims.best(text, rubric.objection_exemplars) >= self.objection_threshold
+            or (
+                sims is not None
+                and text
+                and sims.best(text, rubric.objection_exemplars) >= self.objection_threshold
+            )
         ]
         replies = _replies(transcript, objections)
         results: list[CriterionResult] = []
@@ -146,34 +177,32 @@ class RulesScorer:
         return _clean(" ".join(k for k in kept if not k.rstrip().endswith("?")))
 
     async def _similarities(
-        self, rubric: Rubric, sentences: Sequence[TraineeSentence], customer: Sequence[str]
+        self, embedder: Embedder, rubric: Rubric, texts: Sequence[str]
     ) -> _Sims:
-        if self._embedder is None:
-            return _Sims({})
-        texts = [_clean(s.masked) for s in sentences if len(_clean(s.masked).split()) >= _MIN_WORDS]
-        texts += [t for t in customer if t]
         exemplars = [e for _, check in rubric.checks() for e in check.exemplars]
         exemplars += rubric.objection_exemplars
         new = sorted({e for e in exemplars if e not in self._exemplars})
         if new:
-            self._exemplars.update(zip(new, await embed_queries(self._embedder, new), strict=True))
+            self._exemplars.update(zip(new, await embed_queries(embedder, new), strict=True))
         unique = sorted(set(texts) - set(self._exemplars))
-        vectors = dict(zip(unique, await embed_queries(self._embedder, unique), strict=True))
+        vectors = dict(zip(unique, await embed_queries(embedder, unique), strict=True))
         return _Sims({**self._exemplars, **vectors})
 
-    def _match(self, check: Check, sentence: TraineeSentence, sims: _Sims) -> int | None:
-        """Offset of the check's match in `sentence`, or None when it does not match."""
+    def _match(self, check: Check, sentence: TraineeSentence, sims: _Sims | None) -> int | None:
+        """Offset of the check's match in `sentence`, or None when it does not match;
+        similarity is consulted only when no pattern matches and `sims` is given."""
         text = sentence.masked
         if (check.question and not sentence.is_question) or any(
             not _compiled(p).search(text) for p in check.requires
         ):
             return None
         found = _pattern_match(check, text)
-        if found is not None:
+        if found is not None or sims is None:
             return found
         threshold = self.forbidden_threshold if check.forbidden else self.threshold
         similar = (
-            bool(check.exemplars)
+            threshold is not None
+            and bool(check.exemplars)
             and sentence.words >= _MIN_WORDS
             and not (check.negatable and _NEGATION.search(text))
             and sims.best(_clean(text), check.exemplars) >= threshold
@@ -186,10 +215,15 @@ class RulesScorer:
         check: Check,
         sentences: Sequence[TraineeSentence],
         replies: Sequence[int],
-        sims: _Sims,
+        sims: _Sims | None,
     ) -> CheckResult:
         def quotes(found: Sequence[TraineeSentence]) -> list[Evidence]:
             return [Evidence(message_id=s.message_id, quote=s.text) for s in found[:MAX_EVIDENCE]]
+
+        def hits_in(candidates: Sequence[TraineeSentence]) -> list[TraineeSentence]:
+            """Pattern hits; similarity hits only when no pattern hits."""
+            found = [s for s in candidates if self._match(check, s, None) is not None]
+            return found or [s for s in candidates if self._match(check, s, sims) is not None]
 
         if check.context != "anywhere":
             if not replies:
@@ -200,18 +234,25 @@ class RulesScorer:
                 hits = [s for s in openings if self._match(check, s, sims) is not None]
                 passed = len(hits) == len(replies)
             else:
-                hits = [s for s in in_replies if self._match(check, s, sims) is not None]
+                hits = hits_in(in_replies)
                 passed = bool(hits)
             return settle_check(transcript, check, passed=passed, evidence=quotes(hits))
-        matches = [(s, self._match(check, s, sims)) for s in sentences]
-        hits = [s for s, offset in matches if offset is not None]
         if check.forbidden:
+            hits = [s for s in sentences if self._match(check, s, sims) is not None]
             return settle_check(transcript, check, passed=not hits, evidence=quotes(hits))
-        if check.before and hits:
-            first = next((s, o) for s, o in matches if o is not None)
+        if check.before:
+            first = next(
+                ((s, o) for s in sentences if (o := self._match(check, s, sims)) is not None),
+                None,
+            )
+            if first is None:
+                return settle_check(transcript, check, passed=False, evidence=())
             limit = _first_match(check.before, sentences)
-            passed = limit is None or (first[0].position, first[1] or 0) < limit
+            passed = limit is None or (first[0].position, first[1]) < limit
+            later = [s for s in sentences if s.position > first[0].position]
+            hits = [first[0], *(s for s in later if self._match(check, s, None) is not None)]
             return settle_check(transcript, check, passed=passed, evidence=quotes(hits))
+        hits = hits_in(sentences)
         return settle_check(transcript, check, passed=bool(hits), evidence=quotes(hits))
 
 
