@@ -69,23 +69,18 @@ async def local_model() -> AsyncIterator[LlamaServerChatModel]:
     await model.aclose()
 
 
-@pytest.fixture(scope="module")
-async def judged(local_model: LlamaServerChatModel) -> dict[str, Scorecard]:
-    """Each transcript of JUDGED_TRANSCRIPTS scored once by the judge (minutes)."""
-    judge = LlmJudge(model=local_model, rules=RULES, max_tokens=REPLY_TOKENS)
-    return {name: await judge.score(RUBRIC, labelled(name)[0]) for name in JUDGED_TRANSCRIPTS}
-
-
 def checks(card: Scorecard) -> dict[str, CheckResult]:
     return {c.id: c for r in card.criteria for c in r.checks}
 
 
+@pytest.mark.timeout(900)  # minutes of CPU per session for the model; more under load
 @pytest.mark.parametrize("name", JUDGED_TRANSCRIPTS)
 async def test_the_local_judge_gives_a_well_formed_verified_scorecard(
-    judged: dict[str, Scorecard], name: str
+    local_model: LlamaServerChatModel, name: str
 ) -> None:
     transcript, _ = labelled(name)
-    card = judged[name]
+    judge = LlmJudge(model=local_model, rules=RULES, max_tokens=REPLY_TOKENS)
+    card = await judge.score(RUBRIC, transcript)
     ruled = await RULES.score(RUBRIC, transcript)
 
     scorer = card.scorer
