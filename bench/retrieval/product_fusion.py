@@ -4,7 +4,7 @@ product's own search on PostgreSQL, keyword fusion off and on (issue 16).
 `bench/phases/retrieval.py` runs the product in memory, where there is no full-text
 search (the product's fusion needs the `chunks` table in PostgreSQL), and measures the
 fusion beside it (`bench/retrieval/keyword.py`). This runs the same ingestion and
-questions (both author sets, `top_k` 10, cache off, one round) through `build_container`
+questions (every author set, `top_k` 10, cache off, one round) through `build_container`
 on a fresh migrated database (`bench_fts_product_<random>` on `ADMIN_DSN`, dropped
 afterwards) with the PostgreSQL vector index, once with
 `AVATARADAM_SEARCH_KEYWORD_FUSION=false` and once with `true`, for `minilm+context`
@@ -26,7 +26,7 @@ from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.settings import load_settings
 from bench.phases import retrieval
 from bench.retrieval import metrics
-from bench.retrieval.questions import QUESTIONS, TYPES
+from bench.retrieval.questions import AUTHORS, QUESTIONS, TYPES
 from bench.stack import ADMIN_DSN
 from ops.harness.services import FreshDatabase
 
@@ -37,9 +37,10 @@ METHODS = {
 
 
 def _summary(asked: list[retrieval.Asked]) -> dict[str, Any]:
-    """Per author set and both: `metrics.summarise` overall and per answerable type."""
+    """Per author set and all of them (`both`, its name from when there were two):
+    `metrics.summarise` overall and per answerable type."""
     out: dict[str, Any] = {}
-    for author in ("first", "second", "both"):
+    for author in (*AUTHORS, "both"):
         mine = [a for a in asked if a.question.relevant and author in {"both", a.question.author}]
         out[author] = {"overall": metrics.summarise([a.rank for a in mine], retrieval.TOP_K)} | {
             kind: metrics.summarise(

@@ -1,6 +1,6 @@
 """Labelled questions over `bench/retrieval/documents/` for the retrieval evaluation.
 
-The questions live in two files of one format (one object a line: `type`, `text`, and
+The questions live in three files of one format (one object a line: `type`, `text`, and
 for the answerable ones `relevant` and `answer_contains`), so that someone who did not
 write the documents can add or review them without touching code. Who wrote what:
 
@@ -9,10 +9,15 @@ write the documents can add or review them without touching code. Who wrote what
 - `questions_second.json`, author set "second": written afterwards by an independent
   author who read only the documents, not the first set (issue 16 asks for questions
   "written by someone other than the documents' author": the first set's author knew
-  the wording the retrieval would meet).
+  the wording the retrieval would meet);
+- `questions_third.json`, author set "third": written by a third independent author after
+  the retrieval changes of 2026-12-01, from the documents only (not the other sets, not
+  the glossary or the retrieval code), Spanish only (`spanish` and `unanswerable`
+  questions), never used to tune anything: a held-out measurement of the Spanish
+  retrieval.
 
 The loader sets each question's `author` from its file (the files do not hold it), and
-the evaluation reports each set apart as well as both together. Each `Question` names the
+the evaluation reports each set apart as well as all together. Each `Question` names the
 documents whose passages answer it (none: nothing in the set does) and phrases of which
 one appears in an answering passage (`answer_contains`, matched case-insensitively with
 Markdown emphasis and extra whitespace ignored), so that the right chunk is known
@@ -33,10 +38,17 @@ from typing import Final, Literal
 
 import msgspec
 
-Author = Literal["first", "second"]
-AUTHORS: Final[tuple[Author, ...]] = ("first", "second")
-FILES: Final[dict[Author, str]] = {"first": "questions.json", "second": "questions_second.json"}
+Author = Literal["first", "second", "third"]
+AUTHORS: Final[tuple[Author, ...]] = ("first", "second", "third")
+FILES: Final[dict[Author, str]] = {
+    "first": "questions.json",
+    "second": "questions_second.json",
+    "third": "questions_third.json",
+}
 """Each author set's file in this directory."""
+HELD_OUT: Final[frozenset[Author]] = frozenset({"third"})
+"""Author sets that only measure: nothing chooses a setting or threshold on them
+(`bench/support.py` leaves them out)."""
 
 QuestionType = Literal["direct", "paraphrase", "acronym", "negation", "spanish", "unanswerable"]
 TYPES: Final[tuple[QuestionType, ...]] = (
@@ -77,4 +89,4 @@ def load(author: Author) -> tuple[Question, ...]:
 
 
 QUESTIONS: Final[tuple[Question, ...]] = tuple(q for a in AUTHORS for q in load(a))
-"""Every question of both sets, the first set's first."""
+"""Every question of every set, in the order of `AUTHORS`."""

@@ -1,5 +1,5 @@
 """The Markdown section of a bench report for the retrieval evaluation
-(`bench/phases/retrieval.py`): one row per method and question type over both question
+(`bench/phases/retrieval.py`): one row per method and question type over all the question
 sets, then the same per author set (`bench/retrieval/questions.py`), split from the
 per-question results."""
 
@@ -25,7 +25,7 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
         "### 11. Retrieval quality on the labelled F&I set",
         "",
         f"{labelled['documents']} documents and {sum(labelled['questions'].values())} "
-        f"questions ({counts}; two author sets, the first table is both together), "
+        f"questions ({counts}; three author sets, the first table is all together), "
         f"bench/retrieval/. Top {labelled['top_k']} per question from "
         f"SearchKnowledgeBase; {labelled['store']}. A hit is {labelled['hit']}. Overall is "
         "over the answerable types; p50 ms is the search call (query embedding included), "
@@ -94,11 +94,14 @@ def section(retrieval: dict[str, Any] | None) -> list[str]:
 
 
 def _per_author(methods: dict[str, Any]) -> list[str]:
-    """The table of each method's numbers per author set and question type."""
+    """The table of each method's numbers per author set and question type (a type the
+    set has no question of: "—", not 0.0; the third set is Spanish only)."""
     lines = [
         "",
         "Per author set (first: questions by the documents' author; second: by an "
-        "independent author who saw only the documents):",
+        "independent author who saw only the documents; third: Spanish only, by another "
+        "independent author after the retrieval changes of 2026-12-01, never used to "
+        "tune anything):",
         "",
         "| method · set · type | questions | hit@1 | hit@5 | MRR@10 |",
         "|---|---|---|---|---|",
@@ -107,6 +110,7 @@ def _per_author(methods: dict[str, Any]) -> list[str]:
         for author, split in by_author(method["questions"], TYPES).items():
             rows: list[tuple[str, dict[str, Any]]] = [(k, split["by_type"][k]) for k in TYPES]
             rows.append(("**overall**", split["overall"]))
+            rows = [(k, row if row["questions"] else {"questions": 0}) for k, row in rows]
             lines += [
                 f"| {name} · {author} · {kind} | {row['questions']} | "
                 f"{_cell(row.get('hit_at_1'))} | {_cell(row.get('hit_at_5'))} | "

@@ -542,6 +542,7 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
         messages, json={"content": "What does GAP cover?"}, headers=dealer.user.headers
     )
     assert answered.status_code == 201, answered.text
+    await scored_roleplay(api, dealer.user)
     # A 1-token budget refuses the same question again (counted; the 100 % alert).
     root = await sign_in(api, deployment.super_admin_email, None)
     path = f"/v1/dealerships/{dealer.dealership_id}"
@@ -584,6 +585,26 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
         f"  {name}: {reason} (in {', '.join(sorted(wanted[name]))})"
         for name, reason in missing.items()
     )
+
+
+async def scored_roleplay(api: httpx.AsyncClient, trainee: Account) -> None:
+    """A roleplay session completed and scored by the worker (the scoring metrics)."""
+    headers = trainee.headers
+    started = await api.post("/v1/conversations", json={"mode": "roleplay"}, headers=headers)
+    assert started.status_code == 201, started.text
+    path = f"/v1/conversations/{started.json()['id']}"
+    said = await api.post(
+        f"{path}/messages",
+        json={"content": "How long are you planning to keep this car?"},
+        headers=trainee.headers,
+    )
+    assert said.status_code == 201, said.text
+    completed = await api.post(f"{path}/complete", headers=trainee.headers)
+    assert completed.status_code == 202, completed.text
+    deadline = time.monotonic() + 60
+    while (await api.get(f"{path}/scorecard", headers=headers)).json()["status"] != "scored":
+        assert time.monotonic() < deadline, "the session was not scored"
+        await asyncio.sleep(0.2)
 
 
 def me_requests(samples: Samples) -> float:

@@ -19,6 +19,7 @@ from avataradam.domain.model import (
     UsageBudgetThreshold,
     decode_message,
 )
+from avataradam.domain.model.events import ConversationScored, ScoreConversationTask
 from tests.unit.test_processing_leases import queued_document
 
 AT = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
@@ -113,6 +114,56 @@ def test_every_message_round_trips_through_its_payload() -> None:
             monthly_token_budget=5,
             used_tokens=5,
         ),
+        ScoreConversationTask(conversation_id=DOCUMENT),
+        ConversationScored(
+            dealership_id=DEALERSHIP,
+            occurred_at=AT,
+            conversation_id=DOCUMENT,
+            user_id=DEALERSHIP,
+            status="scored",
+            rubric_id="fi-office",
+            rubric_version=1,
+            overall=82,
+            passed="true",
+        ),
+        ConversationScored(
+            dealership_id=DEALERSHIP,
+            occurred_at=AT,
+            conversation_id=DOCUMENT,
+            user_id=DEALERSHIP,
+            status="failed",
+            rubric_id="fi-office",
+            rubric_version=2,
+            error_code="retries_exhausted",
+        ),
     ]
     for message in messages:
         assert decode_message(message.kind, message.payload()) == message
+
+
+def test_a_scored_conversation_is_announced_with_its_result_as_text() -> None:
+    event = ConversationScored(
+        dealership_id=DEALERSHIP,
+        occurred_at=AT,
+        conversation_id=DOCUMENT,
+        user_id=DEALERSHIP,
+        status="scored",
+        rubric_id="fi-office",
+        rubric_version=1,
+        overall=82,
+        passed="false",
+    )
+    assert event.data() == {
+        "passed": "false",
+        "status": "scored",
+        "overall": "82",
+        "user_id": str(DEALERSHIP),
+        "rubric_id": "fi-office",
+        "dealership_id": str(DEALERSHIP),
+        "rubric_version": "1",
+        "conversation_id": str(DOCUMENT),
+    }
+    assert ScoreConversationTask(conversation_id=DOCUMENT).payload() == {
+        "task": "score_conversation",
+        "conversation_id": str(DOCUMENT),
+    }

@@ -62,13 +62,19 @@ def test_summary_means_over_questions() -> None:
 
 @pytest.mark.parametrize("author", AUTHORS)
 def test_each_labelled_set_is_consistent(author: str) -> None:
-    """Each set has at least 10 questions of every type (the second, at least 15); each
-    answerable question names existing documents, each of which holds one of its phrases
-    as metrics.py compares them, and every phrase is in one of them; unanswerable ones
-    name none."""
+    """The first set has at least 10 questions of every type, the second at least 15, the
+    third (Spanish only) at least 30 Spanish and 6 unanswerable ones and no other type,
+    its Spanish ones over at least 15 documents; each answerable question names existing
+    documents, each of which holds one of its phrases as metrics.py compares them, and
+    every phrase is in one of them; unanswerable ones name none."""
     questions = [q for q in QUESTIONS if q.author == author]
-    least = 15 if author == "second" else 10
-    assert all(sum(q.type == kind for q in questions) >= least for kind in TYPES)
+    least = {"first": dict.fromkeys(TYPES, 10), "second": dict.fromkeys(TYPES, 15)}.get(
+        author, {"spanish": 30, "unanswerable": 6}
+    )
+    assert {q.type for q in questions} <= set(least)
+    assert all(sum(q.type == kind for q in questions) >= n for kind, n in least.items())
+    if author == "third":
+        assert len({name for q in questions for name in q.relevant}) >= 15
     for question in questions:
         assert (question.type == "unanswerable") == (not question.relevant), question.text
         assert question.relevant or not question.answer_contains, question.text
@@ -145,6 +151,7 @@ def test_the_report_has_a_row_per_method_author_set_and_type() -> None:
     assert len(rows) == 2 * (len(TYPES) + 1)
     assert "| m · second · **overall** | 2 | 0.0 | 1.0 | 0.35 |" in rows
     assert "| m · first · unanswerable | 1 | — | — | — |" in rows
+    assert "| m · second · acronym | 0 | — | — | — |" in rows  # no question of the type
 
 
 def test_the_report_header_fills_in_the_run() -> None:
@@ -163,11 +170,44 @@ def test_the_report_header_fills_in_the_run() -> None:
 
 def test_the_summarised_method_is_the_one_of_the_default_settings() -> None:
     from avataradam.entrypoints.settings import Settings  # noqa: PLC0415
-    from bench.phases.retrieval import DEFAULT_METHOD, METHODS  # noqa: PLC0415
+    from bench.phases.retrieval import (  # noqa: PLC0415
+        DEFAULT_METHOD,
+        METHODS,
+        RETRIEVAL_SETTINGS,
+    )
 
     [method] = [m for m in METHODS if m.name == DEFAULT_METHOD]
+    # It sets nothing of its own and drops the run's retrieval settings: the defaults.
+    assert (method.environment, method.defaults, method.store) == ({}, True, "postgres")
+    assert {"AVATARADAM_EMBEDDER", "AVATARADAM_EMBEDDING_CONTEXT"} <= set(RETRIEVAL_SETTINGS)
+    assert {"AVATARADAM_SEARCH_KEYWORD_FUSION", "AVATARADAM_SEARCH_SPARSE_FUSION"} <= set(
+        RETRIEVAL_SETTINGS
+    )
     defaults = Settings()
-    assert method.environment == {
-        "AVATARADAM_EMBEDDER": defaults.embedder,
-        "AVATARADAM_EMBEDDING_CONTEXT": defaults.embedding.context,
-    }
+    assert (defaults.embedder, defaults.embedding.context) == ("e5", "title_section")
+    assert defaults.search.keyword_fusion
+    assert defaults.search.sparse_fusion
+    # The in-memory rows compare ingredients: each names its embedder and format.
+    for other in METHODS:
+        if other is not method:
+            assert other.store == "memory"
+            assert {"AVATARADAM_EMBEDDER", "AVATARADAM_EMBEDDING_CONTEXT"} <= set(other.environment)
+
+
+def test_the_support_threshold_pairs_leave_the_held_out_sets_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bench/support.py chooses a threshold on claims built from the questions' phrases:
+    none may come from a held-out set (each document one chunk here)."""
+    from avataradam.adapters.llm.sentences import sentences  # noqa: PLC0415
+    from bench import support  # noqa: PLC0415
+    from bench.retrieval.questions import HELD_OUT  # noqa: PLC0415
+
+    chunks = [(path.name, path.read_text()) for path in sorted(DOCUMENTS.glob("*.md"))]
+    whole = {metrics.comparable(s) for _, text in chunks for s in sentences(text)}
+    held_out = tuple(q for q in QUESTIONS if q.author in HELD_OUT)
+    assert held_out
+    monkeypatch.setattr(support, "QUESTIONS", held_out)
+    assert support.build_corpus(chunks, whole).claims == []
+    monkeypatch.setattr(support, "HELD_OUT", frozenset())
+    assert support.build_corpus(chunks, whole).claims

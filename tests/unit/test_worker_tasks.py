@@ -10,6 +10,7 @@ run the actors' own options through Dramatiq's Worker and Retries middleware.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import threading
 import uuid
@@ -27,16 +28,25 @@ from avataradam.adapters.embeddings.hashing import HashingEmbedder
 from avataradam.adapters.memory.queue import InMemoryTaskQueue
 from avataradam.domain.access import Principal
 from avataradam.domain.model import (
+    Conversation,
+    ConversationMode,
     DeliveryStatus,
     DocumentStatus,
+    Message,
+    MessageRole,
     Role,
     Topic,
     WebhookSubscription,
 )
+from avataradam.domain.model.scorecards import ScorecardStatus
 from avataradam.domain.ports.knowledge import EmbedderUnavailable
 from avataradam.domain.ports.services import WebhookResult
 from avataradam.domain.tasks import DELIVER_WEBHOOK
+from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
+from avataradam.domain.training.rubrics import Rubric
+from avataradam.domain.training.scorecard import Scorecard, Transcript
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
+from avataradam.domain.usecases.scoring_run import ScoreConversation, ScoringRunOptions
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.runtime import WorkerRuntime
@@ -46,7 +56,9 @@ from avataradam.entrypoints.worker.tasks import (
     ingest,
     last_attempt,
     retry_within,
+    score,
 )
+from tests.contract.builders import user
 from tests.support.world import in_memory_container
 
 TEXT = "The F&I manager presents every product on one menu. " * 30
@@ -312,3 +324,93 @@ async def test_the_worker_heartbeat_exports_the_age_of_the_oldest_processing_doc
     assert age is not None
     assert 90 <= age < 120
     assert observed["oldest_processing_age_s"] == age
+
+
+class FailingScorer:
+    """Implements `Scorer` by raising `error`, as a dependency down or a bug would."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def score(self, rubric: Rubric, transcript: Transcript) -> Scorecard:
+        del rubric, transcript
+        raise self.error
+
+
+async def _completed_roleplay(container: Container) -> uuid.UUID:
+    """A roleplay of one trainee line, completed (its scorecard `pending`)."""
+    dealership = await container.create_dealership.create(f"Store {uuid.uuid4().hex[:6]}")
+    account = user(dealership.id)
+    trainee = Principal(user_id=account.id, role=Role.USER, dealership_id=dealership.id)
+    now = container.clock.now()
+    conversation = Conversation(
+        id=uuid.uuid4(),
+        dealership_id=dealership.id,
+        user_id=trainee.user_id,
+        mode=ConversationMode.ROLEPLAY,
+        scenario=None,
+        created_at=now,
+        updated_at=now,
+    )
+    async with container.uow() as uow:
+        await uow.users.add(account)
+        await uow.conversations.add(conversation)
+        await uow.conversations.add_message(
+            Message(
+                id=uuid.uuid4(),
+                conversation_id=conversation.id,
+                role=MessageRole.USER,
+                content="How long are you planning to keep the car?",
+                sources=(),
+                created_at=now,
+            )
+        )
+        await uow.commit()
+    await container.scoring.complete(trainee, conversation.id)
+    return conversation.id
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (RuntimeError("boom"), "internal_error", "RuntimeError"),
+        (EmbedderUnavailable("down"), "retries_exhausted", "gave up after retries: down"),
+    ],
+)
+async def test_scoring_is_retried_then_failed_on_the_last_attempt_with_its_error(
+    error: Exception, code: str, message: str
+) -> None:
+    container = _container(HashingEmbedder())
+    scoring = container.scoring
+    container.scoring = dataclasses.replace(
+        scoring,
+        score=ScoreConversation(
+            container.uow,
+            {"rules": FailingScorer(error)},
+            BUILT_IN_RUBRICS,
+            container.clock,
+            container.ids,
+            container.telemetry,
+            ScoringRunOptions(lease=timedelta(seconds=60)),
+        ),
+    )
+    conversation_id = await _completed_roleplay(container)
+
+    with pytest.raises(type(error)):
+        await score(container, conversation_id, last_attempt=False)
+    async with container.uow(read_only=True) as uow:
+        retried = await uow.scorecards.get(conversation_id)
+    outcome = await score(container, conversation_id, last_attempt=True)
+    async with container.uow(read_only=True) as uow:
+        failed = await uow.scorecards.get(conversation_id)
+
+    assert retried is not None
+    assert retried.status is ScorecardStatus.PENDING, "not failed while retries are left"
+    assert (outcome.status, outcome.error_code) == ("failed", code)
+    assert failed is not None
+    assert (failed.status, failed.error_code, failed.error_message) == (
+        ScorecardStatus.FAILED,
+        code,
+        message,
+    )
+    assert failed.attempts == 2

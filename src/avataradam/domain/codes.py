@@ -36,6 +36,7 @@ DUPLICATE_DOCUMENT: Final = "duplicate_document"
 DOCUMENT_NOT_RETRYABLE: Final = "document_not_retryable"
 REEMBEDDING_RUNNING: Final = "reembedding_running"
 SCENARIO_SLUG_TAKEN: Final = "scenario_slug_taken"
+CONVERSATION_COMPLETED: Final = "conversation_completed"
 FILE_TOO_LARGE: Final = "file_too_large"
 PRECONDITION_FAILED: Final = "precondition_failed"
 PAYLOAD_TOO_LARGE: Final = "payload_too_large"
@@ -46,6 +47,7 @@ UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
 INVALID_INPUT: Final = "invalid_input"
 IDEMPOTENCY_KEY_REUSED: Final = "idempotency_key_reused"
 WEBHOOK_DESTINATION_REFUSED: Final = "webhook_destination_refused"
+NOT_A_ROLEPLAY: Final = "not_a_roleplay"
 RATE_LIMITED: Final = "rate_limited"
 BUDGET_EXHAUSTED: Final = "budget_exhausted"
 # The service's own failures: 500, 503.
@@ -65,7 +67,7 @@ ANSWERED: Final = frozenset(
         INVALID_REQUEST, DOMAIN_ERROR, HTTP_ERROR, INVALID_TOKEN, SESSION_ENDED,
         AUTHENTICATION_FAILED, NOT_AUTHENTICATED, PERMISSION_DENIED,
         CURRENT_PASSWORD_REQUIRED, WRONG_CURRENT_PASSWORD, SCENARIO_READ_ONLY, NOT_FOUND,
-        METHOD_NOT_ALLOWED, SCENARIO_SLUG_TAKEN,
+        METHOD_NOT_ALLOWED, SCENARIO_SLUG_TAKEN, CONVERSATION_COMPLETED, NOT_A_ROLEPLAY,
         NOT_ACCEPTABLE, REQUEST_TIMEOUT, CONFLICT, CONCURRENT_UPDATE, EMAIL_TAKEN,
         DUPLICATE_DOCUMENT, DOCUMENT_NOT_RETRYABLE, REEMBEDDING_RUNNING, FILE_TOO_LARGE,
         PRECONDITION_FAILED,

@@ -76,6 +76,13 @@ class ScenarioSlugTaken(Conflict):
     code = codes.SCENARIO_SLUG_TAKEN
 
 
+class ConversationCompleted(Conflict):
+    """The roleplay session was completed (`POST .../complete`): it takes no more
+    messages, so its scorecard judges exactly what was said."""
+
+    code = codes.CONVERSATION_COMPLETED
+
+
 class InvalidRequest(DomainError):
     """The request is malformed: a value that cannot be parsed as what the API
     reference declares (e.g. a `cursor` the API never issued). HTTP 400."""
@@ -100,6 +107,12 @@ class WebhookDestinationRefused(InvalidInput):
     """The webhook URL points at an address webhooks may not reach."""
 
     code = codes.WEBHOOK_DESTINATION_REFUSED
+
+
+class NotARoleplay(InvalidInput):
+    """Only a roleplay session is completed and scored; a training conversation is not."""
+
+    code = codes.NOT_A_ROLEPLAY
 
 
 class UnsupportedFileType(InvalidInput):

@@ -6,6 +6,7 @@ INGEST_DOCUMENT = "ingest_document"
 DELETE_DOCUMENT = "delete_document"
 DELIVER_WEBHOOK = "deliver_webhook"
 REEMBED_KNOWLEDGE_BASE = "reembed_knowledge_base"
+SCORE_CONVERSATION = "score_conversation"
 
 OUTBOX_TASK = "task"
 """Outbox kind: payload carries `task` plus that task's arguments."""
@@ -17,4 +18,13 @@ DOCUMENT_FAILED = "document.failed"
 DOCUMENT_DELETED = "document.deleted"
 USAGE_BUDGET_THRESHOLD = "usage.budget_threshold"
 """A dealership's monthly token budget reached 80 % or 100 % (once each per month)."""
-WEBHOOK_EVENTS = (DOCUMENT_READY, DOCUMENT_FAILED, DOCUMENT_DELETED, USAGE_BUDGET_THRESHOLD)
+CONVERSATION_SCORED = "conversation.scored"
+"""A completed roleplay session's scorecard was stored (`status: scored`) or gave up
+(`status: failed`); a rescore announces its result again."""
+WEBHOOK_EVENTS = (
+    DOCUMENT_READY,
+    DOCUMENT_FAILED,
+    DOCUMENT_DELETED,
+    USAGE_BUDGET_THRESHOLD,
+    CONVERSATION_SCORED,
+)

@@ -104,6 +104,7 @@ from avataradam.entrypoints.options import (
     support_threshold,
 )
 from avataradam.entrypoints.profiles import warm_profiles_in_use
+from avataradam.entrypoints.scoring import wire_scoring
 from avataradam.entrypoints.settings import Settings
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -212,12 +213,10 @@ class Container:
         self.mark_failed = MarkFailed(uow, clock, ids)
         self.purge_document = PurgeDocument(uow, k.index, clock, ids)
         self.reconcile_documents = ReconcileDocuments(
-            uow,
-            self.queue,
-            clock,
-            queued_timeout=k.queued_timeout,
+            uow, self.queue, clock, queued_timeout=k.queued_timeout
         )
         self.relay_outbox = RelayOutbox(uow, self.queue, clock, ids)
+        self.scoring = wire_scoring(self)
         self._wire_reembedding()
         self.purge_idempotency_keys = PurgeIdempotencyKeys(
             uow, clock, timedelta(seconds=self.settings.http.idempotency_key_ttl_s)

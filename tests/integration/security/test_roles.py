@@ -55,6 +55,9 @@ ADMIN_ONLY: set[Route] = {
     ("POST", "/v1/scenarios"),
     ("PATCH", "/v1/scenarios/{scenario_id:str}"),
     ("DELETE", "/v1/scenarios/{scenario_id:str}"),
+    # Re-scoring a completed session of their dealership (the holdings' conversation is
+    # a training one: allowed, the admin gets past the role check to a 404).
+    ("POST", "/v1/conversations/{conversation_id:uuid}/scorecard/rescore"),
     # Their own dealership's; another's answers like a missing one (test_tenant_isolation).
     ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"),
     ("GET", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"),
@@ -74,6 +77,10 @@ ANY_USER: set[Route] = {
     ("GET", "/v1/scenarios/{scenario_id:str}"),
     ("GET", "/v1/conversations/{conversation_id:uuid}"),
     ("POST", "/v1/conversations/{conversation_id:uuid}/messages"),
+    # The owner completes a roleplay (the holdings' training one answers 422), and reads
+    # its scorecard (an admin of the dealership too).
+    ("POST", "/v1/conversations/{conversation_id:uuid}/complete"),
+    ("GET", "/v1/conversations/{conversation_id:uuid}/scorecard"),
     ("POST", "/v1/messages/{message_id:uuid}/feedback"),
 }
 

@@ -111,6 +111,42 @@ async def test_another_dealerships_objects_answer_like_missing_ones_on_every_id_
     assert not leaks, "\n".join(leaks)
 
 
+async def test_a_scorecard_of_another_dealership_answers_like_a_missing_one(
+    client: httpx.AsyncClient, victim: Holdings, attacker: Tenant
+) -> None:
+    """The holdings' conversation is a training one (no scorecard): here the victim's
+    trainee completes a roleplay, so there is a scorecard to leak."""
+    trainee = victim.tenant.user.headers
+    started = await client.post("/v1/conversations", json={"mode": "roleplay"}, headers=trainee)
+    conversation_id = started.json()["id"]
+    completed = await client.post(f"/v1/conversations/{conversation_id}/complete", headers=trainee)
+    assert completed.status_code == 202, completed.text
+    routes = [
+        ("GET", "/v1/conversations/{}/scorecard"),
+        ("POST", "/v1/conversations/{}/complete"),
+        ("POST", "/v1/conversations/{}/scorecard/rescore"),
+    ]
+    leaks = []
+    for account in (attacker.admin, attacker.user):
+        for method, template in routes:
+            foreign = await client.request(
+                method, template.format(conversation_id), headers=account.headers
+            )
+            absent = await client.request(
+                method, template.format(uuid.uuid4()), headers=account.headers
+            )
+            if foreign.status_code not in {403, 404} or (
+                foreign.status_code,
+                problem(foreign)["code"],
+            ) != (absent.status_code, problem(absent)["code"]):
+                leaks.append(f"{method} {template}: {foreign.status_code} {foreign.text[:120]}")
+    assert not leaks, "\n".join(leaks)
+    for headers in (trainee, victim.tenant.admin.headers):
+        own = await client.get(f"/v1/conversations/{conversation_id}/scorecard", headers=headers)
+        assert own.status_code == 200, own.text
+        assert own.json()["conversation_id"] == conversation_id
+
+
 async def test_the_victims_objects_exist_for_their_owner(
     client: httpx.AsyncClient, victim: Holdings, super_admin: Account
 ) -> None:

@@ -16,6 +16,7 @@ from avataradam.domain.tasks import (
     DELIVER_WEBHOOK,
     INGEST_DOCUMENT,
     REEMBED_KNOWLEDGE_BASE,
+    SCORE_CONVERSATION,
 )
 
 QUEUES: dict[str, str] = {
@@ -23,6 +24,7 @@ QUEUES: dict[str, str] = {
     DELETE_DOCUMENT: "ingest",
     DELIVER_WEBHOOK: "webhooks",
     REEMBED_KNOWLEDGE_BASE: "ingest",
+    SCORE_CONVERSATION: "ingest",
 }
 """Queue of each task. A worker consumes the queues it is given (`avataradam worker
 --queues`); only with one worker per queue do ingestion and webhooks not wait behind

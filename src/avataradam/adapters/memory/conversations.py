@@ -42,6 +42,18 @@ class InMemoryConversationRepository:
 
         self._tx.write(op)
 
+    async def complete(self, conversation_id: UUID, at: datetime) -> bool:
+        def op(t: Tables) -> bool:
+            current = t.conversations.get(conversation_id)
+            if current is None or current.completed_at is not None:
+                return False
+            t.conversations[conversation_id] = msgspec.structs.replace(
+                current, completed_at=at, updated_at=at
+            )
+            return True
+
+        return self._tx.write(op, replay_must_agree=True)
+
     async def get(
         self, conversation_id: UUID, *, dealership_id: UUID, user_id: UUID | None
     ) -> Conversation | None:

@@ -33,6 +33,7 @@ from avataradam.domain.model import (
     WebhookSubscription,
 )
 from avataradam.domain.model.scenarios import Scenario
+from avataradam.domain.model.scorecards import StoredScorecard
 from avataradam.domain.vectors import Reembedding
 
 T = TypeVar("T")
@@ -63,6 +64,7 @@ class Tables:
     # (dealership_id, generation) -> documents written into it
     reembedded: dict[tuple[UUID, int], frozenset[UUID]] = dataclasses.field(default_factory=dict)
     scenarios: dict[UUID, Scenario] = dataclasses.field(default_factory=dict)
+    scorecards: dict[UUID, StoredScorecard] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})

@@ -23,6 +23,7 @@ class InMemoryTelemetry:
         self.budget_refusals = 0
         self.reembeddings: list[tuple[str, int, int]] = []
         self.budget_alerts: list[int] = []
+        self.scorings: list[tuple[str, float | None]] = []
 
     def event(self, name: str, **fields: object) -> None:
         self.events.append((name, fields))
@@ -49,6 +50,9 @@ class InMemoryTelemetry:
 
     def reembedded(self, profile: str, *, documents: int, chunks: int) -> None:
         self.reembeddings.append((profile, documents, chunks))
+
+    def scoring(self, outcome: str, seconds: float | None) -> None:
+        self.scorings.append((outcome, seconds))
 
     def ingestion_stage_time(self, stage: Stage, seconds: float) -> None:
         self.stages.append(stage)

@@ -25,6 +25,7 @@ from avataradam.adapters.memory.outbox import (
 )
 from avataradam.adapters.memory.reembeddings import InMemoryReembeddingRepository
 from avataradam.adapters.memory.scenarios import InMemoryScenarioRepository
+from avataradam.adapters.memory.scorecards import InMemoryScorecardRepository
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
 from avataradam.adapters.memory.usage import InMemoryUsageRepository
 from avataradam.adapters.memory.webhooks import InMemoryWebhookRepository
@@ -57,6 +58,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.usage = InMemoryUsageRepository(tx)
         self.reembeddings = InMemoryReembeddingRepository(tx)
         self.scenarios = InMemoryScenarioRepository(tx)
+        self.scorecards = InMemoryScorecardRepository(tx)
         return self
 
     async def commit(self) -> None:

@@ -22,6 +22,7 @@ from avataradam.adapters.observability.multiprocess import (
     join_multiprocess_directory,
     multiprocess_dir,
 )
+from avataradam.adapters.observability.training_metrics import TrainingMetrics
 
 HTTP_LATENCY_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
@@ -227,6 +228,8 @@ class Metrics:
             buckets=TASK_BUCKETS,
             registry=r,
         )
+
+        self.training = TrainingMetrics(r)  # scoring latency and outcomes
 
         # External services (service = vector_store | embedder | chat_model)
         self.external_call_duration = Histogram(

@@ -48,6 +48,10 @@ class StructlogTelemetry:
             counter.labels(profile=profile, unit="documents").inc(documents)
             counter.labels(profile=profile, unit="passages").inc(chunks)
 
+    def scoring(self, outcome: str, seconds: float | None) -> None:
+        if self._metrics is not None:
+            self._metrics.training.record_scoring(outcome, seconds)
+
     def cache_result(self, cache: str, result: str) -> None:
         if self._metrics is not None:
             self._metrics.record_cache(cast("CacheName", cache), cast("CacheResult", result))

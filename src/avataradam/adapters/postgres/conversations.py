@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.errors import require_affected, translate
+from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
 from avataradam.adapters.postgres.rows import (
     ConnectionRepository,
     columns,
@@ -24,7 +24,8 @@ from avataradam.domain.model import (
 from avataradam.domain.pagination import Cursor
 
 _CONVERSATION = columns(
-    "id, dealership_id, user_id, mode, scenario, created_at, updated_at, language, scenario_id"
+    "id, dealership_id, user_id, mode, scenario, created_at, updated_at, language, scenario_id,"
+    " completed_at"
 )
 _SELECT_CONVERSATION = select("conversations", _CONVERSATION)
 _INSERT_CONVERSATION = insert("conversations", _CONVERSATION)
@@ -53,6 +54,16 @@ class PostgresConversationRepository(ConnectionRepository):
             "UPDATE conversations SET updated_at = $2 WHERE id = $1", conversation_id, at
         )
         require_affected(status, "conversation")
+
+    @translate
+    async def complete(self, conversation_id: UUID, at: datetime) -> bool:
+        status = await self._conn.execute(
+            "UPDATE conversations SET completed_at = $2, updated_at = $2"
+            " WHERE id = $1 AND completed_at IS NULL",
+            conversation_id,
+            at,
+        )
+        return affected_rows(status) == 1
 
     @translate
     async def get(

@@ -33,6 +33,7 @@ from avataradam.adapters.postgres.outbox import (
 )
 from avataradam.adapters.postgres.reembeddings import PostgresReembeddingRepository
 from avataradam.adapters.postgres.scenarios import PostgresScenarioRepository
+from avataradam.adapters.postgres.scorecards import PostgresScorecardRepository
 from avataradam.adapters.postgres.usage import PostgresUsageRepository
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
 from avataradam.domain.errors import DependencyUnavailable
@@ -146,6 +147,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.usage = PostgresUsageRepository(connection)
         self.reembeddings = PostgresReembeddingRepository(connection)
         self.scenarios = PostgresScenarioRepository(connection)
+        self.scorecards = PostgresScorecardRepository(connection)
         return self
 
     async def commit(self) -> None:

@@ -43,6 +43,9 @@ class Conversation(msgspec.Struct, frozen=True, kw_only=True):
     scenario_id: str | None = None
     """Roleplay: the scenario practised, as the API names it (a built-in's slug, or the
     UUID of the dealership's own scenario; see `domain/model/scenarios.py`)."""
+    completed_at: datetime | None = None
+    """Roleplay: when the trainee ended the session (`POST .../complete`); it then takes
+    no more messages and has its scorecard (`domain/model/scorecards.py`)."""
 
 
 class Source(msgspec.Struct, frozen=True, kw_only=True):

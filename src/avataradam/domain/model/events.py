@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 from uuid import UUID
 
 import msgspec
 
 from avataradam.domain.model.documents import Document, DocumentStatus, Topic
 from avataradam.domain.tasks import (
+    CONVERSATION_SCORED,
     DELETE_DOCUMENT,
     DOCUMENT_DELETED,
     DOCUMENT_FAILED,
@@ -25,6 +26,7 @@ from avataradam.domain.tasks import (
     INGEST_DOCUMENT,
     OUTBOX_EVENT,
     OUTBOX_TASK,
+    SCORE_CONVERSATION,
     USAGE_BUDGET_THRESHOLD,
 )
 
@@ -69,6 +71,10 @@ class IngestDocumentTask(Task, frozen=True, kw_only=True, tag=INGEST_DOCUMENT):
 
 class DeleteDocumentTask(Task, frozen=True, kw_only=True, tag=DELETE_DOCUMENT):
     document_id: UUID
+
+
+class ScoreConversationTask(Task, frozen=True, kw_only=True, tag=SCORE_CONVERSATION):
+    conversation_id: UUID
 
 
 class Event(_Message, frozen=True, kw_only=True, tag_field="type"):
@@ -146,8 +152,25 @@ class UsageBudgetThreshold(Event, frozen=True, kw_only=True, tag=USAGE_BUDGET_TH
     used_tokens: int
 
 
-TaskMessage = IngestDocumentTask | DeleteDocumentTask
-EventMessage = DocumentReady | DocumentFailed | DocumentDeleted | UsageBudgetThreshold
+class ConversationScored(Event, frozen=True, kw_only=True, tag=CONVERSATION_SCORED):
+    """A roleplay session's scoring ended: `status` `scored` (with `overall` 0-100 and
+    `passed`) or `failed` (with `error_code`). Read the scorecard for the rest."""
+
+    conversation_id: UUID
+    user_id: UUID
+    status: str
+    rubric_id: str
+    rubric_version: int
+    overall: int | None = None
+    passed: Literal["true", "false"] | None = None
+    """As text, like every field of an event's `data` (`true` / `false`)."""
+    error_code: str | None = None
+
+
+TaskMessage = IngestDocumentTask | DeleteDocumentTask | ScoreConversationTask
+EventMessage = (
+    DocumentReady | DocumentFailed | DocumentDeleted | UsageBudgetThreshold | ConversationScored
+)
 OutboxMessage = TaskMessage | EventMessage
 
 _UNIONS: dict[str, Any] = {OUTBOX_TASK: TaskMessage, OUTBOX_EVENT: EventMessage}

@@ -216,6 +216,11 @@ class Telemetry(Protocol):
         """A re-embedding into `profile` wrote these documents and passages."""
         ...
 
+    def scoring(self, outcome: str, seconds: float | None) -> None:
+        """A session's scoring ended: `outcome` `scored` (`seconds`: from taking the
+        lease to storing the scorecard) or `failed` (retries ran out; no duration)."""
+        ...
+
 
 class BudgetHold(msgspec.Struct, frozen=True, kw_only=True):
     """A `BudgetLedger.reserve` decision and the counter's state after it (tokens)."""

@@ -83,6 +83,16 @@ class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
     applicable: bool = True
 
 
+class WordingSource(msgspec.Struct, frozen=True, kw_only=True):
+    """The passage of the dealership's documents a suggested wording was drawn from."""
+
+    document_id: UUID
+    filename: str
+    chunk_id: str
+    page: int | None = None
+    section: str | None = None
+
+
 class CriterionResult(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     title: str
@@ -91,6 +101,11 @@ class CriterionResult(msgspec.Struct, frozen=True, kw_only=True):
     checks: tuple[CheckResult, ...]
     advice: str | None = None
     blocker: bool = False
+    suggested_wording: str | None = None
+    """For a criterion missed or partly met: what the dealership's own playbook,
+    objection-handling or compliance documents say to say (`training.suggestions`)."""
+    sources: tuple[WordingSource, ...] = ()
+    """Where `suggested_wording` comes from."""
 
 
 class ScorerRef(msgspec.Struct, frozen=True, kw_only=True):

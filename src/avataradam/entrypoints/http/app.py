@@ -28,6 +28,7 @@ from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
 from avataradam.entrypoints.http.controllers.reembeddings import ReembeddingController
 from avataradam.entrypoints.http.controllers.scenarios import ScenarioController
+from avataradam.entrypoints.http.controllers.scorecards import ScorecardController
 from avataradam.entrypoints.http.controllers.search import SearchController
 from avataradam.entrypoints.http.controllers.usage import UsageController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
@@ -116,6 +117,7 @@ def create_app(
             WebhookController,
             ConversationController,
             ScenarioController,
+            ScorecardController,
             FeedbackController,
             UsageController,
             HealthController,

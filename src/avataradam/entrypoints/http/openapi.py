@@ -114,6 +114,13 @@ TAGS = [
             "(written by admins)."
         ),
     ),
+    Tag(
+        name="scoring",
+        description=(
+            "Completing a roleplay session (202) and its scorecard: scored in the background "
+            "against a frozen rubric version, with verbatim quotes of the trainee."
+        ),
+    ),
     Tag(name="feedback", description="Ratings of Adam's answers; reports for admins."),
     Tag(name="webhooks", description="Signed event deliveries (Standard Webhooks)."),
     Tag(name="usage", description="Model usage per day and monthly token budgets."),

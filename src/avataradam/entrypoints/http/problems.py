@@ -79,6 +79,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     codes.REEMBEDDING_RUNNING: ProblemKind(409, "Re-embedding already running", ("generation",)),
     codes.DOCUMENT_NOT_RETRYABLE: ProblemKind(409, "Document not retryable", ("status",)),
     codes.SCENARIO_SLUG_TAKEN: ProblemKind(409, "Scenario slug taken"),
+    codes.CONVERSATION_COMPLETED: ProblemKind(409, "Conversation completed"),
     codes.FILE_TOO_LARGE: ProblemKind(413, "File too large"),
     codes.PRECONDITION_FAILED: ProblemKind(412, "Precondition failed"),
     codes.PAYLOAD_TOO_LARGE: ProblemKind(413, "Content too large"),
@@ -88,6 +89,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     codes.INVALID_INPUT: ProblemKind(422, "Invalid input"),
     codes.IDEMPOTENCY_KEY_REUSED: ProblemKind(422, "Idempotency key reused"),
     codes.WEBHOOK_DESTINATION_REFUSED: ProblemKind(422, "Webhook destination refused", ("host",)),
+    codes.NOT_A_ROLEPLAY: ProblemKind(422, "Not a roleplay"),
     codes.RATE_LIMITED: ProblemKind(429, "Too many requests", ("policy",)),
     codes.BUDGET_EXHAUSTED: ProblemKind(
         429, "Budget exhausted", ("budget", "remaining", "required", "resets_at")

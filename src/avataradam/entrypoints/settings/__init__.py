@@ -21,6 +21,7 @@ from avataradam.entrypoints.settings.features import (
     ChatSettings,
     EmbeddingSettings,
     IngestionSettings,
+    ScoringSettings,
     SearchSettings,
     UsageSettings,
     VectorSettings,
@@ -69,6 +70,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     blobs: BlobSettings = msgspec.field(default_factory=BlobSettings)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
+    scoring: ScoringSettings = msgspec.field(default_factory=ScoringSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:

@@ -55,6 +55,26 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("progress_interval_s must be >= 0")
 
 
+class ScoringSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Scoring of completed roleplay sessions (issue 17)."""
+
+    scorer: Literal["rules"] = "rules"
+    """The scorer frozen on each completed session: `rules` (phrase patterns plus
+    similarity with the local embedder; no generative model)."""
+    lease_s: float = 120.0
+    """How long a worker holds a session's scorecard while scoring it (not renewed: far
+    longer than scoring takes); one that dies delays it by at most this plus
+    `AVATARADAM_INGESTION_RECONCILE_INTERVAL_S`."""
+    hold_s: float = 0.0
+    """Testing knob: a pause after a worker takes a scorecard's lease, so a worker killed
+    mid-scoring is observable (as `AVATARADAM_CHAT_EXTRACTIVE_DELTA_DELAY_S`). 0 in
+    production."""
+
+    def __post_init__(self) -> None:
+        if self.lease_s <= 0 or self.hold_s < 0:
+            raise ValueError("lease_s must be positive and hold_s >= 0")
+
+
 class EmbeddingSettings(msgspec.Struct, frozen=True, kw_only=True):
     batch_size: int = 32
     dimension: int = 384

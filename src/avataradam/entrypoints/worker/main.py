@@ -23,6 +23,7 @@ from avataradam.domain.tasks import (
     DELIVER_WEBHOOK,
     INGEST_DOCUMENT,
     REEMBED_KNOWLEDGE_BASE,
+    SCORE_CONVERSATION,
 )
 from avataradam.entrypoints.observability.logging import configure_logging
 from avataradam.entrypoints.settings import load_settings
@@ -36,6 +37,7 @@ from avataradam.entrypoints.worker.tasks import (
     ingest,
     last_attempt,
     retry_within,
+    score,
 )
 
 settings = load_settings()
@@ -118,6 +120,25 @@ async def reembed_knowledge_base(dealership_id: str, generation: str, **_: Any) 
     with _message_context(dealership_id=dealership_id, generation=generation):
         status = await runtime.container.run_reembedding(UUID(dealership_id), int(generation))
         _log.info("reembedding_run", status=status)
+
+
+@dramatiq.actor(actor_name=SCORE_CONVERSATION, queue_name=QUEUES[SCORE_CONVERSATION], **_options)
+async def score_conversation(conversation_id: str, **_: Any) -> None:
+    with _message_context(conversation_id=conversation_id):
+        outcome = await score(
+            runtime.container,
+            UUID(conversation_id),
+            last_attempt=_last_attempt(),
+            retry_within=retry_within(_ingestion),
+        )
+        if outcome.status == "failed":
+            _work_failed()
+        _log.info(
+            "conversation_scored",
+            status=outcome.status,
+            overall=outcome.overall,
+            error_code=outcome.error_code,
+        )
 
 
 @dramatiq.actor(actor_name=DELIVER_WEBHOOK, queue_name=QUEUES[DELIVER_WEBHOOK], **_options)

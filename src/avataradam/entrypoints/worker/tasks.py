@@ -23,6 +23,7 @@ from avataradam.domain import codes
 from avataradam.domain.errors import DependencyUnavailable
 from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.usecases.ingestion_run import IngestOutcome
+from avataradam.domain.usecases.scoring_run import ScoringOutcome
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings.features import IngestionSettings
 from avataradam.entrypoints.worker.memory import release_free_memory
@@ -106,6 +107,34 @@ async def deliver(
         reason = f"retries exhausted: {_describe(exc)}"
         await container.deliver_webhook.give_up(delivery_id, reason)
         return DeliveryStatus.FAILED
+
+
+async def score(
+    container: Container,
+    conversation_id: UUID,
+    *,
+    last_attempt: bool,
+    retry_within: timedelta | None = None,
+) -> ScoringOutcome:
+    """Scores a completed session; raises for Dramatiq to retry unless this is the last
+    attempt, which fails its scorecard instead (`retries_exhausted` after an outage,
+    `internal_error` after anything else), keeping the error."""
+    scoring = container.scoring
+    try:
+        return await scoring.score(
+            conversation_id, retry_within=None if last_attempt else retry_within
+        )
+    except Exception as exc:
+        _log_failure("score", exc, last_attempt=last_attempt)
+        if not last_attempt:
+            raise
+        if isinstance(exc, DependencyUnavailable):
+            code, message = codes.RETRIES_EXHAUSTED, f"gave up after retries: {exc.message}"
+        else:
+            code, message = codes.INTERNAL_ERROR, _describe(exc)
+        if not await scoring.score.fail(conversation_id, code=code, message=message):
+            return ScoringOutcome(conversation_id=conversation_id, status="superseded")
+        return ScoringOutcome(conversation_id=conversation_id, status="failed", error_code=code)
 
 
 def _describe(exc: Exception) -> str:

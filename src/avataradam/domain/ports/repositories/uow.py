@@ -21,6 +21,7 @@ from avataradam.domain.ports.repositories.identity import (
 )
 from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
 from avataradam.domain.ports.repositories.scenarios import ScenarioRepository
+from avataradam.domain.ports.repositories.scorecards import ScorecardRepository
 from avataradam.domain.ports.repositories.usage import UsageRepository
 from avataradam.domain.ports.repositories.vectors import ReembeddingRepository
 from avataradam.domain.ports.repositories.webhooks import WebhookRepository
@@ -48,6 +49,7 @@ class UnitOfWork(Protocol):
     usage: UsageRepository
     reembeddings: ReembeddingRepository
     scenarios: ScenarioRepository
+    scorecards: ScorecardRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

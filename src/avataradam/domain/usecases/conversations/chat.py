@@ -19,7 +19,7 @@ import msgspec
 from avataradam.domain.access import Principal, dealership_scope
 from avataradam.domain.answers import answer_key
 from avataradam.domain.citations import CitationChecker
-from avataradam.domain.errors import InvalidInput, NotFound
+from avataradam.domain.errors import ConversationCompleted, InvalidInput, NotFound
 from avataradam.domain.model import (
     Conversation,
     ConversationMode,
@@ -158,6 +158,8 @@ class SendMessage:
             )
             if conversation is None:
                 raise NotFound("conversation not found")
+            if conversation.completed_at is not None:
+                raise ConversationCompleted("this roleplay session was completed")
             dealership = await uow.dealerships.get(scope)
             if dealership is None:
                 raise NotFound("conversation not found")

@@ -42,7 +42,7 @@ class WebhookController(Controller):
         summary="Subscribe a URL to events",
         description=(
             "Events: `document.ready`, `document.failed`, `document.deleted`, "
-            "`usage.budget_threshold`. The answer "
+            "`usage.budget_threshold`, `conversation.scored`. The answer "
             "carries the signing `secret` (`whsec_…`), shown only here (and by a rotation). "
             "Deliveries "
             "are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "

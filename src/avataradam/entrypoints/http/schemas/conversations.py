@@ -101,6 +101,9 @@ class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):
     """`en` or `es`: the language the roleplay customer speaks (see ConversationCreate)."""
     created_at: datetime
     updated_at: datetime
+    completed_at: datetime | None = None
+    """Roleplay: when the trainee completed the session (`POST .../complete`); it then
+    takes no more messages and has a scorecard (`GET .../scorecard`)."""
 
 
 class ConversationDetailOut(ConversationOut, frozen=True, kw_only=True):

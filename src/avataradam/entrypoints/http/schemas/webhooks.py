@@ -26,7 +26,7 @@ class WebhookCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             max_length=10,
             description=(
                 "Any of `document.ready`, `document.failed`, `document.deleted`, "
-                "`usage.budget_threshold`."
+                "`usage.budget_threshold`, `conversation.scored`."
             ),
             examples=[["document.ready", "document.failed"]],
         ),

@@ -1,0 +1,90 @@
+"""Wiring of the training loop's scoring (issue 17): the `rules` scorer over the
+configured embedder and sentence splitter, and the use cases the API and the worker
+call. Kept out of `container.py` so that stays one screenful per feature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from avataradam.domain.ports.scoring import Scorer
+from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
+from avataradam.domain.training.rubrics import RubricRegistry
+from avataradam.domain.training.rules import RulesScorer
+from avataradam.domain.training.scorecard import ScorerRef
+from avataradam.domain.training.suggestions import SuggestWording
+from avataradam.domain.usecases.conversations.chat import relevance_floor
+from avataradam.domain.usecases.documents import TaskDispatcher
+from avataradam.domain.usecases.scoring import (
+    CompleteConversation,
+    GetScorecard,
+    RescoreConversation,
+    ScoringPolicy,
+)
+from avataradam.domain.usecases.scoring_run import (
+    ReconcileScorecards,
+    ScoreConversation,
+    ScoringRunOptions,
+)
+from avataradam.entrypoints.options import chat_options, scoring_similarity_threshold
+
+if TYPE_CHECKING:
+    from avataradam.entrypoints.container import Container
+
+
+@dataclass(frozen=True)
+class Scoring:
+    complete: CompleteConversation
+    get: GetScorecard
+    rescore: RescoreConversation
+    score: ScoreConversation
+    reconcile: ReconcileScorecards
+
+
+def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRICS) -> Scoring:
+    """The scoring use cases of `container`: scorer `AVATARADAM_SCORING_SCORER`
+    (`rules`, over `container.sentence_spans` and `container.knowledge.embedder` at the
+    similarity threshold measured for it, `options.scoring_similarity_threshold`; on an
+    embedder with none measured, on its phrase patterns alone)."""
+    settings = container.settings
+    uow, clock, ids = container.uow, container.clock, container.ids
+    threshold = scoring_similarity_threshold(settings)
+    rules = (
+        RulesScorer(spans=container.sentence_spans, embedder=None)
+        if threshold is None  # no threshold measured for this embedder: patterns alone
+        else RulesScorer(
+            spans=container.sentence_spans,
+            embedder=container.knowledge.embedder,
+            threshold=threshold,
+        )
+    )
+    scorers: dict[str, Scorer] = {"rules": rules}
+    redrive_after = container.knowledge.queued_timeout
+    policy = ScoringPolicy(
+        scorer=ScorerRef(kind=settings.scoring.scorer), redrive_after=redrive_after
+    )
+    dispatcher = TaskDispatcher(container.queue, clock, ids)
+    return Scoring(
+        complete=CompleteConversation(uow, dispatcher, clock, rubrics, policy),
+        get=GetScorecard(uow),
+        rescore=RescoreConversation(uow, dispatcher, clock, rubrics, policy),
+        score=ScoreConversation(
+            uow,
+            scorers,
+            rubrics,
+            clock,
+            ids,
+            container.telemetry,
+            ScoringRunOptions(
+                lease=timedelta(seconds=settings.scoring.lease_s), hold_s=settings.scoring.hold_s
+            ),
+            SuggestWording(
+                container.generations,
+                container.search,
+                partial(relevance_floor, chat_options(settings)),
+            ),
+        ),
+        reconcile=ReconcileScorecards(uow, container.queue, clock, redrive_after=redrive_after),
+    )
