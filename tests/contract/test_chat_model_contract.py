@@ -32,6 +32,7 @@ from avataradam.domain.ports.services import (
     ChatUsage,
     Grounding,
     GroundingPassage,
+    ReplyFormat,
 )
 from ops.harness.processes import free_port
 from tests.fixtures.openai_chat import (
@@ -211,6 +212,33 @@ async def test_server_fields_go_into_every_request_only_when_configured(
     assert "cache_prompt" not in sent_plain
     assert sent_llama["cache_prompt"] is True
     assert sent_llama["messages"] == sent_plain["messages"]
+
+
+async def test_a_reply_format_and_a_temperature_reach_the_request_only_when_given(
+    chat_service: FakeChatService, fake_chat: tuple[FakeChatService, str]
+) -> None:
+    schema: dict[str, object] = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+    adapter = openai_model(fake_chat[1], temperature=0.4)
+    [d async for d in adapter.stream(TURNS, max_tokens=2)]
+    [
+        d
+        async for d in adapter.stream(
+            TURNS,
+            max_tokens=2,
+            reply_format=ReplyFormat(name="verdict", schema=schema),
+            temperature=0.0,
+        )
+    ]
+    await adapter.aclose()
+
+    plain, formatted = chat_service.requests
+    assert "response_format" not in plain
+    assert plain["temperature"] == 0.4
+    assert formatted["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "verdict", "schema": schema, "strict": True},
+    }
+    assert formatted["temperature"] == 0.0
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

@@ -79,6 +79,8 @@ class ScriptedModel:
         *,
         max_tokens: int,  # noqa: ARG002 -- the port's signature
         grounding: Grounding | None = None,  # noqa: ARG002 -- the port's signature
+        reply_format: object = None,  # noqa: ARG002 -- the port's signature
+        temperature: float | None = None,  # noqa: ARG002 -- the port's signature
     ) -> AsyncIterator[ChatDelta]:
         self.prompts.append(tuple(turns))
         for i, word in enumerate(self.words):

@@ -237,9 +237,15 @@ async def test_the_model_calls_span_carries_the_prompt_tokens_its_cache_held(
         name, generative = "qwen", True
 
         async def stream(
-            self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: object = None
+            self,
+            turns: Sequence[ChatTurn],
+            *,
+            max_tokens: int,
+            grounding: object = None,
+            reply_format: object = None,
+            temperature: float | None = None,
         ) -> AsyncIterator[ChatDelta]:
-            del turns, max_tokens, grounding
+            del turns, max_tokens, grounding, reply_format, temperature
             yield ChatDelta(text="GAP pays.")
             yield ChatDelta(
                 text="",

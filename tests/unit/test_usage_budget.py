@@ -54,6 +54,8 @@ class MeteredModel:
         *,
         max_tokens: int,  # noqa: ARG002 -- the port's signature
         grounding: Grounding | None = None,  # noqa: ARG002 -- the port's signature
+        reply_format: object = None,  # noqa: ARG002 -- the port's signature
+        temperature: float | None = None,  # noqa: ARG002 -- the port's signature
     ) -> AsyncIterator[ChatDelta]:
         self.calls += 1
         if self.fail:

@@ -30,7 +30,13 @@ from wordfreq import zipf_frequency
 from avataradam.adapters.llm.sentences import language_of, sentences, starts_sentence
 from avataradam.adapters.llm.sentences import warm_up as warm_up_sentences
 from avataradam.domain.citations import Sentences, passage_sentences
-from avataradam.domain.ports.services import ChatDelta, ChatTurn, Grounding, GroundingPassage
+from avataradam.domain.ports.services import (
+    ChatDelta,
+    ChatTurn,
+    Grounding,
+    GroundingPassage,
+    ReplyFormat,
+)
 from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 
 _WORD = re.compile(r"[^\W_][\w'&-]*")
@@ -296,7 +302,13 @@ class ExtractiveChatModel:
         )
 
     async def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: Grounding | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int,
+        grounding: Grounding | None = None,
+        reply_format: ReplyFormat | None = None,  # noqa: ARG002 -- not generative: no JSON
+        temperature: float | None = None,  # noqa: ARG002 -- not generative: no sampling
     ) -> AsyncIterator[ChatDelta]:
         # The slice only bounds the fixed notices; quoted sentences already fit whole.
         pieces = _PIECE.findall(self.reply(turns, grounding, max(1, max_tokens)))

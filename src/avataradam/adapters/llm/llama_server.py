@@ -33,6 +33,7 @@ from avataradam.domain.ports.services import (
     ChatModelUnavailable,
     ChatTurn,
     Grounding,
+    ReplyFormat,
 )
 
 _HASH_BLOCK_BYTES = 8 * 1024 * 1024
@@ -103,7 +104,13 @@ class LlamaServerChatModel:
         self._base_url()
 
     async def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: Grounding | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int,
+        grounding: Grounding | None = None,
+        reply_format: ReplyFormat | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[ChatDelta]:
         if self._client is None:
             base_url = await asyncio.to_thread(self._base_url)
@@ -121,7 +128,13 @@ class LlamaServerChatModel:
                     extra_body={"cache_prompt": True},
                 )
         client = self._client
-        async for delta in client.stream(turns, max_tokens=max_tokens, grounding=grounding):
+        async for delta in client.stream(
+            turns,
+            max_tokens=max_tokens,
+            grounding=grounding,
+            reply_format=reply_format,
+            temperature=temperature,
+        ):
             yield delta
 
     async def busy_slots(self) -> int:

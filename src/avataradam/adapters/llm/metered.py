@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractContextManager
 
-from avataradam.domain.ports.services import ChatDelta, ChatModel, ChatTurn, Grounding
+from avataradam.domain.ports.services import (
+    ChatDelta,
+    ChatModel,
+    ChatTurn,
+    Grounding,
+    ReplyFormat,
+)
 
 Annotate = Callable[[str, str | int | float | bool], None]
 CallTimer = Callable[[str, dict[str, str | int | float | bool]], AbstractContextManager[Annotate]]
@@ -37,7 +43,13 @@ class MeteredChatModel:
         self._record_tokens = record_tokens
 
     async def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: Grounding | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int,
+        grounding: Grounding | None = None,
+        reply_format: ReplyFormat | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[ChatDelta]:
         attributes: dict[str, str | int | float | bool] = {
             "gen_ai.operation.name": "chat",
@@ -45,7 +57,13 @@ class MeteredChatModel:
             "gen_ai.request.max_tokens": max_tokens,
         }
         with self._time_call("stream", attributes) as annotate:
-            async for delta in self.inner.stream(turns, max_tokens=max_tokens, grounding=grounding):
+            async for delta in self.inner.stream(
+                turns,
+                max_tokens=max_tokens,
+                grounding=grounding,
+                reply_format=reply_format,
+                temperature=temperature,
+            ):
                 if delta.usage is not None:
                     self._record_tokens(
                         self.name, delta.usage.prompt_tokens, delta.usage.completion_tokens

@@ -14,6 +14,7 @@ from avataradam.domain.ports.services import (
     ChatTurn,
     ChatUsage,
     Grounding,
+    ReplyFormat,
 )
 
 if TYPE_CHECKING:
@@ -47,7 +48,10 @@ class OpenAIChatModel:
     usage unknown. A stream that ends without a `finish_reason` was cut off (a plain
     connection close looks like a complete body) and is refused rather than stored as a
     whole reply. `streaming=False` asks for the whole reply at once and yields it as
-    one delta, for servers whose streaming is unreliable. `extra_body` adds fields of a
+    one delta, for servers whose streaming is unreliable. A `reply_format` is sent as
+    `response_format: {type: "json_schema", json_schema: {name, schema, strict: true}}`
+    (OpenAI's structured outputs; llama.cpp's server turns the schema into a grammar).
+    `temperature` overrides the configured one for that request. `extra_body` adds fields of a
     server's own to every request body (llama.cpp's `cache_prompt`); OpenAI itself
     refuses fields it does not know, so there is none by default.
     """
@@ -83,6 +87,8 @@ class OpenAIChatModel:
         *,
         max_tokens: int,
         grounding: Grounding | None = None,  # noqa: ARG002 -- generative: the prompt says it all
+        reply_format: ReplyFormat | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[ChatDelta]:
         messages: list[ChatCompletionMessageParam] = [
             {"role": turn.role, "content": turn.content}  # type: ignore[misc]
@@ -92,8 +98,17 @@ class OpenAIChatModel:
             "model": self.name,
             "messages": messages,
             "max_tokens": max_tokens,
-            "temperature": self._temperature,
+            "temperature": self._temperature if temperature is None else temperature,
         }
+        if reply_format is not None:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": reply_format.name,
+                    "schema": reply_format.schema,
+                    "strict": True,
+                },
+            }
         if self._extra_body is not None:
             request["extra_body"] = self._extra_body
         try:

@@ -130,19 +130,37 @@ class Grounding(msgspec.Struct, frozen=True, kw_only=True):
     `scripted_lines` are in it."""
 
 
+class ReplyFormat(msgspec.Struct, frozen=True, kw_only=True):
+    """Asks a generative model for a reply that is one JSON value matching `schema` (a
+    JSON Schema object; OpenAI's structured outputs, llama.cpp's grammar-constrained
+    sampling). A server may ignore it: callers still parse and validate the reply."""
+
+    name: str
+    """`^[a-zA-Z0-9_-]{1,64}$`, what OpenAI's `json_schema.name` accepts."""
+    schema: dict[str, object]
+
+
 class ChatModel(Protocol):
     """Streams a reply to a prompt as text deltas; the last delta may carry usage.
 
     Raises ChatModelUnavailable when the model cannot answer (unreachable, overloaded,
     refused). `generative` is False for a model that assembles replies from the
-    grounding instead of writing them (see `Grounding`).
+    grounding instead of writing them (see `Grounding`); such a model ignores
+    `reply_format` and `temperature`. `reply_format` asks for JSON matching a schema;
+    `temperature` overrides the model's configured one for this reply (0: greedy).
     """
 
     name: str
     generative: bool
 
     def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int, grounding: Grounding | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int,
+        grounding: Grounding | None = None,
+        reply_format: ReplyFormat | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[ChatDelta]: ...
 
 
