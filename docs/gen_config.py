@@ -156,7 +156,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_RATE_LIMIT_LOGIN_ADDRESS_WINDOW_S": "window of the per-address sign-in policy",
     "AVATARADAM_RATE_LIMIT_FAIL_OPEN": "chat/search/upload stay available without limits when Redis is down (sign-in always fails closed)",
     "AVATARADAM_USAGE_MONTHLY_TOKEN_BUDGET": "prompt plus completion tokens a dealership may spend per calendar month (UTC), enforced exactly across instances; `0` is unlimited. A super admin overrides it per dealership (`PATCH /v1/dealerships/{id}` `monthly_token_budget`). See [Usage and budgets](06-search-and-chat.md#usage-and-budgets)",
-    "AVATARADAM_SCORING_SCORER": "the scorer frozen on each completed roleplay session: `rules` (phrase patterns plus similarity with the local embedder; no generative model). See [Scoring](06-search-and-chat.md#completing-and-scoring-a-roleplay)",
+    "AVATARADAM_SCORING_SCORER": "the scorer frozen on each completed roleplay session: `rules` (phrase patterns plus similarity with the local embedder; no generative model) or `llm` (a judge through the configured generative chat model, `AVATARADAM_CHAT_MODEL=local` or `openai`; every check it cannot back with a verified quote of the trainee is decided by `rules`, and it never clears a compliance blocker `rules` failed: docs/llm-judge.md). See [Scoring](06-search-and-chat.md#completing-and-scoring-a-roleplay)",
     "AVATARADAM_SCORING_LEASE_S": "seconds a worker holds a session's scorecard while scoring it (not renewed); a worker that dies delays it by at most this plus `AVATARADAM_INGESTION_RECONCILE_INTERVAL_S`",
     "AVATARADAM_SCORING_HOLD_S": "testing knob: seconds a worker pauses after taking a scorecard's lease, so a worker killed mid-scoring is observable; `0` in production",
 }

@@ -26,12 +26,13 @@ import pytest
 from avataradam.adapters.llm.llama_server import LlamaServerChatModel, file_sha256
 from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
-from avataradam.domain.training.llm_judge import JudgeRef, LlmJudge
+from avataradam.domain.training.llm_judge import LlmJudge
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import (
     CheckResult,
     Message,
     Scorecard,
+    ScorerRef,
     Transcript,
     verify_evidence,
 )
@@ -84,7 +85,7 @@ async def test_the_local_judge_gives_a_well_formed_verified_scorecard(
     ruled = await RULES.score(RUBRIC, transcript)
 
     scorer = card.scorer
-    assert isinstance(scorer, JudgeRef)
+    assert isinstance(scorer, ScorerRef)
     assert (scorer.kind, scorer.model) == ("llm", "SmolLM2-135M-Instruct.Q4_1")
     decided = [*scorer.judged, *(f.id for f in scorer.fell_back)]
     assert sorted(decided) == sorted(CHECK_IDS)
@@ -109,7 +110,7 @@ async def test_the_local_judge_gives_a_well_formed_verified_scorecard(
 def report_agreement(name: str, card: Scorecard) -> None:
     """Information, not a bar (run with `-s`): how often the judged checks match the
     trainer's labels."""
-    assert isinstance(card.scorer, JudgeRef)
+    assert isinstance(card.scorer, ScorerRef)
     _, labels = labelled(name)
     results = checks(card)
     agree = sum(
@@ -133,7 +134,7 @@ async def test_a_reply_cut_off_by_the_token_budget_falls_back_to_rules_for_every
     card = await judge.score(RUBRIC, transcript)
     ruled = await RULES.score(RUBRIC, transcript)
 
-    assert isinstance(card.scorer, JudgeRef)
+    assert isinstance(card.scorer, ScorerRef)
     assert card.scorer.judged == ()
     assert {f.id: f.reason for f in card.scorer.fell_back} == dict.fromkeys(
         CHECK_IDS, "invalid_output"

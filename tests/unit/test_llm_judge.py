@@ -24,9 +24,15 @@ from avataradam.domain.ports.services import (
 )
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
 from avataradam.domain.training.judge_prompt import judge_prompt
-from avataradam.domain.training.llm_judge import JudgeRef, LlmJudge
+from avataradam.domain.training.llm_judge import LlmJudge
 from avataradam.domain.training.rules import RulesScorer
-from avataradam.domain.training.scorecard import CheckResult, Message, Scorecard, Transcript
+from avataradam.domain.training.scorecard import (
+    CheckResult,
+    Message,
+    Scorecard,
+    ScorerRef,
+    Transcript,
+)
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "data" / "transcripts"
 RUBRIC = FI_OFFICE_V1
@@ -136,8 +142,8 @@ async def judge(reply: str | dict[str, Any], scripted: Transcript = EXEMPLARY) -
     return await LlmJudge(model=ScriptedModel(text), rules=RULES).score(RUBRIC, scripted)
 
 
-def ref(card: Scorecard) -> JudgeRef:
-    assert isinstance(card.scorer, JudgeRef)
+def ref(card: Scorecard) -> ScorerRef:
+    assert isinstance(card.scorer, ScorerRef)
     return card.scorer
 
 

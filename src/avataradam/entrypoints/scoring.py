@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from avataradam.domain.ports.scoring import Scorer
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
+from avataradam.domain.training.llm_judge import LlmJudge
 from avataradam.domain.training.rubrics import RubricRegistry
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import ScorerRef
@@ -62,6 +63,13 @@ def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRIC
         )
     )
     scorers: dict[str, Scorer] = {"rules": rules}
+    if container.chat_model.generative:
+        scorers["llm"] = LlmJudge(model=container.chat_model, rules=rules)
+    elif settings.scoring.scorer == "llm":
+        raise ValueError(
+            "AVATARADAM_SCORING_SCORER=llm needs a generative chat model"
+            f" (AVATARADAM_CHAT_MODEL=local or openai), not {container.chat_model.name}"
+        )
     redrive_after = container.knowledge.queued_timeout
     policy = ScoringPolicy(
         scorer=ScorerRef(kind=settings.scoring.scorer), redrive_after=redrive_after

@@ -6,7 +6,7 @@ asks the chat model for every check's verdict and quotes as JSON matching a sche
 same answer, and everything after the answer is deterministic). The answer is decoded
 strictly (msgspec). Each check is then decided by the judge only when its entry passes
 every test below; otherwise that check takes the `rules` scorer's result and the
-scorecard says why (`JudgeRef.fell_back`, reasons in `FallbackReason`):
+scorecard says why (`ScorerRef.fell_back`, reasons in `FallbackReason`):
 
 - `invalid_output`: the reply is not JSON of the required shape (all checks fall back);
 - `missing`: no entry has the check's id (an entry under an id not in the rubric is
@@ -31,8 +31,6 @@ read. So a blocker fails when either scorer, with verified evidence, finds a vio
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
 from avataradam.domain.ports.scoring import Scorer
@@ -46,11 +44,13 @@ from avataradam.domain.training.judge_prompt import (
     reply_format,
 )
 from avataradam.domain.training.rubrics import Check, Criterion, Rubric
-from avataradam.domain.training.rules import _criterion, _scorecard
+from avataradam.domain.training.rules import assemble_scorecard, criterion_result
 from avataradam.domain.training.scorecard import (
     CheckResult,
     CriterionResult,
     Evidence,
+    Fallback,
+    FallbackReason,
     Scorecard,
     ScorerRef,
     Transcript,
@@ -62,34 +62,6 @@ JUDGE_MAX_TOKENS = 2048
 each fit in about 1,500 tokens of JSON; a reply cut off at the budget is invalid output
 (every check falls back). A local model's context must hold the prompt (1,000-2,000
 tokens for a 10-20 turn session) plus this."""
-
-FallbackReason = Literal[
-    "invalid_output",
-    "missing",
-    "unverified_quote",
-    "customer_words",
-    "no_evidence",
-    "not_applicable_claim",
-    "blocker_upheld",
-]
-
-
-class Fallback(msgspec.Struct, frozen=True, kw_only=True):
-    """A check the `rules` scorer decided, and why the judge's verdict was not used."""
-
-    id: str
-    reason: FallbackReason
-
-
-class JudgeRef(ScorerRef, frozen=True, kw_only=True):
-    """`scorer` of an `llm` scorecard: `{kind: "llm", model, judged, fell_back}`.
-
-    `judged`: ids of the checks the judge decided, in rubric order; `fell_back`: the
-    others, each with its reason. Every check of the rubric is in exactly one of them.
-    """
-
-    judged: tuple[str, ...] = ()
-    fell_back: tuple[Fallback, ...] = ()
 
 
 class _Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -135,9 +107,9 @@ class LlmJudge:
                     judged.append(check.id)
                 else:
                     fell_back.append(Fallback(id=check.id, reason=decision.fallback))
-            results.append(_criterion(criterion, tuple(checks), transcript.language))
-        scorecard = _scorecard(rubric, results)
-        ref = JudgeRef(
+            results.append(criterion_result(criterion, tuple(checks), transcript.language))
+        scorecard = assemble_scorecard(rubric, results)
+        ref = ScorerRef(
             kind="llm", model=self._model.name, judged=tuple(judged), fell_back=tuple(fell_back)
         )
         return msgspec.structs.replace(scorecard, scorer=ref)

@@ -167,8 +167,8 @@ class RulesScorer:
                 self._check(transcript, check, sentences, replies, sims)
                 for check in criterion.checks
             )
-            results.append(_criterion(criterion, checks, transcript.language))
-        return _scorecard(rubric, results)
+            results.append(criterion_result(criterion, checks, transcript.language))
+        return assemble_scorecard(rubric, results)
 
     def _statements(self, text: str) -> str:
         """The sentences of a customer message that are not questions, joined."""
@@ -295,7 +295,7 @@ def _replies(transcript: Transcript, objections: Sequence[int]) -> list[int]:
     return turns
 
 
-def _criterion(
+def criterion_result(
     criterion: Criterion, checks: tuple[CheckResult, ...], language: str
 ) -> CriterionResult:
     score = criterion_score(checks)
@@ -320,7 +320,7 @@ def _first_quote(result: CriterionResult, *, passed: bool) -> str | None:
     return None
 
 
-def _scorecard(rubric: Rubric, results: list[CriterionResult]) -> Scorecard:
+def assemble_scorecard(rubric: Rubric, results: list[CriterionResult]) -> Scorecard:
     weights = {c.id: c.weight for c in rubric.criteria}
     overall = overall_score(results, weights)
     blockers_failed = tuple(r.id for r in results if r.blocker and r.verdict == "missed")

@@ -108,9 +108,34 @@ class CriterionResult(msgspec.Struct, frozen=True, kw_only=True):
     """Where `suggested_wording` comes from."""
 
 
+FallbackReason = Literal[
+    "invalid_output",
+    "missing",
+    "unverified_quote",
+    "customer_words",
+    "no_evidence",
+    "not_applicable_claim",
+    "blocker_upheld",
+]
+"""Why a check the `llm` judge answered was decided by `rules` (`training.llm_judge`)."""
+
+
+class Fallback(msgspec.Struct, frozen=True, kw_only=True):
+    """A check the `rules` scorer decided, and why the judge's verdict was not used."""
+
+    id: str
+    reason: FallbackReason
+
+
 class ScorerRef(msgspec.Struct, frozen=True, kw_only=True):
+    """`{kind, model}`; for `llm`, also `judged` (ids of the checks the judge decided, in
+    rubric order) and `fell_back` (the others, each with its reason): every check of
+    the rubric is in exactly one of them."""
+
     kind: Literal["rules", "llm"]
     model: str | None = None
+    judged: tuple[str, ...] = ()
+    fell_back: tuple[Fallback, ...] = ()
 
 
 class Scorecard(msgspec.Struct, frozen=True, kw_only=True):

@@ -58,9 +58,11 @@ class IngestionSettings(msgspec.Struct, frozen=True, kw_only=True):
 class ScoringSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Scoring of completed roleplay sessions (issue 17)."""
 
-    scorer: Literal["rules"] = "rules"
+    scorer: Literal["rules", "llm"] = "rules"
     """The scorer frozen on each completed session: `rules` (phrase patterns plus
-    similarity with the local embedder; no generative model)."""
+    similarity with the local embedder; no generative model) or `llm` (a judge through
+    the configured generative chat model, each check it cannot answer with verified
+    evidence decided by `rules`: docs/llm-judge.md)."""
     lease_s: float = 120.0
     """How long a worker holds a session's scorecard while scoring it (not renewed: far
     longer than scoring takes); one that dies delays it by at most this plus

@@ -58,9 +58,21 @@ class RubricRefOut(msgspec.Struct, frozen=True):
     version: int
 
 
+class FallbackOut(msgspec.Struct, frozen=True):
+    id: str
+    reason: str
+    """Why `rules` decided this check instead of the judge: `invalid_output`,
+    `missing`, `unverified_quote`, `customer_words`, `no_evidence`,
+    `not_applicable_claim` or `blocker_upheld` (docs/llm-judge.md)."""
+
+
 class ScorerOut(msgspec.Struct, frozen=True):
     kind: Literal["rules", "llm"]
     model: str | None = None
+    judged: list[str] = msgspec.field(default_factory=list)
+    """`llm`: the checks the judge decided (once scored)."""
+    fell_back: list[FallbackOut] = msgspec.field(default_factory=list)
+    """`llm`: the checks `rules` decided instead, with the reason."""
 
 
 class ScorecardErrorOut(msgspec.Struct, frozen=True):
@@ -109,7 +121,14 @@ def scorecard_out(card: StoredScorecard) -> ScorecardOut:
         start=[] if body is None else list(body.start),
         stop=[] if body is None else list(body.stop),
         rubric=RubricRefOut(id=card.rubric_id, version=card.rubric_version),
-        scorer=ScorerOut(kind=card.scorer_kind, model=card.scorer_model),
+        scorer=ScorerOut(
+            kind=card.scorer_kind,
+            model=card.scorer_model,
+            judged=[] if body is None else list(body.scorer.judged),
+            fell_back=[]
+            if body is None
+            else [FallbackOut(id=f.id, reason=f.reason) for f in body.scorer.fell_back],
+        ),
         attempts=card.attempts,
         created_at=card.created_at,
         scored_at=card.scored_at,
