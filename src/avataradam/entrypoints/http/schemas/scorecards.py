@@ -123,7 +123,7 @@ def scorecard_out(card: StoredScorecard) -> ScorecardOut:
         rubric=RubricRefOut(id=card.rubric_id, version=card.rubric_version),
         scorer=ScorerOut(
             kind=card.scorer_kind,
-            model=card.scorer_model,
+            model=card.scorer_model if body is None else body.scorer.model or card.scorer_model,
             judged=[] if body is None else list(body.scorer.judged),
             fell_back=[]
             if body is None
