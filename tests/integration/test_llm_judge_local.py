@@ -41,8 +41,12 @@ from tests.contract.test_chat_model_contract import smollm2_gguf
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "data" / "transcripts"
 RUBRIC = FI_OFFICE_V1
 CHECK_IDS = [check.id for _, check in RUBRIC.checks()]
-JUDGED_TRANSCRIPTS = ("t10_very_short_en", "t04_blocker_credit_en")
-"""Two short sessions: the 135M model writes about 10 tokens/s here under load."""
+JUDGED_TRANSCRIPTS = (
+    "t10_very_short_en",
+    # About two minutes more of `just test` on 2 cores: `just test-slow` runs it.
+    pytest.param("t04_blocker_credit_en", marks=pytest.mark.slow),
+)
+"""Short sessions: the 135M model writes about 10 tokens/s here under load."""
 REPLY_TOKENS = 2560
 """SmolLM2 indents its JSON generously (a whole answer for 16 checks: 1,600-2,200
 tokens); the budget also bounds the run when it rambles."""
