@@ -128,6 +128,15 @@ def test_customer_lines_are_quoted_objections_and_questions() -> None:
     ]
 
 
+def test_a_quoted_word_is_not_a_line_a_customer_says() -> None:
+    policy = passage(
+        'Never tell a customer a lender "requires" GAP or that it is "mandatory coverage".\n'
+        'Customers often say "I will think about it" at the menu.'
+    )
+
+    assert customer_lines([policy]) == ["I will think about it"]
+
+
 def test_roleplay_opens_then_alternates_document_lines_and_script_without_repeating() -> None:
     grounding = roleplay(OBJECTIONS)
     turns: list[ChatTurn] = [ChatTurn(role="system", content="...")]

@@ -41,6 +41,9 @@ from avataradam.domain.usecases.conversations.replies import NO_MATERIAL_REPLY
 
 _WORD = re.compile(r"[^\W_][\w'&-]*")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,240})[\"”]")
+_MIN_QUOTED_WORDS = 3
+"""A quoted line a customer could say has words enough to be one: `a lender "requires"
+GAP` quotes a word, not a line."""
 _SPEAKER = re.compile(
     r"^\s*(?:customer|client|buyer|objection|cliente|comprador|compradora|objeci[oó]n)\s*:\s*",
     re.IGNORECASE,
@@ -221,7 +224,11 @@ def customer_lines(passages: Sequence[GroundingPassage], split: Sentences = sent
         said = passage_sentences(passage, split)
         # The sentences rebuild the running text (whitespace aside): quotes are found in it.
         rebuilt = "\n".join(said)
-        lines.extend(" ".join(quoted.split()) for quoted in _QUOTED.findall(rebuilt))
+        lines.extend(
+            " ".join(quoted.split())
+            for quoted in _QUOTED.findall(rebuilt)
+            if len(quoted.split()) >= _MIN_QUOTED_WORDS
+        )
         for sentence in quotable_sentences(said):
             spoken = _SPEAKER.sub("", sentence)
             if spoken != sentence or (sentence.endswith("?") and len(sentence) <= 200):

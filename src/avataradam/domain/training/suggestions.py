@@ -7,10 +7,11 @@ For each criterion a scorecard rates `missed` or `partly`, the dealership's know
 base is searched with the criterion's title and advice: its objection-handling and
 playbook documents, and its compliance documents for a compliance (blocker) criterion.
 The best passage, if it clears the chat relevance floor of the vectors searched, gives
-the wording and its source. Nothing is generated: the wording is the document's own
-text — a quoted line of at least `MIN_QUOTE` characters when the passage holds one
-(playbooks script what to say in quotes), else its opening sentences up to
-`MAX_WORDING` characters — so a suggestion can never contradict the document it cites.
+the wording and its source. Nothing is generated: the wording is the passage's own
+opening sentences, up to `MAX_WORDING` characters, Markdown removed, shown with the
+passage it opens, so it says what the document says in the document's order (never a
+phrase lifted out of it). How relevant the passage is rests on search and the floor:
+with a small knowledge base the best passage can be near the topic without answering it.
 A dealership without such documents (or none relevant enough) gets no suggestion.
 """
 
@@ -29,32 +30,36 @@ from avataradam.domain.retrieval import SearchHit, normalise_query
 from avataradam.domain.training.scorecard import CriterionResult, Scorecard, WordingSource
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 
-MIN_QUOTE: Final = 20
 MAX_WORDING: Final = 300
 """Characters, about two spoken sentences."""
 COACHING: Final = (Topic.OBJECTION_HANDLING, Topic.PLAYBOOKS)
 COMPLIANCE: Final = (Topic.COMPLIANCE,)
 
-_QUOTED = re.compile(rf"[“\"]([^“”\"]{{{MIN_QUOTE},{MAX_WORDING}}})[”\"]")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.MULTILINE)
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+def plain(text: str) -> str:
+    """`text` without Markdown headings, list markers and emphasis, whitespace collapsed."""
+    text = _EMPHASIS.sub("", _LIST_MARKER.sub("", _HEADING.sub("", text)))
+    return " ".join(text.split())
+
+
 def wording(text: str) -> str:
-    """The wording a passage suggests: its first quoted line of `MIN_QUOTE` to
-    `MAX_WORDING` characters, else its opening sentences that fit in `MAX_WORDING`
-    characters (the first sentence cut at a word, with an ellipsis, when it alone is
-    longer). Whitespace collapsed."""
-    flat = " ".join(text.split())
-    quoted = _QUOTED.search(flat)
-    if quoted:
-        return quoted.group(1).strip()
+    """The wording a passage suggests: its opening sentences, Markdown removed, that fit
+    in `MAX_WORDING` characters (the first sentence cut at a word, with an ellipsis, when
+    it alone is longer). Never a phrase lifted out of the passage: a quoted phrase may be
+    the customer's, or one the document forbids ("What never to say: ...")."""
+    flat = plain(text)
     kept = ""
     for sentence in _SENTENCE_END.split(flat):
         candidate = f"{kept} {sentence}".strip()
         if len(candidate) > MAX_WORDING:
             break
         kept = candidate
-    if kept:
+    if kept or not flat:
         return kept
     return flat[:MAX_WORDING].rsplit(" ", 1)[0] + "…"
 
@@ -95,13 +100,12 @@ class SuggestWording:
                 top_k=1,
             )
             best = result.hits[0] if result.hits else None
-            if best is None or best.score < floor:
+            said = wording(best.text) if best is not None and best.score >= floor else ""
+            if best is None or not said:
                 criteria.append(criterion)
                 continue
             criteria.append(
-                msgspec.structs.replace(
-                    criterion, suggested_wording=wording(best.text), sources=(_source(best),)
-                )
+                msgspec.structs.replace(criterion, suggested_wording=said, sources=(_source(best),))
             )
         return msgspec.structs.replace(scorecard, criteria=tuple(criteria))
 
