@@ -8,6 +8,8 @@ version: add `FI_OFFICE_V2` beside it and register both.
 
 from __future__ import annotations
 
+from typing import Final
+
 from avataradam.domain.training import FI_OFFICE_RUBRIC_ID
 from avataradam.domain.training.fi_office_blockers import (
     BLOCKERS,
@@ -15,6 +17,20 @@ from avataradam.domain.training.fi_office_blockers import (
     OBJECTION_PATTERNS,
 )
 from avataradam.domain.training.rubrics import Check, Criterion, Rubric
+
+_VALUE_PATTERNS: Final = (
+    r"\b(?:covers?|pays? (?:for|the|off)|protects?|takes care of|reimburses?)\b",
+    r"\bincludes? (?:a |your |the )?(?:rental|roadside|loaner|oil|rotations?|maintenance)",
+    r"\b(?:repairs? or replaces?|replaces? or repairs?|(?:is|are) taken care of)\b",
+    r"\b(?:cubre|le cubre|paga|pagamos|protege|le da un auto|reembolsa|incluye)\b",
+)
+"""What a product does for the customer: `stated_value`, and `value_before_price`
+(stated before any price)."""
+_VALUE_EXEMPLARS: Final = (
+    "The service contract pays for repairs after the factory warranty ends.",
+    "GAP covers the difference between what insurance pays and what you owe.",
+    "El contrato de servicio paga las reparaciones cuando termina la garantía.",
+)
 
 PRICE = (
     r"(?:\$\s?\d[\d,.]*\s*(?:a|per|/)\s*(?:month|mo)\b|\d[\d,.]*\s*(?:dollars\s+)?(?:a|per) month"
@@ -184,35 +200,15 @@ VALUE = Criterion(
             description="Explained what a product does for the customer (what it covers "
             "or pays for).",
             negatable=True,
-            patterns=(
-                r"\b(?:covers?|pays? (?:for|the|off)|protects?|takes care of|reimburses?)\b",
-                r"\bincludes? (?:a |your |the )?(?:rental|roadside|loaner|oil|rotations?"
-                r"|maintenance)",
-                r"\b(?:repairs? or replaces?|replaces? or repairs?|(?:is|are) taken care of)\b",
-                r"\b(?:cubre|le cubre|paga|pagamos|protege|le da un auto|reembolsa|incluye)\b",
-            ),
-            exemplars=(
-                "The service contract pays for repairs after the factory warranty ends.",
-                "GAP covers the difference between what insurance pays and what you owe.",
-                "El contrato de servicio paga las reparaciones cuando termina la garantía.",
-            ),
+            patterns=_VALUE_PATTERNS,
+            exemplars=_VALUE_EXEMPLARS,
         ),
         Check(
             id="value_before_price",
             description="Stated a product's value before quoting its price or payment.",
             negatable=True,
-            patterns=(
-                r"\b(?:covers?|pays? (?:for|the|off)|protects?|takes care of|reimburses?)\b",
-                r"\bincludes? (?:a |your |the )?(?:rental|roadside|loaner|oil|rotations?"
-                r"|maintenance)",
-                r"\b(?:repairs? or replaces?|replaces? or repairs?|(?:is|are) taken care of)\b",
-                r"\b(?:cubre|le cubre|paga|pagamos|protege|le da un auto|reembolsa|incluye)\b",
-            ),
-            exemplars=(
-                "The service contract pays for repairs after the factory warranty ends.",
-                "GAP covers the difference between what insurance pays and what you owe.",
-                "El contrato de servicio paga las reparaciones cuando termina la garantía.",
-            ),
+            patterns=_VALUE_PATTERNS,
+            exemplars=_VALUE_EXEMPLARS,
             before=(PRICE,),
         ),
     ),
