@@ -269,7 +269,8 @@ async def test_a_database_with_the_extension_at_1_0_is_updated_and_keeps_its_vec
             (namespace, f"{old}:0", old),
         )
 
-    assert apply_migrations(new_database) == [MIGRATION]
+    applied = apply_migrations(new_database)
+    assert applied[0] == MIGRATION  # then any later ones
 
     assert extension_version(new_database) == "1.1"
     with psycopg.connect(new_database, autocommit=True) as conn:

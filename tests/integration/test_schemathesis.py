@@ -137,6 +137,7 @@ def _seed(api: LiveApi) -> None:
         document_id=document["id"],
         webhook_id=webhook["id"],
         scenario_id=scenario["id"],
+        rubric="fi-office",
         conversation_id=conversation["id"],
         message_id=reply["id"],
     )

@@ -107,6 +107,7 @@ API_OWN = {
         "a bound on input size; the domain accepts only the ids of known rubrics (422)"
     ),
     "ScenarioUpdate.rubric_id": "the same bound as ScenarioCreate.rubric_id's",
+    "query version": "rubric versions start at 1; an unknown one is 404",
     "DealershipUpdate.monthly_token_budget": (
         "UpdateDealership refuses a negative budget (0 = unlimited); the maximum keeps a "
         "budget within PostgreSQL's bigint"
