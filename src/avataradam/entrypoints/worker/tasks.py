@@ -78,10 +78,7 @@ async def ingest(
         _log_failure("ingest", exc, last_attempt=last_attempt)
         if not last_attempt:
             raise
-        if isinstance(exc, DependencyUnavailable):
-            code, message = codes.RETRIES_EXHAUSTED, f"gave up after retries: {exc.message}"
-        else:
-            code, message = codes.INTERNAL_ERROR, _describe(exc)
+        code, message = _given_up(exc)
         if not await container.mark_failed(document_id, code=code, message=message):
             # Another worker holds the document now: its run decides.
             return IngestOutcome(document_id=document_id, status="superseded")
@@ -128,13 +125,18 @@ async def score(
         _log_failure("score", exc, last_attempt=last_attempt)
         if not last_attempt:
             raise
-        if isinstance(exc, DependencyUnavailable):
-            code, message = codes.RETRIES_EXHAUSTED, f"gave up after retries: {exc.message}"
-        else:
-            code, message = codes.INTERNAL_ERROR, _describe(exc)
+        code, message = _given_up(exc)
         if not await scoring.score.fail(conversation_id, code=code, message=message):
             return ScoringOutcome(conversation_id=conversation_id, status="superseded")
         return ScoringOutcome(conversation_id=conversation_id, status="failed", error_code=code)
+
+
+def _given_up(exc: Exception) -> tuple[str, str]:
+    """(code, message) of work that failed its last attempt: `retries_exhausted` after
+    an outage of a dependency, `internal_error` after anything else."""
+    if isinstance(exc, DependencyUnavailable):
+        return codes.RETRIES_EXHAUSTED, f"gave up after retries: {exc.message}"
+    return codes.INTERNAL_ERROR, _describe(exc)
 
 
 def _describe(exc: Exception) -> str:
