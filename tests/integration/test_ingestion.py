@@ -167,6 +167,15 @@ async def test_idempotency_key_replays_the_same_document(
     [
         (b"", "empty.txt", "books", 422, "invalid_input"),
         (b"", "empty.pdf", "books", 422, "invalid_input"),
+        (b"  \n\t\r\n \n", "blank.txt", "books", 422, "invalid_input"),
+        (b"\n\n   \n", "blank.md", "books", 422, "invalid_input"),
+        (
+            "\ufeff \n\u3000\u00a0\n".encode("utf-16"),
+            "blank-utf16.txt",
+            "books",
+            422,
+            "invalid_input",
+        ),
         (
             b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" * 100,
             "setup.pdf",
@@ -190,6 +199,24 @@ async def test_bad_uploads_get_a_4xx_and_store_nothing(
     response = await upload(client, tenant.admin, content, filename, topic)
     assert response.status_code == status, response.text
     assert problem(response)["code"] == code
+    listed = await client.get("/v1/documents", headers=tenant.admin.headers)
+    assert listed.json()["items"] == []
+
+
+@pytest.mark.parametrize("missing", ["file", "topic"])
+async def test_an_upload_without_a_field_names_that_field(
+    client: httpx.AsyncClient, tenant: Tenant, missing: str
+) -> None:
+    files = {} if missing == "file" else {"file": ("notes.txt", b"some text\n", "text/plain")}
+    data = {} if missing == "topic" else {"topic": "books"}
+    if not files:  # a multipart body without its file part
+        files = {"note": ("note.txt", b"x", "text/plain")}
+    response = await client.post(
+        "/v1/documents", files=files, data=data, headers=tenant.admin.headers
+    )
+    assert response.status_code in {400, 422}, response.text
+    body = problem(response)
+    assert [error["field"] for error in body["errors"]] == [missing], body
     listed = await client.get("/v1/documents", headers=tenant.admin.headers)
     assert listed.json()["items"] == []
 

@@ -21,9 +21,9 @@ from avataradam.adapters.extract import (
     TextEncoding,
     detect_encoding,
 )
-from avataradam.adapters.extract.encoding import BLOCK_BYTES, decoded_blocks
+from avataradam.adapters.extract.encoding import BLOCK_BYTES, decoded_blocks, require_text
 from avataradam.domain.codes import UNDECODABLE_TEXT
-from avataradam.domain.errors import UndecodableText
+from avataradam.domain.errors import InvalidInput, UndecodableText
 from avataradam.domain.filetypes import HTML, MARKDOWN, PLAIN_TEXT, sniff_content_type
 from avataradam.domain.ports.knowledge import ExtractionFailed
 from tests.fixtures import case_file
@@ -223,3 +223,31 @@ def test_western_text_in_cp1252_is_never_stored_as_another_code_page(text: str) 
     file = io.BytesIO(text.encode("cp1252"))
 
     assert "".join(decoded_blocks(file, detect_encoding(file))) == text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b" \n\t\r\n",
+        "\u00a0\u3000\n\u2028".encode(),
+        "\ufeff\u200b \n".encode("utf-16"),
+        b"\xef\xbb\xbf   \n",
+    ],
+)
+def test_a_text_of_only_blank_space_is_refused_at_the_door(content: bytes) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        require_text(io.BytesIO(content))
+    assert refused.value.details["field"] == "file"
+
+
+@pytest.mark.parametrize(
+    "content", [b"\n\n  x", "  \u00a0año\n".encode("cp1252"), b" " * 5000 + b"."]
+)
+def test_one_visible_character_is_text_and_the_file_is_left_at_its_start(content: bytes) -> None:
+    file = io.BytesIO(content)
+    require_text(file)
+    assert file.tell() == 0
+
+
+def test_an_html_page_is_judged_after_parsing_not_at_the_door() -> None:
+    require_text(io.BytesIO(b"  \n  "), html=True)

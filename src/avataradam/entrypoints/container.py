@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from avataradam.adapters.caching.answers import SharedAnswerCache
 from avataradam.adapters.caching.retrieval import knowledge_base_retriever
-from avataradam.adapters.extract import detect_encoding
+from avataradam.adapters.extract import require_text
 from avataradam.adapters.observability.metrics import Metrics
 from avataradam.adapters.postgres.database import PostgresDatabase
 from avataradam.domain.citations import CitationChecker, Sentences, SentenceSpans
@@ -160,10 +160,10 @@ class Container:
     """The PostgreSQL pools when the unit of work runs on them (replica status for
     `/health/ready`); None on the in-memory twin."""
     check_text_encoding: Callable[[BinaryIO, bool], object] = field(
-        default=lambda file, html: detect_encoding(file, html=html)
+        default=lambda file, html: require_text(file, html=html)
     )
     """Raises `UndecodableText` unless the seekable text `file` decodes (`html`: its
-    declared charset counts); blocking I/O."""
+    declared charset counts), `InvalidInput` when it is all blank; blocking I/O."""
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     chat_model: ChatModel = field(kw_only=True)

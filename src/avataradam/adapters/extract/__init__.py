@@ -1,7 +1,7 @@
 """Text extraction adapters of the `TextExtractor` port, one per accepted file type."""
 
 from avataradam.adapters.extract.composite import CompositeTextExtractor
-from avataradam.adapters.extract.encoding import TextEncoding, detect_encoding
+from avataradam.adapters.extract.encoding import TextEncoding, detect_encoding, require_text
 from avataradam.adapters.extract.html import HtmlTextExtractor
 from avataradam.adapters.extract.pdf import PypdfTextExtractor
 from avataradam.adapters.extract.plain import PlainTextExtractor
@@ -15,4 +15,5 @@ __all__ = [
     "PypdfTextExtractor",
     "TextEncoding",
     "detect_encoding",
+    "require_text",
 ]

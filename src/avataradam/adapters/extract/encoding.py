@@ -33,7 +33,7 @@ from typing import BinaryIO, Final
 import charset_normalizer
 
 from avataradam.domain.codes import CORRUPT_FILE, TOO_LARGE, UNDECODABLE_TEXT
-from avataradam.domain.errors import UndecodableText
+from avataradam.domain.errors import InvalidInput, UndecodableText
 from avataradam.domain.filetypes import SNIFF_HEAD_BYTES, bom_encoding, utf16_without_bom
 from avataradam.domain.ports.knowledge import ExtractionFailed
 
@@ -59,6 +59,8 @@ _HIGH_BYTES = bytes(range(128, 256))
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _LETTERS = re.compile(r"[^\W\d_]")
 _NON_ASCII_LETTERS = re.compile(r"[^\W\d_a-zA-Z]")
+# A character a reader sees: not white space, not a zero-width mark (BOM, ZWSP, ZWJ…).
+_VISIBLE = re.compile(r"[^\s\ufeff\u200b-\u200d\u2060]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -129,6 +131,23 @@ def detect_encoding(file: BinaryIO, *, html: bool = False) -> TextEncoding:
             field="file",
         )
     return TextEncoding(best.encoding)
+
+
+def require_text(file: BinaryIO, *, html: bool = False) -> TextEncoding:
+    """`detect_encoding`, and refuses a plain-text file (not `html`: its text is only known
+    after parsing) that holds nothing but white space and zero-width marks, so it is
+    refused at upload like an empty file instead of failing `empty_text` in the worker.
+    Reads until the first visible character. Raises `UndecodableText`, `InvalidInput`.
+    """
+    encoding = detect_encoding(file, html=html)
+    if not html:
+        visible = any(_VISIBLE.search(block) for block in decoded_blocks(file, encoding))
+        file.seek(0)
+        if not visible:
+            raise InvalidInput(
+                "the file holds only blank space: there is no text to learn from", field="file"
+            )
+    return encoding
 
 
 def declared_charset(head: bytes) -> str | None:

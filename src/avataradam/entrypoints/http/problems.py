@@ -11,6 +11,7 @@ no resource is 404. The guide's errors chapter says the same to integrators.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -197,6 +198,25 @@ def handle_domain_error(
     )
 
 
+_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
+_WHOLE_BODY = "data"  # Litestar's name for the request body itself
+
+
+def body_field(key: str, message: str) -> str:
+    """The body field a validation error is about, as a client names it.
+
+    Litestar reports an error about the body's own keys (a required field missing, an
+    unknown one) under the handler's parameter name `data`, naming the field only in the
+    message ("Object missing required field `topic`"); nested ones under their parent
+    (`criteria[0]`). The named field is joined to its parent; `data` alone becomes `body`.
+    """
+    named = _NAMED_FIELD.search(message)
+    parent = "" if key == _WHOLE_BODY else key
+    if named:
+        return f"{parent}.{named[1]}" if parent else named[1]
+    return parent or "body"
+
+
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     details: list[dict[str, Any]] | None = None
@@ -205,7 +225,10 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         extra = exc.extra
         if isinstance(extra, list):
             details = [
-                {"field": str(e.get("key", "")), "message": str(e.get("message", ""))}
+                {
+                    "field": body_field(str(e.get("key", "")), str(e.get("message", ""))),
+                    "message": str(e.get("message", "")),
+                }
                 if isinstance(e, dict)
                 else {"message": str(e)}
                 for e in extra
