@@ -216,7 +216,7 @@ async def test_an_upload_without_a_field_names_that_field(
     )
     assert response.status_code in {400, 422}, response.text
     body = problem(response)
-    assert [error["field"] for error in body["errors"]] == [missing], body
+    assert [error["field"] for error in body["errors"]] == [missing], body  # type: ignore[attr-defined]
     listed = await client.get("/v1/documents", headers=tenant.admin.headers)
     assert listed.json()["items"] == []
 
