@@ -16,7 +16,7 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends wrk
+$SUDO bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" update
+$SUDO bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" install -y --no-install-recommends wrk
 command -v wrk >/dev/null 2>&1 || { echo "wrk still missing after install" >&2; exit 1; }
 echo "installed: $(wrk --version 2>&1 | head -n 1)"

@@ -19,8 +19,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists only when the candidate is unknown.
 if ! apt-cache show pgbouncer >/dev/null 2>&1; then
-    $SUDO apt-get update
+    $SUDO bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" update
 fi
-$SUDO apt-get install -y --no-install-recommends pgbouncer
+$SUDO bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" install -y --no-install-recommends pgbouncer
 [ -x /usr/sbin/pgbouncer ] || { echo "pgbouncer still missing after install" >&2; exit 1; }
 echo "installed: $(/usr/sbin/pgbouncer --version | head -n 1)"

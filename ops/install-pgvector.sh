@@ -68,8 +68,8 @@ fi
 if [[ ! -f "/usr/include/postgresql/${PG_MAJOR}/server/postgres.h" ]] \
     || ! command -v gcc >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    ${SUDO} apt-get update
-    ${SUDO} apt-get install -y --no-install-recommends \
+    ${SUDO} bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" update
+    ${SUDO} bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" install -y --no-install-recommends \
         "postgresql-server-dev-${PG_MAJOR}" gcc make
 fi
 

@@ -16,9 +16,9 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
+$SUDO bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" update
 # The package also ships the Prometheus server unit; it is not started (policy-rc.d-free
 # containers have no init, and on systemd hosts we only need the promtool binary).
-$SUDO apt-get install -y --no-install-recommends prometheus
+$SUDO bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" install -y --no-install-recommends prometheus
 command -v promtool >/dev/null 2>&1 || { echo "promtool still missing after install" >&2; exit 1; }
 echo "installed: $(promtool --version 2>&1 | head -n 1)"

@@ -39,7 +39,7 @@ install_runtime() {
     if ! "$(command -v ldconfig || echo /sbin/ldconfig)" -p | grep -q 'libgomp\.so\.1 '; then
         local sudo=""
         if [[ "$(id -u)" -ne 0 ]]; then sudo="sudo"; fi
-        DEBIAN_FRONTEND=noninteractive ${sudo} apt-get install -y --no-install-recommends libgomp1
+        ${sudo} bash "$(dirname "${BASH_SOURCE[0]}")/apt-get.sh" install -y --no-install-recommends libgomp1
     fi
     uv pip install --quiet --python "${PYTHON}" --require-hashes --no-deps \
         -r "${ROOT}/requirements/llm-runtime.txt"
