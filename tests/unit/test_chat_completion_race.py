@@ -1,7 +1,8 @@
 """A roleplay reply and the session's completion, on in-memory adapters (issue 17): a
 reply still being written when the session is completed is not stored, nor the
 trainee's message, and its stream ends with ConversationCompleted; a reply stored
-before the completion is in the transcript, before `completed_at`."""
+before the completion is in the transcript, before `completed_at`, and may still be
+rated."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from avataradam.adapters.memory.queue import InMemoryTaskQueue
 from avataradam.adapters.system import SystemClock, UuidGenerator
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import ConversationCompleted
-from avataradam.domain.model import Conversation, ConversationMode
+from avataradam.domain.model import Conversation, ConversationMode, FeedbackRating
 from avataradam.domain.tasks import SCORE_CONVERSATION
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
 from avataradam.domain.training.rubrics import RubricRegistry
@@ -110,3 +111,8 @@ async def test_a_reply_stored_before_completion_is_in_the_transcript_before_comp
     completed_at = (await session.stored(conversation)).completed_at
     assert completed_at is not None
     assert all(m.created_at <= completed_at for m in detail.messages)
+    # A rating is about an answer, not the transcript: still taken after completion.
+    rated = await session.world.rate(
+        trainee, done.message.id, rating=FeedbackRating.UP, reason=None
+    )
+    assert rated.feedback.message_id == done.message.id
