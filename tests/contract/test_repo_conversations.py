@@ -44,7 +44,7 @@ async def test_conversation_is_visible_to_its_owner_within_its_dealership(
     c = conversation(d, u)
     async with uow() as work:
         await work.conversations.add(c)
-        await work.conversations.touch(c.id, NOW + timedelta(minutes=1))
+        assert await work.conversations.touch_open(c.id, NOW + timedelta(minutes=1))
         await work.commit()
     touched = msgspec.structs.replace(c, updated_at=NOW + timedelta(minutes=1))
     async with uow() as work:
@@ -53,7 +53,7 @@ async def test_conversation_is_visible_to_its_owner_within_its_dealership(
         assert await work.conversations.get(c.id, dealership_id=d.id, user_id=uuid4()) is None
         assert await work.conversations.get(c.id, dealership_id=other.id, user_id=None) is None
         with pytest.raises(NotFound):
-            await work.conversations.touch(uuid4(), NOW)
+            await work.conversations.touch_open(uuid4(), NOW)
 
 
 async def test_conversations_list_per_user_over_pages(uow: UnitOfWorkFactory) -> None:

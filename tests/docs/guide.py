@@ -10,11 +10,15 @@ Convention (stated for writers in docs/guide/README.md):
   later example to run (a webhook receiver, say);
 - `bash runner-provided` is shown to readers but performed by the runner itself
   (`just run`: the runner starts its own API server and worker);
-- any other block of those languages is an error: an example that nobody runs drifts.
+- any other block of those languages is an error: an example that nobody runs drifts;
+- `text output`, the next block after an executed example, is what that example
+  printed: the runner checks it line by line (`output_mismatch`), `…` standing for any
+  text within a line, and a line of `…` alone for any number of lines.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,10 @@ class Block:
             if tag.startswith("file="):
                 return tag.removeprefix("file=")
         return None
+
+    @property
+    def shows_output(self) -> bool:
+        return "output" in self.tags
 
     @property
     def label(self) -> str:
@@ -93,3 +101,41 @@ def blocks_of(path: Path) -> list[Block]:
 
 def guide_blocks(directory: Path = GUIDE_DIR) -> list[Block]:
     return [block for path in guide_files(directory) for block in blocks_of(path)]
+
+
+def shown_output(blocks: list[Block], example: Block) -> Block | None:
+    """The `output` block shown for `example`: the next block of its file, if tagged so."""
+    index = blocks.index(example)
+    following = blocks[index + 1] if index + 1 < len(blocks) else None
+    if following is None or following.path != example.path or not following.shows_output:
+        return None
+    return following
+
+
+ELLIPSIS = "…"
+
+
+def _pattern(shown: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    for line in shown.splitlines():
+        if line.strip() == ELLIPSIS:
+            parts.append(r"(?:[^\n]*\n)*?")
+        else:
+            pieces = (re.escape(piece) for piece in line.rstrip().split(ELLIPSIS))
+            parts.append(r"[^\n]*?".join(pieces) + r"\n")
+    return re.compile("".join(parts))
+
+
+def _normalised(text: str) -> str:
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def output_mismatch(shown: str, actual: str) -> str | None:
+    """None when `actual` (an example's output) is what `shown` shows, trailing spaces
+    aside; else a diff of the two. See the module docstring for `…`."""
+    if _pattern(shown).fullmatch(_normalised(actual)):
+        return None
+    diff = difflib.unified_diff(
+        _normalised(shown).splitlines(), _normalised(actual).splitlines(), "shown", "printed"
+    )
+    return "\n".join(diff)

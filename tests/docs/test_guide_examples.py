@@ -24,7 +24,7 @@ from ops.harness.environment import FAST_RECONCILE
 from ops.harness.processes import end_group, free_port, spawn, wait_until_healthy
 from ops.harness.services import FreshDatabase, PrivateRedis
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
-from tests.docs.guide import Block, guide_blocks
+from tests.docs.guide import Block, guide_blocks, output_mismatch, shown_output
 from tests.integration.conftest import service_environment
 from tests.support.processes import ServiceProcess
 
@@ -34,7 +34,8 @@ tests' worker uses db 15 and would otherwise take this deployment's messages).""
 EXAMPLE_TIMEOUT_S = 45
 TOOLS = {"bash": ("bash", "curl", "jq"), "python": (), "javascript": ("node",)}
 
-EXECUTED = [block for block in guide_blocks() if block.executed]
+BLOCKS = guide_blocks()
+EXECUTED = [block for block in BLOCKS if block.executed]
 
 
 @dataclass
@@ -171,7 +172,8 @@ def _command(block: Block, script: Path, env_dump: Path) -> list[str]:
 _SUFFIX = {"bash": ".sh", "python": ".py", "javascript": ".mjs"}
 
 
-def _run(block: Block, state: Session, number: int) -> None:
+def _run(block: Block, state: Session, number: int) -> str:
+    """Runs `block`; answers what it printed."""
     language = block.runnable_language
     assert language is not None
     stem = f"example-{number:03d}"
@@ -200,11 +202,12 @@ def _run(block: Block, state: Session, number: int) -> None:
     if env_dump.exists():
         items = env_dump.read_bytes().decode().split("\0")
         state.env = dict(item.split("=", 1) for item in items if item)
+    return text
 
 
 def _write_files(state: Session, before: Block) -> None:
     """Blocks marked `file=NAME` up to `before` land in the working directory."""
-    for block in guide_blocks():
+    for block in BLOCKS:
         if block.file_name is not None:
             (state.workdir / block.file_name).write_text(block.code, encoding="utf-8")
         if block == before:
@@ -220,7 +223,13 @@ def test_guide_example_runs_against_a_live_server(block: Block, session: Session
         session.deployment.wait_for_api()
     _write_files(session, block)
     try:
-        _run(block, session, EXECUTED.index(block))
+        printed = _run(block, session, EXECUTED.index(block))
     except AssertionError:
         session.failed = block.label
         raise
+    # The example did run: what it printed differing from what the guide shows leaves
+    # the later examples to run.
+    shown = shown_output(BLOCKS, block)
+    if shown is not None:
+        mismatch = output_mismatch(shown.code, printed)
+        assert mismatch is None, f"{shown.label} is not what {block.label} printed:\n{mismatch}"

@@ -12,7 +12,15 @@ import pytest
 
 from avataradam.entrypoints.http import problems
 from avataradam.entrypoints.settings import env_variable_names
-from tests.docs.guide import GUIDE_DIR, RUNNER_PROVIDED, blocks_of, guide_blocks, guide_files
+from tests.docs.guide import (
+    GUIDE_DIR,
+    RUNNER_PROVIDED,
+    blocks_of,
+    guide_blocks,
+    guide_files,
+    output_mismatch,
+    shown_output,
+)
 
 ROOT = GUIDE_DIR.parents[1]
 SOURCE = ROOT / "src" / "avataradam"
@@ -75,6 +83,27 @@ def test_every_block_of_a_runnable_language_is_executed_or_used() -> None:
         else:
             pytest.fail(f"{block.label}: a {block.language} block nobody runs; tag it `example`")
     assert executed_code
+
+
+def test_every_shown_output_follows_an_executed_example() -> None:
+    blocks = guide_blocks()
+    for index, block in enumerate(blocks):
+        if not block.shows_output:
+            continue
+        example = blocks[index - 1] if index else None
+        assert example is not None, f"{block.label}: output of nothing"
+        assert example.executed, f"{block.label}: output of a block nobody runs"
+        assert shown_output(blocks, example) == block
+
+
+def test_shown_output_matches_printed_lines_with_ellipses_for_what_varies() -> None:
+    shown = "scored: … of 100\n…\nrubric fi-office v1\n"
+    assert output_mismatch(shown, "scored: 72 of 100\nrubric fi-office v1\n") is None
+    assert output_mismatch(shown, "scored: 72 of 100  \na\nb\nrubric fi-office v1") is None
+    assert output_mismatch(shown, "scored: 72 of 100\nrubric fi-office v2\n") is not None
+    assert output_mismatch(shown, "scored: 72\nof 100\nrubric fi-office v1\n") is not None
+    assert output_mismatch("a\n", "a\nb\n") is not None, "an unshown line is a mismatch"
+    assert "+b" in (output_mismatch("a\n", "a\nb\n") or "")
 
 
 def test_examples_exist_in_every_language_and_cover_the_first_request_path() -> None:

@@ -33,14 +33,24 @@ class InMemoryConversationRepository:
 
         self._tx.write(op)
 
-    async def touch(self, conversation_id: UUID, at: datetime) -> None:
-        def op(t: Tables) -> None:
+    async def touch_open(self, conversation_id: UUID, at: datetime) -> bool:
+        """No row locks here: a completion committed between this call and the commit
+        makes the commit's replay disagree (ConcurrentUpdate), so nothing is stored."""
+
+        def op(t: Tables) -> bool:
             current = t.conversations.get(conversation_id)
             if current is None:
                 raise NotFound("conversation not found")
+            if current.completed_at is not None:
+                return False
             t.conversations[conversation_id] = msgspec.structs.replace(current, updated_at=at)
+            return True
 
-        self._tx.write(op)
+        return self._tx.write(op, replay_must_agree=True)
+
+    async def get_for_update(self, conversation_id: UUID) -> Conversation | None:
+        self._tx.require_writable()
+        return self._tx.tables.conversations.get(conversation_id)
 
     async def complete(self, conversation_id: UUID, at: datetime) -> bool:
         def op(t: Tables) -> bool:

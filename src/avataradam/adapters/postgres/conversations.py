@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from avataradam.adapters.postgres.errors import affected_rows, require_affected, translate
+from avataradam.adapters.postgres.errors import affected_rows, translate
 from avataradam.adapters.postgres.rows import (
     ConnectionRepository,
     columns,
@@ -16,6 +16,7 @@ from avataradam.adapters.postgres.rows import (
     params,
     select,
 )
+from avataradam.domain.errors import NotFound
 from avataradam.domain.model import (
     Conversation,
     Message,
@@ -49,11 +50,26 @@ class PostgresConversationRepository(ConnectionRepository):
         await self._conn.execute(_INSERT_CONVERSATION, *params(conversation, _CONVERSATION))
 
     @translate
-    async def touch(self, conversation_id: UUID, at: datetime) -> None:
-        status = await self._conn.execute(
-            "UPDATE conversations SET updated_at = $2 WHERE id = $1", conversation_id, at
+    async def touch_open(self, conversation_id: UUID, at: datetime) -> bool:
+        # A locking read that waited for a concurrent completion returns the row that
+        # completion committed (READ COMMITTED), so `completed_at` is current here.
+        is_open = await self._conn.fetchval(
+            "SELECT completed_at IS NULL FROM conversations WHERE id = $1 FOR NO KEY UPDATE",
+            conversation_id,
         )
-        require_affected(status, "conversation")
+        if is_open is None:
+            raise NotFound("conversation not found")
+        if is_open:
+            await self._conn.execute(
+                "UPDATE conversations SET updated_at = $2 WHERE id = $1", conversation_id, at
+            )
+        return bool(is_open)
+
+    @translate
+    async def get_for_update(self, conversation_id: UUID) -> Conversation | None:
+        return await self._one(
+            Conversation, f"{_SELECT_CONVERSATION} WHERE id = $1 FOR UPDATE", conversation_id
+        )
 
     @translate
     async def complete(self, conversation_id: UUID, at: datetime) -> bool:

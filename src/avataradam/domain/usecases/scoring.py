@@ -9,6 +9,20 @@ admin) makes it `pending` again with the frozen version, or, asked explicitly, w
 the rubric's latest. A scorecard is read by its trainee or by an admin of the
 session's dealership; anyone else gets NotFound, as for an object of another
 dealership.
+
+After completion the transcript is closed. What else writes to a session, decided
+case by case:
+- a trainee's message: refused (ConversationCompleted) when sent, and a reply being
+  written when the session is completed is stored only if its transaction commits
+  before the completion takes the conversation's row; otherwise neither it nor the
+  trainee's message is stored and the reply ends with ConversationCompleted
+  (`ReplyGenerator._store`), so the scorecard judges exactly what was stored;
+- a rating of one of its replies (`POST /v1/messages/{id}/feedback`): allowed; it is
+  about an answer's quality, read by admins to fix documents, not part of the
+  transcript, and scoring never reads it;
+- a re-score: the only change a completed session is meant for;
+- completing again: answers the same scorecard, changes nothing.
+Nothing else writes to a conversation (no titles, no deletion through the API).
 """
 
 from __future__ import annotations
@@ -82,6 +96,10 @@ class CompleteConversation:
                 raise NotFound("conversation not found")
             if conversation.mode is not ConversationMode.ROLEPLAY:
                 raise NotARoleplay("only a roleplay session is completed and scored")
+            # Held before the clock is read: a reply being stored is committed first,
+            # so it precedes `completed_at` and is scored; a later one is refused
+            # (ReplyGenerator._store).
+            await uow.conversations.get_for_update(conversation_id)
             existing = await uow.scorecards.get(conversation_id)
             if existing is not None:
                 return existing

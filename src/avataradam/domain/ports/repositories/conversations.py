@@ -18,7 +18,19 @@ class ConversationRepository(Protocol):
     """Conversations and their messages, in creation order (`last=n`: the newest n)."""
 
     async def add(self, conversation: Conversation) -> None: ...
-    async def touch(self, conversation_id: UUID, at: datetime) -> None: ...
+    async def touch_open(self, conversation_id: UUID, at: datetime) -> bool:
+        """Sets `updated_at` to `at` unless the conversation is completed, holding its
+        row until the transaction ends: a `get_for_update` (as `complete` is preceded
+        by) waits for this transaction, and this one waits for a completion in flight
+        and then sees it. False, changing nothing, for a completed conversation;
+        NotFound for none."""
+        ...
+
+    async def get_for_update(self, conversation_id: UUID) -> Conversation | None:
+        """The conversation (any dealership's: the caller checks scope), its row held
+        until the transaction ends; waits for a `touch_open` in flight."""
+        ...
+
     async def complete(self, conversation_id: UUID, at: datetime) -> bool:
         """Sets `completed_at` (and `updated_at`) to `at` unless already set; True when
         this call completed it."""

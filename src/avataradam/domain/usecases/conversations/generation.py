@@ -12,7 +12,7 @@ import msgspec
 from avataradam.domain.answers import CachedAnswer
 from avataradam.domain.citations import CitationChecker
 from avataradam.domain.compliance import contradictions
-from avataradam.domain.errors import DomainError
+from avataradam.domain.errors import ConversationCompleted, DomainError
 from avataradam.domain.model import (
     Conversation,
     ConversationMode,
@@ -323,11 +323,19 @@ class ReplyGenerator:
         used: int | None,
     ) -> list[int]:
         """Stores both messages, the reply's usage and any budget alert it raises, in
-        one transaction; returns the thresholds raised."""
+        one transaction; returns the thresholds raised. ConversationCompleted, storing
+        nothing, when the session was completed while the reply was generated: the
+        conversation's row is held from the check to the commit, and a completion takes
+        it before reading its clock, so every stored message precedes `completed_at`
+        and is in the transcript its scoring reads."""
         async with self._uow() as uow:
+            if not await uow.conversations.touch_open(conversation.id, reply.created_at):
+                raise ConversationCompleted(
+                    "this roleplay session was completed while the reply was written; "
+                    "neither the message nor the reply was stored"
+                )
             await uow.conversations.add_message(user_message)
             await uow.conversations.add_message(reply)
-            await uow.conversations.touch(conversation.id, reply.created_at)
             alerts: list[int] = []
             if record is not None:
                 await uow.usage.add(record)

@@ -170,7 +170,10 @@ class ConversationController(Controller):
             "streams as Server-Sent Events: `delta` events (`{text}`), then `sources`, then "
             "`done` (`{message_id, usage, model, message}`) or `error`; `: keep-alive` "
             "comments while the model is silent. The reply is stored even if the client "
-            "disconnects."
+            "disconnects. A completed roleplay session takes no message (409 "
+            "`conversation_completed`); a reply still being written when it is completed "
+            "is not stored, nor the message: the stream ends with an `error` event of "
+            "that code."
         ),
         responses={
             HTTP_200_OK: ResponseSpec(
@@ -179,7 +182,7 @@ class ConversationController(Controller):
                 description="The reply as Server-Sent Events (with `Accept: text/event-stream`).",
                 generate_examples=False,
             ),
-            **problems(400, 403, 404, 413, 422, 429),
+            **problems(400, 403, 404, 409, 413, 422, 429),
         },
     )
     async def send(
