@@ -6,6 +6,7 @@ from functools import partial
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
@@ -55,7 +56,15 @@ class AssignmentController(Controller):
             "that failed no compliance blocker scored at least `min_score`. With an "
             "`Idempotency-Key`, repeats replay the first answer. Admins only."
         ),
-        response_headers=[REPLAYED_HEADER],
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                value="/v1/assignments/{id}",
+                description="The assignment: `/v1/assignments/{id}`.",
+                documentation_only=True,
+            ),
+            REPLAYED_HEADER,
+        ],
         responses=problems(400, 403, 404, 413, 422),
     )
     async def create(
@@ -79,7 +88,9 @@ class AssignmentController(Controller):
             ),
             idempotency_key=idempotency_key,
         )
-        return answered(answer, assignment_out(answer.value), HTTP_201_CREATED)
+        response = answered(answer, assignment_out(answer.value), HTTP_201_CREATED)
+        response.headers["Location"] = f"/v1/assignments/{answer.value.id}"
+        return response
 
     @get(
         operation_id="listAssignments",
