@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from avataradam.domain.model.assignments import AssignmentView
@@ -137,7 +137,7 @@ class AssignmentController(Controller):
     )
     async def read(
         self,
-        assignment_id: UUID,
+        assignment_id: FromPath[UUID],
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
@@ -161,7 +161,7 @@ class AssignmentController(Controller):
     )
     async def update(
         self,
-        assignment_id: UUID,
+        assignment_id: FromPath[UUID],
         data: JSONBody[AssignmentUpdate],
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
@@ -192,7 +192,7 @@ class AssignmentController(Controller):
     )
     async def remove(
         self,
-        assignment_id: UUID,
+        assignment_id: FromPath[UUID],
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
         dealership_id: DealershipParam = None,
