@@ -45,7 +45,7 @@ def scorecard(
 ) -> StoredScorecard:
     body = Scorecard(
         overall=overall,
-        passed=passed,
+        passed=passed and overall >= 70,
         blockers_failed=() if passed else ("products_optional",),
         criteria=(),
         keep=(),

@@ -100,7 +100,7 @@ class FixedScorer:
         overall, passed = self.results.pop(0)
         return Scorecard(
             overall=overall,
-            passed=passed,
+            passed=passed and overall >= 70,
             blockers_failed=() if passed else ("no_payment_packing",),
             criteria=(),
             keep=(),

@@ -27,7 +27,7 @@ def _progress(t: Tables, stored: AssigneeProgress) -> AssigneeProgress:
         and card.status is ScorecardStatus.SCORED
         and card.body is not None
     ]
-    passing = [body.overall for body in scored if body.passed]
+    passing = [body.overall for body in scored if not body.blockers_failed]
     return msgspec.structs.replace(
         stored,
         attempts=len(scored),

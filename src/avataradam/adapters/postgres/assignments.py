@@ -2,7 +2,8 @@
 
 Progress is one aggregate over the assignee's sessions of the assignment
 (`conversations_assignment_idx`) and their scorecards (by primary key): scored ones
-count, `body.overall` and `body.passed` give the scores.
+count, `body.overall` gives the scores and `body.blockers_failed` whether one passed
+its compliance blockers.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ _PROGRESS = (
     "SELECT aa.assignment_id, aa.user_id, aa.completed_at, aa.overdue_notified_at,"
     " count(s.conversation_id)::int AS attempts,"
     " max((s.body->>'overall')::int) AS best_score,"
-    " max((s.body->>'overall')::int) FILTER (WHERE (s.body->>'passed')::boolean)"
+    " max((s.body->>'overall')::int)"
+    " FILTER (WHERE jsonb_array_length(s.body->'blockers_failed') = 0)"
     " AS best_passing_score"
     " FROM assignment_assignees aa"
     " LEFT JOIN conversations c ON c.assignment_id = aa.assignment_id AND c.user_id = aa.user_id"

@@ -7,7 +7,8 @@ scorecards of their roleplay sessions started with the assignment's id, never gu
 
 - `attempts`: their scored sessions (a pending or failed scorecard is no attempt);
 - `best_score`: the highest `overall` among them; `best_passing_score`: the highest
-  among sessions that passed (no compliance blocker failed);
+  among those that failed no compliance blocker (`blockers_failed` empty; the
+  scorecard's own `passed` also asks for 70, the assignment's bar is `min_score`);
 - **done** once `attempts >= min_attempts` and `best_passing_score >= min_score`: a
   session that failed a blocker counts as an attempt but never completes an
   assignment, whatever its score. Sessions scored after `due_at` count (a late
@@ -56,7 +57,7 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
 
     def meets(self, *, attempts: int, best_passing_score: int | None) -> bool:
         """Whether progress of `attempts` scored sessions, the best passing one scoring
-        `best_passing_score` (None: none passed), completes this assignment."""
+        `best_passing_score` (None: each failed a blocker), completes this assignment."""
         return (
             attempts >= self.min_attempts
             and best_passing_score is not None
