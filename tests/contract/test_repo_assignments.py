@@ -8,11 +8,14 @@ The instants are in 2025 (builders' NOW): the shared database's other assignment
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
 import msgspec
 
+from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import Conversation, Dealership, User
 from avataradam.domain.model.assignments import AssigneeProgress, Assignment
 from avataradam.domain.model.scorecards import ScorecardStatus, StoredScorecard
@@ -228,3 +231,29 @@ async def test_members_pages_and_deletion(uow: UnitOfWorkFactory) -> None:
         kept = await work.conversations.get(c.id, dealership_id=d.id, user_id=None)
         assert kept is not None
         assert kept.assignment_id is None
+
+
+async def test_two_transactions_each_storing_one_needed_session_complete_it_once(
+    postgres_database: PostgresDatabase,
+) -> None:
+    """Each transaction sees only its own new scorecard when it starts: the assignee's
+    row lock makes the second wait for the first, then read both sessions."""
+    uow = PostgresUnitOfWorkFactory(postgres_database)
+    d, _admin, trainee, a = await world(uow)
+    first, second = (
+        msgspec.structs.replace(conversation(d, trainee), assignment_id=a.id) for _ in range(2)
+    )
+    async with uow() as one, uow() as two:
+        for work, c in ((one, first), (two, second)):
+            await work.conversations.add(c)
+            await work.scorecards.add(scorecard(c, ScorecardStatus.SCORED, 90, passed=True))
+        assert await one.assignments.record_completions(a.id, user_ids=None, at=NOW) == []
+        racing = asyncio.create_task(
+            two.assignments.record_completions(a.id, user_ids=None, at=NOW)
+        )
+        await asyncio.sleep(0.5)
+        assert not racing.done(), "the second transaction must wait for the first"
+        await one.commit()
+        (done,) = await racing
+        await two.commit()
+    assert (done.user_id, done.attempts) == (trainee.id, 2)
