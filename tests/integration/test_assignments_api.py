@@ -204,7 +204,7 @@ async def test_an_overdue_assignee_is_reminded_once_by_two_workers(
     try:
         deadline = time.monotonic() + 60
         while "worker_started" not in second.output():
-            assert second.running, second.output()
+            assert second.running(), second.output()
             assert time.monotonic() < deadline, "the second worker never started"
             await asyncio.sleep(0.3)
         created = await assign(client, tenant.admin, everyone=True, min_score=50)
@@ -276,10 +276,10 @@ async def test_nobody_reads_or_writes_what_is_not_theirs(
     others = await client.get("/v1/assignments", headers=other_tenant.admin.headers)
     assert created["id"] not in {a["id"] for a in others.json()["items"]}
     for method in ("PATCH", "DELETE"):
-        body = {"json": {"min_score": 10}} if method == "PATCH" else {}
-        as_user = await client.request(method, path, headers=tenant.user.headers, **body)
+        body = {"min_score": 10} if method == "PATCH" else None
+        as_user = await client.request(method, path, headers=tenant.user.headers, json=body)
         assert as_user.status_code == 403, as_user.text
-        as_other = await client.request(method, path, headers=other_tenant.admin.headers, **body)
+        as_other = await client.request(method, path, headers=other_tenant.admin.headers, json=body)
         assert as_other.status_code == 404, as_other.text
     started = await client.post(
         "/v1/conversations",
