@@ -15,7 +15,12 @@ from avataradam.adapters.memory.telemetry import InMemoryTelemetry
 from avataradam.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from avataradam.adapters.system import UuidGenerator
 from avataradam.domain.access import Principal
-from avataradam.domain.errors import InvalidInput, NotFound, PermissionDenied
+from avataradam.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from avataradam.domain.model import ConversationMode, Role
 from avataradam.domain.model.assignments import (
     AssigneeProgress,
@@ -316,3 +321,17 @@ async def test_a_lowered_bar_completes_and_announces_who_now_meets_it() -> None:
     await world.assignments.delete(admin, created.id)
     with pytest.raises(NotFound):
         await world.assignments.get(admin, created.id)
+
+
+async def test_a_repeated_creation_with_its_idempotency_key_replays_the_first() -> None:
+    world = World()
+    admin, trainee, _ = await world.dealership()
+    draft = world.draft(trainee)
+    first = await world.assignments.create(admin, draft, idempotency_key="assign-1")
+    again = await world.assignments.create(admin, draft, idempotency_key="assign-1")
+    assert (again.replayed, again.value.id) == (True, first.value.id)
+    assert len(world.store.tables.assignments) == 1
+    with pytest.raises(IdempotencyKeyReused):
+        await world.assignments.create(
+            admin, world.draft(trainee, min_score=10), idempotency_key="assign-1"
+        )
