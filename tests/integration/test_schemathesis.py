@@ -119,6 +119,16 @@ def _seed(api: LiveApi) -> None:
             "objectives": ["Say that GAP is optional."],
         },
     )
+    assignment = api.post(
+        "/v1/assignments",
+        api.admin,
+        json={
+            "scenario_id": scenario["id"],
+            "assignee_ids": [user["id"]],
+            "due_at": "2999-01-01T00:00:00Z",
+            "min_score": 70,
+        },
+    )
     conversation = api.post("/v1/conversations", api.admin, json={"mode": "training"})
     reply = api.post(
         f"/v1/conversations/{conversation['id']}/messages",
@@ -137,6 +147,7 @@ def _seed(api: LiveApi) -> None:
         document_id=document["id"],
         webhook_id=webhook["id"],
         scenario_id=scenario["id"],
+        assignment_id=assignment["id"],
         rubric="fi-office",
         conversation_id=conversation["id"],
         message_id=reply["id"],

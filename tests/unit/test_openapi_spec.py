@@ -170,6 +170,7 @@ def test_list_pages_keep_their_published_component_names(spec: dict[str, Any]) -
     assert pages == {
         published.format(item)
         for item in (
+            "AssignmentOut",
             "ConversationOut",
             "DealershipOut",
             "DocumentOut",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from avataradam.domain.model import assignments as assignment
 from avataradam.domain.model import scenarios as scenario
 from avataradam.domain.pagination import MAX_PAGE_SIZE
 from avataradam.domain.usecases.conversations.chat import MAX_MESSAGE_CHARS
@@ -84,6 +85,12 @@ DOMAIN: dict[str, Limits] = {
     "PersonaBody.script": SCRIPT,
     "PersonaLinesBody.opening_lines": OPENING_LINES,
     "PersonaLinesBody.script": SCRIPT,
+    "AssignmentCreate.assignee_ids": {"maxItems": assignment.MAX_ASSIGNEES},
+    "AssignmentCreate.min_score": {"minimum": 0, "maximum": 100},
+    "AssignmentCreate.min_attempts": {"minimum": 1, "maximum": assignment.MAX_MIN_ATTEMPTS},
+    "AssignmentUpdate.min_attempts": {"minimum": 1, "maximum": assignment.MAX_MIN_ATTEMPTS},
+    "AssignmentCreate.note": {"maxLength": assignment.MAX_NOTE_CHARS},
+    "AssignmentUpdate.note": {"maxLength": assignment.MAX_NOTE_CHARS},
 }
 """Constraints that state a rule of the domain, by schema property or parameter."""
 
@@ -103,6 +110,11 @@ API_OWN = {
         "longer names no scenario (404)"
     ),
     "path scenario_id": "the same bound as ConversationCreate.scenario_id's",
+    "AssignmentCreate.scenario_id": "the same bound as ConversationCreate.scenario_id's",
+    "AssignmentUpdate.min_score": (
+        "AssignmentCreate.min_score's 0-100; the document generator drops the minimum 0 of an"
+        " optional field, the body is still refused below 0 (422)"
+    ),
     "ScenarioCreate.rubric_id": (
         "a bound on input size; the domain accepts only the ids of known rubrics (422)"
     ),

@@ -21,10 +21,17 @@ USAGE_BUDGET_THRESHOLD = "usage.budget_threshold"
 CONVERSATION_SCORED = "conversation.scored"
 """A completed roleplay session's scorecard was stored (`status: scored`) or gave up
 (`status: failed`); a rescore announces its result again."""
+ASSIGNMENT_COMPLETED = "assignment.completed"
+"""An assignee of an assignment became done (once per assignee)."""
+ASSIGNMENT_OVERDUE = "assignment.overdue"
+"""An assignee's assignment passed its due date without being done (once per assignee
+and due date): a reminder."""
 WEBHOOK_EVENTS = (
     DOCUMENT_READY,
     DOCUMENT_FAILED,
     DOCUMENT_DELETED,
     USAGE_BUDGET_THRESHOLD,
     CONVERSATION_SCORED,
+    ASSIGNMENT_COMPLETED,
+    ASSIGNMENT_OVERDUE,
 )

@@ -41,6 +41,7 @@ from avataradam.domain.ports.services import (
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.profiles import VectorProfiles
+from avataradam.domain.usecases.assignments import AssignmentUseCases
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations.chat import SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
@@ -187,6 +188,7 @@ class Container:
         self.list_users = ListUsers(uow)
         self.update_user = UpdateUser(uow, self.hasher, clock, self.accounts)
         self.scenarios = ScenarioUseCases(uow, clock, ids)
+        self.assignments = AssignmentUseCases(uow, clock, ids)
 
         dispatcher = TaskDispatcher(self.queue, clock, ids)
         self.upload_document = UploadDocument(uow, dispatcher, clock, ids)

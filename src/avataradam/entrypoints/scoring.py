@@ -16,6 +16,7 @@ from avataradam.domain.training.rubrics import RubricRegistry
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import ScorerRef
 from avataradam.domain.training.suggestions import SuggestWording
+from avataradam.domain.usecases.assignment_events import AnnounceAssignmentCompletion
 from avataradam.domain.usecases.conversations.chat import relevance_floor
 from avataradam.domain.usecases.documents import TaskDispatcher
 from avataradam.domain.usecases.scoring import (
@@ -94,6 +95,7 @@ def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRIC
                 container.search,
                 partial(relevance_floor, chat_options(settings)),
             ),
+            on_scored=AnnounceAssignmentCompletion(ids, clock),
         ),
         reconcile=ReconcileScorecards(uow, container.queue, clock, redrive_after=redrive_after),
         rubrics=rubrics,

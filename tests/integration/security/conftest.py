@@ -84,6 +84,19 @@ async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
             headers=admin,
         )
     )
+    assignment = await _created(
+        await client.post(
+            "/v1/assignments",
+            json={
+                "scenario_id": str(scenario["id"]),
+                "assignee_ids": [tenant.user.id],
+                "due_at": "2999-01-01T00:00:00Z",
+                "min_score": 80,
+                "note": "Our confidential drill for one trainee",
+            },
+            headers=admin,
+        )
+    )
     conversation = await _created(
         await client.post("/v1/conversations", json={"mode": "training"}, headers=user)
     )
@@ -102,6 +115,7 @@ async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
             "document_id": str(document["id"]),
             "webhook_id": str(webhook["id"]),
             "scenario_id": str(scenario["id"]),
+            "assignment_id": str(assignment["id"]),
             "conversation_id": str(conversation["id"]),
             "message_id": str(reply["id"]),
         },

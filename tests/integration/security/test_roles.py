@@ -55,6 +55,10 @@ ADMIN_ONLY: set[Route] = {
     ("POST", "/v1/scenarios"),
     ("PATCH", "/v1/scenarios/{scenario_id:str}"),
     ("DELETE", "/v1/scenarios/{scenario_id:str}"),
+    # Assigning practice; trainees read their own assignments only.
+    ("POST", "/v1/assignments"),
+    ("PATCH", "/v1/assignments/{assignment_id:uuid}"),
+    ("DELETE", "/v1/assignments/{assignment_id:uuid}"),
     # Re-scoring a completed session of their dealership (the holdings' conversation is
     # a training one: allowed, the admin gets past the role check to a 404).
     ("POST", "/v1/conversations/{conversation_id:uuid}/scorecard/rescore"),
@@ -75,6 +79,9 @@ ANY_USER: set[Route] = {
     ("GET", "/v1/conversations/scenarios"),
     ("GET", "/v1/scenarios"),
     ("GET", "/v1/scenarios/{scenario_id:str}"),
+    # An admin: the dealership's; a trainee: their own (the holdings' user is assigned).
+    ("GET", "/v1/assignments"),
+    ("GET", "/v1/assignments/{assignment_id:uuid}"),
     # Built-in rubrics, the same for every dealership (no tenant: `rubric`, not `*_id`).
     ("GET", "/v1/rubrics"),
     ("GET", "/v1/rubrics/{rubric:str}"),
@@ -126,6 +133,16 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
             }
         },
         ("PATCH", "/v1/scenarios/{scenario_id:str}"): {"json": {"title": "Renamed"}},
+        ("POST", "/v1/assignments"): {
+            "json": {
+                "scenario_id": "gap_negative_equity",
+                "assignee_ids": [ids["user_id"]],
+                "due_at": "2999-01-01T00:00:00Z",
+                "min_score": 50,
+                "note": "Rogue",
+            }
+        },
+        ("PATCH", "/v1/assignments/{assignment_id:uuid}"): {"json": {"note": "Renamed"}},
         ("POST", "/v1/conversations"): {"json": {"mode": "roleplay"}},
         ("POST", "/v1/conversations/{conversation_id:uuid}/messages"): {
             "json": {"content": "Hello"}
@@ -203,6 +220,10 @@ async def test_refusals_changed_nothing(client: httpx.AsyncClient, own: Holdings
     assert "rogue_scenario" not in {s["slug"] for s in scenarios.json()["items"]}
     me = await client.get(f"/v1/users/{own.tenant.admin.id}", headers=admin)
     assert me.json()["role"] == "dealership_admin"
+    assignments = await client.get("/v1/assignments", headers=admin)
+    assert [a["note"] for a in assignments.json()["items"]] == [
+        "Our confidential drill for one trainee"
+    ]
 
 
 async def test_roles_that_may_act_are_not_refused(client: httpx.AsyncClient, own: Holdings) -> None:

@@ -26,6 +26,7 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"rating": "down"},
     ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {},
     ("PATCH", "/v1/scenarios/{scenario_id:str}"): {"title": "Taken over"},
+    ("PATCH", "/v1/assignments/{assignment_id:uuid}"): {"note": "Taken over"},
 }
 OWNER_READS = {
     "dealership_id": None,  # super-admin-only: the owner's admin cannot read it either
@@ -34,6 +35,7 @@ OWNER_READS = {
     "webhook_id": "/v1/webhooks/{}",
     "conversation_id": "/v1/conversations/{}",
     "scenario_id": "/v1/scenarios/{}",
+    "assignment_id": "/v1/assignments/{}",
     "message_id": None,  # read through its conversation
 }
 
@@ -183,6 +185,9 @@ async def test_nothing_of_the_victim_changed(
     scenario = await client.get(f"/v1/scenarios/{victim.ids['scenario_id']}", headers=owner)
     assert scenario.status_code == 200
     assert scenario.json()["title"] != "Taken over"
+    assignment = await client.get(f"/v1/assignments/{victim.ids['assignment_id']}", headers=owner)
+    assert assignment.status_code == 200
+    assert assignment.json()["note"] != "Taken over"
     feedback = await client.get("/v1/feedback", headers=owner)
     assert feedback.json()["items"] == []
     dealership = await client.get(

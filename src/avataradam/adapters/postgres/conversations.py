@@ -26,7 +26,7 @@ from avataradam.domain.pagination import Cursor
 
 _CONVERSATION = columns(
     "id, dealership_id, user_id, mode, scenario, created_at, updated_at, language, scenario_id,"
-    " completed_at"
+    " completed_at, assignment_id"
 )
 _SELECT_CONVERSATION = select("conversations", _CONVERSATION)
 _INSERT_CONVERSATION = insert("conversations", _CONVERSATION)

@@ -9,6 +9,7 @@ from typing import Self
 import asyncpg
 from asyncpg.transaction import Transaction
 
+from avataradam.adapters.postgres.assignments import PostgresAssignmentRepository
 from avataradam.adapters.postgres.blobs import PostgresBlobRepository
 from avataradam.adapters.postgres.chunks import PostgresChunkRepository
 from avataradam.adapters.postgres.conversations import (
@@ -148,6 +149,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.reembeddings = PostgresReembeddingRepository(connection)
         self.scenarios = PostgresScenarioRepository(connection)
         self.scorecards = PostgresScorecardRepository(connection)
+        self.assignments = PostgresAssignmentRepository(connection)
         return self
 
     async def commit(self) -> None:

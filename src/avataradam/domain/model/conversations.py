@@ -46,6 +46,9 @@ class Conversation(msgspec.Struct, frozen=True, kw_only=True):
     completed_at: datetime | None = None
     """Roleplay: when the trainee ended the session (`POST .../complete`); it then takes
     no more messages and has its scorecard (`domain/model/scorecards.py`)."""
+    assignment_id: UUID | None = None
+    """Roleplay: the assignment it was started for; its scorecard counts toward it
+    (`domain/model/assignments.py`)."""
 
 
 class Source(msgspec.Struct, frozen=True, kw_only=True):

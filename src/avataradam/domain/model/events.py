@@ -18,6 +18,8 @@ import msgspec
 
 from avataradam.domain.model.documents import Document, DocumentStatus, Topic
 from avataradam.domain.tasks import (
+    ASSIGNMENT_COMPLETED,
+    ASSIGNMENT_OVERDUE,
     CONVERSATION_SCORED,
     DELETE_DOCUMENT,
     DOCUMENT_DELETED,
@@ -167,9 +169,34 @@ class ConversationScored(Event, frozen=True, kw_only=True, tag=CONVERSATION_SCOR
     error_code: str | None = None
 
 
+class AssignmentEvent(Event, frozen=True, kw_only=True):
+    """One assignee's assignment as it is when the event is recorded."""
+
+    assignment_id: UUID
+    user_id: UUID
+    scenario_id: str
+    due_at: datetime
+    attempts: int
+    best_score: int | None = None
+
+
+class AssignmentCompleted(AssignmentEvent, frozen=True, kw_only=True, tag=ASSIGNMENT_COMPLETED):
+    """The assignee became done (`occurred_at`: then)."""
+
+
+class AssignmentOverdue(AssignmentEvent, frozen=True, kw_only=True, tag=ASSIGNMENT_OVERDUE):
+    """The assignee's due date passed without the assignment being done: a reminder."""
+
+
 TaskMessage = IngestDocumentTask | DeleteDocumentTask | ScoreConversationTask
 EventMessage = (
-    DocumentReady | DocumentFailed | DocumentDeleted | UsageBudgetThreshold | ConversationScored
+    DocumentReady
+    | DocumentFailed
+    | DocumentDeleted
+    | UsageBudgetThreshold
+    | ConversationScored
+    | AssignmentCompleted
+    | AssignmentOverdue
 )
 OutboxMessage = TaskMessage | EventMessage
 

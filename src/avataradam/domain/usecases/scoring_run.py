@@ -23,7 +23,7 @@ import msgspec
 from avataradam.domain.model import MessageRole, OutboxEntry
 from avataradam.domain.model.events import ConversationScored
 from avataradam.domain.model.scorecards import ScorecardStatus, StoredScorecard
-from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.scoring import Scorer
 from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
@@ -33,6 +33,9 @@ from avataradam.domain.training.scorecard import Scorecard, Transcript
 
 Outcome = Literal["scored", "failed", "skipped", "superseded"]
 Suggest = Callable[[UUID, Scorecard], Awaitable[Scorecard]]
+OnScored = Callable[[UnitOfWork, StoredScorecard], Awaitable[None]]
+"""Runs in the transaction that stores a `scored` scorecard, before it commits
+(`usecases/assignment_events.AnnounceAssignmentCompletion`)."""
 
 
 class ScoringRunOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,12 +86,14 @@ class ScoreConversation:
         telemetry: Telemetry,
         options: ScoringRunOptions,
         suggest: Suggest | None = None,
+        on_scored: OnScored | None = None,
     ) -> None:
         """`suggest`: adds suggested wordings from the dealership's documents to a
-        scorecard (`training.suggestions.SuggestWording`); None: none."""
+        scorecard (`training.suggestions.SuggestWording`); None: none. `on_scored`: see
+        `OnScored`."""
         self._uow, self._scorers, self._rubrics = uow, scorers, rubrics
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
-        self._options, self._suggest = options, suggest
+        self._options, self._suggest, self._on_scored = options, suggest, on_scored
 
     async def __call__(
         self, conversation_id: UUID, *, retry_within: timedelta | None = None
@@ -135,6 +140,8 @@ class ScoreConversation:
             if not await uow.scorecards.update_leased(scored, lease_token=token):
                 return ScoringOutcome(conversation_id=conversation_id, status="superseded")
             await uow.outbox.add(scored_event(self._ids, self._clock, scored))
+            if self._on_scored is not None:
+                await self._on_scored(uow, scored)
             await uow.commit()
         self._telemetry.scoring("scored", self._clock.monotonic() - started)
         return ScoringOutcome(

@@ -115,6 +115,13 @@ TAGS = [
         ),
     ),
     Tag(
+        name="assignments",
+        description=(
+            "Practice an admin assigns (a scenario, a due date, a bar), with each assignee's "
+            "progress derived from their scored sessions."
+        ),
+    ),
+    Tag(
         name="scoring",
         description=(
             "Completing a roleplay session (202) and its scorecard: scored in the background "

@@ -17,6 +17,7 @@ from avataradam.domain.pagination import Cursor
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.training.scenarios import BUILT_IN, persona_for
+from avataradam.domain.usecases.assignments import assigned_scenario_id
 from avataradam.domain.usecases.scenario_rules import find_scenario
 
 MAX_SCENARIO_CHARS = 200
@@ -30,6 +31,9 @@ class NewConversation(msgspec.Struct, frozen=True, kw_only=True):
     scenario_id: str | None = None
     """Roleplay only: a built-in's slug or an own scenario's UUID. Neither this nor
     `scenario`: a random built-in scenario."""
+    assignment_id: UUID | None = None
+    """Roleplay only: the assignment (of the caller) the session counts toward; it
+    practises the assignment's scenario."""
     dealership_id: UUID | None = None
     language: str = Language.EN.value
     """A `Language` value: the customer's language in roleplay; in training, Adam's when
@@ -79,11 +83,12 @@ class StartConversation:
             raise InvalidInput(f"scenario is at most {MAX_SCENARIO_CHARS} characters")
         require_storable(scenario or "", "scenario")
         practised: Scenario | None = None
-        if new.scenario_id is not None:
+        if new.scenario_id is not None or new.assignment_id is not None:
             if new.mode is not ConversationMode.ROLEPLAY:
+                field = "scenario_id" if new.scenario_id is not None else "assignment_id"
                 raise InvalidInput(
-                    "scenario_id starts a roleplay; a training conversation practises none",
-                    field="scenario_id",
+                    f"{field} starts a roleplay; a training conversation practises none",
+                    field=field,
                 )
             if scenario is not None:
                 raise InvalidInput("pass scenario_id or scenario, not both", field="scenario")
@@ -104,18 +109,30 @@ class StartConversation:
         )
         request = IdempotentRequest.of(f"conversations:{principal.user_id}", idempotency_key, new)
         async with self._uow() as uow:
-            if new.scenario_id is not None:
-                practised = await find_scenario(uow, new.scenario_id, dealership_id=dealership_id)
+            key = new.scenario_id
+            if new.assignment_id is not None:
+                key = await assigned_scenario_id(
+                    uow,
+                    new.assignment_id,
+                    dealership_id=dealership_id,
+                    user_id=principal.user_id,
+                    requested=key,
+                )
+            if key is not None:
+                practised = await find_scenario(uow, key, dealership_id=dealership_id)
                 if practised is not None:
                     conversation = msgspec.structs.replace(
-                        conversation, scenario=practised.slug, scenario_id=practised.public_id
+                        conversation,
+                        scenario=practised.slug,
+                        scenario_id=practised.public_id,
+                        assignment_id=new.assignment_id,
                     )
             replay = await first_answer(uow, request, conversation, status_code=201, now=now)
             if replay is not None:
                 return replay
             if await uow.dealerships.get(dealership_id) is None:
                 raise NotFound("dealership not found")
-            if new.scenario_id is not None and practised is None:
+            if key is not None and practised is None:
                 raise NotFound("scenario not found")
             await uow.conversations.add(conversation)
             await uow.commit()

@@ -75,7 +75,9 @@ class ConversationController(Controller):
             "citations, in the language of each question. `roleplay`: the avatar plays the "
             "customer of `scenario_id` (GET /v1/scenarios; the older `scenario` takes a "
             "built-in's slug; random built-in if neither), who speaks `language` (`en` or "
-            "`es`); `scenario_id` in training: 422, an unknown one: 404. "
+            "`es`); `scenario_id` in training: 422, an unknown one: 404. With "
+            "`assignment_id` (one of the caller's assignments, else 404) the roleplay "
+            "practises the assignment's scenario and counts toward it. "
             "A super admin passes `dealership_id`. With an `Idempotency-Key`, repeats replay "
             "the first answer."
         ),
@@ -95,6 +97,7 @@ class ConversationController(Controller):
                 mode=data.mode,
                 scenario=data.scenario,
                 scenario_id=data.scenario_id,
+                assignment_id=data.assignment_id,
                 dealership_id=data.dealership_id,
                 language=data.language,
             ),

@@ -42,7 +42,8 @@ class WebhookController(Controller):
         summary="Subscribe a URL to events",
         description=(
             "Events: `document.ready`, `document.failed`, `document.deleted`, "
-            "`usage.budget_threshold`, `conversation.scored`. The answer "
+            "`usage.budget_threshold`, `conversation.scored`, `assignment.completed`, "
+            "`assignment.overdue`. The answer "
             "carries the signing `secret` (`whsec_…`), shown only here (and by a rotation). "
             "Deliveries "
             "are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "

@@ -33,6 +33,10 @@ class ConversationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True
         ]
         | None
     ) = None
+    assignment_id: UUID | None = None
+    """Roleplay only: one of the caller's assignments (GET /v1/assignments); the session
+    practises its scenario and its scorecard counts toward it. Not assigned to the
+    caller: 404; a different `scenario_id`: 422."""
     dealership_id: DealershipId | None = None
     language: Annotated[
         str,
@@ -104,6 +108,8 @@ class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):
     completed_at: datetime | None = None
     """Roleplay: when the trainee completed the session (`POST .../complete`); it then
     takes no more messages and has a scorecard (`GET .../scorecard`)."""
+    assignment_id: UUID | None = None
+    """Roleplay: the assignment the session counts toward, if started with one."""
 
 
 class ConversationDetailOut(ConversationOut, frozen=True, kw_only=True):

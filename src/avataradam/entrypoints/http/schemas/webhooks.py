@@ -26,7 +26,8 @@ class WebhookCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             max_length=10,
             description=(
                 "Any of `document.ready`, `document.failed`, `document.deleted`, "
-                "`usage.budget_threshold`, `conversation.scored`."
+                "`usage.budget_threshold`, `conversation.scored`, `assignment.completed`, "
+                "`assignment.overdue`."
             ),
             examples=[["document.ready", "document.failed"]],
         ),
