@@ -155,7 +155,6 @@ _PACKING_PATTERNS: Final = (
     # round 2 (tuning_2.json, t35)
     PAY + r".{0,60}\b(?:(?:fully|completely|totally) (?:protected|covered|loaded)|covered on "
     r"everything|bumper[- ]to[- ]bumper|protegid[oa] con todo|con todo protegid[oa])\b",
-    PAY + r".{0,60}\bplus\s+(?:the\s+)?" + ADDON + r"\b",
     PAY + r".{0,60}\bwith (?:the\s+)?" + ADDON + r"\s+(?:on there|on it|in there|in it|"
     r"included|built in|on top)\b",
     r"\b(?:loaded|put|added|built|rolled|plugged|worked|included|packed)\b.{0,40}\b(?:into|in)"
