@@ -15,7 +15,6 @@ the real sentence splitter and no embedder (blockers are judged by patterns alon
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import msgspec
@@ -25,7 +24,7 @@ from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
 from avataradam.domain.training.fi_office_v2 import FI_OFFICE_V2
-from avataradam.domain.training.rubrics import Rubric
+from avataradam.domain.training.rubrics import Language, Rubric
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import Message, Transcript
 
@@ -61,7 +60,7 @@ SETS = _sets()
 TUNING = [(name, p) for name, s in SETS.items() if not s.held_out for p in s.phrasings]
 
 
-def _language(text: str) -> str:
+def _language(text: str) -> Language:
     return "es" if any(ch in text for ch in "áéíóúñ¿¡") or " el " in text else "en"
 
 
@@ -138,7 +137,7 @@ async def test_v1_is_unchanged_and_v2_fails_the_wordings_v1_missed(blocker: str,
     "text",
     [
         "I would never tell you it's required.",
-        'You said "my insurance won\'t cover that", so let\'s check your policy together.',
+        "You said \"my insurance won't cover that\", so let's check your policy together.",
         "Some customers think the bank requires GAP, but it doesn't.",
         "Some customers think it's optional, but the bank requires GAP.",
     ],
