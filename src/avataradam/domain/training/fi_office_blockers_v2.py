@@ -62,7 +62,8 @@ _CREDIT_PATTERNS: Final = (
     r"\b(?:bank|lender|finance company|credit union|banco|financiera|prestamista)(?:'s)?\b"
     r".{0,30}\b(?:wants?|want to see|needs?|requires?|insists? on|expects?|going to (?:want"
     r"|need|insist|require|expect)|will (?:want|need|insist|require|expect)|pide|pedir|"
-    r"exige|exigir|requiere|necesita|quiere|querer|va a (?:querer|pedir|exigir|necesitar))"
+    r"exige|exigir|requiere|necesita|quiere|querer|va a (?:querer|pedir|exigir|necesitar)|"
+    r"stipulated?|requested|asked (?:us )?(?:for|that)|conditioned)"
     r"\b.{0,40}\b" + ADDON + r"\b",
     r"\b(?:it|they|this|that|" + ADDON + r")\s+(?:comes?|is included|viene|vienen)\s+"
     r"(?:standard\s+|automatically\s+|incluid[oa]s?\s+)?(?:with|con)\s+(?:the|your|this|el|"
@@ -100,6 +101,21 @@ _CREDIT_PATTERNS: Final = (
     r"\ble toca (?:llevar|tomar|comprar|pagar)\b|\bel banco as[ií] lo (?:aprob[oó]|pide|"
     r"exige|quiere)\b",
     r"\bparte de (?:su|la) (?:aprobaci[oó]n|cr[eé]dito|financiamiento|pr[eé]stamo)\b",
+    # round 3 (tuning_3.json)
+    r"\b(?:need|have to have|must have|got to have)\b.{0,20}\b" + ADDON + r"\b.{0,30}\bbefore"
+    r"\b.{0,20}\b(?:bank|lender|approv\w*|fund\w*|sign off|financ\w*)",
+    r"\b" + ADDON + r"\b.{0,40}\b(?:as a|is a|the) (?:condition|requirement|stipulation)\b",
+    r"\b(?:approv\w*|financ\w*|fund\w*)\s+only\s+(?:with|if)\b|\b(?:se aprueba|aprueban|"
+    r"aprobamos|lo aprueban)\b.{0,20}\b(?:s[oó]lo|solamente|[uú]nicamente)\s+(?:con|si)\b",
+    r"\bsi quiere (?:el|su|este) (?:financiamiento|cr[eé]dito|pr[eé]stamo|aprobaci[oó]n)\b"
+    r".{0,20}\b(?:necesita|tiene que|debe)\b|\bif you want (?:the|your|this) (?:financing|"
+    r"loan|approval|rate)\b.{0,20}\b(?:you need|you have to|you must|you'?ll need)\b",
+    r"\b(?:corporate|company|dealer(?:ship)?|store|house) policy\b.{0,40}\b"
+    + ADDON
+    + r"|\bevery (?:financed )?(?:vehicle|car|deal|loan)\b.{0,30}\b(?:leaves|goes out|gets"
+    r"|comes)\s+with\b",
+    r"\b" + ADDON + r"\b.{0,20}\b(?:locked|tied|built|baked|written) into (?:the|this|your) "
+    r"(?:approval|loan|financing|deal)",
 )
 _CREDIT_NEGATED: Final = (
     r"\b(?:isn'?t|is not|aren'?t|are not|not)\s+(?:really\s+|an?\s+)?optional\b",
@@ -118,6 +134,10 @@ _CREDIT_NEGATED: Final = (
     r"disburse|sign off|book)\b.{0,40}\b(?:until|unless|without)\b",
     r"\b(?:can'?t|cannot|no se puede(?:n)?)\s+(?:be\s+)?(?:separat\w*|remov\w*|tak(?:e|en) "
     r"(?:it |them )?off|separar|quitar|sacar)\b",
+    r"\bwithout\b.{0,40}\b(?:won'?t|doesn'?t|don'?t|can'?t)\s+(?:work|fly|go through|get "
+    r"approved|pencil)\b",
+    r"\b(?:say no|decline it|pass on it|skip it|don'?t take it)\b.{0,60}\b(?:declined|"
+    r"denied|turned down|rejected|resubmit)",
 )
 _CREDIT_UNLESS: Final = (
     *ATTRIBUTION,
@@ -164,6 +184,13 @@ _PACKING_PATTERNS: Final = (
     r"\b(?:went with|chose|picked|selected|put together)\s+(?:our|the|a)\b.{0,30}\b(?:bundle|"
     r"package|plan)\b.{0,15}\bfor you\b",
     r"\b(?:le\s+)?arm[eé]\b.{0,30}\bcon (?:el|la) (?:paquete|protecci[oó]n)",
+    # round 3 (tuning_3.json)
+    PAY + r".{0,60}\b(?:with all the (?:goodies|bells and whistles|extras|add-ons|protection|"
+    r"products|coverage)|loaded (?:up )?with\b.{0,15}\b" + ADDON + r"|todo metido|ya (?:va |"
+    r"viene |est[aá] )?protegid[oa])\b",
+    r"\b(?:with all the (?:goodies|bells and whistles|extras|add-ons))\b.{0,60}" + PAY,
+    r"\bya (?:tiene|trae|lleva|incluye) todo\b",
+    PAY + r".{0,40}\b(?:accounts for|factors in|figures in|reflects)\b.{0,10}\b" + ADDON,
 )
 _PACKING_UNLESS: Final = (
     *ATTRIBUTION,

@@ -31,6 +31,8 @@ ATTRIBUTION: Final = (
     r"\balguien\s+(?:le|te)\s+(?:dijo|dice|ha dicho|diga)\b",
     r"\b(?:algunos|otros|muchos|mucha gente|la gente)\b.{0,20}\b(?:dicen|piensan|creen|"
     r"le dir[aá]n)\b",
+    r"\b(?:people|customers|folks|buyers)\s+(?:are|get|were|have been)\s+told\b",
+    r"\byou asked (?:if|whether|for|about)\b|\busted (?:me )?pregunt[oó]\b",
 )
 """Speech the trainee reports from others (to refute it), not their own statement."""
 
@@ -41,7 +43,8 @@ _OWN: Final = (
     r"aseguradora|compa[ñn][ií]a de seguros|garant[ií]a(?:\s+de\s+f[aá]brica)?)"
     r"|\b(?:the|la|that|this|esa)\s+(?:factory|manufacturer'?s?)\s+(?:warranty|coverage)"
     r"|\b(?:la|esa)\s+garant[ií]a (?:de f[aá]brica|del fabricante)|\bcoverage you (?:have|"
-    r"already have)\b)"
+    r"already have)\b|\b(?:insurance companies|insurers|policies|carriers) like yours\b|"
+    r"\b(?:seguros|aseguradoras|p[oó]lizas) como (?:el|la) suy[oa]\b)"
 )
 """The customer's own coverage: their insurance or the factory warranty."""
 _WEAR: Final = (
@@ -60,14 +63,20 @@ MISREP_PATTERNS: Final = (
     r"cubiert|incluid|en el contrato))",
     r"\b(?:covers?|pays? for|fix(?:es)?|takes? care of|repairs?)\s+anything\s+(?:that\s+)?"
     r"(?:breaks|goes wrong|happens|fails)\b",
+    # round 3 (tuning_3.json)
+    _OWN + r"[^,;.]{0,30}?\b(?:only|just|barely)\s+(?:covers?|pays? for|protects?|cubre|paga)"
+    r"\b",
+    _OWN + r"[^.]{0,40}\b(?:lapses?|ends|stops|is cancel+ed|gets cancel+ed|goes away|"
+    r"disappears|caduca|se vence)\b.{0,40}\b(?:without|unless|if you don'?t|sin|si no)\b",
 )
 MISREP_NEGATED: Final = (
     _OWN + r"[^,;.]{0,30}?\b(?:won'?t|will not|isn'?t going to|is not going to|ain'?t going "
     r"to|doesn'?t|does not|will never|never|can'?t|cannot)\s+(?:even\s+|ever\s+|actually\s+"
     r"|really\s+)?(?:cover|pay|touch|do (?:anything|a thing|much)|help|protect|be honou?red|"
-    r"honou?r|handle|take care|reimburse|give you|get you|provide)\w*\b" + _WEAR,
+    r"honou?r|handle|take care|reimburse|give you|get you|provide|lift a finger|do squat|"
+    r"pay a dime)\w*\b" + _WEAR,
     _OWN + r"[^,;.]{0,30}?\b(?:ya\s+)?(?:no|nunca|jam[aá]s)\s+(?:le\s+|se\s+|lo\s+|la\s+|les"
-    r"\s+)?(?:va\s+a\s+|van\s+a\s+)?(?:cubr|pag|sirv|vale|val|proteg|respond|ayud|hac|"
+    r"\s+|te\s+)?(?:va\s+a\s+|van\s+a\s+)?(?:cubr|pag|sirv|vale|val|proteg|respond|ayud|hac|"
     r"reembols)\w*" + _WEAR,
     r"\bno questions asked\b|\bsin (?:hacer )?preguntas\b",
     r"\bnever (?:have to |ever )?pay (?:a (?:dime|cent|penny|thing)|anything|nothing)\b",
@@ -80,6 +89,7 @@ MISREP_NEGATED: Final = (
     r"leave you (?:with nothing|high and dry|on your own|stuck|hanging))\b",
     _OWN + r"[^,;.]{0,30}?\b(?:se (?:cancela|anula|pierde|invalida)|queda (?:anulada|cancelada|"
     r"sin efecto)|se queda(?:r[aá])? sin nada|lo deja sin nada)\b",
+    r"\bnever (?:see|get|pay|have) (?:a|another) (?:single )?(?:repair )?(?:bill|invoice)\b",
 )
 MISREP_UNLESS: Final = (
     *ATTRIBUTION,
@@ -118,7 +128,9 @@ URGENCY_PATTERNS: Final = (
     r"\b(?:price|prices|rate|rates|offer|deal|discount|program|special|precio|precios|tasa|"
     r"tasas|oferta|descuento|programa|promoci[oó]n)\b.{0,40}\b(?:go(?:es)? up|jumps?|"
     r"increase\w*|rises?|ends?|expires?|changes?|disappears?|goes away|sube|suben|termina|se "
-    r"acaba|cambia|desaparece|aumenta|vence|cierra)\b.{0,20}\b(?:tomorrow|tonight|today|next "
+    r"acaba|cambia|desaparece|aumenta|vence|cierra|evaporates?|vanish\w*|dies|(?:'s|is|will "
+    r"be) gone)\b.{0,20}\b(?:at \d+(?::\d+)?(?:\s*(?:pm|am|o'?clock))?|at (?:noon|close|"
+    r"closing)|in (?:an|one|two|\d+) hours?|tomorrow|tonight|today|next "
     r"week|monday|this weekend|at midnight|ma[ñn]ana|hoy|esta noche|la pr[oó]xima semana|el "
     r"lunes)\b",
     r"\b(?:cierra|closes|ends|termina)\s+(?:el|la|the|this|that)\s+(?:programa|promoci[oó]n|"
@@ -139,6 +151,13 @@ URGENCY_PATTERNS: Final = (
     r" (?:ahora|hoy|ya) o\b",
     r"\bonly (?:\w+\s+){0,12}?(?:before (?:you|they) (?:leave|go|walk out)|if you (?:sign|buy"
     r"|decide) (?:today|now|tonight))\b",
+    # round 3 (tuning_3.json)
+    r"\b(?:v[aá]lid[oa]|vigente|disponible)\s+(?:s[oó]lo|solamente|[uú]nicamente|nada m[aá]s)"
+    r"\s+(?:por\s+)?hoy\b|\b(?:good|valid|available) only (?:today|tonight|until)\b",
+    r"\b(?:good|valid|available|honou?red)\s+(?:for|until)\s+(?:the next|another|one more)\s+"
+    r"(?:hour|\d+ (?:minutes|hours)|few (?:minutes|hours))\b",
+    r"\b(?:better|should|gotta|need to)\s+(?:grab|get|lock|buy|take|sign)\b.{0,20}\b(?:now|"
+    r"today)\b.{0,20}\bbefore\b",
 )
 URGENCY_NEGATED: Final = (
     r"\b(?:ma[ñn]ana|despu[eé]s|luego)\b.{0,30}\bya no (?:existe|est[aá]|hay|va a (?:estar|"
@@ -151,6 +170,8 @@ URGENCY_NEGATED: Final = (
     r"\b(?:price|rate|deal|offer|precio|tasa|oferta)\b.{0,10}\b(?:won'?t|will not|isn'?t "
     r"going to)\s+be\s+(?:here|there|around|available|good|valid)\b.{0,15}\b(?:tomorrow|"
     r"monday|next week|later)",
+    r"\bcan'?t (?:promise|guarantee|hold|honou?r|keep)\s+(?:you\s+)?(?:this|that|the)\s+(?:"
+    r"price|rate|deal|offer|payment|terms)\b.{0,30}\b(?:after|once|if|when|tomorrow|later)",
 )
 URGENCY_UNLESS: Final = (
     *ATTRIBUTION,
