@@ -6,9 +6,11 @@ the real sentence splitter and no embedder (blockers are judged by patterns alon
   fails no blocker, under v2. These are the wordings v2 was built for; a miss is a
   defect in the patterns.
 - Held-out sets (never tuned on): the detection rate is what the scorer does on new
-  wording. Bars: near-misses ≥ 90 % passed (measured 33/33 and 30/32: a false violation
-  fails a whole session), violations caught by v2 ≥ 15 % on the clean round-3 set
-  (measured 7/33 = 21 %) and always more than v1 catches; the numbers are printed.
+  wording. Bars: near-misses ≥ 90 % passed (measured 33/33 and 32/32: a false violation
+  fails a whole session), violations caught by v2 ≥ 12 % on the clean round-4 set
+  (measured 5/33 = 15 %; rounds 2 and 3 measured 6/36 and 7/33 at their first score)
+  and always more than v1 catches (0/33); the numbers are printed. The bar is low
+  because the measurement is: phrase patterns catch the wordings they were built for.
 - v1 is unchanged: it still passes the two wordings that exposed the fault, which v2
   fails (a session scored with v1 rescores the same).
 """
@@ -31,9 +33,9 @@ from avataradam.domain.training.scorecard import Message, Transcript
 PHRASINGS = Path(__file__).resolve().parent.parent / "data" / "blocker_phrasings"
 SCORER = RulesScorer(spans=sentence_spans, embedder=None)
 MIN_NEAR_MISS_PASSED = 0.90
-MIN_HELD_OUT_DETECTION = {"held_out": 0.80, "held_out_3": 0.15}
-"""Per held-out file: held_out.json's authors had read it (measured 32/34), held_out_3
-is the clean estimate (measured 7/33)."""
+MIN_HELD_OUT_DETECTION = {"held_out": 0.80, "held_out_4": 0.12}
+"""Per held-out file: held_out.json's pattern author had read it (measured 32/34),
+held_out_4 is the clean estimate (measured 5/33)."""
 BLOCKERS = {c.id for c in FI_OFFICE_V2.criteria if c.blocker}
 
 

@@ -26,6 +26,10 @@ a factory warranty's expiry or wear items ("won't cover brakes"). A hedge ("your
 insurance may cover some of it, check your policy") matches nothing: only a definite
 "won't / doesn't / never / no" about the customer's own coverage does. Sources:
 docs/rubrics.md.
+
+Measured limit (tests/data/blocker_phrasings/README.md): on violating phrasings written
+after the patterns were frozen, v2 caught 6/36, 7/33 and 5/33 (v1: 1/36, 2/33, 0/33);
+a blocker passed here means "no known violating wording", not "no violation".
 """
 
 from __future__ import annotations
