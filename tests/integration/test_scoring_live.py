@@ -29,6 +29,7 @@ import pytest
 
 from avataradam.adapters.dramatiq.queue import HEARTBEAT_TIMEOUT_MS
 from avataradam.domain.tasks import SCORE_CONVERSATION
+from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
@@ -182,7 +183,8 @@ async def test_a_completed_session_is_scored_once_with_verified_quotes(
         assert completed.headers["location"] == f"/v1/conversations/{conversation_id}/scorecard"
         first = completed.json()
         assert first["status"] == "pending"
-        assert first["rubric"] == {"id": "fi-office", "version": 1}
+        latest = BUILT_IN_RUBRICS.latest("fi-office").version  # v2 since the blocker rework
+        assert first["rubric"] == {"id": "fi-office", "version": latest}
         assert first["scorer"]["kind"] == "rules"
         again = await http.post(
             f"/v1/conversations/{conversation_id}/complete", headers=tenant.user.headers

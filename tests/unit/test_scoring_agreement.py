@@ -8,13 +8,15 @@ Thresholds, and why:
   false violation fails a trainee who did nothing wrong, a missed one passes a session
   that broke the law. Either is a defect to fix in the patterns, never a rate to live
   with.
-- **Per-check agreement over all transcripts ≥ 95 %** (measured 97.1 %, 497/512): at most
+- **Per-check agreement over all transcripts ≥ 95 %** (measured 97.5 %, 577/592, with
+  fi-office v2; the first 32 transcripts agree as they did with v1, 497/512): at most
   one verdict in twenty may differ from the trainer's. The rest of the margin absorbs a
   tie at the similarity threshold moving with the CPU's float rounding.
-- **Held-out transcripts ≥ 80 %** (measured 82.8 %, 53/64 on the four never used for
+- **Held-out transcripts ≥ 80 %** (measured 86.2 %, 69/80 on the five never used for
   tuning). Each round of fresh transcripts scored before any tuning measured 76.6 %
-  (t19-t22), 71.9 % (t23-t26), 85.4 % (t27-t29) and 79.2 % (t30-t32) per check, and
-  missed 1 or 2 of each round's blocker verdicts: phrase patterns cover the
+  (t19-t22), 71.9 % (t23-t26), 85.4 % (t27-t29), 79.2 % (t30-t32) and 95.0 % (t33-t37)
+  per check, and missed 1 to 4 of each round's blocker verdicts (round 6: all four
+  violations, with v1 and with v2's first patterns): phrase patterns cover the
   wordings they were written for, and a trainer's paraphrase of a discovery question or
   of a close is often new to them. The README records those rounds; the bar keeps the
   scorer from falling below what it shows on text it has never seen.
@@ -31,13 +33,16 @@ import pytest
 from avataradam.adapters.embeddings.e5 import E5Embedder
 from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
+from avataradam.domain.training.fi_office_v2 import FI_OFFICE_V2
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import Message, Scorecard, Transcript
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "data" / "transcripts"
 MIN_AGREEMENT = 0.95
 MIN_HELD_OUT_AGREEMENT = 0.80
-RUBRIC = BUILT_IN_RUBRICS.latest("fi-office")
+RUBRIC = FI_OFFICE_V2
+"""The labels are a trainer's verdicts per check; v2 has v1's checks, scored with v2's
+blockers (v1 measured 96.8 % overall and missed 4 of the 37 blocker verdicts: t33-t36)."""
 
 
 class Case(msgspec.Struct, frozen=True):
@@ -123,6 +128,7 @@ def test_the_set_is_what_the_issue_asks_for() -> None:
     ):
         assert kind in names
     assert any(c.held_out for c in CASES)
+    assert BUILT_IN_RUBRICS.latest("fi-office") is RUBRIC
     assert {k for c in CASES for k in c.checks} == {k.id for _, k in RUBRIC.checks()}
 
 

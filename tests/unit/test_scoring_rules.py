@@ -13,7 +13,14 @@ from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.training import FI_OFFICE_RUBRIC_ID
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
-from avataradam.domain.training.rubrics import Check, Language, RubricRegistry, UnknownRubric
+from avataradam.domain.training.fi_office_v2 import FI_OFFICE_V2
+from avataradam.domain.training.rubrics import (
+    Check,
+    Language,
+    Rubric,
+    RubricRegistry,
+    UnknownRubric,
+)
 from avataradam.domain.training.rules import SIMILARITY_THRESHOLD, RulesScorer
 from avataradam.domain.training.scorecard import (
     PASS_MARK,
@@ -291,7 +298,9 @@ async def test_spanish_sessions_get_spanish_titles_and_advice() -> None:
 
 
 def test_rubrics_are_immutable_and_versioned() -> None:
-    assert BUILT_IN_RUBRICS.latest(FI_OFFICE_RUBRIC_ID) is FI_OFFICE_V1
+    assert BUILT_IN_RUBRICS.latest(FI_OFFICE_RUBRIC_ID) is FI_OFFICE_V2
+    assert BUILT_IN_RUBRICS.get(FI_OFFICE_RUBRIC_ID, 1) is FI_OFFICE_V1
+    assert BUILT_IN_RUBRICS.versions(FI_OFFICE_RUBRIC_ID) == [1, 2]
     with pytest.raises(AttributeError):
         FI_OFFICE_V1.version = 2  # type: ignore[misc]
     v2 = msgspec.structs.replace(FI_OFFICE_V1, version=2, title="changed")
@@ -299,6 +308,8 @@ def test_rubrics_are_immutable_and_versioned() -> None:
     assert registry.latest(FI_OFFICE_RUBRIC_ID) is v2
     assert registry.get(FI_OFFICE_RUBRIC_ID, 1) is FI_OFFICE_V1
     assert registry.versions(FI_OFFICE_RUBRIC_ID) == [1, 2]
+    with pytest.raises(ValueError, match="already registered"):
+        RubricRegistry([FI_OFFICE_V2, v2])
     registry.register(FI_OFFICE_V1)  # the same value again: no-op
     with pytest.raises(ValueError, match="already registered"):
         registry.register(msgspec.structs.replace(FI_OFFICE_V1, title="edited in place"))
@@ -308,12 +319,14 @@ def test_rubrics_are_immutable_and_versioned() -> None:
         registry.get(FI_OFFICE_RUBRIC_ID, 9)
 
 
-def test_the_rubric_round_trips_and_its_ids_are_unique() -> None:
-    encoded = msgspec.json.encode(FI_OFFICE_V1)
-    assert msgspec.json.decode(encoded, type=type(FI_OFFICE_V1)) == FI_OFFICE_V1
-    ids = [c.id for _, c in FI_OFFICE_V1.checks()]
+@pytest.mark.parametrize("rubric", [FI_OFFICE_V1, FI_OFFICE_V2], ids=["v1", "v2"])
+def test_the_rubric_round_trips_and_its_ids_are_unique(rubric: Rubric) -> None:
+    encoded = msgspec.json.encode(rubric)
+    assert msgspec.json.decode(encoded, type=Rubric) == rubric
+    ids = [c.id for _, c in rubric.checks()]
     assert len(ids) == len(set(ids))
-    blockers = [c for c in FI_OFFICE_V1.criteria if c.blocker]
+    assert ids == [c.id for _, c in FI_OFFICE_V1.checks()]
+    blockers = [c for c in rubric.criteria if c.blocker]
     assert {c.id for c in blockers} == {
         "optional_not_tied_to_credit",
         "no_payment_packing",

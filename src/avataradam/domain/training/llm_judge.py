@@ -44,7 +44,6 @@ from avataradam.domain.training.judge_prompt import (
     reply_format,
 )
 from avataradam.domain.training.rubrics import Check, Criterion, Rubric
-from avataradam.domain.training.rules import assemble_scorecard, criterion_result
 from avataradam.domain.training.scorecard import (
     CheckResult,
     CriterionResult,
@@ -54,6 +53,8 @@ from avataradam.domain.training.scorecard import (
     Scorecard,
     ScorerRef,
     Transcript,
+    assemble_scorecard,
+    criterion_result,
 )
 from avataradam.domain.training.speech import mask_customer_speech
 

@@ -25,6 +25,12 @@ What the `rules` scorer (`domain.training.rules`) reads from a check:
   doesn't need it" "the bank needs it"); `negated_patterns` are patterns whose own words
   hold a negation ("won't get approved without it"): only a negation before such a match
   cancels it;
+- `unless`: patterns that cancel a match of `patterns` or `negated_patterns` when found
+  in the same clause (clauses as for negation): speech the trainee attributes to
+  someone else ("some customers think the bank requires it", "si alguien le dijo que…")
+  or the lawful context of a statement ("your factory warranty won't cover it once it
+  expires"); a later clause is not covered ("some people think it's optional, but the
+  bank requires GAP" still matches);
 - `forbidden`: the check is a prohibition: it passes when NO sentence matches, and a
   failed one cites the violating sentences;
 - `before`: an order constraint: the check passes when its first matching sentence comes
@@ -53,6 +59,7 @@ class Check(msgspec.Struct, frozen=True, kw_only=True):
     `passed: false`) without a verified verbatim quote of the trainee."""
     patterns: tuple[str, ...] = ()
     negated_patterns: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
     exemplars: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     question: bool = False

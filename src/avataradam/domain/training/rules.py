@@ -30,23 +30,21 @@ from functools import cache
 
 from avataradam.domain.ports.capabilities import embed_queries
 from avataradam.domain.ports.knowledge import Embedder
-from avataradam.domain.training.rubrics import Check, Criterion, Rubric, RubricRef
+from avataradam.domain.training.rubrics import Check, Rubric
 from avataradam.domain.training.scorecard import (
     CheckResult,
     CriterionResult,
     Evidence,
     Scorecard,
-    ScorerRef,
     Transcript,
-    criterion_score,
-    overall_score,
-    session_passed,
+    assemble_scorecard,
+    criterion_result,
     settle_check,
-    verdict,
 )
 from avataradam.domain.training.speech import (
     SentenceSpans,
     TraineeSentence,
+    clause_bounds,
     mask_customer_speech,
     negated,
     trainee_sentences,
@@ -257,16 +255,30 @@ class RulesScorer:
 
 
 def _pattern_match(check: Check, text: str) -> int | None:
-    """Offset of the first pattern match in `text` that no negation cancels."""
+    """Offset of the first pattern match in `text` that no negation and no `unless`
+    pattern in its clause cancels."""
     for pattern in check.patterns:
         for found in _compiled(pattern).finditer(text):
-            if not (check.negatable and negated(text, found.start(), found.end())):
+            if not (check.negatable and negated(text, found.start(), found.end())) and not (
+                _excepted(check, text, found.start(), found.end())
+            ):
                 return found.start()
     for pattern in check.negated_patterns:
         for found in _compiled(pattern).finditer(text):
-            if not (check.negatable and negated(text, found.start())):
+            if not (check.negatable and negated(text, found.start())) and not (
+                _excepted(check, text, found.start(), found.end())
+            ):
                 return found.start()
     return None
+
+
+def _excepted(check: Check, text: str, start: int, end: int) -> bool:
+    """Whether one of the check's `unless` patterns lies in the clause of the match."""
+    if not check.unless:
+        return False
+    first, last = clause_bounds(text, start, end)
+    clause = text[first:last]
+    return any(_compiled(p).search(clause) for p in check.unless)
 
 
 def _first_match(
@@ -293,58 +305,3 @@ def _replies(transcript: Transcript, objections: Sequence[int]) -> list[int]:
         ):
             turns.append(following)
     return turns
-
-
-def criterion_result(
-    criterion: Criterion, checks: tuple[CheckResult, ...], language: str
-) -> CriterionResult:
-    score = criterion_score(checks)
-    result_verdict = verdict(score, blocker=criterion.blocker)
-    advice = criterion.advice_es if language == "es" and criterion.advice_es else criterion.advice
-    title = criterion.title_es if language == "es" and criterion.title_es else criterion.title
-    return CriterionResult(
-        id=criterion.id,
-        title=title,
-        verdict=result_verdict,
-        score=score or 0,
-        checks=checks,
-        advice=advice if result_verdict in ("partly", "missed") else None,
-        blocker=criterion.blocker,
-    )
-
-
-def _first_quote(result: CriterionResult, *, passed: bool) -> str | None:
-    for check in result.checks:
-        if check.applicable and check.passed is passed and check.evidence:
-            return check.evidence[0].quote
-    return None
-
-
-def assemble_scorecard(rubric: Rubric, results: list[CriterionResult]) -> Scorecard:
-    weights = {c.id: c.weight for c in rubric.criteria}
-    overall = overall_score(results, weights)
-    blockers_failed = tuple(r.id for r in results if r.blocker and r.verdict == "missed")
-    keep, start, stop = [], [], []
-    for result in results:
-        if result.blocker:
-            quote = _first_quote(result, passed=False)
-            if result.verdict == "missed":
-                advice = result.advice or result.title
-                stop.append(f"{advice} \u2014 \u201c{quote}\u201d" if quote else advice)
-            continue
-        if result.verdict == "met":
-            quote = _first_quote(result, passed=True)
-            keep.append(f"{result.title}: \u201c{quote}\u201d" if quote else result.title)
-        elif result.verdict in ("partly", "missed") and result.advice:
-            start.append(result.advice)
-    return Scorecard(
-        overall=overall,
-        passed=session_passed(overall, blockers_failed),
-        blockers_failed=blockers_failed,
-        criteria=tuple(results),
-        keep=tuple(keep),
-        start=tuple(start),
-        stop=tuple(stop),
-        rubric=RubricRef(id=rubric.id, version=rubric.version),
-        scorer=ScorerRef(kind="rules"),
-    )

@@ -25,7 +25,7 @@ from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.training.rubrics import Check, Language, RubricRef
+from avataradam.domain.training.rubrics import Check, Criterion, Language, Rubric, RubricRef
 
 PASS_MARK = 70
 """Overall score (0-100) a session needs, with no blocker failed, to pass: a trainer's
@@ -211,3 +211,62 @@ def overall_score(criteria: Sequence[CriterionResult], weights: dict[str, float]
 
 def session_passed(overall: int, blockers_failed: Sequence[str]) -> bool:
     return not blockers_failed and overall >= PASS_MARK
+
+
+def criterion_result(
+    criterion: Criterion, checks: tuple[CheckResult, ...], language: str
+) -> CriterionResult:
+    """A criterion's result from its checks' (score, verdict, title and advice in the
+    transcript's language); shared by the `rules` and `llm` scorers."""
+    score = criterion_score(checks)
+    result_verdict = verdict(score, blocker=criterion.blocker)
+    advice = criterion.advice_es if language == "es" and criterion.advice_es else criterion.advice
+    title = criterion.title_es if language == "es" and criterion.title_es else criterion.title
+    return CriterionResult(
+        id=criterion.id,
+        title=title,
+        verdict=result_verdict,
+        score=score or 0,
+        checks=checks,
+        advice=advice if result_verdict in ("partly", "missed") else None,
+        blocker=criterion.blocker,
+    )
+
+
+def _first_quote(result: CriterionResult, *, passed: bool) -> str | None:
+    for check in result.checks:
+        if check.applicable and check.passed is passed and check.evidence:
+            return check.evidence[0].quote
+    return None
+
+
+def assemble_scorecard(rubric: Rubric, results: list[CriterionResult]) -> Scorecard:
+    """The scorecard of `results` (overall, pass, blockers, keep/start/stop) scored
+    `rules` against `rubric`; the `llm` scorer replaces `scorer` afterwards."""
+    weights = {c.id: c.weight for c in rubric.criteria}
+    overall = overall_score(results, weights)
+    blockers_failed = tuple(r.id for r in results if r.blocker and r.verdict == "missed")
+    keep, start, stop = [], [], []
+    for result in results:
+        if result.blocker:
+            quote = _first_quote(result, passed=False)
+            if result.verdict == "missed":
+                advice = result.advice or result.title
+                stop.append(f"{advice} \u2014 \u201c{quote}\u201d" if quote else advice)
+            continue
+        if result.verdict == "met":
+            quote = _first_quote(result, passed=True)
+            keep.append(f"{result.title}: \u201c{quote}\u201d" if quote else result.title)
+        elif result.verdict in ("partly", "missed") and result.advice:
+            start.append(result.advice)
+    return Scorecard(
+        overall=overall,
+        passed=session_passed(overall, blockers_failed),
+        blockers_failed=blockers_failed,
+        criteria=tuple(results),
+        keep=tuple(keep),
+        start=tuple(start),
+        stop=tuple(stop),
+        rubric=RubricRef(id=rubric.id, version=rubric.version),
+        scorer=ScorerRef(kind="rules"),
+    )

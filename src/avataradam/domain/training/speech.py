@@ -25,6 +25,7 @@ from avataradam.domain.training.scorecard import Message
 __all__ = [
     "SentenceSpans",
     "TraineeSentence",
+    "clause_bounds",
     "mask_customer_speech",
     "negated",
     "trainee_sentences",
@@ -131,3 +132,14 @@ def negated(text: str, match_start: int, match_end: int | None = None) -> bool:
         not _CONDITIONAL.search(text[max(0, found.start() - 12) : found.start()])
         for found in _NEGATION.finditer(text, clause_start, end)
     )
+
+
+def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """(first, last) offsets of the clause(s) of `text` that hold `text[start:end]`: from
+    the end of the last clause boundary before `start` to the start of the first one at
+    or after `end` (the whole text when there is none)."""
+    first = 0
+    for boundary in _CLAUSE_END.finditer(text, 0, start):
+        first = boundary.end()
+    after = _CLAUSE_END.search(text, end)
+    return first, after.start() if after else len(text)
