@@ -79,6 +79,7 @@ from avataradam.domain.usecases.reembedding import (
     RunReembedding,
     StartReembedding,
 )
+from avataradam.domain.usecases.rubrics import RubricUseCases
 from avataradam.domain.usecases.scenarios import ScenarioUseCases
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
@@ -187,6 +188,7 @@ class Container:
         self.list_users = ListUsers(uow)
         self.update_user = UpdateUser(uow, self.hasher, clock, self.accounts)
         self.scenarios = ScenarioUseCases(uow, clock, ids)
+        self.rubrics = RubricUseCases(uow, clock)
 
         dispatcher = TaskDispatcher(self.queue, clock, ids)
         self.upload_document = UploadDocument(uow, dispatcher, clock, ids)
@@ -232,7 +234,7 @@ class Container:
             sparse=self.settings.search.sparse_fusion,
         )
         self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
-        self.scoring = wire_scoring(self)  # suggests wording through `search`
+        self.scoring = wire_scoring(self, self.rubrics.catalog)  # suggests through `search`
 
         self.enforce_rate_limits = EnforceRateLimits(
             self.rate_limiter, self.rate_policies, self.telemetry

@@ -10,14 +10,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from avataradam.domain.ports.scoring import Scorer
-from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.llm_judge import LlmJudge
-from avataradam.domain.training.rubrics import RubricRegistry
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import ScorerRef
 from avataradam.domain.training.suggestions import SuggestWording
 from avataradam.domain.usecases.conversations.chat import relevance_floor
 from avataradam.domain.usecases.documents import TaskDispatcher
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
 from avataradam.domain.usecases.scoring import (
     CompleteConversation,
     GetScorecard,
@@ -42,11 +41,12 @@ class Scoring:
     rescore: RescoreConversation
     score: ScoreConversation
     reconcile: ReconcileScorecards
-    rubrics: RubricRegistry
+    rubrics: RubricCatalog
 
 
-def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRICS) -> Scoring:
-    """The scoring use cases of `container`: scorer `AVATARADAM_SCORING_SCORER`
+def wire_scoring(container: Container, rubrics: RubricCatalog) -> Scoring:
+    """The scoring use cases of `container` on the rubrics of `rubrics` (built-ins and
+    the dealerships' own): scorer `AVATARADAM_SCORING_SCORER`
     (`rules`, over `container.sentence_spans` and `container.knowledge.embedder` at the
     similarity threshold measured for it, `options.scoring_similarity_threshold`; on an
     embedder with none measured, on its phrase patterns alone)."""

@@ -32,6 +32,7 @@ from avataradam.domain.model import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from avataradam.domain.model.rubrics import StoredRubric
 from avataradam.domain.model.scenarios import Scenario
 from avataradam.domain.model.scorecards import StoredScorecard
 from avataradam.domain.vectors import Reembedding
@@ -65,6 +66,9 @@ class Tables:
     reembedded: dict[tuple[UUID, int], frozenset[UUID]] = dataclasses.field(default_factory=dict)
     scenarios: dict[UUID, Scenario] = dataclasses.field(default_factory=dict)
     scorecards: dict[UUID, StoredScorecard] = dataclasses.field(default_factory=dict)
+    rubric_versions: dict[tuple[UUID, str, int], StoredRubric] = dataclasses.field(
+        default_factory=dict
+    )
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})

@@ -24,6 +24,7 @@ from avataradam.adapters.memory.outbox import (
     InMemoryOutboxRepository,
 )
 from avataradam.adapters.memory.reembeddings import InMemoryReembeddingRepository
+from avataradam.adapters.memory.rubrics import InMemoryRubricRepository
 from avataradam.adapters.memory.scenarios import InMemoryScenarioRepository
 from avataradam.adapters.memory.scorecards import InMemoryScorecardRepository
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
@@ -59,6 +60,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.reembeddings = InMemoryReembeddingRepository(tx)
         self.scenarios = InMemoryScenarioRepository(tx)
         self.scorecards = InMemoryScorecardRepository(tx)
+        self.rubrics = InMemoryRubricRepository(tx)
         return self
 
     async def commit(self) -> None:

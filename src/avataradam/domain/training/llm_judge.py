@@ -35,6 +35,7 @@ import msgspec
 
 from avataradam.domain.ports.scoring import Scorer
 from avataradam.domain.ports.services import ChatModel
+from avataradam.domain.training.assembly import assemble_scorecard, criterion_result
 from avataradam.domain.training.judge_prompt import (
     MAX_QUOTES,
     JudgeAnswer,
@@ -44,7 +45,6 @@ from avataradam.domain.training.judge_prompt import (
     reply_format,
 )
 from avataradam.domain.training.rubrics import Check, Criterion, Rubric
-from avataradam.domain.training.rules import assemble_scorecard, criterion_result
 from avataradam.domain.training.scorecard import (
     CheckResult,
     CriterionResult,

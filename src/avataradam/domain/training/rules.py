@@ -9,8 +9,10 @@ trainee sentence *matches* when, on its masked text (`domain.training.speech`):
    vectors) to one of the check's `exemplars` and, for a `negatable` check, the
    sentence holds no negation at all (embeddings cannot tell "it's required" from "it's
    not required"); prohibitions (`forbidden`) use `forbidden_threshold`, None (patterns
-   only) by default. Similarity is consulted only where the patterns leave a check
-   undecided, and only those sentences are embedded;
+   only) by default, but a check with no patterns at all (an own rubric's exemplars-only
+   check, `domain.training.authoring`) is judged by similarity, at `threshold` then.
+   Similarity is consulted only where the patterns leave a check undecided, and only
+   those sentences are embedded;
 2. every `requires` pattern matches too, and it is a question when `question` is set.
 
 The thresholds were measured on the labelled transcripts (tests/data/transcripts, see
@@ -30,19 +32,15 @@ from functools import cache
 
 from avataradam.domain.ports.capabilities import embed_queries
 from avataradam.domain.ports.knowledge import Embedder
-from avataradam.domain.training.rubrics import Check, Criterion, Rubric, RubricRef
+from avataradam.domain.training.assembly import assemble_scorecard, criterion_result
+from avataradam.domain.training.rubrics import Check, Rubric
 from avataradam.domain.training.scorecard import (
     CheckResult,
     CriterionResult,
     Evidence,
     Scorecard,
-    ScorerRef,
     Transcript,
-    criterion_score,
-    overall_score,
-    session_passed,
     settle_check,
-    verdict,
 )
 from avataradam.domain.training.speech import (
     SentenceSpans,
@@ -200,6 +198,8 @@ class RulesScorer:
         if found is not None or sims is None:
             return found
         threshold = self.forbidden_threshold if check.forbidden else self.threshold
+        if threshold is None and not (check.patterns or check.negated_patterns):
+            threshold = self.threshold  # exemplars only: similarity is all there is
         similar = (
             threshold is not None
             and bool(check.exemplars)
@@ -293,58 +293,3 @@ def _replies(transcript: Transcript, objections: Sequence[int]) -> list[int]:
         ):
             turns.append(following)
     return turns
-
-
-def criterion_result(
-    criterion: Criterion, checks: tuple[CheckResult, ...], language: str
-) -> CriterionResult:
-    score = criterion_score(checks)
-    result_verdict = verdict(score, blocker=criterion.blocker)
-    advice = criterion.advice_es if language == "es" and criterion.advice_es else criterion.advice
-    title = criterion.title_es if language == "es" and criterion.title_es else criterion.title
-    return CriterionResult(
-        id=criterion.id,
-        title=title,
-        verdict=result_verdict,
-        score=score or 0,
-        checks=checks,
-        advice=advice if result_verdict in ("partly", "missed") else None,
-        blocker=criterion.blocker,
-    )
-
-
-def _first_quote(result: CriterionResult, *, passed: bool) -> str | None:
-    for check in result.checks:
-        if check.applicable and check.passed is passed and check.evidence:
-            return check.evidence[0].quote
-    return None
-
-
-def assemble_scorecard(rubric: Rubric, results: list[CriterionResult]) -> Scorecard:
-    weights = {c.id: c.weight for c in rubric.criteria}
-    overall = overall_score(results, weights)
-    blockers_failed = tuple(r.id for r in results if r.blocker and r.verdict == "missed")
-    keep, start, stop = [], [], []
-    for result in results:
-        if result.blocker:
-            quote = _first_quote(result, passed=False)
-            if result.verdict == "missed":
-                advice = result.advice or result.title
-                stop.append(f"{advice} \u2014 \u201c{quote}\u201d" if quote else advice)
-            continue
-        if result.verdict == "met":
-            quote = _first_quote(result, passed=True)
-            keep.append(f"{result.title}: \u201c{quote}\u201d" if quote else result.title)
-        elif result.verdict in ("partly", "missed") and result.advice:
-            start.append(result.advice)
-    return Scorecard(
-        overall=overall,
-        passed=session_passed(overall, blockers_failed),
-        blockers_failed=blockers_failed,
-        criteria=tuple(results),
-        keep=tuple(keep),
-        start=tuple(start),
-        stop=tuple(stop),
-        rubric=RubricRef(id=rubric.id, version=rubric.version),
-        scorer=ScorerRef(kind="rules"),
-    )
