@@ -129,6 +129,22 @@ def _seed(api: LiveApi) -> None:
             "min_score": 70,
         },
     )
+    rubric = api.post(
+        "/v1/rubrics",
+        api.admin,
+        json={
+            "id": "fuzz-rubric",
+            "title": "Fuzz rubric",
+            "criteria": [
+                {
+                    "id": "discovery",
+                    "title": "Discovery",
+                    "weight": 1,
+                    "checks": [{"uses": "fi-office/asked_budget"}],
+                }
+            ],
+        },
+    )
     conversation = api.post("/v1/conversations", api.admin, json={"mode": "training"})
     reply = api.post(
         f"/v1/conversations/{conversation['id']}/messages",
@@ -148,7 +164,7 @@ def _seed(api: LiveApi) -> None:
         webhook_id=webhook["id"],
         scenario_id=scenario["id"],
         assignment_id=assignment["id"],
-        rubric="fi-office",
+        rubric=rubric["id"],  # own: publishing a version reaches the use case
         conversation_id=conversation["id"],
         message_id=reply["id"],
     )

@@ -40,6 +40,7 @@ from avataradam.domain.usecases.assignments import (
     AssignmentUseCases,
 )
 from avataradam.domain.usecases.conversations.start import NewConversation, StartConversation
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
 from avataradam.domain.usecases.scoring_run import ScoreConversation, ScoringRunOptions
 from tests.contract.builders import dealership, user
 from tests.support.fakes import ManualClock
@@ -128,7 +129,7 @@ class World:
         self.score = ScoreConversation(
             self.uow,
             {"rules": self.scorer},
-            RubricRegistry((FI_OFFICE_V1,)),
+            RubricCatalog(RubricRegistry((FI_OFFICE_V1,))),
             self.clock,
             self.ids,
             InMemoryTelemetry(),

@@ -28,6 +28,7 @@ from avataradam.domain.usecases.conversations.replies import (
 )
 from avataradam.domain.usecases.conversations.start import NewConversation
 from avataradam.domain.usecases.documents import TaskDispatcher
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
 from avataradam.domain.usecases.scoring import CompleteConversation, ScoringPolicy
 from tests.unit.test_conversations_usecases import ScriptedModel, World
 
@@ -43,7 +44,7 @@ class Session:
             self.world.uow,
             TaskDispatcher(self.queue, clock, UuidGenerator()),
             clock,
-            RubricRegistry((FI_OFFICE_V1,)),
+            RubricCatalog(RubricRegistry((FI_OFFICE_V1,))),
             ScoringPolicy(scorer=ScorerRef(kind="rules"), redrive_after=timedelta(minutes=5)),
         )
 

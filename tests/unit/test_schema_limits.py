@@ -18,6 +18,7 @@ import pytest
 from avataradam.domain.model import assignments as assignment
 from avataradam.domain.model import scenarios as scenario
 from avataradam.domain.pagination import MAX_PAGE_SIZE
+from avataradam.domain.training import authoring as rubric
 from avataradam.domain.usecases.conversations.chat import MAX_MESSAGE_CHARS
 from avataradam.domain.usecases.conversations.feedback import MAX_REASON_CHARS
 from avataradam.domain.usecases.conversations.start import MAX_SCENARIO_CHARS
@@ -49,6 +50,12 @@ TITLE: Limits = {"minLength": 1, "maxLength": scenario.MAX_TITLE_CHARS}
 OBJECTIVES: Limits = {"minItems": 1, "maxItems": scenario.MAX_OBJECTIVES}
 OPENING_LINES: Limits = {"minItems": 1, "maxItems": scenario.MAX_OPENING_LINES}
 SCRIPT: Limits = {"minItems": 1, "maxItems": scenario.MAX_SCRIPT_LINES}
+RUBRIC_TITLE: Limits = {"minLength": 1, "maxLength": rubric.MAX_TITLE_CHARS}
+RUBRIC_DESCRIPTION: Limits = {"maxLength": rubric.MAX_DESCRIPTION_CHARS}
+RUBRIC_CRITERIA: Limits = {"minItems": 1, "maxItems": rubric.MAX_CRITERIA}
+RUBRIC_ADVICE: Limits = {"maxLength": rubric.MAX_ADVICE_CHARS}
+RUBRIC_BODIES = ("RubricDraftBody", "RubricVersionCreate", "RubricCreate")
+"""One own rubric version's body, as written (`draft`), published and created."""
 
 DOMAIN: dict[str, Limits] = {
     "TokenRequest.email": EMAIL,
@@ -91,6 +98,19 @@ DOMAIN: dict[str, Limits] = {
     "AssignmentUpdate.min_attempts": {"minimum": 1, "maximum": assignment.MAX_MIN_ATTEMPTS},
     "AssignmentCreate.note": {"maxLength": assignment.MAX_NOTE_CHARS},
     "AssignmentUpdate.note": {"maxLength": assignment.MAX_NOTE_CHARS},
+    **{f"{body}.title": RUBRIC_TITLE for body in RUBRIC_BODIES},
+    **{f"{body}.description": RUBRIC_DESCRIPTION for body in RUBRIC_BODIES},
+    **{f"{body}.criteria": RUBRIC_CRITERIA for body in RUBRIC_BODIES},
+    "RubricCriterionBody.title": RUBRIC_TITLE,
+    "RubricCriterionBody.advice": RUBRIC_ADVICE,
+    "RubricCriterionBody.weight": {"minimum": 0, "maximum": rubric.MAX_WEIGHT},
+    "RubricCriterionBody.checks": {"minItems": 1, "maxItems": rubric.MAX_CHECKS},
+    "RubricCheckBody.description": {
+        "minLength": 1,
+        "maxLength": rubric.MAX_CHECK_DESCRIPTION_CHARS,
+    },
+    "RubricCheckBody.advice": RUBRIC_ADVICE,
+    "RubricCheckBody.exemplars": {"maxItems": rubric.MAX_EXEMPLARS},
 }
 """Constraints that state a rule of the domain, by schema property or parameter."""
 
@@ -116,10 +136,15 @@ API_OWN = {
         " optional field, the body is still refused below 0 (422)"
     ),
     "ScenarioCreate.rubric_id": (
-        "a bound on input size; the domain accepts only the ids of known rubrics (422)"
+        "a bound on input size; the domain accepts only a built-in rubric's id or one of"
+        " the dealership's own (422)"
     ),
     "ScenarioUpdate.rubric_id": "the same bound as ScenarioCreate.rubric_id's",
     "query version": "rubric versions start at 1; an unknown one is 404",
+    "RubricCheckBody.uses": (
+        "a bound on input size: `<rubric id>/<check id>` is at most two 64-character ids "
+        "and a slash; the domain accepts only an existing built-in check (422)"
+    ),
     "DealershipUpdate.monthly_token_budget": (
         "UpdateDealership refuses a negative budget (0 = unlimited); the maximum keeps a "
         "budget within PostgreSQL's bigint"

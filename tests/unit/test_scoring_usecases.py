@@ -37,6 +37,7 @@ from avataradam.domain.training.rubrics import Rubric, RubricRegistry
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import Scorecard, ScorerRef, Transcript
 from avataradam.domain.usecases.documents import TaskDispatcher
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
 from avataradam.domain.usecases.scoring import (
     CompleteConversation,
     GetScorecard,
@@ -92,13 +93,14 @@ class World:
         self.scorer = FlakyScorer()
         policy = ScoringPolicy(scorer=ScorerRef(kind="rules"), redrive_after=REDRIVE)
         dispatcher = TaskDispatcher(self.queue, self.clock, self.ids)
-        self.complete = CompleteConversation(self.uow, dispatcher, self.clock, self.rubrics, policy)
+        catalog = RubricCatalog(self.rubrics)  # reads `rubrics` live: tests register v2
+        self.complete = CompleteConversation(self.uow, dispatcher, self.clock, catalog, policy)
         self.get = GetScorecard(self.uow)
-        self.rescore = RescoreConversation(self.uow, dispatcher, self.clock, self.rubrics, policy)
+        self.rescore = RescoreConversation(self.uow, dispatcher, self.clock, catalog, policy)
         self.score = ScoreConversation(
             self.uow,
             {"rules": self.scorer},
-            self.rubrics,
+            catalog,
             self.clock,
             self.ids,
             self.telemetry,

@@ -46,6 +46,7 @@ from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.rubrics import Rubric
 from avataradam.domain.training.scorecard import Scorecard, Transcript
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
 from avataradam.domain.usecases.scoring_run import ScoreConversation, ScoringRunOptions
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import load_settings
@@ -387,7 +388,7 @@ async def test_scoring_is_retried_then_failed_on_the_last_attempt_with_its_error
         score=ScoreConversation(
             container.uow,
             {"rules": FailingScorer(error)},
-            BUILT_IN_RUBRICS,
+            RubricCatalog(BUILT_IN_RUBRICS),
             container.clock,
             container.ids,
             container.telemetry,

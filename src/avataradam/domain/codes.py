@@ -24,6 +24,7 @@ PERMISSION_DENIED: Final = "permission_denied"
 CURRENT_PASSWORD_REQUIRED: Final = "current_password_required"
 WRONG_CURRENT_PASSWORD: Final = "wrong_current_password"
 SCENARIO_READ_ONLY: Final = "scenario_read_only"
+RUBRIC_READ_ONLY: Final = "rubric_read_only"
 # What the request names or how it is asked: 404 to 415.
 NOT_FOUND: Final = "not_found"
 METHOD_NOT_ALLOWED: Final = "method_not_allowed"
@@ -36,6 +37,7 @@ DUPLICATE_DOCUMENT: Final = "duplicate_document"
 DOCUMENT_NOT_RETRYABLE: Final = "document_not_retryable"
 REEMBEDDING_RUNNING: Final = "reembedding_running"
 SCENARIO_SLUG_TAKEN: Final = "scenario_slug_taken"
+RUBRIC_ID_TAKEN: Final = "rubric_id_taken"
 CONVERSATION_COMPLETED: Final = "conversation_completed"
 FILE_TOO_LARGE: Final = "file_too_large"
 PRECONDITION_FAILED: Final = "precondition_failed"
@@ -67,6 +69,7 @@ ANSWERED: Final = frozenset(
         INVALID_REQUEST, DOMAIN_ERROR, HTTP_ERROR, INVALID_TOKEN, SESSION_ENDED,
         AUTHENTICATION_FAILED, NOT_AUTHENTICATED, PERMISSION_DENIED,
         CURRENT_PASSWORD_REQUIRED, WRONG_CURRENT_PASSWORD, SCENARIO_READ_ONLY, NOT_FOUND,
+        RUBRIC_READ_ONLY, RUBRIC_ID_TAKEN,
         METHOD_NOT_ALLOWED, SCENARIO_SLUG_TAKEN, CONVERSATION_COMPLETED, NOT_A_ROLEPLAY,
         NOT_ACCEPTABLE, REQUEST_TIMEOUT, CONFLICT, CONCURRENT_UPDATE, EMAIL_TAKEN,
         DUPLICATE_DOCUMENT, DOCUMENT_NOT_RETRYABLE, REEMBEDDING_RUNNING, FILE_TOO_LARGE,

@@ -76,6 +76,13 @@ class ScenarioSlugTaken(Conflict):
     code = codes.SCENARIO_SLUG_TAKEN
 
 
+class RubricIdTaken(Conflict):
+    """The dealership already has an own rubric with this id, or a built-in rubric has
+    it (`field: id`); publish a new version of it instead."""
+
+    code = codes.RUBRIC_ID_TAKEN
+
+
 class ConversationCompleted(Conflict):
     """The roleplay session was completed (`POST .../complete`): it takes no more
     messages, so its scorecard judges exactly what was said."""
@@ -170,6 +177,13 @@ class ScenarioReadOnly(PermissionDenied):
     or delete them (copy one into an own scenario instead). `details.scenario_id`."""
 
     code = codes.SCENARIO_READ_ONLY
+
+
+class RubricReadOnly(PermissionDenied):
+    """Built-in rubrics belong to the product: nobody publishes versions of them (write
+    an own rubric, reusing their checks with `uses`). `details.rubric_id`."""
+
+    code = codes.RUBRIC_READ_ONLY
 
 
 class RateLimited(DomainError):

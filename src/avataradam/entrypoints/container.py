@@ -41,7 +41,6 @@ from avataradam.domain.ports.services import (
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.profiles import VectorProfiles
-from avataradam.domain.usecases.assignments import AssignmentUseCases
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations.chat import SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
@@ -80,7 +79,6 @@ from avataradam.domain.usecases.reembedding import (
     RunReembedding,
     StartReembedding,
 )
-from avataradam.domain.usecases.scenarios import ScenarioUseCases
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.sessions import ChangeOwnPassword, EndSessions
 from avataradam.domain.usecases.usage import GetUsage, UsageBudget
@@ -105,7 +103,7 @@ from avataradam.entrypoints.options import (
     support_threshold,
 )
 from avataradam.entrypoints.profiles import warm_profiles_in_use
-from avataradam.entrypoints.scoring import wire_scoring
+from avataradam.entrypoints.scoring import training_use_cases, wire_scoring
 from avataradam.entrypoints.settings import Settings
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -187,8 +185,7 @@ class Container:
         self.get_user = GetUser(uow)
         self.list_users = ListUsers(uow)
         self.update_user = UpdateUser(uow, self.hasher, clock, self.accounts)
-        self.scenarios = ScenarioUseCases(uow, clock, ids)
-        self.assignments = AssignmentUseCases(uow, clock, ids)
+        self.scenarios, self.assignments, self.rubrics = training_use_cases(uow, clock, ids)
 
         dispatcher = TaskDispatcher(self.queue, clock, ids)
         self.upload_document = UploadDocument(uow, dispatcher, clock, ids)
@@ -234,7 +231,7 @@ class Container:
             sparse=self.settings.search.sparse_fusion,
         )
         self.search = SearchKnowledgeBase(self.generations, retriever, self.telemetry, clock)
-        self.scoring = wire_scoring(self)  # suggests wording through `search`
+        self.scoring = wire_scoring(self, self.rubrics.catalog)  # suggests through `search`
 
         self.enforce_rate_limits = EnforceRateLimits(
             self.rate_limiter, self.rate_policies, self.telemetry

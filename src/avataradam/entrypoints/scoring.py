@@ -9,16 +9,20 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.scoring import Scorer
-from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
+from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.training.llm_judge import LlmJudge
-from avataradam.domain.training.rubrics import RubricRegistry
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import ScorerRef
 from avataradam.domain.training.suggestions import SuggestWording
 from avataradam.domain.usecases.assignment_events import AnnounceAssignmentCompletion
+from avataradam.domain.usecases.assignments import AssignmentUseCases
 from avataradam.domain.usecases.conversations.chat import relevance_floor
 from avataradam.domain.usecases.documents import TaskDispatcher
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
+from avataradam.domain.usecases.rubrics import RubricUseCases
+from avataradam.domain.usecases.scenarios import ScenarioUseCases
 from avataradam.domain.usecases.scoring import (
     CompleteConversation,
     GetScorecard,
@@ -43,11 +47,23 @@ class Scoring:
     rescore: RescoreConversation
     score: ScoreConversation
     reconcile: ReconcileScorecards
-    rubrics: RubricRegistry
+    rubrics: RubricCatalog
 
 
-def wire_scoring(container: Container, rubrics: RubricRegistry = BUILT_IN_RUBRICS) -> Scoring:
-    """The scoring use cases of `container`: scorer `AVATARADAM_SCORING_SCORER`
+def training_use_cases(
+    uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator
+) -> tuple[ScenarioUseCases, AssignmentUseCases, RubricUseCases]:
+    """The training product's resource use cases: scenarios, assignments, own rubrics."""
+    return (
+        ScenarioUseCases(uow, clock, ids),
+        AssignmentUseCases(uow, clock, ids),
+        RubricUseCases(uow, clock),
+    )
+
+
+def wire_scoring(container: Container, rubrics: RubricCatalog) -> Scoring:
+    """The scoring use cases of `container` on the rubrics of `rubrics` (built-ins and
+    the dealerships' own): scorer `AVATARADAM_SCORING_SCORER`
     (`rules`, over `container.sentence_spans` and `container.knowledge.embedder` at the
     similarity threshold measured for it, `options.scoring_similarity_threshold`; on an
     embedder with none measured, on its phrase patterns alone)."""

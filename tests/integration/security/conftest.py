@@ -97,6 +97,24 @@ async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
             headers=admin,
         )
     )
+    rubric = await _created(
+        await client.post(
+            "/v1/rubrics",
+            json={
+                "id": "victims-rubric",
+                "title": "Our confidential rubric",
+                "criteria": [
+                    {
+                        "id": "discovery",
+                        "title": "Discovery",
+                        "weight": 1,
+                        "checks": [{"uses": "fi-office/asked_budget"}],
+                    }
+                ],
+            },
+            headers=admin,
+        )
+    )
     conversation = await _created(
         await client.post("/v1/conversations", json={"mode": "training"}, headers=user)
     )
@@ -116,6 +134,7 @@ async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
             "webhook_id": str(webhook["id"]),
             "scenario_id": str(scenario["id"]),
             "assignment_id": str(assignment["id"]),
+            "rubric": str(rubric["id"]),  # an own rubric's id is unique per dealership only
             "conversation_id": str(conversation["id"]),
             "message_id": str(reply["id"]),
         },

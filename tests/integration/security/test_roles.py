@@ -59,6 +59,9 @@ ADMIN_ONLY: set[Route] = {
     ("POST", "/v1/assignments"),
     ("PATCH", "/v1/assignments/{assignment_id:uuid}"),
     ("DELETE", "/v1/assignments/{assignment_id:uuid}"),
+    # The dealership's own rubrics (built-ins are read-only: `rubric_read_only`).
+    ("POST", "/v1/rubrics"),
+    ("POST", "/v1/rubrics/{rubric:str}/versions"),
     # Re-scoring a completed session of their dealership (the holdings' conversation is
     # a training one: allowed, the admin gets past the role check to a 404).
     ("POST", "/v1/conversations/{conversation_id:uuid}/scorecard/rescore"),
@@ -82,7 +85,7 @@ ANY_USER: set[Route] = {
     # An admin: the dealership's; a trainee: their own (the holdings' user is assigned).
     ("GET", "/v1/assignments"),
     ("GET", "/v1/assignments/{assignment_id:uuid}"),
-    # Built-in rubrics, the same for every dealership (no tenant: `rubric`, not `*_id`).
+    # Built-in rubrics and the dealership's own (`rubric`: the holdings' own one).
     ("GET", "/v1/rubrics"),
     ("GET", "/v1/rubrics/{rubric:str}"),
     ("GET", "/v1/conversations/{conversation_id:uuid}"),
@@ -94,6 +97,19 @@ ANY_USER: set[Route] = {
     ("POST", "/v1/messages/{message_id:uuid}/feedback"),
 }
 
+
+ROGUE_RUBRIC: dict[str, Any] = {
+    "title": "Rogue rubric",
+    "criteria": [
+        {
+            "id": "rogue",
+            "title": "Rogue",
+            "weight": 1,
+            "checks": [{"id": "said_rogue", "description": "Rogue?", "exemplars": ["rogue"]}],
+        }
+    ],
+}
+"""A valid own rubric version: only the role can refuse it."""
 
 ENDS_SESSIONS: set[Route] = {("POST", "/v1/users/{user_id:uuid}/sessions/revoke")}
 """Ends the sessions of `user_id` (here the admin's own): test_sessions.py covers it."""
@@ -143,6 +159,8 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
             }
         },
         ("PATCH", "/v1/assignments/{assignment_id:uuid}"): {"json": {"note": "Renamed"}},
+        ("POST", "/v1/rubrics"): {"json": {"id": "rogue-rubric", **ROGUE_RUBRIC}},
+        ("POST", "/v1/rubrics/{rubric:str}/versions"): {"json": ROGUE_RUBRIC},
         ("POST", "/v1/conversations"): {"json": {"mode": "roleplay"}},
         ("POST", "/v1/conversations/{conversation_id:uuid}/messages"): {
             "json": {"content": "Hello"}
@@ -155,7 +173,7 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
             "json": {"current_password": PASSWORD, "new_password": "too-short"}
         },
     }
-    path = template.replace("{generation:int}", "1").replace("{rubric:str}", "fi-office")
+    path = template.replace("{generation:int}", "1")
     for name, value in ids.items():
         path = path.replace(f"{{{name}:uuid}}", value).replace(f"{{{name}:str}}", value)
     return {"method": method, "url": path, **bodies.get(route, {})}
@@ -218,6 +236,10 @@ async def test_refusals_changed_nothing(client: httpx.AsyncClient, own: Holdings
     assert scenario.json()["title"] != "Renamed"
     scenarios = await client.get("/v1/scenarios?limit=200", headers=admin)
     assert "rogue_scenario" not in {s["slug"] for s in scenarios.json()["items"]}
+    rubrics = await client.get("/v1/rubrics", headers=admin)
+    assert "rogue-rubric" not in {r["id"] for r in rubrics.json()["items"]}
+    rubric = await client.get(f"/v1/rubrics/{own.ids['rubric']}", headers=admin)
+    assert rubric.json()["versions"] == [1]
     me = await client.get(f"/v1/users/{own.tenant.admin.id}", headers=admin)
     assert me.json()["role"] == "dealership_admin"
     assignments = await client.get("/v1/assignments", headers=admin)

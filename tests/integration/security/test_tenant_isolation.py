@@ -149,6 +149,55 @@ async def test_a_scorecard_of_another_dealership_answers_like_a_missing_one(
         assert own.json()["conversation_id"] == conversation_id
 
 
+async def test_another_dealerships_rubric_answers_like_a_missing_one(
+    client: httpx.AsyncClient, victim: Holdings, attacker: Tenant
+) -> None:
+    """Own rubrics are named by `rubric`, no `*_id`: checked here, read and publish,
+    and the victim's rubric id stays free for the attacker's own dealership."""
+    rubric = victim.ids["rubric"]
+    version = {
+        "title": "Taken over",
+        "criteria": [
+            {
+                "id": "taken",
+                "title": "Taken",
+                "weight": 1,
+                "checks": [{"uses": "fi-office/asked_budget"}],
+            }
+        ],
+    }
+    requests = [
+        ("GET", "/v1/rubrics/{}", None),
+        ("GET", "/v1/rubrics/{}?version=1", None),
+        ("POST", "/v1/rubrics/{}/versions", version),
+    ]
+    leaks = []
+    for account in (attacker.admin, attacker.user):
+        for method, template, body in requests:
+            foreign, absent = [
+                await client.request(
+                    method, template.format(name), json=body, headers=account.headers
+                )
+                for name in (rubric, "no-such-rubric")
+            ]
+            if (foreign.status_code, problem(foreign)["code"]) != (
+                absent.status_code,
+                problem(absent)["code"],
+            ) or foreign.status_code not in {403, 404}:
+                leaks.append(f"{method} {template}: {foreign.status_code} {foreign.text[:120]}")
+        listed = await client.get("/v1/rubrics", headers=account.headers)
+        if rubric in {r["id"] for r in listed.json()["items"]}:
+            leaks.append(f"GET /v1/rubrics lists {rubric} to {account.email}")
+    assert not leaks, "\n".join(leaks)
+    same_id = await client.post(
+        "/v1/rubrics", json={"id": rubric, **version}, headers=attacker.admin.headers
+    )
+    assert same_id.status_code == 201, same_id.text
+    owners = await client.get(f"/v1/rubrics/{rubric}", headers=victim.tenant.user.headers)
+    assert owners.status_code == 200, owners.text
+    assert (owners.json()["versions"], owners.json()["title"]) == ([1], "Our confidential rubric")
+
+
 async def test_the_victims_objects_exist_for_their_owner(
     client: httpx.AsyncClient, victim: Holdings, super_admin: Account
 ) -> None:

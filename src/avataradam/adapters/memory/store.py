@@ -33,6 +33,7 @@ from avataradam.domain.model import (
     WebhookSubscription,
 )
 from avataradam.domain.model.assignments import AssigneeProgress, Assignment
+from avataradam.domain.model.rubrics import StoredRubric
 from avataradam.domain.model.scenarios import Scenario
 from avataradam.domain.model.scorecards import StoredScorecard
 from avataradam.domain.vectors import Reembedding
@@ -69,6 +70,9 @@ class Tables:
     assignments: dict[UUID, Assignment] = dataclasses.field(default_factory=dict)
     # (assignment_id, user_id) -> the stored part of the assignee (progress is derived)
     assignees: dict[tuple[UUID, UUID], AssigneeProgress] = dataclasses.field(default_factory=dict)
+    rubric_versions: dict[tuple[UUID, str, int], StoredRubric] = dataclasses.field(
+        default_factory=dict
+    )
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})

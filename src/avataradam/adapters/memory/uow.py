@@ -25,6 +25,7 @@ from avataradam.adapters.memory.outbox import (
     InMemoryOutboxRepository,
 )
 from avataradam.adapters.memory.reembeddings import InMemoryReembeddingRepository
+from avataradam.adapters.memory.rubrics import InMemoryRubricRepository
 from avataradam.adapters.memory.scenarios import InMemoryScenarioRepository
 from avataradam.adapters.memory.scorecards import InMemoryScorecardRepository
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
@@ -61,6 +62,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.scenarios = InMemoryScenarioRepository(tx)
         self.scorecards = InMemoryScorecardRepository(tx)
         self.assignments = InMemoryAssignmentRepository(tx)
+        self.rubrics = InMemoryRubricRepository(tx)
         return self
 
     async def commit(self) -> None:

@@ -33,6 +33,7 @@ from avataradam.adapters.postgres.outbox import (
     PostgresOutboxRepository,
 )
 from avataradam.adapters.postgres.reembeddings import PostgresReembeddingRepository
+from avataradam.adapters.postgres.rubrics import PostgresRubricRepository
 from avataradam.adapters.postgres.scenarios import PostgresScenarioRepository
 from avataradam.adapters.postgres.scorecards import PostgresScorecardRepository
 from avataradam.adapters.postgres.usage import PostgresUsageRepository
@@ -150,6 +151,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.scenarios = PostgresScenarioRepository(connection)
         self.scorecards = PostgresScorecardRepository(connection)
         self.assignments = PostgresAssignmentRepository(connection)
+        self.rubrics = PostgresRubricRepository(connection)
         return self
 
     async def commit(self) -> None:

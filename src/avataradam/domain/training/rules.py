@@ -9,8 +9,10 @@ trainee sentence *matches* when, on its masked text (`domain.training.speech`):
    vectors) to one of the check's `exemplars` and, for a `negatable` check, the
    sentence holds no negation at all (embeddings cannot tell "it's required" from "it's
    not required"); prohibitions (`forbidden`) use `forbidden_threshold`, None (patterns
-   only) by default. Similarity is consulted only where the patterns leave a check
-   undecided, and only those sentences are embedded;
+   only) by default, but a check with no patterns at all (an own rubric's exemplars-only
+   check, `domain.training.authoring`) is judged by similarity, at `threshold` then.
+   Similarity is consulted only where the patterns leave a check undecided, and only
+   those sentences are embedded;
 2. every `requires` pattern matches too, and it is a question when `question` is set.
 
 The thresholds were measured on the labelled transcripts (tests/data/transcripts, see
@@ -198,6 +200,8 @@ class RulesScorer:
         if found is not None or sims is None:
             return found
         threshold = self.forbidden_threshold if check.forbidden else self.threshold
+        if threshold is None and not (check.patterns or check.negated_patterns):
+            threshold = self.threshold  # exemplars only: similarity is all there is
         similar = (
             threshold is not None
             and bool(check.exemplars)

@@ -33,7 +33,8 @@ BUILT_IN_NAMESPACE: Final = UUID("5b0f8a9e-3c1d-4e7a-9a26-7f6f2d1c0b17")
 BUILT_IN_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 KNOWN_RUBRIC_IDS: Final = frozenset({FI_OFFICE_RUBRIC_ID})
-"""Rubrics a scenario may name (a dealership's own scenario included)."""
+"""Built-in rubrics a scenario may name; a dealership's own scenario may name its own
+rubrics too (`usecases.scenario_rules.require_rubric`)."""
 
 
 def _persona(entry: LibraryEntry) -> CustomerPersona:

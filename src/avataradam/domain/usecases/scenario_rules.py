@@ -142,15 +142,11 @@ def own_slug(slug: str) -> str:
 
 
 def checked(scenario: Scenario) -> Scenario:
-    """InvalidInput unless difficulty, rubric and objectives keep the service's rules."""
+    """InvalidInput unless difficulty and objectives keep the service's rules (the
+    rubric is `require_rubric`'s, which reads the store)."""
     if not MIN_DIFFICULTY <= scenario.difficulty <= MAX_DIFFICULTY:
         raise InvalidInput(
             f"difficulty is {MIN_DIFFICULTY} to {MAX_DIFFICULTY}", field="difficulty"
-        )
-    if scenario.rubric_id not in KNOWN_RUBRIC_IDS:
-        raise InvalidInput(
-            f"unknown rubric; choose one of {', '.join(sorted(KNOWN_RUBRIC_IDS))}",
-            field="rubric_id",
         )
     return msgspec.structs.replace(
         scenario,
@@ -163,6 +159,19 @@ def checked(scenario: Scenario) -> Scenario:
             max_chars=MAX_OBJECTIVE_CHARS,
         ),
     )
+
+
+async def require_rubric(uow: UnitOfWork, dealership_id: UUID, rubric_id: str) -> None:
+    """InvalidInput (`field: rubric_id`) unless `rubric_id` is a built-in rubric's or
+    one of the dealership's own (`POST /v1/rubrics`)."""
+    if rubric_id in KNOWN_RUBRIC_IDS:
+        return
+    if not await uow.rubrics.versions(dealership_id=dealership_id, rubric_id=rubric_id):
+        raise InvalidInput(
+            "unknown rubric; choose a built-in one"
+            f" ({', '.join(sorted(KNOWN_RUBRIC_IDS))}) or one of the dealership's own",
+            field="rubric_id",
+        )
 
 
 async def find_scenario(

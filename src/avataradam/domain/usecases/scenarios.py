@@ -28,6 +28,7 @@ from avataradam.domain.usecases.scenario_rules import (
     find_scenario,
     own_slug,
     persona_of,
+    require_rubric,
 )
 
 
@@ -142,6 +143,7 @@ class CreateScenario:
                 return replay
             if await uow.dealerships.get(scope) is None:
                 raise NotFound("dealership not found")
+            await require_rubric(uow, scope, scenario.rubric_id)
             await uow.scenarios.add(scenario)
             await uow.commit()
         return Answer(value=scenario)
@@ -191,6 +193,8 @@ class UpdateScenario:
                     updated_at=self._clock.now(),
                 )
             )
+            if changes.rubric_id is not None and current.dealership_id is not None:
+                await require_rubric(uow, current.dealership_id, changes.rubric_id)
             await uow.scenarios.update(updated)
             await uow.commit()
         return updated

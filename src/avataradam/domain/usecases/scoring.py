@@ -1,7 +1,8 @@
 """Completing a roleplay session, reading its scorecard, re-scoring it (issue 17).
 
 `POST /v1/conversations/{id}/complete` (the owner) ends the session, freezes the
-rubric version (the latest of its scenario's rubric at that moment) and the configured
+rubric version (the latest of its scenario's rubric at that moment: a built-in or the
+dealership's own, `RubricCatalog`) and the configured
 scorer on a `pending` scorecard, and records the `score_conversation` task in the
 outbox in the same transaction (`usecases/scoring_run.py` runs it). Completing again
 answers the same scorecard: a session never has a second one. `rescore` (a dealership
@@ -41,9 +42,9 @@ from avataradam.domain.model.scorecards import ScorecardStatus, StoredScorecard
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.system import Clock
 from avataradam.domain.training import FI_OFFICE_RUBRIC_ID
-from avataradam.domain.training.rubrics import RubricRegistry
 from avataradam.domain.training.scorecard import ScorerRef
 from avataradam.domain.usecases.documents import TaskDispatcher
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
 from avataradam.domain.usecases.scenario_rules import find_scenario
 
 RubricChoice = Literal["frozen", "latest"]
@@ -77,7 +78,7 @@ class CompleteConversation:
         uow: UnitOfWorkFactory,
         dispatcher: TaskDispatcher,
         clock: Clock,
-        rubrics: RubricRegistry,
+        rubrics: RubricCatalog,
         policy: ScoringPolicy,
     ) -> None:
         self._uow, self._dispatcher, self._clock = uow, dispatcher, clock
@@ -103,7 +104,9 @@ class CompleteConversation:
             existing = await uow.scorecards.get(conversation_id)
             if existing is not None:
                 return existing
-            rubric = self._rubrics.latest(await scenario_rubric_id(uow, conversation))
+            rubric = await self._rubrics.latest(
+                uow.rubrics, conversation.dealership_id, await scenario_rubric_id(uow, conversation)
+            )
             now = self._clock.now()
             scorecard = StoredScorecard(
                 conversation_id=conversation.id,
@@ -151,7 +154,7 @@ class RescoreConversation:
         uow: UnitOfWorkFactory,
         dispatcher: TaskDispatcher,
         clock: Clock,
-        rubrics: RubricRegistry,
+        rubrics: RubricCatalog,
         policy: ScoringPolicy,
     ) -> None:
         self._uow, self._dispatcher, self._clock = uow, dispatcher, clock
@@ -176,9 +179,11 @@ class RescoreConversation:
             if current is None or current.dealership_id != scope:
                 raise NotFound("scorecard not found")
             version = (
-                self._rubrics.latest(current.rubric_id)
+                await self._rubrics.latest(uow.rubrics, scope, current.rubric_id)
                 if rubric == "latest"
-                else self._rubrics.get(current.rubric_id, current.rubric_version)
+                else await self._rubrics.get(
+                    uow.rubrics, scope, current.rubric_id, current.rubric_version
+                )
             )
             now = self._clock.now()
             requeued = current.requeued(

@@ -28,8 +28,9 @@ from avataradam.domain.ports.scoring import Scorer
 from avataradam.domain.ports.services import TaskQueue, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.tasks import SCORE_CONVERSATION
-from avataradam.domain.training.rubrics import Language, RubricRegistry
+from avataradam.domain.training.rubrics import Language
 from avataradam.domain.training.scorecard import Scorecard, Transcript
+from avataradam.domain.usecases.rubric_catalog import RubricCatalog
 
 Outcome = Literal["scored", "failed", "skipped", "superseded"]
 Suggest = Callable[[UUID, Scorecard], Awaitable[Scorecard]]
@@ -80,7 +81,7 @@ class ScoreConversation:
         self,
         uow: UnitOfWorkFactory,
         scorers: Mapping[str, Scorer],
-        rubrics: RubricRegistry,
+        rubrics: RubricCatalog,
         clock: Clock,
         ids: IdGenerator,
         telemetry: Telemetry,
@@ -128,7 +129,10 @@ class ScoreConversation:
         try:
             if self._options.hold_s > 0:
                 await asyncio.sleep(self._options.hold_s)
-            rubric = self._rubrics.get(claimed.rubric_id, claimed.rubric_version)
+            async with self._uow(read_only=True) as uow:
+                rubric = await self._rubrics.get(
+                    uow.rubrics, claimed.dealership_id, claimed.rubric_id, claimed.rubric_version
+                )
             body = await self._scorers[claimed.scorer_kind].score(rubric, transcript)
             if self._suggest is not None:
                 body = await self._suggest(claimed.dealership_id, body)

@@ -21,6 +21,7 @@ from avataradam.domain.ports.repositories.identity import (
     UserRepository,
 )
 from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
+from avataradam.domain.ports.repositories.rubrics import RubricRepository
 from avataradam.domain.ports.repositories.scenarios import ScenarioRepository
 from avataradam.domain.ports.repositories.scorecards import ScorecardRepository
 from avataradam.domain.ports.repositories.usage import UsageRepository
@@ -52,6 +53,7 @@ class UnitOfWork(Protocol):
     scenarios: ScenarioRepository
     scorecards: ScorecardRepository
     assignments: AssignmentRepository
+    rubrics: RubricRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

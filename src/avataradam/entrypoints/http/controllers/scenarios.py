@@ -128,7 +128,8 @@ class ScenarioController(Controller):
         summary="Create an own scenario",
         description=(
             "A customer persona of the dealership's own, with its product, difficulty, "
-            "objectives and rubric (`fi-office`, the only one so far). `slug` is unique among "
+            "objectives and rubric (`fi-office`, or one of the dealership's own rubrics: 422 "
+            "when it has none of that id). `slug` is unique among "
             "the dealership's live scenarios and may not be a built-in's (409 "
             "`scenario_slug_taken`). With an `Idempotency-Key`, repeats replay the first "
             "answer. Admins only."
