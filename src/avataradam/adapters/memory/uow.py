@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from avataradam.adapters.memory.analytics import InMemoryAnalyticsRepository
 from avataradam.adapters.memory.conversations import (
     InMemoryConversationRepository,
     InMemoryFeedbackRepository,
@@ -59,6 +60,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.reembeddings = InMemoryReembeddingRepository(tx)
         self.scenarios = InMemoryScenarioRepository(tx)
         self.scorecards = InMemoryScorecardRepository(tx)
+        self.analytics = InMemoryAnalyticsRepository(tx)
         return self
 
     async def commit(self) -> None:

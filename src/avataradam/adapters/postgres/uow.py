@@ -9,6 +9,7 @@ from typing import Self
 import asyncpg
 from asyncpg.transaction import Transaction
 
+from avataradam.adapters.postgres.analytics import PostgresAnalyticsRepository
 from avataradam.adapters.postgres.blobs import PostgresBlobRepository
 from avataradam.adapters.postgres.chunks import PostgresChunkRepository
 from avataradam.adapters.postgres.conversations import (
@@ -148,6 +149,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.reembeddings = PostgresReembeddingRepository(connection)
         self.scenarios = PostgresScenarioRepository(connection)
         self.scorecards = PostgresScorecardRepository(connection)
+        self.analytics = PostgresAnalyticsRepository(connection)
         return self
 
     async def commit(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from avataradam.domain.ports.repositories.analytics import AnalyticsRepository
 from avataradam.domain.ports.repositories.conversations import (
     ConversationRepository,
     FeedbackRepository,
@@ -50,6 +51,7 @@ class UnitOfWork(Protocol):
     reembeddings: ReembeddingRepository
     scenarios: ScenarioRepository
     scorecards: ScorecardRepository
+    analytics: AnalyticsRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
