@@ -32,10 +32,11 @@ _DAILY = (
     " AND ($4::uuid IS NULL OR user_id = $4)"
 )
 _SUMS = (
-    "coalesce(sum(sessions_started), 0) AS sessions_started,"
-    " coalesce(sum(sessions_completed), 0) AS sessions_completed,"
-    " coalesce(sum(scored), 0) AS scored, coalesce(sum(score_sum), 0) AS score_sum,"
-    " coalesce(sum(passed), 0) AS passed"
+    "coalesce(sum(sessions_started), 0)::int AS sessions_started,"
+    " coalesce(sum(sessions_completed), 0)::int AS sessions_completed,"
+    " coalesce(sum(scored), 0)::int AS scored,"
+    " coalesce(sum(score_sum), 0)::bigint AS score_sum,"
+    " coalesce(sum(passed), 0)::int AS passed"
 )
 
 
