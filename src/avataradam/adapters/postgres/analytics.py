@@ -40,6 +40,11 @@ _SUMS = (
 )
 
 
+_MONDAY = "({0} - (extract(isodow FROM {0})::int - 1))"
+"""The ISO week's Monday of a date expression, in date arithmetic (no time zones)."""
+_SCORED_MONDAY = _MONDAY.format("(s.created_at AT TIME ZONE 'UTC')::date")
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
@@ -57,8 +62,17 @@ class PostgresAnalyticsRepository(ConnectionRepository):
         self, *, dealership_id: UUID, start: date, end: date, user_id: UUID | None = None
     ) -> ActivityTotals:
         row = await self._conn.fetchrow(
-            "SELECT count(DISTINCT user_id) FILTER (WHERE conversations > 0) AS active_users,"
-            f" coalesce(sum(conversations), 0) AS conversations, {_SUMS}{_DAILY}",
+            # Per user first (a hash aggregate of at most the dealership's users), then
+            # over users: cheaper than a DISTINCT over every day's row.
+            "SELECT count(*) FILTER (WHERE conversations > 0) AS active_users,"  # noqa: S608 - constants
+            " coalesce(sum(conversations), 0)::int AS conversations, "
+            + _SUMS
+            + " FROM (SELECT user_id, sum(conversations) AS conversations,"
+            " sum(sessions_started) AS sessions_started,"
+            " sum(sessions_completed) AS sessions_completed, sum(scored) AS scored,"
+            " sum(score_sum) AS score_sum, sum(passed) AS passed"
+            + _DAILY
+            + " GROUP BY user_id) AS per_user",
             dealership_id,
             start,
             end,
@@ -72,8 +86,7 @@ class PostgresAnalyticsRepository(ConnectionRepository):
     ) -> list[WeekActivity]:
         return await self._all(
             WeekActivity,
-            f"SELECT date_trunc('week', day)::date AS week, {_SUMS}{_DAILY}"
-            " GROUP BY week ORDER BY week",
+            f"SELECT {_MONDAY.format('day')} AS week, {_SUMS}{_DAILY} GROUP BY week ORDER BY week",
             dealership_id,
             start,
             end,
@@ -86,7 +99,7 @@ class PostgresAnalyticsRepository(ConnectionRepository):
     ) -> list[CriterionCount]:
         return await self._all(
             CriterionCount,
-            "SELECT rubric_id, criterion_id, (array_agg(title ORDER BY day DESC))[1] AS title,"
+            "SELECT rubric_id, criterion_id, max(title) AS title,"
             " bool_or(blocker) AS blocker, sum(met)::int AS met, sum(total)::int AS total"
             " FROM criterion_daily WHERE dealership_id = $1 AND day BETWEEN $2 AND $3"
             " GROUP BY rubric_id, criterion_id HAVING sum(total) > 0",
@@ -101,10 +114,9 @@ class PostgresAnalyticsRepository(ConnectionRepository):
     ) -> list[CriterionCount]:
         return await self._all(
             CriterionCount,
-            "SELECT date_trunc('week', s.created_at AT TIME ZONE 'UTC')::date AS week,"
-            " s.rubric_id, c ->> 'id' AS criterion_id,"
-            " (array_agg(coalesce(c ->> 'title', c ->> 'id') ORDER BY s.created_at DESC))[1]"
-            " AS title, bool_or(coalesce((c ->> 'blocker')::boolean, false)) AS blocker,"
+            f"SELECT {_SCORED_MONDAY} AS week, s.rubric_id, c ->> 'id' AS criterion_id,"  # noqa: S608 - constants
+            " max(coalesce(c ->> 'title', c ->> 'id')) AS title,"
+            " bool_or(coalesce((c ->> 'blocker')::boolean, false)) AS blocker,"
             " (count(*) FILTER (WHERE c ->> 'verdict' = 'met'))::int AS met,"
             " count(*)::int AS total"
             " FROM scorecards AS s, jsonb_array_elements(s.body -> 'criteria') AS c"
@@ -177,7 +189,7 @@ class PostgresAnalyticsRepository(ConnectionRepository):
             "  max(overall)::int AS best_score, (count(*) FILTER (WHERE passed))::int AS passed"
             "  FROM scorecards WHERE dealership_id = $1 AND status = 'scored'"
             "  AND created_at >= $2 AND created_at < $3 GROUP BY user_id"
-            " ) AS s JOIN users AS u ON u.id = s.user_id",
+            " ) AS s JOIN users AS u ON u.id = s.user_id AND u.dealership_id = $1",
             dealership_id,
             _midnight(start),
             _midnight(end + timedelta(days=1)),

@@ -44,7 +44,7 @@ CREATE INDEX analytics_daily_user_idx ON analytics_daily (user_id, day);
 
 -- Per dealership, UTC day (of the scorecard) and rubric criterion: applicable verdicts
 -- (`total`, i.e. not `not_applicable`) and how many were `met`. `blocker` and `title`
--- are the criterion's as last scored.
+-- are the criterion's as last scored that day (reads over days take the greatest title).
 CREATE TABLE criterion_daily (
     dealership_id uuid NOT NULL REFERENCES dealerships (id) ON DELETE CASCADE,
     day date NOT NULL,
