@@ -152,3 +152,15 @@ async def test_both_adapters_sum_the_same_history(uow: UnitOfWorkFactory) -> Non
         (MONDAY, "discovery", 1, 2),
     }
     assert (later.conversations, later.scored) == (1, 0)
+
+
+async def test_the_leaderboard_setting_round_trips(uow: UnitOfWorkFactory) -> None:
+    d, _ = await seed(uow)
+    assert not d.leaderboard_enabled
+    async with uow() as work:
+        await work.dealerships.update(msgspec.structs.replace(d, leaderboard_enabled=True))
+        await work.commit()
+    async with uow(read_only=True) as work:
+        stored = await work.dealerships.get(d.id)
+    assert stored is not None
+    assert stored.leaderboard_enabled
