@@ -7,6 +7,7 @@ Days and weeks are UTC; a week is named by its ISO Monday. Scores are overall sc
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -78,7 +79,7 @@ class OverviewOut(msgspec.Struct, frozen=True):
     top_questions: list[QuestionCountOut]
     """The 20 most asked training questions, most asked first."""
     feedback: FeedbackCountsOut
-    knowledge_gaps: list[dict[str, object]] | None = None
+    knowledge_gaps: list[dict[str, Any]] | None = None
     """Reserved for the knowledge-gap topics (GET /v1/analytics/knowledge-gaps); null
     here for now."""
 
@@ -111,7 +112,7 @@ class UserAnalyticsOut(msgspec.Struct, frozen=True):
     """Pass rate per ISO week and criterion (weeks with a verdict), oldest first."""
     sessions: list[SessionOut]
     """The 100 most recent roleplay sessions started in the range, newest first."""
-    assignments: list[dict[str, object]] | None = None
+    assignments: list[dict[str, Any]] | None = None
     """Reserved for the person's assignments (/v1/assignments); null here for now."""
 
 
