@@ -74,10 +74,15 @@ run-llm: setup setup-llm
     {{py}} avataradam migrate
     bash ops/local-llm.sh run
 
-# Benchmark suite (issues 8, 12, 15, 16): real stack, every measurement, JSON + Markdown + plots in bench/results/ (< 20 min, and ~5 more for the 1.5B chat model when `just setup-llm` installed it).
+# Benchmark suite (issues 8, 12, 15, 16, 18): real stack, every measurement, JSON + Markdown + plots in bench/results/ (< 20 min, ~5 more for the 1.5B chat model when `just setup-llm` installed it, and the analytics bench after).
 bench:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run
+    .venv/bin/python -m bench.analytics
+
+# Managers' analytics at group scale (issue 18): 50 dealerships x 40 users, 200k scored sessions, 2M messages seeded with COPY; p50/p95 of each analytics endpoint over HTTP for one dealership and EXPLAIN (ANALYZE, BUFFERS) of their queries (bench/results/<date>-analytics.md). `scale` < 1 seeds that share of the sessions and messages.
+bench-analytics scale="1":
+    .venv/bin/python -m bench.analytics --scale {{scale}}
 
 # Benchmark suite, fewer and shorter repetitions, for development (< 3 min, and ~4 more for the 1.5B chat model when installed).
 bench-quick:

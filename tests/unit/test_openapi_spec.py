@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from litestar.serialization import encode_json
 from openapi_spec_validator import validate
 
 from avataradam.entrypoints.bootstrap import build_container
@@ -188,3 +189,22 @@ def test_list_pages_keep_their_published_component_names(spec: dict[str, Any]) -
         if "$ref" in media.get("schema", {})
     }
     assert pages <= refs
+
+
+def test_analytics_operations_document_their_range_and_csv_sections(spec: dict[str, Any]) -> None:
+    encode_json(spec)  # served as /schema/openapi.json: no bare Python type (`object`) in it
+    sections = {
+        "/v1/analytics/overview": {
+            "summary", "weekly", "criteria", "blockers", "weakest_skills", "top_questions"
+        },
+        "/v1/analytics/users/{user_id}": {"sessions", "weekly", "criteria_trend"},
+        "/v1/analytics/leaderboard": None,
+    }  # fmt: skip
+    for path, expected in sections.items():
+        operation = spec["paths"][path]["get"]
+        parameters = {p["name"]: p for p in operation["parameters"]}
+        assert {"from", "to"} <= set(parameters), path
+        assert "text/csv" in operation["description"], path
+        assert {"200", "404", "422"} <= set(operation["responses"]), path
+        if expected is not None:
+            assert set(parameters["section"]["schema"]["enum"]) == expected, path

@@ -186,6 +186,13 @@ class RubricReadOnly(PermissionDenied):
     code = codes.RUBRIC_READ_ONLY
 
 
+class FeatureDisabled(PermissionDenied):
+    """A feature the dealership (or the service) has not switched on, e.g. the
+    leaderboard (`leaderboard_enabled`). `details.feature` names it."""
+
+    code = codes.FEATURE_DISABLED
+
+
 class RateLimited(DomainError):
     code = codes.RATE_LIMITED
 

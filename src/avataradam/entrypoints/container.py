@@ -41,6 +41,7 @@ from avataradam.domain.ports.services import (
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.profiles import VectorProfiles
+from avataradam.domain.usecases.analytics import Analytics
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations.chat import SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
@@ -253,6 +254,7 @@ class Container:
             default_budget=self.settings.usage.monthly_token_budget,
         )
         self.get_usage = GetUsage(uow, self.usage_budget, clock)
+        self.analytics = Analytics(uow, clock)
 
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)

@@ -198,6 +198,25 @@ async def test_another_dealerships_rubric_answers_like_a_missing_one(
     assert (owners.json()["versions"], owners.json()["title"]) == ([1], "Our confidential rubric")
 
 
+async def test_another_dealerships_analytics_answer_like_a_missing_dealerships(
+    client: httpx.AsyncClient, victim: Holdings, attacker: Tenant
+) -> None:
+    """The analytics routes name a dealership in the query, not the path."""
+    leaks = []
+    for path in ("/v1/analytics/overview", "/v1/analytics/leaderboard"):
+        for account in (attacker.admin, attacker.user):
+            foreign, absent = [
+                await client.get(f"{path}?dealership_id={d}", headers=account.headers)
+                for d in (victim.ids["dealership_id"], uuid.uuid4())
+            ]
+            if foreign.status_code not in {403, 404} or (
+                foreign.status_code,
+                problem(foreign)["code"],
+            ) != (absent.status_code, problem(absent)["code"]):
+                leaks.append(f"{path}: {foreign.status_code} {foreign.text[:120]}")
+    assert not leaks, "\n".join(leaks)
+
+
 async def test_the_victims_objects_exist_for_their_owner(
     client: httpx.AsyncClient, victim: Holdings, super_admin: Account
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from avataradam.adapters.memory.analytics import InMemoryAnalyticsRepository
 from avataradam.adapters.memory.assignments import InMemoryAssignmentRepository
 from avataradam.adapters.memory.conversations import (
     InMemoryConversationRepository,
@@ -63,6 +64,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.scorecards = InMemoryScorecardRepository(tx)
         self.assignments = InMemoryAssignmentRepository(tx)
         self.rubrics = InMemoryRubricRepository(tx)
+        self.analytics = InMemoryAnalyticsRepository(tx)
         return self
 
     async def commit(self) -> None:

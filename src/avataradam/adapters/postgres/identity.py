@@ -25,11 +25,14 @@ from avataradam.domain.pagination import Cursor
 from avataradam.domain.vectors import ActiveVectors, KnowledgeBaseState
 
 _DEALERSHIP = columns(
-    "id, name, active, knowledge_base_generation, created_at, updated_at, monthly_token_budget"
+    "id, name, active, knowledge_base_generation, created_at, updated_at, monthly_token_budget,"
+    " leaderboard_enabled"
 )
 _SELECT_DEALERSHIP = select("dealerships", (*_DEALERSHIP, "vector_generation", "vector_profile"))
 _INSERT_DEALERSHIP = insert("dealerships", _DEALERSHIP)
-_MUTABLE_DEALERSHIP = columns("id, name, active, updated_at, monthly_token_budget")
+_MUTABLE_DEALERSHIP = columns(
+    "id, name, active, updated_at, monthly_token_budget, leaderboard_enabled"
+)
 _UPDATE_DEALERSHIP = update("dealerships", _MUTABLE_DEALERSHIP)
 
 _NEW_USER = columns(
@@ -63,8 +66,8 @@ class PostgresDealershipRepository(ConnectionRepository):
 
     @translate
     async def update(self, dealership: Dealership) -> None:
-        """Writes name, active, monthly_token_budget and updated_at; the generation
-        moves only by bumping."""
+        """Writes name, active, monthly_token_budget, leaderboard_enabled and
+        updated_at; the generation moves only by bumping."""
         await self._update_one(
             f"{_UPDATE_DEALERSHIP} WHERE id = $1",
             params(dealership, _MUTABLE_DEALERSHIP),

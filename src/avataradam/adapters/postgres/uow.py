@@ -9,6 +9,7 @@ from typing import Self
 import asyncpg
 from asyncpg.transaction import Transaction
 
+from avataradam.adapters.postgres.analytics import PostgresAnalyticsRepository
 from avataradam.adapters.postgres.assignments import PostgresAssignmentRepository
 from avataradam.adapters.postgres.blobs import PostgresBlobRepository
 from avataradam.adapters.postgres.chunks import PostgresChunkRepository
@@ -152,6 +153,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.scorecards = PostgresScorecardRepository(connection)
         self.assignments = PostgresAssignmentRepository(connection)
         self.rubrics = PostgresRubricRepository(connection)
+        self.analytics = PostgresAnalyticsRepository(connection)
         return self
 
     async def commit(self) -> None:

@@ -25,6 +25,8 @@ class Dealership(msgspec.Struct, frozen=True, kw_only=True):
     monthly_token_budget: int | None = None
     """A super admin's override of the service's monthly token budget (prompt plus
     completion tokens per calendar month, UTC): None = the service default, 0 = unlimited."""
+    leaderboard_enabled: bool = False
+    """Whether its members see the leaderboard (GET /v1/analytics/leaderboard); opt-in."""
     vector_generation: int = 0
     """The vector generation its search reads (`domain.vectors`); moved only by a switch."""
     vector_profile: str | None = None

@@ -22,6 +22,8 @@ class DealershipChanges(msgspec.Struct, frozen=True, kw_only=True):
     active: bool | None = None
     monthly_token_budget: int | msgspec.UnsetType | None = msgspec.UNSET
     """Tokens per month (0 = unlimited), None for the service default, UNSET to keep."""
+    leaderboard_enabled: bool | None = None
+    """Opts the dealership in to (or out of) the leaderboard; None keeps it."""
 
 
 MAX_DEALERSHIP_NAME_CHARS = 200
@@ -103,8 +105,9 @@ class ListDealerships:
 
 
 class UpdateDealership:
-    """Renames, deactivates (DELETE) or reactivates a dealership, or sets its own
-    monthly token budget. Raises InvalidInput for a negative budget.
+    """Renames, deactivates (DELETE) or reactivates a dealership, sets its own
+    monthly token budget, or opts it in to the leaderboard. Raises InvalidInput for a
+    negative budget.
 
     A deactivation ends every session of every user of the dealership (`end_sessions`);
     a reactivation brings none back: its users sign in again.
@@ -134,6 +137,9 @@ class UpdateDealership:
                 else budget,
                 name=_valid_name(changes.name) if changes.name is not None else current.name,
                 active=changes.active if changes.active is not None else current.active,
+                leaderboard_enabled=current.leaderboard_enabled
+                if changes.leaderboard_enabled is None
+                else changes.leaderboard_enabled,
                 updated_at=self._clock.now(),
             )
             await uow.dealerships.update(updated)

@@ -19,6 +19,7 @@ from avataradam.domain.access import Principal
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.bodytimeout import BodyReadTimeoutMiddleware
 from avataradam.entrypoints.http.controllers.admin import DealershipController, UserController
+from avataradam.entrypoints.http.controllers.analytics import AnalyticsController
 from avataradam.entrypoints.http.controllers.assignments import AssignmentController
 from avataradam.entrypoints.http.controllers.conversations import (
     ConversationController,
@@ -124,6 +125,7 @@ def create_app(
             RubricController,
             FeedbackController,
             UsageController,
+            AnalyticsController,
             HealthController,
             docs_redirect,
             metrics,

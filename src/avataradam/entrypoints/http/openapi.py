@@ -131,6 +131,13 @@ TAGS = [
     Tag(name="feedback", description="Ratings of Adam's answers; reports for admins."),
     Tag(name="webhooks", description="Signed event deliveries (Standard Webhooks)."),
     Tag(name="usage", description="Model usage per day and monthly token budgets."),
+    Tag(
+        name="analytics",
+        description=(
+            "Training progress for managers: a dealership's overview, one person's "
+            "progress, the opt-in leaderboard; JSON or CSV."
+        ),
+    ),
     Tag(name="health", description="Liveness and readiness probes."),
 ]
 

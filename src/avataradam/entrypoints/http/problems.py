@@ -70,6 +70,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     codes.WRONG_CURRENT_PASSWORD: ProblemKind(403, "Wrong current password"),
     codes.SCENARIO_READ_ONLY: ProblemKind(403, "Scenario read-only", ("scenario_id",)),
     codes.RUBRIC_READ_ONLY: ProblemKind(403, "Rubric read-only", ("rubric_id",)),
+    codes.FEATURE_DISABLED: ProblemKind(403, "Feature disabled", ("feature",)),
     codes.NOT_FOUND: ProblemKind(404, "Not found"),
     codes.METHOD_NOT_ALLOWED: ProblemKind(405, "Method not allowed"),
     codes.NOT_ACCEPTABLE: ProblemKind(406, "Not acceptable"),

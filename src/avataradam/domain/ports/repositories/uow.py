@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from avataradam.domain.ports.repositories.analytics import AnalyticsRepository
 from avataradam.domain.ports.repositories.assignments import AssignmentRepository
 from avataradam.domain.ports.repositories.conversations import (
     ConversationRepository,
@@ -54,6 +55,7 @@ class UnitOfWork(Protocol):
     scorecards: ScorecardRepository
     assignments: AssignmentRepository
     rubrics: RubricRepository
+    analytics: AnalyticsRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -95,8 +95,8 @@ class DealershipController(Controller):
         summary="Update a dealership",
         description=(
             "Rename, deactivate or reactivate (`active`), or set the dealership's own "
-            "`monthly_token_budget` (null returns it to the service default). "
-            "Super admins only."
+            "`monthly_token_budget` (null returns it to the service default), or opt it in "
+            "to the leaderboard (`leaderboard_enabled`). Super admins only."
         ),
         responses=problems(400, 403, 404, 413, 422),
     )
@@ -108,7 +108,10 @@ class DealershipController(Controller):
         container: NamedDependency[Container],
     ) -> DealershipOut:
         changes = DealershipChanges(
-            name=data.name, active=data.active, monthly_token_budget=data.monthly_token_budget
+            name=data.name,
+            active=data.active,
+            monthly_token_budget=data.monthly_token_budget,
+            leaderboard_enabled=data.leaderboard_enabled,
         )
         return to_out(
             await container.update_dealership(principal, dealership_id, changes), DealershipOut

@@ -20,6 +20,8 @@ class DealershipOut(msgspec.Struct, frozen=True):
     updated_at: datetime
     monthly_token_budget: int | None = None
     """The dealership's own monthly token budget; null = the service default."""
+    leaderboard_enabled: bool = False
+    """Whether its members see the leaderboard (GET /v1/analytics/leaderboard)."""
 
 
 Name = Annotated[
@@ -49,3 +51,5 @@ class DealershipUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     monthly_token_budget: TokenBudget | msgspec.UnsetType | None = msgspec.UNSET
     """The dealership's own monthly token budget; null returns it to the service default
     (`AVATARADAM_USAGE_MONTHLY_TOKEN_BUDGET`); absent leaves it unchanged."""
+    leaderboard_enabled: bool | None = None
+    """Opts the dealership in to the leaderboard (off by default); absent keeps it."""

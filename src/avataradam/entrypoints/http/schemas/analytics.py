@@ -1,0 +1,139 @@
+"""Bodies of the managers' analytics (domain/usecases/analytics.py).
+
+Days and weeks are UTC; a week is named by its ISO Monday. Scores are overall scores
+0-100 (averages with one decimal); rates are 0..1; null where nothing was scored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+
+class TrendWeekOut(msgspec.Struct, frozen=True):
+    week: date
+    """The ISO week's Monday."""
+    sessions_started: int
+    """Roleplay sessions started that week."""
+    sessions_completed: int
+    scored: int
+    """Sessions scored (by completion day)."""
+    average_score: float | None
+    pass_rate: float | None
+    """Passed / scored."""
+
+
+class CriterionRateOut(msgspec.Struct, frozen=True):
+    rubric_id: str
+    criterion_id: str
+    title: str
+    blocker: bool
+    """A compliance criterion: failing it fails the session."""
+    met: int
+    total: int
+    """Applicable verdicts (not_applicable ones are not counted)."""
+    pass_rate: float
+    """met / total."""
+    week: date | None = None
+    """The ISO week's Monday in a trend; null over the whole range."""
+
+
+class QuestionCountOut(msgspec.Struct, frozen=True):
+    question: str
+    """Normalised: lower case, single spaces, no trailing ?, ! or . (≤ 200 characters)."""
+    asked: int
+
+
+class FeedbackCountsOut(msgspec.Struct, frozen=True):
+    up: int
+    down: int
+    inaccurate: int
+    """Thumbs-down ratings that give a reason (reports of an inaccurate answer)."""
+
+
+class OverviewOut(msgspec.Struct, frozen=True):
+    dealership_id: UUID
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    active_users: int
+    """Users who started a conversation (any mode) in the range."""
+    conversations: int
+    """Conversations started, any mode."""
+    sessions_started: int
+    """Roleplay sessions started."""
+    sessions_completed: int
+    scored: int
+    average_score: float | None
+    pass_rate: float | None
+    weekly: list[TrendWeekOut]
+    """Every ISO week touching the range, zeros included, oldest first."""
+    criteria: list[CriterionRateOut]
+    """Pass rate per rubric criterion, lowest first."""
+    blockers: list[CriterionRateOut]
+    """Pass rate per blocker (compliance) criterion, lowest first."""
+    weakest_skills: list[CriterionRateOut]
+    """The 5 lowest pass rates among non-blocker criteria with at least 5 verdicts."""
+    top_questions: list[QuestionCountOut]
+    """The 20 most asked training questions, most asked first."""
+    feedback: FeedbackCountsOut
+    knowledge_gaps: list[dict[str, Any]] | None = None
+    """Reserved for the knowledge-gap topics (GET /v1/analytics/knowledge-gaps); null
+    here for now."""
+
+
+class SessionOut(msgspec.Struct, frozen=True):
+    conversation_id: UUID
+    scenario_id: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    status: str | None
+    """The scorecard's status: pending, scored or failed; null while the session is open."""
+    overall: int | None
+    passed: bool | None
+
+
+class UserAnalyticsOut(msgspec.Struct, frozen=True):
+    user_id: UUID
+    dealership_id: UUID
+    display_name: str
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    sessions_started: int
+    sessions_completed: int
+    scored: int
+    average_score: float | None
+    pass_rate: float | None
+    weekly: list[TrendWeekOut]
+    """Score over time: every ISO week touching the range, oldest first."""
+    criteria_trend: list[CriterionRateOut]
+    """Pass rate per ISO week and criterion (weeks with a verdict), oldest first."""
+    sessions: list[SessionOut]
+    """The 100 most recent roleplay sessions started in the range, newest first."""
+    assignments: list[dict[str, Any]] | None = None
+    """Reserved for the person's assignments (/v1/assignments); null here for now."""
+
+
+class RankOut(msgspec.Struct, frozen=True):
+    rank: int
+    """Competition ranking (1, 1, 3) by average score, then best score."""
+    user_id: UUID
+    display_name: str
+    sessions: int
+    """Scored sessions in the range."""
+    average_score: float
+    best_score: int
+    pass_rate: float
+    you: bool
+    """Whether this row is the caller's."""
+
+
+class LeaderboardOut(msgspec.Struct, frozen=True):
+    dealership_id: UUID
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    items: list[RankOut]
+    next_cursor: str | None = None
+    """Always null: every ranked member is on the one page."""
