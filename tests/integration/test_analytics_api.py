@@ -241,6 +241,54 @@ async def test_a_person_reads_their_own_analytics_and_no_one_elses(
     assert trainee.status_code == 403
 
 
+async def test_a_persons_view_lists_their_assignments_with_their_own_progress(
+    client: httpx.AsyncClient, tenant: Tenant, activity: dict[str, Any]
+) -> None:
+    """Given an assignment of two trainees, each one's view lists it with their own
+    progress (as `GET /v1/assignments` says it), and nobody else's assignments."""
+    second: Account = activity["second"]
+    created = await client.post(
+        "/v1/assignments",
+        json={
+            "scenario_id": "gap_negative_equity",
+            "assignee_ids": [tenant.user.id, second.id],
+            "due_at": "2999-01-01T00:00:00Z",
+            "min_score": 60,
+            "min_attempts": 2,
+        },
+        headers=tenant.admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    only_second = await client.post(
+        "/v1/assignments",
+        json={
+            "scenario_id": "skeptical",
+            "assignee_ids": [second.id],
+            "due_at": "2999-01-01T00:00:00Z",
+            "min_score": 60,
+        },
+        headers=tenant.admin.headers,
+    )
+    assert only_second.status_code == 201, only_second.text
+    own = (
+        await client.get(f"/v1/analytics/users/{tenant.user.id}", headers=tenant.user.headers)
+    ).json()["assignments"]
+    listed = (await client.get("/v1/assignments", headers=tenant.user.headers)).json()["items"]
+    assert [a["assignment_id"] for a in own] == [a["id"] for a in listed]
+    assert created.json()["id"] in {a["assignment_id"] for a in own}
+    assert only_second.json()["id"] not in {a["assignment_id"] for a in own}
+    for item, reference in zip(own, listed, strict=True):
+        (progress,) = reference["assignees"]
+        assert {k: item[k] for k in ("status", "attempts", "best_score", "completed_at")} == {
+            k: progress[k] for k in ("status", "attempts", "best_score", "completed_at")
+        }
+        assert (item["min_score"], item["due_at"]) == (reference["min_score"], reference["due_at"])
+    theirs = (
+        await client.get(f"/v1/analytics/users/{second.id}", headers=tenant.admin.headers)
+    ).json()["assignments"]
+    assert {created.json()["id"], only_second.json()["id"]} <= {a["assignment_id"] for a in theirs}
+
+
 def _rows(response: httpx.Response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(CSV_TYPE)
@@ -278,7 +326,7 @@ async def test_every_analytics_list_parses_as_csv_and_matches_the_json(
 
     path = f"/v1/analytics/users/{tenant.user.id}"
     person = (await client.get(path, headers=admin)).json()
-    for section in ("sessions", "weekly", "criteria_trend"):
+    for section in ("sessions", "weekly", "criteria_trend", "assignments"):
         rows = _rows(await client.get(f"{path}?section={section}", headers=csv_headers))
         assert rows == [_cells(item) for item in person[section]], section
         assert rows or section != "sessions"

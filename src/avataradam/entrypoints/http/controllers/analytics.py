@@ -16,6 +16,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from avataradam.domain.pagination import MAX_PAGE_SIZE
 from avataradam.domain.usecases.analytics import MAX_RANGE_DAYS
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
@@ -30,6 +31,7 @@ from avataradam.entrypoints.http.schemas.analytics import (
     SessionOut,
     TrendWeekOut,
     UserAnalyticsOut,
+    UserAssignmentOut,
 )
 from avataradam.entrypoints.http.schemas.common import to_out
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
@@ -47,7 +49,7 @@ To = Annotated[
 OverviewSection = Literal[
     "summary", "weekly", "criteria", "blockers", "weakest_skills", "top_questions"
 ]
-UserSection = Literal["sessions", "weekly", "criteria_trend"]
+UserSection = Literal["sessions", "weekly", "criteria_trend", "assignments"]
 SUMMARY_COLUMNS = (
     "dealership_id",
     "from",
@@ -97,6 +99,8 @@ def user_csv(body: UserAnalyticsOut, section: UserSection) -> str:
         return csv_table(body.sessions, columns_of(SessionOut))
     if section == "weekly":
         return csv_table(body.weekly, columns_of(TrendWeekOut))
+    if section == "assignments":
+        return csv_table(body.assignments, columns_of(UserAssignmentOut))
     week_first = ("week", *columns_of(CriterionRateOut)[:-1])
     return csv_table(body.criteria_trend, week_first)
 
@@ -167,7 +171,30 @@ class AnalyticsController(Controller):
         section: FromQuery[UserSection] = "sessions",
     ) -> Response[UserAnalyticsOut] | Response[str]:
         analytics = await container.analytics.user(principal, user_id, start=start, end=end)
-        body = to_out(analytics, UserAnalyticsOut)
+        views = await container.assignments.list(
+            principal,
+            dealership_id=analytics.dealership_id,
+            user_id=user_id,
+            cursor=None,
+            limit=MAX_PAGE_SIZE,
+        )
+        assigned = [
+            UserAssignmentOut(
+                assignment_id=view.assignment.id,
+                scenario_id=view.assignment.scenario_id,
+                due_at=view.assignment.due_at,
+                min_score=view.assignment.min_score,
+                min_attempts=view.assignment.min_attempts,
+                status=progress.status(view.assignment, view.as_of),
+                attempts=progress.attempts,
+                best_score=progress.best_score,
+                completed_at=progress.completed_at,
+            )
+            for view in views
+            for progress in view.assignees
+            if progress.user_id == user_id
+        ]
+        body = to_out(analytics, UserAnalyticsOut, assignments=assigned)
         return _csv(user_csv(body, section)) if _wants_csv(request) else Response(body)
 
     @get(

@@ -12,6 +12,8 @@ from uuid import UUID
 
 import msgspec
 
+from avataradam.domain.model.assignments import AssignmentStatus
+
 
 class TrendWeekOut(msgspec.Struct, frozen=True):
     week: date
@@ -95,6 +97,21 @@ class SessionOut(msgspec.Struct, frozen=True):
     passed: bool | None
 
 
+class UserAssignmentOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One assignment of the person, with their progress on it."""
+
+    assignment_id: UUID
+    scenario_id: str
+    due_at: datetime
+    min_score: int
+    min_attempts: int
+    status: AssignmentStatus
+    """`open`, `done` or `overdue`, derived as in `/v1/assignments`."""
+    attempts: int
+    best_score: int | None
+    completed_at: datetime | None
+
+
 class UserAnalyticsOut(msgspec.Struct, frozen=True):
     user_id: UUID
     dealership_id: UUID
@@ -112,8 +129,9 @@ class UserAnalyticsOut(msgspec.Struct, frozen=True):
     """Pass rate per ISO week and criterion (weeks with a verdict), oldest first."""
     sessions: list[SessionOut]
     """The 100 most recent roleplay sessions started in the range, newest first."""
-    assignments: list[dict[str, Any]] | None = None
-    """Reserved for the person's assignments (/v1/assignments); null here for now."""
+    assignments: list[UserAssignmentOut] = msgspec.field(default_factory=list)
+    """The person's assignments (at most 200, newest first; not limited to the range),
+    each with their own progress (as `GET /v1/assignments?user_id=`)."""
 
 
 class RankOut(msgspec.Struct, frozen=True):
