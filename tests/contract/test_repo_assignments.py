@@ -236,24 +236,29 @@ async def test_members_pages_and_deletion(uow: UnitOfWorkFactory) -> None:
 async def test_two_transactions_each_storing_one_needed_session_complete_it_once(
     postgres_database: PostgresDatabase,
 ) -> None:
-    """Each transaction sees only its own new scorecard when it starts: the assignee's
-    row lock makes the second wait for the first, then read both sessions."""
+    """Two scorers store the two sessions the assignment needs at the same moment, each
+    recording completions before it commits: exactly one of them completes it, having
+    seen both sessions. (Whichever lock makes the second wait, the assignee's row or
+    the analytics rollup row both scorecards update, it must read the first's.)"""
     uow = PostgresUnitOfWorkFactory(postgres_database)
     d, _admin, trainee, a = await world(uow)
-    first, second = (
+    sessions = [
         msgspec.structs.replace(conversation(d, trainee), assignment_id=a.id) for _ in range(2)
-    )
-    async with uow() as one, uow() as two:
-        for work, c in ((one, first), (two, second)):
+    ]
+    async with uow() as work:
+        for c in sessions:
             await work.conversations.add(c)
+        await work.commit()
+    both_stored = asyncio.Barrier(2)
+
+    async def score(c: Conversation) -> list[AssigneeProgress]:
+        async with uow() as work:
+            await both_stored.wait()
             await work.scorecards.add(scorecard(c, ScorecardStatus.SCORED, 90, passed=True))
-        assert await one.assignments.record_completions(a.id, user_ids=None, at=NOW) == []
-        racing = asyncio.create_task(
-            two.assignments.record_completions(a.id, user_ids=None, at=NOW)
-        )
-        await asyncio.sleep(0.5)
-        assert not racing.done(), "the second transaction must wait for the first"
-        await one.commit()
-        (done,) = await racing
-        await two.commit()
-    assert (done.user_id, done.attempts) == (trainee.id, 2)
+            done = await work.assignments.record_completions(a.id, user_ids=None, at=NOW)
+            await work.commit()
+            return done
+
+    results = await asyncio.wait_for(asyncio.gather(*(score(c) for c in sessions)), 30)
+    completed = [done for result in results for done in result]
+    assert [(p.user_id, p.attempts) for p in completed] == [(trainee.id, 2)]
