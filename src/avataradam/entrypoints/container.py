@@ -96,6 +96,7 @@ from avataradam.domain.usecases.webhooks import (
     ListSubscriptions,
     RotateSecret,
 )
+from avataradam.entrypoints.knowledge_gaps import wire_knowledge_gaps
 from avataradam.entrypoints.options import (
     answer_cache_options,
     cache_options,
@@ -254,7 +255,7 @@ class Container:
             default_budget=self.settings.usage.monthly_token_budget,
         )
         self.get_usage = GetUsage(uow, self.usage_budget, clock)
-
+        self.knowledge_gaps = gaps = wire_knowledge_gaps(self)
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
         self.get_conversation = GetConversation(uow)
@@ -276,8 +277,9 @@ class Container:
                 self.cache, self.telemetry, clock, answer_cache_options(self.settings)
             ),
             budget=self.usage_budget,
+            gaps=gaps.recorder,
         )
-        self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
+        self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry, gaps.recorder)
         self.list_feedback = ListFeedback(uow)
 
     def _wire_reembedding(self) -> None:

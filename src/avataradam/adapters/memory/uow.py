@@ -19,6 +19,7 @@ from avataradam.adapters.memory.identity import (
     InMemoryRefreshTokenRepository,
     InMemoryUserRepository,
 )
+from avataradam.adapters.memory.knowledge_gaps import InMemoryKnowledgeGapRepository
 from avataradam.adapters.memory.outbox import (
     InMemoryIdempotencyRepository,
     InMemoryOutboxRepository,
@@ -59,6 +60,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.reembeddings = InMemoryReembeddingRepository(tx)
         self.scenarios = InMemoryScenarioRepository(tx)
         self.scorecards = InMemoryScorecardRepository(tx)
+        self.knowledge_gaps = InMemoryKnowledgeGapRepository(tx)
         return self
 
     async def commit(self) -> None:

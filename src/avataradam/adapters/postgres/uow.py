@@ -27,6 +27,7 @@ from avataradam.adapters.postgres.identity import (
     PostgresRefreshTokenRepository,
     PostgresUserRepository,
 )
+from avataradam.adapters.postgres.knowledge_gaps import PostgresKnowledgeGapRepository
 from avataradam.adapters.postgres.outbox import (
     PostgresIdempotencyRepository,
     PostgresOutboxRepository,
@@ -148,6 +149,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.reembeddings = PostgresReembeddingRepository(connection)
         self.scenarios = PostgresScenarioRepository(connection)
         self.scorecards = PostgresScorecardRepository(connection)
+        self.knowledge_gaps = PostgresKnowledgeGapRepository(connection)
         return self
 
     async def commit(self) -> None:

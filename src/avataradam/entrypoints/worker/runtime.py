@@ -36,7 +36,8 @@ class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
     Every worker process relays the outbox, reconciles stuck documents (those whose
-    processing lease lapsed included) and pending scorecards nobody scores, re-drives
+    processing lease lapsed included), pending scorecards nobody scores and knowledge-gap
+    questions nobody grouped, re-drives
     overdue webhook deliveries and purges
     expired idempotency keys, once as it starts and then every
     `ingestion.reconcile_interval_s`; all are safe to run in many processes at once
@@ -162,6 +163,9 @@ class WorkerRuntime(dramatiq.Middleware):
             done["relayed"] = await container.relay_outbox()
             done["redriven"] = [str(i) for i in await container.reconcile_documents()]
             done["scorings_redriven"] = [str(i) for i in await container.scoring.reconcile()]
+            done["knowledge_gaps_redriven"] = [
+                str(i) for i in await container.knowledge_gaps.reconcile()
+            ]
             done["reembeddings_resumed"] = [
                 f"{r.dealership_id}/{r.generation}"
                 for r in await container.reconcile_reembeddings()

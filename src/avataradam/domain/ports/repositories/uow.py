@@ -19,6 +19,7 @@ from avataradam.domain.ports.repositories.identity import (
     RefreshTokenRepository,
     UserRepository,
 )
+from avataradam.domain.ports.repositories.knowledge_gaps import KnowledgeGapRepository
 from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
 from avataradam.domain.ports.repositories.scenarios import ScenarioRepository
 from avataradam.domain.ports.repositories.scorecards import ScorecardRepository
@@ -50,6 +51,7 @@ class UnitOfWork(Protocol):
     reembeddings: ReembeddingRepository
     scenarios: ScenarioRepository
     scorecards: ScorecardRepository
+    knowledge_gaps: KnowledgeGapRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from uuid import UUID
 
 import msgspec
 
@@ -23,7 +24,7 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.passages import TokenCounter
 from avataradam.domain.ports.caching import AnswerCache
-from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatModel,
     ChatModelUnavailable,
@@ -44,6 +45,7 @@ from avataradam.domain.usecases.conversations.replies import (
     calls_model,
     rules_reply,
 )
+from avataradam.domain.usecases.knowledge_gaps import GapRecorder
 from avataradam.domain.usecases.usage import Hold, UsageBudget
 
 
@@ -63,8 +65,9 @@ class ReplyGenerator:
         answers: AnswerCache | None,
         budget: UsageBudget | None,
         model_info: ModelInfo,
+        gaps: GapRecorder | None = None,
     ) -> None:
-        self._uow, self._model = uow, model
+        self._uow, self._model, self._gaps = uow, model, gaps
         self._citations, self._answers, self._budget = citations, answers, budget
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
         self._count = count_tokens
@@ -88,12 +91,14 @@ class ReplyGenerator:
         cache: str,
         answer_key: str | None,
         hold: Hold | None = None,
+        top_score: float | None = None,
     ) -> None:
         """Generates the reply to `user_message` (streamed to `stream` as it comes), then
         stores both messages with the reply's usage and settles `hold`. Ends `stream`
         with `ReplyDone`, or `ReplyFailed` carrying what was raised (the hold given
         back); never raises but `CancelledError`. `started` is the request's
-        `Clock.monotonic` reading; `cache` the retrieval's outcome (for telemetry)."""
+        `Clock.monotonic` reading; `cache` the retrieval's outcome (for telemetry);
+        `top_score` the best retrieved passage's score (a knowledge gap's, `GapRecorder`)."""
         timing = Timing(self._clock, started)
         settled: int | None = None
         try:
@@ -112,7 +117,9 @@ class ReplyGenerator:
                     self._telemetry.event("usage_budget_settle_failed", code=exc.code, tokens=spent)
             elif self._budget is not None and record is not None:
                 await self._budget.count_unheld(conversation.dealership_id, record.tokens)
-            alerts = await self._store(conversation, user_message, reply, record, hold, used)
+            alerts = await self._store(
+                conversation, user_message, reply, record, hold, used, (prompt, top_score)
+            )
         except asyncio.CancelledError:
             stream.put(ReplyFailed(error=ChatModelUnavailable("the reply was cancelled")))
             await self._give_back(hold, settled)
@@ -321,9 +328,11 @@ class ReplyGenerator:
         record: UsageRecord | None,
         hold: Hold | None,
         used: int | None,
+        retrieved: tuple[Prompt, float | None],
     ) -> list[int]:
-        """Stores both messages, the reply's usage and any budget alert it raises, in
-        one transaction; returns the thresholds raised."""
+        """Stores both messages, the reply's usage, any budget alert it raises and the
+        question if it was a knowledge gap, in one transaction; returns the thresholds
+        raised. `retrieved`: the prompt and the best retrieved passage's score."""
         async with self._uow() as uow:
             await uow.conversations.add_message(user_message)
             await uow.conversations.add_message(reply)
@@ -333,5 +342,28 @@ class ReplyGenerator:
                 await uow.usage.add(record)
             if hold is not None and self._budget is not None:
                 alerts = await self._budget.record_alerts(uow, hold, used)
+            gap = await self._record_gap(uow, conversation, user_message, reply, retrieved)
             await uow.commit()
+        if self._gaps is not None:
+            await self._gaps.announce(gap)
         return alerts
+
+    async def _record_gap(
+        self,
+        uow: UnitOfWork,
+        conversation: Conversation,
+        user_message: Message,
+        reply: Message,
+        retrieved: tuple[Prompt, float | None],
+    ) -> UUID | None:
+        if self._gaps is None:
+            return None
+        prompt, top_score = retrieved
+        return await self._gaps.record_reply(
+            uow,
+            conversation=conversation,
+            question=user_message,
+            reply=reply,
+            material=bool(prompt.grounding.passages),
+            top_score=top_score,
+        )
