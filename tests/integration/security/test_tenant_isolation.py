@@ -26,6 +26,7 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"rating": "down"},
     ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {},
     ("PATCH", "/v1/scenarios/{scenario_id:str}"): {"title": "Taken over"},
+    ("POST", "/v1/analytics/knowledge-gaps/{gap_id:uuid}/resolve"): {"note": "Taken over"},
 }
 OWNER_READS = {
     "dealership_id": None,  # super-admin-only: the owner's admin cannot read it either
@@ -35,6 +36,7 @@ OWNER_READS = {
     "conversation_id": "/v1/conversations/{}",
     "scenario_id": "/v1/scenarios/{}",
     "message_id": None,  # read through its conversation
+    "gap_id": None,  # read through the list (test_nothing_of_the_victim_changed)
 }
 
 
@@ -185,6 +187,9 @@ async def test_nothing_of_the_victim_changed(
     assert scenario.json()["title"] != "Taken over"
     feedback = await client.get("/v1/feedback", headers=owner)
     assert feedback.json()["items"] == []
+    gaps = await client.get("/v1/analytics/knowledge-gaps", headers=owner)
+    [gap] = gaps.json()["items"]
+    assert (gap["id"], gap["status"]) == (victim.ids["gap_id"], "open")
     dealership = await client.get(
         f"/v1/dealerships/{victim.ids['dealership_id']}", headers=super_admin.headers
     )

@@ -131,8 +131,8 @@ class PostgresKnowledgeGapRepository(ConnectionRepository):
     @translate
     async def lock_dealership(self, dealership_id: UUID) -> None:
         await self._conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('knowledge_gaps:' || $1::text, 0))",
-            dealership_id,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            f"knowledge_gaps:{dealership_id}",
         )
 
     @translate

@@ -124,6 +124,13 @@ TAGS = [
     Tag(name="feedback", description="Ratings of Adam's answers; reports for admins."),
     Tag(name="webhooks", description="Signed event deliveries (Standard Webhooks)."),
     Tag(name="usage", description="Model usage per day and monthly token budgets."),
+    Tag(
+        name="analytics",
+        description=(
+            "What managers read: knowledge gaps (training questions the knowledge base "
+            "could not answer, grouped); JSON, or CSV with `Accept: text/csv`."
+        ),
+    ),
     Tag(name="health", description="Liveness and readiness probes."),
 ]
 

@@ -156,7 +156,8 @@ class KnowledgeGapController(Controller):
         operation_id="resolveKnowledgeGap",
         summary="Mark a knowledge gap resolved (admins)",
         description=(
-            "E.g. after uploading the document that answers it; `note` says what was done. "
+            "E.g. after uploading the document that answers it; the body is `{}` or "
+            '`{"note": …}` saying what was done. '
             "The gap stays resolved when its question is asked again, and reads "
             "`recurred: true`; resolving it again starts a new watch. Answers the gap "
             "counted over all its questions. Another dealership's gap answers 404."
@@ -166,14 +167,11 @@ class KnowledgeGapController(Controller):
     async def resolve(
         self,
         gap_id: FromPath[UUID],
+        data: JSONBody[ResolveGapIn],
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
-        data: JSONBody[ResolveGapIn | None] = None,
     ) -> KnowledgeGapOut:
         gap = await container.knowledge_gaps.resolve(
-            principal,
-            gap_id,
-            note=data.note if data else None,
-            dealership_id=data.dealership_id if data else None,
+            principal, gap_id, note=data.note, dealership_id=data.dealership_id
         )
         return to_out(gap, KnowledgeGapOut)
