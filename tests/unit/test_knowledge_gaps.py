@@ -13,6 +13,7 @@ import pytest
 
 from avataradam.adapters.memory.queue import InMemoryTaskQueue
 from avataradam.adapters.memory.telemetry import InMemoryTelemetry
+from avataradam.adapters.memory.uow import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 from avataradam.adapters.system import UuidGenerator
 from avataradam.domain.access import Principal
 from avataradam.domain.errors import InvalidInput, InvalidRequest, NotFound, PermissionDenied
@@ -365,3 +366,30 @@ def test_the_csv_parses_to_the_gaps_and_defuses_formulas() -> None:
     assert (record["count"], record["no_material"], record["thumbs_down"]) == ("3", "2", "1")
     assert record["examples"].split("\n") == ['Does GAP, "really", cover it?', "'-1 or not"]
     assert (record["status"], record["recurred"], record["resolved_at"]) == ("open", "false", "")
+
+
+class RecordingFactory:
+    """`UnitOfWorkFactory` over the world's, recording whether each unit is read-only."""
+
+    def __init__(self, inner: InMemoryUnitOfWorkFactory) -> None:
+        self.inner = inner
+        self.read_only: list[bool] = []
+
+    def __call__(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+        self.read_only.append(read_only)
+        return self.inner(read_only=read_only)
+
+
+async def test_the_list_reads_through_read_only_units_only_the_replicas_work() -> None:
+    world = GapWorld()
+    dealership = await world.chat.dealership()
+    trainee = await world.chat.user(dealership)
+    admin = await world.chat.user(dealership, Role.DEALERSHIP_ADMIN)
+    await world.ask(trainee, "Does GAP cover my deductible?")
+    await world.group(dealership)
+    factory = RecordingFactory(world.chat.uow)
+
+    [gap] = (await ListKnowledgeGaps(factory, world.clock)(admin)).items
+
+    assert gap.count == 1
+    assert factory.read_only == [True]
