@@ -165,6 +165,23 @@ async def test_unanswered_and_rated_down_questions_are_grouped_counted_and_resol
     assert set(below) == {KEY, KEY_AGAIN, PAINT}
     assert all(score is not None and score < FLOOR for score in below.values()), below
 
+    # Two at a time: the same gaps in the same order, the cursor in the CSV's header too.
+    paged: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = await api.get(GAPS, params=params, headers=tenant.admin.headers)
+        assert page.status_code == 200, page.text
+        paged += page.json()["items"]
+        as_csv_page = await api.get(
+            GAPS, params=params, headers=tenant.admin.headers | {"Accept": "text/csv"}
+        )
+        assert as_csv_page.headers.get("x-next-cursor") == page.json()["next_cursor"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert [g["id"] for g in paged] == [g["id"] for g in gaps]
+
     # The same page as CSV.
     as_csv = await api.get(GAPS, headers=tenant.admin.headers | {"Accept": "text/csv"})
     assert as_csv.status_code == 200, as_csv.text
