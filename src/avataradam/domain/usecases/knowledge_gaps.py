@@ -63,15 +63,17 @@ class GapRecorder:
     async def record_reply(
         self,
         uow: UnitOfWork,
-        *,
         conversation: Conversation,
         question: Message,
         reply: Message,
-        material: bool,
-        top_score: float | None,
+        *,
+        retrieved: tuple[bool, float | None],
     ) -> UUID | None:
         """Records `question` when `reply` is a gap (`classify_reply`); the dealership to
-        `announce` after the commit, None when nothing was recorded."""
+        `announce` after the commit, None when nothing was recorded. `retrieved`: whether
+        some passage reached the relevance floor, and the best passage's score (None:
+        nothing retrieved)."""
+        material, top_score = retrieved
         reason = classify_reply(
             training=conversation.mode is ConversationMode.TRAINING,
             material=material,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from uuid import UUID
 
 import msgspec
 
@@ -24,7 +23,7 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.passages import TokenCounter
 from avataradam.domain.ports.caching import AnswerCache
-from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
+from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
     ChatModel,
     ChatModelUnavailable,
@@ -97,8 +96,7 @@ class ReplyGenerator:
         stores both messages with the reply's usage and settles `hold`. Ends `stream`
         with `ReplyDone`, or `ReplyFailed` carrying what was raised (the hold given
         back); never raises but `CancelledError`. `started` is the request's
-        `Clock.monotonic` reading; `cache` the retrieval's outcome (for telemetry);
-        `top_score` the best retrieved passage's score (a knowledge gap's, `GapRecorder`)."""
+        `Clock.monotonic` reading; `cache` the retrieval's outcome (for telemetry)."""
         timing = Timing(self._clock, started)
         settled: int | None = None
         try:
@@ -117,9 +115,8 @@ class ReplyGenerator:
                     self._telemetry.event("usage_budget_settle_failed", code=exc.code, tokens=spent)
             elif self._budget is not None and record is not None:
                 await self._budget.count_unheld(conversation.dealership_id, record.tokens)
-            alerts = await self._store(
-                conversation, user_message, reply, record, hold, used, (prompt, top_score)
-            )
+            found = (bool(prompt.grounding.passages), top_score)
+            alerts = await self._store(conversation, user_message, reply, record, hold, used, found)
         except asyncio.CancelledError:
             stream.put(ReplyFailed(error=ChatModelUnavailable("the reply was cancelled")))
             await self._give_back(hold, settled)
@@ -328,11 +325,11 @@ class ReplyGenerator:
         record: UsageRecord | None,
         hold: Hold | None,
         used: int | None,
-        retrieved: tuple[Prompt, float | None],
+        retrieved: tuple[bool, float | None],
     ) -> list[int]:
         """Stores both messages, the reply's usage, any budget alert it raises and the
         question if it was a knowledge gap, in one transaction; returns the thresholds
-        raised. `retrieved`: the prompt and the best retrieved passage's score."""
+        raised. `retrieved`: whether passages reached the floor, the best one's score."""
         async with self._uow() as uow:
             await uow.conversations.add_message(user_message)
             await uow.conversations.add_message(reply)
@@ -342,28 +339,12 @@ class ReplyGenerator:
                 await uow.usage.add(record)
             if hold is not None and self._budget is not None:
                 alerts = await self._budget.record_alerts(uow, hold, used)
-            gap = await self._record_gap(uow, conversation, user_message, reply, retrieved)
+            gap = None
+            if self._gaps is not None:
+                gap = await self._gaps.record_reply(
+                    uow, conversation, user_message, reply, retrieved=retrieved
+                )
             await uow.commit()
         if self._gaps is not None:
             await self._gaps.announce(gap)
         return alerts
-
-    async def _record_gap(
-        self,
-        uow: UnitOfWork,
-        conversation: Conversation,
-        user_message: Message,
-        reply: Message,
-        retrieved: tuple[Prompt, float | None],
-    ) -> UUID | None:
-        if self._gaps is None:
-            return None
-        prompt, top_score = retrieved
-        return await self._gaps.record_reply(
-            uow,
-            conversation=conversation,
-            question=user_message,
-            reply=reply,
-            material=bool(prompt.grounding.passages),
-            top_score=top_score,
-        )
