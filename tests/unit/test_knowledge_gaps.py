@@ -278,7 +278,12 @@ async def test_the_reconciler_re_drives_questions_left_ungrouped() -> None:
     world.clock.current = world.started + timedelta(days=365)
     assert await reconcile() == [dealership]
     assert [t.payload for t in queue.sent] == [{"dealership_id": str(dealership)}]
+    world.clock.advance(60)
+    assert await reconcile() == [], "re-driven once per hour (`after`) while still pending"
+    world.clock.advance(3600)
+    assert await reconcile() == [dealership]
     await world.group(dealership)
+    world.clock.advance(7200)
     assert await reconcile() == []
 
 

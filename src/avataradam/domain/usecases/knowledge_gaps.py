@@ -230,19 +230,25 @@ class GroupKnowledgeGaps:
 
 class ReconcileKnowledgeGaps:
     """Enqueues the grouping of dealerships whose questions stayed ungrouped longer than
-    `after` (the task message was lost, or its run failed)."""
+    `after` (the task message was lost, or its runs failed). This process re-drives a
+    dealership at most once per `after`: a grouping that keeps failing (the embedder
+    down) is not enqueued again on every tick while its retries are still due."""
 
     def __init__(
         self, uow: UnitOfWorkFactory, queue: TaskQueue, clock: Clock, *, after: timedelta
     ) -> None:
         self._uow, self._queue, self._clock, self._after = uow, queue, clock, after
+        self._redriven: dict[UUID, datetime] = {}
 
     async def __call__(self, limit: int = 100) -> list[UUID]:
-        asked_before: datetime = self._clock.now() - self._after
+        now = self._clock.now()
         async with self._uow(read_only=True) as uow:
-            dealerships = await uow.knowledge_gaps.dealerships_pending(
-                asked_before=asked_before, limit=limit
+            pending = await uow.knowledge_gaps.dealerships_pending(
+                asked_before=now - self._after, limit=limit
             )
-        for dealership_id in dealerships:
+        self._redriven = {d: at for d, at in self._redriven.items() if now - at < self._after}
+        redriven = [d for d in pending if d not in self._redriven]
+        for dealership_id in redriven:
             await self._queue.enqueue(GROUP_KNOWLEDGE_GAPS, {"dealership_id": str(dealership_id)})
-        return dealerships
+            self._redriven[dealership_id] = now
+        return redriven
