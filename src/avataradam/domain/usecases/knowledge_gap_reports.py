@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
+import msgspec
+
 from avataradam.domain.access import Principal, dealership_scope, require_role
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Role
@@ -34,11 +36,11 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-class GapPage:
+class GapPage(msgspec.Struct, frozen=True):
     """One page of gaps and the cursor of the next (None on the last)."""
 
-    def __init__(self, items: list[KnowledgeGap], next_cursor: str | None) -> None:
-        self.items, self.next_cursor = items, next_cursor
+    items: list[KnowledgeGap]
+    next_cursor: str | None
 
 
 class ListKnowledgeGaps:
