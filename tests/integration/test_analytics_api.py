@@ -310,7 +310,14 @@ async def test_every_analytics_list_parses_as_csv_and_matches_the_json(
     admin = tenant.admin.headers
     csv_headers = admin | {"Accept": CSV_TYPE}
     overview = (await client.get("/v1/analytics/overview", headers=admin)).json()
-    for section in ("weekly", "criteria", "blockers", "weakest_skills", "top_questions"):
+    for section in (
+        "weekly",
+        "criteria",
+        "blockers",
+        "weakest_skills",
+        "top_questions",
+        "knowledge_gaps",
+    ):
         rows = _rows(
             await client.get(f"/v1/analytics/overview?section={section}", headers=csv_headers)
         )

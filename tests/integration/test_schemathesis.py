@@ -10,6 +10,7 @@ operation is bounded so the whole run stays well under a minute and a half.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.settings import load_settings
 from ops.harness.processes import free_port, wait_until_healthy
 from tests.integration.conftest import PASSWORD, service_environment
 from tests.support.processes import ServiceProcess
@@ -83,7 +86,26 @@ def _create_super_admin(env: dict[str, str], email: str, log: Path) -> None:
     assert process.process.wait(60) == 0, process.output()
 
 
-def _seed(api: LiveApi) -> None:
+def _knowledge_gap(api: LiveApi, env: dict[str, str], dealership_id: str) -> str:
+    """The admin's dealership's one knowledge gap, grouped in this process (a worker may
+    not run): its rated-down question is a gap whatever the retrieval found."""
+
+    async def group() -> None:
+        container = build_container(load_settings(env, env_file=None))
+        await container.start()
+        try:
+            await container.knowledge_gaps.group(uuid.UUID(dealership_id))
+        finally:
+            await container.close()
+
+    asyncio.run(group())
+    listed = httpx.get(f"{api.base_url}/v1/analytics/knowledge-gaps", headers=api.admin, timeout=30)
+    assert listed.status_code == 200, listed.text
+    [gap] = listed.json()["items"]
+    return str(gap["id"])
+
+
+def _seed(api: LiveApi, env: dict[str, str], dealership_id: str) -> None:
     """One object of each kind, so fuzzing also runs with ids that exist."""
     spare = api.post("/v1/dealerships", api.super_admin, json={"name": "Fuzz Spare"})
     user = api.post(
@@ -151,6 +173,7 @@ def _seed(api: LiveApi) -> None:
         api.admin,
         json={"content": "What does GAP cover?"},
     )
+    api.post(f"/v1/messages/{reply['id']}/feedback", api.admin, json={"rating": "down"})
     reembedding = api.post(
         f"/v1/admin/dealerships/{spare['id']}/reembeddings",
         api.super_admin,
@@ -167,6 +190,7 @@ def _seed(api: LiveApi) -> None:
         rubric=rubric["id"],  # own: publishing a version reaches the use case
         conversation_id=conversation["id"],
         message_id=reply["id"],
+        gap_id=_knowledge_gap(api, env, dealership_id),
     )
 
 
@@ -205,7 +229,7 @@ def live_api(
             },
         )
         api.admin = _sign_in(base_url, admin_email)
-        _seed(api)
+        _seed(api, env, dealership["id"])
         yield api
     finally:
         process.stop()

@@ -54,6 +54,7 @@ from avataradam.domain.usecases.conversations.start import (
     NewConversation,
     StartConversation,
 )
+from avataradam.domain.usecases.knowledge_gaps import GapRecorder
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.usage import UsageBudget
 from tests.support.world import answer_cache_options, cache_options, chat_options
@@ -106,6 +107,7 @@ class World:
         budget: Callable[[UnitOfWorkFactory], UsageBudget] | None = None,
         spans: SentenceSpans = sentence_spans,
         split: Sentences = sentences,
+        gaps: GapRecorder | None = None,
     ) -> None:
         store = InMemoryStore()
         self.store = store
@@ -153,8 +155,9 @@ class World:
             options or chat_options(),
             answers=answers,
             budget=self.budget,
+            gaps=gaps,
         )
-        self.rate = RateMessage(self.uow, clock, ids, self.telemetry)
+        self.rate = RateMessage(self.uow, clock, ids, self.telemetry, gaps)
         self.feedback = ListFeedback(self.uow)
 
     async def start(self, principal: Principal, new: NewConversation) -> Conversation:

@@ -176,6 +176,7 @@ def test_list_pages_keep_their_published_component_names(spec: dict[str, Any]) -
             "DealershipOut",
             "DocumentOut",
             "FeedbackReportOut",
+            "KnowledgeGapOut",
             "RubricOut",
             "TrainingScenarioOut",
             "UserOut",

@@ -17,6 +17,7 @@ import pytest
 
 from avataradam.domain.model import assignments as assignment
 from avataradam.domain.model import scenarios as scenario
+from avataradam.domain.model.knowledge_gaps import MAX_RESOLVE_NOTE_CHARS
 from avataradam.domain.pagination import MAX_PAGE_SIZE
 from avataradam.domain.training import authoring as rubric
 from avataradam.domain.usecases.conversations.chat import MAX_MESSAGE_CHARS
@@ -76,6 +77,7 @@ DOMAIN: dict[str, Limits] = {
     "MessageCreate.content": {"minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
     "ConversationCreate.scenario": {"maxLength": MAX_SCENARIO_CHARS},
     "FeedbackCreate.reason": {"maxLength": MAX_REASON_CHARS},
+    "ResolveGapIn.note": {"maxLength": MAX_RESOLVE_NOTE_CHARS},
     "query limit": PAGE_SIZE,
     "query difficulty": DIFFICULTY,
     "ScenarioCreate.difficulty": DIFFICULTY,

@@ -7,6 +7,8 @@ DELETE_DOCUMENT = "delete_document"
 DELIVER_WEBHOOK = "deliver_webhook"
 REEMBED_KNOWLEDGE_BASE = "reembed_knowledge_base"
 SCORE_CONVERSATION = "score_conversation"
+GROUP_KNOWLEDGE_GAPS = "group_knowledge_gaps"
+"""Groups a dealership's new knowledge-gap questions (payload `dealership_id`)."""
 
 OUTBOX_TASK = "task"
 """Outbox kind: payload carries `task` plus that task's arguments."""

@@ -41,7 +41,6 @@ from avataradam.domain.ports.services import (
 )
 from avataradam.domain.ports.system import Clock, IdGenerator, PasswordHasher, TokenService
 from avataradam.domain.profiles import VectorProfiles
-from avataradam.domain.usecases.analytics import Analytics
 from avataradam.domain.usecases.auth import Authenticate, Login, Logout, Refresh, TokenIssuer
 from avataradam.domain.usecases.conversations.chat import SendMessage
 from avataradam.domain.usecases.conversations.feedback import ListFeedback, RateMessage
@@ -56,11 +55,7 @@ from avataradam.domain.usecases.dealerships import (
     ListDealerships,
     UpdateDealership,
 )
-from avataradam.domain.usecases.document_jobs import (
-    MarkFailed,
-    PurgeDocument,
-    ReconcileDocuments,
-)
+from avataradam.domain.usecases.document_jobs import MarkFailed, PurgeDocument, ReconcileDocuments
 from avataradam.domain.usecases.documents import (
     DeleteDocument,
     GetDocument,
@@ -96,6 +91,7 @@ from avataradam.domain.usecases.webhooks import (
     ListSubscriptions,
     RotateSecret,
 )
+from avataradam.entrypoints.knowledge_gaps import wire_knowledge_gaps
 from avataradam.entrypoints.options import (
     answer_cache_options,
     cache_options,
@@ -186,7 +182,9 @@ class Container:
         self.get_user = GetUser(uow)
         self.list_users = ListUsers(uow)
         self.update_user = UpdateUser(uow, self.hasher, clock, self.accounts)
-        self.scenarios, self.assignments, self.rubrics = training_use_cases(uow, clock, ids)
+        self.scenarios, self.assignments, self.rubrics, self.analytics = training_use_cases(
+            uow, clock, ids
+        )
 
         dispatcher = TaskDispatcher(self.queue, clock, ids)
         self.upload_document = UploadDocument(uow, dispatcher, clock, ids)
@@ -254,8 +252,7 @@ class Container:
             default_budget=self.settings.usage.monthly_token_budget,
         )
         self.get_usage = GetUsage(uow, self.usage_budget, clock)
-        self.analytics = Analytics(uow, clock)
-
+        self.knowledge_gaps = gaps = wire_knowledge_gaps(self)
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
         self.get_conversation = GetConversation(uow)
@@ -277,8 +274,9 @@ class Container:
                 self.cache, self.telemetry, clock, answer_cache_options(self.settings)
             ),
             budget=self.usage_budget,
+            gaps=gaps.recorder,
         )
-        self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry)
+        self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry, gaps.recorder)
         self.list_feedback = ListFeedback(uow)
 
     def _wire_reembedding(self) -> None:

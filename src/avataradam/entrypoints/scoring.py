@@ -16,6 +16,7 @@ from avataradam.domain.training.llm_judge import LlmJudge
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import ScorerRef
 from avataradam.domain.training.suggestions import SuggestWording
+from avataradam.domain.usecases.analytics import Analytics
 from avataradam.domain.usecases.assignment_events import AnnounceAssignmentCompletion
 from avataradam.domain.usecases.assignments import AssignmentUseCases
 from avataradam.domain.usecases.conversations.chat import relevance_floor
@@ -52,12 +53,14 @@ class Scoring:
 
 def training_use_cases(
     uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator
-) -> tuple[ScenarioUseCases, AssignmentUseCases, RubricUseCases]:
-    """The training product's resource use cases: scenarios, assignments, own rubrics."""
+) -> tuple[ScenarioUseCases, AssignmentUseCases, RubricUseCases, Analytics]:
+    """The training product's resource use cases: scenarios, assignments, own rubrics,
+    and the managers' analytics."""
     return (
         ScenarioUseCases(uow, clock, ids),
         AssignmentUseCases(uow, clock, ids),
         RubricUseCases(uow, clock),
+        Analytics(uow, clock),
     )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import pytest
 
+from avataradam.domain.model.knowledge_gaps import GapQuestion, GapReason
 from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
 from tests.integration.conftest import Account, Tenant, new_tenant, service_environment
@@ -48,7 +52,36 @@ async def _created(response: httpx.Response) -> dict[str, object]:
     return body
 
 
-async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
+async def _knowledge_gap(
+    client: httpx.AsyncClient, container: Container, tenant: Tenant, reply: dict[str, object]
+) -> str:
+    """The tenant's knowledge gap of the reply's question. Recorded here too (no-op if
+    the chat recorded it): the reply is a gap only if the worker had not ingested the
+    document yet; grouped in this process (a worker may not run)."""
+    message_id, dealership_id = uuid.UUID(str(reply["id"])), uuid.UUID(tenant.dealership_id)
+    async with container.uow() as uow:
+        await uow.knowledge_gaps.add_question(
+            GapQuestion(
+                message_id=message_id,
+                dealership_id=dealership_id,
+                conversation_id=uuid.UUID(str(reply["conversation_id"])),
+                user_id=uuid.UUID(tenant.user.id),
+                question="How do I present GAP?",
+                language="en",
+                reason=GapReason.NO_MATERIAL,
+                top_score=None,
+                asked_at=datetime.fromisoformat(str(reply["created_at"])),
+            )
+        )
+        await uow.commit()
+    await container.knowledge_gaps.group(dealership_id)
+    listed = await client.get("/v1/analytics/knowledge-gaps", headers=tenant.admin.headers)
+    assert listed.status_code == 200, listed.text
+    [gap] = listed.json()["items"]
+    return str(gap["id"])
+
+
+async def holdings_of(client: httpx.AsyncClient, tenant: Tenant, container: Container) -> Holdings:
     admin, user = tenant.admin.headers, tenant.user.headers
     document = await _created(
         await client.post(
@@ -137,13 +170,14 @@ async def holdings_of(client: httpx.AsyncClient, tenant: Tenant) -> Holdings:
             "rubric": str(rubric["id"]),  # an own rubric's id is unique per dealership only
             "conversation_id": str(conversation["id"]),
             "message_id": str(reply["id"]),
+            "gap_id": await _knowledge_gap(client, container, tenant, reply),
         },
     )
 
 
 @pytest.fixture(scope="module")
-async def victim(client: httpx.AsyncClient, super_admin: Account) -> Holdings:
-    return await holdings_of(client, await new_tenant(client, super_admin))
+async def victim(client: httpx.AsyncClient, super_admin: Account, container: Container) -> Holdings:
+    return await holdings_of(client, await new_tenant(client, super_admin), container)
 
 
 @pytest.fixture(scope="module")

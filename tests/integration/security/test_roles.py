@@ -52,6 +52,8 @@ ADMIN_ONLY: set[Route] = {
     ("GET", "/v1/feedback"),
     ("GET", "/v1/usage"),
     ("GET", "/v1/analytics/overview"),
+    ("GET", "/v1/analytics/knowledge-gaps"),
+    ("POST", "/v1/analytics/knowledge-gaps/{gap_id:uuid}/resolve"),
     # The dealership's own scenarios; built-ins are read-only for every role.
     ("POST", "/v1/scenarios"),
     ("PATCH", "/v1/scenarios/{scenario_id:str}"),
@@ -174,6 +176,9 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
         ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"json": {"rating": "up"}},
         ("POST", "/v1/auth/logout"): {"json": {"refresh_token": "not-a-session"}},
         ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {"json": {}},
+        ("POST", "/v1/analytics/knowledge-gaps/{gap_id:uuid}/resolve"): {
+            "json": {"note": "Rogue resolution"}
+        },
         # A new password too short to be set: authorized, then refused as malformed.
         ("POST", "/v1/me/password"): {
             "json": {"current_password": PASSWORD, "new_password": "too-short"}
@@ -186,9 +191,9 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-async def own(client: httpx.AsyncClient, attacker: Tenant) -> Holdings:
+async def own(client: httpx.AsyncClient, attacker: Tenant, container: Container) -> Holdings:
     """The caller's own dealership's objects; `user_id` is another user (the admin)."""
-    holdings = await holdings_of(client, attacker)
+    holdings = await holdings_of(client, attacker, container)
     return Holdings(holdings.tenant, holdings.ids | {"user_id": attacker.admin.id})
 
 

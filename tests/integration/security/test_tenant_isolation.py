@@ -27,6 +27,7 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {},
     ("PATCH", "/v1/scenarios/{scenario_id:str}"): {"title": "Taken over"},
     ("PATCH", "/v1/assignments/{assignment_id:uuid}"): {"note": "Taken over"},
+    ("POST", "/v1/analytics/knowledge-gaps/{gap_id:uuid}/resolve"): {"note": "Taken over"},
 }
 OWNER_READS = {
     "dealership_id": None,  # super-admin-only: the owner's admin cannot read it either
@@ -37,6 +38,7 @@ OWNER_READS = {
     "scenario_id": "/v1/scenarios/{}",
     "assignment_id": "/v1/assignments/{}",
     "message_id": None,  # read through its conversation
+    "gap_id": None,  # read through the list (test_nothing_of_the_victim_changed)
 }
 
 
@@ -258,6 +260,9 @@ async def test_nothing_of_the_victim_changed(
     assert assignment.json()["note"] != "Taken over"
     feedback = await client.get("/v1/feedback", headers=owner)
     assert feedback.json()["items"] == []
+    gaps = await client.get("/v1/analytics/knowledge-gaps", headers=owner)
+    [gap] = gaps.json()["items"]
+    assert (gap["id"], gap["status"]) == (victim.ids["gap_id"], "open")
     dealership = await client.get(
         f"/v1/dealerships/{victim.ids['dealership_id']}", headers=super_admin.headers
     )

@@ -14,6 +14,7 @@ from avataradam.domain.errors import TaskQueueUnavailable
 from avataradam.domain.tasks import (
     DELETE_DOCUMENT,
     DELIVER_WEBHOOK,
+    GROUP_KNOWLEDGE_GAPS,
     INGEST_DOCUMENT,
     REEMBED_KNOWLEDGE_BASE,
     SCORE_CONVERSATION,
@@ -25,6 +26,7 @@ QUEUES: dict[str, str] = {
     DELIVER_WEBHOOK: "webhooks",
     REEMBED_KNOWLEDGE_BASE: "ingest",
     SCORE_CONVERSATION: "ingest",
+    GROUP_KNOWLEDGE_GAPS: "ingest",
 }
 """Queue of each task. A worker consumes the queues it is given (`avataradam worker
 --queues`); only with one worker per queue do ingestion and webhooks not wait behind

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+from avataradam.adapters.memory.gap_rows import GapQuestionRow, GapRow
 from avataradam.domain.errors import ConcurrentUpdate, NotFound
 from avataradam.domain.model import (
     Chunk,
@@ -73,6 +74,8 @@ class Tables:
     rubric_versions: dict[tuple[UUID, str, int], StoredRubric] = dataclasses.field(
         default_factory=dict
     )
+    gap_questions: dict[UUID, GapQuestionRow] = dataclasses.field(default_factory=dict)
+    gaps: dict[UUID, GapRow] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})

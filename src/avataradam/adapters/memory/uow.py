@@ -21,6 +21,7 @@ from avataradam.adapters.memory.identity import (
     InMemoryRefreshTokenRepository,
     InMemoryUserRepository,
 )
+from avataradam.adapters.memory.knowledge_gaps import InMemoryKnowledgeGapRepository
 from avataradam.adapters.memory.outbox import (
     InMemoryIdempotencyRepository,
     InMemoryOutboxRepository,
@@ -65,6 +66,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.assignments = InMemoryAssignmentRepository(tx)
         self.rubrics = InMemoryRubricRepository(tx)
         self.analytics = InMemoryAnalyticsRepository(tx)
+        self.knowledge_gaps = InMemoryKnowledgeGapRepository(tx)
         return self
 
     async def commit(self) -> None:

@@ -29,6 +29,7 @@ from avataradam.adapters.postgres.identity import (
     PostgresRefreshTokenRepository,
     PostgresUserRepository,
 )
+from avataradam.adapters.postgres.knowledge_gaps import PostgresKnowledgeGapRepository
 from avataradam.adapters.postgres.outbox import (
     PostgresIdempotencyRepository,
     PostgresOutboxRepository,
@@ -154,6 +155,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.assignments = PostgresAssignmentRepository(connection)
         self.rubrics = PostgresRubricRepository(connection)
         self.analytics = PostgresAnalyticsRepository(connection)
+        self.knowledge_gaps = PostgresKnowledgeGapRepository(connection)
         return self
 
     async def commit(self) -> None:

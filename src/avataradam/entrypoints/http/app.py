@@ -28,6 +28,7 @@ from avataradam.entrypoints.http.controllers.conversations import (
 from avataradam.entrypoints.http.controllers.documents import DocumentController
 from avataradam.entrypoints.http.controllers.health import HealthController
 from avataradam.entrypoints.http.controllers.identity import AuthController, MeController
+from avataradam.entrypoints.http.controllers.knowledge_gaps import KnowledgeGapController
 from avataradam.entrypoints.http.controllers.reembeddings import ReembeddingController
 from avataradam.entrypoints.http.controllers.rubrics import RubricController
 from avataradam.entrypoints.http.controllers.scenarios import ScenarioController
@@ -126,6 +127,7 @@ def create_app(
             FeedbackController,
             UsageController,
             AnalyticsController,
+            KnowledgeGapController,
             HealthController,
             docs_redirect,
             metrics,

@@ -134,8 +134,9 @@ TAGS = [
     Tag(
         name="analytics",
         description=(
-            "Training progress for managers: a dealership's overview, one person's "
-            "progress, the opt-in leaderboard; JSON or CSV."
+            "What managers read: a dealership's training overview, one person's progress, "
+            "the opt-in leaderboard, and knowledge gaps (training questions the knowledge "
+            "base could not answer, grouped); JSON, or CSV with `Accept: text/csv`."
         ),
     ),
     Tag(name="health", description="Liveness and readiness probes."),

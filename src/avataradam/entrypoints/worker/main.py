@@ -21,6 +21,7 @@ from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.tasks import (
     DELETE_DOCUMENT,
     DELIVER_WEBHOOK,
+    GROUP_KNOWLEDGE_GAPS,
     INGEST_DOCUMENT,
     REEMBED_KNOWLEDGE_BASE,
     SCORE_CONVERSATION,
@@ -139,6 +140,18 @@ async def score_conversation(conversation_id: str, **_: Any) -> None:
             overall=outcome.overall,
             error_code=outcome.error_code,
         )
+
+
+@dramatiq.actor(
+    actor_name=GROUP_KNOWLEDGE_GAPS, queue_name=QUEUES[GROUP_KNOWLEDGE_GAPS], **_options
+)
+async def group_knowledge_gaps(dealership_id: str, **_: Any) -> None:
+    """Idempotent: a run that finds nothing ungrouped does nothing; a failed one is
+    retried, and re-driven by the tick's reconciler after its retries."""
+    with _message_context(dealership_id=dealership_id):
+        grouped = await runtime.container.knowledge_gaps.group(UUID(dealership_id))
+        if grouped:
+            _log.info("knowledge_gaps_grouped", questions=grouped)
 
 
 @dramatiq.actor(actor_name=DELIVER_WEBHOOK, queue_name=QUEUES[DELIVER_WEBHOOK], **_options)

@@ -36,8 +36,9 @@ class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
     Every worker process relays the outbox, reconciles stuck documents (those whose
-    processing lease lapsed included) and pending scorecards nobody scores, records
-    the reminders of assignments that became overdue, re-drives
+    processing lease lapsed included), pending scorecards nobody scores and knowledge-gap
+    questions nobody grouped, records the reminders of assignments that became overdue,
+    re-drives
     overdue webhook deliveries and purges
     expired idempotency keys, once as it starts and then every
     `ingestion.reconcile_interval_s`; all are safe to run in many processes at once
@@ -166,6 +167,9 @@ class WorkerRuntime(dramatiq.Middleware):
             done["assignments_overdue"] = [
                 f"{assignment}/{user}"
                 for assignment, user in await container.assignments.remind_overdue()
+            ]
+            done["knowledge_gaps_redriven"] = [
+                str(i) for i in await container.knowledge_gaps.reconcile()
             ]
             done["reembeddings_resumed"] = [
                 f"{r.dealership_id}/{r.generation}"

@@ -21,6 +21,7 @@ from avataradam.domain.ports.repositories.identity import (
     RefreshTokenRepository,
     UserRepository,
 )
+from avataradam.domain.ports.repositories.knowledge_gaps import KnowledgeGapRepository
 from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, OutboxRepository
 from avataradam.domain.ports.repositories.rubrics import RubricRepository
 from avataradam.domain.ports.repositories.scenarios import ScenarioRepository
@@ -56,6 +57,7 @@ class UnitOfWork(Protocol):
     assignments: AssignmentRepository
     rubrics: RubricRepository
     analytics: AnalyticsRepository
+    knowledge_gaps: KnowledgeGapRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

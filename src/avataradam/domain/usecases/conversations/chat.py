@@ -51,6 +51,7 @@ from avataradam.domain.usecases.conversations.replies import (
     source_of,
 )
 from avataradam.domain.usecases.conversations.start import require_storable
+from avataradam.domain.usecases.knowledge_gaps import GapRecorder
 from avataradam.domain.usecases.scenario_rules import practised_persona
 from avataradam.domain.usecases.search import SearchKnowledgeBase
 from avataradam.domain.usecases.usage import UsageBudget
@@ -107,7 +108,9 @@ class SendMessage:
         count_tokens: TokenCounter = approximate_tokens,
         answers: AnswerCache | None = None,
         budget: UsageBudget | None = None,
+        gaps: GapRecorder | None = None,
     ) -> None:
+        """`gaps`: records training questions the knowledge base could not answer."""
         self._uow, self._search, self._model = uow, search, model
         self._citations, self._answers, self._budget = citations, answers, budget
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
@@ -130,6 +133,7 @@ class SendMessage:
             answers=answers,
             budget=budget,
             model_info=self.model_info,
+            gaps=gaps,
         )
 
     async def start(
@@ -171,7 +175,7 @@ class SendMessage:
                 if conversation.mode is ConversationMode.ROLEPLAY
                 else None
             )
-        prompt, hits, cache, max_tokens = await self._prepare(
+        prompt, hits, cache, max_tokens, top_score = await self._prepare(
             conversation, history, text, dealership, persona
         )
         key = self._answer_key(conversation, history, hits, text, dealership)
@@ -202,6 +206,7 @@ class SendMessage:
                 cache=cache,
                 answer_key=key,
                 hold=hold,
+                top_score=top_score,
             )
         )
         self._tasks.add(task)
@@ -263,8 +268,9 @@ class SendMessage:
         text: str,
         dealership: Dealership,
         persona: CustomerPersona | None,
-    ) -> tuple[Prompt, list[SearchHit], str, int]:
-        """`persona`: the roleplay customer (None in training)."""
+    ) -> tuple[Prompt, list[SearchHit], str, int, float | None]:
+        """`persona`: the roleplay customer (None in training). Also returns the best
+        retrieved passage's score, floor or not (None when nothing was retrieved)."""
         options = self._options
         generation, vectors = dealership.knowledge_base_generation, active_vectors(dealership)
         if persona is not None:
@@ -285,7 +291,7 @@ class SendMessage:
                 count=self._count,
                 language=conversation.language.value,
             )
-            return prompt, result.hits, result.cache, options.roleplay_max_reply_tokens
+            return prompt, result.hits, result.cache, options.roleplay_max_reply_tokens, None
         result = await self._search.retrieve(
             dealership_id=conversation.dealership_id,
             generation=generation,
@@ -312,4 +318,5 @@ class SendMessage:
             ),
             language=conversation.language.value,
         )
-        return prompt, hits, result.cache, options.max_reply_tokens
+        top_score = max((hit.score for hit in result.hits), default=None)
+        return prompt, hits, result.cache, options.max_reply_tokens, top_score

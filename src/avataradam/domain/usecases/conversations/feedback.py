@@ -24,6 +24,7 @@ from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.usecases.conversations.start import require_storable
+from avataradam.domain.usecases.knowledge_gaps import GapRecorder
 
 MAX_REASON_CHARS = 2000
 
@@ -62,9 +63,16 @@ class RateMessage:
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, telemetry: Telemetry
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        telemetry: Telemetry,
+        gaps: GapRecorder | None = None,
     ) -> None:
+        """`gaps`: records a thumbs-down training answer's question as a knowledge gap."""
         self._uow, self._clock, self._ids, self._telemetry = uow, clock, ids, telemetry
+        self._gaps = gaps
 
     async def __call__(
         self,
@@ -101,7 +109,12 @@ class RateMessage:
                 updated_at=now,
             )
             stored = await uow.feedback.rate(feedback)
+            gap = None
+            if self._gaps is not None:
+                gap = await self._gaps.record_rating(uow, message=message, feedback=stored)
             await uow.commit()
+        if self._gaps is not None:
+            await self._gaps.announce(gap)
         self._telemetry.event(
             "message_rated",
             message_id=str(message.id),

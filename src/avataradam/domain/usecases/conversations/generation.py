@@ -24,12 +24,7 @@ from avataradam.domain.model import (
 from avataradam.domain.passages import TokenCounter
 from avataradam.domain.ports.caching import AnswerCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
-from avataradam.domain.ports.services import (
-    ChatModel,
-    ChatModelUnavailable,
-    ChatUsage,
-    Telemetry,
-)
+from avataradam.domain.ports.services import ChatModel, ChatModelUnavailable, ChatUsage, Telemetry
 from avataradam.domain.ports.system import Clock, IdGenerator
 from avataradam.domain.prompts import Prompt, message_cost
 from avataradam.domain.usecases.conversations.replies import (
@@ -44,6 +39,7 @@ from avataradam.domain.usecases.conversations.replies import (
     calls_model,
     rules_reply,
 )
+from avataradam.domain.usecases.knowledge_gaps import GapRecorder
 from avataradam.domain.usecases.usage import Hold, UsageBudget
 
 
@@ -63,8 +59,9 @@ class ReplyGenerator:
         answers: AnswerCache | None,
         budget: UsageBudget | None,
         model_info: ModelInfo,
+        gaps: GapRecorder | None = None,
     ) -> None:
-        self._uow, self._model = uow, model
+        self._uow, self._model, self._gaps = uow, model, gaps
         self._citations, self._answers, self._budget = citations, answers, budget
         self._clock, self._ids, self._telemetry = clock, ids, telemetry
         self._count = count_tokens
@@ -88,6 +85,7 @@ class ReplyGenerator:
         cache: str,
         answer_key: str | None,
         hold: Hold | None = None,
+        top_score: float | None = None,
     ) -> None:
         """Generates the reply to `user_message` (streamed to `stream` as it comes), then
         stores both messages with the reply's usage and settles `hold`. Ends `stream`
@@ -112,7 +110,8 @@ class ReplyGenerator:
                     self._telemetry.event("usage_budget_settle_failed", code=exc.code, tokens=spent)
             elif self._budget is not None and record is not None:
                 await self._budget.count_unheld(conversation.dealership_id, record.tokens)
-            alerts = await self._store(conversation, user_message, reply, record, hold, used)
+            found = (bool(prompt.grounding.passages), top_score)
+            alerts = await self._store(conversation, user_message, reply, record, hold, used, found)
         except asyncio.CancelledError:
             stream.put(ReplyFailed(error=ChatModelUnavailable("the reply was cancelled")))
             await self._give_back(hold, settled)
@@ -321,13 +320,12 @@ class ReplyGenerator:
         record: UsageRecord | None,
         hold: Hold | None,
         used: int | None,
+        retrieved: tuple[bool, float | None],
     ) -> list[int]:
-        """Stores both messages, the reply's usage and any budget alert it raises, in
-        one transaction; returns the thresholds raised. ConversationCompleted, storing
-        nothing, when the session was completed while the reply was generated: the
-        conversation's row is held from the check to the commit, and a completion takes
-        it before reading its clock, so every stored message precedes `completed_at`
-        and is in the transcript its scoring reads."""
+        """Stores both messages, the usage, any budget alert and a knowledge-gap question
+        (`retrieved`: passages above the floor?, best score) in one transaction; returns
+        the thresholds raised. ConversationCompleted, storing nothing, if the session was
+        completed meanwhile: the row is held from check to commit (see `complete`)."""
         async with self._uow() as uow:
             if not await uow.conversations.touch_open(conversation.id, reply.created_at):
                 raise ConversationCompleted(
@@ -341,5 +339,12 @@ class ReplyGenerator:
                 await uow.usage.add(record)
             if hold is not None and self._budget is not None:
                 alerts = await self._budget.record_alerts(uow, hold, used)
+            gap = None
+            if self._gaps is not None:
+                gap = await self._gaps.record_reply(
+                    uow, conversation, user_message, reply, retrieved=retrieved
+                )
             await uow.commit()
+        if self._gaps is not None:
+            await self._gaps.announce(gap)
         return alerts

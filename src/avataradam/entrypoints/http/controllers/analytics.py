@@ -16,6 +16,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from avataradam.domain.model.knowledge_gaps import GapStatus
 from avataradam.domain.pagination import MAX_PAGE_SIZE
 from avataradam.domain.usecases.analytics import MAX_RANGE_DAYS
 from avataradam.entrypoints.container import Container
@@ -24,6 +25,7 @@ from avataradam.entrypoints.http.negotiation import JSON, preferred
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.schemas.analytics import (
     CriterionRateOut,
+    GapSummaryOut,
     LeaderboardOut,
     OverviewOut,
     QuestionCountOut,
@@ -47,8 +49,15 @@ To = Annotated[
     date | None, QueryParameter(name="to", description="Last UTC day, YYYY-MM-DD (default: today).")
 ]
 OverviewSection = Literal[
-    "summary", "weekly", "criteria", "blockers", "weakest_skills", "top_questions"
+    "summary",
+    "weekly",
+    "criteria",
+    "blockers",
+    "weakest_skills",
+    "top_questions",
+    "knowledge_gaps",
 ]
+OVERVIEW_GAPS = 10
 UserSection = Literal["sessions", "weekly", "criteria_trend", "assignments"]
 SUMMARY_COLUMNS = (
     "dealership_id",
@@ -90,6 +99,8 @@ def overview_csv(body: OverviewOut, section: OverviewSection) -> str:
         return csv_table(body.weekly, columns_of(TrendWeekOut))
     if section == "top_questions":
         return csv_table(body.top_questions, columns_of(QuestionCountOut))
+    if section == "knowledge_gaps":
+        return csv_table(body.knowledge_gaps, columns_of(GapSummaryOut))
     return csv_table(getattr(body, section), columns_of(CriterionRateOut)[:-1])
 
 
@@ -140,7 +151,25 @@ class AnalyticsController(Controller):
         overview = await container.analytics.overview(
             principal, dealership_id=dealership_id, start=start, end=end
         )
-        body = to_out(overview, OverviewOut)
+        gaps = await container.knowledge_gaps.list(
+            principal,
+            dealership_id=overview.dealership_id,
+            start=overview.start,
+            end=overview.end,
+            status=GapStatus.OPEN,
+            limit=OVERVIEW_GAPS,
+        )
+        top_gaps = [
+            GapSummaryOut(
+                gap_id=gap.id,
+                title=gap.title,
+                count=gap.count,
+                last_asked_at=gap.last_asked_at,
+                recurred=gap.recurred,
+            )
+            for gap in gaps.items
+        ]
+        body = to_out(overview, OverviewOut, knowledge_gaps=top_gaps)
         return _csv(overview_csv(body, section)) if _wants_csv(request) else Response(body)
 
     @get(

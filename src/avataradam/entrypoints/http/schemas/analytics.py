@@ -7,7 +7,6 @@ Days and weeks are UTC; a week is named by its ISO Monday. Scores are overall sc
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -56,6 +55,18 @@ class FeedbackCountsOut(msgspec.Struct, frozen=True):
     """Thumbs-down ratings that give a reason (reports of an inaccurate answer)."""
 
 
+class GapSummaryOut(msgspec.Struct, frozen=True, kw_only=True):
+    """An open knowledge gap as the overview lists it."""
+
+    gap_id: UUID
+    title: str
+    """Its most representative question."""
+    count: int
+    """Questions of it asked in the range."""
+    last_asked_at: datetime
+    recurred: bool
+
+
 class OverviewOut(msgspec.Struct, frozen=True):
     dealership_id: UUID
     start: date = msgspec.field(name="from")
@@ -81,9 +92,9 @@ class OverviewOut(msgspec.Struct, frozen=True):
     top_questions: list[QuestionCountOut]
     """The 20 most asked training questions, most asked first."""
     feedback: FeedbackCountsOut
-    knowledge_gaps: list[dict[str, Any]] | None = None
-    """Reserved for the knowledge-gap topics (GET /v1/analytics/knowledge-gaps); null
-    here for now."""
+    knowledge_gaps: list[GapSummaryOut] = msgspec.field(default_factory=list)
+    """The 10 open knowledge gaps asked most in the range, most asked first (the whole
+    list: GET /v1/analytics/knowledge-gaps)."""
 
 
 class SessionOut(msgspec.Struct, frozen=True):
