@@ -5,6 +5,24 @@ import { ErrorMessage } from "./ErrorMessage";
 
 type Rating = "up" | "down";
 
+/** A thumb drawn inline (no icon font or emoji font needed). */
+function Thumb(props: { down?: boolean }) {
+  return (
+    <svg
+      viewBox="0 0 24 24"
+      width="18"
+      height="18"
+      aria-hidden="true"
+      class={props.down ? "thumb down" : "thumb"}
+    >
+      <path
+        fill="currentColor"
+        d="M2 21h4V9H2v12zm20-11c0-1.1-.9-2-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10c0 1.1.9 2 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"
+      />
+    </svg>
+  );
+}
+
 export function Feedback(props: { messageId: string }) {
   const { client } = useSession();
   const [rating, setRating] = useState<Rating | null>(null);
@@ -17,7 +35,7 @@ export function Feedback(props: { messageId: string }) {
   async function send(value: Rating, why: string) {
     setError(null);
     try {
-      await client.request("POST", `/v1/conversations/messages/${props.messageId}/feedback`, {
+      await client.request("POST", `/v1/messages/${props.messageId}/feedback`, {
         rating: value,
         reason: why.trim() || null,
       });
@@ -37,7 +55,7 @@ export function Feedback(props: { messageId: string }) {
         aria-label="Helpful answer"
         onClick={() => setAsking("up")}
       >
-        👍
+        <Thumb />
       </button>
       <button
         type="button"
@@ -45,7 +63,7 @@ export function Feedback(props: { messageId: string }) {
         aria-label="Unhelpful answer"
         onClick={() => setAsking("down")}
       >
-        👎
+        <Thumb down />
       </button>
       <button type="button" class="link" onClick={() => setAsking("down")}>
         Report inaccurate

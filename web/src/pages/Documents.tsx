@@ -152,23 +152,28 @@ export function DocumentsPage() {
                   </div>
                 ))}
               </td>
-              <td class="actions">
-                {d.status === "failed" && (
-                  <button type="button" onClick={() => act("POST", `/v1/documents/${d.id}/retry`)}>
-                    Retry<span class="visually-hidden"> {d.filename}</span>
-                  </button>
-                )}
-                {d.status !== "deleting" && (
-                  <button
-                    type="button"
-                    onClick={() => {
-                      if (confirm(`Delete ${d.filename}?`))
-                        void act("DELETE", `/v1/documents/${d.id}`);
-                    }}
-                  >
-                    Delete<span class="visually-hidden"> {d.filename}</span>
-                  </button>
-                )}
+              <td>
+                <div class="actions">
+                  {d.status === "failed" && (
+                    <button
+                      type="button"
+                      onClick={() => act("POST", `/v1/documents/${d.id}/retry`)}
+                    >
+                      Retry<span class="visually-hidden"> {d.filename}</span>
+                    </button>
+                  )}
+                  {d.status !== "deleting" && (
+                    <button
+                      type="button"
+                      onClick={() => {
+                        if (confirm(`Delete ${d.filename}?`))
+                          void act("DELETE", `/v1/documents/${d.id}`);
+                      }}
+                    >
+                      Delete<span class="visually-hidden"> {d.filename}</span>
+                    </button>
+                  )}
+                </div>
               </td>
             </tr>
           ))}

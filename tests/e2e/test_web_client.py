@@ -1,0 +1,172 @@
+"""The web client end to end: Debian's Chromium, a real API process and worker on real
+PostgreSQL and Redis (tests/e2e/conftest.py). Each page is scanned with axe-core and
+screenshotted into docs/screenshots/."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.pages import assert_accessible, screenshot, sign_in
+from tests.fixtures.hostile import text_pdf
+from tests.integration.conftest import Account, Tenant, new_tenant
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+GAP_TEXT = (
+    "GAP covers the difference between what the insurer pays and what is still owed on the "
+    "loan. Explain negative equity with the customer's own numbers."
+)
+GUIDE = (
+    "# Presenting GAP\n\n"
+    "GAP covers the difference between what the insurer pays and what is still owed on "
+    "the loan when the car is totalled. Show the customer the numbers of their own loan.\n"
+)
+
+
+async def wait_ready(http: httpx.AsyncClient, account: Account, document_id: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        status = (await http.get(f"/v1/documents/{document_id}", headers=account.headers)).json()
+        if status["status"] == "ready":
+            return
+        assert status["status"] in ("queued", "processing"), status
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"document {document_id} not ready within 90 s")
+
+
+async def test_sign_in_then_upload_a_pdf_and_watch_it_become_ready(
+    page: Page, e2e_tenant: Tenant, tmp_path: Path
+) -> None:
+    await page.goto("/")
+    await expect(page.get_by_role("heading", name="Sign in to AvatarAdam")).to_be_visible()
+    await assert_accessible(page, "sign-in")
+    await screenshot(page, "sign-in")
+
+    await page.get_by_label("Email").fill(e2e_tenant.admin.email)
+    await page.get_by_label("Password").fill("not-the-password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("password")
+
+    await sign_in(page, e2e_tenant.admin.email)
+    await page.get_by_role("link", name="Documents").click()
+    await expect(page.get_by_role("heading", name="Documents")).to_be_visible()
+    pdf = tmp_path / f"gap-{uuid.uuid4().hex[:6]}.pdf"
+    pdf.write_bytes(text_pdf(GAP_TEXT))
+    await page.get_by_label("Topic").select_option("playbooks")
+    await page.get_by_label("File").set_input_files(str(pdf))
+    await page.get_by_role("button", name="Upload", exact=True).click()
+    row = page.locator("tr", has_text=pdf.name)
+    await expect(row).to_have_attribute("data-status", "ready", timeout=90_000)
+    await expect(row).to_contain_text("passages")
+    await assert_accessible(page, "documents")
+    await screenshot(page, "documents")
+
+    # The same file again in the same topic: the 409 is explained, not swallowed.
+    await page.get_by_label("File").set_input_files(str(pdf))
+    await page.get_by_role("button", name="Upload", exact=True).click()
+    await expect(page.get_by_role("alert")).to_contain_text("already in the")
+
+
+async def test_ask_adam_streamed_answer_citation_and_report_inaccurate(
+    page: Page, web_url: str, e2e_tenant: Tenant
+) -> None:
+    admin, user = e2e_tenant.admin, e2e_tenant.user
+    async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
+        uploaded = await http.post(
+            "/v1/documents",
+            files={"file": ("gap-guide.md", GUIDE.encode(), "text/markdown")},
+            data={"topic": "playbooks"},
+            headers=admin.headers,
+        )
+        assert uploaded.status_code == 202, uploaded.text
+        await wait_ready(http, admin, uploaded.json()["id"])
+
+    await sign_in(page, user.email)
+    await page.get_by_role("button", name="New training conversation").click()
+    await page.get_by_label("Your message to Adam").fill("What does GAP cover?")
+    await page.get_by_role("button", name="Send").click()
+
+    # Streamed: words are on the page while Adam is still answering.
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll('.message.assistant')].some(
+            (m) => m.textContent.includes('Adam is answering') &&
+                   m.querySelector('.text').textContent.trim().length > 0)""",
+        timeout=30_000,
+    )
+    answer = page.locator(".message.assistant").last
+    await expect(answer.get_by_role("button", name="Helpful answer", exact=True)).to_be_visible(
+        timeout=60_000
+    )
+    await expect(answer).to_contain_text("GAP covers")
+    await answer.get_by_role("button", name="Source 1").click()
+    source = answer.get_by_role("complementary", name="Source 1")
+    await expect(source).to_contain_text("gap-")
+    await expect(source).to_contain_text("playbooks")
+    await assert_accessible(page, "chat")
+    await screenshot(page, "chat")
+
+    reason = f"The GAP price quoted is out of date {uuid.uuid4().hex[:6]}"
+    await answer.get_by_role("button", name="Report inaccurate").click()
+    await answer.get_by_label("What is wrong or inaccurate?").fill(reason)
+    await assert_accessible(page, "chat with the report form")
+    await answer.get_by_role("button", name="Send report").click()
+    await expect(answer.get_by_role("status")).to_contain_text("saved")
+    await expect(answer.get_by_role("button", name="Unhelpful answer")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+    async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
+        reports = await http.get("/v1/feedback", headers=admin.headers)
+    assert reports.status_code == 200, reports.text
+    mine = [r for r in reports.json()["items"] if r["reason"] == reason]
+    assert [r["rating"] for r in mine] == ["down"]
+    assert mine[0]["question"] == "What does GAP cover?"
+
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await assert_accessible(page, "chat at phone width")
+    await screenshot(page, "chat-phone")
+
+
+async def test_a_trainee_cannot_reach_the_documents_page_nor_the_api(
+    page: Page, web_url: str, e2e_tenant: Tenant
+) -> None:
+    user = e2e_tenant.user
+    await sign_in(page, user.email)
+    await expect(page.get_by_role("link", name="Documents")).to_have_count(0)
+    await page.goto("/documents")
+    await expect(page.get_by_role("alert")).to_contain_text("Only your dealership's admins")
+    await expect(page.get_by_label("File")).to_have_count(0)
+    await assert_accessible(page, "documents refused to a trainee")
+    async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
+        upload = await http.post(
+            "/v1/documents",
+            files={"file": ("guide.md", GUIDE.encode(), "text/markdown")},
+            data={"topic": "playbooks"},
+            headers=user.headers,
+        )
+        reports = await http.get("/v1/feedback", headers=user.headers)
+    assert upload.status_code == 403, upload.text
+    assert reports.status_code == 403, reports.text
+
+
+async def test_an_ended_session_returns_to_sign_in(
+    page: Page, web_url: str, client: httpx.AsyncClient, super_admin: Account
+) -> None:
+    tenant = await new_tenant(client, super_admin)
+    await sign_in(page, tenant.user.email)
+    async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
+        ended = await http.post(
+            f"/v1/users/{tenant.user.id}/sessions/revoke", headers=tenant.admin.headers
+        )
+    assert ended.status_code == 204, ended.text
+    await page.get_by_role("button", name="New training conversation").click()
+    await expect(page.get_by_role("heading", name="Sign in to AvatarAdam")).to_be_visible()
+    await expect(page.get_by_role("status")).to_contain_text("session has ended")
+    assert await page.evaluate("sessionStorage.getItem('avataradam.refresh')") is None
