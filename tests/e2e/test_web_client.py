@@ -134,6 +134,50 @@ async def test_ask_adam_streamed_answer_citation_and_report_inaccurate(
     await screenshot(page, "chat-phone")
 
 
+PITCH = (
+    "Welcome in! GAP is optional and never required for your loan. Here are your options "
+    "side by side: your base payment is $412 a month with no products, or $431 a month "
+    "with GAP. Which would you like?"
+)
+
+
+async def test_roleplay_ended_and_its_scorecard_read(page: Page, e2e_tenant: Tenant) -> None:
+    await sign_in(page, e2e_tenant.user.email)
+    await page.get_by_role("link", name="Roleplay").click()
+    await page.get_by_label("Product").select_option("gap")
+    await expect(page.get_by_role("heading", name="Roleplay")).to_be_visible()
+    await expect(page.locator(".scenario").first).to_be_visible()
+    await assert_accessible(page, "scenario picker")
+    await screenshot(page, "roleplay-picker")
+    await (
+        page.locator(".scenario", has_text="already cover")
+        .get_by_role("button", name="Practise")
+        .click()
+    )
+
+    await page.get_by_label("Your words to the customer").fill(PITCH)
+    await page.get_by_role("button", name="Send").click()
+    line = page.locator(".message.assistant").last
+    await expect(line).to_contain_text("Customer")
+    await expect(line.get_by_role("button", name="Helpful answer", exact=True)).to_be_visible(
+        timeout=60_000
+    )
+    assert (await line.locator(".text").inner_text()).strip()
+    await assert_accessible(page, "roleplay")
+
+    await page.get_by_role("button", name="End session").click()
+    await expect(page.get_by_role("heading", name="Scorecard")).to_be_visible()
+    overall = page.locator(".overall")
+    await expect(overall).to_contain_text("/100", timeout=60_000)
+    await expect(overall).to_contain_text("assed")
+    await expect(page.locator(".criterion").first).to_be_visible()
+    await expect(page.get_by_role("heading", name="Keep doing")).to_be_visible()
+    # The trainee's quoted words are highlighted in the transcript.
+    await expect(page.locator(".message.user mark").first).to_be_visible()
+    await assert_accessible(page, "scorecard")
+    await screenshot(page, "scorecard")
+
+
 async def test_a_trainee_cannot_reach_the_documents_page_nor_the_api(
     page: Page, web_url: str, e2e_tenant: Tenant
 ) -> None:

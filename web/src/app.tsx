@@ -5,6 +5,7 @@ import { ApiClient, browserTokenStore } from "./api/client";
 import type { Me } from "./api/types";
 import { ChatPage } from "./pages/Chat";
 import { DocumentsPage } from "./pages/Documents";
+import { RoleplayPage } from "./pages/Roleplay";
 import { SignInPage } from "./pages/SignIn";
 
 export interface Session {
@@ -82,6 +83,9 @@ export function App() {
   if (path.startsWith("/documents")) {
     page = isAdmin(me) ? <DocumentsPage /> : <Forbidden />;
     title = "Documents";
+  } else if (path.startsWith("/roleplay")) {
+    page = <RoleplayPage path={path} />;
+    title = "Roleplay";
   }
   document.title = `${title} · AvatarAdam`;
   return (
@@ -92,8 +96,11 @@ export function App() {
       <header class="top">
         <span class="brand">AvatarAdam</span>
         <nav aria-label="Main">
-          <NavLink href="/chat" current={!path.startsWith("/documents")}>
+          <NavLink href="/chat" current={path === "/" || path.startsWith("/chat")}>
             Chat
+          </NavLink>
+          <NavLink href="/roleplay" current={path.startsWith("/roleplay")}>
+            Roleplay
           </NavLink>
           {isAdmin(me) && (
             <NavLink href="/documents" current={path.startsWith("/documents")}>

@@ -99,3 +99,42 @@ export const TOPICS = [
   "books",
   "videos",
 ] as const;
+
+export interface Scenario {
+  id: string;
+  title: string;
+  product: string;
+  difficulty: number;
+  built_in: boolean;
+  persona: { name: string; description: string; languages: string[] };
+}
+
+export interface Evidence {
+  message_id: string;
+  quote: string;
+}
+
+export interface Criterion {
+  id: string;
+  title: string;
+  verdict: "met" | "partly" | "missed" | "not_applicable";
+  score: number;
+  checks: { id: string; passed: boolean; evidence: Evidence[]; applicable?: boolean }[];
+  advice: string | null;
+  blocker: boolean;
+  suggested_wording: string | null;
+  sources: { document_id: string; filename: string; page: number | null }[];
+}
+
+export interface Scorecard {
+  conversation_id: string;
+  status: "pending" | "scored" | "failed";
+  overall: number | null;
+  passed: boolean | null;
+  blockers_failed: string[];
+  criteria: Criterion[];
+  keep: string[];
+  start: string[];
+  stop: string[];
+  error?: { code: string; message: string } | null;
+}

@@ -94,7 +94,7 @@ export function ChatPage(props: { path: string }) {
   );
 }
 
-function ConversationView(props: { id: string }) {
+export function ConversationView(props: { id: string; who?: string }) {
   const { client } = useSession();
   const [messages, setMessages] = useState<Shown[]>([]);
   const [loadError, setLoadError] = useState<unknown>(null);
@@ -156,7 +156,7 @@ function ConversationView(props: { id: string }) {
       <ol class="messages" aria-live="polite">
         {messages.map((m) => (
           <li key={m.key} class={`message ${m.role}`}>
-            <span class="who">{m.role === "user" ? "You" : "Adam"}</span>
+            <span class="who">{m.role === "user" ? "You" : (props.who ?? "Adam")}</span>
             {m.role === "assistant" ? (
               <CitedText content={m.content} sources={m.sources} />
             ) : (
@@ -185,13 +185,17 @@ function ConversationView(props: { id: string }) {
         }}
       >
         <label for="composer" class="visually-hidden">
-          Your message to Adam
+          {props.who === "Customer" ? "Your words to the customer" : "Your message to Adam"}
         </label>
         <textarea
           id="composer"
           rows={2}
           maxLength={4000}
-          placeholder="Ask Adam, e.g. How do I present GAP?"
+          placeholder={
+            props.who === "Customer"
+              ? "Greet the customer and present the menu"
+              : "Ask Adam, e.g. How do I present GAP?"
+          }
           value={draft}
           onInput={(e) => setDraft(e.currentTarget.value)}
           onKeyDown={(e) => {
