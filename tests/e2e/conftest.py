@@ -48,14 +48,14 @@ def web_build() -> Path:
     return WEB / "dist"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_url(
     web_build: Path,
     database_url: str,
     redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """One API process serving the built client, shared by every end-to-end test."""
+    """One API process serving the built client, shared by the module's tests."""
     env = service_environment(database_url, redis_url) | {
         # Paced like a model writing, so the test sees the reply arrive piece by piece.
         "AVATARADAM_CHAT_MODEL": "extractive",
@@ -66,7 +66,7 @@ def web_url(
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"Chromium is missing at {CHROMIUM}: run `just setup` (setup-web)")
@@ -91,7 +91,7 @@ async def page(context: BrowserContext) -> Page:
     return await context.new_page()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def e2e_tenant(client: httpx.AsyncClient, super_admin: Account) -> Tenant:  # noqa: F811
     """One dealership with an admin and a trainee for the end-to-end tests."""
     return await new_tenant(client, super_admin)

@@ -129,6 +129,21 @@ async def test_ask_adam_streamed_answer_citation_and_report_inaccurate(
     assert [r["rating"] for r in mine] == ["down"]
     assert mine[0]["question"] == "What does GAP cover?"
 
+    # A send lost to the network is shown with a Retry that sends it again.
+    await page.route("**/messages", lambda route: route.abort("internetdisconnected"))
+    await page.get_by_label("Your message to Adam").fill("Is GAP required for the loan?")
+    await page.get_by_role("button", name="Send").click()
+    failed = page.locator(".message.user").last
+    await expect(failed.get_by_role("alert")).to_contain_text("could not be reached")
+    await page.unroute("**/messages")
+    await failed.get_by_role("button", name="Retry").click()
+    await expect(failed.get_by_role("alert")).to_have_count(0)
+    await expect(page.locator(".message.user")).to_have_count(2)
+    retried = page.locator(".message.assistant").last
+    await expect(retried.get_by_role("button", name="Helpful answer", exact=True)).to_be_visible(
+        timeout=60_000
+    )
+
     await page.set_viewport_size({"width": 390, "height": 844})
     await assert_accessible(page, "chat at phone width")
     await screenshot(page, "chat-phone")
