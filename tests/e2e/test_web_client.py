@@ -129,6 +129,17 @@ async def test_ask_adam_streamed_answer_citation_and_report_inaccurate(
     assert [r["rating"] for r in mine] == ["down"]
     assert mine[0]["question"] == "What does GAP cover?"
 
+    # The admin sees the report in the list, with the question, the answer and the reason.
+    admin_page = await page.context.new_page()
+    await sign_in(admin_page, admin.email)
+    await admin_page.get_by_role("link", name="Reports").click()
+    report = admin_page.locator(".report", has_text=reason)
+    await expect(report).to_contain_text("What does GAP cover?")
+    await expect(report).to_contain_text("GAP covers")
+    await assert_accessible(admin_page, "answer reports")
+    await screenshot(admin_page, "reports")
+    await admin_page.close()
+
     # A send lost to the network is shown with a Retry that sends it again.
     await page.route("**/messages", lambda route: route.abort("internetdisconnected"))
     await page.get_by_label("Your message to Adam").fill("Is GAP required for the loan?")

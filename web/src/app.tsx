@@ -5,6 +5,7 @@ import { ApiClient, browserTokenStore } from "./api/client";
 import type { Me } from "./api/types";
 import { ChatPage } from "./pages/Chat";
 import { DocumentsPage } from "./pages/Documents";
+import { ReportsPage } from "./pages/Reports";
 import { RoleplayPage } from "./pages/Roleplay";
 import { SignInPage } from "./pages/SignIn";
 
@@ -83,6 +84,9 @@ export function App() {
   if (path.startsWith("/documents")) {
     page = isAdmin(me) ? <DocumentsPage /> : <Forbidden />;
     title = "Documents";
+  } else if (path.startsWith("/reports")) {
+    page = isAdmin(me) ? <ReportsPage /> : <Forbidden />;
+    title = "Answer reports";
   } else if (path.startsWith("/roleplay")) {
     page = <RoleplayPage path={path} />;
     title = "Roleplay";
@@ -105,6 +109,11 @@ export function App() {
           {isAdmin(me) && (
             <NavLink href="/documents" current={path.startsWith("/documents")}>
               Documents
+            </NavLink>
+          )}
+          {isAdmin(me) && (
+            <NavLink href="/reports" current={path.startsWith("/reports")}>
+              Reports
             </NavLink>
           )}
         </nav>
@@ -145,7 +154,7 @@ function Forbidden() {
   return (
     <section class="panel">
       <h1>Not available</h1>
-      <p role="alert">Only your dealership's admins can manage documents.</p>
+      <p role="alert">Only your dealership's admins can open this page.</p>
     </section>
   );
 }

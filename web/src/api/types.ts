@@ -138,3 +138,15 @@ export interface Scorecard {
   stop: string[];
   error?: { code: string; message: string } | null;
 }
+
+export interface FeedbackReport {
+  id: string;
+  message_id: string;
+  rating: "up" | "down";
+  reason: string | null;
+  updated_at: string;
+  mode: "training" | "roleplay" | null;
+  question: string | null;
+  answer: string | null;
+  sources: Source[];
+}
