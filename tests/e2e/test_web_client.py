@@ -209,6 +209,13 @@ async def test_a_trainee_cannot_reach_the_documents_page_nor_the_api(
 ) -> None:
     user = e2e_tenant.user
     await sign_in(page, user.email)
+    # A reload keeps only the refresh token (sessionStorage): the client rotates it.
+    kept = await page.evaluate("sessionStorage.getItem('avataradam.refresh')")
+    async with page.expect_response("**/v1/auth/refresh") as refreshed:
+        await page.reload()
+    assert (await refreshed.value).status == 200
+    await expect(page.get_by_role("heading", name="Chat with Adam")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('avataradam.refresh')") != kept
     await expect(page.get_by_role("link", name="Documents")).to_have_count(0)
     await page.goto("/documents")
     await expect(page.get_by_role("alert")).to_contain_text("Only your dealership's admins")
