@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 
 from tests.e2e.pages import assert_accessible, screenshot, sign_in
 from tests.fixtures.hostile import text_pdf
@@ -72,6 +72,38 @@ async def test_sign_in_then_upload_a_pdf_and_watch_it_become_ready(
     await page.get_by_label("File").set_input_files(str(pdf))
     await page.get_by_role("button", name="Upload", exact=True).click()
     await expect(page.get_by_role("alert")).to_contain_text("already in the")
+
+    # Upload progress is real: on a link throttled to 256 KiB/s, a 640 KiB file shows the
+    # bar part-way (XMLHttpRequest upload events), then the document is listed.
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 262144},
+    )
+    big = tmp_path / f"menu-{uuid.uuid4().hex[:6]}.md"
+    big.write_text("# Menu selling\n\n" + "Present every product on the menu. " * 19_000)
+    await page.get_by_label("File").set_input_files(str(big))
+    await page.get_by_role("button", name="Upload", exact=True).click()
+    await page.wait_for_function(
+        """() => { const bar = document.getElementById('upload-progress');
+                   return bar !== null && bar.value > 0.1 && bar.value < 0.9; }""",
+        timeout=20_000,
+    )
+    await screenshot(page, "documents-uploading")
+    await cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    big_row = page.locator("tr", has_text=big.name)
+    await expect(big_row).to_be_visible(timeout=30_000)
+
+    # Delete, confirmed in the browser's dialog: the row goes.
+    async def confirm(dialog: Dialog) -> None:
+        await dialog.accept()
+
+    page.once("dialog", confirm)
+    await big_row.get_by_role("button", name="Delete").click()
+    await expect(big_row).to_have_count(0, timeout=60_000)
 
 
 async def test_ask_adam_streamed_answer_citation_and_report_inaccurate(
