@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Dialog, Page, expect
 
 from tests.e2e.pages import assert_accessible, screenshot, sign_in
+from tests.fixtures import case_file
 from tests.fixtures.hostile import text_pdf
 from tests.integration.conftest import Account, Tenant, new_tenant
 
@@ -66,12 +67,21 @@ async def test_sign_in_then_upload_a_pdf_and_watch_it_become_ready(
     await expect(row).to_have_attribute("data-status", "ready", timeout=90_000)
     await expect(row).to_contain_text("passages")
     await assert_accessible(page, "documents")
-    await screenshot(page, "documents")
 
     # The same file again in the same topic: the 409 is explained, not swallowed.
     await page.get_by_label("File").set_input_files(str(pdf))
     await page.get_by_role("button", name="Upload", exact=True).click()
     await expect(page.get_by_role("alert")).to_contain_text("already in the")
+
+    # A document that cannot be read fails with its code and message, and can be retried.
+    await page.get_by_label("File").set_input_files(str(case_file("06e-user-password-aes256.pdf")))
+    await page.get_by_role("button", name="Upload", exact=True).click()
+    failed = page.locator("tr", has_text="06e-user-password-aes256.pdf")
+    await expect(failed).to_have_attribute("data-status", "failed", timeout=90_000)
+    await expect(failed).to_contain_text("encrypted_pdf")
+    await expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+    await assert_accessible(page, "documents with a failed one")
+    await screenshot(page, "documents")
 
     # Upload progress is real: on a link throttled to 256 KiB/s, a 640 KiB file shows the
     # bar part-way (XMLHttpRequest upload events), then the document is listed.
