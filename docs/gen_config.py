@@ -48,6 +48,7 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_HTTP_BODY_TIMEOUT_S": "deadline for a request body to arrive in full; a trickling client gets `408 request_timeout`",
     "AVATARADAM_HTTP_IDEMPOTENCY_KEY_TTL_S": "seconds an `Idempotency-Key` replays its first answer (at least 60); the worker purges older keys ([Idempotency](09-pagination-and-idempotency.md#idempotency))",
     "AVATARADAM_HTTP_CORS_ORIGINS": "browser origins allowed to call the API from another origin (CORS), comma-separated, each `scheme://host[:port]` (e.g. `https://crm.example.com,http://localhost:5173`); empty: no cross-origin access. See [Browser clients](06-search-and-chat.md#browser-clients-cors)",
+    "AVATARADAM_HTTP_WEB_DIR": "directory of the built web client served at `/` (`just setup` builds it with `npm run build` in `web/`); empty: `web/dist` of the source checkout",
     "AVATARADAM_AUTH_JWT_SECRET": "HMAC key of access tokens, at least 32 characters; **must** be set in production",
     "AVATARADAM_AUTH_JWT_ALGORITHM": "`HS256`, `HS384` or `HS512`",
     "AVATARADAM_AUTH_JWT_ISSUER": "`iss` of access tokens (checked)",

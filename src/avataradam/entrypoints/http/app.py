@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
@@ -47,6 +48,7 @@ from avataradam.entrypoints.http.ratelimit import (
 )
 from avataradam.entrypoints.http.security import COMPONENTS, principal_from_request
 from avataradam.entrypoints.http.warmup import WarmUp
+from avataradam.entrypoints.http.webclient import WebClient, default_web_dir
 from avataradam.entrypoints.observability.middleware import instrument_app
 
 API_VERSION = "1.0.0"
@@ -174,5 +176,9 @@ def create_app(
     )
     document_http_semantics(app.openapi_schema)
     finish_openapi(app.openapi_schema)
-    app.asgi_handler = HttpSemanticsMiddleware(app.asgi_handler, RouteTable(app), cors)
+    web_dir = container.settings.http.web_dir
+    app.asgi_handler = WebClient(
+        HttpSemanticsMiddleware(app.asgi_handler, RouteTable(app), cors),
+        Path(web_dir) if web_dir else default_web_dir(),
+    )
     return instrument_app(app, metrics=container.metrics)

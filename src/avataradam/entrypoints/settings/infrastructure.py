@@ -57,6 +57,9 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: str = ""
     """Browser origins allowed to call the API across origins (CORS), comma-separated,
     each `scheme://host[:port]` exactly as a browser sends it; empty: none."""
+    web_dir: str = ""
+    """Directory of the built web client (`npm run build` of `web/`), served at `/`;
+    empty: `web/dist` of the source checkout the package runs from."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:

@@ -1,0 +1,218 @@
+/** Chat with Adam: the conversation list, a conversation, and the streamed reply. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { sendStreamed } from "../api/chat";
+import type { Conversation, ConversationDetail, Message, Page, Source } from "../api/types";
+import { navigate, useSession } from "../app";
+import { CitedText } from "../components/Citations";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { Feedback } from "../components/Feedback";
+
+interface Shown {
+  key: string;
+  role: "user" | "assistant";
+  content: string;
+  sources: Source[];
+  /** Stored message id (assistant): feedback can be given. */
+  id?: string;
+  streaming?: boolean;
+  /** A send that failed: the error and the text to send again. */
+  failed?: { error: unknown; content: string };
+}
+
+function label(c: Conversation): string {
+  const when = new Date(c.created_at).toLocaleString();
+  return `${c.mode === "roleplay" ? "Roleplay" : "Training"} · ${when}`;
+}
+
+export function ChatPage(props: { path: string }) {
+  const { client } = useSession();
+  const selected = /^\/chat\/([0-9a-f-]{36})/.exec(props.path)?.[1] ?? null;
+  const [list, setList] = useState<Conversation[]>([]);
+  const [listError, setListError] = useState<unknown>(null);
+
+  async function loadList() {
+    setListError(null);
+    try {
+      const page = await client.request<Page<Conversation>>("GET", "/v1/conversations?limit=50");
+      setList(page.items);
+    } catch (caught) {
+      setListError(caught);
+    }
+  }
+
+  useEffect(() => {
+    void loadList();
+  }, []);
+
+  async function create() {
+    try {
+      const created = await client.request<Conversation>("POST", "/v1/conversations", {
+        mode: "training",
+      });
+      setList([created, ...list]);
+      navigate(`/chat/${created.id}`);
+    } catch (caught) {
+      setListError(caught);
+    }
+  }
+
+  return (
+    <div class="chat-layout">
+      <nav class="conversations" aria-label="Conversations">
+        <h1>Chat with Adam</h1>
+        <button type="button" class="primary" onClick={create}>
+          New training conversation
+        </button>
+        <ErrorMessage error={listError} onRetry={loadList} />
+        <ul>
+          {list.map((c) => (
+            <li key={c.id}>
+              <a
+                href={`/chat/${c.id}`}
+                aria-current={c.id === selected ? "page" : undefined}
+                onClick={(event) => {
+                  event.preventDefault();
+                  navigate(`/chat/${c.id}`);
+                }}
+              >
+                {label(c)}
+              </a>
+            </li>
+          ))}
+        </ul>
+        {list.length === 0 && !listError && <p class="muted">No conversations yet.</p>}
+      </nav>
+      {selected ? (
+        <ConversationView key={selected} id={selected} />
+      ) : (
+        <section class="panel empty">
+          <h2>Ask Adam about F&amp;I</h2>
+          <p>Start a new training conversation, or pick one from the list.</p>
+        </section>
+      )}
+    </div>
+  );
+}
+
+export function ConversationView(props: { id: string; who?: string }) {
+  const { client } = useSession();
+  const [messages, setMessages] = useState<Shown[]>([]);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [draft, setDraft] = useState("");
+  const [sending, setSending] = useState(false);
+  const end = useRef<HTMLDivElement>(null);
+
+  async function load() {
+    setLoadError(null);
+    try {
+      const detail = await client.request<ConversationDetail>(
+        "GET",
+        `/v1/conversations/${props.id}`,
+      );
+      setMessages(detail.messages.map((m) => shown(m)));
+    } catch (caught) {
+      setLoadError(caught);
+    }
+  }
+
+  useEffect(() => {
+    void load();
+  }, [props.id]);
+  useEffect(() => end.current?.scrollIntoView?.({ block: "end" }), [messages]);
+
+  function update(key: string, change: (m: Shown) => Shown) {
+    setMessages((all) => all.map((m) => (m.key === key ? change(m) : m)));
+  }
+
+  async function send(content: string, retryOf?: string) {
+    setSending(true);
+    const userKey = retryOf ?? `u-${Date.now()}`;
+    const replyKey = `a-${Date.now()}`;
+    setMessages((all) => [
+      ...all.filter((m) => m.key !== userKey),
+      { key: userKey, role: "user", content, sources: [] },
+      { key: replyKey, role: "assistant", content: "", sources: [], streaming: true },
+    ]);
+    try {
+      const stored = await sendStreamed(client, props.id, content, {
+        onDelta: (text) => update(replyKey, (m) => ({ ...m, content: m.content + text })),
+        onSources: (sources) => update(replyKey, (m) => ({ ...m, sources })),
+      });
+      update(replyKey, () => shown(stored, replyKey));
+    } catch (caught) {
+      setMessages((all) =>
+        all
+          .filter((m) => m.key !== replyKey)
+          .map((m) => (m.key === userKey ? { ...m, failed: { error: caught, content } } : m)),
+      );
+    } finally {
+      setSending(false);
+    }
+  }
+
+  return (
+    <section class="conversation" aria-label="Conversation">
+      <ErrorMessage error={loadError} onRetry={load} />
+      <ol class="messages" aria-live="polite">
+        {messages.map((m) => (
+          <li key={m.key} class={`message ${m.role}`}>
+            <span class="who">{m.role === "user" ? "You" : (props.who ?? "Adam")}</span>
+            {m.role === "assistant" ? (
+              <CitedText content={m.content} sources={m.sources} />
+            ) : (
+              <p class="text">{m.content}</p>
+            )}
+            {m.streaming && <span class="muted">Adam is answering…</span>}
+            {m.role === "assistant" && m.id && !m.streaming && <Feedback messageId={m.id} />}
+            {m.failed && (
+              <ErrorMessage
+                error={m.failed.error}
+                onRetry={sending ? undefined : () => send(m.failed?.content ?? m.content, m.key)}
+              />
+            )}
+          </li>
+        ))}
+      </ol>
+      <div ref={end} />
+      <form
+        class="composer"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const content = draft.trim();
+          if (!content || sending) return;
+          setDraft("");
+          void send(content);
+        }}
+      >
+        <label for="composer" class="visually-hidden">
+          {props.who === "Customer" ? "Your words to the customer" : "Your message to Adam"}
+        </label>
+        <textarea
+          id="composer"
+          rows={2}
+          maxLength={4000}
+          placeholder={
+            props.who === "Customer"
+              ? "Greet the customer and present the menu"
+              : "Ask Adam, e.g. How do I present GAP?"
+          }
+          value={draft}
+          onInput={(e) => setDraft(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey) {
+              e.preventDefault();
+              e.currentTarget.form?.requestSubmit();
+            }
+          }}
+        />
+        <button type="submit" class="primary" disabled={sending || !draft.trim()}>
+          Send
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function shown(m: Message, key?: string): Shown {
+  return { key: key ?? m.id, id: m.id, role: m.role, content: m.content, sources: m.sources };
+}
