@@ -32,11 +32,12 @@ run: setup
     bash ops/run-local.sh
 
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
-# with branch coverage of src/ (API and worker subprocesses included) gated at 90%.
+# with branch coverage of src/ (API and worker subprocesses included) gated at 90%; the 40
+# slowest tests are listed, to keep the run under 20 minutes.
 test: setup setup-llm-test lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
-    {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow"
+    {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" --durations=40
     {{py}} coverage combine -q
     {{py}} coverage report --fail-under=90 | tail -n 25
 
