@@ -20,7 +20,18 @@ messages by ten, the dealerships and users stay):
   punctuation), so the normalised rollup counts 60 distinct ones;
 - 2,000,000 messages: 8 per session and per training conversation;
 - 50,000 ratings (one per training conversation; 1 in 4 down, half of those with a
-  reason).
+  reason);
+- assignments (migration 0020): 20 per dealership (1,000), each of the `gap_objection`
+  scenario for 10 of its users drawn at random (10,000 assignees), created 30-300 days
+  before the run, due 30 days later, ≥ 70 in ≥ 2 attempts; 15 % of the roleplay
+  sessions of a user with assignments were started for one of them (`assignment_id`,
+  after it was created), and the assignees who met the bar are marked done;
+- knowledge gaps (migration 0021): 5 % of the training answers (about 10,000) recorded
+  as gap questions (reason `no_material` 50 %, `weak_material` 35 %, `thumbs_down` 10 %,
+  `reported_inaccurate` 5 %; a top score unless `no_material`), grouped by their
+  question into 50 gaps per dealership (2,500; 384-dimension vectors, one per question
+  with the gap's centroid their sum), 2 % not yet grouped; 1 gap in 5 resolved 1-180
+  days before the run (later questions make it `recurred`).
 
 Rows are written with binary COPY (`copy_records_to_table`) with the rollup triggers
 switched off (`session_replication_role = replica`); then `analytics_rebuild()`
@@ -58,6 +69,9 @@ import asyncpg
 import httpx
 
 from avataradam.adapters.postgres.analytics import PostgresAnalyticsRepository
+from avataradam.adapters.postgres.assignments import PostgresAssignmentRepository
+from avataradam.adapters.postgres.knowledge_gaps import PostgresKnowledgeGapRepository
+from avataradam.domain.model.knowledge_gaps import GapStatus
 from bench.analytics_seed import COLUMNS, DEALERSHIPS, PASSWORD, USERS, Seed, seed
 from bench.stack import ROOT, BenchDatabase, BenchRedis, Server, base_environment
 
@@ -126,6 +140,18 @@ async def explain(
         await repository.totals(dealership_id=d, start=start, end=today, user_id=user)
         await repository.user_criteria(dealership_id=d, start=start, end=today, user_id=user)
         await repository.sessions(dealership_id=d, start=start, end=today, user_id=user, limit=100)
+        gaps = PostgresKnowledgeGapRepository(recorder)  # type: ignore[arg-type]
+        since = datetime.combine(start, datetime.min.time(), UTC)
+        until = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
+        await gaps.list_gaps(d, start=since, end=until, status=None, cursor=None, limit=51)
+        await gaps.list_gaps(
+            d, start=since, end=until, status=GapStatus.OPEN, cursor=None, limit=11
+        )
+        assignments = PostgresAssignmentRepository(recorder)  # type: ignore[arg-type]
+        page = await assignments.list_page(
+            dealership_id=d, assignee_id=user, cursor=None, limit=200
+        )
+        await assignments.progress([a.id for a in page])
         plans = []
         for query, args in recorder.queries:
             rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {query}", *args)
@@ -142,7 +168,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"`python -m bench.analytics --scale {result['scale']}` (`just bench-analytics`): "
         f"{DEALERSHIPS} dealerships × {USERS} users, {result['rows']['scorecards']:,} scored "
         f"roleplay sessions, {result['rows']['messages']:,} messages, "
-        f"{result['rows']['message_feedback']:,} ratings (generated: bench/analytics.py). "
+        f"{result['rows']['message_feedback']:,} ratings, "
+        f"{result['rows']['assignments']:,} assignments "
+        f"({result['rows']['assignment_assignees']:,} assignees), "
+        f"{result['rows']['knowledge_gap_questions']:,} knowledge-gap questions in "
+        f"{result['rows']['knowledge_gaps']:,} gaps (generated: bench/analytics.py). "
         f"Seeded with binary COPY, rollups rebuilt from the raw rows, VACUUM ANALYZE: "
         f"**{result['seed_s']} s**. One `avataradam serve` process, {result['requests']} "
         "sequential keep-alive requests per endpoint after 10 warm-up ones, for one "
@@ -174,7 +204,7 @@ async def _rows(dsn: str) -> dict[str, int]:
     try:
         return {
             table: int(await connection.fetchval(f"SELECT count(*) FROM {table}"))  # noqa: S608 - constants
-            for table in ("dealerships", "users", *COLUMNS, "analytics_daily", "criterion_daily",
+            for table in ("dealerships", *COLUMNS, "analytics_daily", "criterion_daily",
                           "question_daily", "feedback_daily")
         }  # fmt: skip
     finally:
@@ -248,6 +278,13 @@ def _measure_api(base_url: str, group: Seed, today: date, requests: int) -> dict
             trainee | as_csv,
         ),
         "leaderboard, 366 days": (f"/v1/analytics/leaderboard?{year}", trainee),
+        "knowledge gaps, 30 days": ("/v1/analytics/knowledge-gaps", admin),
+        "knowledge gaps, 366 days": (f"/v1/analytics/knowledge-gaps?{year}", admin),
+        "knowledge gaps open, 366 days": (
+            f"/v1/analytics/knowledge-gaps?{year}&status=open",
+            admin,
+        ),
+        "knowledge gaps CSV, 366 days": (f"/v1/analytics/knowledge-gaps?{year}", admin | as_csv),
     }
     return measure(base_url, cases, requests)
 
