@@ -88,7 +88,7 @@ bench:
     .venv/bin/python -m bench.run
     .venv/bin/python -m bench.analytics
 
-# Managers' analytics at group scale (issue 18): 50 dealerships x 40 users, 200k scored sessions, 2M messages seeded with COPY; p50/p95 of each analytics endpoint over HTTP for one dealership and EXPLAIN (ANALYZE, BUFFERS) of their queries (bench/results/<date>-analytics.md). `scale` < 1 seeds that share of the sessions and messages.
+# Managers' analytics at group scale (issue 18): 50 dealerships x 40 users, 200k scored sessions, 2M messages, 20 assignments and ~200 knowledge-gap questions per dealership seeded with COPY; p50/p95 of each analytics endpoint over HTTP for one dealership and EXPLAIN (ANALYZE, BUFFERS) of their queries (bench/results/<date>-analytics.md). `scale` < 1 seeds that share of the sessions and messages.
 bench-analytics scale="1":
     .venv/bin/python -m bench.analytics --scale {{scale}}
 

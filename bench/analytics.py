@@ -43,8 +43,10 @@ autovacuum would. The seed time reported covers all three.
 no model is loaded for analytics), keep-alive HTTP/1.1, requests one after another;
 each endpoint warmed with 10 requests, then `--requests` (default 200) timed from
 send to full body; p50 and p95 in ms. The goal is p95 ≤ 150 ms per endpoint. Then the
-analytics repository's queries for the same dealership over the longest range (366
-days) are run under `EXPLAIN (ANALYZE, BUFFERS)`; plans go into the report.
+analytics repository's queries, the knowledge-gaps list (all, and the overview's open
+ones) and the person's assignments with their progress, for the same dealership over
+the longest range (366 days), are run under `EXPLAIN (ANALYZE, BUFFERS)`; plans go into
+the report.
 
 Writes `bench/results/<date>-analytics[-scale<S>].json` and `.md`.
 """
