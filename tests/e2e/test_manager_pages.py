@@ -22,6 +22,10 @@ from tests.integration.conftest import Account, Tenant, new_tenant
 pytestmark = pytest.mark.usefixtures("worker")
 
 SCENARIO = "already_covered"
+PITCH = (
+    "Congratulations on the new car! Every one of these products is optional and none of "
+    "them affects your loan approval. How long are you planning to keep it?"
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +100,32 @@ async def test_assign_practise_follow_progress_and_resolve_a_gap(
     assert match, trainee.url
     async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
         session = await http.get(f"/v1/conversations/{match[1]}", headers=user.headers)
-        overview = await http.get("/v1/analytics/overview", headers=admin.headers)
     assert session.status_code == 200, session.text
     assert session.json()["assignment_id"] == assignment_id
     assert session.json()["scenario_id"] == SCENARIO
+
+    # Practised and scored: the session counts as an attempt of the assignment.
+    await trainee.get_by_label("Your words to the customer").fill(PITCH)
+    await trainee.get_by_role("button", name="Send").click()
+    await expect(
+        trainee.locator(".message.assistant").last.get_by_role(
+            "button", name="Helpful answer", exact=True
+        )
+    ).to_be_visible(timeout=60_000)
+    await trainee.get_by_role("button", name="End session").click()
+    await expect(trainee.locator(".overall")).to_contain_text("/100", timeout=60_000)
+    async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
+        progress = await http.get(f"/v1/assignments/{assignment_id}", headers=admin.headers)
+        card = await http.get(f"/v1/conversations/{match[1]}/scorecard", headers=user.headers)
+        overview = await http.get("/v1/analytics/overview", headers=admin.headers)
+    assert progress.status_code == 200, progress.text
+    [assignee] = progress.json()["assignees"]
+    assert (assignee["attempts"], assignee["best_score"]) == (1, card.json()["overall"])
+    await trainee.get_by_role("link", name="My assignments").click()
+    await expect(mine).to_contain_text("Attempts 1")
     assert overview.status_code == 200, overview.text
     numbers = overview.json()
-    assert numbers["sessions_started"] == 1, numbers
+    assert (numbers["sessions_started"], numbers["scored"]) == (1, 1), numbers
 
     # The trainee is refused every manager page.
     for path in ("/team", "/gaps", "/usage"):
@@ -112,8 +135,10 @@ async def test_assign_practise_follow_progress_and_resolve_a_gap(
 
     # Team progress shows the API's numbers, a chart per trend, and the person view.
     await manager.get_by_role("link", name="Team progress").click()
-    for stat in ("sessions_started", "active_users", "conversations", "scored"):
-        await expect(manager.locator(f"[data-stat={stat}] dd")).to_have_text(str(numbers[stat]))
+    for stat in ("sessions_started", "active_users", "conversations", "scored", "average"):
+        value = numbers["average_score" if stat == "average" else stat]
+        # As JavaScript prints a number: 18.0 reads "18", 72.5 reads "72.5".
+        await expect(manager.locator(f"[data-stat={stat}] dd")).to_have_text(format(value, "g"))
     await expect(manager.locator(".chart svg")).to_have_count(2)
     async with manager.expect_download() as downloading:
         await manager.get_by_role("button", name="Download CSV of the weekly trend").click()
@@ -127,8 +152,24 @@ async def test_assign_practise_follow_progress_and_resolve_a_gap(
     await expect(manager.get_by_role("heading", name=user.email.split("@")[0])).to_be_visible()
     await expect(manager.locator("[data-stat=sessions_started] dd")).to_have_text("1")
     await expect(manager.locator("tr", has_text=SCENARIO).first).to_be_visible()
+    await expect(manager.locator("tr", has_text=SCENARIO).first).to_contain_text(
+        str(card.json()["overall"])
+    )
     await assert_accessible(manager, "person")
     await screenshot(manager, "team-person")
+
+    # The admin follows the attempt on the assignment and lowers its bar.
+    await manager.get_by_role("link", name="Assignments").click()
+    await expect(assigned.locator("tr", has_text=user.email)).to_contain_text(
+        str(card.json()["overall"])
+    )
+    await assigned.get_by_role("button", name="Edit").click()
+    await assigned.get_by_label("Minimum score", exact=True).fill("15")
+    await assigned.get_by_role("button", name="Save").click()
+    await expect(assigned).to_contain_text("score at least 15")
+    async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
+        edited = await http.get(f"/v1/assignments/{assignment_id}", headers=admin.headers)
+    assert edited.json()["min_score"] == 15, edited.text
 
     # The knowledge gap: listed, resolved with a note, then shown under Resolved.
     async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:

@@ -86,8 +86,14 @@ export function AssignmentForm(props: {
                   )
                 }
               />{" "}
-              {[u.first_name, u.last_name].filter(Boolean).join(" ") || u.email}{" "}
-              <span class="muted">({u.email})</span>
+              {u.first_name || u.last_name ? (
+                <>
+                  {[u.first_name, u.last_name].filter(Boolean).join(" ")}{" "}
+                  <span class="muted">({u.email})</span>
+                </>
+              ) : (
+                u.email
+              )}
             </label>
           ))}
       </fieldset>
