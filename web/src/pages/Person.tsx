@@ -1,6 +1,7 @@
 /** One person's progress (admins, or the person): sessions, weekly scores, criteria, assignments. */
 import { useEffect, useState } from "preact/hooks";
 import type { PersonAnalytics } from "../api/manager";
+import type { Page, Scenario } from "../api/types";
 import { navigate, useSession } from "../app";
 import { LineChart } from "../components/Charts";
 import { CsvButton, RangePicker } from "../components/CsvButton";
@@ -11,6 +12,7 @@ export function PersonView(props: { id: string; days: number; onDays: (days: num
   const { client } = useSession();
   const [person, setPerson] = useState<PersonAnalytics | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [titles, setTitles] = useState<Map<string, string>>(new Map());
   const range = lastDays(props.days);
   const base = `/v1/analytics/users/${props.id}`;
 
@@ -25,6 +27,14 @@ export function PersonView(props: { id: string; days: number; onDays: (days: num
   useEffect(() => {
     void load();
   }, [props.id, props.days]);
+  useEffect(() => {
+    // Titles only make the tables easier to read: without them the scenario's id shows.
+    client
+      .request<Page<Scenario>>("GET", "/v1/scenarios?limit=100")
+      .then((page) => setTitles(new Map(page.items.map((s) => [s.id, s.title]))))
+      .catch(() => undefined);
+  }, []);
+  const scenario = (id: string | null) => (id ? (titles.get(id) ?? id) : "–");
 
   const csv = (section: string) => withQuery(base, { ...range, section });
   const file = (section: string) => `person-${props.id.slice(0, 8)}-${section}.csv`;
@@ -102,7 +112,7 @@ export function PersonView(props: { id: string; days: number; onDays: (days: num
                 {person.sessions.map((s) => (
                   <tr key={s.conversation_id}>
                     <td>{new Date(s.started_at).toLocaleString()}</td>
-                    <td>{s.scenario_id ?? "–"}</td>
+                    <td>{scenario(s.scenario_id)}</td>
                     <td>{s.status ?? "open"}</td>
                     <td>{score(s.overall)}</td>
                     <td>{s.passed === null ? "–" : s.passed ? "yes" : "no"}</td>
@@ -172,7 +182,7 @@ export function PersonView(props: { id: string; days: number; onDays: (days: num
               <tbody>
                 {(person.assignments ?? []).map((a) => (
                   <tr key={a.assignment_id}>
-                    <td>{a.scenario_id}</td>
+                    <td>{scenario(a.scenario_id)}</td>
                     <td>{new Date(a.due_at).toLocaleString()}</td>
                     <td>{a.status}</td>
                     <td>
