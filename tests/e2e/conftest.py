@@ -48,14 +48,14 @@ def web_build() -> Path:
     return WEB / "dist"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def web_url(
     web_build: Path,
     database_url: str,
     redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """One API process serving the built client, shared by the module's tests."""
+    """One API process serving the built client, shared by every end-to-end test."""
     env = service_environment(database_url, redis_url) | {
         # Paced like a model writing, so the test sees the reply arrive piece by piece.
         "AVATARADAM_CHAT_MODEL": "extractive",
@@ -66,7 +66,7 @@ def web_url(
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"Chromium is missing at {CHROMIUM}: run `just setup` (setup-web)")

@@ -3,11 +3,15 @@ import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
 import { ApiClient, browserTokenStore } from "./api/client";
 import type { Me } from "./api/types";
+import { AssignmentsPage } from "./pages/Assignments";
 import { ChatPage } from "./pages/Chat";
 import { DocumentsPage } from "./pages/Documents";
+import { GapsPage } from "./pages/Gaps";
 import { ReportsPage } from "./pages/Reports";
 import { RoleplayPage } from "./pages/Roleplay";
 import { SignInPage } from "./pages/SignIn";
+import { TeamPage } from "./pages/Team";
+import { UsagePage } from "./pages/Usage";
 
 export interface Session {
   client: ApiClient;
@@ -90,6 +94,18 @@ export function App() {
   } else if (path.startsWith("/roleplay")) {
     page = <RoleplayPage path={path} />;
     title = "Roleplay";
+  } else if (path.startsWith("/assignments")) {
+    page = <AssignmentsPage />;
+    title = isAdmin(me) ? "Assignments" : "My assignments";
+  } else if (path.startsWith("/team")) {
+    page = isAdmin(me) ? <TeamPage path={path} /> : <Forbidden />;
+    title = "Team progress";
+  } else if (path.startsWith("/gaps")) {
+    page = isAdmin(me) ? <GapsPage /> : <Forbidden />;
+    title = "Knowledge gaps";
+  } else if (path.startsWith("/usage")) {
+    page = isAdmin(me) ? <UsagePage /> : <Forbidden />;
+    title = "Usage";
   }
   document.title = `${title} · AvatarAdam`;
   return (
@@ -106,15 +122,27 @@ export function App() {
           <NavLink href="/roleplay" current={path.startsWith("/roleplay")}>
             Roleplay
           </NavLink>
+          <NavLink href="/assignments" current={path.startsWith("/assignments")}>
+            {isAdmin(me) ? "Assignments" : "My assignments"}
+          </NavLink>
           {isAdmin(me) && (
-            <NavLink href="/documents" current={path.startsWith("/documents")}>
-              Documents
-            </NavLink>
-          )}
-          {isAdmin(me) && (
-            <NavLink href="/reports" current={path.startsWith("/reports")}>
-              Reports
-            </NavLink>
+            <>
+              <NavLink href="/team" current={path.startsWith("/team")}>
+                Team progress
+              </NavLink>
+              <NavLink href="/gaps" current={path.startsWith("/gaps")}>
+                Knowledge gaps
+              </NavLink>
+              <NavLink href="/documents" current={path.startsWith("/documents")}>
+                Documents
+              </NavLink>
+              <NavLink href="/reports" current={path.startsWith("/reports")}>
+                Reports
+              </NavLink>
+              <NavLink href="/usage" current={path.startsWith("/usage")}>
+                Usage
+              </NavLink>
+            </>
           )}
         </nav>
         <span class="who">{me.email}</span>
