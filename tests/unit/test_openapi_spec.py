@@ -196,9 +196,10 @@ def test_analytics_operations_document_their_range_and_csv_sections(spec: dict[s
     encode_json(spec)  # served as /schema/openapi.json: no bare Python type (`object`) in it
     sections = {
         "/v1/analytics/overview": {
-            "summary", "weekly", "criteria", "blockers", "weakest_skills", "top_questions"
+            "summary", "weekly", "criteria", "blockers", "weakest_skills", "top_questions",
+            "knowledge_gaps",
         },
-        "/v1/analytics/users/{user_id}": {"sessions", "weekly", "criteria_trend"},
+        "/v1/analytics/users/{user_id}": {"sessions", "weekly", "criteria_trend", "assignments"},
         "/v1/analytics/leaderboard": None,
     }  # fmt: skip
     for path, expected in sections.items():
