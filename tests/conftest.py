@@ -22,11 +22,34 @@ from ops.harness.services import FreshDatabase
 ADMIN_DSN = os.environ.get(
     "AVATARADAM_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("AVATARADAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# pytest-xdist runs the suite in worker processes (`gw0`, `gw1`, …), each a session of
+# its own: its own database (`database_url`), Redis database and run mark.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_redis_url(url: str) -> str:
+    """`url` for this xdist worker: the Redis database numbered down from `url`'s by the
+    worker's index (gw0 keeps it), so two sessions never share queues or keys."""
+    if not XDIST_WORKER:
+        return url
+    parts = urlsplit(url)
+    index = int(XDIST_WORKER.removeprefix("gw"))
+    database = int(parts.path.strip("/") or 0) - index
+    if database < 0:
+        raise RuntimeError(f"no Redis database left for xdist worker {XDIST_WORKER}")
+    return parts._replace(path=f"/{database}").geturl()
+
+
+REDIS_URL = _worker_redis_url(
+    os.environ.get("AVATARADAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+)
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if XDIST_WORKER:
+        # The controller's mark is inherited: each worker marks (and checks) its own.
+        os.environ.pop(processes.RUN_MARK, None)
     processes.mark_run()
 
 
@@ -36,6 +59,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
     run if a process it started (API, worker, their children, redis-server, PgBouncer,
     PostgreSQL cluster, ...) is still alive, and kills it."""
     yield
+    if not XDIST_WORKER and getattr(session.config.option, "numprocesses", None):
+        return  # xdist's controller: each worker checks what it started (its own mark)
     left = processes.leftovers()
     if not left:
         return
