@@ -129,8 +129,9 @@ class AnalyticsController(Controller):
         description=(
             _RANGE + "Active users, roleplay sessions started/completed/scored, average "
             "score and pass rate, the ISO-week trend, pass rate per rubric criterion and per "
-            "blocker, the weakest skills, the most asked training questions and feedback "
-            "counts. With `Accept: text/csv`, `section` picks the list (default `weekly`; "
+            "blocker, the weakest skills, the most asked training questions, feedback "
+            "counts and the 10 open knowledge gaps asked most. With `Accept: text/csv`, "
+            "`section` picks the list (default `weekly`; "
             "`summary` is one row of the numbers). A super admin passes `dealership_id`."
         ),
         responses={
@@ -179,8 +180,9 @@ class AnalyticsController(Controller):
         summary="One person's training progress (admins, or the person)",
         description=(
             _RANGE + "Roleplay sessions started/completed/scored, average score and pass "
-            "rate, score per ISO week, pass rate per week and criterion, and the 100 most "
-            "recent sessions. A trainee reads their own only (anyone else's is 404, as is a "
+            "rate, score per ISO week, pass rate per week and criterion, the 100 most "
+            "recent sessions and the person's assignments with their progress. A trainee "
+            "reads their own only (anyone else's is 404, as is a "
             "user of another dealership). With `Accept: text/csv`, `section` picks the list "
             "(default `sessions`)."
         ),
