@@ -32,14 +32,14 @@ run: setup
     bash ops/run-local.sh
 
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
-# with branch coverage of src/ (API and worker subprocesses included) gated at 90%. Two
-# pytest-xdist workers, a test file each at a time, each with its own database, Redis
-# database and processes: the suite mostly waits on real processes, so two sessions share
-# the 2 cores well. The 40 slowest tests are listed, to keep the run under 20 minutes.
+# with branch coverage of src/ (API and worker subprocesses included) gated at 90%. The
+# 40 slowest tests are listed, to keep the run under 20 minutes. (`-n 2 --dist loadfile`
+# runs it in two pytest-xdist sessions, see tests/conftest.py: faster, but contract tests
+# then share their database with a session's real worker process; not the default yet.)
 test: setup setup-llm-test lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
-    {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile --durations=40
+    {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" --durations=40
     {{py}} coverage combine -q
     {{py}} coverage report --fail-under=90 | tail -n 25
 
