@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from typing import Self
 from uuid import UUID
 
 import msgspec
@@ -15,15 +16,16 @@ MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
 
-class Cursor(msgspec.Struct, frozen=True, array_like=True):
-    created_at: datetime
-    id: UUID
+class KeysetCursor(msgspec.Struct, frozen=True, array_like=True):
+    """An opaque keyset cursor: its fields as a JSON array, URL-safe base64 without
+    padding. Subclasses declare the keys their list is ordered by."""
 
     def encode(self) -> str:
         return base64.urlsafe_b64encode(msgspec.json.encode(self)).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, raw: str) -> Cursor:
+    def decode(cls, raw: str) -> Self:
+        """Raises InvalidRequest (`cursor`) for a cursor this API did not issue."""
         try:
             padded = raw + "=" * (-len(raw) % 4)
             return msgspec.json.decode(base64.urlsafe_b64decode(padded), type=cls)
@@ -31,6 +33,11 @@ class Cursor(msgspec.Struct, frozen=True, array_like=True):
             raise InvalidRequest(
                 "cursor is not one this API issued; pass a next_cursor unchanged", field="cursor"
             ) from exc
+
+
+class Cursor(KeysetCursor, frozen=True, array_like=True):
+    created_at: datetime
+    id: UUID
 
 
 def page_size(limit: int | None) -> int:

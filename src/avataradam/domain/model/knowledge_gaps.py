@@ -3,15 +3,13 @@ topics (gaps) the worker groups them into (domain/usecases/knowledge_gaps.py).""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
-from avataradam.domain.errors import InvalidRequest
+from avataradam.domain.pagination import KeysetCursor
 
 MAX_GAP_QUESTION_CHARS = 500
 """A question is stored cut to this many characters (a topic needs no more)."""
@@ -98,21 +96,8 @@ class KnowledgeGap(msgspec.Struct, frozen=True, kw_only=True):
     recurred: bool
 
 
-class GapCursor(msgspec.Struct, frozen=True, array_like=True):
+class GapCursor(KeysetCursor, frozen=True, array_like=True):
     """Keyset of the gaps list, ordered by count descending, then id descending."""
 
     count: int
     id: UUID
-
-    def encode(self) -> str:
-        return base64.urlsafe_b64encode(msgspec.json.encode(self)).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, raw: str) -> GapCursor:
-        try:
-            padded = raw + "=" * (-len(raw) % 4)
-            return msgspec.json.decode(base64.urlsafe_b64decode(padded), type=cls)
-        except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
-            raise InvalidRequest(
-                "cursor is not one this API issued; pass a next_cursor unchanged", field="cursor"
-            ) from exc
