@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from litestar.params import HeaderParameter, QueryParameter
@@ -26,3 +27,9 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
+FirstDay = Annotated[
+    date | None, QueryParameter(name="from", description="First UTC day, YYYY-MM-DD.")
+]
+"""`?from=`: a report's first UTC day (inclusive)."""
+LastDay = Annotated[date | None, QueryParameter(name="to", description="Last UTC day, YYYY-MM-DD.")]
+"""`?to=`: a report's last UTC day (inclusive)."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.model.knowledge_gaps import GapStatus, KnowledgeGap
@@ -21,7 +20,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.negotiation import JSON, preferred
 from avataradam.entrypoints.http.openapi import problems
-from avataradam.entrypoints.http.params import CursorParam, Limit
+from avataradam.entrypoints.http.params import CursorParam, FirstDay, LastDay, Limit
 from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
 from avataradam.entrypoints.http.schemas.knowledge_gaps import KnowledgeGapOut, ResolveGapIn
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
@@ -121,12 +120,8 @@ class KnowledgeGapController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
-        start: Annotated[
-            date | None, QueryParameter(name="from", description="First UTC day, YYYY-MM-DD.")
-        ] = None,
-        end: Annotated[
-            date | None, QueryParameter(name="to", description="Last UTC day, YYYY-MM-DD.")
-        ] = None,
+        start: FirstDay = None,
+        end: LastDay = None,
         status: FromQuery[GapStatus | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_200_OK
 
 from avataradam.domain.usecases.usage import MAX_REPORT_DAYS, UsageReport
@@ -19,6 +18,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.headers import representations
 from avataradam.entrypoints.http.negotiation import JSON, preferred
 from avataradam.entrypoints.http.openapi import problems
+from avataradam.entrypoints.http.params import FirstDay, LastDay
 from avataradam.entrypoints.http.schemas.common import to_out
 from avataradam.entrypoints.http.schemas.usage import UsageReportOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
@@ -86,12 +86,8 @@ class UsageController(Controller):
         principal: CurrentPrincipal,
         container: NamedDependency[Container],
         dealership_id: FromQuery[UUID | None] = None,
-        start: Annotated[
-            date | None, QueryParameter(name="from", description="First UTC day, YYYY-MM-DD.")
-        ] = None,
-        end: Annotated[
-            date | None, QueryParameter(name="to", description="Last UTC day, YYYY-MM-DD.")
-        ] = None,
+        start: FirstDay = None,
+        end: LastDay = None,
     ) -> Response[UsageReportOut] | Response[str]:
         report = await container.get_usage(
             principal, dealership_id=dealership_id, start=start, end=end
