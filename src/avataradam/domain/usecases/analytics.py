@@ -24,7 +24,8 @@ from datetime import UTC, date, timedelta
 from uuid import UUID
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
-from avataradam.domain.errors import FeatureDisabled, InvalidInput, NotFound
+from avataradam.domain.day_ranges import require_day_range
+from avataradam.domain.errors import FeatureDisabled, NotFound
 from avataradam.domain.model import Role, User
 from avataradam.domain.model.analytics import (
     CriterionCount,
@@ -87,10 +88,7 @@ class DayRange:
     def __call__(self, start: date | None, end: date | None) -> tuple[date, date]:
         end = end or self._clock.now().astimezone(UTC).date()
         start = start or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
-        if start > end:
-            raise InvalidInput("from must not be after to", field="from")
-        if (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise InvalidInput(f"at most {MAX_RANGE_DAYS} days per range", field="to")
+        require_day_range(start, end, max_days=MAX_RANGE_DAYS, per="range")
         return start, end
 
 

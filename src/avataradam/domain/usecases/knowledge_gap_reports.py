@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
+from avataradam.domain.day_ranges import require_day_range
 from avataradam.domain.errors import InvalidInput, NotFound
 from avataradam.domain.model import Role
 from avataradam.domain.model.knowledge_gaps import (
@@ -67,10 +68,7 @@ class ListKnowledgeGaps:
         scope = dealership_scope(principal, dealership_id)
         end = end or self._clock.now().astimezone(UTC).date()
         start = start or end - timedelta(days=DEFAULT_REPORT_DAYS - 1)
-        if start > end:
-            raise InvalidInput("from must not be after to", field="from")
-        if (end - start).days + 1 > MAX_REPORT_DAYS:
-            raise InvalidInput(f"at most {MAX_REPORT_DAYS} days per report", field="to")
+        require_day_range(start, end, max_days=MAX_REPORT_DAYS)
         size = page_size(limit)
         after = GapCursor.decode(cursor) if cursor else None
         async with self._uow(read_only=True) as uow:

@@ -36,7 +36,8 @@ from uuid import UUID
 import msgspec
 
 from avataradam.domain.access import Principal, dealership_scope, require_role
-from avataradam.domain.errors import BudgetExhausted, DomainError, InvalidInput, NotFound
+from avataradam.domain.day_ranges import require_day_range
+from avataradam.domain.errors import BudgetExhausted, DomainError, NotFound
 from avataradam.domain.model import (
     Dealership,
     OutboxEntry,
@@ -287,10 +288,7 @@ class GetUsage:
         today = now.astimezone(UTC).date()
         end = end or today
         start = start or min(period_start(now), end)
-        if start > end:
-            raise InvalidInput("from must not be after to", field="from")
-        if (end - start).days + 1 > MAX_REPORT_DAYS:
-            raise InvalidInput(f"at most {MAX_REPORT_DAYS} days per report", field="to")
+        require_day_range(start, end, max_days=MAX_REPORT_DAYS)
         period = period_start(now)
         resets_at = _midnight(next_period(period))
         async with self._uow(read_only=True) as uow:
