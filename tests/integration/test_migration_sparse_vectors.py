@@ -11,6 +11,7 @@ kept) and on a fresh one (created at 1.1 through the 1.0--1.1 update path).
 from __future__ import annotations
 
 import math
+import struct
 import uuid
 from collections.abc import Iterator
 
@@ -71,6 +72,11 @@ def sparse_dot(url: str, *arrays: object) -> float:
         ).fetchone()
     assert row is not None
     return float(row[0])
+
+
+def float32(value: float) -> float:
+    """`value` rounded to the nearest float4 (as C's cast rounds a double)."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
 Sparse = tuple[list[int], list[float]]
@@ -164,13 +170,23 @@ def test_a_malformed_vector_fails_the_query_it_is_scored_in(
         (("{1,2}", "{1,1}", "{3,4}", "{1,1}"), 0.0),
         (("{}", "{}", "{1}", "{1}"), 0.0),
         (("{}", "{}", "{}", "{}"), 0.0),
+        # below float4's smallest subnormal, past its largest value (migration 0023: the
+        # SQL fallback raised "value out of range" where C's cast gives 0 or infinity)
+        (("{1}", "{1e-30}", "{1}", "{1e-30}"), 0.0),
+        (("{1}", "{-1e-30}", "{1}", "{1e-30}"), -0.0),
+        (("{1}", "{1e-20}", "{1}", "{1e-20}"), float32(float32(1e-20) ** 2)),
+        (("{1,2}", "{3e38,3e38}", "{1,2}", "{2,2}"), math.inf),
+        (("{1,2}", "{3e38,3e38}", "{1,2}", "{-2,-2}"), -math.inf),
+        (("{1}", "{3e38}", "{1}", "{1.1}"), float32(float32(3e38) * float32(1.1))),
     ],
 )
 def test_sparse_dot_of_known_vectors(
     implementation: tuple[str, str], arrays: tuple[str, ...], expected: float
 ) -> None:
     url, _ = implementation
-    assert sparse_dot(url, *arrays) == expected
+    result = sparse_dot(url, *arrays)
+    assert float32(result) == expected  # read back as float4's shortest text, not its bits
+    assert math.copysign(1.0, result) == math.copysign(1.0, expected)
 
 
 @pytest.mark.parametrize(
