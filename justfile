@@ -48,6 +48,10 @@ test: setup setup-llm-test lint
 test-slow: setup
     {{py}} pytest tests -q -p no:cacheprovider -m slow
 
+# Retake the README's screenshots (docs/screenshots/) through the end-to-end tests.
+screenshots: setup
+    AVATARADAM_SCREENSHOT_DIR="$PWD/docs/screenshots" {{py}} pytest tests/e2e -q -p no:cacheprovider
+
 # Fast checks: ruff and formatting (src, tests, ops, bench), mypy --strict (the same,
 # see [tool.mypy] files), import-linter; the web client's types (tsc) and Biome lint.
 lint:

@@ -35,7 +35,6 @@ from tests.integration.conftest import (  # noqa: F401 -- fixtures reused by thi
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
