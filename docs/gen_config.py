@@ -40,6 +40,10 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_DATABASE_REPLICA_STATUS_TTL_S": "how long a measured replica lag/health is reused",
     "AVATARADAM_DATABASE_CONNECT_TIMEOUT_S": "how long to wait for a new database connection",
     "AVATARADAM_REDIS_URL": "Redis: task queue, caches, rate limits",
+    "AVATARADAM_REDIS_QUEUE_HEARTBEAT_TIMEOUT_S": (
+        "a worker silent this long is dead to the task queue: what it had taken goes back"
+        " to its queue (at least 5)"
+    ),
     "AVATARADAM_HTTP_HOST": "address the API listens on",
     "AVATARADAM_HTTP_PORT": "port the API listens on",
     "AVATARADAM_HTTP_WORKERS": "API server processes",

@@ -32,7 +32,8 @@ from avataradam.adapters.redis.cache import RedisCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Cache
 from ops.harness.processes import free_port, spawn
-from tests.conftest import IN_CI
+from ops.harness.services import FreshDatabase
+from tests.conftest import ADMIN_DSN, IN_CI, require_service
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -75,14 +76,26 @@ def _wait_until_serving(dsn: str, process: subprocess.Popen[bytes], log: Path) -
 
 
 @pytest.fixture(scope="session")
-def pgbouncer_url(database_url: str) -> Iterator[str]:
+def contract_database_url() -> Iterator[str]:
+    """A migrated database of the contract tests' own, dropped afterwards. Not the
+    session's `database_url`: a real worker of the integration tests works on that one
+    (in the same session under pytest-xdist), and its reconciler would take up what a
+    contract test leaves behind on purpose (an expired processing lease, say)."""
+    require_service(ADMIN_DSN, 5432, "PostgreSQL")
+    database = FreshDatabase(ADMIN_DSN, prefix="avataradam_test").create()
+    yield database.url
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url(contract_database_url: str) -> Iterator[str]:
     """The test database, reached through a transaction-mode PgBouncer."""
     if not Path(PGBOUNCER).exists():
         message = "pgbouncer is not installed (bash ops/install-pgbouncer.sh)"
         if IN_CI:
             pytest.fail(f"{message}, and CI=true forbids skipping")
         pytest.skip(message)
-    server = urlsplit(database_url)
+    server = urlsplit(contract_database_url)
     port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="avataradam-pgbouncer-"))
     (directory / "userlist.txt").write_text('"postgres" ""\n')
@@ -121,9 +134,13 @@ async def pgbouncer_database(pgbouncer_url: str) -> AsyncIterator[PostgresDataba
 
 
 @pytest.fixture(scope="session")
-async def postgres_database(database_url: str) -> AsyncIterator[PostgresDatabase]:
+async def postgres_database(contract_database_url: str) -> AsyncIterator[PostgresDatabase]:
     database = PostgresDatabase(
-        database_url, min_size=1, max_size=10, command_timeout_s=30, statement_cache_size=100
+        contract_database_url,
+        min_size=1,
+        max_size=10,
+        command_timeout_s=30,
+        statement_cache_size=100,
     )
     await database.start()
     yield database

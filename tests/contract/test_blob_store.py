@@ -20,10 +20,14 @@ from tests.contract.builders import document, seed
 
 @pytest.fixture(params=["postgres", "filesystem"])
 async def uow(
-    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+    request: pytest.FixtureRequest, contract_database_url: str, tmp_path: Path
 ) -> AsyncIterator[PostgresUnitOfWorkFactory]:
     database = PostgresDatabase(
-        database_url, min_size=1, max_size=2, command_timeout_s=10, statement_cache_size=100
+        contract_database_url,
+        min_size=1,
+        max_size=2,
+        command_timeout_s=10,
+        statement_cache_size=100,
     )
     await database.start()
     blobs = FilesystemBlobRepository(tmp_path / "blobs") if request.param == "filesystem" else None

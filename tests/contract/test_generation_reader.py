@@ -28,7 +28,7 @@ async def pair(
         yield InMemoryUnitOfWorkFactory(store), InMemoryGenerationReader(store)
         return
     database = PostgresDatabase(
-        request.getfixturevalue("database_url"),
+        request.getfixturevalue("contract_database_url"),
         min_size=1,
         max_size=2,
         command_timeout_s=10,

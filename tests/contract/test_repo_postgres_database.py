@@ -26,8 +26,8 @@ def database(dsn: str, replica_dsn: str | None = None) -> PostgresDatabase:
     )
 
 
-async def test_ping_answers_for_primary_and_replica(database_url: str) -> None:
-    db = database(database_url, replica_dsn=database_url)
+async def test_ping_answers_for_primary_and_replica(contract_database_url: str) -> None:
+    db = database(contract_database_url, replica_dsn=contract_database_url)
     await db.start()
     try:
         await db.ping()
@@ -37,8 +37,10 @@ async def test_ping_answers_for_primary_and_replica(database_url: str) -> None:
         await db.close()
 
 
-async def test_replica_falls_back_to_primary_when_not_configured(database_url: str) -> None:
-    db = database(database_url)
+async def test_replica_falls_back_to_primary_when_not_configured(
+    contract_database_url: str,
+) -> None:
+    db = database(contract_database_url)
     await db.start()
     try:
         assert db.replica is db.primary
@@ -47,14 +49,14 @@ async def test_replica_falls_back_to_primary_when_not_configured(database_url: s
         await db.close()
 
 
-async def test_unreachable_server_is_dependency_unavailable(database_url: str) -> None:
+async def test_unreachable_server_is_dependency_unavailable(contract_database_url: str) -> None:
     db = database("postgresql://postgres@127.0.0.1:1/nowhere")
     with pytest.raises(DependencyUnavailable):
         await db.start()
 
 
-async def test_connections_go_back_to_the_pool_after_failures(database_url: str) -> None:
-    db = database(database_url)
+async def test_connections_go_back_to_the_pool_after_failures(contract_database_url: str) -> None:
+    db = database(contract_database_url)
     await db.start()
     uow = PostgresUnitOfWorkFactory(db)
     now = datetime.now(UTC)
@@ -83,9 +85,11 @@ async def test_connections_go_back_to_the_pool_after_failures(database_url: str)
         await db.close()
 
 
-async def test_a_released_connection_never_carries_an_open_transaction(database_url: str) -> None:
+async def test_a_released_connection_never_carries_an_open_transaction(
+    contract_database_url: str,
+) -> None:
     """The pool skips asyncpg's session reset query, but not the rollback on release."""
-    db = database(database_url)
+    db = database(contract_database_url)
     await db.start()
     try:
         pool = db.primary
@@ -105,10 +109,10 @@ async def test_a_released_connection_never_carries_an_open_transaction(database_
 
 
 async def test_close_terminates_a_pool_whose_connection_is_never_given_back(
-    database_url: str,
+    contract_database_url: str,
 ) -> None:
     db = PostgresDatabase(
-        database_url,
+        contract_database_url,
         min_size=1,
         max_size=2,
         command_timeout_s=5,

@@ -84,14 +84,14 @@ async def test_a_taken_version_is_refused_and_keeps_the_first(uow: UnitOfWorkFac
 
 
 async def test_postgres_refuses_to_update_a_stored_version(
-    database_url: str, postgres_database: PostgresDatabase
+    contract_database_url: str, postgres_database: PostgresDatabase
 ) -> None:
     uow = PostgresUnitOfWorkFactory(postgres_database)
     d, _ = await seed(uow)
     async with uow() as work:
         await work.rubrics.add(version(d.id, "ours", 1))
         await work.commit()
-    connection = await asyncpg.connect(database_url)
+    connection = await asyncpg.connect(contract_database_url)
     try:
         with pytest.raises(asyncpg.CheckViolationError, match="immutable"):
             await connection.execute(

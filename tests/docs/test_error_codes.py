@@ -80,9 +80,16 @@ def _internal_codes() -> set[str]:
     return set(re.findall(r"`(\w+)`", _guide().split(_INTERNAL_TABLE)[1].split("##")[0]))
 
 
+WORKER_PROCESS_MODULE = "avataradam.entrypoints.worker.main"
+"""Dramatiq's actor module: importing it makes the importing process a worker (its
+logging, its nice value, the global broker), so the walk leaves it out; it defines no
+error class."""
+
+
 def _domain_error_classes() -> list[type[errors.DomainError]]:
     for module in pkgutil.walk_packages(avataradam.__path__, "avataradam."):
-        importlib.import_module(module.name)
+        if module.name != WORKER_PROCESS_MODULE:
+            importlib.import_module(module.name)
     found: list[type[errors.DomainError]] = []
     pending: list[type[errors.DomainError]] = [errors.DomainError]
     while pending:

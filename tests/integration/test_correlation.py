@@ -80,7 +80,8 @@ async def test_request_id_reaches_api_and_worker_log_lines(
         worker_lines = []
         await asyncio.sleep(0.2)
     events = {line["event"] for line in worker_lines}
-    assert "document_ingested" in events, json.dumps(worker_lines)[:4000]
+    document_lines = [line for line in worker.output().splitlines() if created.json()["id"] in line]
+    assert "document_ingested" in events, "\n".join(document_lines)[-4000:]
     assert all(line["request_id"] == "abc-123" for line in worker_lines)
     assert all(line["service"] == "avataradam-worker" for line in worker_lines)
 

@@ -27,7 +27,6 @@ import asyncpg
 import httpx
 import pytest
 
-from avataradam.adapters.dramatiq.queue import HEARTBEAT_TIMEOUT_MS
 from avataradam.domain.tasks import SCORE_CONVERSATION
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.entrypoints.bootstrap import build_container
@@ -50,6 +49,7 @@ TRAINEE_LINES = [
     m["text"] for m in json.loads(TRANSCRIPT.read_text())["messages"] if m["role"] == "user"
 ]
 LEASE_S = "4"
+HEARTBEAT_TIMEOUT_S = float(FAST_RECONCILE["AVATARADAM_REDIS_QUEUE_HEARTBEAT_TIMEOUT_S"])
 
 
 @dataclass
@@ -239,7 +239,7 @@ async def _drained(stack: Stack, timeout_s: float = 30) -> None:
     """Waits until the worker took every message of this module's queue and finished it
     (Dramatiq's Redis broker: the queue's list is empty and no message is in flight,
     a killed worker's included: the broker gives those back once its heartbeat is
-    `HEARTBEAT_TIMEOUT_MS` old)."""
+    `AVATARADAM_REDIS_QUEUE_HEARTBEAT_TIMEOUT_S` old)."""
     redis = stack.container.redis
     deadline = time.monotonic() + timeout_s
     while True:
@@ -322,7 +322,7 @@ async def test_a_worker_killed_mid_scoring_leaves_it_to_another_scored_once(
         assert done["attempts"] == 2
         await _eventually(pg_pool, subscription, 1)
         # The message the killed worker had taken comes back to the queue: it does nothing.
-        await _drained(stack, timeout_s=HEARTBEAT_TIMEOUT_MS / 1000 + 60)
+        await _drained(stack, timeout_s=HEARTBEAT_TIMEOUT_S + 60)
         assert await _row(pg_pool, conversation_id) == done
         assert await _deliveries(pg_pool, subscription) == 1
     finally:

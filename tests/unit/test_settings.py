@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from avataradam.domain.usecases.conversations.chat import relevance_floor
+from avataradam.entrypoints.bootstrap import broker_for
 from avataradam.entrypoints.options import chat_options, support_threshold
 from avataradam.entrypoints.settings import (
     SettingsError,
@@ -39,6 +40,14 @@ def test_values_are_converted_from_strings() -> None:
     assert settings.database.pool_max_size == 20
 
 
+def test_the_task_queues_heartbeat_timeout_reaches_its_broker() -> None:
+    default = broker_for(load_settings({}, env_file=None))
+    shorter = broker_for(
+        load_settings({"AVATARADAM_REDIS_QUEUE_HEARTBEAT_TIMEOUT_S": "12.5"}, env_file=None)
+    )
+    assert (default.heartbeat_timeout, shorter.heartbeat_timeout) == (30_000, 12_500)
+
+
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
@@ -48,6 +57,7 @@ def test_values_are_converted_from_strings() -> None:
         ({"AVATARADAM_LOGGING_FORMAT": "xml"}, "AVATARADAM_LOGGING_FORMAT"),
         ({"AVATARADAM_AUTH_JWT_SECRET": "short"}, "AVATARADAM_AUTH_*"),
         ({"AVATARADAM_WORKER_NICE": "20"}, "AVATARADAM_WORKER_*"),
+        ({"AVATARADAM_REDIS_QUEUE_HEARTBEAT_TIMEOUT_S": "4"}, "AVATARADAM_REDIS_*"),
         ({"AVATARADAM_CACHE_LOCAL_ENTRIES": "-1"}, "AVATARADAM_CACHE_*"),
         ({"AVATARADAM_CHAT_LOCAL_MODEL_SHA256": "abc"}, "AVATARADAM_CHAT_*"),
         ({"AVATARADAM_CHAT_LOCAL_PARALLEL": "0"}, "AVATARADAM_CHAT_*"),

@@ -15,6 +15,7 @@ from functools import partial
 
 import redis.asyncio as aioredis
 import structlog
+from dramatiq.brokers.redis import RedisBroker
 from prometheus_client import CollectorRegistry
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -182,8 +183,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
             keywords=_keywords(settings, overrides, store.database),
         ),
         cache=overrides.cache or RedisCache(redis_client),
-        queue=overrides.queue
-        or DramatiqTaskQueue(build_broker(settings.redis.url), message_options),
+        queue=overrides.queue or DramatiqTaskQueue(broker_for(settings), message_options),
         sender=overrides.sender
         or HttpxWebhookSender(
             settings.webhooks.allow_private,
@@ -219,6 +219,13 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         container.shutdown.append(container.accounts.stop)
     _wire_chat(container)
     return container
+
+
+def broker_for(settings: Settings) -> RedisBroker:
+    """The task queue's Redis broker of this deployment (API and worker alike)."""
+    return build_broker(
+        settings.redis.url, heartbeat_timeout_s=settings.redis.queue_heartbeat_timeout_s
+    )
 
 
 def message_options() -> dict[str, str]:

@@ -33,9 +33,6 @@ QUEUES: dict[str, str] = {
 each other, since one worker's threads serve all of its queues."""
 
 
-HEARTBEAT_TIMEOUT_MS = 30_000
-"""A worker process silent this long is dead to the broker: what it had fetched but not
-acknowledged goes back to its queue at the next maintenance."""
 MAINTENANCE_CHANCE = 100_000
 """Commands in a million that run the broker's maintenance, which puts back in a queue
 what dead workers had fetched from it (Dramatiq's default is 1,000). A queue's
@@ -46,12 +43,17 @@ Its cost is a sorted-set range read, plus a Redis `KEYS` while a dead worker sti
 messages to give back."""
 
 
-def build_broker(redis_url: str, *, namespace: str = "avataradam") -> RedisBroker:
-    """A Redis broker with Dramatiq's default middleware (retries, time limits, ...)."""
+def build_broker(
+    redis_url: str, *, namespace: str = "avataradam", heartbeat_timeout_s: float = 30.0
+) -> RedisBroker:
+    """A Redis broker with Dramatiq's default middleware (retries, time limits, ...).
+    A worker process silent for `heartbeat_timeout_s` is dead to the broker: what it had
+    fetched but not acknowledged goes back to its queue at the next maintenance
+    (`AVATARADAM_REDIS_QUEUE_HEARTBEAT_TIMEOUT_S`)."""
     return RedisBroker(  # type: ignore[no-untyped-call]
         url=redis_url,
         namespace=namespace,
-        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        heartbeat_timeout=round(heartbeat_timeout_s * 1000),
         maintenance_chance=MAINTENANCE_CHANCE,
     )
 

@@ -38,10 +38,18 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
     url: str = "redis://127.0.0.1:6379/0"
+    queue_heartbeat_timeout_s: float = 30.0
+    """A worker process silent this long is dead to the task queue: the messages it had
+    taken and not finished go back to their queues (Dramatiq's Redis broker
+    `heartbeat_timeout`). A worker beats with every command it sends, polling an idle
+    queue about once a second; at least 5 s, so a busy host's workers are never taken
+    for dead."""
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        if self.queue_heartbeat_timeout_s < 5:
+            raise ValueError("queue_heartbeat_timeout_s must be at least 5 seconds")
 
 
 class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):

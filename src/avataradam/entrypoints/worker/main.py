@@ -15,7 +15,7 @@ import dramatiq
 import structlog
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
-from avataradam.adapters.dramatiq.queue import QUEUES, build_broker
+from avataradam.adapters.dramatiq.queue import QUEUES
 from avataradam.adapters.observability.tracing import configure_tracing
 from avataradam.domain.model import DeliveryStatus
 from avataradam.domain.tasks import (
@@ -26,6 +26,7 @@ from avataradam.domain.tasks import (
     REEMBED_KNOWLEDGE_BASE,
     SCORE_CONVERSATION,
 )
+from avataradam.entrypoints.bootstrap import broker_for
 from avataradam.entrypoints.observability.logging import configure_logging
 from avataradam.entrypoints.settings import load_settings
 from avataradam.entrypoints.worker.context import message_context
@@ -49,7 +50,7 @@ configure_logging(
     fmt=settings.logging.format,
 )
 configure_tracing(f"{settings.service_name}-worker")
-broker = build_broker(settings.redis.url)
+broker = broker_for(settings)
 broker.add_middleware(AsyncIO())
 broker.add_middleware(CurrentMessage())
 runtime = WorkerRuntime(settings)
