@@ -18,6 +18,17 @@ import pytest
 
 from ops.harness import processes
 from ops.harness.services import FreshDatabase
+from tests.support.deployment import (  # noqa: F401 -- registered once here, for every package
+    _password_never_logged,
+    client,
+    container,
+    other_tenant,
+    settings,
+    super_admin,
+    tenant,
+    worker,
+    worker_env,
+)
 
 ADMIN_DSN = os.environ.get(
     "AVATARADAM_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -18,18 +18,12 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from tests.integration.conftest import (  # noqa: F401 -- fixtures reused by this package
+from tests.integration.conftest import (
     Account,
     Tenant,
     api_process,
-    client,
-    container,
     new_tenant,
     service_environment,
-    settings,
-    super_admin,
-    worker,
-    worker_env,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +85,6 @@ async def page(context: BrowserContext) -> Page:
 
 
 @pytest.fixture(scope="module")
-async def e2e_tenant(client: httpx.AsyncClient, super_admin: Account) -> Tenant:  # noqa: F811
+async def e2e_tenant(client: httpx.AsyncClient, super_admin: Account) -> Tenant:
     """One dealership with an admin and a trainee for the end-to-end tests."""
     return await new_tenant(client, super_admin)

@@ -65,7 +65,8 @@ def test_worker_stop_finishes_the_running_ingestion_takes_nothing_new_then_exits
     )
 
     assert result.stage_at_signal.startswith("processing/"), result
-    assert result.exit_code == 0, result
+    # the signalled worker's log (a fresh one was started after it) says why it did not
+    assert result.exit_code == 0, f"{result}\n{stack.workers[-2].output()[-6000:]}"
     assert result.exit_s is not None
     assert result.exit_s < DRAIN_TIMEOUT_S, result
     assert result.finished_before_exit, f"the message in hand is finished first: {result}"
