@@ -32,19 +32,20 @@ run: setup
     bash ops/run-local.sh
 
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
-# with branch coverage of src/ (API and worker subprocesses included) gated at 90%. The
-# 40 slowest tests are listed, to keep the run under 20 minutes. (`-n 2 --dist loadfile`
-# runs it in two pytest-xdist sessions, see tests/conftest.py: faster, but contract tests
-# then share their database with a session's real worker process; not the default yet.)
+# with branch coverage of src/ (API and worker subprocesses included) gated at 90%. Two
+# pytest-xdist sessions share the 2 cores, a test file each at a time (each session has
+# its own database, Redis database and real worker; see tests/conftest.py). The 40
+# slowest tests are listed, to keep the run under 20 minutes.
 test: setup setup-llm-test lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
-    {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" --durations=40
+    {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile --durations=40
     {{py}} coverage combine -q
     {{py}} coverage report --fail-under=90 | tail -n 25
 
 # Drill-length trials left out of `test` to keep it under 20 minutes on 2 cores: the
-# replica stop and failover trials, every stop variant of run-local.sh, 20 rate windows.
+# replica stop and failover trials, the other stop variants of run-local.sh and of a
+# worker, 20 rate windows, a killed re-embedding resumed, the rate harness's self-checks.
 test-slow: setup
     {{py}} pytest tests -q -p no:cacheprovider -m slow
 

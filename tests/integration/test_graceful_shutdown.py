@@ -52,7 +52,15 @@ def stack(
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("variant", WORKER_STOPS)
+@pytest.mark.parametrize(
+    "variant",
+    # one stop of the worker process alone and one of its group (each signal delivered
+    # twice) here; Ctrl-C and a repeated group stop are drill trials (`just test-slow`)
+    [
+        pytest.param(v, marks=pytest.mark.slow) if v in {"ctrl-c", "twice"} else v
+        for v in WORKER_STOPS
+    ],
+)
 def test_worker_stop_finishes_the_running_ingestion_takes_nothing_new_then_exits_zero(
     stack: Stack, variant: str
 ) -> None:

@@ -20,6 +20,7 @@ import time
 import uuid
 from multiprocessing.queues import Queue
 
+import pytest
 from redis.asyncio import Redis
 
 from avataradam.adapters.memory.ratelimit import InMemoryRateLimiter
@@ -158,6 +159,7 @@ def test_redis_limiter_admits_exactly_the_limit_in_every_window_across_processes
     assert _spans_over_limit(stamps) == []
 
 
+@pytest.mark.slow  # the harness checking itself: `just test-slow`
 def test_per_process_limiters_overadmit_so_the_harness_detects_violations(
     redis_url: str,
 ) -> None:

@@ -131,6 +131,7 @@ async def test_four_instances_admit_exactly_the_limit_in_twenty_windows(
     assert admitted == [LIMIT] * 20
 
 
+@pytest.mark.slow  # the harness checking itself: `just test-slow`
 async def test_per_process_counting_would_admit_more_than_the_limit(
     container: Container, per_process_servers: list[str]
 ) -> None:

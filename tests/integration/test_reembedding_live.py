@@ -277,6 +277,7 @@ async def test_search_answers_throughout_a_reembedding_across_two_api_processes(
     assert sparse == chunks
 
 
+@pytest.mark.slow  # a drill trial (the resume itself: tests/unit/test_reembedding.py)
 async def test_a_reembedding_whose_worker_is_killed_is_resumed_by_another(
     stack: Stack, super_admin: Account, pg_pool: asyncpg.Pool
 ) -> None:
