@@ -1,10 +1,17 @@
-/** The shell: who is signed in, navigation between pages, and the router. */
-import { createContext } from "preact";
+/** The shell: who is signed in, navigation between pages, the router, and a super admin's
+ * dealership picker. */
+import { createContext, type JSX } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
+import type { Dealership } from "./api/admin";
 import { ApiClient, browserTokenStore } from "./api/client";
-import type { Me } from "./api/types";
+import type { Me, Page } from "./api/types";
+import { DealershipPicker } from "./components/DealershipPicker";
+import { collectPages } from "./lib/admin";
+import { withQuery } from "./lib/manage";
+import { type DealershipScope, dealershipScope, loadPick, savePick } from "./lib/scope";
 import { AssignmentsPage } from "./pages/Assignments";
 import { ChatPage } from "./pages/Chat";
+import { DealershipsPage } from "./pages/Dealerships";
 import { DocumentsPage } from "./pages/Documents";
 import { GapsPage } from "./pages/Gaps";
 import { ReportsPage } from "./pages/Reports";
@@ -12,10 +19,18 @@ import { RoleplayPage } from "./pages/Roleplay";
 import { SignInPage } from "./pages/SignIn";
 import { TeamPage } from "./pages/Team";
 import { UsagePage } from "./pages/Usage";
+import { UsersPage } from "./pages/Users";
 
 export interface Session {
   client: ApiClient;
   me: Me;
+  /** The dealership the pages act on (a super admin's pick). */
+  scope: DealershipScope;
+  /** A super admin's dealerships, for the picker and for names; empty for anyone else. */
+  dealerships: Dealership[];
+  reloadDealerships: () => Promise<void>;
+  /** A super admin picks the dealership the pages act on (null: none, or every one). */
+  pick: (id: string | null) => void;
 }
 
 export const SessionContext = createContext<Session | null>(null);
@@ -47,15 +62,86 @@ export function isAdmin(me: Me): boolean {
   return me.role === "dealership_admin" || me.role === "super_admin";
 }
 
+type Audience = "anyone" | "admins" | "super_admins";
+
+interface Route {
+  title: string;
+  audience: Audience;
+  /** How the page needs a dealership: "required" (a super admin picks one first),
+   * "optional" (none picked = every dealership), "none". */
+  dealership: "required" | "optional" | "none";
+  render: () => JSX.Element;
+}
+
+function route(path: string, me: Me): Route {
+  const on = (prefix: string) => path.startsWith(prefix);
+  if (on("/documents")) return admins("Documents", () => <DocumentsPage />);
+  if (on("/reports")) return admins("Answer reports", () => <ReportsPage />);
+  if (on("/team")) return admins("Team progress", () => <TeamPage path={path} />);
+  if (on("/gaps")) return admins("Knowledge gaps", () => <GapsPage />);
+  if (on("/usage")) return admins("Usage", () => <UsagePage />);
+  if (on("/users")) return { ...admins("Users", () => <UsersPage />), dealership: "optional" };
+  if (on("/dealerships")) {
+    return {
+      title: "Dealerships",
+      audience: "super_admins",
+      dealership: "none",
+      render: () => <DealershipsPage />,
+    };
+  }
+  if (on("/roleplay")) {
+    // A super admin belongs to no dealership and cannot complete a roleplay (the API).
+    return {
+      title: "Roleplay",
+      audience: "anyone",
+      dealership: "none",
+      render: () => <RoleplayPage path={path} />,
+    };
+  }
+  if (on("/assignments")) {
+    return {
+      title: isAdmin(me) ? "Assignments" : "My assignments",
+      audience: "anyone",
+      dealership: "required",
+      render: () => <AssignmentsPage />,
+    };
+  }
+  return {
+    title: "Chat with Adam",
+    audience: "anyone",
+    dealership: "required",
+    render: () => <ChatPage path={path} />,
+  };
+}
+
+function admins(title: string, render: () => JSX.Element): Route {
+  return { title, audience: "admins", dealership: "required", render };
+}
+
+function allowed(audience: Audience, me: Me): boolean {
+  if (audience === "admins") return isAdmin(me);
+  if (audience === "super_admins") return me.role === "super_admin";
+  return true;
+}
+
 export function App() {
   const path = usePath();
   const [me, setMe] = useState<Me | null>(null);
   const [checking, setChecking] = useState(client.signedIn);
   const [notice, setNotice] = useState<string | null>(null);
+  const [picked, setPicked] = useState<string | null>(() => loadPick());
+  const [dealerships, setDealerships] = useState<Dealership[]>([]);
+  const [dealershipsError, setDealershipsError] = useState<unknown>(null);
+
+  function pick(id: string | null) {
+    savePick(id);
+    setPicked(id);
+  }
 
   useEffect(() => {
     client.onSignedOut = () => {
       setMe(null);
+      pick(null);
       setNotice("Your session has ended. Please sign in again.");
       navigate("/sign-in");
     };
@@ -67,6 +153,31 @@ export function App() {
         .finally(() => setChecking(false));
     }
   }, []);
+
+  async function reloadDealerships() {
+    setDealershipsError(null);
+    try {
+      const all = await collectPages((cursor) =>
+        client.request<Page<Dealership>>(
+          "GET",
+          withQuery("/v1/dealerships", { limit: "200", cursor: cursor ?? undefined }),
+        ),
+      );
+      setDealerships(all);
+      setPicked((current) => {
+        if (current === null || all.some((d) => d.id === current)) return current;
+        savePick(null);
+        return null;
+      });
+    } catch (caught) {
+      setDealershipsError(caught);
+    }
+  }
+  const superAdmin = me?.role === "super_admin";
+  useEffect(() => {
+    if (superAdmin) void reloadDealerships();
+    else setDealerships([]);
+  }, [me?.id, superAdmin]);
 
   if (checking) return <p class="loading">Loading…</p>;
   if (!me) {
@@ -82,32 +193,17 @@ export function App() {
       />
     );
   }
-  const session = { client, me };
-  let page = <ChatPage path={path} />;
-  let title = "Chat with Adam";
-  if (path.startsWith("/documents")) {
-    page = isAdmin(me) ? <DocumentsPage /> : <Forbidden />;
-    title = "Documents";
-  } else if (path.startsWith("/reports")) {
-    page = isAdmin(me) ? <ReportsPage /> : <Forbidden />;
-    title = "Answer reports";
-  } else if (path.startsWith("/roleplay")) {
-    page = <RoleplayPage path={path} />;
-    title = "Roleplay";
-  } else if (path.startsWith("/assignments")) {
-    page = <AssignmentsPage />;
-    title = isAdmin(me) ? "Assignments" : "My assignments";
-  } else if (path.startsWith("/team")) {
-    page = isAdmin(me) ? <TeamPage path={path} /> : <Forbidden />;
-    title = "Team progress";
-  } else if (path.startsWith("/gaps")) {
-    page = isAdmin(me) ? <GapsPage /> : <Forbidden />;
-    title = "Knowledge gaps";
-  } else if (path.startsWith("/usage")) {
-    page = isAdmin(me) ? <UsagePage /> : <Forbidden />;
-    title = "Usage";
-  }
-  document.title = `${title} · AvatarAdam`;
+  const scope = dealershipScope(me, picked);
+  const session: Session = { client, me, scope, dealerships, reloadDealerships, pick };
+  const shown = route(path, me);
+  const permitted = allowed(shown.audience, me);
+  let page: JSX.Element;
+  if (!permitted) page = <Forbidden audience={shown.audience} />;
+  else if (scope.named && shown.dealership === "required" && scope.id === null) {
+    page = <ChooseDealership title={shown.title} />;
+  } else page = shown.render();
+  document.title = `${shown.title} · AvatarAdam`;
+  const on = (prefix: string) => path.startsWith(prefix);
   return (
     <SessionContext.Provider value={session}>
       <a class="skip" href="#main">
@@ -116,33 +212,41 @@ export function App() {
       <header class="top">
         <span class="brand">AvatarAdam</span>
         <nav aria-label="Main">
-          <NavLink href="/chat" current={path === "/" || path.startsWith("/chat")}>
+          <NavLink href="/chat" current={path === "/" || on("/chat")}>
             Chat
           </NavLink>
-          <NavLink href="/roleplay" current={path.startsWith("/roleplay")}>
+          <NavLink href="/roleplay" current={on("/roleplay")}>
             Roleplay
           </NavLink>
-          <NavLink href="/assignments" current={path.startsWith("/assignments")}>
+          <NavLink href="/assignments" current={on("/assignments")}>
             {isAdmin(me) ? "Assignments" : "My assignments"}
           </NavLink>
           {isAdmin(me) && (
             <>
-              <NavLink href="/team" current={path.startsWith("/team")}>
+              <NavLink href="/team" current={on("/team")}>
                 Team progress
               </NavLink>
-              <NavLink href="/gaps" current={path.startsWith("/gaps")}>
+              <NavLink href="/gaps" current={on("/gaps")}>
                 Knowledge gaps
               </NavLink>
-              <NavLink href="/documents" current={path.startsWith("/documents")}>
+              <NavLink href="/documents" current={on("/documents")}>
                 Documents
               </NavLink>
-              <NavLink href="/reports" current={path.startsWith("/reports")}>
+              <NavLink href="/reports" current={on("/reports")}>
                 Reports
               </NavLink>
-              <NavLink href="/usage" current={path.startsWith("/usage")}>
+              <NavLink href="/usage" current={on("/usage")}>
                 Usage
               </NavLink>
+              <NavLink href="/users" current={on("/users")}>
+                Users
+              </NavLink>
             </>
+          )}
+          {superAdmin && (
+            <NavLink href="/dealerships" current={on("/dealerships")}>
+              Dealerships
+            </NavLink>
           )}
         </nav>
         <span class="who">{me.email}</span>
@@ -151,6 +255,7 @@ export function App() {
           class="link"
           onClick={async () => {
             await client.signOut();
+            pick(null);
             setMe(null);
             navigate("/sign-in");
           }}
@@ -158,7 +263,16 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main id="main">{page}</main>
+      <main id="main">
+        {permitted && scope.named && shown.dealership !== "none" && (
+          <DealershipPicker
+            allowAll={shown.dealership === "optional"}
+            error={dealershipsError}
+            onRetry={reloadDealerships}
+          />
+        )}
+        <div key={scope.id ?? "none"}>{page}</div>
+      </main>
     </SessionContext.Provider>
   );
 }
@@ -178,11 +292,24 @@ function NavLink(props: { href: string; current: boolean; children: string }) {
   );
 }
 
-function Forbidden() {
+function Forbidden(props: { audience: Audience }) {
   return (
     <section class="panel">
       <h1>Not available</h1>
-      <p role="alert">Only your dealership's admins can open this page.</p>
+      <p role="alert">
+        {props.audience === "super_admins"
+          ? "Only super admins can open this page."
+          : "Only your dealership's admins can open this page."}
+      </p>
+    </section>
+  );
+}
+
+function ChooseDealership(props: { title: string }) {
+  return (
+    <section class="panel">
+      <h1>{props.title}</h1>
+      <p>Choose the dealership to work on in the Dealership list above.</p>
     </section>
   );
 }

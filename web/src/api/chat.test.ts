@@ -100,4 +100,27 @@ describe("sendStreamed", () => {
     )) as ApiError;
     expect(error.code).toBe("stream_cut");
   });
+
+  it("posts to the scoped path, which names a super admin's dealership", async () => {
+    const asked: string[] = [];
+    let tokens: Tokens | null = TOKENS;
+    const client = new ApiClient({
+      store: { get: () => tokens, set: (t) => (tokens = t) },
+      fetch: (async (input: RequestInfo | URL) => {
+        asked.push(String(input));
+        return new Response(
+          streamOf(['event: done\ndata: {"message_id":"m","message":{"id":"m"}}\n\n']),
+          { status: 200 },
+        );
+      }) as typeof fetch,
+    });
+    await sendStreamed(
+      client,
+      "c",
+      "q",
+      { onDelta() {}, onSources() {} },
+      (path) => `${path}?dealership_id=d`,
+    );
+    expect(asked).toEqual(["/v1/conversations/c/messages?dealership_id=d"]);
+  });
 });

@@ -10,7 +10,7 @@ export interface StreamHandlers {
 }
 
 /**
- * Posts `content` and streams the reply; resolves the stored assistant message
+ * Posts `content` and streams the reply (`scoped` adds a super admin's `dealership_id`); resolves the stored assistant message
  * (`done.message`, whose checked content replaces the streamed text). Throws ApiError for
  * a refused request (problem+json before the stream) or an `error` event.
  */
@@ -19,8 +19,9 @@ export async function sendStreamed(
   conversationId: string,
   content: string,
   handlers: StreamHandlers,
+  scoped: (path: string) => string = (path) => path,
 ): Promise<Message> {
-  const response = await client.raw(`/v1/conversations/${conversationId}/messages`, {
+  const response = await client.raw(scoped(`/v1/conversations/${conversationId}/messages`), {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/event-stream" },
     body: JSON.stringify({ content }),

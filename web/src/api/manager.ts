@@ -1,4 +1,5 @@
 /** Shapes of the manager endpoints' JSON (docs/guide/14-managers.md). */
+import type { Role } from "./types";
 
 export type AssignmentStatus = "open" | "done" | "overdue";
 
@@ -139,7 +140,7 @@ export interface KnowledgeGap {
 export interface UserItem {
   id: string;
   email: string;
-  role: string;
+  role: Role;
   dealership_id: string | null;
   first_name: string | null;
   last_name: string | null;

@@ -33,15 +33,20 @@ function once(
   });
 }
 
-/** Uploads `file` into `topic`; resolves the queued document, throws ApiError (409 duplicate…). */
+/**
+ * Uploads `file` into `topic` (of `dealershipId`, which a super admin names); resolves the
+ * queued document, throws ApiError (409 duplicate…).
+ */
 export async function uploadDocument(
   client: ApiClient,
   file: File,
   topic: string,
   onProgress: (fraction: number) => void,
+  dealershipId?: string,
 ): Promise<DocumentItem> {
   const form = new FormData();
   form.append("topic", topic);
+  if (dealershipId) form.append("dealership_id", dealershipId);
   form.append("file", file, file.name);
   let xhr = await once(await client.accessToken(), form, onProgress);
   if (xhr.status === 401 && (await client.refresh())) {

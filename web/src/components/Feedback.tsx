@@ -24,7 +24,7 @@ function Thumb(props: { down?: boolean }) {
 }
 
 export function Feedback(props: { messageId: string }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [rating, setRating] = useState<Rating | null>(null);
   const [asking, setAsking] = useState<Rating | null>(null);
   const [reason, setReason] = useState("");
@@ -35,10 +35,11 @@ export function Feedback(props: { messageId: string }) {
   async function send(value: Rating, why: string) {
     setError(null);
     try {
-      await client.request("POST", `/v1/messages/${props.messageId}/feedback`, {
-        rating: value,
-        reason: why.trim() || null,
-      });
+      await client.request(
+        "POST",
+        `/v1/messages/${props.messageId}/feedback`,
+        scope.body({ rating: value, reason: why.trim() || null }),
+      );
       setRating(value);
       setSaved(true);
       setAsking(null);

@@ -15,7 +15,7 @@ export function AssignmentForm(props: {
   users: UserItem[];
   onCreated: () => void;
 }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [scenario, setScenario] = useState("");
   const [everyone, setEveryone] = useState(false);
   const [chosen, setChosen] = useState<string[]>([]);
@@ -31,14 +31,18 @@ export function AssignmentForm(props: {
     setError(null);
     setSaved(null);
     try {
-      await client.request("POST", "/v1/assignments", {
-        scenario_id: scenario || props.scenarios[0]?.id,
-        ...(everyone ? { everyone: true } : { assignee_ids: chosen }),
-        due_at: localToRfc3339(due),
-        min_score: Number(minScore),
-        min_attempts: Number(minAttempts),
-        ...(note ? { note } : {}),
-      });
+      await client.request(
+        "POST",
+        "/v1/assignments",
+        scope.body({
+          scenario_id: scenario || props.scenarios[0]?.id,
+          ...(everyone ? { everyone: true } : { assignee_ids: chosen }),
+          due_at: localToRfc3339(due),
+          min_score: Number(minScore),
+          min_attempts: Number(minAttempts),
+          ...(note ? { note } : {}),
+        }),
+      );
       setSaved("Assignment created.");
       setChosen([]);
       props.onCreated();
@@ -146,7 +150,7 @@ export function AssignmentRow(props: {
   name: (id: string) => string;
   onChanged: () => void;
 }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const a = props.assignment;
   const [editing, setEditing] = useState(false);
   const [due, setDue] = useState(rfc3339ToLocal(a.due_at));
@@ -157,7 +161,7 @@ export function AssignmentRow(props: {
     event.preventDefault();
     setError(null);
     try {
-      await client.request("PATCH", `/v1/assignments/${a.id}`, {
+      await client.request("PATCH", scope.path(`/v1/assignments/${a.id}`), {
         due_at: localToRfc3339(due),
         min_score: Number(minScore),
       });
@@ -171,7 +175,7 @@ export function AssignmentRow(props: {
     if (!confirm(`Delete the assignment "${props.title}"?`)) return;
     setError(null);
     try {
-      await client.request("DELETE", `/v1/assignments/${a.id}`);
+      await client.request("DELETE", scope.path(`/v1/assignments/${a.id}`));
       props.onChanged();
     } catch (caught) {
       setError(caught);

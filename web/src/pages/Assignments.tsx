@@ -8,7 +8,7 @@ import { score } from "../lib/manage";
 import { AssignmentForm, AssignmentRow } from "./AssignmentParts";
 
 export function AssignmentsPage() {
-  const { client, me } = useSession();
+  const { client, me, scope } = useSession();
   const admin = isAdmin(me);
   const [assignments, setAssignments] = useState<Assignment[]>([]);
   const [scenarios, setScenarios] = useState<Scenario[]>([]);
@@ -19,13 +19,16 @@ export function AssignmentsPage() {
     setError(null);
     try {
       const [listed, offered] = await Promise.all([
-        client.request<Page<Assignment>>("GET", "/v1/assignments?limit=100"),
-        client.request<Page<Scenario>>("GET", "/v1/scenarios?limit=100"),
+        client.request<Page<Assignment>>("GET", scope.path("/v1/assignments?limit=100")),
+        client.request<Page<Scenario>>("GET", scope.path("/v1/scenarios?limit=100")),
       ]);
       setAssignments(listed.items);
       setScenarios(offered.items);
       if (admin) {
-        const people = await client.request<Page<UserItem>>("GET", "/v1/users?limit=100");
+        const people = await client.request<Page<UserItem>>(
+          "GET",
+          scope.path("/v1/users?limit=100"),
+        );
         setUsers(people.items.filter((u) => u.active));
       }
     } catch (caught) {

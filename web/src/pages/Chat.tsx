@@ -25,7 +25,7 @@ function label(c: Conversation): string {
 }
 
 export function ChatPage(props: { path: string }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const selected = /^\/chat\/([0-9a-f-]{36})/.exec(props.path)?.[1] ?? null;
   const [list, setList] = useState<Conversation[]>([]);
   const [listError, setListError] = useState<unknown>(null);
@@ -33,7 +33,10 @@ export function ChatPage(props: { path: string }) {
   async function loadList() {
     setListError(null);
     try {
-      const page = await client.request<Page<Conversation>>("GET", "/v1/conversations?limit=50");
+      const page = await client.request<Page<Conversation>>(
+        "GET",
+        scope.path("/v1/conversations?limit=50"),
+      );
       setList(page.items);
     } catch (caught) {
       setListError(caught);
@@ -46,9 +49,11 @@ export function ChatPage(props: { path: string }) {
 
   async function create() {
     try {
-      const created = await client.request<Conversation>("POST", "/v1/conversations", {
-        mode: "training",
-      });
+      const created = await client.request<Conversation>(
+        "POST",
+        "/v1/conversations",
+        scope.body({ mode: "training" }),
+      );
       setList([created, ...list]);
       navigate(`/chat/${created.id}`);
     } catch (caught) {
@@ -95,7 +100,7 @@ export function ChatPage(props: { path: string }) {
 }
 
 export function ConversationView(props: { id: string; who?: string }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [messages, setMessages] = useState<Shown[]>([]);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [draft, setDraft] = useState("");
@@ -107,7 +112,7 @@ export function ConversationView(props: { id: string; who?: string }) {
     try {
       const detail = await client.request<ConversationDetail>(
         "GET",
-        `/v1/conversations/${props.id}`,
+        scope.path(`/v1/conversations/${props.id}`),
       );
       setMessages(detail.messages.map((m) => shown(m)));
     } catch (caught) {
@@ -134,10 +139,16 @@ export function ConversationView(props: { id: string; who?: string }) {
       { key: replyKey, role: "assistant", content: "", sources: [], streaming: true },
     ]);
     try {
-      const stored = await sendStreamed(client, props.id, content, {
-        onDelta: (text) => update(replyKey, (m) => ({ ...m, content: m.content + text })),
-        onSources: (sources) => update(replyKey, (m) => ({ ...m, sources })),
-      });
+      const stored = await sendStreamed(
+        client,
+        props.id,
+        content,
+        {
+          onDelta: (text) => update(replyKey, (m) => ({ ...m, content: m.content + text })),
+          onSources: (sources) => update(replyKey, (m) => ({ ...m, sources })),
+        },
+        scope.path,
+      );
       update(replyKey, () => shown(stored, replyKey));
     } catch (caught) {
       setMessages((all) =>

@@ -10,7 +10,7 @@ import { describe, ErrorMessage } from "../components/ErrorMessage";
 const BUSY = new Set(["queued", "processing", "deleting"]);
 
 export function DocumentsPage() {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [docs, setDocs] = useState<DocumentItem[]>([]);
   const [listError, setListError] = useState<unknown>(null);
   const [topic, setTopic] = useState<string>(TOPICS[0]);
@@ -21,7 +21,10 @@ export function DocumentsPage() {
 
   async function refresh() {
     try {
-      const page = await client.request<Page<DocumentItem>>("GET", "/v1/documents?limit=100");
+      const page = await client.request<Page<DocumentItem>>(
+        "GET",
+        scope.path("/v1/documents?limit=100"),
+      );
       setDocs(page.items);
       setListError(null);
     } catch (caught) {
@@ -45,7 +48,13 @@ export function DocumentsPage() {
     setUploadError(null);
     setProgress(0);
     try {
-      const doc = await uploadDocument(client, file, topic, setProgress);
+      const doc = await uploadDocument(
+        client,
+        file,
+        topic,
+        setProgress,
+        scope.named ? (scope.id ?? undefined) : undefined,
+      );
       setDocs((all) => [doc, ...all.filter((d) => d.id !== doc.id)]);
       setFile(null);
       (event.target as HTMLFormElement).reset();

@@ -10,11 +10,11 @@ import { withQuery } from "../lib/manage";
 const GAPS = "/v1/analytics/knowledge-gaps";
 
 export function GapsPage() {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [gaps, setGaps] = useState<KnowledgeGap[]>([]);
   const [status, setStatus] = useState("open");
   const [error, setError] = useState<unknown>(null);
-  const path = withQuery(GAPS, { status, limit: "100" });
+  const path = scope.path(withQuery(GAPS, { status, limit: "100" }));
 
   async function load() {
     setError(null);
@@ -69,7 +69,7 @@ const REASONS: Record<keyof KnowledgeGap["reasons"], string> = {
 };
 
 function GapItem(props: { gap: KnowledgeGap; onResolved: () => void }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const { gap } = props;
   const [resolving, setResolving] = useState(false);
   const [note, setNote] = useState("");
@@ -79,7 +79,7 @@ function GapItem(props: { gap: KnowledgeGap; onResolved: () => void }) {
     event.preventDefault();
     setError(null);
     try {
-      await client.request("POST", `${GAPS}/${gap.id}/resolve`, note ? { note } : {});
+      await client.request("POST", `${GAPS}/${gap.id}/resolve`, scope.body(note ? { note } : {}));
       setResolving(false);
       props.onResolved();
     } catch (caught) {

@@ -9,7 +9,7 @@ import { ErrorMessage } from "../components/ErrorMessage";
 import { lastDays, percent, score, withQuery } from "../lib/manage";
 
 export function PersonView(props: { id: string; days: number; onDays: (days: number) => void }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [person, setPerson] = useState<PersonAnalytics | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [titles, setTitles] = useState<Map<string, string>>(new Map());
@@ -30,7 +30,7 @@ export function PersonView(props: { id: string; days: number; onDays: (days: num
   useEffect(() => {
     // Titles only make the tables easier to read: without them the scenario's id shows.
     client
-      .request<Page<Scenario>>("GET", "/v1/scenarios?limit=100")
+      .request<Page<Scenario>>("GET", scope.path("/v1/scenarios?limit=100"))
       .then((page) => setTitles(new Map(page.items.map((s) => [s.id, s.title]))))
       .catch(() => undefined);
   }, []);

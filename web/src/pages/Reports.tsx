@@ -6,7 +6,7 @@ import { CitedText } from "../components/Citations";
 import { ErrorMessage } from "../components/ErrorMessage";
 
 export function ReportsPage() {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [reports, setReports] = useState<FeedbackReport[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [onlyDown, setOnlyDown] = useState(true);
@@ -15,7 +15,8 @@ export function ReportsPage() {
     setError(null);
     try {
       setReports(
-        (await client.request<Page<FeedbackReport>>("GET", "/v1/feedback?limit=100")).items,
+        (await client.request<Page<FeedbackReport>>("GET", scope.path("/v1/feedback?limit=100")))
+          .items,
       );
     } catch (caught) {
       setError(caught);

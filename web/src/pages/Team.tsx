@@ -23,7 +23,7 @@ export function TeamPage(props: { path: string }) {
 const OVERVIEW = "/v1/analytics/overview";
 
 function TeamOverview(props: { days: number; onDays: (days: number) => void }) {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [overview, setOverview] = useState<Overview | null>(null);
   const [error, setError] = useState<unknown>(null);
   const range = lastDays(props.days);
@@ -31,7 +31,7 @@ function TeamOverview(props: { days: number; onDays: (days: number) => void }) {
   async function load() {
     setError(null);
     try {
-      setOverview(await client.request<Overview>("GET", withQuery(OVERVIEW, range)));
+      setOverview(await client.request<Overview>("GET", scope.path(withQuery(OVERVIEW, range))));
     } catch (caught) {
       setError(caught);
     }
@@ -40,7 +40,7 @@ function TeamOverview(props: { days: number; onDays: (days: number) => void }) {
     void load();
   }, [props.days]);
 
-  const csv = (section: string) => withQuery(OVERVIEW, { ...range, section });
+  const csv = (section: string) => scope.path(withQuery(OVERVIEW, { ...range, section }));
   const file = (section: string) => `team-${section}-${range.from}-${range.to}.csv`;
   return (
     <section class="panel">
@@ -164,7 +164,8 @@ interface Row {
 
 /** The leaderboard's ranks when it is switched on, else the dealership's users. */
 function TeamTable(props: { range: { from: string; to: string } }) {
-  const { client, me } = useSession();
+  const { client, scope } = useSession();
+  const board = scope.path(withQuery("/v1/analytics/leaderboard", props.range));
   const [rows, setRows] = useState<Row[] | null>(null);
   const [ranked, setRanked] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -172,12 +173,9 @@ function TeamTable(props: { range: { from: string; to: string } }) {
   async function load() {
     setError(null);
     try {
-      const board = await client.request<{ items: Rank[] }>(
-        "GET",
-        withQuery("/v1/analytics/leaderboard", props.range),
-      );
+      const ranks = await client.request<{ items: Rank[] }>("GET", board);
       setRanked(true);
-      setRows(board.items.map((r) => ({ id: r.user_id, name: r.display_name, rank: r })));
+      setRows(ranks.items.map((r) => ({ id: r.user_id, name: r.display_name, rank: r })));
       return;
     } catch (caught) {
       if (!(caught instanceof ApiError && caught.status === 403)) {
@@ -186,10 +184,7 @@ function TeamTable(props: { range: { from: string; to: string } }) {
       }
     }
     try {
-      const path = withQuery("/v1/users", {
-        limit: "100",
-        dealership_id: me.role === "super_admin" ? (me.dealership_id ?? undefined) : undefined,
-      });
+      const path = scope.path(withQuery("/v1/users", { limit: "100" }));
       const users = (await client.request<Page<UserItem>>("GET", path)).items;
       setRanked(false);
       setRows(
@@ -214,7 +209,7 @@ function TeamTable(props: { range: { from: string; to: string } }) {
         <h2>Team</h2>
         {ranked && (
           <CsvButton
-            path={withQuery("/v1/analytics/leaderboard", props.range)}
+            path={board}
             filename={`leaderboard-${props.range.from}-${props.range.to}.csv`}
             what="the leaderboard"
           />

@@ -7,7 +7,7 @@ import { ErrorMessage } from "../components/ErrorMessage";
 import { lastDays, withQuery } from "../lib/manage";
 
 export function UsagePage() {
-  const { client } = useSession();
+  const { client, scope } = useSession();
   const [days, setDays] = useState(30);
   const [usage, setUsage] = useState<UsageReport | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -15,7 +15,12 @@ export function UsagePage() {
   async function load() {
     setError(null);
     try {
-      setUsage(await client.request<UsageReport>("GET", withQuery("/v1/usage", lastDays(days))));
+      setUsage(
+        await client.request<UsageReport>(
+          "GET",
+          scope.path(withQuery("/v1/usage", lastDays(days))),
+        ),
+      );
     } catch (caught) {
       setError(caught);
     }

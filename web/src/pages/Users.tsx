@@ -1,0 +1,75 @@
+/** Users (admins): a dealership's people, or for a super admin every dealership's and the
+ * super admins; add people, change roles, deactivate, sign out everywhere. */
+import { useEffect, useState } from "preact/hooks";
+import type { UserItem } from "../api/manager";
+import type { Page } from "../api/types";
+import { useSession } from "../app";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { withQuery } from "../lib/manage";
+import { NewUserForm, UserCard } from "./UserParts";
+
+const PAGE_SIZE = "50";
+
+export function UsersPage() {
+  const { client, scope, dealerships } = useSession();
+  const [users, setUsers] = useState<UserItem[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  async function load(cursor: string | null) {
+    setError(null);
+    setLoading(true);
+    try {
+      const path = withQuery("/v1/users", { limit: PAGE_SIZE, cursor: cursor ?? undefined });
+      const page = await client.request<Page<UserItem>>("GET", scope.path(path));
+      setUsers((shown) => (cursor ? [...shown, ...page.items] : page.items));
+      setNext(page.next_cursor);
+      setLoaded(true);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setLoading(false);
+    }
+  }
+  useEffect(() => {
+    void load(null);
+  }, []);
+
+  const dealershipName = (id: string | null) =>
+    id === null ? "no dealership" : (dealerships.find((d) => d.id === id)?.name ?? id);
+  let intro = "The people of your dealership.";
+  if (scope.named) {
+    intro = scope.id
+      ? `The people of ${dealershipName(scope.id)}.`
+      : "Everyone: the people of every dealership, and the super admins.";
+  }
+  return (
+    <section class="panel">
+      <h1>Users</h1>
+      <p class="muted">{intro}</p>
+      <NewUserForm onCreated={(created) => setUsers((all) => [created, ...all])} />
+      <h2>People</h2>
+      <ErrorMessage error={error} onRetry={() => load(null)} />
+      <ul class="cards" aria-label="People">
+        {users.map((u) => (
+          <UserCard
+            key={u.id}
+            user={u}
+            dealership={scope.named && !scope.id ? dealershipName(u.dealership_id) : undefined}
+            onChanged={(updated) =>
+              setUsers((all) => all.map((one) => (one.id === updated.id ? updated : one)))
+            }
+          />
+        ))}
+      </ul>
+      {loaded && users.length === 0 && <p class="muted">Nobody yet.</p>}
+      {next && (
+        <button type="button" disabled={loading} onClick={() => load(next)}>
+          {loading ? "Loading…" : "Show more people"}
+        </button>
+      )}
+    </section>
+  );
+}
