@@ -5,6 +5,7 @@ screenshotted into docs/screenshots/."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from pathlib import Path
@@ -147,12 +148,33 @@ async def test_ask_adam_streamed_answer_citation_and_report_inaccurate(
         timeout=60_000
     )
     await expect(answer).to_contain_text("GAP covers")
-    await answer.get_by_role("button", name="Source 1").click()
-    source = answer.get_by_role("complementary", name="Source 1")
-    await expect(source).to_contain_text("gap-")
+    # The tenant's earlier PDF may be cited too: open the guide's citation, whichever it is.
+    marker = answer.get_by_role("button", name=re.compile(r"^Source \d+: gap-guide\.md$")).first
+    cited = str(await marker.get_attribute("aria-label")).split(":")[0]
+    await marker.click()
+    source = answer.get_by_role("complementary", name=cited, exact=True)
+    await expect(source).to_be_focused()
+    await expect(source).to_contain_text("gap-guide.md")
     await expect(source).to_contain_text("playbooks")
+    # The cited passage itself, as the uploaded document has it, under its heading.
+    quoted = source.locator("blockquote")
+    await expect(quoted).to_contain_text(
+        "Show the customer the numbers of their own loan.", timeout=30_000
+    )
+    assert (await quoted.inner_text()).strip() in GUIDE
+    await expect(source).to_contain_text("Presenting GAP")
     await assert_accessible(page, "chat")
     await screenshot(page, "chat")
+    await source.get_by_role("button", name="Close").click()
+    await expect(source).to_have_count(0)
+    await expect(marker).to_be_focused()
+    # By keyboard: Enter opens it (the passage is not read again), Escape closes it.
+    await marker.press("Enter")
+    await expect(source).to_be_focused()
+    await expect(quoted).to_contain_text("Show the customer the numbers of their own loan.")
+    await page.keyboard.press("Escape")
+    await expect(source).to_have_count(0)
+    await expect(marker).to_be_focused()
 
     reason = f"The GAP price quoted is out of date {uuid.uuid4().hex[:6]}"
     await answer.get_by_role("button", name="Report inaccurate").click()

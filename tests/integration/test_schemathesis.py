@@ -184,6 +184,7 @@ def _seed(api: LiveApi, env: dict[str, str], dealership_id: str) -> None:
         dealership_id=spare["id"],
         user_id=user["id"],
         document_id=document["id"],
+        index="0",  # its first passage (404 until the document is ready: no worker here)
         webhook_id=webhook["id"],
         scenario_id=scenario["id"],
         assignment_id=assignment["id"],

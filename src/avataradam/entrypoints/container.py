@@ -59,6 +59,7 @@ from avataradam.domain.usecases.document_jobs import MarkFailed, PurgeDocument, 
 from avataradam.domain.usecases.documents import (
     DeleteDocument,
     GetDocument,
+    GetPassage,
     ListDocuments,
     RetryDocument,
     TaskDispatcher,
@@ -189,6 +190,7 @@ class Container:
         dispatcher = TaskDispatcher(self.queue, clock, ids)
         self.upload_document = UploadDocument(uow, dispatcher, clock, ids)
         self.get_document = GetDocument(uow)
+        self.get_passage = GetPassage(uow)
         self.list_documents = ListDocuments(uow)
         self.delete_document = DeleteDocument(uow, dispatcher, clock)
         self.retry_document = RetryDocument(uow, dispatcher, clock)

@@ -79,6 +79,8 @@ ANY_USER: set[Route] = {
     ("POST", "/v1/me/password"),
     ("GET", "/v1/documents"),
     ("GET", "/v1/documents/{document_id:uuid}"),
+    # A cited passage: trainees open the sources of Adam's answers.
+    ("GET", "/v1/documents/{document_id:uuid}/passages/{index:int}"),
     ("POST", "/v1/search"),
     ("POST", "/v1/conversations"),
     ("GET", "/v1/conversations"),
@@ -184,7 +186,7 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
             "json": {"current_password": PASSWORD, "new_password": "too-short"}
         },
     }
-    path = template.replace("{generation:int}", "1")
+    path = template.replace("{generation:int}", "1").replace("{index:int}", "0")
     for name, value in ids.items():
         path = path.replace(f"{{{name}:uuid}}", value).replace(f"{{{name}:str}}", value)
     return {"method": method, "url": path, **bodies.get(route, {})}

@@ -7,6 +7,8 @@ The routes come from the app's own route table, so an endpoint added later with 
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from tests.integration.conftest import Account, Tenant, problem
 from tests.integration.security.conftest import Holdings
+from tests.support.processes import ServiceProcess
 
 IGNORED_METHODS = {"OPTIONS", "HEAD"}
 BODIES: dict[tuple[str, str], dict[str, object]] = {
@@ -49,7 +52,7 @@ class IdRoute:
     id_params: tuple[str, ...]
 
     def path(self, ids: dict[str, str]) -> str:
-        path = self.template.replace("{generation:int}", "1")
+        path = self.template.replace("{generation:int}", "1").replace("{index:int}", "0")
         for name in self.id_params:
             path = path.replace(f"{{{name}:uuid}}", ids[name]).replace(f"{{{name}:str}}", ids[name])
         return path
@@ -112,6 +115,47 @@ async def test_another_dealerships_objects_answer_like_missing_ones_on_every_id_
                     f"{account.email.split('-')[0]} {route.method} {route.template}: "
                     f"{foreign.status_code} {body['code']} vs missing {absent.status_code}"
                 )
+    assert not leaks, "\n".join(leaks)
+
+
+async def _ready(client: httpx.AsyncClient, account: Account, document_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        document = await client.get(f"/v1/documents/{document_id}", headers=account.headers)
+        if document.json()["status"] in {"ready", "failed"}:
+            assert document.json()["status"] == "ready", document.text
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"document {document_id} never became ready")
+
+
+async def test_a_passage_of_another_dealership_answers_like_a_missing_one(
+    client: httpx.AsyncClient,
+    victim: Holdings,
+    attacker: Tenant,
+    super_admin: Account,
+    worker: ServiceProcess,
+) -> None:
+    """The sweep above may meet the victim's document before it is ready (404 for the
+    owner too): here it is ready, so its passage 0 exists and is the owner's to read."""
+    document_id = victim.ids["document_id"]
+    await _ready(client, victim.tenant.admin, document_id)
+    path = f"/v1/documents/{document_id}/passages/0"
+    for account in (victim.tenant.user, super_admin):
+        own = await client.get(path, headers=account.headers)
+        assert own.status_code == 200, own.text
+        assert "Our confidential GAP pricing playbook." in own.json()["text"]
+    leaks = []
+    for account in (attacker.admin, attacker.user):
+        foreign = await client.get(path, headers=account.headers)
+        absent = await client.get(
+            f"/v1/documents/{uuid.uuid4()}/passages/0", headers=account.headers
+        )
+        said = [
+            (r.status_code, problem(r)["code"], problem(r)["detail"]) for r in (foreign, absent)
+        ]
+        if said[0] != said[1] or said[0][0] != 404 or "confidential" in foreign.text:
+            leaks.append(f"{account.email}: {foreign.status_code} {foreign.text[:160]}")
     assert not leaks, "\n".join(leaks)
 
 

@@ -34,6 +34,19 @@ export interface Source {
   page: number | null;
 }
 
+/** A cited passage whole (`GET /v1/documents/{id}/passages/{index}`). */
+export interface Passage {
+  document_id: string;
+  filename: string;
+  topic: string;
+  index: number;
+  page: number | null;
+  /** The heading the passage sits under; null when it has none. */
+  section: string | null;
+  /** As stored and cited: paragraphs separated by a blank line. */
+  text: string;
+}
+
 export interface Message {
   id: string;
   conversation_id: string;

@@ -1,4 +1,5 @@
-"""Knowledge-base documents as the API sees them: upload, read, list, delete, retry."""
+"""Knowledge-base documents as the API sees them: upload, read, list, delete, retry, and
+read one passage (a cited chunk)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from avataradam.domain.errors import (
 )
 from avataradam.domain.idempotency import Answer, IdempotentRequest, first_answer
 from avataradam.domain.model import (
+    Chunk,
     DeleteDocumentTask,
     Document,
     DocumentStatus,
@@ -35,6 +37,7 @@ from avataradam.domain.model import (
     Topic,
 )
 from avataradam.domain.pagination import Cursor
+from avataradam.domain.ports.knowledge import vector_id
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
 from avataradam.domain.ports.services import TaskQueue
 from avataradam.domain.ports.system import Clock, IdGenerator
@@ -226,6 +229,33 @@ class GetDocument:
     async def __call__(self, principal: Principal, document_id: UUID) -> Document:
         async with self._uow() as uow:
             return await _visible_document(uow, principal, document_id)
+
+
+class GetPassage:
+    """One passage of a document, as a citation names it: (document_id, index).
+
+    Anyone who may read the document may read its passages. Only a `ready` document's
+    passages are served, as search serves them: of a document in any other status (being
+    processed again, failed, being deleted) and of an unknown index the answer is
+    NotFound, as for another dealership's document.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, principal: Principal, document_id: UUID, index: int) -> Chunk:
+        async with self._uow(read_only=True) as uow:
+            document = await _visible_document(uow, principal, document_id)
+            if document.status is not DocumentStatus.READY:
+                raise NotFound(
+                    f"the document is {document.status.value}: its passages cannot be read"
+                )
+            found = await uow.chunks.get_many(
+                [vector_id(document_id, index)], dealership_id=document.dealership_id
+            )
+        if not found:
+            raise NotFound("passage not found")
+        return found[0]
 
 
 class ListDocuments:

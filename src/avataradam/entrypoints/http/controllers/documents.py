@@ -1,4 +1,4 @@
-"""Knowledge-base documents: upload (202), status, listing, deletion, retry."""
+"""Knowledge-base documents: upload (202), status, listing, deletion, retry, passages."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from avataradam.entrypoints.http.pagination import list_page
 from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
-from avataradam.entrypoints.http.schemas.documents import DocumentOut
+from avataradam.entrypoints.http.schemas.documents import DocumentOut, PassageOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
 
 PART_BYTES = 1024 * 1024
@@ -213,6 +213,30 @@ class DocumentController(Controller):
         container: NamedDependency[Container],
     ) -> DocumentOut:
         return _out(container, await container.get_document(principal, document_id))
+
+    @get(
+        "/{document_id:uuid}/passages/{index:int}",
+        operation_id="getPassage",
+        summary="Read a cited passage of a document",
+        description=(
+            "The passage a chat reply's source or a search result names by `document_id` and "
+            "`index`: its text whole (as stored and cited), with the document's filename and "
+            "topic and the passage's page and section. Anyone of the document's dealership may "
+            "read it; a super admin any dealership's. Only a `ready` document's passages are "
+            "served: of a document in another status (processed again, failed, being deleted), "
+            "of an unknown index and of another dealership's document the answer is 404 "
+            "`not_found`."
+        ),
+        responses=problems(400, 404),
+    )
+    async def passage(
+        self,
+        document_id: FromPath[UUID],
+        index: FromPath[int],
+        principal: CurrentPrincipal,
+        container: NamedDependency[Container],
+    ) -> PassageOut:
+        return to_out(await container.get_passage(principal, document_id, index), PassageOut)
 
     @delete(
         "/{document_id:uuid}",

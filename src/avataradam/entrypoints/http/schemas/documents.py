@@ -45,3 +45,21 @@ class DocumentOut(msgspec.Struct, frozen=True):
     updated_at: datetime
     title: Annotated[str | None, msgspec.Meta(examples=["Menu selling basics"])]
     warnings: Annotated[list[str], msgspec.Meta(examples=[["3 images without text skipped"]])]
+
+
+class PassageOut(msgspec.Struct, frozen=True):
+    """One passage (chunk) of a ready document, as a citation names it: `index` is its
+    place in the document (0 first), `page` the 1-based page it starts on (PDFs; else
+    null), `section` the heading it sits under (null when it has none), `text` the
+    passage whole, as stored and cited (paragraphs kept, separated by a blank line)."""
+
+    document_id: UUID
+    filename: str
+    topic: Topic
+    index: Annotated[int, msgspec.Meta(examples=[3])]
+    page: Annotated[int | None, msgspec.Meta(examples=[12])]
+    section: Annotated[str | None, msgspec.Meta(examples=["Handling price objections"])]
+    text: Annotated[
+        str,
+        msgspec.Meta(examples=["GAP covers the difference between the loan and the car's value."]),
+    ]
