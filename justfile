@@ -31,6 +31,16 @@ run: setup
     {{py}} avataradam migrate
     bash ops/run-local.sh
 
+# Set up and migrate like `run`, then `avataradam demo` with the arguments given
+# (`just demo --password 'P' --wait`); it prints how to sign in and, run again, adds only
+# what is missing. `just run` then starts the worker that readies and scores it all.
+# A demo dealership to look around in: an admin, trainees, a sample F&I knowledge base, scored roleplays.
+[positional-arguments]
+demo *args: setup
+    {{py}} avataradam migrate
+    {{py}} avataradam demo "$@"
+    @echo 'Next: `just run`, then open http://127.0.0.1:'"${AVATARADAM_HTTP_PORT:-8000}"'/ and sign in.'
+
 # Lint, types, import contracts, then every test suite against real PostgreSQL and Redis,
 # with branch coverage of src/ (API and worker subprocesses included) gated at 90%. Two
 # pytest-xdist sessions share the 2 cores, a test file each at a time (each session has

@@ -45,6 +45,8 @@ cat >&2 <<MSG
   metrics of API and worker: http://127.0.0.1:${port}/metrics)
   Create the first admin in another shell:
     uv run avataradam create-admin --email admin@example.com --password 'a-long-password' --role super_admin
+  or seed a demo dealership to look around in (it prints how to sign in):
+    just demo
 
 MSG
 wait -n "$api_pid" "$worker_pid" "$webhooks_pid"

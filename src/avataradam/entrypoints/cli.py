@@ -1,5 +1,5 @@
 """`avataradam` command line: serve, worker, migrate, create-admin, create-dealership, config,
-reembed, reembed-status."""
+reembed, reembed-status, demo."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from avataradam.domain.errors import DomainError
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.domain.vectors import profile_name
-from avataradam.entrypoints import cli_reembed
+from avataradam.entrypoints import cli_reembed, demo
 from avataradam.entrypoints.settings import (
     Settings,
     SettingsError,
@@ -230,6 +230,7 @@ def _parser() -> argparse.ArgumentParser:
     dealership.add_argument("--name", required=True)
     dealership.set_defaults(handler=lambda s, a: asyncio.run(_create_dealership_async(s, a)))
     cli_reembed.add_commands(commands)
+    demo.add_command(commands)
     return parser
 
 

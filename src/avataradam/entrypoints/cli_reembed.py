@@ -83,7 +83,7 @@ async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{dealership_id}: {_queued(started)}")
             return 0
         failed = 0
-        async for dealership in _every_dealership(container):
+        async for dealership in every_dealership(container):
             line, ok = await _reembed_one(container, dealership, target)
             failed += not ok
             print(f"{dealership.id} {dealership.name!r}: {line}")
@@ -117,7 +117,8 @@ def _queued(reembedding: Reembedding) -> str:
     )
 
 
-async def _every_dealership(container: Container) -> AsyncIterator[Dealership]:
+async def every_dealership(container: Container) -> AsyncIterator[Dealership]:
+    """Every dealership, active or not, oldest first, a page at a time."""
     cursor: Cursor | None = None
     while True:
         async with container.uow(read_only=True) as uow:
