@@ -1,6 +1,6 @@
 /** Dealerships (super admins): add one, rename it, set its token budget and leaderboard,
  * deactivate or reactivate it, and open its users. */
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { Dealership, DealershipChanges } from "../api/admin";
 import type { Page } from "../api/types";
 import { navigate, useSession } from "../app";
@@ -8,35 +8,20 @@ import { ErrorMessage } from "../components/ErrorMessage";
 import { budgetLabel, parseBudget } from "../lib/admin";
 import { useEditorFocus } from "../lib/focus";
 import { withQuery } from "../lib/manage";
+import { usePagedList } from "../lib/paged";
+import { useSubmission } from "../lib/submit";
 
 const MAX_NAME = 200;
 
 export function DealershipsPage() {
   const { client, reloadDealerships } = useSession();
-  const [items, setItems] = useState<Dealership[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  async function load(cursor: string | null) {
-    setError(null);
-    setLoading(true);
-    try {
-      const path = withQuery("/v1/dealerships", { limit: "50", cursor: cursor ?? undefined });
-      const page = await client.request<Page<Dealership>>("GET", path);
-      setItems((shown) => (cursor ? [...shown, ...page.items] : page.items));
-      setNext(page.next_cursor);
-      setLoaded(true);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setLoading(false);
-    }
-  }
-  useEffect(() => {
-    void load(null);
-  }, []);
+  const list = usePagedList((cursor) =>
+    client.request<Page<Dealership>>(
+      "GET",
+      withQuery("/v1/dealerships", { limit: "50", cursor: cursor ?? undefined }),
+    ),
+  );
+  const { items, setItems, next, loaded, loading, error, load } = list;
 
   function changed(updated: Dealership) {
     setItems((all) => all.map((d) => (d.id === updated.id ? updated : d)));
@@ -71,26 +56,13 @@ export function DealershipsPage() {
 function NewDealershipForm(props: { onCreated: (dealership: Dealership) => void }) {
   const { client } = useSession();
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState<string | null>(null);
-
-  async function create(event: Event) {
-    event.preventDefault();
-    setError(null);
-    setSaved(null);
-    setBusy(true);
-    try {
-      const created = await client.request<Dealership>("POST", "/v1/dealerships", { name });
-      props.onCreated(created);
-      setSaved(`${created.name} is created. Add its admins on the Users page.`);
-      setName("");
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, saved, submit } = useSubmission();
+  const create = submit(async () => {
+    const created = await client.request<Dealership>("POST", "/v1/dealerships", { name });
+    props.onCreated(created);
+    setName("");
+    return `${created.name} is created. Add its admins on the Users page.`;
+  });
   return (
     <form class="admin-form" onSubmit={create} aria-labelledby="new-dealership-title">
       <h2 id="new-dealership-title">Add a dealership</h2>

@@ -6,6 +6,7 @@ import { useSession } from "../app";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { creatableRoles, displayName, newUserBody, ROLE_LABELS, roleChoices } from "../lib/admin";
 import { useEditorFocus } from "../lib/focus";
+import { useSubmission } from "../lib/submit";
 
 const PASSWORD_HINT = "12 to 256 characters. Share it with them privately.";
 
@@ -17,30 +18,17 @@ export function NewUserForm(props: { onCreated: (user: UserItem) => void }) {
   const [lastName, setLastName] = useState("");
   const [password, setPassword] = useState("");
   const [role, setRole] = useState<Role>(roles[0] ?? "user");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState<string | null>(null);
-
-  async function create(event: Event) {
-    event.preventDefault();
-    setError(null);
-    setSaved(null);
-    setBusy(true);
-    try {
-      const form = { email, password, role, first_name: firstName, last_name: lastName };
-      const created = await client.request<UserItem>("POST", "/v1/users", newUserBody(form, scope));
-      props.onCreated(created);
-      setSaved(`${created.email} can now sign in (${ROLE_LABELS[created.role]}).`);
-      setEmail("");
-      setFirstName("");
-      setLastName("");
-      setPassword("");
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, saved, submit } = useSubmission();
+  const create = submit(async () => {
+    const form = { email, password, role, first_name: firstName, last_name: lastName };
+    const created = await client.request<UserItem>("POST", "/v1/users", newUserBody(form, scope));
+    props.onCreated(created);
+    setEmail("");
+    setFirstName("");
+    setLastName("");
+    setPassword("");
+    return `${created.email} can now sign in (${ROLE_LABELS[created.role]}).`;
+  });
 
   if (roles.length === 0) return null;
   return (

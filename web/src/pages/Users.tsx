@@ -1,41 +1,24 @@
 /** Users (admins): a dealership's people, or for a super admin every dealership's and the
  * super admins; add people, change roles, deactivate, sign out everywhere. */
-import { useEffect, useState } from "preact/hooks";
 import type { UserItem } from "../api/manager";
 import type { Page } from "../api/types";
 import { useSession } from "../app";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { withQuery } from "../lib/manage";
+import { usePagedList } from "../lib/paged";
 import { NewUserForm, UserCard } from "./UserParts";
 
 const PAGE_SIZE = "50";
 
 export function UsersPage() {
   const { client, scope, dealerships } = useSession();
-  const [users, setUsers] = useState<UserItem[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  async function load(cursor: string | null) {
-    setError(null);
-    setLoading(true);
-    try {
-      const path = withQuery("/v1/users", { limit: PAGE_SIZE, cursor: cursor ?? undefined });
-      const page = await client.request<Page<UserItem>>("GET", scope.path(path));
-      setUsers((shown) => (cursor ? [...shown, ...page.items] : page.items));
-      setNext(page.next_cursor);
-      setLoaded(true);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setLoading(false);
-    }
-  }
-  useEffect(() => {
-    void load(null);
-  }, []);
+  const list = usePagedList((cursor) =>
+    client.request<Page<UserItem>>(
+      "GET",
+      scope.path(withQuery("/v1/users", { limit: PAGE_SIZE, cursor: cursor ?? undefined })),
+    ),
+  );
+  const { items: users, setItems: setUsers, next, loaded, loading, error, load } = list;
 
   const dealershipName = (id: string | null) =>
     id === null ? "no dealership" : (dealerships.find((d) => d.id === id)?.name ?? id);
