@@ -147,9 +147,9 @@ async def test_super_admin_sets_up_a_dealership_and_its_admin_manages_a_trainee(
     for _ in range(100):
         if await card.count() or not await more.count():
             break
-        shown = await root.locator(".card").count()
+        cards_shown = await root.locator(".card").count()
         await more.click()
-        await expect(root.locator(".card")).not_to_have_count(shown)
+        await expect(root.locator(".card")).not_to_have_count(cards_shown)
     await expect(card).to_contain_text(name)
 
     # The trainee signs in; the dealership admin signs them out everywhere.
