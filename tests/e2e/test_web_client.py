@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Dialog, Page, Route, expect
 
 from tests.e2e.pages import assert_accessible, screenshot, sign_in
 from tests.fixtures import case_file
@@ -311,3 +311,24 @@ async def test_an_ended_session_returns_to_sign_in(
     await expect(page.get_by_role("heading", name="Sign in to AvatarAdam")).to_be_visible()
     await expect(page.get_by_role("status")).to_contain_text("session has ended")
     assert await page.evaluate("sessionStorage.getItem('avataradam.refresh')") is None
+
+
+async def test_the_api_docs_render_with_nothing_fetched_from_another_host(
+    page: Page, web_url: str
+) -> None:
+    """`/docs` (Swagger UI) loads its files from the API's own origin: with every request
+    to another host refused, the operations are listed."""
+    elsewhere: list[str] = []
+
+    async def same_origin_only(route: Route) -> None:
+        if route.request.url.startswith(web_url):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", same_origin_only)
+    await page.goto("/docs")
+    await expect(page.get_by_role("heading", name=re.compile("AvatarAdam API"))).to_be_visible()
+    await expect(page.get_by_text("/v1/documents/{document_id}/passages/{index}")).to_be_visible()
+    assert elsewhere == []

@@ -52,6 +52,9 @@ from avataradam.entrypoints.http.webclient import WebClient, default_web_dir
 from avataradam.entrypoints.observability.middleware import instrument_app
 
 API_VERSION = "1.0.0"
+SWAGGER_UI = "/swagger-ui"
+"""Where the web client's build serves Swagger UI's files (`swagger-ui-dist` from npm,
+copied by ops/build-web.sh): `/docs` fetches nothing from the internet."""
 
 
 @get("/docs", include_in_schema=False)
@@ -167,7 +170,14 @@ def create_app(
             render_plugins=[
                 JsonRenderPlugin(path="/openapi.json"),
                 YamlRenderPlugin(path="/openapi.yaml"),
-                SwaggerRenderPlugin(path="/swagger"),
+                SwaggerRenderPlugin(
+                    path="/swagger",
+                    # served from the web client's build (ops/build-web.sh), no CDN
+                    js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER_UI}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER_UI}/swagger-ui-standalone-preset.js",
+                    favicon="",
+                ),
             ],
         ),
         request_max_body_size=container.settings.http.max_request_body_bytes,
