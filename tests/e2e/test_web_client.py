@@ -17,7 +17,7 @@ from playwright.async_api import Dialog, Page, Route, expect
 from tests.e2e.pages import assert_accessible, screenshot, sign_in
 from tests.fixtures import case_file
 from tests.fixtures.hostile import text_pdf
-from tests.integration.conftest import Account, Tenant, new_tenant
+from tests.integration.conftest import PASSWORD, Account, Tenant, new_tenant
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -66,7 +66,9 @@ async def test_sign_in_then_upload_a_pdf_and_watch_it_become_ready(
     await page.get_by_role("button", name="Upload", exact=True).click()
     row = page.locator("tr", has_text=pdf.name)
     await expect(row).to_have_attribute("data-status", "ready", timeout=90_000)
-    await expect(row).to_contain_text("passages")
+    await expect(row).to_contain_text(
+        re.compile(r"(?<!\d)(1 passage(?!s)|\d\d+ passages|[02-9] passages)")
+    )
     await assert_accessible(page, "documents")
 
     # The same file again in the same topic: the 409 is explained, not swallowed.
@@ -311,6 +313,19 @@ async def test_an_ended_session_returns_to_sign_in(
     await expect(page.get_by_role("heading", name="Sign in to AvatarAdam")).to_be_visible()
     await expect(page.get_by_role("status")).to_contain_text("session has ended")
     assert await page.evaluate("sessionStorage.getItem('avataradam.refresh')") is None
+    # signed in again on that page, the address is the page shown, not /sign-in
+    await page.get_by_label("Email").fill(tenant.user.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Chat with Adam")).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"/chat$"))
+    # and after Sign out, the next person signed in there too
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_label("Email").fill(tenant.admin.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Chat with Adam")).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"/chat$"))
 
 
 async def test_the_api_docs_render_with_nothing_fetched_from_another_host(

@@ -188,7 +188,9 @@ export function App() {
         onSignedIn={(who) => {
           setNotice(null);
           setMe(who);
-          if (path === "/" || path === "/sign-in") navigate("/chat");
+          // the address bar, not this render's path: it may predate the sign-out
+          const at = location.pathname;
+          if (at === "/" || at === "/sign-in") navigate("/chat");
         }}
       />
     );

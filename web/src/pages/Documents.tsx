@@ -149,7 +149,11 @@ export function DocumentsPage() {
                   </div>
                 )}
                 {d.stalled && <div class="muted">waiting for a worker</div>}
-                {d.status === "ready" && <div class="muted">{d.chunk_count} passages</div>}
+                {d.status === "ready" && (
+                  <div class="muted">
+                    {d.chunk_count === 1 ? "1 passage" : `${d.chunk_count} passages`}
+                  </div>
+                )}
                 {d.error && (
                   <div class="error-text">
                     <code>{d.error.code}</code>: {d.error.message}
