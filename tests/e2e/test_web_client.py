@@ -247,6 +247,10 @@ async def test_roleplay_ended_and_its_scorecard_read(page: Page, e2e_tenant: Ten
         .click()
     )
 
+    # the session names its scenario, and the extractive model says what it cannot do
+    await expect(
+        page.get_by_role("heading", name=re.compile(r"^Roleplay: .*cover"))
+    ).to_be_visible()
     await page.get_by_label("Your words to the customer").fill(PITCH)
     await page.get_by_role("button", name="Send").click()
     line = page.locator(".message.assistant").last
@@ -254,6 +258,7 @@ async def test_roleplay_ended_and_its_scorecard_read(page: Page, e2e_tenant: Ten
     await expect(line.get_by_role("button", name="Helpful answer", exact=True)).to_be_visible(
         timeout=60_000
     )
+    await expect(page.get_by_role("note")).to_contain_text("Extractive mode")
     assert (await line.locator(".text").inner_text()).strip()
     await assert_accessible(page, "roleplay")
 

@@ -56,6 +56,8 @@ export interface Message {
   created_at: string;
   grounded?: boolean | null;
   supported_share?: number | null;
+  /** The model that wrote an assistant reply; `notice` says what it cannot do. */
+  model?: { name: string; generative: boolean; notice: string | null };
 }
 
 export interface Conversation {

@@ -105,6 +105,7 @@ export function ConversationView(props: { id: string; who?: string }) {
   const [loadError, setLoadError] = useState<unknown>(null);
   const [draft, setDraft] = useState("");
   const [sending, setSending] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
   const end = useRef<HTMLDivElement>(null);
 
   async function load() {
@@ -150,6 +151,7 @@ export function ConversationView(props: { id: string; who?: string }) {
         scope.path,
       );
       update(replyKey, () => shown(stored, replyKey));
+      setNotice(stored.model?.notice ?? null);
     } catch (caught) {
       setMessages((all) =>
         all
@@ -185,6 +187,11 @@ export function ConversationView(props: { id: string; who?: string }) {
         ))}
       </ol>
       <div ref={end} />
+      {notice && (
+        <p class="muted model-notice" role="note">
+          {notice}
+        </p>
+      )}
       <form
         class="composer"
         onSubmit={(event) => {

@@ -118,6 +118,16 @@ function Session(props: { id: string }) {
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [ending, setEnding] = useState(false);
+  const [scenario, setScenario] = useState<Scenario | null>(null);
+  const scenarioId = detail?.scenario_id ?? null;
+  useEffect(() => {
+    if (scenarioId === null) return;
+    // Naming the scenario is a courtesy: a failed read leaves the plain heading.
+    client
+      .request<Scenario>("GET", `/v1/scenarios/${encodeURIComponent(scenarioId)}`)
+      .then(setScenario)
+      .catch(() => setScenario(null));
+  }, [scenarioId]);
 
   async function load() {
     setError(null);
@@ -149,12 +159,15 @@ function Session(props: { id: string }) {
   return (
     <section class="roleplay">
       <div class="row spread">
-        <h1>Roleplay</h1>
+        <h1>{scenario ? `Roleplay: ${scenario.title}` : "Roleplay"}</h1>
         <button type="button" class="primary" disabled={ending} onClick={end}>
           End session
         </button>
       </div>
-      <p class="muted">You are the F&amp;I manager; the customer speaks when you do.</p>
+      <p class="muted">
+        You are the F&amp;I manager; the customer
+        {scenario ? `, ${scenario.persona.name},` : ""} speaks when you do.
+      </p>
       <ErrorMessage error={error} />
       <ConversationView id={props.id} who="Customer" />
     </section>
