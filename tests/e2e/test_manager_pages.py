@@ -158,6 +158,22 @@ async def test_assign_practise_follow_progress_and_resolve_a_gap(
     )
     await assert_accessible(manager, "person")
     await screenshot(manager, "team-person")
+    # The manager opens that session's scorecard: the API's score, the trainee's quoted
+    # words under the criteria, and no transcript (it is the trainee's own).
+    await manager.locator("tr", has_text=TITLE).first.get_by_role("link", name="scored").click()
+    await expect(manager.get_by_role("heading", name="Scorecard")).to_be_visible()
+    await expect(manager.locator(".overall")).to_contain_text(f"{card.json()['overall']}/100")
+    quoted = next(
+        e["quote"]
+        for c in card.json()["criteria"]
+        for check in c["checks"]
+        for e in check["evidence"]
+    )
+    await expect(manager.locator(".criteria blockquote", has_text=quoted).first).to_be_visible()
+    await expect(manager.get_by_text("The transcript stays with the trainee")).to_be_visible()
+    await assert_accessible(manager, "a trainee's scorecard for the manager")
+    await manager.get_by_role("link", name="← Their progress").click()
+    await expect(manager.locator("[data-stat=sessions_started] dd")).to_have_text("1")
 
     # The admin follows the attempt on the assignment and lowers its bar.
     await manager.get_by_role("link", name="Assignments").click()

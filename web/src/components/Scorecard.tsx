@@ -1,23 +1,28 @@
-/** A roleplay's scorecard, polled until scored, with the trainee's quoted words highlighted. */
+/** A roleplay's scorecard, polled until scored, with the trainee's quoted words highlighted
+ * in the transcript (the owner's view) or quoted under each criterion alone (a manager's:
+ * the API gives the transcript to its owner only). */
 import { useEffect, useState } from "preact/hooks";
-import type { ConversationDetail, Scorecard } from "../api/types";
+import type { Message, Scorecard } from "../api/types";
 import { useSession } from "../app";
 import { ErrorMessage } from "./ErrorMessage";
 
 const VERDICT = { met: "Good", partly: "Fair", missed: "Poor", not_applicable: "Not applicable" };
 
-export function ScorecardView(props: { conversation: ConversationDetail }) {
-  const { client } = useSession();
+export function ScorecardView(props: { conversationId: string; messages?: Message[] }) {
+  const { client, scope } = useSession();
   const [card, setCard] = useState<Scorecard | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const id = props.conversation.id;
+  const id = props.conversationId;
 
   useEffect(() => {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     async function poll() {
       try {
-        const got = await client.request<Scorecard>("GET", `/v1/conversations/${id}/scorecard`);
+        const got = await client.request<Scorecard>(
+          "GET",
+          scope.path(`/v1/conversations/${id}/scorecard`),
+        );
         if (stopped) return;
         setCard(got);
         setError(null);
@@ -46,7 +51,7 @@ export function ScorecardView(props: { conversation: ConversationDetail }) {
       <h1 id="scorecard-title">Scorecard</h1>
       <ErrorMessage error={error} />
       {(!card || card.status === "pending") && !error && (
-        <p role="status">Scoring your session… this usually takes a second or two.</p>
+        <p role="status">Scoring the session… this usually takes a second or two.</p>
       )}
       {card?.status === "failed" && (
         <p class="error" role="alert">
@@ -94,14 +99,21 @@ export function ScorecardView(props: { conversation: ConversationDetail }) {
         </>
       )}
       <h2>Transcript</h2>
-      <ol class="messages">
-        {props.conversation.messages.map((m) => (
-          <li key={m.id} class={`message ${m.role}`}>
-            <span class="who">{m.role === "user" ? "You" : "Customer"}</span>
-            <p class="text">{highlight(m.content, quotes.get(m.id) ?? [])}</p>
-          </li>
-        ))}
-      </ol>
+      {props.messages ? (
+        <ol class="messages">
+          {props.messages.map((m) => (
+            <li key={m.id} class={`message ${m.role}`}>
+              <span class="who">{m.role === "user" ? "You" : "Customer"}</span>
+              <p class="text">{highlight(m.content, quotes.get(m.id) ?? [])}</p>
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <p class="muted">
+          The transcript stays with the trainee; the words the scorer quoted are shown under each
+          criterion.
+        </p>
+      )}
     </section>
   );
 }

@@ -113,7 +113,21 @@ export function PersonView(props: { id: string; days: number; onDays: (days: num
                   <tr key={s.conversation_id}>
                     <td>{new Date(s.started_at).toLocaleString()}</td>
                     <td>{scenario(s.scenario_id)}</td>
-                    <td>{s.status ?? "open"}</td>
+                    <td>
+                      {s.status === "scored" || s.status === "failed" ? (
+                        <a
+                          href={`/team/${props.id}/sessions/${s.conversation_id}`}
+                          onClick={(event) => {
+                            event.preventDefault();
+                            navigate(`/team/${props.id}/sessions/${s.conversation_id}`);
+                          }}
+                        >
+                          {s.status}
+                        </a>
+                      ) : (
+                        (s.status ?? "open")
+                      )}
+                    </td>
                     <td>{score(s.overall)}</td>
                     <td>{s.passed === null ? "–" : s.passed ? "yes" : "no"}</td>
                   </tr>

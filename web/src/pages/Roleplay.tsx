@@ -155,7 +155,8 @@ function Session(props: { id: string }) {
   }
 
   if (!detail) return <ErrorMessage error={error} onRetry={load} />;
-  if (detail.completed_at) return <ScorecardView conversation={detail} />;
+  if (detail.completed_at)
+    return <ScorecardView conversationId={detail.id} messages={detail.messages} />;
   return (
     <section class="roleplay">
       <div class="row spread">

@@ -7,12 +7,32 @@ import { navigate, useSession } from "../app";
 import { LineChart, RateBars } from "../components/Charts";
 import { CsvButton, RangePicker } from "../components/CsvButton";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { ScorecardView } from "../components/Scorecard";
 import { lastDays, percent, score, withQuery } from "../lib/manage";
 import { PersonView } from "./Person";
 
 export function TeamPage(props: { path: string }) {
   const [days, setDays] = useState(30);
   const id = /^\/team\/([0-9a-f-]{36})/.exec(props.path)?.[1];
+  const session = /^\/team\/[0-9a-f-]{36}\/sessions\/([0-9a-f-]{36})/.exec(props.path)?.[1];
+  if (id && session) {
+    return (
+      <section>
+        <p>
+          <a
+            href={`/team/${id}`}
+            onClick={(event) => {
+              event.preventDefault();
+              navigate(`/team/${id}`);
+            }}
+          >
+            ← Their progress
+          </a>
+        </p>
+        <ScorecardView key={session} conversationId={session} />
+      </section>
+    );
+  }
   return id ? (
     <PersonView key={id} id={id} days={days} onDays={setDays} />
   ) : (
