@@ -8,11 +8,17 @@ Fixtures are in `conftest.py`, builders in `builders.py`.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import UUID, uuid4
 
+import asyncpg
 import msgspec
 
+from avataradam.adapters.embeddings.hashing import HashingEmbedder
+from avataradam.adapters.postgres.database import PostgresDatabase
+from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
+from avataradam.adapters.system import UuidGenerator
 from avataradam.domain.model import Dealership, MessageRole, User
 from avataradam.domain.model.knowledge_gaps import (
     GapCentroid,
@@ -22,7 +28,9 @@ from avataradam.domain.model.knowledge_gaps import (
     GapStatus,
 )
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
+from avataradam.domain.usecases.knowledge_gaps import GroupKnowledgeGaps
 from tests.contract.builders import NOW, conversation, message, seed
+from tests.support.fakes import ManualClock
 
 
 async def _questions(
@@ -197,3 +205,45 @@ async def test_resolving_is_the_dealerships_own_and_a_later_question_recurs(
             "Uploaded it",
         )
         assert (gap.count, gap.recurred) == (2, True)
+
+
+async def test_a_question_replaced_while_a_grouping_runs_is_counted_in_no_gap_it_left(
+    postgres_database: PostgresDatabase, contract_database_url: str
+) -> None:
+    """PostgreSQL only (the race needs two sessions): a request removes a pending question
+    and records its message again with other words while a grouping runs. The grouping
+    must neither count the removed question in a gap nor give the new words the old
+    words' gap: it waits for the request (its pending rows are locked), then skips the
+    row that went, and the next run groups the new words on their own."""
+    uow = PostgresUnitOfWorkFactory(postgres_database)
+    d, u = await seed(uow)
+    [question] = await _questions(uow, d, u, ["Is tire and wheel protection optional?"])
+    group = GroupKnowledgeGaps(
+        uow, HashingEmbedder(), ManualClock(NOW), UuidGenerator(), threshold=0.95
+    )
+    replaced = msgspec.structs.replace(question, question="How much is a key fob?")
+    async with uow() as request:
+        await request.knowledge_gaps.remove_question(question.message_id)
+        await request.knowledge_gaps.add_question(replaced)
+        grouping = asyncio.create_task(group(d.id))
+        watcher = await asyncpg.connect(contract_database_url)
+        try:
+            for _ in range(200):  # the grouping waits on the request's row lock
+                waiting = await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if waiting or grouping.done():
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await watcher.close()
+        assert waiting, "the grouping waited for the request"
+        await request.commit()
+    assert await grouping == 0, "the removed question is grouped by no run"
+    assert await group(d.id) == 1, "the new words are grouped by the next run"
+    async with uow(read_only=True) as work:
+        [gap] = await work.knowledge_gaps.centroids(d.id, HashingEmbedder().model_name)
+        members = await work.knowledge_gaps.members(gap.id, limit=5)
+    assert (gap.title, gap.member_count) == ("How much is a key fob?", 1)
+    assert [text for text, _ in members] == ["How much is a key fob?"]

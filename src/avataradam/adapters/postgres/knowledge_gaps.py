@@ -141,7 +141,7 @@ class PostgresKnowledgeGapRepository(ConnectionRepository):
             PendingQuestion,
             "SELECT message_id, question, asked_at FROM knowledge_gap_questions"
             " WHERE dealership_id = $1 AND gap_id IS NULL"
-            " ORDER BY asked_at, message_id LIMIT $2",
+            " ORDER BY asked_at, message_id LIMIT $2 FOR UPDATE",
             dealership_id,
             limit,
         )

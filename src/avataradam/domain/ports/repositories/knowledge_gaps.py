@@ -48,7 +48,10 @@ class KnowledgeGapRepository(Protocol):
         ...
 
     async def pending(self, dealership_id: UUID, *, limit: int) -> list[PendingQuestion]:
-        """Ungrouped questions of the dealership, oldest first."""
+        """Ungrouped questions of the dealership, oldest first, locked until the unit of
+        work ends: a request that removes or replaces one of them (a thumbs up forgetting
+        it) waits for the grouping, or the grouping skips a row removed first, so no gap
+        counts a question that is gone or takes another question's text."""
         ...
 
     async def centroids(self, dealership_id: UUID, embedding_model: str) -> list[GapCentroid]:
