@@ -46,11 +46,14 @@ PAYLOAD_TOO_LARGE: Final = "payload_too_large"
 UNSUPPORTED_FILE_TYPE: Final = "unsupported_file_type"
 UNDECODABLE_TEXT: Final = "undecodable_text"
 UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
+AUDIO_TOO_LONG: Final = "audio_too_long"
 # Well-formed, against a rule of the service: 422; too much: 429.
 INVALID_INPUT: Final = "invalid_input"
 IDEMPOTENCY_KEY_REUSED: Final = "idempotency_key_reused"
 WEBHOOK_DESTINATION_REFUSED: Final = "webhook_destination_refused"
 NOT_A_ROLEPLAY: Final = "not_a_roleplay"
+UNREADABLE_AUDIO: Final = "unreadable_audio"
+NO_SPEECH: Final = "no_speech"
 RATE_LIMITED: Final = "rate_limited"
 BUDGET_EXHAUSTED: Final = "budget_exhausted"
 # The service's own failures: 500, 503.
@@ -64,6 +67,7 @@ EMBEDDER_UNAVAILABLE: Final = "embedder_unavailable"
 VECTOR_INDEX_UNAVAILABLE: Final = "vector_index_unavailable"
 TASK_QUEUE_UNAVAILABLE: Final = "task_queue_unavailable"
 CHAT_MODEL_UNAVAILABLE: Final = "chat_model_unavailable"
+SPEECH_UNAVAILABLE: Final = "speech_unavailable"
 
 ANSWERED: Final = frozenset(
     {
@@ -80,6 +84,7 @@ ANSWERED: Final = frozenset(
         BUDGET_EXHAUSTED, INTERNAL_ERROR, DEPENDENCY_UNAVAILABLE, SERVICE_UNAVAILABLE,
         WARMING_UP, WARM_UP_FAILED, CACHE_UNAVAILABLE, EMBEDDER_UNAVAILABLE,
         VECTOR_INDEX_UNAVAILABLE, TASK_QUEUE_UNAVAILABLE, CHAT_MODEL_UNAVAILABLE,
+        AUDIO_TOO_LONG, UNREADABLE_AUDIO, NO_SPEECH, SPEECH_UNAVAILABLE,
     }
 )  # fmt: skip
 """The codes an API problem may carry; problems.PROBLEMS maps exactly these."""

@@ -90,10 +90,13 @@ PROBLEMS: dict[str, ProblemKind] = {
     codes.UNSUPPORTED_FILE_TYPE: ProblemKind(415, "Unsupported file type"),
     codes.UNDECODABLE_TEXT: ProblemKind(415, "Undecodable text"),
     codes.UNSUPPORTED_MEDIA_TYPE: ProblemKind(415, "Unsupported media type"),
+    codes.AUDIO_TOO_LONG: ProblemKind(413, "Audio too long", ("duration_s", "limit_s")),
     codes.INVALID_INPUT: ProblemKind(422, "Invalid input"),
     codes.IDEMPOTENCY_KEY_REUSED: ProblemKind(422, "Idempotency key reused"),
     codes.WEBHOOK_DESTINATION_REFUSED: ProblemKind(422, "Webhook destination refused", ("host",)),
     codes.NOT_A_ROLEPLAY: ProblemKind(422, "Not a roleplay"),
+    codes.UNREADABLE_AUDIO: ProblemKind(422, "Unreadable audio"),
+    codes.NO_SPEECH: ProblemKind(422, "No speech"),
     codes.RATE_LIMITED: ProblemKind(429, "Too many requests", ("policy",)),
     codes.BUDGET_EXHAUSTED: ProblemKind(
         429, "Budget exhausted", ("budget", "remaining", "required", "resets_at")
@@ -108,6 +111,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     codes.VECTOR_INDEX_UNAVAILABLE: ProblemKind(503, "Vector index unavailable"),
     codes.TASK_QUEUE_UNAVAILABLE: ProblemKind(503, "Task queue unavailable"),
     codes.CHAT_MODEL_UNAVAILABLE: ProblemKind(503, "Chat model unavailable"),
+    codes.SPEECH_UNAVAILABLE: ProblemKind(503, "Speech unavailable"),
 }
 """Every code the API answers (exactly the catalogue's `codes.ANSWERED`), in the one
 table that maps codes to HTTP. A domain
