@@ -148,9 +148,7 @@ async def test_a_blob_over_the_part_size_goes_up_part_by_part_as_it_is_read(
     async def spooled() -> AsyncIterator[bytes]:
         for start in range(0, size, MIB):
             if start + MIB >= size:
-                in_flight_before_the_end.extend(
-                    await pending_multipart_uploads(s3_server, bucket)
-                )
+                in_flight_before_the_end.extend(await pending_multipart_uploads(s3_server, bucket))
             yield data[start : start + MIB]
 
     assert await store.write(blob_id, spooled()) == size

@@ -24,7 +24,6 @@ import pytest
 from avataradam.domain.model import Role
 from avataradam.domain.usecases.users import NewUser
 from avataradam.entrypoints.bootstrap import build_container
-from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
 from ops.harness.environment import FAST_RECONCILE

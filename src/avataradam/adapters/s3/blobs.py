@@ -159,9 +159,7 @@ class _Upload:
     async def send(self, data: bytes) -> None:
         with _unavailable("write"):
             if self._upload_id is None:
-                created = await self._s3.create_multipart_upload(
-                    Bucket=self._bucket, Key=self._key
-                )
+                created = await self._s3.create_multipart_upload(Bucket=self._bucket, Key=self._key)
                 self._upload_id = created["UploadId"]
             number = len(self._sent) + 1
             answer = await self._s3.upload_part(
