@@ -24,6 +24,7 @@ from avataradam.adapters.redis.accounts import CachedAccountStates
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
+from avataradam.domain.ports.repositories.documents import BlobRepository
 from avataradam.domain.ports.repositories.identity import AccountStates
 from avataradam.domain.ports.services import ChatModel, RateLimiter, RatePolicy
 from avataradam.domain.ports.system import Clock
@@ -53,10 +54,28 @@ def database(settings: Settings, metrics: Metrics) -> PostgresDatabase:
     )
 
 
-def blobs(settings: Settings) -> FilesystemBlobRepository | None:
-    """A directory of uploaded files, or None to keep them in PostgreSQL."""
-    if settings.blobs.backend == "filesystem":
-        return FilesystemBlobRepository(Path(settings.blobs.directory))
+def blobs(settings: Settings) -> BlobRepository | None:
+    """A directory or a bucket of uploaded files, or None to keep them in PostgreSQL.
+    The bucket's client opens on first use and is `Closable`."""
+    config = settings.blobs
+    if config.backend == "filesystem":
+        return FilesystemBlobRepository(Path(config.directory))
+    if config.backend == "s3":
+        # Imported only when chosen: botocore takes a second to import.
+        from avataradam.adapters.s3.blobs import S3BlobRepository  # noqa: PLC0415
+
+        return S3BlobRepository(
+            bucket=config.s3_bucket or "",
+            region=config.s3_region,
+            endpoint_url=config.s3_endpoint_url,
+            access_key_id=config.s3_access_key_id,
+            secret_access_key=config.s3_secret_access_key,
+            key_prefix=config.s3_prefix,
+            part_size_bytes=config.s3_part_size_bytes,
+            addressing_style=config.s3_addressing_style,
+            timeout_s=config.s3_timeout_s,
+            max_attempts=config.s3_max_attempts,
+        )
     return None
 
 
