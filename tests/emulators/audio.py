@@ -14,10 +14,13 @@ import os
 import struct
 import wave
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from avataradam.adapters.speech import probe
 
 SILENCE_PEAK = 300
 """Samples within ±this (of 32,767) count as silence."""
@@ -109,31 +112,39 @@ class Sniffed:
 def sniff(data: bytes) -> Sniffed | None:
     """What a service decoding `data` would find, or None when it cannot decode it."""
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        try:
-            with wave.open(io.BytesIO(data)) as reader:
-                rate, width = reader.getframerate(), reader.getsampwidth()
-                frames = reader.readframes(reader.getnframes())
-        except (wave.Error, EOFError):
-            return None
-        if width != 2 or not frames:
-            return None
-        samples = array("h")
-        samples.frombytes(frames[: len(frames) - len(frames) % 2])
-        silent = max(map(abs, samples), default=0) <= SILENCE_PEAK
-        return Sniffed("wav", len(samples) / reader.getnchannels() / rate, silent)
+        return _sniff_wav(data)
     if data[:4] == b"OggS" and b"OpusHead" in data[:80]:
-        last = data.rfind(b"OggS")
-        (granule,) = struct.unpack_from("<q", data, last + 6)
+        (granule,) = struct.unpack_from("<q", data, data.rfind(b"OggS") + 6)
         return Sniffed("ogg", max(granule - OPUS_PRE_SKIP, 0) / 48_000, silent=False)
-    if data[:4] == b"\x1a\x45\xdf\xa3":
-        return Sniffed("webm", None, silent=False)
-    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
-        return Sniffed("mp3", None, silent=False)
-    if data[4:8] == b"ftyp":
-        return Sniffed("mp4", None, silent=False)
-    if data[:4] == b"fLaC":
-        return Sniffed("flac", None, silent=False)
-    return None
+    container = next((name for name, test in _MAGIC if test(data)), None)
+    return None if container is None else Sniffed(container, None, silent=False)
+
+
+_MAGIC: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
+    ("webm", lambda data: data[:4] == b"\x1a\x45\xdf\xa3"),
+    ("mp3", lambda data: data[:3] == b"ID3" or (data[:1] == b"\xff" and data[1:2] >= b"\xe0")),
+    ("mp4", lambda data: data[4:8] == b"ftyp"),
+    ("flac", lambda data: data[:4] == b"fLaC"),
+)
+
+
+def _sniff_wav(data: bytes) -> Sniffed | None:
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            rate, width, channels = (
+                reader.getframerate(),
+                reader.getsampwidth(),
+                reader.getnchannels(),
+            )
+            frames = reader.readframes(reader.getnframes())
+    except (wave.Error, EOFError):
+        return None
+    if width != 2 or not frames:
+        return None
+    samples = array("h")
+    samples.frombytes(frames[: len(frames) - len(frames) % 2])
+    silent = max(map(abs, samples), default=0) <= SILENCE_PEAK
+    return Sniffed("wav", len(samples) / channels / rate, silent)
 
 
 def require_pyav() -> Any:
@@ -145,6 +156,16 @@ def require_pyav() -> Any:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail("PyAV is not installed: run `just setup-speech`")
         pytest.skip("PyAV is not installed (`just setup-speech`)")
+
+
+def as_without_pyav(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes the adapters measure recordings as on a machine without PyAV: WAV and Ogg
+    only, every other container's length left to the service."""
+    monkeypatch.setattr(probe, "_pyav_duration_s", _length_unknown)
+
+
+def _length_unknown(_audio: bytes) -> None:
+    return None
 
 
 def webm_opus_bytes(duration_s: float) -> bytes:

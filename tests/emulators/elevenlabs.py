@@ -27,7 +27,7 @@ import uuid
 from typing import Any
 
 from tests.emulators.audio import sniff, tone_pcm16
-from tests.emulators.http_server import EmulatedApi, Reply, Request, json_reply
+from tests.emulators.http_server import EmulatedApi, Refused, Reply, Request, json_reply
 
 API_KEY = "xi-test-key"
 SECONDS_PER_CHARACTER = 0.05
@@ -90,9 +90,9 @@ class ElevenLabsEmulator(EmulatedApi):
 
     def handle(self, request: Request) -> Reply:
         if request.headers.get("xi-api-key") != self.api_key:
-            return json_reply(401, detail("invalid_api_key", "Invalid API key"))
+            raise Refused(401, detail("invalid_api_key", "Invalid API key"))
         if self.quota_exceeded:
-            return json_reply(
+            raise Refused(
                 401,
                 detail(
                     "quota_exceeded",
@@ -105,19 +105,19 @@ class ElevenLabsEmulator(EmulatedApi):
             return self._speech(request, match["voice"])
         if (request.method, request.path) == ("POST", "/v1/speech-to-text"):
             return self._transcription(request)
-        return json_reply(404, {"detail": "Not Found"})
+        raise Refused(404, {"detail": "Not Found"})
 
     def _speech(self, request: Request, voice: str) -> Reply:
         body = request.json if isinstance(request.json, dict) else {}
         text, model = body.get("text"), body.get("model_id", "eleven_multilingual_v2")
         if not isinstance(text, str):
-            return json_reply(422, missing("text"))
+            raise Refused(422, missing("text"))
         if model not in TTS_MODELS:
-            return json_reply(
+            raise Refused(
                 400, detail("model_not_found", f"A model with model ID {model} was not found.")
             )
         if voice not in self.voices:
-            return json_reply(
+            raise Refused(
                 404, detail("voice_not_found", f"A voice with the voice_id {voice} was not found.")
             )
         output_format = request.query.get("output_format", "mp3_44100_128")
@@ -134,19 +134,19 @@ class ElevenLabsEmulator(EmulatedApi):
         model = request.form.get("model_id")
         upload = request.files.get("file")
         if model is None:
-            return json_reply(422, missing("model_id"))
+            raise Refused(422, missing("model_id"))
         if upload is None:
-            return json_reply(422, missing("file"))
+            raise Refused(422, missing("file"))
         if model not in STT_MODELS:
-            return json_reply(400, detail("invalid_model_id", f"Model {model} is not supported."))
+            raise Refused(400, detail("invalid_model_id", f"Model {model} is not supported."))
         language = request.form.get("language_code")
         if language is not None and language not in ISO3:
-            return json_reply(
+            raise Refused(
                 400, detail("invalid_language_code", f"Language code {language} is not supported.")
             )
         sniffed = sniff(upload.data)
         if sniffed is None:
-            return json_reply(
+            raise Refused(
                 400,
                 detail(
                     "invalid_file",

@@ -53,8 +53,17 @@ def json_reply(status: int, payload: object, headers: Mapping[str, str] | None =
     return Reply(status, json.dumps(payload).encode(), "application/json", headers or {})
 
 
+class Refused(Exception):
+    """Raised by a handler to answer `status` with the service's error `payload`."""
+
+    def __init__(self, status: int, payload: object) -> None:
+        super().__init__(status)
+        self.reply = json_reply(status, payload)
+
+
 class EmulatedApi:
-    """Base of an emulated service: subclasses implement `handle(request) -> Reply`."""
+    """Base of an emulated service: subclasses implement `handle(request) -> Reply`, and
+    raise `Refused` to answer an error."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
@@ -86,7 +95,12 @@ class EmulatedApi:
             failure = self._failures.popleft() if self._failures else None
         if self.delay_s:
             time.sleep(self.delay_s)
-        return failure if failure is not None else self.handle(request)
+        if failure is not None:
+            return failure
+        try:
+            return self.handle(request)
+        except Refused as refused:
+            return refused.reply
 
     def handle(self, request: Request) -> Reply:
         raise NotImplementedError
@@ -102,6 +116,8 @@ def parse_request(method: str, target: str, headers: Mapping[str, str], body: by
     if content_type.startswith("application/json") and body:
         with suppress(ValueError):
             payload = json.loads(body)
+    elif content_type.startswith("application/x-www-form-urlencoded"):
+        form = {name: values[-1] for name, values in parse_qs(body.decode()).items()}
     elif content_type.startswith("multipart/form-data"):
         message = BytesParser(policy=HTTP).parsebytes(
             b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body

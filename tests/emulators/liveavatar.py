@@ -22,7 +22,7 @@ from typing import Any
 
 import jwt
 
-from tests.emulators.http_server import EmulatedApi, Reply, Request, json_reply
+from tests.emulators.http_server import EmulatedApi, Refused, Reply, Request, json_reply
 
 API_KEY = "la-test-key"
 AVATAR_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -59,35 +59,33 @@ class LiveAvatarEmulator(EmulatedApi):
             return self._token(request)
         if (request.method, request.path) == ("POST", "/v1/sessions/start"):
             return self._start(request)
-        return json_reply(404, {"detail": "Not Found"})
+        raise Refused(404, {"detail": "Not Found"})
 
     def _token(self, request: Request) -> Reply:
         if request.headers.get("x-api-key") != self.api_key:
-            return json_reply(401, {"code": 401, "data": None, "message": "Invalid API key"})
+            raise Refused(401, {"code": 401, "data": None, "message": "Invalid API key"})
         body = request.json
         if not isinstance(body, dict):
-            return json_reply(
+            raise Refused(
                 422, _invalid([], "Input should be a valid dictionary", body, "dict_type")
             )
         if body.get("mode", "FULL") != "FULL":
-            return json_reply(
+            raise Refused(
                 422, _invalid(["mode"], "Input should be 'FULL'", body.get("mode"), "literal_error")
             )
         avatar_id, persona = body.get("avatar_id"), body.get("avatar_persona")
         if not _is_uuid(avatar_id):
-            return json_reply(
+            raise Refused(
                 422,
                 _invalid(["avatar_id"], "Input should be a valid UUID", avatar_id, "uuid_parsing"),
             )
         if not isinstance(persona, dict):
-            return json_reply(
-                422, _invalid(["avatar_persona"], "Field required", persona, "missing")
-            )
+            raise Refused(422, _invalid(["avatar_persona"], "Field required", persona, "missing"))
         if avatar_id not in self.avatars:
-            return json_reply(404, {"code": 404, "data": None, "message": "Avatar not found"})
+            raise Refused(404, {"code": 404, "data": None, "message": "Avatar not found"})
         voice = persona.get("voice_id")
         if voice is not None and voice not in self.voices:
-            return json_reply(404, {"code": 404, "data": None, "message": "Voice not found"})
+            raise Refused(404, {"code": 404, "data": None, "message": "Voice not found"})
         session_id = str(uuid.uuid4())
         claims = {"session_id": session_id, "exp": int(time.time()) + self.token_ttl_s}
         token = jwt.encode(claims, _SIGNING_SECRET, algorithm="HS256")
@@ -107,7 +105,7 @@ class LiveAvatarEmulator(EmulatedApi):
         except jwt.PyJWTError:
             claims = None
         if scheme.lower() != "bearer" or claims is None:
-            return json_reply(401, {"code": 401, "data": None, "message": "Invalid session token"})
+            raise Refused(401, {"code": 401, "data": None, "message": "Invalid session token"})
         self.started.append(claims["session_id"])
         return json_reply(
             200,

@@ -26,7 +26,7 @@ import math
 from typing import Any
 
 from tests.emulators.audio import Sniffed, sniff, tone_pcm16, wav_bytes
-from tests.emulators.http_server import EmulatedApi, Reply, Request, json_reply
+from tests.emulators.http_server import EmulatedApi, Refused, Reply, Request, json_reply
 
 API_KEY = "sk-test-audio"
 SAMPLE_RATE = 24_000
@@ -72,21 +72,31 @@ class OpenAIAudioEmulator(EmulatedApi):
         return error("The server had an error while processing your request.", "server_error")
 
     def handle(self, request: Request) -> Reply:
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return json_reply(401, error("Incorrect API key provided.", code="invalid_api_key"))
+        authorization = request.headers.get("authorization", "")
+        if authorization != f"Bearer {self.api_key}":
+            presented = authorization.removeprefix("Bearer ")
+            masked = f"{presented[:3]}{'*' * max(len(presented) - 7, 0)}{presented[-4:]}"
+            raise Refused(
+                401,
+                error(
+                    f"Incorrect API key provided: {masked}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    code="invalid_api_key",
+                ),
+            )
         if (request.method, request.path) == ("POST", "/v1/audio/speech"):
             return self._speech(request)
         if (request.method, request.path) == ("POST", "/v1/audio/transcriptions"):
             return self._transcription(request)
-        return json_reply(404, error(f"Invalid URL ({request.method} {request.path})"))
+        raise Refused(404, error(f"Invalid URL ({request.method} {request.path})"))
 
     def _speech(self, request: Request) -> Reply:
         body = request.json
         if not isinstance(body, dict):
-            return json_reply(400, error("We could not parse the JSON body of your request."))
+            raise Refused(400, error("We could not parse the JSON body of your request."))
         model, text, voice = body.get("model"), body.get("input"), body.get("voice")
         if model not in TTS_MODELS:
-            return json_reply(
+            raise Refused(
                 404,
                 error(
                     f"The model `{model}` does not exist or you do not have access to it.",
@@ -94,9 +104,9 @@ class OpenAIAudioEmulator(EmulatedApi):
                 ),
             )
         if not isinstance(text, str) or not text:
-            return json_reply(400, error("Input should be a non-empty string.", param="input"))
+            raise Refused(400, error("Input should be a non-empty string.", param="input"))
         if len(text) > MAX_INPUT_CHARACTERS:
-            return json_reply(
+            raise Refused(
                 400,
                 error(
                     f"String should have at most {MAX_INPUT_CHARACTERS} characters",
@@ -105,7 +115,7 @@ class OpenAIAudioEmulator(EmulatedApi):
                 ),
             )
         if voice not in VOICES or (model == "tts-1" and voice in {"ballad", "verse"}):
-            return json_reply(400, error(f"Invalid voice '{voice}'.", param="voice"))
+            raise Refused(400, error(f"Invalid voice '{voice}'.", param="voice"))
         pcm = tone_pcm16(max(0.3, len(text) * SECONDS_PER_CHARACTER), SAMPLE_RATE)
         response_format = body.get("response_format", "mp3")
         if response_format == "wav":
@@ -116,18 +126,14 @@ class OpenAIAudioEmulator(EmulatedApi):
 
     def _transcription(self, request: Request) -> Reply:
         if len(request.body) > MAX_FILE_BYTES:
-            return json_reply(
-                413, error(f"Maximum content size limit ({MAX_FILE_BYTES}) exceeded.")
-            )
+            raise Refused(413, error(f"Maximum content size limit ({MAX_FILE_BYTES}) exceeded."))
         model = request.form.get("model")
         upload = request.files.get("file")
         if model is None or upload is None:
             missing = "model" if model is None else "file"
-            return json_reply(
-                400, error(f"Missing required parameter: '{missing}'.", param=missing)
-            )
+            raise Refused(400, error(f"Missing required parameter: '{missing}'.", param=missing))
         if model not in STT_MODELS:
-            return json_reply(
+            raise Refused(
                 404,
                 error(
                     f"The model `{model}` does not exist or you do not have access to it.",
@@ -136,7 +142,7 @@ class OpenAIAudioEmulator(EmulatedApi):
             )
         response_format = request.form.get("response_format", "json")
         if response_format == "verbose_json" and model != "whisper-1":
-            return json_reply(
+            raise Refused(
                 400,
                 error(
                     f"response_format 'verbose_json' is not compatible with model '{model}'. "
@@ -147,7 +153,7 @@ class OpenAIAudioEmulator(EmulatedApi):
             )
         language = request.form.get("language")
         if language is not None and (len(language) != 2 or language not in LANGUAGE_NAMES):
-            return json_reply(
+            raise Refused(
                 400,
                 error(
                     f"Invalid language '{language}'. Language parameter must be specified "
@@ -158,12 +164,10 @@ class OpenAIAudioEmulator(EmulatedApi):
             )
         extension = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
         if extension not in EXTENSIONS:
-            return json_reply(
-                400, error(f"Invalid file format. Supported formats: {list(EXTENSIONS)}")
-            )
+            raise Refused(400, error(f"Invalid file format. Supported formats: {list(EXTENSIONS)}"))
         sniffed = sniff(upload.data)
         if sniffed is None:
-            return json_reply(
+            raise Refused(
                 400,
                 error(
                     "The audio file could not be decoded or its format is not supported.",

@@ -14,6 +14,7 @@ Published API used (platform.openai.com/docs/api-reference/audio):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,6 +61,7 @@ _LOW_AVERAGE_LOGPROB = -1.0
 a segment above the first and below the second is silence the model put words on."""
 
 _AUDIO_WORDS = ("audio", "file", "format", "decod", "corrupt")
+_KEY_LIKE = re.compile(r"\b(?:sk|rk)-[\w*-]+")
 
 
 class OpenAISpeech:
@@ -179,10 +181,9 @@ class OpenAISpeech:
 def _transcript(
     body: Mapping[str, Any], language: str | None, probed_s: float | None, max_duration_s: float
 ) -> Transcript:
-    duration_s = _reported_duration_s(body)
-    if duration_s is None:
-        duration_s = probed_s
-    if duration_s is not None and duration_s > max_duration_s:
+    reported_s = _reported_duration_s(body)
+    duration_s = reported_s if reported_s is not None else probed_s
+    if probed_s is None and duration_s is not None and duration_s > max_duration_s:
         raise AudioTooLong(
             f"the recording lasts {duration_s:.1f} s, more than {max_duration_s:g} s",
             duration_s=duration_s,
@@ -244,15 +245,16 @@ def _error(response: httpx.Response) -> Mapping[str, Any]:
 
 
 def _error_message(response: httpx.Response) -> str:
+    """The provider's message, without the (masked) key OpenAI quotes back on a 401."""
     message = _error(response).get("message")
-    return str(message)[:300] if message else ""
+    return _KEY_LIKE.sub("[key]", str(message))[:300] if message else ""
 
 
 def _is_about_the_audio(response: httpx.Response) -> bool:
     error = _error(response)
     param = error.get("param")
     if param:
-        return param == "file"
+        return bool(param == "file")
     message = str(error.get("message") or "").lower()
     return any(word in message for word in _AUDIO_WORDS)
 

@@ -101,9 +101,11 @@ def ogg_duration_s(audio: bytes) -> float:
         raise UnreadableAudio("an Ogg stream that is neither Opus nor Vorbis", type="audio/ogg")
     end = len(audio)
     while (page := audio.rfind(b"OggS", 0, end)) > 0:
-        (granule,) = struct.unpack_from("<q", audio, page + 6) if page + 14 <= len(audio) else (-1,)
+        granule: int = (
+            struct.unpack_from("<q", audio, page + 6)[0] if page + 14 <= len(audio) else -1
+        )
         if granule >= 0:
-            return max(granule - skip, 0) / rate
+            return float(max(granule - skip, 0) / rate)
         end = page
     return 0.0
 
