@@ -38,6 +38,14 @@ def test_a_streamed_header_is_read_to_the_end_of_the_bytes() -> None:
     assert wav.duration_s == pytest.approx(0.5)
 
 
+def test_a_zero_data_size_left_by_a_streaming_writer_is_read_to_the_end() -> None:
+    pcm = tone_pcm16(0.1, RATE)
+    data = bytearray(wav_bytes(pcm, RATE))
+    data[4:8] = data[40:44] = bytes(4)  # RIFF and data sizes never written back
+
+    assert read_wav(bytes(data)).data == pcm
+
+
 def test_chunks_after_the_data_are_not_read_as_samples() -> None:
     pcm = tone_pcm16(0.25, RATE)
     trailing = b"LIST" + struct.pack("<I", 12) + b"INFOISFT\x00\x00\x00\x00"
