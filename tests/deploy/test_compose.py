@@ -98,11 +98,31 @@ def test_the_schema_check_rejects_a_misplaced_key(tmp_path: Path) -> None:
     assert "stop_grace" in result.stdout
 
 
-def test_podman_compose_accepts_and_resolves_the_file() -> None:
+def _private_podman(directory: Path) -> dict[str, str]:
+    """Environment for a podman whose storage and state live in `directory`: `podman
+    version` initialises its runtime, which must not touch the host's
+    /var/lib/containers (another tool's images may be there, in another storage driver)."""
+    storage, engine = directory / "storage.conf", directory / "containers.conf"
+    storage.write_text(
+        f'[storage]\ndriver = "vfs"\nrunroot = "{directory}/run"\ngraphroot = "{directory}/graph"\n'
+    )
+    engine.write_text(f'[engine]\ntmp_dir = "{directory}/libpod"\nevents_logger = "none"\n')
+    return {
+        "CONTAINERS_STORAGE_CONF": str(storage),
+        "CONTAINERS_CONF": str(engine),
+        "HOME": str(directory),
+    }
+
+
+def test_podman_compose_accepts_and_resolves_the_file(tmp_path: Path) -> None:
     tool("podman")  # `podman-compose config` asks `podman version` first
     result = _run(
         [tool("podman-compose", in_tools_venv=True), "-f", str(COMPOSE), "config"],
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(ROOT), **DEMO_ENVIRONMENT},
+        env={
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            **_private_podman(tmp_path),
+            **DEMO_ENVIRONMENT,
+        },
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
