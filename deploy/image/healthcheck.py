@@ -9,16 +9,23 @@ Exit 0 healthy, 1 not (the Docker HEALTHCHECK contract). Standard library only.
 import os
 import sys
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 
-def main() -> int:
-    command = Path("/proc/1/cmdline").read_bytes().split(b"\0")
+def probe_url(command: list[bytes], environ: Mapping[str, str]) -> str | None:
+    """What to probe for the container's main `command` (its argv); None: nothing."""
     if b"serve" in command:
-        url = f"http://127.0.0.1:{os.environ.get('AVATARADAM_HTTP_PORT', '8000')}/health/live"
-    elif b"worker" in command and os.environ.get("AVATARADAM_WORKER_METRICS_PORT"):
-        url = f"http://127.0.0.1:{os.environ['AVATARADAM_WORKER_METRICS_PORT']}/metrics"
-    else:
+        return f"http://127.0.0.1:{environ.get('AVATARADAM_HTTP_PORT', '8000')}/health/live"
+    metrics_port = environ.get("AVATARADAM_WORKER_METRICS_PORT")
+    if b"worker" in command and metrics_port:
+        return f"http://127.0.0.1:{metrics_port}/metrics"
+    return None
+
+
+def main(cmdline: Path = Path("/proc/1/cmdline"), environ: Mapping[str, str] = os.environ) -> int:
+    url = probe_url(cmdline.read_bytes().split(b"\0"), environ)
+    if url is None:
         return 0
     try:
         with urllib.request.urlopen(url, timeout=4) as response:  # noqa: S310 -- fixed http URL

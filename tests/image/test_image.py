@@ -36,14 +36,14 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("AVATARADAM_IMAGE", "localhost/avataradam:latest")
 PODMAN = ["bash", "-c", 'source ops/image/env.sh && exec podman "$@"', "podman"]
 """podman as ops/image/*.sh call it (this machine's storage driver, runtime and limits)."""
-PASSWORD = "image-test-password-correct-horse"  # noqa: S105 -- a throwaway test account
+PASSWORD = "image-test-password-correct-horse"
 STOP_TIMEOUT_S = 60
 """`podman stop --time`: above the API's 30 s drain and the worker's drain timeout."""
 HTTP_OK, HTTP_CREATED, HTTP_ACCEPTED = 200, 201, 202
 
 
 def podman(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 -- podman with the test's own arguments
+    return subprocess.run(
         [*PODMAN, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s, check=False
     )
 
@@ -149,9 +149,7 @@ def deployment(
     try:
         migrated = run_once(["migrate"], env)
         assert "applied" in migrated, migrated
-        run_once(
-            ["create-admin", "--email", "root@image.example", "--password", PASSWORD], env
-        )
+        run_once(["create-admin", "--email", "root@image.example", "--password", PASSWORD], env)
         api.start()
         worker.start()
         base_url = f"http://127.0.0.1:{port}"
