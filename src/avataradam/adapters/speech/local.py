@@ -5,12 +5,13 @@ Every location follows from the running interpreter's virtualenv (`sys.prefix`, 
 rule serves a checkout, a deployment and CI, and a new virtualenv never sees another's
 engines:
 
-| engine | where |
-|---|---|
-| faster-whisper (and PyAV) | importable in this virtualenv |
-| the Whisper base model | `<sys.prefix>/share/avataradam/faster-whisper-base/` |
-| Piper (GPL-3.0, a separate process) | `.venv-piper/bin/piper` in the checkout (the directory holding `pyproject.toml` above `src/avataradam`), else beside the virtualenv (`<parent of sys.prefix>/.venv-piper`); voices from the packages in that virtualenv |
-| espeak-ng | the `espeak-ng` command on PATH (Debian's package) |
+- faster-whisper and PyAV: importable in this virtualenv;
+- the Whisper base model: `<sys.prefix>/share/avataradam/faster-whisper-base/`;
+- Piper (GPL-3.0, run as a separate process): `.venv-piper/bin/piper` in the checkout
+  this code runs from (the directory with `pyproject.toml` above `src/avataradam`) when
+  there is one, else beside the virtualenv (`<parent of sys.prefix>/.venv-piper`); its
+  voices are the voice packages installed in that virtualenv;
+- espeak-ng: the `espeak-ng` command on PATH (Debian's package).
 
 ops/speech.sh installs Piper beside the virtualenv it is given (`<project>/.venv` by
 default), which in a checkout is the checkout itself.
