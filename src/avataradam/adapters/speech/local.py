@@ -67,24 +67,33 @@ def local_synthesizer(engine: Literal["auto", "piper", "espeak-ng"]) -> SpeechSy
     installed, else None. A `PiperSynthesizer` runs processes once used: close it with
     `aclose()`.
     """
-    if engine in {"auto", "piper"}:
-        venv = piper_venv()
-        piper = venv / "bin" / "piper"
-        voices = find_piper_voices(venv) if piper.is_file() else []
-        if voices:
-            return PiperSynthesizer(executable=piper, voices=voices)
-        if engine == "piper":
-            return None
-    espeak = espeak_executable()
-    return EspeakSynthesizer(executable=espeak) if espeak is not None else None
+    return synthesizer_from(engine, piper_venv=piper_venv(), espeak=espeak_executable())
 
 
 def local_recognizer(*, cpu_threads: int = 2) -> SpeechRecognizer | None:
     """faster-whisper with the Whisper base model on `cpu_threads` CPU threads, None when
     faster-whisper, PyAV or the model is not installed. The model is loaded on first use."""
+    return recognizer_from(whisper_model_dir(), cpu_threads=cpu_threads)
+
+
+def synthesizer_from(
+    engine: Literal["auto", "piper", "espeak-ng"], *, piper_venv: Path, espeak: Path | None
+) -> SpeechSynthesizer | None:
+    """`local_synthesizer` with Piper's virtualenv and espeak-ng's command given."""
+    if engine in {"auto", "piper"}:
+        piper = piper_venv / "bin" / "piper"
+        voices = find_piper_voices(piper_venv) if piper.is_file() else []
+        if voices:
+            return PiperSynthesizer(executable=piper, voices=voices)
+        if engine == "piper":
+            return None
+    return EspeakSynthesizer(executable=espeak) if espeak is not None else None
+
+
+def recognizer_from(model_dir: Path, *, cpu_threads: int = 2) -> SpeechRecognizer | None:
+    """`local_recognizer` with the model's directory given."""
     if any(importlib.util.find_spec(name) is None for name in ("faster_whisper", "av")):
         return None
-    model_dir = whisper_model_dir()
     if not all((model_dir / name).is_file() for name in WHISPER_MODEL_FILES):
         return None
     return FasterWhisperRecognizer(model_dir=model_dir, cpu_threads=cpu_threads)
