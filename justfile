@@ -143,6 +143,10 @@ bench-scoring:
 bench-support:
     .venv/bin/python -m bench.support
 
+# Local speech engines only (issue 20, after `just setup-speech`): speech-to-text real-time factor (faster-whisper, Whisper base) and text-to-speech time to first audio and real-time factor (Piper vs espeak-ng); in-process, a few minutes.
+bench-speech:
+    .venv/bin/python -m bench.run --only speech
+
 # Benchmark of restart to ready only: API listening and ready, worker ready and taking its first task (seconds).
 bench-restart:
     .venv/bin/python -m bench.run --only restart
