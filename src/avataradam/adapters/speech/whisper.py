@@ -9,8 +9,9 @@ Audio is decoded here, not by faster-whisper, with PyAV (FFmpeg's demuxers and d
 in its wheel: webm/opus, ogg/opus, wav, mp3, m4a, flac), into 16 kHz mono samples, so
 that the limits hold before any recognition work: a container that declares a duration
 over `max_duration_s` is refused before a sample is decoded, and decoding stops as soon
-as the audio passes it (`AudioTooLong`). The declared media type picks the demuxer, so
-bytes of another type are `UnreadableAudio`, as are bytes FFmpeg cannot decode and files
+as the audio passes it (`AudioTooLong`). The declared media type picks the demuxer
+(`DEMUXERS`; other types are refused), so bytes of another type are `UnreadableAudio`,
+as are bytes FFmpeg cannot decode and files
 cut short: a WAV whose data chunk declares more bytes than it has, or a container that
 declares a duration (webm from a file, mp3 with a Xing header, mp4) while the audio in it
 ends well before. (A stream that declares nothing, as a browser's live MediaRecorder
@@ -62,7 +63,9 @@ DEMUXERS: Final[dict[str, str]] = {
     "audio/x-flac": "flac",
     "audio/aac": "aac",
 }
-"""FFmpeg's demuxer for each media type; another type is probed from the bytes."""
+"""FFmpeg's demuxer for each media type read. Any other type is `UnreadableAudio`: the
+bytes are never probed, since probing could pick a demuxer that opens other files or
+URLs named inside them (HLS playlists, concat lists)."""
 _TRUNCATION_SLACK_S: Final = 0.25
 _TRUNCATION_SHARE: Final = 0.1
 """Audio ending more than max(slack, share x declared) before the declared duration
@@ -182,6 +185,8 @@ def decode_audio(audio: bytes, *, content_type: str, max_duration_s: float) -> A
         raise SpeechUnavailable("PyAV is not installed (just setup-speech)") from exc
 
     demuxer = DEMUXERS.get(content_type.split(";", maxsplit=1)[0].strip().lower())
+    if demuxer is None:
+        raise UnreadableAudio(f"{content_type} is not a type of audio read here")
     try:
         container = av.open(io.BytesIO(audio), mode="r", format=demuxer)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
