@@ -183,11 +183,11 @@ class _PiperProcess:
         stdin, stderr = process.stdin, process.stderr
         if stdin is None or stderr is None:  # never: both are pipes
             raise _Died("no pipes")
-        try:
+        # A process that already ended has closed its input: what it logged before it
+        # ended (read below, to the end) says why.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             stdin.write(line.encode() + b"\n")
             await stdin.drain()
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise _Died("its input is closed") from exc
         tail: list[str] = []
         while True:
             try:
