@@ -13,6 +13,7 @@ under CI=true).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -95,6 +96,17 @@ async def test_a_killed_piper_process_is_replaced_on_the_next_request(
     replacement = piper.process_id("joe")
     assert replacement not in {None, first}
     assert abs(after.duration_s - again.duration_s) < 0.5
+
+
+async def test_a_cancelled_request_leaves_nothing_for_the_next(piper: PiperSynthesizer) -> None:
+    short = await piper.synthesize("Yes.", voice="joe")
+    long = asyncio.create_task(piper.synthesize(SENTENCE * 3, voice="joe"))
+    await asyncio.sleep(0.2)
+    long.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await long
+    after = await piper.synthesize("Yes.", voice="joe")
+    assert abs(after.duration_s - short.duration_s) < 0.3, (after.duration_s, short.duration_s)
 
 
 async def test_aclose_stops_every_piper_process() -> None:

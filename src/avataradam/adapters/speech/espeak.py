@@ -100,6 +100,10 @@ class EspeakSynthesizer:
                 process.kill()
             await process.wait()
             raise SpeechUnavailable(f"espeak-ng took over {self._timeout_s} s") from exc
+        except asyncio.CancelledError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()  # reaped by the event loop's child watcher
+            raise
         if process.returncode != 0:
             raise SpeechUnavailable(
                 f"espeak-ng exited with {process.returncode}: "

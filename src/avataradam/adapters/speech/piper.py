@@ -173,6 +173,10 @@ class _PiperProcess:
                 if fresh:
                     raise SpeechUnavailable(f"the piper process died: {exc}") from exc
                 continue
+            except asyncio.CancelledError:
+                # Its answer would come to the next request: the process goes instead.
+                self._kill_now()
+                raise
             try:
                 return path.read_bytes()
             finally:
@@ -227,6 +231,12 @@ class _PiperProcess:
         except OSError as exc:
             raise SpeechUnavailable(f"piper cannot be started: {exc}") from exc
         return self._process, True
+
+    def _kill_now(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()  # reaped by the event loop's child watcher
 
     async def _stop(self, *, kill: bool) -> None:
         process, self._process = self._process, None
