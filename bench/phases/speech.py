@@ -19,7 +19,8 @@ filter, 2 CPU threads), Piper's `joe` voice in its own long-lived process, espea
   the reply (no chat model, no HTTP): what a spoken reply cannot beat on this machine.
 
 The 1-minute load average is recorded: on a shared 2-core host it explains most of the
-spread.
+spread. Each repetition takes every STT case in turn, and each TTS repetition both
+engines in turn, so a change of load falls on all alike.
 """
 
 from __future__ import annotations
@@ -83,57 +84,76 @@ def _webm(wav: bytes) -> bytes:
 async def _stt(
     recognizer: FasterWhisperRecognizer, clips: dict[str, tuple[bytes, str, float]], n: int
 ) -> dict[str, Any]:
+    """Each repetition takes every case in turn, so a change of the host's load falls on
+    all of them alike."""
     started = time.perf_counter()
     recognizer.warm_up()
     result: dict[str, Any] = {"model_load_s": round(time.perf_counter() - started, 2)}
-    for name, (audio, content_type, seconds) in clips.items():
-        for language in ("en", None) if name == "short_wav" else ("en",):
-            label = f"{name}_{language or 'detected'}"
-            totals, decodes, texts = [], [], set()
-            for _ in range(n):
-                decode_started = time.perf_counter()
-                decode_audio(audio, content_type=content_type, max_duration_s=120)
-                decodes.append(time.perf_counter() - decode_started)
-                started = time.perf_counter()
-                transcript = await recognizer.transcribe(
-                    audio, content_type=content_type, language=language, max_duration_s=120
-                )
-                elapsed = time.perf_counter() - started
-                totals.append(elapsed)
-                texts.add(transcript.text)
-            result[label] = {
-                "audio_s": round(seconds, 2),
-                "seconds": _stats(totals),
-                "rtf": _stats([t / seconds for t in totals]),
-                "decode_rtf": _stats([t / seconds for t in decodes]),
-                "decode_share_p50": round(float(np.median(decodes) / np.median(totals)), 3),
-                "text": sorted(texts)[0],
-                "distinct_texts": len(texts),
-            }
+    cases = [
+        (f"{name}_{language or 'detected'}", name, language)
+        for name in clips
+        for language in (("en", None) if name == "short_wav" else ("en",))
+    ]
+    totals: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    decodes: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    texts: dict[str, set[str]] = {label: set() for label, _, _ in cases}
+    for _ in range(n):
+        for label, name, language in cases:
+            audio, content_type, _ = clips[name]
+            started = time.perf_counter()
+            decode_audio(audio, content_type=content_type, max_duration_s=120)
+            decodes[label].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            transcript = await recognizer.transcribe(
+                audio, content_type=content_type, language=language, max_duration_s=120
+            )
+            totals[label].append(time.perf_counter() - started)
+            texts[label].add(transcript.text)
+    for label, name, _ in cases:
+        seconds = clips[name][2]
+        result[label] = {
+            "audio_s": round(seconds, 2),
+            "seconds": _stats(totals[label]),
+            "rtf": _stats([t / seconds for t in totals[label]]),
+            "decode_rtf": _stats([t / seconds for t in decodes[label]]),
+            "decode_share_p50": round(
+                float(np.median(decodes[label]) / np.median(totals[label])), 3
+            ),
+            "text": sorted(texts[label])[0],
+            "distinct_texts": len(texts[label]),
+        }
     return result
 
 
-async def _tts(synthesizer: SpeechSynthesizer, voice: str, n: int) -> dict[str, Any]:
+async def _tts(
+    engines: dict[str, tuple[SpeechSynthesizer, str]], n: int
+) -> dict[str, dict[str, Any]]:
     parts = sentences(REPLY)
-    first, totals, rtfs = [], [], []
+    first: dict[str, list[float]] = {name: [] for name in engines}
+    totals: dict[str, list[float]] = {name: [] for name in engines}
+    rtfs: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(n):
-        synthesis_s, audio_s = 0.0, 0.0
-        for index, sentence in enumerate(parts):
-            started = time.perf_counter()
-            speech = await synthesizer.synthesize(sentence, voice=voice)
-            elapsed = time.perf_counter() - started
-            if index == 0:
-                first.append(elapsed)
-            synthesis_s += elapsed
-            audio_s += speech.duration_s
-        totals.append(synthesis_s)
-        rtfs.append(synthesis_s / audio_s)
+        for name, (synthesizer, voice) in engines.items():
+            synthesis_s, audio_s = 0.0, 0.0
+            for index, sentence in enumerate(parts):
+                started = time.perf_counter()
+                speech = await synthesizer.synthesize(sentence, voice=voice)
+                elapsed = time.perf_counter() - started
+                if index == 0:
+                    first[name].append(elapsed)
+                synthesis_s += elapsed
+                audio_s += speech.duration_s
+            totals[name].append(synthesis_s)
+            rtfs[name].append(synthesis_s / audio_s)
     return {
-        "voice": voice,
-        "sentences": len(parts),
-        "first_audio_s": _stats(first),
-        "reply_synthesis_s": _stats(totals),
-        "rtf": _stats(rtfs),
+        name: {
+            "voice": voice,
+            "sentences": len(parts),
+            "first_audio_s": _stats(first[name]),
+            "reply_synthesis_s": _stats(totals[name]),
+            "rtf": _stats(rtfs[name]),
+        }
+        for name, (_, voice) in engines.items()
     }
 
 
@@ -160,10 +180,8 @@ async def phase_speech(b: Bench) -> None:
             "long_wav": (long.audio, "audio/wav", long.duration_s),
         }
         stt = await _stt(recognizer, clips, n)
-        tts = {
-            "piper": {"cold_start_s": round(cold_s, 2), **await _tts(piper, "joe", n)},
-            "espeak-ng": await _tts(espeak, "en-us+m3", n),
-        }
+        tts = await _tts({"piper": (piper, "joe"), "espeak-ng": (espeak, "en-us+m3")}, n)
+        tts["piper"]["cold_start_s"] = round(cold_s, 2)
     finally:
         await piper.aclose()
     piper_tts, espeak_tts = tts["piper"], tts["espeak-ng"]
