@@ -11,11 +11,11 @@ placeholders on a pipe) is written again with exact sizes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from avataradam.adapters.speech.processes import kill_group
 from avataradam.adapters.speech.wav import (
     MalformedWav,
     one_line,
@@ -89,6 +89,7 @@ class EspeakSynthesizer:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
             )
         except OSError as exc:
             raise SpeechUnavailable(f"espeak-ng cannot be started: {exc}") from exc
@@ -96,13 +97,11 @@ class EspeakSynthesizer:
             async with asyncio.timeout(self._timeout_s):
                 audio, errors = await process.communicate(one_line(text).encode())
         except TimeoutError as exc:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            kill_group(process)
             await process.wait()
             raise SpeechUnavailable(f"espeak-ng took over {self._timeout_s} s") from exc
         except asyncio.CancelledError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()  # reaped by the event loop's child watcher
+            kill_group(process)
             raise
         if process.returncode != 0:
             raise SpeechUnavailable(

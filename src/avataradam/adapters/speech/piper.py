@@ -34,6 +34,7 @@ from typing import Final
 
 import msgspec
 
+from avataradam.adapters.speech.processes import kill_group
 from avataradam.adapters.speech.wav import (
     MalformedWav,
     one_line,
@@ -225,6 +226,7 @@ class _PiperProcess:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
                 env=self._environment,
                 limit=1024 * 1024,
             )
@@ -235,8 +237,7 @@ class _PiperProcess:
     def _kill_now(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()  # reaped by the event loop's child watcher
+            kill_group(process)
 
     async def _stop(self, *, kill: bool) -> None:
         process, self._process = self._process, None
@@ -248,8 +249,7 @@ class _PiperProcess:
                 async with asyncio.timeout(_STOP_GRACE_S):
                     await process.wait()
                     return
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        kill_group(process)
         await process.wait()
 
     async def close(self) -> None:
