@@ -1,3 +1,4 @@
-"""Adapters of the speech ports (`domain/ports/speech.py`): cloud text to speech and
+"""Adapters of the speech ports (`domain/ports/speech.py`): local engines
+(faster-whisper, Piper as a separate process, espeak-ng), cloud text to speech and
 speech to text (`openai`, `elevenlabs`), and what they share (WAV, duration probes,
 language codes, the HTTP retry policy)."""

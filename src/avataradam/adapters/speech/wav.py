@@ -5,7 +5,9 @@ files engines send are often not strictly valid: a streamed WAV (OpenAI's
 `/audio/speech`, several compatible servers) carries `0xFFFFFFFF` or `0` as its RIFF
 and `data` sizes, which `wave` believes (hours of audio) and players may not; other
 servers put `LIST` or other chunks after `data`, which must not be read as samples.
-`speech_from_pcm16` writes a strict WAV whose sizes are exact.
+Engines that write WAV to a pipe (espeak-ng) cannot seek back to fill in the sizes
+either and leave placeholders near 2 GiB. `speech_from_pcm16` writes a strict WAV whose
+sizes are exact; `read_pcm16_wav` reads a local engine's mono PCM16 output.
 """
 
 from __future__ import annotations
@@ -21,8 +23,13 @@ from avataradam.domain.ports.speech import WAV, Speech
 
 _PCM = 1
 _EXTENSIBLE = 0xFFFE
-_STREAMING_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFFFFF})
-"""`data` sizes a streaming writer puts in the header before it knows the length."""
+_STREAMING_SIZE_FLOOR = 0x7FFF0000
+"""`data` sizes from here up, and 0, are placeholders a streaming writer puts in the
+header before it knows the length."""
+
+
+def _placeholder(size: int) -> bool:
+    return size == 0 or size >= _STREAMING_SIZE_FLOOR
 
 
 class NotWav(ValueError):
@@ -70,7 +77,7 @@ def read_wav(audio: bytes) -> WavAudio:
             if fmt is None:
                 raise NotWav("the data chunk comes before the format chunk")
             format_tag, channels, rate, bits, block_align = fmt
-            end = len(audio) if size in _STREAMING_SIZES else min(body_start + size, len(audio))
+            end = len(audio) if _placeholder(size) else min(body_start + size, len(audio))
             data = audio[body_start:end]
             return WavAudio(
                 format_tag=format_tag,
@@ -127,6 +134,52 @@ def speech_from_pcm16(pcm: bytes, sample_rate: int) -> Speech:
         duration_s=len(pcm) / 2 / sample_rate,
         content_type=WAV,
     )
+
+
+def silence(*, sample_rate: int) -> Speech:
+    """A valid WAV of no frames (duration 0): what text with nothing to say becomes."""
+    return speech_from_pcm16(b"", sample_rate=sample_rate)
+
+
+def speakable(text: str) -> bool:
+    """Whether `text` has anything an engine would pronounce (a letter or a digit).
+    Text without is answered with `silence` rather than given to an engine: Piper's
+    command stops with an error on a line that yields no audio."""
+    return any(character.isalnum() for character in text)
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks (every one `str.splitlines` knows) made spaces, for
+    engines that read a line per utterance."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def read_pcm16_wav(data: bytes) -> tuple[bytes, int]:
+    """The PCM and sample rate (Hz) of a mono 16-bit PCM WAV file, whose `data` chunk
+    may carry a streaming placeholder size. Raises `NotWav`."""
+    wav = read_wav(data)
+    if not wav.is_pcm16 or wav.channels != 1:
+        raise NotWav(
+            f"format {wav.format_tag}, {wav.channels} channels, {wav.bits_per_sample} bits:"
+            " not mono PCM16"
+        )
+    return wav.data, wav.sample_rate
+
+
+def declared_wav_shortfall(data: bytes) -> int:
+    """Bytes a RIFF WAV file's `data` chunk declares beyond the bytes present: more than
+    zero means the file was cut short. 0 when the file is not WAV, or its size is a
+    streaming placeholder (nothing is declared then)."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return 0
+    offset = 12
+    while offset + 8 <= len(data):
+        chunk_id = data[offset : offset + 4]
+        (size,) = struct.unpack_from("<I", data, offset + 4)
+        if chunk_id == b"data":
+            return 0 if _placeholder(size) else max(offset + 8 + int(size) - len(data), 0)
+        offset += 8 + size + (size & 1)
+    return 0
 
 
 def _samples(data: bytes) -> array[int]:
