@@ -113,11 +113,12 @@ async def test_every_listed_voice_is_one_the_api_accepts(speech: OpenAISpeech) -
         assert spoken.duration_s > 0
 
 
-async def test_blank_text_is_refused_before_any_request(
+async def test_text_with_nothing_to_say_is_silence_without_a_request(
     speech: OpenAISpeech, emulator: OpenAIAudioEmulator
 ) -> None:
-    with pytest.raises(ValueError, match="blank"):
-        await speech.synthesize("  \n", voice="alloy")
+    for text in ("  \n", "...", "— !"):
+        quiet = await speech.synthesize(text, voice="alloy")
+        assert (quiet.duration_s, quiet.sample_rate) == (0.0, 24_000)
     assert emulator.requests == []
 
 

@@ -17,6 +17,7 @@ import struct
 import wave
 from collections.abc import Sequence
 
+from avataradam.adapters.speech.wav import silence, speakable
 from avataradam.domain.ports.speech import (
     AudioTooLong,
     NoSpeech,
@@ -74,7 +75,8 @@ def _text_chunk(audio: bytes) -> str | None:
 
 class InMemorySynthesizer:
     """Implements `SpeechSynthesizer` with `wav_with_text` (see the module docstring).
-    Raises ValueError for an unknown voice or an empty text."""
+    Raises ValueError for an unknown voice; text with nothing to say (no letter or
+    digit) is a WAV of no frames."""
 
     name = "memory"
 
@@ -90,8 +92,8 @@ class InMemorySynthesizer:
     async def synthesize(self, text: str, *, voice: str) -> Speech:
         if voice not in {v.id for v in self._voices}:
             raise ValueError(f"unknown voice {voice!r}")
-        if not text.strip():
-            raise ValueError("nothing to say")
+        if not speakable(text):
+            return silence(sample_rate=SAMPLE_RATE)
         self.spoken.append((text, voice))
         seconds = max(MIN_SECONDS, SECONDS_PER_CHARACTER * len(text))
         audio = wav_with_text(text.strip(), seconds=seconds)

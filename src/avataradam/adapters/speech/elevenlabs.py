@@ -24,7 +24,7 @@ import httpx
 from avataradam.adapters.speech import http
 from avataradam.adapters.speech.languages import from_iso3, primary_subtag
 from avataradam.adapters.speech.probe import audio_kind, check_duration
-from avataradam.adapters.speech.wav import speech_from_pcm16
+from avataradam.adapters.speech.wav import silence, speakable, speech_from_pcm16
 from avataradam.domain.ports.speech import (
     AudioTooLong,
     NoSpeech,
@@ -62,8 +62,9 @@ class ElevenLabsSpeech:
     """Implements `SpeechSynthesizer` and `SpeechRecognizer` over ElevenLabs' API (see
     the module docstring).
 
-    `synthesize` returns the 22,050 Hz PCM as a strict WAV; raises `ValueError` for
-    blank text. `transcribe` reads the length of WAV and Ogg (and, with PyAV, any)
+    `synthesize` returns the 22,050 Hz PCM as a strict WAV; returns a WAV of no
+    frames, without a request, for text with nothing to say. `transcribe` reads the
+    length of WAV and Ogg (and, with PyAV, any)
     recordings locally and raises `AudioTooLong` before uploading; otherwise it checks
     the end of the last word heard. Audio events are not tagged, so the text is only
     what was said; an empty one is `NoSpeech`. A 400/422 about the file is
@@ -111,8 +112,8 @@ class ElevenLabsSpeech:
             await self._client.aclose()
 
     async def synthesize(self, text: str, *, voice: str) -> Speech:
-        if not text.strip():
-            raise ValueError("nothing to speak: the text is blank")
+        if not speakable(text):
+            return silence(sample_rate=SAMPLE_RATE)
         response = await self._post(
             f"/v1/text-to-speech/{quote(voice, safe='')}",
             params={"output_format": OUTPUT_FORMAT},

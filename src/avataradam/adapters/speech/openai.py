@@ -23,7 +23,14 @@ import httpx
 from avataradam.adapters.speech import http
 from avataradam.adapters.speech.languages import from_whisper_name, primary_subtag
 from avataradam.adapters.speech.probe import audio_kind, check_duration
-from avataradam.adapters.speech.wav import NotWav, pcm16_mono, read_wav, speech_from_pcm16
+from avataradam.adapters.speech.wav import (
+    NotWav,
+    pcm16_mono,
+    read_wav,
+    silence,
+    speakable,
+    speech_from_pcm16,
+)
 from avataradam.domain.ports.speech import (
     AudioTooLong,
     NoSpeech,
@@ -34,6 +41,8 @@ from avataradam.domain.ports.speech import (
     Voice,
 )
 
+OPENAI_SAMPLE_RATE = 24_000
+"""Hz of OpenAI's `wav` speech (also the rate of the silence of unspeakable text)."""
 PROVIDER = "openai"
 
 OPENAI_VOICES: tuple[Voice, ...] = (
@@ -69,9 +78,9 @@ class OpenAISpeech:
     audio API (see the module docstring for the routes).
 
     `synthesize` asks for WAV and returns it as a strict 16-bit mono WAV at the rate the
-    server chose (OpenAI: 24,000 Hz), whatever sizes its streamed header claimed; raises
-    `ValueError` for blank text. `transcribe` reads the length of WAV and Ogg (and, with
-    PyAV, any) recordings locally and raises `AudioTooLong` before uploading; otherwise
+    server chose (OpenAI: 24,000 Hz), whatever sizes its streamed header claimed; text
+    with nothing to say (no letter or digit) is a WAV of no frames, without a request.
+    `transcribe` reads the length of WAV and Ogg (and, with PyAV, any) recordings locally and raises `AudioTooLong` before uploading; otherwise
     it checks the `duration` the server reports. A `400` about the file is
     `UnreadableAudio`; an empty text, or one whose every segment Whisper itself rates as
     silence, is `NoSpeech`. A server whose model refuses `verbose_json` (OpenAI's
@@ -115,8 +124,8 @@ class OpenAISpeech:
             await self._client.aclose()
 
     async def synthesize(self, text: str, *, voice: str) -> Speech:
-        if not text.strip():
-            raise ValueError("nothing to speak: the text is blank")
+        if not speakable(text):
+            return silence(sample_rate=OPENAI_SAMPLE_RATE)
         response = await self._post(
             "/audio/speech",
             json={"model": self.tts_model, "input": text, "voice": voice, "response_format": "wav"},

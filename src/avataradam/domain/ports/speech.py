@@ -93,7 +93,9 @@ class SpeechSynthesizer(Protocol):
     `elevenlabs`, `memory`); `voices` are those it can speak with, never empty.
 
     `synthesize` speaks `text` (plain text, one or a few sentences; the caller splits a
-    long reply) with `voice` (one of `voices`' ids); raises `SpeechUnavailable`."""
+    long reply) with `voice` (one of `voices`' ids; another raises ValueError); text with
+    nothing to say (no letter or digit) is a WAV of no frames, asked of no engine.
+    Raises `SpeechUnavailable`."""
 
     name: str
 
