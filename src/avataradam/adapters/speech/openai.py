@@ -80,8 +80,8 @@ class OpenAISpeech:
     `synthesize` asks for WAV and returns it as a strict 16-bit mono WAV at the rate the
     server chose (OpenAI: 24,000 Hz), whatever sizes its streamed header claimed; text
     with nothing to say (no letter or digit) is a WAV of no frames, without a request.
-    `transcribe` reads the length of WAV and Ogg (and, with PyAV, any) recordings locally and raises `AudioTooLong` before uploading; otherwise
-    it checks the `duration` the server reports. A `400` about the file is
+    `transcribe` reads the length of WAV and Ogg (and, with PyAV, any) recordings
+    locally and raises `AudioTooLong` before uploading; otherwise it checks the `duration` the server reports. A `400` about the file is
     `UnreadableAudio`; an empty text, or one whose every segment Whisper itself rates as
     silence, is `NoSpeech`. A server whose model refuses `verbose_json` (OpenAI's
     `gpt-4o-transcribe`) is asked again for `json` (duration from the local probe or
