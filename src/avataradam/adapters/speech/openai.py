@@ -81,13 +81,14 @@ class OpenAISpeech:
     server chose (OpenAI: 24,000 Hz), whatever sizes its streamed header claimed; text
     with nothing to say (no letter or digit) is a WAV of no frames, without a request.
     `transcribe` reads the length of WAV and Ogg (and, with PyAV, any) recordings
-    locally and raises `AudioTooLong` before uploading; otherwise it checks the `duration` the server reports. A `400` about the file is
-    `UnreadableAudio`; an empty text, or one whose every segment Whisper itself rates as
-    silence, is `NoSpeech`. A server whose model refuses `verbose_json` (OpenAI's
-    `gpt-4o-transcribe`) is asked again for `json` (duration from the local probe or
-    the reported usage). Everything else (401/403, 404, 429, 5xx, timeouts, a body that
-    is not what the API publishes) is `SpeechUnavailable` after the retries of
-    `adapters.speech.http` (a 429 for an exhausted quota is not retried).
+    locally and raises `AudioTooLong` before uploading; otherwise it checks the
+    `duration` the server reports. A `400` about the file is `UnreadableAudio`; an empty
+    text, or one whose every segment Whisper itself rates as silence, is `NoSpeech`. A
+    server whose model refuses `verbose_json` (OpenAI's `gpt-4o-transcribe`) is asked
+    again for `json` (duration from the local probe or the reported usage). Everything
+    else (401/403, 404, 429, 5xx, timeouts, a body that is not what the API publishes)
+    is `SpeechUnavailable` after the retries of `adapters.speech.http` (a 429 for an
+    exhausted quota is not retried).
 
     `client` may be shared (the adapter then never closes it); otherwise the adapter
     owns one, closed by `aclose`.
