@@ -42,7 +42,11 @@ def test_a_whole_wav_and_its_stream_header_differ_only_in_their_sizes() -> None:
     streamed = wav_header(22_050, None) + pcm
 
     with wave.open(io.BytesIO(whole), "rb") as reader:
-        assert (reader.getframerate(), reader.getnframes(), reader.readframes(9)) == (22_050, 4, pcm)
+        assert (reader.getframerate(), reader.getnframes(), reader.readframes(9)) == (
+            22_050,
+            4,
+            pcm,
+        )
     assert pcm_of(whole) == pcm_of(streamed) == (22_050, pcm)
     assert [i for i in range(len(whole)) if whole[i] != streamed[i]] == [4, 5, 6, 7, 40, 41, 42, 43]
 
