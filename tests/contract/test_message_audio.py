@@ -75,12 +75,13 @@ async def test_a_reply_is_kept_once_per_voice_with_its_bytes(uow: UnitOfWorkFact
         missing = await work.message_audio.get(message_id, engine="piper", voice="memory-adam")
     assert found == audio
     assert missing is None
-    assert max(len(part) for part in parts) <= 1024 * 1024 and b"".join(parts) == data
+    assert max(len(part) for part in parts) <= 1024 * 1024
+    assert b"".join(parts) == data
 
 
 async def test_audio_of_a_message_that_does_not_exist_is_refused(uow: UnitOfWorkFactory) -> None:
     dealership_id, _ = await _reply(uow)
-    with pytest.raises(NotFound):
-        async with uow() as work:
-            await work.message_audio.add(_audio(dealership_id, uuid.uuid4(), b"x", "memory-adam"))
-            await work.commit()
+    orphan = _audio(dealership_id, uuid.uuid4(), b"x", "memory-adam")
+    async with uow() as work:
+        with pytest.raises(NotFound):
+            await work.message_audio.add(orphan)

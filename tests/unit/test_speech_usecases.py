@@ -208,7 +208,8 @@ async def test_text_streams_as_one_wav_and_records_its_seconds() -> None:
         frames = reader.readframes(2**31)
     assert len(frames) == len(body) - 44
     [record] = world.usage()
-    assert record.kind is UsageKind.SYNTHESIS and record.dealership_id == d.id
+    assert record.kind is UsageKind.SYNTHESIS
+    assert record.dealership_id == d.id
     assert record.speech_seconds == pytest.approx(len(frames) / 2 / 16_000)
     assert record.speech_tokens == round(record.speech_seconds * RATE)
     assert record.message_id is None
@@ -226,10 +227,12 @@ async def test_the_first_audio_leaves_before_the_rest_is_spoken() -> None:
     chunks = audio.chunks()
     first = await anext(chunks)
 
-    assert first[:4] == b"RIFF" and synthesizer.calls == 1
+    assert first[:4] == b"RIFF"
+    assert synthesizer.calls == 1
     synthesizer.allow(2)
     rest = [chunk async for chunk in chunks]
-    assert len(rest) == 2 and synthesizer.calls == 3
+    assert len(rest) == 2
+    assert synthesizer.calls == 3
 
 
 async def test_a_listener_who_leaves_stops_the_speaking_and_is_charged_what_was_spoken() -> None:
@@ -265,7 +268,8 @@ async def test_an_engine_that_fails_at_once_is_503_and_nothing_is_recorded_or_he
     # Everything held was given back: the whole budget can be held again.
     key = f"{d.id}:{datetime.now(UTC):%Y-%m}"
     again = await world.ledger.reserve(key, 100_000, 100_000, seed=None, ttl_s=60)
-    assert again is not None and again.allowed
+    assert again is not None
+    assert again.allowed
 
 
 async def test_an_engine_that_fails_mid_way_ends_the_stream_with_what_was_spoken() -> None:
@@ -327,9 +331,11 @@ async def test_a_reply_is_spoken_once_kept_whole_and_read_back() -> None:
     again = await world.reply(principal, message.id)
 
     assert [t for t, _ in world.synthesizer.spoken] == ["GAP is optional.", "It pays the loan gap."]
-    assert again.stored is not None and again.stream is None
+    assert again.stored is not None
+    assert again.stream is None
     kept = await world.reply.read(again.stored)
-    assert kept[44:] == streamed[44:] and kept[:4] == b"RIFF"
+    assert kept[44:] == streamed[44:]
+    assert kept[:4] == b"RIFF"
     with wave.open(io.BytesIO(kept), "rb") as reader:
         assert reader.getnframes() * 2 == len(kept) - 44
     assert again.stored.size_bytes == len(kept)
@@ -394,7 +400,8 @@ async def test_roleplay_customers_keep_their_voice_and_speak_the_sessions_langua
     assert voices[2] == "memory-lucia"
     training = await world.reply_of(principal, "Hola.", language=Language.ES)
     spanish = await world.reply(principal, training.id)
-    assert spanish.stream is not None and spanish.stream.voice == "memory-lucia"
+    assert spanish.stream is not None
+    assert spanish.stream.voice == "memory-lucia"
 
 
 async def test_a_recording_is_transcribed_and_its_seconds_recorded() -> None:
@@ -431,7 +438,8 @@ async def test_what_is_not_a_recording_is_refused_and_nothing_is_held(
     _, principal = await world.tenant()
     with pytest.raises(error):
         await world.transcribe(principal, audio, declared_type=declared)
-    assert world.usage() == [] and world.recognizer.heard == []
+    assert world.usage() == []
+    assert world.recognizer.heard == []
 
 
 async def test_silence_is_no_speech_and_gives_its_hold_back() -> None:

@@ -14,7 +14,7 @@ once `on_end` has returned: what it records is recorded by then.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from avataradam.domain.audio import duration_s, pcm_of, wav_header
@@ -49,7 +49,7 @@ class SpeechAudio:
         self._synthesis, self._first, self.voice = synthesis, first, voice
         self.sample_rate = synthesis.sample_rate
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes]:
         """The header and the first sentence's samples, then each next sentence's."""
         try:
             yield wav_header(self.sample_rate, None) + self._first

@@ -40,6 +40,7 @@ def cache_headers(stored: StoredAudio) -> dict[str, str]:
         "ETag": entity_tag(stored),
         "Cache-Control": f"private, max-age={MAX_AGE_S}",
         "Accept-Ranges": "bytes",
+        "X-Voice": stored.voice,
     }
 
 

@@ -205,6 +205,9 @@ class SpeechController(Controller):
                 documentation_only=True,
             ),
             ResponseHeader(name="Accept-Ranges", description="`bytes`.", documentation_only=True),
+            ResponseHeader(
+                name="X-Voice", description="The voice spoken with.", documentation_only=True
+            ),
         ],
         responses={
             HTTP_200_OK: _WAV_RESPONSE,
