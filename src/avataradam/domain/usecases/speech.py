@@ -368,6 +368,8 @@ class SpeakReply(_Speaking):
         if dealership is None:
             raise NotFound("message not found")
         text = without_markers(message.content).strip()
+        if not text:
+            raise InvalidInput("this reply has no words to speak")
         hold = await self._accounting.hold(dealership, len(text) * ESTIMATED_S_PER_CHARACTER)
 
         async def keep(spoken: Spoken) -> None:
