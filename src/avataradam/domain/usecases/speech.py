@@ -221,9 +221,10 @@ class _Speaking:
         hold: Hold | None,
         on_spoken: Callable[[Spoken], Awaitable[None]],
         keep: bool,
+        started: float,
     ) -> SpeechAudio:
+        """`started`: the request's `Clock.monotonic` reading (time to first audio)."""
         synthesizer, _ = require_synthesizer(self._engines)
-        started = self._clock.monotonic()
         parts = self._sentences(text) or [text]
 
         async def ended(spoken: Spoken) -> None:
@@ -290,6 +291,7 @@ class SpeakText(_Speaking):
         """The WAV stream of `text`, its first sentence spoken. Raises FeatureDisabled
         (no synthesizer), InvalidInput (empty or too long a text, an unknown voice:
         the message lists the voices), BudgetExhausted, SpeechUnavailable."""
+        started = self._clock.monotonic()
         synthesizer, adam = require_synthesizer(self._engines)
         said = text.strip()
         if not said or len(said) > self._max_chars:
@@ -319,7 +321,9 @@ class SpeakText(_Speaking):
             )
 
         try:
-            return await self._speak(said, chosen, hold=hold, on_spoken=record, keep=False)
+            return await self._speak(
+                said, chosen, hold=hold, on_spoken=record, keep=False, started=started
+            )
         except DomainError as exc:
             self._telemetry.speech_failed("synthesize", exc.code)
             raise
@@ -341,6 +345,7 @@ class SpeakReply(_Speaking):
     ) -> ReplyAudio:
         """Raises FeatureDisabled, NotFound (no such reply of the caller's), InvalidInput
         (a message of the trainee's), BudgetExhausted, SpeechUnavailable."""
+        started = self._clock.monotonic()
         synthesizer, _ = require_synthesizer(self._engines)
         scope = dealership_scope(principal, dealership_id)
         async with self._uow() as uow:
@@ -407,7 +412,9 @@ class SpeakReply(_Speaking):
             )
 
         try:
-            stream = await self._speak(text, voice.id, hold=hold, on_spoken=keep, keep=True)
+            stream = await self._speak(
+                text, voice.id, hold=hold, on_spoken=keep, keep=True, started=started
+            )
         except DomainError as exc:
             self._telemetry.speech_failed("synthesize", exc.code)
             raise
