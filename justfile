@@ -46,7 +46,7 @@ demo *args: setup
 # pytest-xdist sessions share the 2 cores, a test file each at a time (each session has
 # its own database, Redis database and real worker; see tests/conftest.py). The 40
 # slowest tests are listed, to keep the run under 20 minutes.
-test: setup setup-llm-test lint
+test: setup setup-llm-test setup-deploy-tools lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile --durations=40
@@ -80,6 +80,14 @@ fmt:
 # Unit tests only (no services).
 test-unit:
     {{py}} pytest tests/unit -q
+
+# Tools of the deploy checks: checkov and podman-compose (hash-pinned, .venv-tools), Debian's haproxy, amtool, podman, promtool; kubectl comes with the machine.
+setup-deploy-tools:
+    bash ops/install-deploy-tools.sh
+
+# deploy/k8s/ rendered by kustomize and validated (Kubernetes 1.32 schemas, KEDA fields, checkov); compose.yaml (Compose Specification, podman-compose) and what it mounts.
+validate-deploy: setup-deploy-tools
+    {{py}} pytest tests/deploy -q -p no:cacheprovider
 
 # Apply database migrations to AVATARADAM_DATABASE_URL.
 migrate:

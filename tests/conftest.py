@@ -29,6 +29,7 @@ from tests.support.deployment import (  # noqa: F401 -- registered once here, fo
     worker,
     worker_env,
 )
+from tests.support.s3 import s3_server  # noqa: F401 -- one S3 server per session, for every package
 
 ADMIN_DSN = os.environ.get(
     "AVATARADAM_TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -1,15 +1,17 @@
-"""Throwaway services of a test run, a drill or a benchmark: a fresh PostgreSQL database
-and a private `redis-server`."""
+"""Throwaway services of a test run, a drill or a benchmark: a fresh PostgreSQL database,
+a private `redis-server` and a private S3-compatible server."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import uuid
 from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg
 import redis
 
@@ -111,3 +113,74 @@ class FreshDatabase:
     def drop(self) -> None:
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class PrivateS3:
+    """moto's standalone S3-compatible server (`moto_server`, a real HTTP server speaking
+    the S3 protocol) on a free port, its objects in memory: `stop` loses them all.
+
+    The object store of the blob contract suite and of the S3 deployment tests.
+    """
+
+    ACCESS_KEY_ID = "avataradam-test-key-id"
+    SECRET_ACCESS_KEY = "avataradam-test-secret-access-key"  # noqa: S105 -- a local throwaway server's
+    REGION = "us-east-1"
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 30) -> Self:
+        self.popen = spawn(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            label=f"moto_server :{self.port}",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"moto_server exited with {self.popen.returncode}")
+            try:
+                if httpx.get(f"{self.endpoint_url}/moto-api/", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"moto_server did not start on port {self.port}")
+
+    def create_bucket(self, name: str) -> None:
+        """Creates `name` through the S3 API itself (`CreateBucket`)."""
+        from botocore.session import get_session  # noqa: PLC0415 -- only where one runs
+
+        client = get_session().create_client(
+            "s3",
+            region_name=self.REGION,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.ACCESS_KEY_ID,
+            aws_secret_access_key=self.SECRET_ACCESS_KEY,
+        )
+        try:
+            client.create_bucket(Bucket=name)  # type: ignore[attr-defined]  # botocore builds its methods at run time
+        finally:
+            client.close()
+
+    def environment(self, bucket: str) -> dict[str, str]:
+        """AVATARADAM_* variables of a deployment keeping its blobs in `bucket` here."""
+        return {
+            "AVATARADAM_BLOBS_BACKEND": "s3",
+            "AVATARADAM_BLOBS_S3_BUCKET": bucket,
+            "AVATARADAM_BLOBS_S3_REGION": self.REGION,
+            "AVATARADAM_BLOBS_S3_ENDPOINT_URL": self.endpoint_url,
+            "AVATARADAM_BLOBS_S3_ACCESS_KEY_ID": self.ACCESS_KEY_ID,
+            "AVATARADAM_BLOBS_S3_SECRET_ACCESS_KEY": self.SECRET_ACCESS_KEY,
+        }
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)

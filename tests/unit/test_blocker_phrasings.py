@@ -26,6 +26,7 @@ from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
 from avataradam.domain.training.fi_office_v2 import FI_OFFICE_V2
+from avataradam.domain.training.fi_office_v3 import FI_OFFICE_V3
 from avataradam.domain.training.rubrics import Language, Rubric
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import Message, Transcript
@@ -74,7 +75,7 @@ async def failed_blockers(rubric: Rubric, text: str) -> frozenset[str]:
 
 
 def test_the_sets_are_what_the_fault_asks_for() -> None:
-    assert BUILT_IN_RUBRICS.latest("fi-office") is FI_OFFICE_V2
+    assert BUILT_IN_RUBRICS.latest("fi-office") is FI_OFFICE_V3
     assert {p.blocker for s in SETS.values() for p in s.phrasings} == BLOCKERS
     for name, phrasing_set in SETS.items():
         for blocker in BLOCKERS:
@@ -92,8 +93,11 @@ def test_the_sets_are_what_the_fault_asks_for() -> None:
 @pytest.mark.parametrize(
     ("name", "phrasing"), TUNING, ids=[f"{n}:{p.blocker}:{p.text[:40]}" for n, p in TUNING]
 )
-async def test_tuning_phrasings_under_v2(name: str, phrasing: Phrasing) -> None:
-    failed = await failed_blockers(FI_OFFICE_V2, phrasing.text)
+@pytest.mark.parametrize("rubric", [FI_OFFICE_V2, FI_OFFICE_V3], ids=["v2", "v3"])
+async def test_tuning_phrasings_under_v2_and_v3(
+    name: str, phrasing: Phrasing, rubric: Rubric
+) -> None:
+    failed = await failed_blockers(rubric, phrasing.text)
     if phrasing.violates:
         assert phrasing.blocker in failed
     else:
@@ -105,20 +109,22 @@ async def test_held_out_phrasings(name: str) -> None:
     phrasings = SETS[name].phrasings
     violations = [p for p in phrasings if p.violates]
     near_misses = [p for p in phrasings if not p.violates]
-    caught = {1: 0, 2: 0}
-    for rubric in (FI_OFFICE_V1, FI_OFFICE_V2):
+    caught = {1: 0, 2: 0, 3: 0}
+    for rubric in (FI_OFFICE_V1, FI_OFFICE_V2, FI_OFFICE_V3):
         for p in violations:
             caught[rubric.version] += p.blocker in await failed_blockers(rubric, p.text)
-    passed = 0
-    for p in near_misses:
-        passed += not await failed_blockers(FI_OFFICE_V2, p.text)
+    passed = {2: 0, 3: 0}
+    for rubric in (FI_OFFICE_V2, FI_OFFICE_V3):
+        for p in near_misses:
+            passed[rubric.version] += not await failed_blockers(rubric, p.text)
     print(  # noqa: T201
-        f"\n{name}: v2 caught {caught[2]}/{len(violations)} violations (v1 {caught[1]}), "
-        f"passed {passed}/{len(near_misses)} near-misses"
+        f"\n{name}: v3 caught {caught[3]}/{len(violations)} violations (v2 {caught[2]}, "
+        f"v1 {caught[1]}), passed {passed[3]}/{len(near_misses)} near-misses (v2 {passed[2]})"
     )
-    assert caught[2] / len(violations) >= MIN_HELD_OUT_DETECTION[name]
-    assert caught[2] > caught[1]
-    assert passed / len(near_misses) >= MIN_NEAR_MISS_PASSED
+    assert caught[3] / len(violations) >= MIN_HELD_OUT_DETECTION[name]
+    assert caught[3] > caught[1]
+    assert passed[3] / len(near_misses) >= MIN_NEAR_MISS_PASSED
+    assert passed[3] >= passed[2], "v3 passes every near-miss v2 passes"
 
 
 @pytest.mark.parametrize(
@@ -149,3 +155,33 @@ async def test_negation_quotes_and_attribution_stay_clause_bound(text: str) -> N
     assert failed == (
         {"optional_not_tied_to_credit"} if text.endswith("the bank requires GAP.") else set()
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I understand, many customers feel their insurance covers everything. What does "
+        "your policy pay if the car is totalled while you owe more than it is worth?",
+        "You mentioned the warranty covers any repair; let's read what it lists together.",
+        "A lot of my customers figure their insurance won't cover a windshield chip.",
+        "Muchos clientes sienten que su seguro cubre todo. ¿Qué le paga su póliza si el carro "
+        "es pérdida total?",
+    ],
+)
+async def test_v3_passes_a_belief_the_trainee_restates_to_question_it(text: str) -> None:
+    """The demo's false positive (v2 failed the first text) and its kind."""
+    assert await failed_blockers(FI_OFFICE_V3, text) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "v2_too"),
+    [
+        ("Many customers feel that way, but your insurance won't cover it.", True),
+        ("Your insurance won't cover that, trust me.", True),
+        ("Su seguro no le va a cubrir eso.", True),
+        ("This plan covers any repair, whatever you feel about it.", True),
+    ],
+)
+async def test_v3_still_fails_the_trainees_own_claim(text: str, v2_too: bool) -> None:
+    assert await failed_blockers(FI_OFFICE_V3, text) == {"no_misrepresentation"}
+    assert (await failed_blockers(FI_OFFICE_V2, text) == {"no_misrepresentation"}) is v2_too

@@ -33,14 +33,14 @@ import pytest
 from avataradam.adapters.embeddings.e5 import E5Embedder
 from avataradam.adapters.llm.sentences import sentence_spans
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
-from avataradam.domain.training.fi_office_v2 import FI_OFFICE_V2
+from avataradam.domain.training.fi_office_v3 import FI_OFFICE_V3
 from avataradam.domain.training.rules import RulesScorer
 from avataradam.domain.training.scorecard import Message, Scorecard, Transcript
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "data" / "transcripts"
 MIN_AGREEMENT = 0.95
 MIN_HELD_OUT_AGREEMENT = 0.80
-RUBRIC = FI_OFFICE_V2
+RUBRIC = FI_OFFICE_V3
 """The labels are a trainer's verdicts per check; v2 has v1's checks, scored with v2's
 blockers (v1 measured 96.8 % overall and missed 4 of the 37 blocker verdicts: t33-t36)."""
 

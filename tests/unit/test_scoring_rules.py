@@ -14,6 +14,7 @@ from avataradam.domain.training import FI_OFFICE_RUBRIC_ID
 from avataradam.domain.training.builtin import BUILT_IN_RUBRICS
 from avataradam.domain.training.fi_office import FI_OFFICE_V1
 from avataradam.domain.training.fi_office_v2 import FI_OFFICE_V2
+from avataradam.domain.training.fi_office_v3 import FI_OFFICE_V3
 from avataradam.domain.training.rubrics import (
     Check,
     Language,
@@ -298,9 +299,9 @@ async def test_spanish_sessions_get_spanish_titles_and_advice() -> None:
 
 
 def test_rubrics_are_immutable_and_versioned() -> None:
-    assert BUILT_IN_RUBRICS.latest(FI_OFFICE_RUBRIC_ID) is FI_OFFICE_V2
+    assert BUILT_IN_RUBRICS.latest(FI_OFFICE_RUBRIC_ID) is FI_OFFICE_V3
     assert BUILT_IN_RUBRICS.get(FI_OFFICE_RUBRIC_ID, 1) is FI_OFFICE_V1
-    assert BUILT_IN_RUBRICS.versions(FI_OFFICE_RUBRIC_ID) == [1, 2]
+    assert BUILT_IN_RUBRICS.versions(FI_OFFICE_RUBRIC_ID) == [1, 2, 3]
     with pytest.raises(AttributeError):
         FI_OFFICE_V1.version = 2  # type: ignore[misc]
     v2 = msgspec.structs.replace(FI_OFFICE_V1, version=2, title="changed")
@@ -319,7 +320,9 @@ def test_rubrics_are_immutable_and_versioned() -> None:
         registry.get(FI_OFFICE_RUBRIC_ID, 9)
 
 
-@pytest.mark.parametrize("rubric", [FI_OFFICE_V1, FI_OFFICE_V2], ids=["v1", "v2"])
+@pytest.mark.parametrize(
+    "rubric", [FI_OFFICE_V1, FI_OFFICE_V2, FI_OFFICE_V3], ids=["v1", "v2", "v3"]
+)
 def test_the_rubric_round_trips_and_its_ids_are_unique(rubric: Rubric) -> None:
     encoded = msgspec.json.encode(rubric)
     assert msgspec.json.decode(encoded, type=Rubric) == rubric

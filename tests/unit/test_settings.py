@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from avataradam.adapters.s3.blobs import S3BlobRepository
 from avataradam.domain.usecases.conversations.chat import relevance_floor
+from avataradam.entrypoints import factories
 from avataradam.entrypoints.bootstrap import broker_for
 from avataradam.entrypoints.options import chat_options, support_threshold
 from avataradam.entrypoints.settings import (
@@ -67,6 +70,10 @@ def test_the_task_queues_heartbeat_timeout_reaches_its_broker() -> None:
         ({"AVATARADAM_INGESTION_LEASE_RENEW_INTERVAL_S": "11"}, "AVATARADAM_INGESTION_*"),
         ({"AVATARADAM_INGESTION_LEASE_S": "0"}, "AVATARADAM_INGESTION_*"),
         ({"AVATARADAM_INGESTION_STALLED_TIMEOUT_S": "300"}, "AVATARADAM_INGESTION_LEASE_S"),
+        ({"AVATARADAM_BLOBS_BACKEND": "s3"}, "AVATARADAM_BLOBS_S3_BUCKET"),
+        ({"AVATARADAM_BLOBS_S3_PART_SIZE_BYTES": "1048576"}, "AVATARADAM_BLOBS_*"),
+        ({"AVATARADAM_BLOBS_S3_ACCESS_KEY_ID": "AKIAEXAMPLE"}, "AVATARADAM_BLOBS_*"),
+        ({"AVATARADAM_BLOBS_S3_MAX_ATTEMPTS": "0"}, "AVATARADAM_BLOBS_*"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], named: str) -> None:
@@ -170,3 +177,31 @@ def test_the_citation_support_threshold_follows_the_embedder_unless_set() -> Non
     assert threshold(chosen) == 0.3, "a value set is kept"
     with pytest.raises(SettingsError, match="support_threshold"):
         load_settings({"AVATARADAM_CHAT_SUPPORT_THRESHOLD": "1.5"}, env_file=None)
+
+
+S3_BLOBS = {"AVATARADAM_BLOBS_BACKEND": "s3", "AVATARADAM_BLOBS_S3_BUCKET": "dealer-files"}
+
+
+def test_the_s3_blob_store_is_built_from_its_settings() -> None:
+    settings = load_settings(S3_BLOBS | {"AVATARADAM_BLOBS_S3_PREFIX": "tenant-a/"}, env_file=None)
+    store = factories.blobs(settings)
+    assert isinstance(store, S3BlobRepository)
+    blob_id = uuid.uuid4()
+    assert store.key(blob_id) == f"tenant-a/{blob_id}"
+
+
+def test_an_upload_limit_beyond_ten_thousand_s3_parts_is_refused() -> None:
+    """S3 completes no multipart upload of more than 10000 parts."""
+    limit = {"AVATARADAM_BLOBS_S3_PART_SIZE_BYTES": str(5 * 1024 * 1024)}
+    fits = load_settings(
+        S3_BLOBS | limit | {"AVATARADAM_INGESTION_MAX_UPLOAD_BYTES": str(10_000 * 5 * 1024 * 1024)},
+        env_file=None,
+    )
+    assert fits.blobs.s3_part_size_bytes == 5 * 1024 * 1024
+    with pytest.raises(SettingsError, match="AVATARADAM_BLOBS_S3_PART_SIZE_BYTES"):
+        load_settings(
+            S3_BLOBS
+            | limit
+            | {"AVATARADAM_INGESTION_MAX_UPLOAD_BYTES": str(10_000 * 5 * 1024 * 1024 + 1)},
+            env_file=None,
+        )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Self
+from typing import Protocol, Self, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -38,6 +39,38 @@ class KeysetCursor(msgspec.Struct, frozen=True, array_like=True):
 class Cursor(KeysetCursor, frozen=True, array_like=True):
     created_at: datetime
     id: UUID
+
+
+class Keyed(Protocol):
+    """A row of a list ordered by (created_at, id)."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def cursor_after(row: Keyed) -> Cursor:
+    """The cursor of the page that follows `row`."""
+    return Cursor(created_at=row.created_at, id=row.id)
+
+
+async def every_row(
+    fetch: Callable[[Cursor | None, int], Awaitable[Sequence[K]]],
+) -> AsyncIterator[K]:
+    """Every row of a keyset-paged list, in its order, fetched `MAX_PAGE_SIZE` at a time:
+    `fetch(cursor, limit)` answers the page after `cursor` (None: the first)."""
+    cursor: Cursor | None = None
+    while True:
+        page = await fetch(cursor, MAX_PAGE_SIZE)
+        for row in page:
+            yield row
+        if len(page) < MAX_PAGE_SIZE:
+            return
+        cursor = cursor_after(page[-1])
 
 
 def page_size(limit: int | None) -> int:

@@ -53,6 +53,7 @@ from avataradam.adapters.webhooks.ssrf import validate_webhook_url
 from avataradam.domain.embedding_text import EmbeddingContext
 from avataradam.domain.ports.capabilities import Closable, undecorated
 from avataradam.domain.ports.knowledge import Embedder, KeywordSearch, VectorIndex
+from avataradam.domain.ports.repositories.documents import BlobRepository
 from avataradam.domain.ports.repositories.identity import AccountStates, GenerationReader
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import (
@@ -113,6 +114,8 @@ class _Store:
     generations: GenerationReader
     accounts: AccountStates
     database: PostgresDatabase | None
+    blobs: BlobRepository | None = None
+    """The blob store outside PostgreSQL, when one is configured."""
 
 
 def build_container(settings: Settings, overrides: Overrides | None = None) -> Container:
@@ -207,7 +210,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         sentences=sentences,
         accounts=store.accounts,
         budget_ledger=overrides.budget_ledger or RedisBudgetLedger(redis_client),
-        speech_engines=overrides.speech or speech_engines(settings),
+        speech_engines=overrides.speech or speech_engines(settings, clock),
         chat_model=MeteredChatModel(
             overrides.chat_model or factories.chat_model(settings),
             time_call=partial(observed_stream, metrics, "chat_model"),
@@ -217,6 +220,8 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         ),
     )
     _wire_resources(container, store.database, redis_client)
+    if isinstance(store.blobs, Closable):
+        container.shutdown.append(store.blobs.aclose)
     if isinstance(container.accounts, CachedAccountStates):
         # Stopped before the Redis client it listens on is closed (hooks run reversed).
         container.startup.append(container.accounts.start)
@@ -258,13 +263,15 @@ def _store(
             raise ValueError("an overridden uow needs the generations and accounts of its store")
         return _Store(overrides.uow, overrides.generations, overrides.accounts, None)
     database = factories.database(settings, metrics)
+    blobs = factories.blobs(settings)
     return _Store(
         PostgresUnitOfWorkFactory(
-            database, blobs=factories.blobs(settings), audio_blobs=factories.audio_blobs(settings)
+            database, blobs=blobs, audio_blobs=factories.audio_blobs(settings, blobs)
         ),
         overrides.generations or PostgresGenerationReader(database),
         overrides.accounts or factories.account_states(settings, database, redis_client),
         database,
+        blobs,
     )
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 import msgspec
 
 from avataradam.domain.errors import DomainError, InvalidInput
-from avataradam.domain.pagination import MAX_PAGE_SIZE, Cursor
+from avataradam.domain.pagination import Cursor, every_row
 from avataradam.domain.vectors import Reembedding, ReembeddingRunning, parse_profile
 
 if TYPE_CHECKING:
@@ -119,15 +119,13 @@ def _queued(reembedding: Reembedding) -> str:
 
 async def every_dealership(container: Container) -> AsyncIterator[Dealership]:
     """Every dealership, active or not, oldest first, a page at a time."""
-    cursor: Cursor | None = None
-    while True:
+
+    async def page(cursor: Cursor | None, limit: int) -> Sequence[Dealership]:
         async with container.uow(read_only=True) as uow:
-            page = await uow.dealerships.list_page(cursor=cursor, limit=MAX_PAGE_SIZE)
-        for dealership in page:
-            yield dealership
-        if len(page) < MAX_PAGE_SIZE:
-            return
-        cursor = Cursor(created_at=page[-1].created_at, id=page[-1].id)
+            return await uow.dealerships.list_page(cursor=cursor, limit=limit)
+
+    async for dealership in every_row(page):
+        yield dealership
 
 
 async def _status(settings: Settings, args: argparse.Namespace) -> int:

@@ -11,11 +11,10 @@ import asyncio
 import hashlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from avataradam.domain.access import Principal
@@ -31,7 +30,7 @@ from avataradam.domain.model import (
     User,
 )
 from avataradam.domain.model.scorecards import ScorecardStatus, StoredScorecard
-from avataradam.domain.pagination import MAX_PAGE_SIZE, Cursor
+from avataradam.domain.pagination import Cursor, every_row
 from avataradam.domain.usecases.conversations.start import NewConversation
 from avataradam.domain.usecases.documents import UploadedFile, UploadRequest
 from avataradam.domain.usecases.users import NewUser, valid_password
@@ -52,28 +51,6 @@ if TYPE_CHECKING:
     from avataradam.entrypoints.container import Container
 
 UNFINISHED = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
-
-
-class _Keyed(Protocol):
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-K = TypeVar("K", bound=_Keyed)
-
-
-async def every_row(fetch: Callable[[Cursor | None, int], Awaitable[Sequence[K]]]) -> list[K]:
-    """Every row of a keyset-paged list (oldest first), page after page."""
-    rows: list[K] = []
-    cursor: Cursor | None = None
-    while True:
-        page = await fetch(cursor, MAX_PAGE_SIZE)
-        rows.extend(page)
-        if len(page) < MAX_PAGE_SIZE:
-            return rows
-        cursor = Cursor(created_at=page[-1].created_at, id=page[-1].id)
 
 
 class Password:
@@ -178,10 +155,10 @@ async def _another_super_admin(container: Container) -> bool:
         async with container.uow(read_only=True) as uow:
             return await uow.users.list_page(dealership_id=None, cursor=cursor, limit=limit)
 
-    return any(
-        user.role is Role.SUPER_ADMIN and user.email != SUPER_ADMIN.email
-        for user in await every_row(page)
-    )
+    async for user in every_row(page):
+        if user.role is Role.SUPER_ADMIN and user.email != SUPER_ADMIN.email:
+            return True
+    return False
 
 
 async def ensure_super_admin(container: Container, password: Password) -> Seeded | None:
@@ -199,7 +176,7 @@ async def _documents(container: Container, admin: Principal) -> list[Document]:
             admin, dealership_id=None, topic=None, status=None, cursor=cursor, limit=limit
         )
 
-    return await every_row(page)
+    return [document async for document in every_row(page)]
 
 
 async def _upload(container: Container, admin: Principal, document: DemoDocument) -> Document:
@@ -247,9 +224,14 @@ async def play(container: Container, session: DemoSession, trainee: User) -> Pla
     """The trainee's roleplay of the session's scenario, completed (so the worker scores
     it): played now unless the trainee has one of that scenario already."""
     principal = principal_of(trainee)
-    owned = await every_row(
-        lambda cursor, limit: container.list_conversations(principal, cursor=cursor, limit=limit)
-    )
+    owned = [
+        c
+        async for c in every_row(
+            lambda cursor, limit: container.list_conversations(
+                principal, cursor=cursor, limit=limit
+            )
+        )
+    ]
     earlier = [
         c for c in owned if c.mode is ConversationMode.ROLEPLAY and c.scenario == session.scenario
     ]

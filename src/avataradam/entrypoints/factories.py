@@ -24,6 +24,7 @@ from avataradam.adapters.redis.accounts import CachedAccountStates
 from avataradam.adapters.redis.ratelimit import RedisRateLimiter
 from avataradam.adapters.vectors.postgres import PostgresVectorIndex
 from avataradam.domain.ports.knowledge import Embedder, VectorIndex
+from avataradam.domain.ports.repositories.documents import BlobRepository
 from avataradam.domain.ports.repositories.identity import AccountStates
 from avataradam.domain.ports.services import ChatModel, RateLimiter, RatePolicy
 from avataradam.domain.ports.system import Clock
@@ -53,19 +54,39 @@ def database(settings: Settings, metrics: Metrics) -> PostgresDatabase:
     )
 
 
-def blobs(settings: Settings) -> FilesystemBlobRepository | None:
-    """A directory of uploaded files, or None to keep them in PostgreSQL."""
-    if settings.blobs.backend == "filesystem":
-        return FilesystemBlobRepository(Path(settings.blobs.directory))
+def blobs(settings: Settings) -> BlobRepository | None:
+    """A directory or a bucket of uploaded files, or None to keep them in PostgreSQL.
+    The bucket's client opens on first use and is `Closable`."""
+    config = settings.blobs
+    if config.backend == "filesystem":
+        return FilesystemBlobRepository(Path(config.directory))
+    if config.backend == "s3":
+        # Imported only when chosen: botocore takes a second to import.
+        from avataradam.adapters.s3.blobs import S3BlobRepository  # noqa: PLC0415
+
+        return S3BlobRepository(
+            bucket=config.s3_bucket or "",
+            region=config.s3_region,
+            endpoint_url=config.s3_endpoint_url,
+            access_key_id=config.s3_access_key_id,
+            secret_access_key=config.s3_secret_access_key,
+            key_prefix=config.s3_prefix,
+            part_size_bytes=config.s3_part_size_bytes,
+            addressing_style=config.s3_addressing_style,
+            timeout_s=config.s3_timeout_s,
+            max_attempts=config.s3_max_attempts,
+        )
     return None
 
 
-def audio_blobs(settings: Settings) -> FilesystemBlobRepository | None:
-    """Where replies' audio is kept, beside the documents' files (`blobs`): in their own
-    subdirectory `speech/`, or None to keep it in PostgreSQL."""
+def audio_blobs(settings: Settings, blobs: BlobRepository | None) -> BlobRepository | None:
+    """Where replies' audio is kept, beside the documents' files (`blobs`, the store
+    `blobs(settings)` made): a directory's subdirectory `speech/`, the same bucket (its
+    ids, uuid5 of message, engine and voice, never meet a document's uuid4), or None
+    to keep it in PostgreSQL (its own table)."""
     if settings.blobs.backend == "filesystem":
         return FilesystemBlobRepository(Path(settings.blobs.directory) / "speech")
-    return None
+    return blobs
 
 
 def account_states(

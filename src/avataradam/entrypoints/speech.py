@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from avataradam.domain.ports.capabilities import Closable, WarmsUp
 from avataradam.domain.ports.speech import AvatarProvider, SpeechRecognizer, SpeechSynthesizer
+from avataradam.domain.ports.system import Clock
 from avataradam.domain.usecases.speech import (
     Engines,
     ListVoices,
@@ -155,7 +156,7 @@ def _cloud(settings: Settings, engine: str) -> object:
     )
 
 
-def avatar_provider(settings: Settings) -> AvatarProvider | None:
+def avatar_provider(settings: Settings, clock: Clock) -> AvatarProvider | None:
     speech = settings.speech
     engine = speech.avatar_engine()
     if engine == "heygen":
@@ -163,14 +164,15 @@ def avatar_provider(settings: Settings) -> AvatarProvider | None:
             api_key=speech.heygen_api_key or "",
             base_url=speech.heygen_base_url,
             timeout_s=min(speech.timeout_s, 15.0),
+            clock=clock,
         )
         return cast("AvatarProvider", provider)
     if engine == "memory":
-        return cast("AvatarProvider", _adapter("memory.avatar", "InMemoryAvatarProvider")())
+        return cast("AvatarProvider", _adapter("memory.avatar", "InMemoryAvatarProvider")(clock))
     return None
 
 
-def speech_engines(settings: Settings) -> SpeechEngines:
+def speech_engines(settings: Settings, clock: Clock) -> SpeechEngines:
     """The engines `settings` configure (see `settings/speech.py`). One adapter that
     implements both ports (a cloud API) serves both when both name it."""
     synthesizing = synthesizer(settings)
@@ -180,7 +182,7 @@ def speech_engines(settings: Settings) -> SpeechEngines:
     return SpeechEngines(
         synthesizer=synthesizing,
         recognizer=cast("SpeechRecognizer", synthesizing) if same_cloud else recognizer(settings),
-        avatar=avatar_provider(settings),
+        avatar=avatar_provider(settings, clock),
     )
 
 

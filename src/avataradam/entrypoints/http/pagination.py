@@ -7,23 +7,13 @@ calls it with `cursor=` (the decoded cursor, None on the first page) and `limit=
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Protocol, TypeVar
-from uuid import UUID
 
-from avataradam.domain.pagination import Cursor, page_size
+from avataradam.domain.pagination import Cursor, Keyed, cursor_after, page_size
 from avataradam.entrypoints.http.schemas.common import ListResponse
 
-
-class _Keyed(Protocol):
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-K = TypeVar("K", bound=_Keyed)
-K_co = TypeVar("K_co", bound=_Keyed, covariant=True)
+K = TypeVar("K", bound=Keyed)
+K_co = TypeVar("K_co", bound=Keyed, covariant=True)
 T = TypeVar("T")
 
 
@@ -42,8 +32,7 @@ async def fetch_page(
     rows = await fetch(cursor=Cursor.decode(cursor) if cursor else None, limit=size + 1)
     if len(rows) <= size:
         return rows, None
-    last = rows[size - 1]
-    return rows[:size], Cursor(created_at=last.created_at, id=last.id).encode()
+    return rows[:size], cursor_after(rows[size - 1]).encode()
 
 
 async def list_page(

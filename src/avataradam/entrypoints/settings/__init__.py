@@ -29,6 +29,7 @@ from avataradam.entrypoints.settings.features import (
 )
 from avataradam.entrypoints.settings.infrastructure import (
     DEV_JWT_SECRET,
+    S3_MAX_PARTS,
     AuthSettings,
     BlobSettings,
     DatabaseSettings,
@@ -90,6 +91,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(
                 "chat_model=openai needs AVATARADAM_CHAT_OPENAI_API_KEY (any value for a "
                 "server without authentication)"
+            )
+        if (
+            self.blobs.backend == "s3"
+            and self.ingestion.max_upload_bytes > S3_MAX_PARTS * self.blobs.s3_part_size_bytes
+        ):
+            raise ValueError(
+                "AVATARADAM_INGESTION_MAX_UPLOAD_BYTES needs more than S3's 10000 parts of "
+                "AVATARADAM_BLOBS_S3_PART_SIZE_BYTES"
             )
         if self.chat_model == "local" and not self.chat.local_model_path:
             raise ValueError("chat_model=local needs AVATARADAM_CHAT_LOCAL_MODEL_PATH")

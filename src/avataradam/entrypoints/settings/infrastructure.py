@@ -156,12 +156,46 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("windows must be at least 1 second")
 
 
+S3_MIN_PART_BYTES = 5 * 1024 * 1024
+"""S3's smallest part of a multipart upload (all but the last)."""
+S3_MAX_PART_BYTES = 5 * 1024 * 1024 * 1024
+S3_MAX_PARTS = 10_000
+
+
 class BlobSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where uploaded files are kept: in PostgreSQL (default; every host sees them and
-    they commit with their document) or in a directory (one host only)."""
+    they commit with their document), in a directory (one host only), or in an
+    S3-compatible bucket (every host; stored before their document commits).
 
-    backend: Literal["postgres", "filesystem"] = "postgres"
+    Without `s3_access_key_id`/`s3_secret_access_key` the S3 client finds credentials
+    the usual AWS way (`AWS_*` variables, shared config, instance or pod role)."""
+
+    backend: Literal["postgres", "filesystem", "s3"] = "postgres"
     directory: str = "var/blobs"
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_endpoint_url: str | None = None
+    """Unset: AWS's own endpoint for the region; set for MinIO, Ceph and other servers."""
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = "documents/"
+    s3_part_size_bytes: int = 8 * 1024 * 1024
+    """Files larger than this are sent as a multipart upload in parts of this size."""
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    s3_timeout_s: float = 10.0
+    s3_max_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        if self.backend == "s3" and not self.s3_bucket:
+            raise ValueError("blobs backend s3 needs AVATARADAM_BLOBS_S3_BUCKET")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError("s3_access_key_id and s3_secret_access_key go together")
+        if not S3_MIN_PART_BYTES <= self.s3_part_size_bytes <= S3_MAX_PART_BYTES:
+            raise ValueError("s3_part_size_bytes must be 5 MiB (5242880) to 5 GiB")
+        if self.s3_timeout_s <= 0:
+            raise ValueError("s3_timeout_s must be positive")
+        if not 1 <= self.s3_max_attempts <= 10:
+            raise ValueError("s3_max_attempts must be 1..10")
 
 
 class LoggingSettings(msgspec.Struct, frozen=True, kw_only=True):

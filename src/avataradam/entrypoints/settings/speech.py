@@ -38,15 +38,16 @@ class SpeechSettings(msgspec.Struct, frozen=True, kw_only=True):
     openai_stt_model: str = "whisper-1"
     elevenlabs_api_key: str | None = None
     elevenlabs_base_url: str = "https://api.elevenlabs.io"
-    elevenlabs_tts_model: str = "eleven_flash_v2_5"
+    elevenlabs_tts_model: str = "eleven_multilingual_v2"
     elevenlabs_stt_model: str = "scribe_v1"
     timeout_s: float = 30.0
     """Longest wait for a cloud speech API's answer."""
     avatar_provider: AvatarChoice = "auto"
     heygen_api_key: str | None = None
-    heygen_base_url: str = "https://api.heygen.com"
+    heygen_base_url: str = "https://api.liveavatar.com"
+    """HeyGen's LiveAvatar API (its streaming API's successor; `adapters/avatar/heygen.py`)."""
     heygen_avatar_id: str | None = None
-    """The HeyGen avatar that plays Adam (required with HeyGen)."""
+    """The LiveAvatar avatar that plays Adam (required with HeyGen)."""
     max_transcription_s: float = 60.0
     """Longest recording `POST /v1/transcriptions` transcribes (413 `audio_too_long`)."""
     max_upload_bytes: int = 10 * 1024 * 1024

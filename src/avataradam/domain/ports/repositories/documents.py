@@ -122,12 +122,16 @@ class ChunkRepository(Protocol):
 
 
 class BlobRepository(Protocol):
-    """Raw uploaded bytes, written in the same transaction as their document.
+    """Raw uploaded bytes, written in the unit of work that adds their document.
 
-    The blob id is its document's id; the document row must exist by commit. Bytes
-    are stored and read back in parts of at most 1 MiB, so a file is never whole in
-    memory. `write` replaces an existing blob and returns its size; `read` yields
-    nothing for an unknown blob and must be consumed inside its unit of work.
+    The blob id is its document's id; the document row must exist by commit. `write`
+    returns once the whole blob is stored (before the unit of work commits); a store
+    outside the database (a directory, a bucket) is not rolled back with it, so a
+    failed commit leaves an unreferenced blob. Bytes are stored and read back in parts
+    of at most 1 MiB, so a file is never whole in memory. `write` replaces an existing
+    blob and returns its size; `read` yields nothing for an unknown blob and must be
+    consumed inside its unit of work. A store that cannot be reached raises
+    DependencyUnavailable.
     """
 
     async def write(self, blob_id: UUID, parts: AsyncIterator[bytes]) -> int: ...
