@@ -22,6 +22,11 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
 from avataradam.entrypoints.speech import SpeechEngines
+from tests.emulators.http_server import serving
+from tests.emulators.openai_audio import API_KEY as OPENAI_KEY
+from tests.emulators.openai_audio import SAMPLE_RATE as OPENAI_RATE
+from tests.emulators.openai_audio import SECONDS_PER_CHARACTER as OPENAI_SECONDS_PER_CHARACTER
+from tests.emulators.openai_audio import OpenAIAudioEmulator
 from tests.integration.conftest import Account, Tenant, problem, service_environment
 from tests.support.asgi import asgi_transport
 from tests.support.fakes import FakeAvatarProvider
@@ -382,6 +387,43 @@ async def test_an_avatar_session_comes_from_the_provider_and_its_outage_is_503(
         provider.down = True
         down = await http.post("/v1/avatar/sessions", headers=tenant.user.headers)
         assert (down.status_code, problem(down)["code"]) == (503, "speech_unavailable")
+
+
+async def test_the_openai_compatible_engine_speaks_and_listens_through_the_api(
+    database_url: str, redis_url: str, container: Container, tenant: Tenant
+) -> None:
+    """Given only `AVATARADAM_SPEECH_OPENAI_API_KEY` (and the base URL of a local
+    emulation of OpenAI's audio API), `auto` speaks and listens with it: the text comes
+    back as one WAV of its 24 kHz samples, and a recording is transcribed."""
+    del container  # started first: it migrated the database
+    emulator = OpenAIAudioEmulator()
+    with serving(emulator):
+        settings = load_settings(
+            service_environment(database_url, redis_url)
+            | {
+                "AVATARADAM_SPEECH_SYNTHESIZER": "auto",
+                "AVATARADAM_SPEECH_RECOGNIZER": "auto",
+                "AVATARADAM_SPEECH_OPENAI_BASE_URL": f"{emulator.base_url}/v1/",
+                "AVATARADAM_SPEECH_OPENAI_API_KEY": OPENAI_KEY,
+            },
+            env_file=None,
+        )
+        async with app_of(settings, Overrides()) as http:
+            voices = await http.get("/v1/speech/voices", headers=tenant.user.headers)
+            spoken = await http.post("/v1/speech", json={"text": TEXT}, headers=tenant.user.headers)
+            heard = await transcribe(http, tenant.user, silence(0.5), "audio/wav")
+            recording = wav_with_text("Is it optional?", seconds=1.0)
+            emulator.say(recording, "Is it optional?")
+            said = await transcribe(http, tenant.user, recording, "audio/wav")
+    assert voices.json()["engine"] == "openai", voices.text
+    assert spoken.status_code == 200, spoken.text
+    rate, samples = wav_frames(spoken.content)
+    assert rate == OPENAI_RATE
+    assert len(samples) / 2 / rate == pytest.approx(
+        sum(OPENAI_SECONDS_PER_CHARACTER * len(s) for s in SENTENCES), abs=0.05
+    )
+    assert (heard.status_code, problem(heard)["code"]) == (422, "no_speech")
+    assert (said.status_code, said.json()["text"]) == (200, "Is it optional?")
 
 
 def _fields(settings: Settings) -> dict[str, Any]:
