@@ -79,6 +79,16 @@ def blobs(settings: Settings) -> BlobRepository | None:
     return None
 
 
+def audio_blobs(settings: Settings, blobs: BlobRepository | None) -> BlobRepository | None:
+    """Where replies' audio is kept, beside the documents' files (`blobs`, the store
+    `blobs(settings)` made): a directory's subdirectory `speech/`, the same bucket (its
+    ids, uuid5 of message, engine and voice, never meet a document's uuid4), or None
+    to keep it in PostgreSQL (its own table)."""
+    if settings.blobs.backend == "filesystem":
+        return FilesystemBlobRepository(Path(settings.blobs.directory) / "speech")
+    return blobs
+
+
 def account_states(
     settings: Settings, database: PostgresDatabase, redis_client: aioredis.Redis
 ) -> AccountStates:
@@ -189,6 +199,9 @@ def rate_policies(settings: Settings) -> RatePolicies:
         ),
         "upload": policy(
             "upload", config.upload_limit, config.upload_window_s, fail_open=config.fail_open
+        ),
+        "speech": policy(
+            "speech", config.speech_limit, config.speech_window_s, fail_open=config.fail_open
         ),
     }
     return RatePolicies(

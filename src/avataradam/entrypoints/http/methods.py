@@ -31,7 +31,17 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils import normalize_path
 
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-API_HEADERS = ("authorization", "content-type", "idempotency-key", "x-request-id")
+API_HEADERS = (
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-request-id",
+    # A reply's stored audio: conditional and range requests.
+    "if-none-match",
+    "if-match",
+    "if-range",
+    "range",
+)
 """Request headers a browser client may send across origins (beyond the CORS-safelisted)."""
 EXPOSED_HEADERS = (
     "location",
@@ -40,6 +50,10 @@ EXPOSED_HEADERS = (
     "ratelimit-policy",
     "x-request-id",
     "idempotent-replayed",
+    "etag",
+    "content-range",
+    "accept-ranges",
+    "x-voice",
 )
 """Response headers a browser client may read across origins."""
 

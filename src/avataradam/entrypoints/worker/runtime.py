@@ -17,9 +17,10 @@ from dramatiq.asyncio import get_event_loop_thread
 from avataradam.adapters.observability.metrics import Metrics
 from avataradam.adapters.observability.multiprocess import mark_process_dead, start_metrics_server
 from avataradam.domain.errors import DependencyUnavailable
-from avataradam.entrypoints.bootstrap import build_container
+from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.settings import Settings
+from avataradam.entrypoints.speech import SpeechEngines
 from avataradam.entrypoints.worker.metrics import RedisQueueProbe
 
 _log = structlog.get_logger(__name__)
@@ -98,7 +99,8 @@ class WorkerRuntime(dramatiq.Middleware):
     async def _start(self, *, warm_up: bool) -> None:
         """`warm_up` loads the embedder before any consumer runs, so no ingestion waits
         for it; a worker of the webhooks queue alone never embeds and skips it."""
-        self._container = build_container(self.settings)
+        # The worker never speaks: it builds no speech engine (no process, no model).
+        self._container = build_container(self.settings, Overrides(speech=SpeechEngines()))
         await self._container.start()
         if warm_up:
             await self._container.warm_up()

@@ -1,0 +1,72 @@
+"""Which adapters the speech settings build (`entrypoints/speech.py`): the cloud engines
+by their keys, one adapter for both ports when both name it, the in-memory twins, and
+Adam's voice checked against the engine's."""
+
+from __future__ import annotations
+
+import pytest
+
+from avataradam.adapters.avatar.heygen import HeyGenAvatars
+from avataradam.adapters.memory.avatar import InMemoryAvatarProvider
+from avataradam.adapters.memory.speech import InMemoryRecognizer, InMemorySynthesizer
+from avataradam.adapters.speech.elevenlabs import ElevenLabsSpeech
+from avataradam.adapters.speech.openai import OpenAISpeech
+from avataradam.adapters.system import SystemClock
+from avataradam.entrypoints.settings import load_settings
+from avataradam.entrypoints.speech import SpeechEngines, speech_engines
+from tests.support.world import in_memory_container
+
+
+def engines(**variables: str) -> SpeechEngines:
+    settings = load_settings(
+        {f"AVATARADAM_SPEECH_{name}": value for name, value in variables.items()}, env_file=None
+    )
+    return speech_engines(settings, SystemClock())
+
+
+async def test_keys_build_the_cloud_engines_one_adapter_serving_both_ports() -> None:
+    openai = engines(OPENAI_API_KEY="k")
+    assert isinstance(openai.synthesizer, OpenAISpeech)
+    assert openai.recognizer is openai.synthesizer
+    both = engines(OPENAI_API_KEY="k", ELEVENLABS_API_KEY="k")
+    assert isinstance(both.synthesizer, ElevenLabsSpeech)
+    assert isinstance(both.recognizer, OpenAISpeech)
+    heygen = engines(HEYGEN_API_KEY="k", HEYGEN_AVATAR_ID="adam", SYNTHESIZER="off")
+    assert isinstance(heygen.avatar, HeyGenAvatars)
+    for built in (openai, both, heygen):
+        for engine in (built.synthesizer, built.recognizer, built.avatar):
+            close = getattr(engine, "aclose", None)
+            if close is not None:
+                await close()
+
+
+def test_the_twins_and_off() -> None:
+    twins = engines(SYNTHESIZER="memory", RECOGNIZER="memory", AVATAR_PROVIDER="memory")
+    assert isinstance(twins.synthesizer, InMemorySynthesizer)
+    assert isinstance(twins.recognizer, InMemoryRecognizer)
+    assert isinstance(twins.avatar, InMemoryAvatarProvider)
+    assert engines(SYNTHESIZER="off", RECOGNIZER="off") == SpeechEngines()
+
+
+def test_adams_voice_must_be_one_of_the_engines() -> None:
+    settings = load_settings(
+        {
+            "AVATARADAM_EMBEDDER": "hashing",
+            "AVATARADAM_SPEECH_SYNTHESIZER": "memory",
+            "AVATARADAM_SPEECH_VOICE": "memory-bruno",
+        },
+        env_file=None,
+    )
+    adam = in_memory_container(settings).speech.engines.adam
+    assert adam is not None
+    assert adam.id == "memory-bruno"
+    wrong = load_settings(
+        {
+            "AVATARADAM_EMBEDDER": "hashing",
+            "AVATARADAM_SPEECH_SYNTHESIZER": "memory",
+            "AVATARADAM_SPEECH_VOICE": "nobody",
+        },
+        env_file=None,
+    )
+    with pytest.raises(ValueError, match="memory-adam"):
+        in_memory_container(wrong)
