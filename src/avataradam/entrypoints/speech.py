@@ -2,9 +2,9 @@
 (`AVATARADAM_SPEECH_*`, precedence in `settings/speech.py`) and the use cases the API
 calls. Kept out of `container.py` like `scoring.py`.
 
-The engines' adapter modules are imported only when chosen (`_adapter`): the local
-engines are an optional install (`just setup-speech`), the cloud ones need nothing
-installed but their keys. Closing them (a Piper or recogniser process, an HTTP client)
+The local engines are an optional install (`just setup-speech`; their factories only
+look on the disk and answer None when missing), the cloud ones need nothing installed
+but their keys. Closing them (a Piper or recogniser process, an HTTP client)
 and warming them up (loading a model) are their capabilities (`Closable`, `WarmsUp`);
 a warm-up that fails is logged and leaves speech to fail per request (503
 `speech_unavailable`), never the API's readiness.
@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
+from avataradam.adapters.avatar.heygen import HeyGenAvatars
+from avataradam.adapters.memory.avatar import InMemoryAvatarProvider
+from avataradam.adapters.memory.speech import InMemoryRecognizer, InMemorySynthesizer
+from avataradam.adapters.speech.elevenlabs import ElevenLabsSpeech
+from avataradam.adapters.speech.local import local_recognizer, local_synthesizer
+from avataradam.adapters.speech.openai import OpenAISpeech
 from avataradam.domain.ports.capabilities import Closable, WarmsUp
 from avataradam.domain.ports.speech import AvatarProvider, SpeechRecognizer, SpeechSynthesizer
 from avataradam.domain.ports.system import Clock
@@ -36,8 +41,6 @@ from avataradam.entrypoints.settings import Settings
 
 if TYPE_CHECKING:
     from avataradam.entrypoints.container import Container
-
-_ADAPTERS = "avataradam.adapters"
 
 
 @dataclass(frozen=True)
@@ -85,38 +88,24 @@ class Speech:
                     log("speech_warm_up_failed", engine=engine.name, error_type=type(exc).__name__)
 
 
-def _adapter(module: str, name: str) -> Any:
-    """`name` of adapter module `module` (under avataradam.adapters), imported now."""
-    return getattr(importlib.import_module(f"{_ADAPTERS}.{module}"), name)
-
-
-def _local(module: str, name: str, **kwargs: object) -> Any:
-    """A local engine's factory called with `kwargs`; None when the engines' module is
-    not installed with this build."""
-    try:
-        factory = _adapter(module, name)
-    except ModuleNotFoundError:
-        return None
-    return factory(**kwargs)
-
-
 def synthesizer(settings: Settings) -> SpeechSynthesizer | None:
     """The configured synthesizer; None for `off`, or `auto` without a key or a local
     engine. Raises ValueError for a local engine asked for by name but not installed."""
-    speech = settings.speech
-    engine = speech.synthesizer_engine()
+    engine = settings.speech.synthesizer_engine()
     if engine == "off":
         return None
     if engine == "memory":
-        return cast("SpeechSynthesizer", _adapter("memory.speech", "InMemorySynthesizer")())
+        return InMemorySynthesizer()
     if engine in ("openai", "elevenlabs"):
-        return cast("SpeechSynthesizer", _cloud(settings, engine))
-    found = _local("speech.local", "local_synthesizer", engine=engine)
+        return _cloud(settings, engine)
+    if engine not in ("auto", "piper", "espeak-ng"):
+        raise ValueError(f"AVATARADAM_SPEECH_SYNTHESIZER={engine} is no synthesizer")
+    found = local_synthesizer(engine)
     if found is None and engine != "auto":
         raise ValueError(
             f"AVATARADAM_SPEECH_SYNTHESIZER={engine}, which is not installed: just setup-speech"
         )
-    return cast("SpeechSynthesizer | None", found)
+    return found
 
 
 def recognizer(settings: Settings) -> SpeechRecognizer | None:
@@ -126,28 +115,29 @@ def recognizer(settings: Settings) -> SpeechRecognizer | None:
     if engine == "off":
         return None
     if engine == "memory":
-        return cast("SpeechRecognizer", _adapter("memory.speech", "InMemoryRecognizer")())
+        return InMemoryRecognizer()
     if engine in ("openai", "elevenlabs"):
-        return cast("SpeechRecognizer", _cloud(settings, engine))
-    found = _local("speech.local", "local_recognizer", cpu_threads=speech.stt_cpu_threads)
+        return _cloud(settings, engine)
+    found = local_recognizer(cpu_threads=speech.stt_cpu_threads)
     if found is None and engine != "auto":
         raise ValueError(
             f"AVATARADAM_SPEECH_RECOGNIZER={engine}, which is not installed: just setup-speech"
         )
-    return cast("SpeechRecognizer | None", found)
+    return found
 
 
-def _cloud(settings: Settings, engine: str) -> object:
+def _cloud(settings: Settings, engine: str) -> OpenAISpeech | ElevenLabsSpeech:
+    """The cloud adapter `engine` names; it implements both ports."""
     speech = settings.speech
     if engine == "openai":
-        return _adapter("speech.openai", "OpenAISpeech")(
+        return OpenAISpeech(
             base_url=speech.openai_base_url,
             api_key=speech.openai_api_key or "",
             tts_model=speech.openai_tts_model,
             stt_model=speech.openai_stt_model,
             timeout_s=speech.timeout_s,
         )
-    return _adapter("speech.elevenlabs", "ElevenLabsSpeech")(
+    return ElevenLabsSpeech(
         api_key=speech.elevenlabs_api_key or "",
         base_url=speech.elevenlabs_base_url,
         tts_model=speech.elevenlabs_tts_model,
@@ -160,15 +150,14 @@ def avatar_provider(settings: Settings, clock: Clock) -> AvatarProvider | None:
     speech = settings.speech
     engine = speech.avatar_engine()
     if engine == "heygen":
-        provider = _adapter("avatar.heygen", "HeyGenAvatars")(
+        return HeyGenAvatars(
             api_key=speech.heygen_api_key or "",
             base_url=speech.heygen_base_url,
             timeout_s=min(speech.timeout_s, 15.0),
             clock=clock,
         )
-        return cast("AvatarProvider", provider)
     if engine == "memory":
-        return cast("AvatarProvider", _adapter("memory.avatar", "InMemoryAvatarProvider")(clock))
+        return InMemoryAvatarProvider(clock)
     return None
 
 
