@@ -221,64 +221,66 @@ export function ConversationView(props: { id: string; who?: string }) {
           {notice}
         </p>
       )}
-      {(speech.synthesizer || speech.recognizer || voiceNote) && (
-        <div class="voice-bar">
-          {speech.recognizer && (
-            <MicButton
-              language={language}
-              disabled={sending}
-              onStart={() => player.stop()}
-              onTranscript={(text) => void send(text, undefined, true)}
-              onDisabled={(why) => {
-                setSpeech({ ...speech, recognizer: null });
-                setVoiceNote(why);
-              }}
-            />
-          )}
-          {speech.synthesizer && <MuteSwitch player={player} />}
-          {voiceNote && (
-            <p class="muted" role="note">
-              {voiceNote} You can still type.
-            </p>
-          )}
-        </div>
-      )}
       <ReplyAudio player={player} />
-      <form
-        class="composer"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const content = draft.trim();
-          if (!content || sending) return;
-          setDraft("");
-          void send(content);
-        }}
-      >
-        <label for="composer" class="visually-hidden">
-          {props.who === "Customer" ? "Your words to the customer" : "Your message to Adam"}
-        </label>
-        <textarea
-          id="composer"
-          rows={2}
-          maxLength={4000}
-          placeholder={
-            props.who === "Customer"
-              ? "Greet the customer and present the menu"
-              : "Ask Adam, e.g. How do I present GAP?"
-          }
-          value={draft}
-          onInput={(e) => setDraft(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey) {
-              e.preventDefault();
-              e.currentTarget.form?.requestSubmit();
-            }
+      <div class="compose-area">
+        {(speech.synthesizer || speech.recognizer || voiceNote) && (
+          <div class="voice-bar">
+            {speech.recognizer && (
+              <MicButton
+                language={language}
+                disabled={sending}
+                onStart={() => player.stop()}
+                onTranscript={(text) => void send(text, undefined, true)}
+                onDisabled={(why) => {
+                  setSpeech({ ...speech, recognizer: null });
+                  setVoiceNote(why);
+                }}
+              />
+            )}
+            {speech.synthesizer && <MuteSwitch player={player} />}
+            {voiceNote && (
+              <p class="muted" role="note">
+                {voiceNote} You can still type.
+              </p>
+            )}
+          </div>
+        )}
+        <form
+          class="composer"
+          onSubmit={(event) => {
+            event.preventDefault();
+            const content = draft.trim();
+            if (!content || sending) return;
+            setDraft("");
+            void send(content);
           }}
-        />
-        <button type="submit" class="primary" disabled={sending || !draft.trim()}>
-          Send
-        </button>
-      </form>
+        >
+          <label for="composer" class="visually-hidden">
+            {props.who === "Customer" ? "Your words to the customer" : "Your message to Adam"}
+          </label>
+          <textarea
+            id="composer"
+            rows={2}
+            maxLength={4000}
+            placeholder={
+              props.who === "Customer"
+                ? "Greet the customer and present the menu"
+                : "Ask Adam, e.g. How do I present GAP?"
+            }
+            value={draft}
+            onInput={(e) => setDraft(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey) {
+                e.preventDefault();
+                e.currentTarget.form?.requestSubmit();
+              }
+            }}
+          />
+          <button type="submit" class="primary" disabled={sending || !draft.trim()}>
+            Send
+          </button>
+        </form>
+      </div>
     </section>
   );
 }
