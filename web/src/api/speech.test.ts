@@ -8,6 +8,7 @@ import {
   retryable,
   SPEECH_OFF,
   transcribe,
+  UNKNOWN_ENGINE,
 } from "./speech";
 
 const store: TokenStore = {
@@ -107,17 +108,38 @@ describe("loadSpeechFeatures", () => {
     expect(calls[0]?.url).toBe("/v1/speech/voices");
   });
 
+  it("reads the answer's other shape (engine, adam_voice, items)", async () => {
+    const voice = { id: "joe", language: "en", gender: "male" };
+    const { client } = server(() =>
+      json(200, { engine: "piper", adam_voice: "joe", items: [voice] }),
+    );
+    expect(await loadSpeechFeatures(client)).toEqual({
+      voices: [voice],
+      adam: "joe",
+      synthesizer: "piper",
+      recognizer: UNKNOWN_ENGINE,
+    });
+  });
+
   it.each([
     [404, "not_found"],
-    [403, "feature_disabled"],
     [503, "speech_unavailable"],
   ])("a server answering %i %s offers no voice", async (status, code) => {
     const { client } = server(() => problem(status, code, "no"));
     expect(await loadSpeechFeatures(client)).toEqual(SPEECH_OFF);
   });
 
-  it("an engine missing from the answer is off", async () => {
-    const { client } = server(() => json(200, { voices: [], synthesizer: "espeak-ng" }));
+  it("without a synthesiser (403 feature_disabled) nothing is spoken; talking may work", async () => {
+    const { client } = server(() => problem(403, "feature_disabled", "speech is off"));
+    const features = await loadSpeechFeatures(client);
+    expect(features.synthesizer).toBeNull();
+    expect(features.recognizer).toBe(UNKNOWN_ENGINE);
+  });
+
+  it("an engine the answer names as null is off", async () => {
+    const { client } = server(() =>
+      json(200, { voices: [], synthesizer: "espeak-ng", recognizer: null }),
+    );
     const features = await loadSpeechFeatures(client);
     expect(features.synthesizer).toBe("espeak-ng");
     expect(features.recognizer).toBeNull();
