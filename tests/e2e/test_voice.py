@@ -104,15 +104,15 @@ async def trainee_voice(
 
 @pytest.fixture(scope="module")
 async def microphone_browser(trainee_voice: tuple[Path, float]) -> AsyncIterator[Browser]:
-    """Chromium whose microphone plays the trainee's WAV (from its start at each
-    recording) and which grants the microphone without asking."""
+    """Chromium whose microphone plays the trainee's WAV, from its start at each
+    recording. The microphone is used only where a context was granted it (headless,
+    Chromium refuses whatever it would have asked)."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
                 "--no-sandbox",
                 "--disable-dev-shm-usage",
-                "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={trainee_voice[0]}%noloop",
             ],
@@ -121,8 +121,14 @@ async def microphone_browser(trainee_voice: tuple[Path, float]) -> AsyncIterator
         await launched.close()
 
 
-async def open_context(browser: Browser, base_url: str) -> BrowserContext:
-    made = await browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
+async def open_context(
+    browser: Browser, base_url: str, *, microphone: bool = False
+) -> BrowserContext:
+    made = await browser.new_context(
+        base_url=base_url,
+        viewport={"width": 1280, "height": 800},
+        permissions=["microphone"] if microphone else [],
+    )
     await made.add_init_script(path=str(AXE))
     return made
 
@@ -130,7 +136,7 @@ async def open_context(browser: Browser, base_url: str) -> BrowserContext:
 async def start_roleplay(page: Page, email: str) -> None:
     """Signs in and opens a GAP roleplay whose customer says their insurance covers it."""
     await sign_in(page, email)
-    await page.get_by_role("link", name="Roleplay").click()
+    await page.get_by_role("link", name="Roleplay", exact=True).click()
     await page.get_by_label("Product").select_option("gap")
     await (
         page.locator(".scenario", has_text="already cover")
@@ -149,7 +155,7 @@ async def test_a_roleplay_played_by_voice(
     trainee_voice: tuple[Path, float],
 ) -> None:
     seconds = trainee_voice[1]
-    context = await open_context(microphone_browser, voice_url)
+    context = await open_context(microphone_browser, voice_url, microphone=True)
     page = await context.new_page()
     await start_roleplay(page, e2e_tenant.user.email)
     mic = page.get_by_role("button", name="Hold to talk")
@@ -234,12 +240,12 @@ async def test_a_roleplay_played_by_voice(
     await context.close()
 
 
-async def test_a_refused_microphone_is_explained_and_typing_still_works(
-    browser: Browser, voice_url: str, e2e_tenant: Tenant
+async def test_a_refused_or_missing_microphone_is_explained_and_typing_still_works(
+    microphone_browser: Browser, browser: Browser, voice_url: str, e2e_tenant: Tenant
 ) -> None:
-    """The session's Chromium has no fake permission: headless, it refuses the microphone."""
-    context = await open_context(browser, voice_url)
-    page = await context.new_page()
+    # A microphone the page was not allowed to use.
+    refused = await open_context(microphone_browser, voice_url)
+    page = await refused.new_page()
     await start_roleplay(page, e2e_tenant.user.email)
     mic = page.get_by_role("button", name="Hold to talk")
     await mic.hover()
@@ -248,10 +254,21 @@ async def test_a_refused_microphone_is_explained_and_typing_still_works(
     await expect(page.get_by_role("alert")).to_contain_text("Microphone access is blocked")
     await expect(mic).to_have_attribute("aria-pressed", "false")
     await assert_accessible(page, "roleplay with the microphone refused")
+    await screenshot(page, "roleplay-voice-refused")
     await page.get_by_label("Your words to the customer").fill(SPOKEN)
     await page.get_by_role("button", name="Send").click()
     line = page.locator(".message.assistant").last
     await expect(line.get_by_role("button", name="Helpful answer", exact=True)).to_be_visible(
         timeout=60_000
     )
-    await context.close()
+    await refused.close()
+
+    # A machine without a microphone (the session's Chromium has no fake device), by
+    # keyboard this time.
+    missing = await open_context(browser, voice_url, microphone=True)
+    page = await missing.new_page()
+    await start_roleplay(page, e2e_tenant.user.email)
+    await page.get_by_role("button", name="Hold to talk").press("Enter")
+    await expect(page.get_by_role("alert")).to_contain_text("No microphone was found")
+    await expect(page.get_by_label("Your words to the customer")).to_be_editable()
+    await missing.close()
