@@ -19,7 +19,7 @@ from avataradam.adapters.memory.budget import InMemoryBudgetLedger
 from avataradam.adapters.redis.budget import RedisBudgetLedger
 from avataradam.adapters.system import SystemClock
 from avataradam.domain.errors import Conflict, DependencyUnavailable
-from avataradam.domain.model import MessageRole, UsageDay, UsageRecord
+from avataradam.domain.model import MessageRole, UsageDay, UsageKind, UsageRecord
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import BudgetHold, BudgetLedger
 from tests.contract.builders import conversation, dealership, message, seed
@@ -119,6 +119,49 @@ async def test_a_message_is_recorded_once(uow: UnitOfWorkFactory) -> None:
     async with uow() as work:
         with pytest.raises(Conflict):
             await work.usage.add(_record(dealership_id, conversation_id, first, DAY_ONE))
+
+
+async def test_speech_counts_its_seconds_and_tokens_but_no_model_call(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """Given a reply, the same reply spoken twice (two voices) and a transcription
+    without any message, the day counts one model call, the seconds and speech tokens of
+    all three, and the budget's tokens include the speech tokens."""
+    dealership_id, conversation_id, (first, _, _) = await _reply(uow)
+
+    def speech(kind: UsageKind, message_id: uuid.UUID | None, seconds: float) -> UsageRecord:
+        return msgspec.structs.replace(
+            _record(dealership_id, conversation_id, first, DAY_ONE, prompt=0, completion=0),
+            conversation_id=conversation_id if message_id else None,
+            message_id=message_id,
+            model="memory",
+            kind=kind,
+            speech_seconds=seconds,
+            speech_tokens=round(seconds * 50),
+        )
+
+    async with uow() as work:
+        await work.usage.add(_record(dealership_id, conversation_id, first, DAY_ONE))
+        await work.usage.add(speech(UsageKind.SYNTHESIS, first, 2.5))
+        await work.usage.add(speech(UsageKind.SYNTHESIS, first, 1.5))
+        await work.usage.add(speech(UsageKind.TRANSCRIPTION, None, 4.0))
+        await work.commit()
+    start, end = datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC)
+    async with uow(read_only=True) as work:
+        days = await work.usage.days(dealership_id=dealership_id, start=start, end=end)
+        tokens = await work.usage.tokens(dealership_id=dealership_id, start=start, end=end)
+    assert days == [
+        UsageDay(
+            day=date(2025, 3, 30),
+            model_calls=1,
+            cached_answers=0,
+            prompt_tokens=100,
+            completion_tokens=20,
+            speech_seconds=8.0,
+            speech_tokens=400,
+        )
+    ]
+    assert tokens == 120 + 400
 
 
 async def test_an_alert_is_claimed_once_per_dealership_period_and_threshold(

@@ -118,6 +118,7 @@ async def test_every_reply_is_recorded_once_and_reported_per_day_as_json_and_csv
             "prompt_tokens": 42,
             "completion_tokens": 10,
             "speech_seconds": 0.0,
+            "speech_tokens": 0,
         }
     ]
     assert body["budget"]["monthly_token_budget"] is None
@@ -132,8 +133,9 @@ async def test_every_reply_is_recorded_once_and_reported_per_day_as_json_and_csv
             "prompt_tokens",
             "completion_tokens",
             "speech_seconds",
+            "speech_tokens",
         ],
-        [today, "2", "0", "42", "10", "0.0"],
+        [today, "2", "0", "42", "10", "0.0", "0"],
     ]
     assert by_user.status_code == 403
     assert backwards.status_code == 422

@@ -28,12 +28,16 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
-    """AVATARADAM_* variables of a test deployment (cheap hashing, hashing embedder)."""
+    """AVATARADAM_* variables of a test deployment (cheap hashing, hashing embedder, the
+    in-memory speech engines)."""
     return local_environment(database_url, redis_url) | {
         # The session's super admin signs in once; the suite outlasts the 15-minute default.
         "AVATARADAM_AUTH_ACCESS_TOKEN_TTL_S": "21600",
         "AVATARADAM_WEBHOOKS_ALLOW_PRIVATE": "true",
         "AVATARADAM_LOGGING_LEVEL": "WARNING",
+        # The speech twins: no engine to install, words that survive a round trip.
+        "AVATARADAM_SPEECH_SYNTHESIZER": "memory",
+        "AVATARADAM_SPEECH_RECOGNIZER": "memory",
     }
 
 

@@ -10,7 +10,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from avataradam.domain.ports.speech import AvatarSession, SpeechUnavailable
+
 if TYPE_CHECKING:
+    from avataradam.domain.ports.speech import AvatarProvider
     from avataradam.domain.ports.system import Clock
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -37,3 +40,30 @@ class ManualClock:
 
 if TYPE_CHECKING:
     _clock: Clock = ManualClock()
+
+
+class FakeAvatarProvider:
+    """`AvatarProvider` answering numbered sessions, or `SpeechUnavailable` while
+    `down`; `created` lists the (avatar_id, voice) of each session."""
+
+    name = "fake-avatar"
+
+    def __init__(self) -> None:
+        self.down = False
+        self.created: list[tuple[str, str | None]] = []
+
+    async def create_session(self, *, avatar_id: str, voice: str | None) -> AvatarSession:
+        if self.down:
+            raise SpeechUnavailable("the avatar provider answered 502")
+        self.created.append((avatar_id, voice))
+        return AvatarSession(
+            provider=self.name,
+            session_id=f"session-{len(self.created)}",
+            token=f"short-lived-{len(self.created)}",
+            expires_at="2999-01-01T00:00:00Z",
+            url="wss://avatar.example.com/realtime",
+        )
+
+
+if TYPE_CHECKING:
+    _avatar: AvatarProvider = FakeAvatarProvider()

@@ -56,6 +56,12 @@ _WORD = re.compile(r"\w+")
 _CLOSING_PUNCTUATION = ".!?…"
 
 
+def without_markers(reply: str) -> str:
+    """`reply` without its citation markers (`[1]`, `[1, 2]`) and the spaces before
+    them: the words a listener hears."""
+    return _MARKERS.sub("", reply)
+
+
 def passage_sentences(passage: GroundingPassage, sentences: Sentences) -> Sequence[str]:
     """The passage's sentences: those it carries when it was segmented already, otherwise
     `sentences(passage.text)`."""

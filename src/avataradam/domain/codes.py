@@ -26,7 +26,7 @@ WRONG_CURRENT_PASSWORD: Final = "wrong_current_password"
 SCENARIO_READ_ONLY: Final = "scenario_read_only"
 RUBRIC_READ_ONLY: Final = "rubric_read_only"
 FEATURE_DISABLED: Final = "feature_disabled"
-# What the request names or how it is asked: 404 to 415.
+# What the request names or how it is asked: 404 to 416.
 NOT_FOUND: Final = "not_found"
 METHOD_NOT_ALLOWED: Final = "method_not_allowed"
 NOT_ACCEPTABLE: Final = "not_acceptable"
@@ -47,6 +47,7 @@ UNSUPPORTED_FILE_TYPE: Final = "unsupported_file_type"
 UNDECODABLE_TEXT: Final = "undecodable_text"
 UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
 AUDIO_TOO_LONG: Final = "audio_too_long"
+RANGE_NOT_SATISFIABLE: Final = "range_not_satisfiable"
 # Well-formed, against a rule of the service: 422; too much: 429.
 INVALID_INPUT: Final = "invalid_input"
 IDEMPOTENCY_KEY_REUSED: Final = "idempotency_key_reused"
@@ -85,6 +86,7 @@ ANSWERED: Final = frozenset(
         WARMING_UP, WARM_UP_FAILED, CACHE_UNAVAILABLE, EMBEDDER_UNAVAILABLE,
         VECTOR_INDEX_UNAVAILABLE, TASK_QUEUE_UNAVAILABLE, CHAT_MODEL_UNAVAILABLE,
         AUDIO_TOO_LONG, UNREADABLE_AUDIO, NO_SPEECH, SPEECH_UNAVAILABLE,
+        RANGE_NOT_SATISFIABLE,
     }
 )  # fmt: skip
 """The codes an API problem may carry; problems.PROBLEMS maps exactly these."""

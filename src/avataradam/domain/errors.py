@@ -134,6 +134,13 @@ class UndecodableText(UnsupportedFileType):
     code = codes.UNDECODABLE_TEXT
 
 
+class UnsupportedMediaType(InvalidInput):
+    """A body or an uploaded part of a media type the operation does not take (a
+    recording that is not WebM, Ogg, WAV, MP3 or M4A, judged by its bytes)."""
+
+    code = codes.UNSUPPORTED_MEDIA_TYPE
+
+
 class FileTooLarge(InvalidInput):
     code = codes.FILE_TOO_LARGE
 

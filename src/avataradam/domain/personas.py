@@ -42,6 +42,9 @@ class CustomerPersona(msgspec.Struct, frozen=True, kw_only=True):
     """English lines; other languages' in `translations`."""
     translations: dict[str, PersonaLines] = msgspec.field(default_factory=dict)
     """The same script written for speakers of another language, by language code."""
+    voice_gender: str | None = None
+    """`male` or `female`: the kind of voice the customer speaks with when the avatar
+    speaks (`domain/voices.py`); None: any voice of the engine."""
 
     def lines(self, language: str) -> PersonaLines:
         """The script in `language` (English when the persona has none in it)."""

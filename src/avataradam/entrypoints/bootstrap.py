@@ -69,6 +69,7 @@ from avataradam.entrypoints.container import Container, Knowledge
 from avataradam.entrypoints.options import ingestion_options
 from avataradam.entrypoints.profiles import ConfiguredProfiles, passage_text
 from avataradam.entrypoints.settings import Settings
+from avataradam.entrypoints.speech import SpeechEngines, speech_engines
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class Overrides:
     chat_model: ChatModel | None = None
     rate_limiter: RateLimiter | None = None
     budget_ledger: BudgetLedger | None = None
+    speech: SpeechEngines | None = None
+    """The speech engines (default: those `AVATARADAM_SPEECH_*` configure)."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         sentences=sentences,
         accounts=store.accounts,
         budget_ledger=overrides.budget_ledger or RedisBudgetLedger(redis_client),
+        speech_engines=overrides.speech or speech_engines(settings),
         chat_model=MeteredChatModel(
             overrides.chat_model or factories.chat_model(settings),
             time_call=partial(observed_stream, metrics, "chat_model"),
@@ -218,6 +222,9 @@ def build_container(settings: Settings, overrides: Overrides | None = None) -> C
         container.startup.append(container.accounts.start)
         container.shutdown.append(container.accounts.stop)
     _wire_chat(container)
+    # Engines close after the syntheses in flight are recorded (hooks run reversed).
+    container.shutdown.append(container.speech.aclose)
+    container.shutdown.append(container.speech.drain)
     return container
 
 
@@ -252,7 +259,9 @@ def _store(
         return _Store(overrides.uow, overrides.generations, overrides.accounts, None)
     database = factories.database(settings, metrics)
     return _Store(
-        PostgresUnitOfWorkFactory(database, blobs=factories.blobs(settings)),
+        PostgresUnitOfWorkFactory(
+            database, blobs=factories.blobs(settings), audio_blobs=factories.audio_blobs(settings)
+        ),
         overrides.generations or PostgresGenerationReader(database),
         overrides.accounts or factories.account_states(settings, database, redis_client),
         database,

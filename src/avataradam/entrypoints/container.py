@@ -103,6 +103,7 @@ from avataradam.entrypoints.options import (
 from avataradam.entrypoints.profiles import warm_profiles_in_use
 from avataradam.entrypoints.scoring import training_use_cases, wire_scoring
 from avataradam.entrypoints.settings import Settings
+from avataradam.entrypoints.speech import SpeechEngines, wire_speech
 
 HealthCheck = Callable[[], Awaitable[None]]
 
@@ -165,6 +166,8 @@ class Container:
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     chat_model: ChatModel = field(kw_only=True)
     budget_ledger: BudgetLedger = field(kw_only=True)
+    speech_engines: SpeechEngines = field(kw_only=True, default_factory=SpeechEngines)
+    """The speech engines `speech` is wired over (all off by default)."""
 
     def __post_init__(self) -> None:
         uow, clock, ids = self.uow, self.clock, self.ids
@@ -254,6 +257,7 @@ class Container:
             default_budget=self.settings.usage.monthly_token_budget,
         )
         self.get_usage = GetUsage(uow, self.usage_budget, clock)
+        self.speech = wire_speech(self, self.speech_engines)
         self.knowledge_gaps = gaps = wire_knowledge_gaps(self)
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
@@ -331,7 +335,8 @@ class Container:
         """Loads, off the event loop, what the first task or request would otherwise
         wait for: the local embedding model (seconds), the models of the other vector
         profiles dealerships are on (`warm_profiles_in_use`) and, with `chat_model` (the
-        API; the worker never chats), a local chat model (seconds).
+        API; the worker never chats), a local chat model (seconds) and the speech engines
+        (whose failure only logs `speech_warm_up_failed`).
 
         Raises what loading raises (EmbedderUnavailable, ChatModelUnavailable for a
         missing or broken model).
@@ -343,6 +348,8 @@ class Container:
             if isinstance(model, WarmsUp):
                 await asyncio.to_thread(model.warm_up)
         await warm_profiles_in_use(self.uow, self.knowledge.profiles)
+        if chat_model:
+            await self.speech.warm_up(self.telemetry.event)
 
     async def close(self) -> None:
         for hook in reversed(self.shutdown):

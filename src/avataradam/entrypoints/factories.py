@@ -60,6 +60,14 @@ def blobs(settings: Settings) -> FilesystemBlobRepository | None:
     return None
 
 
+def audio_blobs(settings: Settings) -> FilesystemBlobRepository | None:
+    """Where replies' audio is kept, beside the documents' files (`blobs`): in their own
+    subdirectory `speech/`, or None to keep it in PostgreSQL."""
+    if settings.blobs.backend == "filesystem":
+        return FilesystemBlobRepository(Path(settings.blobs.directory) / "speech")
+    return None
+
+
 def account_states(
     settings: Settings, database: PostgresDatabase, redis_client: aioredis.Redis
 ) -> AccountStates:
@@ -170,6 +178,9 @@ def rate_policies(settings: Settings) -> RatePolicies:
         ),
         "upload": policy(
             "upload", config.upload_limit, config.upload_window_s, fail_open=config.fail_open
+        ),
+        "speech": policy(
+            "speech", config.speech_limit, config.speech_window_s, fail_open=config.fail_open
         ),
     }
     return RatePolicies(

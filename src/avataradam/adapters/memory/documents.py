@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import msgspec
@@ -310,10 +311,13 @@ class InMemoryChunkRepository:
 
 
 class InMemoryBlobRepository:
-    """Keeps parts of at most BLOB_PART_BYTES, like the PostgreSQL rows."""
+    """Keeps parts of at most BLOB_PART_BYTES, like the PostgreSQL rows, in the tables'
+    `blobs` (documents') or `audio_blobs` (replies' audio)."""
 
-    def __init__(self, tx: InMemoryTransaction) -> None:
-        self._tx = tx
+    def __init__(
+        self, tx: InMemoryTransaction, table: Literal["blobs", "audio_blobs"] = "blobs"
+    ) -> None:
+        self._tx, self._table = tx, table
 
     async def write(self, blob_id: UUID, parts: AsyncIterator[bytes]) -> int:
         stored: list[bytes] = []
@@ -330,14 +334,15 @@ class InMemoryBlobRepository:
         blob = tuple(stored)
 
         def op(t: Tables) -> None:
-            t.blobs[blob_id] = blob
+            getattr(t, self._table)[blob_id] = blob
 
         self._tx.write(op)
         return total
 
     async def read(self, blob_id: UUID) -> AsyncIterator[bytes]:
-        for part in self._tx.tables.blobs.get(blob_id, ()):
+        blobs: dict[UUID, tuple[bytes, ...]] = getattr(self._tx.tables, self._table)
+        for part in blobs.get(blob_id, ()):
             yield part
 
     async def delete(self, blob_id: UUID) -> None:
-        self._tx.write(lambda t: t.blobs.pop(blob_id, None))
+        self._tx.write(lambda t: getattr(t, self._table).pop(blob_id, None))

@@ -2,11 +2,15 @@
 server started with `AVATARADAM_SPEECH_SYNTHESIZER=memory`.
 
 `InMemorySynthesizer` "speaks" a quiet tone whose length grows with the text (80 ms a
-character, at least 300 ms) and carries the text itself in a private RIFF chunk
-(`atxt`, placed before `data`, which WAV readers such as Python's `wave` skip);
-`InMemoryRecognizer` reads that chunk back. A round trip through the twins therefore
-gives back the words, as the real engines do, without an engine. Audio without the
-chunk, or whose samples are all zero, holds `NoSpeech`.
+character, at least 300 ms) and carries the text itself twice: in a private RIFF chunk
+(`atxt`, placed before `data`, which WAV readers such as Python's `wave` skip), and in
+the first samples of the tone (`TEXT_MARK`, then the UTF-8 length and bytes, one per
+sample), so the words survive when a use case joins several sentences' samples into one
+WAV. `InMemoryRecognizer` reads the chunk back, else every marked text of the samples,
+in order. A round trip through the twins therefore gives back the words, as the real
+engines do, without an engine. Audio without either, or whose samples are all zero,
+holds `NoSpeech`. A WAV streamed with an unknown length (data size 0xFFFFFFFF) is read
+to its end.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ SAMPLE_RATE = 16_000
 SECONDS_PER_CHARACTER = 0.08
 MIN_SECONDS = 0.3
 TEXT_CHUNK = b"atxt"
+TEXT_MARK = (32767, -32768, 32767, -32768, 32767)
+"""Samples a tone of amplitude 3000 never holds: a marked text follows."""
+_MARK_BYTES = struct.pack("<5h", *TEXT_MARK)
+UNKNOWN_SIZE = 0xFFFFFFFF
 WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
 
 VOICES: tuple[Voice, ...] = (
@@ -42,13 +50,13 @@ VOICES: tuple[Voice, ...] = (
 
 def wav_with_text(text: str, *, seconds: float, sample_rate: int = SAMPLE_RATE) -> bytes:
     """A mono PCM16 WAV of a 220 Hz tone lasting `seconds`, carrying `text` in an
-    `atxt` chunk (UTF-8) before its `data` chunk."""
-    frames = round(seconds * sample_rate)
-    samples = b"".join(
-        struct.pack("<h", round(3000 * math.sin(2 * math.pi * 220 * n / sample_rate)))
-        for n in range(frames)
-    )
+    `atxt` chunk (UTF-8) before its `data` chunk and marked in its first samples."""
     payload = text.encode()
+    mark = [*TEXT_MARK, len(payload) >> 15, len(payload) & 0x7FFF, *payload]
+    frames = max(round(seconds * sample_rate), len(mark))
+    tone = [round(3000 * math.sin(2 * math.pi * 220 * n / sample_rate)) for n in range(frames)]
+    tone[: len(mark)] = mark
+    samples = struct.pack(f"<{frames}h", *tone)
     if len(payload) % 2:
         payload += b"\0"  # RIFF chunks are word-aligned
     fmt = struct.pack("<HHIIHH", 1, 1, sample_rate, sample_rate * 2, 2, 16)
@@ -59,6 +67,37 @@ def wav_with_text(text: str, *, seconds: float, sample_rate: int = SAMPLE_RATE) 
     )
     body = b"WAVE" + b"".join(chunks)
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _marked_texts(samples: bytes) -> list[str]:
+    """The texts marked in `samples` (see `wav_with_text`), in order."""
+    texts: list[str] = []
+    start = samples.find(_MARK_BYTES)
+    while start >= 0:
+        if start % 2 == 0:
+            at = start + len(_MARK_BYTES)
+            high, low = struct.unpack("<2h", samples[at : at + 4])
+            size = (high << 15) | low
+            values = struct.unpack(f"<{size}h", samples[at + 4 : at + 4 + 2 * size])
+            texts.append(bytes(values).decode())
+        start = samples.find(_MARK_BYTES, start + 1)
+    return texts
+
+
+def _wav(audio: bytes) -> tuple[int, bytes]:
+    """The rate and samples of a PCM16 mono WAV (read to the end when its data size is
+    unknown); `UnreadableAudio` otherwise, `truncated` when the data stops short."""
+    try:
+        with wave.open(io.BytesIO(audio), "rb") as reader:
+            rate, frames = reader.getframerate(), reader.getnframes()
+            samples = reader.readframes(frames)
+    except (wave.Error, EOFError, struct.error) as exc:
+        raise UnreadableAudio(f"not a readable WAV file: {exc}") from exc
+    if frames < UNKNOWN_SIZE // 2 and len(samples) < frames * 2:
+        raise UnreadableAudio("the WAV file is truncated")
+    if not rate:
+        raise UnreadableAudio("a WAV file without a sample rate")
+    return rate, samples
 
 
 def _text_chunk(audio: bytes) -> str | None:
@@ -117,15 +156,8 @@ class InMemoryRecognizer:
     ) -> Transcript:
         if content_type not in WAV_TYPES:
             raise UnreadableAudio(f"the in-memory recognizer reads WAV only, not {content_type}")
-        try:
-            with wave.open(io.BytesIO(audio), "rb") as reader:
-                rate, frames = reader.getframerate(), reader.getnframes()
-                samples = reader.readframes(frames)
-        except (wave.Error, EOFError, struct.error) as exc:
-            raise UnreadableAudio(f"not a readable WAV file: {exc}") from exc
-        if len(samples) < frames * 2:
-            raise UnreadableAudio("the WAV file is truncated")
-        duration = frames / rate if rate else 0.0
+        rate, samples = _wav(audio)
+        duration = len(samples) / 2 / rate
         if duration > max_duration_s:
             raise AudioTooLong(
                 f"{duration:.1f} s of audio; at most {max_duration_s:g} s",
@@ -133,7 +165,7 @@ class InMemoryRecognizer:
                 limit_s=max_duration_s,
             )
         self.heard.append(audio)
-        text = _text_chunk(audio)
+        text = _text_chunk(audio) or " ".join(_marked_texts(samples))
         if not text or not any(samples):
             raise NoSpeech("no speech in the recording")
         return Transcript(text=text, language=language or "en", duration_s=round(duration, 6))

@@ -37,6 +37,7 @@ from avataradam.domain.model.assignments import AssigneeProgress, Assignment
 from avataradam.domain.model.rubrics import StoredRubric
 from avataradam.domain.model.scenarios import Scenario
 from avataradam.domain.model.scorecards import StoredScorecard
+from avataradam.domain.model.speech import StoredAudio
 from avataradam.domain.vectors import Reembedding
 
 T = TypeVar("T")
@@ -76,6 +77,11 @@ class Tables:
     )
     gap_questions: dict[UUID, GapQuestionRow] = dataclasses.field(default_factory=dict)
     gaps: dict[UUID, GapRow] = dataclasses.field(default_factory=dict)
+    # (message_id, engine, voice) -> the reply's audio; its bytes in `audio_blobs`
+    message_audio: dict[tuple[UUID, str, str], StoredAudio] = dataclasses.field(
+        default_factory=dict
+    )
+    audio_blobs: dict[UUID, tuple[bytes, ...]] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})
@@ -135,6 +141,10 @@ class InMemoryTransaction:
         for blob_id in candidate.blobs:
             if blob_id not in candidate.documents:
                 raise NotFound("a blob's document does not exist", blob_id=str(blob_id))
+        spoken = {audio.blob_id for audio in candidate.message_audio.values()}
+        for blob_id in candidate.audio_blobs:
+            if blob_id not in spoken:
+                raise NotFound("an audio blob's reply audio does not exist", blob_id=str(blob_id))
         self.store.tables = candidate
         self.store.commits += 1
         self.restart()

@@ -11,7 +11,8 @@ from avataradam.domain.model import Stage
 class InMemoryTelemetry:
     """Exposes `events`, `cache_results`, `rate_limits`, `spans`, `stages` with
     `stage_seconds` (each stage's time as reported, failed runs included),
-    `budget_refusals` and `budget_alerts` for assertions."""
+    `budget_refusals`, `budget_alerts`, and speech's `first_audio`, `speech_seconds` and
+`speech_failures` for assertions."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, object]]] = []
@@ -24,6 +25,9 @@ class InMemoryTelemetry:
         self.reembeddings: list[tuple[str, int, int]] = []
         self.budget_alerts: list[int] = []
         self.scorings: list[tuple[str, float | None]] = []
+        self.first_audio: list[tuple[str, float]] = []
+        self.speech_seconds: list[tuple[str, str, float]] = []
+        self.speech_failures: list[tuple[str, str]] = []
 
     def event(self, name: str, **fields: object) -> None:
         self.events.append((name, fields))
@@ -53,6 +57,15 @@ class InMemoryTelemetry:
 
     def scoring(self, outcome: str, seconds: float | None) -> None:
         self.scorings.append((outcome, seconds))
+
+    def speech_first_audio(self, engine: str, seconds: float) -> None:
+        self.first_audio.append((engine, seconds))
+
+    def speech_audio(self, engine: str, direction: str, seconds: float) -> None:
+        self.speech_seconds.append((engine, direction, seconds))
+
+    def speech_failed(self, operation: str, code: str) -> None:
+        self.speech_failures.append((operation, code))
 
     def ingestion_stage_time(self, stage: Stage, seconds: float) -> None:
         self.stages.append(stage)

@@ -30,6 +30,7 @@ from avataradam.adapters.memory.reembeddings import InMemoryReembeddingRepositor
 from avataradam.adapters.memory.rubrics import InMemoryRubricRepository
 from avataradam.adapters.memory.scenarios import InMemoryScenarioRepository
 from avataradam.adapters.memory.scorecards import InMemoryScorecardRepository
+from avataradam.adapters.memory.speech_audio import InMemoryMessageAudioRepository
 from avataradam.adapters.memory.store import InMemoryStore, InMemoryTransaction
 from avataradam.adapters.memory.usage import InMemoryUsageRepository
 from avataradam.adapters.memory.webhooks import InMemoryWebhookRepository
@@ -67,6 +68,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.rubrics = InMemoryRubricRepository(tx)
         self.analytics = InMemoryAnalyticsRepository(tx)
         self.knowledge_gaps = InMemoryKnowledgeGapRepository(tx)
+        self.message_audio = InMemoryMessageAudioRepository(tx)
+        self.audio_blobs = InMemoryBlobRepository(tx, "audio_blobs")
         return self
 
     async def commit(self) -> None:

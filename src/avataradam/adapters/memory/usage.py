@@ -8,7 +8,7 @@ from uuid import UUID
 
 from avataradam.adapters.memory.store import InMemoryTransaction, Tables
 from avataradam.domain.errors import Conflict
-from avataradam.domain.model import UsageDay, UsageRecord
+from avataradam.domain.model import UsageDay, UsageKind, UsageRecord
 
 
 class InMemoryUsageRepository:
@@ -17,8 +17,10 @@ class InMemoryUsageRepository:
 
     async def add(self, record: UsageRecord) -> None:
         def op(t: Tables) -> None:
+            reply = record.kind is UsageKind.REPLY
             if record.id in t.usage_records or any(
-                r.message_id == record.message_id for r in t.usage_records.values()
+                reply and r.kind is UsageKind.REPLY and r.message_id == record.message_id
+                for r in t.usage_records.values()
             ):
                 raise Conflict("usage of this message is already recorded")
             t.usage_records[record.id] = record
@@ -36,17 +38,7 @@ class InMemoryUsageRepository:
         by_day: dict[date, list[UsageRecord]] = defaultdict(list)
         for record in self._within(dealership_id, start, end):
             by_day[record.created_at.astimezone(UTC).date()].append(record)
-        return [
-            UsageDay(
-                day=day,
-                model_calls=sum(1 for r in records if not r.cached),
-                cached_answers=sum(1 for r in records if r.cached),
-                prompt_tokens=sum(r.prompt_tokens for r in records),
-                completion_tokens=sum(r.completion_tokens for r in records),
-                speech_seconds=sum(r.speech_seconds for r in records),
-            )
-            for day, records in sorted(by_day.items())
-        ]
+        return [_day(day, records) for day, records in sorted(by_day.items())]
 
     async def tokens(self, *, dealership_id: UUID, start: datetime, end: datetime) -> int:
         return sum(r.tokens for r in self._within(dealership_id, start, end))
@@ -63,3 +55,16 @@ class InMemoryUsageRepository:
             return True
 
         return self._tx.write(op)
+
+
+def _day(day: date, records: list[UsageRecord]) -> UsageDay:
+    replies = [r for r in records if r.kind is UsageKind.REPLY]
+    return UsageDay(
+        day=day,
+        model_calls=sum(1 for r in replies if not r.cached),
+        cached_answers=sum(1 for r in replies if r.cached),
+        prompt_tokens=sum(r.prompt_tokens for r in records),
+        completion_tokens=sum(r.completion_tokens for r in records),
+        speech_seconds=sum(r.speech_seconds for r in records),
+        speech_tokens=sum(r.speech_tokens for r in records),
+    )

@@ -22,6 +22,7 @@ from avataradam.adapters.observability.multiprocess import (
     join_multiprocess_directory,
     multiprocess_dir,
 )
+from avataradam.adapters.observability.speech_metrics import SpeechMetrics
 from avataradam.adapters.observability.training_metrics import TrainingMetrics
 
 HTTP_LATENCY_BUCKETS: Final = (
@@ -230,6 +231,7 @@ class Metrics:
         )
 
         self.training = TrainingMetrics(r)  # scoring latency and outcomes
+        self.speech = SpeechMetrics(r)  # time to first audio, seconds, errors
 
         # External services (service = vector_store | embedder | chat_model)
         self.external_call_duration = Histogram(

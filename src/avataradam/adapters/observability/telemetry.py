@@ -55,3 +55,15 @@ class StructlogTelemetry:
     def cache_result(self, cache: str, result: str) -> None:
         if self._metrics is not None:
             self._metrics.record_cache(cast("CacheName", cache), cast("CacheResult", result))
+
+    def speech_first_audio(self, engine: str, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.speech.record_first_audio(engine, seconds)
+
+    def speech_audio(self, engine: str, direction: str, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.speech.record_audio(engine, direction, seconds)
+
+    def speech_failed(self, operation: str, code: str) -> None:
+        if self._metrics is not None:
+            self._metrics.speech.record_error(operation, code)

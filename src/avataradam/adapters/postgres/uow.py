@@ -11,7 +11,7 @@ from asyncpg.transaction import Transaction
 
 from avataradam.adapters.postgres.analytics import PostgresAnalyticsRepository
 from avataradam.adapters.postgres.assignments import PostgresAssignmentRepository
-from avataradam.adapters.postgres.blobs import PostgresBlobRepository
+from avataradam.adapters.postgres.blobs import AUDIO_BLOBS, PostgresBlobRepository
 from avataradam.adapters.postgres.chunks import PostgresChunkRepository
 from avataradam.adapters.postgres.conversations import (
     PostgresConversationRepository,
@@ -38,6 +38,7 @@ from avataradam.adapters.postgres.reembeddings import PostgresReembeddingReposit
 from avataradam.adapters.postgres.rubrics import PostgresRubricRepository
 from avataradam.adapters.postgres.scenarios import PostgresScenarioRepository
 from avataradam.adapters.postgres.scorecards import PostgresScorecardRepository
+from avataradam.adapters.postgres.speech_audio import PostgresMessageAudioRepository
 from avataradam.adapters.postgres.usage import PostgresUsageRepository
 from avataradam.adapters.postgres.webhooks import PostgresWebhookRepository
 from avataradam.domain.errors import DependencyUnavailable
@@ -71,10 +72,11 @@ class PostgresUnitOfWork(UnitOfWork):
         *,
         read_only: bool,
         blobs: BlobRepository | None = None,
+        audio_blobs: BlobRepository | None = None,
     ) -> None:
         self._database = database
         self._read_only = read_only
-        self._blob_store = blobs
+        self._blob_store, self._audio_store = blobs, audio_blobs
         self._pool: asyncpg.Pool | None = None
         self._connection: PooledConnection | None = None
         self._transaction: Transaction | None = None
@@ -156,6 +158,8 @@ class PostgresUnitOfWork(UnitOfWork):
         self.rubrics = PostgresRubricRepository(connection)
         self.analytics = PostgresAnalyticsRepository(connection)
         self.knowledge_gaps = PostgresKnowledgeGapRepository(connection)
+        self.message_audio = PostgresMessageAudioRepository(connection)
+        self.audio_blobs = self._audio_store or PostgresBlobRepository(connection, AUDIO_BLOBS)
         return self
 
     async def commit(self) -> None:
@@ -228,10 +232,19 @@ def _is_read_only_violation(exc: BaseException) -> bool:
 class PostgresUnitOfWorkFactory:
     """Implements UnitOfWorkFactory on a started PostgresDatabase."""
 
-    def __init__(self, database: PostgresDatabase, *, blobs: BlobRepository | None = None) -> None:
-        """`blobs` replaces the in-database blob rows (e.g. a filesystem store)."""
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        *,
+        blobs: BlobRepository | None = None,
+        audio_blobs: BlobRepository | None = None,
+    ) -> None:
+        """`blobs` replaces the documents' in-database blob rows (e.g. a filesystem
+        store), `audio_blobs` the replies' audio's."""
         self.database = database
-        self._blobs = blobs
+        self._blobs, self._audio_blobs = blobs, audio_blobs
 
     def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.database, read_only=read_only, blobs=self._blobs)
+        return PostgresUnitOfWork(
+            self.database, read_only=read_only, blobs=self._blobs, audio_blobs=self._audio_blobs
+        )

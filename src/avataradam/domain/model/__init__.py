@@ -53,6 +53,7 @@ from avataradam.domain.model.outbox import (
 )
 from avataradam.domain.model.usage import (
     UsageDay,
+    UsageKind,
     UsageRecord,
 )
 from avataradam.domain.model.webhooks import (
@@ -96,6 +97,7 @@ __all__ = [
     "Topic",
     "UsageBudgetThreshold",
     "UsageDay",
+    "UsageKind",
     "UsageRecord",
     "User",
     "WebhookDelivery",

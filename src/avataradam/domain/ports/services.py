@@ -221,6 +221,19 @@ class Telemetry(Protocol):
         lease to storing the scorecard) or `failed` (retries ran out; no duration)."""
         ...
 
+    def speech_first_audio(self, engine: str, seconds: float) -> None:
+        """Speech was asked for and its first sentence's audio is ready after `seconds`."""
+        ...
+
+    def speech_audio(self, engine: str, direction: str, seconds: float) -> None:
+        """`seconds` of audio were `synthesized` or `transcribed` by `engine`."""
+        ...
+
+    def speech_failed(self, operation: str, code: str) -> None:
+        """A speech request (`synthesize`, `transcribe`, `avatar_session`) failed with
+        the problem `code`."""
+        ...
+
 
 class BudgetHold(msgspec.Struct, frozen=True, kw_only=True):
     """A `BudgetLedger.reserve` decision and the counter's state after it (tokens)."""

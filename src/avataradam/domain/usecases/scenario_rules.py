@@ -48,6 +48,7 @@ class PersonaDraft(msgspec.Struct, frozen=True, kw_only=True):
     opening_lines: tuple[str, ...]
     script: tuple[str, ...]
     translations: dict[str, PersonaLines] = msgspec.field(default_factory=dict)
+    voice_gender: str | None = None
 
 
 class ScenarioDraft(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,7 +126,14 @@ def persona_of(slug: str, draft: PersonaDraft) -> CustomerPersona:
         opening_lines=_lines(draft.opening_lines, "persona.opening_lines", MAX_OPENING_LINES),
         script=_lines(draft.script, "persona.script", MAX_SCRIPT_LINES),
         translations=translations,
+        voice_gender=_voice_gender(draft.voice_gender),
     )
+
+
+def _voice_gender(value: str | None) -> str | None:
+    if value not in (None, "male", "female"):
+        raise InvalidInput("voice_gender is male or female", field="persona.voice_gender")
+    return value
 
 
 def own_slug(slug: str) -> str:

@@ -35,6 +35,10 @@ from avataradam.entrypoints.http.controllers.rubrics import RubricController
 from avataradam.entrypoints.http.controllers.scenarios import ScenarioController
 from avataradam.entrypoints.http.controllers.scorecards import ScorecardController
 from avataradam.entrypoints.http.controllers.search import SearchController
+from avataradam.entrypoints.http.controllers.speech import (
+    SpeechController,
+    TranscriptionController,
+)
 from avataradam.entrypoints.http.controllers.usage import UsageController
 from avataradam.entrypoints.http.controllers.webhooks import WebhookController
 from avataradam.entrypoints.http.headers import RequestHeadersMiddleware, document_http_semantics
@@ -114,6 +118,12 @@ def create_app(
         route_handlers=[DocumentController],
         request_max_body_size=container.settings.ingestion.max_upload_bytes + 1024 * 1024,
     )
+    recordings = Router(
+        path="/",
+        route_handlers=[TranscriptionController],
+        # The multipart envelope around the recording is a few hundred bytes.
+        request_max_body_size=container.settings.speech.max_upload_bytes + 64 * 1024,
+    )
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -133,6 +143,8 @@ def create_app(
             UsageController,
             AnalyticsController,
             KnowledgeGapController,
+            SpeechController,
+            recordings,
             HealthController,
             docs_redirect,
             metrics,

@@ -14,6 +14,10 @@ ignored (RFC 9110). Checked after routing, before anything runs:
   method that changes state, 304 for a GET or HEAD of one that exists.
 - `Range`, `If-Range`: a server MAY ignore them (§14.2, §13.1.5); the whole
   representation is sent (200).
+
+A handler whose representation carries an entity tag (`opt=entity_tags()`: a reply's
+stored audio) evaluates `If-Match`, `If-None-Match`, `Range` and `If-Range` itself
+(`audio.py`); the rules above on them are not applied to it.
 - `If-Modified-Since`, `If-Unmodified-Since`: no resource has a modification date, so
   they MUST be ignored (§13.1.3, §13.1.4).
 """
@@ -47,6 +51,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 def representations(*media_types: str) -> dict[str, Any]:
     """Handler `opt` naming the media types an operation answers, preferred first."""
     return {REPRESENTATIONS: media_types}
+
+
+ENTITY_TAGS = "entity_tags"
+
+
+def entity_tags() -> dict[str, Any]:
+    """Handler `opt` of an operation that evaluates its preconditions itself (see the
+    module docstring)."""
+    return {ENTITY_TAGS: True}
 
 
 class UnsupportedMediaType(ClientException):
@@ -173,9 +186,10 @@ class RequestHeadersMiddleware:
         method = scope["method"]
         check_body_headers(headers, handler)
         check_accept(headers, handler, str(scope.get("path_template", "")))
-        check_preconditions(headers, method)
-        if method in SAFE_METHODS and headers.get("if-none-match", "").strip() == "*":
-            send = _not_modified_when_found(send)
+        if not handler.opt.get(ENTITY_TAGS):
+            check_preconditions(headers, method)
+            if method in SAFE_METHODS and headers.get("if-none-match", "").strip() == "*":
+                send = _not_modified_when_found(send)
         await self.app(scope, receive, send)
 
 

@@ -139,6 +139,14 @@ TAGS = [
             "base could not answer, grouped); JSON, or CSV with `Accept: text/csv`."
         ),
     ),
+    Tag(
+        name="speech",
+        description=(
+            "Adam and the roleplay customers speak (WAV, streamed as spoken; replies kept "
+            "and served with caching and ranges), recordings are transcribed, and a "
+            "talking-head avatar session is started for the browser."
+        ),
+    ),
     Tag(name="health", description="Liveness and readiness probes."),
 ]
 

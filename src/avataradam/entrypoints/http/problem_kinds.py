@@ -39,7 +39,8 @@ PROBLEM_KINDS: dict[int, ProblemKind] = {
         "The caller's role may not do this (`permission_denied`); one's own password is "
         "changed with POST /v1/me/password (`current_password_required`), whose "
         "`current_password` was wrong (`wrong_current_password`); built-in scenarios are "
-        "read-only for every role (`scenario_read_only`).",
+        "read-only for every role (`scenario_read_only`); a feature that is switched off "
+        "(`feature_disabled`, `details.feature`: e.g. `speech` without a synthesizer).",
         "this action needs the role dealership_admin or super_admin",
     ),
     404: ProblemKind(
@@ -74,13 +75,15 @@ PROBLEM_KINDS: dict[int, ProblemKind] = {
         "precondition_failed",
         "A precondition header is false (`precondition_failed`): no representation "
         "carries an entity tag, so `If-Match` can only be `*`, and `If-None-Match: *` "
-        "fails on a resource that exists. Nothing was done; send the request without it.",
+        "fails on a resource that exists (a reply's audio carries an entity tag: `If-Match` "
+        "with another one fails there). Nothing was done; send the request without it.",
         "no representation of this API carries an entity tag: If-Match can only be '*'",
     ),
     413: ProblemKind(
         "file_too_large",
         "The body or the uploaded file exceeds its size limit (`file_too_large`, "
-        "`payload_too_large`).",
+        "`payload_too_large`); a recording lasts longer than the service transcribes "
+        "(`audio_too_long`, `details.duration_s` and `details.limit_s`).",
         "the file exceeds the upload limit of 26214400 bytes",
     ),
     415: ProblemKind(
@@ -88,8 +91,16 @@ PROBLEM_KINDS: dict[int, ProblemKind] = {
         "The uploaded file is not PDF, DOCX, HTML, Markdown or plain text, judged by its "
         "bytes (`unsupported_file_type`); or the body is not of the operation's type: "
         "JSON in UTF-8, `multipart/form-data` for uploads, never content-coded "
-        "(`unsupported_media_type`).",
+        "(`unsupported_media_type`); a recording that is not WebM, Ogg, WAV, MP3 or "
+        "M4A (`unsupported_media_type`).",
         "only PDF, DOCX, HTML, Markdown and plain text files are accepted",
+    ),
+    416: ProblemKind(
+        "range_not_satisfiable",
+        "The `Range` asks for bytes beyond the end of the audio (`range_not_satisfiable`); "
+        "`Content-Range: bytes */<length>` gives its length. Ask for a range within it, or "
+        "for the whole audio without `Range`.",
+        "bytes=90000- starts beyond the audio's 58444 bytes",
     ),
     422: ProblemKind(
         "invalid_input",
@@ -97,7 +108,9 @@ PROBLEM_KINDS: dict[int, ProblemKind] = {
         "cannot state (`invalid_input`), e.g. a super admin acting on dealership data "
         "without `dealership_id`, an empty file; a webhook URL that points at a private, "
         "link-local or metadata address (`webhook_destination_refused`); an "
-        "`Idempotency-Key` first used for a different request (`idempotency_key_reused`).",
+        "`Idempotency-Key` first used for a different request (`idempotency_key_reused`); "
+        "a recording that cannot be decoded (`unreadable_audio`) or holds no speech "
+        "(`no_speech`).",
         "a super admin must pass dealership_id",
     ),
     429: ProblemKind(
@@ -119,7 +132,8 @@ PROBLEM_KINDS: dict[int, ProblemKind] = {
     ),
     503: ProblemKind(
         "dependency_unavailable",
-        "A backing service (database, Redis, vector store, model) cannot be reached "
+        "A backing service (database, Redis, vector store, model, speech engine) cannot be "
+        "reached "
         "(`dependency_unavailable`). Retry with exponential backoff.",
         "the database is unavailable",
     ),

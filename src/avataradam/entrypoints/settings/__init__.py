@@ -3,7 +3,7 @@
 A leaf `field` of section `section` is read from `AVATARADAM_<SECTION>_<FIELD>`;
 top-level leaves from `AVATARADAM_<FIELD>`. Values are validated at start and a bad
 one stops the process with a message naming the variable. The sections live in
-`infrastructure.py` and `features.py`.
+`infrastructure.py`, `features.py` and `speech.py`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from avataradam.entrypoints.settings.infrastructure import (
     RedisSettings,
     WorkerSettings,
 )
+from avataradam.entrypoints.settings.speech import SpeechSettings
 
 PREFIX = "AVATARADAM_"
 
@@ -71,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     blobs: BlobSettings = msgspec.field(default_factory=BlobSettings)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     scoring: ScoringSettings = msgspec.field(default_factory=ScoringSettings)
+    speech: SpeechSettings = msgspec.field(default_factory=SpeechSettings)
 
     def __post_init__(self) -> None:
         if self.environment == "production" and self.auth.jwt_secret == DEV_JWT_SECRET:

@@ -117,7 +117,7 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Limits per user per route class, per dealership, and failed password checks
     (sign-ins, password changes) per email + client address and per client address.
 
-    A limit of 0 switches that policy off. Chat, search and upload fail open when Redis
+    A limit of 0 switches that policy off. Chat, search, upload and speech fail open when Redis
     is unreachable (counted); sign-in fails closed (503) so the brute-force guard holds.
     """
 
@@ -130,6 +130,10 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
     search_window_s: int = 60
     upload_limit: int = 20
     upload_window_s: int = 60
+    speech_limit: int = 60
+    """Speech requests per user (synthesis, a reply's audio, transcription, avatar
+    sessions): a spoken chat turn takes about three."""
+    speech_window_s: int = 60
     dealership_limit: int = 3000
     dealership_window_s: int = 60
     login_limit: int = 10
@@ -142,8 +146,9 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         limits = [self.chat_limit, self.search_limit, self.upload_limit, self.dealership_limit]
-        limits += [self.login_limit, self.login_address_limit]
+        limits += [self.login_limit, self.login_address_limit, self.speech_limit]
         windows = [self.chat_window_s, self.search_window_s, self.upload_window_s]
+        windows += [self.speech_window_s]
         windows += [self.dealership_window_s, self.login_window_s, self.login_address_window_s]
         if any(v < 0 for v in limits):
             raise ValueError("limits must be >= 0 (0 switches a policy off)")

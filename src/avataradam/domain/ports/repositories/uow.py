@@ -26,6 +26,7 @@ from avataradam.domain.ports.repositories.outbox import IdempotencyRepository, O
 from avataradam.domain.ports.repositories.rubrics import RubricRepository
 from avataradam.domain.ports.repositories.scenarios import ScenarioRepository
 from avataradam.domain.ports.repositories.scorecards import ScorecardRepository
+from avataradam.domain.ports.repositories.speech import MessageAudioRepository
 from avataradam.domain.ports.repositories.usage import UsageRepository
 from avataradam.domain.ports.repositories.vectors import ReembeddingRepository
 from avataradam.domain.ports.repositories.webhooks import WebhookRepository
@@ -58,6 +59,9 @@ class UnitOfWork(Protocol):
     rubrics: RubricRepository
     analytics: AnalyticsRepository
     knowledge_gaps: KnowledgeGapRepository
+    message_audio: MessageAudioRepository
+    audio_blobs: BlobRepository
+    """Replies' audio (`message_audio`'s `blob_id`s), beside the documents' `blobs`."""
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

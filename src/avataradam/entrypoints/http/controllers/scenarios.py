@@ -64,6 +64,7 @@ def _draft(body: PersonaBody) -> PersonaDraft:
             )
             for language, lines in body.translations.items()
         },
+        voice_gender=body.voice_gender,
     )
 
 

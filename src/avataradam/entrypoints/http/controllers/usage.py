@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
     "speech_seconds",
+    "speech_tokens",
 )
 
 
@@ -48,6 +49,7 @@ def _csv(report: UsageReport) -> str:
                 d.prompt_tokens,
                 d.completion_tokens,
                 d.speech_seconds,
+                d.speech_tokens,
             )
         )
     return buffer.getvalue()
@@ -66,8 +68,9 @@ class UsageController(Controller):
         description=(
             "Per UTC day from `from` to `to` (inclusive; default: the current month to "
             f"today, at most {MAX_REPORT_DAYS} days): model calls, cached answers (no model "
-            "call, 0 tokens), prompt and completion tokens as the model reported them, and "
-            "speech seconds; every day of the range, zeros included. The JSON also gives the "
+            "call, 0 tokens), prompt and completion tokens as the model reported them, "
+            "speech seconds (synthesised and transcribed) and the budget tokens they count; "
+            "every day of the range, zeros included. The JSON also gives the "
             "dealership's monthly token budget (null = unlimited), the tokens used this "
             "month and what is left. With `Accept: text/csv` the days come as CSV (header "
             "row, one row per day). A super admin passes `dealership_id`."

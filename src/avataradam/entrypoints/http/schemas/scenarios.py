@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -89,6 +89,9 @@ class PersonaBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     """English lines; Spanish ones in `translations.es`."""
     translations: dict[Language, PersonaLinesBody] = msgspec.field(default_factory=dict)
     """The script in another language (`es`), for a roleplay held in it."""
+    voice_gender: Literal["male", "female"] | None = None
+    """The kind of voice the customer speaks with when replies are spoken; null: any
+    voice of the speech engine (GET /v1/speech/voices)."""
 
 
 class ScenarioCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -125,6 +128,7 @@ class PersonaOut(msgspec.Struct, frozen=True, kw_only=True):
     translations: dict[Language, PersonaLinesBody]
     languages: list[Language]
     """Values of a roleplay's `language` this customer has a script in."""
+    voice_gender: Literal["male", "female"] | None = None
 
 
 class TrainingScenarioOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,6 +18,10 @@ class UsageDayOut(msgspec.Struct, frozen=True):
     prompt_tokens: int
     completion_tokens: int
     speech_seconds: float
+    """Seconds of speech synthesised and transcribed."""
+    speech_tokens: int
+    """Tokens of the monthly budget the day's speech counted
+    (`AVATARADAM_SPEECH_BUDGET_TOKENS_PER_SECOND` per second)."""
 
 
 class BudgetOut(msgspec.Struct, frozen=True):
@@ -26,7 +30,7 @@ class BudgetOut(msgspec.Struct, frozen=True):
     period_start: date
     resets_at: datetime
     used_tokens: int
-    """Tokens recorded this month."""
+    """Tokens recorded this month: prompt, completion and speech tokens."""
     remaining_tokens: int | None
     """null = unlimited."""
 

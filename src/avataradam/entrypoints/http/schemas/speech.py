@@ -1,0 +1,89 @@
+"""Bodies of speech: text to speak, voices, transcripts and avatar sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import msgspec
+from litestar.datastructures import UploadFile
+from litestar.params import KwargDefinition
+
+MAX_VOICE_ID_CHARS = 100
+
+
+class SpeechRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    text: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description=(
+                "What to say: at most `AVATARADAM_SPEECH_MAX_TEXT_CHARS` characters (2000 by "
+                "default; more is 422)."
+            ),
+            examples=["The service contract is optional, and it covers repairs after the warranty."],
+        ),
+    ]
+    voice: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=MAX_VOICE_ID_CHARS,
+                description="A voice of GET /v1/speech/voices; Adam's by default.",
+                examples=["en_US-joe-medium"],
+            ),
+        ]
+        | None
+    ) = None
+
+
+class VoiceOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    language: str
+    """BCP 47 language the voice reads best (`en`, `es`)."""
+    gender: str
+    """`male`, `female` or `neutral`."""
+
+
+class VoicesOut(msgspec.Struct, frozen=True, kw_only=True):
+    engine: str
+    """The synthesizer: `piper`, `espeak-ng`, `openai`, `elevenlabs` or `memory`."""
+    adam_voice: str
+    """The id of Adam's voice."""
+    items: list[VoiceOut]
+
+
+class TranscriptOut(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    language: str
+    """The language spoken: the one asked for, else the one detected."""
+    duration_s: float
+    """Seconds of audio heard."""
+
+
+class AvatarSessionOut(msgspec.Struct, frozen=True, kw_only=True):
+    provider: str
+    session_id: str
+    token: str
+    """Short-lived: the browser joins the session with it (never the provider's key)."""
+    expires_at: str
+    """ISO 8601, UTC."""
+    url: str | None = None
+    """The provider's realtime endpoint, when it names one."""
+
+
+@dataclass
+class TranscriptionForm:
+    file: Annotated[
+        UploadFile,
+        KwargDefinition(
+            description=(
+                "The recording: WebM or Ogg (Opus, as browsers record), WAV, MP3 or M4A; "
+                "judged by its bytes. 10 MiB and 60 s at most by default."
+            )
+        ),
+    ]
+    language: Annotated[
+        Literal["en", "es"] | None,
+        KwargDefinition(description="The language spoken, when known; else detected."),
+    ] = None

@@ -1,0 +1,222 @@
+"""Wiring of speech and the avatar (issue 20): the configured engines
+(`AVATARADAM_SPEECH_*`, precedence in `settings/speech.py`) and the use cases the API
+calls. Kept out of `container.py` like `scoring.py`.
+
+The engines' adapter modules are imported only when chosen (`_adapter`): the local
+engines are an optional install (`just setup-speech`), the cloud ones need nothing
+installed but their keys. Closing them (a Piper or recogniser process, an HTTP client)
+and warming them up (loading a model) are their capabilities (`Closable`, `WarmsUp`);
+a warm-up that fails is logged and leaves speech to fail per request (503
+`speech_unavailable`), never the API's readiness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from avataradam.domain.ports.capabilities import Closable, WarmsUp
+from avataradam.domain.ports.speech import AvatarProvider, SpeechRecognizer, SpeechSynthesizer
+from avataradam.domain.usecases.speech import (
+    Engines,
+    ListVoices,
+    SpeakReply,
+    SpeakText,
+    SpeechAccounting,
+    StartAvatarSession,
+    Transcribe,
+)
+from avataradam.domain.voices import adam_voice
+from avataradam.entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from avataradam.entrypoints.container import Container
+
+_ADAPTERS = "avataradam.adapters"
+
+
+@dataclass(frozen=True)
+class SpeechEngines:
+    """The engines a deployment speaks and listens with; None is off."""
+
+    synthesizer: SpeechSynthesizer | None = None
+    recognizer: SpeechRecognizer | None = None
+    avatar: AvatarProvider | None = None
+
+
+@dataclass
+class Speech:
+    """The speech use cases of the API, and the engines' lifecycle."""
+
+    engines: Engines
+    speak: SpeakText
+    reply: SpeakReply
+    transcribe: Transcribe
+    voices: ListVoices
+    avatar_session: StartAvatarSession
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    """Syntheses in flight (a reply being spoken and kept outlives its request)."""
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """Lets syntheses in flight end and be recorded (call at shutdown)."""
+        if self.tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait(set(self.tasks), timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        """Closes the engines' processes and clients."""
+        for engine in (self.engines.synthesizer, self.engines.recognizer, self.engines.avatar):
+            if isinstance(engine, Closable):
+                await engine.aclose()
+
+    async def warm_up(self, log: Callable[..., object]) -> None:
+        """Loads the engines' models off the event loop; a failure is logged with `log`
+        (event, fields) and leaves the engine to fail per request."""
+        for engine in (self.engines.synthesizer, self.engines.recognizer):
+            if isinstance(engine, WarmsUp):
+                try:
+                    await asyncio.to_thread(engine.warm_up)
+                except Exception as exc:  # noqa: BLE001 -- speech fails per request instead
+                    log("speech_warm_up_failed", engine=engine.name, error_type=type(exc).__name__)
+
+
+def _adapter(module: str, name: str) -> Any:  # noqa: ANN401 -- a class or factory of a port
+    """`name` of adapter module `module` (under avataradam.adapters), imported now."""
+    return getattr(importlib.import_module(f"{_ADAPTERS}.{module}"), name)
+
+
+def _local(module: str, name: str, **kwargs: object) -> Any:  # noqa: ANN401 -- a port or None
+    """A local engine's factory called with `kwargs`; None when the engines' module is
+    not installed with this build."""
+    try:
+        factory = _adapter(module, name)
+    except ModuleNotFoundError:
+        return None
+    return factory(**kwargs)
+
+
+def synthesizer(settings: Settings) -> SpeechSynthesizer | None:
+    """The configured synthesizer; None for `off`, or `auto` without a key or a local
+    engine. Raises ValueError for a local engine asked for by name but not installed."""
+    speech = settings.speech
+    engine = speech.synthesizer_engine()
+    if engine == "off":
+        return None
+    if engine == "memory":
+        return cast("SpeechSynthesizer", _adapter("memory.speech", "InMemorySynthesizer")())
+    if engine in ("openai", "elevenlabs"):
+        return cast("SpeechSynthesizer", _cloud(settings, engine))
+    found = _local("speech.local", "local_synthesizer", engine=engine)
+    if found is None and engine != "auto":
+        raise ValueError(
+            f"AVATARADAM_SPEECH_SYNTHESIZER={engine}, which is not installed: just setup-speech"
+        )
+    return cast("SpeechSynthesizer | None", found)
+
+
+def recognizer(settings: Settings) -> SpeechRecognizer | None:
+    """As `synthesizer`, for the recogniser."""
+    speech = settings.speech
+    engine = speech.recognizer_engine()
+    if engine == "off":
+        return None
+    if engine == "memory":
+        return cast("SpeechRecognizer", _adapter("memory.speech", "InMemoryRecognizer")())
+    if engine in ("openai", "elevenlabs"):
+        return cast("SpeechRecognizer", _cloud(settings, engine))
+    found = _local("speech.local", "local_recognizer", cpu_threads=speech.stt_cpu_threads)
+    if found is None and engine != "auto":
+        raise ValueError(
+            f"AVATARADAM_SPEECH_RECOGNIZER={engine}, which is not installed: just setup-speech"
+        )
+    return cast("SpeechRecognizer | None", found)
+
+
+def _cloud(settings: Settings, engine: str) -> object:
+    speech = settings.speech
+    if engine == "openai":
+        return _adapter("speech.openai", "OpenAISpeech")(
+            base_url=speech.openai_base_url,
+            api_key=speech.openai_api_key or "",
+            tts_model=speech.openai_tts_model,
+            stt_model=speech.openai_stt_model,
+            timeout_s=speech.timeout_s,
+        )
+    return _adapter("speech.elevenlabs", "ElevenLabsSpeech")(
+        api_key=speech.elevenlabs_api_key or "",
+        base_url=speech.elevenlabs_base_url,
+        tts_model=speech.elevenlabs_tts_model,
+        stt_model=speech.elevenlabs_stt_model,
+        timeout_s=speech.timeout_s,
+    )
+
+
+def avatar_provider(settings: Settings) -> AvatarProvider | None:
+    speech = settings.speech
+    engine = speech.avatar_engine()
+    if engine == "heygen":
+        provider = _adapter("avatar.heygen", "HeyGenAvatars")(
+            api_key=speech.heygen_api_key or "",
+            base_url=speech.heygen_base_url,
+            timeout_s=min(speech.timeout_s, 15.0),
+        )
+        return cast("AvatarProvider", provider)
+    if engine == "memory":
+        return cast("AvatarProvider", _adapter("memory.avatar", "InMemoryAvatarProvider")())
+    return None
+
+
+def speech_engines(settings: Settings) -> SpeechEngines:
+    """The engines `settings` configure (see `settings/speech.py`). One adapter that
+    implements both ports (a cloud API) serves both when both name it."""
+    synthesizing = synthesizer(settings)
+    speech = settings.speech
+    engine = speech.synthesizer_engine()
+    same_cloud = engine in ("openai", "elevenlabs") and engine == speech.recognizer_engine()
+    return SpeechEngines(
+        synthesizer=synthesizing,
+        recognizer=cast("SpeechRecognizer", synthesizing) if same_cloud else recognizer(settings),
+        avatar=avatar_provider(settings),
+    )
+
+
+def wire_speech(container: Container, engines: SpeechEngines) -> Speech:
+    """The speech use cases over `engines`; Adam's voice is `AVATARADAM_SPEECH_VOICE`
+    (ValueError when the synthesizer has no such voice) or the engine's default
+    (`domain/voices.py`)."""
+    settings = container.settings.speech
+    synthesizing = engines.synthesizer
+    adam = adam_voice(synthesizing.voices, settings.voice) if synthesizing is not None else None
+    wired = Engines(
+        synthesizer=synthesizing,
+        recognizer=engines.recognizer,
+        avatar=engines.avatar,
+        adam=adam,
+        avatar_id=settings.heygen_avatar_id or "adam",
+    )
+    uow, clock, telemetry = container.uow, container.clock, container.telemetry
+    accounting = SpeechAccounting(
+        uow,
+        container.usage_budget,
+        clock,
+        container.ids,
+        telemetry,
+        tokens_per_second=settings.budget_tokens_per_second,
+    )
+    tasks: set[asyncio.Task[None]] = set()
+    speaking = (uow, wired, accounting, container.sentences, clock, telemetry, tasks)
+    return Speech(
+        engines=wired,
+        speak=SpeakText(*speaking, max_text_chars=settings.max_text_chars),
+        reply=SpeakReply(*speaking),
+        transcribe=Transcribe(
+            uow, wired, accounting, clock, telemetry, max_duration_s=settings.max_transcription_s
+        ),
+        voices=ListVoices(wired),
+        avatar_session=StartAvatarSession(wired, telemetry),
+        tasks=tasks,
+    )
