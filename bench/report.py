@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench.phases.scoring import section as scoring_section
+from bench.phases.speech import section as speech_section
 from bench.retrieval import report as retrieval_report
 
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -434,6 +435,7 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
     lines += _llm_section(document.get("llm"))
     lines += retrieval_report.section(document.get("retrieval"))
     lines += scoring_section(document.get("scoring"))
+    lines += speech_section(document.get("speech"))
     prof = document.get("profile")
     if prof and prof.get("top_self"):
         lines += [

@@ -1,6 +1,6 @@
 """`python -m bench.run [--quick] [--only PHASE]`: the benchmark suite.
 
-PHASE: search, servers, ingest, restart, llm, retrieval or scoring.
+PHASE: search, servers, ingest, restart, llm, retrieval, scoring or speech.
 
 Starts the real stack (fresh database, Redis DB 12, `avataradam serve` instances, a
 Dramatiq worker, local embedder, PostgreSQL vector store), measures the eight items of
@@ -11,6 +11,8 @@ stack), then retrieval quality on the labelled F&I set per method and question t
 (`bench/phases/retrieval.py`, in-process; `--only retrieval` starts no stack either),
 then the `rules` roleplay scorer's time per 10- and 40-turn session and its agreement
 with the labelled transcripts (`bench/phases/scoring.py`, in-process, `--only scoring`),
+then the local speech engines' real-time factors and time to first audio
+(`bench/phases/speech.py`, in-process, `--only speech`; after `just setup-speech`),
 and writes `bench/results/<date>[-quick|-search|-ingest|-restart|...].json` plus a
 Markdown report with plots.
 """
@@ -51,6 +53,7 @@ from bench.phases.retrieval import DEFAULT_METHOD, phase_retrieval
 from bench.phases.scoring import phase_scoring
 from bench.phases.search import phase_uncached, phase_zipf
 from bench.phases.servers import phase_servers
+from bench.phases.speech import phase_speech
 from bench.phases.vectors import phase_vectors
 from bench.seeding import load_knowledge, seed
 from bench.stack import ROOT, BenchDatabase, BenchRedis, base_environment
@@ -145,6 +148,12 @@ def summary(r: dict[str, Any]) -> dict[str, float | None]:
             "retrieval", "methods", DEFAULT_METHOD, "by_type", "spanish", "mrr_at_10"
         ),
         "scoring_p95_ms_40_turns": get("scoring", "time", "40_turns", "p95_ms"),
+        "stt_rtf_p50_short": get("speech", "stt", "short_wav_en", "rtf", "p50"),
+        "stt_rtf_p50_long": get("speech", "stt", "long_wav_en", "rtf", "p50"),
+        "tts_piper_first_audio_p50_s": get("speech", "tts", "piper", "first_audio_s", "p50"),
+        "tts_piper_rtf_p50": get("speech", "tts", "piper", "rtf", "p50"),
+        "tts_espeak_first_audio_p50_s": get("speech", "tts", "espeak-ng", "first_audio_s", "p50"),
+        "tts_espeak_rtf_p50": get("speech", "tts", "espeak-ng", "rtf", "p50"),
     }
 
 
@@ -229,7 +238,7 @@ async def amain(args: argparse.Namespace) -> Path:
     }
     print(f"[bench] logs in {log_dir}", flush=True)
     try:
-        if args.only not in ("llm", "retrieval", "scoring"):  # in-process: no stack
+        if args.only not in ("llm", "retrieval", "scoring", "speech"):  # in-process: no stack
             await stack_phases(b, args)
         if args.only in (None, "llm"):
             await run_async_phase(b, "llm", phase_llm(b))
@@ -237,6 +246,8 @@ async def amain(args: argparse.Namespace) -> Path:
             await run_async_phase(b, "retrieval", phase_retrieval(b))
         if args.only in (None, "scoring"):
             await run_async_phase(b, "scoring", phase_scoring(b))
+        if args.only in (None, "speech"):
+            await run_async_phase(b, "speech", phase_speech(b))
     finally:
         for process in b.processes:  # all shut down at once, then each is awaited
             process.terminate()
@@ -267,7 +278,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
     parser.add_argument(
         "--only",
-        choices=["search", "servers", "ingest", "restart", "llm", "retrieval", "scoring"],
+        choices=["search", "servers", "ingest", "restart", "llm", "retrieval", "scoring", "speech"],
     )
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()

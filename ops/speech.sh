@@ -63,11 +63,18 @@ install_espeak() {
 install_whisper() {
     uv pip install --quiet --python "${PYTHON}" --require-hashes --no-deps \
         -r "${ROOT}/requirements/speech-whisper.txt"
-    "${PYTHON}" -c 'import av, ctranslate2, faster_whisper, onnxruntime' || {
-        echo "faster-whisper does not import: are the lock's packages and the local" \
-            "embedder's (tokenizers, huggingface-hub) installed? Run \`just setup\`." >&2
-        exit 1
-    }
+    # faster-whisper's other dependencies come from the lock and the local embedder:
+    # looked up (not imported, which takes seconds) so a missing one is named here.
+    "${PYTHON}" - <<'PY' || exit 1
+import importlib.util
+import sys
+
+needed = ["av", "ctranslate2", "faster_whisper", "onnxruntime", "flatbuffers", "numpy",
+          "yaml", "google.protobuf", "packaging", "tqdm", "tokenizers", "huggingface_hub"]
+missing = [name for name in needed if importlib.util.find_spec(name) is None]
+if missing:
+    sys.exit(f"faster-whisper needs {', '.join(missing)}: run `just setup` first")
+PY
 }
 
 assemble_model() {

@@ -147,3 +147,20 @@ async def test_faster_whisper_refuses_long_audio_before_loading_anything(
     with pytest.raises(AudioTooLong):
         await unloaded.transcribe(spoken["en"], content_type="audio/wav", max_duration_s=1.0)
     assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    ("audio", "content_type"),
+    [
+        (b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n", "audio/mpegurl"),
+        (b"ffconcat version 1.0\nfile /etc/hostname\n", "audio/x-unknown"),
+        (b"RIFF", "text/plain"),
+    ],
+)
+async def test_faster_whisper_reads_only_the_audio_types_it_names(
+    audio: bytes, content_type: str
+) -> None:
+    """Another type is refused unread: FFmpeg never probes the bytes, so a playlist or
+    concat list cannot make it open the files it names."""
+    with pytest.raises(UnreadableAudio, match="not a type of audio"):
+        await speech.recognizer().transcribe(audio, content_type=content_type, max_duration_s=30)

@@ -52,7 +52,9 @@ async def test_speech_is_a_whole_mono_pcm16_wav_whose_duration_is_frames_over_ra
     synthesizer: SpeechSynthesizer,
 ) -> None:
     voice = synthesizer.voices[0]
-    spoken = await synthesizer.synthesize(SAMPLES.get(voice.language, SAMPLES["en"]), voice=voice.id)
+    spoken = await synthesizer.synthesize(
+        SAMPLES.get(voice.language, SAMPLES["en"]), voice=voice.id
+    )
     frames, rate = frames_of(spoken)
     assert spoken.content_type == WAV == "audio/wav"
     assert rate == spoken.sample_rate

@@ -68,7 +68,7 @@ def transcode(wav: bytes, container: str) -> bytes:
 
     codec = CODECS[container]
     rate = 48000 if codec == "libopus" else 22050
-    source = av.open(io.BytesIO(wav))
+    source = av.open(io.BytesIO(wav), mode="r")
     output_buffer = io.BytesIO()
     output: Any = av.open(output_buffer, mode="w", format=container)
     stream = output.add_stream(codec, rate=rate, layout="mono")

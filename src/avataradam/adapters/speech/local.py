@@ -5,12 +5,13 @@ Every location follows from the running interpreter's virtualenv (`sys.prefix`, 
 rule serves a checkout, a deployment and CI, and a new virtualenv never sees another's
 engines:
 
-| engine | where |
-|---|---|
-| faster-whisper (and PyAV) | importable in this virtualenv |
-| the Whisper base model | `<sys.prefix>/share/avataradam/faster-whisper-base/` |
-| Piper (GPL-3.0, a separate process) | `.venv-piper/bin/piper` in the checkout (the directory holding `pyproject.toml` above `src/avataradam`), else beside the virtualenv (`<parent of sys.prefix>/.venv-piper`); voices from the packages in that virtualenv |
-| espeak-ng | the `espeak-ng` command on PATH (Debian's package) |
+- faster-whisper and PyAV: importable in this virtualenv;
+- the Whisper base model: `<sys.prefix>/share/avataradam/faster-whisper-base/`;
+- Piper (GPL-3.0, run as a separate process): `.venv-piper/bin/piper` in the checkout
+  this code runs from (the directory with `pyproject.toml` above `src/avataradam`) when
+  there is one, else beside the virtualenv (`<parent of sys.prefix>/.venv-piper`); its
+  voices are the voice packages installed in that virtualenv;
+- espeak-ng: the `espeak-ng` command on PATH (Debian's package).
 
 ops/speech.sh installs Piper beside the virtualenv it is given (`<project>/.venv` by
 default), which in a checkout is the checkout itself.
@@ -66,24 +67,33 @@ def local_synthesizer(engine: Literal["auto", "piper", "espeak-ng"]) -> SpeechSy
     installed, else None. A `PiperSynthesizer` runs processes once used: close it with
     `aclose()`.
     """
-    if engine in {"auto", "piper"}:
-        venv = piper_venv()
-        piper = venv / "bin" / "piper"
-        voices = find_piper_voices(venv) if piper.is_file() else []
-        if voices:
-            return PiperSynthesizer(executable=piper, voices=voices)
-        if engine == "piper":
-            return None
-    espeak = espeak_executable()
-    return EspeakSynthesizer(executable=espeak) if espeak is not None else None
+    return synthesizer_from(engine, piper_venv=piper_venv(), espeak=espeak_executable())
 
 
 def local_recognizer(*, cpu_threads: int = 2) -> SpeechRecognizer | None:
     """faster-whisper with the Whisper base model on `cpu_threads` CPU threads, None when
     faster-whisper, PyAV or the model is not installed. The model is loaded on first use."""
+    return recognizer_from(whisper_model_dir(), cpu_threads=cpu_threads)
+
+
+def synthesizer_from(
+    engine: Literal["auto", "piper", "espeak-ng"], *, piper_venv: Path, espeak: Path | None
+) -> SpeechSynthesizer | None:
+    """`local_synthesizer` with Piper's virtualenv and espeak-ng's command given."""
+    if engine in {"auto", "piper"}:
+        piper = piper_venv / "bin" / "piper"
+        voices = find_piper_voices(piper_venv) if piper.is_file() else []
+        if voices:
+            return PiperSynthesizer(executable=piper, voices=voices)
+        if engine == "piper":
+            return None
+    return EspeakSynthesizer(executable=espeak) if espeak is not None else None
+
+
+def recognizer_from(model_dir: Path, *, cpu_threads: int = 2) -> SpeechRecognizer | None:
+    """`local_recognizer` with the model's directory given."""
     if any(importlib.util.find_spec(name) is None for name in ("faster_whisper", "av")):
         return None
-    model_dir = whisper_model_dir()
     if not all((model_dir / name).is_file() for name in WHISPER_MODEL_FILES):
         return None
     return FasterWhisperRecognizer(model_dir=model_dir, cpu_threads=cpu_threads)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import shutil
 import tempfile
@@ -32,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+import msgspec
 
 from avataradam.adapters.speech.wav import (
     MalformedWav,
@@ -61,56 +62,76 @@ class PiperVoice:
     speaker: int | None = None
 
 
+class _ConfigAudio(msgspec.Struct):
+    sample_rate: int = 22050
+    quality: str = ""
+
+
+class _ConfigLanguage(msgspec.Struct):
+    code: str = "en_US"
+    family: str = ""
+
+
+class _PiperConfig(msgspec.Struct):
+    """What is read of a Piper voice config (`<model>.onnx.json`); `phoneme_id_map`,
+    which every Piper voice has, tells it from other JSON."""
+
+    phoneme_id_map: dict[str, list[int]]
+    audio: _ConfigAudio = msgspec.field(default_factory=_ConfigAudio)
+    language: _ConfigLanguage = msgspec.field(default_factory=_ConfigLanguage)
+    dataset: str = ""
+    speaker_id_map: dict[str, int] = msgspec.field(default_factory=dict)
+
+
 def find_piper_voices(piper_venv: Path) -> list[PiperVoice]:
     """The voices installed in Piper's virtualenv (see the module docstring), in a
     stable order; ids made unique with the config's quality when two share a dataset.
     Configs that cannot be read are skipped."""
-    found: list[PiperVoice] = []
-    taken: set[str] = set()
     configs = [
         path
         for depth in ("*", "*/*", "*/*/*")
         for path in piper_venv.glob(f"lib/python*/site-packages/{depth}.onnx.json")
     ]
+    found: list[PiperVoice] = []
+    taken: set[str] = set()
     for config_path in sorted(configs):
         model = config_path.with_suffix("")
         config = _read_config(config_path)
         if config is None or not model.is_file():
             continue
-        dataset = str(config.get("dataset") or model.stem)
-        audio = config.get("audio") or {}
-        language = config.get("language") or {}
-        family = str(language.get("family") or str(language.get("code", "en")).split("_")[0])
-        speakers: dict[str, int] = config.get("speaker_id_map") or {}
-        named = sorted(speakers.items(), key=lambda item: item[1]) or [("", None)]
-        for speaker_name, speaker_id in named:
+        dataset = config.dataset or model.stem
+        language = config.language.family or config.language.code.split("_")[0]
+        speakers: list[tuple[str, int | None]] = [
+            (name, speaker)
+            for name, speaker in sorted(config.speaker_id_map.items(), key=lambda item: item[1])
+        ] or [("", None)]
+        for speaker_name, speaker_id in speakers:
             voice_id = f"{dataset}:{speaker_name}" if speaker_name else dataset
             if voice_id in taken:
-                voice_id = f"{voice_id}-{audio.get('quality', len(taken))}"
+                voice_id = f"{voice_id}-{config.audio.quality or len(taken)}"
             taken.add(voice_id)
             found.append(
                 PiperVoice(
                     voice=Voice(
-                        id=voice_id,
-                        language=family,
-                        gender=KNOWN_GENDERS.get(dataset, "neutral"),
+                        id=voice_id, language=language, gender=KNOWN_GENDERS.get(dataset, "neutral")
                     ),
                     model=model,
-                    sample_rate=int(audio.get("sample_rate", 22050)),
+                    sample_rate=config.audio.sample_rate,
                     speaker=speaker_id,
                 )
             )
     return found
 
 
-def _read_config(path: Path) -> dict[str, object] | None:
+def _read_config(path: Path) -> _PiperConfig | None:
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return msgspec.json.decode(path.read_bytes(), type=_PiperConfig)
+    except (OSError, msgspec.DecodeError):
         return None
-    if not isinstance(config, dict) or "phoneme_id_map" not in config:
-        return None
-    return config
+
+
+class _Died(Exception):
+    """The Piper process ended (its pipes closed) before answering."""
 
 
 class _PiperProcess:
@@ -131,45 +152,57 @@ class _PiperProcess:
         return self._process.pid
 
     async def speak(self, line: str, timeout_s: float) -> bytes:
-        """The WAV bytes of `line` (one line of speakable text). Caller holds `lock`."""
-        process = await self._running()
+        """The WAV bytes of `line` (one line of speakable text). Caller holds `lock`.
+
+        A process found dead (killed or crashed since the last request) is replaced and
+        the line sent again, once; one that dies on a line it was just started for is
+        `SpeechUnavailable` (the next request tries a new one)."""
+        while True:
+            process, fresh = await self._running()
+            try:
+                async with asyncio.timeout(timeout_s):
+                    path = await self._exchange(process, line)
+            except TimeoutError as exc:
+                await self._stop(kill=True)
+                raise SpeechUnavailable(f"piper took over {timeout_s} s; it is restarted") from exc
+            except _Died as exc:
+                await self._stop(kill=True)
+                if fresh:
+                    raise SpeechUnavailable(f"the piper process died: {exc}") from exc
+                continue
+            try:
+                return path.read_bytes()
+            finally:
+                path.unlink(missing_ok=True)
+
+    @staticmethod
+    async def _exchange(process: asyncio.subprocess.Process, line: str) -> Path:
         stdin, stderr = process.stdin, process.stderr
         if stdin is None or stderr is None:  # never: both are pipes
-            raise SpeechUnavailable("the piper process has no pipes")
+            raise _Died("no pipes")
         try:
-            async with asyncio.timeout(timeout_s):
-                stdin.write(line.encode() + b"\n")
-                await stdin.drain()
-                path = await self._wait_for_file(stderr)
-        except TimeoutError as exc:
-            await self._stop(kill=True)
-            raise SpeechUnavailable(f"piper took over {timeout_s} s; it is restarted") from exc
+            stdin.write(line.encode() + b"\n")
+            await stdin.drain()
         except (BrokenPipeError, ConnectionResetError) as exc:
-            await self._stop(kill=True)
-            raise SpeechUnavailable("the piper process died; it is restarted") from exc
-        try:
-            return path.read_bytes()
-        finally:
-            path.unlink(missing_ok=True)
-
-    async def _wait_for_file(self, stderr: asyncio.StreamReader) -> Path:
+            raise _Died("its input is closed") from exc
         tail: list[str] = []
         while True:
-            raw = await stderr.readline()
+            try:
+                raw = await stderr.readline()
+            except ValueError as exc:  # a line over the reader's limit
+                raise _Died("an unreadable log line") from exc
             if not raw:
-                await self._stop(kill=True)
-                raise SpeechUnavailable(
-                    "the piper process died; it is restarted: " + " | ".join(tail[-5:])
-                )
+                raise _Died(" | ".join(tail[-5:]) or "no output")
             text = raw.decode(errors="replace").strip()
             match = _WROTE.search(text)
             if match:
                 return Path(match.group("path"))
             tail.append(text[-200:])
 
-    async def _running(self) -> asyncio.subprocess.Process:
+    async def _running(self) -> tuple[asyncio.subprocess.Process, bool]:
+        """The process, and whether it was started just now."""
         if self._process is not None and self._process.returncode is None:
-            return self._process
+            return self._process, False
         command = [
             str(self._executable),
             "--model",
@@ -191,7 +224,7 @@ class _PiperProcess:
             )
         except OSError as exc:
             raise SpeechUnavailable(f"piper cannot be started: {exc}") from exc
-        return self._process
+        return self._process, True
 
     async def _stop(self, *, kill: bool) -> None:
         process, self._process = self._process, None

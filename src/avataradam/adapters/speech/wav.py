@@ -100,6 +100,6 @@ def declared_wav_shortfall(data: bytes) -> int:
         if chunk_id == b"data":
             if size >= _STREAMING_SIZE:
                 return 0
-            return max(offset + 8 + size - len(data), 0)
+            return max(offset + 8 + int(size) - len(data), 0)
         offset += 8 + size + (size & 1)
     return 0

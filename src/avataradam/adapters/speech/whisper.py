@@ -9,8 +9,9 @@ Audio is decoded here, not by faster-whisper, with PyAV (FFmpeg's demuxers and d
 in its wheel: webm/opus, ogg/opus, wav, mp3, m4a, flac), into 16 kHz mono samples, so
 that the limits hold before any recognition work: a container that declares a duration
 over `max_duration_s` is refused before a sample is decoded, and decoding stops as soon
-as the audio passes it (`AudioTooLong`). The declared media type picks the demuxer, so
-bytes of another type are `UnreadableAudio`, as are bytes FFmpeg cannot decode and files
+as the audio passes it (`AudioTooLong`). The declared media type picks the demuxer
+(`DEMUXERS`; other types are refused), so bytes of another type are `UnreadableAudio`,
+as are bytes FFmpeg cannot decode and files
 cut short: a WAV whose data chunk declares more bytes than it has, or a container that
 declares a duration (webm from a file, mp3 with a Xing header, mp4) while the audio in it
 ends well before. (A stream that declares nothing, as a browser's live MediaRecorder
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -61,7 +63,9 @@ DEMUXERS: Final[dict[str, str]] = {
     "audio/x-flac": "flac",
     "audio/aac": "aac",
 }
-"""FFmpeg's demuxer for each media type; another type is probed from the bytes."""
+"""FFmpeg's demuxer for each media type read. Any other type is `UnreadableAudio`: the
+bytes are never probed, since probing could pick a demuxer that opens other files or
+URLs named inside them (HLS playlists, concat lists)."""
 _TRUNCATION_SLACK_S: Final = 0.25
 _TRUNCATION_SHARE: Final = 0.1
 """Audio ending more than max(slack, share x declared) before the declared duration
@@ -180,7 +184,9 @@ def decode_audio(audio: bytes, *, content_type: str, max_duration_s: float) -> A
     except ImportError as exc:
         raise SpeechUnavailable("PyAV is not installed (just setup-speech)") from exc
 
-    demuxer = DEMUXERS.get(content_type.split(";")[0].strip().lower())
+    demuxer = DEMUXERS.get(content_type.split(";", maxsplit=1)[0].strip().lower())
+    if demuxer is None:
+        raise UnreadableAudio(f"{content_type} is not a type of audio read here")
     try:
         container = av.open(io.BytesIO(audio), mode="r", format=demuxer)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
@@ -190,42 +196,15 @@ def decode_audio(audio: bytes, *, content_type: str, max_duration_s: float) -> A
             raise UnreadableAudio(f"the {content_type} file has no audio stream")
         declared_s = container.duration / av.time_base if container.duration else None
         if declared_s is not None and declared_s > max_duration_s:
-            raise AudioTooLong(
-                f"the audio lasts {declared_s:.1f} s, over {max_duration_s} s",
-                duration_s=declared_s,
-                limit_s=max_duration_s,
-            )
+            raise _too_long(declared_s, max_duration_s)
         if demuxer == "wav" and declared_wav_shortfall(audio) > 0:
             raise UnreadableAudio("the WAV file is cut short: its data chunk is incomplete")
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        chunks: list[Any] = []
-        decoded = 0
-        limit = int(max_duration_s * SAMPLE_RATE)
         try:
-            for frame in container.decode(container.streams.audio[0]):
-                for resampled in resampler.resample(frame):
-                    chunk = resampled.to_ndarray().reshape(-1)
-                    chunks.append(chunk)
-                    decoded += len(chunk)
-                if decoded > limit:
-                    raise AudioTooLong(
-                        f"the audio lasts more than {max_duration_s} s",
-                        duration_s=decoded / SAMPLE_RATE,
-                        limit_s=max_duration_s,
-                    )
-            for resampled in resampler.resample(None):
-                chunk = resampled.to_ndarray().reshape(-1)
-                chunks.append(chunk)
-                decoded += len(chunk)
+            chunks = _decoded_chunks(container, max_duration_s)
         except (av.error.FFmpegError, ValueError) as exc:
             raise UnreadableAudio(f"the {content_type} audio cannot be decoded") from exc
-    if decoded > limit:
-        raise AudioTooLong(
-            f"the audio lasts more than {max_duration_s} s",
-            duration_s=decoded / SAMPLE_RATE,
-            limit_s=max_duration_s,
-        )
-    decoded_s = decoded / SAMPLE_RATE
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    decoded_s = len(samples) / SAMPLE_RATE
     if declared_s is not None and decoded_s < declared_s - max(
         _TRUNCATION_SLACK_S, _TRUNCATION_SHARE * declared_s
     ):
@@ -233,6 +212,38 @@ def decode_audio(audio: bytes, *, content_type: str, max_duration_s: float) -> A
             f"the {content_type} file is cut short: {decoded_s:.2f} s of audio,"
             f" {declared_s:.2f} s declared"
         )
-    if not chunks:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks).astype(np.float32) / 32768.0
+    return samples.astype(np.float32) / 32768.0
+
+
+def _decoded_chunks(container: Any, max_duration_s: float) -> list[Any]:
+    """The first audio stream of `container` as 16 kHz mono int16 arrays; raises
+    `AudioTooLong` as soon as they pass `max_duration_s`."""
+    import av  # noqa: PLC0415 - see decode_audio
+
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    limit = int(max_duration_s * SAMPLE_RATE)
+    chunks: list[Any] = []
+    decoded = 0
+    frames = container.decode(container.streams.audio[0])
+    for frame in _with_flush(frames):
+        for resampled in resampler.resample(frame):
+            chunk = resampled.to_ndarray().reshape(-1)
+            chunks.append(chunk)
+            decoded += len(chunk)
+        if decoded > limit:
+            raise _too_long(decoded / SAMPLE_RATE, max_duration_s)
+    return chunks
+
+
+def _with_flush(frames: Iterator[Any]) -> Iterator[Any]:
+    """`frames`, then None: what flushes the resampler."""
+    yield from frames
+    yield None
+
+
+def _too_long(duration_s: float, limit_s: float) -> AudioTooLong:
+    return AudioTooLong(
+        f"the audio lasts {duration_s:.1f} s or more, over {limit_s} s",
+        duration_s=duration_s,
+        limit_s=limit_s,
+    )
