@@ -53,10 +53,12 @@ export function useSpeechFeatures(): [SpeechFeatures, (changed: SpeechFeatures) 
 /** A reply player for this conversation, re-rendering its user on every change. */
 export function useReplyPlayer(): ReplyPlayer {
   const { client, scope } = useSession();
+  const scoped = useRef(scope);
+  scoped.current = scope;
   const player = useMemo(
     () =>
       new ReplyPlayer(
-        (id) => fetchAudio(client, scope.path(messageAudioPath(id))),
+        (id) => fetchAudio(client, scoped.current.path(messageAudioPath(id))),
         browserPlayerEnvironment(),
       ),
     [client],
@@ -173,27 +175,35 @@ export function MicButton(props: {
   /** Transcription is switched off: why, as the server said it. */
   onDisabled: (why: string) => void;
 }) {
-  const { client, scope } = useSession();
+  const session = useSession();
   const [, setVersion] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
   const [kept, setKept] = useState<Recording | null>(null);
   const [uploading, setUploading] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const latest = useRef(props);
-  latest.current = props;
+  // The recorder, made once, calls the `upload` of its first render: it reads the
+  // session and the props of the latest one.
+  const latest = useRef({ props, session });
+  latest.current = { props, session };
 
   async function upload(recording: Recording) {
     setKept(recording);
     setError(null);
     setUploading(true);
     try {
-      const heard = await transcribe(client, recording.blob, latest.current.language, scope.path);
+      const { client, scope } = latest.current.session;
+      const heard = await transcribe(
+        client,
+        recording.blob,
+        latest.current.props.language,
+        scope.path,
+      );
       setKept(null);
-      latest.current.onTranscript(heard.text);
+      latest.current.props.onTranscript(heard.text);
     } catch (caught) {
       if (!retryable(caught)) setKept(null);
       if (caught instanceof ApiError && caught.code === "feature_disabled") {
-        latest.current.onDisabled(describe(caught));
+        latest.current.props.onDisabled(describe(caught));
       }
       setError(caught);
     } finally {
@@ -216,7 +226,7 @@ export function MicButton(props: {
     setProblem(null);
     setError(null);
     setKept(null);
-    latest.current.onStart();
+    latest.current.props.onStart();
     void recorder.start();
   }
 
