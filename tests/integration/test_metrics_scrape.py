@@ -13,6 +13,7 @@ are scanned for secrets when they stop.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+import wave
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -492,7 +494,8 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
     and those `Metrics` defines (a metric nothing emits is dead code), when real work
     runs through the API and worker processes (an ingested document announced to a
     webhook receiver that fails once, searches, a chat, a chat model answering 500, a
-    reply refused by an exhausted token budget, a corrupt PDF, a request for nothing),
+    reply refused by an exhausted token budget, a corrupt PDF, a request for nothing,
+    speech spoken and transcribed, a silent recording),
     then the pages of the API and the worker show each name with a sample, every
     counter counted and every histogram observed."""
     referenced = referenced_metric_names()
@@ -543,6 +546,7 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
     )
     assert answered.status_code == 201, answered.text
     await scored_roleplay(api, dealer.user)
+    await spoken_and_heard(api, dealer.user)
     # A 1-token budget refuses the same question again (counted; the 100 % alert).
     root = await sign_in(api, deployment.super_admin_email, None)
     path = f"/v1/dealerships/{dealer.dealership_id}"
@@ -585,6 +589,32 @@ async def test_every_metric_used_in_deploy_is_emitted_by_real_work(
         f"  {name}: {reason} (in {', '.join(sorted(wanted[name]))})"
         for name, reason in missing.items()
     )
+
+
+async def spoken_and_heard(api: httpx.AsyncClient, trainee: Account) -> None:
+    """Text spoken, its audio transcribed, and a silent recording refused (the speech
+    metrics; the deployment runs the in-memory engines)."""
+    spoken = await api.post(
+        "/v1/speech", json={"text": "Is it optional? Yes."}, headers=trainee.headers
+    )
+    assert spoken.status_code == 200, spoken.text
+    for audio, status in ((spoken.content, 200), (silent_wav(), 422)):
+        heard = await api.post(
+            "/v1/transcriptions",
+            files={"file": ("recording.wav", audio, "audio/wav")},
+            headers=trainee.headers,
+        )
+        assert heard.status_code == status, heard.text
+
+
+def silent_wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16_000)
+        writer.writeframes(b"\0\0" * 16_000)
+    return buffer.getvalue()
 
 
 async def scored_roleplay(api: httpx.AsyncClient, trainee: Account) -> None:

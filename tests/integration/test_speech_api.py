@@ -242,7 +242,12 @@ async def test_roleplay_customers_speak_with_a_voice_of_their_own_and_language(
 @pytest.mark.parametrize(
     ("audio", "content_type", "status", "code"),
     [
-        (wav_with_text("Is it optional?", seconds=1.0)[:2000], "audio/wav", 422, "unreadable_audio"),
+        (
+            wav_with_text("Is it optional?", seconds=1.0)[:2000],
+            "audio/wav",
+            422,
+            "unreadable_audio",
+        ),
         (b"\x89PNG\r\n\x1a\n" + bytes(200), "image/png", 415, "unsupported_media_type"),
         (bytes(range(256)) * 4, "application/octet-stream", 415, "unsupported_media_type"),
         (silence(1.0), "audio/wav", 422, "no_speech"),

@@ -20,6 +20,7 @@ from avataradam.entrypoints.settings import load_settings
 METHODS = ("get", "put", "post", "patch", "delete")
 PUBLIC = {"createToken", "refreshToken", "live", "ready"}
 RATE_LIMITED = {"changeOwnPassword", "createToken", "search", "sendMessage", "uploadDocument"}
+RATE_LIMITED |= {"speak", "getMessageAudio", "transcribe", "createAvatarSession"}
 PROBLEM_REF = "#/components/schemas/Problem"
 
 

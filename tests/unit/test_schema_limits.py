@@ -78,6 +78,8 @@ DOMAIN: dict[str, Limits] = {
     "ConversationCreate.scenario": {"maxLength": MAX_SCENARIO_CHARS},
     "FeedbackCreate.reason": {"maxLength": MAX_REASON_CHARS},
     "ResolveGapIn.note": {"maxLength": MAX_RESOLVE_NOTE_CHARS},
+    # Its longest is a setting (AVATARADAM_SPEECH_MAX_TEXT_CHARS): 422 above it.
+    "SpeechRequest.text": {"minLength": 1},
     "query limit": PAGE_SIZE,
     "query difficulty": DIFFICULTY,
     "ScenarioCreate.difficulty": DIFFICULTY,
@@ -147,6 +149,12 @@ API_OWN = {
         "a bound on input size: `<rubric id>/<check id>` is at most two 64-character ids "
         "and a slash; the domain accepts only an existing built-in check (422)"
     ),
+    "SpeechRequest.voice": (
+        "a bound on input size; a voice the synthesizer lacks is 422, naming its voices"
+    ),
+    "header Range": "a bound on input size; one byte range is far shorter",
+    "header If-Range": "a bound on input size; the audio's ETag is 34 characters",
+    "header If-None-Match": "a bound on input size; the audio's ETag is 34 characters",
     "DealershipUpdate.monthly_token_budget": (
         "UpdateDealership refuses a negative budget (0 = unlimited); the maximum keeps a "
         "budget within PostgreSQL's bigint"

@@ -9,6 +9,7 @@ import wave
 import pytest
 
 from avataradam.adapters.memory.speech import InMemoryRecognizer, InMemorySynthesizer
+from avataradam.domain.audio import pcm_of, wav_header
 from avataradam.domain.ports.speech import AudioTooLong, NoSpeech, UnreadableAudio
 
 SENTENCE = "The service contract is optional."
@@ -58,3 +59,19 @@ async def test_bad_audio_raises_the_ports_errors() -> None:
         writer.writeframes(b"\0\0" * 16_000)
     with pytest.raises(NoSpeech):
         await recognizer.transcribe(silence.getvalue(), content_type="audio/wav", max_duration_s=60)
+
+
+async def test_words_survive_when_sentences_samples_are_joined_into_one_stream() -> None:
+    """A use case joins sentences' samples under one header of unknown length: the
+    recogniser still hears every sentence, in order, and the whole duration."""
+    synthesizer, recognizer = InMemorySynthesizer(), InMemoryRecognizer()
+    spoken = [
+        await synthesizer.synthesize(text, voice="memory-lucia")
+        for text in ("¿Es opcional?", SENTENCE)
+    ]
+    stream = wav_header(16_000, None) + b"".join(pcm_of(s.audio)[1] for s in spoken)
+
+    heard = await recognizer.transcribe(stream, content_type="audio/wav", max_duration_s=60)
+
+    assert heard.text == f"¿Es opcional? {SENTENCE}"
+    assert heard.duration_s == pytest.approx(sum(s.duration_s for s in spoken))

@@ -10,6 +10,7 @@ WAV written whole; the bytes of the two differ only in those two size fields.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from avataradam.domain.errors import UnsupportedMediaType
 from avataradam.domain.ports.speech import UnreadableAudio
@@ -92,22 +93,24 @@ def duration_s(pcm_bytes: int, sample_rate: int) -> float:
     return pcm_bytes / BYTES_PER_FRAME / sample_rate
 
 
+def _mpeg_frame(head: bytes) -> bool:
+    """An MPEG audio frame: 11 sync bits, then a layer that is not 0 (0 is AAC's ADTS)."""
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and bool(head[1] & 0x06)
+
+
+_SIGNATURES: tuple[tuple[Callable[[bytes], bool], str], ...] = (
+    (lambda head: head[:4] == b"RIFF" and head[8:12] == b"WAVE", WAV),
+    (lambda head: head[:4] == b"OggS", OGG),
+    (lambda head: head[:4] == b"\x1a\x45\xdf\xa3", WEBM),  # EBML: WebM (or Matroska)
+    (lambda head: head[4:8] == b"ftyp", MP4),
+    (lambda head: head[:3] == b"ID3", MPEG),
+    (_mpeg_frame, MPEG),
+)
+
+
 def sniff_recording(head: bytes) -> str | None:
     """The recording type (`RECORDING_TYPES`' values) its first bytes show, else None."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return WAV
-    if head[:4] == b"OggS":
-        return OGG
-    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: WebM (or Matroska)
-        return WEBM
-    if head[4:8] == b"ftyp":
-        return MP4
-    if head[:3] == b"ID3":
-        return MPEG
-    # An MPEG audio frame: 11 sync bits, then a layer that is not 0 (0 is AAC's ADTS).
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
-        return MPEG
-    return None
+    return next((kind for test, kind in _SIGNATURES if test(head)), None)
 
 
 def recording_type(declared: str | None, head: bytes) -> str:
@@ -127,7 +130,5 @@ def recording_type(declared: str | None, head: bytes) -> str:
     if sniffed is not None:
         return sniffed
     if mimetype in UNDECLARED:
-        raise UnsupportedMediaType(
-            "the file is not WebM, Ogg, WAV, MP3 or M4A audio", field="file"
-        )
+        raise UnsupportedMediaType("the file is not WebM, Ogg, WAV, MP3 or M4A audio", field="file")
     return RECORDING_TYPES[mimetype]

@@ -248,16 +248,7 @@ class Container:
         self.delete_subscription = DeleteSubscription(uow)
         self._wire_webhook_delivery()
 
-        self.usage_budget = UsageBudget(
-            uow,
-            self.budget_ledger,
-            clock,
-            ids,
-            self.telemetry,
-            default_budget=self.settings.usage.monthly_token_budget,
-        )
-        self.get_usage = GetUsage(uow, self.usage_budget, clock)
-        self.speech = wire_speech(self, self.speech_engines)
+        self._wire_usage()
         self.knowledge_gaps = gaps = wire_knowledge_gaps(self)
         self.start_conversation = StartConversation(uow, clock, self.ids)
         self.list_conversations = ListConversations(uow)
@@ -284,6 +275,19 @@ class Container:
         )
         self.rate_message = RateMessage(uow, clock, self.ids, self.telemetry, gaps.recorder)
         self.list_feedback = ListFeedback(uow)
+
+    def _wire_usage(self) -> None:
+        """The budget, the usage report, and speech (its seconds count against it)."""
+        self.usage_budget = UsageBudget(
+            self.uow,
+            self.budget_ledger,
+            self.clock,
+            self.ids,
+            self.telemetry,
+            default_budget=self.settings.usage.monthly_token_budget,
+        )
+        self.get_usage = GetUsage(self.uow, self.usage_budget, self.clock)
+        self.speech = wire_speech(self, self.speech_engines)
 
     def _wire_reembedding(self) -> None:
         k, uow, clock = self.knowledge, self.uow, self.clock

@@ -84,12 +84,12 @@ class Speech:
                     log("speech_warm_up_failed", engine=engine.name, error_type=type(exc).__name__)
 
 
-def _adapter(module: str, name: str) -> Any:  # noqa: ANN401 -- a class or factory of a port
+def _adapter(module: str, name: str) -> Any:
     """`name` of adapter module `module` (under avataradam.adapters), imported now."""
     return getattr(importlib.import_module(f"{_ADAPTERS}.{module}"), name)
 
 
-def _local(module: str, name: str, **kwargs: object) -> Any:  # noqa: ANN401 -- a port or None
+def _local(module: str, name: str, **kwargs: object) -> Any:
     """A local engine's factory called with `kwargs`; None when the engines' module is
     not installed with this build."""
     try:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from avataradam.adapters.memory.speech import wav_with_text
 from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.app import create_app
 from tests.integration.conftest import PASSWORD, Account, Tenant, problem
@@ -105,6 +106,13 @@ ANY_USER: set[Route] = {
     # Every member once the dealership opted in; else 403 `feature_disabled`, which is
     # past the role check.
     ("GET", "/v1/analytics/leaderboard"),
+    # Speech: anyone speaks and transcribes; a reply's audio is its conversation's
+    # owner's (another's answers 404); no avatar provider here: `feature_disabled`.
+    ("POST", "/v1/speech"),
+    ("GET", "/v1/speech/voices"),
+    ("GET", "/v1/messages/{message_id:uuid}/audio"),
+    ("POST", "/v1/transcriptions"),
+    ("POST", "/v1/avatar/sessions"),
 }
 
 
@@ -176,6 +184,10 @@ def _request(route: Route, ids: dict[str, str]) -> dict[str, Any]:
             "json": {"content": "Hello"}
         },
         ("POST", "/v1/messages/{message_id:uuid}/feedback"): {"json": {"rating": "up"}},
+        ("POST", "/v1/speech"): {"json": {"text": "Is it optional?"}},
+        ("POST", "/v1/transcriptions"): {
+            "files": {"file": ("rogue.wav", wav_with_text("Is it optional?", seconds=0.5))}
+        },
         ("POST", "/v1/auth/logout"): {"json": {"refresh_token": "not-a-session"}},
         ("POST", "/v1/admin/dealerships/{dealership_id:uuid}/reembeddings"): {"json": {}},
         ("POST", "/v1/analytics/knowledge-gaps/{gap_id:uuid}/resolve"): {

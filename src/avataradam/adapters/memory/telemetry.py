@@ -10,9 +10,9 @@ from avataradam.domain.model import Stage
 
 class InMemoryTelemetry:
     """Exposes `events`, `cache_results`, `rate_limits`, `spans`, `stages` with
-    `stage_seconds` (each stage's time as reported, failed runs included),
-    `budget_refusals`, `budget_alerts`, and speech's `first_audio`, `speech_seconds` and
-`speech_failures` for assertions."""
+        `stage_seconds` (each stage's time as reported, failed runs included),
+        `budget_refusals`, `budget_alerts`, and speech's `first_audio`, `speech_seconds` and
+    `speech_failures` for assertions."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, object]]] = []

@@ -231,7 +231,10 @@ class _Speaking:
                 code = getattr(spoken.error, "code", "internal_error")
                 self._telemetry.speech_failed("synthesize", str(code))
                 self._telemetry.event(
-                    "speech_failed", engine=synthesizer.name, code=str(code), spoken_s=spoken.seconds
+                    "speech_failed",
+                    engine=synthesizer.name,
+                    code=str(code),
+                    spoken_s=spoken.seconds,
                 )
             if not spoken.pcm:
                 await self._accounting.release(hold)
@@ -551,7 +554,9 @@ class StartAvatarSession:
     async def __call__(self, principal: Principal) -> AvatarSession:  # noqa: ARG002 -- any user
         provider = self._engines.avatar
         if provider is None:
-            raise FeatureDisabled("no avatar provider is configured on this server", feature="avatar")
+            raise FeatureDisabled(
+                "no avatar provider is configured on this server", feature="avatar"
+            )
         try:
             return await provider.create_session(avatar_id=self._engines.avatar_id, voice=None)
         except DomainError as exc:

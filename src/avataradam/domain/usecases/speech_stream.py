@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from avataradam.domain.audio import duration_s, pcm_of, wav_header
-from avataradam.domain.ports.speech import SpeechSynthesizer, SpeechUnavailable
+from avataradam.domain.ports.speech import Speech, SpeechSynthesizer, SpeechUnavailable
 from avataradam.domain.ports.system import Clock
 
 
@@ -124,11 +124,7 @@ class Synthesis:
         self._speaking = True
         try:
             for sentence in self._sentences:
-                speech = await self._synthesizer.synthesize(sentence, voice=self._voice)
-                rate, pcm = pcm_of(speech.audio)
-                if self.sample_rate and rate != self.sample_rate:
-                    raise SpeechUnavailable("the synthesizer changed its sample rate mid-reply")
-                self.sample_rate = rate
+                pcm = self._samples(await self._synthesizer.synthesize(sentence, voice=self._voice))
                 parts.append(pcm)
                 self._queue.put_nowait(pcm)
         except asyncio.CancelledError:
@@ -143,6 +139,13 @@ class Synthesis:
             await self._end(parts, started, error=error, complete=error is None)
         finally:
             self._queue.put_nowait(_END)  # after on_end: a reader at the end finds it done
+
+    def _samples(self, speech: Speech) -> bytes:
+        rate, pcm = pcm_of(speech.audio)
+        if self.sample_rate and rate != self.sample_rate:
+            raise SpeechUnavailable("the synthesizer changed its sample rate mid-reply")
+        self.sample_rate = rate
+        return pcm
 
     async def _end(
         self, parts: list[bytes], started: float, *, error: Exception | None, complete: bool

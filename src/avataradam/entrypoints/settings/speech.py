@@ -76,9 +76,9 @@ class SpeechSettings(msgspec.Struct, frozen=True, kw_only=True):
                 )
         if self.avatar_provider == "heygen" and not self.heygen_api_key:
             raise ValueError("avatar_provider=heygen needs AVATARADAM_SPEECH_HEYGEN_API_KEY")
-        if self.heygen_api_key and self.avatar_provider in ("auto", "heygen"):
-            if not self.heygen_avatar_id:
-                raise ValueError("HeyGen needs AVATARADAM_SPEECH_HEYGEN_AVATAR_ID")
+        heygen = self.heygen_api_key and self.avatar_provider in ("auto", "heygen")
+        if heygen and not self.heygen_avatar_id:
+            raise ValueError("HeyGen needs AVATARADAM_SPEECH_HEYGEN_AVATAR_ID")
 
     def synthesizer_engine(self) -> SynthesizerChoice:
         """The engine `synthesizer` names once `auto` is resolved by the keys set;

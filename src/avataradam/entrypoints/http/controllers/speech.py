@@ -3,7 +3,8 @@ sessions (issue 20)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
@@ -11,7 +12,14 @@ from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
-from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import (
+    Body,
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    KwargDefinition,
+)
 from litestar.response import Stream
 from litestar.status_codes import (
     HTTP_200_OK,
@@ -32,7 +40,6 @@ from avataradam.entrypoints.http.schemas.common import to_out
 from avataradam.entrypoints.http.schemas.speech import (
     AvatarSessionOut,
     SpeechRequest,
-    TranscriptionForm,
     TranscriptOut,
     VoiceOut,
     VoicesOut,
@@ -78,6 +85,23 @@ IfNoneMatchHeader = Annotated[
 ]
 
 
+@dataclass
+class TranscriptionForm:
+    file: Annotated[
+        UploadFile,
+        KwargDefinition(
+            description=(
+                "The recording: WebM or Ogg (Opus, as browsers record), WAV, MP3 or M4A; "
+                "judged by its bytes. 10 MiB and 60 s at most by default."
+            )
+        ),
+    ]
+    language: Annotated[
+        Literal["en", "es"] | None,
+        KwargDefinition(description="The language spoken, when known; else detected."),
+    ] = None
+
+
 def _streamed(audio: SpeechAudio, *, cache_control: str) -> Stream:
     headers = {"Cache-Control": cache_control, "X-Voice": audio.voice}
     return Stream(audio.chunks(), media_type=audio.content_type, headers=headers)
@@ -87,9 +111,7 @@ async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
     """The whole upload, refused (413 `file_too_large`) past `max_bytes`."""
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise FileTooLarge(
-            f"the recording exceeds the limit of {max_bytes} bytes", field="file"
-        )
+        raise FileTooLarge(f"the recording exceeds the limit of {max_bytes} bytes", field="file")
     return data
 
 
@@ -147,7 +169,9 @@ class SpeechController(Controller):
         sync_to_thread=False,
         responses=problems(403),
     )
-    def voices(self, principal: CurrentPrincipal, container: NamedDependency[Container]) -> VoicesOut:
+    def voices(
+        self, principal: CurrentPrincipal, container: NamedDependency[Container]
+    ) -> VoicesOut:
         found = container.speech.voices(principal)
         return VoicesOut(
             engine=found.engine,
@@ -172,15 +196,15 @@ class SpeechController(Controller):
             "message is 422. The first play's seconds count against the budget (429)."
         ),
         response_headers=[
-            ResponseHeader(name="ETag", description="Stored audio: its tag.", documentation_only=True),
+            ResponseHeader(
+                name="ETag", description="Stored audio: its tag.", documentation_only=True
+            ),
             ResponseHeader(
                 name="Cache-Control",
                 description="`private, max-age=…` when stored, `no-store` when streamed.",
                 documentation_only=True,
             ),
-            ResponseHeader(
-                name="Accept-Ranges", description="`bytes`.", documentation_only=True
-            ),
+            ResponseHeader(name="Accept-Ranges", description="`bytes`.", documentation_only=True),
         ],
         responses={
             HTTP_200_OK: _WAV_RESPONSE,

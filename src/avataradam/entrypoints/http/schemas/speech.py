@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
-from litestar.datastructures import UploadFile
-from litestar.params import KwargDefinition
 
 MAX_VOICE_ID_CHARS = 100
 
@@ -21,7 +18,9 @@ class SpeechRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
                 "What to say: at most `AVATARADAM_SPEECH_MAX_TEXT_CHARS` characters (2000 by "
                 "default; more is 422)."
             ),
-            examples=["The service contract is optional, and it covers repairs after the warranty."],
+            examples=[
+                "The service contract is optional, and it covers repairs after the warranty."
+            ],
         ),
     ]
     voice: (
@@ -70,20 +69,3 @@ class AvatarSessionOut(msgspec.Struct, frozen=True, kw_only=True):
     """ISO 8601, UTC."""
     url: str | None = None
     """The provider's realtime endpoint, when it names one."""
-
-
-@dataclass
-class TranscriptionForm:
-    file: Annotated[
-        UploadFile,
-        KwargDefinition(
-            description=(
-                "The recording: WebM or Ogg (Opus, as browsers record), WAV, MP3 or M4A; "
-                "judged by its bytes. 10 MiB and 60 s at most by default."
-            )
-        ),
-    ]
-    language: Annotated[
-        Literal["en", "es"] | None,
-        KwargDefinition(description="The language spoken, when known; else detected."),
-    ] = None
