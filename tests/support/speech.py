@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from avataradam.adapters.speech.local import local_recognizer, local_synthesizer
+from avataradam.adapters.speech.local import local_recognizer, local_synthesizer, piper_venv
+from avataradam.adapters.speech.piper import PiperSynthesizer, find_piper_voices
 from avataradam.adapters.speech.whisper import FasterWhisperRecognizer
 from avataradam.domain.ports.speech import SpeechRecognizer, SpeechSynthesizer
+from ops.harness import processes
 from tests.conftest import IN_CI
 
 CODECS = {"webm": "libopus", "ogg": "libopus", "mp3": "libmp3lame"}
@@ -32,7 +34,9 @@ def missing(what: str) -> None:
 
 
 def synthesizer(engine: str) -> SpeechSynthesizer:
-    """A new local synthesizer `engine` (`piper`, `espeak-ng`); the caller closes it."""
+    """A new local synthesizer `engine` (`piper`, `espeak-ng`) as the factory makes it;
+    the caller closes it. Piper's processes carry this run's mark, so the session's
+    leftover check sees any left running."""
     if engine not in {"piper", "espeak-ng"}:
         raise ValueError(f"no local synthesizer {engine!r}")
     made = local_synthesizer("piper" if engine == "piper" else "espeak-ng")
@@ -40,6 +44,13 @@ def synthesizer(engine: str) -> SpeechSynthesizer:
         missing(engine)
     assert made is not None
     assert made.name == engine
+    if isinstance(made, PiperSynthesizer):
+        venv = piper_venv()
+        return PiperSynthesizer(
+            executable=venv / "bin" / "piper",
+            voices=find_piper_voices(venv),
+            environment={processes.RUN_MARK: processes.mark_run()},
+        )
     return made
 
 

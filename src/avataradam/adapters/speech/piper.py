@@ -27,7 +27,7 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -137,10 +137,13 @@ class _Died(Exception):
 class _PiperProcess:
     """One `piper` process speaking one voice; `speak` is serialised by its lock."""
 
-    def __init__(self, executable: Path, voice: PiperVoice, output_dir: Path) -> None:
+    def __init__(
+        self, executable: Path, voice: PiperVoice, output_dir: Path, environment: dict[str, str]
+    ) -> None:
         self._executable = executable
         self._voice = voice
         self._output_dir = output_dir
+        self._environment = environment
         self._process: asyncio.subprocess.Process | None = None
         self.lock = asyncio.Lock()
 
@@ -180,11 +183,11 @@ class _PiperProcess:
         stdin, stderr = process.stdin, process.stderr
         if stdin is None or stderr is None:  # never: both are pipes
             raise _Died("no pipes")
-        try:
+        # A process that already ended has closed its input: what it logged before it
+        # ended (read below, to the end) says why.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             stdin.write(line.encode() + b"\n")
             await stdin.drain()
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise _Died("its input is closed") from exc
         tail: list[str] = []
         while True:
             try:
@@ -218,8 +221,7 @@ class _PiperProcess:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                # Only what Piper needs: none of our settings or secrets.
-                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUTF8": "1"},
+                env=self._environment,
                 limit=1024 * 1024,
             )
         except OSError as exc:
@@ -255,15 +257,29 @@ class PiperSynthesizer:
     dies (the next request starts it again), writes no WAV, or takes longer than
     `timeout_s` seconds (it is then killed). Text without a letter or digit is not
     spoken: the answer is a WAV of no frames. Call `aclose` to stop the processes.
+
+    Piper's environment holds only PATH, LANG and PYTHONUTF8, plus `environment`.
     """
 
     name = "piper"
 
     def __init__(
-        self, *, executable: Path, voices: Sequence[PiperVoice], timeout_s: float = 60.0
+        self,
+        *,
+        executable: Path,
+        voices: Sequence[PiperVoice],
+        timeout_s: float = 60.0,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         if not voices:
             raise ValueError("a PiperSynthesizer needs at least one voice")
+        # Only what Piper needs, none of our settings or secrets; `environment` adds to it.
+        self._environment = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHONUTF8": "1",
+            **(environment or {}),
+        }
         self._executable = executable
         self._by_id = {piper_voice.voice.id: piper_voice for piper_voice in voices}
         self._voices = tuple(piper_voice.voice for piper_voice in voices)
@@ -314,6 +330,8 @@ class PiperSynthesizer:
         if process is None:
             if self._output_dir is None:
                 self._output_dir = Path(tempfile.mkdtemp(prefix="avataradam-piper-"))
-            process = _PiperProcess(self._executable, self._by_id[voice], self._output_dir)
+            process = _PiperProcess(
+                self._executable, self._by_id[voice], self._output_dir, self._environment
+            )
             self._processes[voice] = process
         return process
