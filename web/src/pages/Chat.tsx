@@ -6,6 +6,14 @@ import { navigate, useSession } from "../app";
 import { CitedText } from "../components/Citations";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Feedback } from "../components/Feedback";
+import {
+  MicButton,
+  MuteSwitch,
+  PlayButton,
+  ReplyAudio,
+  useReplyPlayer,
+  useSpeechFeatures,
+} from "../components/Voice";
 
 interface Shown {
   key: string;
@@ -17,6 +25,8 @@ interface Shown {
   streaming?: boolean;
   /** A send that failed: the error and the text to send again. */
   failed?: { error: unknown; content: string };
+  /** Said by voice (push-to-talk) rather than typed. */
+  spoken?: boolean;
 }
 
 function label(c: Conversation): string {
@@ -106,7 +116,12 @@ export function ConversationView(props: { id: string; who?: string }) {
   const [draft, setDraft] = useState("");
   const [sending, setSending] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [language, setLanguage] = useState<string | undefined>(undefined);
+  const [speech, setSpeech] = useSpeechFeatures();
+  const [voiceNote, setVoiceNote] = useState<string | null>(null);
+  const player = useReplyPlayer();
   const end = useRef<HTMLDivElement>(null);
+  const speaker = props.who ?? "Adam";
 
   async function load() {
     setLoadError(null);
@@ -116,6 +131,8 @@ export function ConversationView(props: { id: string; who?: string }) {
         scope.path(`/v1/conversations/${props.id}`),
       );
       setMessages(detail.messages.map((m) => shown(m)));
+      // A roleplay customer speaks one language: the recogniser is told it.
+      setLanguage(detail.mode === "roleplay" ? detail.language : undefined);
     } catch (caught) {
       setLoadError(caught);
     }
@@ -130,13 +147,14 @@ export function ConversationView(props: { id: string; who?: string }) {
     setMessages((all) => all.map((m) => (m.key === key ? change(m) : m)));
   }
 
-  async function send(content: string, retryOf?: string) {
+  async function send(content: string, retryOf?: string, spoken = false) {
     setSending(true);
+    player.stop();
     const userKey = retryOf ?? `u-${Date.now()}`;
     const replyKey = `a-${Date.now()}`;
     setMessages((all) => [
       ...all.filter((m) => m.key !== userKey),
-      { key: userKey, role: "user", content, sources: [] },
+      { key: userKey, role: "user", content, sources: [], spoken },
       { key: replyKey, role: "assistant", content: "", sources: [], streaming: true },
     ]);
     try {
@@ -152,6 +170,7 @@ export function ConversationView(props: { id: string; who?: string }) {
       );
       update(replyKey, () => shown(stored, replyKey));
       setNotice(stored.model?.notice ?? null);
+      if (speech.synthesizer) void player.play(stored.id, { automatic: true });
     } catch (caught) {
       setMessages((all) =>
         all
@@ -169,18 +188,28 @@ export function ConversationView(props: { id: string; who?: string }) {
       <ol class="messages" aria-live="polite">
         {messages.map((m) => (
           <li key={m.key} class={`message ${m.role}`}>
-            <span class="who">{m.role === "user" ? "You" : (props.who ?? "Adam")}</span>
+            <span class="who">
+              {m.role === "user" ? "You" : speaker}
+              {m.spoken && <span class="muted"> (spoken)</span>}
+            </span>
             {m.role === "assistant" ? (
               <CitedText content={m.content} sources={m.sources} />
             ) : (
               <p class="text">{m.content}</p>
             )}
-            {m.streaming && <span class="muted">Adam is answering…</span>}
+            {m.streaming && <span class="muted">{speaker} is answering…</span>}
+            {m.role === "assistant" && m.id && !m.streaming && speech.synthesizer && (
+              <PlayButton player={player} messageId={m.id} who={speaker} />
+            )}
             {m.role === "assistant" && m.id && !m.streaming && <Feedback messageId={m.id} />}
             {m.failed && (
               <ErrorMessage
                 error={m.failed.error}
-                onRetry={sending ? undefined : () => send(m.failed?.content ?? m.content, m.key)}
+                onRetry={
+                  sending
+                    ? undefined
+                    : () => send(m.failed?.content ?? m.content, m.key, Boolean(m.spoken))
+                }
               />
             )}
           </li>
@@ -192,41 +221,66 @@ export function ConversationView(props: { id: string; who?: string }) {
           {notice}
         </p>
       )}
-      <form
-        class="composer"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const content = draft.trim();
-          if (!content || sending) return;
-          setDraft("");
-          void send(content);
-        }}
-      >
-        <label for="composer" class="visually-hidden">
-          {props.who === "Customer" ? "Your words to the customer" : "Your message to Adam"}
-        </label>
-        <textarea
-          id="composer"
-          rows={2}
-          maxLength={4000}
-          placeholder={
-            props.who === "Customer"
-              ? "Greet the customer and present the menu"
-              : "Ask Adam, e.g. How do I present GAP?"
-          }
-          value={draft}
-          onInput={(e) => setDraft(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey) {
-              e.preventDefault();
-              e.currentTarget.form?.requestSubmit();
-            }
+      <ReplyAudio player={player} />
+      <div class="compose-area">
+        {(speech.synthesizer || speech.recognizer || voiceNote) && (
+          <div class="voice-bar">
+            {speech.recognizer && (
+              <MicButton
+                language={language}
+                disabled={sending}
+                onStart={() => player.stop()}
+                onTranscript={(text) => void send(text, undefined, true)}
+                onDisabled={(why) => {
+                  setSpeech({ ...speech, recognizer: null });
+                  setVoiceNote(why);
+                }}
+              />
+            )}
+            {speech.synthesizer && <MuteSwitch player={player} />}
+            {voiceNote && (
+              <p class="muted" role="note">
+                {voiceNote} You can still type.
+              </p>
+            )}
+          </div>
+        )}
+        <form
+          class="composer"
+          onSubmit={(event) => {
+            event.preventDefault();
+            const content = draft.trim();
+            if (!content || sending) return;
+            setDraft("");
+            void send(content);
           }}
-        />
-        <button type="submit" class="primary" disabled={sending || !draft.trim()}>
-          Send
-        </button>
-      </form>
+        >
+          <label for="composer" class="visually-hidden">
+            {props.who === "Customer" ? "Your words to the customer" : "Your message to Adam"}
+          </label>
+          <textarea
+            id="composer"
+            rows={2}
+            maxLength={4000}
+            placeholder={
+              props.who === "Customer"
+                ? "Greet the customer and present the menu"
+                : "Ask Adam, e.g. How do I present GAP?"
+            }
+            value={draft}
+            onInput={(e) => setDraft(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey) {
+                e.preventDefault();
+                e.currentTarget.form?.requestSubmit();
+              }
+            }}
+          />
+          <button type="submit" class="primary" disabled={sending || !draft.trim()}>
+            Send
+          </button>
+        </form>
+      </div>
     </section>
   );
 }

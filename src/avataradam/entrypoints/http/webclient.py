@@ -13,7 +13,9 @@ directory; everything else goes to the API untouched, so API routes always win.
 - Without a build (`index.html` absent), every such path answers 503 with a short HTML
   page saying how to build it; the API works as ever.
 - Every answer carries a Content-Security-Policy allowing only the page's own origin
-  (no inline script or style, no framing), `X-Content-Type-Options: nosniff`,
+  (no inline script or style, no framing; media also from `blob:` URLs, through which
+  the client plays spoken replies it fetched with the bearer header),
+  `X-Content-Type-Options: nosniff`,
   `Referrer-Policy: no-referrer` and `X-Frame-Options: DENY`.
 """
 
@@ -38,8 +40,8 @@ API_PREFIXES = ("/v1", "/health", "/metrics", "/schema", "/docs")
 IMMUTABLE = "public, max-age=31536000, immutable"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CSP.encode()),

@@ -1,0 +1,142 @@
+/**
+ * The speech API: what the server can do (`GET /v1/speech/voices`), a recording turned
+ * into text (`POST /v1/transcriptions`), and a stored reply's audio
+ * (`GET /v1/messages/{id}/audio`). Audio is fetched with the bearer header and handed
+ * to an `<audio>` element as a blob URL: an `<audio src>` cannot send the header.
+ */
+import { type ApiClient, ApiError, NetworkError, problemOf } from "./client";
+
+export interface SpeechVoice {
+  id: string;
+  language: string;
+  gender: string;
+}
+
+/** What speech the server offers (from `GET /v1/speech/voices`). */
+export interface SpeechFeatures {
+  voices: SpeechVoice[];
+  /** Adam's voice id. */
+  adam: string | null;
+  /** The text-to-speech engine, or null when replies cannot be spoken. */
+  synthesizer: string | null;
+  /**
+   * The speech-to-text engine, null when there is no push-to-talk, or `UNKNOWN_ENGINE`
+   * when the server does not say (the button is offered; a 403 `feature_disabled` from
+   * `POST /v1/transcriptions` then removes it).
+   */
+  recognizer: string | null;
+}
+
+export const UNKNOWN_ENGINE = "unknown";
+
+export const SPEECH_OFF: SpeechFeatures = {
+  voices: [],
+  adam: null,
+  synthesizer: null,
+  recognizer: null,
+};
+
+/** `POST /v1/transcriptions` answer. */
+export interface Transcription {
+  text: string;
+  language: string;
+  /** Seconds of audio heard. */
+  duration_s: number;
+}
+
+/** The answer of `GET /v1/speech/voices`, in either of the shapes the API has used. */
+interface VoicesAnswer {
+  voices?: SpeechVoice[];
+  items?: SpeechVoice[];
+  adam?: string | null;
+  adam_voice?: string | null;
+  synthesizer?: string | null;
+  engine?: string | null;
+  recognizer?: string | null;
+}
+
+/**
+ * What the server can do. 403 `feature_disabled` means no synthesiser (nothing is
+ * spoken) while transcription may still be on; a server without speech at all (404: no
+ * such route) or one that cannot be asked right now answers `SPEECH_OFF`, and the
+ * client offers text only, as before.
+ */
+export async function loadSpeechFeatures(client: ApiClient): Promise<SpeechFeatures> {
+  try {
+    const body = await client.request<VoicesAnswer>("GET", "/v1/speech/voices");
+    const voices = body.voices ?? body.items;
+    return {
+      voices: Array.isArray(voices) ? voices : [],
+      adam: body.adam ?? body.adam_voice ?? null,
+      synthesizer: body.synthesizer ?? body.engine ?? null,
+      recognizer: "recognizer" in body ? (body.recognizer ?? null) : UNKNOWN_ENGINE,
+    };
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "feature_disabled") {
+      return { ...SPEECH_OFF, recognizer: UNKNOWN_ENGINE };
+    }
+    return SPEECH_OFF;
+  }
+}
+
+const EXTENSIONS: Record<string, string> = {
+  "audio/webm": "webm",
+  "audio/ogg": "ogg",
+  "audio/mp4": "m4a",
+  "audio/mpeg": "mp3",
+  "audio/wav": "wav",
+  "audio/x-wav": "wav",
+};
+
+/** A file name for a recording of media type `type` (parameters ignored). */
+export function recordingName(type: string): string {
+  const bare = type.split(";")[0]?.trim().toLowerCase() ?? "";
+  return `speech.${EXTENSIONS[bare] ?? "webm"}`;
+}
+
+/**
+ * Sends `recording` (as the browser's MediaRecorder made it, e.g.
+ * `audio/webm;codecs=opus`) for transcription; `language` (`en`, `es`) when known;
+ * `scoped` adds a super admin's `dealership_id`.
+ * Throws `ApiError` with the problem's `code` and `detail` (413 `payload_too_large` or
+ * `audio_too_long`, 415 `unsupported_media_type`, 422 `unreadable_audio` or `no_speech`,
+ * 403 `feature_disabled`) or `NetworkError`.
+ */
+export async function transcribe(
+  client: ApiClient,
+  recording: Blob,
+  language?: string,
+  scoped: (path: string) => string = (path) => path,
+): Promise<Transcription> {
+  const form = new FormData();
+  form.append("file", recording, recordingName(recording.type));
+  if (language) form.append("language", language);
+  const response = await client.raw(scoped("/v1/transcriptions"), {
+    method: "POST",
+    headers: { accept: "application/json" },
+    body: form,
+  });
+  if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+  return (await response.json()) as Transcription;
+}
+
+/**
+ * Whether sending the same recording again may succeed: the network or the server
+ * failed (5xx such as 503 `speech_unavailable`, 408, 429), not the audio itself.
+ */
+export function retryable(error: unknown): boolean {
+  if (error instanceof NetworkError) return true;
+  return error instanceof ApiError && (error.status >= 500 || [408, 429].includes(error.status));
+}
+
+/** The path of a stored message's audio (Adam's voice, or the roleplay customer's). */
+export function messageAudioPath(messageId: string): string {
+  return `/v1/messages/${encodeURIComponent(messageId)}/audio`;
+}
+
+/** The audio at `path` (a WAV blob); throws `ApiError` or `NetworkError`. */
+export async function fetchAudio(client: ApiClient, path: string): Promise<Blob> {
+  const response = await client.raw(path, { headers: { accept: "audio/wav, audio/*" } });
+  if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+  return await response.blob();
+}
