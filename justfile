@@ -127,7 +127,7 @@ run-llm: setup setup-llm
     {{py}} avataradam migrate
     bash ops/local-llm.sh run
 
-# Benchmark suite (issues 8, 12, 15, 16, 18): real stack, every measurement, JSON + Markdown + plots in bench/results/ (< 20 min, ~5 more for the 1.5B chat model when `just setup-llm` installed it, and the analytics bench after).
+# Benchmark suite (issues 8, 12, 15, 16, 18, 20): real stack, every measurement, JSON + Markdown + plots in bench/results/ (< 20 min, ~5 more for the 1.5B chat model when `just setup-llm` installed it, ~8-25 more for speech and the voice turn end to end with the 1.5B model, depending on load, and the analytics bench after).
 bench:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run
@@ -137,7 +137,7 @@ bench:
 bench-analytics scale="1":
     .venv/bin/python -m bench.analytics --scale {{scale}}
 
-# Benchmark suite, fewer and shorter repetitions, for development (< 3 min, and ~4 more for the 1.5B chat model when installed).
+# Benchmark suite, fewer and shorter repetitions, for development (< 3 min, and ~4 more for the 1.5B chat model when installed; the voice turn end to end is left to `just bench` and `just bench-speech`).
 bench-quick:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --quick
@@ -167,7 +167,7 @@ bench-scoring:
 bench-support:
     .venv/bin/python -m bench.support
 
-# Local speech engines only (issue 20, after `just setup-speech`): speech-to-text real-time factor (faster-whisper, Whisper base) and text-to-speech time to first audio and real-time factor (Piper vs espeak-ng); in-process, a few minutes.
+# Speech only (issue 20, after `just setup-speech`): speech-to-text real-time factor (faster-whisper, Whisper base) and text-to-speech time to first audio and real-time factor (Piper vs espeak-ng), in-process; then a voice turn end to end through a real API and worker, trainee stops speaking -> first audio of the reply, p50/p95 for the extractive and the local generative model (the 1.5B after `just setup-llm`, else SmolLM2-135M) against the in-memory engines (8 min at load 3 with the 1.5B model, 23 at load 7).
 bench-speech:
     .venv/bin/python -m bench.run --only speech
 

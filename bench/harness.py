@@ -105,18 +105,22 @@ class Bench:
 
 
 @asynccontextmanager
-async def standalone(prefix: str, env: Mapping[str, str] | None = None) -> AsyncIterator[Bench]:
-    """A quick-mode `Bench` on a Redis and a database of its own (production settings
-    with `env` over them) and the product's container started, for the single-purpose
-    tools (`bench.profiling`, `bench.cpu_split`); on exit every process it started is
-    stopped, the container closed, the database dropped and Redis stopped."""
+async def standalone(
+    prefix: str, env: Mapping[str, str] | None = None, *, quick: bool = True
+) -> AsyncIterator[Bench]:
+    """A `Bench` (quick mode unless `quick` is false) on a Redis and a database of its
+    own (production settings with `env` over them) and the product's container started,
+    for the single-purpose tools (`bench.profiling`, `bench.cpu_split`) and the phases
+    that need a stack with nothing left queued by others (`bench/phases/voice.py`); on
+    exit every process it started is stopped, the container closed, the database
+    dropped and Redis stopped."""
     log_dir = Path(tempfile.mkdtemp(prefix=prefix))
     bench_redis = BenchRedis().start()
     db = BenchDatabase().create()
     settings_env = base_environment(db.url, bench_redis.url) | dict(env or {})
     container = build_container(load_settings(settings_env, env_file=None))
     await container.start()
-    b = Bench(quick=True, only=None, log_dir=log_dir, db=db, env=settings_env, container=container)
+    b = Bench(quick=quick, only=None, log_dir=log_dir, db=db, env=settings_env, container=container)
     try:
         yield b
     finally:

@@ -14,7 +14,7 @@ with the labelled transcripts (`bench/phases/scoring.py`, in-process, `--only sc
 then the local speech engines' real-time factors and time to first audio
 (`bench/phases/speech.py`, in-process, `--only speech`; after `just setup-speech`) and
 a voice turn end to end over the API, trainee stops speaking -> first audio of the reply,
-per chat model (`bench/phases/voice.py`; `--only speech` starts the worker it needs),
+per chat model (`bench/phases/voice.py`, on a database, Redis and worker of its own),
 and writes `bench/results/<date>[-quick|-search|-ingest|-restart|...].json` plus a
 Markdown report with plots.
 """

@@ -27,17 +27,19 @@ repetition plays one training and one roleplay turn, so a change of the shared h
 load falls on both; one turn of each, unmeasured, comes first (engines and prompts used
 for the first time) and is reported apart.
 
-Each setup is its own `avataradam serve` (Granian, the product's default) on the run's
-database, Redis and worker, with the demo dealership's F&I knowledge base
-(`src/avataradam/demo_kb/`, 8 documents) in a dealership of its own:
+Each setup is its own `avataradam serve` (Granian, the product's default), one after
+the other, on a database, Redis and worker of the phase's own (`harness.standalone`:
+nothing the earlier phases left queued runs meanwhile), with the demo dealership's F&I
+knowledge base (`src/avataradam/demo_kb/`, 8 documents) in a dealership:
 
 - `memory`, the baseline: the in-memory speech engines (a tone carrying the words,
-  nothing computed; the recording is a WAV of the same length carrying the line) and
-  the extractive model. It is the same route code, HTTP, storage, budget holds and chat
-  model as `extractive` with speech that costs nothing, so `extractive` ÷ `memory` is
-  what the local speech engines multiply a spoken turn by, and `memory` alone is the
-  floor the product's own path sets; STT alone (bench/phases/speech.py) would leave out
-  the reply and the first audio, a third of the turn.
+  made in milliseconds; the recording is a WAV of the same length carrying the line)
+  and the extractive model. It is the same route code, HTTP, storage, budget holds and
+  chat model as `extractive` with speech that costs next to nothing, so `extractive` ÷
+  `memory` is what the local speech engines multiply a spoken turn by, and `memory`
+  alone is the floor the product's own path sets. STT alone (bench/phases/speech.py)
+  would be no baseline for the whole turn: it leaves out the reply and its first audio,
+  which a turn pays whatever the engines.
 - `extractive`: Piper and faster-whisper (Whisper base) and the extractive model;
 - `local`: the same engines with `AVATARADAM_CHAT_MODEL=local`: the 1.5B model when
   `just setup-llm` installed it, else SmolLM2-135M (`just setup-llm-test`: the tests'
@@ -67,7 +69,7 @@ from avataradam.adapters.memory.speech import wav_with_text
 from avataradam.adapters.speech.local import local_recognizer, local_synthesizer
 from avataradam.domain.audio import duration_s, pcm_of
 from avataradam.entrypoints.demo_content import knowledge_base
-from bench.harness import Account, Bench
+from bench.harness import Account, Bench, standalone
 from bench.phases import llm
 from bench.phases.speech import SHORT_TURN, stats, webm
 from bench.seeding import new_tenant, super_admin, upload, wait_ready
@@ -553,35 +555,41 @@ async def phase_voice(b: Bench) -> None:
         b.results["voice"] = {"skipped": "run `just setup-speech` first"}
         return
     spoken, twins = made
-    if b.worker is None or not b.worker.running():  # `--only speech` starts no stack
-        b.start_worker("worker-voice")
     chosen, left_out = setups(b.quick)
     turns = TURNS if not b.quick else QUICK_TURNS
     results: dict[str, Any] = {}
-    user: Account | None = None
     knowledge: dict[str, Any] = {}
-    for setup in chosen:
-        server = b.start_server(f"api-voice-{setup.key}", None, environment=setup.environment)
-        try:
-            started = time.perf_counter()
-            await _ready(server)
-            ready_s = round(time.perf_counter() - started, 1)
-            async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as http:
-                if user is None:
-                    tenant = await new_tenant(http, await super_admin(b, http), "Bench Voice")
-                    started = time.perf_counter()
-                    chunks = await load_demo_knowledge(http, tenant.admin, tenant.user)
-                    knowledge = {
-                        "documents": len(knowledge_base()),
-                        "chunks": chunks,
-                        "load_s": round(time.perf_counter() - started, 1),
-                    }
-                    user = tenant.user
-                clips = twins if setup.key == BASELINE else spoken
-                result = await measure(http, user, setup, clips, turns)
-            results[setup.key] = {"ready_after_start_s": ready_s, **result}
-        finally:
-            b.stop(server)
+    # A stack of its own: the run's worker was stopped with dozens of 5 MB PDFs queued
+    # (item 5), which a worker started now would ingest first, on the measured CPU.
+    async with standalone("avataradam-bench-voice-", quick=b.quick) as stack:
+        print(f"[bench] voice logs in {stack.log_dir}", flush=True)
+        stack.start_worker()
+        user: Account | None = None
+        for setup in chosen:
+            server = stack.start_server(
+                f"api-voice-{setup.key}", None, environment=setup.environment
+            )
+            try:
+                started = time.perf_counter()
+                await _ready(server)
+                ready_s = round(time.perf_counter() - started, 1)
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as http:
+                    if user is None:
+                        root = await super_admin(stack, http)
+                        tenant = await new_tenant(http, root, "Bench Voice")
+                        started = time.perf_counter()
+                        chunks = await load_demo_knowledge(http, tenant.admin, tenant.user)
+                        knowledge = {
+                            "documents": len(knowledge_base()),
+                            "chunks": chunks,
+                            "load_s": round(time.perf_counter() - started, 1),
+                        }
+                        user = tenant.user
+                    clips = twins if setup.key == BASELINE else spoken
+                    result = await measure(http, user, setup, clips, turns)
+                results[setup.key] = {"ready_after_start_s": ready_s, **result}
+            finally:
+                stack.stop(server)
     b.results["voice"] = assemble(
         results, turns=turns, recorded=spoken, knowledge=knowledge, left_out=left_out
     )
@@ -618,7 +626,8 @@ def section(result: dict[str, Any] | None) -> list[str]:
         "Seconds, p50 / p95; reply = message sent → `done` (its first text at p50); first "
         "audio = audio asked for → first samples; ÷ baseline = the whole turn's p50 ÷ the "
         "in-memory engines' (same route code, HTTP, storage and extractive model, speech "
-        "that costs nothing).",
+        "that costs next to nothing); speech share = (transcription + first audio) ÷ the "
+        "whole, at p50.",
         "",
         "| chat model | speech | mode | stopped speaking → first audio | transcription "
         "| reply (first text p50) | first audio | ÷ baseline | speech share | load (1 min) |",
