@@ -136,6 +136,7 @@ async def test_voices_name_adams_and_an_unknown_voice_is_refused_listing_them(
     assert voices.status_code == 200, voices.text
     assert voices.json()["engine"] == "memory"
     assert voices.json()["adam_voice"] == "memory-adam"
+    assert voices.json()["recognizer"] == "memory"
     assert {"id": "memory-lucia", "language": "es", "gender": "female"} in voices.json()["items"]
 
     unknown = await client.post(
@@ -346,7 +347,6 @@ async def test_without_engines_speech_is_a_disabled_feature(
     _, message_id = await reply(client, tenant.user)
     answers = [
         ("speech", await speechless.post("/v1/speech", json={"text": TEXT}, headers=user)),
-        ("speech", await speechless.get("/v1/speech/voices", headers=user)),
         ("speech", await speechless.get(f"/v1/messages/{message_id}/audio", headers=user)),
         (
             "transcription",
@@ -362,6 +362,9 @@ async def test_without_engines_speech_is_a_disabled_feature(
         assert answer.status_code == 403, answer.text
         assert problem(answer)["code"] == "feature_disabled"
         assert problem(answer)["details"] == {"feature": feature}
+    offered = await speechless.get("/v1/speech/voices", headers=user)
+    assert offered.status_code == 200, offered.text
+    assert offered.json() == {"engine": None, "adam_voice": None, "recognizer": None, "items": []}
 
 
 async def test_an_avatar_session_comes_from_the_provider_and_its_outage_is_503(

@@ -535,21 +535,31 @@ class Transcribe:
 
 
 class VoiceList(msgspec.Struct, frozen=True, kw_only=True):
-    engine: str
-    adam: str
-    """Adam's voice id."""
+    """What speech this server offers: the synthesizer (`engine`, None when off), Adam's
+    voice id and the voices (empty when off), and the recogniser (None when off)."""
+
+    engine: str | None
+    adam: str | None
     voices: Sequence[Voice]
+    recognizer: str | None
 
 
 class ListVoices:
-    """`GET /v1/speech/voices`: the synthesizer's voices and Adam's."""
+    """`GET /v1/speech/voices`: what speech is on, the synthesizer's voices and Adam's.
+    Never refused: a client reads here whether to offer speaking and listening."""
 
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
 
     def __call__(self, principal: Principal) -> VoiceList:  # noqa: ARG002 -- any user
-        synthesizer, adam = require_synthesizer(self._engines)
-        return VoiceList(engine=synthesizer.name, adam=adam.id, voices=synthesizer.voices)
+        synthesizer, recognizer = self._engines.synthesizer, self._engines.recognizer
+        adam = self._engines.adam
+        return VoiceList(
+            engine=None if synthesizer is None else synthesizer.name,
+            adam=None if synthesizer is None or adam is None else adam.id,
+            voices=() if synthesizer is None else synthesizer.voices,
+            recognizer=None if recognizer is None else recognizer.name,
+        )
 
 
 class StartAvatarSession:
