@@ -44,14 +44,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
 from uuid import UUID
 
 import httpx
 import psycopg
 
 from ops.drills.app import FAILOVER_DATABASE_ENV
-from ops.drills.formation import Event, Formation
+from ops.drills.formation import Event, Formation, Kill
 from ops.drills.stack import DealershipAdmin, Stack
 from ops.drills.traffic import (
     HTTP_ACCEPTED,
@@ -61,6 +61,7 @@ from ops.drills.traffic import (
     keep_reading,
     keep_writing,
 )
+from ops.harness.services import PrivatePgBouncer
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -137,25 +138,85 @@ def _not_ready(url: str, ids: list[UUID], timeout_s: float) -> int:
         time.sleep(0.5)
 
 
+PoolerMode = Literal["off", "dies-with-node", "survives"]
+
+
 @dataclass(frozen=True)
-class _Clients:
+class Options:
+    writers: int = 2
+    warmup_s: float = 2.0
+    settle_s: float = 1.0
+    recovery_timeout_s: float = 90.0
+    rejoin_last: bool = True
+    """Between trials the killed node always rejoins; after the last one if this holds."""
+    pgbouncer: PoolerMode = "off"
+    """`off`: the app reaches the nodes directly. Otherwise one PgBouncer per node and
+    the app's URLs list the PgBouncers; `dies-with-node`: the killed node's PgBouncer
+    is killed with it (the whole host is lost); `survives`: only its PostgreSQL and
+    keeper die."""
+
+
+class NodePoolers:
+    """One transaction-mode PgBouncer per node, as if each database host ran its own."""
+
+    def __init__(self, formation: Formation, mode: PoolerMode) -> None:
+        self.mode = mode
+        self.bouncers = {
+            name: PrivatePgBouncer("127.0.0.1", port) for name, port in formation.ports.items()
+        }
+
+    def start(self) -> Self:
+        for bouncer in self.bouncers.values():
+            bouncer.start()
+        return self
+
+    def url(self, database: str, attrs: str) -> str:
+        hosts = ",".join(f"127.0.0.1:{b.port}" for b in self.bouncers.values())
+        return f"postgresql://postgres@{hosts}/{database}?target_session_attrs={attrs}"
+
+    def node_lost(self, name: str) -> None:
+        if self.mode == "dies-with-node":
+            self.bouncers[name].kill()
+
+    def node_back(self, name: str) -> None:
+        """The host is back: its PgBouncer starts again on the same port."""
+        old = self.bouncers[name]
+        if old.popen is None or old.popen.poll() is not None:
+            old.stop()
+            bouncer = PrivatePgBouncer("127.0.0.1", old.server_port, old.port)
+            self.bouncers[name] = bouncer.start(server_up=False)
+
+    def stop(self) -> None:
+        for bouncer in self.bouncers.values():
+            bouncer.stop()
+
+
+@dataclass(frozen=True)
+class _Setup:
+    formation: Formation
+    base_url: str
+    database: str
     super_admin: dict[str, str]
     admin: DealershipAdmin
+    poolers: NodePoolers | None
 
 
-async def _trial(
-    trial: int,
-    formation: Formation,
-    base_url: str,
-    database: str,
-    clients: _Clients,
-    *,
-    writers: int,
-    warmup_s: float,
-    settle_s: float,
-    recovery_timeout_s: float,
-    rejoin: bool,
-) -> tuple[TrialResult, Traffic, Traffic]:
+def _kill(setup: _Setup, victim: str) -> Kill:
+    kill = setup.formation.kill(victim)
+    if setup.poolers is not None:
+        setup.poolers.node_lost(victim)
+    return kill
+
+
+def _rejoin(setup: _Setup, victim: str) -> None:
+    if setup.poolers is not None:
+        setup.poolers.node_back(victim)
+    setup.formation.start(victim)
+    setup.formation.wait_healthy(180)
+
+
+async def _trial(trial: int, setup: _Setup, options: Options, *, rejoin: bool) -> TrialResult:
+    formation = setup.formation
     victim = await asyncio.to_thread(formation.primary)
     survivor = formation.other(victim)
     synchronous = await asyncio.to_thread(formation.synchronous, victim)
@@ -163,20 +224,20 @@ async def _trial(
     stop = asyncio.Event()
     promoted_at: float | None = None
     rejoin_s: float | None = None
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=setup.base_url, timeout=10) as client:
         tasks = [
             asyncio.create_task(
                 keep_writing(
-                    client, dealership_writes(clients.super_admin, f"t{trial}w{n}"), stop, rows
+                    client, dealership_writes(setup.super_admin, f"t{trial}w{n}"), stop, rows
                 )
             )
-            for n in range(writers)
+            for n in range(options.writers)
         ]
         tasks.append(
             asyncio.create_task(
                 keep_writing(
                     client,
-                    document_uploads(clients.admin.headers, f"t{trial}"),
+                    document_uploads(setup.admin.headers, f"t{trial}"),
                     stop,
                     uploads,
                     success=HTTP_ACCEPTED,
@@ -184,36 +245,34 @@ async def _trial(
                 )
             )
         )
-        tasks.append(asyncio.create_task(keep_reading(client, clients.super_admin, stop, rows)))
+        tasks.append(asyncio.create_task(keep_reading(client, setup.super_admin, stop, rows)))
         try:
-            await asyncio.sleep(warmup_s)
+            await asyncio.sleep(options.warmup_s)
             if not rows.acknowledged or not uploads.acknowledged:
                 raise RuntimeError(
                     f"writes failed before the kill: {rows.write_errors[-5:]} "
                     f"{uploads.write_errors[-5:]}"
                 )
-            kill = await asyncio.to_thread(formation.kill, victim)
-            killed_at = kill.at
-            deadline = killed_at + recovery_timeout_s
+            kill = await asyncio.to_thread(_kill, setup, victim)
+            deadline = kill.at + options.recovery_timeout_s
             while time.monotonic() < deadline:
                 if promoted_at is None and await asyncio.to_thread(formation.writable, survivor):
                     promoted_at = time.monotonic()
-                if promoted_at is not None and rows.acknowledged_since(killed_at):
+                if promoted_at is not None and rows.acknowledged_since(kill.at):
                     break
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(settle_s)
+            await asyncio.sleep(options.settle_s)
             if rejoin:
                 started = time.monotonic()
-                await asyncio.to_thread(formation.start, victim)
-                await asyncio.to_thread(formation.wait_healthy, 180)
+                await asyncio.to_thread(_rejoin, setup, victim)
                 rejoin_s = time.monotonic() - started
-                await asyncio.sleep(settle_s)  # writes go on against the healed formation
+                await asyncio.sleep(options.settle_s)  # writes go on against the healed formation
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
     events = await asyncio.to_thread(formation.events_since, kill.wall)
-    url = formation.uri(database=database)
-    result = TrialResult(
+    url = formation.uri(database=setup.database)
+    return TrialResult(
         trial=trial,
         killed=victim,
         processes_killed=kill.processes,
@@ -226,8 +285,8 @@ async def _trial(
         failover_s=_first(
             events, kill.wall, lambda e: e.node == survivor and e.goal == "prepare_promotion"
         ),
-        promoted_s=None if promoted_at is None else promoted_at - killed_at,
-        write_s=rows.recovery_s(killed_at),
+        promoted_s=None if promoted_at is None else promoted_at - kill.at,
+        write_s=rows.recovery_s(kill.at),
         rejoin_s=rejoin_s,
         acknowledged=len(rows.acknowledged),
         lost=await asyncio.to_thread(_missing, url, "dealerships", rows.ids()),
@@ -238,11 +297,11 @@ async def _trial(
         reads=rows.reads,
         read_errors=len(rows.read_errors),
     )
-    return result, rows, uploads
 
 
 @dataclass
 class DrillReport:
+    options: Options
     results: list[TrialResult]
     monitor_settings: dict[str, str]
     network_partition_timeout_s: str
@@ -259,31 +318,43 @@ class DrillReport:
 def run_drill(
     trials: int,
     workdir: Path,
+    options: Options = Options(),
     *,
-    writers: int = 2,
-    warmup_s: float = 2.0,
-    settle_s: float = 1.0,
-    recovery_timeout_s: float = 90.0,
-    rejoin_last: bool = True,
     on_trial: Callable[[TrialResult], None] | None = None,
     keep_logs: Path | None = None,
 ) -> DrillReport:
-    """Makes a formation and the app on it, runs `trials` kills, removes it all.
-    Between trials the killed node rejoins; after the last one only if `rejoin_last`.
-    With `keep_logs`, the formation's logs are copied there before it is removed."""
+    """Makes a formation and the app on it, runs `trials` kills, removes it all. With
+    `keep_logs`, the formation's logs are copied there before it is removed."""
     formation = Formation().up()  # its own directory: the postgres user must reach it
+    poolers: NodePoolers | None = None
     try:
         stack = Stack(
             workdir, admin_dsn=formation.uri(database="postgres"), extra_env=FAILOVER_DATABASE_ENV
         )
         with stack:
+            database = stack.database.name
             stack.env["AVATARADAM_DATABASE_REPLICA_URL"] = formation.uri(
-                "prefer-standby", database=stack.database.name
+                "prefer-standby", database=database
             )
+            if options.pgbouncer != "off":
+                poolers = NodePoolers(formation, options.pgbouncer).start()
+                stack.env |= {
+                    "AVATARADAM_DATABASE_URL": poolers.url(database, "read-write"),
+                    "AVATARADAM_DATABASE_REPLICA_URL": poolers.url(database, "prefer-standby"),
+                    "AVATARADAM_DATABASE_STATEMENT_CACHE_SIZE": "0",
+                }
             stack.start_api()
             stack.start_worker()
-            clients = _Clients(stack.super_admin(), stack.new_dealership_admin())
+            setup = _Setup(
+                formation,
+                stack.base_url,
+                database,
+                stack.super_admin(),
+                stack.new_dealership_admin(),
+                poolers,
+            )
             report = DrillReport(
+                options=options,
                 results=[],
                 monitor_settings=formation.monitor_settings(),
                 network_partition_timeout_s=formation.keeper_setting(
@@ -296,24 +367,14 @@ def run_drill(
                 },
             )
             for trial in range(1, trials + 1):
-                result, _, _ = asyncio.run(
-                    _trial(
-                        trial,
-                        formation,
-                        stack.base_url,
-                        stack.database.name,
-                        clients,
-                        writers=writers,
-                        warmup_s=warmup_s,
-                        settle_s=settle_s,
-                        recovery_timeout_s=recovery_timeout_s,
-                        rejoin=rejoin_last or trial < trials,
-                    )
-                )
+                rejoin = options.rejoin_last or trial < trials
+                result = asyncio.run(_trial(trial, setup, options, rejoin=rejoin))
                 report.results.append(result)
                 if on_trial is not None:
                     on_trial(result)
     finally:
+        if poolers is not None:
+            poolers.stop()
         formation.down(keep_logs)
     return report
 
@@ -378,6 +439,7 @@ def _document(report: DrillReport, command: str) -> dict[str, Any]:
             "load_average": os.getloadavg(),
             "python": platform.python_version(),
         },
+        "options": asdict(report.options),
         "goal_s": GOAL_S,
         "passed": report.passed,
         "write_recovery_s": {
@@ -434,6 +496,8 @@ Keeper: `timeout.network_partition_timeout = {report.network_partition_timeout_s
 def write_results(report: DrillReport, command: str, directory: Path = RESULTS) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{datetime.now(UTC):%Y-%m-%d}-failover"
+    if report.options.pgbouncer != "off":
+        name += f"-pgbouncer-{report.options.pgbouncer}"
     (directory / f"{name}.json").write_text(json.dumps(_document(report, command), indent=2) + "\n")
     path = directory / f"{name}.md"
     path.write_text(_markdown(report, command))
@@ -445,24 +509,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--warmup-s", type=float, default=2.0)
+    parser.add_argument(
+        "--pgbouncer",
+        choices=["off", "dies-with-node", "survives"],
+        default="off",
+        help="one PgBouncer per node in the app's path (see Options.pgbouncer)",
+    )
     parser.add_argument("--no-results", action="store_true", help="print only")
     parser.add_argument(
         "--logs", type=Path, help="copy the formation's and the app's logs to this directory"
     )
     args = parser.parse_args(argv)
-    command = f"just drill-failover {args.trials}"
+    command = " ".join(["python -m ops.drills.auto_failover", *(argv or sys.argv[1:])])
     with tempfile.TemporaryDirectory(prefix="avataradam-autofailover-") as workdir:
-        report = run_drill(
-            args.trials,
-            Path(workdir),
-            writers=args.writers,
-            warmup_s=args.warmup_s,
-            on_trial=lambda r: print(f"trial {r.trial}: {r}", flush=True),  # noqa: T201 -- progress
-            keep_logs=args.logs,
-        )
-        if args.logs is not None:
-            for log in Path(workdir).glob("*.log"):
-                shutil.copy(log, args.logs / log.name)
+        try:
+            report = run_drill(
+                args.trials,
+                Path(workdir),
+                Options(writers=args.writers, warmup_s=args.warmup_s, pgbouncer=args.pgbouncer),
+                on_trial=lambda r: print(f"trial {r.trial}: {r}", flush=True),  # noqa: T201 -- progress
+                keep_logs=args.logs,
+            )
+        finally:
+            if args.logs is not None:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(workdir).glob("*.log"):
+                    shutil.copy(log, args.logs / log.name)
     print(render(report))  # noqa: T201 -- the drill's report
     if not args.no_results:
         print(f"written: {write_results(report, command)}")  # noqa: T201
