@@ -344,7 +344,7 @@ def run_drill(
                     "AVATARADAM_DATABASE_STATEMENT_CACHE_SIZE": "0",
                 }
             stack.start_api()
-            stack.start_worker()
+            stack.start_worker().wait_started()
             setup = _Setup(
                 formation,
                 stack.base_url,
