@@ -20,6 +20,7 @@ setup: setup-web
     if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
     if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
     if [ -f ops/install-pgbouncer.sh ]; then bash ops/install-pgbouncer.sh; fi
+    if [ -f ops/failover/install.sh ]; then bash ops/failover/install.sh; fi
 
 # Build the web client (web/ -> web/dist, served at `/`) with Node.js, npm and Chromium from
 # Debian when missing; a no-op (well under a second) when the sources did not change.
@@ -190,8 +191,13 @@ bench-floor:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --only servers
 
-# Failover drill (issue 6): primary + synchronous standby, SIGKILL every primary process under load, promote; RTO and lost-write table (min/median/max).
+# Automatic failover drill (issue 21): a pg_auto_failover formation (monitor + two synchronous nodes, ops/failover/formation.sh) under the real API and worker; every process of the primary SIGKILLed, nothing promoted by hand; detection, promotion and the app's first acknowledged write after the kill, 0 acknowledged writes lost; the old primary rejoins between trials (bench/results/<date>-failover.md/json, about 1 min per trial).
 drill-failover trials="5":
+    bash ops/failover/install.sh
+    .venv/bin/python -m ops.drills.auto_failover --trials {{trials}}
+
+# The same under a hand-made promotion (issue 6): primary + synchronous standby, SIGKILL every primary process under load, `pg_ctlcluster promote`; RTO and lost-write table.
+drill-failover-manual trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}
 
 # Webhook-delivery loss drill (issue 12): Redis flushed or restarted with deliveries pending; lost, duplicate and time-to-deliver table.
@@ -206,9 +212,10 @@ drill-hung-receiver uploads="30":
 drill-worker-kill trials="10":
     .venv/bin/python -m ops.drills.worker_kill --trials {{trials}}
 
-# Fault drills (issues 6, 12, 13), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM, webhook deliveries lost with Redis, a hung webhook receiver.
+# Fault drills (issues 6, 12, 13, 21), each printing a table: automatic PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM, webhook deliveries lost with Redis, a hung webhook receiver.
 drill:
-    .venv/bin/python -m ops.drills.failover --trials 5
+    bash ops/failover/install.sh
+    .venv/bin/python -m ops.drills.auto_failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
     .venv/bin/python -m ops.drills.worker_kill --trials 10
     .venv/bin/python -m ops.drills.redis_loss --trials 3

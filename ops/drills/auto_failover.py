@@ -454,6 +454,21 @@ def _document(report: DrillReport, command: str) -> dict[str, Any]:
     }
 
 
+_POOLER_NOTE = {
+    "off": "",
+    "dies-with-node": (
+        "\n\n**PgBouncer in the path**: one transaction-mode PgBouncer per node, the app's "
+        "URLs listing the PgBouncers instead of the nodes; the killed node's PgBouncer is "
+        "killed with it (the whole host is lost) and started again when the node rejoins."
+    ),
+    "survives": (
+        "\n\n**PgBouncer in the path**: one transaction-mode PgBouncer per node, the app's "
+        "URLs listing the PgBouncers instead of the nodes; the killed node's PgBouncer "
+        "stays up (only PostgreSQL and its keeper die)."
+    ),
+}
+
+
 def _markdown(report: DrillReport, command: str) -> str:
     settings = "\n".join(f"| `{k}` | {v} |" for k, v in report.monitor_settings.items())
     app = "\n".join(f"| `{k}` | `{v}` |" for k, v in report.app_settings.items())
@@ -469,7 +484,7 @@ through multi-host URLs, `target_session_attrs=read-write` for the primary pool 
 node (PostgreSQL and its `pg_autoctl` keeper) while two writers create dealerships, an
 uploader posts documents and a reader lists dealerships through the API; nothing is
 promoted by hand. Times are seconds from the kill. The killed node then rejoins as the
-secondary, so the trials alternate between the nodes.
+secondary, so the trials alternate between the nodes.{_POOLER_NOTE[report.options.pgbouncer]}
 
 {render(report)}
 

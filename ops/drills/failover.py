@@ -10,7 +10,8 @@ with `pg_ctlcluster … promote` and measures:
 - lost writes: acknowledged ids missing on the new primary (must be 0);
 - errors the writers and the reader saw.
 
-Run: `.venv/bin/python -m ops.drills.failover --trials 5` (or `just drill-failover`).
+Run: `.venv/bin/python -m ops.drills.failover --trials 5` (or `just drill-failover-manual`;
+`just drill-failover` is the automatic failover of `ops/drills/auto_failover.py`).
 """
 
 from __future__ import annotations
