@@ -259,10 +259,14 @@ class PrivatePgBouncer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
-        if server_up:
-            self._wait_until_serving(timeout_s)
-        else:
-            self._wait_until_listening(timeout_s)
+        try:
+            if server_up:
+                self._wait_until_serving(timeout_s)
+            else:
+                self._wait_until_listening(timeout_s)
+        except BaseException:
+            self.stop()  # never leave a pooler behind that nobody holds
+            raise
         return self
 
     def _wait_until_listening(self, timeout_s: float) -> None:
