@@ -20,7 +20,6 @@ setup: setup-web
     if [ -f ops/install-pgvector.sh ]; then bash ops/install-pgvector.sh; fi
     if [ -f ops/install-promtool.sh ]; then bash ops/install-promtool.sh; fi
     if [ -f ops/install-pgbouncer.sh ]; then bash ops/install-pgbouncer.sh; fi
-    if [ -f ops/failover/install.sh ]; then bash ops/failover/install.sh; fi
 
 # Build the web client (web/ -> web/dist, served at `/`) with Node.js, npm and Chromium from
 # Debian when missing; a no-op (well under a second) when the sources did not change.
@@ -47,7 +46,7 @@ demo *args: setup
 # pytest-xdist sessions share the 2 cores, a test file each at a time (each session has
 # its own database, Redis database and real worker; see tests/conftest.py). The 40
 # slowest tests are listed, to keep the run under 20 minutes.
-test: setup setup-llm-test setup-speech setup-deploy-tools lint
+test: setup setup-llm-test setup-speech setup-deploy-tools setup-failover lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow and not image" -n 2 --dist loadfile --durations=40
@@ -190,6 +189,10 @@ bench-search:
 bench-floor:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --only servers
+
+# Debian's pg_auto_failover (monitor and keeper) for the automatic failover test and drill; not on `just run`'s path.
+setup-failover:
+    bash ops/failover/install.sh
 
 # Automatic failover drill (issue 21): a pg_auto_failover formation (monitor + two synchronous nodes, ops/failover/formation.sh) under the real API and worker; every process of the primary SIGKILLed, nothing promoted by hand; detection, promotion and the app's first acknowledged write after the kill, 0 acknowledged writes lost; the old primary rejoins between trials (bench/results/<date>-failover.md/json, about 1 min per trial).
 drill-failover trials="5":
