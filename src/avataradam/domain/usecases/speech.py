@@ -31,7 +31,8 @@ import asyncio
 import contextlib
 import hashlib
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
@@ -131,11 +132,28 @@ class SpeechAccounting:
     async def record(
         self,
         hold: Hold | None,
-        record: UsageRecord,
+        kind: UsageKind,
+        dealership_id: UUID,
+        *,
+        engine: str,
+        seconds: float,
+        elapsed_s: float,
+        conversation_id: UUID | None = None,
+        message_id: UUID | None = None,
         also: Callable[[UnitOfWork], Awaitable[None]] | None = None,
     ) -> None:
-        """Settles `hold` to the record's tokens and stores the record, with `also`'s
-        writes, in one transaction; the settlement is taken back when that fails."""
+        """Records `seconds` of `kind` by `engine` (`elapsed_s` the work took): settles
+        `hold` to their tokens and stores the usage record, with `also`'s writes, in one
+        transaction; the settlement is taken back when that fails."""
+        record = self._usage(
+            kind,
+            dealership_id,
+            engine=engine,
+            seconds=seconds,
+            elapsed_s=elapsed_s,
+            conversation_id=conversation_id,
+            message_id=message_id,
+        )
         spent, used = record.tokens, None
         settled = False
         if hold is not None:
@@ -161,7 +179,7 @@ class SpeechAccounting:
         if alerts:
             self._budget.alerts_raised(record.dealership_id, alerts)
 
-    def usage(
+    def _usage(
         self,
         kind: UsageKind,
         dealership_id: UUID,
@@ -189,29 +207,45 @@ class SpeechAccounting:
         )
 
 
+async def _dealership(uow_factory: UnitOfWorkFactory, dealership_id: UUID) -> Dealership:
+    async with uow_factory(read_only=True) as uow:
+        dealership = await uow.dealerships.get(dealership_id)
+    if dealership is None:
+        raise NotFound("dealership not found")
+    return dealership
+
+
+@contextlib.contextmanager
+def _failures_counted(telemetry: Telemetry, operation: str) -> Iterator[None]:
+    """Counts a DomainError raised in the block as a failed `operation`, and raises it."""
+    try:
+        yield
+    except DomainError as exc:
+        telemetry.speech_failed(operation, exc.code)
+        raise
+
+
+@dataclass(frozen=True)
+class SpeakingParts:
+    """What the speaking use cases (`SpeakText`, `SpeakReply`) are built of; `tasks`
+    holds the syntheses that are running."""
+
+    uow: UnitOfWorkFactory
+    engines: Engines
+    accounting: SpeechAccounting
+    sentences: Sentences
+    clock: Clock
+    telemetry: Telemetry
+    tasks: set[asyncio.Task[None]]
+
+
 class _Speaking:
     """What the speaking use cases share: sentences, voices checked, syntheses run."""
 
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        engines: Engines,
-        accounting: SpeechAccounting,
-        sentences: Sentences,
-        clock: Clock,
-        telemetry: Telemetry,
-        tasks: set[asyncio.Task[None]],
-    ) -> None:
-        self._uow, self._engines, self._accounting = uow, engines, accounting
-        self._sentences, self._clock, self._telemetry = sentences, clock, telemetry
-        self._tasks = tasks
-
-    async def _dealership(self, dealership_id: UUID) -> Dealership:
-        async with self._uow(read_only=True) as uow:
-            dealership = await uow.dealerships.get(dealership_id)
-        if dealership is None:
-            raise NotFound("dealership not found")
-        return dealership
+    def __init__(self, parts: SpeakingParts) -> None:
+        self._uow, self._engines, self._accounting = parts.uow, parts.engines, parts.accounting
+        self._sentences, self._clock = parts.sentences, parts.clock
+        self._telemetry, self._tasks = parts.telemetry, parts.tasks
 
     async def _speak(
         self,
@@ -265,19 +299,8 @@ class _Speaking:
 class SpeakText(_Speaking):
     """`POST /v1/speech`: text spoken with a voice of the engine (Adam's by default)."""
 
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        engines: Engines,
-        accounting: SpeechAccounting,
-        sentences: Sentences,
-        clock: Clock,
-        telemetry: Telemetry,
-        tasks: set[asyncio.Task[None]],
-        *,
-        max_text_chars: int,
-    ) -> None:
-        super().__init__(uow, engines, accounting, sentences, clock, telemetry, tasks)
+    def __init__(self, parts: SpeakingParts, *, max_text_chars: int) -> None:
+        super().__init__(parts)
         self._max_chars = max_text_chars
 
     async def __call__(
@@ -305,28 +328,23 @@ class SpeakText(_Speaking):
         if chosen not in {v.id for v in synthesizer.voices}:
             names = ", ".join(v.id for v in synthesizer.voices)
             raise InvalidInput(f"unknown voice; choose one of {names}", field="voice")
-        dealership = await self._dealership(dealership_scope(principal, dealership_id))
+        dealership = await _dealership(self._uow, dealership_scope(principal, dealership_id))
         hold = await self._accounting.hold(dealership, len(said) * ESTIMATED_S_PER_CHARACTER)
 
         async def record(spoken: Spoken) -> None:
             await self._accounting.record(
                 hold,
-                self._accounting.usage(
-                    UsageKind.SYNTHESIS,
-                    dealership.id,
-                    engine=synthesizer.name,
-                    seconds=spoken.seconds,
-                    elapsed_s=spoken.elapsed_s,
-                ),
+                UsageKind.SYNTHESIS,
+                dealership.id,
+                engine=synthesizer.name,
+                seconds=spoken.seconds,
+                elapsed_s=spoken.elapsed_s,
             )
 
-        try:
+        with _failures_counted(self._telemetry, "synthesize"):
             return await self._speak(
                 said, chosen, hold=hold, on_spoken=record, keep=False, started=started
             )
-        except DomainError as exc:
-            self._telemetry.speech_failed("synthesize", exc.code)
-            raise
 
 
 class ReplyAudio(msgspec.Struct, frozen=True, kw_only=True):
@@ -399,25 +417,20 @@ class SpeakReply(_Speaking):
 
             await self._accounting.record(
                 hold,
-                self._accounting.usage(
-                    UsageKind.SYNTHESIS,
-                    conversation.dealership_id,
-                    engine=synthesizer.name,
-                    seconds=spoken.seconds,
-                    elapsed_s=spoken.elapsed_s,
-                    conversation_id=conversation.id,
-                    message_id=message_id,
-                ),
+                UsageKind.SYNTHESIS,
+                conversation.dealership_id,
+                engine=synthesizer.name,
+                seconds=spoken.seconds,
+                elapsed_s=spoken.elapsed_s,
+                conversation_id=conversation.id,
+                message_id=message_id,
                 also=store,
             )
 
-        try:
+        with _failures_counted(self._telemetry, "synthesize"):
             stream = await self._speak(
                 text, voice.id, hold=hold, on_spoken=keep, keep=True, started=started
             )
-        except DomainError as exc:
-            self._telemetry.speech_failed("synthesize", exc.code)
-            raise
         return ReplyAudio(stream=stream)
 
     async def read(self, stored: StoredAudio) -> bytes:
@@ -483,13 +496,10 @@ class Transcribe:
             raise FeatureDisabled(
                 "speech recognition is not configured on this server", feature="transcription"
             )
-        try:
+        with _failures_counted(self._telemetry, "transcribe"):
             return await self._transcribe(
                 recognizer, principal, audio, declared_type, language, dealership_id
             )
-        except DomainError as exc:
-            self._telemetry.speech_failed("transcribe", exc.code)
-            raise
 
     async def _transcribe(
         self,
@@ -506,10 +516,7 @@ class Transcribe:
         if not audio:
             raise UnreadableAudio("the recording is empty")
         content_type = recording_type(declared_type, audio[:SNIFF_BYTES])
-        async with self._uow(read_only=True) as uow:
-            dealership = await uow.dealerships.get(scope)
-        if dealership is None:
-            raise NotFound("dealership not found")
+        dealership = await _dealership(self._uow, scope)
         hold = await self._accounting.hold(dealership, self._max_s)
         started = self._clock.monotonic()
         try:
@@ -522,13 +529,11 @@ class Transcribe:
         elapsed = self._clock.monotonic() - started
         await self._accounting.record(
             hold,
-            self._accounting.usage(
-                UsageKind.TRANSCRIPTION,
-                dealership.id,
-                engine=recognizer.name,
-                seconds=heard.duration_s,
-                elapsed_s=elapsed,
-            ),
+            UsageKind.TRANSCRIPTION,
+            dealership.id,
+            engine=recognizer.name,
+            seconds=heard.duration_s,
+            elapsed_s=elapsed,
         )
         self._telemetry.speech_audio(recognizer.name, "transcribed", heard.duration_s)
         return heard
@@ -576,8 +581,5 @@ class StartAvatarSession:
             raise FeatureDisabled(
                 "no avatar provider is configured on this server", feature="avatar"
             )
-        try:
+        with _failures_counted(self._telemetry, "avatar_session"):
             return await provider.create_session(avatar_id=self._engines.avatar_id, voice=None)
-        except DomainError as exc:
-            self._telemetry.speech_failed("avatar_session", exc.code)
-            raise
