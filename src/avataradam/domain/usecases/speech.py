@@ -145,15 +145,29 @@ class SpeechAccounting:
         """Records `seconds` of `kind` by `engine` (`elapsed_s` the work took): settles
         `hold` to their tokens and stores the usage record, with `also`'s writes, in one
         transaction; the settlement is taken back when that fails."""
-        record = self._usage(
-            kind,
-            dealership_id,
-            engine=engine,
-            seconds=seconds,
-            elapsed_s=elapsed_s,
+        record = UsageRecord(
+            id=self._ids.new_id(),
+            dealership_id=dealership_id,
             conversation_id=conversation_id,
             message_id=message_id,
+            model=engine,
+            prompt_tokens=0,
+            completion_tokens=0,
+            latency_ms=round(elapsed_s * 1000, 3),
+            cached=False,
+            created_at=self._clock.now(),
+            speech_seconds=seconds,
+            kind=kind,
+            speech_tokens=self.tokens(seconds),
         )
+        await self._store(hold, record, also)
+
+    async def _store(
+        self,
+        hold: Hold | None,
+        record: UsageRecord,
+        also: Callable[[UnitOfWork], Awaitable[None]] | None,
+    ) -> None:
         spent, used = record.tokens, None
         settled = False
         if hold is not None:
@@ -178,33 +192,6 @@ class SpeechAccounting:
             raise
         if alerts:
             self._budget.alerts_raised(record.dealership_id, alerts)
-
-    def _usage(
-        self,
-        kind: UsageKind,
-        dealership_id: UUID,
-        *,
-        engine: str,
-        seconds: float,
-        elapsed_s: float,
-        conversation_id: UUID | None = None,
-        message_id: UUID | None = None,
-    ) -> UsageRecord:
-        return UsageRecord(
-            id=self._ids.new_id(),
-            dealership_id=dealership_id,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            model=engine,
-            prompt_tokens=0,
-            completion_tokens=0,
-            latency_ms=round(elapsed_s * 1000, 3),
-            cached=False,
-            created_at=self._clock.now(),
-            speech_seconds=seconds,
-            kind=kind,
-            speech_tokens=self.tokens(seconds),
-        )
 
 
 async def _dealership(uow_factory: UnitOfWorkFactory, dealership_id: UUID) -> Dealership:
@@ -253,47 +240,63 @@ class _Speaking:
         voice: str,
         *,
         hold: Hold | None,
-        on_spoken: Callable[[Spoken], Awaitable[None]],
-        keep: bool,
+        dealership_id: UUID,
         started: float,
+        conversation_id: UUID | None = None,
+        message_id: UUID | None = None,
+        keep: Callable[[Spoken], Callable[[UnitOfWork], Awaitable[None]]] | None = None,
     ) -> SpeechAudio:
-        """`started`: the request's `Clock.monotonic` reading (time to first audio)."""
-        synthesizer, _ = require_synthesizer(self._engines)
-        parts = self._sentences(text) or [text]
+        """`started`: the request's `Clock.monotonic` reading (time to first audio). What
+        is spoken is recorded as the dealership's usage (of the conversation and message
+        when given) with the writes of `keep(spoken)`; with `keep`, the synthesis goes on
+        when its reader leaves. A DomainError is counted as a failed synthesis."""
+        with _failures_counted(self._telemetry, "synthesize"):
+            synthesizer, _ = require_synthesizer(self._engines)
+            parts = self._sentences(text) or [text]
 
-        async def ended(spoken: Spoken) -> None:
-            if spoken.error is not None:
-                code = getattr(spoken.error, "code", "internal_error")
-                self._telemetry.speech_failed("synthesize", str(code))
-                self._telemetry.event(
-                    "speech_failed",
-                    engine=synthesizer.name,
-                    code=str(code),
-                    spoken_s=spoken.seconds,
-                )
-            if not spoken.pcm:
-                await self._accounting.release(hold)
-                return
-            self._telemetry.speech_audio(synthesizer.name, "synthesized", spoken.seconds)
-            try:
-                await on_spoken(spoken)
-            except DomainError as exc:  # the audio was heard; only its record is lost
-                self._telemetry.event(
-                    "speech_usage_not_recorded", code=exc.code, spoken_s=spoken.seconds
-                )
+            async def ended(spoken: Spoken) -> None:
+                if spoken.error is not None:
+                    code = getattr(spoken.error, "code", "internal_error")
+                    self._telemetry.speech_failed("synthesize", str(code))
+                    self._telemetry.event(
+                        "speech_failed",
+                        engine=synthesizer.name,
+                        code=str(code),
+                        spoken_s=spoken.seconds,
+                    )
+                if not spoken.pcm:
+                    await self._accounting.release(hold)
+                    return
+                self._telemetry.speech_audio(synthesizer.name, "synthesized", spoken.seconds)
+                try:
+                    await self._accounting.record(
+                        hold,
+                        UsageKind.SYNTHESIS,
+                        dealership_id,
+                        engine=synthesizer.name,
+                        seconds=spoken.seconds,
+                        elapsed_s=spoken.elapsed_s,
+                        conversation_id=conversation_id,
+                        message_id=message_id,
+                        also=None if keep is None else keep(spoken),
+                    )
+                except DomainError as exc:  # the audio was heard; only its record is lost
+                    self._telemetry.event(
+                        "speech_usage_not_recorded", code=exc.code, spoken_s=spoken.seconds
+                    )
 
-        synthesis = Synthesis(
-            synthesizer,
-            parts,
-            voice=voice,
-            clock=self._clock,
-            on_end=ended,
-            finish_when_abandoned=keep,
-        )
-        synthesis.start(self._tasks)
-        audio = await synthesis.first_audio(voice)
-        self._telemetry.speech_first_audio(synthesizer.name, self._clock.monotonic() - started)
-        return audio
+            synthesis = Synthesis(
+                synthesizer,
+                parts,
+                voice=voice,
+                clock=self._clock,
+                on_end=ended,
+                finish_when_abandoned=keep is not None,
+            )
+            synthesis.start(self._tasks)
+            audio = await synthesis.first_audio(voice)
+            self._telemetry.speech_first_audio(synthesizer.name, self._clock.monotonic() - started)
+            return audio
 
 
 class SpeakText(_Speaking):
@@ -331,20 +334,9 @@ class SpeakText(_Speaking):
         dealership = await _dealership(self._uow, dealership_scope(principal, dealership_id))
         hold = await self._accounting.hold(dealership, len(said) * ESTIMATED_S_PER_CHARACTER)
 
-        async def record(spoken: Spoken) -> None:
-            await self._accounting.record(
-                hold,
-                UsageKind.SYNTHESIS,
-                dealership.id,
-                engine=synthesizer.name,
-                seconds=spoken.seconds,
-                elapsed_s=spoken.elapsed_s,
-            )
-
-        with _failures_counted(self._telemetry, "synthesize"):
-            return await self._speak(
-                said, chosen, hold=hold, on_spoken=record, keep=False, started=started
-            )
+        return await self._speak(
+            said, chosen, hold=hold, dealership_id=dealership.id, started=started
+        )
 
 
 class ReplyAudio(msgspec.Struct, frozen=True, kw_only=True):
@@ -395,7 +387,7 @@ class SpeakReply(_Speaking):
             raise InvalidInput("this reply has no words to speak")
         hold = await self._accounting.hold(dealership, len(text) * ESTIMATED_S_PER_CHARACTER)
 
-        async def keep(spoken: Spoken) -> None:
+        def keep(spoken: Spoken) -> Callable[[UnitOfWork], Awaitable[None]]:
             audio = wav_header(spoken.sample_rate, len(spoken.pcm)) + spoken.pcm
             stored = StoredAudio(
                 message_id=message_id,
@@ -415,22 +407,18 @@ class SpeakReply(_Speaking):
                 if spoken.complete and await uow.message_audio.add(stored):
                     await uow.audio_blobs.write(stored.blob_id, _parts(audio))
 
-            await self._accounting.record(
-                hold,
-                UsageKind.SYNTHESIS,
-                conversation.dealership_id,
-                engine=synthesizer.name,
-                seconds=spoken.seconds,
-                elapsed_s=spoken.elapsed_s,
-                conversation_id=conversation.id,
-                message_id=message_id,
-                also=store,
-            )
+            return store
 
-        with _failures_counted(self._telemetry, "synthesize"):
-            stream = await self._speak(
-                text, voice.id, hold=hold, on_spoken=keep, keep=True, started=started
-            )
+        stream = await self._speak(
+            text,
+            voice.id,
+            hold=hold,
+            dealership_id=conversation.dealership_id,
+            started=started,
+            conversation_id=conversation.id,
+            message_id=message_id,
+            keep=keep,
+        )
         return ReplyAudio(stream=stream)
 
     async def read(self, stored: StoredAudio) -> bytes:
