@@ -19,7 +19,6 @@ import pytest
 from avataradam.adapters.memory.speech import InMemorySynthesizer, wav_with_text
 from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
-from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
 from avataradam.entrypoints.speech import SpeechEngines
 from tests.emulators.http_server import serving
@@ -28,7 +27,7 @@ from tests.emulators.openai_audio import SAMPLE_RATE as OPENAI_RATE
 from tests.emulators.openai_audio import SECONDS_PER_CHARACTER as OPENAI_SECONDS_PER_CHARACTER
 from tests.emulators.openai_audio import OpenAIAudioEmulator
 from tests.integration.conftest import Account, Tenant, problem, service_environment
-from tests.support.asgi import asgi_transport
+from tests.support.asgi import api_client
 from tests.support.fakes import FakeAvatarProvider
 
 SENTENCES = ("The service contract is optional.", "It covers repairs after the factory warranty.")
@@ -436,11 +435,5 @@ def _fields(settings: Settings) -> dict[str, Any]:
 @asynccontextmanager
 async def app_of(settings: Settings, overrides: Overrides) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process API of a container of its own (`settings`, `overrides`)."""
-    container = build_container(settings, overrides)
-    await container.start()
-    try:
-        transport = asgi_transport(create_app(container))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-    finally:
-        await container.close()
+    async with api_client(build_container(settings, overrides)) as http:
+        yield http
