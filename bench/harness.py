@@ -77,9 +77,17 @@ class Bench:
         return quick if self.quick else full
 
     def start_server(
-        self, name: str, factory: str | None, *, wait: bool = True, **env: str
+        self,
+        name: str,
+        factory: str | None,
+        *,
+        wait: bool = True,
+        environment: Mapping[str, str] | None = None,
+        **env: str,
     ) -> Server:
-        server = Server(name, factory, {**self.env, **env}, self.log_dir)
+        """`avataradam serve` (or `bench.serve factory`) with the run's environment,
+        `environment` and `env` over it; waits for `/health/live` unless `wait` is false."""
+        server = Server(name, factory, {**self.env, **(environment or {}), **env}, self.log_dir)
         server.start()
         self.processes.append(server)
         return server.wait_healthy(120) if wait else server

@@ -15,6 +15,7 @@ import numpy as np
 
 from bench.phases.scoring import section as scoring_section
 from bench.phases.speech import section as speech_section
+from bench.phases.voice import section as voice_section
 from bench.retrieval import report as retrieval_report
 
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -39,6 +40,18 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "tts_piper_rtf_p50": ("<=", 0.0, "Piper real-time factor p50"),
     "tts_espeak_first_audio_p50_s": ("<=", 0.0, "espeak-ng, first sentence's audio p50 (s)"),
     "tts_espeak_rtf_p50": ("<=", 0.0, "espeak-ng real-time factor p50"),
+    "voice_turn_p50_s_extractive": (
+        "<=",
+        0.0,
+        "voice turn, stopped speaking → first audio p50 (s), extractive model",
+    ),
+    "voice_turn_p95_s_extractive": ("<=", 0.0, "the same, p95 (s)"),
+    "voice_turn_p50_s_local": (
+        "<=",
+        0.0,
+        "voice turn, stopped speaking → first audio p50 (s), local generative model",
+    ),
+    "voice_turn_p95_s_local": ("<=", 0.0, "the same, p95 (s)"),
 }
 _NO_TARGET = {
     "hit_rate",
@@ -48,6 +61,10 @@ _NO_TARGET = {
     "tts_piper_rtf_p50",
     "tts_espeak_first_audio_p50_s",
     "tts_espeak_rtf_p50",
+    "voice_turn_p50_s_extractive",
+    "voice_turn_p95_s_extractive",
+    "voice_turn_p50_s_local",
+    "voice_turn_p95_s_local",
 }
 
 _IDLE = {"Condition.wait", "wait", "select", "poll", "_worker", "run_forever"}
@@ -452,6 +469,7 @@ def write(document: dict[str, Any], samples: dict[str, Any], out_dir: Path, name
     lines += retrieval_report.section(document.get("retrieval"))
     lines += scoring_section(document.get("scoring"))
     lines += speech_section(document.get("speech"))
+    lines += voice_section(document.get("voice"))
     prof = document.get("profile")
     if prof and prof.get("top_self"):
         lines += [

@@ -12,7 +12,9 @@ stack), then retrieval quality on the labelled F&I set per method and question t
 then the `rules` roleplay scorer's time per 10- and 40-turn session and its agreement
 with the labelled transcripts (`bench/phases/scoring.py`, in-process, `--only scoring`),
 then the local speech engines' real-time factors and time to first audio
-(`bench/phases/speech.py`, in-process, `--only speech`; after `just setup-speech`),
+(`bench/phases/speech.py`, in-process, `--only speech`; after `just setup-speech`) and
+a voice turn end to end over the API, trainee stops speaking -> first audio of the reply,
+per chat model (`bench/phases/voice.py`; `--only speech` starts the worker it needs),
 and writes `bench/results/<date>[-quick|-search|-ingest|-restart|...].json` plus a
 Markdown report with plots.
 """
@@ -55,6 +57,7 @@ from bench.phases.search import phase_uncached, phase_zipf
 from bench.phases.servers import phase_servers
 from bench.phases.speech import phase_speech
 from bench.phases.vectors import phase_vectors
+from bench.phases.voice import phase_voice
 from bench.seeding import load_knowledge, seed
 from bench.stack import ROOT, BenchDatabase, BenchRedis, base_environment
 
@@ -154,6 +157,11 @@ def summary(r: dict[str, Any]) -> dict[str, float | None]:
         "tts_piper_rtf_p50": get("speech", "tts", "piper", "rtf", "p50"),
         "tts_espeak_first_audio_p50_s": get("speech", "tts", "espeak-ng", "first_audio_s", "p50"),
         "tts_espeak_rtf_p50": get("speech", "tts", "espeak-ng", "rtf", "p50"),
+        **{
+            f"voice_turn_{q}_s_{model}": get("voice", "setups", model, "modes", "all", "total_s", q)
+            for model in ("extractive", "local")
+            for q in ("p50", "p95")
+        },
     }
 
 
@@ -248,6 +256,8 @@ async def amain(args: argparse.Namespace) -> Path:
             await run_async_phase(b, "scoring", phase_scoring(b))
         if args.only in (None, "speech"):
             await run_async_phase(b, "speech", phase_speech(b))
+            if not args.quick or args.only == "speech":  # minutes: not in `just bench-quick`
+                await run_async_phase(b, "voice", phase_voice(b))
     finally:
         for process in b.processes:  # all shut down at once, then each is awaited
             process.terminate()

@@ -29,34 +29,43 @@ async def sign_in(http: httpx.AsyncClient, email: str) -> Account:
 
 
 async def seed(b: Bench, api: Server) -> None:
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=60) as http:
+        root = await super_admin(b, http)
+        for n in range(5):
+            b.tenants.append(await new_tenant(http, root, f"Bench Motors {n}"))
+
+
+async def super_admin(b: Bench, http: httpx.AsyncClient) -> Account:
+    """A new super admin (made in-process by the use case), signed in through `http`."""
     email = f"root-{uuid.uuid4().hex[:6]}@bench.example"
     await b.container.create_user.create(
         NewUser(email=email, password=PASSWORD, role=Role.SUPER_ADMIN), None
     )
-    async with httpx.AsyncClient(base_url=api.base_url, timeout=60) as http:
-        root = await sign_in(http, email)
-        for n in range(5):
-            created = await http.post(
-                "/v1/dealerships", json={"name": f"Bench Motors {n}"}, headers=root.auth
-            )
-            created.raise_for_status()
-            dealership = created.json()["id"]
-            accounts = []
-            for role in ("dealership_admin", "user"):
-                address = f"{role}-{n}-{uuid.uuid4().hex[:6]}@bench.example"
-                made = await http.post(
-                    "/v1/users",
-                    json={
-                        "email": address,
-                        "password": PASSWORD,
-                        "role": role,
-                        "dealership_id": dealership,
-                    },
-                    headers=root.auth,
-                )
-                made.raise_for_status()
-                accounts.append(await sign_in(http, address))
-            b.tenants.append(Tenant(dealership, accounts[0], accounts[1]))
+    return await sign_in(http, email)
+
+
+async def new_tenant(http: httpx.AsyncClient, root: Account, name: str) -> Tenant:
+    """A dealership `name` with a dealership admin and a user, made by `root` (a super
+    admin) through the API and signed in."""
+    created = await http.post("/v1/dealerships", json={"name": name}, headers=root.auth)
+    created.raise_for_status()
+    dealership = created.json()["id"]
+    accounts = []
+    for role in ("dealership_admin", "user"):
+        address = f"{role}-{uuid.uuid4().hex[:8]}@bench.example"
+        made = await http.post(
+            "/v1/users",
+            json={
+                "email": address,
+                "password": PASSWORD,
+                "role": role,
+                "dealership_id": dealership,
+            },
+            headers=root.auth,
+        )
+        made.raise_for_status()
+        accounts.append(await sign_in(http, address))
+    return Tenant(dealership, accounts[0], accounts[1])
 
 
 def multipart(filename: str, content: bytes, topic: str) -> tuple[bytes, str]:

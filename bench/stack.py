@@ -79,6 +79,7 @@ def base_environment(
         "AVATARADAM_RATE_LIMIT_UPLOAD_LIMIT": "100000000",
         "AVATARADAM_RATE_LIMIT_DEALERSHIP_LIMIT": "100000000",
         "AVATARADAM_RATE_LIMIT_LOGIN_LIMIT": "100000",
+        "AVATARADAM_RATE_LIMIT_SPEECH_LIMIT": "100000000",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
@@ -90,7 +91,8 @@ class Process(ChildProcess):
 
     def __init__(self, name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> None:
         self.name = name
-        env = {"PYTHONPATH": str(ROOT), **env}
+        # This checkout's code, also where the virtualenv's editable install is another's.
+        env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", **env}
         super().__init__(argv, env, log_dir / f"{name}.log", label=name, cwd=ROOT)
 
     def terminate(self) -> None:

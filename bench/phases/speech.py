@@ -59,11 +59,13 @@ def _p(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 3)
 
 
-def _stats(values: list[float]) -> dict[str, float]:
+def stats(values: list[float]) -> dict[str, float]:
+    """p50 and p95 of `values` (rounded to the millisecond) and their count."""
     return {"p50": _p(values, 50), "p95": _p(values, 95), "n": len(values)}
 
 
-def _webm(wav: bytes) -> bytes:
+def webm(wav: bytes) -> bytes:
+    """`wav` encoded as a browser's recorder sends it: WebM with Opus, 48 kHz mono."""
     import io  # noqa: PLC0415
 
     import av  # noqa: PLC0415 - installed with faster-whisper
@@ -113,9 +115,9 @@ async def _stt(
         seconds = clips[name][2]
         result[label] = {
             "audio_s": round(seconds, 2),
-            "seconds": _stats(totals[label]),
-            "rtf": _stats([t / seconds for t in totals[label]]),
-            "decode_rtf": _stats([t / seconds for t in decodes[label]]),
+            "seconds": stats(totals[label]),
+            "rtf": stats([t / seconds for t in totals[label]]),
+            "decode_rtf": stats([t / seconds for t in decodes[label]]),
             "decode_share_p50": round(
                 float(np.median(decodes[label]) / np.median(totals[label])), 3
             ),
@@ -149,9 +151,9 @@ async def _tts(
         name: {
             "voice": voice,
             "sentences": len(parts),
-            "first_audio_s": _stats(first[name]),
-            "reply_synthesis_s": _stats(totals[name]),
-            "rtf": _stats(rtfs[name]),
+            "first_audio_s": stats(first[name]),
+            "reply_synthesis_s": stats(totals[name]),
+            "rtf": stats(rtfs[name]),
         }
         for name, (_, voice) in engines.items()
     }
@@ -176,7 +178,7 @@ async def phase_speech(b: Bench) -> None:
         short_s = len(decode_audio(short, content_type="audio/wav", max_duration_s=120)) / 16000
         clips = {
             "short_wav": (short, "audio/wav", short_s),
-            "short_webm": (_webm(short), "audio/webm", short_s),
+            "short_webm": (webm(short), "audio/webm", short_s),
             "long_wav": (long.audio, "audio/wav", long.duration_s),
         }
         stt = await _stt(recognizer, clips, n)

@@ -4,6 +4,10 @@ Adam's voice checked against the engine's."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
+import msgspec
 import pytest
 
 from avataradam.adapters.avatar.heygen import HeyGenAvatars
@@ -70,3 +74,50 @@ def test_adams_voice_must_be_one_of_the_engines() -> None:
     )
     with pytest.raises(ValueError, match="memory-adam"):
         in_memory_container(wrong)
+
+
+class _WarmedSynthesizer(InMemorySynthesizer):
+    """A twin whose warm-up is a coroutine, as Piper's is (its processes belong to the
+    event loop)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed = 0
+
+    async def warm_up(self) -> None:
+        await asyncio.sleep(0)
+        self.warmed += 1
+
+
+class _BlockingRecognizer(InMemoryRecognizer):
+    """A twin whose warm-up blocks, as faster-whisper's model load does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed_in: list[str] = []
+
+    def warm_up(self) -> None:
+        self.warmed_in.append(threading.current_thread().name)
+
+
+async def test_a_coroutine_warm_up_is_awaited_and_a_blocking_one_runs_off_the_loop() -> None:
+    """Given a synthesizer whose warm-up is a coroutine and a recogniser whose warm-up
+    blocks, when the speech engines are warmed up, then the coroutine has run (not been
+    dropped un-awaited) and the blocking one ran in another thread; nothing is logged."""
+    settings = load_settings(
+        {"AVATARADAM_EMBEDDER": "hashing", "AVATARADAM_SPEECH_SYNTHESIZER": "memory"},
+        env_file=None,
+    )
+    speech = in_memory_container(settings).speech
+    synthesizer, recognizer = _WarmedSynthesizer(), _BlockingRecognizer()
+    speech.engines = msgspec.structs.replace(
+        speech.engines, synthesizer=synthesizer, recognizer=recognizer
+    )
+    logged: list[object] = []
+
+    await speech.warm_up(lambda event, **fields: logged.append((event, fields)))
+
+    assert synthesizer.warmed == 1
+    assert len(recognizer.warmed_in) == 1
+    assert recognizer.warmed_in[0] != threading.current_thread().name
+    assert logged == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
@@ -79,12 +80,16 @@ class Speech:
                 await engine.aclose()
 
     async def warm_up(self, log: Callable[..., object]) -> None:
-        """Loads the engines' models off the event loop; a failure is logged with `log`
-        (event, fields) and leaves the engine to fail per request."""
+        """Loads the engines' models: a blocking warm-up off the event loop, a coroutine
+        one (Piper's, whose processes belong to the loop) on it; a failure is logged
+        with `log` (event, fields) and leaves the engine to fail per request."""
         for engine in (self.engines.synthesizer, self.engines.recognizer):
             if isinstance(engine, WarmsUp):
                 try:
-                    await asyncio.to_thread(engine.warm_up)
+                    if inspect.iscoroutinefunction(engine.warm_up):
+                        await engine.warm_up()
+                    else:
+                        await asyncio.to_thread(engine.warm_up)
                 except Exception as exc:  # noqa: BLE001 -- speech fails per request instead
                     log("speech_warm_up_failed", engine=engine.name, error_type=type(exc).__name__)
 
