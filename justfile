@@ -46,7 +46,7 @@ demo *args: setup
 # pytest-xdist sessions share the 2 cores, a test file each at a time (each session has
 # its own database, Redis database and real worker; see tests/conftest.py). The 40
 # slowest tests are listed, to keep the run under 20 minutes.
-test: setup setup-llm-test setup-speech setup-deploy-tools lint
+test: setup setup-llm-test setup-speech setup-deploy-tools setup-failover lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow and not image" -n 2 --dist loadfile --durations=40
@@ -190,8 +190,17 @@ bench-floor:
     bash ops/install-bench-tools.sh
     .venv/bin/python -m bench.run --only servers
 
-# Failover drill (issue 6): primary + synchronous standby, SIGKILL every primary process under load, promote; RTO and lost-write table (min/median/max).
+# Debian's pg_auto_failover (monitor and keeper) for the automatic failover test and drill; not on `just run`'s path.
+setup-failover:
+    bash ops/failover/install.sh
+
+# Automatic failover drill (issue 21): a pg_auto_failover formation (monitor + two synchronous nodes, ops/failover/formation.sh) under the real API and worker; every process of the primary SIGKILLed, nothing promoted by hand; detection, promotion and the app's first acknowledged write after the kill, 0 acknowledged writes lost; the old primary rejoins between trials (bench/results/<date>-failover.md/json, about 1 min per trial).
 drill-failover trials="5":
+    bash ops/failover/install.sh
+    .venv/bin/python -m ops.drills.auto_failover --trials {{trials}}
+
+# The same under a hand-made promotion (issue 6): primary + synchronous standby, SIGKILL every primary process under load, `pg_ctlcluster promote`; RTO and lost-write table.
+drill-failover-manual trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}
 
 # Webhook-delivery loss drill (issue 12): Redis flushed or restarted with deliveries pending; lost, duplicate and time-to-deliver table.
@@ -206,9 +215,10 @@ drill-hung-receiver uploads="30":
 drill-worker-kill trials="10":
     .venv/bin/python -m ops.drills.worker_kill --trials {{trials}}
 
-# Fault drills (issues 6, 12, 13), each printing a table: PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM, webhook deliveries lost with Redis, a hung webhook receiver.
+# Fault drills (issues 6, 12, 13, 21), each printing a table: automatic PostgreSQL failover, replica stopped, worker SIGKILL and Redis flush/restart mid-ingestion, API and worker SIGTERM, webhook deliveries lost with Redis, a hung webhook receiver.
 drill:
-    .venv/bin/python -m ops.drills.failover --trials 5
+    bash ops/failover/install.sh
+    .venv/bin/python -m ops.drills.auto_failover --trials 5
     .venv/bin/python -m ops.drills.replica_down --trials 3
     .venv/bin/python -m ops.drills.worker_kill --trials 10
     .venv/bin/python -m ops.drills.redis_loss --trials 3

@@ -15,6 +15,16 @@ from ops.harness.processes import ChildProcess, cli, free_port, wait_until_healt
 
 PASSWORD = "drill-password-correct-horse"  # noqa: S105 -- a throwaway drill account
 
+FAILOVER_DATABASE_ENV = {
+    "AVATARADAM_DATABASE_CONNECT_TIMEOUT_S": "2",
+    "AVATARADAM_DATABASE_COMMAND_TIMEOUT_S": "5",
+    "AVATARADAM_DATABASE_POOL_MIN_SIZE": "2",
+    "AVATARADAM_DATABASE_POOL_MAX_SIZE": "8",
+}
+"""Database settings of the failover drills' app: a dead server is given up on within
+seconds (connect and command timeouts), so requests fail fast and new connections
+look for the new primary."""
+
 
 def app_environment(
     pair: ReplicatedPair, *, redis_url: str, port: int, replica_dsn: str | None = None
@@ -23,10 +33,7 @@ def app_environment(
     writes; reads prefer a standby and take any node when none is left."""
     return local_environment(pair.primary_dsn(), redis_url) | {
         "AVATARADAM_DATABASE_REPLICA_URL": replica_dsn or pair.replica_dsn("prefer-standby"),
-        "AVATARADAM_DATABASE_CONNECT_TIMEOUT_S": "2",
-        "AVATARADAM_DATABASE_COMMAND_TIMEOUT_S": "5",
-        "AVATARADAM_DATABASE_POOL_MIN_SIZE": "2",
-        "AVATARADAM_DATABASE_POOL_MAX_SIZE": "8",
+        **FAILOVER_DATABASE_ENV,
         "AVATARADAM_HTTP_PORT": str(port),
         "AVATARADAM_LOGGING_LEVEL": "WARNING",
     }

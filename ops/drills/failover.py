@@ -10,7 +10,8 @@ with `pg_ctlcluster … promote` and measures:
 - lost writes: acknowledged ids missing on the new primary (must be 0);
 - errors the writers and the reader saw.
 
-Run: `.venv/bin/python -m ops.drills.failover --trials 5` (or `just drill-failover`).
+Run: `.venv/bin/python -m ops.drills.failover --trials 5` (or `just drill-failover-manual`;
+`just drill-failover` is the automatic failover of `ops/drills/auto_failover.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
@@ -31,18 +32,9 @@ import psycopg
 from avataradam.adapters.postgres.migrate import apply_migrations
 from ops.drills.app import AppProcess, start_app
 from ops.drills.pgcluster import ReplicatedPair
+from ops.drills.traffic import Traffic, dealership_writes, keep_reading, keep_writing
 
 RTO_LIMIT_S = 30.0
-HTTP_CREATED = 201
-HTTP_OK = 200
-
-
-@dataclass
-class Traffic:
-    acknowledged: list[tuple[float, UUID]] = field(default_factory=list)
-    write_errors: list[tuple[float, str]] = field(default_factory=list)
-    reads: int = 0
-    read_errors: list[tuple[float, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -61,53 +53,6 @@ class TrialResult:
         return self.lost == 0 and self.rto_s is not None and self.rto_s <= RTO_LIMIT_S
 
 
-async def _writer(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    stop: asyncio.Event,
-    traffic: Traffic,
-    tag: str,
-) -> None:
-    sequence = 0
-    while not stop.is_set():
-        sent = time.monotonic()
-        sequence += 1
-        try:
-            response = await client.post(
-                "/v1/dealerships", json={"name": f"{tag}-{sequence}"}, headers=headers
-            )
-        except httpx.HTTPError as exc:
-            traffic.write_errors.append((sent, type(exc).__name__))
-        else:
-            if response.status_code == HTTP_CREATED:
-                traffic.acknowledged.append((sent, UUID(response.json()["id"])))
-                continue
-            traffic.write_errors.append((sent, str(response.status_code)))
-        await asyncio.sleep(0.02)
-
-
-async def _reader(
-    client: httpx.AsyncClient, headers: dict[str, str], stop: asyncio.Event, traffic: Traffic
-) -> None:
-    while not stop.is_set():
-        sent = time.monotonic()
-        try:
-            response = await client.get("/v1/dealerships", params={"limit": 5}, headers=headers)
-        except httpx.HTTPError as exc:
-            traffic.read_errors.append((sent, type(exc).__name__))
-        else:
-            traffic.reads += 1
-            if response.status_code != HTTP_OK:
-                traffic.read_errors.append((sent, str(response.status_code)))
-        await asyncio.sleep(0.01)
-
-
-def _acknowledged_since(traffic: Traffic, moment: float) -> bool:
-    """Whether a write sent at or after `moment` has been acknowledged (acks are
-    recorded on completion, so the first time this holds is the recovery time)."""
-    return any(sent >= moment for sent, _ in reversed(traffic.acknowledged))
-
-
 async def _load_and_fail_over(
     pair: ReplicatedPair,
     app: AppProcess,
@@ -122,10 +67,12 @@ async def _load_and_fail_over(
     stop = asyncio.Event()
     async with httpx.AsyncClient(base_url=app.base_url, timeout=10) as client:
         tasks = [
-            asyncio.create_task(_writer(client, headers, stop, traffic, f"drill-w{n}"))
+            asyncio.create_task(
+                keep_writing(client, dealership_writes(headers, f"drill-w{n}"), stop, traffic)
+            )
             for n in range(writers)
         ]
-        tasks.append(asyncio.create_task(_reader(client, headers, stop, traffic)))
+        tasks.append(asyncio.create_task(keep_reading(client, headers, stop, traffic)))
         try:
             await asyncio.sleep(warmup_s)
             if not traffic.acknowledged:
@@ -136,7 +83,7 @@ async def _load_and_fail_over(
             deadline = killed_at + recovery_timeout_s
             recovered_at: float | None = None
             while time.monotonic() < deadline:
-                if _acknowledged_since(traffic, killed_at):
+                if traffic.acknowledged_since(killed_at):
                     recovered_at = time.monotonic()
                     break
                 await asyncio.sleep(0.01)
@@ -179,7 +126,7 @@ def run_trial(
                 writers=writers,
             )
         )
-        acknowledged = [ident for _, ident in traffic.acknowledged]
+        acknowledged = traffic.ids()
         lost = _missing_on(pair, acknowledged)
         return TrialResult(
             trial=trial,

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,35 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def kill_processes(
+    find: Callable[[], list[int]],
+    what: str,
+    timeout_s: float = 10,
+    *,
+    first: list[int] | None = None,
+) -> int:
+    """SIGKILLs every process `find` lists (`first`, when given, on the first round),
+    until it lists none alive; returns how many died. All are stopped (SIGSTOP) before
+    any is killed, so that none of them reacts to the death of another (a postmaster
+    restarting, a supervisor respawning)."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found, first = (find() if first is None else first), None
+        pids = [pid for pid in found if pid not in killed or _pid_alive(pid)]
+        if not pids:
+            return len(killed)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.05)
+    raise RuntimeError(f"processes of {what} survived SIGKILL: {find()}")
+
+
 @dataclass(frozen=True)
 class Node:
     """One cluster: `version/name` on `port`, owned by the postgres user."""
@@ -163,21 +193,7 @@ class Node:
 
     def kill_all(self, timeout_s: float = 10) -> int:
         """SIGKILLs the postmaster and every backend at once; returns how many died."""
-        killed: set[int] = set()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            pids = [pid for pid in self.processes() if pid not in killed or _pid_alive(pid)]
-            if not pids:
-                return len(killed)
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGSTOP)
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-            time.sleep(0.05)
-        raise RuntimeError(f"processes of {self.name} survived SIGKILL: {self.processes()}")
+        return kill_processes(self.processes, self.name, timeout_s)
 
     def drop(self) -> None:
         """Kills every process, then removes what pg_createcluster made (what

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import psycopg
@@ -148,6 +148,16 @@ class WorkerProcess(ChildProcess):
         command = ["worker", "--processes", "1", "--threads", str(threads)]
         command += ["--queues", *self.queues] if self.queues else []
         super().__init__(cli(*command), env, log_path, label="avataradam worker")
+
+    def wait_started(self, timeout_s: float = 120) -> Self:
+        """Waits until a worker process logs `worker_started` (its container is up and
+        its consumers run); RuntimeError with the log's tail if it exits or times out."""
+        deadline = time.monotonic() + timeout_s
+        while "worker_started" not in self.output():
+            if self.exited() or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{self.output()[-3000:]}")
+            time.sleep(0.1)
+        return self
 
     def kill_group(self) -> None:
         """SIGKILL to every process of the worker: nothing is acked, finished or cleaned up."""

@@ -1,13 +1,17 @@
 """Throwaway services of a test run, a drill or a benchmark: a fresh PostgreSQL database,
-a private `redis-server` and a private S3-compatible server."""
+a private `redis-server`, a private PgBouncer and a private S3-compatible server."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
@@ -184,3 +188,131 @@ class PrivateS3:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(10)
+
+
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+
+_PGBOUNCER_INI = """\
+[databases]
+* = host={server_host} port={server_port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {directory}/userlist.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits,options
+logfile = {directory}/pgbouncer.log
+pidfile = {directory}/pgbouncer.pid
+admin_users = postgres
+"""
+
+
+class PrivatePgBouncer:
+    """Debian's `pgbouncer` in transaction mode on a free port, in front of one server,
+    with its own configuration and directory (`ops/install-pgbouncer.sh` installs it).
+
+    Clients behind it need `statement_cache_size=0` (asyncpg). `url(database)` reaches
+    a database of the server through it.
+    """
+
+    def __init__(self, server_host: str, server_port: int, port: int | None = None) -> None:
+        self.server_host = server_host
+        self.server_port = server_port
+        self.port = port or free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="avataradam-pgbouncer-"))
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def installed() -> bool:
+        return Path(PGBOUNCER).exists()
+
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def start(self, timeout_s: float = 15, *, server_up: bool = True) -> Self:
+        """Starts it and waits until it serves a query (`server_up`), or only until it
+        listens (its server may be down: a pooler restarted before its database)."""
+        (self.directory / "userlist.txt").write_text('"postgres" ""\n')
+        config = self.directory / "pgbouncer.ini"
+        config.write_text(
+            _PGBOUNCER_INI.format(
+                directory=self.directory,
+                port=self.port,
+                server_host=self.server_host,
+                server_port=self.server_port,
+            )
+        )
+        command = [PGBOUNCER, str(config)]
+        # pgbouncer refuses to run as root; it drops to the postgres user, who must own its files.
+        if os.geteuid() == 0:
+            for path in (self.directory, *self.directory.iterdir()):
+                shutil.chown(path, "postgres")
+            command = [PGBOUNCER, "-u", "postgres", str(config)]
+        self.popen = spawn(
+            command,
+            label=f"pgbouncer :{self.port}",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            if server_up:
+                self._wait_until_serving(timeout_s)
+            else:
+                self._wait_until_listening(timeout_s)
+        except BaseException:
+            self.stop()  # never leave a pooler behind that nobody holds
+            raise
+        return self
+
+    def _wait_until_listening(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.popen is not None and self.popen.poll() is not None:
+                raise RuntimeError(f"pgbouncer exited: {self.log()[-2000:]}")
+            with socket.socket() as sock:
+                sock.settimeout(0.5)
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"pgbouncer is not listening on {self.port}")
+            time.sleep(0.05)
+
+    def _wait_until_serving(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.popen is not None and self.popen.poll() is not None:
+                raise RuntimeError(f"pgbouncer exited: {self.log()[-2000:]}")
+            try:
+                with psycopg.connect(self.url("postgres"), connect_timeout=2) as conn:
+                    conn.execute("SELECT 1")
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+            else:
+                return
+
+    def log(self) -> str:
+        path = self.directory / "pgbouncer.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: the pooler dies with the host it ran on."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(10)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -8,16 +8,9 @@ runs with `statement_cache_size=0`, as a deployment behind a transaction pooler 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -31,48 +24,8 @@ from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.adapters.redis.cache import RedisCache
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.ports.services import Cache
-from ops.harness.processes import free_port, spawn
-from ops.harness.services import FreshDatabase
+from ops.harness.services import FreshDatabase, PrivatePgBouncer
 from tests.conftest import ADMIN_DSN, IN_CI, require_service
-
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-
-
-def _config(directory: Path, port: int, server_host: str, server_port: int) -> str:
-    return f"""\
-[databases]
-* = host={server_host} port={server_port}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {directory}/userlist.txt
-pool_mode = transaction
-max_client_conn = 200
-default_pool_size = 20
-ignore_startup_parameters = extra_float_digits,options
-logfile = {directory}/pgbouncer.log
-pidfile = {directory}/pgbouncer.pid
-admin_users = postgres
-"""
-
-
-def _wait_until_serving(dsn: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"pgbouncer exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with psycopg.connect(dsn, connect_timeout=2) as conn:
-                conn.execute("SELECT 1")
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-        else:
-            return
 
 
 @pytest.fixture(scope="session")
@@ -90,37 +43,18 @@ def contract_database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pgbouncer_url(contract_database_url: str) -> Iterator[str]:
     """The test database, reached through a transaction-mode PgBouncer."""
-    if not Path(PGBOUNCER).exists():
+    if not PrivatePgBouncer.installed():
         message = "pgbouncer is not installed (bash ops/install-pgbouncer.sh)"
         if IN_CI:
             pytest.fail(f"{message}, and CI=true forbids skipping")
         pytest.skip(message)
     server = urlsplit(contract_database_url)
-    port = free_port()
-    directory = Path(tempfile.mkdtemp(prefix="avataradam-pgbouncer-"))
-    (directory / "userlist.txt").write_text('"postgres" ""\n')
-    config = directory / "pgbouncer.ini"
-    config.write_text(_config(directory, port, server.hostname or "127.0.0.1", server.port or 5432))
-    command = [PGBOUNCER, str(config)]
-    # pgbouncer refuses to run as root; it drops to the postgres user, who must own its files.
-    if os.geteuid() == 0:
-        shutil.chown(directory, "postgres")
-        for path in directory.iterdir():
-            shutil.chown(path, "postgres")
-        command = [PGBOUNCER, "-u", "postgres", str(config)]
-    process = spawn(command, label="pgbouncer", stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = urlunsplit(server._replace(netloc=f"{server.username or 'postgres'}@127.0.0.1:{port}"))
+    bouncer = PrivatePgBouncer(server.hostname or "127.0.0.1", server.port or 5432)
     try:
-        _wait_until_serving(url, process, directory / "pgbouncer.log")
-        yield url
+        bouncer.start()
+        yield bouncer.url(server.path.lstrip("/"), server.username or "postgres")
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        shutil.rmtree(directory, ignore_errors=True)
+        bouncer.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ its length and whether it is silent.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
 import math
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from avataradam.adapters.speech import probe
+from tests.emulators.http_server import EmulatedApi, Refused
 
 SILENCE_PEAK = 300
 """Samples within ±this (of 32,767) count as silence."""
@@ -182,3 +184,48 @@ def webm_opus_bytes(duration_s: float) -> bytes:
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What an emulated recogniser hears in a recording: its container's `sniffed`
+    facts, its length (1 s when the container does not say), the words and their
+    language."""
+
+    sniffed: Sniffed
+    duration_s: float
+    text: str
+    language: str
+
+
+class ListeningApi(EmulatedApi):
+    """An emulated speech service with a recogniser: it hears in a recording the text a
+    test registered for exactly those bytes with `say`, else `default_transcript` in
+    `default_language`. Requests must present `api_key`."""
+
+    def __init__(self, api_key: str, default_transcript: str) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.default_transcript = default_transcript
+        self.default_language = "en"
+        self._heard: dict[str, tuple[str, str]] = {}
+
+    def say(self, audio: bytes, text: str, language: str = "en") -> None:
+        """What the service hears in exactly these bytes."""
+        self._heard[hashlib.sha256(audio).hexdigest()] = (text, language)
+
+    def reset(self) -> None:
+        super().reset()
+        self._heard.clear()
+
+    def hear(self, data: bytes, *, unreadable: object) -> Heard:
+        """What is heard in `data`; a 400 with the service's `unreadable` error when it
+        is not audio the service decodes."""
+        sniffed = sniff(data)
+        if sniffed is None:
+            raise Refused(400, unreadable)
+        text, language = self._heard.get(
+            hashlib.sha256(data).hexdigest(), (self.default_transcript, self.default_language)
+        )
+        duration_s = sniffed.duration_s if sniffed.duration_s is not None else 1.0
+        return Heard(sniffed, duration_s, text, language)

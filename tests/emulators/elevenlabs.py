@@ -21,13 +21,12 @@ Errors: `{detail: {status, message}}`; 422 `{detail: [{loc, msg, type}]}`. Knobs
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from typing import Any
 
-from tests.emulators.audio import sniff, tone_pcm16
-from tests.emulators.http_server import EmulatedApi, Refused, Reply, Request, json_reply
+from tests.emulators.audio import ListeningApi, tone_pcm16
+from tests.emulators.http_server import Refused, Reply, Request, json_reply
 
 API_KEY = "xi-test-key"
 SECONDS_PER_CHARACTER = 0.05
@@ -62,22 +61,14 @@ def missing(*loc: str) -> dict[str, Any]:
     }
 
 
-class ElevenLabsEmulator(EmulatedApi):
+class ElevenLabsEmulator(ListeningApi):
     def __init__(self, api_key: str = API_KEY) -> None:
-        super().__init__()
-        self.api_key = api_key
+        super().__init__(api_key, default_transcript="Is the service contract optional?")
         self.voices = set(PREMADE_VOICES)
-        self.default_transcript = "Is the service contract optional?"
-        self.default_language = "en"
         self.quota_exceeded = False
-        self._heard: dict[str, tuple[str, str]] = {}
-
-    def say(self, audio: bytes, text: str, language: str = "en") -> None:
-        self._heard[hashlib.sha256(audio).hexdigest()] = (text, language)
 
     def reset(self) -> None:
         super().reset()
-        self._heard.clear()
         self.quota_exceeded = False
 
     def error_payload(self, status: int) -> object:
@@ -144,23 +135,17 @@ class ElevenLabsEmulator(EmulatedApi):
             raise Refused(
                 400, detail("invalid_language_code", f"Language code {language} is not supported.")
             )
-        sniffed = sniff(upload.data)
-        if sniffed is None:
-            raise Refused(
-                400,
-                detail(
-                    "invalid_file",
-                    "The uploaded file could not be processed. Please make "
-                    "sure it is a valid audio or video file.",
-                ),
-            )
-        duration_s = sniffed.duration_s if sniffed.duration_s is not None else 1.0
-        text, heard = self._heard.get(
-            hashlib.sha256(upload.data).hexdigest(),
-            (self.default_transcript, self.default_language),
+        heard = self.hear(
+            upload.data,
+            unreadable=detail(
+                "invalid_file",
+                "The uploaded file could not be processed. Please make "
+                "sure it is a valid audio or video file.",
+            ),
         )
+        text, duration_s = heard.text, heard.duration_s
         words: list[dict[str, Any]]
-        if sniffed.silent:
+        if heard.sniffed.silent:
             text, words = "", []
             if request.form.get("tag_audio_events", "true") != "false":
                 text = "(background noise)"
@@ -170,7 +155,7 @@ class ElevenLabsEmulator(EmulatedApi):
         return json_reply(
             200,
             {
-                "language_code": ISO3[language or heard],
+                "language_code": ISO3[language or heard.language],
                 "language_probability": 0.98,
                 "text": text,
                 "words": words,

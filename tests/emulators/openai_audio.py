@@ -21,12 +21,11 @@ Errors have the API's shape `{error: {message, type, param, code}}`.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
-from tests.emulators.audio import Sniffed, sniff, tone_pcm16, wav_bytes
-from tests.emulators.http_server import EmulatedApi, Refused, Reply, Request, json_reply
+from tests.emulators.audio import Heard, ListeningApi, tone_pcm16, wav_bytes
+from tests.emulators.http_server import Refused, Reply, Request, json_reply
 
 API_KEY = "sk-test-audio"
 SAMPLE_RATE = 24_000
@@ -48,22 +47,13 @@ def error(
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
-class OpenAIAudioEmulator(EmulatedApi):
+class OpenAIAudioEmulator(ListeningApi):
     def __init__(self, api_key: str = API_KEY) -> None:
-        super().__init__()
-        self.api_key = api_key
-        self.default_transcript = "I'll think about it."
-        self.default_language = "en"
+        super().__init__(api_key, default_transcript="I'll think about it.")
         self.hallucinate_on_silence = False
-        self._heard: dict[str, tuple[str, str]] = {}
-
-    def say(self, audio: bytes, text: str, language: str = "en") -> None:
-        """What the service hears in exactly these bytes."""
-        self._heard[hashlib.sha256(audio).hexdigest()] = (text, language)
 
     def reset(self) -> None:
         super().reset()
-        self._heard.clear()
         self.hallucinate_on_silence = False
 
     def error_payload(self, status: int) -> object:
@@ -165,26 +155,19 @@ class OpenAIAudioEmulator(EmulatedApi):
         extension = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
         if extension not in EXTENSIONS:
             raise Refused(400, error(f"Invalid file format. Supported formats: {list(EXTENSIONS)}"))
-        sniffed = sniff(upload.data)
-        if sniffed is None:
-            raise Refused(
-                400,
-                error(
-                    "The audio file could not be decoded or its format is not supported.",
-                    code="invalid_value",
-                ),
-            )
-        return self._transcript(upload.data, sniffed, language, response_format)
-
-    def _transcript(
-        self, data: bytes, sniffed: Sniffed, language: str | None, response_format: str
-    ) -> Reply:
-        duration_s = sniffed.duration_s if sniffed.duration_s is not None else 1.0
-        text, heard_language = self._heard.get(
-            hashlib.sha256(data).hexdigest(), (self.default_transcript, self.default_language)
+        heard = self.hear(
+            upload.data,
+            unreadable=error(
+                "The audio file could not be decoded or its format is not supported.",
+                code="invalid_value",
+            ),
         )
+        return self._transcript(heard, language, response_format)
+
+    def _transcript(self, heard: Heard, language: str | None, response_format: str) -> Reply:
+        text, duration_s = heard.text, heard.duration_s
         no_speech_prob, avg_logprob = 0.01, -0.2
-        if sniffed.silent:
+        if heard.sniffed.silent:
             text, no_speech_prob, avg_logprob = "", 0.95, -1.4
             if self.hallucinate_on_silence:
                 text = "Thank you."
@@ -215,7 +198,7 @@ class OpenAIAudioEmulator(EmulatedApi):
             200,
             {
                 "task": "transcribe",
-                "language": LANGUAGE_NAMES[language or heard_language],
+                "language": LANGUAGE_NAMES[language or heard.language],
                 "duration": duration_s,
                 "text": text,
                 "segments": segments,

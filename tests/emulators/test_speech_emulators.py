@@ -6,43 +6,41 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from tests.emulators import elevenlabs, liveavatar, openai_audio
 from tests.emulators.audio import tone_pcm16, wav_bytes
-from tests.emulators.http_server import serving
+from tests.emulators.http_server import EmulatedApi, serving
 
 RECORDING = wav_bytes(tone_pcm16(1.0, 16_000), 16_000)
 
 
+@contextmanager
+def _client(api: EmulatedApi, headers: dict[str, str], path: str = "") -> Iterator[httpx.Client]:
+    """A client of `api`, served until the block ends, at `path` with `headers`."""
+    with serving(api) as url, httpx.Client(base_url=f"{url}{path}", headers=headers) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
 def openai() -> Iterator[httpx.Client]:
-    with (
-        serving(openai_audio.OpenAIAudioEmulator()) as url,
-        httpx.Client(
-            base_url=f"{url}/v1", headers={"Authorization": f"Bearer {openai_audio.API_KEY}"}
-        ) as client,
-    ):
+    headers = {"Authorization": f"Bearer {openai_audio.API_KEY}"}
+    with _client(openai_audio.OpenAIAudioEmulator(), headers, "/v1") as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def eleven() -> Iterator[httpx.Client]:
-    with (
-        serving(elevenlabs.ElevenLabsEmulator()) as url,
-        httpx.Client(base_url=url, headers={"xi-api-key": elevenlabs.API_KEY}) as client,
-    ):
+    with _client(elevenlabs.ElevenLabsEmulator(), {"xi-api-key": elevenlabs.API_KEY}) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[httpx.Client]:
-    with (
-        serving(liveavatar.LiveAvatarEmulator()) as url,
-        httpx.Client(base_url=url, headers={"X-API-KEY": liveavatar.API_KEY}) as client,
-    ):
+    with _client(liveavatar.LiveAvatarEmulator(), {"X-API-KEY": liveavatar.API_KEY}) as client:
         yield client
 
 

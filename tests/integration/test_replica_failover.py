@@ -1,4 +1,4 @@
-"""One trial of the failover drill (`just drill-failover` runs five).
+"""One trial of the hand-promoted failover drill (`just drill-failover-manual` runs five).
 
 A primary and a synchronous standby are made on spare ports; the API serves writers and
 a reader against both; every process of the primary is SIGKILLed and the standby

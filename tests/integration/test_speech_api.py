@@ -19,7 +19,6 @@ import pytest
 from avataradam.adapters.memory.speech import InMemorySynthesizer, wav_with_text
 from avataradam.entrypoints.bootstrap import Overrides, build_container
 from avataradam.entrypoints.container import Container
-from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import Settings, load_settings
 from avataradam.entrypoints.speech import SpeechEngines
 from tests.emulators.http_server import serving
@@ -28,7 +27,7 @@ from tests.emulators.openai_audio import SAMPLE_RATE as OPENAI_RATE
 from tests.emulators.openai_audio import SECONDS_PER_CHARACTER as OPENAI_SECONDS_PER_CHARACTER
 from tests.emulators.openai_audio import OpenAIAudioEmulator
 from tests.integration.conftest import Account, Tenant, problem, service_environment
-from tests.support.asgi import asgi_transport
+from tests.support.asgi import api_client
 from tests.support.fakes import FakeAvatarProvider
 
 SENTENCES = ("The service contract is optional.", "It covers repairs after the factory warranty.")
@@ -136,6 +135,7 @@ async def test_voices_name_adams_and_an_unknown_voice_is_refused_listing_them(
     assert voices.status_code == 200, voices.text
     assert voices.json()["engine"] == "memory"
     assert voices.json()["adam_voice"] == "memory-adam"
+    assert voices.json()["recognizer"] == "memory"
     assert {"id": "memory-lucia", "language": "es", "gender": "female"} in voices.json()["items"]
 
     unknown = await client.post(
@@ -346,7 +346,6 @@ async def test_without_engines_speech_is_a_disabled_feature(
     _, message_id = await reply(client, tenant.user)
     answers = [
         ("speech", await speechless.post("/v1/speech", json={"text": TEXT}, headers=user)),
-        ("speech", await speechless.get("/v1/speech/voices", headers=user)),
         ("speech", await speechless.get(f"/v1/messages/{message_id}/audio", headers=user)),
         (
             "transcription",
@@ -362,6 +361,9 @@ async def test_without_engines_speech_is_a_disabled_feature(
         assert answer.status_code == 403, answer.text
         assert problem(answer)["code"] == "feature_disabled"
         assert problem(answer)["details"] == {"feature": feature}
+    offered = await speechless.get("/v1/speech/voices", headers=user)
+    assert offered.status_code == 200, offered.text
+    assert offered.json() == {"engine": None, "adam_voice": None, "recognizer": None, "items": []}
 
 
 async def test_an_avatar_session_comes_from_the_provider_and_its_outage_is_503(
@@ -433,11 +435,5 @@ def _fields(settings: Settings) -> dict[str, Any]:
 @asynccontextmanager
 async def app_of(settings: Settings, overrides: Overrides) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process API of a container of its own (`settings`, `overrides`)."""
-    container = build_container(settings, overrides)
-    await container.start()
-    try:
-        transport = asgi_transport(create_app(container))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-    finally:
-        await container.close()
+    async with api_client(build_container(settings, overrides)) as http:
+        yield http

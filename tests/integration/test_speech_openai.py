@@ -1,12 +1,11 @@
-"""OpenAISpeech over real HTTP against the local emulation of OpenAI's audio API:
-request shapes, the WAV it returns, and every error mapping."""
+"""OpenAISpeech over real HTTP against the local emulation of OpenAI's audio API: the
+speech request, the WAV it returns, its recordings' names and its own error mapping
+(what every cloud adapter does: test_speech_cloud.py)."""
 
 from __future__ import annotations
 
 import io
-import time
 import wave
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -20,52 +19,26 @@ from avataradam.domain.ports.speech import (
     UnreadableAudio,
 )
 from tests.emulators.audio import (
-    as_without_pyav,
     ogg_opus_bytes,
     require_pyav,
     silence_pcm16,
-    tone_pcm16,
     wav_bytes,
     webm_opus_bytes,
 )
-from tests.emulators.http_server import serving
 from tests.emulators.openai_audio import (
     API_KEY,
     SAMPLE_RATE,
     SECONDS_PER_CHARACTER,
     OpenAIAudioEmulator,
 )
+from tests.integration.cloud_speech import OPENAI, fixtures
+from tests.integration.cloud_speech import recording as _recording
 
 SENTENCE = "The service contract is optional, and it never changes your approval."
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[OpenAIAudioEmulator]:
-    service = OpenAIAudioEmulator()
-    with serving(service):
-        yield service
-
-
-@pytest.fixture
-async def speech(emulator: OpenAIAudioEmulator) -> AsyncIterator[OpenAISpeech]:
-    emulator.reset()
-    adapter = _adapter(emulator)
-    yield adapter
-    await adapter.aclose()
-
-
-def _adapter(emulator: OpenAIAudioEmulator, **overrides: object) -> OpenAISpeech:
-    options: dict[str, object] = {
-        "base_url": f"{emulator.base_url}/v1/",
-        "api_key": API_KEY,
-        "timeout_s": 2.0,
-    }
-    options.update(overrides)
-    return OpenAISpeech(**options)  # type: ignore[arg-type]
-
-
-def _recording(seconds: float = 1.5) -> bytes:
-    return wav_bytes(tone_pcm16(seconds, 16_000), 16_000)
+cloud, emulator, speech = fixtures(OPENAI)
+_adapter = OPENAI.adapter
 
 
 async def test_synthesis_asks_for_wav_and_returns_a_strict_pcm16_mono_wav(
@@ -157,18 +130,6 @@ async def test_an_unknown_voice_or_model_is_speech_unavailable(
     assert model.value.details["status"] == 404
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
-async def test_transient_failures_are_retried_then_succeed(
-    speech: OpenAISpeech, emulator: OpenAIAudioEmulator, status: int
-) -> None:
-    emulator.fail_next(status, times=2)
-
-    spoken = await speech.synthesize(SENTENCE, voice="alloy")
-
-    assert spoken.duration_s > 0
-    assert len(emulator.requests) == 3
-
-
 async def test_an_outage_that_outlasts_the_retries_is_speech_unavailable(
     speech: OpenAISpeech, emulator: OpenAIAudioEmulator
 ) -> None:
@@ -201,23 +162,6 @@ async def test_a_spent_quota_is_not_retried(
     assert len(emulator.requests) == 1
 
 
-async def test_a_server_slower_than_the_timeout_is_speech_unavailable_in_time(
-    emulator: OpenAIAudioEmulator,
-) -> None:
-    emulator.reset()
-    emulator.delay_s = 3.0
-    adapter = _adapter(emulator, timeout_s=0.3)
-    started = time.monotonic()
-    try:
-        with pytest.raises(SpeechUnavailable, match="did not answer within"):
-            await adapter.synthesize(SENTENCE, voice="alloy")
-    finally:
-        await adapter.aclose()
-        emulator.delay_s = 0.0
-    assert time.monotonic() - started < 2.5, "the answer was not waited for"
-    assert len(emulator.requests) == 1, "a read timeout is not retried"
-
-
 async def test_an_unreachable_server_is_speech_unavailable() -> None:
     adapter = OpenAISpeech(base_url="http://127.0.0.1:9/v1", api_key=API_KEY, max_retries=1)
     try:
@@ -225,46 +169,6 @@ async def test_an_unreachable_server_is_speech_unavailable() -> None:
             await adapter.synthesize(SENTENCE, voice="alloy")
     finally:
         await adapter.aclose()
-
-
-async def test_transcription_sends_the_published_multipart_shape(
-    speech: OpenAISpeech, emulator: OpenAIAudioEmulator
-) -> None:
-    recording = _recording()
-    emulator.say(recording, "Is GAP insurance optional?")
-
-    transcript = await speech.transcribe(
-        recording, content_type="audio/wav", language="en-US", max_duration_s=60
-    )
-
-    [request] = emulator.requests
-    assert request.form == {
-        "model": "whisper-1",
-        "response_format": "verbose_json",
-        "language": "en",
-    }
-    upload = request.files["file"]
-    assert (upload.filename, upload.content_type, upload.data) == (
-        "audio.wav",
-        "audio/wav",
-        recording,
-    )
-    assert transcript.text == "Is GAP insurance optional?"
-    assert transcript.language == "en"
-    assert transcript.duration_s == pytest.approx(1.5)
-
-
-async def test_the_detected_language_comes_back_as_an_iso_code(
-    speech: OpenAISpeech, emulator: OpenAIAudioEmulator
-) -> None:
-    recording = _recording(2.0)
-    emulator.say(recording, "¿El contrato de servicio es opcional?", language="es")
-
-    transcript = await speech.transcribe(recording, content_type="audio/wav", max_duration_s=60)
-
-    assert "language" not in emulator.requests[0].form
-    assert transcript.language == "es"
-    assert transcript.text == "¿El contrato de servicio es opcional?"
 
 
 async def test_browser_recordings_are_named_so_the_api_picks_its_decoder(
@@ -281,36 +185,12 @@ async def test_browser_recordings_are_named_so_the_api_picks_its_decoder(
     assert transcript.duration_s == pytest.approx(2.5)
 
 
-async def test_an_over_long_wav_is_refused_before_it_is_uploaded(
-    speech: OpenAISpeech, emulator: OpenAIAudioEmulator
-) -> None:
-    with pytest.raises(AudioTooLong) as raised:
-        await speech.transcribe(_recording(3.0), content_type="audio/wav", max_duration_s=2.0)
-
-    assert raised.value.duration_s == pytest.approx(3.0)
-    assert raised.value.limit_s == 2.0
-    assert emulator.requests == []
-
-
 async def test_an_over_long_ogg_is_refused_before_it_is_uploaded(
     speech: OpenAISpeech, emulator: OpenAIAudioEmulator
 ) -> None:
     with pytest.raises(AudioTooLong):
         await speech.transcribe(ogg_opus_bytes(75.0), content_type="audio/ogg", max_duration_s=60)
     assert emulator.requests == []
-
-
-async def test_a_length_only_the_server_knows_is_checked_against_the_limit(
-    speech: OpenAISpeech, emulator: OpenAIAudioEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    as_without_pyav(monkeypatch)
-    webm = b"\x1a\x45\xdf\xa3" + bytes(64)  # EBML magic: the emulation hears 1 s
-
-    with pytest.raises(AudioTooLong) as raised:
-        await speech.transcribe(webm, content_type="audio/webm", max_duration_s=0.5)
-
-    assert raised.value.duration_s == pytest.approx(1.0)
-    assert emulator.requests[0].files["file"].filename == "audio.webm"
 
 
 async def test_a_browser_webm_recording_is_measured_before_it_is_uploaded(
@@ -339,27 +219,6 @@ async def test_a_corrupt_webm_is_unreadable_without_a_request(
             b"\x1a\x45\xdf\xa3" + bytes(64), content_type="audio/webm", max_duration_s=60
         )
     assert emulator.requests == []
-
-
-async def test_a_truncated_wav_is_unreadable_without_a_request(
-    speech: OpenAISpeech, emulator: OpenAIAudioEmulator
-) -> None:
-    with pytest.raises(UnreadableAudio):
-        await speech.transcribe(_recording()[:30], content_type="audio/wav", max_duration_s=60)
-    assert emulator.requests == []
-
-
-async def test_audio_the_service_cannot_decode_is_unreadable(
-    speech: OpenAISpeech, emulator: OpenAIAudioEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    as_without_pyav(monkeypatch)
-
-    with pytest.raises(UnreadableAudio, match="could not be decoded"):
-        await speech.transcribe(
-            b"not audio at all" * 10, content_type="audio/mpeg", max_duration_s=60
-        )
-
-    assert len(emulator.requests) == 1
 
 
 async def test_an_empty_recording_or_a_type_no_api_reads_is_unreadable(

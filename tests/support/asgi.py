@@ -1,14 +1,20 @@
-"""An httpx transport onto the Litestar app in this process."""
+"""An httpx transport onto the Litestar app in this process, and a client of a
+container's whole API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from avataradam.entrypoints.http.app import create_app
+
 if TYPE_CHECKING:
     from litestar import Litestar
+
+    from avataradam.entrypoints.container import Container
 
 
 def asgi_transport(
@@ -23,3 +29,16 @@ def asgi_transport(
     """
     asgi: Callable[..., Any] = app
     return httpx.ASGITransport(app=asgi, client=client)
+
+
+@asynccontextmanager
+async def api_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """Starts `container` and yields a client of its API in this process (base URL
+    `http://testserver`); closes the container when the block ends."""
+    await container.start()
+    try:
+        transport = asgi_transport(create_app(container))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+    finally:
+        await container.close()

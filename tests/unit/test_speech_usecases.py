@@ -5,6 +5,7 @@ usage recorded and the budget held and settled, and failures that record nothing
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import uuid
 import wave
@@ -52,6 +53,7 @@ from avataradam.domain.ports.speech import (
 )
 from avataradam.domain.usecases.speech import (
     Engines,
+    SpeakingParts,
     SpeakReply,
     SpeakText,
     SpeechAccounting,
@@ -125,9 +127,11 @@ class World:
             self.uow, usage, clock, ids, self.telemetry, tokens_per_second=RATE
         )
         self.tasks: set[asyncio.Task[None]] = set()
-        speaking = (self.uow, self.engines, accounting, split, clock, self.telemetry, self.tasks)
-        self.speak = SpeakText(*speaking, max_text_chars=200)
-        self.reply = SpeakReply(*speaking)
+        self.speaking = SpeakingParts(
+            self.uow, self.engines, accounting, split, clock, self.telemetry, self.tasks
+        )
+        self.speak = SpeakText(self.speaking, max_text_chars=200)
+        self.reply = SpeakReply(self.speaking)
         self.transcribe = Transcribe(
             self.uow, self.engines, accounting, clock, self.telemetry, max_duration_s=60
         )
@@ -307,9 +311,9 @@ async def test_text_and_voices_are_checked_and_speech_off_is_a_disabled_feature(
         await world.speak(principal, "a" * 201)
     off = msgspec.structs.replace(world.engines, synthesizer=None, adam=None, avatar=None)
     speak_off = SpeakText(
-        world.uow, off, world.speak._accounting, split, SystemClock(), world.telemetry, set(),
+        dataclasses.replace(world.speaking, engines=off, clock=SystemClock(), tasks=set()),
         max_text_chars=200,
-    )  # fmt: skip
+    )
     with pytest.raises(FeatureDisabled) as disabled:
         await speak_off(principal, TEXT)
     assert disabled.value.details == {"feature": "speech"}

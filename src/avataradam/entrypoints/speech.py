@@ -31,6 +31,7 @@ from avataradam.domain.ports.system import Clock
 from avataradam.domain.usecases.speech import (
     Engines,
     ListVoices,
+    SpeakingParts,
     SpeakReply,
     SpeakText,
     SpeechAccounting,
@@ -204,11 +205,11 @@ def wire_speech(container: Container, engines: SpeechEngines) -> Speech:
         tokens_per_second=settings.budget_tokens_per_second,
     )
     tasks: set[asyncio.Task[None]] = set()
-    speaking = (uow, wired, accounting, container.sentences, clock, telemetry, tasks)
+    speaking = SpeakingParts(uow, wired, accounting, container.sentences, clock, telemetry, tasks)
     return Speech(
         engines=wired,
-        speak=SpeakText(*speaking, max_text_chars=settings.max_text_chars),
-        reply=SpeakReply(*speaking),
+        speak=SpeakText(speaking, max_text_chars=settings.max_text_chars),
+        reply=SpeakReply(speaking),
         transcribe=Transcribe(
             uow, wired, accounting, clock, telemetry, max_duration_s=settings.max_transcription_s
         ),

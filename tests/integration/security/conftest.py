@@ -14,10 +14,9 @@ import pytest
 from avataradam.domain.model.knowledge_gaps import GapQuestion, GapReason
 from avataradam.entrypoints.bootstrap import build_container
 from avataradam.entrypoints.container import Container
-from avataradam.entrypoints.http.app import create_app
 from avataradam.entrypoints.settings import load_settings
 from tests.integration.conftest import Account, Tenant, new_tenant, service_environment
-from tests.support.asgi import asgi_transport
+from tests.support.asgi import api_client
 
 
 @asynccontextmanager
@@ -28,14 +27,8 @@ async def deployment(
     settings = load_settings(
         service_environment(database_url, redis_url) | overrides, env_file=None
     )
-    container = build_container(settings)
-    await container.start()
-    try:
-        transport = asgi_transport(create_app(container))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-    finally:
-        await container.close()
+    async with api_client(build_container(settings)) as http:
+        yield http
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import {
   retryable,
   SPEECH_OFF,
   transcribe,
-  UNKNOWN_ENGINE,
 } from "./speech";
 
 const store: TokenStore = {
@@ -97,28 +96,22 @@ describe("transcribe", () => {
 
 describe("loadSpeechFeatures", () => {
   it("reads the engines and voices", async () => {
-    const body = {
-      voices: [{ id: "joe", language: "en", gender: "male" }],
-      adam: "joe",
-      synthesizer: "piper",
-      recognizer: "faster-whisper",
-    };
-    const { calls, client } = server(() => json(200, body));
-    expect(await loadSpeechFeatures(client)).toEqual(body);
-    expect(calls[0]?.url).toBe("/v1/speech/voices");
-  });
-
-  it("reads the answer's other shape (engine, adam_voice, items)", async () => {
     const voice = { id: "joe", language: "en", gender: "male" };
-    const { client } = server(() =>
-      json(200, { engine: "piper", adam_voice: "joe", items: [voice] }),
+    const { calls, client } = server(() =>
+      json(200, {
+        engine: "piper",
+        adam_voice: "joe",
+        recognizer: "faster-whisper",
+        items: [voice],
+      }),
     );
     expect(await loadSpeechFeatures(client)).toEqual({
       voices: [voice],
       adam: "joe",
       synthesizer: "piper",
-      recognizer: UNKNOWN_ENGINE,
+      recognizer: "faster-whisper",
     });
+    expect(calls[0]?.url).toBe("/v1/speech/voices");
   });
 
   it.each([
@@ -129,20 +122,17 @@ describe("loadSpeechFeatures", () => {
     expect(await loadSpeechFeatures(client)).toEqual(SPEECH_OFF);
   });
 
-  it("without a synthesiser (403 feature_disabled) nothing is spoken; talking may work", async () => {
-    const { client } = server(() => problem(403, "feature_disabled", "speech is off"));
-    const features = await loadSpeechFeatures(client);
-    expect(features.synthesizer).toBeNull();
-    expect(features.recognizer).toBe(UNKNOWN_ENGINE);
-  });
-
   it("an engine the answer names as null is off", async () => {
     const { client } = server(() =>
-      json(200, { voices: [], synthesizer: "espeak-ng", recognizer: null }),
+      json(200, { engine: null, adam_voice: null, recognizer: "faster-whisper", items: [] }),
     );
     const features = await loadSpeechFeatures(client);
-    expect(features.synthesizer).toBe("espeak-ng");
-    expect(features.recognizer).toBeNull();
+    expect(features.synthesizer).toBeNull();
+    expect(features.recognizer).toBe("faster-whisper");
+    const { client: deaf } = server(() =>
+      json(200, { engine: "espeak-ng", adam_voice: "en-us+m3", recognizer: null, items: [] }),
+    );
+    expect((await loadSpeechFeatures(deaf)).recognizer).toBeNull();
   });
 });
 

@@ -19,15 +19,9 @@ export interface SpeechFeatures {
   adam: string | null;
   /** The text-to-speech engine, or null when replies cannot be spoken. */
   synthesizer: string | null;
-  /**
-   * The speech-to-text engine, null when there is no push-to-talk, or `UNKNOWN_ENGINE`
-   * when the server does not say (the button is offered; a 403 `feature_disabled` from
-   * `POST /v1/transcriptions` then removes it).
-   */
+  /** The speech-to-text engine, or null when there is no push-to-talk. */
   recognizer: string | null;
 }
-
-export const UNKNOWN_ENGINE = "unknown";
 
 export const SPEECH_OFF: SpeechFeatures = {
   voices: [],
@@ -44,37 +38,28 @@ export interface Transcription {
   duration_s: number;
 }
 
-/** The answer of `GET /v1/speech/voices`, in either of the shapes the API has used. */
+/** The answer of `GET /v1/speech/voices`: an engine that is off is null. */
 interface VoicesAnswer {
-  voices?: SpeechVoice[];
-  items?: SpeechVoice[];
-  adam?: string | null;
-  adam_voice?: string | null;
-  synthesizer?: string | null;
-  engine?: string | null;
-  recognizer?: string | null;
+  engine: string | null;
+  adam_voice: string | null;
+  recognizer: string | null;
+  items: SpeechVoice[];
 }
 
 /**
- * What the server can do. 403 `feature_disabled` means no synthesiser (nothing is
- * spoken) while transcription may still be on; a server without speech at all (404: no
- * such route) or one that cannot be asked right now answers `SPEECH_OFF`, and the
- * client offers text only, as before.
+ * What the server can do. A server that cannot be asked right now (or one without the
+ * route) answers `SPEECH_OFF`, and the client offers text only.
  */
 export async function loadSpeechFeatures(client: ApiClient): Promise<SpeechFeatures> {
   try {
     const body = await client.request<VoicesAnswer>("GET", "/v1/speech/voices");
-    const voices = body.voices ?? body.items;
     return {
-      voices: Array.isArray(voices) ? voices : [],
-      adam: body.adam ?? body.adam_voice ?? null,
-      synthesizer: body.synthesizer ?? body.engine ?? null,
-      recognizer: "recognizer" in body ? (body.recognizer ?? null) : UNKNOWN_ENGINE,
+      voices: Array.isArray(body.items) ? body.items : [],
+      adam: body.adam_voice ?? null,
+      synthesizer: body.engine ?? null,
+      recognizer: body.recognizer ?? null,
     };
-  } catch (error) {
-    if (error instanceof ApiError && error.code === "feature_disabled") {
-      return { ...SPEECH_OFF, recognizer: UNKNOWN_ENGINE };
-    }
+  } catch {
     return SPEECH_OFF;
   }
 }

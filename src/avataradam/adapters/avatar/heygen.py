@@ -36,7 +36,7 @@ from avataradam.domain.ports.system import Clock
 PROVIDER = "heygen"
 
 
-class HeyGenAvatars:
+class HeyGenAvatars(http.CloudApi):
     """Implements `AvatarProvider` with LiveAvatar's FULL-mode session tokens (see the
     module docstring).
 
@@ -67,33 +67,26 @@ class HeyGenAvatars:
         max_retries: int = 2,
         clock: Clock | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._headers = {"X-API-KEY": api_key}
-        self._timeout_s = timeout_s
+        super().__init__(
+            provider=PROVIDER,
+            base_url=base_url,
+            headers={"X-API-KEY": api_key},
+            error_message=_error_message,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            client=client,
+        )
         self._language = language
         self._sandbox = sandbox
         self._token_ttl = timedelta(seconds=token_ttl_s)
-        self._max_retries = max_retries
         self._clock = clock
-        self._owns_client = client is None
-        self._client = client if client is not None else http.new_client(timeout_s)
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
 
     async def create_session(self, *, avatar_id: str, voice: str | None) -> AvatarSession:
         persona: dict[str, Any] = {"language": self._language}
         if voice:
             persona["voice_id"] = voice
-        response = await http.call(
-            self._client,
-            "POST",
-            f"{self._base_url}/v1/sessions/token",
-            provider=PROVIDER,
-            timeout_s=self._timeout_s,
-            max_retries=self._max_retries,
-            headers=self._headers,
+        response = await self._post(
+            "/v1/sessions/token",
             json={
                 "mode": "FULL",
                 "avatar_id": avatar_id,
@@ -101,9 +94,7 @@ class HeyGenAvatars:
                 "is_sandbox": self._sandbox,
             },
         )
-        if response.status_code != 200:
-            raise http.unavailable(PROVIDER, response, _error_message(response))
-        session_id, token = _session_and_token(response)
+        session_id, token = _session_and_token(self._answered(response))
         return AvatarSession(
             provider=PROVIDER,
             session_id=session_id,
@@ -138,16 +129,11 @@ def _session_and_token(response: httpx.Response) -> tuple[str, str]:
 
 
 def _error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
+    body = http.json_body(response)
     if not isinstance(body, Mapping):
         return ""
     detail = body.get("detail")
     if isinstance(detail, list):
-        return "; ".join(
-            str(item.get("msg")) for item in detail if isinstance(item, Mapping) and item.get("msg")
-        )[:300]
+        return http.validation_messages(detail)
     message = body.get("message") or (detail if isinstance(detail, str) else "")
     return str(message or "")[:300]

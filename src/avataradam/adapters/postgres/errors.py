@@ -40,6 +40,9 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.QueryCanceledError,
     asyncpg.exceptions.InsufficientResourcesError,
+    # a multi-host URL none of whose servers matches target_session_attrs (every node
+    # still a standby in the middle of a failover)
+    asyncpg.exceptions.TargetServerAttributeNotMatched,
     OSError,
     TimeoutError,
 )

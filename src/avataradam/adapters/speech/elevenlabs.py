@@ -21,17 +21,13 @@ from urllib.parse import quote
 
 import httpx
 
-from avataradam.adapters.speech import http
-from avataradam.adapters.speech.languages import from_iso3, primary_subtag
-from avataradam.adapters.speech.probe import audio_kind, check_duration
+from avataradam.adapters.speech import http, languages, probe
 from avataradam.adapters.speech.wav import silence, speakable, speech_from_pcm16
 from avataradam.domain.ports.speech import (
-    AudioTooLong,
     NoSpeech,
     Speech,
     SpeechUnavailable,
     Transcript,
-    UnreadableAudio,
     Voice,
 )
 
@@ -55,10 +51,8 @@ the voice of ElevenLabs' own quickstart. With `eleven_multilingual_v2` each also
 Spanish and the other supported languages. An account's own voices are passed as
 `voices=`."""
 
-_AUDIO_WORDS = ("audio", "file", "format", "decod", "corrupt")
 
-
-class ElevenLabsSpeech:
+class ElevenLabsSpeech(http.CloudApi):
     """Implements `SpeechSynthesizer` and `SpeechRecognizer` over ElevenLabs' API (see
     the module docstring).
 
@@ -93,23 +87,22 @@ class ElevenLabsSpeech:
     ) -> None:
         if voices is not None and not voices:
             raise ValueError("voices, when given, must name at least one voice")
-        self._base_url = base_url.rstrip("/")
-        self._headers = {"xi-api-key": api_key}
+        super().__init__(
+            provider=PROVIDER,
+            base_url=base_url,
+            headers={"xi-api-key": api_key},
+            error_message=_error_message,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            client=client,
+        )
         self.tts_model = tts_model
         self.stt_model = stt_model
         self._voices = tuple(voices) if voices is not None else ELEVENLABS_VOICES
-        self._timeout_s = timeout_s
-        self._max_retries = max_retries
-        self._owns_client = client is None
-        self._client = client if client is not None else http.new_client(timeout_s)
 
     @property
     def voices(self) -> Sequence[Voice]:
         return self._voices
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
 
     async def synthesize(self, text: str, *, voice: str) -> Speech:
         if not speakable(text):
@@ -119,9 +112,7 @@ class ElevenLabsSpeech:
             params={"output_format": OUTPUT_FORMAT},
             json={"text": text, "model_id": self.tts_model},
         )
-        if response.status_code != 200:
-            raise http.unavailable(PROVIDER, response, _error_message(response))
-        if len(response.content) < 2:
+        if len(self._answered(response).content) < 2:
             raise SpeechUnavailable(f"{PROVIDER} answered no audio", provider=PROVIDER)
         return speech_from_pcm16(response.content, SAMPLE_RATE)
 
@@ -133,42 +124,25 @@ class ElevenLabsSpeech:
         language: str | None = None,
         max_duration_s: float,
     ) -> Transcript:
-        kind = audio_kind(content_type)
-        if not audio:
-            raise UnreadableAudio("the recording is empty", type=kind.media_type)
-        probed_s = check_duration(audio, kind, max_duration_s=max_duration_s)
+        kind, probed_s = probe.upload(audio, content_type, max_duration_s=max_duration_s)
         fields = {
             "model_id": self.stt_model,
             "tag_audio_events": "false",
             "timestamps_granularity": "word",
         }
         if language:
-            fields["language_code"] = primary_subtag(language)
+            fields["language_code"] = languages.primary_subtag(language)
         response = await self._post(
             "/v1/speech-to-text",
             data=fields,
             files={"file": (kind.filename, audio, kind.media_type)},
         )
-        if response.status_code in (400, 422) and _is_about_the_audio(response):
-            raise UnreadableAudio(
-                f"{PROVIDER} cannot read the recording: {_error_message(response)}",
-                type=kind.media_type,
-            )
-        if response.status_code != 200:
-            raise http.unavailable(PROVIDER, response, _error_message(response))
-        return _transcript(_json_object(response), language, probed_s, max_duration_s)
-
-    async def _post(self, path: str, **request: Any) -> httpx.Response:
-        return await http.call(
-            self._client,
-            "POST",
-            f"{self._base_url}{path}",
-            provider=PROVIDER,
-            timeout_s=self._timeout_s,
-            max_retries=self._max_retries,
-            headers=self._headers,
-            **request,
+        body = self._heard(
+            response,
+            media_type=kind.media_type,
+            about_the_audio=response.status_code in (400, 422) and _is_about_the_audio(response),
         )
+        return _transcript(body, language, probed_s, max_duration_s)
 
 
 def _transcript(
@@ -177,40 +151,18 @@ def _transcript(
     words = [word for word in body.get("words") or () if isinstance(word, Mapping)]
     ends = [float(word["end"]) for word in words if isinstance(word.get("end"), int | float)]
     duration_s = probed_s if probed_s is not None else max(ends, default=None)
-    if duration_s is not None and duration_s > max_duration_s:
-        raise AudioTooLong(
-            f"the recording lasts {duration_s:.1f} s, more than {max_duration_s:g} s",
-            duration_s=duration_s,
-            limit_s=max_duration_s,
-        )
+    if duration_s is not None:
+        probe.check_length(duration_s, max_duration_s)
     text = str(body.get("text") or "").strip()
     kinds = [word.get("type") for word in words]
     if not text or (kinds and all(kinds) and "word" not in kinds):
         raise NoSpeech("nothing was said in the recording")
-    heard = body.get("language_code")
-    spoken = (
-        primary_subtag(language)
-        if language
-        else (from_iso3(heard) if isinstance(heard, str) and heard else "und")
-    )
+    spoken = languages.spoken(language, body.get("language_code"), languages.from_iso3)
     return Transcript(text=text, language=spoken, duration_s=float(duration_s or 0.0))
 
 
-def _json_object(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise SpeechUnavailable(f"{PROVIDER} answered a body that is not JSON") from exc
-    if not isinstance(body, Mapping):
-        raise SpeechUnavailable(f"{PROVIDER} answered JSON that is not an object")
-    return body
-
-
 def _detail(response: httpx.Response) -> object:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
+    body = http.json_body(response)
     return body.get("detail") if isinstance(body, Mapping) else None
 
 
@@ -219,9 +171,7 @@ def _error_message(response: httpx.Response) -> str:
     if isinstance(detail, Mapping):
         return str(detail.get("message") or detail.get("status") or "")[:300]
     if isinstance(detail, list):
-        return "; ".join(
-            str(item.get("msg")) for item in detail if isinstance(item, Mapping) and item.get("msg")
-        )[:300]
+        return http.validation_messages(detail)
     return ""
 
 
@@ -232,6 +182,6 @@ def _is_about_the_audio(response: httpx.Response) -> bool:
             isinstance(item, Mapping) and "file" in (item.get("loc") or ()) for item in detail
         )
     if isinstance(detail, Mapping):
-        said = f"{detail.get('status') or ''} {detail.get('message') or ''}".lower()
-        return any(word in said for word in _AUDIO_WORDS)
+        said = f"{detail.get('status') or ''} {detail.get('message') or ''}"
+        return http.mentions_the_audio(said)
     return False

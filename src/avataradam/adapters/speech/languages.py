@@ -9,6 +9,8 @@ anything else is passed on as the provider wrote it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 # (ISO 639-1, ISO 639-3, Whisper's name)
 _LANGUAGES: tuple[tuple[str, str, str], ...] = (
     ("af", "afr", "afrikaans"),
@@ -97,3 +99,11 @@ def from_iso3(language: str) -> str:
     """`en` for `eng`; a two-letter code or an unknown one is kept."""
     key = language.strip().lower()
     return _BY_ISO3.get(key, key)
+
+
+def spoken(requested: str | None, heard: object, read: Callable[[str], str]) -> str:
+    """The language of a transcript: the primary subtag of the `requested` one, else the
+    provider's `heard` name or code as `read` maps it, else `und`."""
+    if requested:
+        return primary_subtag(requested)
+    return read(heard) if isinstance(heard, str) and heard else "und"

@@ -20,9 +20,7 @@ from typing import Any
 
 import httpx
 
-from avataradam.adapters.speech import http
-from avataradam.adapters.speech.languages import from_whisper_name, primary_subtag
-from avataradam.adapters.speech.probe import audio_kind, check_duration
+from avataradam.adapters.speech import http, languages, probe
 from avataradam.adapters.speech.wav import (
     NotWav,
     pcm16_mono,
@@ -32,12 +30,10 @@ from avataradam.adapters.speech.wav import (
     speech_from_pcm16,
 )
 from avataradam.domain.ports.speech import (
-    AudioTooLong,
     NoSpeech,
     Speech,
     SpeechUnavailable,
     Transcript,
-    UnreadableAudio,
     Voice,
 )
 
@@ -69,11 +65,10 @@ _LOW_AVERAGE_LOGPROB = -1.0
 """Whisper's own thresholds (`transcribe.py`: no_speech_threshold, logprob_threshold):
 a segment above the first and below the second is silence the model put words on."""
 
-_AUDIO_WORDS = ("audio", "file", "format", "decod", "corrupt")
 _KEY_LIKE = re.compile(r"\b(?:sk|rk)-[\w*-]+")
 
 
-class OpenAISpeech:
+class OpenAISpeech(http.CloudApi):
     """Implements `SpeechSynthesizer` and `SpeechRecognizer` over an OpenAI-compatible
     audio API (see the module docstring for the routes).
 
@@ -107,22 +102,22 @@ class OpenAISpeech:
         client: httpx.AsyncClient | None = None,
         max_retries: int = 2,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {api_key}"}
+        super().__init__(
+            provider=PROVIDER,
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            error_message=_error_message,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            client=client,
+            retryable=_retryable,
+        )
         self.tts_model = tts_model
         self.stt_model = stt_model
-        self._timeout_s = timeout_s
-        self._max_retries = max_retries
-        self._owns_client = client is None
-        self._client = client if client is not None else http.new_client(timeout_s)
 
     @property
     def voices(self) -> Sequence[Voice]:
         return OPENAI_VOICES
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
 
     async def synthesize(self, text: str, *, voice: str) -> Speech:
         if not speakable(text):
@@ -131,10 +126,8 @@ class OpenAISpeech:
             "/audio/speech",
             json={"model": self.tts_model, "input": text, "voice": voice, "response_format": "wav"},
         )
-        if response.status_code != 200:
-            raise http.unavailable(PROVIDER, response, _error_message(response))
         try:
-            wav = read_wav(response.content)
+            wav = read_wav(self._answered(response).content)
             pcm = pcm16_mono(wav)
         except NotWav as exc:
             raise SpeechUnavailable(
@@ -152,40 +145,22 @@ class OpenAISpeech:
         language: str | None = None,
         max_duration_s: float,
     ) -> Transcript:
-        kind = audio_kind(content_type)
-        if not audio:
-            raise UnreadableAudio("the recording is empty", type=kind.media_type)
-        probed_s = check_duration(audio, kind, max_duration_s=max_duration_s)
+        kind, probed_s = probe.upload(audio, content_type, max_duration_s=max_duration_s)
         fields = {"model": self.stt_model, "response_format": "verbose_json"}
         if language:
-            fields["language"] = primary_subtag(language)
+            fields["language"] = languages.primary_subtag(language)
         upload = {"file": (kind.filename, audio, kind.media_type)}
         response = await self._post("/audio/transcriptions", data=fields, files=upload)
         if response.status_code == 400 and _refuses_verbose_json(response):
             response = await self._post(
                 "/audio/transcriptions", data=fields | {"response_format": "json"}, files=upload
             )
-        if response.status_code == 400 and _is_about_the_audio(response):
-            raise UnreadableAudio(
-                f"{PROVIDER} cannot read the recording: {_error_message(response)}",
-                type=kind.media_type,
-            )
-        if response.status_code != 200:
-            raise http.unavailable(PROVIDER, response, _error_message(response))
-        return _transcript(_json_object(response), language, probed_s, max_duration_s)
-
-    async def _post(self, path: str, **request: Any) -> httpx.Response:
-        return await http.call(
-            self._client,
-            "POST",
-            f"{self._base_url}{path}",
-            provider=PROVIDER,
-            timeout_s=self._timeout_s,
-            max_retries=self._max_retries,
-            retryable=_retryable,
-            headers=self._headers,
-            **request,
+        body = self._heard(
+            response,
+            media_type=kind.media_type,
+            about_the_audio=response.status_code == 400 and _is_about_the_audio(response),
         )
+        return _transcript(body, language, probed_s, max_duration_s)
 
 
 def _transcript(
@@ -193,22 +168,13 @@ def _transcript(
 ) -> Transcript:
     reported_s = _reported_duration_s(body)
     duration_s = reported_s if reported_s is not None else probed_s
-    if probed_s is None and duration_s is not None and duration_s > max_duration_s:
-        raise AudioTooLong(
-            f"the recording lasts {duration_s:.1f} s, more than {max_duration_s:g} s",
-            duration_s=duration_s,
-            limit_s=max_duration_s,
-        )
+    if probed_s is None and duration_s is not None:
+        probe.check_length(duration_s, max_duration_s)
     text = str(body.get("text") or "").strip()
     segments = body.get("segments")
     if not text or (isinstance(segments, list) and segments and all(map(_silent, segments))):
         raise NoSpeech("nothing was said in the recording")
-    heard = body.get("language")
-    spoken = (
-        primary_subtag(language)
-        if language
-        else (from_whisper_name(heard) if isinstance(heard, str) and heard else "und")
-    )
+    spoken = languages.spoken(language, body.get("language"), languages.from_whisper_name)
     return Transcript(text=text, language=spoken, duration_s=float(duration_s or 0.0))
 
 
@@ -235,21 +201,8 @@ def _silent(segment: object) -> bool:
     )
 
 
-def _json_object(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise SpeechUnavailable(f"{PROVIDER} answered a body that is not JSON") from exc
-    if not isinstance(body, Mapping):
-        raise SpeechUnavailable(f"{PROVIDER} answered JSON that is not an object")
-    return body
-
-
 def _error(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
+    body = http.json_body(response)
     error = body.get("error") if isinstance(body, Mapping) else None
     return error if isinstance(error, Mapping) else {}
 
@@ -265,8 +218,7 @@ def _is_about_the_audio(response: httpx.Response) -> bool:
     param = error.get("param")
     if param:
         return bool(param == "file")
-    message = str(error.get("message") or "").lower()
-    return any(word in message for word in _AUDIO_WORDS)
+    return http.mentions_the_audio(str(error.get("message") or ""))
 
 
 def _refuses_verbose_json(response: httpx.Response) -> bool:

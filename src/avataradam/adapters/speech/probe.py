@@ -66,13 +66,31 @@ def check_duration(audio: bytes, kind: AudioKind, *, max_duration_s: float) -> f
     `AudioTooLong` past `max_duration_s`, `UnreadableAudio` when a WAV or Ogg file is
     not one."""
     duration_s = probe_duration_s(audio, kind)
-    if duration_s is not None and duration_s > max_duration_s:
+    if duration_s is not None:
+        check_length(duration_s, max_duration_s)
+    return duration_s
+
+
+def check_length(duration_s: float, max_duration_s: float) -> None:
+    """Raises `AudioTooLong` when `duration_s` is over `max_duration_s` (seconds)."""
+    if duration_s > max_duration_s:
         raise AudioTooLong(
             f"the recording lasts {duration_s:.1f} s, more than {max_duration_s:g} s",
             duration_s=duration_s,
             limit_s=max_duration_s,
         )
-    return duration_s
+
+
+def upload(
+    audio: bytes, content_type: str, *, max_duration_s: float
+) -> tuple[AudioKind, float | None]:
+    """A recording about to be sent to a cloud API: its kind and its length in seconds
+    (None when it cannot be read here). Raises `UnreadableAudio` (empty, a type no
+    speech API reads, a WAV or Ogg file that is not one), `AudioTooLong`."""
+    kind = audio_kind(content_type)
+    if not audio:
+        raise UnreadableAudio("the recording is empty", type=kind.media_type)
+    return kind, check_duration(audio, kind, max_duration_s=max_duration_s)
 
 
 def probe_duration_s(audio: bytes, kind: AudioKind) -> float | None:

@@ -31,7 +31,8 @@ import asyncio
 import contextlib
 import hashlib
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
@@ -131,11 +132,42 @@ class SpeechAccounting:
     async def record(
         self,
         hold: Hold | None,
-        record: UsageRecord,
+        kind: UsageKind,
+        dealership_id: UUID,
+        *,
+        engine: str,
+        seconds: float,
+        elapsed_s: float,
+        conversation_id: UUID | None = None,
+        message_id: UUID | None = None,
         also: Callable[[UnitOfWork], Awaitable[None]] | None = None,
     ) -> None:
-        """Settles `hold` to the record's tokens and stores the record, with `also`'s
-        writes, in one transaction; the settlement is taken back when that fails."""
+        """Records `seconds` of `kind` by `engine` (`elapsed_s` the work took): settles
+        `hold` to their tokens and stores the usage record, with `also`'s writes, in one
+        transaction; the settlement is taken back when that fails."""
+        record = UsageRecord(
+            id=self._ids.new_id(),
+            dealership_id=dealership_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            model=engine,
+            prompt_tokens=0,
+            completion_tokens=0,
+            latency_ms=round(elapsed_s * 1000, 3),
+            cached=False,
+            created_at=self._clock.now(),
+            speech_seconds=seconds,
+            kind=kind,
+            speech_tokens=self.tokens(seconds),
+        )
+        await self._store(hold, record, also)
+
+    async def _store(
+        self,
+        hold: Hold | None,
+        record: UsageRecord,
+        also: Callable[[UnitOfWork], Awaitable[None]] | None,
+    ) -> None:
         spent, used = record.tokens, None
         settled = False
         if hold is not None:
@@ -161,57 +193,46 @@ class SpeechAccounting:
         if alerts:
             self._budget.alerts_raised(record.dealership_id, alerts)
 
-    def usage(
-        self,
-        kind: UsageKind,
-        dealership_id: UUID,
-        *,
-        engine: str,
-        seconds: float,
-        elapsed_s: float,
-        conversation_id: UUID | None = None,
-        message_id: UUID | None = None,
-    ) -> UsageRecord:
-        return UsageRecord(
-            id=self._ids.new_id(),
-            dealership_id=dealership_id,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            model=engine,
-            prompt_tokens=0,
-            completion_tokens=0,
-            latency_ms=round(elapsed_s * 1000, 3),
-            cached=False,
-            created_at=self._clock.now(),
-            speech_seconds=seconds,
-            kind=kind,
-            speech_tokens=self.tokens(seconds),
-        )
+
+async def _dealership(uow_factory: UnitOfWorkFactory, dealership_id: UUID) -> Dealership:
+    async with uow_factory(read_only=True) as uow:
+        dealership = await uow.dealerships.get(dealership_id)
+    if dealership is None:
+        raise NotFound("dealership not found")
+    return dealership
+
+
+@contextlib.contextmanager
+def _failures_counted(telemetry: Telemetry, operation: str) -> Iterator[None]:
+    """Counts a DomainError raised in the block as a failed `operation`, and raises it."""
+    try:
+        yield
+    except DomainError as exc:
+        telemetry.speech_failed(operation, exc.code)
+        raise
+
+
+@dataclass(frozen=True)
+class SpeakingParts:
+    """What the speaking use cases (`SpeakText`, `SpeakReply`) are built of; `tasks`
+    holds the syntheses that are running."""
+
+    uow: UnitOfWorkFactory
+    engines: Engines
+    accounting: SpeechAccounting
+    sentences: Sentences
+    clock: Clock
+    telemetry: Telemetry
+    tasks: set[asyncio.Task[None]]
 
 
 class _Speaking:
     """What the speaking use cases share: sentences, voices checked, syntheses run."""
 
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        engines: Engines,
-        accounting: SpeechAccounting,
-        sentences: Sentences,
-        clock: Clock,
-        telemetry: Telemetry,
-        tasks: set[asyncio.Task[None]],
-    ) -> None:
-        self._uow, self._engines, self._accounting = uow, engines, accounting
-        self._sentences, self._clock, self._telemetry = sentences, clock, telemetry
-        self._tasks = tasks
-
-    async def _dealership(self, dealership_id: UUID) -> Dealership:
-        async with self._uow(read_only=True) as uow:
-            dealership = await uow.dealerships.get(dealership_id)
-        if dealership is None:
-            raise NotFound("dealership not found")
-        return dealership
+    def __init__(self, parts: SpeakingParts) -> None:
+        self._uow, self._engines, self._accounting = parts.uow, parts.engines, parts.accounting
+        self._sentences, self._clock = parts.sentences, parts.clock
+        self._telemetry, self._tasks = parts.telemetry, parts.tasks
 
     async def _speak(
         self,
@@ -219,65 +240,70 @@ class _Speaking:
         voice: str,
         *,
         hold: Hold | None,
-        on_spoken: Callable[[Spoken], Awaitable[None]],
-        keep: bool,
+        dealership_id: UUID,
         started: float,
+        conversation_id: UUID | None = None,
+        message_id: UUID | None = None,
+        keep: Callable[[Spoken], Callable[[UnitOfWork], Awaitable[None]]] | None = None,
     ) -> SpeechAudio:
-        """`started`: the request's `Clock.monotonic` reading (time to first audio)."""
-        synthesizer, _ = require_synthesizer(self._engines)
-        parts = self._sentences(text) or [text]
+        """`started`: the request's `Clock.monotonic` reading (time to first audio). What
+        is spoken is recorded as the dealership's usage (of the conversation and message
+        when given) with the writes of `keep(spoken)`; with `keep`, the synthesis goes on
+        when its reader leaves. A DomainError is counted as a failed synthesis."""
+        with _failures_counted(self._telemetry, "synthesize"):
+            synthesizer, _ = require_synthesizer(self._engines)
+            parts = self._sentences(text) or [text]
 
-        async def ended(spoken: Spoken) -> None:
-            if spoken.error is not None:
-                code = getattr(spoken.error, "code", "internal_error")
-                self._telemetry.speech_failed("synthesize", str(code))
-                self._telemetry.event(
-                    "speech_failed",
-                    engine=synthesizer.name,
-                    code=str(code),
-                    spoken_s=spoken.seconds,
-                )
-            if not spoken.pcm:
-                await self._accounting.release(hold)
-                return
-            self._telemetry.speech_audio(synthesizer.name, "synthesized", spoken.seconds)
-            try:
-                await on_spoken(spoken)
-            except DomainError as exc:  # the audio was heard; only its record is lost
-                self._telemetry.event(
-                    "speech_usage_not_recorded", code=exc.code, spoken_s=spoken.seconds
-                )
+            async def ended(spoken: Spoken) -> None:
+                if spoken.error is not None:
+                    code = getattr(spoken.error, "code", "internal_error")
+                    self._telemetry.speech_failed("synthesize", str(code))
+                    self._telemetry.event(
+                        "speech_failed",
+                        engine=synthesizer.name,
+                        code=str(code),
+                        spoken_s=spoken.seconds,
+                    )
+                if not spoken.pcm:
+                    await self._accounting.release(hold)
+                    return
+                self._telemetry.speech_audio(synthesizer.name, "synthesized", spoken.seconds)
+                try:
+                    await self._accounting.record(
+                        hold,
+                        UsageKind.SYNTHESIS,
+                        dealership_id,
+                        engine=synthesizer.name,
+                        seconds=spoken.seconds,
+                        elapsed_s=spoken.elapsed_s,
+                        conversation_id=conversation_id,
+                        message_id=message_id,
+                        also=None if keep is None else keep(spoken),
+                    )
+                except DomainError as exc:  # the audio was heard; only its record is lost
+                    self._telemetry.event(
+                        "speech_usage_not_recorded", code=exc.code, spoken_s=spoken.seconds
+                    )
 
-        synthesis = Synthesis(
-            synthesizer,
-            parts,
-            voice=voice,
-            clock=self._clock,
-            on_end=ended,
-            finish_when_abandoned=keep,
-        )
-        synthesis.start(self._tasks)
-        audio = await synthesis.first_audio(voice)
-        self._telemetry.speech_first_audio(synthesizer.name, self._clock.monotonic() - started)
-        return audio
+            synthesis = Synthesis(
+                synthesizer,
+                parts,
+                voice=voice,
+                clock=self._clock,
+                on_end=ended,
+                finish_when_abandoned=keep is not None,
+            )
+            synthesis.start(self._tasks)
+            audio = await synthesis.first_audio(voice)
+            self._telemetry.speech_first_audio(synthesizer.name, self._clock.monotonic() - started)
+            return audio
 
 
 class SpeakText(_Speaking):
     """`POST /v1/speech`: text spoken with a voice of the engine (Adam's by default)."""
 
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        engines: Engines,
-        accounting: SpeechAccounting,
-        sentences: Sentences,
-        clock: Clock,
-        telemetry: Telemetry,
-        tasks: set[asyncio.Task[None]],
-        *,
-        max_text_chars: int,
-    ) -> None:
-        super().__init__(uow, engines, accounting, sentences, clock, telemetry, tasks)
+    def __init__(self, parts: SpeakingParts, *, max_text_chars: int) -> None:
+        super().__init__(parts)
         self._max_chars = max_text_chars
 
     async def __call__(
@@ -305,28 +331,12 @@ class SpeakText(_Speaking):
         if chosen not in {v.id for v in synthesizer.voices}:
             names = ", ".join(v.id for v in synthesizer.voices)
             raise InvalidInput(f"unknown voice; choose one of {names}", field="voice")
-        dealership = await self._dealership(dealership_scope(principal, dealership_id))
+        dealership = await _dealership(self._uow, dealership_scope(principal, dealership_id))
         hold = await self._accounting.hold(dealership, len(said) * ESTIMATED_S_PER_CHARACTER)
 
-        async def record(spoken: Spoken) -> None:
-            await self._accounting.record(
-                hold,
-                self._accounting.usage(
-                    UsageKind.SYNTHESIS,
-                    dealership.id,
-                    engine=synthesizer.name,
-                    seconds=spoken.seconds,
-                    elapsed_s=spoken.elapsed_s,
-                ),
-            )
-
-        try:
-            return await self._speak(
-                said, chosen, hold=hold, on_spoken=record, keep=False, started=started
-            )
-        except DomainError as exc:
-            self._telemetry.speech_failed("synthesize", exc.code)
-            raise
+        return await self._speak(
+            said, chosen, hold=hold, dealership_id=dealership.id, started=started
+        )
 
 
 class ReplyAudio(msgspec.Struct, frozen=True, kw_only=True):
@@ -377,7 +387,7 @@ class SpeakReply(_Speaking):
             raise InvalidInput("this reply has no words to speak")
         hold = await self._accounting.hold(dealership, len(text) * ESTIMATED_S_PER_CHARACTER)
 
-        async def keep(spoken: Spoken) -> None:
+        def keep(spoken: Spoken) -> Callable[[UnitOfWork], Awaitable[None]]:
             audio = wav_header(spoken.sample_rate, len(spoken.pcm)) + spoken.pcm
             stored = StoredAudio(
                 message_id=message_id,
@@ -397,27 +407,18 @@ class SpeakReply(_Speaking):
                 if spoken.complete and await uow.message_audio.add(stored):
                     await uow.audio_blobs.write(stored.blob_id, _parts(audio))
 
-            await self._accounting.record(
-                hold,
-                self._accounting.usage(
-                    UsageKind.SYNTHESIS,
-                    conversation.dealership_id,
-                    engine=synthesizer.name,
-                    seconds=spoken.seconds,
-                    elapsed_s=spoken.elapsed_s,
-                    conversation_id=conversation.id,
-                    message_id=message_id,
-                ),
-                also=store,
-            )
+            return store
 
-        try:
-            stream = await self._speak(
-                text, voice.id, hold=hold, on_spoken=keep, keep=True, started=started
-            )
-        except DomainError as exc:
-            self._telemetry.speech_failed("synthesize", exc.code)
-            raise
+        stream = await self._speak(
+            text,
+            voice.id,
+            hold=hold,
+            dealership_id=conversation.dealership_id,
+            started=started,
+            conversation_id=conversation.id,
+            message_id=message_id,
+            keep=keep,
+        )
         return ReplyAudio(stream=stream)
 
     async def read(self, stored: StoredAudio) -> bytes:
@@ -483,13 +484,10 @@ class Transcribe:
             raise FeatureDisabled(
                 "speech recognition is not configured on this server", feature="transcription"
             )
-        try:
+        with _failures_counted(self._telemetry, "transcribe"):
             return await self._transcribe(
                 recognizer, principal, audio, declared_type, language, dealership_id
             )
-        except DomainError as exc:
-            self._telemetry.speech_failed("transcribe", exc.code)
-            raise
 
     async def _transcribe(
         self,
@@ -506,10 +504,7 @@ class Transcribe:
         if not audio:
             raise UnreadableAudio("the recording is empty")
         content_type = recording_type(declared_type, audio[:SNIFF_BYTES])
-        async with self._uow(read_only=True) as uow:
-            dealership = await uow.dealerships.get(scope)
-        if dealership is None:
-            raise NotFound("dealership not found")
+        dealership = await _dealership(self._uow, scope)
         hold = await self._accounting.hold(dealership, self._max_s)
         started = self._clock.monotonic()
         try:
@@ -522,34 +517,42 @@ class Transcribe:
         elapsed = self._clock.monotonic() - started
         await self._accounting.record(
             hold,
-            self._accounting.usage(
-                UsageKind.TRANSCRIPTION,
-                dealership.id,
-                engine=recognizer.name,
-                seconds=heard.duration_s,
-                elapsed_s=elapsed,
-            ),
+            UsageKind.TRANSCRIPTION,
+            dealership.id,
+            engine=recognizer.name,
+            seconds=heard.duration_s,
+            elapsed_s=elapsed,
         )
         self._telemetry.speech_audio(recognizer.name, "transcribed", heard.duration_s)
         return heard
 
 
 class VoiceList(msgspec.Struct, frozen=True, kw_only=True):
-    engine: str
-    adam: str
-    """Adam's voice id."""
+    """What speech this server offers: the synthesizer (`engine`, None when off), Adam's
+    voice id and the voices (empty when off), and the recogniser (None when off)."""
+
+    engine: str | None
+    adam: str | None
     voices: Sequence[Voice]
+    recognizer: str | None
 
 
 class ListVoices:
-    """`GET /v1/speech/voices`: the synthesizer's voices and Adam's."""
+    """`GET /v1/speech/voices`: what speech is on, the synthesizer's voices and Adam's.
+    Never refused: a client reads here whether to offer speaking and listening."""
 
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
 
     def __call__(self, principal: Principal) -> VoiceList:  # noqa: ARG002 -- any user
-        synthesizer, adam = require_synthesizer(self._engines)
-        return VoiceList(engine=synthesizer.name, adam=adam.id, voices=synthesizer.voices)
+        synthesizer, recognizer = self._engines.synthesizer, self._engines.recognizer
+        adam = self._engines.adam
+        return VoiceList(
+            engine=None if synthesizer is None else synthesizer.name,
+            adam=None if synthesizer is None or adam is None else adam.id,
+            voices=() if synthesizer is None else synthesizer.voices,
+            recognizer=None if recognizer is None else recognizer.name,
+        )
 
 
 class StartAvatarSession:
@@ -566,8 +569,5 @@ class StartAvatarSession:
             raise FeatureDisabled(
                 "no avatar provider is configured on this server", feature="avatar"
             )
-        try:
+        with _failures_counted(self._telemetry, "avatar_session"):
             return await provider.create_session(avatar_id=self._engines.avatar_id, voice=None)
-        except DomainError as exc:
-            self._telemetry.speech_failed("avatar_session", exc.code)
-            raise

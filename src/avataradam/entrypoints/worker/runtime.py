@@ -33,6 +33,34 @@ def lower_cpu_priority(increment: int) -> None:
         os.nice(increment)
 
 
+async def start_when_reachable(
+    start: Callable[[], Awaitable[None]],
+    *,
+    first_delay_s: float = 0.5,
+    max_delay_s: float = 5.0,
+) -> None:
+    """Runs `start` (the container's) until no dependency it needs is unavailable.
+
+    A worker may boot while its database is down or has no primary yet (a failover
+    under way, a restart of the whole stack). Dramatiq logs a failing boot hook and
+    starts the consumers all the same, so without this the process would live on with
+    no database and fail every task it takes for good. Each attempt that raises
+    `DependencyUnavailable` is logged (`worker_start_waiting`) and retried after a
+    delay doubling from `first_delay_s` up to `max_delay_s`; no consumer runs
+    meanwhile, so messages wait in Redis. Any other error propagates.
+    """
+    delay_s = first_delay_s
+    while True:
+        try:
+            await start()
+        except DependencyUnavailable as exc:
+            _log.warning("worker_start_waiting", error=str(exc), retry_in_s=delay_s, **exc.details)
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, max_delay_s)
+        else:
+            return
+
+
 class WorkerRuntime(dramatiq.Middleware):
     """Builds the container after the worker boots and runs the periodic duties.
 
@@ -101,7 +129,7 @@ class WorkerRuntime(dramatiq.Middleware):
         for it; a worker of the webhooks queue alone never embeds and skips it."""
         # The worker never speaks: it builds no speech engine (no process, no model).
         self._container = build_container(self.settings, Overrides(speech=SpeechEngines()))
-        await self._container.start()
+        await start_when_reachable(self._container.start)
         if warm_up:
             await self._container.warm_up()
         if self._broker is not None:

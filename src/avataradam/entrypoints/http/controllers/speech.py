@@ -159,15 +159,17 @@ class SpeechController(Controller):
     @get(
         "/speech/voices",
         operation_id="listVoices",
-        summary="The voices speech is spoken with, and Adam's",
+        summary="What speech is on: the voices speech is spoken with, Adam's, the recogniser",
         description=(
             "The synthesizer's voices (`id`, `language`, `gender`), its name and the id of "
-            "Adam's voice. Roleplay customers speak with a voice of the conversation's "
-            "language, of the scenario's `persona.voice_gender` where set, the same one in "
-            "every session of a scenario. Without a synthesizer, 403 `feature_disabled`."
+            "Adam's voice, and the recogniser's name. Roleplay customers speak with a voice "
+            "of the conversation's language, of the scenario's `persona.voice_gender` where "
+            "set, the same one in every session of a scenario. An engine that is off is "
+            "null (no voices without a synthesizer): a client offers speaking and listening "
+            "by what is named here."
         ),
         sync_to_thread=False,
-        responses=problems(403),
+        responses=problems(),
     )
     def voices(
         self, principal: CurrentPrincipal, container: NamedDependency[Container]
@@ -176,6 +178,7 @@ class SpeechController(Controller):
         return VoicesOut(
             engine=found.engine,
             adam_voice=found.adam,
+            recognizer=found.recognizer,
             items=[to_out(voice, VoiceOut) for voice in found.voices],
         )
 

@@ -45,11 +45,16 @@ class VoiceOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VoicesOut(msgspec.Struct, frozen=True, kw_only=True):
-    engine: str
-    """The synthesizer: `piper`, `espeak-ng`, `openai`, `elevenlabs` or `memory`."""
-    adam_voice: str
-    """The id of Adam's voice."""
+    engine: str | None
+    """The synthesizer: `piper`, `espeak-ng`, `openai`, `elevenlabs` or `memory`; null
+    when speech synthesis is off."""
+    adam_voice: str | None
+    """The id of Adam's voice; null when synthesis is off."""
+    recognizer: str | None
+    """The recogniser (`faster-whisper`, `openai`, `elevenlabs`, `memory`); null when
+    transcription is off (`POST /v1/transcriptions` answers 403)."""
     items: list[VoiceOut]
+    """Empty when synthesis is off."""
 
 
 class TranscriptOut(msgspec.Struct, frozen=True, kw_only=True):
