@@ -46,7 +46,7 @@ demo *args: setup
 # pytest-xdist sessions share the 2 cores, a test file each at a time (each session has
 # its own database, Redis database and real worker; see tests/conftest.py). The 40
 # slowest tests are listed, to keep the run under 20 minutes.
-test: setup setup-llm-test setup-speech setup-deploy-tools setup-failover lint
+test: setup setup-llm-test setup-speech setup-deploy-tools setup-failover setup-alerting lint
     cd web && npm run --silent test
     rm -f .coverage .coverage.*
     {{py}} coverage run -m pytest tests -q -p no:cacheprovider -m "not slow and not image" -n 2 --dist loadfile --durations=40
@@ -202,6 +202,14 @@ drill-failover trials="5":
 # The same under a hand-made promotion (issue 6): primary + synchronous standby, SIGKILL every primary process under load, `pg_ctlcluster promote`; RTO and lost-write table.
 drill-failover-manual trials="5":
     .venv/bin/python -m ops.drills.failover --trials {{trials}}
+
+# Debian's Prometheus, Alertmanager and PostgreSQL exporter for the alert drill; not on `just run`'s path.
+setup-alerting:
+    bash ops/install-alerting.sh
+
+# Alert drill (issue 21): each alert of deploy/prometheus/alerts.yml fired by its real fault on a stack of its own (worker killed or frozen, Redis stopped, a 5xx burst, a slow chat model, replica stopped or lagging, ...), scraped by Debian's Prometheus with the shipped rules and routed by Alertmanager to a webhook receiver; fire and resolve seconds per alert, and a healthy 5-minute stack that fires none. Scale 1 takes about 90 min; `just drill-alerts 0.1` shrinks every duration tenfold; `--only <fault>` picks faults.
+drill-alerts scale="1" *args: setup setup-alerting
+    .venv/bin/python -m ops.drills.alerts --scale {{scale}} {{args}}
 
 # Webhook-delivery loss drill (issue 12): Redis flushed or restarted with deliveries pending; lost, duplicate and time-to-deliver table.
 drill-webhooks trials="3":

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -199,11 +200,22 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
+_given_ports: set[int] = set()
+_ports_lock = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port no process listens on now, and never one this process handed out before:
+    stacks started side by side (the alert drill) pick their ports before their
+    processes bind them, and the kernel may offer the same free port twice meanwhile."""
+    with _ports_lock:
+        while True:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port: int = sock.getsockname()[1]
+            if port not in _given_ports:
+                _given_ports.add(port)
+                return port
 
 
 def cli(*command: str) -> list[str]:

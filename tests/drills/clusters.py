@@ -27,3 +27,10 @@ def require_failover_tools() -> None:
         formation.tools_available(),
         "needs Debian's PostgreSQL, root, and pg_auto_failover or apt-get to install it",
     )
+
+
+def require_alerting_tools() -> None:
+    from ops.drills.alerting import tools_missing  # noqa: PLC0415 -- only these tests need it
+
+    missing = tools_missing()
+    _require(not missing, f"needs Debian's {', '.join(missing)} (`just setup-alerting`)")

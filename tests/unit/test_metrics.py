@@ -23,6 +23,7 @@ from avataradam.adapters.observability.multiprocess import (
     render_metrics,
 )
 from avataradam.adapters.observability.telemetry import StructlogTelemetry
+from avataradam.domain.codes import DOCUMENT_ERRORS
 from avataradam.domain.model import Stage
 
 
@@ -504,4 +505,31 @@ def test_marking_a_process_dead_drops_its_live_gauges_only_and_may_be_repeated(
 
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         set(names) - {"gauge_livesum_41.db", "gauge_livemostrecent_41.db"}
+    )
+
+
+def test_counters_an_alert_watches_with_increase_start_at_zero() -> None:
+    """`increase()` sees nothing of a series that first appears at 1: the first
+    failures of a code, or a dealership's first 80 %, would never fire their alert."""
+    registry = CollectorRegistry()
+    Metrics(registry)
+    exposed = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in registry.collect()
+        for sample in family.samples
+    }
+
+    for code in DOCUMENT_ERRORS:
+        assert exposed[("avataradam_documents_failed_total", (("code", code),))] == 0
+    for threshold in ("80", "100"):
+        key = ("avataradam_usage_budget_alerts_total", (("threshold", threshold),))
+        assert exposed[key] == 0
+    assert (
+        exposed[
+            (
+                "avataradam_task_outcomes_total",
+                (("actor", "ingest_document"), ("outcome", "success")),
+            )
+        ]
+        == 0
     )

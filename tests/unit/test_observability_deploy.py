@@ -188,6 +188,25 @@ def test_every_alert_has_a_runbook_section() -> None:
         assert rule["annotations"]["runbook"] == f"docs/operations.md#{name.lower()}"
 
 
+def test_every_alert_links_the_dashboard_panel_that_shows_its_metrics() -> None:
+    """The `dashboard` annotation (and the runbook's "Panel:" line) opens a panel that
+    plots a metric the alert's expression reads."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = {panel["id"]: panel for panel in dashboard["panels"]}
+    runbook = RUNBOOK.read_text()
+    for rule in alert_rules():
+        link = rule["annotations"]["dashboard"]
+        prefix = f"/d/{dashboard['uid']}/avataradam?viewPanel="
+        assert link.startswith(prefix), rule["alert"]
+        panel = panels[int(link.removeprefix(prefix))]
+        plotted = " ".join(target["expr"] for target in panel["targets"])
+        read = set(METRIC_NAME.findall(rule["expr"]))
+        assert any(name in plotted for name in read), (rule["alert"], panel["title"])
+        section = runbook.lower().split(f"### {rule['alert'].lower()}\n", 1)[1]
+        expected = f'panel: "{panel["title"]}" (grafana `{link}`)'.lower()
+        assert section.lstrip().startswith(expected), rule["alert"]
+
+
 def test_grafana_provisioning_points_at_the_dashboard_and_datasources() -> None:
     provisioning = DEPLOY / "grafana" / "provisioning"
     dashboards = yaml.safe_load((provisioning / "dashboards" / "avataradam.yml").read_text())

@@ -24,6 +24,9 @@ from avataradam.adapters.observability.multiprocess import (
 )
 from avataradam.adapters.observability.speech_metrics import SpeechMetrics
 from avataradam.adapters.observability.training_metrics import TrainingMetrics
+from avataradam.domain.codes import DOCUMENT_ERRORS
+from avataradam.domain.tasks import INGEST_DOCUMENT
+from avataradam.domain.usecases.usage import THRESHOLDS as BUDGET_THRESHOLDS
 
 HTTP_LATENCY_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
@@ -300,9 +303,23 @@ class Metrics:
             registry=r,
         )
         self.set_build_info(__version__)
+        self._start_alerted_counters_at_zero()
         # Labelled children of the per-request counters, looked up once (a `labels()`
         # call validates and locks); bounded, since every label takes few values.
         self._children: dict[tuple[Counter, str, str], Counter] = {}
+
+    def _start_alerted_counters_at_zero(self) -> None:
+        """Exposes at 0 every series of the labelled counters that an alert watches with
+        `increase()`. A series that first appears at 1 shows Prometheus no increase (it
+        needs two samples), so the first 11 failures of a new error code, or a
+        dealership's first 80 % of budget, never fired their alert (found by the alert
+        drill, `just drill-alerts`)."""
+        for code in sorted(DOCUMENT_ERRORS):
+            self.documents_failed.labels(code=code)
+        for threshold in BUDGET_THRESHOLDS:
+            self.budget_alerts.labels(threshold=str(threshold))
+        for outcome in ("success", "retry", "failure", "dead_letter"):
+            self.task_outcomes.labels(actor=INGEST_DOCUMENT, outcome=outcome)
 
     # Small helpers for call sites that would otherwise repeat label plumbing.
 
