@@ -35,7 +35,6 @@ def test_worker_started_before_its_database_is_reachable_ingests_once_it_is(
             pytest.fail("needs redis-server and pgbouncer, and CI=true forbids skipping")
         pytest.skip("needs redis-server and pgbouncer")
     with Stack(tmp_path) as stack:
-        stack.start_api()
         # The worker's database is reached through a pooler that is not running yet.
         gate_port = free_port()
         server = urlsplit(stack.database.url)
@@ -47,6 +46,7 @@ def test_worker_started_before_its_database_is_reachable_ingests_once_it_is(
         # Seen in its log within 20 s: Dramatiq's main process forwarded no log line (and
         # answered no stop signal) for 30 s while a worker process was still booting.
         deadline = time.monotonic() + 20
+        stack.start_api()  # while the worker boots
         while not any(mark in worker.output() for mark in BOOT_TRIED):
             assert worker.running(), worker.output()[-3000:]
             assert time.monotonic() < deadline, "the worker did not log that it tried its database"
