@@ -347,8 +347,9 @@ def run_drill(
                     "AVATARADAM_DATABASE_REPLICA_URL": poolers.url(database, "prefer-standby"),
                     "AVATARADAM_DATABASE_STATEMENT_CACHE_SIZE": "0",
                 }
+            worker = stack.start_worker()  # boots while the API starts
             stack.start_api()
-            stack.start_worker().wait_started()
+            worker.wait_started()
             setup = _Setup(
                 formation,
                 stack.base_url,

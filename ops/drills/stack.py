@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -233,8 +234,10 @@ class Stack:
     def close(self) -> None:
         if self.api is not None:
             self.api.stop()
-        for worker in self.workers:
-            worker.stop(timeout_s=20)
+        # Together, not one after another: a worker takes seconds to stop even when idle.
+        with ThreadPoolExecutor(max_workers=max(1, len(self.workers))) as pool:
+            for stopping in [pool.submit(w.stop, timeout_s=20) for w in self.workers]:
+                stopping.result()
         self.redis.stop()
         self.database.drop()
 

@@ -51,6 +51,13 @@ def stack(
         yield built
 
 
+def _serving(stack: Stack) -> None:
+    """The stack's API for the worker trials' uploads: started by the first of them, and
+    again after an API trial (which stops the one it signals)."""
+    if stack.api is None or not stack.api.running():
+        stack.start_api()
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "variant",
@@ -66,7 +73,7 @@ def test_worker_stop_finishes_the_running_ingestion_takes_nothing_new_then_exits
 ) -> None:
     """Each way a worker gets stopped: SIGTERM to its main process, to its process group
     (twice delivered), Ctrl-C's SIGINT to the group, a second SIGTERM a second later."""
-    stack.start_api()
+    _serving(stack)
 
     result = run_worker_trial(
         1, stack, variant=variant, run_s=0.5, document=lambda: large_text(10_000)
@@ -87,7 +94,7 @@ def test_worker_stop_finishes_the_running_ingestion_takes_nothing_new_then_exits
 def test_worker_ingestion_still_running_at_the_drain_deadline_is_re_enqueued_not_failed(
     stack: Stack,
 ) -> None:
-    stack.start_api()
+    _serving(stack)
     stack.workers[-1].stop()
     stack.start_worker(AVATARADAM_WORKER_DRAIN_TIMEOUT_S=str(SHORT_DRAIN_S))
 

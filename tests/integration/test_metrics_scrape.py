@@ -287,9 +287,9 @@ def deployment(
             worker=worker,
         )
         try:
-            built.create_admin(built.super_admin_email)
             worker.start()
             api.start()
+            built.create_admin(built.super_admin_email)  # while they start
             wait_until_healthy(built.api_url, api, STARTUP_TIMEOUT_S)
             wait_for_worker_metrics(built.worker_metrics_url, worker, STARTUP_TIMEOUT_S)
             yield built

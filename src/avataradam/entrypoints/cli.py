@@ -84,7 +84,14 @@ def _exit_after_graceful_shutdown(_signum: int, _frame: FrameType | None) -> NoR
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     """Dramatiq's CLI in this process: it forks the worker processes and forwards every
-    stop signal to them; each drains within `worker.drain_timeout_s` (worker/shutdown.py)."""
+    stop signal to them; each drains within `worker.drain_timeout_s` (worker/shutdown.py).
+
+    `--worker-fork-timeout` is how long Dramatiq's main process waits for its worker
+    processes to boot before it starts the fork processes (none here), its log forwarding
+    and its signal handling. A worker process waiting at boot for its database (worker/
+    runtime.py `start_when_reachable`) would otherwise keep its logs unseen and a stop
+    signal unanswered for Dramatiq's default 30 s.
+    """
     from dramatiq.cli import main as dramatiq_main  # noqa: PLC0415 -- worker-only import
 
     argv = [
@@ -96,6 +103,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         str(args.threads),
         "--worker-shutdown-timeout",
         str(round(settings.worker.drain_timeout_s * 1000)),
+        "--worker-fork-timeout",
+        "100",
     ]
     if args.queues:
         argv += ["--queues", *args.queues]
