@@ -55,6 +55,15 @@ def _wait_for(dsn: str, query: str, *, expected: object, timeout_s: float = 60) 
     pytest.fail(f"{query!r} on {dsn} gave {last!r}, not {expected!r}, within {timeout_s} s")
 
 
+def _readable(directory: Path, script: str) -> Path:
+    """A copy of a deploy/compose/postgres script the `postgres` user can read: the
+    checkout may lie under a directory only root may enter (a `mktemp -d` clone)."""
+    copy = directory / script
+    shutil.copyfile(COMPOSE_DIR / "postgres" / script, copy)
+    shutil.chown(copy, "postgres", "postgres")
+    return copy
+
+
 @pytest.fixture
 def directory() -> Iterator[Path]:
     """A directory the `postgres` user owns (pytest's tmp_path is root's alone)."""
@@ -103,7 +112,7 @@ def test_replica_entrypoint_clones_the_primary_and_streams_its_writes(directory:
         local = f"host={directory} user=postgres dbname=postgres"
         _wait_for(f"{local} port={primary_port}", "SELECT 1", expected=1)
         _as_postgres(
-            ["bash", str(COMPOSE_DIR / "postgres" / "primary-init.sh")],
+            ["bash", str(_readable(directory, "primary-init.sh"))],
             {
                 **environment,
                 "PGHOST": str(directory),
@@ -119,7 +128,7 @@ def test_replica_entrypoint_clones_the_primary_and_streams_its_writes(directory:
         replica = spawn(
             [
                 *(RUNUSER, "-u", "postgres", "--", "bash"),
-                str(COMPOSE_DIR / "postgres" / "replica-entrypoint.sh"),
+                str(_readable(directory, "replica-entrypoint.sh")),
                 *("-p", str(replica_port), *server_options),
             ],
             label="test replica",
