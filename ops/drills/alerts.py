@@ -33,7 +33,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -762,8 +762,10 @@ def main(argv: list[str] | None = None) -> int:
             futures.append(
                 pool.submit(run_scenario, scenario, timing, folder, healthy_s=args.healthy_s)
             )
+        for done in as_completed(futures):  # each fault's rows as soon as it is over
+            print(*_rows(done.result()), sep="\n", flush=True)  # noqa: T201 -- progress
         results = [f.result() for f in futures]
-        print(render(results, timing))  # noqa: T201 -- the drill's report
+        print(f"\n{render(results, timing)}")  # noqa: T201 -- the drill's report
         print(f"\n{len(results)} stacks in {time.monotonic() - started:.0f} s; logs: {root}")  # noqa: T201
     return 0 if all(r.ok for r in results) else 1
 
