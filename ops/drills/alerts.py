@@ -264,6 +264,17 @@ class Traffic:
                 n += 1
                 self.stop_event.wait(max(0.0, period - (time.monotonic() - started)))
 
+    def refused(self) -> dict[int, int]:
+        """401 and 403 answers: the drill's own sign-in failing, which would make the
+        traffic stop testing anything."""
+        with self._lock:
+            counts = [c for kind in self.statuses.values() for c in kind.items()]
+        refused: dict[int, int] = {}
+        for status, n in counts:
+            if status in (401, 403):
+                refused[status] = refused.get(status, 0) + n
+        return refused
+
     def stop(self) -> None:
         self.stop_event.set()
         for thread in self._threads:
@@ -295,6 +306,9 @@ class Run:
         env = {
             "AVATARADAM_WORKER_HEARTBEAT_INTERVAL_S": f"{beat:g}",
             "AVATARADAM_RATE_LIMIT_ENABLED": "true" if self.scenario.rate_limits else "false",
+            # The traffic signs in once: its token must outlive the longest fault (the
+            # default 15 min would turn the traffic into 401s halfway through a run).
+            "AVATARADAM_AUTH_ACCESS_TOKEN_TTL_S": str(4 * 3600),
             "AVATARADAM_LOGGING_LEVEL": "WARNING",
         }
         if self.chat_model is not None:
@@ -642,6 +656,9 @@ def run_scenario(
         if run.traffic is not None:
             run.traffic.stop()
             (workdir / "traffic.txt").write_text(f"{run.traffic.statuses!r}\n")
+            refused = run.traffic.refused()
+            if refused and result.error is None:
+                result.error = f"the traffic was refused ({refused}): not the fault's doing\n"
         run.close()
     return result
 
