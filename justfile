@@ -207,7 +207,7 @@ drill-failover-manual trials="5":
 setup-alerting:
     bash ops/install-alerting.sh
 
-# Alert drill (issue 21): each alert of deploy/prometheus/alerts.yml fired by its real fault on a stack of its own (worker killed or frozen, Redis stopped, a 5xx burst, a slow chat model, replica stopped or lagging, ...), scraped by Debian's Prometheus with the shipped rules and routed by Alertmanager to a webhook receiver; fire and resolve seconds per alert, and a healthy 5-minute stack that fires none. Scale 1 takes about 90 min; `just drill-alerts 0.1` shrinks every duration tenfold; `--only <fault>` picks faults.
+# Alert drill (issue 21): each alert of deploy/prometheus/alerts.yml fired by its real fault on a stack of its own (worker killed or frozen, Redis stopped, a 5xx burst, a slow chat model, replica stopped or lagging, ...), scraped by Debian's Prometheus with the shipped rules and routed by Alertmanager to a webhook receiver; fire and resolve seconds per alert, and a healthy 5-minute stack that fires none. Scale 1 takes about 65 min; `just drill-alerts 0.1` shrinks every duration tenfold; `--only <fault>` picks faults.
 drill-alerts scale="1" *args: setup setup-alerting
     .venv/bin/python -m ops.drills.alerts --scale {{scale}} {{args}}
 

@@ -12,8 +12,8 @@ notifications, and checks that no other alert fired. A healthy stack with every 
 and all the traffic runs beside them, for `--healthy-s` seconds: nothing may fire.
 
 Stacks run side by side (`--parallel`), so a run at scale 1 takes as long as its
-longest fault (the stuck document and the cache's hour-long comparisons: about 70 to
-90 min). `--scale 0.1` runs the same rules with every duration shrunk tenfold.
+longest fault (the two rules that count over an hour before they resolve: about 65
+min). `--scale 0.1` runs the same rules with every duration shrunk tenfold.
 
 Run: `just drill-alerts` (scale 1) or `.venv/bin/python -m ops.drills.alerts --scale 0.1
 --only worker-killed`.
