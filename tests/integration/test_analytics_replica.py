@@ -132,3 +132,30 @@ async def test_analytics_read_the_replica_not_the_primary(
     finally:
         await asyncio.to_thread(replicated.standby.execute, "SELECT pg_wal_replay_resume()")
     await _eventually(started, 2)
+
+
+async def test_a_user_not_yet_on_the_replica_is_read_from_the_primary(
+    api: tuple[httpx.AsyncClient, Account], replicated: ReplicatedPair
+) -> None:
+    """A new trainee's first `GET /v1/me` (and a manager's look at them) must not be a
+    404 because asynchronous replication has not brought their row yet."""
+    client, super_admin = api
+    replicated.standby.execute("SELECT pg_wal_replay_pause()")
+    try:
+        tenant = await new_tenant(client, super_admin)
+        me = await client.get("/v1/me", headers=tenant.user.headers)
+        seen = await client.get(f"/v1/users/{tenant.user.id}", headers=tenant.admin.headers)
+        on_replica = await asyncpg.connect(replicated.standby.dsn(replicated.database))
+        try:
+            rows = await on_replica.fetchval(
+                "SELECT count(*) FROM users WHERE id = $1", uuid.UUID(tenant.user.id)
+            )
+        finally:
+            await on_replica.close()
+    finally:
+        replicated.standby.execute("SELECT pg_wal_replay_resume()")
+
+    assert rows == 0, "the replica must not have the user yet, or this proves nothing"
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == tenant.user.id
+    assert seen.status_code == 200, seen.text

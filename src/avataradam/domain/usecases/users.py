@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from uuid import UUID
 
@@ -126,9 +127,15 @@ class GetUser:
         self._uow = uow
 
     async def __call__(self, principal: Principal, user_id: UUID) -> User:
+        """Reads on the replica; a miss there is asked of the primary before it is a
+        404: a user created a moment ago (a new trainee's first `GET /v1/me`) may not
+        have reached an asynchronous replica yet. Raises NotFound, Forbidden."""
         if user_id != principal.user_id:
             require_role(principal, *_MANAGERS)
         async with self._uow(read_only=True) as uow:
+            with contextlib.suppress(NotFound):
+                return await _visible_user(uow, principal, user_id)
+        async with self._uow() as uow:
             return await _visible_user(uow, principal, user_id)
 
 
