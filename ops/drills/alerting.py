@@ -74,26 +74,22 @@ def duration(value_s: float) -> str:
     return f"{max(1, round(value_s * 1000))}ms"
 
 
+_RANGE = re.compile(r"\[(\d+(?:\.\d+)?(?:ms|s|m|h|d))\]")
+_OFFSET = re.compile(r"offset (\d+(?:\.\d+)?(?:ms|s|m|h|d))")
+_THRESHOLD = re.compile(r"([<>]=?) (\d+(?:\.\d+)?)\s*$")
+"""The number an expression compares with at its end (`> 600`)."""
+
+
 def scale_expression(expr: str, scale: float, *, threshold: bool) -> str:
     """Scales range selectors (`[5m]`), offsets (`offset 1d`) and, with `threshold`,
     the number after the comparison (`> 600`)."""
     if scale == 1:
         return expr
-    expr = re.sub(
-        r"\[(\d+(?:\.\d+)?(?:ms|s|m|h|d))\]",
-        lambda m: f"[{duration(seconds(m.group(1)) * scale)}]",
-        expr,
-    )
-    expr = re.sub(
-        r"offset (\d+(?:\.\d+)?(?:ms|s|m|h|d))",
-        lambda m: f"offset {duration(seconds(m.group(1)) * scale)}",
-        expr,
-    )
+    expr = _RANGE.sub(lambda m: f"[{duration(seconds(m.group(1)) * scale)}]", expr)
+    expr = _OFFSET.sub(lambda m: f"offset {duration(seconds(m.group(1)) * scale)}", expr)
     if threshold:
-        expr = re.sub(
-            r"([<>]=?) (\d+(?:\.\d+)?)\s*$",
-            lambda m: f"{m.group(1)} {float(m.group(2)) * scale:g}",
-            expr.rstrip(),
+        expr = _THRESHOLD.sub(
+            lambda m: f"{m.group(1)} {float(m.group(2)) * scale:g}", expr.rstrip()
         )
     return expr
 
@@ -120,6 +116,25 @@ class Rule:
     name: str
     expr: str
     for_s: float
+
+    @property
+    def range_s(self) -> float:
+        """The longest range selector of the expression (0 without one)."""
+        return max((seconds(m) for m in _RANGE.findall(self.expr)), default=0.0)
+
+    @property
+    def offset_s(self) -> float:
+        """The expression's `offset` (0 without one)."""
+        match = _OFFSET.search(self.expr)
+        return seconds(match.group(1)) if match else 0.0
+
+    @property
+    def threshold_s(self) -> float:
+        """The age in seconds the alert compares with (`SECOND_THRESHOLDS`), else 0."""
+        if self.name not in SECOND_THRESHOLDS:
+            return 0.0
+        match = _THRESHOLD.search(self.expr.rstrip())
+        return float(match.group(2)) if match else 0.0
 
 
 def rules(scale: float, path: Path = RULES) -> dict[str, Rule]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -41,14 +40,12 @@ from pathlib import Path
 import httpx
 
 from ops.drills.alerting import (
-    SECOND_THRESHOLDS,
     Alerting,
     Rule,
     Targets,
     Timing,
     counter_history,
     rules,
-    seconds,
 )
 from ops.drills.chat_model import ChatModel
 from ops.drills.pgcluster import ReplicatedPair
@@ -330,9 +327,7 @@ class Run:
         self.stack = Stack(self.workdir, extra_env=self.environment(), **where)
         self.stack.__enter__()
         # The shipped reconciling times, not the other drills' seconds.
-        self.stack.env = {
-            k: v for k, v in self.stack.env.items() if k not in FAST_RECONCILE
-        } | self.environment()
+        self.stack.env = {k: v for k, v in self.stack.env.items() if k not in FAST_RECONCILE}
         replica_exporter: list[str] = []
         if self.pair is not None:
             replica_url = (
@@ -387,7 +382,7 @@ class Run:
         hours before now until three hours after it (half the offset when scaled), a day
         (the rule's offset) back."""
         rule = rules(self.timing.scale)["AvatarAdamRetrievalCacheHitRateDrop"]
-        offset = _offset_s(rule.expr)
+        offset = rule.offset_s
         now = time.time()
         return counter_history(
             {
@@ -599,26 +594,10 @@ class Run:
             self.chat_model.stop()
 
 
-def _offset_s(expr: str) -> float:
-    match = re.search(r"offset (\d+(?:\.\d+)?(?:ms|s|m|h|d))", expr)
-    return seconds(match.group(1)) if match else 0.0
-
-
-def _ranges_s(expr: str) -> float:
-    return max((seconds(m) for m in re.findall(r"\[(\S+?)\]", expr)), default=0.0)
-
-
-def _threshold_s(rule: Rule) -> float:
-    if rule.name not in SECOND_THRESHOLDS:
-        return 0.0
-    match = re.search(r"[<>]=? (\d+(?:\.\d+)?)\s*$", rule.expr.rstrip())
-    return float(match.group(1)) if match else 0.0
-
-
 def settle_s(rule: Rule, timing: Timing) -> float:
     """The longest an alert may take from its fault to its notification: its ranges
     filling (or emptying), its age threshold passing, `for:`, and the bound."""
-    return _ranges_s(rule.expr) + _threshold_s(rule) + timing.fire_bound_s(rule)
+    return rule.range_s + rule.threshold_s + timing.fire_bound_s(rule)
 
 
 def _active_at(alerting: Alerting) -> dict[str, float]:
