@@ -32,6 +32,17 @@ GUIDE = (
 )
 
 
+STREAMING_WATCH = """() => {
+    window.__streamedWhileAnswering = false;
+    const seen = () => [...document.querySelectorAll('.message.assistant')].some(
+        (m) => m.textContent.includes('Adam is answering') &&
+               (m.querySelector('.text')?.textContent ?? '').trim().length > 0);
+    new MutationObserver((_, observer) => {
+        if (seen()) { window.__streamedWhileAnswering = true; observer.disconnect(); }
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+}"""
+
+
 async def wait_ready(http: httpx.AsyncClient, account: Account, document_id: str) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -136,15 +147,13 @@ async def test_ask_adam_streamed_answer_citation_and_report_inaccurate(
     await sign_in(page, user.email)
     await page.get_by_role("button", name="New training conversation").click()
     await page.get_by_label("Your message to Adam").fill("What does GAP cover?")
+    # Streamed: words are on the page while Adam is still answering. The state lasts
+    # only while the reply arrives, so every change of the page is checked as it
+    # happens (a MutationObserver) rather than polled, which can fall between two
+    # changes on a loaded machine.
+    await page.evaluate(STREAMING_WATCH)
     await page.get_by_role("button", name="Send").click()
-
-    # Streamed: words are on the page while Adam is still answering.
-    await page.wait_for_function(
-        """() => [...document.querySelectorAll('.message.assistant')].some(
-            (m) => m.textContent.includes('Adam is answering') &&
-                   m.querySelector('.text').textContent.trim().length > 0)""",
-        timeout=30_000,
-    )
+    await page.wait_for_function("() => window.__streamedWhileAnswering === true", timeout=90_000)
     answer = page.locator(".message.assistant").last
     await expect(answer.get_by_role("button", name="Helpful answer", exact=True)).to_be_visible(
         timeout=60_000
