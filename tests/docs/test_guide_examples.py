@@ -31,7 +31,9 @@ from tests.support.processes import ServiceProcess
 GUIDE_REDIS_DB = 13
 """Without a `redis-server` binary, the database used on the shared Redis (the integration
 tests' worker uses db 15 and would otherwise take this deployment's messages)."""
-EXAMPLE_TIMEOUT_S = 45
+EXAMPLE_TIMEOUT_S = 120
+"""Longer than an example's own waits for background work (60 s each, as a loaded
+machine may need: ingestion, webhook deliveries, scoring)."""
 TOOLS = {"bash": ("bash", "curl", "jq"), "python": (), "javascript": ("node",)}
 
 BLOCKS = guide_blocks()
