@@ -195,6 +195,8 @@ MEANINGS: dict[str, str] = {
     "AVATARADAM_SPEECH_MAX_UPLOAD_BYTES": "largest recording `POST /v1/transcriptions` reads (at least 1024); larger is `413 file_too_large`",
     "AVATARADAM_SPEECH_MAX_TEXT_CHARS": "longest text `POST /v1/speech` speaks; longer is `422 invalid_input`",
     "AVATARADAM_SPEECH_STT_CPU_THREADS": "CPU threads of the local recogniser (faster-whisper), 1 to 64",
+    "AVATARADAM_SPEECH_REPLY_LOCK_TTL_S": "longest time a reply's first play holds its lock in Redis while it speaks the reply; a second first play of the same reply, on any instance, waits that long at most for the kept audio before speaking it too. Keep it above the time your longest reply takes to speak",
+    "AVATARADAM_SPEECH_REPLY_POLL_INTERVAL_S": "how often a play waiting for a reply's kept audio looks for it (0 to 10 s)",
     "AVATARADAM_SPEECH_BUDGET_TOKENS_PER_SECOND": "tokens of the dealership's monthly budget (`AVATARADAM_USAGE_MONTHLY_TOKEN_BUDGET`) one second of speech counts, synthesised or transcribed; `0`: speech is free. 50 puts a minute of speech (3,000 tokens) at about one generated reply with its prompt. See [Voice](15-voice.md#usage-and-budget)",
     "AVATARADAM_SCORING_HOLD_S": "testing knob: seconds a worker pauses after taking a scorecard's lease, so a worker killed mid-scoring is observable; `0` in production",
 }

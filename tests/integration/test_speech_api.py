@@ -6,6 +6,7 @@ recorded, usage and budget, voices, and avatar sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import wave
 from collections.abc import AsyncIterator
@@ -437,3 +438,41 @@ async def app_of(settings: Settings, overrides: Overrides) -> AsyncIterator[http
     """An in-process API of a container of its own (`settings`, `overrides`)."""
     async with api_client(build_container(settings, overrides)) as http:
         yield http
+
+
+async def test_two_instances_playing_a_new_reply_at_once_speak_it_once(
+    database_url: str, redis_url: str, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Given two API instances on one PostgreSQL and Redis, speaking with a cloud engine
+    that takes its time (the local OpenAI emulation, 0.4 s a sentence), when a reply's
+    audio is asked of both at the same moment, then the engine is asked for each
+    sentence once, both answers carry the same samples, and the usage counts the
+    reply's seconds once."""
+    _, message_id = await reply(client, tenant.user)
+    path = f"/v1/messages/{message_id}/audio"
+    emulator = OpenAIAudioEmulator()
+    with serving(emulator):
+        emulator.delay_s = 0.4
+        settings = load_settings(
+            service_environment(database_url, redis_url)
+            | {
+                "AVATARADAM_SPEECH_SYNTHESIZER": "openai",
+                "AVATARADAM_SPEECH_OPENAI_BASE_URL": f"{emulator.base_url}/v1/",
+                "AVATARADAM_SPEECH_OPENAI_API_KEY": OPENAI_KEY,
+            },
+            env_file=None,
+        )
+        before = await today(client, tenant.admin)
+        async with app_of(settings, Overrides()) as one, app_of(settings, Overrides()) as two:
+            first, second = await asyncio.gather(
+                one.get(path, headers=tenant.user.headers),
+                two.get(path, headers=tenant.user.headers),
+            )
+        asked = [r.json["input"] for r in emulator.requests if r.path == "/v1/audio/speech"]
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert wav_frames(first.content) == wav_frames(second.content)
+    assert asked, "the engine was asked"
+    assert len(asked) == len(set(asked)), f"a sentence was spoken twice: {asked}"
+    after = await today(client, tenant.admin)
+    spoken_s = after["speech_seconds"] - before["speech_seconds"]
+    assert spoken_s == pytest.approx(duration(first.content), abs=0.01)

@@ -158,6 +158,9 @@ def test_keys_switch_the_cloud_engines_on_in_the_documented_order(
         ({"RECOGNIZER": "elevenlabs"}, "AVATARADAM_SPEECH_ELEVENLABS_API_KEY"),
         ({"HEYGEN_API_KEY": "k"}, "AVATARADAM_SPEECH_HEYGEN_AVATAR_ID"),
         ({"MAX_UPLOAD_BYTES": "10"}, "max_upload_bytes"),
+        ({"REPLY_LOCK_TTL_S": "0"}, "reply_lock_ttl_s"),
+        ({"REPLY_POLL_INTERVAL_S": "0"}, "reply_poll_interval_s"),
+        ({"REPLY_POLL_INTERVAL_S": "30"}, "reply_poll_interval_s"),
     ],
 )
 def test_a_cloud_engine_without_its_key_stops_the_process_naming_it(

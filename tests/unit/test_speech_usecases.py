@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 from avataradam.adapters.memory.budget import InMemoryBudgetLedger
+from avataradam.adapters.memory.cache import InMemoryCache
 from avataradam.adapters.memory.speech import (
     InMemoryRecognizer,
     InMemorySynthesizer,
@@ -53,6 +54,7 @@ from avataradam.domain.ports.speech import (
 )
 from avataradam.domain.usecases.speech import (
     Engines,
+    ReplyWaits,
     SpeakingParts,
     SpeakReply,
     SpeakText,
@@ -131,7 +133,10 @@ class World:
             self.uow, self.engines, accounting, split, clock, self.telemetry, self.tasks
         )
         self.speak = SpeakText(self.speaking, max_text_chars=200)
-        self.reply = SpeakReply(self.speaking)
+        self.cache = InMemoryCache()
+        self.reply = SpeakReply(
+            self.speaking, cache=self.cache, waits=ReplyWaits(poll_interval_s=0.01)
+        )
         self.transcribe = Transcribe(
             self.uow, self.engines, accounting, clock, self.telemetry, max_duration_s=60
         )
@@ -365,6 +370,80 @@ async def test_a_reply_whose_listener_left_is_finished_and_kept() -> None:
     again = await world.reply(principal, message.id)
     assert again.stored is not None
     assert again.stored.duration_s == pytest.approx(0.08 * sum(len(s) for s in SENTENCES))
+
+
+async def test_two_first_plays_at_once_speak_the_reply_once_and_both_hear_it() -> None:
+    """Given a reply whose first play is still being spoken, a second first play (of any
+    instance: the lock is in the shared cache) waits for the kept audio and answers it:
+    each sentence is spoken once, one usage record, the same samples for both."""
+    synthesizer = GatedSynthesizer()
+    world = World(budget=100_000, synthesizer=synthesizer)
+    _, principal = await world.tenant()
+    message = await world.reply_of(principal)
+    synthesizer.allow(1)
+    first = await world.reply(principal, message.id)
+    assert first.stream is not None
+    second_play = asyncio.create_task(world.reply(principal, message.id))
+    await asyncio.sleep(0.05)
+    assert not second_play.done(), "the second play waits while the first speaks"
+
+    synthesizer.allow(2)
+    streamed = await asyncio.wait_for(read(first.stream), 5)
+    second = await asyncio.wait_for(second_play, 5)
+
+    assert [t for t, _ in synthesizer.spoken] == list(SENTENCES)
+    assert second.stream is None
+    assert second.stored is not None
+    assert (await world.reply.read(second.stored))[44:] == streamed[44:]
+    [record] = world.usage()
+    assert record.message_id == message.id
+    assert not world.cache._values, "the lock is let go"
+
+
+async def test_a_waiting_play_speaks_the_reply_itself_when_the_first_fails() -> None:
+    """Given a first play whose engine fails at once (nothing kept), a play waiting for
+    it takes over and speaks the reply; an exhausted budget lets the lock go too."""
+    synthesizer = GatedSynthesizer()
+    world = World(budget=100_000, synthesizer=synthesizer)
+    _, principal = await world.tenant()
+    message = await world.reply_of(principal)
+    synthesizer.fail_at = 1
+    failing = asyncio.create_task(world.reply(principal, message.id))
+    await asyncio.sleep(0.02)
+    waiting = asyncio.create_task(world.reply(principal, message.id))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+
+    synthesizer.allow(4)
+    with pytest.raises(SpeechUnavailable):
+        await failing
+    taken_over = await asyncio.wait_for(waiting, 5)
+    assert taken_over.stream is not None
+    assert seconds_of(await read(taken_over.stream)) == pytest.approx(
+        0.08 * sum(len(s) for s in SENTENCES)
+    )
+    await world.drained()
+    assert len(world.usage()) == 1
+
+    poor = World(budget=1, synthesizer=InMemorySynthesizer())
+    _, someone = await poor.tenant()
+    other = await poor.reply_of(someone)
+    with pytest.raises(BudgetExhausted):
+        await poor.reply(someone, other.id)
+    assert not poor.cache._values, "a refused play holds no lock"
+
+
+async def test_without_the_shared_cache_a_first_play_still_speaks() -> None:
+    world = World(budget=100_000)
+    _, principal = await world.tenant()
+    message = await world.reply_of(principal)
+    world.cache.available = False
+
+    first = await world.reply(principal, message.id)
+
+    assert first.stream is not None
+    await read(first.stream)
+    assert (await world.reply(principal, message.id)).stored is not None
 
 
 async def test_only_the_owner_hears_a_reply_and_only_replies_are_spoken() -> None:

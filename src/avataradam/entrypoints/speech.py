@@ -31,6 +31,7 @@ from avataradam.domain.ports.system import Clock
 from avataradam.domain.usecases.speech import (
     Engines,
     ListVoices,
+    ReplyWaits,
     SpeakingParts,
     SpeakReply,
     SpeakText,
@@ -209,7 +210,14 @@ def wire_speech(container: Container, engines: SpeechEngines) -> Speech:
     return Speech(
         engines=wired,
         speak=SpeakText(speaking, max_text_chars=settings.max_text_chars),
-        reply=SpeakReply(speaking),
+        reply=SpeakReply(
+            speaking,
+            cache=container.cache,
+            waits=ReplyWaits(
+                lock_ttl_s=settings.reply_lock_ttl_s,
+                poll_interval_s=settings.reply_poll_interval_s,
+            ),
+        ),
         transcribe=Transcribe(
             uow, wired, accounting, clock, telemetry, max_duration_s=settings.max_transcription_s
         ),

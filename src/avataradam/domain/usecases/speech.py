@@ -5,8 +5,12 @@ Speaking. Text is split into sentences (the project's splitter) and spoken sente
 sentence into one WAV stream (`speech_stream.py`): the first audio leaves as soon as the
 first sentence is spoken. A stored reply (`SpeakReply`) is spoken once per engine and
 voice: its first play streams while it is spoken, and the whole WAV is then kept in the
-blob store (its row in `message_audio`); later plays read it from there. Two first
-plays at the same moment both speak (both are counted); the first stored is kept.
+blob store (its row in `message_audio`); later plays read it from there. A reply is
+spoken once across every instance: the first play holds a lock in the shared cache
+(`ReplyWaits.lock_ttl_s` at most) while it speaks; a second first play, on any
+instance, waits for the kept audio and serves it (nothing spoken or counted twice). It
+speaks itself only when the lock is let go with nothing kept (the first play's engine
+failed) or expires (its instance died), or when the cache is unreachable.
 
 Who may hear a reply: the owner of its conversation, as who may read it
 (`GetConversation`); a reply of another user or dealership is 404. Replies only: a
@@ -31,6 +35,7 @@ import asyncio
 import contextlib
 import hashlib
 import math
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -51,7 +56,7 @@ from avataradam.domain.model import (
 )
 from avataradam.domain.model.speech import StoredAudio, audio_blob_id
 from avataradam.domain.ports.repositories.uow import UnitOfWork, UnitOfWorkFactory
-from avataradam.domain.ports.services import Telemetry
+from avataradam.domain.ports.services import Cache, CacheUnavailable, Telemetry
 from avataradam.domain.ports.speech import (
     AvatarProvider,
     AvatarSession,
@@ -245,16 +250,25 @@ class _Speaking:
         conversation_id: UUID | None = None,
         message_id: UUID | None = None,
         keep: Callable[[Spoken], Callable[[UnitOfWork], Awaitable[None]]] | None = None,
+        after: Callable[[], Awaitable[None]] | None = None,
     ) -> SpeechAudio:
         """`started`: the request's `Clock.monotonic` reading (time to first audio). What
         is spoken is recorded as the dealership's usage (of the conversation and message
         when given) with the writes of `keep(spoken)`; with `keep`, the synthesis goes on
-        when its reader leaves. A DomainError is counted as a failed synthesis."""
+        when its reader leaves. `after()` runs once that is recorded (or failed), and
+        must not raise. A DomainError is counted as a failed synthesis."""
         with _failures_counted(self._telemetry, "synthesize"):
             synthesizer, _ = require_synthesizer(self._engines)
             parts = self._sentences(text) or [text]
 
             async def ended(spoken: Spoken) -> None:
+                try:
+                    await record(spoken)
+                finally:
+                    if after is not None:
+                        await after()
+
+            async def record(spoken: Spoken) -> None:
                 if spoken.error is not None:
                     code = getattr(spoken.error, "code", "internal_error")
                     self._telemetry.speech_failed("synthesize", str(code))
@@ -347,8 +361,22 @@ class ReplyAudio(msgspec.Struct, frozen=True, kw_only=True):
     stream: SpeechAudio | None = None
 
 
+class ReplyWaits(msgspec.Struct, frozen=True, kw_only=True):
+    """How a reply's first play is shared (module docstring): the lock is held
+    `lock_ttl_s` at most (longer than the longest reply takes to speak: past it, a
+    waiting play speaks too), and a waiting play looks for the kept audio every
+    `poll_interval_s`. Built from Settings (`AVATARADAM_SPEECH_REPLY_*`)."""
+
+    lock_ttl_s: float = 120.0
+    poll_interval_s: float = 0.25
+
+
 class SpeakReply(_Speaking):
     """`GET /v1/messages/{id}/audio`: a stored reply, spoken once (module docstring)."""
+
+    def __init__(self, parts: SpeakingParts, *, cache: Cache, waits: ReplyWaits) -> None:
+        super().__init__(parts)
+        self._cache, self._waits = cache, waits
 
     async def __call__(
         self, principal: Principal, message_id: UUID, *, dealership_id: UUID | None = None
@@ -385,7 +413,21 @@ class SpeakReply(_Speaking):
         text = without_markers(message.content).strip()
         if not text:
             raise InvalidInput("this reply has no words to speak")
-        hold = await self._accounting.hold(dealership, len(text) * ESTIMATED_S_PER_CHARACTER)
+        lock = f"avataradam:speaking:{message_id}:{synthesizer.name}:{voice.id}"
+        stored, token = await self._first_play(lock, message_id, synthesizer.name, voice.id)
+        if stored is not None:
+            return ReplyAudio(stored=stored)
+
+        async def let_go() -> None:
+            if token is not None:
+                with contextlib.suppress(CacheUnavailable):  # else it expires on its own
+                    await self._cache.delete_if_equal(lock, token)
+
+        try:
+            hold = await self._accounting.hold(dealership, len(text) * ESTIMATED_S_PER_CHARACTER)
+        except BaseException:
+            await let_go()
+            raise
 
         def keep(spoken: Spoken) -> Callable[[UnitOfWork], Awaitable[None]]:
             audio = wav_header(spoken.sample_rate, len(spoken.pcm)) + spoken.pcm
@@ -409,17 +451,50 @@ class SpeakReply(_Speaking):
 
             return store
 
-        stream = await self._speak(
-            text,
-            voice.id,
-            hold=hold,
-            dealership_id=conversation.dealership_id,
-            started=started,
-            conversation_id=conversation.id,
-            message_id=message_id,
-            keep=keep,
-        )
+        try:
+            stream = await self._speak(
+                text,
+                voice.id,
+                hold=hold,
+                dealership_id=conversation.dealership_id,
+                started=started,
+                conversation_id=conversation.id,
+                message_id=message_id,
+                keep=keep,
+                after=let_go,
+            )
+        except BaseException:
+            await let_go()  # also let go once the synthesis ended: the same token, a no-op
+            raise
         return ReplyAudio(stream=stream)
+
+    async def _first_play(
+        self, lock: str, message_id: UUID, engine: str, voice: str
+    ) -> tuple[StoredAudio | None, bytes | None]:
+        """(stored, token): the audio another play kept while this one waited for its
+        lock, or this play's lock token to speak it (token None: the cache is
+        unreachable, so it speaks without one)."""
+        token = secrets.token_hex(8).encode()
+        while True:
+            try:
+                if await self._cache.set_if_absent(lock, token, ttl_s=self._waits.lock_ttl_s):
+                    break
+            except CacheUnavailable:
+                return None, None
+            await asyncio.sleep(self._waits.poll_interval_s)
+            if (stored := await self._stored(message_id, engine, voice)) is not None:
+                return stored, None
+        # Kept by a play that let go just before this one took the lock: give it back.
+        if (stored := await self._stored(message_id, engine, voice)) is not None:
+            with contextlib.suppress(CacheUnavailable):
+                await self._cache.delete_if_equal(lock, token)
+            return stored, None
+        return None, token
+
+    async def _stored(self, message_id: UUID, engine: str, voice: str) -> StoredAudio | None:
+        """Read on the primary: a replica behind it would have a waiting play speak."""
+        async with self._uow() as uow:
+            return await uow.message_audio.get(message_id, engine=engine, voice=voice)
 
     async def read(self, stored: StoredAudio) -> bytes:
         """The stored WAV, whole (a reply's audio is a few MB at most). Raises NotFound

@@ -58,12 +58,20 @@ class SpeechSettings(msgspec.Struct, frozen=True, kw_only=True):
     """CPU threads of the local recogniser (faster-whisper)."""
     budget_tokens_per_second: int = 50
     """Tokens of the monthly budget one second of speech counts (0: speech is free)."""
+    reply_lock_ttl_s: float = 120.0
+    """Longest time a reply's first play holds its lock in Redis while it speaks it;
+    another first play of the same reply waits that long at most for the kept audio,
+    then speaks it too. Longer than the longest reply takes to speak."""
+    reply_poll_interval_s: float = 0.25
+    """How often a waiting first play looks for the kept audio."""
 
     def __post_init__(self) -> None:
         if self.max_transcription_s <= 0 or self.timeout_s <= 0:
             raise ValueError("max_transcription_s and timeout_s must be positive")
         if self.max_upload_bytes < 1024 or self.max_text_chars < 1:
             raise ValueError("max_upload_bytes must be at least 1024 and max_text_chars >= 1")
+        if self.reply_lock_ttl_s <= 0 or not 0 < self.reply_poll_interval_s <= 10:
+            raise ValueError("reply_lock_ttl_s must be positive and reply_poll_interval_s 0..10")
         if not 1 <= self.stt_cpu_threads <= 64 or self.budget_tokens_per_second < 0:
             raise ValueError("stt_cpu_threads must be 1..64 and budget_tokens_per_second >= 0")
         needs = {
