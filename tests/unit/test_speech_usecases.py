@@ -52,6 +52,10 @@ from avataradam.domain.ports.speech import (
     SpeechUnavailable,
     Voice,
 )
+from avataradam.domain.usecases.conversations.replies import (
+    NO_MATERIAL_REPLIES,
+    NO_MATERIAL_REPLY,
+)
 from avataradam.domain.usecases.speech import (
     Engines,
     ReplyWaits,
@@ -444,6 +448,25 @@ async def test_without_the_shared_cache_a_first_play_still_speaks() -> None:
     assert first.stream is not None
     await read(first.stream)
     assert (await world.reply(principal, message.id)).stored is not None
+
+
+@pytest.mark.parametrize("language", [Language.EN, Language.ES])
+async def test_the_two_language_refusal_is_spoken_in_the_conversations_language_alone(
+    language: Language,
+) -> None:
+    """Given Adam's fixed reply when nothing in the knowledge base matches (written in
+    English / Spanish), the conversation's language alone is spoken, and no slash."""
+    world = World(budget=100_000)
+    _, principal = await world.tenant()
+    message = await world.reply_of(principal, NO_MATERIAL_REPLY, language=language)
+
+    played = await world.reply(principal, message.id)
+
+    assert played.stream is not None
+    await read(played.stream)
+    said = " ".join(t for t, _ in world.synthesizer.spoken)
+    assert said == NO_MATERIAL_REPLIES[language]
+    assert "/" not in said
 
 
 async def test_only_the_owner_hears_a_reply_and_only_replies_are_spoken() -> None:

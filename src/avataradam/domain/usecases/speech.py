@@ -67,6 +67,7 @@ from avataradam.domain.ports.speech import (
     Voice,
 )
 from avataradam.domain.ports.system import Clock, IdGenerator
+from avataradam.domain.usecases.conversations.replies import spoken_words
 from avataradam.domain.usecases.conversations.start import language_of, require_storable
 from avataradam.domain.usecases.scenario_rules import practised_persona
 from avataradam.domain.usecases.speech_stream import SpeechAudio, Spoken, Synthesis
@@ -410,7 +411,7 @@ class SpeakReply(_Speaking):
             return ReplyAudio(stored=stored)
         if dealership is None:
             raise NotFound("message not found")
-        text = without_markers(message.content).strip()
+        text = without_markers(spoken_words(message.content, conversation.language)).strip()
         if not text:
             raise InvalidInput("this reply has no words to speak")
         lock = f"avataradam:speaking:{message_id}:{synthesizer.name}:{voice.id}"

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 import msgspec
 
 from avataradam.domain.compliance import Contradiction
-from avataradam.domain.model import ConversationMode, Message, Source
+from avataradam.domain.model import ConversationMode, Language, Message, Source
 from avataradam.domain.ports.services import ChatUsage
 from avataradam.domain.ports.system import Clock
 from avataradam.domain.prompts import Prompt
@@ -23,16 +23,29 @@ EXTRACTIVE_NOTICE = (
 )
 
 
-NO_MATERIAL_REPLY = (
-    "I couldn't find anything on that in your dealership's knowledge base, so I won't guess. "
-    "Ask an admin to upload the playbook or guide that covers it, then ask me again. / "
-    "No encontré nada sobre eso en la base de conocimientos de tu concesionario, así que no "
-    "voy a adivinar. Pide a un administrador que suba la guía que lo cubra y vuelve a "
-    "preguntarme."
-)
+NO_MATERIAL_REPLIES = {
+    Language.EN: (
+        "I couldn't find anything on that in your dealership's knowledge base, so I won't "
+        "guess. Ask an admin to upload the playbook or guide that covers it, then ask me again."
+    ),
+    Language.ES: (
+        "No encontré nada sobre eso en la base de conocimientos de tu concesionario, así que "
+        "no voy a adivinar. Pide a un administrador que suba la guía que lo cubra y vuelve a "
+        "preguntarme."
+    ),
+}
+NO_MATERIAL_REPLY = f"{NO_MATERIAL_REPLIES[Language.EN]} / {NO_MATERIAL_REPLIES[Language.ES]}"
 """Adam's training reply, whatever the model, when retrieval finds no passage at least
 `ChatOptions.min_relevance` similar to the question: no model is asked, so nothing is
-invented. In English and Spanish, the languages of the dealerships' staff."""
+invented. In English and Spanish, the languages of the dealerships' staff (written in
+both: a question may come in either language whatever the conversation's)."""
+
+
+def spoken_words(content: str, language: Language) -> str:
+    """What of a reply's `content` is spoken in a conversation held in `language`: the
+    whole, but for `NO_MATERIAL_REPLY`, whose half in `language` alone is spoken (the
+    voice speaks that language, and the " / " between the halves is not read out)."""
+    return NO_MATERIAL_REPLIES[language] if content.strip() == NO_MATERIAL_REPLY else content
 
 
 RULES_PREAMBLE = (
