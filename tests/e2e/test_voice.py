@@ -31,10 +31,24 @@ LEAD_IN_S, TAIL_S = 0.6, 1.0
 """Silence around the words: MediaRecorder starts a moment after the microphone opens,
 and the trainee lets go a moment after speaking."""
 
-PLAYING = """() => { const a = document.querySelector('audio.reply-audio');
-                     return a !== null && !a.paused && a.currentTime > 0.2; }"""
-STOPPED = """() => { const a = document.querySelector('audio.reply-audio');
-                     return a !== null && a.paused && !a.getAttribute('src'); }"""
+HEARD_SOUND = """(() => {
+    const heard = { sources: 0, seconds: 0, context: null };
+    window.__heard = heard;
+    const start = AudioBufferSourceNode.prototype.start;
+    AudioBufferSourceNode.prototype.start = function (...args) {
+        heard.sources += 1;
+        heard.seconds += this.buffer ? this.buffer.duration : 0;
+        heard.context = this.context;
+        return start.apply(this, args);
+    };
+})();"""
+"""Counts the samples the page hands to Web Audio, and keeps their context, whose clock
+shows that sound really plays."""
+PLAYING = """() => { const a = document.querySelector('.reply-audio'), h = window.__heard;
+                     return a !== null && a.dataset.status === 'playing' && h.sources > 0 &&
+                            h.context.state === 'running' && h.context.currentTime > 0.2; }"""
+STOPPED = """() => { const a = document.querySelector('.reply-audio');
+                     return a !== null && a.dataset.status === 'idle' && !a.dataset.messageId; }"""
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +144,7 @@ async def open_context(
         permissions=["microphone"] if microphone else [],
     )
     await made.add_init_script(path=str(AXE))
+    await made.add_init_script(script=HEARD_SOUND)
     return made
 
 
@@ -198,7 +213,7 @@ async def test_a_roleplay_played_by_voice(
     assert reply_audio.headers["content-type"].startswith("audio/wav")
     reply_id = reply_audio.url.split("/")[-2]
     await page.wait_for_function(PLAYING, timeout=30_000)
-    assert await page.locator("audio.reply-audio").get_attribute("data-message-id") == reply_id
+    assert await page.locator(".reply-audio").get_attribute("data-message-id") == reply_id
     reply = page.locator(".message.assistant").last
     await expect(reply.get_by_role("button", name=re.compile(r"^Stop"))).to_be_visible()
     await screenshot(page, "roleplay-voice")

@@ -113,11 +113,12 @@ def test_the_default_directory_is_web_dist_of_the_checkout() -> None:
     assert default_web_dir() == Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
-def test_the_policy_lets_spoken_replies_play_from_blob_urls_and_nothing_else_in() -> None:
-    """Replies are fetched with the bearer header and played through `blob:` URLs; no
-    other origin may serve media, scripts or connections."""
+def test_the_policy_lets_nothing_else_in() -> None:
+    """Replies are fetched with the bearer header and played through the Web Audio API
+    (no media element, so no `blob:` media); no other origin may serve media, scripts
+    or connections."""
     directives = dict(part.strip().split(" ", 1) for part in CSP.split(";"))
-    assert directives["media-src"] == "'self' blob:"
+    assert directives["media-src"] == "'self'"
     assert directives["default-src"] == "'self'"
     assert directives["connect-src"] == "'self'"
     assert directives["script-src"] == "'self'"

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ApiClient, ApiError, NetworkError, type TokenStore } from "./client";
 import {
-  fetchAudio,
   loadSpeechFeatures,
   messageAudioPath,
+  openAudio,
   recordingName,
   retryable,
   SPEECH_OFF,
@@ -136,21 +136,20 @@ describe("loadSpeechFeatures", () => {
   });
 });
 
-describe("fetchAudio", () => {
-  it("fetches a message's audio with the bearer header", async () => {
+describe("openAudio", () => {
+  it("opens a message's audio with the bearer header, as a stream of its bytes", async () => {
     const { calls, client } = server(
       () => new Response("RIFF", { status: 200, headers: { "content-type": "audio/wav" } }),
     );
-    const blob = await fetchAudio(client, messageAudioPath("m 1"));
+    const stream = await openAudio(client, messageAudioPath("m 1"));
     expect(calls[0]?.url).toBe("/v1/messages/m%201/audio");
     expect(calls[0]?.auth).toBe("Bearer a1");
-    expect(blob.type).toBe("audio/wav");
-    expect(await blob.text()).toBe("RIFF");
+    expect(await new Response(stream).text()).toBe("RIFF");
   });
 
   it("throws the problem of a refused read", async () => {
     const { client } = server(() => problem(404, "not_found", "No such message"));
-    const error = await fetchAudio(client, messageAudioPath("m1")).catch((e: unknown) => e);
+    const error = await openAudio(client, messageAudioPath("m1")).catch((e: unknown) => e);
     expect((error as ApiError).status).toBe(404);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The speech API: what the server can do (`GET /v1/speech/voices`), a recording turned
  * into text (`POST /v1/transcriptions`), and a stored reply's audio
- * (`GET /v1/messages/{id}/audio`). Audio is fetched with the bearer header and handed
- * to an `<audio>` element as a blob URL: an `<audio src>` cannot send the header.
+ * (`GET /v1/messages/{id}/audio`). Audio is fetched with the bearer header (which an
+ * `<audio src>` cannot send) and read as it arrives (lib/player.ts plays it).
  */
 import { type ApiClient, ApiError, NetworkError, problemOf } from "./client";
 
@@ -119,9 +119,22 @@ export function messageAudioPath(messageId: string): string {
   return `/v1/messages/${encodeURIComponent(messageId)}/audio`;
 }
 
-/** The audio at `path` (a WAV blob); throws `ApiError` or `NetworkError`. */
-export async function fetchAudio(client: ApiClient, path: string): Promise<Blob> {
-  const response = await client.raw(path, { headers: { accept: "audio/wav, audio/*" } });
+/**
+ * The audio at `path` (a WAV) as its bytes arrive: a reply's first play streams while
+ * the server speaks it. Throws `ApiError` or `NetworkError`; `signal` aborts it.
+ */
+export async function openAudio(
+  client: ApiClient,
+  path: string,
+  signal?: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
+  const response = await client.raw(path, {
+    headers: { accept: "audio/wav, audio/*" },
+    signal,
+  });
   if (!response.ok) throw new ApiError(response.status, await problemOf(response));
-  return await response.blob();
+  if (response.body === null) {
+    throw new ApiError(response.status, { title: "The audio came without a body." });
+  }
+  return response.body;
 }

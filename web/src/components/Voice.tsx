@@ -7,22 +7,23 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { type ApiClient, ApiError } from "../api/client";
 import {
-  fetchAudio,
   loadSpeechFeatures,
   messageAudioPath,
+  openAudio,
   retryable,
   SPEECH_OFF,
   type SpeechFeatures,
   transcribe,
 } from "../api/speech";
 import { useSession } from "../app";
-import { browserPlayerEnvironment, ReplyPlayer } from "../lib/player";
+import { ReplyPlayer } from "../lib/player";
 import {
   browserRecorderEnvironment,
   DEFAULT_RECORDER_OPTIONS,
   PushToTalk,
   type Recording,
 } from "../lib/recorder";
+import { browserStorage, pageSpeaker } from "../lib/speaker";
 import { describe, ErrorMessage } from "./ErrorMessage";
 
 const features = new WeakMap<ApiClient, Promise<SpeechFeatures>>();
@@ -58,8 +59,8 @@ export function useReplyPlayer(): ReplyPlayer {
   const player = useMemo(
     () =>
       new ReplyPlayer(
-        (id) => fetchAudio(client, scoped.current.path(messageAudioPath(id))),
-        browserPlayerEnvironment(),
+        (id, signal) => openAudio(client, scoped.current.path(messageAudioPath(id)), signal),
+        { speaker: pageSpeaker(), storage: browserStorage() },
       ),
     [client],
   );
@@ -74,25 +75,19 @@ export function useReplyPlayer(): ReplyPlayer {
   return player;
 }
 
-/** The one `<audio>` element replies play through (no controls: the buttons are ours). */
+/**
+ * What the reply player is doing, for assistive technology and tests: the message
+ * playing (`data-message-id`) and `data-status` (`idle`, `loading`, `playing`). The
+ * sound itself goes through the Web Audio API (lib/speaker.ts), not an element.
+ */
 export function ReplyAudio(props: { player: ReplyPlayer }) {
   const { player } = props;
-  const element = useRef<HTMLAudioElement>(null);
-  useEffect(() => {
-    player.attach(element.current);
-    return () => player.attach(null);
-  }, [player]);
   return (
-    // biome-ignore lint/a11y/useMediaCaption: what it says is the reply's text, shown in the transcript above
-    <audio
-      ref={element}
+    <span
       class="reply-audio"
+      hidden
       data-message-id={player.current ?? undefined}
-      preload="auto"
-      onEnded={() => player.ended()}
-      onError={() =>
-        player.current && player.failed(new Error("The reply's audio could not be played."))
-      }
+      data-status={player.status}
     />
   );
 }

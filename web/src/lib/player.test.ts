@@ -1,23 +1,42 @@
 import { describe, expect, it } from "vitest";
-import { type AudioLike, MUTED_KEY, type PlayerEnvironment, ReplyPlayer } from "./player";
+import { MUTED_KEY, type PlayerEnvironment, ReplyPlayer, type Sink, type Speaker } from "./player";
+import { wav } from "./wav.fixture";
 
-class FakeAudio implements AudioLike {
-  src = "";
-  playing = false;
+/** Records what each playback was given; `refuse` makes the next `open` reject. */
+class FakeSpeaker implements Speaker {
   refuse: unknown = null;
-  played: string[] = [];
-  async play() {
+  sinks: FakeSink[] = [];
+  async open(onEnded: () => void): Promise<Sink> {
     if (this.refuse) throw this.refuse;
-    this.playing = true;
-    this.played.push(this.src);
+    const sink = new FakeSink(onEnded);
+    this.sinks.push(sink);
+    return sink;
   }
-  pause() {
-    this.playing = false;
+  get last(): FakeSink | undefined {
+    return this.sinks.at(-1);
   }
-  removeAttribute(name: string) {
-    if (name === "src") this.src = "";
+}
+
+class FakeSink implements Sink {
+  samples: number[] = [];
+  rates = new Set<number>();
+  ended = false;
+  stopped = false;
+  constructor(readonly onEnded: () => void) {}
+  write(samples: Float32Array<ArrayBuffer>, rate: number) {
+    this.samples.push(...samples);
+    this.rates.add(rate);
   }
-  load() {}
+  end() {
+    this.ended = true;
+  }
+  stop() {
+    this.stopped = true;
+  }
+  /** The last queued sample has been heard. */
+  finish() {
+    this.onEnded();
+  }
 }
 
 function memoryStorage(initial: Record<string, string> = {}) {
@@ -29,57 +48,73 @@ function memoryStorage(initial: Record<string, string> = {}) {
   };
 }
 
-/** A server whose answers are released by hand, and the URLs made and revoked. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** A server whose audio streams are fed by hand, chunk by chunk. */
 function setup(options: { storage?: ReturnType<typeof memoryStorage> } = {}) {
   const fetched: string[] = [];
-  const waiting = new Map<string, (blob: Blob) => void>();
+  const streams = new Map<string, ReadableStreamDefaultController<Uint8Array>>();
+  const aborted: string[] = [];
   const failing = new Map<string, unknown>();
-  const urls = { made: [] as string[], revoked: [] as string[] };
+  const speaker = new FakeSpeaker();
   const storage = options.storage ?? memoryStorage();
-  const env: PlayerEnvironment = {
-    createUrl: () => {
-      const url = `blob:${urls.made.length + 1}`;
-      urls.made.push(url);
-      return url;
-    },
-    revokeUrl: (url) => void urls.revoked.push(url),
-    storage,
-  };
-  const load = (id: string) => {
+  const env: PlayerEnvironment = { speaker, storage };
+  const load = async (id: string, signal: AbortSignal) => {
     fetched.push(id);
+    signal.addEventListener("abort", () => aborted.push(id));
     const failure = failing.get(id);
-    if (failure) return Promise.reject(failure);
-    return new Promise<Blob>((resolve) => waiting.set(id, resolve));
+    if (failure) throw failure;
+    return new ReadableStream<Uint8Array>({ start: (c) => void streams.set(id, c) });
   };
   const player = new ReplyPlayer(load, env);
-  const audio = new FakeAudio();
-  player.attach(audio);
-  const answer = async (id: string) => {
-    waiting.get(id)?.(new Blob([`wav of ${id}`], { type: "audio/wav" }));
-    await new Promise((resolve) => setTimeout(resolve, 0));
+  // A stream the player cancelled refuses more bytes, as a real one drops them.
+  const send = async (id: string, bytes: Uint8Array) => {
+    try {
+      streams.get(id)?.enqueue(bytes);
+    } catch {}
+    await settle();
   };
-  return { player, audio, fetched, urls, storage, failing, answer };
+  const close = async (id: string) => {
+    try {
+      streams.get(id)?.close();
+    } catch {}
+    await settle();
+  };
+  /** The whole reply `id` sent at once: the header and `samples`. */
+  const answer = async (id: string, samples = [0.5, -0.5]) => {
+    await settle();
+    await send(id, wav(samples));
+    await close(id);
+  };
+  return { player, speaker, fetched, aborted, storage, failing, send, close, answer };
 }
 
 describe("ReplyPlayer", () => {
-  it("plays a finished reply through a blob URL and revokes it when it ends", async () => {
-    const { player, audio, urls, answer } = setup();
+  it("plays each sentence as it arrives, before the reply has all come", async () => {
+    const { player, speaker, send, close } = setup();
     const playing = player.play("m1", { automatic: true });
     expect(player.status).toBe("loading");
     expect(player.current).toBe("m1");
-    await answer("m1");
-    await playing;
+    await settle();
+    const whole = wav([0.25, 0.5, -0.25, -0.5], { streaming: true });
+    await send("m1", whole.subarray(0, 44 + 4)); // the header and the first sentence
     expect(player.status).toBe("playing");
-    expect(audio.played).toEqual(["blob:1"]);
-    player.ended();
+    expect(speaker.last?.samples).toEqual([0.25, 0.5]);
+    expect(speaker.last?.ended).toBe(false);
+    await send("m1", whole.subarray(48));
+    await close("m1");
+    await playing;
+    expect(speaker.last?.samples).toEqual([0.25, 0.5, -0.25, -0.5]);
+    expect(speaker.last?.rates).toEqual(new Set([16000]));
+    expect(speaker.last?.ended).toBe(true);
+    expect(player.status).toBe("playing");
+    speaker.last?.finish();
     expect(player.status).toBe("idle");
     expect(player.current).toBeNull();
-    expect(urls.revoked).toEqual(["blob:1"]);
-    expect(audio.src).toBe("");
   });
 
   it("muted: a finished reply is not played, but its play button still plays it", async () => {
-    const { player, audio, fetched, answer } = setup({
+    const { player, speaker, fetched, answer } = setup({
       storage: memoryStorage({ [MUTED_KEY]: "1" }),
     });
     expect(player.muted).toBe(true);
@@ -88,76 +123,85 @@ describe("ReplyPlayer", () => {
     expect(player.status).toBe("idle");
     player.toggle("m1");
     await answer("m1");
-    expect(audio.played).toHaveLength(1);
+    expect(speaker.sinks).toHaveLength(1);
+    expect(speaker.last?.samples).toEqual([0.5, -0.5]);
   });
 
-  it("muting stops what is playing and is remembered", async () => {
-    const { player, audio, urls, storage, answer } = setup();
-    const playing = player.play("m1", { automatic: true });
-    await answer("m1");
-    await playing;
-    expect(audio.playing).toBe(true);
+  it("muting stops what is playing, aborts its fetch, and is remembered", async () => {
+    const { player, speaker, aborted, storage, send } = setup();
+    void player.play("m1", { automatic: true });
+    await settle();
+    await send("m1", wav([0.5], { streaming: true }));
+    expect(player.status).toBe("playing");
     player.setMuted(true);
-    expect(audio.playing).toBe(false);
+    expect(speaker.last?.stopped).toBe(true);
+    expect(aborted).toEqual(["m1"]);
     expect(player.status).toBe("idle");
-    expect(urls.revoked).toEqual(["blob:1"]);
     expect(storage.items.get(MUTED_KEY)).toBe("1");
     // A new conversation (a new player) starts muted.
-    const again = new ReplyPlayer(async () => new Blob(), {
-      createUrl: () => "",
-      revokeUrl: () => {},
-      storage,
-    });
+    const again = new ReplyPlayer(async () => new ReadableStream(), { speaker, storage });
     expect(again.muted).toBe(true);
     player.setMuted(false);
     expect(storage.items.get(MUTED_KEY)).toBe("0");
   });
 
   it("a newer reply wins over one still being fetched", async () => {
-    const { player, audio, urls, answer } = setup();
+    const { player, speaker, fetched, aborted, answer } = setup();
     const first = player.play("m1");
+    await settle();
     const second = player.play("m2");
-    await answer("m2");
+    await answer("m2", [0.25]);
     await second;
     await answer("m1"); // the first answer arrives late: it is not played
     await first;
-    expect(audio.played).toEqual(["blob:1"]);
-    expect(urls.made).toEqual(["blob:1"]);
+    expect(fetched).toEqual(["m1", "m2"]);
+    expect(aborted).toEqual(["m1"]);
+    expect(speaker.sinks.map((s) => s.samples)).toEqual([[], [0.25]]);
+    expect(speaker.sinks[0]?.stopped).toBe(true);
     expect(player.current).toBe("m2");
   });
 
   it("the play button of the reply playing stops it; playing it again fetches nothing", async () => {
-    const { player, audio, fetched, answer } = setup();
+    const { player, speaker, fetched, answer } = setup();
     player.toggle("m1");
     await answer("m1");
     expect(player.status).toBe("playing");
     player.toggle("m1");
     expect(player.status).toBe("idle");
-    expect(audio.playing).toBe(false);
+    expect(speaker.last?.stopped).toBe(true);
     await player.play("m1");
     expect(fetched).toEqual(["m1"]);
-    expect(audio.played).toHaveLength(2);
+    expect(speaker.sinks).toHaveLength(2);
+    expect(speaker.last?.samples).toEqual([0.5, -0.5]);
+    expect(speaker.last?.ended).toBe(true);
   });
 
   it("a reply the browser will not play without a click is marked, not failed", async () => {
-    const { player, audio, answer } = setup();
-    audio.refuse = Object.assign(new Error("autoplay"), { name: "NotAllowedError" });
-    const playing = player.play("m1", { automatic: true });
-    await answer("m1");
-    await playing;
+    const { player, speaker, fetched } = setup();
+    speaker.refuse = Object.assign(new Error("autoplay"), { name: "NotAllowedError" });
+    await player.play("m1", { automatic: true });
     expect(player.blocked).toBe("m1");
     expect(player.failure).toBeNull();
     expect(player.status).toBe("idle");
+    expect(fetched).toEqual([]);
   });
 
-  it("a failed fetch is kept with its message for the play button to show", async () => {
-    const { player, failing } = setup();
+  it("a failed fetch, or audio that is not a WAV, is kept with its message", async () => {
+    const { player, failing, send, close } = setup();
     const problem = new Error("speech unavailable");
     failing.set("m1", problem);
     await player.play("m1");
     expect(player.failure).toEqual({ messageId: "m1", error: problem });
     expect(player.status).toBe("idle");
     expect(player.current).toBeNull();
+
+    const garbled = player.play("m2");
+    await settle();
+    await send("m2", new TextEncoder().encode("<html>not audio</html>"));
+    await close("m2");
+    await garbled;
+    expect(player.failure?.messageId).toBe("m2");
+    expect(String(player.failure?.error)).toContain("WAV");
   });
 
   it("tells its listeners of every change", async () => {

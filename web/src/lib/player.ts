@@ -1,32 +1,49 @@
 /**
- * Replies spoken: one `<audio>` element per conversation plays one reply at a time.
- * The audio is fetched with the bearer header and given to the element as a blob URL
- * (revoked once it is no longer played). A reply that finished streaming plays by itself
+ * Replies spoken: one reply plays at a time per conversation, through the Web Audio API,
+ * as its audio arrives. The first play of a reply is a WAV the server streams while it
+ * speaks it, sentence by sentence; its samples are decoded as they come (`WavDecoder`)
+ * and queued to play one after the other, so Adam starts talking once the first
+ * sentence is spoken, not once the whole reply is. The bytes are kept, so playing a
+ * recent reply again fetches nothing. A reply that finished streaming plays by itself
  * unless the trainee muted replies (remembered in localStorage); the play button of a
  * message plays it even then. Muting stops what is playing. The browser is reached
- * through `AudioLike` and `PlayerEnvironment`, so the logic runs in unit tests.
+ * through `Speaker` and `PlayerEnvironment`, so the logic runs in unit tests.
  */
 
-/** The parts of an HTMLAudioElement used here. */
-export interface AudioLike {
-  src: string;
-  play(): Promise<void>;
-  pause(): void;
-  removeAttribute(name: string): void;
-  load(): void;
+import { WavDecoder } from "./wav";
+
+/** One reply being played: samples queued to play in turn. */
+export interface Sink {
+  /** Queues `samples` (one channel, -1..1, `rate` a second) after what is queued. */
+  write(samples: Float32Array<ArrayBuffer>, rate: number): void;
+  /** No more samples: `onEnded` is called once the last one has played. */
+  end(): void;
+  /** Stops at once; `onEnded` is not called. */
+  stop(): void;
+}
+
+export interface Speaker {
+  /** A new playback; rejects with a `NotAllowedError` while the browser wants a click
+   * before it plays sound. */
+  open(onEnded: () => void): Promise<Sink>;
 }
 
 export interface PlayerEnvironment {
-  createUrl(blob: Blob): string;
-  revokeUrl(url: string): void;
+  speaker: Speaker;
   /** Where the mute switch is remembered; null: not remembered. */
   storage: Pick<Storage, "getItem" | "setItem"> | null;
 }
 
+/** The audio of a message: its bytes as they arrive; `signal` aborts the fetch. */
+export type AudioLoader = (
+  messageId: string,
+  signal: AbortSignal,
+) => Promise<ReadableStream<Uint8Array>>;
+
 export type PlayerStatus = "idle" | "loading" | "playing";
 
 export const MUTED_KEY = "avataradam.speech.muted";
-/** Blobs of this many recent replies are kept, so playing one again fetches nothing. */
+/** The audio of this many recent replies is kept, so playing one again fetches nothing. */
 const KEPT = 8;
 
 export class ReplyPlayer {
@@ -38,23 +55,17 @@ export class ReplyPlayer {
   /** The last failure to fetch or play, and the message it concerns. */
   failure: { messageId: string; error: unknown } | null = null;
   muted: boolean;
-  private audio: AudioLike | null = null;
-  private url: string | null = null;
+  private sink: Sink | null = null;
+  private fetching: AbortController | null = null;
   private generation = 0;
-  private readonly kept = new Map<string, Blob>();
+  private readonly kept = new Map<string, Uint8Array>();
   private readonly listeners = new Set<() => void>();
 
   constructor(
-    private readonly load: (messageId: string) => Promise<Blob>,
+    private readonly load: AudioLoader,
     private readonly env: PlayerEnvironment,
   ) {
     this.muted = env.storage?.getItem(MUTED_KEY) === "1";
-  }
-
-  /** The element to play through (null: none, e.g. unmounted). */
-  attach(audio: AudioLike | null): void {
-    if (audio !== this.audio) this.stop();
-    this.audio = audio;
   }
 
   subscribe(listener: () => void): () => void {
@@ -63,35 +74,52 @@ export class ReplyPlayer {
   }
 
   /**
-   * Plays the audio of `messageId`, stopping anything playing. `automatic` (a reply that
-   * just finished): nothing happens when muted, and a browser refusal to play without a
-   * click leaves `blocked` set instead of a failure.
+   * Plays the audio of `messageId` as it arrives, stopping anything playing. `automatic`
+   * (a reply that just finished): nothing happens when muted, and a browser refusal to
+   * play without a click leaves `blocked` set instead of a failure. Resolves once the
+   * audio has all arrived (or failed, or was stopped), not when it has been heard.
    */
   async play(messageId: string, options: { automatic?: boolean } = {}): Promise<void> {
     if (options.automatic && this.muted) return;
     this.stop();
     const generation = this.generation;
+    const fetching = new AbortController();
+    this.fetching = fetching;
     this.current = messageId;
     this.failure = null;
     this.blocked = null;
     this.set("loading");
+    const mine = () => generation === this.generation;
     try {
-      const blob = await this.fetch(messageId);
-      if (generation !== this.generation) return;
-      const audio = this.audio;
-      if (!audio) throw new Error("no audio element");
-      this.url = this.env.createUrl(blob);
-      audio.src = this.url;
-      await audio.play();
-      if (generation !== this.generation) return;
-      this.set("playing");
+      const sink = await this.env.speaker.open(() => {
+        if (mine()) this.stop();
+      });
+      if (!mine()) return sink.stop();
+      this.sink = sink;
+      const kept = this.kept.get(messageId);
+      const bytes = kept ? [kept] : await this.fetch(messageId, fetching.signal, mine);
+      if (!mine()) return;
+      const wav = new WavDecoder();
+      const received: Uint8Array[] = [];
+      for await (const chunk of bytes) {
+        if (!mine()) return;
+        received.push(chunk);
+        const samples = wav.push(chunk);
+        if (samples.length > 0) {
+          sink.write(samples, wav.sampleRate);
+          if (this.status !== "playing") this.set("playing");
+        }
+      }
+      if (!mine()) return;
+      wav.finish();
+      if (!kept) this.keep(messageId, received);
+      sink.end();
     } catch (error) {
-      if (generation !== this.generation) return;
-      this.release();
-      this.current = null;
+      if (!mine()) return;
+      this.stop();
       if (options.automatic && isName(error, "NotAllowedError")) this.blocked = messageId;
       else if (!isName(error, "AbortError")) this.failure = { messageId, error };
-      this.set("idle");
+      this.emit();
     }
   }
 
@@ -104,8 +132,11 @@ export class ReplyPlayer {
   /** Stops what is playing (or loading); nothing when idle. */
   stop(): void {
     this.generation++;
-    if (this.status === "idle" && this.url === null) return;
-    this.release();
+    this.fetching?.abort();
+    this.fetching = null;
+    this.sink?.stop();
+    this.sink = null;
+    if (this.status === "idle" && this.current === null) return;
     this.current = null;
     this.set("idle");
   }
@@ -120,47 +151,37 @@ export class ReplyPlayer {
     } else this.emit();
   }
 
-  /** The element's `ended` event. */
-  ended(): void {
-    this.stop();
-  }
-
-  /** The element's `error` event: the audio could not be decoded. */
-  failed(error: unknown): void {
-    const messageId = this.current;
-    this.stop();
-    if (messageId) {
-      this.failure = { messageId, error };
-      this.emit();
-    }
-  }
-
   dispose(): void {
     this.stop();
     this.listeners.clear();
     this.kept.clear();
   }
 
-  private async fetch(messageId: string): Promise<Blob> {
-    const kept = this.kept.get(messageId);
-    if (kept) return kept;
-    const blob = await this.load(messageId);
-    this.kept.set(messageId, blob);
+  private async fetch(
+    messageId: string,
+    signal: AbortSignal,
+    mine: () => boolean,
+  ): Promise<AsyncIterable<Uint8Array> | Uint8Array[]> {
+    const stream = await this.load(messageId, signal);
+    if (!mine()) {
+      void stream.cancel().catch(() => {});
+      return [];
+    }
+    return chunksOf(stream);
+  }
+
+  private keep(messageId: string, parts: Uint8Array[]): void {
+    const whole = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      whole.set(part, at);
+      at += part.length;
+    }
+    this.kept.set(messageId, whole);
     if (this.kept.size > KEPT) {
       const oldest = this.kept.keys().next().value;
       if (oldest !== undefined) this.kept.delete(oldest);
     }
-    return blob;
-  }
-
-  private release(): void {
-    if (this.audio) {
-      this.audio.pause();
-      this.audio.removeAttribute("src");
-      this.audio.load();
-    }
-    if (this.url) this.env.revokeUrl(this.url);
-    this.url = null;
   }
 
   private set(status: PlayerStatus): void {
@@ -173,21 +194,26 @@ export class ReplyPlayer {
   }
 }
 
-function isName(error: unknown, name: string): boolean {
-  return typeof error === "object" && error !== null && (error as { name?: unknown }).name === name;
+/** The chunks of `stream` as they arrive (its reader is released at the end or when
+ * the loop over it stops early, which cancels the fetch). */
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    while (true) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
 }
 
-/** The real browser behind `PlayerEnvironment`. */
-export function browserPlayerEnvironment(): PlayerEnvironment {
-  let storage: Storage | null = null;
-  try {
-    storage = window.localStorage;
-  } catch {
-    storage = null; // storage refused (privacy settings): the switch is not remembered
-  }
-  return {
-    createUrl: (blob) => URL.createObjectURL(blob),
-    revokeUrl: (url) => URL.revokeObjectURL(url),
-    storage,
-  };
+function isName(error: unknown, name: string): boolean {
+  return typeof error === "object" && error !== null && (error as { name?: unknown }).name === name;
 }

@@ -13,8 +13,8 @@ directory; everything else goes to the API untouched, so API routes always win.
 - Without a build (`index.html` absent), every such path answers 503 with a short HTML
   page saying how to build it; the API works as ever.
 - Every answer carries a Content-Security-Policy allowing only the page's own origin
-  (no inline script or style, no framing; media also from `blob:` URLs, through which
-  the client plays spoken replies it fetched with the bearer header),
+  (no inline script or style, no framing; spoken replies play through the Web Audio
+  API, which media-src does not govern),
   `X-Content-Type-Options: nosniff`,
   `Referrer-Policy: no-referrer` and `X-Frame-Options: DENY`.
 """
@@ -40,7 +40,7 @@ API_PREFIXES = ("/v1", "/health", "/metrics", "/schema", "/docs")
 IMMUTABLE = "public, max-age=31536000, immutable"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
