@@ -132,10 +132,12 @@ async def collect_pages(
     fetch: Callable[[Cursor | None, int], Awaitable[list[T]]],
     limit: int,
     key: Callable[[T], Cursor],
+    start: Cursor | None = None,
 ) -> list[T]:
-    """Walks every page the way the HTTP layer does: ask limit+1, cursor on the last kept."""
+    """Walks every page the way the HTTP layer does: ask limit+1, cursor on the last kept;
+    `start`: the first page's cursor (`Cursor.newest()` for newest first)."""
     seen: list[T] = []
-    cursor: Cursor | None = None
+    cursor: Cursor | None = start
     while True:
         rows = await fetch(cursor, limit + 1)
         assert len(rows) <= limit + 1

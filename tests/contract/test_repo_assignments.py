@@ -19,7 +19,7 @@ from avataradam.adapters.postgres.uow import PostgresUnitOfWorkFactory
 from avataradam.domain.model import Conversation, Dealership, User
 from avataradam.domain.model.assignments import AssigneeProgress, Assignment
 from avataradam.domain.model.scorecards import ScorecardStatus, StoredScorecard
-from avataradam.domain.pagination import Cursor
+from avataradam.domain.pagination import Cursor, cursor_after
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from avataradam.domain.training.rubrics import RubricRef
 from avataradam.domain.training.scorecard import Scorecard, ScorerRef
@@ -212,6 +212,10 @@ async def test_members_pages_and_deletion(uow: UnitOfWorkFactory) -> None:
 
     pages = await collect_pages(fetch, 1, lambda x: Cursor(created_at=x.created_at, id=x.id))
     assert {x.id for x in pages} == {a.id, second.id}
+    newest = await collect_pages(
+        fetch, 1, lambda x: cursor_after(x, newest_first=True), start=Cursor.newest()
+    )
+    assert [x.id for x in newest] == [x.id for x in reversed(pages)]
     async with uow(read_only=True) as work:
         own = await work.assignments.list_page(
             dealership_id=d.id, assignee_id=trainee.id, cursor=None, limit=10

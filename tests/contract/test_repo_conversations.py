@@ -22,7 +22,7 @@ from avataradam.domain.model import (
     MessageRole,
     User,
 )
-from avataradam.domain.pagination import Cursor
+from avataradam.domain.pagination import Cursor, cursor_after
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.contract.builders import (
     NOW,
@@ -73,7 +73,11 @@ async def test_conversations_list_per_user_over_pages(uow: UnitOfWorkFactory) ->
             )
 
         seen = await collect_pages(fetch, 2, lambda c: Cursor(created_at=c.created_at, id=c.id))
+        newest = await collect_pages(
+            fetch, 2, lambda c: cursor_after(c, newest_first=True), start=Cursor.newest()
+        )
     assert seen == sorted(mine, key=lambda c: (c.created_at, c.id))
+    assert newest == sorted(mine, key=lambda c: (c.created_at, c.id), reverse=True)
 
 
 async def test_messages_keep_creation_order_with_sources(uow: UnitOfWorkFactory) -> None:

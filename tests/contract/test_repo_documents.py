@@ -24,7 +24,7 @@ from avataradam.domain.model import (
     Stage,
     Topic,
 )
-from avataradam.domain.pagination import Cursor
+from avataradam.domain.pagination import Cursor, cursor_after
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.contract.builders import (
     NOW,
@@ -201,7 +201,12 @@ async def test_document_pages_have_no_gaps_or_duplicates(
             )
 
         seen = await collect_pages(fetch, limit, lambda x: Cursor(created_at=x.created_at, id=x.id))
-    assert [x.id for x in seen] == [x.id for x in sorted(docs, key=lambda x: (x.created_at, x.id))]
+        newest = await collect_pages(
+            fetch, limit, lambda x: cursor_after(x, newest_first=True), start=Cursor.newest()
+        )
+    in_order = sorted(docs, key=lambda x: (x.created_at, x.id))
+    assert [x.id for x in seen] == [x.id for x in in_order]
+    assert [x.id for x in newest] == [x.id for x in reversed(in_order)]
 
 
 async def test_document_list_filters_by_topic_and_status(uow: UnitOfWorkFactory) -> None:

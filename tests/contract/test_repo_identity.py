@@ -21,7 +21,7 @@ from avataradam.domain.model import (
     Role,
     User,
 )
-from avataradam.domain.pagination import Cursor
+from avataradam.domain.pagination import Cursor, cursor_after
 from avataradam.domain.ports.repositories.uow import UnitOfWorkFactory
 from tests.contract.builders import (
     NOW,
@@ -163,9 +163,13 @@ async def test_users_list_by_dealership_over_several_pages(uow: UnitOfWorkFactor
             return await work.users.list_page(dealership_id=d.id, cursor=cursor, limit=limit)
 
         seen = await collect_pages(fetch, 2, lambda u: Cursor(created_at=u.created_at, id=u.id))
+        newest = await collect_pages(
+            fetch, 2, lambda u: cursor_after(u, newest_first=True), start=Cursor.newest()
+        )
         everyone = await work.users.list_page(dealership_id=None, cursor=None, limit=10**6)
     expected = sorted([first, *others], key=lambda u: (u.created_at, u.id))
     assert seen == expected
+    assert newest == expected[::-1]
     assert {u.id for u in expected} <= {u.id for u in everyone}
 
 

@@ -132,18 +132,22 @@ async def test_listing_pages_through_own_conversations_only(
     await start(client, tenant.admin, mode="training")
     await start(client, other_tenant.user, mode="training")
 
-    seen: list[object] = []
-    cursor = None
-    while True:
-        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = await client.get("/v1/conversations", params=params, headers=tenant.user.headers)
-        assert page.status_code == 200
-        seen.extend(item["id"] for item in page.json()["items"])
-        cursor = page.json()["next_cursor"]
-        if cursor is None:
-            break
+    async def walk(**order: str) -> list[object]:
+        """Every page of 2; `order` on the first request only: the cursor keeps it."""
+        seen: list[object] = []
+        cursor = None
+        while True:
+            params = {"limit": 2} | ({"cursor": cursor} if cursor else order)
+            page = await client.get("/v1/conversations", params=params, headers=tenant.user.headers)
+            assert page.status_code == 200, page.text
+            seen.extend(item["id"] for item in page.json()["items"])
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                return seen
 
-    assert seen == mine
+    assert await walk() == mine
+    assert await walk(order="oldest") == mine
+    assert await walk(order="newest") == mine[::-1]
 
 
 async def test_another_users_or_dealerships_conversation_answers_404(

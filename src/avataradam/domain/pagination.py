@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, Self, TypeVar
 from uuid import UUID
 
@@ -37,8 +37,22 @@ class KeysetCursor(msgspec.Struct, frozen=True, array_like=True):
 
 
 class Cursor(KeysetCursor, frozen=True, array_like=True):
+    """A position in a list ordered by (created_at, id): the page that follows holds the
+    rows after it, oldest first, or, `newest_first`, the rows before it, newest first.
+    The order travels in the cursor, so every page of a walk keeps the first's."""
+
     created_at: datetime
     id: UUID
+    newest_first: bool = False
+
+    @classmethod
+    def newest(cls) -> Cursor:
+        """The first page newest first: a position after every row."""
+        return cls(created_at=_END_OF_TIME, id=_LAST_ID, newest_first=True)
+
+
+_END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+_LAST_ID = UUID(int=2**128 - 1)
 
 
 class Keyed(Protocol):
@@ -53,9 +67,9 @@ class Keyed(Protocol):
 K = TypeVar("K", bound=Keyed)
 
 
-def cursor_after(row: Keyed) -> Cursor:
-    """The cursor of the page that follows `row`."""
-    return Cursor(created_at=row.created_at, id=row.id)
+def cursor_after(row: Keyed, *, newest_first: bool = False) -> Cursor:
+    """The cursor of the page that follows `row` (in the order `newest_first` says)."""
+    return Cursor(created_at=row.created_at, id=row.id, newest_first=newest_first)
 
 
 async def every_row(

@@ -19,7 +19,10 @@ export function AssignmentsPage() {
     setError(null);
     try {
       const [listed, offered] = await Promise.all([
-        client.request<Page<Assignment>>("GET", scope.path("/v1/assignments?limit=100")),
+        client.request<Page<Assignment>>(
+          "GET",
+          scope.path("/v1/assignments?limit=100&order=newest"),
+        ),
         client.request<Page<Scenario>>("GET", scope.path("/v1/scenarios?limit=100")),
       ]);
       setAssignments(listed.items);

@@ -45,7 +45,7 @@ export function ChatPage(props: { path: string }) {
     try {
       const page = await client.request<Page<Conversation>>(
         "GET",
-        scope.path("/v1/conversations?limit=50"),
+        scope.path("/v1/conversations?limit=50&order=newest"),
       );
       setList(page.items);
     } catch (caught) {

@@ -23,7 +23,7 @@ export function DocumentsPage() {
     try {
       const page = await client.request<Page<DocumentItem>>(
         "GET",
-        scope.path("/v1/documents?limit=100"),
+        scope.path("/v1/documents?limit=100&order=newest"),
       );
       setDocs(page.items);
       setListError(null);

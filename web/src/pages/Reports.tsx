@@ -15,8 +15,12 @@ export function ReportsPage() {
     setError(null);
     try {
       setReports(
-        (await client.request<Page<FeedbackReport>>("GET", scope.path("/v1/feedback?limit=100")))
-          .items,
+        (
+          await client.request<Page<FeedbackReport>>(
+            "GET",
+            scope.path("/v1/feedback?limit=100&order=newest"),
+          )
+        ).items,
       );
     } catch (caught) {
       setError(caught);

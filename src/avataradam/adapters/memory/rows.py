@@ -24,6 +24,10 @@ S = TypeVar("S", bound=msgspec.Struct)
 def page(
     rows: Iterable[T], key: Callable[[T], tuple[datetime, UUID]], cursor: Cursor | None, limit: int
 ) -> list[T]:
+    """The page after `cursor` as `postgres.rows.page_after` selects it."""
+    if cursor is not None and cursor.newest_first:
+        before = (cursor.created_at, cursor.id)
+        return [row for row in sorted(rows, key=key, reverse=True) if key(row) < before][:limit]
     ordered = sorted(rows, key=key)
     if cursor is not None:
         after = (cursor.created_at, cursor.id)

@@ -141,7 +141,7 @@ class PostgresAssignmentRepository(ConnectionRepository):
             f"{_SELECT} WHERE dealership_id = $1 AND ($2::uuid IS NULL OR EXISTS ("  # noqa: S608
             " SELECT 1 FROM assignment_assignees aa"
             " WHERE aa.assignment_id = assignments.id AND aa.user_id = $2))"
-            f" AND {page_after(3)}",
+            f" AND {page_after(3, cursor)}",
             dealership_id,
             assignee_id,
             *page_params(cursor, limit),

@@ -101,7 +101,8 @@ class PostgresConversationRepository(ConnectionRepository):
     ) -> list[Conversation]:
         return await self._all(
             Conversation,
-            f"{_SELECT_CONVERSATION} WHERE dealership_id = $1 AND user_id = $2 AND {page_after(3)}",
+            f"{_SELECT_CONVERSATION} WHERE dealership_id = $1 AND user_id = $2"
+            f" AND {page_after(3, cursor)}",
             dealership_id,
             user_id,
             *page_params(cursor, limit),
@@ -163,7 +164,7 @@ class PostgresFeedbackRepository(ConnectionRepository):
     ) -> list[MessageFeedback]:
         return await self._all(
             MessageFeedback,
-            f"{_SELECT_FEEDBACK} WHERE dealership_id = $1 AND {page_after(2)}",
+            f"{_SELECT_FEEDBACK} WHERE dealership_id = $1 AND {page_after(2, cursor)}",
             dealership_id,
             *page_params(cursor, limit),
         )

@@ -207,7 +207,7 @@ class PostgresDocumentRepository(ConnectionRepository):
         rows = await self._conn.fetch(
             f"{_SELECT_DOCUMENT} WHERE dealership_id = $1"
             " AND ($2::text IS NULL OR topic = $2) AND ($3::text IS NULL OR status = $3)"
-            f" AND {page_after(4)}",
+            f" AND {page_after(4, cursor)}",
             dealership_id,
             None if topic is None else topic.value,
             None if status is None else status.value,

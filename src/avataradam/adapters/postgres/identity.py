@@ -78,7 +78,7 @@ class PostgresDealershipRepository(ConnectionRepository):
     async def list_page(self, *, cursor: Cursor | None, limit: int) -> list[Dealership]:
         return await self._all(
             Dealership,
-            f"{_SELECT_DEALERSHIP} WHERE {page_after(1)}",
+            f"{_SELECT_DEALERSHIP} WHERE {page_after(1, cursor)}",
             *page_params(cursor, limit),
         )
 
@@ -170,7 +170,8 @@ class PostgresUserRepository(ConnectionRepository):
         """`dealership_id=None` lists every user, super admins included."""
         return await self._all(
             User,
-            f"{_SELECT_USER} WHERE ($1::uuid IS NULL OR dealership_id = $1) AND {page_after(2)}",
+            f"{_SELECT_USER} WHERE ($1::uuid IS NULL OR dealership_id = $1)"
+            f" AND {page_after(2, cursor)}",
             dealership_id,
             *page_params(cursor, limit),
         )

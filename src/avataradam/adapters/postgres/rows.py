@@ -88,10 +88,16 @@ def select(table: str, columns: Sequence[str]) -> str:
     return f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 -- our names
 
 
-def page_after(first: int) -> str:
+def page_after(first: int, cursor: Cursor | None) -> str:
     """The keyset page's condition and order, its parameters `$first` on `page_params`:
-    rows after the cursor (all without one) by (created_at, id), at most `limit`."""
+    rows after the cursor (all without one) by (created_at, id), at most `limit`; a
+    `newest_first` cursor's rows before it, newest first."""
     second, third = first + 1, first + 2
+    if cursor is not None and cursor.newest_first:
+        return (
+            f"(created_at, id) < (${first}, ${second})"
+            f" ORDER BY created_at DESC, id DESC LIMIT ${third}"
+        )
     return (
         f"(${first}::timestamptz IS NULL OR (created_at, id) > (${first}, ${second}))"
         f" ORDER BY created_at, id LIMIT ${third}"

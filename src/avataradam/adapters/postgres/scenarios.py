@@ -83,7 +83,7 @@ class PostgresScenarioRepository(ConnectionRepository):
             Scenario,
             f"{_SELECT} WHERE dealership_id = $1 AND deleted_at IS NULL"
             " AND ($2::text IS NULL OR product = $2) AND ($3::smallint IS NULL OR difficulty = $3)"
-            f" AND {page_after(4)}",
+            f" AND {page_after(4, cursor)}",
             dealership_id,
             None if product is None else product.value,
             difficulty,

@@ -95,7 +95,7 @@ class PostgresWebhookRepository(ConnectionRepository):
     ) -> list[WebhookSubscription]:
         return await self._all(
             WebhookSubscription,
-            f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1 AND {page_after(2)}",
+            f"{_SELECT_SUBSCRIPTION} WHERE dealership_id = $1 AND {page_after(2, cursor)}",
             dealership_id,
             *page_params(cursor, limit),
         )
@@ -200,7 +200,7 @@ class PostgresWebhookRepository(ConnectionRepository):
             WebhookDelivery,
             f"{_SELECT_DELIVERY} WHERE subscription_id = $1"
             " AND ($2::text IS NULL OR status = $2)"
-            f" AND {page_after(3)}",
+            f" AND {page_after(3, cursor)}",
             subscription_id,
             None if status is None else status.value,
             *page_params(cursor, limit),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar.params import HeaderParameter, QueryParameter
 
@@ -13,6 +13,16 @@ Limit = Annotated[
 CursorParam = Annotated[
     str | None,
     QueryParameter(max_length=200, description="`next_cursor` of the previous page."),
+]
+ListOrder = Literal["oldest", "newest"]
+OrderParam = Annotated[
+    ListOrder,
+    QueryParameter(
+        description=(
+            "`oldest` first (the default) or `newest` first, by creation. A `cursor` keeps "
+            "the order of the page it came from."
+        )
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,

@@ -16,7 +16,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit, OrderParam
 from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
 from avataradam.entrypoints.http.schemas.dealerships import (
     DealershipCreate,
@@ -57,7 +57,10 @@ class DealershipController(Controller):
     @get(
         operation_id="listDealerships",
         summary="List dealerships (super admin)",
-        description="Newest first, cursor-paginated: pass `next_cursor` as `cursor`.",
+        description=(
+            "Oldest first (`order=newest`: newest first), cursor-paginated: pass "
+            "`next_cursor` as `cursor`."
+        ),
         responses=problems(400, 403, 422),
     )
     async def list_dealerships(
@@ -66,12 +69,14 @@ class DealershipController(Controller):
         container: NamedDependency[Container],
         cursor: CursorParam = None,
         limit: Limit = None,
+        order: OrderParam = "oldest",
     ) -> ListResponse[DealershipOut]:
         return await list_page(
             partial(container.list_dealerships, principal),
             cursor,
             limit,
             render=lambda d: to_out(d, DealershipOut),
+            order=order,
         )
 
     @get(
@@ -175,7 +180,8 @@ class UserController(Controller):
         summary="List users",
         description=(
             "Admins only: a dealership admin sees their dealership; a super admin all users, "
-            "or one dealership's with `dealership_id`."
+            "or one dealership's with `dealership_id`. Oldest first (`order=newest`: newest "
+            "first), cursor-paginated."
         ),
         responses=problems(400, 403, 404, 422),
     )
@@ -186,12 +192,14 @@ class UserController(Controller):
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
+        order: OrderParam = "oldest",
     ) -> ListResponse[UserOut]:
         return await list_page(
             partial(container.list_users, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=lambda u: to_out(u, UserOut),
+            order=order,
         )
 
     @get(

@@ -17,7 +17,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit, OrderParam
 from avataradam.entrypoints.http.schemas.assignments import (
     AssigneeOut,
     AssignmentCreate,
@@ -98,7 +98,8 @@ class AssignmentController(Controller):
         description=(
             "An admin: the dealership's assignments (`user_id`: those of one assignee), "
             "each with every assignee's progress. A trainee: their own, each with their "
-            "own progress. Oldest first, cursor-paginated. A super admin passes "
+            "own progress. Oldest first (`order=newest`: newest first), cursor-paginated. "
+            "A super admin passes "
             "`dealership_id`."
         ),
         responses=problems(400, 403, 404, 422),
@@ -111,6 +112,7 @@ class AssignmentController(Controller):
         user_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
+        order: OrderParam = "oldest",
     ) -> ListResponse[AssignmentOut]:
         return await list_page(
             partial(
@@ -122,6 +124,7 @@ class AssignmentController(Controller):
             cursor,
             limit,
             render=assignment_out,
+            order=order,
         )
 
     @get(

@@ -29,7 +29,7 @@ from avataradam.entrypoints.http.negotiation import (
 )
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit, OrderParam
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.replies import (
     assistant_out,
@@ -108,7 +108,10 @@ class ConversationController(Controller):
     @get(
         operation_id="listConversations",
         summary="List own conversations",
-        description="The caller's conversations, newest first, cursor-paginated.",
+        description=(
+            "The caller's conversations, oldest first (`order=newest`: newest first), "
+            "cursor-paginated."
+        ),
         responses=problems(400, 403, 404, 422),
     )
     async def list_conversations(
@@ -118,12 +121,14 @@ class ConversationController(Controller):
         dealership_id: DealershipParam = None,
         cursor: CursorParam = None,
         limit: Limit = None,
+        order: OrderParam = "oldest",
     ) -> ListResponse[ConversationOut]:
         return await list_page(
             partial(container.list_conversations, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=lambda c: to_out(c, ConversationOut),
+            order=order,
         )
 
     @get(
@@ -257,8 +262,9 @@ class FeedbackController(Controller):
         operation_id="listFeedback",
         summary="Ratings of the dealership's answers, with context (admins)",
         description=(
-            "Each rating with the question, the answer and its sources, newest first, so an "
-            "admin can judge reported answers. A super admin passes `dealership_id`."
+            "Each rating with the question, the answer and its sources, so an admin can "
+            "judge reported answers; oldest first (`order=newest`: newest first), "
+            "cursor-paginated. A super admin passes `dealership_id`."
         ),
         responses=problems(400, 403, 404, 422),
     )
@@ -269,10 +275,12 @@ class FeedbackController(Controller):
         dealership_id: DealershipParam = None,
         cursor: CursorParam = None,
         limit: Limit = None,
+        order: OrderParam = "oldest",
     ) -> ListResponse[FeedbackReportOut]:
         return await list_page(
             partial(container.list_feedback, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=_report_out,
+            order=order,
         )

@@ -34,7 +34,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit, OrderParam
 from avataradam.entrypoints.http.ratelimit import limited
 from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
 from avataradam.entrypoints.http.schemas.documents import DocumentOut, PassageOut
@@ -166,8 +166,8 @@ class DocumentController(Controller):
         operation_id="listDocuments",
         summary="List documents",
         description=(
-            "Newest first, filtered by `topic` and `status`, cursor-paginated. A super admin "
-            "passes `dealership_id`."
+            "Oldest first (`order=newest`: newest first), filtered by `topic` and `status`, "
+            "cursor-paginated. A super admin passes `dealership_id`."
         ),
         responses=problems(400, 403, 404, 422),
     )
@@ -180,6 +180,7 @@ class DocumentController(Controller):
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
+        order: OrderParam = "oldest",
     ) -> ListResponse[DocumentOut]:
         return await list_page(
             partial(
@@ -192,6 +193,7 @@ class DocumentController(Controller):
             cursor,
             limit,
             render=lambda d: _out(container, d),
+            order=order,
         )
 
     @get(

@@ -16,7 +16,7 @@ from avataradam.entrypoints.container import Container
 from avataradam.entrypoints.http.idempotency import REPLAYED_HEADER, answered
 from avataradam.entrypoints.http.openapi import problems
 from avataradam.entrypoints.http.pagination import list_page
-from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit
+from avataradam.entrypoints.http.params import CursorParam, IdempotencyKey, Limit, OrderParam
 from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
 from avataradam.entrypoints.http.schemas.webhooks import (
     WebhookCreate,
@@ -86,12 +86,14 @@ class WebhookController(Controller):
         dealership_id: FromQuery[UUID | None] = None,
         cursor: CursorParam = None,
         limit: Limit = None,
+        order: OrderParam = "oldest",
     ) -> ListResponse[WebhookOut]:
         return await list_page(
             partial(container.list_subscriptions, principal, dealership_id=dealership_id),
             cursor,
             limit,
             render=_out,
+            order=order,
         )
 
     @get(
