@@ -52,8 +52,6 @@ def test_a_cursor_carries_its_order_and_an_older_cursor_reads_as_oldest_first() 
     row = OLDEST[4]
     newest = Cursor.decode(cursor_after(row, newest_first=True).encode())
     assert (newest.created_at, newest.id, newest.newest_first) == (row.created_at, row.id, True)
-    issued_before = base64.urlsafe_b64encode(
-        msgspec.json.encode([row.created_at, row.id])
-    ).decode()
+    issued_before = base64.urlsafe_b64encode(msgspec.json.encode([row.created_at, row.id])).decode()
     assert Cursor.decode(issued_before.rstrip("=")) == Cursor(created_at=row.created_at, id=row.id)
     assert all(r.created_at < Cursor.newest().created_at for r in TABLE)
