@@ -342,6 +342,30 @@ async def test_an_ended_session_returns_to_sign_in(
     await expect(page).to_have_url(re.compile(r"/chat$"))
 
 
+async def test_the_conversation_list_shows_the_newest_first_and_older_on_demand(
+    page: Page, web_url: str, client: httpx.AsyncClient, super_admin: Account
+) -> None:
+    """Given 52 conversations, the list shows the newest 50 first (the one started last
+    on top) and "Show older conversations" adds the first two."""
+    tenant = await new_tenant(client, super_admin)
+    started: list[str] = []
+    async with httpx.AsyncClient(base_url=web_url, timeout=30) as http:
+        for _ in range(52):
+            made = await http.post(
+                "/v1/conversations", json={"mode": "training"}, headers=tenant.user.headers
+            )
+            assert made.status_code == 201, made.text
+            started.append(made.json()["id"])
+    await sign_in(page, tenant.user.email)
+    links = page.get_by_role("navigation", name="Conversations").get_by_role("link")
+    await expect(links).to_have_count(50)
+    assert await links.first.get_attribute("href") == f"/chat/{started[-1]}"
+    await page.get_by_role("button", name="Show older conversations").click()
+    await expect(links).to_have_count(52)
+    assert await links.last.get_attribute("href") == f"/chat/{started[0]}"
+    await expect(page.get_by_role("button", name="Show older conversations")).to_have_count(0)
+
+
 async def test_the_api_docs_render_with_nothing_fetched_from_another_host(
     page: Page, web_url: str
 ) -> None:

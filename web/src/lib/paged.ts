@@ -44,3 +44,34 @@ export function usePagedList<T>(read: (cursor: string | null) => Promise<Page<T>
   }, []);
   return { items, setItems, next, loaded, loading, error, load };
 }
+
+interface Dated {
+  id: string;
+  created_at: string;
+}
+
+/** `a` comes after `b` in a newest-first list (older, or as old with a lower id, as
+ * the API orders by creation time, then id). */
+function olderThan(a: Dated, b: Dated): boolean {
+  const at = Date.parse(a.created_at);
+  const bt = Date.parse(b.created_at);
+  return at < bt || (at === bt && a.id < b.id);
+}
+
+/**
+ * A newest-first list (`order=newest`) whose first page was read again: the page's items
+ * take the place of those of its span (an item gone since drops out, a new one comes in
+ * at the top), and the older items a "show more" added stay below it, once each.
+ */
+export function withFirstPage<T extends Dated>(shown: T[], page: Page<T>): T[] {
+  const last = page.items.at(-1);
+  if (page.next_cursor === null || last === undefined) return page.items;
+  const fresh = new Set(page.items.map((item) => item.id));
+  return [...page.items, ...shown.filter((item) => !fresh.has(item.id) && olderThan(item, last))];
+}
+
+/** `shown` and the next page read by "show more", each item once. */
+export function withNextPage<T extends Dated>(shown: T[], page: Page<T>): T[] {
+  const known = new Set(shown.map((item) => item.id));
+  return [...shown, ...page.items.filter((item) => !known.has(item.id))];
+}

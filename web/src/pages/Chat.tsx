@@ -14,6 +14,8 @@ import {
   useReplyPlayer,
   useSpeechFeatures,
 } from "../components/Voice";
+import { withQuery } from "../lib/manage";
+import { usePagedList } from "../lib/paged";
 
 interface Shown {
   key: string;
@@ -37,37 +39,34 @@ function label(c: Conversation): string {
 export function ChatPage(props: { path: string }) {
   const { client, scope } = useSession();
   const selected = /^\/chat\/([0-9a-f-]{36})/.exec(props.path)?.[1] ?? null;
-  const [list, setList] = useState<Conversation[]>([]);
-  const [listError, setListError] = useState<unknown>(null);
-
-  async function loadList() {
-    setListError(null);
-    try {
-      const page = await client.request<Page<Conversation>>(
-        "GET",
-        scope.path("/v1/conversations?limit=50&order=newest"),
-      );
-      setList(page.items);
-    } catch (caught) {
-      setListError(caught);
-    }
-  }
-
-  useEffect(() => {
-    void loadList();
-  }, []);
+  const conversations = usePagedList((cursor) =>
+    client.request<Page<Conversation>>(
+      "GET",
+      scope.path(
+        withQuery("/v1/conversations", {
+          limit: "50",
+          order: "newest",
+          cursor: cursor ?? undefined,
+        }),
+      ),
+    ),
+  );
+  const { items: list, setItems: setList, next, loading, error: loadError, load } = conversations;
+  const [createError, setCreateError] = useState<unknown>(null);
+  const listError = createError ?? loadError;
 
   async function create() {
+    setCreateError(null);
     try {
       const created = await client.request<Conversation>(
         "POST",
         "/v1/conversations",
         scope.body({ mode: "training" }),
       );
-      setList([created, ...list]);
+      setList((shown) => [created, ...shown]);
       navigate(`/chat/${created.id}`);
     } catch (caught) {
-      setListError(caught);
+      setCreateError(caught);
     }
   }
 
@@ -78,7 +77,7 @@ export function ChatPage(props: { path: string }) {
         <button type="button" class="primary" onClick={create}>
           New training conversation
         </button>
-        <ErrorMessage error={listError} onRetry={loadList} />
+        <ErrorMessage error={listError} onRetry={() => load(null)} />
         <ul>
           {list.map((c) => (
             <li key={c.id}>
@@ -95,7 +94,12 @@ export function ChatPage(props: { path: string }) {
             </li>
           ))}
         </ul>
-        {list.length === 0 && !listError && <p class="muted">No conversations yet.</p>}
+        {next && (
+          <button type="button" disabled={loading} onClick={() => load(next)}>
+            {loading ? "Loading…" : "Show older conversations"}
+          </button>
+        )}
+        {list.length === 0 && !listError && !loading && <p class="muted">No conversations yet.</p>}
       </nav>
       {selected ? (
         <ConversationView key={selected} id={selected} />

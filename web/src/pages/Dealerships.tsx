@@ -18,7 +18,7 @@ export function DealershipsPage() {
   const list = usePagedList((cursor) =>
     client.request<Page<Dealership>>(
       "GET",
-      withQuery("/v1/dealerships", { limit: "50", cursor: cursor ?? undefined }),
+      withQuery("/v1/dealerships", { limit: "50", order: "newest", cursor: cursor ?? undefined }),
     ),
   );
   const { items, setItems, next, loaded, loading, error, load } = list;

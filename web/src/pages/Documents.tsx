@@ -1,13 +1,16 @@
 /** Documents (admins): upload with progress, live status, error, retry, delete. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api/client";
 import type { DocumentItem, Page } from "../api/types";
 import { TOPICS } from "../api/types";
 import { uploadDocument } from "../api/upload";
 import { useSession } from "../app";
 import { describe, ErrorMessage } from "../components/ErrorMessage";
+import { withQuery } from "../lib/manage";
+import { withFirstPage, withNextPage } from "../lib/paged";
 
 const BUSY = new Set(["queued", "processing", "deleting"]);
+const PAGE_SIZE = 100;
 
 export function DocumentsPage() {
   const { client, scope } = useSession();
@@ -19,16 +22,65 @@ export function DocumentsPage() {
   const [uploadError, setUploadError] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
 
+  const [next, setNext] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  /** Older pages were added ("Show older documents"): `next` is theirs, not the first's. */
+  const extended = useRef(false);
+  const shownNow = useRef(docs);
+  shownNow.current = docs;
+
+  const page = (cursor: string | null) =>
+    client.request<Page<DocumentItem>>(
+      "GET",
+      scope.path(
+        withQuery("/v1/documents", {
+          limit: String(PAGE_SIZE),
+          order: "newest",
+          cursor: cursor ?? undefined,
+        }),
+      ),
+    );
+
+  /** One document read again (gone: taken off the list). */
+  async function reread(id: string) {
+    try {
+      const doc = await client.request<DocumentItem>("GET", scope.path(`/v1/documents/${id}`));
+      setDocs((all) => all.map((d) => (d.id === id ? doc : d)));
+    } catch (caught) {
+      if (!(caught instanceof ApiError && caught.status === 404)) throw caught;
+      setDocs((all) => all.filter((d) => d.id !== id));
+    }
+  }
+
+  /** The newest page read again, and every busy document below it. */
   async function refresh() {
     try {
-      const page = await client.request<Page<DocumentItem>>(
-        "GET",
-        scope.path("/v1/documents?limit=100&order=newest"),
-      );
-      setDocs(page.items);
+      const first = await page(null);
+      const fresh = new Set(first.items.map((d) => d.id));
+      setDocs((shown) => withFirstPage(shown, first));
+      if (!extended.current) setNext(first.next_cursor);
+      for (const d of shownNow.current) {
+        if (!fresh.has(d.id) && BUSY.has(d.status)) await reread(d.id);
+      }
       setListError(null);
     } catch (caught) {
       setListError(caught);
+    }
+  }
+
+  async function showOlder() {
+    if (!next) return;
+    setLoadingMore(true);
+    try {
+      const older = await page(next);
+      extended.current = true;
+      setDocs((shown) => withNextPage(shown, older));
+      setNext(older.next_cursor);
+      setListError(null);
+    } catch (caught) {
+      setListError(caught);
+    } finally {
+      setLoadingMore(false);
     }
   }
 
@@ -74,10 +126,11 @@ export function DocumentsPage() {
     }
   }
 
-  async function act(method: string, path: string) {
+  async function act(method: string, path: string, id: string) {
     setActionError(null);
     try {
       await client.request(method, path);
+      await reread(id);
       await refresh();
     } catch (caught) {
       setActionError(caught);
@@ -170,7 +223,7 @@ export function DocumentsPage() {
                   {d.status === "failed" && (
                     <button
                       type="button"
-                      onClick={() => act("POST", `/v1/documents/${d.id}/retry`)}
+                      onClick={() => act("POST", `/v1/documents/${d.id}/retry`, d.id)}
                     >
                       Retry<span class="visually-hidden"> {d.filename}</span>
                     </button>
@@ -180,7 +233,7 @@ export function DocumentsPage() {
                       type="button"
                       onClick={() => {
                         if (confirm(`Delete ${d.filename}?`))
-                          void act("DELETE", `/v1/documents/${d.id}`);
+                          void act("DELETE", `/v1/documents/${d.id}`, d.id);
                       }}
                     >
                       Delete<span class="visually-hidden"> {d.filename}</span>
@@ -192,6 +245,11 @@ export function DocumentsPage() {
           ))}
         </tbody>
       </table>
+      {next && (
+        <button type="button" disabled={loadingMore} onClick={showOlder}>
+          {loadingMore ? "Loading…" : "Show older documents"}
+        </button>
+      )}
       {docs.length === 0 && !listError && <p class="muted">No documents yet.</p>}
     </section>
   );

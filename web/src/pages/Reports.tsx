@@ -1,34 +1,24 @@
 /** Ratings of the dealership's answers (admins): reported answers first to judge. */
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { FeedbackReport, Page } from "../api/types";
 import { useSession } from "../app";
 import { CitedText } from "../components/Citations";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { withQuery } from "../lib/manage";
+import { usePagedList } from "../lib/paged";
 
 export function ReportsPage() {
   const { client, scope } = useSession();
-  const [reports, setReports] = useState<FeedbackReport[]>([]);
-  const [error, setError] = useState<unknown>(null);
+  const list = usePagedList((cursor) =>
+    client.request<Page<FeedbackReport>>(
+      "GET",
+      scope.path(
+        withQuery("/v1/feedback", { limit: "100", order: "newest", cursor: cursor ?? undefined }),
+      ),
+    ),
+  );
+  const { items: reports, next, loading, error, load } = list;
   const [onlyDown, setOnlyDown] = useState(true);
-
-  async function load() {
-    setError(null);
-    try {
-      setReports(
-        (
-          await client.request<Page<FeedbackReport>>(
-            "GET",
-            scope.path("/v1/feedback?limit=100&order=newest"),
-          )
-        ).items,
-      );
-    } catch (caught) {
-      setError(caught);
-    }
-  }
-  useEffect(() => {
-    void load();
-  }, []);
 
   const shown = reports.filter((r) => !onlyDown || r.rating === "down");
   return (
@@ -42,7 +32,7 @@ export function ReportsPage() {
         />{" "}
         Only answers reported as unhelpful or inaccurate
       </label>
-      <ErrorMessage error={error} onRetry={load} />
+      <ErrorMessage error={error} onRetry={() => load(null)} />
       <ul class="reports">
         {shown.map((r) => (
           <li key={r.id} class="report">
@@ -66,7 +56,12 @@ export function ReportsPage() {
           </li>
         ))}
       </ul>
-      {shown.length === 0 && !error && <p class="muted">No reports.</p>}
+      {shown.length === 0 && !error && !loading && <p class="muted">No reports.</p>}
+      {next && (
+        <button type="button" disabled={loading} onClick={() => load(next)}>
+          {loading ? "Loading…" : "Show older reports"}
+        </button>
+      )}
     </section>
   );
 }

@@ -15,7 +15,9 @@ export function UsersPage() {
   const list = usePagedList((cursor) =>
     client.request<Page<UserItem>>(
       "GET",
-      scope.path(withQuery("/v1/users", { limit: PAGE_SIZE, cursor: cursor ?? undefined })),
+      scope.path(
+        withQuery("/v1/users", { limit: PAGE_SIZE, order: "newest", cursor: cursor ?? undefined }),
+      ),
     ),
   );
   const { items: users, setItems: setUsers, next, loaded, loading, error, load } = list;
