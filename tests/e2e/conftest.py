@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.integration.conftest import (
     Account,
@@ -25,6 +25,10 @@ from tests.integration.conftest import (
     new_tenant,
     service_environment,
 )
+
+# A page's state may take longer than Playwright's default 5 s to settle while the whole
+# suite loads both cores: an expectation waits up to 20 s (it still has to come true).
+expect.set_options(timeout=20_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"

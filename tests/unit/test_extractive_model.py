@@ -8,7 +8,7 @@ import textwrap
 import time
 
 import msgspec
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from avataradam.adapters.llm.extractive import (
@@ -125,6 +125,23 @@ def test_customer_lines_are_quoted_objections_and_questions() -> None:
     assert lines == [
         "I already have full coverage with my insurer.",
         "Why would I pay interest on a service contract?",
+    ]
+
+
+def test_a_question_that_advises_the_staff_is_not_a_line_a_customer_says() -> None:
+    """Given the demo objection guide's advice (a fresh install's roleplay customer said
+    it), questions after a label or led by an instruction are not the customer's."""
+    coaching = passage(
+        "Ask for a decision clearly: which option works best for you?\n"
+        "Ask which coverage matters most to them?\n"
+        "Pregunte con claridad: ¿cuál opción le conviene más?\n"
+        "Customer: Can I just take the brochure home and read it?\n"
+        "Is GAP required to get the loan approved?"
+    )
+
+    assert customer_lines([coaching]) == [
+        "Can I just take the brochure home and read it?",
+        "Is GAP required to get the loan approved?",
     ]
 
 
@@ -393,7 +410,9 @@ def test_a_quoted_rule_keeps_every_negation_of_its_source(
     source: tuple[list[str], str], data: st.DataObject
 ) -> None:
     chosen, text = source
-    rule = data.draw(st.sampled_from(chosen))
+    statements = [sentence for sentence in chosen if not sentence.endswith("?")]
+    assume(statements)  # a question is never quoted as an answer
+    rule = data.draw(st.sampled_from(statements))
 
     answer = reply(training(rule, passage(text)))
 
@@ -403,6 +422,22 @@ def test_a_quoted_rule_keeps_every_negation_of_its_source(
     assert quoted is not None
     words = set(re.findall(r"[\w']+", quoted.lower()))
     assert NEGATIONS & set(re.findall(r"[\w']+", rule.lower())) <= words
+
+
+def test_a_training_answer_quotes_no_question_and_no_scripted_customer_line() -> None:
+    """Given a script where the customer asks what the trainee asked (a fresh install
+    answered with "Cliente: ¿Esto es obligatorio…? [1]"), the answer quotes the rule,
+    not the customer's lines."""
+    script = passage(
+        "Cliente: ¿Esto es obligatorio para que me aprueben el préstamo?\n"
+        "Customer: Is GAP required to get the loan approved?\n"
+        "Is GAP required for every loan?\n"
+        f"{GAP_RULE}"
+    )
+
+    answer = reply(training("Is GAP required to get the loan approved?", script))
+
+    assert quoted_lines(answer) == [GAP_RULE]
 
 
 def test_markdown_headings_are_not_quoted() -> None:

@@ -44,6 +44,15 @@ _QUOTED = re.compile(r"[\"“]([^\"“”]{8,240})[\"”]")
 _MIN_QUOTED_WORDS = 3
 """A quoted line a customer could say has words enough to be one: `a lender "requires"
 GAP` quotes a word, not a line."""
+_ADVICE = re.compile(
+    r"^\s*(?:[^:?]{2,80}:\s|(?:ask|say|tell|explain|offer|show|present|try|confirm|remember|"
+    r"respond|avoid|pregunte|pregunta|diga|di|explique|ofrezca|muestre|confirme|recuerde|"
+    r"responda|evite)\b)",
+    re.IGNORECASE,
+)
+"""A question that is advice to the staff, not a customer's: one after a label that is
+not a speaker ("Ask for a decision clearly: which option works best for you?") or led
+by an instruction ("Ask which option…", "Pregunte…")."""
 _SPEAKER = re.compile(
     r"^\s*(?:customer|client|buyer|objection|cliente|comprador|compradora|objeci[oó]n)\s*:\s*",
     re.IGNORECASE,
@@ -161,6 +170,12 @@ def quotable_sentences(text: str | Sequence[str]) -> list[str]:
     ]
 
 
+def _dialogue(sentence: str) -> bool:
+    """A line of a scripted exchange ("Customer: …", "Cliente: …") or a question: what a
+    customer says or is asked, never an answer to quote."""
+    return bool(_SPEAKER.match(sentence)) or sentence.rstrip('"”») ').endswith("?")
+
+
 def training_reply(
     question: str,
     passages: Sequence[GroundingPassage],
@@ -169,14 +184,19 @@ def training_reply(
     split: Sentences = sentences,
 ) -> str:
     """The passages' sentences that share most words with `question`, cited, at most
-    `max_sentences` of them and `max_tokens` pieces in all (whole sentences only);
-    `split` segments a passage that carries no sentences."""
+    `max_sentences` of them and `max_tokens` pieces in all (whole sentences only; no
+    question or scripted customer line, `_dialogue`); `split` segments a passage that
+    carries no sentences."""
     if not passages:
         return NO_MATERIAL_REPLY
     asked = _words(question)
     ranked: list[tuple[int, int, int, str, int]] = []
     for rank, passage in enumerate(passages):
-        quotable = quotable_sentences(passage_sentences(passage, split))
+        quotable = [
+            sentence
+            for sentence in quotable_sentences(passage_sentences(passage, split))
+            if not _dialogue(sentence)
+        ]
         for position, sentence in enumerate(quotable):
             overlap = len(asked & _words(sentence))
             ranked.append((-overlap, rank, position, sentence, passage.marker))
@@ -218,7 +238,8 @@ def _fitting(lines: Sequence[str], limit: int, max_tokens: int | None) -> list[s
 
 def customer_lines(passages: Sequence[GroundingPassage], split: Sentences = sentences) -> list[str]:
     """Lines a customer could say, found in objection and product documents: quoted
-    objections, sentences after a "Customer:" prefix, and short questions."""
+    objections, sentences after a "Customer:" prefix, and short questions that are not
+    advice to the staff (`_ADVICE`)."""
     lines: list[str] = []
     for passage in passages:
         said = passage_sentences(passage, split)
@@ -231,7 +252,8 @@ def customer_lines(passages: Sequence[GroundingPassage], split: Sentences = sent
         )
         for sentence in quotable_sentences(said):
             spoken = _SPEAKER.sub("", sentence)
-            if spoken != sentence or (sentence.endswith("?") and len(sentence) <= 200):
+            asked = sentence.endswith("?") and len(sentence) <= 200
+            if spoken != sentence or (asked and not _ADVICE.match(sentence)):
                 lines.append(spoken.strip('"“” '))
     unique: list[str] = []
     for line in lines:
