@@ -304,7 +304,8 @@ async def test_a_persons_view_lists_their_assignments_with_their_own_progress(
 
 def _rows(response: httpx.Response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith(CSV_TYPE)
+    # RFC 4180's header parameter, and the charset once (RFC 6838 §4.3: a parameter only once)
+    assert response.headers["content-type"] == "text/csv; header=present; charset=utf-8"
     return list(csv.DictReader(io.StringIO(response.text)))
 
 

@@ -124,7 +124,8 @@ async def test_every_reply_is_recorded_once_and_reported_per_day_as_json_and_csv
     assert body["budget"]["monthly_token_budget"] is None
     assert (body["budget"]["used_tokens"], body["budget"]["remaining_tokens"]) == (52, None)
     assert as_csv.status_code == 200, as_csv.text
-    assert as_csv.headers["content-type"].startswith("text/csv")
+    # RFC 4180's header parameter, and the charset once (RFC 6838 §4.3: a parameter only once)
+    assert as_csv.headers["content-type"] == "text/csv; header=present; charset=utf-8"
     assert list(csv.reader(io.StringIO(as_csv.text))) == [
         [
             "day",

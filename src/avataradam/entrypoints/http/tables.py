@@ -14,7 +14,9 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 CSV = "text/csv"
-CSV_MEDIA_TYPE = f"{CSV}; charset=utf-8; header=present"
+CSV_MEDIA_TYPE = f"{CSV}; header=present"
+"""RFC 4180's `header` parameter; Litestar adds `charset=utf-8` to every text/* type
+itself (naming it here too sent it twice)."""
 
 
 def _cell(value: object) -> object:

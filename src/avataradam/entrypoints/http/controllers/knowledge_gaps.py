@@ -24,8 +24,8 @@ from avataradam.entrypoints.http.params import CursorParam, FirstDay, LastDay, L
 from avataradam.entrypoints.http.schemas.common import ListResponse, to_out
 from avataradam.entrypoints.http.schemas.knowledge_gaps import KnowledgeGapOut, ResolveGapIn
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
+from avataradam.entrypoints.http.tables import CSV, CSV_MEDIA_TYPE
 
-CSV = "text/csv"
 CSV_COLUMNS = (
     "id",
     "title",
@@ -139,7 +139,7 @@ class KnowledgeGapController(Controller):
             headers = {NEXT_CURSOR_HEADER: page.next_cursor} if page.next_cursor else {}
             return Response(
                 gaps_csv(page.items),
-                media_type=f"{CSV}; charset=utf-8; header=present",
+                media_type=CSV_MEDIA_TYPE,
                 headers=headers,
             )
         items = [to_out(gap, KnowledgeGapOut) for gap in page.items]

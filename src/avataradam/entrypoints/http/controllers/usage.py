@@ -22,8 +22,8 @@ from avataradam.entrypoints.http.params import FirstDay, LastDay
 from avataradam.entrypoints.http.schemas.common import to_out
 from avataradam.entrypoints.http.schemas.usage import UsageReportOut
 from avataradam.entrypoints.http.security import SECURITY, CurrentPrincipal
+from avataradam.entrypoints.http.tables import CSV, CSV_MEDIA_TYPE
 
-CSV = "text/csv"
 CSV_COLUMNS = (
     "day",
     "model_calls",
@@ -96,5 +96,5 @@ class UsageController(Controller):
             principal, dealership_id=dealership_id, start=start, end=end
         )
         if preferred(request.headers.get("accept"), (JSON, CSV)) == CSV:
-            return Response(_csv(report), media_type=f"{CSV}; charset=utf-8; header=present")
+            return Response(_csv(report), media_type=CSV_MEDIA_TYPE)
         return Response(to_out(report, UsageReportOut))
