@@ -55,6 +55,18 @@ def test_migrate_on_an_up_to_date_database_applies_nothing(server_env: dict[str,
     assert "applied 0 migration(s)" in result.stdout
 
 
+def test_migrate_on_an_empty_database_says_what_it_applied_and_nothing_else(
+    server_env: dict[str, str], new_database: str
+) -> None:
+    """No statement of a migration prints its rows (0022 printed an `analytics_rebuild`
+    table into every first `just run`)."""
+    result = run_cli(server_env | {"AVATARADAM_DATABASE_URL": new_database}, "migrate")
+    assert result.returncode == 0, result.stderr
+    [said] = result.stdout.strip().splitlines()
+    assert said.startswith("applied ") and " 0001_foundation, " in said, result.stdout
+    assert "row" not in result.stdout + result.stderr
+
+
 def test_bad_configuration_stops_the_cli_with_a_named_variable(
     server_env: dict[str, str],
 ) -> None:

@@ -267,4 +267,5 @@ BEGIN
      GROUP BY 1, 2;
 END $$;
 
-SELECT analytics_rebuild();
+-- PERFORM, not SELECT: yoyo prints the rows a migration's statement returns.
+DO $$ BEGIN PERFORM analytics_rebuild(); END $$;
