@@ -63,7 +63,8 @@ def test_migrate_on_an_empty_database_says_what_it_applied_and_nothing_else(
     result = run_cli(server_env | {"AVATARADAM_DATABASE_URL": new_database}, "migrate")
     assert result.returncode == 0, result.stderr
     [said] = result.stdout.strip().splitlines()
-    assert said.startswith("applied ") and " 0001_foundation, " in said, result.stdout
+    assert said.startswith("applied "), result.stdout
+    assert " 0001_foundation, " in said, result.stdout
     assert "row" not in result.stdout + result.stderr
 
 
