@@ -29,8 +29,8 @@ NO_MATERIAL_REPLIES = {
         "guess. Ask an admin to upload the playbook or guide that covers it, then ask me again."
     ),
     Language.ES: (
-        "No encontré nada sobre eso en la base de conocimientos de tu concesionario, así que "
-        "no voy a adivinar. Pide a un administrador que suba la guía que lo cubra y vuelve a "
+        "No encontré nada sobre eso en la base de conocimientos de su concesionario, así que "
+        "no voy a adivinar. Pida a un administrador que suba la guía que lo cubra y vuelva a "
         "preguntarme."
     ),
 }
@@ -38,7 +38,8 @@ NO_MATERIAL_REPLY = f"{NO_MATERIAL_REPLIES[Language.EN]} / {NO_MATERIAL_REPLIES[
 """Adam's training reply, whatever the model, when retrieval finds no passage at least
 `ChatOptions.min_relevance` similar to the question: no model is asked, so nothing is
 invented. In English and Spanish, the languages of the dealerships' staff (written in
-both: a question may come in either language whatever the conversation's)."""
+both: a question may come in either language whatever the conversation's); the Spanish
+addresses the trainee as "usted", as Adam's Spanish answers do."""
 
 
 def spoken_words(content: str, language: Language) -> str:
