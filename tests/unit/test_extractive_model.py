@@ -8,6 +8,7 @@ import textwrap
 import time
 
 import msgspec
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -438,6 +439,34 @@ def test_a_training_answer_quotes_no_question_and_no_scripted_customer_line() ->
     answer = reply(training("Is GAP required to get the loan approved?", script))
 
     assert quoted_lines(answer) == [GAP_RULE]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a PDF without an outline: its headings come as plain lines
+            "A customer may cancel the contract within 60 days for a full refund.\n"
+            "Compliance\nNever tell a customer that GAP is\nrequired to get the loan approved.",
+            [
+                "A customer may cancel the contract within 60 days for a full refund.",
+                "Compliance",
+                GAP_RULE,
+            ],
+        ),
+        (  # a cut after a function word is a wrap, even before a capital
+            "Present the menu first.\nAsk the\nF&I Manager about GAP before the delivery.",
+            ["Present the menu first.", "Ask the F&I Manager about GAP before the delivery."],
+        ),
+        (  # an abbreviation closing a line does not make the next line a heading
+            "The menu is signed by Mr.\nSmith And\nthe customer.",
+            ["The menu is signed by Mr. Smith And the customer."],
+        ),
+    ],
+)
+def test_a_heading_after_a_sentence_stands_alone_and_a_wrap_stays_joined(
+    text: str, expected: list[str]
+) -> None:
+    assert sentences(text) == expected
 
 
 def test_markdown_headings_are_not_quoted() -> None:

@@ -13,7 +13,8 @@ opposite of the rule. `paragraphs` rebuilds the running text first:
    continues into a next block that starts in lower case (a column or page gap);
 3. a line starting with a list marker ("-", "*", "•", "1.", "a)") starts an item, and
    the marker is dropped; a short Title Case line without closing punctuation followed
-   by a capitalised line is a heading;
+   by a capitalised line is a heading, at a block's start or after a closed sentence
+   ("…less a $75 fee.⏎Compliance⏎Never tell…" keeps "Compliance" off the rule);
 4. every other line end is a wrap: joined with a space or, after a hyphen between two
    lower-case letters, by `joins_hyphenated_word` ("pay-⏎ment" is "payment", "follow-⏎up"
    stays "follow-up"; "F&I-⏎compliant" keeps its hyphen because "I" is not lower case).
@@ -158,9 +159,17 @@ def _items(block: list[str], text: str) -> list[str]:
     the whole passage, is the evidence for mending hyphenated words)."""
     items: list[str] = []
     current: str | None = None
+    held: str | None = None
+    """A line after a closed sentence that may be a heading: the next line decides."""
     width = max(len(line) for line in block)
     for line in block:
         marker = _LIST_MARKER.match(line)
+        if held is not None and current is not None:
+            if marker is None and _is_heading(held, line, width):
+                items.extend((current, held))
+                current, held = line, None
+                continue
+            current, held = _join(current, held, text), None
         if current is None:
             current = line[marker.end() :] if marker else line
         elif marker is not None and not _dash_continuation(current, line):
@@ -169,11 +178,84 @@ def _items(block: list[str], text: str) -> list[str]:
         elif current in block and _is_heading(current, line, width):
             items.append(current)
             current = line
+        elif _ends_closed(current) and _may_head(line):
+            held = line
         else:
             current = _join(current, line, text)
+    if held is not None and current is not None:
+        current = _join(current, held, text)
     if current is not None:
         items.append(current)
     return items
+
+
+_OPEN_ENDINGS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "for",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "that",
+        "is",
+        "are",
+        "was",
+        "be",
+        "with",
+        "by",
+        "at",
+        "on",
+        "in",
+        "as",
+        "from",
+        "not",
+        "never",
+        "your",
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "de",
+        "del",
+        "que",
+        "y",
+        "o",
+        "en",
+        "por",
+        "para",
+        "al",
+        "con",
+        "sin",
+        "no",
+        "nunca",
+        "su",
+        "sus",
+        "tu",
+    ]
+)
+"""Words a heading does not end with and a line cut mid-sentence often does ("Ask the⏎
+F&I Manager about GAP…")."""
+
+
+def _may_head(line: str) -> bool:
+    """Short, in Title Case, without closing punctuation and not ending on a function
+    word: a heading if the line after it starts as `_is_heading` says. Sentence case is
+    not enough: "Nunca diga al cliente que el⏎GAP es obligatorio." would lose its rule's
+    first half."""
+    words = line.split()
+    return (
+        0 < len(words) <= _TITLE_MAX_WORDS
+        and not _ends_closed(line)
+        and words[-1].lower() not in _OPEN_ENDINGS
+        and all(w[:1].isupper() or len(w) < 4 or not w[:1].isalpha() for w in words)
+    )
 
 
 def _dash_continuation(current: str | None, line: str) -> bool:
@@ -185,13 +267,11 @@ def _dash_continuation(current: str | None, line: str) -> bool:
 
 
 def _is_heading(current: str, line: str, width: int) -> bool:
-    """A short Title Case line without closing punctuation, followed by a capitalised
-    line whose first word would have fitted after it (so the line end is not a wrap)."""
-    words = current.split()
+    """A short Title Case line without closing punctuation (`_may_head`), followed by a
+    capitalised line whose first word would have fitted after it (so the line end is not
+    a wrap)."""
     return (
-        len(words) <= _TITLE_MAX_WORDS
-        and not _ends_closed(current)
-        and all(w[:1].isupper() or len(w) < 4 or not w[:1].isalpha() for w in words)
+        _may_head(current)
         and line[:1].isupper()
         and len(current) + 1 + len(line.split(maxsplit=1)[0]) <= width
     )
