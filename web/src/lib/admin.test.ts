@@ -6,6 +6,7 @@ import {
   collectPages,
   creatableRoles,
   displayName,
+  everyItem,
   newUserBody,
   parseBudget,
   roleChoices,
@@ -150,5 +151,31 @@ describe("collectPages", () => {
     }, 3);
     expect(items).toEqual([1, 2, 3]);
     expect(calls).toBe(3);
+  });
+});
+
+describe("everyItem", () => {
+  it("reads every page of 200, keeping the path's own query", async () => {
+    const asked: string[] = [];
+    const client = {
+      async request<T>(_method: string, path: string): Promise<T> {
+        asked.push(path);
+        const page = path.includes("cursor=c2")
+          ? { items: ["s3"], next_cursor: null }
+          : { items: ["s1", "s2"], next_cursor: "c2" };
+        return page as T;
+      },
+    };
+    expect(await everyItem<string>(client, "/v1/scenarios?dealership_id=d1")).toEqual([
+      "s1",
+      "s2",
+      "s3",
+    ]);
+    expect(asked).toEqual([
+      "/v1/scenarios?dealership_id=d1&limit=200",
+      "/v1/scenarios?dealership_id=d1&limit=200&cursor=c2",
+    ]);
+    expect(await everyItem<string>(client, "/v1/users")).toHaveLength(3);
+    expect(asked[2]).toBe("/v1/users?limit=200");
   });
 });

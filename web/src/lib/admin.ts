@@ -109,3 +109,21 @@ export async function collectPages<T>(
   }
   return items;
 }
+
+/** The part of `ApiClient` that `everyItem` uses. */
+export interface JsonClient {
+  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+/**
+ * Every item of the list at `path` (which may carry a query already), read 200 at a
+ * time: for a picker that must offer all of them (every scenario, every person), where
+ * one page of 100 left the newer ones out.
+ */
+export function everyItem<T>(client: JsonClient, path: string): Promise<T[]> {
+  return collectPages((cursor) => {
+    const query = new URLSearchParams({ limit: "200" });
+    if (cursor) query.set("cursor", cursor);
+    return client.request<Page<T>>("GET", `${path}${path.includes("?") ? "&" : "?"}${query}`);
+  });
+}

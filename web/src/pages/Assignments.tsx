@@ -4,6 +4,7 @@ import type { Assignment, UserItem } from "../api/manager";
 import type { Page, Scenario } from "../api/types";
 import { isAdmin, navigate, useSession } from "../app";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { everyItem } from "../lib/admin";
 import { score } from "../lib/manage";
 import { AssignmentForm, AssignmentRow } from "./AssignmentParts";
 
@@ -23,16 +24,13 @@ export function AssignmentsPage() {
           "GET",
           scope.path("/v1/assignments?limit=100&order=newest"),
         ),
-        client.request<Page<Scenario>>("GET", scope.path("/v1/scenarios?limit=100")),
+        everyItem<Scenario>(client, scope.path("/v1/scenarios")),
       ]);
       setAssignments(listed.items);
-      setScenarios(offered.items);
+      setScenarios(offered);
       if (admin) {
-        const people = await client.request<Page<UserItem>>(
-          "GET",
-          scope.path("/v1/users?limit=100"),
-        );
-        setUsers(people.items.filter((u) => u.active));
+        const people = await everyItem<UserItem>(client, scope.path("/v1/users"));
+        setUsers(people.filter((u) => u.active));
       }
     } catch (caught) {
       setError(caught);

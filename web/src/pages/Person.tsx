@@ -1,11 +1,12 @@
 /** One person's progress (admins, or the person): sessions, weekly scores, criteria, assignments. */
 import { useEffect, useState } from "preact/hooks";
 import type { PersonAnalytics } from "../api/manager";
-import type { Page, Scenario } from "../api/types";
+import type { Scenario } from "../api/types";
 import { navigate, useSession } from "../app";
 import { LineChart } from "../components/Charts";
 import { CsvButton, RangePicker } from "../components/CsvButton";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { everyItem } from "../lib/admin";
 import { lastDays, percent, score, withQuery } from "../lib/manage";
 
 export function PersonView(props: { id: string; days: number; onDays: (days: number) => void }) {
@@ -29,9 +30,8 @@ export function PersonView(props: { id: string; days: number; onDays: (days: num
   }, [props.id, props.days]);
   useEffect(() => {
     // Titles only make the tables easier to read: without them the scenario's id shows.
-    client
-      .request<Page<Scenario>>("GET", scope.path("/v1/scenarios?limit=100"))
-      .then((page) => setTitles(new Map(page.items.map((s) => [s.id, s.title]))))
+    everyItem<Scenario>(client, scope.path("/v1/scenarios"))
+      .then((all) => setTitles(new Map(all.map((s) => [s.id, s.title]))))
       .catch(() => undefined);
   }, []);
   const scenario = (id: string | null) => (id ? (titles.get(id) ?? id) : "–");

@@ -1,9 +1,10 @@
 /** Roleplay: pick a scenario, practise with the customer Adam plays, end, read the scorecard. */
 import { useEffect, useState } from "preact/hooks";
-import type { ConversationDetail, Page, Scenario } from "../api/types";
+import type { ConversationDetail, Scenario } from "../api/types";
 import { navigate, useSession } from "../app";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { ScorecardView } from "../components/Scorecard";
+import { everyItem } from "../lib/admin";
 import { ConversationView } from "./Chat";
 
 export function RoleplayPage(props: { path: string }) {
@@ -33,7 +34,7 @@ function Picker() {
   async function load() {
     setError(null);
     try {
-      setScenarios((await client.request<Page<Scenario>>("GET", "/v1/scenarios?limit=100")).items);
+      setScenarios(await everyItem<Scenario>(client, "/v1/scenarios"));
     } catch (caught) {
       setError(caught);
     }
