@@ -1,6 +1,7 @@
 /** Pure helpers of the Users and Dealerships pages: roles, request bodies, budgets, pages. */
 import type { UserItem } from "../api/manager";
 import type { Me, Page, Role } from "../api/types";
+import { withQuery } from "./manage";
 import type { DealershipScope } from "./scope";
 
 export const ROLE_LABELS: Record<Role, string> = {
@@ -121,9 +122,7 @@ export interface JsonClient {
  * one page of 100 left the newer ones out.
  */
 export function everyItem<T>(client: JsonClient, path: string): Promise<T[]> {
-  return collectPages((cursor) => {
-    const query = new URLSearchParams({ limit: "200" });
-    if (cursor) query.set("cursor", cursor);
-    return client.request<Page<T>>("GET", `${path}${path.includes("?") ? "&" : "?"}${query}`);
-  });
+  return collectPages((cursor) =>
+    client.request<Page<T>>("GET", withQuery(path, { limit: "200", cursor: cursor ?? undefined })),
+  );
 }

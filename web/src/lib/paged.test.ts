@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withFirstPage, withNextPage } from "./paged";
+import { newestFirst, withFirstPage, withNextPage } from "./paged";
 
 const item = (id: string, second: number) => ({
   id,
@@ -40,5 +40,24 @@ describe("a newest-first list read again", () => {
 
   it("appends the next page without repeating an item already shown", () => {
     expect(withNextPage([d5, d4], { items: [d4, d3], next_cursor: null })).toEqual([d5, d4, d3]);
+  });
+});
+
+describe("newestFirst", () => {
+  it("asks for the newest first, a page of `limit`, then by the cursor", async () => {
+    const asked: string[] = [];
+    const client = {
+      async request<T>(_method: string, path: string): Promise<T> {
+        asked.push(path);
+        return { items: [], next_cursor: null } as T;
+      },
+    };
+    const read = newestFirst<string>(client, "/v1/users?dealership_id=d1", 50);
+    await read(null);
+    await read("c2");
+    expect(asked).toEqual([
+      "/v1/users?dealership_id=d1&limit=50&order=newest",
+      "/v1/users?dealership_id=d1&limit=50&order=newest&cursor=c2",
+    ]);
   });
 });

@@ -1,6 +1,8 @@
 /** A list read page by page from a keyset-paginated endpoint (`items`, `next_cursor`). */
 import { useEffect, useState } from "preact/hooks";
 import type { Page } from "../api/types";
+import type { JsonClient } from "./admin";
+import { withQuery } from "./manage";
 
 export interface PagedList<T> {
   items: T[];
@@ -15,6 +17,18 @@ export interface PagedList<T> {
   error: unknown;
   /** Reads the first page again (`null`) or appends the page after `cursor`. */
   load: (cursor: string | null) => Promise<void>;
+}
+
+/**
+ * `read(cursor)` of the list at `path` (which may carry a query already), newest first
+ * (`order=newest`), `limit` items a page: what a page showing the latest items reads.
+ */
+export function newestFirst<T>(client: JsonClient, path: string, limit: number) {
+  return (cursor: string | null) =>
+    client.request<Page<T>>(
+      "GET",
+      withQuery(path, { limit: String(limit), order: "newest", cursor: cursor ?? undefined }),
+    );
 }
 
 /** Reads the first page on mount; `read(cursor)` fetches one page. */

@@ -1,7 +1,7 @@
 /** Chat with Adam: the conversation list, a conversation, and the streamed reply. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { sendStreamed } from "../api/chat";
-import type { Conversation, ConversationDetail, Message, Page, Source } from "../api/types";
+import type { Conversation, ConversationDetail, Message, Source } from "../api/types";
 import { navigate, useSession } from "../app";
 import { CitedText } from "../components/Citations";
 import { ErrorMessage } from "../components/ErrorMessage";
@@ -14,8 +14,7 @@ import {
   useReplyPlayer,
   useSpeechFeatures,
 } from "../components/Voice";
-import { withQuery } from "../lib/manage";
-import { usePagedList } from "../lib/paged";
+import { newestFirst, usePagedList } from "../lib/paged";
 
 interface Shown {
   key: string;
@@ -39,17 +38,8 @@ function label(c: Conversation): string {
 export function ChatPage(props: { path: string }) {
   const { client, scope } = useSession();
   const selected = /^\/chat\/([0-9a-f-]{36})/.exec(props.path)?.[1] ?? null;
-  const conversations = usePagedList((cursor) =>
-    client.request<Page<Conversation>>(
-      "GET",
-      scope.path(
-        withQuery("/v1/conversations", {
-          limit: "50",
-          order: "newest",
-          cursor: cursor ?? undefined,
-        }),
-      ),
-    ),
+  const conversations = usePagedList(
+    newestFirst<Conversation>(client, scope.path("/v1/conversations"), 50),
   );
   const { items: list, setItems: setList, next, loading, error: loadError, load } = conversations;
   const [createError, setCreateError] = useState<unknown>(null);

@@ -2,25 +2,18 @@
  * deactivate or reactivate it, and open its users. */
 import { useState } from "preact/hooks";
 import type { Dealership, DealershipChanges } from "../api/admin";
-import type { Page } from "../api/types";
 import { navigate, useSession } from "../app";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { budgetLabel, parseBudget } from "../lib/admin";
 import { useEditorFocus } from "../lib/focus";
-import { withQuery } from "../lib/manage";
-import { usePagedList } from "../lib/paged";
+import { newestFirst, usePagedList } from "../lib/paged";
 import { useSubmission } from "../lib/submit";
 
 const MAX_NAME = 200;
 
 export function DealershipsPage() {
   const { client, reloadDealerships } = useSession();
-  const list = usePagedList((cursor) =>
-    client.request<Page<Dealership>>(
-      "GET",
-      withQuery("/v1/dealerships", { limit: "50", order: "newest", cursor: cursor ?? undefined }),
-    ),
-  );
+  const list = usePagedList(newestFirst<Dealership>(client, "/v1/dealerships", 50));
   const { items, setItems, next, loaded, loading, error, load } = list;
 
   function changed(updated: Dealership) {

@@ -1,13 +1,12 @@
 /** Documents (admins): upload with progress, live status, error, retry, delete. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api/client";
-import type { DocumentItem, Page } from "../api/types";
+import type { DocumentItem } from "../api/types";
 import { TOPICS } from "../api/types";
 import { uploadDocument } from "../api/upload";
 import { useSession } from "../app";
 import { describe, ErrorMessage } from "../components/ErrorMessage";
-import { withQuery } from "../lib/manage";
-import { withFirstPage, withNextPage } from "../lib/paged";
+import { newestFirst, withFirstPage, withNextPage } from "../lib/paged";
 
 const BUSY = new Set(["queued", "processing", "deleting"]);
 const PAGE_SIZE = 100;
@@ -29,17 +28,7 @@ export function DocumentsPage() {
   const shownNow = useRef(docs);
   shownNow.current = docs;
 
-  const page = (cursor: string | null) =>
-    client.request<Page<DocumentItem>>(
-      "GET",
-      scope.path(
-        withQuery("/v1/documents", {
-          limit: String(PAGE_SIZE),
-          order: "newest",
-          cursor: cursor ?? undefined,
-        }),
-      ),
-    );
+  const page = newestFirst<DocumentItem>(client, scope.path("/v1/documents"), PAGE_SIZE);
 
   /** One document read again (gone: taken off the list). */
   async function reread(id: string) {

@@ -1,22 +1,14 @@
 /** Ratings of the dealership's answers (admins): reported answers first to judge. */
 import { useState } from "preact/hooks";
-import type { FeedbackReport, Page } from "../api/types";
+import type { FeedbackReport } from "../api/types";
 import { useSession } from "../app";
 import { CitedText } from "../components/Citations";
 import { ErrorMessage } from "../components/ErrorMessage";
-import { withQuery } from "../lib/manage";
-import { usePagedList } from "../lib/paged";
+import { newestFirst, usePagedList } from "../lib/paged";
 
 export function ReportsPage() {
   const { client, scope } = useSession();
-  const list = usePagedList((cursor) =>
-    client.request<Page<FeedbackReport>>(
-      "GET",
-      scope.path(
-        withQuery("/v1/feedback", { limit: "100", order: "newest", cursor: cursor ?? undefined }),
-      ),
-    ),
-  );
+  const list = usePagedList(newestFirst<FeedbackReport>(client, scope.path("/v1/feedback"), 100));
   const { items: reports, next, loading, error, load } = list;
   const [onlyDown, setOnlyDown] = useState(true);
 

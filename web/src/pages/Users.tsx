@@ -1,25 +1,16 @@
 /** Users (admins): a dealership's people, or for a super admin every dealership's and the
  * super admins; add people, change roles, deactivate, sign out everywhere. */
 import type { UserItem } from "../api/manager";
-import type { Page } from "../api/types";
 import { useSession } from "../app";
 import { ErrorMessage } from "../components/ErrorMessage";
-import { withQuery } from "../lib/manage";
-import { usePagedList } from "../lib/paged";
+import { newestFirst, usePagedList } from "../lib/paged";
 import { NewUserForm, UserCard } from "./UserParts";
 
-const PAGE_SIZE = "50";
+const PAGE_SIZE = 50;
 
 export function UsersPage() {
   const { client, scope, dealerships } = useSession();
-  const list = usePagedList((cursor) =>
-    client.request<Page<UserItem>>(
-      "GET",
-      scope.path(
-        withQuery("/v1/users", { limit: PAGE_SIZE, order: "newest", cursor: cursor ?? undefined }),
-      ),
-    ),
-  );
+  const list = usePagedList(newestFirst<UserItem>(client, scope.path("/v1/users"), PAGE_SIZE));
   const { items: users, setItems: setUsers, next, loaded, loading, error, load } = list;
 
   const dealershipName = (id: string | null) =>
