@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import math
 import secrets
@@ -419,17 +420,6 @@ class SpeakReply(_Speaking):
         if stored is not None:
             return ReplyAudio(stored=stored)
 
-        async def let_go() -> None:
-            if token is not None:
-                with contextlib.suppress(CacheUnavailable):  # else it expires on its own
-                    await self._cache.delete_if_equal(lock, token)
-
-        try:
-            hold = await self._accounting.hold(dealership, len(text) * ESTIMATED_S_PER_CHARACTER)
-        except BaseException:
-            await let_go()
-            raise
-
         def keep(spoken: Spoken) -> Callable[[UnitOfWork], Awaitable[None]]:
             audio = wav_header(spoken.sample_rate, len(spoken.pcm)) + spoken.pcm
             stored = StoredAudio(
@@ -453,6 +443,7 @@ class SpeakReply(_Speaking):
             return store
 
         try:
+            hold = await self._accounting.hold(dealership, len(text) * ESTIMATED_S_PER_CHARACTER)
             stream = await self._speak(
                 text,
                 voice.id,
@@ -462,10 +453,10 @@ class SpeakReply(_Speaking):
                 conversation_id=conversation.id,
                 message_id=message_id,
                 keep=keep,
-                after=let_go,
+                after=functools.partial(self._let_go, lock, token),
             )
-        except BaseException:
-            await let_go()  # also let go once the synthesis ended: the same token, a no-op
+        except BaseException:  # refused, or failed before speaking: nothing to wait for
+            await self._let_go(lock, token)  # once more when the synthesis ends: a no-op
             raise
         return ReplyAudio(stream=stream)
 
@@ -487,10 +478,16 @@ class SpeakReply(_Speaking):
                 return stored, None
         # Kept by a play that let go just before this one took the lock: give it back.
         if (stored := await self._stored(message_id, engine, voice)) is not None:
-            with contextlib.suppress(CacheUnavailable):
-                await self._cache.delete_if_equal(lock, token)
+            await self._let_go(lock, token)
             return stored, None
         return None, token
+
+    async def _let_go(self, lock: str, token: bytes | None) -> None:
+        """Releases this play's lock (none: nothing to do); an unreachable cache lets it
+        expire on its own."""
+        if token is not None:
+            with contextlib.suppress(CacheUnavailable):
+                await self._cache.delete_if_equal(lock, token)
 
     async def _stored(self, message_id: UUID, engine: str, voice: str) -> StoredAudio | None:
         """Read on the primary: a replica behind it would have a waiting play speak."""
