@@ -139,7 +139,7 @@ class World:
         self.speak = SpeakText(self.speaking, max_text_chars=200)
         self.cache = InMemoryCache()
         self.reply = SpeakReply(
-            self.speaking, cache=self.cache, waits=ReplyWaits(poll_interval_s=0.01)
+            self.speaking, cache=self.cache, waits=ReplyWaits(lock_ttl_s=120, poll_interval_s=0.01)
         )
         self.transcribe = Transcribe(
             self.uow, self.engines, accounting, clock, self.telemetry, max_duration_s=60

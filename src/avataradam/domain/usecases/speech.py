@@ -367,10 +367,11 @@ class ReplyWaits(msgspec.Struct, frozen=True, kw_only=True):
     """How a reply's first play is shared (module docstring): the lock is held
     `lock_ttl_s` at most (longer than the longest reply takes to speak: past it, a
     waiting play speaks too), and a waiting play looks for the kept audio every
-    `poll_interval_s`. Built from Settings (`AVATARADAM_SPEECH_REPLY_*`)."""
+    `poll_interval_s`. Built from Settings (`AVATARADAM_SPEECH_REPLY_*`), which hold the
+    defaults."""
 
-    lock_ttl_s: float = 120.0
-    poll_interval_s: float = 0.25
+    lock_ttl_s: float
+    poll_interval_s: float
 
 
 class SpeakReply(_Speaking):
